@@ -1,0 +1,229 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ApiError } from '@shared/errors';
+import type { Project, Run } from '@shared/types';
+import { createCore, type Core } from './core/core';
+import { defaultHome } from './core/workspace/home';
+import { appPaths, appVersion } from './paths';
+import { startWebServer } from './web/server';
+
+const USAGE = `vae-studio — train variational autoencoders on your own images
+
+Usage:
+  vae-studio import <folder> [--name N] [--size 28] [--channels 1|3] [--no-labels] [--project P]
+  vae-studio train --dataset <id|name> [--model mlp|conv] [--latent 16] [--epochs 10]
+                   [--batch 64] [--seed 1] [--lr 0.001] [--decoder bernoulli|gaussian]
+                   [--beta 1] [--hidden 256] [--name N] [--project P]
+  vae-studio runs [--project P]
+  vae-studio serve [--port 0]
+
+Every command takes --home <dir> (default $VAE_STUDIO_HOME or the OS app-data folder)
+and --json (one JSON object per line: progress events, then a final result).`;
+
+const options = {
+  home: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  project: { type: 'string' },
+  name: { type: 'string' },
+  size: { type: 'string' },
+  channels: { type: 'string' },
+  'no-labels': { type: 'boolean', default: false },
+  dataset: { type: 'string' },
+  model: { type: 'string' },
+  latent: { type: 'string' },
+  hidden: { type: 'string' },
+  epochs: { type: 'string' },
+  batch: { type: 'string' },
+  seed: { type: 'string' },
+  lr: { type: 'string' },
+  decoder: { type: 'string' },
+  beta: { type: 'string' },
+  port: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} satisfies ParseArgsConfig['options'];
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+
+class Output {
+  constructor(private readonly json: boolean) {}
+  event(object: Record<string, unknown>, human?: string): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(object)}\n`);
+    else if (human) process.stdout.write(`${human}\n`);
+  }
+}
+
+/** Numeric flags: a typo must be an error naming the flag, not a silent NaN. */
+function num(values: Values, flag: keyof Values): number | undefined {
+  const raw = values[flag];
+  if (raw === undefined || typeof raw !== 'string') return undefined;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value)) {
+    throw new ApiError('invalid_input', `--${String(flag)} must be a number, got "${raw}"`, { field: String(flag) });
+  }
+  return value;
+}
+
+async function projectFor(core: Core, name: string | undefined): Promise<Project> {
+  const projects = await core.call('projects.list', {});
+  const wanted = name ?? 'Default';
+  return projects.find((p) => p.name === wanted) ?? (await core.call('projects.create', { name: wanted }));
+}
+
+function fmt(n: number | undefined, digits = 2): string {
+  return n === undefined ? '—' : n.toFixed(digits);
+}
+
+async function cmdImport(core: Core, values: Values, positionals: string[], out: Output): Promise<void> {
+  const folder = positionals[0];
+  if (!folder) throw new ApiError('invalid_input', 'import needs a folder: vae-studio import <folder>', { field: 'folder' });
+  const project = await projectFor(core, values.project);
+  const unsubscribe = core.subscribe((m) => {
+    if (m.event === 'dataset.progress') {
+      const p = m.payload;
+      out.event({ type: 'progress', ...p }, p.phase === 'decoding' ? `  ${p.done}/${p.total} images (${p.ratePerSec.toFixed(0)}/s)` : undefined);
+    }
+  });
+  try {
+    const dataset = await core.call('datasets.import', {
+      projectId: project.id,
+      folder,
+      name: values.name,
+      size: num(values, 'size'),
+      channels: num(values, 'channels'),
+      labels: !values['no-labels'],
+    });
+    out.event(
+      { type: 'result', command: 'import', projectId: project.id, dataset },
+      `Imported ${dataset.count} images as dataset #${dataset.id} "${dataset.name}" (${dataset.width}×${dataset.height}×${dataset.channels}, ` +
+        `${dataset.labels.length} labels), ${dataset.skipped.length} files skipped.` +
+        dataset.skipped.map((s) => `\n  skipped ${s.path}: ${s.reason}`).join(''),
+    );
+  } finally {
+    unsubscribe();
+  }
+}
+
+async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> {
+  if (!values.dataset) throw new ApiError('invalid_input', 'train needs --dataset <id|name>', { field: 'dataset' });
+  const project = await projectFor(core, values.project);
+  const datasets = await core.call('datasets.list', { projectId: project.id });
+  const dataset = datasets.find((d) => String(d.id) === values.dataset || d.name === values.dataset);
+  if (!dataset) {
+    throw new ApiError('not_found', `No dataset "${values.dataset}" in project "${project.name}". Import one first.`, { field: 'dataset' });
+  }
+  const config: Record<string, unknown> = {};
+  const set = (key: string, value: unknown): void => {
+    if (value !== undefined) config[key] = value;
+  };
+  set('model', values.model);
+  set('decoder', values.decoder);
+  set('latent', num(values, 'latent'));
+  set('hidden', num(values, 'hidden'));
+  set('epochs', num(values, 'epochs'));
+  set('batchSize', num(values, 'batch'));
+  set('seed', num(values, 'seed'));
+  set('learningRate', num(values, 'lr'));
+  set('beta', num(values, 'beta'));
+
+  let runId = -1;
+  let lastStatus = '';
+  const unsubscribe = core.subscribe((m) => {
+    if (m.event === 'run.progress' && m.payload.runId === runId) {
+      const p = m.payload;
+      out.event({ type: 'progress', ...p }, undefined);
+    } else if (m.event === 'run.status' && m.payload.runId === runId && m.payload.status !== lastStatus) {
+      lastStatus = m.payload.status;
+      out.event({ type: 'status', runId, status: m.payload.status, backend: m.payload.run.backend }, `  status: ${m.payload.status}${m.payload.run.backend ? ` (backend ${m.payload.run.backend})` : ''}`);
+    } else if (m.event === 'run.metrics' && m.payload.runId === runId) {
+      const epochEnd = m.payload.points.filter((p) => p.name === 'val_loss');
+      for (const p of epochEnd) out.event({ type: 'epoch', runId, epoch: p.epoch, step: p.step, val_loss: p.value }, `  epoch ${p.epoch}: validation loss ${p.value.toFixed(2)} nats`);
+    }
+  });
+  const stop = (): void => {
+    if (runId > 0) void core.call('runs.cancel', { runId });
+  };
+  process.once('SIGINT', stop);
+  try {
+    const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
+    runId = run.id;
+    out.event({ type: 'started', runId }, `Training run #${run.id} "${run.name}" on "${dataset.name}"…`);
+    await core.runs.settled(runId);
+    const final: Run = await core.call('runs.get', { runId });
+    out.event(
+      { type: 'result', command: 'train', run: final },
+      `Run #${final.id} ${final.status}: loss ${fmt(final.summary.loss)}, validation loss ${fmt(final.summary.val_loss)} nats` +
+        (final.error ? `\n  ${final.error.message}` : ''),
+    );
+    if (final.status !== 'finished') process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', stop);
+    unsubscribe();
+  }
+}
+
+async function cmdRuns(core: Core, values: Values, out: Output): Promise<void> {
+  const projects = await core.call('projects.list', {});
+  const project = values.project ? projects.find((p) => p.name === values.project) : undefined;
+  if (values.project && !project) throw new ApiError('not_found', `No project "${values.project}"`, { field: 'project' });
+  const runs = await core.call('runs.list', { projectId: project?.id });
+  const lines = runs.map(
+    (r) => `#${r.id}\t${r.name}\t${r.datasetName}\t${r.config.model}/z${r.config.latent}\t${r.status}\tloss ${fmt(r.summary.loss)}\tval ${fmt(r.summary.val_loss)}\t${r.backend ?? '—'}`,
+  );
+  out.event({ type: 'result', command: 'runs', runs }, runs.length ? lines.join('\n') : 'No runs yet.');
+}
+
+async function cmdServe(core: Core, values: Values, out: Output): Promise<void> {
+  const server = await startWebServer(core, { port: num(values, 'port') ?? 0, rendererDir: appPaths.renderer });
+  out.event(
+    { type: 'listening', url: server.url, port: server.port, home: core.workspace.home },
+    `VAE Studio is serving on ${server.url}\nOpen that URL in a browser (it carries this launch's access token). Ctrl+C stops.`,
+  );
+  await new Promise<void>((resolve) => {
+    const shutdown = (): void => resolve();
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+  await server.close();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  const out = new Output(values.json);
+  const home = values.home ?? defaultHome();
+  let core: Core | null = null;
+  try {
+    if (!['import', 'train', 'runs', 'serve'].includes(command)) {
+      throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
+    }
+    core = createCore({
+      home,
+      mode: command === 'serve' ? 'web' : 'cli',
+      version: appVersion,
+      workerEntry: appPaths.workerEntry,
+      sampleDatasetPath: appPaths.sampleDataset,
+    });
+    if (command === 'import') await cmdImport(core, values, rest, out);
+    else if (command === 'train') await cmdTrain(core, values, out);
+    else if (command === 'runs') await cmdRuns(core, values, out);
+    else await cmdServe(core, values, out);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (error) {
+    const shape = error instanceof ApiError ? error.toJSON() : { code: 'internal', message: String(error) };
+    if (values.json) process.stdout.write(`${JSON.stringify({ type: 'error', error: shape })}\n`);
+    else process.stderr.write(`error: ${shape.message}\n`);
+    return 1;
+  } finally {
+    await core?.close();
+  }
+}

@@ -1,0 +1,269 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { UI_EVENT_INTERVAL_MS } from '@shared/api';
+import { ApiError, type ApiErrorShape } from '@shared/errors';
+import type { MetricPoint, Run, RunProgress } from '@shared/types';
+import {
+  HEARTBEAT_TIMEOUT_MS,
+  STOP_GRACE_MS,
+  WORKER_PROTOCOL_VERSION,
+  type FromWorkerMessage,
+  type ToWorker,
+} from '@shared/worker-protocol';
+import type { EventBus } from '../events';
+import { insertArtifact } from '../store/artifacts';
+import { getDataset } from '../store/datasets';
+import { insertMetrics } from '../store/metrics';
+import {
+  finishRun,
+  getRun,
+  markRunStarted,
+  recordEpoch,
+  runsWithStatus,
+  setRunBackend,
+} from '../store/runs';
+import type { Workspace } from '../workspace/workspace';
+import { toArtifact } from '../artifacts';
+import { classifyExit } from './exit-reason';
+import type { SpawnWorker, WorkerHandle } from './spawn';
+import { Batcher } from './throttle';
+
+export interface RunManagerOptions {
+  workspace: Workspace;
+  events: EventBus;
+  spawn: SpawnWorker;
+  workerEntry: string;
+  maxConcurrent?: number;
+  now?: () => string;
+  heartbeatTimeoutMs?: number;
+  stopGraceMs?: number;
+  /** How often buffered metric points are written to SQLite. */
+  dbFlushMs?: number;
+}
+
+interface Active {
+  runId: number;
+  worker: WorkerHandle;
+  done: 'finished' | 'stopped' | null;
+  summary: Record<string, number>;
+  reportedError: ApiErrorShape | null;
+  stopRequested: boolean;
+  hung: boolean;
+  shuttingDown: boolean;
+  lastBeat: number;
+  watchdog: NodeJS.Timeout;
+  killTimer: NodeJS.Timeout | null;
+  dbBatch: Batcher<MetricPoint>;
+  uiBatch: Batcher<MetricPoint>;
+  progress: Batcher<RunProgress>;
+  settled: Promise<void>;
+}
+
+/**
+ * Supervises training workers: a FIFO queue, one process per run, heartbeats, polite
+ * stop then kill, and the reason every worker ended recorded on its run.
+ */
+export class RunManager {
+  private readonly active = new Map<number, Active>();
+  private readonly queue: number[] = [];
+  private readonly now: () => string;
+  private closed = false;
+
+  constructor(private readonly options: RunManagerOptions) {
+    this.now = options.now ?? (() => new Date().toISOString());
+  }
+
+  /** After a crash of the app itself: runs left 'running' cannot be, so say so. */
+  recover(): void {
+    const { db } = this.options.workspace;
+    for (const run of runsWithStatus(db, ['running'])) {
+      finishRun(db, run.id, 'interrupted', this.now(), {
+        code: 'worker_failed',
+        message: 'VAE Studio stopped while this run was training. Metrics up to the last finished step are kept.',
+      });
+    }
+    for (const run of runsWithStatus(db, ['queued'])) this.queue.push(run.id);
+    this.pump();
+  }
+
+  enqueue(runId: number): void {
+    this.queue.push(runId);
+    this.pump();
+  }
+
+  isActive(runId: number): boolean {
+    return this.active.has(runId) || this.queue.includes(runId);
+  }
+
+  /** Waits until the run's worker has exited and its status is stored (tests, CLI). */
+  async settled(runId: number): Promise<void> {
+    await this.active.get(runId)?.settled;
+  }
+
+  cancel(runId: number): void {
+    const queued = this.queue.indexOf(runId);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      finishRun(this.options.workspace.db, runId, 'cancelled', this.now(), null);
+      this.emitStatus(runId);
+      return;
+    }
+    const job = this.active.get(runId);
+    if (!job || job.stopRequested) return;
+    job.stopRequested = true;
+    this.send(job, { v: WORKER_PROTOCOL_VERSION, msg: { type: 'stop' } });
+    job.killTimer = setTimeout(() => job.worker.kill(), this.options.stopGraceMs ?? STOP_GRACE_MS);
+  }
+
+  /** App shutdown: workers are killed and their runs marked interrupted, never left 'running'. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    const pending = [...this.active.values()].map((job) => {
+      job.shuttingDown = true;
+      job.worker.kill();
+      return job.settled;
+    });
+    await Promise.all(pending);
+  }
+
+  private pump(): void {
+    const limit = this.options.maxConcurrent ?? 1;
+    while (!this.closed && this.active.size < limit && this.queue.length > 0) {
+      const runId = this.queue.shift()!;
+      try {
+        this.start(runId);
+      } catch (error) {
+        const shape = error instanceof ApiError ? error.toJSON() : { code: 'internal' as const, message: String(error) };
+        finishRun(this.options.workspace.db, runId, 'failed', this.now(), shape);
+        this.emitStatus(runId);
+      }
+    }
+  }
+
+  private start(runId: number): void {
+    const { workspace, events } = this.options;
+    const { db } = workspace;
+    const run = getRun(db, runId);
+    if (!run) return;
+    const dataset = getDataset(db, run.datasetId);
+    if (!dataset) throw new ApiError('not_found', `Dataset ${run.datasetId} of run ${runId} no longer exists`);
+    const runDir = join(workspace.runsDir, String(runId));
+    mkdirSync(runDir, { recursive: true });
+
+    const worker = this.options.spawn(this.options.workerEntry, { name: `run ${runId}` });
+    let resolveSettled!: () => void;
+    const job: Active = {
+      runId,
+      worker,
+      done: null,
+      summary: {},
+      reportedError: null,
+      stopRequested: false,
+      hung: false,
+      shuttingDown: false,
+      lastBeat: Date.now(),
+      watchdog: setInterval(() => {
+        if (Date.now() - job.lastBeat > (this.options.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS)) {
+          job.hung = true;
+          worker.kill();
+        }
+      }, 1000),
+      killTimer: null,
+      dbBatch: new Batcher(this.options.dbFlushMs ?? 250, (points) => insertMetrics(db, runId, points)),
+      uiBatch: new Batcher(UI_EVENT_INTERVAL_MS, (points) => events.emit('run.metrics', { runId, points })),
+      progress: new Batcher(UI_EVENT_INTERVAL_MS, (items) => events.emit('run.progress', items[items.length - 1]!)),
+      settled: new Promise((resolve) => (resolveSettled = resolve)),
+    };
+    this.active.set(runId, job);
+    markRunStarted(db, runId, worker.pid ?? null, this.now());
+    this.emitStatus(runId);
+
+    worker.onMessage((message) => {
+      if (message?.v !== WORKER_PROTOCOL_VERSION) {
+        job.reportedError = {
+          code: 'worker_failed',
+          message: `The worker speaks protocol ${String(message?.v)}, this app ${WORKER_PROTOCOL_VERSION}. Rebuild the app.`,
+        };
+        worker.kill();
+        return;
+      }
+      job.lastBeat = Date.now();
+      this.onWorkerMessage(job, run, dataset.id, runDir, message.msg);
+    });
+    worker.onExit((exit) => {
+      clearInterval(job.watchdog);
+      if (job.killTimer) clearTimeout(job.killTimer);
+      job.dbBatch.flush();
+      job.uiBatch.flush();
+      job.progress.flush();
+      const verdict = classifyExit({ ...job, exit });
+      finishRun(db, runId, verdict.status, this.now(), verdict.error, job.summary);
+      rmSync(runDir, { recursive: true, force: true });
+      this.active.delete(runId);
+      this.emitStatus(runId);
+      resolveSettled();
+      this.pump();
+    });
+  }
+
+  private onWorkerMessage(job: Active, run: Run, datasetId: number, runDir: string, msg: FromWorkerMessage): void {
+    const { db, blobs } = this.options.workspace;
+    const runId = job.runId;
+    switch (msg.type) {
+      case 'hello': {
+        const dataset = getDataset(db, datasetId)!;
+        this.send(job, {
+          v: WORKER_PROTOCOL_VERSION,
+          msg: { type: 'start', runId, config: run.config, datasetPath: blobs.pathOf(dataset.contentHash), runDir },
+        });
+        break;
+      }
+      case 'backend':
+        setRunBackend(db, runId, msg.backend, msg.notes);
+        this.emitStatus(runId);
+        break;
+      case 'heartbeat':
+        break;
+      case 'metrics':
+        job.dbBatch.push(...msg.points);
+        job.uiBatch.push(...msg.points);
+        break;
+      case 'progress':
+        job.progress.push({ runId, ...msg });
+        break;
+      case 'epoch':
+        job.dbBatch.flush();
+        recordEpoch(db, runId, msg.summary.epoch, msg.summary.step, msg.summary.metrics);
+        this.emitStatus(runId);
+        break;
+      case 'artifact': {
+        const bytes = Buffer.from(msg.png, 'base64');
+        const hash = blobs.put(bytes);
+        const row = insertArtifact(db, { runId, kind: msg.kind, epoch: msg.epoch, blobHash: hash, mime: 'image/png' }, this.now());
+        this.options.events.emit('run.artifact', { runId, artifact: toArtifact(row, bytes) });
+        break;
+      }
+      case 'done':
+        job.done = msg.reason;
+        job.summary = msg.summary;
+        break;
+      case 'error':
+        job.reportedError = msg.error;
+        break;
+    }
+  }
+
+  private send(job: Active, message: ToWorker): void {
+    try {
+      job.worker.send(message);
+    } catch {
+      // The worker is already gone; its exit handler records why.
+    }
+  }
+
+  private emitStatus(runId: number): void {
+    const run = getRun(this.options.workspace.db, runId);
+    if (run) this.options.events.emit('run.status', { runId, status: run.status, run });
+  }
+}

@@ -1,0 +1,50 @@
+import type { Db } from './db';
+
+export interface ArtifactRow {
+  id: number;
+  run_id: number;
+  kind: string;
+  epoch: number;
+  blob_hash: string;
+  mime: string;
+}
+
+export function insertArtifact(
+  db: Db,
+  a: { runId: number; kind: string; epoch: number; blobHash: string; mime: string },
+  now: string,
+): ArtifactRow {
+  const info = db
+    .prepare('INSERT INTO artifacts (run_id, kind, epoch, blob_hash, mime, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    .run(a.runId, a.kind, a.epoch, a.blobHash, a.mime, now);
+  return db.prepare('SELECT * FROM artifacts WHERE id = ?').get(Number(info.lastInsertRowid)) as ArtifactRow;
+}
+
+export function listArtifacts(db: Db, runId: number, kind?: string): ArtifactRow[] {
+  return (
+    kind === undefined
+      ? db.prepare('SELECT * FROM artifacts WHERE run_id = ? ORDER BY epoch, id').all(runId)
+      : db.prepare('SELECT * FROM artifacts WHERE run_id = ? AND kind = ? ORDER BY epoch, id').all(runId, kind)
+  ) as ArtifactRow[];
+}
+
+/** Every blob hash a run owns (artifacts, checkpoints), for cleanup after deletion. */
+export function blobHashesOfRun(db: Db, runId: number): string[] {
+  const rows = db
+    .prepare(
+      `SELECT blob_hash FROM artifacts WHERE run_id = ? UNION SELECT blob_hash FROM checkpoints WHERE run_id = ?`,
+    )
+    .all(runId, runId) as { blob_hash: string }[];
+  return rows.map((r) => r.blob_hash);
+}
+
+export function blobStillReferenced(db: Db, hash: string): boolean {
+  return (
+    db
+      .prepare(
+        `SELECT 1 FROM artifacts WHERE blob_hash = ?1 UNION ALL SELECT 1 FROM checkpoints WHERE blob_hash = ?1
+         UNION ALL SELECT 1 FROM datasets WHERE blob_hash = ?1 LIMIT 1`,
+      )
+      .get(hash) !== undefined
+  );
+}

@@ -1,0 +1,45 @@
+import Database from 'better-sqlite3';
+import { migrations, type Migration } from './migrations';
+
+export type Db = Database.Database;
+
+export interface OpenOptions {
+  /** Stop at this schema version (tests build old databases with it). */
+  targetVersion?: number;
+  /** Path of a better-sqlite3 binary built for another ABI (Electron). */
+  nativeBinding?: string;
+}
+
+/** Opens (or creates) a workspace database and brings its schema up to date. */
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
+  const db = new Database(file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, migrations, options.targetVersion);
+  return db;
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export function migrate(db: Db, list: readonly Migration[], targetVersion?: number): number {
+  const current = schemaVersion(db);
+  const newest = list.length ? list[list.length - 1]!.version : 0;
+  if (current > newest) {
+    throw new Error(
+      `This workspace was written by a newer VAE Studio (schema ${current}, this build knows ${newest}). Update the app; nothing was changed.`,
+    );
+  }
+  for (const migration of list) {
+    if (migration.version <= current) continue;
+    if (targetVersion !== undefined && migration.version > targetVersion) break;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+  return schemaVersion(db);
+}

@@ -1,0 +1,105 @@
+/**
+ * Numbered schema migrations. Each runs in its own transaction and bumps
+ * `user_version`; never edit a shipped migration — add the next one.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+const RUN_STATUSES = `'queued','running','finished','cancelled','failed','crashed','killed','oom','interrupted'`;
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'projects, datasets, runs, metrics, checkpoints, artifacts',
+    sql: `
+      CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE datasets (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        source_path TEXT NOT NULL,
+        width INTEGER NOT NULL CHECK (width > 0),
+        height INTEGER NOT NULL CHECK (height > 0),
+        channels INTEGER NOT NULL CHECK (channels IN (1, 3)),
+        count INTEGER NOT NULL CHECK (count >= 0),
+        labels_json TEXT NOT NULL,
+        label_counts_json TEXT NOT NULL,
+        skipped_json TEXT NOT NULL,
+        settings_json TEXT NOT NULL,
+        blob_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (project_id, name)
+      ) STRICT;
+
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE RESTRICT,
+        name TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN (${RUN_STATUSES})),
+        backend TEXT,
+        backend_notes_json TEXT NOT NULL DEFAULT '[]',
+        error_json TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        epochs_done INTEGER NOT NULL DEFAULT 0,
+        last_step INTEGER NOT NULL DEFAULT 0,
+        summary_json TEXT NOT NULL DEFAULT '{}'
+      ) STRICT;
+      CREATE INDEX runs_by_project ON runs (project_id, id);
+
+      CREATE TABLE metrics (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        epoch INTEGER NOT NULL,
+        value REAL NOT NULL,
+        t_ms INTEGER NOT NULL,
+        PRIMARY KEY (run_id, name, step)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE checkpoints (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('last', 'best')),
+        blob_hash TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE artifacts (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        blob_hash TEXT NOT NULL,
+        mime TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX artifacts_by_run ON artifacts (run_id, kind, epoch);
+    `,
+  },
+  {
+    version: 2,
+    description: 'run notes and tags; worker pid for crash recovery',
+    sql: `
+      ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+      ALTER TABLE runs ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE runs ADD COLUMN worker_pid INTEGER;
+    `,
+  },
+];
+
+export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

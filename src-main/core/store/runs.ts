@@ -1,0 +1,118 @@
+import { runConfigSchema } from '@shared/config';
+import type { ApiErrorShape } from '@shared/errors';
+import type { Run, RunStatus } from '@shared/types';
+import type { Db } from './db';
+
+interface RunRow {
+  id: number;
+  project_id: number;
+  dataset_id: number;
+  dataset_name: string;
+  name: string;
+  config_json: string;
+  status: RunStatus;
+  backend: string | null;
+  backend_notes_json: string;
+  error_json: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  epochs_done: number;
+  last_step: number;
+  summary_json: string;
+}
+
+const SELECT = `SELECT r.*, d.name AS dataset_name FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
+
+const toRun = (row: RunRow): Run => ({
+  id: row.id,
+  projectId: row.project_id,
+  datasetId: row.dataset_id,
+  datasetName: row.dataset_name,
+  name: row.name,
+  // Stored configs were validated on the way in; parsing again fills defaults added later.
+  config: runConfigSchema.parse(JSON.parse(row.config_json)),
+  status: row.status,
+  backend: row.backend,
+  backendNotes: JSON.parse(row.backend_notes_json) as string[],
+  error: row.error_json ? (JSON.parse(row.error_json) as ApiErrorShape) : null,
+  createdAt: row.created_at,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+  epochsDone: row.epochs_done,
+  lastStep: row.last_step,
+  summary: JSON.parse(row.summary_json) as Record<string, number>,
+});
+
+export function listRuns(db: Db, projectId?: number): Run[] {
+  const rows = (
+    projectId === undefined
+      ? db.prepare(`${SELECT} ORDER BY r.id DESC`).all()
+      : db.prepare(`${SELECT} WHERE r.project_id = ? ORDER BY r.id DESC`).all(projectId)
+  ) as RunRow[];
+  return rows.map(toRun);
+}
+
+export function getRun(db: Db, id: number): Run | undefined {
+  const row = db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
+  return row && toRun(row);
+}
+
+export function runsWithStatus(db: Db, statuses: readonly RunStatus[]): Run[] {
+  const marks = statuses.map(() => '?').join(',');
+  return (db.prepare(`${SELECT} WHERE r.status IN (${marks}) ORDER BY r.id`).all(...statuses) as RunRow[]).map(toRun);
+}
+
+export interface NewRun {
+  projectId: number;
+  datasetId: number;
+  name: string;
+  configJson: string;
+}
+
+export function insertRun(db: Db, run: NewRun, now: string): Run {
+  const info = db
+    .prepare(
+      `INSERT INTO runs (project_id, dataset_id, name, config_json, status, created_at)
+       VALUES (?, ?, ?, ?, 'queued', ?)`,
+    )
+    .run(run.projectId, run.datasetId, run.name, run.configJson, now);
+  return getRun(db, Number(info.lastInsertRowid))!;
+}
+
+export function countRunsInProject(db: Db, projectId: number): number {
+  return (db.prepare('SELECT COUNT(*) AS n FROM runs WHERE project_id = ?').get(projectId) as { n: number }).n;
+}
+
+export function markRunStarted(db: Db, id: number, pid: number | null, now: string): void {
+  db.prepare(`UPDATE runs SET status = 'running', started_at = ?, worker_pid = ? WHERE id = ?`).run(now, pid, id);
+}
+
+export function setRunBackend(db: Db, id: number, backend: string, notes: string[]): void {
+  db.prepare('UPDATE runs SET backend = ?, backend_notes_json = ? WHERE id = ?').run(backend, JSON.stringify(notes), id);
+}
+
+export function recordEpoch(db: Db, id: number, epoch: number, step: number, summary: Record<string, number>): void {
+  db.prepare(
+    `UPDATE runs SET epochs_done = MAX(epochs_done, ?), last_step = MAX(last_step, ?),
+       summary_json = json_patch(summary_json, ?) WHERE id = ?`,
+  ).run(epoch, step, JSON.stringify(summary), id);
+}
+
+export function finishRun(
+  db: Db,
+  id: number,
+  status: RunStatus,
+  now: string,
+  error: ApiErrorShape | null,
+  summary: Record<string, number> = {},
+): void {
+  db.prepare(
+    `UPDATE runs SET status = ?, finished_at = ?, error_json = ?, worker_pid = NULL,
+       summary_json = json_patch(summary_json, ?) WHERE id = ?`,
+  ).run(status, now, error ? JSON.stringify(error) : null, JSON.stringify(summary), id);
+}
+
+export function deleteRunRow(db: Db, id: number): void {
+  db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+}

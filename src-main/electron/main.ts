@@ -1,0 +1,49 @@
+import { app, BrowserWindow, ipcMain } from 'electron';
+import { existsSync } from 'node:fs';
+import { createCore, type Core } from '../core/core';
+import { defaultHome } from '../core/workspace/home';
+import { appPaths, appVersion } from '../paths';
+import { spawnUtilityWorker } from './utility-worker';
+import { createMainWindow, hardenSession } from './window';
+
+let core: Core | null = null;
+
+async function start(): Promise<void> {
+  hardenSession();
+  core = createCore({
+    home: defaultHome(),
+    mode: 'electron',
+    version: appVersion,
+    workerEntry: appPaths.workerEntry,
+    sampleDatasetPath: appPaths.sampleDataset,
+    spawnWorker: spawnUtilityWorker,
+    // better-sqlite3 is built for Node; Electron needs its own ABI build (scripts/electron-native.mjs).
+    nativeBinding: existsSync(appPaths.electronNative) ? appPaths.electronNative : undefined,
+  });
+  const running = core;
+  ipcMain.handle('vae-studio:invoke', (_event, name: unknown, input: unknown) =>
+    typeof name === 'string'
+      ? running.handle(name, input)
+      : { ok: false, error: { code: 'invalid_input', message: 'request name must be a string', details: { field: 'name' } } },
+  );
+  running.subscribe((message) => {
+    for (const window of BrowserWindow.getAllWindows()) window.webContents.send('vae-studio:event', message);
+  });
+  createMainWindow({ preload: appPaths.preload, rendererDir: appPaths.renderer, devUrl: process.env.ELECTRON_RENDERER_URL });
+}
+
+app.enableSandbox();
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => BrowserWindow.getAllWindows()[0]?.focus());
+  void app.whenReady().then(start);
+  app.on('window-all-closed', () => app.quit());
+  app.on('will-quit', (event) => {
+    if (!core) return;
+    event.preventDefault();
+    const closing = core;
+    core = null;
+    void closing.close().finally(() => app.quit());
+  });
+}

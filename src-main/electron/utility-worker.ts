@@ -1,0 +1,46 @@
+import { utilityProcess } from 'electron';
+import type { FromWorker } from '@shared/worker-protocol';
+import { appendTail, type SpawnWorker, type WorkerExit } from '../core/jobs/spawn';
+
+/** Electron's way to run the trainer: a utilityProcess (Chromium's service process model). */
+export const spawnUtilityWorker: SpawnWorker = (entry, options) => {
+  const child = utilityProcess.fork(entry, [], {
+    serviceName: `VAE Studio ${options.name}`,
+    stdio: ['ignore', 'inherit', 'pipe'],
+    execArgv: options.maxMemoryMb ? [`--max-old-space-size=${options.maxMemoryMb}`] : [],
+  });
+  let stderrTail = '';
+  let fatal: string | null = null;
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderrTail = appendTail(stderrTail, chunk);
+    process.stderr.write(`[${options.name}] ${chunk}`);
+  });
+  // Electron reports *why* a utility process died (crash, OOM) before it exits.
+  child.on('error', (type: string) => {
+    fatal = type;
+  });
+  const exitListeners: ((exit: WorkerExit) => void)[] = [];
+  let killedByUs = false;
+  child.on('exit', (code) => {
+    const oom = fatal !== null && /oom|memory/i.test(fatal);
+    const exit: WorkerExit = {
+      code,
+      signal: killedByUs ? 'SIGKILL' : null,
+      stderrTail: oom ? `${stderrTail}\nout of memory (${fatal})` : stderrTail,
+    };
+    setImmediate(() => exitListeners.forEach((listener) => listener(exit)));
+  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    send: (message) => child.postMessage(message),
+    onMessage: (listener) => child.on('message', (message: unknown) => listener(message as FromWorker)),
+    onExit: (listener) => exitListeners.push(listener),
+    kill: () => {
+      killedByUs = true;
+      child.kill();
+    },
+  };
+};

@@ -1,0 +1,154 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import type { ErrorCode } from '@shared/errors';
+import type { Core } from '../core/core';
+import { isAllowedOrigin, isAuthorized, newToken, sameSecret, SESSION_COOKIE } from './auth';
+import { readStatic } from './static-files';
+
+export interface WebServer {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 1024 * 1024;
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  io_error: 500,
+  cancelled: 409,
+  worker_failed: 500,
+  unauthorized: 401,
+  internal: 500,
+};
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function refuse(res: ServerResponse, status: number, message: string): void {
+  sendJson(res, status, { ok: false, error: { code: 'unauthorized', message } });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new Error('request body larger than 1 MiB');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The loopback adapter: the same core over HTTP + WebSocket, for headless machines and
+ * end-to-end tests. Binds 127.0.0.1 only; every route needs the per-launch token.
+ */
+export async function startWebServer(core: Core, options: { port?: number; rendererDir: string }): Promise<WebServer> {
+  const token = newToken();
+  let port = 0;
+
+  const server: Server = createServer((req, res) => {
+    void route(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: { code: 'internal', message: String(error) } });
+    });
+  });
+  // Imports of large folders keep one request open for minutes.
+  server.requestTimeout = 0;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    if (!isAllowedOrigin(req, port)) return refuse(res, 403, 'Cross-origin requests are refused.');
+
+    if (req.method === 'GET' && url.searchParams.has('token')) {
+      if (!sameSecret(url.searchParams.get('token') ?? '', token)) {
+        return refuse(res, 401, 'Wrong access token. Open the URL printed by `vae-studio serve`.');
+      }
+      res.writeHead(302, {
+        ...SECURITY_HEADERS,
+        'set-cookie': `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        location: url.pathname,
+      });
+      res.end();
+      return;
+    }
+    if (!isAuthorized(req, token)) {
+      if (req.method === 'GET' && req.headers.accept?.includes('text/html')) {
+        res.writeHead(401, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8' });
+        res.end('<h1>VAE Studio</h1><p>Open the full URL printed by <code>vae-studio serve</code>: it carries this launch\'s access token.</p>');
+        return;
+      }
+      return refuse(res, 401, 'Missing or wrong access token.');
+    }
+
+    if (url.pathname.startsWith('/api/')) {
+      if (req.method !== 'POST') return refuse(res, 405, 'Use POST for API calls.');
+      let input: unknown;
+      try {
+        const body = await readBody(req);
+        input = body.length ? JSON.parse(body) : {};
+      } catch (error) {
+        return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: `Request body is not valid JSON: ${String(error)}`, details: { field: '(body)' } } });
+      }
+      const envelope = await core.handle(decodeURIComponent(url.pathname.slice(5)), input);
+      return sendJson(res, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope);
+    }
+
+    if (req.method !== 'GET') return refuse(res, 405, 'Method not allowed.');
+    const file = await readStatic(options.rendererDir, url.pathname);
+    if (!file) {
+      res.writeHead(404, SECURITY_HEADERS);
+      res.end('Not found');
+      return;
+    }
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': file.type });
+    res.end(file.body);
+  }
+
+  const sockets = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    if (url.pathname !== '/events' || !isAllowedOrigin(req, port) || !isAuthorized(req, token)) {
+      socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws) => {
+      const unsubscribe = core.subscribe((message) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+      });
+      ws.on('close', unsubscribe);
+      ws.on('error', unsubscribe);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of sockets.clients) client.terminate();
+        sockets.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

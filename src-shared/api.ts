@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { LIMITS, runConfigSchema } from './config';
+import type {
+  AppInfo,
+  Artifact,
+  Dataset,
+  ImportProgress,
+  MetricPoint,
+  Project,
+  Run,
+  RunProgress,
+  RunStatus,
+} from './types';
+import type { ApiErrorShape } from './errors';
+
+const id = z.number().int().positive();
+const name = z.string().trim().min(1).max(LIMITS.nameLength);
+
+/**
+ * Every request the core answers: name → input schema. Adapters validate with these
+ * before a handler sees anything, so a handler can trust its input.
+ */
+export const requestSchemas = {
+  'app.info': z.object({}).strict(),
+  'projects.list': z.object({}).strict(),
+  'projects.create': z.object({ name }).strict(),
+  'datasets.list': z.object({ projectId: id.optional() }).strict(),
+  'datasets.import': z
+    .object({
+      projectId: id,
+      folder: z.string().min(1).max(4096),
+      name: name.optional(),
+      size: z.number().int().min(LIMITS.imageSize.min).max(LIMITS.imageSize.max).default(28),
+      channels: z.union([z.literal(1), z.literal(3)]).default(1),
+      labels: z.boolean().default(true),
+      /** Echoed in progress events so a caller can match them. */
+      jobId: z.string().min(1).max(64).optional(),
+    })
+    .strict(),
+  'datasets.cancelImport': z.object({ jobId: z.string().min(1).max(64) }).strict(),
+  'datasets.preview': z
+    .object({ datasetId: id, count: z.number().int().min(1).max(256).default(32) })
+    .strict(),
+  'runs.list': z.object({ projectId: id.optional() }).strict(),
+  'runs.get': z.object({ runId: id }).strict(),
+  'runs.create': z
+    .object({
+      projectId: id,
+      datasetId: id,
+      name: name.optional(),
+      config: runConfigSchema.default(runConfigSchema.parse({})),
+    })
+    .strict(),
+  'runs.cancel': z.object({ runId: id }).strict(),
+  'runs.delete': z.object({ runId: id }).strict(),
+  'runs.metrics': z
+    .object({
+      runId: id,
+      names: z.array(z.string().min(1).max(64)).max(64).optional(),
+      afterStep: z.number().int().min(-1).optional(),
+    })
+    .strict(),
+  'runs.artifacts': z
+    .object({ runId: id, kind: z.string().min(1).max(64).optional() })
+    .strict(),
+} as const;
+
+export type RequestName = keyof typeof requestSchemas;
+export type RequestInput<N extends RequestName> = z.input<(typeof requestSchemas)[N]>;
+export type ParsedInput<N extends RequestName> = z.output<(typeof requestSchemas)[N]>;
+
+export interface DatasetPreview {
+  datasetId: number;
+  width: number;
+  height: number;
+  channels: number;
+  /** PNG data URL of a grid of the first images, one per cell. */
+  gridDataUrl: string;
+  labels: string[];
+}
+
+export interface RequestOutputs {
+  'app.info': AppInfo;
+  'projects.list': Project[];
+  'projects.create': Project;
+  'datasets.list': Dataset[];
+  'datasets.import': Dataset;
+  'datasets.cancelImport': { cancelled: boolean };
+  'datasets.preview': DatasetPreview;
+  'runs.list': Run[];
+  'runs.get': Run;
+  'runs.create': Run;
+  'runs.cancel': Run;
+  'runs.delete': { deleted: number };
+  'runs.metrics': MetricPoint[];
+  'runs.artifacts': Artifact[];
+}
+
+export type RequestOutput<N extends RequestName> = RequestOutputs[N];
+
+/** Events pushed from the core to every subscriber (renderer, CLI). */
+export interface EventPayloads {
+  'run.status': { runId: number; status: RunStatus; run: Run };
+  'run.metrics': { runId: number; points: MetricPoint[] };
+  'run.progress': RunProgress;
+  'run.artifact': { runId: number; artifact: Artifact };
+  'dataset.progress': ImportProgress;
+}
+
+export type EventName = keyof EventPayloads;
+
+export interface EventMessage<E extends EventName = EventName> {
+  event: E;
+  payload: EventPayloads[E];
+}
+
+export type AnyEventMessage = { [E in EventName]: EventMessage<E> }[EventName];
+
+/** The full typed API as a caller sees it. */
+export type StudioApi = {
+  [N in RequestName]: (input: RequestInput<N>) => Promise<RequestOutput<N>>;
+};
+
+/**
+ * What a transport moves: a request by name, answered by an envelope, and a stream of
+ * events. The Electron preload and the web client both implement this.
+ */
+export interface StudioBridge {
+  invoke(name: string, input: unknown): Promise<{ ok: true; value: unknown } | { ok: false; error: ApiErrorShape }>;
+  onEvent(listener: (message: AnyEventMessage) => void): () => void;
+}
+
+export function isRequestName(value: string): value is RequestName {
+  return Object.prototype.hasOwnProperty.call(requestSchemas, value);
+}
+
+/** Event emission throttle for UI subscribers (DESIGN: ≤ 10 events/s per run). */
+export const UI_EVENT_INTERVAL_MS = 100;

@@ -1,0 +1,5 @@
+export * from './api';
+export * from './config';
+export * from './errors';
+export * from './types';
+export * from './validate';

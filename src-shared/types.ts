@@ -1,0 +1,112 @@
+import type { RunConfig } from './config';
+import type { ApiErrorShape } from './errors';
+
+export interface Project {
+  id: number;
+  name: string;
+  createdAt: string;
+  runCount: number;
+  datasetCount: number;
+}
+
+export interface Dataset {
+  id: number;
+  projectId: number;
+  name: string;
+  sourcePath: string;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  count: number;
+  labels: string[];
+  /** Images per label, same order as `labels`. */
+  labelCounts: number[];
+  skipped: SkippedFile[];
+  contentHash: string;
+  createdAt: string;
+}
+
+export interface SkippedFile {
+  path: string;
+  reason: string;
+}
+
+export const runStatuses = [
+  'queued',
+  'running',
+  'finished',
+  'cancelled',
+  'failed',
+  'crashed',
+  'killed',
+  'oom',
+  'interrupted',
+] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+export const activeStatuses: readonly RunStatus[] = ['queued', 'running'];
+
+export interface Run {
+  id: number;
+  projectId: number;
+  datasetId: number;
+  datasetName: string;
+  name: string;
+  config: RunConfig;
+  status: RunStatus;
+  backend: string | null;
+  /** Why faster backends were not used, in the order they were tried. */
+  backendNotes: string[];
+  error: ApiErrorShape | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  epochsDone: number;
+  lastStep: number;
+  /** Final or latest figures: loss, val_elbo, ... */
+  summary: Record<string, number>;
+}
+
+export interface MetricPoint {
+  step: number;
+  epoch: number;
+  name: string;
+  value: number;
+  /** Milliseconds since the run started. */
+  t: number;
+}
+
+export interface Artifact {
+  id: number;
+  runId: number;
+  kind: string;
+  epoch: number;
+  /** PNG as a data URL, ready for an <img>. */
+  dataUrl: string;
+}
+
+export interface ImportProgress {
+  jobId: string;
+  phase: 'scanning' | 'decoding' | 'writing' | 'done';
+  done: number;
+  total: number;
+  ratePerSec: number;
+  etaSeconds: number | null;
+}
+
+export interface RunProgress {
+  runId: number;
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  imagesPerSec: number;
+  etaSeconds: number | null;
+}
+
+export interface AppInfo {
+  version: string;
+  mode: 'electron' | 'web' | 'cli';
+  home: string;
+  sampleDatasetPath: string;
+}
