@@ -42,9 +42,9 @@ export function blobStillReferenced(db: Db, hash: string): boolean {
   return (
     db
       .prepare(
-        `SELECT 1 FROM artifacts WHERE blob_hash = ?1 UNION ALL SELECT 1 FROM checkpoints WHERE blob_hash = ?1
-         UNION ALL SELECT 1 FROM datasets WHERE blob_hash = ?1 LIMIT 1`,
+        `SELECT 1 FROM artifacts WHERE blob_hash = @hash UNION ALL SELECT 1 FROM checkpoints WHERE blob_hash = @hash
+         UNION ALL SELECT 1 FROM datasets WHERE blob_hash = @hash LIMIT 1`,
       )
-      .get(hash) !== undefined
+      .get({ hash }) !== undefined
   );
 }

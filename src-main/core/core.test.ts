@@ -1,0 +1,161 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdirSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { requestSchemas, type RequestName } from '@shared/api';
+import { tempDir, testCore, writeImageFolder } from './testing';
+import type { Core } from './core';
+
+let dir: ReturnType<typeof tempDir>;
+let core: Core;
+
+const rowCounts = (): Record<string, number> =>
+  Object.fromEntries(
+    ['projects', 'datasets', 'runs', 'metrics', 'artifacts'].map((t) => [
+      t,
+      core.workspace.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number,
+    ]),
+  );
+
+beforeEach(() => {
+  dir = tempDir();
+  core = testCore(join(dir.path, 'home'));
+});
+afterEach(async () => {
+  await core.close();
+  dir.cleanup();
+});
+
+describe('api validation', () => {
+  const bad: [RequestName, unknown, string][] = [
+    ['projects.create', { name: '' }, 'name'],
+    ['projects.create', { name: 'x'.repeat(500) }, 'name'],
+    ['projects.create', { name: 'ok', extra: 1 }, '(input)'],
+    ['datasets.import', { projectId: 1, folder: '/tmp', size: 4 }, 'size'],
+    ['datasets.import', { projectId: 1, folder: '/tmp', channels: 2 }, 'channels'],
+    ['datasets.import', { projectId: -1, folder: '/tmp' }, 'projectId'],
+    ['runs.create', { projectId: 1, datasetId: 1, config: { latent: 0 } }, 'config.latent'],
+    ['runs.create', { projectId: 1, datasetId: 1, config: { model: 'transformer' } }, 'config.model'],
+    ['runs.create', { projectId: 1, datasetId: 1, config: { learningRate: 'fast' } }, 'config.learningRate'],
+    ['runs.metrics', { runId: 1.5 }, 'runId'],
+  ];
+  for (const [name, input, field] of bad) {
+    it(`${name} rejects ${JSON.stringify(input).slice(0, 60)} naming "${field}" and writes nothing`, async () => {
+      const before = rowCounts();
+      const result = await core.handle(name, input);
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.error.code).toBe('invalid_input');
+      expect(result.error.details?.field).toBe(field);
+      expect(result.error.message).toContain(field);
+      expect(rowCounts()).toEqual(before);
+    });
+  }
+
+  it('answers an unknown request with a typed error', async () => {
+    const result = await core.handle('system.exec', { cmd: 'rm -rf /' });
+    expect(result).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+
+  it('answers every request with an envelope, even for garbage input', async () => {
+    for (const name of Object.keys(requestSchemas)) {
+      for (const input of [null, 42, 'text', [], { projectId: 'x' }]) {
+        const result = await core.handle(name, input);
+        expect(typeof result.ok).toBe('boolean');
+        if (!result.ok) expect(typeof result.error.message).toBe('string');
+      }
+    }
+  });
+
+  it('refuses a duplicate project name as a conflict on the name field', async () => {
+    await core.call('projects.create', { name: 'Digits' });
+    const result = await core.handle('projects.create', { name: 'Digits' });
+    expect(result).toMatchObject({ ok: false, error: { code: 'conflict', details: { field: 'name' } } });
+  });
+});
+
+describe('dataset import', () => {
+  it('imports labelled PNG and JPEG images, resizing and reporting every skipped file', async () => {
+    const folder = join(dir.path, 'images');
+    await writeImageFolder(folder, ['cat', 'dog'], 3, { size: 20 });
+    await writeImageFolder(folder, ['dog'], 2, { size: 40, format: 'jpeg' });
+    writeFileSync(join(folder, 'cat', 'notes.txt'), 'not an image');
+    writeFileSync(join(folder, 'cat', 'empty.png'), '');
+    writeFileSync(join(folder, 'dog', 'fake.png'), 'this is text, not a PNG');
+    const png = readdirSync(join(folder, 'cat')).find((f) => f.endsWith('.png') && f !== 'empty.png')!;
+    const { readFileSync } = await import('node:fs');
+    writeFileSync(join(folder, 'cat', 'truncated.png'), readFileSync(join(folder, 'cat', png)).subarray(0, 40));
+    mkdirSync(join(folder, 'loop'));
+    symlinkSync(folder, join(folder, 'loop', 'again'));
+
+    const project = await core.call('projects.create', { name: 'p' });
+    const progress: string[] = [];
+    core.subscribe((m) => {
+      if (m.event === 'dataset.progress') progress.push(m.payload.phase);
+    });
+    const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 12, jobId: 'job-1' });
+    expect(dataset).toMatchObject({ count: 8, width: 12, height: 12, channels: 1, labels: ['cat', 'dog'], labelCounts: [3, 5] });
+    const reasons = Object.fromEntries(dataset.skipped.map((s) => [s.path, s.reason]));
+    expect(reasons['cat/notes.txt']).toMatch(/not an image file type/);
+    expect(reasons['cat/empty.png']).toMatch(/empty file/);
+    expect(reasons['dog/fake.png']).toMatch(/not a readable image|unsupported|corrupt/i);
+    expect(reasons['cat/truncated.png']).toMatch(/corrupt|truncated|not a readable/i);
+    expect(reasons['loop/again']).toMatch(/symlink loop/);
+    expect(progress).toContain('decoding');
+    expect(progress.at(-1)).toBe('done');
+    expect(core.workspace.blobs.has(dataset.contentHash)).toBe(true);
+
+    const preview = await core.call('datasets.preview', { datasetId: dataset.id, count: 4 });
+    expect(preview.gridDataUrl).toMatch(/^data:image\/png;base64,/);
+  });
+
+  it('names the folder when it does not exist and saves nothing', async () => {
+    const project = await core.call('projects.create', { name: 'p' });
+    const result = await core.handle('datasets.import', { projectId: project.id, folder: join(dir.path, 'missing') });
+    expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'folder' } } });
+    expect(rowCounts().datasets).toBe(0);
+  });
+
+  it('refuses a folder with no readable image', async () => {
+    const folder = join(dir.path, 'junk');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'a.png'), 'nope');
+    const project = await core.call('projects.create', { name: 'p' });
+    const result = await core.handle('datasets.import', { projectId: project.id, folder });
+    expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'folder' } } });
+    expect(result.ok ? '' : result.error.message).toMatch(/No readable images/);
+  });
+
+  it('refuses a conv model on images too small for its stack, naming the field', async () => {
+    const folder = join(dir.path, 'images');
+    await writeImageFolder(folder, ['a'], 2, { size: 10 });
+    const project = await core.call('projects.create', { name: 'p' });
+    const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 10 });
+    const result = await core.handle('runs.create', { projectId: project.id, datasetId: dataset.id, config: { model: 'conv' } });
+    expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'config.model' } } });
+    expect(rowCounts().runs).toBe(0);
+  });
+});
+
+describe('run history', () => {
+  it('deletes a finished run with its metrics and artifact blobs', async () => {
+    process.env.FAKE_WORKER_MODE = 'finish';
+    const folder = join(dir.path, 'images');
+    await writeImageFolder(folder, ['a'], 2, { size: 8 });
+    const project = await core.call('projects.create', { name: 'p' });
+    const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 8 });
+    const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: {} });
+    const hash = core.workspace.blobs.put(Buffer.from('artifact bytes'));
+    core.workspace.db
+      .prepare(`INSERT INTO artifacts (run_id, kind, epoch, blob_hash, mime, created_at) VALUES (?, 'samples', 1, ?, 'image/png', 'now')`)
+      .run(run.id, hash);
+    const busy = await core.handle('runs.delete', { runId: run.id });
+    expect(busy).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    await core.runs.settled(run.id);
+    expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
+    expect(await core.call('runs.delete', { runId: run.id })).toEqual({ deleted: run.id });
+    expect(rowCounts()).toMatchObject({ runs: 0, metrics: 0, artifacts: 0, datasets: 1 });
+    expect(core.workspace.blobs.has(hash)).toBe(false);
+    expect(core.workspace.blobs.has(dataset.contentHash)).toBe(true);
+    delete process.env.FAKE_WORKER_MODE;
+  });
+});

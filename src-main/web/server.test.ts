@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { tempDir, testCore } from '../core/testing';
+import type { Core } from '../core/core';
+import { startWebServer, type WebServer } from './server';
+
+let dir: ReturnType<typeof tempDir>;
+let core: Core;
+let server: WebServer;
+let base: string;
+
+beforeEach(async () => {
+  dir = tempDir();
+  const rendererDir = join(dir.path, 'renderer');
+  mkdirSync(join(rendererDir, 'assets'), { recursive: true });
+  writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>VAE Studio</title>');
+  writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
+  writeFileSync(join(dir.path, 'secret.txt'), 'do not serve');
+  core = testCore(join(dir.path, 'home'));
+  server = await startWebServer(core, { rendererDir });
+  base = `http://127.0.0.1:${server.port}`;
+});
+afterEach(async () => {
+  await server.close();
+  await core.close();
+  dir.cleanup();
+});
+
+const api = (name: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${base}/api/${name}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}`, ...headers },
+    body: JSON.stringify(body),
+  });
+
+describe('web adapter', () => {
+  it('listens on loopback only and prints a URL carrying the token', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
+  });
+
+  it('answers API calls that carry the token', async () => {
+    const response = await api('projects.create', { name: 'Web' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ok: true, value: { name: 'Web' } });
+  });
+
+  it('refuses calls without the token or with a wrong one, and writes nothing', async () => {
+    for (const auth of [{}, { authorization: 'Bearer wrong' }]) {
+      const response = await fetch(`${base}/api/projects.create`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify({ name: 'Intruder' }),
+      });
+      expect(response.status).toBe(401);
+    }
+    expect(await core.call('projects.list', {})).toEqual([]);
+  });
+
+  it('refuses calls from another origin even with the session cookie', async () => {
+    const response = await api('projects.create', { name: 'Evil' }, { origin: 'https://evil.example' });
+    expect(response.status).toBe(403);
+    expect(await core.call('projects.list', {})).toEqual([]);
+  });
+
+  it('turns the launch token into an HttpOnly same-site cookie and serves the app with it', async () => {
+    const login = await fetch(`${base}/?token=${server.token}`, { redirect: 'manual' });
+    expect(login.status).toBe(302);
+    const cookie = login.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const page = await fetch(`${base}/`, { headers: { cookie: cookie.split(';')[0]! } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('VAE Studio');
+    const wrong = await fetch(`${base}/?token=nope`, { redirect: 'manual' });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('serves no file outside the renderer folder', async () => {
+    const auth = { authorization: `Bearer ${server.token}` };
+    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/..%5csecret.txt', '/etc/passwd']) {
+      const response = await fetch(`${base}${path}`, { headers: auth });
+      expect(response.status, path).toBe(404);
+    }
+    expect((await fetch(`${base}/assets/app.js`, { headers: auth })).status).toBe(200);
+  });
+
+  it('returns typed validation errors with an HTTP 400', async () => {
+    const response = await api('projects.create', { name: '' });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'name' } } });
+    const broken = await fetch(`${base}/api/projects.create`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}` },
+      body: '{not json',
+    });
+    expect(broken.status).toBe(400);
+  });
+
+  it('streams events over an authenticated WebSocket and refuses an unauthenticated one', async () => {
+    const refused = new WebSocket(`ws://127.0.0.1:${server.port}/events`);
+    const refusedResult = await new Promise<string>((resolve) => {
+      refused.on('error', () => resolve('error'));
+      refused.on('open', () => resolve('open'));
+    });
+    expect(refusedResult).toBe('error');
+
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/events`, { headers: { authorization: `Bearer ${server.token}` } });
+    await new Promise((resolve, reject) => {
+      ws.on('open', resolve);
+      ws.on('error', reject);
+    });
+    const received = new Promise<unknown>((resolve) => ws.on('message', (data) => resolve(JSON.parse(String(data)))));
+    await core.call('projects.create', { name: 'p' });
+    const importing = core.handle('datasets.import', { projectId: 1, folder: join(dir.path, 'renderer'), size: 8, jobId: 'j' });
+    expect(await received).toMatchObject({ event: 'dataset.progress', payload: { jobId: 'j' } });
+    await importing;
+    ws.close();
+  });
+});
