@@ -1,0 +1,92 @@
+// End-to-end through the real CLI, the built worker and a real SQLite file.
+// Needs `npm run build` first (the test script runs it before the unit tests).
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { tempDir, until, writeImageFolder } from './core/testing';
+import { appPaths } from './paths';
+
+const bin = join(appPaths.root, 'bin', 'vae-studio.mjs');
+let dir: ReturnType<typeof tempDir>;
+
+function cli(args: string[]): { status: number | null; lines: Record<string, unknown>[]; stderr: string } {
+  const result = spawnSync(process.execPath, [bin, ...args, '--home', join(dir.path, 'home'), '--json'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const lines = result.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { status: result.status, lines, stderr: result.stderr };
+}
+
+beforeAll(async () => {
+  if (!existsSync(appPaths.workerEntry)) throw new Error(`${appPaths.workerEntry} is missing: run "npm run build" first`);
+  dir = tempDir();
+  await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right'], 40, { size: 16 });
+});
+afterAll(() => dir.cleanup());
+
+describe('vae-studio CLI', () => {
+  it('imports a folder, trains in a worker process and lists the run, as JSON lines', () => {
+    const imported = cli(['import', join(dir.path, 'shapes'), '--size', '16', '--name', 'shapes']);
+    expect(imported.status, imported.stderr).toBe(0);
+    const importResult = imported.lines.at(-1)!;
+    expect(importResult).toMatchObject({ type: 'result', command: 'import', dataset: { count: 80, labels: ['left', 'right'] } });
+    expect(imported.lines.some((l) => l.type === 'progress')).toBe(true);
+
+    const trained = cli(['train', '--dataset', 'shapes', '--epochs', '2', '--batch', '16', '--latent', '4', '--hidden', '32', '--seed', '3']);
+    expect(trained.status, trained.stderr).toBe(0);
+    const result = trained.lines.at(-1) as { type: string; run: { id: number; status: string; backend: string; summary: Record<string, number>; epochsDone: number } };
+    expect(result.type).toBe('result');
+    expect(result.run.status).toBe('finished');
+    expect(result.run.epochsDone).toBe(2);
+    expect(result.run.backend).toBeTruthy();
+    expect(Number.isFinite(result.run.summary.val_loss)).toBe(true);
+    expect(trained.lines.filter((l) => l.type === 'epoch')).toHaveLength(2);
+
+    const runs = cli(['runs']);
+    expect(runs.lines.at(-1)).toMatchObject({ type: 'result', command: 'runs', runs: [{ id: result.run.id, status: 'finished' }] });
+
+    const db = new Database(join(dir.path, 'home', 'studio.db'), { readonly: true });
+    const losses = db.prepare(`SELECT COUNT(*) FROM metrics WHERE run_id = ? AND name = 'loss'`).pluck().get(result.run.id) as number;
+    const artifacts = db.prepare(`SELECT kind FROM artifacts WHERE run_id = ?`).pluck().all(result.run.id);
+    db.close();
+    expect(losses).toBeGreaterThanOrEqual(8); // 72 training images / batch 16 → 5 steps × 2 epochs
+    expect(artifacts).toEqual(expect.arrayContaining(['reconstructions', 'samples']));
+  });
+
+  it('reports a bad flag as a typed error naming it, writing nothing', () => {
+    const bad = cli(['train', '--dataset', 'shapes', '--latent', 'lots']);
+    expect(bad.status).toBe(1);
+    expect(bad.lines.at(-1)).toMatchObject({ type: 'error', error: { code: 'invalid_input', details: { field: 'latent' } } });
+    const zero = cli(['train', '--dataset', 'shapes', '--latent', '0']);
+    expect(zero.lines.at(-1)).toMatchObject({ type: 'error', error: { code: 'invalid_input', details: { field: 'config.latent' } } });
+    const runs = cli(['runs']);
+    expect((runs.lines.at(-1) as { runs: unknown[] }).runs).toHaveLength(1);
+  });
+
+  it('marks a run whose worker is killed with SIGKILL mid-training and keeps the database consistent', async () => {
+    const home = join(dir.path, 'home');
+    const child = spawn(process.execPath, [bin, 'train', '--dataset', 'shapes', '--epochs', '200', '--batch', '8', '--home', home, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await until(() => /"type":"progress"/.test(out), 60_000, 'training progress');
+    const db = new Database(join(home, 'studio.db'), { readonly: true });
+    const row = db.prepare(`SELECT id, worker_pid FROM runs WHERE status = 'running'`).get() as { id: number; worker_pid: number };
+    expect(row.worker_pid).toBeGreaterThan(0);
+    process.kill(row.worker_pid, 'SIGKILL');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    const final = db.prepare('SELECT status, error_json FROM runs WHERE id = ?').get(row.id) as { status: string; error_json: string };
+    expect(final.status).toBe('killed');
+    expect(JSON.parse(final.error_json).message).toMatch(/killed/);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+});
