@@ -20,6 +20,7 @@ export default defineConfig({
           main: resolve(root, 'src-main/electron/main.ts'),
           cli: resolve(root, 'src-main/cli.ts'),
           worker: resolve(root, 'src-worker/index.ts'),
+          'import-worker': resolve(root, 'src-main/core/datasets/import-process.ts'),
         },
       },
     },

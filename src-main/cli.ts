@@ -9,7 +9,8 @@ import { startWebServer } from './web/server';
 const USAGE = `vae-studio — train variational autoencoders on your own images
 
 Usage:
-  vae-studio import <folder> [--name N] [--size 28] [--channels 1|3] [--no-labels] [--project P]
+  vae-studio import <folder> [--name N] [--size 28] [--channels 1|3] [--fit resize|crop|pad]
+                   [--labels folders|none] [--background #000000] [--binarize] [--project P]
   vae-studio train --dataset <id|name> [--model mlp|conv] [--latent 16] [--epochs 10]
                    [--batch 64] [--seed 1] [--lr 0.001] [--decoder bernoulli|gaussian]
                    [--beta 1] [--hidden 256] [--name N] [--project P]
@@ -26,7 +27,10 @@ const options = {
   name: { type: 'string' },
   size: { type: 'string' },
   channels: { type: 'string' },
-  'no-labels': { type: 'boolean', default: false },
+  fit: { type: 'string' },
+  labels: { type: 'string' },
+  background: { type: 'string' },
+  binarize: { type: 'boolean', default: false },
   dataset: { type: 'string' },
   model: { type: 'string' },
   latent: { type: 'string' },
@@ -62,6 +66,12 @@ function num(values: Values, flag: keyof Values): number | undefined {
   return value;
 }
 
+function labelsFlag(raw: string | undefined): boolean {
+  if (raw === undefined || raw === 'folders') return true;
+  if (raw === 'none') return false;
+  throw new ApiError('invalid_input', `--labels must be "folders" or "none", got "${raw}"`, { field: 'labels' });
+}
+
 async function projectFor(core: Core, name: string | undefined): Promise<Project> {
   const projects = await core.call('projects.list', {});
   const wanted = name ?? 'Default';
@@ -89,12 +99,16 @@ async function cmdImport(core: Core, values: Values, positionals: string[], out:
       name: values.name,
       size: num(values, 'size'),
       channels: num(values, 'channels'),
-      labels: !values['no-labels'],
+      fit: values.fit,
+      background: values.background,
+      binarize: values.binarize,
+      labels: labelsFlag(values.labels),
     });
     out.event(
       { type: 'result', command: 'import', projectId: project.id, dataset },
       `Imported ${dataset.count} images as dataset #${dataset.id} "${dataset.name}" (${dataset.width}×${dataset.height}×${dataset.channels}, ` +
-        `${dataset.labels.length} labels), ${dataset.skipped.length} files skipped.` +
+        `${dataset.labels.length} labels; train/validation/test ${dataset.splitCounts.train}/${dataset.splitCounts.validation}/${dataset.splitCounts.test}) ` +
+        `in ${dataset.stats.seconds.toFixed(1)} s, ${dataset.skipped.length} files skipped.` +
         dataset.skipped.map((s) => `\n  skipped ${s.path}: ${s.reason}`).join(''),
     );
   } finally {
@@ -211,6 +225,7 @@ export async function main(argv: string[]): Promise<number> {
       mode: command === 'serve' ? 'web' : 'cli',
       version: appVersion,
       workerEntry: appPaths.workerEntry,
+      importWorkerEntry: appPaths.importWorkerEntry,
       sampleDatasetPath: appPaths.sampleDataset,
     });
     if (command === 'import') await cmdImport(core, values, rest, out);

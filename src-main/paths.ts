@@ -28,6 +28,7 @@ export const appVersion = (JSON.parse(readFileSync(join(appRoot, 'package.json')
 export const appPaths = {
   root: appRoot,
   workerEntry: join(appRoot, 'out', 'main', 'worker.js'),
+  importWorkerEntry: join(appRoot, 'out', 'main', 'import-worker.js'),
   preload: join(appRoot, 'out', 'preload', 'preload.cjs'),
   renderer: join(appRoot, 'out', 'renderer'),
   sampleDataset: join(appRoot, 'resources', 'sample-digits'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, runConfigSchema } from './config';
+import { importSettingsShape, LIMITS, runConfigSchema } from './config';
 import type {
   AppInfo,
   Artifact,
@@ -30,13 +30,15 @@ export const requestSchemas = {
       projectId: id,
       folder: z.string().min(1).max(4096),
       name: name.optional(),
-      size: z.number().int().min(LIMITS.imageSize.min).max(LIMITS.imageSize.max).default(28),
-      channels: z.union([z.literal(1), z.literal(3)]).default(1),
-      labels: z.boolean().default(true),
+      ...importSettingsShape,
       /** Echoed in progress events so a caller can match them. */
       jobId: z.string().min(1).max(64).optional(),
     })
     .strict(),
+  /** Re-import a dataset's folder: unchanged files are reused, added/removed ones picked up. */
+  'datasets.refresh': z.object({ datasetId: id, jobId: z.string().min(1).max(64).optional() }).strict(),
+  'datasets.delete': z.object({ datasetId: id }).strict(),
+  'datasets.skippedCsv': z.object({ datasetId: id }).strict(),
   'datasets.cancelImport': z.object({ jobId: z.string().min(1).max(64) }).strict(),
   'datasets.preview': z
     .object({ datasetId: id, count: z.number().int().min(1).max(256).default(32) })
@@ -85,6 +87,9 @@ export interface RequestOutputs {
   'projects.create': Project;
   'datasets.list': Dataset[];
   'datasets.import': Dataset;
+  'datasets.refresh': Dataset;
+  'datasets.delete': { deleted: number };
+  'datasets.skippedCsv': { filename: string; csv: string };
   'datasets.cancelImport': { cancelled: boolean };
   'datasets.preview': DatasetPreview;
   'runs.list': Run[];

@@ -10,6 +10,33 @@ export const LIMITS = {
   nameLength: 120,
 } as const;
 
+export const fitModes = ['resize', 'crop', 'pad'] as const;
+export type FitMode = (typeof fitModes)[number];
+
+/**
+ * How a folder becomes a dataset. `resize` stretches to a square, `crop` fills it and
+ * cuts the overflow (centre), `pad` fits the whole image and fills the rest with
+ * `background`, which is also what transparency is composited on.
+ */
+export const importSettingsShape = {
+  size: z.number().int().min(LIMITS.imageSize.min).max(LIMITS.imageSize.max).default(28),
+  channels: z.union([z.literal(1), z.literal(3)]).default(1),
+  fit: z.enum(fitModes).default('resize'),
+  background: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #000000')
+    .default('#000000'),
+  /** Threshold at 50 % to 0/255, for Bernoulli decoders that expect binary pixels. */
+  binarize: z.boolean().default(false),
+  /** Labels from first-level subfolders; false = one unlabelled set. */
+  labels: z.boolean().default(true),
+  validationFraction: z.number().min(0).max(0.5).default(0.1),
+  testFraction: z.number().min(0).max(0.5).default(0.1),
+  splitSeed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+};
+export const importSettingsSchema = z.object(importSettingsShape).strict();
+export type ImportSettings = z.output<typeof importSettingsSchema>;
+
 export const modelKinds = ['mlp', 'conv'] as const;
 export type ModelKind = (typeof modelKinds)[number];
 

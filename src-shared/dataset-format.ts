@@ -7,12 +7,17 @@
  *      padding to a multiple of 8
  *      count·height·width·channels uint8 pixels, HWC per image
  *      count int32 labels (-1 = unlabelled)
+ *      (version 2) count uint8 split codes: 0 train, 1 validation, 2 test
  * Pure functions over Uint8Array so the worker, the core and tests share one codec.
  */
 export const PACKED_MAGIC = 'VAESDS01';
 
+export const SPLIT_TRAIN = 0;
+export const SPLIT_VALIDATION = 1;
+export const SPLIT_TEST = 2;
+
 export interface PackedHeader {
-  version: 1;
+  version: 1 | 2;
   count: number;
   width: number;
   height: number;
@@ -24,6 +29,8 @@ export interface PackedDataset {
   header: PackedHeader;
   pixels: Uint8Array;
   labels: Int32Array;
+  /** Per image: SPLIT_TRAIN, SPLIT_VALIDATION or SPLIT_TEST. Absent in version-1 files. */
+  split?: Uint8Array;
 }
 
 const align8 = (n: number): number => (n + 7) & ~7;
@@ -43,14 +50,19 @@ export function encodePacked(dataset: PackedDataset): Uint8Array {
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const pixelOffset = align8(12 + json.length);
+  if (header.version === 2 && dataset.split?.length !== header.count) {
+    throw new Error(`packed dataset: version 2 needs ${header.count} split codes`);
+  }
   const labelOffset = align8(pixelOffset + pixels.length);
-  const out = new Uint8Array(labelOffset + labels.length * 4);
+  const splitOffset = labelOffset + labels.length * 4;
+  const out = new Uint8Array(splitOffset + (header.version === 2 ? header.count : 0));
   out.set(new TextEncoder().encode(PACKED_MAGIC), 0);
   new DataView(out.buffer).setUint32(8, json.length, true);
   out.set(json, 12);
   out.set(pixels, pixelOffset);
   const labelView = new DataView(out.buffer, labelOffset);
   labels.forEach((label, i) => labelView.setInt32(i * 4, label, true));
+  if (header.version === 2) out.set(dataset.split!, splitOffset);
   return out;
 }
 
@@ -70,13 +82,17 @@ export function decodePacked(bytes: Uint8Array): PackedDataset {
   } catch {
     return fail('header is not JSON');
   }
-  if (header.version !== 1) fail(`unsupported version ${String(header.version)}`);
+  if (header.version !== 1 && header.version !== 2) fail(`unsupported version ${String(header.version)}`);
   const pixelOffset = align8(12 + headerLength);
   const pixelLength = header.count * imageBytes(header);
   const labelOffset = align8(pixelOffset + pixelLength);
-  if (labelOffset + header.count * 4 > bytes.length) fail('truncated');
+  const splitOffset = labelOffset + header.count * 4;
+  if (splitOffset + (header.version === 2 ? header.count : 0) > bytes.length) fail('truncated');
   const pixels = bytes.subarray(pixelOffset, pixelOffset + pixelLength);
   const labels = new Int32Array(header.count);
   for (let i = 0; i < header.count; i++) labels[i] = view.getInt32(labelOffset + i * 4, true);
-  return { header, pixels, labels };
+  if (header.version === 1) return { header, pixels, labels };
+  const split = bytes.slice(splitOffset, splitOffset + header.count);
+  if (split.some((code) => code > SPLIT_TEST)) fail('bad split code');
+  return { header, pixels, labels, split };
 }

@@ -1,4 +1,4 @@
-import type { RunConfig } from './config';
+import type { ImportSettings, RunConfig } from './config';
 import type { ApiErrorShape } from './errors';
 
 export interface Project {
@@ -22,8 +22,34 @@ export interface Dataset {
   /** Images per label, same order as `labels`. */
   labelCounts: number[];
   skipped: SkippedFile[];
+  settings: ImportSettings;
+  splitCounts: SplitCounts;
+  stats: ImportStats;
+  /** The dataset this one refreshed, when it is a re-import. */
+  previousId: number | null;
   contentHash: string;
   createdAt: string;
+}
+
+export interface SplitCounts {
+  train: number;
+  validation: number;
+  test: number;
+}
+
+export interface ImportStats {
+  /** Image files found. */
+  scanned: number;
+  /** Decoded in this import. */
+  decoded: number;
+  /** Taken unchanged from the previous version of the dataset. */
+  reused: number;
+  duplicates: number;
+  skipped: number;
+  seconds: number;
+  /** Versus the previous version: files that appeared or disappeared. */
+  added?: number;
+  removed?: number;
 }
 
 export interface SkippedFile {

@@ -15,6 +15,7 @@ async function start(): Promise<void> {
     mode: 'electron',
     version: appVersion,
     workerEntry: appPaths.workerEntry,
+    importWorkerEntry: appPaths.importWorkerEntry,
     sampleDatasetPath: appPaths.sampleDataset,
     spawnWorker: spawnUtilityWorker,
     // better-sqlite3 is built for Node; Electron needs its own ABI build (scripts/electron-native.mjs).

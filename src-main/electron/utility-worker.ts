@@ -1,9 +1,8 @@
 import { utilityProcess } from 'electron';
-import type { FromWorker } from '@shared/worker-protocol';
-import { appendTail, type SpawnWorker, type WorkerExit } from '../core/jobs/spawn';
+import { appendTail, type SpawnWorker, type WorkerExit, type WorkerHandle } from '../core/jobs/spawn';
 
 /** Electron's way to run the trainer: a utilityProcess (Chromium's service process model). */
-export const spawnUtilityWorker: SpawnWorker = (entry, options) => {
+export const spawnUtilityWorker: SpawnWorker = <In, Out>(entry: string, options: { name: string; maxMemoryMb?: number }) => {
   const child = utilityProcess.fork(entry, [], {
     serviceName: `VAE Studio ${options.name}`,
     stdio: ['ignore', 'inherit', 'pipe'],
@@ -31,16 +30,17 @@ export const spawnUtilityWorker: SpawnWorker = (entry, options) => {
     };
     setImmediate(() => exitListeners.forEach((listener) => listener(exit)));
   });
-  return {
+  const handle: WorkerHandle<In, Out> = {
     get pid() {
       return child.pid;
     },
     send: (message) => child.postMessage(message),
-    onMessage: (listener) => child.on('message', (message: unknown) => listener(message as FromWorker)),
+    onMessage: (listener) => child.on('message', (message: unknown) => listener(message as Out)),
     onExit: (listener) => exitListeners.push(listener),
     kill: () => {
       killedByUs = true;
       child.kill();
     },
   };
+  return handle;
 };

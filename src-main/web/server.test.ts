@@ -47,7 +47,7 @@ describe('web adapter', () => {
   });
 
   it('refuses calls without the token or with a wrong one, and writes nothing', async () => {
-    for (const auth of [{}, { authorization: 'Bearer wrong' }]) {
+    for (const auth of [{}, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
       const response = await fetch(`${base}/api/projects.create`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...auth },

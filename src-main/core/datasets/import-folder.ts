@@ -1,27 +1,77 @@
-import { stat } from 'node:fs/promises';
-import { encodePacked, imageBytes } from '@shared/dataset-format';
+import { createHash } from 'node:crypto';
+import { open, stat } from 'node:fs/promises';
+import type { ImportSettings } from '@shared/config';
+import { encodePacked, imageBytes, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
-import type { ImportProgress, SkippedFile } from '@shared/types';
-import { decodeImage, describeDecodeError, type DecodeSettings } from './decode-image';
-import { relativeTo, scanFolder } from './scan-folder';
+import type { ImportProgress, ImportStats, SkippedFile, SplitCounts } from '@shared/types';
+import { decodeImage, describeDecodeError } from './decode-image';
+import { describeFsError, relativeTo, scanFolder } from './scan-folder';
 
-export interface ImportSettings extends DecodeSettings {
-  labels: boolean;
+/** One kept image of a dataset: how to recognise its file again on the next import. */
+export interface IndexEntry {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  hash: string;
 }
 
-export interface ImportedImages {
+/** What a previous import of the same folder left, so unchanged files are not decoded twice. */
+export interface PreviousImport {
+  /** Decoded pixels of each entry, same order as `entries`, under the same settings. */
   pixels: Uint8Array;
-  labels: Int32Array;
+  entries: IndexEntry[];
+}
+
+export interface ImportResult {
+  packed: Uint8Array;
+  index: IndexEntry[];
   labelNames: string[];
   labelCounts: number[];
+  splitCounts: SplitCounts;
   skipped: SkippedFile[];
-  packed: Uint8Array;
+  stats: ImportStats;
 }
 
 export type ProgressSink = (progress: Omit<ImportProgress, 'jobId'>) => void;
 
+/** Decodes in flight at once: libvips works on its own threads, so keep them fed. */
 const CONCURRENCY = 8;
-const MAX_FILE_BYTES = 256 * 1024 * 1024;
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Which split an image belongs to, from its content hash: stable when files are added
+ * or removed later (an image never hops from test to train on re-import), and seeded.
+ */
+export function splitOf(hash: string, settings: Pick<ImportSettings, 'splitSeed' | 'validationFraction' | 'testFraction'>): number {
+  const digest = createHash('sha256').update(`${settings.splitSeed}:${hash}`).digest();
+  const u = digest.readUInt32BE(0) / 2 ** 32;
+  if (u < settings.testFraction) return SPLIT_TEST;
+  if (u < settings.testFraction + settings.validationFraction) return SPLIT_VALIDATION;
+  return SPLIT_TRAIN;
+}
+
+async function readFileLimited(path: string): Promise<{ bytes: Buffer; size: number; mtimeMs: number }> {
+  const handle = await open(path, 'r');
+  try {
+    const info = await handle.stat();
+    if (info.size === 0) throw new Error('empty file (0 bytes)');
+    if (info.size > MAX_FILE_BYTES) throw new Error(`file is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`);
+    const bytes = Buffer.alloc(info.size);
+    let offset = 0;
+    while (offset < info.size) {
+      const { bytesRead } = await handle.read(bytes, offset, info.size - offset, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+    }
+    return { bytes: bytes.subarray(0, offset), size: info.size, mtimeMs: info.mtimeMs };
+  } finally {
+    await handle.close();
+  }
+}
+
+type Slot =
+  | { kind: 'pixels'; pixels: Uint8Array; entry: IndexEntry; label: string }
+  | { kind: 'skipped' };
 
 /** Scans, decodes and packs a folder. Writes nothing: the caller stores the result. */
 export async function importFolder(
@@ -29,7 +79,9 @@ export async function importFolder(
   settings: ImportSettings,
   onProgress: ProgressSink,
   signal?: AbortSignal,
-): Promise<ImportedImages> {
+  previous?: PreviousImport,
+): Promise<ImportResult> {
+  const started = Date.now();
   let info;
   try {
     info = await stat(folder);
@@ -43,12 +95,15 @@ export async function importFolder(
   const skipped: SkippedFile[] = scan.skipped.map((s) => ({ ...s, path: relativeTo(folder, s.path) }));
   const total = scan.files.length;
   const perImage = imageBytes({ width: settings.size, height: settings.size, channels: settings.channels });
-  const decoded: (Uint8Array | null)[] = new Array(total).fill(null);
-  const started = Date.now();
+  const reusable = new Map<string, { entry: IndexEntry; offset: number }>();
+  previous?.entries.forEach((entry, i) => reusable.set(entry.path, { entry, offset: i * perImage }));
+
+  const slots: Slot[] = new Array<Slot>(total);
   let done = 0;
+  let decoded = 0;
+  let reused = 0;
   let lastReport = 0;
   let next = 0;
-
   const report = (force: boolean): void => {
     const now = Date.now();
     if (!force && now - lastReport < 100) return;
@@ -57,52 +112,100 @@ export async function importFolder(
     onProgress({ phase: 'decoding', done, total, ratePerSec: rate, etaSeconds: rate > 0 ? (total - done) / rate : null });
   };
 
-  const worker = async (): Promise<void> => {
+  const work = async (): Promise<void> => {
     while (next < total) {
       signal?.throwIfAborted();
       const index = next++;
       const file = scan.files[index]!;
+      const path = relativeTo(folder, file.path);
       try {
-        const size = (await stat(file.path)).size;
-        if (size === 0) throw new Error('empty file (0 bytes)');
-        if (size > MAX_FILE_BYTES) throw new Error(`file is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`);
-        decoded[index] = await decodeImage(file.path, settings);
+        const prior = reusable.get(path);
+        const now = prior ? await stat(file.path) : null;
+        if (prior && previous && now && now.size === prior.entry.size && now.mtimeMs === prior.entry.mtimeMs) {
+          slots[index] = { kind: 'pixels', pixels: previous.pixels.subarray(prior.offset, prior.offset + perImage), entry: prior.entry, label: file.label };
+          reused++;
+        } else {
+          const { bytes, size, mtimeMs } = await readFileLimited(file.path);
+          const hash = createHash('sha256').update(bytes).digest('hex');
+          const pixels = await decodeImage(bytes, settings);
+          slots[index] = { kind: 'pixels', pixels, entry: { path, size, mtimeMs, hash }, label: file.label };
+          decoded++;
+        }
       } catch (error) {
-        const reason = error instanceof Error && /^(empty file|file is larger)/.test(error.message) ? error.message : describeDecodeError(error);
-        skipped.push({ path: relativeTo(folder, file.path), reason });
+        const message = error instanceof Error ? error.message : '';
+        const code = (error as { code?: string }).code;
+        const reason = /^(empty file|file is larger)/.test(message) ? message : code ? describeFsError(error) : describeDecodeError(error);
+        skipped.push({ path, reason });
+        slots[index] = { kind: 'skipped' };
       }
       done++;
       report(false);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, Math.max(total, 1)) }, worker));
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, Math.max(total, 1)) }, work));
   signal?.throwIfAborted();
   report(true);
 
-  const kept = scan.files.map((f, i) => ({ f, pixels: decoded[i] })).filter((e) => e.pixels !== null);
+  // Identical files would land in different splits and inflate the test score: keep the first.
+  const firstByHash = new Map<string, string>();
+  const kept: Extract<Slot, { kind: 'pixels' }>[] = [];
+  let duplicates = 0;
+  for (const slot of slots) {
+    if (slot.kind !== 'pixels') continue;
+    const first = firstByHash.get(slot.entry.hash);
+    if (first !== undefined) {
+      skipped.push({ path: slot.entry.path, reason: `duplicate of ${first}` });
+      duplicates++;
+      continue;
+    }
+    firstByHash.set(slot.entry.hash, slot.entry.path);
+    kept.push(slot);
+  }
   if (kept.length === 0) {
     throw new ApiError('invalid_input', `No readable images in ${folder} (${skipped.length} files skipped).`, {
       field: 'folder',
       skipped: skipped.slice(0, 50),
     });
   }
+
   onProgress({ phase: 'writing', done, total, ratePerSec: 0, etaSeconds: null });
-  const labelNames = settings.labels ? [...new Set(kept.map((e) => e.f.label).filter((l) => l !== ''))].sort() : [];
+  const labelNames = settings.labels ? [...new Set(kept.map((e) => e.label).filter((l) => l !== ''))].sort() : [];
   const labelIndex = new Map(labelNames.map((name, i) => [name, i]));
   const pixels = new Uint8Array(kept.length * perImage);
   const labels = new Int32Array(kept.length);
+  const split = new Uint8Array(kept.length);
   const labelCounts = new Array<number>(labelNames.length).fill(0);
-  kept.forEach((entry, i) => {
-    pixels.set(entry.pixels!, i * perImage);
-    const label = settings.labels ? (labelIndex.get(entry.f.label) ?? -1) : -1;
+  const splitCounts: SplitCounts = { train: 0, validation: 0, test: 0 };
+  const splitNames = ['train', 'validation', 'test'] as const;
+  kept.forEach((slot, i) => {
+    pixels.set(slot.pixels, i * perImage);
+    const label = settings.labels ? (labelIndex.get(slot.label) ?? -1) : -1;
     labels[i] = label;
     if (label >= 0) labelCounts[label]!++;
+    split[i] = splitOf(slot.entry.hash, settings);
+    splitCounts[splitNames[split[i]!]!]++;
   });
   const packed = encodePacked({
-    header: { version: 1, count: kept.length, width: settings.size, height: settings.size, channels: settings.channels, labels: labelNames },
+    header: { version: 2, count: kept.length, width: settings.size, height: settings.size, channels: settings.channels, labels: labelNames },
     pixels,
     labels,
+    split,
   });
-  skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return { pixels, labels, labelNames, labelCounts, skipped, packed };
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const index = kept.map((slot) => slot.entry);
+  const stats: ImportStats = {
+    scanned: total,
+    decoded,
+    reused,
+    duplicates,
+    skipped: skipped.length,
+    seconds: (Date.now() - started) / 1000,
+  };
+  if (previous) {
+    const before = new Set(previous.entries.map((e) => e.path));
+    const now = new Set(index.map((e) => e.path));
+    stats.added = index.filter((e) => !before.has(e.path)).length;
+    stats.removed = previous.entries.filter((e) => !now.has(e.path)).length;
+  }
+  return { packed, index, labelNames, labelCounts, splitCounts, skipped, stats };
 }

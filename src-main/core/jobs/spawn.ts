@@ -9,15 +9,19 @@ export interface WorkerExit {
 }
 
 /** A running worker process, whatever started it (child_process or Electron utilityProcess). */
-export interface WorkerHandle {
+export interface WorkerHandle<In = ToWorker, Out = FromWorker> {
   readonly pid: number | undefined;
-  send(message: ToWorker): void;
-  onMessage(listener: (message: FromWorker) => void): void;
+  send(message: In): void;
+  onMessage(listener: (message: Out) => void): void;
   onExit(listener: (exit: WorkerExit) => void): void;
   kill(): void;
 }
 
-export type SpawnWorker = (entry: string, options: { name: string; maxMemoryMb?: number }) => WorkerHandle;
+/** Starts a child process speaking typed messages (training workers, import workers). */
+export type SpawnWorker = <In = ToWorker, Out = FromWorker>(
+  entry: string,
+  options: { name: string; maxMemoryMb?: number },
+) => WorkerHandle<In, Out>;
 
 const TAIL_BYTES = 4096;
 
@@ -27,7 +31,7 @@ export function appendTail(tail: string, chunk: string): string {
 }
 
 /** Web and CLI mode: a plain Node child process with an IPC channel. */
-export const forkWorker: SpawnWorker = (entry, options) => {
+export const forkWorker: SpawnWorker = <In, Out>(entry: string, options: { name: string; maxMemoryMb?: number }) => {
   const execArgv = options.maxMemoryMb ? [`--max-old-space-size=${options.maxMemoryMb}`] : [];
   const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], execArgv, serialization: 'json' });
   let stderrTail = '';
@@ -46,13 +50,13 @@ export const forkWorker: SpawnWorker = (entry, options) => {
   child.on('error', (error) => {
     stderrTail = appendTail(stderrTail, `\n${String(error)}`);
   });
-  return {
+  const handle: WorkerHandle<In, Out> = {
     pid: child.pid,
     send(message) {
-      if (child.connected) child.send(message);
+      if (child.connected) child.send(message as object);
     },
     onMessage(listener) {
-      child.on('message', (message) => listener(message as FromWorker));
+      child.on('message', (message) => listener(message as Out));
     },
     onExit(listener) {
       exitListeners.push(listener);
@@ -61,4 +65,5 @@ export const forkWorker: SpawnWorker = (entry, options) => {
       child.kill('SIGKILL');
     },
   };
+  return handle;
 };

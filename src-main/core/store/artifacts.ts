@@ -43,7 +43,7 @@ export function blobStillReferenced(db: Db, hash: string): boolean {
     db
       .prepare(
         `SELECT 1 FROM artifacts WHERE blob_hash = @hash UNION ALL SELECT 1 FROM checkpoints WHERE blob_hash = @hash
-         UNION ALL SELECT 1 FROM datasets WHERE blob_hash = @hash LIMIT 1`,
+         UNION ALL SELECT 1 FROM datasets WHERE blob_hash = @hash OR index_hash = @hash LIMIT 1`,
       )
       .get({ hash }) !== undefined
   );

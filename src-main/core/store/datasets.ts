@@ -1,4 +1,5 @@
-import type { Dataset, SkippedFile } from '@shared/types';
+import { importSettingsSchema, type ImportSettings } from '@shared/config';
+import type { Dataset, ImportStats, SkippedFile, SplitCounts } from '@shared/types';
 import type { Db } from './db';
 
 interface DatasetRow {
@@ -15,6 +16,10 @@ interface DatasetRow {
   skipped_json: string;
   settings_json: string;
   blob_hash: string;
+  index_hash: string | null;
+  split_json: string;
+  stats_json: string;
+  previous_id: number | null;
   created_at: string;
 }
 
@@ -22,15 +27,16 @@ export interface NewDataset {
   projectId: number;
   name: string;
   sourcePath: string;
-  width: number;
-  height: number;
-  channels: 1 | 3;
   count: number;
   labels: string[];
   labelCounts: number[];
   skipped: SkippedFile[];
-  settings: Record<string, unknown>;
+  settings: ImportSettings;
+  splitCounts: SplitCounts;
+  stats: ImportStats;
+  previousId: number | null;
   blobHash: string;
+  indexHash: string;
 }
 
 const toDataset = (row: DatasetRow): Dataset => ({
@@ -45,6 +51,11 @@ const toDataset = (row: DatasetRow): Dataset => ({
   labels: JSON.parse(row.labels_json) as string[],
   labelCounts: JSON.parse(row.label_counts_json) as number[],
   skipped: JSON.parse(row.skipped_json) as SkippedFile[],
+  // Parsing fills defaults for settings added after the row was written.
+  settings: importSettingsSchema.parse({ ...(JSON.parse(row.settings_json) as object), size: row.width, channels: row.channels }),
+  splitCounts: JSON.parse(row.split_json) as SplitCounts,
+  stats: JSON.parse(row.stats_json) as ImportStats,
+  previousId: row.previous_id,
   contentHash: row.blob_hash,
   createdAt: row.created_at,
 });
@@ -63,30 +74,48 @@ export function getDataset(db: Db, id: number): Dataset | undefined {
   return row && toDataset(row);
 }
 
+/** The blob holding a dataset's per-file index (paths, sizes, hashes), if it has one. */
+export function datasetIndexHash(db: Db, id: number): string | null {
+  return (db.prepare('SELECT index_hash FROM datasets WHERE id = ?').pluck().get(id) as string | null | undefined) ?? null;
+}
+
 export function datasetNameTaken(db: Db, projectId: number, name: string): boolean {
   return db.prepare('SELECT 1 FROM datasets WHERE project_id = ? AND name = ?').get(projectId, name) !== undefined;
+}
+
+export function runsUsingDataset(db: Db, id: number): number {
+  return db.prepare('SELECT COUNT(*) FROM runs WHERE dataset_id = ?').pluck().get(id) as number;
+}
+
+export function deleteDatasetRow(db: Db, id: number): void {
+  db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
 }
 
 export function insertDataset(db: Db, d: NewDataset, now: string): Dataset {
   const info = db
     .prepare(
       `INSERT INTO datasets (project_id, name, source_path, width, height, channels, count,
-         labels_json, label_counts_json, skipped_json, settings_json, blob_hash, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         labels_json, label_counts_json, skipped_json, settings_json, blob_hash, index_hash,
+         split_json, stats_json, previous_id, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       d.projectId,
       d.name,
       d.sourcePath,
-      d.width,
-      d.height,
-      d.channels,
+      d.settings.size,
+      d.settings.size,
+      d.settings.channels,
       d.count,
       JSON.stringify(d.labels),
       JSON.stringify(d.labelCounts),
       JSON.stringify(d.skipped),
       JSON.stringify(d.settings),
       d.blobHash,
+      d.indexHash,
+      JSON.stringify(d.splitCounts),
+      JSON.stringify(d.stats),
+      d.previousId,
       now,
     );
   return getDataset(db, Number(info.lastInsertRowid))!;

@@ -100,6 +100,16 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN worker_pid INTEGER;
     `,
   },
+  {
+    version: 3,
+    description: 'dataset file index (re-import reuse), split counts, import stats, versions',
+    sql: `
+      ALTER TABLE datasets ADD COLUMN index_hash TEXT;
+      ALTER TABLE datasets ADD COLUMN split_json TEXT NOT NULL DEFAULT '{"train":0,"validation":0,"test":0}';
+      ALTER TABLE datasets ADD COLUMN stats_json TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE datasets ADD COLUMN previous_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -29,8 +30,20 @@ export class BlobStore {
     const target = this.pathOf(hash);
     if (existsSync(target)) return hash;
     mkdirSync(join(this.dir, hash.slice(0, 2)), { recursive: true });
-    const tmp = join(this.dir, 'tmp', `${hash}.${randomBytes(4).toString('hex')}`);
-    const fd = openSync(tmp, 'w');
+    const tmp = this.writeTemp(bytes);
+    renameSync(tmp, target);
+    return hash;
+  }
+
+  /** A fresh path in the temp folder (same file system, so a later rename is atomic). */
+  tempPath(suffix = ''): string {
+    return join(this.dir, 'tmp', `${Date.now()}-${randomBytes(6).toString('hex')}${suffix}`);
+  }
+
+  /** Writes and fsyncs a temp file; the caller moves it in with putFile or deletes it. */
+  writeTemp(bytes: Uint8Array, suffix = ''): string {
+    const path = this.tempPath(suffix);
+    const fd = openSync(path, 'w');
     try {
       let offset = 0;
       while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
@@ -38,8 +51,28 @@ export class BlobStore {
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, target);
-    return hash;
+    return path;
+  }
+
+  /** Moves a finished temp file into the store under its content hash. */
+  async putFile(path: string): Promise<string> {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    const digest = hash.digest('hex');
+    const target = this.pathOf(digest);
+    if (existsSync(target)) {
+      rmSync(path, { force: true });
+      return digest;
+    }
+    mkdirSync(join(this.dir, digest.slice(0, 2)), { recursive: true });
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(path, target);
+    return digest;
   }
 
   read(hash: string): Buffer {

@@ -1,0 +1,42 @@
+import type { ParsedInput, RequestName, RequestOutput } from '@shared/api';
+import { ApiError } from '@shared/errors';
+import type { AppInfo, Dataset, Project, Run } from '@shared/types';
+import type { ImportRunner } from '../datasets/import-runner';
+import type { EventBus } from '../events';
+import type { RunManager } from '../jobs/run-manager';
+import { getDataset } from '../store/datasets';
+import { getProject } from '../store/projects';
+import { getRun } from '../store/runs';
+import type { Workspace } from '../workspace/workspace';
+
+/** What every handler module gets: the workspace, the event bus, and long-running services. */
+export interface Context {
+  workspace: Workspace;
+  events: EventBus;
+  runs: RunManager;
+  importer: ImportRunner;
+  /** Running imports by job id, for cancellation. */
+  imports: Map<string, AbortController>;
+  info: AppInfo;
+  now(): string;
+}
+
+export type HandlerMap<N extends RequestName> = { [K in N]: (input: ParsedInput<K>) => Promise<RequestOutput<K>> };
+
+export function requireProject(ctx: Context, id: number, field = 'projectId'): Project {
+  const project = getProject(ctx.workspace.db, id);
+  if (!project) throw new ApiError('not_found', `Project ${id} does not exist`, { field });
+  return project;
+}
+
+export function requireDataset(ctx: Context, id: number, field = 'datasetId'): Dataset {
+  const dataset = getDataset(ctx.workspace.db, id);
+  if (!dataset) throw new ApiError('not_found', `Dataset ${id} does not exist`, { field });
+  return dataset;
+}
+
+export function requireRun(ctx: Context, id: number): Run {
+  const run = getRun(ctx.workspace.db, id);
+  if (!run) throw new ApiError('not_found', `Run ${id} does not exist`, { field: 'runId' });
+  return run;
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { ImportSettings } from '@shared/config';
+import { ApiError } from '@shared/errors';
+import type { Dataset } from '@shared/types';
+import { previewGrid } from '../datasets/preview';
+import { toCsv } from '../datasets/csv';
+import { blobStillReferenced } from '../store/artifacts';
+import {
+  datasetIndexHash,
+  datasetNameTaken,
+  deleteDatasetRow,
+  insertDataset,
+  listDatasets,
+  runsUsingDataset,
+} from '../store/datasets';
+import { requireDataset, requireProject, type Context, type HandlerMap } from './context';
+
+type DatasetRequests =
+  | 'datasets.list'
+  | 'datasets.import'
+  | 'datasets.refresh'
+  | 'datasets.cancelImport'
+  | 'datasets.preview'
+  | 'datasets.delete'
+  | 'datasets.skippedCsv';
+
+interface ImportJob {
+  projectId: number;
+  folder: string;
+  name: string;
+  settings: ImportSettings;
+  jobId: string | undefined;
+  previous?: Dataset;
+}
+
+function nextVersionName(ctx: Context, projectId: number, name: string): string {
+  const base = name.replace(/ \(v\d+\)$/, '');
+  for (let version = 2; ; version++) {
+    const candidate = `${base} (v${version})`;
+    if (!datasetNameTaken(ctx.workspace.db, projectId, candidate)) return candidate;
+  }
+}
+
+/** Runs one import job and stores its result; on any failure nothing is left behind. */
+async function runImport(ctx: Context, job: ImportJob): Promise<Dataset> {
+  const { db, blobs } = ctx.workspace;
+  if (datasetNameTaken(db, job.projectId, job.name)) {
+    throw new ApiError('conflict', `This project already has a dataset named "${job.name}"`, { field: 'name' });
+  }
+  const jobId = job.jobId ?? randomUUID();
+  if (ctx.imports.has(jobId)) throw new ApiError('conflict', `An import with job id ${jobId} is already running`, { field: 'jobId' });
+  const controller = new AbortController();
+  ctx.imports.set(jobId, controller);
+  let previous;
+  if (job.previous) {
+    const indexHash = datasetIndexHash(db, job.previous.id);
+    if (indexHash && blobs.has(indexHash)) {
+      previous = { packedPath: blobs.pathOf(job.previous.contentHash), indexPath: blobs.pathOf(indexHash) };
+    }
+  }
+  let temp: string[] = [];
+  try {
+    const output = await ctx.importer(
+      { type: 'import', folder: job.folder, settings: job.settings, previous, outDir: dirname(blobs.tempPath()) },
+      (progress) => ctx.events.emit('dataset.progress', { jobId, ...progress }),
+      controller.signal,
+    );
+    temp = [output.packedPath, output.indexPath];
+    const blobHash = await blobs.putFile(output.packedPath);
+    const indexHash = await blobs.putFile(output.indexPath);
+    const { meta } = output;
+    const count = meta.splitCounts.train + meta.splitCounts.validation + meta.splitCounts.test;
+    const dataset = insertDataset(
+      db,
+      {
+        projectId: job.projectId,
+        name: job.name,
+        sourcePath: job.folder,
+        count,
+        labels: meta.labelNames,
+        labelCounts: meta.labelCounts,
+        skipped: meta.skipped,
+        settings: job.settings,
+        splitCounts: meta.splitCounts,
+        stats: meta.stats,
+        previousId: job.previous?.id ?? null,
+        blobHash,
+        indexHash,
+      },
+      ctx.now(),
+    );
+    ctx.events.emit('dataset.progress', { jobId, phase: 'done', done: meta.stats.scanned, total: meta.stats.scanned, ratePerSec: 0, etaSeconds: 0 });
+    return dataset;
+  } catch (error) {
+    if (controller.signal.aborted) throw new ApiError('cancelled', `Import of ${job.folder} was cancelled; nothing was saved.`, { field: 'jobId' });
+    throw error;
+  } finally {
+    ctx.imports.delete(jobId);
+    for (const path of temp) rmSync(path, { force: true });
+  }
+}
+
+export function datasetHandlers(ctx: Context): HandlerMap<DatasetRequests> {
+  const { db, blobs } = ctx.workspace;
+  return {
+    'datasets.list': async ({ projectId }) => listDatasets(db, projectId),
+    'datasets.import': async ({ projectId, folder, name, jobId, ...settings }) => {
+      requireProject(ctx, projectId);
+      const absolute = resolve(folder);
+      return runImport(ctx, {
+        projectId,
+        folder: absolute,
+        name: name ?? (absolute.split(/[\\/]/).filter(Boolean).pop() || 'dataset'),
+        settings,
+        jobId,
+      });
+    },
+    'datasets.refresh': async ({ datasetId, jobId }) => {
+      const previous = requireDataset(ctx, datasetId);
+      return runImport(ctx, {
+        projectId: previous.projectId,
+        folder: previous.sourcePath,
+        name: nextVersionName(ctx, previous.projectId, previous.name),
+        settings: previous.settings,
+        jobId,
+        previous,
+      });
+    },
+    'datasets.cancelImport': async ({ jobId }) => {
+      const controller = ctx.imports.get(jobId);
+      controller?.abort();
+      return { cancelled: controller !== undefined };
+    },
+    'datasets.preview': async ({ datasetId, count }) => {
+      const dataset = requireDataset(ctx, datasetId);
+      return {
+        datasetId,
+        width: dataset.width,
+        height: dataset.height,
+        channels: dataset.channels,
+        labels: dataset.labels,
+        gridDataUrl: await previewGrid(blobs.read(dataset.contentHash), count),
+      };
+    },
+    'datasets.delete': async ({ datasetId }) => {
+      const dataset = requireDataset(ctx, datasetId);
+      const used = runsUsingDataset(db, datasetId);
+      if (used > 0) {
+        throw new ApiError('conflict', `Dataset "${dataset.name}" is used by ${used} run(s); delete those runs first.`, { field: 'datasetId' });
+      }
+      const hashes = [dataset.contentHash, datasetIndexHash(db, datasetId)].filter((h): h is string => h !== null);
+      deleteDatasetRow(db, datasetId);
+      for (const hash of hashes) if (!blobStillReferenced(db, hash)) blobs.remove(hash);
+      return { deleted: datasetId };
+    },
+    'datasets.skippedCsv': async ({ datasetId }) => {
+      const dataset = requireDataset(ctx, datasetId);
+      const safeName = dataset.name.replace(/[^\w.-]+/g, '_');
+      return {
+        filename: `${safeName}-skipped.csv`,
+        csv: toCsv(['path', 'reason'], dataset.skipped.map((s) => [s.path, s.reason])),
+      };
+    },
+  };
+}

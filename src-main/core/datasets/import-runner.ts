@@ -1,0 +1,66 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { decodePacked } from '@shared/dataset-format';
+import { ApiError } from '@shared/errors';
+import type { SpawnWorker } from '../jobs/spawn';
+import { importFolder, type IndexEntry, type ProgressSink } from './import-folder';
+import type { ImportMeta, ImportReply, ImportRequest } from './import-protocol';
+
+export interface ImportOutput {
+  meta: ImportMeta;
+  /** Paths of the packed file and index JSON in the blob store's temp folder. */
+  packedPath: string;
+  indexPath: string;
+}
+
+export type ImportRunner = (request: ImportRequest, onProgress: ProgressSink, signal: AbortSignal) => Promise<ImportOutput>;
+
+/** Runs an import in a child process; cancelling kills the child, which has written nothing yet. */
+export function childProcessImporter(spawn: SpawnWorker, entry: string): ImportRunner {
+  return (request, onProgress, signal) =>
+    new Promise<ImportOutput>((resolve, reject) => {
+      const child = spawn<ImportRequest, ImportReply>(entry, { name: 'import' });
+      let settled = false;
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const onAbort = (): void => {
+        child.kill();
+        finish(() => reject(new ApiError('cancelled', `Import of ${request.folder} was cancelled; nothing was saved.`)));
+      };
+      signal.addEventListener('abort', onAbort);
+      child.onMessage((reply) => {
+        if (reply.type === 'progress') onProgress(reply.progress);
+        else if (reply.type === 'result') finish(() => resolve({ meta: reply.meta, packedPath: reply.packedPath, indexPath: reply.indexPath }));
+        else finish(() => reject(ApiError.from(reply.error)));
+      });
+      child.onExit((exit) => {
+        const how = exit.signal ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
+        finish(() =>
+          reject(new ApiError('worker_failed', `The import process of ${request.folder} ended unexpectedly (${how}); nothing was saved.`, { stderr: exit.stderrTail.slice(-1000) })),
+        );
+      });
+      child.send(request);
+    });
+}
+
+/** Same work in this process (tests, and where no child entry is built). */
+export function inProcessImporter(writeTemp: (bytes: Uint8Array, suffix: string) => string): ImportRunner {
+  return async (request, onProgress, signal) => {
+    const previous = request.previous && {
+      pixels: decodePacked(readFileSync(request.previous.packedPath)).pixels,
+      entries: JSON.parse(readFileSync(request.previous.indexPath, 'utf8')) as IndexEntry[],
+    };
+    const result = await importFolder(request.folder, request.settings, onProgress, signal, previous);
+    const { packed, index, ...meta } = result;
+    const packedPath = writeTemp(packed, '.pack');
+    try {
+      return { meta, packedPath, indexPath: writeTemp(Buffer.from(JSON.stringify(index)), '.index.json') };
+    } catch (error) {
+      rmSync(packedPath, { force: true });
+      throw error;
+    }
+  };
+}
