@@ -133,6 +133,10 @@ export type StudioApi = {
 export interface StudioBridge {
   invoke(name: string, input: unknown): Promise<{ ok: true; value: unknown } | { ok: false; error: ApiErrorShape }>;
   onEvent(listener: (message: AnyEventMessage) => void): () => void;
+  /** Desktop only: the native folder picker; resolves null when the user cancels. */
+  pickFolder?(): Promise<string | null>;
+  /** Desktop only: the file-system path of a dropped file or folder. */
+  pathForFile?(file: File): string;
 }
 
 export function isRequestName(value: string): value is RequestName {

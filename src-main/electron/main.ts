@@ -1,4 +1,4 @@
-import { app, BrowserWindow, ipcMain } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain } from 'electron';
 import { existsSync } from 'node:fs';
 import { createCore, type Core } from '../core/core';
 import { defaultHome } from '../core/workspace/home';
@@ -27,6 +27,12 @@ async function start(): Promise<void> {
       ? running.handle(name, input)
       : { ok: false, error: { code: 'invalid_input', message: 'request name must be a string', details: { field: 'name' } } },
   );
+  ipcMain.handle('vae-studio:pick-folder', async (event) => {
+    const window = BrowserWindow.fromWebContents(event.sender);
+    const options = { title: 'Choose an image folder', properties: ['openDirectory' as const] };
+    const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    return result.canceled ? null : (result.filePaths[0] ?? null);
+  });
   running.subscribe((message) => {
     for (const window of BrowserWindow.getAllWindows()) window.webContents.send('vae-studio:event', message);
   });

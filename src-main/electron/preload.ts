@@ -1,4 +1,4 @@
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { AnyEventMessage, StudioBridge } from '@shared/api';
 
 /**
@@ -12,6 +12,8 @@ const bridge: StudioBridge = {
     ipcRenderer.on('vae-studio:event', handler);
     return () => ipcRenderer.removeListener('vae-studio:event', handler);
   },
+  pickFolder: () => ipcRenderer.invoke('vae-studio:pick-folder') as Promise<string | null>,
+  pathForFile: (file) => webUtils.getPathForFile(file),
 };
 
 contextBridge.exposeInMainWorld('vaeStudio', bridge);

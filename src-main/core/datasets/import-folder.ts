@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { ImportSettings } from '@shared/config';
 import { encodePacked, imageBytes, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
@@ -50,23 +51,15 @@ export function splitOf(hash: string, settings: Pick<ImportSettings, 'splitSeed'
   return SPLIT_TRAIN;
 }
 
-async function readFileLimited(path: string): Promise<{ bytes: Buffer; size: number; mtimeMs: number }> {
-  const handle = await open(path, 'r');
-  try {
-    const info = await handle.stat();
-    if (info.size === 0) throw new Error('empty file (0 bytes)');
-    if (info.size > MAX_FILE_BYTES) throw new Error(`file is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`);
-    const bytes = Buffer.alloc(info.size);
-    let offset = 0;
-    while (offset < info.size) {
-      const { bytesRead } = await handle.read(bytes, offset, info.size - offset, offset);
-      if (bytesRead === 0) break;
-      offset += bytesRead;
-    }
-    return { bytes: bytes.subarray(0, offset), size: info.size, mtimeMs: info.mtimeMs };
-  } finally {
-    await handle.close();
-  }
+/**
+ * Synchronous on purpose: imports run in their own child process, where a blocking read
+ * costs nothing, while an async one costs several thread-pool round trips per file —
+ * more than decoding a small PNG (see `npm run bench:import`).
+ */
+function readFileLimited(path: string, size: number): Buffer {
+  if (size === 0) throw new Error('empty file (0 bytes)');
+  if (size > MAX_FILE_BYTES) throw new Error(`file is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`);
+  return readFileSync(path);
 }
 
 type Slot =
@@ -120,15 +113,15 @@ export async function importFolder(
       const path = relativeTo(folder, file.path);
       try {
         const prior = reusable.get(path);
-        const now = prior ? await stat(file.path) : null;
-        if (prior && previous && now && now.size === prior.entry.size && now.mtimeMs === prior.entry.mtimeMs) {
+        const now = statSync(file.path);
+        if (prior && previous && now.size === prior.entry.size && now.mtimeMs === prior.entry.mtimeMs) {
           slots[index] = { kind: 'pixels', pixels: previous.pixels.subarray(prior.offset, prior.offset + perImage), entry: prior.entry, label: file.label };
           reused++;
         } else {
-          const { bytes, size, mtimeMs } = await readFileLimited(file.path);
+          const bytes = readFileLimited(file.path, now.size);
           const hash = createHash('sha256').update(bytes).digest('hex');
           const pixels = await decodeImage(bytes, settings);
-          slots[index] = { kind: 'pixels', pixels, entry: { path, size, mtimeMs, hash }, label: file.label };
+          slots[index] = { kind: 'pixels', pixels, entry: { path, size: now.size, mtimeMs: now.mtimeMs, hash }, label: file.label };
           decoded++;
         }
       } catch (error) {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { importSettingsSchema } from '@shared/config';
 import { decodePacked, SPLIT_TEST } from '@shared/dataset-format';
 import { tempDir, testCore } from '../testing';
@@ -50,7 +50,7 @@ function bombPng(w: number, h: number): Buffer {
   ]);
 }
 
-async function gradient(size: number, channels: 1 | 3 | 4): Promise<sharp.Sharp> {
+async function gradient(size: number, channels: 1 | 3 | 4): Promise<Sharp> {
   const pixels = Buffer.alloc(size * size * channels);
   for (let i = 0; i < size * size; i++) {
     for (let c = 0; c < channels; c++) pixels[i * channels + c] = c === 3 ? (i * 7) % 256 : (i * (c + 3)) % 256;
