@@ -89,4 +89,24 @@ describe('vae-studio CLI', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
   });
+
+  it('refuses a second writer while a server holds the workspace, but still lists runs', async () => {
+    const home = join(dir.path, 'home');
+    const server = spawn(process.execPath, [bin, 'serve', '--home', home, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      server.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await until(() => out.includes('"listening"'), 30_000, 'server listening');
+      const train = cli(['train', '--dataset', 'shapes']);
+      expect(train.status).toBe(1);
+      expect(train.lines.at(-1)).toMatchObject({ type: 'error', error: { code: 'conflict', details: { field: 'home' } } });
+      expect(JSON.stringify(train.lines.at(-1))).toMatch(/in use by another VAE Studio \(web server, pid \d+/);
+      const runs = cli(['runs']);
+      expect(runs.status).toBe(0);
+      expect((runs.lines.at(-1) as { runs: unknown[] }).runs.length).toBeGreaterThan(0);
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.on('exit', resolve));
+    }
+  });
 });

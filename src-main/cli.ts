@@ -223,6 +223,8 @@ export async function main(argv: string[]): Promise<number> {
     core = createCore({
       home,
       mode: command === 'serve' ? 'web' : 'cli',
+      allowReadOnly: command === 'runs',
+      instanceLabel: command === 'serve' ? 'web server' : `command line: ${command}`,
       version: appVersion,
       workerEntry: appPaths.workerEntry,
       importWorkerEntry: appPaths.importWorkerEntry,

@@ -159,3 +159,32 @@ describe('run history', () => {
     delete process.env.FAKE_WORKER_MODE;
   });
 });
+
+describe('one writer per workspace', () => {
+  it('refuses a second writer on the same workspace, naming the holder', async () => {
+    expect(() => testCore(core.workspace.home)).toThrow(/in use by another VAE Studio .*pid \d+/);
+  });
+
+  it('lets a reader in while another instance holds the workspace, refusing its writes', async () => {
+    await core.call('projects.create', { name: 'Shared' });
+    const reader = testCore(core.workspace.home, { allowReadOnly: true });
+    try {
+      expect(reader.workspace.readOnly).toBe(true);
+      expect((await reader.call('projects.list', {})).map((p) => p.name)).toEqual(['Shared']);
+      const write = await reader.handle('projects.create', { name: 'Nope' });
+      expect(write).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    } finally {
+      await reader.close();
+    }
+    expect((await core.call('projects.list', {})).map((p) => p.name)).toEqual(['Shared']);
+  });
+
+  it('takes over a lock left by a process that died', async () => {
+    const home = core.workspace.home;
+    await core.close();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(home, 'studio.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, mode: 'crashed app', since: 'then' }));
+    core = testCore(home);
+    expect(core.workspace.readOnly).toBe(false);
+  });
+});

@@ -24,6 +24,10 @@ export interface CoreOptions {
   spawnWorker?: SpawnWorker;
   nativeBinding?: string;
   maxConcurrentRuns?: number;
+  /** Says who holds the workspace lock, for a second instance's error message. */
+  instanceLabel?: string;
+  /** When another instance holds the workspace, open it read-only instead of failing. */
+  allowReadOnly?: boolean;
 }
 
 type Handlers = { [N in RequestName]: (input: ParsedInput<N>) => Promise<RequestOutput<N>> };
@@ -40,7 +44,7 @@ export interface Core {
 }
 
 export function createCore(options: CoreOptions): Core {
-  const workspace = openWorkspace(options.home, { nativeBinding: options.nativeBinding });
+  const workspace = openLockedOrReadOnly(options);
   const events = new EventBus();
   const spawn = options.spawnWorker ?? forkWorker;
   const now = (): string => new Date().toISOString();
@@ -64,7 +68,7 @@ export function createCore(options: CoreOptions): Core {
     return (handlers[name] as (i: ParsedInput<N>) => Promise<RequestOutput<N>>)(parsed);
   };
 
-  runs.recover();
+  if (!workspace.readOnly) runs.recover();
 
   return {
     workspace,
@@ -86,11 +90,24 @@ export function createCore(options: CoreOptions): Core {
   };
 }
 
+function openLockedOrReadOnly(options: CoreOptions): Workspace {
+  const lockMode = options.instanceLabel ?? options.mode;
+  try {
+    return openWorkspace(options.home, { nativeBinding: options.nativeBinding, lockMode });
+  } catch (error) {
+    if (!(options.allowReadOnly && error instanceof ApiError && error.code === 'conflict')) throw error;
+    return openWorkspace(options.home, { nativeBinding: options.nativeBinding });
+  }
+}
+
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string }).code ?? '';
   if (/SQLITE_CONSTRAINT/.test(code)) return new ApiError('conflict', message);
+  if (/SQLITE_READONLY/.test(code)) {
+    return new ApiError('conflict', 'This workspace is open read-only because another VAE Studio is using it; nothing was changed.');
+  }
   if (/SQLITE_FULL|ENOSPC/.test(`${code} ${message}`)) {
     return new ApiError('io_error', `The disk is full (${message}). Nothing was saved; free some space and try again.`);
   }

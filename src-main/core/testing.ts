@@ -35,6 +35,10 @@ export async function writeImageFolder(
       const pixels = Buffer.alloc(size * size);
       const offset = (li * 3 + i) % (size - 4);
       for (let y = offset; y < offset + 4; y++) for (let x = offset; x < offset + 4; x++) pixels[y * size + x] = 255;
+      // A faint code in the bottom row keeps every file distinct (imports drop duplicates).
+      pixels[(size - 1) * size] = 1 + (i % 250);
+      pixels[(size - 1) * size + 1] = 1 + li;
+      pixels[(size - 1) * size + 2] = 1 + Math.floor(i / 250);
       const image = sharp(pixels, { raw: { width: size, height: size, channels: 1 } });
       const file = join(root, label, `${label}-${i}.${options.format === 'jpeg' ? 'jpg' : 'png'}`);
       writeFileSync(file, await (options.format === 'jpeg' ? image.jpeg() : image.png()).toBuffer());

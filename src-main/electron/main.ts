@@ -13,6 +13,7 @@ async function start(): Promise<void> {
   core = createCore({
     home: defaultHome(),
     mode: 'electron',
+    instanceLabel: 'desktop app',
     version: appVersion,
     workerEntry: appPaths.workerEntry,
     importWorkerEntry: appPaths.importWorkerEntry,

@@ -126,13 +126,15 @@ describe('worker supervision', () => {
     const run = await startRun('forever');
     await until(() => status(run.id).status === 'running');
     const home = core.workspace.home;
-    // Simulate the app dying: the row stays 'running' while a new core opens the workspace.
-    core.workspace.db.prepare(`UPDATE runs SET status = 'running' WHERE id = ?`).run(run.id);
-    const second = testCore(home);
-    try {
-      expect(getRun(second.workspace.db, run.id)!.status).toBe('interrupted');
-    } finally {
-      await second.close();
-    }
+    await core.close();
+    // Simulate the app dying mid-run: nothing got to write the final status.
+    const { openDatabase } = await import('../store/db');
+    const db = openDatabase(`${home}/studio.db`);
+    db.prepare(`UPDATE runs SET status = 'running', error_json = NULL WHERE id = ?`).run(run.id);
+    db.close();
+    core = testCore(home);
+    const after = getRun(core.workspace.db, run.id)!;
+    expect(after.status).toBe('interrupted');
+    expect(after.error?.message).toMatch(/stopped while this run was training/);
   });
 });

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { migrations, type Migration } from './migrations';
+import { LATEST_VERSION, migrations, type Migration } from './migrations';
 
 export type Db = Database.Database;
 
@@ -8,11 +8,25 @@ export interface OpenOptions {
   targetVersion?: number;
   /** Path of a better-sqlite3 binary built for another ABI (Electron). */
   nativeBinding?: string;
+  /** Open an existing database for reading only (no migrations, no lock). */
+  readOnly?: boolean;
 }
 
 /** Opens (or creates) a workspace database and brings its schema up to date. */
 export function openDatabase(file: string, options: OpenOptions = {}): Db {
-  const db = new Database(file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
+  const db = new Database(file, {
+    ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+    ...(options.readOnly ? { readonly: true, fileMustExist: true } : {}),
+  });
+  if (options.readOnly) {
+    db.pragma('busy_timeout = 5000');
+    const version = schemaVersion(db);
+    if (version !== LATEST_VERSION) {
+      db.close();
+      throw new Error(`The workspace database is at schema ${version}; this app reads ${LATEST_VERSION}. Open it with the app first.`);
+    }
+    return db;
+  }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');

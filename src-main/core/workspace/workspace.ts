@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../store/db';
 import { BlobStore } from './blobs';
+import { acquireWorkspaceLock } from './lock';
 
 export interface Workspace {
   home: string;
@@ -9,12 +10,29 @@ export interface Workspace {
   blobs: BlobStore;
   /** Scratch folders of running jobs (worker checkpoints before they become blobs). */
   runsDir: string;
+  /** Opened beside a running app: reads only, no lock taken. */
+  readOnly: boolean;
   close(): void;
 }
 
-export function openWorkspace(home: string, options: { nativeBinding?: string } = {}): Workspace {
+export interface WorkspaceOptions {
+  nativeBinding?: string;
+  /** Who holds the lock (shown to a second instance); omitted = open without locking, read-only. */
+  lockMode?: string;
+}
+
+export function openWorkspace(home: string, options: WorkspaceOptions = {}): Workspace {
   mkdirSync(home, { recursive: true });
-  const db = openDatabase(join(home, 'studio.db'), options);
+  const release = options.lockMode ? acquireWorkspaceLock(home, options.lockMode) : () => {};
+  let db: Db;
+  try {
+    db = options.lockMode
+      ? openDatabase(join(home, 'studio.db'), options)
+      : openDatabase(join(home, 'studio.db'), { ...options, readOnly: true });
+  } catch (error) {
+    release();
+    throw error;
+  }
   const runsDir = join(home, 'runs');
   mkdirSync(runsDir, { recursive: true });
   return {
@@ -22,6 +40,10 @@ export function openWorkspace(home: string, options: { nativeBinding?: string } 
     db,
     blobs: new BlobStore(join(home, 'blobs')),
     runsDir,
-    close: () => db.close(),
+    readOnly: !options.lockMode,
+    close: () => {
+      db.close();
+      release();
+    },
   };
 }
