@@ -40,7 +40,7 @@ export function acquireWorkspaceLock(home: string, mode: string): () => void {
       };
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw error;
-      let holder: LockInfo | null = null;
+      let holder: LockInfo | null;
       try {
         holder = JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
       } catch {
