@@ -1,0 +1,39 @@
+import { tf } from '../../engine/tf';
+
+/**
+ * What our kernels need from a tfjs backend: run another registered kernel of the
+ * same backend on TensorInfos and free the intermediates. Kernels work below the
+ * engine (no tape, no tidy), so every intermediate is disposed by hand.
+ */
+export interface KernelBackendLike {
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+export type KernelAttrs = tf.NamedAttrMap;
+
+export function runBackendKernel(
+  kernelName: string,
+  backendName: string,
+  backend: KernelBackendLike,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: KernelAttrs,
+): tf.TensorInfo {
+  const config = tf.getKernel(kernelName, backendName);
+  if (config === undefined) throw new Error(`${backendName} has no ${kernelName} kernel`);
+  const out = config.kernelFunc({ inputs, backend, attrs });
+  if (Array.isArray(out)) throw new Error(`${kernelName} returned several tensors`);
+  return out;
+}
+
+export function disposeInfo(backend: KernelBackendLike, info: tf.TensorInfo): void {
+  backend.disposeData(info.dataId);
+}
+
+export function isBackendLike(value: unknown): value is KernelBackendLike {
+  return typeof value === 'object' && value !== null && typeof (value as { disposeData?: unknown }).disposeData === 'function';
+}
+
+export function asBackend(value: unknown): KernelBackendLike {
+  if (!isBackendLike(value)) throw new Error('kernel called without a usable backend');
+  return value;
+}

@@ -1,0 +1,53 @@
+import { mulberry32 } from '@shared/random';
+
+/**
+ * Every random number the engine draws comes from here, never from tf.random*: a
+ * JS-side generator gives the same stream on every backend, so a seed reproduces a
+ * run and the backend self-check can compare backends on identical inputs.
+ */
+export interface Rng {
+  /** Uniform in [0, 1). */
+  uniform(): number;
+  /** Standard normal. */
+  normal(): number;
+  /** `n` standard normal draws, scaled by `std`. */
+  normals(n: number, std?: number): Float32Array;
+}
+
+/** Independent streams per purpose, so e.g. changing the batch size leaves init alone. */
+export const STREAM = {
+  init: 0x1f1e,
+  shuffle: 0x5f0f,
+  noise: 0x3a7c,
+  prior: 0x9e37,
+  validation: 0x7ab1,
+  selfCheck: 0x6c8b,
+} as const;
+
+export function createRng(seed: number, stream = 0): Rng {
+  const uniform = mulberry32((Math.imul(seed >>> 0, 0x9e3779b1) ^ stream) >>> 0);
+  let spare: number | null = null;
+  // Box–Muller; the second value of each pair is kept for the next call.
+  const normal = (): number => {
+    if (spare !== null) {
+      const value = spare;
+      spare = null;
+      return value;
+    }
+    let u = uniform();
+    while (u <= Number.MIN_VALUE) u = uniform();
+    const radius = Math.sqrt(-2 * Math.log(u));
+    const angle = 2 * Math.PI * uniform();
+    spare = radius * Math.sin(angle);
+    return radius * Math.cos(angle);
+  };
+  return {
+    uniform,
+    normal,
+    normals(n, std = 1) {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = normal() * std;
+      return out;
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { tf } from '../engine/tf';
+import type { Rng } from '../engine/random';
+import { ParamSet } from './params';
+import { dense, splitHead } from './layers';
+import { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL, inputSize, type Vae, type VaeSpec } from './vae';
+
+/**
+ * Small convolutional VAE. Encoder: two 4×4 stride-2 convolutions (32, 64 channels),
+ * dense to h, dense to (μ, log σ²). Decoder mirrors it with two stride-2 transposed
+ * convolutions; kernel 4 with stride 2 avoids the checkerboard that 3×3 kernels leave.
+ * Needs sides divisible by 4 (checked in checkVaeSpec).
+ */
+export function createConvVae(spec: VaeSpec, rng: Rng): Vae {
+  const { width: W, height: H, channels: C } = spec.image;
+  const { hidden: h, latent: d } = spec;
+  const [c1, c2] = CONV_CHANNELS;
+  const k = CONV_KERNEL;
+  const h4 = H / CONV_DOWNSAMPLE;
+  const w4 = W / CONV_DOWNSAMPLE;
+  const flat = h4 * w4 * c2;
+  const D = inputSize(spec.image);
+
+  const params = new ParamSet(rng, 'conv');
+  const conv1 = { f: params.conv('conv1/f', k, C, c1, 'he'), b: params.bias('conv1/b', c1) };
+  const conv2 = { f: params.conv('conv2/f', k, c1, c2, 'he'), b: params.bias('conv2/b', c2) };
+  const enc = { w: params.dense('enc/w', flat, h, 'he'), b: params.bias('enc/b', h) };
+  const head = { w: params.dense('head/w', h, 2 * d, 'glorot'), b: params.bias('head/b', 2 * d) };
+  const dec = { w: params.dense('dec/w', d, h, 'he'), b: params.bias('dec/b', h) };
+  const unflat = { w: params.dense('unflat/w', h, flat, 'he'), b: params.bias('unflat/b', flat) };
+  const deconv1 = { f: params.convTranspose('deconv1/f', k, 2, c2, c1, 'he'), b: params.bias('deconv1/b', c1) };
+  const deconv2 = { f: params.convTranspose('deconv2/f', k, 2, c1, C, 'glorot'), b: params.bias('deconv2/b', C) };
+
+  const down = (x: tf.Tensor4D, layer: { f: tf.Variable; b: tf.Variable }): tf.Tensor4D =>
+    tf.tidy(() => tf.relu(tf.add(tf.conv2d(x, layer.f as tf.Tensor4D, 2, 'same'), layer.b) as tf.Tensor4D));
+
+  const up = (
+    x: tf.Tensor4D,
+    layer: { f: tf.Variable; b: tf.Variable },
+    outShape: [number, number, number, number],
+    relu: boolean,
+  ): tf.Tensor4D =>
+    tf.tidy(() => {
+      const y = tf.add(tf.conv2dTranspose(x, layer.f as tf.Tensor4D, outShape, 2, 'same'), layer.b) as tf.Tensor4D;
+      return relu ? tf.relu(y) : y;
+    });
+
+  return {
+    spec,
+    inputSize: D,
+    variables: params.variables,
+    encode: (x) =>
+      tf.tidy(() => {
+        const n = x.shape[0];
+        const a = down(tf.reshape(x, [n, H, W, C]) as tf.Tensor4D, conv1);
+        const b = down(a, conv2);
+        const e = dense(tf.reshape(b, [n, flat]) as tf.Tensor2D, enc.w, enc.b, true);
+        return splitHead(dense(e, head.w, head.b, false), d);
+      }),
+    decode: (z) =>
+      tf.tidy(() => {
+        const n = z.shape[0];
+        const a = dense(z, dec.w, dec.b, true);
+        const b = tf.reshape(dense(a, unflat.w, unflat.b, true), [n, h4, w4, c2]) as tf.Tensor4D;
+        const c = up(b, deconv1, [n, H / 2, W / 2, c1], true);
+        const out = up(c, deconv2, [n, H, W, C], false);
+        return tf.reshape(out, [n, D]) as tf.Tensor2D;
+      }),
+    dispose: () => params.dispose(),
+  };
+}

@@ -1,0 +1,17 @@
+import { tf } from '../engine/tf';
+
+/** x·W + b, optionally followed by a ReLU. Plain ops so autodiff sees every step. */
+export function dense(x: tf.Tensor2D, w: tf.Variable, b: tf.Variable, relu: boolean): tf.Tensor2D {
+  return tf.tidy(() => {
+    const y = tf.add(tf.matMul(x, w as tf.Tensor2D), b) as tf.Tensor2D;
+    return relu ? tf.relu(y) : y;
+  });
+}
+
+/** Split the encoder head [N, 2d] into μ and log σ², each [N, d]. */
+export function splitHead(head: tf.Tensor2D, latent: number): { mu: tf.Tensor2D; logVar: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const [mu, logVar] = tf.split(head, [latent, latent], 1) as [tf.Tensor2D, tf.Tensor2D];
+    return { mu, logVar };
+  });
+}

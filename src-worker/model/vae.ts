@@ -1,0 +1,103 @@
+import { ApiError } from '@shared/errors';
+import type { ModelKind } from '@shared/config';
+import type { tf } from '../engine/tf';
+
+/** Pixel layout of the data set the model is built for (HWC, as packed). */
+export interface ImageShape {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
+
+export interface VaeSpec {
+  kind: ModelKind;
+  image: ImageShape;
+  latent: number;
+  hidden: number;
+}
+
+export interface Posterior {
+  mu: tf.Tensor2D;
+  /** log σ², predicted instead of σ so the network output is unconstrained. */
+  logVar: tf.Tensor2D;
+}
+
+/**
+ * A VAE seen from the objectives and the training loop: flat images in, flat decoder
+ * outputs out, whatever the architecture does inside.
+ */
+export interface Vae {
+  readonly spec: VaeSpec;
+  /** Pixels per image, D = width · height · channels. */
+  readonly inputSize: number;
+  readonly variables: tf.Variable[];
+  /** x: [N, D] in [0, 1], HWC order per row. */
+  encode(x: tf.Tensor2D): Posterior;
+  /** z: [N, latent] → raw decoder output [N, D] (logits, or the pre-sigmoid mean). */
+  decode(z: tf.Tensor2D): tf.Tensor2D;
+  dispose(): void;
+}
+
+/** Beyond this, Adam's state alone needs gigabytes and the wasm heap runs out. */
+export const MAX_PARAMETERS = 40_000_000;
+
+export const inputSize = (image: ImageShape): number => image.width * image.height * image.channels;
+
+/** Conv stack: two stride-2 layers, so sides must be multiples of 4. */
+export const CONV_DOWNSAMPLE = 4;
+export const CONV_CHANNELS = [32, 64] as const;
+export const CONV_KERNEL = 4;
+
+/** Count the parameters a spec would create, without allocating anything. */
+export function parameterCount(spec: VaeSpec): number {
+  const { latent: d, hidden: h } = spec;
+  const pixels = inputSize(spec.image);
+  const dense = (i: number, o: number): number => i * o + o;
+  if (spec.kind === 'mlp') {
+    return dense(pixels, h) + dense(h, h) + dense(h, 2 * d) + dense(d, h) + dense(h, h) + dense(h, pixels);
+  }
+  const [c1, c2] = CONV_CHANNELS;
+  const k2 = CONV_KERNEL * CONV_KERNEL;
+  const { channels } = spec.image;
+  const flat = (spec.image.width / CONV_DOWNSAMPLE) * (spec.image.height / CONV_DOWNSAMPLE) * c2;
+  const convs = k2 * channels * c1 + c1 + k2 * c1 * c2 + c2;
+  const deconvs = k2 * c2 * c1 + c1 + k2 * c1 * channels + channels;
+  return convs + dense(flat, h) + dense(h, 2 * d) + dense(d, h) + dense(h, flat) + deconvs;
+}
+
+const invalid = (field: string, message: string): ApiError => new ApiError('invalid_input', message, { field });
+
+/**
+ * Reject specs that cannot train, naming the field to change, before any tensor exists.
+ * The run config schema already bounds each number; this checks them against the data.
+ */
+export function checkVaeSpec(spec: VaeSpec): void {
+  const { width, height, channels } = spec.image;
+  if (!Number.isInteger(spec.latent) || spec.latent < 1) {
+    throw invalid('latent', `latent must be a whole number ≥ 1 (got ${spec.latent}).`);
+  }
+  if (!Number.isInteger(spec.hidden) || spec.hidden < 1) {
+    throw invalid('hidden', `hidden must be a whole number ≥ 1 (got ${spec.hidden}).`);
+  }
+  if (width < 1 || height < 1 || (channels !== 1 && channels !== 3)) {
+    throw invalid('datasetPath', `The dataset has unusable images (${width}×${height}×${channels}).`);
+  }
+  if (spec.kind === 'conv') {
+    const fits = width % CONV_DOWNSAMPLE === 0 && height % CONV_DOWNSAMPLE === 0 && width >= 8 && height >= 8;
+    if (!fits) {
+      throw invalid(
+        'model',
+        `model 'conv' needs images at least 8×8 px with width and height divisible by ${CONV_DOWNSAMPLE} ` +
+          `(two stride-2 convolutions); this dataset is ${width}×${height}. Use model 'mlp' or re-import the dataset at another size.`,
+      );
+    }
+  }
+  const count = parameterCount(spec);
+  if (count > MAX_PARAMETERS) {
+    throw invalid(
+      'hidden',
+      `This model would have ${(count / 1e6).toFixed(1)} M parameters (limit ${MAX_PARAMETERS / 1e6} M); ` +
+        `lower hidden (now ${spec.hidden})${spec.kind === 'mlp' ? " or use model 'conv'" : ''}.`,
+    );
+  }
+}
