@@ -58,6 +58,17 @@ export default tseslint.config(
     },
   },
   {
+    // The numeric engine must also run in a browser context (GPU issue): no Node APIs.
+    files: ['src-worker/{engine,model,objectives,train,backends}/**'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': forbid(
+        ['**/src-main/**', '**/src-renderer/**', 'electron', 'better-sqlite3', 'node:*', 'fs', 'path', 'child_process', 'worker_threads'],
+        'The numeric engine stays free of Node APIs (and talks to main only through src-shared messages).',
+      ),
+    },
+  },
+  {
     files: ['src-renderer/**'],
     rules: {
       'no-restricted-imports': forbid(

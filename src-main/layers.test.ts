@@ -19,6 +19,7 @@ describe('layer boundaries', () => {
     ['src-main/core/x.ts', "import { startWebServer } from '../web/server';"],
     ['src-worker/x.ts', "import { createCore } from '../src-main/core/core';"],
     ['src-worker/x.ts', "import Database from 'better-sqlite3';"],
+    ['src-worker/model/x.ts', "import { readFileSync } from 'node:fs';"],
     ['src-renderer/lib/x.ts', "import { createCore } from '../../src-main/core/core';"],
     ['src-renderer/lib/x.ts', "import { ipcRenderer } from 'electron';"],
     ['src-renderer/lib/x.ts', "import * as tf from '@tensorflow/tfjs-core';"],
