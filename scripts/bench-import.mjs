@@ -23,7 +23,7 @@ async function makeSmall(dir) {
     mkdirSync(join(dir, String(digit)), { recursive: true });
     for (let i = 0; i < mnist[digit].length && n < smallCount; i++, n++) {
       const pixels = Buffer.from(mnist[digit].get(i).map((v) => Math.round(v * 255)));
-      await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(dir, String(digit), `${i}.png`));
+      await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png().toFile(join(dir, String(digit), `${i}.png`));
     }
   }
   return n;

@@ -19,6 +19,7 @@ for (let digit = 0; digit < 10; digit++) {
     const floats = mnist[digit].get(i);
     const pixels = Buffer.from(floats.map((v) => Math.round(v * 255)));
     await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
+      .toColourspace('b-w')
       .png({ compressionLevel: 9 })
       .toFile(join(dir, `${digit}-${String(i).padStart(4, '0')}.png`));
   }

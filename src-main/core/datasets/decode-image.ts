@@ -28,8 +28,12 @@ function fromPlainPng(image: RawImage, settings: DecodeSettings): Uint8Array | n
   if (image.width !== settings.size || image.height !== settings.size) return null;
   const src = image.channels;
   const hasAlpha = src === 2 || src === 4;
-  const colour = src >= 3;
-  if (colour && settings.channels === 1) return null;
+  let colour = src >= 3;
+  if (colour && settings.channels === 1) {
+    // Grey images saved as RGB (common) reduce exactly to one channel; real colour goes to libvips.
+    if (!isGreyRgb(image.data, src)) return null;
+    colour = false;
+  }
   const [bgR, bgG, bgB] = rgb(settings.background);
   if (hasAlpha && !colour && !(bgR === bgG && bgG === bgB)) return null;
   const n = settings.size * settings.size;
@@ -44,6 +48,13 @@ function fromPlainPng(image: RawImage, settings: DecodeSettings): Uint8Array | n
     }
   }
   return out;
+}
+
+function isGreyRgb(data: Uint8Array, channels: number): boolean {
+  for (let i = 0; i < data.length; i += channels) {
+    if (data[i] !== data[i + 1] || data[i] !== data[i + 2]) return false;
+  }
+  return true;
 }
 
 function isBmp(bytes: Uint8Array): boolean {

@@ -201,6 +201,13 @@ describe('formats and preprocessing', () => {
       const maxDiff = Math.max(...fast.map((v, i) => Math.abs(v - slow[i]!)));
       expect(maxDiff, `channels ${channels}`).toBeLessThanOrEqual(1);
     }
+    // Grey pictures stored as RGB take the fast path too and still match libvips' grey.
+    const grey = Buffer.alloc(28 * 28 * 3);
+    for (let i = 0; i < 28 * 28; i++) grey.fill((i * 5) % 256, i * 3, i * 3 + 3);
+    const greyPng = await sharp(grey, { raw: { width: 28, height: 28, channels: 3 } }).png().toBuffer();
+    const fastGrey = await decodeImage(greyPng, { size: 28, channels: 1, fit: 'resize', background: '#000000', binarize: false });
+    const vipsGrey = await sharp(greyPng).grayscale().raw().toBuffer();
+    expect(Math.max(...fastGrey.map((v, i) => Math.abs(v - vipsGrey[i]!)))).toBeLessThanOrEqual(1);
     const palette = await (await gradient(28, 3)).png({ palette: true }).toBuffer();
     const viaJs = decodePlainPng(palette, 1e8)!;
     const viaVips = await sharp(palette).removeAlpha().raw().toBuffer();
