@@ -38,7 +38,9 @@ export function createMainWindow(options: { preload: string; rendererDir: string
     webPreferences: { ...WEB_PREFERENCES, preload: options.preload },
   });
   const appUrl = options.devUrl ?? pathToFileURL(join(options.rendererDir, 'index.html')).href;
-  const ours = (url: string): boolean => url.startsWith(options.devUrl ?? 'file://');
+  // Only the app's own pages: the dev server, or files inside the built renderer folder.
+  const base = options.devUrl ?? `${pathToFileURL(options.rendererDir).href}/`;
+  const ours = (url: string): boolean => url.startsWith(base) && !/\/\.\.(\/|$)|%2e%2e/i.test(url);
   window.webContents.on('will-navigate', (event, url) => {
     if (!ours(url)) event.preventDefault();
   });
