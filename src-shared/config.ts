@@ -7,6 +7,10 @@ export const LIMITS = {
   epochs: { min: 1, max: 10_000 },
   batchSize: { min: 1, max: 4096 },
   learningRate: { min: 1e-6, max: 1 },
+  /** Importance samples per test image for the IWAE bound. */
+  iwaeSamples: { min: 1, max: 5000 },
+  /** Schedules (warm-up, capacity, learning-rate decay) are counted in optimizer steps. */
+  scheduleSteps: { min: 1, max: 10_000_000 },
   nameLength: 120,
 } as const;
 
@@ -43,8 +47,41 @@ export type ModelKind = (typeof modelKinds)[number];
 export const decoderKinds = ['bernoulli', 'gaussian'] as const;
 export type DecoderKind = (typeof decoderKinds)[number];
 
+/** See the README of src-worker for the measurement behind this default. */
+export const IWAE_DEFAULT_SAMPLES = 100;
+
 export const backendNames = ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
+
+/**
+ * Gaussian decoder variance: `fixed` uses gaussianSigma as is; `global` learns one
+ * log σ² for the whole image, `per-pixel` one per pixel and channel, both starting at
+ * gaussianSigma.
+ */
+export const decoderVariances = ['fixed', 'global', 'per-pixel'] as const;
+export type DecoderVariance = (typeof decoderVariances)[number];
+
+/**
+ * Training objective (VAE-MATH.md). `beta`: −E[log p(x|z)] + β(t)·KL, where β(t) ramps
+ * 0 → beta over klWarmupSteps and KL may be floored per dim by freeBits; beta 1 with no
+ * warm-up and no free bits is the plain ELBO. `capacity` (Burgess 2018):
+ * −E[log p(x|z)] + γ·|KL − C(t)|, C(t) ramping 0 → capacityMax over capacitySteps.
+ */
+export const objectiveKinds = ['beta', 'capacity'] as const;
+export type ObjectiveKind = (typeof objectiveKinds)[number];
+
+/** Denoising: the encoder sees a corrupted copy, the decoder is scored on the clean image. */
+export const denoiseKinds = ['none', 'gaussian', 'mask'] as const;
+export type DenoiseKind = (typeof denoiseKinds)[number];
+
+/**
+ * Learning-rate decay, per optimizer step t: `exponential` lr·rate^(t/steps) (smooth),
+ * `step` lr·rate^⌊t/steps⌋ (drops by `rate` every `steps`).
+ */
+export const lrDecayKinds = ['none', 'exponential', 'step'] as const;
+export type LrDecayKind = (typeof lrDecayKinds)[number];
+
+const steps = z.number().int().min(LIMITS.scheduleSteps.min).max(LIMITS.scheduleSteps.max);
 
 /** Everything the worker needs to reproduce a run. Stored as JSON on the run row. */
 export const runConfigSchema = z
@@ -53,19 +90,73 @@ export const runConfigSchema = z
     latent: z.number().int().min(LIMITS.latent.min).max(LIMITS.latent.max).default(16),
     hidden: z.number().int().min(8).max(4096).default(256),
     decoder: z.enum(decoderKinds).default('bernoulli'),
-    /** Fixed standard deviation of the Gaussian decoder (the MSE scale is 1/(2 s²)). */
+    /**
+     * Standard deviation of the Gaussian decoder: the value used when decoderVariance is
+     * `fixed` (the MSE scale is then 1/(2 s²)), the starting value when it is learned.
+     */
     gaussianSigma: z.number().positive().max(10).default(0.1),
+    decoderVariance: z.enum(decoderVariances).default('fixed'),
+    objective: z.enum(objectiveKinds).default('beta'),
     beta: z.number().min(0).max(1000).default(1),
+    /** Steps over which the KL weight rises linearly from 0 to beta; 0 = no warm-up. */
+    klWarmupSteps: z.number().int().min(0).max(LIMITS.scheduleSteps.max).default(0),
+    /** Free bits λ in nats per latent dim: Σ_j max(λ, KL_j), KL_j averaged over the batch. 0 = off. */
+    freeBits: z.number().min(0).max(10).default(0),
+    /** Capacity objective: target KL C_max in nats, reached after capacitySteps, weight γ. */
+    capacityMax: z.number().min(0).max(1000).default(25),
+    capacitySteps: steps.default(10_000),
+    capacityGamma: z.number().positive().max(100_000).default(1000),
+    denoise: z.enum(denoiseKinds).default('none'),
+    /** Standard deviation of the Gaussian noise added to pixels in [0, 1] (then clipped). */
+    denoiseSigma: z.number().positive().max(1).default(0.2),
+    /** Probability that a pixel (all its channels) is set to 0 for the encoder. */
+    denoiseMaskProb: z.number().positive().max(0.95).default(0.25),
     epochs: z.number().int().min(LIMITS.epochs.min).max(LIMITS.epochs.max).default(10),
     batchSize: z.number().int().min(LIMITS.batchSize.min).max(LIMITS.batchSize.max).default(64),
+    /** Adam's step size (β1 0.9, β2 0.999, ε 1e-8). */
     learningRate: z.number().min(LIMITS.learningRate.min).max(LIMITS.learningRate.max).default(1e-3),
+    lrDecay: z.enum(lrDecayKinds).default('none'),
+    lrDecayRate: z.number().positive().max(1).default(0.5),
+    lrDecaySteps: steps.default(5_000),
+    /**
+     * Importance samples k per test image for the IWAE bound computed at the end of
+     * training (test_nll, test_bpd). Larger is tighter and slower, linearly.
+     */
+    iwaeSamples: z.number().int().min(LIMITS.iwaeSamples.min).max(LIMITS.iwaeSamples.max).default(IWAE_DEFAULT_SAMPLES),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
-    /** Fraction of the dataset held out for validation. */
+    /**
+     * Only for dataset files packed without a split (format version 1, imported before
+     * splits existed): the fraction of images held out for validation, chosen by seed.
+     * Current datasets carry their own train/validation/test split (set at import), and
+     * this field is then ignored.
+     */
     validationFraction: z.number().min(0).max(0.5).default(0.1),
     /** Force a backend instead of the automatic choice. */
     backend: z.enum(backendNames).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Settings that would be silently ignored are refused, naming the field to change.
+    if (config.objective === 'capacity') {
+      if (config.klWarmupSteps > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['klWarmupSteps'],
+          message: "KL warm-up applies to objective 'beta'; capacity annealing ramps C over capacitySteps instead",
+        });
+      }
+      if (config.freeBits > 0) {
+        ctx.addIssue({ code: 'custom', path: ['freeBits'], message: "free bits apply to objective 'beta' only" });
+      }
+    }
+    if (config.decoderVariance !== 'fixed' && config.decoder !== 'gaussian') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['decoderVariance'],
+        message: "a learned variance needs decoder 'gaussian' (a Bernoulli decoder has no variance)",
+      });
+    }
+  });
 
 export type RunConfig = z.output<typeof runConfigSchema>;
 export type RunConfigInput = z.input<typeof runConfigSchema>;

@@ -1,12 +1,34 @@
 /** Small seeded PRNG (mulberry32): reproducible splits and shuffles on every platform. */
 export function mulberry32(seed: number): () => number {
+  const stream = mulberry32Stream(seed);
+  return stream.next;
+}
+
+/**
+ * mulberry32 with its 32-bit state readable and settable, so a checkpoint can store
+ * where a stream was and a resumed run draws exactly the numbers it would have drawn.
+ */
+export interface Mulberry32Stream {
+  next(): number;
+  state: number;
+}
+
+export function mulberry32Stream(seed: number): Mulberry32Stream {
   let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  return {
+    next: () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    },
+    get state() {
+      return a;
+    },
+    set state(value: number) {
+      a = value >>> 0;
+    },
   };
 }
 

@@ -5,8 +5,17 @@ import type { MetricPoint } from './types';
 /**
  * Messages between the job supervisor (src-main/core/jobs) and a training worker.
  * Versioned: a worker answering another version is refused at `hello`.
+ * v2: checkpoints, resume, pause, on-demand evaluation.
  */
-export const WORKER_PROTOCOL_VERSION = 1;
+export const WORKER_PROTOCOL_VERSION = 2;
+
+/** A checkpoint file the worker should load (it verifies the hash before trusting it). */
+export interface CheckpointRef {
+  path: string;
+  sha256: string;
+  epoch: number;
+  step: number;
+}
 
 export interface StartTraining {
   type: 'start';
@@ -16,18 +25,57 @@ export interface StartTraining {
   datasetPath: string;
   /** Folder the worker writes checkpoints and artifacts into. */
   runDir: string;
+  /** Continue the run from this checkpoint (weights, optimizer, random streams, step). */
+  resumeFrom?: CheckpointRef;
 }
 
-export type ToWorker =
-  | { v: typeof WORKER_PROTOCOL_VERSION; msg: StartTraining }
-  | { v: typeof WORKER_PROTOCOL_VERSION; msg: { type: 'stop' } }
-  | { v: typeof WORKER_PROTOCOL_VERSION; msg: { type: 'ping' } };
+/** Compute the IWAE bound on the test split for a saved model; no training. */
+export interface StartEvaluation {
+  type: 'evaluate';
+  runId: number;
+  config: RunConfig;
+  datasetPath: string;
+  checkpoint: CheckpointRef;
+  /** Importance samples k (defaults to the run's iwaeSamples). */
+  iwaeSamples: number;
+}
+
+export type ToWorkerMessage =
+  | StartTraining
+  | StartEvaluation
+  | { type: 'stop' }
+  | { type: 'ping' }
+  /** Hold after the current step (the process, its memory and its queue slot stay). */
+  | { type: 'pause' }
+  | { type: 'resume' };
+
+export interface ToWorker {
+  v: typeof WORKER_PROTOCOL_VERSION;
+  msg: ToWorkerMessage;
+}
 
 export interface EpochSummary {
   epoch: number;
   step: number;
   /** Validation figures (e.g. val_elbo, val_recon, val_kl). */
   metrics: Record<string, number>;
+}
+
+/**
+ * A checkpoint written (atomically) into runDir after an epoch. The supervisor moves
+ * the file into its blob store; `sha256` is the whole file's hash.
+ */
+export interface CheckpointWritten {
+  type: 'checkpoint';
+  epoch: number;
+  step: number;
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** The epoch's evaluation loss (−ELBO), null without one. */
+  evalLoss: number | null;
+  /** Lowest evaluation loss of the run so far: keep this one as 'best'. */
+  best: boolean;
 }
 
 export type FromWorkerMessage =
@@ -37,6 +85,8 @@ export type FromWorkerMessage =
   | { type: 'metrics'; points: MetricPoint[] }
   | {
       type: 'progress';
+      /** `evaluating` while the final IWAE bound runs. */
+      phase: 'training' | 'evaluating';
       epoch: number;
       epochs: number;
       step: number;
@@ -46,6 +96,9 @@ export type FromWorkerMessage =
     }
   | { type: 'epoch'; summary: EpochSummary }
   | { type: 'artifact'; kind: string; epoch: number; png: string }
+  | CheckpointWritten
+  /** Answer to pause/resume, sent when the loop actually holds or continues. */
+  | { type: 'state'; state: 'paused' | 'running' }
   | { type: 'done'; reason: 'finished' | 'stopped'; summary: Record<string, number> }
   | { type: 'error'; error: ApiErrorShape };
 

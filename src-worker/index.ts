@@ -1,20 +1,26 @@
 import { HEARTBEAT_INTERVAL_MS } from '@shared/worker-protocol';
 import { openChannel } from './channel';
 import { toErrorShape } from './errors';
-import { runTrainingJob } from './job';
+import { runEvaluationJob } from './evaluate-job';
+import { runTrainingJob, type JobContext } from './job';
+import { PauseGate } from './pause';
 
 /**
  * Training worker entry (built to out/main/worker.js). Protocol, in order:
  * hello → (start) → backend → metrics/progress… → per epoch: metrics, epoch,
  * artifact×2 → done | error, then exit (0 after done, 1 after error). Heartbeats
  * with the resident memory every HEARTBEAT_INTERVAL_MS throughout; `ping` gets an
- * immediate heartbeat; `stop` ends after the current step. The process exits when
+ * immediate heartbeat; `stop` ends after the current step; `pause` holds after the
+ * current step (answered by state paused) until `resume` (state running). `evaluate`
+ * instead of `start`: backend → progress… → metrics, done (IWAE bound of a
+ * checkpoint on the test split). The process exits when
  * its parent disconnects, so an orphan never keeps training.
  */
 const channel = openChannel();
 let stopRequested = false;
 let running = false;
 let exiting = false;
+const gate = new PauseGate((state) => channel.send({ type: 'state', state }));
 
 const parentPid = process.ppid;
 const heartbeat = (): void => channel.send({ type: 'heartbeat', memoryBytes: process.memoryUsage().rss });
@@ -48,8 +54,15 @@ channel.onMessage(
       case 'ping':
         heartbeat();
         return;
+      case 'pause':
+        gate.pause();
+        return;
+      case 'resume':
+        gate.resume();
+        return;
       case 'stop':
         stopRequested = true;
+        gate.interrupt();
         // Nothing running yet: a stop before start is an immediate, empty stop.
         if (!running) {
           channel.send({ type: 'done', reason: 'stopped', summary: {} });
@@ -57,17 +70,21 @@ channel.onMessage(
         }
         return;
       case 'start':
+      case 'evaluate': {
         if (running || exiting) {
-          console.error('[worker] ignoring a second start message');
+          console.error(`[worker] ignoring a second ${msg.type} message`);
           return;
         }
         running = true;
-        void runTrainingJob(msg, {
+        const context: JobContext = {
           send: (m) => channel.send(m),
           shouldStop: () => stopRequested,
           yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
-        }).then(exit, fail);
+          waitWhilePaused: () => gate.wait(() => stopRequested),
+        };
+        void (msg.type === 'start' ? runTrainingJob(msg, context) : runEvaluationJob(msg, context)).then(exit, fail);
         return;
+      }
     }
   },
   (why) => channel.send({ type: 'error', error: { code: 'invalid_input', message: `Worker received a bad message: ${why}` } }),

@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
-import type { FromWorkerMessage, StartTraining } from '@shared/worker-protocol';
+import type { CheckpointRef, FromWorkerMessage, StartTraining } from '@shared/worker-protocol';
 import { selectBackend } from './backends/select';
 import { toErrorShape } from './errors';
-import { loadPackedDataset } from './io/dataset';
+import { encodeCheckpoint, readCheckpointFile, writeFileAtomic, type LoadedCheckpoint } from './io/checkpoint-file';
+import { loadPackedDataset, type LoadedDataset } from './io/dataset';
 import { encodePngBase64 } from './io/png';
 import { wasmBinaryDir } from './io/wasm-files';
 import { checkVaeSpec } from './model/vae';
@@ -19,6 +21,8 @@ export interface JobContext {
   send(msg: FromWorkerMessage): void;
   shouldStop(): boolean;
   yieldToEventLoop(): Promise<void>;
+  /** Holds while the run is paused (see pause.ts). */
+  waitWhilePaused(): Promise<void>;
 }
 
 export function parseRunConfig(raw: unknown): RunConfig {
@@ -32,26 +36,67 @@ export function parseRunConfig(raw: unknown): RunConfig {
   });
 }
 
+/**
+ * What every job does first: check the config and the data set, then choose the
+ * backend (and say which). Checks that need no backend come first, so a bad input
+ * is answered in milliseconds.
+ */
+export async function prepareJob(
+  rawConfig: unknown,
+  datasetPath: unknown,
+  send: JobContext['send'],
+): Promise<{ config: RunConfig; images: LoadedDataset }> {
+  const config = parseRunConfig(rawConfig);
+  if (typeof datasetPath !== 'string' || datasetPath === '') {
+    throw new ApiError('invalid_input', 'start message has no datasetPath', { field: 'datasetPath' });
+  }
+  const images = loadPackedDataset(datasetPath);
+  // Fail on a model that cannot fit the data before spending time on backends.
+  checkVaeSpec({ kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden });
+
+  const wasmDir = wasmBinaryDir();
+  const selection = await selectBackend({ requested: config.backend, ...(wasmDir === undefined ? {} : { wasmDir }) });
+  send({ type: 'backend', backend: selection.backend, notes: selection.notes });
+  return { config, images };
+}
+
+/** Load a checkpoint the supervisor points at, refusing one that is damaged or swapped. */
+export function loadCheckpoint(ref: CheckpointRef): LoadedCheckpoint {
+  try {
+    const loaded = readCheckpointFile(ref.path, ref.sha256);
+    if (loaded.checkpoint.epoch !== ref.epoch || loaded.checkpoint.step !== ref.step) {
+      throw new Error(`it holds epoch ${loaded.checkpoint.epoch} step ${loaded.checkpoint.step}, expected epoch ${ref.epoch} step ${ref.step}`);
+    }
+    return loaded;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ApiError('io_error', `Cannot resume from checkpoint ${ref.path}: ${why}`, { field: 'resumeFrom', path: ref.path });
+  }
+}
+
 export async function runTrainingJob(start: StartTraining, context: JobContext): Promise<number> {
   const { send } = context;
   try {
-    const config = parseRunConfig(start.config);
-    if (typeof start.datasetPath !== 'string' || start.datasetPath === '') {
-      throw new ApiError('invalid_input', 'start message has no datasetPath', { field: 'datasetPath' });
-    }
-    const images = loadPackedDataset(start.datasetPath);
-    // Fail on a model that cannot fit the data before spending time on backends.
-    checkVaeSpec({ kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden });
-
-    const wasmDir = wasmBinaryDir();
-    const selection = await selectBackend({ requested: config.backend, ...(wasmDir === undefined ? {} : { wasmDir }) });
-    send({ type: 'backend', backend: selection.backend, notes: selection.notes });
+    const { config, images } = await prepareJob(start.config, start.datasetPath, send);
+    const resume = start.resumeFrom === undefined ? undefined : loadCheckpoint(start.resumeFrom).checkpoint;
 
     const listener: TrainListener = {
       metrics: (points) => send({ type: 'metrics', points }),
       progress: (p) => send({ type: 'progress', ...p }),
       epoch: (summary) => send({ type: 'epoch', summary }),
       image: (kind, epoch, image) => send({ type: 'artifact', kind, epoch, png: encodePngBase64(image) }),
+      checkpoint: (checkpoint) => {
+        // One file per epoch: the supervisor may still be moving the previous one.
+        const file = writeFileAtomic(join(start.runDir, `epoch-${checkpoint.epoch}.vaeckpt`), encodeCheckpoint(checkpoint, config));
+        send({
+          type: 'checkpoint',
+          epoch: checkpoint.epoch,
+          step: checkpoint.step,
+          ...file,
+          evalLoss: checkpoint.progress.evalLoss,
+          best: checkpoint.progress.isBest,
+        });
+      },
     };
     const result = await train({
       config,
@@ -60,6 +105,8 @@ export async function runTrainingJob(start: StartTraining, context: JobContext):
       listener,
       shouldStop: context.shouldStop,
       yieldToEventLoop: context.yieldToEventLoop,
+      waitWhilePaused: context.waitWhilePaused,
+      ...(resume === undefined ? {} : { resume }),
     });
     send({ type: 'done', reason: result.reason, summary: result.summary });
     return 0;

@@ -1,17 +1,25 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunConfigInput } from '@shared/config';
-import { encodePacked } from '@shared/dataset-format';
-import { STOP_GRACE_MS, WORKER_PROTOCOL_VERSION, type FromWorker, type FromWorkerMessage, type ToWorker } from '@shared/worker-protocol';
+import { encodePacked, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '@shared/dataset-format';
+import {
+  STOP_GRACE_MS,
+  WORKER_PROTOCOL_VERSION,
+  type CheckpointRef,
+  type FromWorker,
+  type FromWorkerMessage,
+  type ToWorker,
+} from '@shared/worker-protocol';
 import { syntheticImages } from './testing/setup';
 
 /**
  * Process-level check of the built worker (npm run build → out/main/worker.js, or
  * VAE_WORKER_JS): a real child process, real IPC, a real packed dataset file.
- * Skipped when no build is there, so `vitest run` works before a build.
+ * Fails when there is no build (`npm test` builds first).
  */
 const workerJs = resolve(process.env['VAE_WORKER_JS'] ?? 'out/main/worker.js');
 
@@ -50,18 +58,29 @@ function startWorker(): Session {
 }
 
 let dir = '';
+let firstRun: Session | undefined;
 const datasetPath = (): string => join(dir, 'data.vaeds');
 const smallPath = (): string => join(dir, 'small.vaeds');
 
-function writeDataset(path: string, count: number, size: number): void {
+/** Version 2 (with a split: every 10th image validates, every 10th + 1 tests) unless `v1`. */
+function writeDataset(path: string, count: number, size: number, v1 = false): void {
   const images = syntheticImages(count, size, size);
-  const header = { version: 1 as const, count, width: size, height: size, channels: 1 as const, labels: [] };
-  writeFileSync(path, encodePacked({ header, pixels: images.pixels, labels: new Int32Array(count).fill(-1) }));
+  const header = { version: v1 ? (1 as const) : (2 as const), count, width: size, height: size, channels: 1 as const, labels: [] };
+  const split = Uint8Array.from({ length: count }, (_, i) => (i % 10 === 0 ? SPLIT_VALIDATION : i % 10 === 1 ? SPLIT_TEST : SPLIT_TRAIN));
+  writeFileSync(path, encodePacked({ header, pixels: images.pixels, labels: new Int32Array(count).fill(-1), ...(v1 ? {} : { split }) }));
 }
 
-function start(session: Session, config: RunConfigInput, path = datasetPath()): void {
-  session.send({ type: 'start', runId: 1, config: config as never, datasetPath: path, runDir: dir });
+function start(session: Session, config: RunConfigInput, path = datasetPath(), resumeFrom?: CheckpointRef): void {
+  // A run folder per worker: a resumed run rewrites its epochs' checkpoint files.
+  const runDir = mkdtempSync(join(dir, 'run-'));
+  session.send({ type: 'start', runId: 1, config: config as never, datasetPath: path, runDir, ...(resumeFrom && { resumeFrom }) });
 }
+
+type Message<T extends FromWorkerMessage['type']> = Extract<FromWorkerMessage, { type: T }>;
+const all = <T extends FromWorkerMessage['type']>(s: Session, type: T): Message<T>[] =>
+  s.messages.filter((m): m is Message<T> => m.type === type);
+const lossCurve = (s: Session): [number, number][] =>
+  all(s, 'metrics').flatMap((m) => m.points.filter((p) => p.name === 'loss').map((p): [number, number] => [p.step, p.value]));
 
 describe(`worker process (${workerJs})`, () => {
   beforeAll(() => {
@@ -69,14 +88,14 @@ describe(`worker process (${workerJs})`, () => {
     if (!existsSync(workerJs)) throw new Error(`${workerJs} is missing: run "npm run build" first`);
     dir = mkdtempSync(join(tmpdir(), 'vae-worker-'));
     writeDataset(datasetPath(), 200, 8);
-    writeDataset(smallPath(), 20, 6);
+    writeDataset(smallPath(), 20, 6, true);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('trains to the end: hello, backend, metrics, progress, epoch, artifacts, done, exit 0', async () => {
+  it('trains to the end: hello, backend, metrics, progress, epoch, artifacts, checkpoints, IWAE, done, exit 0', async () => {
     const s = startWorker();
     expect((await s.next('hello')) as { pid: number }).toMatchObject({ pid: s.child.pid });
-    start(s, { epochs: 2, hidden: 32, latent: 4, batchSize: 32, seed: 3 });
+    start(s, { epochs: 2, hidden: 32, latent: 4, batchSize: 32, seed: 3, iwaeSamples: 10 });
     expect(await s.exited).toBe(0);
     const types = s.messages.map((m) => m.type);
     expect(types[0]).toBe('hello');
@@ -86,16 +105,102 @@ describe(`worker process (${workerJs})`, () => {
     expect(backend).toMatchObject({ backend: 'wasm' });
     expect(s.messages.filter((m) => m.type === 'epoch')).toHaveLength(2);
     const artifacts = s.messages.flatMap((m) => (m.type === 'artifact' ? [m] : []));
-    expect(artifacts.map((a) => `${a.kind}@${a.epoch}`)).toEqual(['reconstructions@1', 'samples@1', 'reconstructions@2', 'samples@2']);
+    expect(artifacts.map((a) => `${a.kind}@${a.epoch}`)).toEqual([
+      'reconstructions@1',
+      'samples@1',
+      'traversal@1',
+      'reconstructions@2',
+      'samples@2',
+      'traversal@2',
+    ]);
     for (const a of artifacts) expect(Buffer.from(a.png, 'base64').subarray(1, 4).toString()).toBe('PNG');
     const points = s.messages.flatMap((m) => (m.type === 'metrics' ? m.points : []));
-    expect(points.filter((p) => p.name === 'loss')).toHaveLength(2 * Math.ceil(180 / 32));
+    // 160 training images (20 validate, 20 test) in batches of 32.
+    expect(points.filter((p) => p.name === 'loss')).toHaveLength(2 * 5);
+    const checkpoints = all(s, 'checkpoint');
+    expect(checkpoints.map((c) => [c.epoch, c.step])).toEqual([
+      [1, 5],
+      [2, 10],
+    ]);
+    for (const c of checkpoints) {
+      expect(existsSync(c.path)).toBe(true);
+      expect(c.sha256).toBe(createHash('sha256').update(readFileSync(c.path)).digest('hex'));
+      expect(c.bytes).toBe(statSync(c.path).size);
+    }
+    expect(checkpoints[0]!.best).toBe(true);
     expect(points.every((p) => Number.isFinite(p.value))).toBe(true);
     expect(s.messages.some((m) => m.type === 'progress')).toBe(true);
     const done = s.messages.at(-1) as Extract<FromWorkerMessage, { type: 'done' }>;
     expect(done.reason).toBe('finished');
     expect(done.summary['val_elbo']).toBeLessThan(0);
     expect(done.summary['imagesPerSec']).toBeGreaterThan(0);
+    expect(done.summary).toMatchObject({ iwae_k: 10, test_images: 20, test_data_binary: 0 });
+    expect(done.summary['test_nll']).toBeGreaterThan(0);
+    firstRun = s;
+  });
+
+  it('resumes from a checkpoint: the later losses equal the uninterrupted run’s', async () => {
+    const checkpoint = all(firstRun!, 'checkpoint')[0]!;
+    const s = startWorker();
+    await s.next('hello');
+    start(s, { epochs: 2, hidden: 32, latent: 4, batchSize: 32, seed: 3, iwaeSamples: 10 }, datasetPath(), {
+      path: checkpoint.path,
+      sha256: checkpoint.sha256,
+      epoch: 1,
+      step: 5,
+    });
+    const code = await s.exited;
+    expect(all(s, 'error')).toEqual([]);
+    expect(code).toBe(0);
+    expect(lossCurve(s)).toEqual(lossCurve(firstRun!).filter(([step]) => step > 5));
+    expect((s.messages.at(-1) as Message<'done'>).summary['test_nll']).toBe((firstRun!.messages.at(-1) as Message<'done'>).summary['test_nll']);
+  });
+
+  it('refuses to resume from a checkpoint whose hash is not the one expected', async () => {
+    const checkpoint = all(firstRun!, 'checkpoint')[0]!;
+    const s = startWorker();
+    await s.next('hello');
+    start(s, { epochs: 2, hidden: 32, latent: 4, batchSize: 32, seed: 3 }, datasetPath(), { ...checkpoint, sha256: '0'.repeat(64) });
+    expect(await s.exited).toBe(1);
+    expect(all(s, 'error')[0]).toMatchObject({ error: { code: 'io_error', details: { field: 'resumeFrom' } } });
+  });
+
+  it('evaluates a checkpoint on demand: the IWAE bound on the test split with the k asked for', async () => {
+    const checkpoint = all(firstRun!, 'checkpoint')[1]!;
+    const s = startWorker();
+    await s.next('hello');
+    const config = { epochs: 2, hidden: 32, latent: 4, batchSize: 32, seed: 3 };
+    s.send({ type: 'evaluate', runId: 1, config: config as never, datasetPath: datasetPath(), checkpoint, iwaeSamples: 10 });
+    const code = await s.exited;
+    expect(all(s, 'error')).toEqual([]);
+    expect(code).toBe(0);
+    const done = s.messages.at(-1) as Message<'done'>;
+    // Same weights, k and seed as the end of the first run: the same figure.
+    expect(done.summary['test_nll']).toBe((firstRun!.messages.at(-1) as Message<'done'>).summary['test_nll']);
+    expect(all(s, 'metrics').flatMap((m) => m.points.map((p) => `${p.name}@${p.step}`)).sort()).toEqual(['iwae_k@10', 'test_bpd@10', 'test_nll@10']);
+  });
+
+  it('pauses after the current step and resumes on request', async () => {
+    const s = startWorker();
+    await s.next('hello');
+    start(s, { epochs: 10_000, hidden: 32, latent: 4, batchSize: 8 });
+    await s.next('metrics');
+    s.send({ type: 'pause' });
+    expect(await s.next('state')).toEqual({ type: 'state', state: 'paused' });
+    const steps = lossCurve(s).length;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(lossCurve(s).length).toBe(steps);
+    // Still alive while paused.
+    s.send({ type: 'ping' });
+    const beats = all(s, 'heartbeat').length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(all(s, 'heartbeat').length).toBeGreaterThan(beats);
+    s.messages.splice(s.messages.findIndex((m) => m.type === 'state'), 1);
+    s.send({ type: 'resume' });
+    expect(await s.next('state')).toEqual({ type: 'state', state: 'running' });
+    s.send({ type: 'stop' });
+    expect(await s.exited).toBe(0);
+    expect(lossCurve(s).length).toBeGreaterThan(steps);
   });
 
   it('stops politely within the grace period', async () => {

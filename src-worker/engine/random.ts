@@ -1,4 +1,4 @@
-import { mulberry32 } from '@shared/random';
+import { mulberry32Stream } from '@shared/random';
 
 /**
  * Every random number the engine draws comes from here, never from tf.random*: a
@@ -12,6 +12,16 @@ export interface Rng {
   normal(): number;
   /** `n` standard normal draws, scaled by `std`. */
   normals(n: number, std?: number): Float32Array;
+  /** Where the stream is, for checkpoints: restoring it replays the same draws. */
+  getState(): RngState;
+  setState(state: RngState): void;
+}
+
+export interface RngState {
+  /** mulberry32's 32-bit state. */
+  word: number;
+  /** Box–Muller's second value, not yet handed out. */
+  spare: number | null;
 }
 
 /** Independent streams per purpose, so e.g. changing the batch size leaves init alone. */
@@ -22,10 +32,15 @@ export const STREAM = {
   prior: 0x9e37,
   validation: 0x7ab1,
   selfCheck: 0x6c8b,
+  /** Denoising corruption of encoder inputs. */
+  corrupt: 0x2d4f,
+  /** Importance samples and dequantization noise of the IWAE evaluation. */
+  iwae: 0x4b1d,
 } as const;
 
 export function createRng(seed: number, stream = 0): Rng {
-  const uniform = mulberry32((Math.imul(seed >>> 0, 0x9e3779b1) ^ stream) >>> 0);
+  const generator = mulberry32Stream((Math.imul(seed >>> 0, 0x9e3779b1) ^ stream) >>> 0);
+  const uniform = generator.next;
   let spare: number | null = null;
   // Box–Muller; the second value of each pair is kept for the next call.
   const normal = (): number => {
@@ -48,6 +63,11 @@ export function createRng(seed: number, stream = 0): Rng {
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = normal() * std;
       return out;
+    },
+    getState: () => ({ word: generator.state, spare }),
+    setState(state) {
+      generator.state = state.word;
+      spare = state.spare;
     },
   };
 }

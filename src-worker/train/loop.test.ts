@@ -8,6 +8,9 @@ import { tf } from '../engine/tf';
 import { syntheticImages, useBackend } from '../testing/setup';
 import { train, type ArtifactKind, type TrainOptions, type TrainProgress } from './loop';
 import type { RasterImage } from './grid';
+import type { TrainingCheckpoint } from './checkpoint-state';
+import { decodeCheckpoint, encodeCheckpoint } from '../io/checkpoint-file';
+import { TRAVERSAL_VALUES } from './artifacts';
 
 const images = syntheticImages(40, 8, 8);
 
@@ -17,11 +20,12 @@ interface Recorded {
   progress: TrainProgress[];
   epochs: EpochSummary[];
   images: { kind: ArtifactKind; epoch: number; image: RasterImage }[];
+  checkpoints: TrainingCheckpoint[];
 }
 
 function options(config: Partial<RunConfig>, extra: Partial<TrainOptions> = {}): { opts: TrainOptions; rec: Recorded } {
   const full = { ...defaultRunConfig(), hidden: 32, latent: 3, batchSize: 8, epochs: 2, validationFraction: 0.25, ...config };
-  const rec: Recorded = { points: [], metricCalls: 0, progress: [], epochs: [], images: [] };
+  const rec: Recorded = { points: [], metricCalls: 0, progress: [], epochs: [], images: [], checkpoints: [] };
   const opts: TrainOptions = {
     config: full,
     images,
@@ -34,6 +38,7 @@ function options(config: Partial<RunConfig>, extra: Partial<TrainOptions> = {}):
       progress: (p) => rec.progress.push(p),
       epoch: (s) => rec.epochs.push(s),
       image: (kind, epoch, image) => rec.images.push({ kind, epoch, image }),
+      checkpoint: (c) => rec.checkpoints.push(c),
     },
     shouldStop: () => false,
     yieldToEventLoop: () => Promise.resolve(),
@@ -67,7 +72,7 @@ describe('training loop', () => {
     expect(valPoints.map((p) => p.step)).toEqual([stepsPerEpoch, 2 * stepsPerEpoch]);
 
     const kinds = rec.images.map((i) => `${i.kind}@${i.epoch}`);
-    expect(kinds).toEqual(['reconstructions@1', 'samples@1', 'reconstructions@2', 'samples@2']);
+    expect(kinds).toEqual(['reconstructions@1', 'samples@1', 'traversal@1', 'reconstructions@2', 'samples@2', 'traversal@2']);
     const recon = rec.images[0]!.image;
     // 8 columns × 2 rows of 8×8 tiles with 2 px gaps.
     expect([recon.width, recon.height, recon.channels]).toEqual([8 * 8 + 9 * 2, 2 * 8 + 3 * 2, 1]);
@@ -131,5 +136,104 @@ describe('training loop', () => {
     const error = await train({ ...opts, images: small, split: splitIndices(10, 0.2, 1) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).details).toMatchObject({ field: 'model' });
+  });
+});
+
+describe('training loop: evaluation, checkpoints and resume', () => {
+  it('reports per-dim KL, active units, timing and schedules per epoch, and a traversal grid', async () => {
+    await useBackend('wasm');
+    const { opts, rec } = options({ latent: 3, klWarmupSteps: 4, epochs: 2 });
+    await train(opts);
+    const byName = (name: string): MetricPoint[] => rec.points.filter((p) => p.name === name);
+    for (const j of [0, 1, 2]) expect(byName(`kl_dim_${j}`).map((p) => p.epoch)).toEqual([1, 2]);
+    expect(byName('kl_dim_3')).toHaveLength(0);
+    const epoch1 = rec.epochs[0]!.metrics;
+    const klSum = [0, 1, 2].reduce((s, j) => s + byName(`kl_dim_${j}`)[0]!.value, 0);
+    expect(klSum).toBeCloseTo(epoch1['val_kl']!, 4);
+    const active = [0, 1, 2].filter((j) => byName(`kl_dim_${j}`)[0]!.value > 0.01).length;
+    expect(epoch1['val_active_dims']).toBe(active);
+    expect(epoch1['epoch_seconds']).toBeGreaterThan(0);
+    expect(epoch1['images_per_sec']).toBeGreaterThan(0);
+    // 4 steps per epoch: β(t) = min(1, t/4) reaches 1 at the end of epoch 1.
+    expect(epoch1['kl_weight']).toBe(1);
+    expect(epoch1['lr']).toBe(1e-3);
+    const traversal = rec.images.find((i) => i.kind === 'traversal')!.image;
+    // One row per latent dim (3), one column per value.
+    expect([traversal.width, traversal.height]).toEqual([TRAVERSAL_VALUES.length * 10 + 2, 3 * 10 + 2]);
+  });
+
+  it('checkpoints every epoch with the best evaluation loss so far, then evaluates IWAE on the test split', async () => {
+    await useBackend('wasm');
+    const split = splitIndices(images.count, 0.25, 1);
+    const test = split.train.slice(0, 5);
+    const { opts, rec } = options({ epochs: 3, iwaeSamples: 20 });
+    const result = await train({ ...opts, split: { train: split.train.slice(5), validation: split.validation, test } });
+    // 25 training images in batches of 8: 4 steps per epoch.
+    expect(rec.checkpoints.map((c) => [c.epoch, c.step])).toEqual([
+      [1, 4],
+      [2, 8],
+      [3, 12],
+    ]);
+    let best = Infinity;
+    for (const c of rec.checkpoints) {
+      expect(c.progress.evalLoss).toBeCloseTo(rec.epochs[c.epoch - 1]!.metrics['val_loss']!, 6);
+      expect(c.progress.isBest).toBe(c.progress.evalLoss! < best);
+      best = Math.min(best, c.progress.evalLoss!);
+      expect(c.progress.bestEvalLoss).toBe(best);
+    }
+    expect(result.summary['iwae_k']).toBe(20);
+    expect(result.summary['test_images']).toBe(5);
+    expect(result.summary['test_nll']).toBeGreaterThan(0);
+    expect(result.summary['test_bpd']).toBeCloseTo(result.summary['test_nll']! / (64 * Math.LN2), 9);
+    const testPoints = rec.points.filter((p) => p.name.startsWith('test_') || p.name === 'iwae_k');
+    expect(testPoints.map((p) => `${p.name}@${p.step}`).sort()).toEqual(['iwae_k@12', 'test_bpd@12', 'test_nll@12']);
+    expect(rec.progress.some((p) => p.phase === 'evaluating')).toBe(true);
+  });
+
+  it('resumes from a checkpoint file exactly: the later losses equal an uninterrupted run’s', async () => {
+    await useBackend('wasm');
+    const config: Partial<RunConfig> = { epochs: 3, denoise: 'gaussian', lrDecay: 'step', lrDecaySteps: 2, seed: 7 };
+    const whole = options(config);
+    await train(whole.opts);
+    const losses = (points: MetricPoint[]): [number, number][] => points.filter((p) => p.name === 'loss').map((p) => [p.step, p.value]);
+
+    // Interrupted in epoch 2 (polls: 4 steps, 1 validation batch, then the 1st step of
+    // epoch 2); what happened after the epoch-1 checkpoint is lost, as after a kill.
+    let polls = 0;
+    const first = options(config, { shouldStop: () => ++polls >= 6 });
+    await train(first.opts);
+    const saved = first.rec.checkpoints.at(-1)!;
+    expect(saved.epoch).toBe(1);
+    const restored = decodeCheckpoint(encodeCheckpoint(saved, config)).checkpoint;
+
+    const before = tf.memory().numTensors;
+    const resumed = options(config, { resume: restored });
+    const result = await train(resumed.opts);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(result.summary['epochs']).toBe(3);
+    const expected = losses(whole.rec.points).filter(([step]) => step > saved.step);
+    expect(losses(resumed.rec.points)).toEqual(expected);
+    expect(resumed.rec.epochs.map((e) => e.epoch)).toEqual([2, 3]);
+    expect(resumed.rec.epochs.at(-1)!.metrics['val_loss']).toBe(whole.rec.epochs.at(-1)!.metrics['val_loss']);
+    // The time axis continues instead of restarting at 0.
+    const firstResumed = resumed.rec.points.find((p) => p.name === 'loss')!;
+    expect(firstResumed.t).toBeGreaterThanOrEqual(Math.round(saved.progress.elapsedMs));
+  });
+
+  it('holds between steps while paused, and continues when released', async () => {
+    await useBackend('wasm');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let waits = 0;
+    const { opts, rec } = options({ epochs: 1 }, { metricsIntervalMs: 0, waitWhilePaused: () => (++waits === 1 ? held : Promise.resolve()) });
+    const running = train(opts);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const steps = (): number => rec.points.filter((p) => p.name === 'loss').length;
+    expect(steps()).toBe(1);
+    release();
+    await running;
+    expect(steps()).toBe(4);
+    // Checked after every step and every evaluation batch.
+    expect(waits).toBe(5);
   });
 });

@@ -4,20 +4,35 @@ import { permutation, type Split } from '@shared/random';
 import type { MetricPoint } from '@shared/types';
 import type { EpochSummary } from '@shared/worker-protocol';
 import { createRng, STREAM } from '../engine/random';
+import { learningRateAt, objectiveAt } from '../objectives/schedule';
+import {
+  RECONSTRUCTION_COUNT,
+  reconstructionGrid,
+  SAMPLE_COUNT,
+  samplesGrid,
+  traversalGrid,
+  type ArtifactKind,
+} from './artifacts';
+import type { TrainingCheckpoint } from './checkpoint-state';
+import { summarizeEvaluation, klDimMetric } from './epoch-report';
+import { elboSums, iwaeBound, iwaeSummary } from './evaluate';
 import { gatherBatch, type ImageSet } from './images';
-import { tileImages, type RasterImage } from './grid';
-import { VaeTrainer, type EvalSums } from './trainer';
+import type { RasterImage } from './grid';
+import { VaeTrainer } from './trainer';
 
 /**
- * The training loop: epochs of shuffled minibatches, a validation pass and image
- * grids after each epoch, all reported through a listener. Knows nothing of
- * processes or messages (the worker entry maps the listener onto the protocol), and
- * uses no Node API, so it can run in a browser worker too.
+ * The training loop: epochs of shuffled minibatches; after each epoch a validation
+ * pass, image grids and a checkpoint; after the last one the IWAE bound on the test
+ * split. Everything is reported through a listener. Knows nothing of processes or
+ * files (the worker entry maps the listener onto the protocol) and uses no Node API,
+ * so it can run in a browser worker too.
  */
 
-export type ArtifactKind = 'reconstructions' | 'samples';
+export type { ArtifactKind } from './artifacts';
 
 export interface TrainProgress {
+  /** `training` while stepping and validating, `evaluating` during the final IWAE bound. */
+  phase: 'training' | 'evaluating';
   /** 1-based epoch in progress. */
   epoch: number;
   epochs: number;
@@ -34,17 +49,24 @@ export interface TrainListener {
   progress(progress: TrainProgress): void;
   epoch(summary: EpochSummary): void;
   image(kind: ArtifactKind, epoch: number, image: RasterImage): void;
+  /** After every finished epoch: the state a resume continues from. */
+  checkpoint(checkpoint: TrainingCheckpoint): void;
 }
 
 export interface TrainOptions {
   config: RunConfig;
   images: ImageSet;
-  split: Split;
+  /** `test` (may be empty) is only read by the IWAE evaluation after the last epoch. */
+  split: Split & { test?: Int32Array };
   listener: TrainListener;
   /** Polled after every step and evaluation batch. */
   shouldStop: () => boolean;
-  /** Lets queued messages (stop, ping, heartbeat timers) run between steps. */
+  /** Lets queued messages (stop, pause, ping, heartbeat timers) run between steps. */
   yieldToEventLoop: () => Promise<void>;
+  /** Resolves at once unless the run is paused, then when it is resumed or stopped. */
+  waitWhilePaused?: () => Promise<void>;
+  /** Continue from this checkpoint instead of fresh weights. */
+  resume?: TrainingCheckpoint;
   metricsIntervalMs?: number;
   progressIntervalMs?: number;
   now?: () => number;
@@ -55,13 +77,7 @@ export interface TrainResult {
   summary: Record<string, number>;
 }
 
-/** Images shown in the reconstruction grid (top: originals, bottom: reconstructions). */
-export const RECONSTRUCTION_COUNT = 8;
-/** Images decoded from fixed prior noise: 4 rows of 8, the same z every epoch. */
-export const SAMPLE_COUNT = 32;
-const GRID_COLUMNS = 8;
-/** Forward-only batches can be larger than training ones. */
-const EVAL_BATCH = 256;
+export { RECONSTRUCTION_COUNT, SAMPLE_COUNT };
 
 function nonFinite(value: number, epoch: number, step: number): ApiError {
   const what = Number.isNaN(value) ? 'NaN' : 'infinite';
@@ -72,15 +88,23 @@ function nonFinite(value: number, epoch: number, step: number): ApiError {
   });
 }
 
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { config, images, split, listener } = options;
+  const { config, images, split, listener, resume } = options;
   const now = options.now ?? (() => performance.now());
   const metricsInterval = options.metricsIntervalMs ?? 200;
   const progressInterval = options.progressIntervalMs ?? 250;
   const started = now();
+  const waitWhilePaused = options.waitWhilePaused ?? (() => Promise.resolve());
 
   if (split.train.length === 0) {
     throw new ApiError('invalid_input', 'The dataset has no images to train on.', { field: 'datasetPath' });
+  }
+  if (resume !== undefined && resume.epoch > config.epochs) {
+    throw new ApiError('invalid_input', `The checkpoint is from epoch ${resume.epoch}, past the run's ${config.epochs} epochs.`, {
+      field: 'epochs',
+    });
   }
   const trainer = new VaeTrainer(
     { kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden },
@@ -98,10 +122,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const priorZ = createRng(config.seed, STREAM.prior).normals(SAMPLE_COUNT * config.latent);
     const shuffle = createRng(config.seed, STREAM.shuffle);
 
-    let step = 0;
-    let epochsDone = 0;
-    let trainedImages = 0;
-    let trainMs = 0;
+    // Everything below that a checkpoint carries starts from it on resume.
+    if (resume) {
+      trainer.importState(resume.trainer);
+      shuffle.setState(resume.shuffle);
+    }
+    const elapsedBefore = resume?.progress.elapsedMs ?? 0;
+    const elapsed = (): number => elapsedBefore + (now() - started);
+    let step = resume?.step ?? 0;
+    let epochsDone = resume?.epoch ?? 0;
+    let trainedImages = resume?.progress.trainedImages ?? 0;
+    let trainMs = resume?.progress.trainMs ?? 0;
+    let bestEvalLoss = resume?.progress.bestEvalLoss ?? null;
+    const startEpoch = epochsDone + 1;
     let evalMs = 0;
     let pending: MetricPoint[] = [];
     let lastFlush = now();
@@ -119,20 +152,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const progress = (epoch: number): void => {
       const rate = imagesPerSec();
       const remainingImages = epochs * nTrain - trainedImages;
-      const remainingEvals = epochs - epochsDone;
-      const evalSec = epochsDone > 0 ? evalMs / 1000 / epochsDone : 0;
+      const evaluatedHere = epochsDone - startEpoch + 1;
+      const evalSec = evaluatedHere > 0 ? evalMs / 1000 / evaluatedHere : 0;
       listener.progress({
+        phase: 'training',
         epoch,
         epochs,
         step,
         stepsPerEpoch,
-        imagesPerSec: Math.round(rate * 10) / 10,
-        etaSeconds: rate > 0 ? Math.round(remainingImages / rate + remainingEvals * evalSec) : null,
+        imagesPerSec: round1(rate),
+        etaSeconds: rate > 0 ? Math.round(remainingImages / rate + (epochs - epochsDone) * evalSec) : null,
       });
       lastProgress = now();
     };
+    const control = { shouldStop: options.shouldStop, yieldToEventLoop: options.yieldToEventLoop, waitWhilePaused };
 
-    for (let epoch = 1; epoch <= epochs && !stopped; epoch++) {
+    for (let epoch = startEpoch; epoch <= epochs && !stopped; epoch++) {
+      const epochStart = now();
+      const epochTrainMsBefore = trainMs;
       const perm = permutation(nTrain, shuffle.uniform);
       const order = Int32Array.from(perm, (i) => split.train[i] ?? 0);
       epochSums = { loss: 0, recon: 0, kl: 0, images: 0 };
@@ -151,7 +188,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         epochSums.recon += stats.recon * n;
         epochSums.kl += stats.kl * n;
         epochSums.images += n;
-        const t = Math.round(now() - started);
+        const t = Math.round(elapsed());
         pending.push(
           { step, epoch, name: 'loss', value: stats.loss, t },
           { step, epoch, name: 'recon', value: stats.recon, t },
@@ -160,6 +197,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (now() - lastFlush >= metricsInterval) flushMetrics();
         if (now() - lastProgress >= progressInterval) progress(epoch);
         await options.yieldToEventLoop();
+        await waitWhilePaused();
         if (options.shouldStop()) {
           stopped = true;
           break;
@@ -170,26 +208,33 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       epochsDone = epoch;
 
       const t0 = now();
-      const sums = await evaluate(trainer, images, evalIndices, config.seed, options);
+      const sums = await elboSums(trainer, images, evalIndices, config.seed, control);
       if (sums === null) {
         stopped = true;
         break;
       }
-      const count = Math.max(1, sums.count);
-      const elbo = (sums.logLikelihood - sums.kl) / count;
-      if (!Number.isFinite(elbo)) throw nonFinite(elbo, epoch, step);
-      let active = 0;
-      for (const v of sums.klPerDim) if (v / count > 0.01) active++;
+      const evaluation = summarizeEvaluation(sums, evalPrefix);
+      if (!Number.isFinite(evaluation.elbo)) throw nonFinite(evaluation.elbo, epoch, step);
+      const epochImages = epochSums.images;
+      const epochTrainMs = trainMs - epochTrainMsBefore;
+      const settings = objectiveAt(config, step);
+      const sigma = trainer.decoder.sigma();
       latestEval = {
-        [`${evalPrefix}_elbo`]: elbo,
-        [`${evalPrefix}_loss`]: -elbo,
-        [`${evalPrefix}_recon`]: -sums.logLikelihood / count,
-        [`${evalPrefix}_kl`]: sums.kl / count,
-        // Active units: mean KL_j over the split above 0.01 nats (VAE-MATH.md).
-        [`${evalPrefix}_active_dims`]: active,
+        ...evaluation.figures,
+        // Per epoch: wall time of the epoch (steps + validation), training throughput, schedules.
+        epoch_seconds: (now() - epochStart) / 1000,
+        elapsed_seconds: elapsed() / 1000,
+        images_per_sec: epochTrainMs > 0 ? round1((epochImages * 1000) / epochTrainMs) : 0,
+        lr: learningRateAt(config, step),
+        ...(config.objective === 'capacity' ? { capacity: settings.capacity } : { kl_weight: settings.klWeight }),
+        ...(sigma !== null && config.decoderVariance !== 'fixed' ? { decoder_sigma: sigma } : {}),
       };
-      const t = Math.round(now() - started);
-      listener.metrics(Object.entries(latestEval).map(([name, value]) => ({ step, epoch, name, value, t })));
+      const t = Math.round(elapsed());
+      const point = (name: string, value: number): MetricPoint => ({ step, epoch, name, value, t });
+      listener.metrics([
+        ...Object.entries(latestEval).map(([name, value]) => point(name, value)),
+        ...Array.from(evaluation.klPerDim, (value, j) => point(klDimMetric(j), value)),
+      ]);
       const trainMeans = {
         train_loss: epochSums.loss / epochSums.images,
         train_recon: epochSums.recon / epochSums.images,
@@ -197,7 +242,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       };
       listener.epoch({ epoch, step, metrics: { ...latestEval, ...trainMeans } });
       listener.image('reconstructions', epoch, reconstructionGrid(trainer, images, reconIndices));
-      listener.image('samples', epoch, tileImages(trainer.decodeMean(priorZ, SAMPLE_COUNT), SAMPLE_COUNT, images.shape, GRID_COLUMNS));
+      listener.image('samples', epoch, samplesGrid(trainer, images, priorZ));
+      listener.image('traversal', epoch, traversalGrid(trainer, images, evalIndices[0] ?? 0, evaluation.dimsByKl));
+
+      const evalLoss = -evaluation.elbo;
+      const isBest = bestEvalLoss === null || evalLoss < bestEvalLoss;
+      if (isBest) bestEvalLoss = evalLoss;
+      listener.checkpoint({
+        epoch,
+        step,
+        trainer: trainer.exportState(),
+        shuffle: shuffle.getState(),
+        progress: { elapsedMs: elapsed(), trainedImages, trainMs, evalLoss, bestEvalLoss, isBest },
+      });
       evalMs += now() - t0;
       progress(epoch);
     }
@@ -205,8 +262,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const summary: Record<string, number> = {
       epochs: epochsDone,
       steps: step,
-      imagesPerSec: Math.round(imagesPerSec() * 10) / 10,
-      seconds: Math.round(now() - started) / 1000,
+      imagesPerSec: round1(imagesPerSec()),
       ...latestEval,
     };
     if (epochSums.images > 0) {
@@ -214,43 +270,37 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       summary['recon'] = epochSums.recon / epochSums.images;
       summary['kl'] = epochSums.kl / epochSums.images;
     }
+
+    const test = split.test ?? new Int32Array(0);
+    if (!stopped && test.length > 0) {
+      const result = await iwaeBound(trainer, images, test, config, config.iwaeSamples, {
+        ...control,
+        now,
+        progress: (p) =>
+          listener.progress({
+            phase: 'evaluating',
+            epoch: epochsDone,
+            epochs,
+            step,
+            stepsPerEpoch,
+            imagesPerSec: round1(p.imagesPerSec),
+            etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds),
+          }),
+      });
+      if (result === null) {
+        stopped = true;
+      } else {
+        const figures = iwaeSummary(result, config.decoder);
+        const t = Math.round(elapsed());
+        listener.metrics(
+          ['test_nll', 'test_bpd', 'iwae_k'].map((name) => ({ step, epoch: epochsDone, name, value: figures[name]!, t })),
+        );
+        Object.assign(summary, figures);
+      }
+    }
+    summary['seconds'] = Math.round(elapsed()) / 1000;
     return { reason: stopped ? 'stopped' : 'finished', summary };
   } finally {
     trainer.dispose();
   }
-}
-
-/** One-sample ELBO over `indices`, or null when a stop request interrupts it. */
-async function evaluate(
-  trainer: VaeTrainer,
-  images: ImageSet,
-  indices: Int32Array,
-  seed: number,
-  options: Pick<TrainOptions, 'shouldStop' | 'yieldToEventLoop'>,
-): Promise<EvalSums | null> {
-  // Same noise every epoch, so epoch-to-epoch changes come from the model alone.
-  const rng = createRng(seed, STREAM.validation);
-  const total: EvalSums = { count: 0, logLikelihood: 0, kl: 0, klPerDim: new Float64Array(trainer.latent) };
-  for (let from = 0; from < indices.length; from += EVAL_BATCH) {
-    const to = Math.min(indices.length, from + EVAL_BATCH);
-    const sums = trainer.evaluate(gatherBatch(images, indices, from, to), to - from, rng);
-    total.count += sums.count;
-    total.logLikelihood += sums.logLikelihood;
-    total.kl += sums.kl;
-    sums.klPerDim.forEach((v, j) => (total.klPerDim[j] = (total.klPerDim[j] ?? 0) + v));
-    await options.yieldToEventLoop();
-    if (options.shouldStop()) return null;
-  }
-  return total;
-}
-
-/** Originals on the top row, decoder means at z = μ(x) right below (one column per image). */
-function reconstructionGrid(trainer: VaeTrainer, images: ImageSet, indices: Int32Array): RasterImage {
-  const n = indices.length;
-  const D = trainer.model.inputSize;
-  const originals = gatherBatch(images, indices, 0, n);
-  const both = new Float32Array(2 * n * D);
-  both.set(originals, 0);
-  both.set(trainer.reconstruct(originals, n), n * D);
-  return tileImages(both, 2 * n, images.shape, n);
 }

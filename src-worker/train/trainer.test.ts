@@ -40,6 +40,10 @@ for (const kind of ['mlp', 'conv'] as const) {
         expect(tf.memory().numTensors).toBe(before);
         trainer.reconstruct(gatherBatch(images, all, 0, 5), 5);
         trainer.evaluate(gatherBatch(images, all, 0, 5), 5, createRng(2));
+        trainer.encodeMean(gatherBatch(images, all, 0, 5), 5);
+        expect(tf.memory().numTensors).toBe(before);
+        // An evaluation: the IWAE bound, with k split into several decoder chunks.
+        trainer.iwaeLogLikelihood(gatherBatch(images, all, 0, 3), 3, 700, createRng(3));
         expect(tf.memory().numTensors).toBe(before);
       } finally {
         trainer.dispose();
@@ -121,5 +125,94 @@ describe('VaeTrainer objectives', () => {
     const n = 8;
     const sse = (sigma: number, ll: number): number => -2 * sigma * sigma * (ll + n * D * (Math.log(sigma) + 0.5 * Math.log(2 * Math.PI)));
     expect(sse(0.1, recon(0.1))).toBeCloseTo(sse(0.5, recon(0.5)), 2);
+  });
+});
+
+describe('VaeTrainer options', () => {
+  it('leaves no tensor behind with a learned per-pixel variance, denoising, free bits and decay', async () => {
+    await useBackend('wasm');
+    const trainer = makeTrainer('mlp', {
+      decoder: 'gaussian',
+      decoderVariance: 'per-pixel',
+      denoise: 'mask',
+      freeBits: 0.25,
+      lrDecay: 'exponential',
+    });
+    try {
+      losses(trainer, 1);
+      const before = tf.memory().numTensors;
+      expect(losses(trainer, 2).every(Number.isFinite)).toBe(true);
+      trainer.iwaeLogLikelihood(gatherBatch(images, all, 0, 2), 2, 10, createRng(3));
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      trainer.dispose();
+    }
+  });
+
+  it('learns the Gaussian decoder variance: σ moves from its start towards the residual scale', async () => {
+    await useBackend('wasm');
+    const trainer = makeTrainer('mlp', { decoder: 'gaussian', decoderVariance: 'global', gaussianSigma: 1, learningRate: 1e-2 });
+    try {
+      losses(trainer, 60);
+      // Pixels lie in [0, 1]: residuals are far below σ = 1, so maximum likelihood shrinks σ.
+      // Adam moves log σ² by at most ~lr per step: 60 steps can reach σ ≈ 0.74 at best.
+      expect(trainer.decoder.sigma()!).toBeLessThan(0.8);
+    } finally {
+      trainer.dispose();
+    }
+  });
+
+  it('exports and imports its whole state: the continuation is bit for bit the same', async () => {
+    await useBackend('wasm');
+    const config = { denoise: 'gaussian' as const, seed: 9, decoder: 'gaussian' as const, decoderVariance: 'global' as const };
+    const a = makeTrainer('conv', config);
+    const b = makeTrainer('conv', { ...config, seed: 1234 });
+    try {
+      losses(a, 4);
+      b.importState(a.exportState());
+      expect(b.stepsDone).toBe(4);
+      expect(losses(b, 3)).toEqual(losses(a, 3));
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('refuses a state written for another model, naming the tensor', async () => {
+    await useBackend('wasm');
+    const a = makeTrainer('mlp');
+    const b = new VaeTrainer({ kind: 'mlp', image: images.shape, latent: 5, hidden: 32 }, { ...defaultRunConfig() });
+    try {
+      expect(() => b.importState(a.exportState())).toThrow(/head\/w.*shape/);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('IWAE: the k-sample bound is above the one-sample ELBO and tightens with k on average', async () => {
+    await useBackend('wasm');
+    const trainer = makeTrainer('mlp', { seed: 4 });
+    try {
+      losses(trainer, 30);
+      const n = 16;
+      const batch = gatherBatch(images, all, 0, n);
+      // ELBO = E_q[log p(x|z)] − KL, estimated with many single samples to make it precise.
+      let elbo = 0;
+      const rng = createRng(5);
+      const repeats = 50;
+      for (let r = 0; r < repeats; r++) {
+        const sums = trainer.evaluate(batch, n, rng);
+        elbo += (sums.logLikelihood - sums.kl) / n / repeats;
+      }
+      const mean = (values: Float64Array): number => values.reduce((a, b) => a + b, 0) / values.length;
+      const bound = (k: number): number => mean(trainer.iwaeLogLikelihood(batch, n, k, createRng(6)));
+      const [k1, k10, k100] = [bound(1), bound(10), bound(100)];
+      expect(Math.abs(k1 - elbo)).toBeLessThan(0.05 * Math.abs(elbo));
+      expect(k10).toBeGreaterThan(elbo);
+      expect(k100).toBeGreaterThan(k10);
+    } finally {
+      trainer.dispose();
+    }
   });
 });

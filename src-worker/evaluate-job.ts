@@ -1,0 +1,67 @@
+import { ApiError } from '@shared/errors';
+import type { StartEvaluation } from '@shared/worker-protocol';
+import { toErrorShape } from './errors';
+import { iwaeBound, iwaeSummary } from './train/evaluate';
+import { chooseSplit } from './train/split';
+import { VaeTrainer } from './train/trainer';
+import { loadCheckpoint, prepareJob, type JobContext } from './job';
+
+/**
+ * On-demand honest evaluation of a saved model: the IWAE bound on the test split with
+ * the requested k, from a checkpoint, without training. Reports the figures as metric
+ * points at the checkpoint's step and in `done`. Returns the process exit code.
+ */
+export async function runEvaluationJob(start: StartEvaluation, context: JobContext): Promise<number> {
+  const { send } = context;
+  try {
+    const { config, images } = await prepareJob(start.config, start.datasetPath, send);
+    const { checkpoint } = loadCheckpoint(start.checkpoint);
+    const { test } = chooseSplit(images.count, images.split, config);
+    if (test.length === 0) {
+      throw new ApiError(
+        'invalid_input',
+        'This dataset has no test images (it was packed before datasets had a test split, or its test fraction is 0). Re-import it to evaluate.',
+        { field: 'datasetId' },
+      );
+    }
+    const trainer = new VaeTrainer({ kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden }, config);
+    try {
+      trainer.importState(checkpoint.trainer);
+      const started = performance.now();
+      const result = await iwaeBound(trainer, images, test, config, start.iwaeSamples, {
+        shouldStop: context.shouldStop,
+        yieldToEventLoop: context.yieldToEventLoop,
+        waitWhilePaused: context.waitWhilePaused,
+        now: () => performance.now(),
+        progress: (p) =>
+          send({
+            type: 'progress',
+            phase: 'evaluating',
+            epoch: checkpoint.epoch,
+            epochs: config.epochs,
+            step: checkpoint.step,
+            stepsPerEpoch: 0,
+            imagesPerSec: Math.round(p.imagesPerSec * 10) / 10,
+            etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds),
+          }),
+      });
+      if (result === null) {
+        send({ type: 'done', reason: 'stopped', summary: {} });
+        return 0;
+      }
+      const summary = iwaeSummary(result, config.decoder);
+      const t = Math.round(checkpoint.progress.elapsedMs + (performance.now() - started));
+      send({
+        type: 'metrics',
+        points: ['test_nll', 'test_bpd', 'iwae_k'].map((name) => ({ step: checkpoint.step, epoch: checkpoint.epoch, name, value: summary[name]!, t })),
+      });
+      send({ type: 'done', reason: 'finished', summary });
+      return 0;
+    } finally {
+      trainer.dispose();
+    }
+  } catch (error) {
+    send({ type: 'error', error: toErrorShape(error) });
+    return 1;
+  }
+}

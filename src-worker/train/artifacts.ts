@@ -1,0 +1,53 @@
+import { gatherBatch, type ImageSet } from './images';
+import { tileImages, type RasterImage } from './grid';
+import type { VaeTrainer } from './trainer';
+
+/** The image grids sent after every epoch. */
+export type ArtifactKind = 'reconstructions' | 'samples' | 'traversal';
+
+/** Images shown in the reconstruction grid (top: originals, bottom: reconstructions). */
+export const RECONSTRUCTION_COUNT = 8;
+/** Images decoded from fixed prior noise: 4 rows of 8, the same z every epoch. */
+export const SAMPLE_COUNT = 32;
+const GRID_COLUMNS = 8;
+/** Traversal: at most this many rows (latent dims), each swept over TRAVERSAL_VALUES. */
+export const TRAVERSAL_ROWS = 8;
+export const TRAVERSAL_VALUES = [-3, -2.25, -1.5, -0.75, 0, 0.75, 1.5, 2.25, 3] as const;
+
+/** Originals on the top row, decoder means at z = μ(x) right below (one column per image). */
+export function reconstructionGrid(trainer: VaeTrainer, images: ImageSet, indices: Int32Array): RasterImage {
+  const n = indices.length;
+  const D = trainer.model.inputSize;
+  const originals = gatherBatch(images, indices, 0, n);
+  const both = new Float32Array(2 * n * D);
+  both.set(originals, 0);
+  both.set(trainer.reconstruct(originals, n), n * D);
+  return tileImages(both, 2 * n, images.shape, n);
+}
+
+export function samplesGrid(trainer: VaeTrainer, images: ImageSet, priorZ: Float32Array): RasterImage {
+  return tileImages(trainer.decodeMean(priorZ, SAMPLE_COUNT), SAMPLE_COUNT, images.shape, GRID_COLUMNS);
+}
+
+/**
+ * Latent traversal around one fixed image: start from its posterior mean μ, and in row r
+ * move only dim dims[r] to μ_j + v for each v in TRAVERSAL_VALUES (prior standard
+ * deviations). Rows are the given dims in order (the caller passes the most active
+ * first), so what a dim controls reads along its row.
+ */
+export function traversalGrid(trainer: VaeTrainer, images: ImageSet, imageIndex: number, dims: readonly number[]): RasterImage {
+  const d = trainer.latent;
+  const rows = dims.slice(0, TRAVERSAL_ROWS);
+  const columns = TRAVERSAL_VALUES.length;
+  const mu = trainer.encodeMean(gatherBatch(images, [imageIndex], 0, 1), 1);
+  const codes = new Float32Array(rows.length * columns * d);
+  rows.forEach((dim, r) => {
+    TRAVERSAL_VALUES.forEach((v, c) => {
+      const offset = (r * columns + c) * d;
+      codes.set(mu, offset);
+      codes[offset + dim] = (mu[dim] ?? 0) + v;
+    });
+  });
+  const count = rows.length * columns;
+  return tileImages(trainer.decodeMean(codes, count), count, images.shape, columns);
+}

@@ -1,0 +1,129 @@
+import type { RunConfig } from '@shared/config';
+import { createRng, STREAM } from '../engine/random';
+import { dequantize, nllReport } from '../objectives/iwae';
+import { gatherBatch, type ImageSet } from './images';
+import type { EvalSums, VaeTrainer } from './trainer';
+
+/** Passes over a split between steps: one-sample ELBO sums, and the IWAE bound. */
+export interface EvalControl {
+  shouldStop: () => boolean;
+  yieldToEventLoop: () => Promise<void>;
+  /** Resolves once a pause (if any) is over. */
+  waitWhilePaused?: () => Promise<void>;
+}
+
+/** Forward-only batches can be larger than training ones. */
+const EVAL_BATCH = 256;
+
+/** One-sample ELBO sums over `indices`, or null when a stop request interrupts it. */
+export async function elboSums(
+  trainer: VaeTrainer,
+  images: ImageSet,
+  indices: Int32Array,
+  seed: number,
+  control: EvalControl,
+): Promise<EvalSums | null> {
+  // Same noise every epoch, so epoch-to-epoch changes come from the model alone.
+  const rng = createRng(seed, STREAM.validation);
+  const total: EvalSums = { count: 0, logLikelihood: 0, kl: 0, klPerDim: new Float64Array(trainer.latent) };
+  for (let from = 0; from < indices.length; from += EVAL_BATCH) {
+    const to = Math.min(indices.length, from + EVAL_BATCH);
+    const sums = trainer.evaluate(gatherBatch(images, indices, from, to), to - from, rng);
+    total.count += sums.count;
+    total.logLikelihood += sums.logLikelihood;
+    total.kl += sums.kl;
+    sums.klPerDim.forEach((v, j) => (total.klPerDim[j] = (total.klPerDim[j] ?? 0) + v));
+    if (await interrupted(control)) return null;
+  }
+  return total;
+}
+
+async function interrupted(control: EvalControl): Promise<boolean> {
+  await control.yieldToEventLoop();
+  if (control.waitWhilePaused) await control.waitWhilePaused();
+  return control.shouldStop();
+}
+
+export interface IwaeResult {
+  /** Mean IWAE estimate of log p(x) over the images, in nats, as the decoder scores them. */
+  meanLogLikelihood: number;
+  /** Test NLL in nats on the 8-bit (or binary) data, and in bits per dimension. */
+  nll: number;
+  bitsPerDim: number;
+  k: number;
+  images: number;
+  /** Every test pixel is 0 or 1: a Bernoulli decoder's figure is then a true likelihood. */
+  binaryData: boolean;
+  seconds: number;
+}
+
+export interface IwaeProgress {
+  done: number;
+  total: number;
+  imagesPerSec: number;
+  etaSeconds: number | null;
+}
+
+/**
+ * Images per IWAE batch: the encoder runs once per batch, the decoder on chunks of
+ * batch × samples rows (see VaeTrainer.iwaeLogLikelihood), so a small batch keeps
+ * the chunks for large k as big as the cap allows.
+ */
+const IWAE_BATCH = 16;
+
+/**
+ * The IWAE bound with k samples, averaged over `indices` (the test split), or null when
+ * stopped. Gaussian decoders are scored on uniformly dequantized pixels and reported
+ * with D·ln 256 added (VAE-MATH.md); the same seed draws the same samples every time.
+ */
+export async function iwaeBound(
+  trainer: VaeTrainer,
+  images: ImageSet,
+  indices: Int32Array,
+  config: Pick<RunConfig, 'seed' | 'decoder'>,
+  k: number,
+  control: EvalControl & { now: () => number; progress?: (p: IwaeProgress) => void },
+): Promise<IwaeResult | null> {
+  const rng = createRng(config.seed, STREAM.iwae);
+  const started = control.now();
+  let sum = 0;
+  let binaryData = true;
+  for (let from = 0; from < indices.length; from += IWAE_BATCH) {
+    const to = Math.min(indices.length, from + IWAE_BATCH);
+    const clean = gatherBatch(images, indices, from, to);
+    if (binaryData) binaryData = clean.every((v) => v === 0 || v === 1);
+    const batch = config.decoder === 'gaussian' ? dequantize(clean, rng) : clean;
+    for (const value of trainer.iwaeLogLikelihood(batch, to - from, k, rng)) sum += value;
+    if (control.progress) {
+      const seconds = (control.now() - started) / 1000;
+      const rate = seconds > 0 ? to / seconds : 0;
+      control.progress({ done: to, total: indices.length, imagesPerSec: rate, etaSeconds: rate > 0 ? (indices.length - to) / rate : null });
+    }
+    if (await interrupted(control)) return null;
+  }
+  const count = Math.max(1, indices.length);
+  const meanLogLikelihood = sum / count;
+  const report = nllReport(meanLogLikelihood, trainer.model.inputSize, config.decoder);
+  return {
+    meanLogLikelihood,
+    nll: report.nll,
+    bitsPerDim: report.bitsPerDim,
+    k,
+    images: indices.length,
+    binaryData,
+    seconds: (control.now() - started) / 1000,
+  };
+}
+
+/** The figures the IWAE evaluation adds to a run's summary and metric points. */
+export function iwaeSummary(result: IwaeResult, decoder: RunConfig['decoder']): Record<string, number> {
+  return {
+    test_nll: result.nll,
+    test_bpd: result.bitsPerDim,
+    iwae_k: result.k,
+    test_images: result.images,
+    iwae_seconds: Math.round(result.seconds * 10) / 10,
+    // A Bernoulli decoder on grey pixels gives a cross-entropy, not a likelihood: say which.
+    ...(decoder === 'bernoulli' ? { test_data_binary: result.binaryData ? 1 : 0 } : {}),
+  };
+}
