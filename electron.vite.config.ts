@@ -14,6 +14,9 @@ export default defineConfig({
   main: {
     resolve: { alias: shared },
     build: {
+      // Only `dependencies` are external by default; the optional Dawn package (native
+      // dawn.node found relative to its own files) must be loaded from node_modules too.
+      externalizeDeps: { include: ['webgpu'] },
       outDir: 'out/main',
       rolldownOptions: {
         input: {

@@ -2,6 +2,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError } from '@shared/errors';
 import type { Project, Run } from '@shared/types';
 import { createCore, type Core } from './core/core';
+import { probeBackendsInWorker } from './doctor';
+import { formatDoctorReport } from './doctor-format';
 import { defaultHome } from './core/workspace/home';
 import { appPaths, appVersion } from './paths';
 import { startWebServer } from './web/server';
@@ -16,6 +18,7 @@ Usage:
                    [--beta 1] [--hidden 256] [--name N] [--project P]
   vae-studio runs [--project P]
   vae-studio serve [--port 0]
+  vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used
 
 Every command takes --home <dir> (default $VAE_STUDIO_HOME or the OS app-data folder)
 and --json (one JSON object per line: progress events, then a final result).`;
@@ -217,6 +220,11 @@ export async function main(argv: string[]): Promise<number> {
   const home = values.home ?? defaultHome();
   let core: Core | null = null;
   try {
+    if (command === 'doctor') {
+      const report = await probeBackendsInWorker(appPaths.workerEntry);
+      out.event({ type: 'result', command: 'doctor', report }, formatDoctorReport(report, appVersion));
+      return report.chosen === null ? 1 : 0;
+    }
     if (!['import', 'train', 'runs', 'serve'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
     }

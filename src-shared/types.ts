@@ -1,3 +1,4 @@
+import type { GpuAdapterInfo } from './backend-report';
 import type { ImportSettings, RunConfig } from './config';
 import type { ApiErrorShape } from './errors';
 
@@ -83,6 +84,8 @@ export interface Run {
   backend: string | null;
   /** Why faster backends were not used, in the order they were tried. */
   backendNotes: string[];
+  /** The GPU the run trains on (backend webgpu). */
+  backendAdapter?: GpuAdapterInfo;
   error: ApiErrorShape | null;
   createdAt: string;
   startedAt: string | null;

@@ -1,3 +1,4 @@
+import type { BackendReport, GpuAdapterInfo } from './backend-report';
 import type { RunConfig } from './config';
 import type { ApiErrorShape } from './errors';
 import type { MetricPoint } from './types';
@@ -45,6 +46,8 @@ export type ToWorkerMessage =
   | StartEvaluation
   | { type: 'stop' }
   | { type: 'ping' }
+  /** Instead of start: report on every backend (`vae-studio doctor`), then exit. */
+  | { type: 'probe' }
   /** Hold after the current step (the process, its memory and its queue slot stay). */
   | { type: 'pause' }
   | { type: 'resume' };
@@ -80,7 +83,8 @@ export interface CheckpointWritten {
 
 export type FromWorkerMessage =
   | { type: 'hello'; pid: number }
-  | { type: 'backend'; backend: string; notes: string[] }
+  | { type: 'backend'; backend: string; notes: string[]; adapter?: GpuAdapterInfo }
+  | { type: 'probe-report'; report: BackendReport }
   | { type: 'heartbeat'; memoryBytes: number }
   | { type: 'metrics'; points: MetricPoint[] }
   | {

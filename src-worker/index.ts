@@ -4,6 +4,7 @@ import { toErrorShape } from './errors';
 import { runEvaluationJob } from './evaluate-job';
 import { runTrainingJob, type JobContext } from './job';
 import { PauseGate } from './pause';
+import { probeReport } from './probe';
 
 /**
  * Training worker entry (built to out/main/worker.js). Protocol, in order:
@@ -13,7 +14,8 @@ import { PauseGate } from './pause';
  * immediate heartbeat; `stop` ends after the current step; `pause` holds after the
  * current step (answered by state paused) until `resume` (state running). `evaluate`
  * instead of `start`: backend → progress… → metrics, done (IWAE bound of a
- * checkpoint on the test split). The process exits when
+ * checkpoint on the test split). `probe` instead of
+ * `start`: probe-report, then exit 0 (`vae-studio doctor`). The process exits when
  * its parent disconnects, so an orphan never keeps training.
  */
 const channel = openChannel();
@@ -68,6 +70,14 @@ channel.onMessage(
           channel.send({ type: 'done', reason: 'stopped', summary: {} });
           void exit(0);
         }
+        return;
+      case 'probe':
+        if (running || exiting) return;
+        running = true;
+        void probeReport().then((report) => {
+          channel.send({ type: 'probe-report', report });
+          return exit(0);
+        }, fail);
         return;
       case 'start':
       case 'evaluate': {

@@ -7,8 +7,8 @@ import { toErrorShape } from './errors';
 import { encodeCheckpoint, readCheckpointFile, writeFileAtomic, type LoadedCheckpoint } from './io/checkpoint-file';
 import { loadPackedDataset, type LoadedDataset } from './io/dataset';
 import { encodePngBase64 } from './io/png';
-import { wasmBinaryDir } from './io/wasm-files';
 import { checkVaeSpec } from './model/vae';
+import { nodeBackendPlatform } from './platform/node-backends';
 import { train, type TrainListener } from './train/loop';
 import { chooseSplit } from './train/split';
 
@@ -54,9 +54,8 @@ export async function prepareJob(
   // Fail on a model that cannot fit the data before spending time on backends.
   checkVaeSpec({ kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden });
 
-  const wasmDir = wasmBinaryDir();
-  const selection = await selectBackend({ requested: config.backend, ...(wasmDir === undefined ? {} : { wasmDir }) });
-  send({ type: 'backend', backend: selection.backend, notes: selection.notes });
+  const selection = await selectBackend({ requested: config.backend, platform: nodeBackendPlatform() });
+  send({ type: 'backend', backend: selection.backend, notes: selection.notes, ...(selection.adapter && { adapter: selection.adapter }) });
   return { config, images };
 }
 

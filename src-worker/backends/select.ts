@@ -1,107 +1,140 @@
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import '@tensorflow/tfjs-backend-cpu';
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
+import type { BackendReport, BackendStatus, GpuAdapterInfo } from '@shared/backend-report';
+import { backendNames, type BackendName } from '@shared/config';
 import { ApiError } from '@shared/errors';
-import type { BackendName } from '@shared/config';
-import { tf } from '../engine/tf';
+import { NATIVE_BACKEND, startNative } from './native';
+import { browserPlatform, type BackendPlatform } from './platform';
 import { gradientSelfCheck } from './self-check';
-import { registerWasmKernels } from './wasm-kernels/register';
+import { setBackendExplained } from './set-backend';
+import type { BackendStart } from './start';
+import { startWasm } from './wasm';
+import { startWebGpu } from './webgpu';
 
 /**
  * Backend choice, fastest first (DESIGN.md "Compute backend"). Each candidate either
- * becomes the active tfjs backend or says why not; the reasons travel to the run
- * record so the user can see why training is not on the GPU. Adding a backend means
- * adding one entry to `candidates`.
+ * starts and passes the gradient self-check against cpu, or says why not; the
+ * reasons travel to the run record and to `vae-studio doctor`, so a user can see why
+ * training is not on their GPU. Adding a backend means one entry in `candidates`.
  */
 export interface BackendSelection {
   backend: BackendName;
-  /** One line per backend tried and not used (and limits of the chosen one). */
+  /** One line per backend tried and not used, then the chosen one's self-check and limits. */
   notes: string[];
+  /** The GPU, when the backend is webgpu. */
+  adapter?: GpuAdapterInfo;
 }
 
 export interface SelectOptions {
   /** Force this backend; failing it is an error instead of a fallback. */
   requested?: BackendName;
-  /** Folder holding tfjs-backend-wasm's .wasm files (with trailing slash). */
-  wasmDir?: string;
+  /** How this process loads native code and WebGPU (default: a browser-like context). */
+  platform?: BackendPlatform;
   /** Run the gradient self-check against cpu (default true). */
   selfCheck?: boolean;
+  /**
+   * Choose a CPU-emulated WebGPU adapter (lavapipe, SwiftShader) automatically. Off by
+   * default: on the same CPU the wasm backend is several times faster (see
+   * docs/PERFORMANCE.md). A forced `webgpu` always may use one.
+   */
+  allowFallbackAdapter?: boolean;
 }
 
-type Attempt = { ok: true; notes: string[] } | { ok: false; reason: string };
-type Candidate = (options: SelectOptions) => Promise<Attempt>;
-
-/**
- * tf.setBackend reports failure only as `false` and prints the cause with
- * console.warn; capture those lines so the note can say what went wrong.
- */
-async function setBackendExplained(name: string): Promise<Attempt> {
-  const warnings: string[] = [];
-  const originalWarn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    warnings.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
-  };
-  try {
-    const ok = await tf.setBackend(name);
-    return ok ? { ok: true, notes: [] } : { ok: false, reason: warnings.join('; ') || 'initialization failed' };
-  } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
-  } finally {
-    console.warn = originalWarn;
-  }
+interface Candidate {
+  /** The name tfjs knows the backend by. */
+  tfjs: string;
+  start(platform: BackendPlatform): Promise<BackendStart>;
 }
-
-const unavailable =
-  (reason: string): Candidate =>
-  () =>
-    Promise.resolve({ ok: false, reason });
 
 const candidates: Record<BackendName, Candidate> = {
-  webgpu: unavailable('not available in this build (no WebGPU backend is bundled yet)'),
-  'tensorflow-gpu': unavailable('@tensorflow/tfjs-node-gpu is not installed'),
-  tensorflow: unavailable('@tensorflow/tfjs-node is not installed'),
-  wasm: async (options) => {
-    if (options.wasmDir !== undefined) setWasmPaths(options.wasmDir);
-    registerWasmKernels('wasm');
-    const init = await setBackendExplained('wasm');
-    if (!init.ok) return init;
-    if (options.selfCheck !== false) {
-      const check = await gradientSelfCheck('wasm', 'cpu');
-      if (!check.ok) {
-        return {
-          ok: false,
-          reason: `failed the gradient self-check against cpu (${check.worst}: relative error ${check.maxRelativeError.toExponential(2)})`,
-        };
-      }
-    }
-    const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-    return {
-      ok: true,
-      notes: [`wasm: ${simd ? 'SIMD' : 'no SIMD'}, single thread (tfjs-backend-wasm has no thread support under Node)`],
-    };
+  webgpu: { tfjs: 'webgpu', start: startWebGpu },
+  'tensorflow-gpu': { tfjs: NATIVE_BACKEND, start: (platform) => startNative(true, platform) },
+  tensorflow: { tfjs: NATIVE_BACKEND, start: (platform) => startNative(false, platform) },
+  wasm: { tfjs: 'wasm', start: startWasm },
+  cpu: {
+    tfjs: 'cpu',
+    start: async () => {
+      const versions = { '@tensorflow/tfjs-backend-cpu': version_cpu };
+      const started = await setBackendExplained('cpu');
+      return started.ok ? { ok: true, notes: [], versions } : { ok: false, loaded: false, reason: started.reason, versions };
+    },
   },
-  cpu: () => setBackendExplained('cpu'),
 };
 
-export const backendOrder: readonly BackendName[] = ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const backendOrder: readonly BackendName[] = backendNames;
+
+const FALLBACK_ADAPTER =
+  'the WebGPU adapter offered is a CPU emulation (software rasterizer), slower than wasm on the same CPU; ' +
+  'not chosen automatically (a run can still force backend webgpu)';
+
+/**
+ * Start one backend and check it. `checkAll` (doctor) also runs the self-check on a
+ * backend that policy rejects anyway, so the report says whether it computes right.
+ */
+async function tryBackend(name: BackendName, options: SelectOptions, checkAll: boolean): Promise<BackendStatus> {
+  const candidate = candidates[name];
+  const start = await candidate.start(options.platform ?? browserPlatform);
+  const status: BackendStatus = {
+    backend: name,
+    loaded: start.ok || start.loaded,
+    notes: start.ok ? start.notes : [],
+    versions: start.versions,
+    ...(start.adapter === undefined ? {} : { adapter: start.adapter }),
+  };
+  if (!start.ok) return { ...status, rejected: start.reason };
+
+  const policy = start.adapter?.isFallbackAdapter === true && options.allowFallbackAdapter !== true ? FALLBACK_ADAPTER : undefined;
+  if (policy !== undefined && !checkAll) return { ...status, rejected: policy };
+  if (name !== 'cpu' && options.selfCheck !== false) {
+    const check = await gradientSelfCheck(candidate.tfjs, 'cpu');
+    const { ok, maxRelativeError, worst, seconds } = check;
+    status.selfCheck = { ok, maxRelativeError, worst, seconds };
+    if (!ok) {
+      const error = maxRelativeError.toExponential(2);
+      return { ...status, rejected: `failed the gradient self-check against cpu (${worst}: relative error ${error})` };
+    }
+  }
+  return policy === undefined ? status : { ...status, rejected: policy };
+}
+
+function chosenNotes(status: BackendStatus): string[] {
+  const check = status.selfCheck;
+  const passed =
+    check === undefined
+      ? []
+      : [`${status.backend}: self-check against cpu passed (relative error ${check.maxRelativeError.toExponential(1)}, ${check.seconds.toFixed(1)} s)`];
+  return [...passed, ...status.notes];
+}
+
+const selection = (status: BackendStatus, notes: string[]): BackendSelection => ({
+  backend: status.backend,
+  notes,
+  ...(status.adapter === undefined ? {} : { adapter: status.adapter }),
+});
 
 export async function selectBackend(options: SelectOptions = {}): Promise<BackendSelection> {
   if (options.requested !== undefined) {
-    const attempt = await candidates[options.requested](options);
-    if (!attempt.ok) {
+    const status = await tryBackend(options.requested, { ...options, allowFallbackAdapter: true }, false);
+    if (status.rejected !== undefined) {
       throw new ApiError(
         'invalid_input',
-        `Backend '${options.requested}' cannot be used: ${attempt.reason}. Leave backend empty to choose automatically.`,
+        `Backend '${options.requested}' cannot be used: ${status.rejected}. Leave backend empty to choose automatically.`,
         { field: 'backend' },
       );
     }
-    const forced = `${options.requested}: forced by the run config (no automatic choice)`;
-    return { backend: options.requested, notes: [forced, ...attempt.notes] };
+    return selection(status, [`${options.requested}: forced by the run config (no automatic choice)`, ...chosenNotes(status)]);
   }
   const notes: string[] = [];
   for (const name of backendOrder) {
-    const attempt = await candidates[name](options);
-    if (attempt.ok) return { backend: name, notes: [...notes, ...attempt.notes] };
-    notes.push(`${name}: ${attempt.reason}`);
+    const status = await tryBackend(name, options, false);
+    if (status.rejected === undefined) return selection(status, [...notes, ...chosenNotes(status)]);
+    notes.push(`${name}: ${status.rejected}`);
   }
   throw new ApiError('worker_failed', `No compute backend could start: ${notes.join('; ')}`, { field: 'backend' });
+}
+
+/** Every backend's status, for `vae-studio doctor`; leaves some backend active. */
+export async function probeBackends(options: Omit<SelectOptions, 'requested'> = {}): Promise<Omit<BackendReport, 'runtime'>> {
+  const backends: BackendStatus[] = [];
+  for (const name of backendOrder) backends.push(await tryBackend(name, options, true));
+  return { chosen: backends.find((b) => b.rejected === undefined)?.backend ?? null, backends };
 }

@@ -3,6 +3,7 @@ import { tf } from '../engine/tf';
 import { createRng, STREAM } from '../engine/random';
 import { createVae } from '../model/create';
 import { bernoulliDecoder, betaVaeObjective, gaussianKl, gaussianKlPerDim, reparameterize } from '../objectives/elbo';
+import { matmulProbe } from './matmul-probe';
 
 /**
  * "Never silently wrong": before a backend trains anything, one gradient of a tiny
@@ -16,16 +17,43 @@ export interface SelfCheckResult {
   maxRelativeError: number;
   /** Variable or value where the largest difference was found. */
   worst: string;
+  seconds: number;
 }
 
-const TOLERANCE = 2e-3;
+/**
+ * Largest accepted difference, relative to the largest magnitude of the value compared
+ * (max |candidate − cpu| / max |cpu|). Both sides are float32 but sum in different
+ * orders, some GPUs fuse multiply-adds and WGSL lets exp/log be a few ULP off. The
+ * longest sum here is the 3136-term probe product: its worst-case rounding is about
+ * 3136 · 2⁻²⁴ ≈ 2·10⁻⁴ of the largest term; measured differences are 1.7·10⁻⁶ on both
+ * wasm and lavapipe. 2·10⁻³ is ten times that worst case, while the failures this
+ * exists for — a wrong or zeroed kernel, a missing term — are off by order one (the
+ * split-K bug: 1.5).
+ */
+export const SELF_CHECK_TOLERANCE = 2e-3;
 
-interface Snapshot {
-  values: Map<string, Float32Array>;
+type Snapshot = Map<string, Float32Array>;
+
+/**
+ * Read back and free. Asynchronously: WebGPU in Node has no synchronous readback
+ * (tfjs-backend-webgpu's dataSync needs a browser's OffscreenCanvas).
+ */
+export async function readAll(tensors: Record<string, tf.Tensor>): Promise<Snapshot> {
+  const values: Snapshot = new Map();
+  try {
+    for (const [name, t] of Object.entries(tensors)) values.set(name, (await t.data()) as Float32Array);
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+  return values;
+}
+
+async function activate(backend: string): Promise<void> {
+  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} could not be initialized`);
 }
 
 async function gradientSnapshot(backend: string, kind: ModelKind): Promise<Snapshot> {
-  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} could not be initialized`);
+  await activate(backend);
   const spec = { kind, image: { width: 8, height: 8, channels: 1 as const }, latent: 3, hidden: 12 };
   const model = createVae(spec, 7);
   try {
@@ -33,8 +61,7 @@ async function gradientSnapshot(backend: string, kind: ModelKind): Promise<Snaps
     const n = 4;
     const xValues = new Float32Array(n * model.inputSize).map(() => rng.uniform());
     const epsValues = rng.normals(n * spec.latent);
-    const values = new Map<string, Float32Array>();
-    tf.tidy(() => {
+    const tensors = tf.tidy(() => {
       const x = tf.tensor2d(xValues, [n, model.inputSize]);
       const eps = tf.tensor2d(epsValues, [n, spec.latent]);
       const decoder = bernoulliDecoder();
@@ -48,24 +75,25 @@ async function gradientSnapshot(backend: string, kind: ModelKind): Promise<Snaps
         };
         return betaVaeObjective(parts, 1).loss;
       }, model.variables);
-      values.set('loss', value.dataSync() as Float32Array);
+      const named: Record<string, tf.Tensor> = { loss: value };
       // Index by position: variable names carry a per-process counter.
       model.variables.forEach((v, i) => {
         const g = grads[v.name];
-        if (g !== undefined) values.set(`${i}:${v.name.replace(/#\d+$/, '')}`, g.dataSync() as Float32Array);
+        if (g !== undefined) named[`${i}:${v.name.replace(/#\d+$/, '')}`] = g;
       });
+      return named;
     });
-    return { values };
+    return await readAll(tensors);
   } finally {
     model.dispose();
   }
 }
 
-function compare(candidate: Snapshot, reference: Snapshot): SelfCheckResult {
+function compare(candidate: Snapshot, reference: Snapshot): Omit<SelfCheckResult, 'seconds'> {
   let maxRelativeError = 0;
   let worst = '';
-  for (const [name, ref] of reference.values) {
-    const got = candidate.values.get(name);
+  for (const [name, ref] of reference) {
+    const got = candidate.get(name);
     if (got === undefined || got.length !== ref.length) return { ok: false, maxRelativeError: Infinity, worst: name };
     let scale = 0;
     for (const v of ref) scale = Math.max(scale, Math.abs(v));
@@ -77,25 +105,33 @@ function compare(candidate: Snapshot, reference: Snapshot): SelfCheckResult {
       worst = name;
     }
   }
-  return { ok: maxRelativeError <= TOLERANCE, maxRelativeError, worst };
+  return { ok: maxRelativeError <= SELF_CHECK_TOLERANCE, maxRelativeError, worst };
 }
 
+const checks: { label: string; snapshot: (backend: string) => Promise<Snapshot> }[] = [
+  { label: 'mlp ', snapshot: (backend) => gradientSnapshot(backend, 'mlp') },
+  { label: 'conv ', snapshot: (backend) => gradientSnapshot(backend, 'conv') },
+  { label: '', snapshot: async (backend) => (await activate(backend), readAll(matmulProbe())) },
+];
+
 /**
- * Compare `candidate` against `reference` on both model kinds. Leaves `candidate`
+ * Compare `candidate` against `reference`: gradients of an MLP and a conv VAE, then
+ * dense-layer products at full size. Stops at the first failure. Leaves `candidate`
  * as the active backend.
  */
 export async function gradientSelfCheck(candidate: string, reference = 'cpu'): Promise<SelfCheckResult> {
-  let result: SelfCheckResult = { ok: true, maxRelativeError: 0, worst: '' };
+  const started = performance.now();
+  let result = { ok: true, maxRelativeError: 0, worst: '' };
   try {
-    for (const kind of ['mlp', 'conv'] as const) {
-      const ref = await gradientSnapshot(reference, kind);
-      const got = await gradientSnapshot(candidate, kind);
+    for (const check of checks) {
+      const ref = await check.snapshot(reference);
+      const got = await check.snapshot(candidate);
       const r = compare(got, ref);
-      if (r.maxRelativeError >= result.maxRelativeError) result = { ...r, worst: `${kind} ${r.worst}` };
+      if (r.maxRelativeError >= result.maxRelativeError) result = { ...r, worst: `${check.label}${r.worst}` };
       if (!r.ok) break;
     }
   } finally {
     await tf.setBackend(candidate);
   }
-  return result;
+  return { ...result, seconds: (performance.now() - started) / 1000 };
 }

@@ -220,7 +220,7 @@ export class RunManager {
         break;
       }
       case 'backend':
-        setRunBackend(db, runId, msg.backend, msg.notes);
+        setRunBackend(db, runId, msg.backend, msg.notes, msg.adapter);
         this.emitStatus(runId);
         break;
       case 'heartbeat':

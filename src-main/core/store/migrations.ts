@@ -110,6 +110,13 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE datasets ADD COLUMN previous_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL;
     `,
   },
+  {
+    version: 4,
+    description: 'the GPU adapter a run trained on (JSON GpuAdapterInfo)',
+    sql: `
+      ALTER TABLE runs ADD COLUMN backend_adapter_json TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -1,4 +1,5 @@
 import { runConfigSchema } from '@shared/config';
+import type { GpuAdapterInfo } from '@shared/backend-report';
 import type { ApiErrorShape } from '@shared/errors';
 import type { Run, RunStatus } from '@shared/types';
 import type { Db } from './db';
@@ -13,6 +14,7 @@ interface RunRow {
   status: RunStatus;
   backend: string | null;
   backend_notes_json: string;
+  backend_adapter_json: string | null;
   error_json: string | null;
   created_at: string;
   started_at: string | null;
@@ -35,6 +37,7 @@ const toRun = (row: RunRow): Run => ({
   status: row.status,
   backend: row.backend,
   backendNotes: JSON.parse(row.backend_notes_json) as string[],
+  ...(row.backend_adapter_json ? { backendAdapter: JSON.parse(row.backend_adapter_json) as GpuAdapterInfo } : {}),
   error: row.error_json ? (JSON.parse(row.error_json) as ApiErrorShape) : null,
   createdAt: row.created_at,
   startedAt: row.started_at,
@@ -88,8 +91,13 @@ export function markRunStarted(db: Db, id: number, pid: number | null, now: stri
   db.prepare(`UPDATE runs SET status = 'running', started_at = ?, worker_pid = ? WHERE id = ?`).run(now, pid, id);
 }
 
-export function setRunBackend(db: Db, id: number, backend: string, notes: string[]): void {
-  db.prepare('UPDATE runs SET backend = ?, backend_notes_json = ? WHERE id = ?').run(backend, JSON.stringify(notes), id);
+export function setRunBackend(db: Db, id: number, backend: string, notes: string[], adapter?: GpuAdapterInfo): void {
+  db.prepare('UPDATE runs SET backend = ?, backend_notes_json = ?, backend_adapter_json = ? WHERE id = ?').run(
+    backend,
+    JSON.stringify(notes),
+    adapter === undefined ? null : JSON.stringify(adapter),
+    id,
+  );
 }
 
 export function recordEpoch(db: Db, id: number, epoch: number, step: number, summary: Record<string, number>): void {

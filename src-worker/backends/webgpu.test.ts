@@ -1,0 +1,118 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { GpuAdapterInfo } from '@shared/backend-report';
+import { tf } from '../engine/tf';
+import { nodeBackendPlatform } from '../platform/node-backends';
+import { describeGpu, NO_ADAPTER_HELP } from '../testing/gpu';
+import { matmulProbe } from './matmul-probe';
+import type { BackendPlatform } from './platform';
+import { selectBackend } from './select';
+import { gradientSelfCheck, readAll } from './self-check';
+import { MATMUL_PACKED_PROGRAM, startWebGpu } from './webgpu';
+
+/**
+ * The WebGPU path for real, on whatever adapter Dawn finds (lavapipe in CI). Kept
+ * small: lavapipe emulates the GPU on the CPU (docs/PERFORMANCE.md).
+ */
+const platform = nodeBackendPlatform();
+let adapter: GpuAdapterInfo;
+
+describe('webgpu without an adapter', () => {
+  it('says there is none and how to get one, without loading tfjs-backend-webgpu', async () => {
+    // What Dawn does on a machine with no Vulkan driver: navigator.gpu, but no adapter.
+    const holder = globalThis as { navigator?: object };
+    const original = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { gpu: { requestAdapter: () => Promise.resolve(null) } },
+      configurable: true,
+    });
+    const noAdapter: BackendPlatform = { ...platform, provideWebGpu: () => Promise.resolve({ ok: true, versions: {} }) };
+    try {
+      const started = await startWebGpu(noAdapter);
+      expect(started).toMatchObject({ ok: false, loaded: false });
+      expect(!started.ok && started.reason).toMatch(/no WebGPU adapter.*Vulkan.*lavapipe/);
+      expect(tf.findBackendFactory('webgpu')).toBeNull();
+    } finally {
+      if (original === undefined) delete holder.navigator;
+      else Object.defineProperty(globalThis, 'navigator', original);
+    }
+  });
+});
+
+describeGpu('webgpu backend on a real adapter (Dawn)', () => {
+  beforeAll(async () => {
+    const started = await startWebGpu(platform);
+    if (!started.ok) throw new Error(`${NO_ADAPTER_HELP}\n(webgpu: ${started.reason})`);
+    adapter = started.adapter!;
+  }, 120_000);
+
+  it('finds an adapter and reports what it is', () => {
+    expect(tf.getBackend()).toBe('webgpu');
+    expect(adapter.vendor + adapter.device + adapter.description).not.toBe('');
+    expect(typeof adapter.isFallbackAdapter).toBe('boolean');
+  });
+
+  it('computes [128,3136]×[16,3136]ᵀ like cpu (tfjs-backend-webgpu 4.22 split-K bug stays worked around)', async () => {
+    expect(tf.env().getNumber('WEBGPU_MATMUL_PROGRAM_TYPE')).toBe(MATMUL_PACKED_PROGRAM);
+    const a = Float32Array.from({ length: 128 * 3136 }, (_, i) => Math.sin(i));
+    const b = Float32Array.from({ length: 16 * 3136 }, (_, i) => Math.cos(i));
+    const product = async (backend: string): Promise<Float32Array> => {
+      await tf.setBackend(backend);
+      const [x, y] = [tf.tensor2d(a, [128, 3136]), tf.tensor2d(b, [16, 3136])];
+      return (await readAll({ ab: tf.matMul(x, y, false, true), x, y })).get('ab')!;
+    };
+    const onCpu = await product('cpu');
+    const onGpu = await product('webgpu');
+    let maxError = 0;
+    let scale = 0;
+    for (let i = 0; i < onCpu.length; i++) {
+      maxError = Math.max(maxError, Math.abs(onCpu[i]! - onGpu[i]!));
+      scale = Math.max(scale, Math.abs(onCpu[i]!));
+    }
+    expect(onGpu).toHaveLength(128 * 16);
+    expect(maxError / scale).toBeLessThan(1e-4);
+  });
+
+  it('passes the gradient self-check against cpu', async () => {
+    const result = await gradientSelfCheck('webgpu', 'cpu');
+    expect(result).toMatchObject({ ok: true });
+    expect(result.maxRelativeError).toBeLessThan(1e-4);
+  }, 60_000);
+
+  it('self-check catches the split-K bug when the workaround is off', async () => {
+    tf.env().set('WEBGPU_MATMUL_PROGRAM_TYPE', -1); // tfjs's own choice per shape
+    try {
+      const result = await gradientSelfCheck('webgpu', 'cpu');
+      expect(result.ok).toBe(false);
+      expect(result.worst).toBe('matmul A·Bᵀ');
+      expect(result.maxRelativeError).toBeGreaterThan(0.1);
+    } finally {
+      tf.env().set('WEBGPU_MATMUL_PROGRAM_TYPE', MATMUL_PACKED_PROGRAM);
+    }
+  }, 60_000);
+
+  it('leaves no tensor behind after the probe products', async () => {
+    await tf.setBackend('webgpu');
+    await readAll(matmulProbe());
+    const before = tf.memory().numTensors;
+    await readAll(matmulProbe());
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('is used when forced, with the adapter in the selection', async () => {
+    const selection = await selectBackend({ requested: 'webgpu', platform });
+    expect(selection.backend).toBe('webgpu');
+    expect(selection.adapter).toEqual(adapter);
+    expect(selection.notes).toContainEqual(expect.stringMatching(/^webgpu: self-check against cpu passed/));
+  }, 60_000);
+
+  it('is chosen automatically only on a real GPU, never on a CPU emulation', async () => {
+    const selection = await selectBackend({ platform });
+    if (adapter.isFallbackAdapter) {
+      expect(selection.backend).toBe('wasm');
+      expect(selection.notes[0]).toMatch(/^webgpu: .*CPU emulation/);
+      expect((await selectBackend({ platform, allowFallbackAdapter: true })).backend).toBe('webgpu');
+    } else {
+      expect(selection.backend).toBe('webgpu');
+    }
+  }, 60_000);
+});
