@@ -3,6 +3,7 @@ import { importSettingsShape, LIMITS, runConfigSchema } from './config';
 import type {
   AppInfo,
   Artifact,
+  CheckpointInfo,
   Dataset,
   ImportProgress,
   MetricPoint,
@@ -54,6 +55,27 @@ export const requestSchemas = {
     })
     .strict(),
   'runs.cancel': z.object({ runId: id }).strict(),
+  /**
+   * Re-queue a run that ended without finishing (resumableStatuses): the same run
+   * continues from its last checkpoint, so its curves continue without a seam.
+   */
+  'runs.resume': z.object({ runId: id }).strict(),
+  /** Hold a running run after its current step (status 'paused'); runs.unpause continues it. */
+  'runs.pause': z.object({ runId: id }).strict(),
+  'runs.unpause': z.object({ runId: id }).strict(),
+  /**
+   * IWAE bound on the test split for a run's saved model (its best checkpoint unless
+   * `checkpoint` says 'last'), with k = iwaeSamples (default: the run's). Answers at
+   * once; the result arrives as run.evaluation and run.metrics events.
+   */
+  'runs.evaluate': z
+    .object({
+      runId: id,
+      iwaeSamples: z.number().int().min(LIMITS.iwaeSamples.min).max(LIMITS.iwaeSamples.max).optional(),
+      checkpoint: z.enum(['best', 'last']).default('best'),
+    })
+    .strict(),
+  'runs.checkpoints': z.object({ runId: id }).strict(),
   'runs.delete': z.object({ runId: id }).strict(),
   'runs.metrics': z
     .object({
@@ -68,6 +90,11 @@ export const requestSchemas = {
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
+
+export type RunEvaluationEvent =
+  | { runId: number; state: 'started'; iwaeSamples: number }
+  | { runId: number; state: 'finished'; summary: Record<string, number> }
+  | { runId: number; state: 'failed'; error: ApiErrorShape };
 export type RequestInput<N extends RequestName> = z.input<(typeof requestSchemas)[N]>;
 export type ParsedInput<N extends RequestName> = z.output<(typeof requestSchemas)[N]>;
 
@@ -96,6 +123,11 @@ export interface RequestOutputs {
   'runs.get': Run;
   'runs.create': Run;
   'runs.cancel': Run;
+  'runs.resume': Run;
+  'runs.pause': Run;
+  'runs.unpause': Run;
+  'runs.evaluate': { runId: number; iwaeSamples: number; checkpoint: CheckpointInfo };
+  'runs.checkpoints': CheckpointInfo[];
   'runs.delete': { deleted: number };
   'runs.metrics': MetricPoint[];
   'runs.artifacts': Artifact[];
@@ -109,6 +141,8 @@ export interface EventPayloads {
   'run.metrics': { runId: number; points: MetricPoint[] };
   'run.progress': RunProgress;
   'run.artifact': { runId: number; artifact: Artifact };
+  /** An on-demand evaluation (runs.evaluate) started, finished (summary: test_nll, test_bpd, iwae_k, …) or failed. */
+  'run.evaluation': RunEvaluationEvent;
   'dataset.progress': ImportProgress;
 }
 

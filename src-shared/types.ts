@@ -61,6 +61,8 @@ export interface SkippedFile {
 export const runStatuses = [
   'queued',
   'running',
+  /** Held between two steps by runs.pause; the worker process and its queue slot stay. */
+  'paused',
   'finished',
   'cancelled',
   'failed',
@@ -71,7 +73,23 @@ export const runStatuses = [
 ] as const;
 export type RunStatus = (typeof runStatuses)[number];
 
-export const activeStatuses: readonly RunStatus[] = ['queued', 'running'];
+export const activeStatuses: readonly RunStatus[] = ['queued', 'running', 'paused'];
+
+/**
+ * Ended without finishing: runs.resume re-queues these, continuing from their last
+ * checkpoint (or from the start when none was written yet).
+ */
+export const resumableStatuses: readonly RunStatus[] = ['interrupted', 'killed', 'crashed', 'oom', 'cancelled', 'failed'];
+
+/** A saved model state of a run: `last` after every epoch, `best` by validation loss. */
+export interface CheckpointInfo {
+  runId: number;
+  kind: 'last' | 'best';
+  epoch: number;
+  step: number;
+  bytes: number;
+  createdAt: string;
+}
 
 export interface Run {
   id: number;
@@ -125,6 +143,8 @@ export interface ImportProgress {
 
 export interface RunProgress {
   runId: number;
+  /** `evaluating`: the IWAE bound on the test split (end of training, or runs.evaluate). */
+  phase: 'training' | 'evaluating';
   epoch: number;
   epochs: number;
   step: number;

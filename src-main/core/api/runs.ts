@@ -1,11 +1,25 @@
 import { ApiError } from '@shared/errors';
+import { resumableStatuses } from '@shared/types';
 import { toArtifact } from '../artifacts';
 import { blobHashesOfRun, blobStillReferenced, listArtifacts } from '../store/artifacts';
+import { getCheckpoint, listCheckpoints, toCheckpointInfo } from '../store/checkpoints';
 import { readMetrics } from '../store/metrics';
-import { countRunsInProject, deleteRunRow, getRun, insertRun, listRuns } from '../store/runs';
+import { countRunsInProject, deleteRunRow, getRun, insertRun, listRuns, requeueRun } from '../store/runs';
 import { requireDataset, requireProject, requireRun, type Context, type HandlerMap } from './context';
 
-type RunRequests = 'runs.list' | 'runs.get' | 'runs.create' | 'runs.cancel' | 'runs.delete' | 'runs.metrics' | 'runs.artifacts';
+type RunRequests =
+  | 'runs.list'
+  | 'runs.get'
+  | 'runs.create'
+  | 'runs.cancel'
+  | 'runs.resume'
+  | 'runs.pause'
+  | 'runs.unpause'
+  | 'runs.evaluate'
+  | 'runs.checkpoints'
+  | 'runs.delete'
+  | 'runs.metrics'
+  | 'runs.artifacts';
 
 export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
   const { db, blobs } = ctx.workspace;
@@ -35,6 +49,56 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       requireRun(ctx, runId);
       ctx.runs.cancel(runId);
       return requireRun(ctx, runId);
+    },
+    'runs.resume': async ({ runId }) => {
+      const run = requireRun(ctx, runId);
+      if (ctx.runs.isActive(runId)) throw new ApiError('conflict', `Run ${runId} is already ${run.status}`, { field: 'runId' });
+      if (!resumableStatuses.includes(run.status)) {
+        throw new ApiError(
+          'conflict',
+          `Run ${runId} is ${run.status}; only a run that ended early (${resumableStatuses.join(', ')}) can be resumed`,
+          { field: 'runId' },
+        );
+      }
+      // From the last checkpoint; a run that died in its first epoch starts over.
+      const last = getCheckpoint(db, runId, 'last');
+      const dropped = requeueRun(db, runId, last ? { epoch: last.epoch, step: last.step } : { epoch: 0, step: 0 });
+      for (const hash of dropped) if (!blobStillReferenced(db, hash)) blobs.remove(hash);
+      const queued = getRun(db, runId)!;
+      ctx.events.emit('run.status', { runId, status: queued.status, run: queued });
+      ctx.runs.enqueue(runId);
+      return getRun(db, runId)!;
+    },
+    'runs.pause': async ({ runId }) => {
+      const run = requireRun(ctx, runId);
+      if (run.status !== 'running' || !ctx.runs.pause(runId)) {
+        throw new ApiError('conflict', `Run ${runId} is ${run.status}; only a running run can be paused`, { field: 'runId' });
+      }
+      return requireRun(ctx, runId);
+    },
+    'runs.unpause': async ({ runId }) => {
+      const run = requireRun(ctx, runId);
+      if ((run.status !== 'paused' && run.status !== 'running') || !ctx.runs.unpause(runId)) {
+        throw new ApiError('conflict', `Run ${runId} is ${run.status}; only a paused run can continue`, { field: 'runId' });
+      }
+      return requireRun(ctx, runId);
+    },
+    'runs.evaluate': async ({ runId, iwaeSamples, checkpoint: kind }) => {
+      const run = requireRun(ctx, runId);
+      const row = getCheckpoint(db, runId, kind) ?? getCheckpoint(db, runId, 'last');
+      if (!row) {
+        throw new ApiError('not_found', `Run ${runId} has no saved model yet (checkpoints are written after each epoch)`, {
+          field: 'runId',
+        });
+      }
+      const k = iwaeSamples ?? run.config.iwaeSamples;
+      const ref = { path: blobs.pathOf(row.blob_hash), sha256: row.blob_hash, epoch: row.epoch, step: row.step };
+      ctx.runs.evaluate(run, ref, k);
+      return { runId, iwaeSamples: k, checkpoint: toCheckpointInfo(row) };
+    },
+    'runs.checkpoints': async ({ runId }) => {
+      requireRun(ctx, runId);
+      return listCheckpoints(db, runId).map(toCheckpointInfo);
     },
     'runs.delete': async ({ runId }) => {
       requireRun(ctx, runId);

@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
 import type { AnyEventMessage } from '@shared/api';
+import { ApiError } from '@shared/errors';
 import type { Run } from '@shared/types';
 import { tempDir, testCore, until, writeImageFolder } from '../testing';
 import type { Core } from '../core';
 import { readMetrics } from '../store/metrics';
 import { getRun } from '../store/runs';
+import { listCheckpoints } from '../store/checkpoints';
 
 let dir: ReturnType<typeof tempDir>;
 let core: Core;
@@ -136,5 +139,100 @@ describe('worker supervision', () => {
     const after = getRun(core.workspace.db, run.id)!;
     expect(after.status).toBe('interrupted');
     expect(after.error?.message).toMatch(/stopped while this run was training/);
+  });
+});
+
+const rejection = (promise: Promise<unknown>): Promise<ApiError> =>
+  promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error as ApiError,
+  );
+
+describe('checkpoints, resume, pause and evaluation', () => {
+  it('keeps the last and the best checkpoint as blobs and deletes superseded ones', async () => {
+    const run = await startRun('checkpoint');
+    await until(() => status(run.id).status === 'finished', 20_000, 'finished');
+    const rows = listCheckpoints(core.workspace.db, run.id);
+    expect(rows.map((r) => [r.kind, r.epoch, r.step])).toEqual([
+      ['last', 3, 15],
+      ['best', 1, 5],
+    ]);
+    for (const row of rows) expect(core.workspace.blobs.has(row.blob_hash)).toBe(true);
+    // Epoch 2's file was 'last' for a while: replaced by epoch 3 and referenced by nothing, it is gone.
+    const blobFiles = readdirSync(core.workspace.blobs.dir, { recursive: true, withFileTypes: true }).filter(
+      (e) => e.isFile() && /^[0-9a-f]{64}$/.test(e.name),
+    );
+    const datasetBlobs = core.workspace.db.prepare('SELECT COUNT(DISTINCT blob_hash) FROM datasets').pluck().get() as number;
+    const artifactBlobs = core.workspace.db.prepare('SELECT COUNT(DISTINCT blob_hash) FROM artifacts').pluck().get() as number;
+    const indexBlobs = core.workspace.db.prepare('SELECT COUNT(DISTINCT index_hash) FROM datasets').pluck().get() as number;
+    expect(blobFiles).toHaveLength(datasetBlobs + indexBlobs + artifactBlobs + 2);
+    expect(existsSync(`${core.workspace.runsDir}/${run.id}`)).toBe(false);
+    expect(await core.call('runs.checkpoints', { runId: run.id })).toEqual([
+      expect.objectContaining({ runId: run.id, kind: 'last', epoch: 3, step: 15 }),
+      expect.objectContaining({ runId: run.id, kind: 'best', epoch: 1, step: 5 }),
+    ]);
+  });
+
+  it('resumes a crashed run from its last checkpoint: same run, re-queued, start carries resumeFrom', async () => {
+    const run = await startRun('checkpoint-then-crash');
+    await until(() => status(run.id).status === 'crashed', 20_000, 'crashed');
+    expect(listCheckpoints(core.workspace.db, run.id).map((r) => r.kind)).toEqual(['last', 'best']);
+    expect((await rejection(core.call('runs.resume', { runId: 999 }))).code).toBe('not_found');
+
+    process.env.FAKE_WORKER_MODE = 'checkpoint';
+    const queued = await core.call('runs.resume', { runId: run.id });
+    expect(queued.id).toBe(run.id);
+    expect(['queued', 'running']).toContain(queued.status);
+    expect(queued.error).toBeNull();
+    await until(() => status(run.id).status === 'finished', 20_000, 'finished after resume');
+    expect(readMetrics(core.workspace.db, run.id, ['resumed_from']).map((p) => p.value)).toEqual([5]);
+    expect(readMetrics(core.workspace.db, run.id, ['loss']).map((p) => p.step)).toEqual([5, 10, 15]);
+    expect(listCheckpoints(core.workspace.db, run.id).map((r) => [r.kind, r.epoch])).toEqual([
+      ['last', 3],
+      ['best', 1],
+    ]);
+    expect((await rejection(core.call('runs.resume', { runId: run.id }))).message).toMatch(/finished; only a run that ended early/);
+  });
+
+  it('pauses a running run once the worker confirms, and continues it', async () => {
+    const run = await startRun('forever');
+    await until(() => readMetrics(core.workspace.db, run.id).length > 0, 20_000, 'metrics');
+    await core.call('runs.pause', { runId: run.id });
+    await until(() => status(run.id).status === 'paused', 5_000, 'paused');
+    const held = readMetrics(core.workspace.db, run.id, ['loss']).length;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(readMetrics(core.workspace.db, run.id, ['loss']).length).toBe(held);
+    expect((await rejection(core.call('runs.pause', { runId: run.id }))).code).toBe('conflict');
+    await core.call('runs.unpause', { runId: run.id });
+    await until(() => status(run.id).status === 'running', 5_000, 'running again');
+    await until(() => readMetrics(core.workspace.db, run.id, ['loss']).length > held, 5_000, 'more steps');
+    // A paused run can also be stopped.
+    await core.call('runs.pause', { runId: run.id });
+    await until(() => status(run.id).status === 'paused', 5_000, 'paused again');
+    await core.call('runs.cancel', { runId: run.id });
+    await until(() => status(run.id).status === 'cancelled', 10_000, 'cancelled');
+    const statuses = events.filter((e) => e.event === 'run.status').map((e) => e.payload.status);
+    expect(statuses).toEqual(expect.arrayContaining(['running', 'paused', 'cancelled']));
+  });
+
+  it('evaluates a finished run on demand from its best checkpoint, storing the result', async () => {
+    const run = await startRun('checkpoint');
+    await until(() => status(run.id).status === 'finished', 20_000, 'finished');
+    const answer = await core.call('runs.evaluate', { runId: run.id, iwaeSamples: 7 });
+    expect(answer).toMatchObject({ runId: run.id, iwaeSamples: 7, checkpoint: { kind: 'best', step: 5 } });
+    await core.runs.evaluationSettled(run.id);
+    expect(status(run.id).summary).toMatchObject({ test_nll: 99, iwae_k: 7, evaluated_step: 5, loss: 5 });
+    expect(status(run.id).status).toBe('finished');
+    expect(readMetrics(core.workspace.db, run.id, ['test_nll'])).toEqual([expect.objectContaining({ step: 5, value: 99 })]);
+    const states = events.flatMap((e) => (e.event === 'run.evaluation' ? [e.payload.state] : []));
+    expect(states).toEqual(['started', 'finished']);
+  });
+
+  it('refuses to evaluate a run without a checkpoint', async () => {
+    const run = await startRun('error');
+    await until(() => status(run.id).status === 'failed', 20_000, 'failed');
+    expect((await rejection(core.call('runs.evaluate', { runId: run.id }))).code).toBe('not_found');
   });
 });

@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, isAbsolute } from 'node:path';
 import { UI_EVENT_INTERVAL_MS } from '@shared/api';
 import { ApiError, type ApiErrorShape } from '@shared/errors';
 import type { MetricPoint, Run, RunProgress } from '@shared/types';
@@ -7,11 +7,14 @@ import {
   HEARTBEAT_TIMEOUT_MS,
   STOP_GRACE_MS,
   WORKER_PROTOCOL_VERSION,
+  type CheckpointRef,
+  type CheckpointWritten,
   type FromWorkerMessage,
   type ToWorker,
 } from '@shared/worker-protocol';
 import type { EventBus } from '../events';
-import { insertArtifact } from '../store/artifacts';
+import { blobStillReferenced, insertArtifact } from '../store/artifacts';
+import { getCheckpoint, replaceCheckpoint } from '../store/checkpoints';
 import { getDataset } from '../store/datasets';
 import { insertMetrics } from '../store/metrics';
 import {
@@ -21,9 +24,11 @@ import {
   recordEpoch,
   runsWithStatus,
   setRunBackend,
+  setRunPaused,
 } from '../store/runs';
 import type { Workspace } from '../workspace/workspace';
 import { toArtifact } from '../artifacts';
+import { startEvaluation, type EvaluationHandle } from './evaluation';
 import { classifyExit } from './exit-reason';
 import type { SpawnWorker, WorkerHandle } from './spawn';
 import { Batcher } from './throttle';
@@ -56,6 +61,8 @@ interface Active {
   dbBatch: Batcher<MetricPoint>;
   uiBatch: Batcher<MetricPoint>;
   progress: Batcher<RunProgress>;
+  /** Checkpoint files being moved into the blob store, in order; awaited before the run ends. */
+  ingest: Promise<void>;
   settled: Promise<void>;
 }
 
@@ -65,6 +72,7 @@ interface Active {
  */
 export class RunManager {
   private readonly active = new Map<number, Active>();
+  private readonly evaluations = new Map<number, EvaluationHandle>();
   private readonly queue: number[] = [];
   private readonly now: () => string;
   private closed = false;
@@ -73,10 +81,10 @@ export class RunManager {
     this.now = options.now ?? (() => new Date().toISOString());
   }
 
-  /** After a crash of the app itself: runs left 'running' cannot be, so say so. */
+  /** After a crash of the app itself: runs left 'running' or 'paused' cannot be, so say so. */
   recover(): void {
     const { db } = this.options.workspace;
-    for (const run of runsWithStatus(db, ['running'])) {
+    for (const run of runsWithStatus(db, ['running', 'paused'])) {
       finishRun(db, run.id, 'interrupted', this.now(), {
         code: 'worker_failed',
         message: 'VAE Studio stopped while this run was training. Metrics up to the last finished step are kept.',
@@ -92,7 +100,39 @@ export class RunManager {
   }
 
   isActive(runId: number): boolean {
-    return this.active.has(runId) || this.queue.includes(runId);
+    return this.active.has(runId) || this.queue.includes(runId) || this.evaluations.has(runId);
+  }
+
+  /**
+   * IWAE bound of a checkpoint on the test split, in its own worker beside the queue.
+   * Resolves when the evaluation has started; `evaluationSettled` waits for its end.
+   */
+  evaluate(run: Run, checkpoint: CheckpointRef, iwaeSamples: number): void {
+    if (this.active.has(run.id) || this.queue.includes(run.id)) {
+      throw new ApiError('conflict', `Run ${run.id} is training; evaluate it once it has ended`, { field: 'runId' });
+    }
+    if (this.evaluations.has(run.id)) {
+      throw new ApiError('conflict', `Run ${run.id} is already being evaluated`, { field: 'runId' });
+    }
+    const { db, blobs } = this.options.workspace;
+    const dataset = getDataset(db, run.datasetId);
+    if (!dataset) throw new ApiError('not_found', `Dataset ${run.datasetId} of run ${run.id} no longer exists`, { field: 'runId' });
+    const handle = startEvaluation(
+      {
+        db,
+        events: this.options.events,
+        spawn: this.options.spawn,
+        workerEntry: this.options.workerEntry,
+        ...(this.options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }),
+      },
+      { run, datasetPath: blobs.pathOf(dataset.contentHash), checkpoint, iwaeSamples },
+    );
+    this.evaluations.set(run.id, handle);
+    void handle.done.then(() => this.evaluations.delete(run.id));
+  }
+
+  async evaluationSettled(runId: number): Promise<void> {
+    await this.evaluations.get(runId)?.done;
   }
 
   /** Waits until the run's worker has exited and its status is stored (tests, CLI). */
@@ -115,6 +155,25 @@ export class RunManager {
     job.killTimer = setTimeout(() => job.worker.kill(), this.options.stopGraceMs ?? STOP_GRACE_MS);
   }
 
+  /**
+   * Hold a running run after its current step. Its status becomes 'paused' when the
+   * worker confirms (a `state` message), so it never claims a pause that did not happen.
+   * Returns false when the run has no live worker.
+   */
+  pause(runId: number): boolean {
+    const job = this.active.get(runId);
+    if (!job || job.stopRequested) return false;
+    this.send(job, { v: WORKER_PROTOCOL_VERSION, msg: { type: 'pause' } });
+    return true;
+  }
+
+  unpause(runId: number): boolean {
+    const job = this.active.get(runId);
+    if (!job || job.stopRequested) return false;
+    this.send(job, { v: WORKER_PROTOCOL_VERSION, msg: { type: 'resume' } });
+    return true;
+  }
+
   /** App shutdown: workers are killed and their runs marked interrupted, never left 'running'. */
   async close(): Promise<void> {
     this.closed = true;
@@ -124,6 +183,10 @@ export class RunManager {
       job.worker.kill();
       return job.settled;
     });
+    for (const evaluation of this.evaluations.values()) {
+      evaluation.kill();
+      pending.push(evaluation.done);
+    }
     await Promise.all(pending);
   }
 
@@ -150,6 +213,15 @@ export class RunManager {
     if (!dataset) throw new ApiError('not_found', `Dataset ${run.datasetId} of run ${runId} no longer exists`);
     const runDir = join(workspace.runsDir, String(runId));
     mkdirSync(runDir, { recursive: true });
+    // A run with a checkpoint continues from it (runs.resume, or a resumed run re-queued
+    // by recover() after the app died); a fresh run has none.
+    const last = getCheckpoint(db, runId, 'last');
+    const resumeFrom: CheckpointRef | undefined = last && {
+      path: workspace.blobs.pathOf(last.blob_hash),
+      sha256: last.blob_hash,
+      epoch: last.epoch,
+      step: last.step,
+    };
 
     const worker = this.options.spawn(this.options.workerEntry, { name: `run ${runId}` });
     let resolveSettled!: () => void;
@@ -173,6 +245,7 @@ export class RunManager {
       dbBatch: new Batcher(this.options.dbFlushMs ?? 250, (points) => insertMetrics(db, runId, points)),
       uiBatch: new Batcher(UI_EVENT_INTERVAL_MS, (points) => events.emit('run.metrics', { runId, points })),
       progress: new Batcher(UI_EVENT_INTERVAL_MS, (items) => events.emit('run.progress', items[items.length - 1]!)),
+      ingest: Promise.resolve(),
       settled: new Promise((resolve) => (resolveSettled = resolve)),
     };
     this.active.set(runId, job);
@@ -189,14 +262,16 @@ export class RunManager {
         return;
       }
       job.lastBeat = Date.now();
-      this.onWorkerMessage(job, run, dataset.id, runDir, message.msg);
+      this.onWorkerMessage(job, run, dataset.id, runDir, resumeFrom, message.msg);
     });
-    worker.onExit((exit) => {
+    worker.onExit(async (exit) => {
       clearInterval(job.watchdog);
       if (job.killTimer) clearTimeout(job.killTimer);
       job.dbBatch.flush();
       job.uiBatch.flush();
       job.progress.flush();
+      // The last checkpoint must be in the store before the run reads as ended (resumable).
+      await job.ingest;
       const verdict = classifyExit({ ...job, exit });
       finishRun(db, runId, verdict.status, this.now(), verdict.error, job.summary);
       rmSync(runDir, { recursive: true, force: true });
@@ -207,7 +282,14 @@ export class RunManager {
     });
   }
 
-  private onWorkerMessage(job: Active, run: Run, datasetId: number, runDir: string, msg: FromWorkerMessage): void {
+  private onWorkerMessage(
+    job: Active,
+    run: Run,
+    datasetId: number,
+    runDir: string,
+    resumeFrom: CheckpointRef | undefined,
+    msg: FromWorkerMessage,
+  ): void {
     const { db, blobs } = this.options.workspace;
     const runId = job.runId;
     switch (msg.type) {
@@ -215,7 +297,14 @@ export class RunManager {
         const dataset = getDataset(db, datasetId)!;
         this.send(job, {
           v: WORKER_PROTOCOL_VERSION,
-          msg: { type: 'start', runId, config: run.config, datasetPath: blobs.pathOf(dataset.contentHash), runDir },
+          msg: {
+            type: 'start',
+            runId,
+            config: run.config,
+            datasetPath: blobs.pathOf(dataset.contentHash),
+            runDir,
+            ...(resumeFrom && { resumeFrom }),
+          },
         });
         break;
       }
@@ -244,6 +333,13 @@ export class RunManager {
         this.options.events.emit('run.artifact', { runId, artifact: toArtifact(row, bytes) });
         break;
       }
+      case 'checkpoint':
+        job.ingest = job.ingest.then(() => this.ingestCheckpoint(runId, runDir, msg));
+        break;
+      case 'state':
+        setRunPaused(db, runId, msg.state === 'paused');
+        this.emitStatus(runId);
+        break;
       case 'done':
         job.done = msg.reason;
         job.summary = msg.summary;
@@ -251,6 +347,40 @@ export class RunManager {
       case 'error':
         job.reportedError = msg.error;
         break;
+    }
+  }
+
+  /**
+   * Move a checkpoint file the worker wrote into the blob store and make it the run's
+   * 'last' (and 'best' when the worker says so), deleting blobs no row needs any more.
+   * A file outside the run folder, or whose content is not the hash announced, is
+   * refused: the supervisor only trusts what it verified.
+   */
+  private async ingestCheckpoint(runId: number, runDir: string, msg: CheckpointWritten): Promise<void> {
+    const { db, blobs } = this.options.workspace;
+    const inside = relative(runDir, msg.path);
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
+      console.error(`run ${runId}: ignoring checkpoint outside its folder: ${msg.path}`);
+      return;
+    }
+    try {
+      const hash = await blobs.putFile(msg.path);
+      if (hash !== msg.sha256) {
+        if (!blobStillReferenced(db, hash)) blobs.remove(hash);
+        console.error(`run ${runId}: checkpoint ${msg.path} changed after it was announced; not kept`);
+        return;
+      }
+      const now = this.now();
+      const superseded = db.transaction(() => {
+        const fields = { runId, epoch: msg.epoch, step: msg.step, blobHash: hash, bytes: msg.bytes };
+        const dropped = [replaceCheckpoint(db, { ...fields, kind: 'last' }, now)];
+        if (msg.best) dropped.push(replaceCheckpoint(db, { ...fields, kind: 'best' }, now));
+        return dropped;
+      })();
+      for (const old of superseded) if (old !== null && !blobStillReferenced(db, old)) blobs.remove(old);
+    } catch (error) {
+      // A lost checkpoint costs a resume point, not the run.
+      console.error(`run ${runId}: could not keep checkpoint ${msg.path}:`, error);
     }
   }
 

@@ -45,6 +45,46 @@ describe('schema migrations', () => {
     });
   }
 
+  it("adds run status 'paused' without losing runs or the metrics, checkpoints and artifacts that reference them", () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'studio.db');
+    try {
+      const old = openDatabase(file, { targetVersion: 4 });
+      old.exec(`
+        INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now');
+        INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
+          label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+          VALUES (1, 1, 'd', '/x', 8, 8, 1, 1, '[]', '[]', '[]', '{}', 'h', 'now');
+        INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at, notes, summary_json)
+          VALUES (7, 1, 1, 'r', '{}', 'interrupted', 'now', 'kept note', '{"loss":1.5}');
+        INSERT INTO metrics (run_id, name, step, epoch, value, t_ms) VALUES (7, 'loss', 1, 1, 2.5, 10);
+        INSERT INTO checkpoints (run_id, epoch, step, kind, blob_hash, bytes, created_at) VALUES (7, 1, 1, 'last', 'c', 3, 'now');
+        INSERT INTO artifacts (run_id, kind, epoch, blob_hash, mime, created_at) VALUES (7, 'samples', 1, 'a', 'image/png', 'now');
+      `);
+      expect(() => old.prepare(`UPDATE runs SET status = 'paused'`).run()).toThrow(/CHECK/);
+      old.close();
+
+      const db = openDatabase(file);
+      expect(schemaVersion(db)).toBe(LATEST_VERSION);
+      expect(db.prepare('SELECT id, notes, status, summary_json FROM runs').all()).toEqual([
+        { id: 7, notes: 'kept note', status: 'interrupted', summary_json: '{"loss":1.5}' },
+      ]);
+      for (const table of ['metrics', 'checkpoints', 'artifacts']) {
+        expect(db.prepare(`SELECT COUNT(*) FROM ${table} WHERE run_id = 7`).pluck().get()).toBe(1);
+      }
+      db.prepare(`UPDATE runs SET status = 'paused' WHERE id = 7`).run();
+      expect(() => db.prepare(`UPDATE runs SET status = 'sleeping' WHERE id = 7`).run()).toThrow(/CHECK/);
+      // Foreign keys are back on and still cascade from the rebuilt table.
+      expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+      db.prepare('DELETE FROM runs WHERE id = 7').run();
+      expect(db.prepare('SELECT COUNT(*) FROM metrics').pluck().get()).toBe(0);
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      db.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('rolls a failing migration back whole and leaves the version where it was', () => {
     const dir = tempDir();
     try {

@@ -6,9 +6,48 @@ export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /**
+   * Rebuilds a table other tables reference (SQLite cannot alter a CHECK constraint).
+   * Runs with foreign keys off — otherwise dropping the old table would cascade-delete
+   * its children — and passes only if `PRAGMA foreign_key_check` finds nothing after.
+   */
+  rebuildsReferencedTable?: boolean;
+  /** Steps SQL alone cannot express (reading the current schema), after `sql`. */
+  run?: (db: MigrationDb) => void;
 }
 
+/** The slice of the database a migration step uses. */
+export interface MigrationDb {
+  exec(sql: string): unknown;
+  prepare(sql: string): { get(...params: unknown[]): unknown };
+}
+
+
+
 const RUN_STATUSES = `'queued','running','finished','cancelled','failed','crashed','killed','oom','interrupted'`;
+/** Version 5 adds 'paused'. */
+const RUN_STATUSES_V5 = `'queued','running','paused','finished','cancelled','failed','crashed','killed','oom','interrupted'`;
+
+/**
+ * Recreate `runs` with the v5 status list. The new table is made from the stored
+ * CREATE statement (which SQLite keeps up to date with every ADD COLUMN), so whatever
+ * columns earlier migrations added come along in order and `SELECT *` copies them;
+ * ids stay, so metrics, checkpoints and artifacts still point at their runs.
+ */
+function rebuildRunsWithPausedStatus(db: MigrationDb): void {
+  const row = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'`).get() as { sql: string } | undefined;
+  if (!row) throw new Error('migration 5: there is no runs table');
+  const check = `CHECK (status IN (${RUN_STATUSES}))`;
+  if (!row.sql.includes(check)) throw new Error('migration 5: the runs table does not have the expected status CHECK');
+  const created = row.sql.replace(/^CREATE TABLE "?runs"?/, 'CREATE TABLE runs_rebuilt').replace(check, `CHECK (status IN (${RUN_STATUSES_V5}))`);
+  db.exec(created);
+  db.exec(`
+    INSERT INTO runs_rebuilt SELECT * FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_rebuilt RENAME TO runs;
+    CREATE INDEX runs_by_project ON runs (project_id, id);
+  `);
+}
 
 export const migrations: readonly Migration[] = [
   {
@@ -116,6 +155,13 @@ export const migrations: readonly Migration[] = [
     sql: `
       ALTER TABLE runs ADD COLUMN backend_adapter_json TEXT;
     `,
+  },
+  {
+    version: 5,
+    description: "run status 'paused' (runs rebuilt with the new CHECK; rows, ids and references kept)",
+    sql: '',
+    rebuildsReferencedTable: true,
+    run: rebuildRunsWithPausedStatus,
   },
 ];
 

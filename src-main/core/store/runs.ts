@@ -121,6 +121,37 @@ export function finishRun(
   ).run(status, now, error ? JSON.stringify(error) : null, JSON.stringify(summary), id);
 }
 
+/** Merge figures into the run's summary (e.g. an on-demand evaluation's test_nll). */
+export function patchRunSummary(db: Db, id: number, summary: Record<string, number>): void {
+  db.prepare('UPDATE runs SET summary_json = json_patch(summary_json, ?) WHERE id = ?').run(JSON.stringify(summary), id);
+}
+
+/** Paused ⇄ running while the worker lives; only a run in one of the two changes. */
+export function setRunPaused(db: Db, id: number, paused: boolean): void {
+  db.prepare(`UPDATE runs SET status = ? WHERE id = ? AND status IN ('running', 'paused')`).run(paused ? 'paused' : 'running', id);
+}
+
+/**
+ * Put an ended run back in the queue to continue from a checkpoint at `step` (0 =
+ * from scratch): what was recorded after that point is dropped, since the resumed
+ * run recomputes it. Returns the blob hashes of the artifacts dropped.
+ */
+export function requeueRun(db: Db, id: number, resume: { epoch: number; step: number }): string[] {
+  return db.transaction(() => {
+    const dropped = db
+      .prepare('SELECT blob_hash FROM artifacts WHERE run_id = ? AND epoch > ?')
+      .pluck()
+      .all(id, resume.epoch) as string[];
+    db.prepare('DELETE FROM artifacts WHERE run_id = ? AND epoch > ?').run(id, resume.epoch);
+    db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(id, resume.step);
+    db.prepare(
+      `UPDATE runs SET status = 'queued', finished_at = NULL, error_json = NULL, worker_pid = NULL,
+         epochs_done = ?, last_step = ? WHERE id = ?`,
+    ).run(resume.epoch, resume.step, id);
+    return dropped;
+  })();
+}
+
 export function deleteRunRow(db: Db, id: number): void {
   db.prepare('DELETE FROM runs WHERE id = ?').run(id);
 }
