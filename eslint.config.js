@@ -69,6 +69,21 @@ export default tseslint.config(
     },
   },
   {
+    // WebGPU has no synchronous readback outside a browser page: the engine reads
+    // tensors with `await t.data()` (engine/read.ts), never dataSync/arraySync.
+    files: ['src-worker/{engine,model,objectives,train,backends}/**'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'MemberExpression[property.name=/^(dataSync|arraySync|bufferSync)$/]',
+          message: 'Synchronous readback fails on WebGPU in Node: use takeValues/copyValues from engine/read.ts.',
+        },
+      ],
+    },
+  },
+  {
     files: ['src-renderer/**'],
     rules: {
       'no-restricted-imports': forbid(

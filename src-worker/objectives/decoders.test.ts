@@ -41,7 +41,7 @@ describe('Gaussian decoder with learned variance', () => {
     });
   });
 
-  it('owns one variable of the right shape, starting at gaussianSigma, and frees it', () => {
+  it('owns one variable of the right shape, starting at gaussianSigma, and frees it', async () => {
     const before = tf.memory().numTensors;
     const config = { ...defaultRunConfig(), decoder: 'gaussian' as const, gaussianSigma: 0.3 };
     const global = createDecoder({ ...config, decoderVariance: 'global' }, 12);
@@ -50,9 +50,9 @@ describe('Gaussian decoder with learned variance', () => {
     expect(global.variables.map((v) => v.shape)).toEqual([[]]);
     expect(perPixel.variables.map((v) => v.shape)).toEqual([[12]]);
     expect(fixed.variables).toHaveLength(0);
-    expect(global.sigma()).toBeCloseTo(0.3, 5);
-    expect(perPixel.sigma()).toBeCloseTo(0.3, 5);
-    expect(createDecoder({ ...config, decoder: 'bernoulli' }, 12).sigma()).toBeNull();
+    expect(await global.sigma()).toBeCloseTo(0.3, 5);
+    expect(await perPixel.sigma()).toBeCloseTo(0.3, 5);
+    expect(await createDecoder({ ...config, decoder: 'bernoulli' }, 12).sigma()).toBeNull();
     for (const d of [global, perPixel, fixed]) d.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -1,4 +1,5 @@
 import type { RunConfig } from '@shared/config';
+import { takeValues } from '../engine/read';
 import { tf } from '../engine/tf';
 import { bernoulliDecoder, gaussianDecoder, type DecoderLikelihood } from './elbo';
 
@@ -12,7 +13,7 @@ export interface TrainableDecoder extends DecoderLikelihood {
   /** Extra trainable variables (empty unless the variance is learned). */
   readonly variables: tf.Variable[];
   /** σ of the decoder for reporting: the fixed or learned value (geometric mean per pixel); null for Bernoulli. */
-  sigma(): number | null;
+  sigma(): Promise<number | null>;
   dispose(): void;
 }
 
@@ -49,7 +50,7 @@ function learnedGaussian(perPixel: boolean, pixels: number, initialSigma: number
     variables: [logVar],
     logLikelihood: (x, output) => tf.tidy(() => gaussianLogLikelihoodLearned(x, tf.sigmoid(output), logVar)),
     mean: (output) => tf.sigmoid(output),
-    sigma: () => tf.tidy(() => Math.exp(0.5 * (tf.mean(tf.maximum(logVar, MIN_LOG_VAR)).dataSync()[0] ?? NaN))),
+    sigma: async () => Math.exp(0.5 * ((await takeValues(tf.tidy(() => tf.mean(tf.maximum(logVar, MIN_LOG_VAR)))))[0] ?? NaN)),
     dispose: () => logVar.dispose(),
   };
 }
@@ -59,10 +60,10 @@ export function createDecoder(
   pixels: number,
 ): TrainableDecoder {
   if (config.decoder === 'bernoulli') {
-    return { ...bernoulliDecoder(), variables: [], sigma: () => null, dispose: () => undefined };
+    return { ...bernoulliDecoder(), variables: [], sigma: () => Promise.resolve(null), dispose: () => undefined };
   }
   if (config.decoderVariance === 'fixed') {
-    return { ...gaussianDecoder(config.gaussianSigma), variables: [], sigma: () => config.gaussianSigma, dispose: () => undefined };
+    return { ...gaussianDecoder(config.gaussianSigma), variables: [], sigma: () => Promise.resolve(config.gaussianSigma), dispose: () => undefined };
   }
   return learnedGaussian(config.decoderVariance === 'per-pixel', pixels, config.gaussianSigma);
 }

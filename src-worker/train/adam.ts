@@ -1,3 +1,4 @@
+import { copyValues } from '../engine/read';
 import { tf } from '../engine/tf';
 
 /**
@@ -58,12 +59,9 @@ export class Adam {
     });
   }
 
-  exportMoments(): AdamMoments {
-    return {
-      step: this.t,
-      m: this.m.map((x) => Float32Array.from(x.dataSync())),
-      v: this.v.map((x) => Float32Array.from(x.dataSync())),
-    };
+  async exportMoments(): Promise<AdamMoments> {
+    const step = this.t;
+    return { step, m: await Promise.all(this.m.map(copyValues)), v: await Promise.all(this.v.map(copyValues)) };
   }
 
   importMoments(state: AdamMoments): void {

@@ -15,18 +15,18 @@ export const TRAVERSAL_ROWS = 8;
 export const TRAVERSAL_VALUES = [-3, -2.25, -1.5, -0.75, 0, 0.75, 1.5, 2.25, 3] as const;
 
 /** Originals on the top row, decoder means at z = μ(x) right below (one column per image). */
-export function reconstructionGrid(trainer: VaeTrainer, images: ImageSet, indices: Int32Array): RasterImage {
+export async function reconstructionGrid(trainer: VaeTrainer, images: ImageSet, indices: Int32Array): Promise<RasterImage> {
   const n = indices.length;
   const D = trainer.model.inputSize;
   const originals = gatherBatch(images, indices, 0, n);
   const both = new Float32Array(2 * n * D);
   both.set(originals, 0);
-  both.set(trainer.reconstruct(originals, n), n * D);
+  both.set(await trainer.reconstruct(originals, n), n * D);
   return tileImages(both, 2 * n, images.shape, n);
 }
 
-export function samplesGrid(trainer: VaeTrainer, images: ImageSet, priorZ: Float32Array): RasterImage {
-  return tileImages(trainer.decodeMean(priorZ, SAMPLE_COUNT), SAMPLE_COUNT, images.shape, GRID_COLUMNS);
+export async function samplesGrid(trainer: VaeTrainer, images: ImageSet, priorZ: Float32Array): Promise<RasterImage> {
+  return tileImages(await trainer.decodeMean(priorZ, SAMPLE_COUNT), SAMPLE_COUNT, images.shape, GRID_COLUMNS);
 }
 
 /**
@@ -35,11 +35,16 @@ export function samplesGrid(trainer: VaeTrainer, images: ImageSet, priorZ: Float
  * deviations). Rows are the given dims in order (the caller passes the most active
  * first), so what a dim controls reads along its row.
  */
-export function traversalGrid(trainer: VaeTrainer, images: ImageSet, imageIndex: number, dims: readonly number[]): RasterImage {
+export async function traversalGrid(
+  trainer: VaeTrainer,
+  images: ImageSet,
+  imageIndex: number,
+  dims: readonly number[],
+): Promise<RasterImage> {
   const d = trainer.latent;
   const rows = dims.slice(0, TRAVERSAL_ROWS);
   const columns = TRAVERSAL_VALUES.length;
-  const mu = trainer.encodeMean(gatherBatch(images, [imageIndex], 0, 1), 1);
+  const mu = await trainer.encodeMean(gatherBatch(images, [imageIndex], 0, 1), 1);
   const codes = new Float32Array(rows.length * columns * d);
   rows.forEach((dim, r) => {
     TRAVERSAL_VALUES.forEach((v, c) => {
@@ -49,5 +54,5 @@ export function traversalGrid(trainer: VaeTrainer, images: ImageSet, imageIndex:
     });
   });
   const count = rows.length * columns;
-  return tileImages(trainer.decodeMean(codes, count), count, images.shape, columns);
+  return tileImages(await trainer.decodeMean(codes, count), count, images.shape, columns);
 }

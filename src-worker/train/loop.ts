@@ -178,7 +178,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const from = s * batchSize;
         const to = Math.min(nTrain, from + batchSize);
         const t0 = now();
-        const stats = trainer.step(gatherBatch(images, order, from, to), to - from);
+        const stats = await trainer.step(gatherBatch(images, order, from, to), to - from);
         trainMs += now() - t0;
         step++;
         if (!Number.isFinite(stats.loss)) throw nonFinite(stats.loss, epoch, step);
@@ -218,7 +218,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const epochImages = epochSums.images;
       const epochTrainMs = trainMs - epochTrainMsBefore;
       const settings = objectiveAt(config, step);
-      const sigma = trainer.decoder.sigma();
+      const sigma = await trainer.decoder.sigma();
       latestEval = {
         ...evaluation.figures,
         // Per epoch: wall time of the epoch (steps + validation), training throughput, schedules.
@@ -241,9 +241,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         train_kl: epochSums.kl / epochSums.images,
       };
       listener.epoch({ epoch, step, metrics: { ...latestEval, ...trainMeans } });
-      listener.image('reconstructions', epoch, reconstructionGrid(trainer, images, reconIndices));
-      listener.image('samples', epoch, samplesGrid(trainer, images, priorZ));
-      listener.image('traversal', epoch, traversalGrid(trainer, images, evalIndices[0] ?? 0, evaluation.dimsByKl));
+      listener.image('reconstructions', epoch, await reconstructionGrid(trainer, images, reconIndices));
+      listener.image('samples', epoch, await samplesGrid(trainer, images, priorZ));
+      listener.image('traversal', epoch, await traversalGrid(trainer, images, evalIndices[0] ?? 0, evaluation.dimsByKl));
 
       const evalLoss = -evaluation.elbo;
       const isBest = bestEvalLoss === null || evalLoss < bestEvalLoss;
@@ -251,7 +251,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       listener.checkpoint({
         epoch,
         step,
-        trainer: trainer.exportState(),
+        trainer: await trainer.exportState(),
         shuffle: shuffle.getState(),
         progress: { elapsedMs: elapsed(), trainedImages, trainMs, evalLoss, bestEvalLoss, isBest },
       });

@@ -16,12 +16,12 @@ function makeTrainer(kind: ModelKind, overrides: Partial<TrainerConfig> = {}, da
   );
 }
 
-function losses(trainer: VaeTrainer, steps: number, batch = 16, data: ImageSet = images): number[] {
+async function losses(trainer: VaeTrainer, steps: number, batch = 16, data: ImageSet = images): Promise<number[]> {
   const order = Int32Array.from({ length: data.count }, (_, i) => i);
   const out: number[] = [];
   for (let s = 0; s < steps; s++) {
     const from = (s * batch) % data.count;
-    out.push(trainer.step(gatherBatch(data, order, from, from + batch), batch).loss);
+    out.push((await trainer.step(gatherBatch(data, order, from, from + batch), batch)).loss);
   }
   return out;
 }
@@ -32,18 +32,18 @@ for (const kind of ['mlp', 'conv'] as const) {
       await useBackend('wasm');
       const trainer = makeTrainer(kind);
       try {
-        losses(trainer, 1); // Adam creates its moment variables on the first step.
+        await losses(trainer, 1); // Adam creates its moment variables on the first step.
         const before = tf.memory().numTensors;
-        losses(trainer, 1);
+        await losses(trainer, 1);
         expect(tf.memory().numTensors).toBe(before);
-        trainer.decodeMean(createRng(1).normals(3 * 4), 3);
+        await trainer.decodeMean(createRng(1).normals(3 * 4), 3);
         expect(tf.memory().numTensors).toBe(before);
-        trainer.reconstruct(gatherBatch(images, all, 0, 5), 5);
-        trainer.evaluate(gatherBatch(images, all, 0, 5), 5, createRng(2));
-        trainer.encodeMean(gatherBatch(images, all, 0, 5), 5);
+        await trainer.reconstruct(gatherBatch(images, all, 0, 5), 5);
+        await trainer.evaluate(gatherBatch(images, all, 0, 5), 5, createRng(2));
+        await trainer.encodeMean(gatherBatch(images, all, 0, 5), 5);
         expect(tf.memory().numTensors).toBe(before);
         // An evaluation: the IWAE bound, with k split into several decoder chunks.
-        trainer.iwaeLogLikelihood(gatherBatch(images, all, 0, 3), 3, 700, createRng(3));
+        await trainer.iwaeLogLikelihood(gatherBatch(images, all, 0, 3), 3, 700, createRng(3));
         expect(tf.memory().numTensors).toBe(before);
       } finally {
         trainer.dispose();
@@ -52,17 +52,17 @@ for (const kind of ['mlp', 'conv'] as const) {
 
     it('is reproducible: same seed ⇒ identical losses, other seed ⇒ different', async () => {
       await useBackend('wasm');
-      const run = (seed: number): number[] => {
+      const run = async (seed: number): Promise<number[]> => {
         const trainer = makeTrainer(kind, { seed });
         try {
-          return losses(trainer, 3);
+          return await losses(trainer, 3);
         } finally {
           trainer.dispose();
         }
       };
-      const a = run(11);
-      expect(run(11)).toEqual(a);
-      const b = run(12);
+      const a = await run(11);
+      expect(await run(11)).toEqual(a);
+      const b = await run(12);
       expect(b[0]).not.toBe(a[0]);
     });
 
@@ -70,7 +70,7 @@ for (const kind of ['mlp', 'conv'] as const) {
       await useBackend('wasm');
       const trainer = makeTrainer(kind);
       try {
-        const curve = losses(trainer, 50);
+        const curve = await losses(trainer, 50);
         const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
         expect(curve.every(Number.isFinite)).toBe(true);
         expect(mean(curve.slice(-5))).toBeLessThan(0.8 * mean(curve.slice(0, 5)));
@@ -84,7 +84,7 @@ for (const kind of ['mlp', 'conv'] as const) {
         await useBackend(backend);
         const trainer = makeTrainer(kind, { seed: 5 });
         try {
-          return losses(trainer, 5);
+          return await losses(trainer, 5);
         } finally {
           trainer.dispose();
         }
@@ -101,7 +101,7 @@ describe('VaeTrainer objectives', () => {
     await useBackend('wasm');
     const trainer = makeTrainer('mlp', { beta: 4 });
     try {
-      const stats = trainer.step(gatherBatch(images, all, 0, 8), 8);
+      const stats = await trainer.step(gatherBatch(images, all, 0, 8), 8);
       expect(stats.loss).toBeCloseTo(stats.recon + 4 * stats.kl, 2);
       expect(stats.kl).toBeGreaterThan(0);
     } finally {
@@ -111,10 +111,10 @@ describe('VaeTrainer objectives', () => {
 
   it('trains a Gaussian decoder, whose recon scale follows 1/(2σ²)', async () => {
     await useBackend('wasm');
-    const recon = (sigma: number): number => {
+    const recon = async (sigma: number): Promise<number> => {
       const trainer = makeTrainer('mlp', { decoder: 'gaussian', gaussianSigma: sigma, seed: 3 });
       try {
-        return trainer.evaluate(gatherBatch(images, all, 0, 8), 8, createRng(4)).logLikelihood;
+        return (await trainer.evaluate(gatherBatch(images, all, 0, 8), 8, createRng(4))).logLikelihood;
       } finally {
         trainer.dispose();
       }
@@ -124,7 +124,7 @@ describe('VaeTrainer objectives', () => {
     const D = 64;
     const n = 8;
     const sse = (sigma: number, ll: number): number => -2 * sigma * sigma * (ll + n * D * (Math.log(sigma) + 0.5 * Math.log(2 * Math.PI)));
-    expect(sse(0.1, recon(0.1))).toBeCloseTo(sse(0.5, recon(0.5)), 2);
+    expect(sse(0.1, await recon(0.1))).toBeCloseTo(sse(0.5, await recon(0.5)), 2);
   });
 });
 
@@ -139,10 +139,10 @@ describe('VaeTrainer options', () => {
       lrDecay: 'exponential',
     });
     try {
-      losses(trainer, 1);
+      await losses(trainer, 1);
       const before = tf.memory().numTensors;
-      expect(losses(trainer, 2).every(Number.isFinite)).toBe(true);
-      trainer.iwaeLogLikelihood(gatherBatch(images, all, 0, 2), 2, 10, createRng(3));
+      expect((await losses(trainer, 2)).every(Number.isFinite)).toBe(true);
+      await trainer.iwaeLogLikelihood(gatherBatch(images, all, 0, 2), 2, 10, createRng(3));
       expect(tf.memory().numTensors).toBe(before);
     } finally {
       trainer.dispose();
@@ -153,10 +153,10 @@ describe('VaeTrainer options', () => {
     await useBackend('wasm');
     const trainer = makeTrainer('mlp', { decoder: 'gaussian', decoderVariance: 'global', gaussianSigma: 1, learningRate: 1e-2 });
     try {
-      losses(trainer, 60);
+      await losses(trainer, 60);
       // Pixels lie in [0, 1]: residuals are far below σ = 1, so maximum likelihood shrinks σ.
       // Adam moves log σ² by at most ~lr per step: 60 steps can reach σ ≈ 0.74 at best.
-      expect(trainer.decoder.sigma()!).toBeLessThan(0.8);
+      expect((await trainer.decoder.sigma())!).toBeLessThan(0.8);
     } finally {
       trainer.dispose();
     }
@@ -168,10 +168,10 @@ describe('VaeTrainer options', () => {
     const a = makeTrainer('conv', config);
     const b = makeTrainer('conv', { ...config, seed: 1234 });
     try {
-      losses(a, 4);
-      b.importState(a.exportState());
+      await losses(a, 4);
+      b.importState(await a.exportState());
       expect(b.stepsDone).toBe(4);
-      expect(losses(b, 3)).toEqual(losses(a, 3));
+      expect(await losses(b, 3)).toEqual(await losses(a, 3));
     } finally {
       a.dispose();
       b.dispose();
@@ -183,7 +183,8 @@ describe('VaeTrainer options', () => {
     const a = makeTrainer('mlp');
     const b = new VaeTrainer({ kind: 'mlp', image: images.shape, latent: 5, hidden: 32 }, { ...defaultRunConfig() });
     try {
-      expect(() => b.importState(a.exportState())).toThrow(/head\/w.*shape/);
+      const state = await a.exportState();
+      expect(() => b.importState(state)).toThrow(/head\/w.*shape/);
     } finally {
       a.dispose();
       b.dispose();
@@ -194,7 +195,7 @@ describe('VaeTrainer options', () => {
     await useBackend('wasm');
     const trainer = makeTrainer('mlp', { seed: 4 });
     try {
-      losses(trainer, 30);
+      await losses(trainer, 30);
       const n = 16;
       const batch = gatherBatch(images, all, 0, n);
       // ELBO = E_q[log p(x|z)] − KL, estimated with many single samples to make it precise.
@@ -202,12 +203,12 @@ describe('VaeTrainer options', () => {
       const rng = createRng(5);
       const repeats = 50;
       for (let r = 0; r < repeats; r++) {
-        const sums = trainer.evaluate(batch, n, rng);
+        const sums = await trainer.evaluate(batch, n, rng);
         elbo += (sums.logLikelihood - sums.kl) / n / repeats;
       }
       const mean = (values: Float64Array): number => values.reduce((a, b) => a + b, 0) / values.length;
-      const bound = (k: number): number => mean(trainer.iwaeLogLikelihood(batch, n, k, createRng(6)));
-      const [k1, k10, k100] = [bound(1), bound(10), bound(100)];
+      const bound = async (k: number): Promise<number> => mean(await trainer.iwaeLogLikelihood(batch, n, k, createRng(6)));
+      const [k1, k10, k100] = [await bound(1), await bound(10), await bound(100)];
       expect(Math.abs(k1 - elbo)).toBeLessThan(0.05 * Math.abs(elbo));
       expect(k10).toBeGreaterThan(elbo);
       expect(k100).toBeGreaterThan(k10);

@@ -1,6 +1,7 @@
 import type { RunConfig } from '@shared/config';
 import { tf } from '../engine/tf';
 import { createRng, STREAM, type Rng, type RngState } from '../engine/random';
+import { copyValues, takeValues } from '../engine/read';
 import { createVae } from '../model/create';
 import type { Vae, VaeSpec } from '../model/vae';
 import { corruptBatch } from '../objectives/corrupt';
@@ -103,7 +104,7 @@ export class VaeTrainer {
    * the loss is not finite the parameters are left untouched and the stats are
    * returned as they are, for the caller to report.
    */
-  step(batch: Float32Array, n: number): StepStats {
+  async step(batch: Float32Array, n: number): Promise<StepStats> {
     const D = this.model.inputSize;
     const stepNumber = this.adam.step + 1;
     const settings = objectiveAt(this.config, stepNumber);
@@ -123,7 +124,7 @@ export class VaeTrainer {
       return grads;
     });
     try {
-      const [loss = NaN, recon = NaN, kl = NaN] = stats === undefined ? [] : stats.dataSync();
+      const [loss = NaN, recon = NaN, kl = NaN] = stats === undefined ? [] : await stats.data();
       if (Number.isFinite(loss)) this.adam.apply(grads, learningRateAt(this.config, stepNumber));
       return { loss, recon, kl };
     } finally {
@@ -133,15 +134,17 @@ export class VaeTrainer {
   }
 
   /** ELBO sums over a batch with one z sample per image drawn from `rng` (clean inputs). */
-  evaluate(batch: Float32Array, n: number, rng: Rng): EvalSums {
+  async evaluate(batch: Float32Array, n: number, rng: Rng): Promise<EvalSums> {
     const epsValues = rng.normals(n * this.latent);
-    const sums = tf.tidy(() => {
-      const x = tf.tensor2d(batch, [n, this.model.inputSize]);
-      const eps = tf.tensor2d(epsValues, [n, this.latent]);
-      const parts = this.elboParts(x, x, eps);
-      // One read: [Σ log p(x|z), Σ KL, Σ KL_1 … Σ KL_d].
-      return tf.concat([tf.stack([tf.sum(parts.logLikelihood), tf.sum(parts.kl)]), tf.sum(parts.klPerDim, 0)]).dataSync();
-    });
+    const sums = await takeValues(
+      tf.tidy(() => {
+        const x = tf.tensor2d(batch, [n, this.model.inputSize]);
+        const eps = tf.tensor2d(epsValues, [n, this.latent]);
+        const parts = this.elboParts(x, x, eps);
+        // One read: [Σ log p(x|z), Σ KL, Σ KL_1 … Σ KL_d].
+        return tf.concat([tf.stack([tf.sum(parts.logLikelihood), tf.sum(parts.kl)]), tf.sum(parts.klPerDim, 0)]);
+      }),
+    );
     return { count: n, logLikelihood: sums[0] ?? NaN, kl: sums[1] ?? NaN, klPerDim: Float64Array.from(sums.subarray(2)) };
   }
 
@@ -150,7 +153,7 @@ export class VaeTrainer {
    * chunks of at most IWAE_CHUNK_ROWS rows. `batch` is scored as given (the caller
    * dequantizes for continuous decoders).
    */
-  iwaeLogLikelihood(batch: Float32Array, n: number, k: number, rng: Rng): Float64Array {
+  async iwaeLogLikelihood(batch: Float32Array, n: number, k: number, rng: Rng): Promise<Float64Array> {
     const D = this.model.inputSize;
     const perChunk = Math.max(1, Math.min(k, Math.floor(IWAE_CHUNK_ROWS / n)));
     const accumulator = new LogMeanExp(n);
@@ -160,10 +163,12 @@ export class VaeTrainer {
       for (let done = 0; done < k; done += perChunk) {
         const samples = Math.min(perChunk, k - done);
         const epsValues = rng.normals(n * samples * this.latent);
-        const logW = tf.tidy(() => {
-          const eps = tf.tensor2d(epsValues, [n * samples, this.latent]);
-          return importanceLogWeights(this.model, this.decoder, x, posterior, eps, samples).dataSync();
-        });
+        const logW = await takeValues(
+          tf.tidy(() => {
+            const eps = tf.tensor2d(epsValues, [n * samples, this.latent]);
+            return importanceLogWeights(this.model, this.decoder, x, posterior, eps, samples);
+          }),
+        );
         accumulator.add(logW, samples);
       }
       return accumulator.result();
@@ -173,39 +178,40 @@ export class VaeTrainer {
   }
 
   /** Posterior means μ(x), [n, latent] row-major. */
-  encodeMean(batch: Float32Array, n: number): Float32Array {
-    return tf.tidy(() => this.model.encode(tf.tensor2d(batch, [n, this.model.inputSize])).mu.dataSync() as Float32Array);
+  encodeMean(batch: Float32Array, n: number): Promise<Float32Array> {
+    return takeValues(tf.tidy(() => this.model.encode(tf.tensor2d(batch, [n, this.model.inputSize])).mu));
   }
 
   /** Decoder mean at the posterior mean: the deterministic reconstruction of x. */
-  reconstruct(batch: Float32Array, n: number): Float32Array {
-    return tf.tidy(() => {
-      const x = tf.tensor2d(batch, [n, this.model.inputSize]);
-      const { mu } = this.model.encode(x);
-      return this.decoder.mean(this.model.decode(mu)).dataSync() as Float32Array;
-    });
+  reconstruct(batch: Float32Array, n: number): Promise<Float32Array> {
+    return takeValues(
+      tf.tidy(() => {
+        const x = tf.tensor2d(batch, [n, this.model.inputSize]);
+        const { mu } = this.model.encode(x);
+        return this.decoder.mean(this.model.decode(mu));
+      }),
+    );
   }
 
   /** Decoder mean for given latent codes z ([n, latent], row-major). */
-  decodeMean(z: Float32Array, n: number): Float32Array {
-    return tf.tidy(() => {
-      const codes = tf.tensor2d(z, [n, this.latent]);
-      return this.decoder.mean(this.model.decode(codes)).dataSync() as Float32Array;
-    });
+  decodeMean(z: Float32Array, n: number): Promise<Float32Array> {
+    return takeValues(
+      tf.tidy(() => {
+        const codes = tf.tensor2d(z, [n, this.latent]);
+        return this.decoder.mean(this.model.decode(codes));
+      }),
+    );
   }
 
-  exportState(): TrainerState {
+  async exportState(): Promise<TrainerState> {
     const names = this.tensorNames();
-    const moments = this.adam.exportMoments();
+    const moments = await this.adam.exportMoments();
+    const params = await Promise.all(this.trainable.map(copyValues));
     const records = (keys: string[], values: Float32Array[]): TensorRecord[] =>
       this.trainable.map((v, i) => ({ name: keys[i]!, shape: [...v.shape], values: values[i]! }));
     return {
       step: moments.step,
-      tensors: [
-        ...records(names.param, this.trainable.map((v) => Float32Array.from(v.dataSync()))),
-        ...records(names.m, moments.m),
-        ...records(names.v, moments.v),
-      ],
+      tensors: [...records(names.param, params), ...records(names.m, moments.m), ...records(names.v, moments.v)],
       rng: { noise: this.noise.getState(), corrupt: this.corruption.getState() },
     };
   }
