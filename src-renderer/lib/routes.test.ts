@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { href, parseHash, section, type Route } from './routes';
+
+describe('routes', () => {
+  it('round-trips every route through its hash', () => {
+    const routes: Route[] = [
+      { view: 'datasets', datasetId: null },
+      { view: 'datasets', datasetId: 7 },
+      { view: 'train', runId: null },
+      { view: 'train', runId: 12 },
+      { view: 'runs' },
+      { view: 'run', runId: 12 },
+    ];
+    for (const route of routes) expect(parseHash(href(route))).toEqual(route);
+  });
+
+  it('falls back to the datasets view for unknown or malformed hashes', () => {
+    expect(parseHash('')).toEqual({ view: 'datasets', datasetId: null });
+    expect(parseHash('#/nowhere')).toEqual({ view: 'datasets', datasetId: null });
+    expect(parseHash('#/runs/abc')).toEqual({ view: 'runs' });
+    expect(parseHash('#/train/-3')).toEqual({ view: 'train', runId: null });
+    expect(parseHash('#/runs/1.5')).toEqual({ view: 'runs' });
+  });
+
+  it('puts a run detail under the Runs section', () => {
+    expect(section({ view: 'run', runId: 3 })).toBe('runs');
+    expect(section({ view: 'train', runId: 3 })).toBe('train');
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * Hash routes, so a reload (or a link pasted from the web mode) lands on the same
+ * screen: #/datasets, #/datasets/7, #/train, #/train/12, #/runs, #/runs/12.
+ */
+export type Route =
+  | { view: 'datasets'; datasetId: number | null }
+  | { view: 'train'; runId: number | null }
+  | { view: 'runs' }
+  | { view: 'run'; runId: number };
+
+export type ViewName = 'datasets' | 'train' | 'runs';
+
+function toId(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const value = Number(text);
+  return Number.isInteger(value) && value > 0 ? value : null;
+}
+
+export function parseHash(hash: string): Route {
+  const [view, id] = hash.replace(/^#\/?/, '').split('/');
+  switch (view) {
+    case 'train':
+      return { view: 'train', runId: toId(id) };
+    case 'runs': {
+      const runId = toId(id);
+      return runId === null ? { view: 'runs' } : { view: 'run', runId };
+    }
+    case 'datasets':
+      return { view: 'datasets', datasetId: toId(id) };
+    default:
+      return { view: 'datasets', datasetId: null };
+  }
+}
+
+export function href(route: Route): string {
+  switch (route.view) {
+    case 'datasets':
+      return route.datasetId === null ? '#/datasets' : `#/datasets/${route.datasetId}`;
+    case 'train':
+      return route.runId === null ? '#/train' : `#/train/${route.runId}`;
+    case 'runs':
+      return '#/runs';
+    case 'run':
+      return `#/runs/${route.runId}`;
+  }
+}
+
+/** Which sidebar entry a route belongs to. */
+export function section(route: Route): ViewName {
+  return route.view === 'run' ? 'runs' : route.view;
+}

@@ -1,0 +1,188 @@
+import type { Artifact, MetricPoint, Run, RunProgress } from '@shared/types';
+import { call, on } from './api';
+import { toUserError } from './errors';
+import { isActive } from './run-status';
+
+export interface ChartPoint {
+  x: number;
+  y: number;
+}
+
+/** The artifact kinds the run panels show, in display order. */
+export const artifactKinds = ['reconstructions', 'samples'] as const;
+
+const ARTIFACT_INTERVAL_MS = 250;
+
+export { isActive, isResumable } from './run-status';
+
+/**
+ * Everything one run streams: its record, progress, metric series and latest images.
+ * Metric series are long, so they live outside the reactive graph and are appended
+ * in place; `revision` bumps once per batch so the chart can copy just the new tail.
+ * It subscribes before loading what is already stored, so a reload continues the
+ * curve without gaps or duplicates.
+ */
+export class RunFeed {
+  readonly runId: number;
+  run = $state.raw<Run | null>(null);
+  progress = $state.raw<RunProgress | null>(null);
+  /** Latest artifact per kind. */
+  artifacts = $state.raw<Record<string, Artifact>>({});
+  series = $state.raw<Record<string, ChartPoint[]>>({});
+  revision = $state(0);
+  /** Bumped when the series are thrown away and reloaded (after a resume). */
+  generation = $state(0);
+  loaded = $state(false);
+  error = $state<string | null>(null);
+
+  #lastStep: Record<string, number> = {};
+  /** Status events seen: events arrive in order on one socket, answers may not. */
+  #statusEvents = 0;
+  #artifactQueue: Artifact[] = [];
+  #artifactTimer: ReturnType<typeof setTimeout> | null = null;
+  #pending: MetricPoint[][] | null = [];
+  #unsubscribe: (() => void)[] = [];
+
+  constructor(runId: number, initial: Run | null = null) {
+    this.runId = runId;
+    this.run = initial;
+  }
+
+  start(): () => void {
+    const mine = (payload: { runId: number }): boolean => payload.runId === this.runId;
+    this.#unsubscribe.push(
+      on('run.metrics', (payload) => {
+        if (mine(payload)) this.#receive(payload.points);
+      }),
+      on('run.progress', (payload) => {
+        if (mine(payload)) this.progress = payload;
+      }),
+      on('run.artifact', (payload) => {
+        if (mine(payload)) this.#queueArtifact(payload.artifact);
+      }),
+      on('run.status', (payload) => {
+        if (!mine(payload)) return;
+        const previous = this.run;
+        const wasActive = isActive(previous);
+        this.#statusEvents++;
+        this.run = payload.run;
+        this.#noteEpoch(previous, payload.run);
+        // Events are throttled for the UI; the store has every point. Fetch the tail
+        // once the run ends so the final curve matches what a reload would show.
+        if (wasActive && !isActive(this.run)) void this.#catchUp();
+        // Resumed: the store dropped the points after the checkpoint it continues from,
+        // and the worker will record those steps again. Start over from the store.
+        if (previous !== null && !wasActive && isActive(this.run)) this.#reset();
+      }),
+    );
+    void this.#load();
+    return () => this.dispose();
+  }
+
+  /**
+   * Runs an action (cancel, pause, resume…) and shows the run it answers, unless a
+   * status event came in meanwhile: runs.cancel answers "running" while the
+   * "cancelled" event may already have overtaken it.
+   */
+  async act(action: () => Promise<Run>): Promise<void> {
+    const seen = this.#statusEvents;
+    const run = await action();
+    if (this.#statusEvents === seen) this.run = run;
+  }
+
+  dispose(): void {
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    if (this.#artifactTimer !== null) clearTimeout(this.#artifactTimer);
+    this.#artifactTimer = null;
+  }
+
+  async #load(): Promise<void> {
+    try {
+      const [run, points, artifacts] = await Promise.all([
+        call('runs.get', { runId: this.runId }),
+        call('runs.metrics', { runId: this.runId }),
+        call('runs.artifacts', { runId: this.runId }),
+      ]);
+      // A status event that arrived while loading is at least as new as this answer.
+      if (this.#statusEvents === 0 || !isActive(run)) this.run = run;
+      this.#append(points);
+      for (const batch of this.#pending ?? []) this.#append(batch);
+      this.#pending = null;
+      for (const artifact of artifacts) this.#keepArtifact(artifact);
+    } catch (error) {
+      this.#pending = null;
+      this.error = toUserError(error).message;
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  #reset(): void {
+    this.series = {};
+    this.#lastStep = {};
+    this.#pending = [];
+    this.generation++;
+    this.revision++;
+    void this.#load();
+  }
+
+  async #catchUp(): Promise<void> {
+    const steps = Object.values(this.#lastStep);
+    const afterStep = steps.length > 0 ? Math.min(...steps) : -1;
+    try {
+      this.#append(await call('runs.metrics', { runId: this.runId, afterStep }));
+      for (const artifact of await call('runs.artifacts', { runId: this.runId })) this.#keepArtifact(artifact);
+    } catch {
+      // The live points are already on screen; a failed catch-up only loses the tail.
+    }
+  }
+
+  /** Until the stored history is loaded, live points wait so the series stay ordered. */
+  #receive(points: MetricPoint[]): void {
+    if (this.#pending) this.#pending.push(points);
+    else this.#append(points);
+  }
+
+  #append(points: readonly MetricPoint[]): void {
+    if (points.length === 0) return;
+    let added = 0;
+    const ordered = [...points].sort((a, b) => a.step - b.step);
+    for (const point of ordered) {
+      const last = this.#lastStep[point.name] ?? -Infinity;
+      if (point.step <= last || !Number.isFinite(point.value)) continue;
+      this.#lastStep[point.name] = point.step;
+      (this.series[point.name] ??= []).push({ x: point.step, y: point.value });
+      added++;
+    }
+    if (added > 0) this.revision++;
+  }
+
+  /**
+   * Validation figures reach the run's summary once per epoch. When the worker does not
+   * also stream them as metric points, plot the epoch's value at its last step; if it
+   * does, the step dedupe keeps a single point.
+   */
+  #noteEpoch(previous: Run | null, run: Run): void {
+    const value = run.summary['val_loss'];
+    if (!previous || value === undefined || run.epochsDone <= previous.epochsDone || run.lastStep < 0) return;
+    this.#receive([{ step: run.lastStep, epoch: run.epochsDone, name: 'val_loss', value, t: 0 }]);
+  }
+
+  /**
+   * Small datasets finish an epoch many times a second, each with new images. Decoding
+   * every one would leave the page behind the stream; show the newest a few times a second.
+   */
+  #queueArtifact(artifact: Artifact): void {
+    this.#artifactQueue.push(artifact);
+    this.#artifactTimer ??= setTimeout(() => {
+      this.#artifactTimer = null;
+      for (const queued of this.#artifactQueue.splice(0)) this.#keepArtifact(queued);
+    }, ARTIFACT_INTERVAL_MS);
+  }
+
+  #keepArtifact(artifact: Artifact): void {
+    const current = this.artifacts[artifact.kind];
+    if (current && (current.epoch > artifact.epoch || (current.epoch === artifact.epoch && current.id > artifact.id))) return;
+    this.artifacts = { ...this.artifacts, [artifact.kind]: artifact };
+  }
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { defaultRunConfig } from '@shared/config';
+import type { Run } from '@shared/types';
+import { filterRuns, sortRuns } from './runs-table';
+
+function run(id: number, patch: Partial<Run> = {}): Run {
+  return {
+    id,
+    projectId: 1,
+    datasetId: 1,
+    datasetName: 'digits',
+    name: `run-${id}`,
+    config: defaultRunConfig(),
+    status: 'finished',
+    backend: 'wasm',
+    backendNotes: [],
+    error: null,
+    createdAt: `2026-01-0${id}T00:00:00Z`,
+    startedAt: `2026-01-0${id}T00:00:00Z`,
+    finishedAt: `2026-01-0${id}T00:01:00Z`,
+    epochsDone: 10,
+    lastStep: 100,
+    summary: {},
+    ...patch,
+  };
+}
+
+describe('runs table', () => {
+  const runs = [
+    run(1, { name: 'alpha', summary: { loss: 120 } }),
+    run(2, { name: 'beta', datasetName: 'faces', status: 'failed' }),
+    run(3, { name: 'gamma', summary: { loss: 95 } }),
+  ];
+
+  it('filters on name, dataset and status, every word', () => {
+    expect(filterRuns(runs, 'faces').map((r) => r.id)).toEqual([2]);
+    expect(filterRuns(runs, 'FINISHED').map((r) => r.id)).toEqual([1, 3]);
+    expect(filterRuns(runs, 'finished gam').map((r) => r.id)).toEqual([3]);
+    expect(filterRuns(runs, '  ')).toHaveLength(3);
+  });
+
+  it('sorts both ways and keeps runs without a value last', () => {
+    expect(sortRuns(runs, { key: 'loss', descending: false }).map((r) => r.id)).toEqual([3, 1, 2]);
+    expect(sortRuns(runs, { key: 'loss', descending: true }).map((r) => r.id)).toEqual([1, 3, 2]);
+    expect(sortRuns(runs, { key: 'created', descending: true }).map((r) => r.id)).toEqual([3, 2, 1]);
+    expect(sortRuns(runs, { key: 'name', descending: false }).map((r) => r.name)).toEqual(['alpha', 'beta', 'gamma']);
+  });
+});
