@@ -84,9 +84,29 @@ export const requestSchemas = {
       afterStep: z.number().int().min(-1).optional(),
     })
     .strict(),
-  'runs.artifacts': z
-    .object({ runId: id, kind: z.string().min(1).max(64).optional() })
+  /** Rename a run, or change its notes and tags. */
+  'runs.update': z
+    .object({
+      runId: id,
+      name: name.optional(),
+      notes: z.string().max(20_000).optional(),
+      tags: z.array(z.string().trim().min(1).max(40)).max(20).optional(),
+    })
     .strict(),
+  /**
+   * A run's image grids. `epoch` picks one epoch (the step slider), `latest` only the
+   * newest of each kind; without either, all of them (may be many on a long run).
+   */
+  'runs.artifacts': z
+    .object({
+      runId: id,
+      kind: z.string().min(1).max(64).optional(),
+      epoch: z.number().int().min(0).optional(),
+      latest: z.boolean().optional(),
+    })
+    .strict(),
+  /** Which epochs have images, per kind, without the images themselves. */
+  'runs.artifactEpochs': z.object({ runId: id }).strict(),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -130,7 +150,9 @@ export interface RequestOutputs {
   'runs.checkpoints': CheckpointInfo[];
   'runs.delete': { deleted: number };
   'runs.metrics': MetricPoint[];
+  'runs.update': Run;
   'runs.artifacts': Artifact[];
+  'runs.artifactEpochs': Record<string, number[]>;
 }
 
 export type RequestOutput<N extends RequestName> = RequestOutputs[N];

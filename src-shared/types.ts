@@ -112,6 +112,8 @@ export interface Run {
   lastStep: number;
   /** Final or latest figures: loss, val_elbo, ... */
   summary: Record<string, number>;
+  notes: string;
+  tags: string[];
 }
 
 export interface MetricPoint {

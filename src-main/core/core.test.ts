@@ -188,3 +188,31 @@ describe('one writer per workspace', () => {
     expect(core.workspace.readOnly).toBe(false);
   });
 });
+
+describe('run details and images', () => {
+  it('renames a run and keeps its notes and tags, and picks images by epoch or newest', async () => {
+    process.env.FAKE_WORKER_MODE = 'finish';
+    const folder = join(dir.path, 'images');
+    await writeImageFolder(folder, ['a'], 2, { size: 8 });
+    const project = await core.call('projects.create', { name: 'p' });
+    const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 8 });
+    const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: {} });
+    await core.runs.settled(run.id);
+    const updated = await core.call('runs.update', { runId: run.id, name: 'baseline', notes: 'β = 1, first try', tags: ['mnist', 'mnist', 'mlp'] });
+    expect(updated).toMatchObject({ name: 'baseline', notes: 'β = 1, first try', tags: ['mnist', 'mlp'] });
+    expect((await core.call('runs.update', { runId: run.id, notes: 'second thought' })).name).toBe('baseline');
+    const bad = await core.handle('runs.update', { runId: run.id, name: '' });
+    expect(bad).toMatchObject({ ok: false, error: { details: { field: 'name' } } });
+
+    const insert = core.workspace.db.prepare(`INSERT INTO artifacts (run_id, kind, epoch, blob_hash, mime, created_at) VALUES (?, ?, ?, ?, 'image/png', 'now')`);
+    for (const [kind, epoch] of [['samples', 1], ['samples', 2], ['reconstructions', 1], ['reconstructions', 2]] as const) {
+      insert.run(run.id, kind, epoch, core.workspace.blobs.put(Buffer.from(`${kind}${epoch}`)));
+    }
+    expect(await core.call('runs.artifactEpochs', { runId: run.id })).toEqual({ reconstructions: [1, 2], samples: [1, 2] });
+    const latest = await core.call('runs.artifacts', { runId: run.id, latest: true });
+    expect(latest.map((a) => [a.kind, a.epoch]).sort()).toEqual([['reconstructions', 2], ['samples', 2]]);
+    const first = await core.call('runs.artifacts', { runId: run.id, epoch: 1, kind: 'samples' });
+    expect(first.map((a) => Buffer.from(a.dataUrl.split(',')[1]!, 'base64').toString())).toEqual(['samples1']);
+    delete process.env.FAKE_WORKER_MODE;
+  });
+});

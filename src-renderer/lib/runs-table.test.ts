@@ -21,6 +21,8 @@ function run(id: number, patch: Partial<Run> = {}): Run {
     epochsDone: 10,
     lastStep: 100,
     summary: {},
+    notes: '',
+    tags: [],
     ...patch,
   };
 }

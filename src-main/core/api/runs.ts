@@ -1,10 +1,10 @@
 import { ApiError } from '@shared/errors';
 import { resumableStatuses } from '@shared/types';
 import { toArtifact } from '../artifacts';
-import { blobHashesOfRun, blobStillReferenced, listArtifacts } from '../store/artifacts';
+import { artifactEpochs, blobHashesOfRun, blobStillReferenced, listArtifacts } from '../store/artifacts';
 import { getCheckpoint, listCheckpoints, toCheckpointInfo } from '../store/checkpoints';
 import { readMetrics } from '../store/metrics';
-import { countRunsInProject, deleteRunRow, getRun, insertRun, listRuns, requeueRun } from '../store/runs';
+import { countRunsInProject, deleteRunRow, getRun, insertRun, listRuns, requeueRun, updateRunDetails } from '../store/runs';
 import { requireDataset, requireProject, requireRun, type Context, type HandlerMap } from './context';
 
 type RunRequests =
@@ -19,7 +19,9 @@ type RunRequests =
   | 'runs.checkpoints'
   | 'runs.delete'
   | 'runs.metrics'
-  | 'runs.artifacts';
+  | 'runs.artifacts'
+  | 'runs.artifactEpochs'
+  | 'runs.update';
 
 export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
   const { db, blobs } = ctx.workspace;
@@ -114,9 +116,20 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       requireRun(ctx, runId);
       return readMetrics(db, runId, names, afterStep);
     },
-    'runs.artifacts': async ({ runId, kind }) => {
+    'runs.artifacts': async ({ runId, ...filter }) => {
       requireRun(ctx, runId);
-      return listArtifacts(db, runId, kind).map((row) => toArtifact(row, blobs.read(row.blob_hash)));
+      return listArtifacts(db, runId, filter).map((row) => toArtifact(row, blobs.read(row.blob_hash)));
+    },
+    'runs.artifactEpochs': async ({ runId }) => {
+      requireRun(ctx, runId);
+      return artifactEpochs(db, runId);
+    },
+    'runs.update': async ({ runId, ...changes }) => {
+      requireRun(ctx, runId);
+      updateRunDetails(db, runId, changes);
+      const run = requireRun(ctx, runId);
+      ctx.events.emit('run.status', { runId, status: run.status, run });
+      return run;
     },
   };
 }

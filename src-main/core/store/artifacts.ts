@@ -20,12 +20,28 @@ export function insertArtifact(
   return db.prepare('SELECT * FROM artifacts WHERE id = ?').get(Number(info.lastInsertRowid)) as ArtifactRow;
 }
 
-export function listArtifacts(db: Db, runId: number, kind?: string): ArtifactRow[] {
-  return (
-    kind === undefined
-      ? db.prepare('SELECT * FROM artifacts WHERE run_id = ? ORDER BY epoch, id').all(runId)
-      : db.prepare('SELECT * FROM artifacts WHERE run_id = ? AND kind = ? ORDER BY epoch, id').all(runId, kind)
-  ) as ArtifactRow[];
+export interface ArtifactFilter {
+  kind?: string;
+  epoch?: number;
+  /** Only the newest artifact of each kind. */
+  latest?: boolean;
+}
+
+export function listArtifacts(db: Db, runId: number, filter: ArtifactFilter = {}): ArtifactRow[] {
+  const where = ['run_id = @runId'];
+  if (filter.kind !== undefined) where.push('kind = @kind');
+  if (filter.epoch !== undefined) where.push('epoch = @epoch');
+  if (filter.latest) where.push('id IN (SELECT MAX(id) FROM artifacts WHERE run_id = @runId GROUP BY kind)');
+  return db
+    .prepare(`SELECT * FROM artifacts WHERE ${where.join(' AND ')} ORDER BY epoch, id`)
+    .all({ runId, kind: filter.kind, epoch: filter.epoch }) as ArtifactRow[];
+}
+
+export function artifactEpochs(db: Db, runId: number): Record<string, number[]> {
+  const rows = db.prepare('SELECT DISTINCT kind, epoch FROM artifacts WHERE run_id = ? ORDER BY kind, epoch').all(runId) as { kind: string; epoch: number }[];
+  const out: Record<string, number[]> = {};
+  for (const row of rows) (out[row.kind] ??= []).push(row.epoch);
+  return out;
 }
 
 /** Every blob hash a run owns (artifacts, checkpoints), for cleanup after deletion. */

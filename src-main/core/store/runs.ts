@@ -22,6 +22,8 @@ interface RunRow {
   epochs_done: number;
   last_step: number;
   summary_json: string;
+  notes: string;
+  tags_json: string;
 }
 
 const SELECT = `SELECT r.*, d.name AS dataset_name FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
@@ -45,7 +47,15 @@ const toRun = (row: RunRow): Run => ({
   epochsDone: row.epochs_done,
   lastStep: row.last_step,
   summary: JSON.parse(row.summary_json) as Record<string, number>,
+  notes: row.notes,
+  tags: JSON.parse(row.tags_json) as string[],
 });
+
+export function updateRunDetails(db: Db, id: number, changes: { name?: string; notes?: string; tags?: string[] }): void {
+  db.prepare(
+    `UPDATE runs SET name = COALESCE(?, name), notes = COALESCE(?, notes), tags_json = COALESCE(?, tags_json) WHERE id = ?`,
+  ).run(changes.name ?? null, changes.notes ?? null, changes.tags ? JSON.stringify([...new Set(changes.tags)]) : null, id);
+}
 
 export function listRuns(db: Db, projectId?: number): Run[] {
   const rows = (
