@@ -16,6 +16,7 @@ Usage:
   vae-studio train --dataset <id|name> [--model mlp|conv] [--latent 16] [--epochs 10]
                    [--batch 64] [--seed 1] [--lr 0.001] [--decoder bernoulli|gaussian]
                    [--beta 1] [--hidden 256] [--name N] [--project P]
+                   [--backend webgpu|tensorflow-gpu|tensorflow|wasm|cpu]   (default: the fastest that passes its self-check)
   vae-studio runs [--project P]
   vae-studio serve [--port 0]
   vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used
@@ -45,6 +46,7 @@ const options = {
   decoder: { type: 'string' },
   beta: { type: 'string' },
   port: { type: 'string' },
+  backend: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -140,6 +142,7 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
   set('seed', num(values, 'seed'));
   set('learningRate', num(values, 'lr'));
   set('beta', num(values, 'beta'));
+  set('backend', values.backend);
 
   let runId = -1;
   let lastStatus = '';

@@ -1,10 +1,13 @@
-// `vae-studio doctor` end to end: the real CLI forks the built worker, which tries
-// every backend. Needs `npm run build` first (the test script builds before the tests).
+// `vae-studio doctor` and a WebGPU run end to end: the real CLI forks the built worker.
+// Needs `npm run build` first (the test script builds before the tests) and, unless
+// VAE_STUDIO_NO_GPU_TESTS=1, a WebGPU adapter (lavapipe in CI; src-worker/testing/gpu.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendReport, BackendStatus } from '@shared/backend-report';
+import type { Run } from '@shared/types';
+import { tempDir, writeImageFolder } from './core/testing';
 import { describeAdapter, formatDoctorReport } from './doctor-format';
 import { appPaths } from './paths';
 
@@ -84,3 +87,33 @@ describe('doctor report text', () => {
     expect(describeAdapter(lavapipe)).toBe('mesa software llvmpipe — llvmpipe: Mesa 25 [CPU emulation]');
   });
 });
+
+function trainingCli(dir: string, args: string[]): { status: number | null; last: Record<string, unknown>; stderr: string } {
+  const result = spawnSync(process.execPath, [bin, ...args, '--home', join(dir, 'home'), '--json'], { encoding: 'utf8', timeout: 170_000 });
+  const lines = result.stdout.split('\n').filter((l) => l.trim());
+  return { status: result.status, last: JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>, stderr: result.stderr };
+}
+
+if (GPU_TESTS_OPTED_OUT) {
+  console.log('VAE_STUDIO_NO_GPU_TESTS=1: "vae-studio train --backend webgpu" is not registered (WebGPU tests opted out).');
+} else {
+  describe('vae-studio train --backend webgpu', () => {
+    let dir: ReturnType<typeof tempDir>;
+    beforeAll(async () => {
+      dir = tempDir();
+      await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right'], 16, { size: 8 });
+    });
+    afterAll(() => dir.cleanup());
+
+    it('trains on the GPU and records the backend and the adapter on the run', () => {
+      expect(trainingCli(dir.path, ['import', join(dir.path, 'shapes'), '--size', '8', '--name', 'shapes']).status).toBe(0);
+      const trained = trainingCli(dir.path, ['train', '--dataset', 'shapes', '--backend', 'webgpu', '--epochs', '1', '--batch', '8', '--latent', '2', '--hidden', '16']);
+      expect(trained.status, trained.stderr).toBe(0);
+      const run = (trained.last as { run: Run }).run;
+      expect(run).toMatchObject({ status: 'finished', backend: 'webgpu', backendAdapter: { isFallbackAdapter: expect.any(Boolean) } });
+      expect(run.backendNotes[0]).toMatch(/^webgpu: forced by the run config/);
+      expect(run.backendNotes).toContainEqual(expect.stringMatching(/^webgpu: self-check against cpu passed/));
+      expect(Number.isFinite(run.summary['val_loss'])).toBe(true);
+    }, 180_000);
+  });
+}

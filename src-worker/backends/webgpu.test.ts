@@ -3,7 +3,7 @@ import type { GpuAdapterInfo } from '@shared/backend-report';
 import { defaultRunConfig } from '@shared/config';
 import { tf } from '../engine/tf';
 import { nodeBackendPlatform } from '../platform/node-backends';
-import { describeGpu, NO_ADAPTER_HELP } from '../testing/gpu';
+import { describeGpu, GPU_TEST_TIMEOUT_MS, NO_ADAPTER_HELP } from '../testing/gpu';
 import { syntheticImages } from '../testing/setup';
 import { gatherBatch } from '../train/images';
 import { VaeTrainer } from '../train/trainer';
@@ -47,7 +47,7 @@ describeGpu('webgpu backend on a real adapter (Dawn)', () => {
     const started = await startWebGpu(platform);
     if (!started.ok) throw new Error(`${NO_ADAPTER_HELP}\n(webgpu: ${started.reason})`);
     adapter = started.adapter!;
-  }, 120_000);
+  }, GPU_TEST_TIMEOUT_MS);
 
   it('finds an adapter and reports what it is', () => {
     expect(tf.getBackend()).toBe('webgpu');
@@ -74,13 +74,13 @@ describeGpu('webgpu backend on a real adapter (Dawn)', () => {
     }
     expect(onGpu).toHaveLength(128 * 16);
     expect(maxError / scale).toBeLessThan(1e-4);
-  });
+  }, GPU_TEST_TIMEOUT_MS);
 
   it('passes the gradient self-check against cpu', async () => {
     const result = await gradientSelfCheck('webgpu', 'cpu');
     expect(result).toMatchObject({ ok: true });
     expect(result.maxRelativeError).toBeLessThan(1e-4);
-  }, 60_000);
+  }, GPU_TEST_TIMEOUT_MS);
 
   it('self-check catches the split-K bug when the workaround is off', async () => {
     tf.env().set('WEBGPU_MATMUL_PROGRAM_TYPE', -1); // tfjs's own choice per shape
@@ -92,7 +92,7 @@ describeGpu('webgpu backend on a real adapter (Dawn)', () => {
     } finally {
       tf.env().set('WEBGPU_MATMUL_PROGRAM_TYPE', MATMUL_PACKED_PROGRAM);
     }
-  }, 60_000);
+  }, GPU_TEST_TIMEOUT_MS);
 
   for (const kind of ['mlp', 'conv'] as const) {
     it(`trains a ${kind} VAE: the first steps' losses match cpu's, and no tensor is left behind`, async () => {
@@ -123,7 +123,7 @@ describeGpu('webgpu backend on a real adapter (Dawn)', () => {
       // pass apart; later ones add Adam updates computed from slightly different
       // gradients, hence the same 10⁻³ as wasm against cpu (trainer.test.ts).
       gpu.losses.forEach((loss, i) => expect(Math.abs(loss - cpu.losses[i]!) / Math.abs(cpu.losses[i]!)).toBeLessThan(1e-3));
-    }, 60_000);
+    }, GPU_TEST_TIMEOUT_MS);
   }
 
   it('leaves no tensor behind after the probe products', async () => {
@@ -132,14 +132,14 @@ describeGpu('webgpu backend on a real adapter (Dawn)', () => {
     const before = tf.memory().numTensors;
     await readAll(matmulProbe());
     expect(tf.memory().numTensors).toBe(before);
-  });
+  }, GPU_TEST_TIMEOUT_MS);
 
   it('is used when forced, with the adapter in the selection', async () => {
     const selection = await selectBackend({ requested: 'webgpu', platform });
     expect(selection.backend).toBe('webgpu');
     expect(selection.adapter).toEqual(adapter);
     expect(selection.notes).toContainEqual(expect.stringMatching(/^webgpu: self-check against cpu passed/));
-  }, 60_000);
+  }, GPU_TEST_TIMEOUT_MS);
 
   it('is chosen automatically only on a real GPU, never on a CPU emulation', async () => {
     const selection = await selectBackend({ platform });
@@ -150,5 +150,5 @@ describeGpu('webgpu backend on a real adapter (Dawn)', () => {
     } else {
       expect(selection.backend).toBe('webgpu');
     }
-  }, 60_000);
+  }, GPU_TEST_TIMEOUT_MS);
 });

@@ -14,6 +14,13 @@ export const NO_ADAPTER_HELP =
   'from bookworm-backports); on Debian 13 / Ubuntu 25.04+ `apt-get install mesa-vulkan-drivers libvulkan1`. ' +
   'Or set VAE_STUDIO_NO_GPU_TESTS=1 to leave the WebGPU tests out.';
 
+/**
+ * Per test. Warm, each WebGPU test here takes about a second; the first run on a
+ * machine compiles every shader through lavapipe's LLVM (Mesa keeps them in
+ * ~/.cache/mesa_shader_cache), which takes tens of seconds on a busy 2-core box.
+ */
+export const GPU_TEST_TIMEOUT_MS = 180_000;
+
 /** `describe`, unless the GPU tests were explicitly opted out (then a line says so). */
 export function describeGpu(name: string, body: () => void): void {
   if (GPU_TESTS_OPTED_OUT) {
