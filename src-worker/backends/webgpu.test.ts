@@ -11,7 +11,8 @@ import { matmulProbe } from './matmul-probe';
 import type { BackendPlatform } from './platform';
 import { selectBackend } from './select';
 import { gradientSelfCheck, readAll } from './self-check';
-import { MATMUL_PACKED_PROGRAM, startWebGpu } from './webgpu';
+import type { ApiError } from '@shared/errors';
+import { MATMUL_PACKED_PROGRAM, startWebGpu, watchGpuErrors } from './webgpu';
 
 /**
  * The WebGPU path for real, on whatever adapter Dawn finds (lavapipe in CI). Kept
@@ -132,6 +133,21 @@ describeGpu('webgpu backend on a real adapter (Dawn)', () => {
     const before = tf.memory().numTensors;
     await readAll(matmulProbe());
     expect(tf.memory().numTensors).toBe(before);
+  }, GPU_TEST_TIMEOUT_MS);
+
+  it('turns a GPU error that nobody catches into an error naming it, once', async () => {
+    // A device of its own: tfjs's device is watched by startWebGpu, which would end the run.
+    const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+    const errors: ApiError[] = [];
+    watchGpuErrors(device, (error) => errors.push(error));
+    device.createBuffer({ size: 16, usage: 0xffff }); // invalid usage flags
+    device.createBuffer({ size: 16, usage: 0xffff });
+    for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toMatch(/^The GPU reported an error \(GPUValidationError\): .*usage/i);
+    expect(errors[0]!.details).toEqual({ field: 'backend' });
+    device.destroy();
   }, GPU_TEST_TIMEOUT_MS);
 
   it('is used when forced, with the adapter in the selection', async () => {

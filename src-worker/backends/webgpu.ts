@@ -1,4 +1,5 @@
 import type { GpuAdapterInfo } from '@shared/backend-report';
+import { ApiError } from '@shared/errors';
 import { tf } from '../engine/tf';
 import type { BackendPlatform } from './platform';
 import { setBackendExplained } from './set-backend';
@@ -22,6 +23,9 @@ const NO_ADAPTER =
   '(install the GPU vendor’s driver; on Linux without a GPU, Mesa ≥ 25 lavapipe gives a ' +
   'software adapter, see docs/PERFORMANCE.md)';
 
+/** Devices already watched: startWebGpu runs again whenever a selection tries webgpu. */
+const watched = new WeakSet<GPUDevice>();
+
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
 function toAdapterInfo(info: Partial<Record<keyof GpuAdapterInfo, unknown>> | undefined): GpuAdapterInfo {
@@ -34,11 +38,48 @@ function toAdapterInfo(info: Partial<Record<keyof GpuAdapterInfo, unknown>> | un
   };
 }
 
+/** The device tfjs-backend-webgpu created (its WebGPUBackend keeps it public). */
+const activeDevice = (): GPUDevice | undefined => (tf.backend() as { device?: GPUDevice }).device;
+
 /** The adapter tfjs's device came from; older WebGPU builds lack GPUDevice.adapterInfo. */
 function activeAdapterInfo(fallback: GpuAdapterInfo): GpuAdapterInfo {
-  const device = (tf.backend() as { device?: { adapterInfo?: GPUAdapterInfo } }).device;
-  return device?.adapterInfo === undefined ? fallback : toAdapterInfo(device.adapterInfo);
+  const info = activeDevice()?.adapterInfo as GPUAdapterInfo | undefined;
+  return info === undefined ? fallback : toAdapterInfo(info);
 }
+
+/**
+ * A WebGPU error outside an error scope — out of memory, an invalid command, a lost
+ * device — arrives only as an event, and the commands it concerns silently do
+ * nothing: tfjs (which installs no handler) would go on reading zeros or stale values.
+ * Every such error is handed to `fail`, once.
+ */
+export function watchGpuErrors(device: GPUDevice, fail: (error: ApiError) => void): void {
+  let failed = false;
+  const report = (what: string): void => {
+    if (failed) return;
+    failed = true;
+    fail(
+      new ApiError('worker_failed', `The GPU reported ${what}; results after it cannot be trusted. Try a smaller batch or model, or force backend wasm.`, {
+        field: 'backend',
+      }),
+    );
+  };
+  device.addEventListener('uncapturederror', (event) => {
+    const { error } = event as GPUUncapturedErrorEvent;
+    const kind = error.constructor.name === 'GPUOutOfMemoryError' ? 'out of memory' : error.constructor.name;
+    report(`an error (${kind}): ${error.message.split('\n')[0] ?? ''}`);
+  });
+  void device.lost.then((info) => {
+    if (info.reason !== 'destroyed') report(`that the device was lost: ${info.message}`);
+  });
+}
+
+/** Fail the process loudly: an error thrown outside any caller ends the worker with it. */
+const throwLater = (error: ApiError): void => {
+  setTimeout(() => {
+    throw error;
+  });
+};
 
 /** Make webgpu the active backend, or say why it cannot be. No self-check here. */
 export async function startWebGpu(platform: BackendPlatform): Promise<BackendStart> {
@@ -61,6 +102,11 @@ export async function startWebGpu(platform: BackendPlatform): Promise<BackendSta
   const started = await setBackendExplained('webgpu');
   if (!started.ok) {
     return { ok: false, loaded: false, reason: `could not start on the adapter: ${started.reason}`, adapter: requested, versions };
+  }
+  const device = activeDevice();
+  if (device !== undefined && !watched.has(device)) {
+    watched.add(device);
+    watchGpuErrors(device, throwLater);
   }
   return { ok: true, notes: [], adapter: activeAdapterInfo(requested), versions };
 }
