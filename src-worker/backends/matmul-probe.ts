@@ -5,7 +5,7 @@ import { createRng, STREAM } from '../engine/random';
  * Matrix products at the sizes a real conv VAE uses, for the self-check. The tiny
  * self-check models cannot reach them, and size is exactly where GPU backends switch
  * algorithms: tfjs-backend-webgpu 4.22 picks a split-K program for long inner
- * dimensions and gets [128,3136]×[16,3136]ᵀ wrong by up to ~20 (see webgpu.ts).
+ * dimensions and gets [128,3136]×[16,3136]ᵀ wrong by about 25 (see webgpu.ts).
  * 3136 = 7·7·64, the flattened feature map of the 28×28 conv VAE; 128 a batch; 16 a
  * hidden width. All three products of a dense layer's forward and backward pass.
  */

@@ -11,10 +11,10 @@ import type { BackendStart } from './start';
  *
  * WEBGPU_MATMUL_PROGRAM_TYPE = 3 (MatMulPackedProgram) for every product: left on
  * automatic, 4.22 runs products with a long inner dimension through its split-K
- * program, which computes transposed-B products wrongly — [128,3136]×[16,3136]ᵀ is
- * off by up to ~20 on lavapipe, i.e. the conv VAE's dense layer. The packed program
- * is right for every shape we use (webgpu.test.ts checks that exact product, and the
- * self-check's matmul probe checks it at start-up on the user's GPU).
+ * program, which computes transposed-B products wrongly: [128,3136]×[16,3136]ᵀ, the
+ * conv VAE's dense layer, is off by about 25 where values are about 17 (lavapipe).
+ * The packed program is right for every shape we use (webgpu.test.ts checks that
+ * exact product; the self-check's matmul probe checks it on the user's GPU).
  */
 export const MATMUL_PACKED_PROGRAM = 3;
 
@@ -51,7 +51,7 @@ function activeAdapterInfo(fallback: GpuAdapterInfo): GpuAdapterInfo {
  * A WebGPU error outside an error scope — out of memory, an invalid command, a lost
  * device — arrives only as an event, and the commands it concerns silently do
  * nothing: tfjs (which installs no handler) would go on reading zeros or stale values.
- * Every such error is handed to `fail`, once.
+ * The first such error is handed to `fail`; later ones add nothing.
  */
 export function watchGpuErrors(device: GPUDevice, fail: (error: ApiError) => void): void {
   let failed = false;
