@@ -1,0 +1,116 @@
+// Property-based abuse of every request: a valid payload with one field broken (wrong
+// type, out of range, unknown key) must be refused by the schema with a typed error that
+// names that field, and must write nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { join } from 'node:path';
+import { requestSchemas, type RequestName } from '@shared/api';
+import { tempDir, testCore, writeImageFolder } from '../testing';
+import type { Core } from '../core';
+
+let dir: ReturnType<typeof tempDir>;
+let core: Core;
+
+/** One valid payload per request, against the rows created in beforeAll (ids 1). */
+const samples: Record<RequestName, Record<string, unknown>> = {
+  'app.info': {},
+  'projects.list': {},
+  'projects.create': { name: 'fuzzed' },
+  'datasets.list': { projectId: 1 },
+  'datasets.import': { projectId: 1, folder: '/nonexistent-fuzz-folder', size: 16, channels: 1, fit: 'pad', background: '#102030', binarize: true, labels: false, validationFraction: 0.1, testFraction: 0.1, splitSeed: 3, jobId: 'j' },
+  'datasets.refresh': { datasetId: 1, jobId: 'j2' },
+  'datasets.delete': { datasetId: 1 },
+  'datasets.skippedCsv': { datasetId: 1 },
+  'datasets.cancelImport': { jobId: 'j' },
+  'datasets.preview': { datasetId: 1, count: 4 },
+  'runs.list': { projectId: 1 },
+  'runs.get': { runId: 1 },
+  'runs.create': { projectId: 1, datasetId: 1, name: 'r', config: { latent: 4, epochs: 1 } },
+  'runs.cancel': { runId: 1 },
+  'runs.resume': { runId: 1 },
+  'runs.pause': { runId: 1 },
+  'runs.unpause': { runId: 1 },
+  'runs.evaluate': { runId: 1 },
+  'runs.checkpoints': { runId: 1 },
+  'runs.delete': { runId: 1 },
+  'runs.metrics': { runId: 1, names: ['loss'], afterStep: 0 },
+  'runs.update': { runId: 1, name: 'n', notes: 'x', tags: ['t'] },
+  'runs.artifacts': { runId: 1, kind: 'samples', epoch: 1, latest: true },
+  'runs.artifactEpochs': { runId: 1 },
+};
+
+const junk = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.double(),
+  fc.integer({ min: -1e9, max: 1e9 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }),
+  fc.constantFrom(-1, 0, 1.5, 1e12, Number.NaN, '', ' ', '../../etc/passwd', 'x'.repeat(5000)),
+);
+
+const counts = (): string =>
+  JSON.stringify(
+    ['projects', 'datasets', 'runs', 'metrics', 'artifacts', 'checkpoints'].map((t) => core.workspace.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get()),
+  );
+
+beforeAll(async () => {
+  dir = tempDir();
+  process.env.FAKE_WORKER_MODE = 'finish';
+  core = testCore(join(dir.path, 'home'));
+  await writeImageFolder(join(dir.path, 'img'), ['a'], 2, { size: 8 });
+  await core.call('projects.create', { name: 'p' });
+  await core.call('datasets.import', { projectId: 1, folder: join(dir.path, 'img'), size: 8 });
+  const run = await core.call('runs.create', { projectId: 1, datasetId: 1, config: {} });
+  await core.runs.settled(run.id);
+});
+afterAll(async () => {
+  await core.close();
+  delete process.env.FAKE_WORKER_MODE;
+  dir.cleanup();
+});
+
+describe('every request refuses malformed input with a typed error and no write', () => {
+  it('has a valid sample for every request (add one when you add a request)', () => {
+    expect(Object.keys(samples).sort()).toEqual(Object.keys(requestSchemas).sort());
+    for (const [name, sample] of Object.entries(samples)) {
+      expect(requestSchemas[name as RequestName].safeParse(sample).success, name).toBe(true);
+    }
+  });
+
+  for (const name of Object.keys(samples) as RequestName[]) {
+    it(`${name}: one broken field is named in the error`, async () => {
+      const sample = samples[name];
+      const keys = Object.keys(sample);
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.constantFrom(...keys, '__unknown__'), fc.constant('__unknown__')), junk, async (key, value) => {
+          const payload = { ...sample, [key === '__unknown__' ? 'unexpectedField' : key]: value };
+          fc.pre(!requestSchemas[name].safeParse(payload).success);
+          const before = counts();
+          const result = await core.handle(name, payload);
+          expect(result.ok).toBe(false);
+          if (result.ok) return;
+          expect(result.error.code).toBe('invalid_input');
+          const field = String(result.error.details?.field);
+          if (key === '__unknown__') expect(field).toBe('(input)');
+          else expect(field === key || field.startsWith(`${key}.`)).toBe(true);
+          expect(counts()).toBe(before);
+        }),
+        { numRuns: 60, seed: 20261123 },
+      );
+    });
+  }
+
+  it('refuses payloads that are not objects at all', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...(Object.keys(samples) as RequestName[])), fc.oneof(fc.string(), fc.integer(), fc.array(fc.anything(), { maxLength: 3 }), fc.boolean()), async (name, payload) => {
+        const before = counts();
+        const result = await core.handle(name, payload);
+        expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+        expect(counts()).toBe(before);
+      }),
+      { numRuns: 100, seed: 7 },
+    );
+  });
+});
