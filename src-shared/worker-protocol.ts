@@ -1,7 +1,7 @@
 import type { BackendReport, GpuAdapterInfo } from './backend-report';
 import type { RunConfig } from './config';
 import type { ApiErrorShape } from './errors';
-import type { MetricPoint } from './types';
+import type { MetricPoint, RunProgress } from './types';
 
 /**
  * Messages between the job supervisor (src-main/core/jobs) and a training worker.
@@ -87,17 +87,7 @@ export type FromWorkerMessage =
   | { type: 'probe-report'; report: BackendReport }
   | { type: 'heartbeat'; memoryBytes: number }
   | { type: 'metrics'; points: MetricPoint[] }
-  | {
-      type: 'progress';
-      /** `evaluating` while the final IWAE bound runs. */
-      phase: 'training' | 'evaluating';
-      epoch: number;
-      epochs: number;
-      step: number;
-      stepsPerEpoch: number;
-      imagesPerSec: number;
-      etaSeconds: number | null;
-    }
+  | ({ type: 'progress' } & Omit<RunProgress, 'runId'>)
   | { type: 'epoch'; summary: EpochSummary }
   | { type: 'artifact'; kind: string; epoch: number; png: string }
   | CheckpointWritten
