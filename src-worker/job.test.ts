@@ -7,11 +7,32 @@ describe('run config at the worker edge', () => {
     expect(parseRunConfig({ latent: 8 })).toMatchObject({ model: 'mlp', latent: 8, batchSize: 64 });
   });
 
+  it('reads a config stored before the new fields existed, filling their defaults', () => {
+    const old = { model: 'conv', latent: 8, hidden: 128, decoder: 'gaussian', gaussianSigma: 0.2, beta: 4, epochs: 3, batchSize: 32, learningRate: 0.002, seed: 5, validationFraction: 0.2 };
+    expect(parseRunConfig(old)).toMatchObject({
+      ...old,
+      objective: 'beta',
+      decoderVariance: 'fixed',
+      klWarmupSteps: 0,
+      freeBits: 0,
+      denoise: 'none',
+      lrDecay: 'none',
+      iwaeSamples: 100,
+    });
+  });
+
   it('names the offending field', () => {
     for (const [config, field] of [
       [{ latent: 0 }, 'latent'],
       [{ learningRate: -1 }, 'learningRate'],
       [{ model: 'transformer' }, 'model'],
+      [{ iwaeSamples: 0 }, 'iwaeSamples'],
+      [{ decoderVariance: 'per-pixel' }, 'decoderVariance'],
+      [{ objective: 'capacity', freeBits: 0.5 }, 'freeBits'],
+      [{ objective: 'capacity', klWarmupSteps: 100 }, 'klWarmupSteps'],
+      [{ denoise: 'mask', denoiseMaskProb: 1 }, 'denoiseMaskProb'],
+      [{ lrDecay: 'step', lrDecaySteps: 0 }, 'lrDecaySteps'],
+      [{ capacityGamma: 0 }, 'capacityGamma'],
     ] as const) {
       try {
         parseRunConfig(config);

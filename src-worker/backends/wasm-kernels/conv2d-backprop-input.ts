@@ -1,5 +1,6 @@
 import { tf } from '../../engine/tf';
-import { asBackend, disposeInfo, runBackendKernel } from './kernel-utils';
+import { asBackend, disposeInfo, runBackendKernel, type KernelBackendLike } from './kernel-utils';
+import { phaseFilters } from './phase-filters';
 
 /**
  * Conv2DBackpropInput (the input gradient of conv2d, and the forward pass of
@@ -10,8 +11,10 @@ import { asBackend, disposeInfo, runBackendKernel } from './kernel-utils';
  * Sub-pixel (phase) decomposition: with stride s, output rows h = s·a + r of one
  * phase r only ever meet filter taps i ≡ (r + padTop) mod s. So each of the s² phases
  * is a stride-1 correlation of dy with a flipped, strided slice of the filter, and
- * DepthToSpace interleaves the phases back. Same multiply count as the direct sum,
- * none of the zeros a dilate-then-convolve approach would multiply.
+ * the phases are interleaved back in one JS pass (stock wasm Concat + DepthToSpace
+ * took longer than the four convolutions themselves). Same multiply count as the direct sum,
+ * none of the zeros a dilate-then-convolve approach would multiply. The flipped,
+ * strided per-phase filters are built in one pass and cached (phase-filters.ts).
  * Equal strides only (DepthToSpace has one block size); anything else, and any case
  * this does not cover, goes to the original kernel.
  */
@@ -68,35 +71,13 @@ function phaseDecomposed(
     return out;
   };
   try {
-    let padded = filter;
-    if (th * s !== kh || tw * s !== kw) {
-      const paddings = [[0, th * s - kh], [0, tw * s - kw], [0, 0], [0, 0]];
-      padded = run('PadV2', { x: filter }, { paddings, constantValue: 0 } as unknown as tf.NamedAttrMap);
-    }
-    const phases: tf.TensorInfo[] = [];
+    const subFilters = phaseFilters(backend, filter, { kh, kw, inC: C, outC: o, stride: s, top, left });
+    const phases: Phase[] = [];
     for (let ry = 0; ry < s; ry++) {
       for (let rx = 0; rx < s; rx++) {
-        const rhoY = (ry + top) % s;
-        const rhoX = (rx + left) % s;
         const qy = Math.floor((ry + top) / s);
         const qx = Math.floor((rx + left) / s);
-        // Taps i = ρ + s·k, flipped (correlation), in/out channels swapped.
-        const taps = run(
-          'StridedSlice',
-          { x: padded },
-          {
-            begin: [rhoY, rhoX, 0, 0],
-            end: [th * s, tw * s, C, o],
-            strides: [s, s, 1, 1],
-            beginMask: 0,
-            endMask: 0,
-            ellipsisMask: 0,
-            newAxisMask: 0,
-            shrinkAxisMask: 0,
-          },
-        );
-        const flipped = run('Reverse', { x: taps }, { dims: [0, 1] });
-        const subFilter = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+        const subFilter = subFilters[ry * s + rx]!;
         // Output a of this phase reads dy rows a − (th − 1 − qy) … a + qy.
         const padTop = th - 1 - qy;
         const padLeft = tw - 1 - qx;
@@ -104,7 +85,7 @@ function phaseDecomposed(
         const padRight = wa - ow - padLeft + tw - 1;
         const usedTop = Math.max(0, padTop);
         const usedLeft = Math.max(0, padLeft);
-        let phase = run(
+        const phase = run(
           'Conv2D',
           { x: dy, filter: subFilter },
           {
@@ -120,23 +101,40 @@ function phaseDecomposed(
             dimRoundingMode: 'floor',
           } as unknown as tf.NamedAttrMap,
         );
-        if (phase.shape[1] !== ha || phase.shape[2] !== wa) {
-          phase = run('Slice', { x: phase }, { begin: [0, usedTop - padTop, usedLeft - padLeft, 0], size: [N, ha, wa, C] });
-        }
-        phases.push(phase);
+        phases.push({ info: phase, offY: usedTop - padTop, offX: usedLeft - padLeft });
       }
     }
-    let dx = phases[0]!;
-    if (s > 1) {
-      const stacked = run('Concat', phases, { axis: 3 });
-      dx = run('DepthToSpace', { x: stacked }, { blockSize: s, dataFormat: 'NHWC' });
-    }
-    if (dx.shape[1] !== H || dx.shape[2] !== W) {
-      dx = run('Slice', { x: dx }, { begin: [0, 0, 0, 0], size: [N, H, W, C] });
-    }
-    temps.splice(temps.indexOf(dx), 1);
-    return dx;
+    return interleave(backend, phases, [N, H, W, C], s);
   } finally {
     for (const t of temps) disposeInfo(backend, t);
   }
+}
+
+/** One phase's convolution output and where its row/column 0 starts in it. */
+interface Phase {
+  info: tf.TensorInfo;
+  offY: number;
+  offX: number;
+}
+
+/** dx[n, s·a + ry, s·b + rx, c] = phase(ry, rx)[n, a + offY, b + offX, c], cropped to H × W. */
+function interleave(backend: KernelBackendLike, phases: Phase[], shape: [number, number, number, number], s: number): tf.TensorInfo {
+  const [N, H, W, C] = shape;
+  const out = new Float32Array(N * H * W * C);
+  phases.forEach((phase, p) => {
+    const ry = Math.floor(p / s);
+    const rx = p % s;
+    const [, ph, pw] = phase.info.shape as [number, number, number, number];
+    const values = backend.readSync(phase.info.dataId) as Float32Array;
+    for (let n = 0; n < N; n++) {
+      for (let y = ry, a = phase.offY; y < H; y += s, a++) {
+        for (let x = rx, b = phase.offX; x < W; x += s, b++) {
+          const src = ((n * ph + a) * pw + b) * C;
+          const dst = ((n * H + y) * W + x) * C;
+          for (let c = 0; c < C; c++) out[dst + c] = values[src + c]!;
+        }
+      }
+    }
+  });
+  return { dataId: backend.write(out, shape, 'float32'), shape, dtype: 'float32' };
 }

@@ -7,6 +7,10 @@ import { tf } from '../../engine/tf';
  */
 export interface KernelBackendLike {
   disposeData(dataId: object, force?: boolean): boolean;
+  /** Values of a tensor (wasm: a copy out of its heap). */
+  readSync(dataId: object): tf.backend_util.BackendValues;
+  /** Stores `values` as new data of this backend (refcount 1) and returns its id. */
+  write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): object;
 }
 
 export type KernelAttrs = tf.NamedAttrMap;
@@ -30,7 +34,9 @@ export function disposeInfo(backend: KernelBackendLike, info: tf.TensorInfo): vo
 }
 
 export function isBackendLike(value: unknown): value is KernelBackendLike {
-  return typeof value === 'object' && value !== null && typeof (value as { disposeData?: unknown }).disposeData === 'function';
+  if (typeof value !== 'object' || value === null) return false;
+  const b = value as Partial<Record<keyof KernelBackendLike, unknown>>;
+  return typeof b.disposeData === 'function' && typeof b.readSync === 'function' && typeof b.write === 'function';
 }
 
 export function asBackend(value: unknown): KernelBackendLike {

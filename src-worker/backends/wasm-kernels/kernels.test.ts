@@ -106,6 +106,27 @@ describe('wasm Conv2DBackpropInput (phase-decomposed) matches cpu', () => {
     });
   }
 
+  it('reuses prepared filters only for the same filter data: a variable update is seen at once', async () => {
+    await useBackend('wasm');
+    const dy = randomTensor([1, 7, 7, 6], 1) as tf.Tensor4D;
+    const filter = tf.variable(randomTensor([4, 4, 3, 6], 2));
+    const deconv = (): Float32Array => tf.tidy(() => tf.conv2dTranspose(dy, filter as tf.Tensor4D, [1, 14, 14, 3], 2, 'same').dataSync() as Float32Array);
+    const first = deconv();
+    expect(deconv()).toEqual(first);
+    filter.assign(randomTensor([4, 4, 3, 6], 3));
+    const second = deconv();
+    const [dyValues, filterValues] = [Array.from(dy.dataSync()), Array.from(filter.dataSync())];
+    await useBackend('cpu');
+    const reference = tf.tidy(
+      () =>
+        tf.conv2dTranspose(tf.tensor4d(dyValues, dy.shape), tf.tensor4d(filterValues, [4, 4, 3, 6]), [1, 14, 14, 3], 2, 'same').dataSync() as Float32Array,
+    );
+    expectClose(second, reference);
+    expect(second).not.toEqual(first);
+    await useBackend('wasm');
+    tf.dispose([dy, filter]);
+  });
+
   it('computes conv2dTranspose forward like cpu', async () => {
     const f = (): tf.Tensor =>
       tf.conv2dTranspose(randomTensor([2, 7, 7, 6], 1) as tf.Tensor4D, randomTensor([4, 4, 3, 6], 2) as tf.Tensor4D, [2, 14, 14, 3], 2, 'same');

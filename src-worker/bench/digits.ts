@@ -1,0 +1,48 @@
+import { createRequire } from 'node:module';
+import { mulberry32, permutation } from '@shared/random';
+import type { ImageSet } from '../train/images';
+
+/**
+ * The quality check's data: the `mnist` package's 10 000 digits (28×28, grey in
+ * [0, 1]), binarized at 0.5 for a Bernoulli decoder, shuffled by a fixed seed and cut
+ * into our own train and test parts. The same bytes go to the PyTorch reference.
+ */
+interface MnistDigit {
+  length: number;
+  get(index: number): number[];
+}
+
+export interface DigitSplit {
+  images: ImageSet;
+  train: Int32Array;
+  test: Int32Array;
+}
+
+export function loadDigits(trainCount: number, testCount: number, seed = 1): DigitSplit {
+  const mnist = createRequire(import.meta.url)('mnist') as Record<number, MnistDigit>;
+  const all: number[][] = [];
+  for (let digit = 0; digit <= 9; digit++) {
+    const set = mnist[digit]!;
+    for (let i = 0; i < set.length; i++) all.push(set.get(i));
+  }
+  if (trainCount + testCount > all.length) throw new Error(`the mnist package has ${all.length} digits, asked for ${trainCount + testCount}`);
+  const order = permutation(all.length, mulberry32(seed)).slice(0, trainCount + testCount);
+  const pixels = new Uint8Array(order.length * 784);
+  order.forEach((source, row) => all[source]!.forEach((v, p) => (pixels[row * 784 + p] = v >= 0.5 ? 255 : 0)));
+  const range = (from: number, to: number): Int32Array => Int32Array.from({ length: to - from }, (_, i) => from + i);
+  return {
+    images: { shape: { width: 28, height: 28, channels: 1 }, count: order.length, pixels },
+    train: range(0, trainCount),
+    test: range(trainCount, trainCount + testCount),
+  };
+}
+
+/** The file the PyTorch script reads: u32 train count, u32 test count, then 0/1 bytes, train first. */
+export function digitsFile(split: DigitSplit): Uint8Array {
+  const out = new Uint8Array(8 + split.images.pixels.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, split.train.length, true);
+  view.setUint32(4, split.test.length, true);
+  split.images.pixels.forEach((v, i) => (out[8 + i] = v > 0 ? 1 : 0));
+  return out;
+}

@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { backendNames, type BackendName } from '@shared/config';
+import { selectBackend, type BackendSelection } from '../backends/select';
+import { tf } from '../engine/tf';
+import { nodeBackendPlatform } from '../platform/node-backends';
+import { digitsFile, loadDigits } from './digits';
+import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThroughput, type QualityResult } from './measure';
+import { printQuality, printSameSteps, printSpeed, type SpeedRow } from './report';
+import { runTorchReference, torchAvailable, type TorchFigures } from './torch-reference';
+
+/**
+ * `npm run bench`: the engine's speed and quality beside a PyTorch reference of the same
+ * architecture, measured in the same run on the same machine. Not a test: it prints
+ * figures and their targets, and never fails on a missed target. Order: our quality
+ * run (its batch order and noise are handed to the reference), the reference, then
+ * our throughput on every backend — never two measurements at once.
+ */
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '128' },
+    'train-digits': { type: 'string', default: '5000' },
+    'test-digits': { type: 'string', default: '500' },
+    epochs: { type: 'string', default: '3' },
+    k: { type: 'string', default: '50' },
+    'no-torch': { type: 'boolean', default: false },
+    'no-quality': { type: 'boolean', default: false },
+    script: { type: 'string', default: resolve('scripts/torch_vae_reference.py') },
+    /** Only write the digits file the PyTorch script reads (to run it by hand), then exit. */
+    'write-digits': { type: 'string' },
+  },
+});
+const seconds = Number(args.seconds);
+const batch = Number(args.batch);
+const epochs = Number(args.epochs);
+const k = Number(args.k);
+const CHECK_STEPS = 3;
+
+/** The started backend, or why it cannot start. */
+async function activate(name: BackendName): Promise<BackendSelection | string> {
+  try {
+    return await selectBackend({ requested: name, platform: nodeBackendPlatform(), selfCheck: false });
+  } catch (error) {
+    return error instanceof Error ? error.message.replace(/^Backend '[^']+' cannot be used: /, '') : String(error);
+  }
+}
+
+const bytesOf = (a: Int32Array | Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+async function main(): Promise<void> {
+  const digits = loadDigits(Number(args['train-digits']), Number(args['test-digits']));
+  if (args['write-digits'] !== undefined) {
+    writeFileSync(args['write-digits'], digitsFile(digits));
+    console.log(`wrote ${args['write-digits']}`);
+    return;
+  }
+  console.log(`VAE Studio engine bench — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.versions.node}, tfjs-core ${tf.version_core}`);
+  console.log(`Model: 28×28×1, latent 16, hidden 256; Bernoulli ELBO; Adam 1e-3; batch ${batch}.\n`);
+
+  // The quality run and the same-steps check use the backend a run would get by itself.
+  const auto = (await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false })).backend;
+  const quality: QualityResult | null = args['no-quality'] ? null : await digitsQuality('conv', digits, epochs, batch, k);
+  const same = await sameSteps(digits, batch, CHECK_STEPS);
+
+  const torchVersion = args['no-torch'] ? null : torchAvailable();
+  let torch: TorchFigures | null = null;
+  const work = mkdtempSync(join(tmpdir(), 'vae-bench-'));
+  try {
+    if (torchVersion === null) {
+      console.log(args['no-torch'] ? 'PyTorch reference: skipped (--no-torch).\n' : 'PyTorch reference: not available (/usr/bin/python3 cannot import torch; apt-get install python3-torch).\n');
+    } else {
+      const file = (name: string, bytes: Uint8Array | string): string => {
+        const path = join(work, name);
+        writeFileSync(path, bytes);
+        return path;
+      };
+      const common = ['--batch', String(batch), '--seconds', String(seconds), '--epochs', String(epochs), '--k', String(k)];
+      const files = [
+        '--data', file('digits.bin', digitsFile(digits)),
+        '--init', file('init.json', JSON.stringify(initialWeights('conv'))),
+        '--eps', file('check-eps.f32', bytesOf(same.eps)),
+        '--check-steps', String(CHECK_STEPS),
+        ...(quality ? ['--replay-order', file('order.i32', bytesOf(quality.orders)), '--replay-eps', file('eps.f32', bytesOf(quality.eps))] : []),
+      ];
+      const sections = quality ? 'check,throughput,decode,quality' : 'check,throughput,decode';
+      console.log(`PyTorch ${torchVersion}: running the reference (${sections})…\n`);
+      torch = runTorchReference(args.script, [...common, ...files, '--sections', sections]);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  printSameSteps(same.losses, torch?.sameSteps);
+
+  const rows: SpeedRow[] = [];
+  const notes: string[] = [];
+  for (const backend of backendNames) {
+    if (backend === 'tensorflow-gpu') continue; // Same tfjs backend as 'tensorflow', on CUDA.
+    const started = await activate(backend);
+    if (typeof started === 'string') {
+      notes.push(`not measured — ${backend}: ${started}`);
+      continue;
+    }
+    if (started.adapter?.isFallbackAdapter) {
+      notes.push(`note — ${backend} runs on ${started.adapter.description || started.adapter.device || 'an adapter'}, a CPU emulation of a GPU (a run never picks it by itself)`);
+    }
+    for (const model of ['conv', 'mlp'] as const) {
+      rows.push({ backend, model, throughput: await trainingThroughput(model, batch, seconds), decodeMs: await decodeLatencyMs(model) });
+    }
+  }
+  printSpeed(rows, notes, torch, batch);
+  if (quality) printQuality(quality, auto, torch, { digits, epochs, batch, k });
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,69 @@
+import type { BackendName, ModelKind } from '@shared/config';
+import type { DigitSplit } from './digits';
+import type { QualityResult, Throughput } from './measure';
+import type { TorchFigures } from './torch-reference';
+
+/** The bench's printed tables: figures beside their reference and target. */
+export const TARGET_RATIO = 1.5;
+export const TARGET_DECODE_MS = 2;
+export const TARGET_NLL_GAP = 1;
+
+export interface SpeedRow {
+  backend: BackendName;
+  model: ModelKind;
+  throughput: Throughput;
+  decodeMs: number;
+}
+
+const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
+const pad = (s: string, n: number): string => s.padEnd(n);
+
+export function printSameSteps(ours: number[], torch: number[] | undefined): void {
+  if (!torch) return;
+  const worst = Math.max(...ours.map((v, i) => Math.abs(v - (torch[i] ?? NaN)) / Math.abs(v)));
+  console.log(
+    `Same model check: ${ours.length} Adam steps from identical weights, batches and noise — losses ours ` +
+      `${ours.map((v) => v.toFixed(3)).join(', ')} / PyTorch ${torch.map((v) => v.toFixed(3)).join(', ')} ` +
+      `(largest relative difference ${worst.toExponential(1)})\n`,
+  );
+}
+
+export function printSpeed(rows: SpeedRow[], notes: string[], torch: TorchFigures | null, batch: number): void {
+  console.log(`Training throughput, img/s (target: conv ≥ ${TARGET_RATIO}× PyTorch CPU, one thread)`);
+  console.log(`${pad('model', 6)}${pad('backend', 10)}${pad('ours', 10)}${pad('PyTorch 1 thr', 15)}${pad('ratio', 8)}${pad('PyTorch 2 thr', 15)}ratio`);
+  for (const row of rows) {
+    const r = row.throughput;
+    const ref = torch?.[row.model];
+    const ratio = (x?: number): string => (x ? `${(r.imagesPerSec / x).toFixed(2)}×` : '—');
+    const note = r.batch !== batch ? `  (batch ${r.batch}: a batch of ${batch} takes too long here)` : '';
+    console.log(
+      `${pad(row.model, 6)}${pad(row.backend, 10)}${pad(fmt(r.imagesPerSec), 10)}${pad(fmt(ref?.imgPerSec1Thread), 15)}` +
+        `${pad(ratio(ref?.imgPerSec1Thread), 8)}${pad(fmt(ref?.imgPerSec2Threads), 15)}${ratio(ref?.imgPerSec2Threads)}${note}`,
+    );
+  }
+  for (const line of notes) console.log(`  ${line}`);
+  console.log(`\nSingle-image decode latency, ms, median of 300 (target ≤ ${TARGET_DECODE_MS} ms)`);
+  console.log(`${pad('model', 6)}${pad('backend', 10)}${pad('ours', 10)}PyTorch 1 thr`);
+  for (const row of rows) console.log(`${pad(row.model, 6)}${pad(row.backend, 10)}${pad(fmt(row.decodeMs, 2), 10)}${fmt(torch?.[row.model].decodeMs, 2)}`);
+}
+
+export function printQuality(
+  ours: QualityResult,
+  backend: BackendName,
+  torch: TorchFigures | null,
+  recipe: { digits: DigitSplit; epochs: number; batch: number; k: number },
+): void {
+  console.log(
+    `\nQuality: binarized digits of the mnist package, ${recipe.digits.train.length} train / ${recipe.digits.test.length} test ` +
+      `(own split), conv VAE from the same initial weights, ${recipe.epochs} epochs, batch ${recipe.batch}, Adam 1e-3; ` +
+      `test −IWAE bound (k = ${recipe.k}), nats (target: within ${TARGET_NLL_GAP} nat of PyTorch or better)`,
+  );
+  console.log(`${pad('', 46)}${pad('NLL', 10)}train s`);
+  console.log(`${pad(`ours (${backend}), own batch order and noise`, 46)}${pad(fmt(ours.nll, 2), 10)}${fmt(ours.trainSeconds)}`);
+  const replay = torch?.conv.qualityReplay;
+  const own = torch?.conv.quality;
+  if (replay) console.log(`${pad('PyTorch, replaying our batch order and noise', 46)}${pad(fmt(replay.nll, 2), 10)}${fmt(replay.trainSeconds)}`);
+  if (own) console.log(`${pad('PyTorch, its own batch order and noise', 46)}${pad(fmt(own.nll, 2), 10)}${fmt(own.trainSeconds)}`);
+  if (replay) console.log(`ours − PyTorch, same steps: ${(ours.nll - replay.nll).toFixed(2)} nats (the implementation difference)`);
+  if (own) console.log(`ours − PyTorch, independent randomness: ${(ours.nll - own.nll).toFixed(2)} nats (includes run-to-run luck)`);
+}
