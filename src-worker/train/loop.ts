@@ -118,7 +118,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // figures are named train_* so nobody mistakes them for held-out numbers.
     const evalIndices = split.validation.length > 0 ? split.validation : split.train;
     const evalPrefix = split.validation.length > 0 ? 'val' : 'train';
-    const reconIndices = evalIndices.slice(0, RECONSTRUCTION_COUNT);
+    // Evenly spaced through the held-out images: datasets are stored folder by folder,
+    // so the first few would all show one class.
+    const reconIndices = Int32Array.from({ length: Math.min(RECONSTRUCTION_COUNT, evalIndices.length) }, (_, i) =>
+      evalIndices[Math.floor((i * evalIndices.length) / Math.min(RECONSTRUCTION_COUNT, evalIndices.length))]!,
+    );
     const priorZ = createRng(config.seed, STREAM.prior).normals(SAMPLE_COUNT * config.latent);
     const shuffle = createRng(config.seed, STREAM.shuffle);
 
