@@ -1,7 +1,7 @@
 import type { RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import { permutation, type Split } from '@shared/random';
-import type { MetricPoint } from '@shared/types';
+import type { MetricPoint, RunProgress } from '@shared/types';
 import type { EpochSummary } from '@shared/worker-protocol';
 import { createRng, STREAM } from '../engine/random';
 import { learningRateAt, objectiveAt } from '../objectives/schedule';
@@ -30,18 +30,8 @@ import { VaeTrainer } from './trainer';
 
 export type { ArtifactKind } from './artifacts';
 
-export interface TrainProgress {
-  /** `training` while stepping and validating, `evaluating` during the final IWAE bound. */
-  phase: 'training' | 'evaluating';
-  /** 1-based epoch in progress. */
-  epoch: number;
-  epochs: number;
-  /** Optimizer steps taken so far (1-based once the first step is done). */
-  step: number;
-  stepsPerEpoch: number;
-  imagesPerSec: number;
-  etaSeconds: number | null;
-}
+/** What the loop reports as it goes: the run's progress without the run id. */
+export type TrainProgress = Omit<RunProgress, 'runId'>;
 
 export interface TrainListener {
   /** Per-step points, bundled (at most one call per metricsIntervalMs, plus flushes). */
