@@ -41,8 +41,13 @@ export const requestSchemas = {
   'datasets.delete': z.object({ datasetId: id }).strict(),
   'datasets.skippedCsv': z.object({ datasetId: id }).strict(),
   'datasets.cancelImport': z.object({ jobId: z.string().min(1).max(64) }).strict(),
+  /** `perClass` also answers one strip of that many images per label (`classes`). */
   'datasets.preview': z
-    .object({ datasetId: id, count: z.number().int().min(1).max(256).default(32) })
+    .object({
+      datasetId: id,
+      count: z.number().int().min(1).max(256).default(32),
+      perClass: z.number().int().min(1).max(32).optional(),
+    })
     .strict(),
   'runs.list': z.object({ projectId: id.optional() }).strict(),
   'runs.get': z.object({ runId: id }).strict(),
@@ -126,6 +131,8 @@ export interface DatasetPreview {
   /** PNG data URL of a grid of the first images, one per cell. */
   gridDataUrl: string;
   labels: string[];
+  /** Only when asked with `perClass`: per label (in `labels` order, empty ones left out) its first images. */
+  classes?: { label: string; gridDataUrl: string; shown: number }[];
 }
 
 export interface RequestOutputs {

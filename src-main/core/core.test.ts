@@ -106,6 +106,9 @@ describe('dataset import', () => {
 
     const preview = await core.call('datasets.preview', { datasetId: dataset.id, count: 4 });
     expect(preview.gridDataUrl).toMatch(/^data:image\/png;base64,/);
+    expect(preview.classes).toBeUndefined();
+    const perClass = await core.call('datasets.preview', { datasetId: dataset.id, count: 4, perClass: 2 });
+    expect(perClass.classes?.map((c) => [c.label, c.shown])).toEqual([['cat', 2], ['dog', 2]]);
   });
 
   it('names the folder when it does not exist and saves nothing', async () => {

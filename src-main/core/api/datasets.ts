@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { ImportSettings } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import type { Dataset } from '@shared/types';
-import { previewGrid } from '../datasets/preview';
+import { classStrips, previewGrid } from '../datasets/preview';
 import { toCsv } from '../datasets/csv';
 import { blobStillReferenced } from '../store/artifacts';
 import {
@@ -133,15 +133,17 @@ export function datasetHandlers(ctx: Context): HandlerMap<DatasetRequests> {
       controller?.abort();
       return { cancelled: controller !== undefined };
     },
-    'datasets.preview': async ({ datasetId, count }) => {
+    'datasets.preview': async ({ datasetId, count, perClass }) => {
       const dataset = requireDataset(ctx, datasetId);
+      const packed = blobs.read(dataset.contentHash);
       return {
         datasetId,
         width: dataset.width,
         height: dataset.height,
         channels: dataset.channels,
         labels: dataset.labels,
-        gridDataUrl: await previewGrid(blobs.read(dataset.contentHash), count),
+        gridDataUrl: await previewGrid(packed, count),
+        ...(perClass === undefined ? {} : { classes: await classStrips(packed, perClass) }),
       };
     },
     'datasets.delete': async ({ datasetId }) => {

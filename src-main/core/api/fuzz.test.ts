@@ -22,7 +22,7 @@ const samples: Record<RequestName, Record<string, unknown>> = {
   'datasets.delete': { datasetId: 1 },
   'datasets.skippedCsv': { datasetId: 1 },
   'datasets.cancelImport': { jobId: 'j' },
-  'datasets.preview': { datasetId: 1, count: 4 },
+  'datasets.preview': { datasetId: 1, count: 4, perClass: 2 },
   'runs.list': { projectId: 1 },
   'runs.get': { runId: 1 },
   'runs.create': { projectId: 1, datasetId: 1, name: 'r', config: { latent: 4, epochs: 1 } },
