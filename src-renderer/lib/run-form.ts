@@ -161,3 +161,22 @@ export function recallRunForm(projectId: number | null): RunFormValues {
   if (!(decoderKinds as readonly unknown[]).includes(merged['decoder'])) merged['decoder'] = defaults.decoder;
   return merged as unknown as RunFormValues;
 }
+
+/** A run's settings as form values: "Clone" starts a new run from them. */
+export function formFromRun(run: { datasetId: number; config: RunConfig }): RunFormValues {
+  const c = run.config;
+  return {
+    name: '',
+    datasetId: run.datasetId,
+    model: c.model,
+    latent: c.latent,
+    hidden: c.hidden,
+    decoder: c.decoder,
+    gaussianSigma: c.gaussianSigma,
+    beta: c.beta,
+    epochs: c.epochs,
+    batchSize: c.batchSize,
+    learningRate: c.learningRate,
+    seed: c.seed,
+  };
+}

@@ -1,0 +1,55 @@
+import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
+
+test('a run in history: rename, notes and tags persist; clone prefills the form; delete removes it', async ({ page, studio }) => {
+  const data = await tempFolder();
+  try {
+    const { folder } = await writeShapesFolder(data.path, 8);
+    await openStudio(page, studio);
+    await page.getByTestId('create-first-project').click();
+    await page.getByTestId('nav-datasets').click();
+    await page.getByTestId('dataset-new').click();
+    await page.getByTestId('import-folder').fill(folder);
+    await page.getByTestId('import-size').fill('16');
+    await page.getByTestId('import-submit').click();
+    await expect(page.getByTestId('dataset-name')).toHaveText('shapes', { timeout: 60_000 });
+
+    await page.getByTestId('nav-train').click();
+    await page.getByTestId('run-latent').fill('3');
+    await page.getByTestId('run-hidden').fill('24');
+    await page.getByTestId('run-epochs').fill('1');
+    await page.getByTestId('run-batch-size').fill('8');
+    await page.getByTestId('run-start').click();
+    await expect(page.getByTestId('run-panel').getByTestId('run-status')).toHaveAttribute('data-status', 'finished', { timeout: 90_000 });
+
+    await page.getByTestId('nav-runs').click();
+    await page.getByTestId('run-row').click();
+    await page.getByTestId('run-rename').fill('');
+    await expect(page.getByTestId('run-details')).toContainText('A run needs a name.');
+    await expect(page.getByTestId('run-details-save')).toBeDisabled();
+    await page.getByTestId('run-rename').fill('tiny baseline');
+    await page.getByTestId('run-tags').fill('shapes, smoke');
+    await page.getByTestId('run-notes').fill('One epoch, to see the pipeline work.');
+    await page.getByTestId('run-details-save').click();
+    await expect(page.getByTestId('run-name')).toHaveText('tiny baseline');
+    await screenshot(page, '12-run-details');
+
+    await page.reload();
+    await expect(page.getByTestId('run-rename')).toHaveValue('tiny baseline');
+    await expect(page.getByTestId('run-tags')).toHaveValue('shapes, smoke');
+    await expect(page.getByTestId('run-notes')).toHaveValue('One epoch, to see the pipeline work.');
+
+    await page.getByTestId('run-clone').click();
+    await expect(page.getByTestId('run-latent')).toHaveValue('3');
+    await expect(page.getByTestId('run-hidden')).toHaveValue('24');
+    await expect(page.getByTestId('run-epochs')).toHaveValue('1');
+
+    await page.getByTestId('nav-runs').click();
+    await expect(page.getByTestId('run-row')).toContainText('tiny baseline');
+    await page.getByTestId('run-row').click();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId('run-delete').click();
+    await expect(page.getByTestId('run-row')).toHaveCount(0);
+  } finally {
+    await data.remove();
+  }
+});
