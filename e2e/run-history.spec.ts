@@ -1,6 +1,6 @@
 import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
 
-test('a run in history: rename, notes and tags persist; clone prefills the form; delete removes it', async ({ page, studio }) => {
+test('a run in history: scrub its images by epoch; rename, notes and tags persist; clone prefills the form; delete removes it', async ({ page, studio }) => {
   const data = await tempFolder();
   try {
     const { folder } = await writeShapesFolder(data.path, 8);
@@ -16,13 +16,22 @@ test('a run in history: rename, notes and tags persist; clone prefills the form;
     await page.getByTestId('nav-train').click();
     await page.getByTestId('run-latent').fill('3');
     await page.getByTestId('run-hidden').fill('24');
-    await page.getByTestId('run-epochs').fill('1');
+    await page.getByTestId('run-epochs').fill('3');
     await page.getByTestId('run-batch-size').fill('8');
     await page.getByTestId('run-start').click();
     await expect(page.getByTestId('run-panel').getByTestId('run-status')).toHaveAttribute('data-status', 'finished', { timeout: 90_000 });
 
     await page.getByTestId('nav-runs').click();
     await page.getByTestId('run-row').click();
+    // The step slider scrubs back through the epochs' image grids.
+    await expect(page.getByTestId('artifact-slider-epoch')).toHaveText('3 (latest)');
+    await expect(page.getByTestId('artifact-reconstructions')).toHaveAttribute('data-epoch', '3');
+    await page.getByTestId('artifact-slider').fill('0');
+    await expect(page.getByTestId('artifact-slider-epoch')).toHaveText('1 of 3');
+    await expect(page.getByTestId('artifact-reconstructions')).toHaveAttribute('data-epoch', '1');
+    await expect(page.getByTestId('artifact-samples')).toHaveAttribute('data-epoch', '1');
+    await page.getByTestId('artifact-slider').fill('2');
+    await expect(page.getByTestId('artifact-reconstructions')).toHaveAttribute('data-epoch', '3');
     await page.getByTestId('run-rename').fill('');
     await expect(page.getByTestId('run-details')).toContainText('A run needs a name.');
     await expect(page.getByTestId('run-details-save')).toBeDisabled();
@@ -41,7 +50,7 @@ test('a run in history: rename, notes and tags persist; clone prefills the form;
     await page.getByTestId('run-clone').click();
     await expect(page.getByTestId('run-latent')).toHaveValue('3');
     await expect(page.getByTestId('run-hidden')).toHaveValue('24');
-    await expect(page.getByTestId('run-epochs')).toHaveValue('1');
+    await expect(page.getByTestId('run-epochs')).toHaveValue('3');
 
     await page.getByTestId('nav-runs').click();
     await expect(page.getByTestId('run-row')).toContainText('tiny baseline');

@@ -101,7 +101,7 @@ export class RunFeed {
       const [run, points, artifacts] = await Promise.all([
         call('runs.get', { runId: this.runId }),
         call('runs.metrics', { runId: this.runId }),
-        call('runs.artifacts', { runId: this.runId }),
+        call('runs.artifacts', { runId: this.runId, latest: true }),
       ]);
       // A status event that arrived while loading is at least as new as this answer.
       if (this.#statusEvents === 0 || !isActive(run)) this.run = run;
@@ -131,7 +131,7 @@ export class RunFeed {
     const afterStep = steps.length > 0 ? Math.min(...steps) : -1;
     try {
       this.#append(await call('runs.metrics', { runId: this.runId, afterStep }));
-      for (const artifact of await call('runs.artifacts', { runId: this.runId })) this.#keepArtifact(artifact);
+      for (const artifact of await call('runs.artifacts', { runId: this.runId, latest: true })) this.#keepArtifact(artifact);
     } catch {
       // The live points are already on screen; a failed catch-up only loses the tail.
     }
