@@ -9,7 +9,7 @@ export interface ChartPoint {
 }
 
 /** The artifact kinds the run panels show, in display order. */
-export const artifactKinds = ['reconstructions', 'samples'] as const;
+export const artifactKinds = ['reconstructions', 'samples', 'traversal'] as const;
 
 const ARTIFACT_INTERVAL_MS = 250;
 
