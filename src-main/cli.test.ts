@@ -109,4 +109,31 @@ describe('vae-studio CLI', () => {
       await new Promise((resolve) => server.on('exit', resolve));
     }
   });
+
+  it('resumes a killed run from its last checkpoint and finishes it', async () => {
+    const home = join(dir.path, 'home-resume');
+    const importer = spawnSync(process.execPath, [bin, 'import', join(dir.path, 'shapes'), '--size', '16', '--name', 'shapes', '--home', home, '--json'], { encoding: 'utf8' });
+    expect(importer.status, importer.stderr).toBe(0);
+    const child = spawn(process.execPath, [bin, 'train', '--dataset', 'shapes', '--epochs', '40', '--batch', '8', '--home', home, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await until(() => /"type":"epoch","runId":\d+,"epoch":2/.test(out), 90_000, 'two finished epochs');
+    const db = new Database(join(home, 'studio.db'), { readonly: true });
+    const row = db.prepare(`SELECT id, worker_pid FROM runs WHERE status = 'running'`).get() as { id: number; worker_pid: number };
+    process.kill(row.worker_pid, 'SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    const checkpoints = db.prepare('SELECT COUNT(*) FROM checkpoints WHERE run_id = ?').pluck().get(row.id) as number;
+    db.close();
+    expect(checkpoints).toBeGreaterThan(0);
+
+    const resumed = spawnSync(process.execPath, [bin, 'resume', String(row.id), '--home', home, '--json'], { encoding: 'utf8', timeout: 120_000 });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const lines = resumed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; epoch?: number; run?: { status: string; epochsDone: number } });
+    const epochs = lines.filter((l) => l.type === 'epoch').map((l) => l.epoch!);
+    // It continues after the checkpointed epochs instead of starting over.
+    expect(Math.min(...epochs)).toBeGreaterThan(1);
+    expect(lines.at(-1)).toMatchObject({ type: 'result', command: 'resume', run: { status: 'finished', epochsDone: 40 } });
+  });
 });

@@ -17,6 +17,7 @@ Usage:
                    [--batch 64] [--seed 1] [--lr 0.001] [--decoder bernoulli|gaussian]
                    [--beta 1] [--hidden 256] [--name N] [--project P]
                    [--backend webgpu|tensorflow-gpu|tensorflow|wasm|cpu]   (default: the fastest that passes its self-check)
+  vae-studio resume <run>           continue an interrupted, killed or stopped run from its last checkpoint
   vae-studio runs [--project P]
   vae-studio serve [--port 0]
   vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used
@@ -144,12 +145,29 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
   set('beta', num(values, 'beta'));
   set('backend', values.backend);
 
-  let runId = -1;
+  const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
+  out.event({ type: 'started', runId: run.id }, `Training run #${run.id} "${run.name}" on "${dataset.name}"…`);
+  await followRun(core, run.id, 'train', out);
+}
+
+/** Resumes an interrupted, killed, crashed or stopped run from its last checkpoint. */
+async function cmdResume(core: Core, values: Values, positionals: string[], out: Output): Promise<void> {
+  const raw = positionals[0];
+  const runId = Number(raw);
+  if (!raw || !Number.isInteger(runId) || runId <= 0) {
+    throw new ApiError('invalid_input', 'resume needs a run id: vae-studio resume <run>', { field: 'run' });
+  }
+  const run = await core.call('runs.resume', { runId });
+  out.event({ type: 'started', runId }, `Resuming run #${runId} "${run.name}" from epoch ${run.epochsDone}…`);
+  await followRun(core, runId, 'resume', out);
+}
+
+/** Prints a run's progress until its worker has gone, then its result; Ctrl+C stops it politely. */
+async function followRun(core: Core, runId: number, command: string, out: Output): Promise<void> {
   let lastStatus = '';
   const unsubscribe = core.subscribe((m) => {
     if (m.event === 'run.progress' && m.payload.runId === runId) {
-      const p = m.payload;
-      out.event({ type: 'progress', ...p }, undefined);
+      out.event({ type: 'progress', ...m.payload }, undefined);
     } else if (m.event === 'run.status' && m.payload.runId === runId && m.payload.status !== lastStatus) {
       lastStatus = m.payload.status;
       out.event({ type: 'status', runId, status: m.payload.status, backend: m.payload.run.backend }, `  status: ${m.payload.status}${m.payload.run.backend ? ` (backend ${m.payload.run.backend})` : ''}`);
@@ -158,19 +176,17 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
       for (const p of epochEnd) out.event({ type: 'epoch', runId, epoch: p.epoch, step: p.step, val_loss: p.value }, `  epoch ${p.epoch}: validation loss ${p.value.toFixed(2)} nats`);
     }
   });
-  const stop = (): void => {
-    if (runId > 0) void core.call('runs.cancel', { runId });
-  };
+  const stop = (): void => void core.call('runs.cancel', { runId });
   process.once('SIGINT', stop);
   try {
-    const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
-    runId = run.id;
-    out.event({ type: 'started', runId }, `Training run #${run.id} "${run.name}" on "${dataset.name}"…`);
     await core.runs.settled(runId);
     const final: Run = await core.call('runs.get', { runId });
     out.event(
-      { type: 'result', command: 'train', run: final },
+      { type: 'result', command, run: final },
       `Run #${final.id} ${final.status}: loss ${fmt(final.summary.loss)}, validation loss ${fmt(final.summary.val_loss)} nats` +
+        (final.summary.test_nll !== undefined
+          ? `, test NLL ${fmt(final.summary.test_nll)} nats (${fmt(final.summary.test_bpd, 3)} bits/dim, IWAE k=${final.summary.iwae_k})`
+          : '') +
         (final.error ? `\n  ${final.error.message}` : ''),
     );
     if (final.status !== 'finished') process.exitCode = 1;
@@ -228,7 +244,7 @@ export async function main(argv: string[]): Promise<number> {
       out.event({ type: 'result', command: 'doctor', report }, formatDoctorReport(report, appVersion));
       return report.chosen === null ? 1 : 0;
     }
-    if (!['import', 'train', 'runs', 'serve'].includes(command)) {
+    if (!['import', 'train', 'resume', 'runs', 'serve'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
     }
     core = createCore({
@@ -243,6 +259,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     if (command === 'import') await cmdImport(core, values, rest, out);
     else if (command === 'train') await cmdTrain(core, values, out);
+    else if (command === 'resume') await cmdResume(core, values, rest, out);
     else if (command === 'runs') await cmdRuns(core, values, out);
     else await cmdServe(core, values, out);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
