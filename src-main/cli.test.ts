@@ -136,4 +136,33 @@ describe('vae-studio CLI', () => {
     expect(Math.min(...epochs)).toBeGreaterThan(1);
     expect(lines.at(-1)).toMatchObject({ type: 'result', command: 'resume', run: { status: 'finished', epochsDone: 40 } });
   });
+
+  it('after the app itself is killed with SIGKILL, its worker goes away and the run shows as interrupted', async () => {
+    const home = join(dir.path, 'home-app-kill');
+    expect(spawnSync(process.execPath, [bin, 'import', join(dir.path, 'shapes'), '--size', '16', '--name', 'shapes', '--home', home], { encoding: 'utf8' }).status).toBe(0);
+    const app = spawn(process.execPath, [bin, 'train', '--dataset', 'shapes', '--epochs', '200', '--batch', '8', '--home', home, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    app.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await until(() => /"type":"epoch"/.test(out), 90_000, 'an epoch');
+    const db = new Database(join(home, 'studio.db'), { readonly: true });
+    const row = db.prepare(`SELECT id, worker_pid FROM runs WHERE status = 'running'`).get() as { id: number; worker_pid: number };
+    db.close();
+    app.kill('SIGKILL');
+    await new Promise((resolve) => app.on('exit', resolve));
+    // The orphaned worker notices its parent is gone and stops training for nobody.
+    await until(() => {
+      try {
+        process.kill(row.worker_pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 15_000, 'the orphaned worker to exit');
+    const runs = spawnSync(process.execPath, [bin, 'runs', '--home', home, '--json'], { encoding: 'utf8' });
+    const listed = (JSON.parse(runs.stdout.trim().split('\n').at(-1)!) as { runs: { id: number; status: string; error: { message: string } }[] }).runs.find((r) => r.id === row.id)!;
+    expect(listed.status).toBe('interrupted');
+    expect(listed.error.message).toMatch(/stopped while this run was training/);
+  });
 });
