@@ -165,4 +165,33 @@ describe('vae-studio CLI', () => {
     expect(listed.status).toBe('interrupted');
     expect(listed.error.message).toMatch(/stopped while this run was training/);
   });
+
+  it('a full disk during an import gives a clear error, leaves no half-written file and keeps earlier data', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdirSync, readdirSync } = await import('node:fs');
+    const mount = join(dir.path, 'small-disk');
+    mkdirSync(mount);
+    // A 1 MiB file system: room for the database, not for a big dataset (needs root, as CI has).
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount]);
+    try {
+      const home = join(mount, 'home');
+      const small = spawnSync(process.execPath, [bin, 'import', join(dir.path, 'shapes'), '--size', '16', '--name', 'small', '--home', home, '--json'], { encoding: 'utf8' });
+      expect(small.status, small.stderr).toBe(0);
+      await writeImageFolder(join(dir.path, 'big'), ['a', 'b'], 300, { size: 64 });
+      const big = spawnSync(process.execPath, [bin, 'import', join(dir.path, 'big'), '--size', '64', '--channels', '3', '--name', 'big', '--home', home, '--json'], { encoding: 'utf8' });
+      expect(big.status).toBe(1);
+      const last = JSON.parse(big.stdout.trim().split('\n').at(-1)!) as { type: string; error: { code: string; message: string } };
+      expect(last).toMatchObject({ type: 'error', error: { code: 'io_error' } });
+      expect(last.error.message).toMatch(/disk is full.*Nothing was saved/);
+      expect(readdirSync(join(home, 'blobs', 'tmp'))).toEqual([]);
+      const runs = spawnSync(process.execPath, [bin, 'runs', '--home', home, '--json'], { encoding: 'utf8' });
+      expect(runs.status).toBe(0);
+      const db = new Database(join(home, 'studio.db'), { readonly: true });
+      expect(db.prepare('SELECT name FROM datasets').pluck().all()).toEqual(['small']);
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      db.close();
+    } finally {
+      execFileSync('umount', ['-l', mount]);
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError } from '@shared/errors';
 import type { Project, Run } from '@shared/types';
 import { createCore, type Core } from './core/core';
+import { toApiError } from './core/errors';
 import { probeBackendsInWorker } from './doctor';
 import { formatDoctorReport } from './doctor-format';
 import { defaultHome } from './core/workspace/home';
@@ -264,7 +265,7 @@ export async function main(argv: string[]): Promise<number> {
     else await cmdServe(core, values, out);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
-    const shape = error instanceof ApiError ? error.toJSON() : { code: 'internal', message: String(error) };
+    const shape = toApiError(error).toJSON();
     if (values.json) process.stdout.write(`${JSON.stringify({ type: 'error', error: shape })}\n`);
     else process.stderr.write(`error: ${shape.message}\n`);
     return 1;

@@ -4,6 +4,7 @@ import { ApiError, type Envelope } from '@shared/errors';
 import type { AppInfo } from '@shared/types';
 import { assertRequestName, parseRequest } from '@shared/validate';
 import { datasetHandlers } from './api/datasets';
+import { toApiError } from './errors';
 import type { Context } from './api/context';
 import { projectHandlers } from './api/projects';
 import { runHandlers } from './api/runs';
@@ -78,7 +79,9 @@ export function createCore(options: CoreOptions): Core {
       try {
         return { ok: true, value: await call(assertRequestName(name), input) };
       } catch (error) {
-        return { ok: false, error: toApiError(error).toJSON() };
+        const apiError = toApiError(error);
+        if (apiError.code === 'internal') console.error(error);
+        return { ok: false, error: apiError.toJSON() };
       }
     },
     subscribe: (listener) => events.subscribe(listener),
@@ -100,17 +103,3 @@ function openLockedOrReadOnly(options: CoreOptions): Workspace {
   }
 }
 
-function toApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: string }).code ?? '';
-  if (/SQLITE_CONSTRAINT/.test(code)) return new ApiError('conflict', message);
-  if (/SQLITE_READONLY/.test(code)) {
-    return new ApiError('conflict', 'This workspace is open read-only because another VAE Studio is using it; nothing was changed.');
-  }
-  if (/SQLITE_FULL|ENOSPC/.test(`${code} ${message}`)) {
-    return new ApiError('io_error', `The disk is full (${message}). Nothing was saved; free some space and try again.`);
-  }
-  console.error(error);
-  return new ApiError('internal', message);
-}

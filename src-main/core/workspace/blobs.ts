@@ -48,9 +48,13 @@ export class BlobStore {
       let offset = 0;
       while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
       fsyncSync(fd);
-    } finally {
+    } catch (error) {
+      // Disk full or I/O error: a half-written temp file is of no use to anyone.
       closeSync(fd);
+      rmSync(path, { force: true });
+      throw error;
     }
+    closeSync(fd);
     return path;
   }
 

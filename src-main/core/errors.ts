@@ -1,0 +1,22 @@
+import { ApiError } from '@shared/errors';
+
+/**
+ * Any thrown value as the typed error a user sees: storage problems become advice, not
+ * "internal". Used by the request handlers and by the child processes the core starts.
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string }).code ?? '';
+  if (/SQLITE_CONSTRAINT/.test(code)) return new ApiError('conflict', message);
+  if (/SQLITE_READONLY/.test(code)) {
+    return new ApiError('conflict', 'This workspace is open read-only because another VAE Studio is using it; nothing was changed.');
+  }
+  if (/SQLITE_FULL|ENOSPC|EDQUOT/.test(`${code} ${message}`)) {
+    return new ApiError('io_error', `The disk is full (${message}). Nothing was saved; free some space and try again.`);
+  }
+  if (/EROFS|EACCES|EPERM/.test(code)) {
+    return new ApiError('io_error', `The workspace cannot be written (${message}). Check its folder's permissions.`);
+  }
+  return new ApiError('internal', message);
+}
