@@ -1,12 +1,8 @@
 import type { Artifact, MetricPoint, Run, RunProgress } from '@shared/types';
 import { call, on } from './api';
+import type { SeriesPoint } from './chart-series';
 import { toUserError } from './errors';
 import { isActive } from './run-status';
-
-export interface ChartPoint {
-  x: number;
-  y: number;
-}
 
 /** The artifact kinds the run panels show, in display order. */
 export const artifactKinds = ['reconstructions', 'samples', 'traversal'] as const;
@@ -28,7 +24,7 @@ export class RunFeed {
   progress = $state.raw<RunProgress | null>(null);
   /** Latest artifact per kind. */
   artifacts = $state.raw<Record<string, Artifact>>({});
-  series = $state.raw<Record<string, ChartPoint[]>>({});
+  series = $state.raw<Record<string, SeriesPoint[]>>({});
   revision = $state(0);
   /** Bumped when the series are thrown away and reloaded (after a resume). */
   generation = $state(0);
@@ -36,6 +32,7 @@ export class RunFeed {
   error = $state<string | null>(null);
 
   #lastStep: Record<string, number> = {};
+  #lastT = 0;
   /** Status events seen: events arrive in order on one socket, answers may not. */
   #statusEvents = 0;
   #artifactQueue: Artifact[] = [];
@@ -88,6 +85,16 @@ export class RunFeed {
     const seen = this.#statusEvents;
     const run = await action();
     if (this.#statusEvents === seen) this.run = run;
+  }
+
+  /**
+   * Steps per epoch, for plotting by epoch: the live progress says it; a stopped run's
+   * epochs all had the same number of steps, so its last step over its epochs does.
+   */
+  get stepsPerEpoch(): number | null {
+    if (this.progress && this.progress.stepsPerEpoch > 0) return this.progress.stepsPerEpoch;
+    const run = this.run;
+    return run && run.epochsDone > 0 && run.lastStep > 0 ? run.lastStep / run.epochsDone : null;
   }
 
   dispose(): void {
@@ -151,7 +158,8 @@ export class RunFeed {
       const last = this.#lastStep[point.name] ?? -Infinity;
       if (point.step <= last || !Number.isFinite(point.value)) continue;
       this.#lastStep[point.name] = point.step;
-      (this.series[point.name] ??= []).push({ x: point.step, y: point.value });
+      if (point.t > this.#lastT) this.#lastT = point.t;
+      (this.series[point.name] ??= []).push({ step: point.step, epoch: point.epoch, t: point.t, y: point.value });
       added++;
     }
     if (added > 0) this.revision++;
@@ -165,7 +173,8 @@ export class RunFeed {
   #noteEpoch(previous: Run | null, run: Run): void {
     const value = run.summary['val_loss'];
     if (!previous || value === undefined || run.epochsDone <= previous.epochsDone || run.lastStep < 0) return;
-    this.#receive([{ step: run.lastStep, epoch: run.epochsDone, name: 'val_loss', value, t: 0 }]);
+    // No time comes with it; the newest point's keeps a time axis in order.
+    this.#receive([{ step: run.lastStep, epoch: run.epochsDone, name: 'val_loss', value, t: this.#lastT }]);
   }
 
   /**
