@@ -10,6 +10,7 @@ describe('routes', () => {
       { view: 'train', runId: 12 },
       { view: 'runs' },
       { view: 'run', runId: 12 },
+      { view: 'compare', runIds: [3, 12] },
     ];
     for (const route of routes) expect(parseHash(href(route))).toEqual(route);
   });
@@ -20,10 +21,14 @@ describe('routes', () => {
     expect(parseHash('#/runs/abc')).toEqual({ view: 'runs' });
     expect(parseHash('#/train/-3')).toEqual({ view: 'train', runId: null });
     expect(parseHash('#/runs/1.5')).toEqual({ view: 'runs' });
+    // Compare keeps the valid ids once each; with none it is the runs list.
+    expect(parseHash('#/compare/4,x,4,9')).toEqual({ view: 'compare', runIds: [4, 9] });
+    expect(parseHash('#/compare/')).toEqual({ view: 'runs' });
   });
 
   it('puts a run detail under the Runs section', () => {
     expect(section({ view: 'run', runId: 3 })).toBe('runs');
+    expect(section({ view: 'compare', runIds: [1, 2] })).toBe('runs');
     expect(section({ view: 'train', runId: 3 })).toBe('train');
   });
 });

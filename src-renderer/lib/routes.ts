@@ -1,12 +1,14 @@
 /**
  * Hash routes, so a reload (or a link pasted from the web mode) lands on the same
- * screen: #/datasets, #/datasets/7, #/train, #/train/12, #/runs, #/runs/12.
+ * screen: #/datasets, #/datasets/7, #/train, #/train/12, #/runs, #/runs/12,
+ * #/compare/12,15.
  */
 export type Route =
   | { view: 'datasets'; datasetId: number | null }
   | { view: 'train'; runId: number | null }
   | { view: 'runs' }
-  | { view: 'run'; runId: number };
+  | { view: 'run'; runId: number }
+  | { view: 'compare'; runIds: number[] };
 
 export type ViewName = 'datasets' | 'train' | 'runs';
 
@@ -27,6 +29,11 @@ export function parseHash(hash: string): Route {
     }
     case 'datasets':
       return { view: 'datasets', datasetId: toId(id) };
+    case 'compare': {
+      const ids = (id ?? '').split(',').map(toId);
+      const runIds = [...new Set(ids.filter((value): value is number => value !== null))];
+      return runIds.length > 0 ? { view: 'compare', runIds } : { view: 'runs' };
+    }
     default:
       return { view: 'datasets', datasetId: null };
   }
@@ -42,10 +49,12 @@ export function href(route: Route): string {
       return '#/runs';
     case 'run':
       return `#/runs/${route.runId}`;
+    case 'compare':
+      return `#/compare/${route.runIds.join(',')}`;
   }
 }
 
 /** Which sidebar entry a route belongs to. */
 export function section(route: Route): ViewName {
-  return route.view === 'run' ? 'runs' : route.view;
+  return route.view === 'run' || route.view === 'compare' ? 'runs' : route.view;
 }

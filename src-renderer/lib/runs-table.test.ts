@@ -29,9 +29,9 @@ function run(id: number, patch: Partial<Run> = {}): Run {
 
 describe('runs table', () => {
   const runs = [
-    run(1, { name: 'alpha', summary: { loss: 120 } }),
-    run(2, { name: 'beta', datasetName: 'faces', status: 'failed' }),
-    run(3, { name: 'gamma', summary: { loss: 95 } }),
+    run(1, { name: 'alpha', summary: { loss: 120, test_nll: 101.5 } }),
+    run(2, { name: 'beta', datasetName: 'faces', status: 'failed', tags: ['sweep'] }),
+    run(3, { name: 'gamma', summary: { loss: 95, test_nll: 99.25 } }),
   ];
 
   it('filters on name, dataset and status, every word', () => {
@@ -39,6 +39,7 @@ describe('runs table', () => {
     expect(filterRuns(runs, 'FINISHED').map((r) => r.id)).toEqual([1, 3]);
     expect(filterRuns(runs, 'finished gam').map((r) => r.id)).toEqual([3]);
     expect(filterRuns(runs, '  ')).toHaveLength(3);
+    expect(filterRuns(runs, 'Sweep').map((r) => r.id)).toEqual([2]);
   });
 
   it('sorts both ways and keeps runs without a value last', () => {
@@ -46,5 +47,6 @@ describe('runs table', () => {
     expect(sortRuns(runs, { key: 'loss', descending: true }).map((r) => r.id)).toEqual([1, 3, 2]);
     expect(sortRuns(runs, { key: 'created', descending: true }).map((r) => r.id)).toEqual([3, 2, 1]);
     expect(sortRuns(runs, { key: 'name', descending: false }).map((r) => r.name)).toEqual(['alpha', 'beta', 'gamma']);
+    expect(sortRuns(runs, { key: 'testNll', descending: false }).map((r) => r.id)).toEqual([3, 1, 2]);
   });
 });

@@ -10,6 +10,7 @@ export type SortKey =
   | 'status'
   | 'loss'
   | 'valLoss'
+  | 'testNll'
   | 'duration'
   | 'backend'
   | 'created';
@@ -21,6 +22,8 @@ export interface SortState {
 
 export const finalLoss = (run: Run): number | null => run.summary['loss'] ?? null;
 export const finalValLoss = (run: Run): number | null => run.summary['val_loss'] ?? null;
+/** IWAE bound on the test split, in nats: written when training ends (or by runs.evaluate). */
+export const testNll = (run: Run): number | null => run.summary['test_nll'] ?? null;
 export const runDuration = (run: Run, now: number): number | null => durationBetween(run.startedAt, run.finishedAt, now);
 
 function sortValue(run: Run, key: SortKey, now: number): string | number | null {
@@ -41,6 +44,8 @@ function sortValue(run: Run, key: SortKey, now: number): string | number | null 
       return finalLoss(run);
     case 'valLoss':
       return finalValLoss(run);
+    case 'testNll':
+      return testNll(run);
     case 'duration':
       return runDuration(run, now);
     case 'backend':
@@ -50,12 +55,12 @@ function sortValue(run: Run, key: SortKey, now: number): string | number | null 
   }
 }
 
-/** Case-insensitive match on name, dataset and status; every word must match. */
+/** Case-insensitive match on name, dataset, status and tags; every word must match. */
 export function filterRuns(runs: readonly Run[], query: string): Run[] {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return [...runs];
   return runs.filter((run) => {
-    const haystack = `${run.name} ${run.datasetName} ${run.status}`.toLowerCase();
+    const haystack = `${run.name} ${run.datasetName} ${run.status} ${run.tags.join(' ')}`.toLowerCase();
     return words.every((word) => haystack.includes(word));
   });
 }

@@ -1,0 +1,52 @@
+import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
+import { chartPoints, createFirstProject, importFolder, trainTinyRun } from './steps';
+
+test('compare two runs: curves overlaid with a legend per run, settings diffed', async ({ page, studio }) => {
+  const data = await tempFolder();
+  try {
+    const { folder } = await writeShapesFolder(data.path, 8);
+    await openStudio(page, studio);
+    await createFirstProject(page);
+    await importFolder(page, folder, 'shapes');
+    const small = await trainTinyRun(page, { name: 'small-z', latent: 2, epochs: 2 });
+    const wide = await trainTinyRun(page, { name: 'wide-z', latent: 6, epochs: 2, beta: 2 });
+
+    await page.getByTestId('nav-runs').click();
+    await expect(page.getByTestId('run-row')).toHaveCount(2);
+    // One run ticked is not a comparison yet.
+    await page.locator(`[data-testid="run-row"][data-run-id="${small}"]`).getByTestId('run-select').check();
+    await expect(page.getByTestId('runs-compare')).toHaveAttribute('aria-disabled', 'true');
+    await page.locator(`[data-testid="run-row"][data-run-id="${wide}"]`).getByTestId('run-select').check();
+    await expect(page.getByTestId('runs-selected')).toHaveText('2 selected');
+    await page.getByTestId('runs-compare').click();
+
+    await expect(page).toHaveURL(new RegExp(`#/compare/${small},${wide}$`));
+    const legend = page.getByTestId('compare-legend-item');
+    await expect(legend).toHaveCount(2);
+    await expect(legend.nth(0)).toContainText('small-z');
+    await expect(legend.nth(1)).toContainText('wide-z');
+    // Both runs' training curves are drawn (every step of both).
+    await expect.poll(() => chartPoints(page, 'compare-chart')).toBeGreaterThanOrEqual(8);
+
+    // Per-epoch validation loss: one point per epoch and run.
+    await page.getByTestId('compare-metric').selectOption('val_loss');
+    await expect.poll(() => chartPoints(page, 'compare-chart')).toBe(4);
+    await page.getByTestId('chart-x-epoch').check();
+    await expect(page.getByTestId('compare-chart')).toHaveAttribute('data-metric', 'val_loss');
+
+    // The settings that differ are marked; the ones they share are not.
+    await expect(page.locator('[data-testid="diff-row"][data-key="latent"]')).toHaveAttribute('data-differs', 'true');
+    await expect(page.locator('[data-testid="diff-row"][data-key="latent"]')).toContainText('2');
+    await expect(page.locator('[data-testid="diff-row"][data-key="beta"]')).toHaveAttribute('data-differs', 'true');
+    await expect(page.locator('[data-testid="diff-row"][data-key="epochs"]')).toHaveAttribute('data-differs', 'false');
+    await page.getByTestId('diff-only').check();
+    await expect(page.getByTestId('diff-row')).toHaveCount(2);
+    await expect(page.getByTestId('compare-summary')).toContainText('Test NLL');
+    await screenshot(page, '13-compare');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, '13-compare-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  } finally {
+    await data.remove();
+  }
+});

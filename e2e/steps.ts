@@ -1,0 +1,49 @@
+import type { Page } from '@playwright/test';
+import { expect } from './fixtures';
+
+/** UI steps several specs share: each one goes through the screens a person would use. */
+
+export async function createFirstProject(page: Page): Promise<void> {
+  await expect(page.getByTestId('empty-projects')).toBeVisible();
+  await page.getByTestId('create-first-project').click();
+  await expect(page.getByTestId('project-current')).toHaveText('My first project');
+}
+
+export async function importFolder(page: Page, folder: string, name: string, size = 16): Promise<void> {
+  await page.getByTestId('nav-datasets').click();
+  await page.getByTestId('dataset-new').click();
+  await page.getByTestId('import-folder').fill(folder);
+  await page.getByTestId('import-name').fill(name);
+  await page.getByTestId('import-size').fill(String(size));
+  await page.getByTestId('import-submit').click();
+  await expect(page.getByTestId('dataset-name')).toHaveText(name, { timeout: 60_000 });
+}
+
+export interface TinyRun {
+  name: string;
+  latent?: number;
+  hidden?: number;
+  epochs?: number;
+  beta?: number;
+}
+
+/** Starts a small MLP run from the Train form and waits until it has finished. */
+export async function trainTinyRun(page: Page, run: TinyRun): Promise<string> {
+  await page.getByTestId('nav-train').click();
+  await page.getByTestId('run-name-input').fill(run.name);
+  await page.getByTestId('run-model-mlp').check();
+  await page.getByTestId('run-latent').fill(String(run.latent ?? 4));
+  await page.getByTestId('run-hidden').fill(String(run.hidden ?? 32));
+  await page.getByTestId('run-epochs').fill(String(run.epochs ?? 1));
+  await page.getByTestId('run-batch-size').fill('16');
+  await page.getByTestId('run-beta').fill(String(run.beta ?? 1));
+  await page.getByTestId('run-start').click();
+  const panel = page.getByTestId('run-panel');
+  await expect(panel.getByTestId('run-name')).toHaveText(run.name);
+  await expect(panel.getByTestId('run-status')).toHaveAttribute('data-status', 'finished', { timeout: 90_000 });
+  return (await panel.getAttribute('data-run-id')) ?? '';
+}
+
+export async function chartPoints(page: Page, testId = 'loss-chart'): Promise<number> {
+  return Number(await page.getByTestId(testId).getAttribute('data-points'));
+}
