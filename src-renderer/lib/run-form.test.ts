@@ -1,8 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { LIMITS, defaultRunConfig } from '@shared/config';
-import { defaultRunForm, mseScale, validateRunForm, type RunFormValues } from './run-form';
+import { LIMITS, defaultRunConfig, importSettingsSchema, runConfigSchema } from '@shared/config';
+import {
+  defaultRunForm,
+  mseScale,
+  runFormFrom,
+  sanitizeRunForm,
+  suggestForDataset,
+  validateRunForm,
+  type FormDataset,
+  type RunFormValues,
+} from './run-form';
 
 const valid = (patch: Partial<RunFormValues> = {}): RunFormValues => ({ ...defaultRunForm(1), ...patch });
+const dataset = (patch: Partial<FormDataset> & { binarize?: boolean } = {}): FormDataset => ({
+  width: 28,
+  height: 28,
+  channels: 1,
+  ...patch,
+  settings: importSettingsSchema.parse({ binarize: patch.binarize ?? false }),
+});
 
 describe('validateRunForm', () => {
   it('accepts the defaults and yields the default config', () => {
@@ -23,17 +39,95 @@ describe('validateRunForm', () => {
     expect(validateRunForm(valid({ epochs: 2.5 })).errors.epochs).toBe('Epochs must be a whole number.');
     expect(validateRunForm(valid({ batchSize: null })).errors.batchSize).toBe('Batch size is required.');
     expect(validateRunForm(valid({ datasetId: null })).errors.datasetId).toBeDefined();
+    expect(validateRunForm(valid({ iwaeSamples: 0 })).errors.iwaeSamples).toBe('IWAE samples must be between 1 and 5,000.');
   });
 
   it('uses the schema for fields without LIMITS', () => {
     expect(validateRunForm(valid({ hidden: 4 })).errors.hidden).toBe('Must be at least 8.');
     expect(validateRunForm(valid({ beta: -1 })).errors.beta).toBe('Must be at least 0.');
+    expect(validateRunForm(valid({ freeBits: 11 })).errors.freeBits).toBe('Must be at most 10.');
+    expect(validateRunForm(valid({ klWarmupSteps: 1.5 })).errors.klWarmupSteps).toBeDefined();
   });
 
-  it('checks σ only for the Gaussian decoder', () => {
+  it('checks σ and the learned variance only for the Gaussian decoder', () => {
     expect(validateRunForm(valid({ decoder: 'bernoulli', gaussianSigma: -1 })).errors).toEqual({});
     expect(validateRunForm(valid({ decoder: 'gaussian', gaussianSigma: -1 })).errors.gaussianSigma).toBeDefined();
     expect(validateRunForm(valid({ decoder: 'gaussian', gaussianSigma: 0.5 })).config?.gaussianSigma).toBe(0.5);
+    // A learned variance left over from a Gaussian choice is not sent with Bernoulli.
+    expect(validateRunForm(valid({ decoder: 'bernoulli', decoderVariance: 'per-pixel' })).config?.decoderVariance).toBe('fixed');
+    expect(validateRunForm(valid({ decoder: 'gaussian', decoderVariance: 'global' })).config?.decoderVariance).toBe('global');
+  });
+
+  it('sends the capacity settings under capacity annealing and the β ones otherwise', () => {
+    const capacity = validateRunForm(valid({ objective: 'capacity', capacityMax: 10, capacitySteps: 500, capacityGamma: 100, klWarmupSteps: 300, freeBits: 0.5 }));
+    expect(capacity.errors).toEqual({});
+    expect(capacity.config).toMatchObject({ objective: 'capacity', capacityMax: 10, capacitySteps: 500, capacityGamma: 100, klWarmupSteps: 0, freeBits: 0 });
+    const beta = validateRunForm(valid({ klWarmupSteps: 300, freeBits: 0.5, capacityMax: -5 }));
+    expect(beta.errors).toEqual({});
+    expect(beta.config).toMatchObject({ objective: 'beta', klWarmupSteps: 300, freeBits: 0.5, capacityMax: 25 });
+    expect(validateRunForm(valid({ objective: 'capacity', capacitySteps: 0 })).errors.capacitySteps).toBe('Must be at least 1.');
+  });
+
+  it('sends only the chosen corruption and decay figures, and checks them', () => {
+    expect(validateRunForm(valid({ denoise: 'mask', denoiseMaskProb: 0.3, denoiseSigma: -1 })).config).toMatchObject({ denoise: 'mask', denoiseMaskProb: 0.3, denoiseSigma: 0.2 });
+    expect(validateRunForm(valid({ denoise: 'mask', denoiseMaskProb: 0.99 })).errors.denoiseMaskProb).toBe('Must be at most 0.95.');
+    expect(validateRunForm(valid({ lrDecay: 'step', lrDecayRate: 0.1, lrDecaySteps: 100 })).config).toMatchObject({ lrDecay: 'step', lrDecayRate: 0.1, lrDecaySteps: 100 });
+    expect(validateRunForm(valid({ lrDecay: 'exponential', lrDecayRate: 2 })).errors.lrDecayRate).toBe('Must be at most 1.');
+  });
+
+  it('refuses the conv model on a dataset whose size does not suit it, at the model field', () => {
+    expect(validateRunForm(valid({ model: 'conv' }), dataset({ width: 10, height: 10 })).errors.model).toMatch(/multiple of 4.*10×10/);
+    expect(validateRunForm(valid({ model: 'conv' }), dataset()).errors).toEqual({});
+  });
+});
+
+describe('clone', () => {
+  it('round-trips any valid config through the form unchanged', () => {
+    const config = runConfigSchema.parse({
+      model: 'conv',
+      decoder: 'gaussian',
+      decoderVariance: 'per-pixel',
+      gaussianSigma: 0.3,
+      objective: 'capacity',
+      capacityMax: 12,
+      capacitySteps: 800,
+      capacityGamma: 50,
+      denoise: 'gaussian',
+      denoiseSigma: 0.1,
+      lrDecay: 'exponential',
+      lrDecayRate: 0.7,
+      lrDecaySteps: 300,
+      iwaeSamples: 20,
+      seed: 9,
+    });
+    expect(validateRunForm(runFormFrom(config, 3, 'copy')).config).toEqual(config);
+  });
+});
+
+describe('dataset suggestions', () => {
+  it('picks Gaussian for RGB and Bernoulli for greyscale or binarized images', () => {
+    expect(suggestForDataset(dataset({ channels: 3 }), 'mlp').decoder).toBe('gaussian');
+    expect(suggestForDataset(dataset({ binarize: true }), 'mlp').decoder).toBe('bernoulli');
+    expect(suggestForDataset(dataset(), 'mlp')).toMatchObject({ decoder: 'bernoulli', reason: expect.stringMatching(/Greyscale/) });
+  });
+
+  it('falls back to the MLP only when the conv model cannot take the size', () => {
+    expect(suggestForDataset(dataset({ width: 10, height: 10 }), 'conv').model).toBe('mlp');
+    expect(suggestForDataset(dataset(), 'conv').model).toBeUndefined();
+  });
+});
+
+describe('stored form', () => {
+  it('keeps valid stored values and replaces broken or unknown ones with defaults', () => {
+    const restored = sanitizeRunForm({ latent: 7, objective: 'capacity', decoder: 'poisson', lrDecay: 42, beta: 'x', datasetId: 'a', extra: 1 });
+    expect(restored.latent).toBe(7);
+    expect(restored.objective).toBe('capacity');
+    expect(restored.decoder).toBe('bernoulli');
+    expect(restored.lrDecay).toBe('none');
+    expect(restored.beta).toBe(1);
+    expect(restored.datasetId).toBeNull();
+    expect('extra' in restored).toBe(false);
+    expect(sanitizeRunForm(null)).toEqual(defaultRunForm(null));
   });
 });
 

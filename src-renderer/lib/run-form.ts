@@ -1,13 +1,22 @@
 import {
   LIMITS,
   decoderKinds,
+  decoderVariances,
   defaultRunConfig,
+  denoiseKinds,
+  lrDecayKinds,
   modelKinds,
+  objectiveKinds,
   runConfigSchema,
   type DecoderKind,
+  type DecoderVariance,
+  type DenoiseKind,
+  type LrDecayKind,
   type ModelKind,
+  type ObjectiveKind,
   type RunConfig,
 } from '@shared/config';
+import type { Dataset } from '@shared/types';
 
 /**
  * The new-run form as the inputs hold it: number inputs give `null` when empty, so
@@ -21,63 +30,129 @@ export interface RunFormValues {
   hidden: number | null;
   decoder: DecoderKind;
   gaussianSigma: number | null;
+  decoderVariance: DecoderVariance;
+  objective: ObjectiveKind;
   beta: number | null;
+  klWarmupSteps: number | null;
+  freeBits: number | null;
+  capacityMax: number | null;
+  capacitySteps: number | null;
+  capacityGamma: number | null;
+  denoise: DenoiseKind;
+  denoiseSigma: number | null;
+  denoiseMaskProb: number | null;
   epochs: number | null;
   batchSize: number | null;
   learningRate: number | null;
+  lrDecay: LrDecayKind;
+  lrDecayRate: number | null;
+  lrDecaySteps: number | null;
+  iwaeSamples: number | null;
   seed: number | null;
 }
 
 export type RunFormField = keyof RunFormValues;
 export type RunFormErrors = Partial<Record<RunFormField, string>>;
 
-export function defaultRunForm(datasetId: number | null): RunFormValues {
-  const d = defaultRunConfig();
+/** The choice fields and what each may hold: stored or cloned values are checked against these. */
+const choices = {
+  model: modelKinds,
+  decoder: decoderKinds,
+  decoderVariance: decoderVariances,
+  objective: objectiveKinds,
+  denoise: denoiseKinds,
+  lrDecay: lrDecayKinds,
+} as const satisfies Partial<Record<RunFormField, readonly string[]>>;
+
+/** A run's settings as form values: "Clone" starts a new run from them. */
+export function formFromRun(run: { datasetId: number; config: RunConfig }): RunFormValues {
+  return runFormFrom(run.config, run.datasetId);
+}
+
+/** The form showing `config` (a clone, or the defaults). */
+export function runFormFrom(config: RunConfig, datasetId: number | null, name = ''): RunFormValues {
   return {
-    name: '',
+    name,
     datasetId,
-    model: d.model,
-    latent: d.latent,
-    hidden: d.hidden,
-    decoder: d.decoder,
-    gaussianSigma: d.gaussianSigma,
-    beta: d.beta,
-    epochs: d.epochs,
-    batchSize: d.batchSize,
-    learningRate: d.learningRate,
-    seed: d.seed,
+    model: config.model,
+    latent: config.latent,
+    hidden: config.hidden,
+    decoder: config.decoder,
+    gaussianSigma: config.gaussianSigma,
+    decoderVariance: config.decoderVariance,
+    objective: config.objective,
+    beta: config.beta,
+    klWarmupSteps: config.klWarmupSteps,
+    freeBits: config.freeBits,
+    capacityMax: config.capacityMax,
+    capacitySteps: config.capacitySteps,
+    capacityGamma: config.capacityGamma,
+    denoise: config.denoise,
+    denoiseSigma: config.denoiseSigma,
+    denoiseMaskProb: config.denoiseMaskProb,
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    learningRate: config.learningRate,
+    lrDecay: config.lrDecay,
+    lrDecayRate: config.lrDecayRate,
+    lrDecaySteps: config.lrDecaySteps,
+    iwaeSamples: config.iwaeSamples,
+    seed: config.seed,
   };
 }
 
+export function defaultRunForm(datasetId: number | null): RunFormValues {
+  return runFormFrom(defaultRunConfig(), datasetId);
+}
+
+const range = (r: { min: number; max: number }): string => `${r.min}–${r.max.toLocaleString('en-US')}`;
+
 /** Hints shown under the fields; the same LIMITS the core enforces. */
 export const runFormHints: Partial<Record<RunFormField, string>> = {
-  latent: `${LIMITS.latent.min}–${LIMITS.latent.max}`,
-  epochs: `${LIMITS.epochs.min}–${LIMITS.epochs.max.toLocaleString('en-US')}`,
-  batchSize: `${LIMITS.batchSize.min}–${LIMITS.batchSize.max}`,
+  latent: range(LIMITS.latent),
+  epochs: range(LIMITS.epochs),
+  batchSize: range(LIMITS.batchSize),
   learningRate: `${LIMITS.learningRate.min}–${LIMITS.learningRate.max}`,
+  iwaeSamples: `Test-bound samples per image, ${range(LIMITS.iwaeSamples)}`,
+  klWarmupSteps: 'Steps for β to rise from 0; 0 = off',
+  freeBits: 'Nats per dim, 0–10; 0 = off',
+  capacityMax: 'Target KL C_max in nats',
+  capacitySteps: 'Steps to reach C_max',
+  capacityGamma: 'Weight γ of |KL − C|',
+  denoiseSigma: 'Noise σ on pixels in [0, 1]',
+  denoiseMaskProb: 'Share of pixels hidden, < 0.95',
+  lrDecayRate: 'Factor r, 0–1',
+  lrDecaySteps: 'Every N steps',
 };
 
-function integerIn(value: number | null, label: string, range: { min: number; max: number }): string | null {
+function integerIn(value: number | null, label: string, r: { min: number; max: number }): string | null {
   if (value === null || !Number.isFinite(value)) return `${label} is required.`;
   if (!Number.isInteger(value)) return `${label} must be a whole number.`;
-  if (value < range.min || value > range.max) {
-    return `${label} must be between ${range.min} and ${range.max.toLocaleString('en-US')}.`;
-  }
+  if (value < r.min || value > r.max) return `${label} must be between ${r.min} and ${r.max.toLocaleString('en-US')}.`;
   return null;
 }
 
-function numberIn(value: number | null, label: string, range: { min: number; max: number }): string | null {
+function numberIn(value: number | null, label: string, r: { min: number; max: number }): string | null {
   if (value === null || !Number.isFinite(value)) return `${label} is required.`;
-  if (value < range.min || value > range.max) return `${label} must be between ${range.min} and ${range.max}.`;
+  if (value < r.min || value > r.max) return `${label} must be between ${r.min} and ${r.max}.`;
   return null;
 }
 
-/** Words for zod's issues on fields that have no LIMITS entry (hidden, beta, σ, seed). */
+/** Words for zod's issues on fields that have no LIMITS entry (hidden, β, σ, schedules…). */
 function describeIssue(issue: { code: string; message: string; minimum?: unknown; maximum?: unknown; inclusive?: boolean }): string {
   if (issue.code === 'too_small') return `Must be ${issue.inclusive === false ? 'greater than' : 'at least'} ${String(issue.minimum)}.`;
   if (issue.code === 'too_big') return `Must be at most ${String(issue.maximum)}.`;
   if (issue.code === 'invalid_type') return 'Enter a number.';
-  return issue.message;
+  if (issue.code === 'invalid_value' || issue.code === 'invalid_enum_value') return 'Pick one of the listed options.';
+  return issue.message.charAt(0).toUpperCase() + issue.message.slice(1);
+}
+
+/** What the form knows of the chosen dataset: enough to check the model against it. */
+export type FormDataset = Pick<Dataset, 'width' | 'height' | 'channels' | 'settings'>;
+
+/** The conv stack halves the image twice: the same rule the core applies on runs.create. */
+export function convFits(dataset: Pick<Dataset, 'width'>): boolean {
+  return dataset.width >= 8 && dataset.width % 4 === 0;
 }
 
 export interface ValidatedRunForm {
@@ -86,7 +161,13 @@ export interface ValidatedRunForm {
   config: RunConfig | null;
 }
 
-export function validateRunForm(values: RunFormValues): ValidatedRunForm {
+/**
+ * Checks the form and builds the config the core gets. Settings that a choice makes
+ * meaningless (σ for a Bernoulli decoder, warm-up under capacity annealing, decay
+ * figures with no decay) are left at their defaults rather than sent: they are not on
+ * screen, so they must neither fail validation nor end up in the stored config.
+ */
+export function validateRunForm(values: RunFormValues, dataset: FormDataset | null = null): ValidatedRunForm {
   const errors: RunFormErrors = {};
   const put = (field: RunFormField, message: string | null): void => {
     if (message && !errors[field]) errors[field] = message;
@@ -94,24 +175,42 @@ export function validateRunForm(values: RunFormValues): ValidatedRunForm {
 
   if (values.datasetId === null) put('datasetId', 'Choose a dataset to train on.');
   if (values.name.trim().length > LIMITS.nameLength) put('name', `Keep the name under ${LIMITS.nameLength} characters.`);
+  if (dataset && values.model === 'conv' && !convFits(dataset)) {
+    put('model', `The convolutional model needs a size that is a multiple of 4 (at least 8); this dataset is ${dataset.width}×${dataset.height}. Use the MLP.`);
+  }
   put('latent', integerIn(values.latent, 'Latent size', LIMITS.latent));
   put('epochs', integerIn(values.epochs, 'Epochs', LIMITS.epochs));
   put('batchSize', integerIn(values.batchSize, 'Batch size', LIMITS.batchSize));
   put('learningRate', numberIn(values.learningRate, 'Learning rate', LIMITS.learningRate));
+  put('iwaeSamples', integerIn(values.iwaeSamples, 'IWAE samples', LIMITS.iwaeSamples));
 
-  const candidate = {
+  const gaussian = values.decoder === 'gaussian';
+  const capacity = values.objective === 'capacity';
+  const candidate: Record<string, unknown> = {
     model: values.model,
     latent: values.latent,
     hidden: values.hidden,
     decoder: values.decoder,
-    // σ only matters (and is only on screen) for the Gaussian decoder.
-    gaussianSigma: values.decoder === 'gaussian' ? values.gaussianSigma : undefined,
+    objective: values.objective,
     beta: values.beta,
+    denoise: values.denoise,
     epochs: values.epochs,
     batchSize: values.batchSize,
     learningRate: values.learningRate,
+    lrDecay: values.lrDecay,
+    iwaeSamples: values.iwaeSamples,
     seed: values.seed,
   };
+  if (gaussian) Object.assign(candidate, { gaussianSigma: values.gaussianSigma, decoderVariance: values.decoderVariance });
+  if (capacity) {
+    Object.assign(candidate, { capacityMax: values.capacityMax, capacitySteps: values.capacitySteps, capacityGamma: values.capacityGamma });
+  } else {
+    Object.assign(candidate, { klWarmupSteps: values.klWarmupSteps, freeBits: values.freeBits });
+  }
+  if (values.denoise === 'gaussian') candidate['denoiseSigma'] = values.denoiseSigma;
+  if (values.denoise === 'mask') candidate['denoiseMaskProb'] = values.denoiseMaskProb;
+  if (values.lrDecay !== 'none') Object.assign(candidate, { lrDecayRate: values.lrDecayRate, lrDecaySteps: values.lrDecaySteps });
+
   const parsed = runConfigSchema.safeParse(candidate);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -129,6 +228,30 @@ export function mseScale(sigma: number | null): number | null {
   return sigma !== null && Number.isFinite(sigma) && sigma > 0 ? 1 / (2 * sigma * sigma) : null;
 }
 
+export interface DatasetSuggestion {
+  decoder: DecoderKind;
+  /** Set when the dataset cannot take the current model. */
+  model?: ModelKind;
+  /** Why, in a line under the decoder. */
+  reason: string;
+}
+
+/**
+ * Defaults that fit a dataset: a Bernoulli likelihood for binarized or greyscale
+ * images (digits, sketches: pixels near 0 or 1), a Gaussian one for RGB photos whose
+ * pixels are continuous; the MLP when the size does not suit the conv stack.
+ */
+export function suggestForDataset(dataset: FormDataset, model: ModelKind): DatasetSuggestion {
+  const fallback = model === 'conv' && !convFits(dataset) ? { model: 'mlp' as const } : {};
+  if (dataset.channels === 3) {
+    return { decoder: 'gaussian', reason: 'RGB images: a Gaussian decoder fits continuous colours.', ...fallback };
+  }
+  if (dataset.settings.binarize) {
+    return { decoder: 'bernoulli', reason: 'Binarized pixels are 0 or 1: a Bernoulli decoder is exact.', ...fallback };
+  }
+  return { decoder: 'bernoulli', reason: 'Greyscale images: a Bernoulli decoder (cross-entropy) suits digit-like data.', ...fallback };
+}
+
 const LAST_FORM_KEY = 'vae-studio.lastRunForm';
 
 /** The settings of the last run started in a project, so the next one starts from them. */
@@ -140,43 +263,28 @@ export function rememberRunForm(projectId: number, values: RunFormValues): void 
   }
 }
 
-export function recallRunForm(projectId: number | null): RunFormValues {
+/** Keeps only values of the right type and choice: stored data is not trusted, only pre-filled. */
+export function sanitizeRunForm(stored: unknown): RunFormValues {
   const defaults = defaultRunForm(null);
-  if (projectId === null) return defaults;
-  let stored: unknown;
-  try {
-    stored = JSON.parse(localStorage.getItem(`${LAST_FORM_KEY}.${projectId}`) ?? 'null');
-  } catch {
-    return defaults;
-  }
   if (typeof stored !== 'object' || stored === null) return defaults;
-  // Keep only values of the right type: stored data is not trusted, only pre-filled.
   const merged: Record<string, unknown> = { ...defaults };
   for (const [key, fallback] of Object.entries(defaults)) {
     const value = (stored as Record<string, unknown>)[key];
     if (key === 'datasetId') merged[key] = typeof value === 'number' ? value : null;
-    else if (typeof value === typeof fallback && value !== null) merged[key] = value;
+    else if (fallback === null || typeof fallback === 'number') merged[key] = typeof value === 'number' ? value : fallback;
+    else if (typeof value === typeof fallback) merged[key] = value;
   }
-  if (!(modelKinds as readonly unknown[]).includes(merged['model'])) merged['model'] = defaults.model;
-  if (!(decoderKinds as readonly unknown[]).includes(merged['decoder'])) merged['decoder'] = defaults.decoder;
+  for (const [key, allowed] of Object.entries(choices)) {
+    if (!(allowed as readonly unknown[]).includes(merged[key])) merged[key] = defaults[key as RunFormField];
+  }
   return merged as unknown as RunFormValues;
 }
 
-/** A run's settings as form values: "Clone" starts a new run from them. */
-export function formFromRun(run: { datasetId: number; config: RunConfig }): RunFormValues {
-  const c = run.config;
-  return {
-    name: '',
-    datasetId: run.datasetId,
-    model: c.model,
-    latent: c.latent,
-    hidden: c.hidden,
-    decoder: c.decoder,
-    gaussianSigma: c.gaussianSigma,
-    beta: c.beta,
-    epochs: c.epochs,
-    batchSize: c.batchSize,
-    learningRate: c.learningRate,
-    seed: c.seed,
-  };
+export function recallRunForm(projectId: number | null): RunFormValues {
+  if (projectId === null) return defaultRunForm(null);
+  try {
+    return sanitizeRunForm(JSON.parse(localStorage.getItem(`${LAST_FORM_KEY}.${projectId}`) ?? 'null'));
+  } catch {
+    return defaultRunForm(null);
+  }
 }
