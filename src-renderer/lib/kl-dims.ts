@@ -1,0 +1,57 @@
+import type { SeriesPoint } from './chart-series';
+
+/**
+ * A latent dim counts as active when its KL, averaged over the validation images,
+ * exceeds this many nats: the worker's own rule (ACTIVE_KL_THRESHOLD, VAE-MATH.md), so
+ * the bars agree with its `val_active_dims` figure.
+ */
+export const ACTIVE_KL_NATS = 0.01;
+
+export const klDimName = (dim: number): string => `kl_dim_${dim}`;
+
+export interface KlSnapshot {
+  epoch: number;
+  /** Mean KL per latent dim in nats; NaN where that dim has no point at this epoch. */
+  values: number[];
+  active: boolean[];
+  activeCount: number;
+}
+
+/** The point of one epoch, searched from the end: epochs are appended in order. */
+function atEpoch(points: readonly SeriesPoint[] | undefined, epoch: number): SeriesPoint | undefined {
+  if (!points) return undefined;
+  for (let i = points.length - 1; i >= 0; i--) {
+    const point = points[i]!;
+    if (point.epoch === epoch) return point;
+    if (point.epoch < epoch) return undefined;
+  }
+  return undefined;
+}
+
+/** Newest epoch with per-dim KL, or null before the first epoch ends. */
+export function latestKlEpoch(series: Readonly<Record<string, SeriesPoint[]>>): number | null {
+  return series[klDimName(0)]?.at(-1)?.epoch ?? null;
+}
+
+/**
+ * Per-dim KL at `epoch` (the newest when null). Null when that epoch has no figures:
+ * before the first epoch ends, or for an epoch the slider offers but the run lost.
+ */
+export function klSnapshot(
+  series: Readonly<Record<string, SeriesPoint[]>>,
+  latent: number,
+  epoch: number | null,
+): KlSnapshot | null {
+  const target = epoch ?? latestKlEpoch(series);
+  if (target === null) return null;
+  const values: number[] = [];
+  let found = 0;
+  for (let dim = 0; dim < latent; dim++) {
+    const point = atEpoch(series[klDimName(dim)], target);
+    if (point) found++;
+    values.push(point ? point.y : Number.NaN);
+  }
+  if (found === 0) return null;
+  const active = values.map((value) => value > ACTIVE_KL_NATS);
+  return { epoch: target, values, active, activeCount: active.filter(Boolean).length };
+}
