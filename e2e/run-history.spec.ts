@@ -55,9 +55,16 @@ test('a run in history: scrub its images by epoch; rename, notes and tags persis
     await page.getByTestId('nav-runs').click();
     await expect(page.getByTestId('run-row')).toContainText('tiny baseline');
     await page.getByTestId('run-row').click();
-    page.once('dialog', (dialog) => void dialog.accept());
+    // The confirmation can be turned down (Esc) and nothing happens; then confirmed.
     await page.getByTestId('run-delete').click();
-    await expect(page.getByTestId('run-row')).toHaveCount(0);
+    await expect(page.getByTestId('confirm')).toContainText('Delete run "tiny baseline"?');
+    await page.keyboard.press('Escape');
+    await expect(page.getByTestId('confirm')).toHaveCount(0);
+    await expect(page.getByTestId('run-panel')).toBeVisible();
+    await page.getByTestId('run-delete').click();
+    await page.getByTestId('confirm-ok').click();
+    await expect(page).toHaveURL(/#\/runs$/);
+    await expect(page.getByTestId('runs-empty')).toBeVisible();
   } finally {
     await data.remove();
   }

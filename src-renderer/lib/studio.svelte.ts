@@ -40,6 +40,11 @@ class Studio {
   loadError = $state<string | null>(null);
   /** Set by "Train on this dataset"; the new-run form takes it once. */
   trainDatasetId = $state<number | null>(null);
+  /**
+   * A file or folder dropped on the window; the import form takes it once. `path` is
+   * null in web mode, where a page is never told where a dropped file lives.
+   */
+  pendingDrop = $state.raw<{ path: string | null; name: string } | null>(null);
 
   project = $derived(this.projects.find((p) => p.id === this.projectId) ?? null);
   activeRuns = $derived(this.runs.filter((r) => isActive(r)));
