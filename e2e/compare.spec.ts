@@ -1,7 +1,7 @@
 import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
 import { chartPoints, createFirstProject, importFolder, trainTinyRun } from './steps';
 
-test('compare two runs: curves overlaid with a legend per run, settings diffed', async ({ page, studio }) => {
+test('compare two runs: curves overlaid with a legend per run, settings diffed; their dataset cannot be deleted', async ({ page, studio }) => {
   const data = await tempFolder();
   try {
     const { folder } = await writeShapesFolder(data.path, 8);
@@ -46,6 +46,15 @@ test('compare two runs: curves overlaid with a legend per run, settings diffed',
     await page.emulateMedia({ colorScheme: 'dark' });
     await screenshot(page, '13-compare-dark');
     await page.emulateMedia({ colorScheme: 'light' });
+
+    // The runs still use their dataset: the confirmation warns, the core refuses.
+    await page.getByTestId('nav-datasets').click();
+    await page.getByTestId('dataset-row').click();
+    await page.getByTestId('dataset-delete').click();
+    await expect(page.getByTestId('confirm')).toContainText('2 runs trained on it');
+    await page.getByTestId('confirm-ok').click();
+    await expect(page.getByTestId('dataset-error')).toContainText('is used by 2 run(s); delete those runs first');
+    await expect(page.getByTestId('dataset-row')).toHaveCount(1);
   } finally {
     await data.remove();
   }

@@ -49,8 +49,10 @@ test('import with preprocessing options, export the skipped report, re-import re
     await expect(page.getByTestId('dataset-stats')).toContainText(`${images - 1} reused`);
     await expect(page.getByTestId('dataset-stats')).toContainText('+0 added, −1 removed');
 
-    page.once('dialog', (dialog) => void dialog.accept());
     await page.getByTestId('dataset-delete').click();
+    await expect(page.getByTestId('confirm')).toContainText('Delete "shapes (v2)"?');
+    await screenshot(page, '16-dataset-delete-confirm');
+    await page.getByTestId('confirm-ok').click();
     await expect(page.getByTestId('dataset-row')).toHaveCount(1);
     await expect(page.getByTestId('dataset-row')).toContainText('shapes');
   } finally {

@@ -51,7 +51,9 @@ test('thin slice: create a project, import a folder, train an MLP and find the r
     await expect(page.getByTestId('dataset-count')).toHaveText(String(images));
     await expect(page.getByTestId('class-row')).toHaveCount(3);
     await expect(page.getByTestId('dataset-classes')).toContainText('rings');
-    await expect(page.getByTestId('dataset-preview')).toBeVisible();
+    // The preview shows every class, a strip each.
+    await expect(page.getByTestId('preview-class')).toHaveCount(3);
+    await expect(page.getByTestId('preview-class').last()).toHaveAttribute('data-label', 'rings');
     const skipped = page.getByTestId('dataset-skipped');
     await expect(skipped).toContainText('broken.png');
     await expect(skipped).toContainText('README.txt');
