@@ -40,6 +40,9 @@ test('import with preprocessing options, export the skipped report, re-import re
     expect(csv).toContain('rings/broken.png,');
     expect(csv).toContain('bars/copy.png,duplicate of bars/bars-000.png');
     await screenshot(page, '11-dataset-detail');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, '11-dataset-detail-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
 
     // Change the folder, then re-import: a new version, unchanged files reused.
     await rm(join(folder, 'bars', 'bars-001.png'));

@@ -106,7 +106,8 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(screensDir, { recursive: true });
   // A full-page capture of a scrolled page draws the sticky sidebar where the scroll left it.
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(screensDir, `${name}.png`), fullPage: true });
+  // Transitions finished: a theme switch just before would otherwise be caught half-way.
+  await page.screenshot({ path: join(screensDir, `${name}.png`), fullPage: true, animations: 'disabled' });
 }
 
 /**

@@ -105,6 +105,17 @@ test('new-run form: defaults per dataset, advanced options checked next to their
     await expect(config).toContainText('30% of pixels masked');
     await expect(config).toContainText('×0.5 every 10 steps');
     await expect(config).toContainText('IWAE k 5');
+
+    // Clone: the new-run form comes back with every setting, the advanced ones open.
+    await page.getByTestId('run-clone').click();
+    await expect(page).toHaveURL(/#\/train$/);
+    await expect(page.getByTestId('run-objective')).toHaveValue('capacity');
+    await expect(page.getByTestId('run-capacity-max')).toHaveValue('5');
+    await expect(page.getByTestId('run-advanced')).toHaveAttribute('open', '');
+    await expect(page.getByTestId('run-capacity-steps')).toHaveValue('40');
+    await expect(page.getByTestId('run-denoise')).toHaveValue('mask');
+    await expect(page.getByTestId('run-lr-decay-rate')).toHaveValue('0.5');
+    await expect(page.getByTestId('run-decoder')).toHaveValue('bernoulli');
   } finally {
     await data.remove();
   }
