@@ -40,9 +40,17 @@ export class RunFeed {
   #pending: MetricPoint[][] | null = [];
   #unsubscribe: (() => void)[] = [];
 
-  constructor(runId: number, initial: Run | null = null) {
+  readonly #images: boolean;
+
+  /** `images: false` (Compare) follows only the record and the curves, never the image grids. */
+  constructor(runId: number, initial: Run | null = null, options: { images?: boolean } = {}) {
     this.runId = runId;
     this.run = initial;
+    this.#images = options.images ?? true;
+  }
+
+  #latestImages(): Promise<Artifact[]> {
+    return this.#images ? call('runs.artifacts', { runId: this.runId, latest: true }) : Promise.resolve([]);
   }
 
   start(): () => void {
@@ -55,7 +63,7 @@ export class RunFeed {
         if (mine(payload)) this.progress = payload;
       }),
       on('run.artifact', (payload) => {
-        if (mine(payload)) this.#queueArtifact(payload.artifact);
+        if (mine(payload) && this.#images) this.#queueArtifact(payload.artifact);
       }),
       on('run.status', (payload) => {
         if (!mine(payload)) return;
@@ -108,7 +116,7 @@ export class RunFeed {
       const [run, points, artifacts] = await Promise.all([
         call('runs.get', { runId: this.runId }),
         call('runs.metrics', { runId: this.runId }),
-        call('runs.artifacts', { runId: this.runId, latest: true }),
+        this.#latestImages(),
       ]);
       // A status event that arrived while loading is at least as new as this answer.
       if (this.#statusEvents === 0 || !isActive(run)) this.run = run;
@@ -138,7 +146,7 @@ export class RunFeed {
     const afterStep = steps.length > 0 ? Math.min(...steps) : -1;
     try {
       this.#append(await call('runs.metrics', { runId: this.runId, afterStep }));
-      for (const artifact of await call('runs.artifacts', { runId: this.runId, latest: true })) this.#keepArtifact(artifact);
+      for (const artifact of await this.#latestImages()) this.#keepArtifact(artifact);
     } catch {
       // The live points are already on screen; a failed catch-up only loses the tail.
     }
