@@ -198,6 +198,9 @@ test('the sample digits train live, survive a reload and stop from the Stop butt
   await expect(page.getByTestId('run-rate')).toHaveText(/\d/);
   await expect(page.getByTestId('artifact-samples').locator('img')).toBeVisible({ timeout: 60_000 });
   await screenshot(page, '04-train-live');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(page, '04-train-live-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 
   // A reload brings the stored curve back and keeps following the live one.
   const before = await chartPoints(page);
