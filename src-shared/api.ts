@@ -13,9 +13,13 @@ import type {
   RunStatus,
 } from './types';
 import type { ApiErrorShape } from './errors';
+import { checkpointChoice, inferRequestSchemas, type InferResults, type ModelSessionInfo } from './inference';
 
 const id = z.number().int().positive();
 const name = z.string().trim().min(1).max(LIMITS.nameLength);
+/** Which trained model answers an Explore or Inpaint request. */
+const modelRef = { runId: id, checkpoint: checkpointChoice };
+const explore = <S extends z.ZodRawShape>(schema: z.ZodObject<S>) => z.object({ ...modelRef, ...schema.shape }).strict();
 
 /**
  * Every request the core answers: name → input schema. Adapters validate with these
@@ -112,6 +116,18 @@ export const requestSchemas = {
     .strict(),
   /** Which epochs have images, per kind, without the images themselves. */
   'runs.artifactEpochs': z.object({ runId: id }).strict(),
+  /**
+   * Explore a run's saved model. The first request opens a model session (a worker
+   * process holding the checkpoint) that later ones reuse; it closes when idle.
+   */
+  'explore.info': z.object(modelRef).strict(),
+  'explore.images': explore(inferRequestSchemas.images),
+  'explore.traverse': explore(inferRequestSchemas.traverse),
+  'explore.latentMap': explore(inferRequestSchemas.latentMap),
+  'explore.interpolate': explore(inferRequestSchemas.interpolate),
+  'explore.samples': explore(inferRequestSchemas.samples),
+  /** Close a run's model sessions now (they also close after a few idle minutes). */
+  'explore.close': z.object({ runId: id }).strict(),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -160,6 +176,20 @@ export interface RequestOutputs {
   'runs.update': Run;
   'runs.artifacts': Artifact[];
   'runs.artifactEpochs': Record<string, number[]>;
+  'explore.info': ExploreInfo;
+  'explore.images': InferResults['images'];
+  'explore.traverse': InferResults['traverse'];
+  'explore.latentMap': InferResults['latentMap'];
+  'explore.interpolate': InferResults['interpolate'];
+  'explore.samples': InferResults['samples'];
+  'explore.close': { closed: number };
+}
+
+/** A model session as Explore sees it: the model's shape, its checkpoint, the dataset's label names. */
+export interface ExploreInfo extends ModelSessionInfo {
+  runId: number;
+  checkpoint: CheckpointInfo;
+  labels: string[];
 }
 
 export type RequestOutput<N extends RequestName> = RequestOutputs[N];

@@ -1,4 +1,5 @@
 import type { BackendReport, GpuAdapterInfo } from './backend-report';
+import type { InferRequest, ModelSessionInfo } from './inference';
 import type { RunConfig } from './config';
 import type { ApiErrorShape } from './errors';
 import type { MetricPoint, RunProgress } from './types';
@@ -7,8 +8,9 @@ import type { MetricPoint, RunProgress } from './types';
  * Messages between the job supervisor (src-main/core/jobs) and a training worker.
  * Versioned: a worker answering another version is refused at `hello`.
  * v2: checkpoints, resume, pause, on-demand evaluation.
+ * v3: model sessions (`open`, then any number of `infer`, each answered by id).
  */
-export const WORKER_PROTOCOL_VERSION = 2;
+export const WORKER_PROTOCOL_VERSION = 3;
 
 /** A checkpoint file the worker should load (it verifies the hash before trusting it). */
 export interface CheckpointRef {
@@ -41,9 +43,26 @@ export interface StartEvaluation {
   iwaeSamples: number;
 }
 
+/**
+ * Instead of start: load a checkpoint and answer `infer` requests (Explore, Inpaint)
+ * until `stop` or until the supervisor goes away. Answered by `ready` or `error`.
+ */
+export interface OpenModel {
+  type: 'open';
+  runId: number;
+  config: RunConfig;
+  datasetPath: string;
+  checkpoint: CheckpointRef;
+}
+
 export type ToWorkerMessage =
   | StartTraining
   | StartEvaluation
+  | OpenModel
+  /** One question to an open model session; `id` is echoed in its answer. */
+  | { type: 'infer'; id: number; request: InferRequest }
+  /** Abandon request `id` at its next yield point (answered by infer-error 'cancelled'). */
+  | { type: 'cancel'; id: number }
   | { type: 'stop' }
   | { type: 'ping' }
   /** Instead of start: report on every backend (`vae-studio doctor`), then exit. */
@@ -94,6 +113,12 @@ export type FromWorkerMessage =
   /** Answer to pause/resume, sent when the loop actually holds or continues. */
   | { type: 'state'; state: 'paused' | 'running' }
   | { type: 'done'; reason: 'finished' | 'stopped'; summary: Record<string, number> }
+  /** The model session is open and takes `infer` requests. */
+  | { type: 'ready'; info: ModelSessionInfo }
+  /** An intermediate answer of a long request (e.g. an imputation refining). */
+  | { type: 'infer-partial'; id: number; data: unknown }
+  | { type: 'infer-result'; id: number; data: unknown }
+  | { type: 'infer-error'; id: number; error: ApiErrorShape }
   | { type: 'error'; error: ApiErrorShape };
 
 export interface FromWorker {
