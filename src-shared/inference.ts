@@ -16,12 +16,16 @@ export const splitNames = ['train', 'validation', 'test'] as const;
 export type SplitName = (typeof splitNames)[number];
 
 export const inferRequestSchemas = {
-  /** A page of the dataset's images of one split, to pick a base or an end point from. */
+  /**
+   * A page of the dataset's images of one split, to pick a base or an end point from;
+   * or, with `indices`, exactly those images (e.g. the ones under the pointer on the latent map).
+   */
   images: z
     .object({
       split: z.enum(splitNames).default('test'),
       offset: z.number().int().min(0).default(0),
       count: z.number().int().min(1).max(256).default(48),
+      indices: z.array(index).min(1).max(256).optional(),
     })
     .strict(),
   /**
