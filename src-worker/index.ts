@@ -2,6 +2,7 @@ import { HEARTBEAT_INTERVAL_MS } from '@shared/worker-protocol';
 import { openChannel } from './channel';
 import { toErrorShape } from './errors';
 import { runEvaluationJob } from './evaluate-job';
+import { ModelServer } from './inference/serve';
 import { runTrainingJob, type JobContext } from './job';
 import { PauseGate } from './pause';
 import { probeReport } from './probe';
@@ -15,7 +16,9 @@ import { probeReport } from './probe';
  * current step (answered by state paused) until `resume` (state running). `evaluate`
  * instead of `start`: backend → progress… → metrics, done (IWAE bound of a
  * checkpoint on the test split). `probe` instead of
- * `start`: probe-report, then exit 0 (`vae-studio doctor`). The process exits when
+ * `start`: probe-report, then exit 0 (`vae-studio doctor`). `open` instead of `start`:
+ * backend → ready, then `infer` requests answered by id (infer-partial…, infer-result |
+ * infer-error), `cancel` by id, until `stop` (exit 0). The process exits when
  * its parent disconnects, so an orphan never keeps training.
  */
 const channel = openChannel();
@@ -23,6 +26,8 @@ let stopRequested = false;
 let running = false;
 let exiting = false;
 const gate = new PauseGate((state) => channel.send({ type: 'state', state }));
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+let server: ModelServer | null = null;
 
 const parentPid = process.ppid;
 const heartbeat = (): void => channel.send({ type: 'heartbeat', memoryBytes: process.memoryUsage().rss });
@@ -65,11 +70,33 @@ channel.onMessage(
       case 'stop':
         stopRequested = true;
         gate.interrupt();
+        if (server !== null) {
+          server.close();
+          channel.send({ type: 'done', reason: 'stopped', summary: {} });
+          void exit(0);
+          return;
+        }
         // Nothing running yet: a stop before start is an immediate, empty stop.
         if (!running) {
           channel.send({ type: 'done', reason: 'stopped', summary: {} });
           void exit(0);
         }
+        return;
+      case 'open':
+        if (running || exiting) return;
+        running = true;
+        server = new ModelServer((m) => channel.send(m), yieldToEventLoop);
+        void server.open(msg).catch(fail);
+        return;
+      case 'infer':
+        if (server === null) {
+          channel.send({ type: 'infer-error', id: msg.id, error: { code: 'conflict', message: 'No model is open in this worker' } });
+          return;
+        }
+        server.infer(msg.id, msg.request);
+        return;
+      case 'cancel':
+        server?.cancel(msg.id);
         return;
       case 'probe':
         if (running || exiting) return;
@@ -89,7 +116,7 @@ channel.onMessage(
         const context: JobContext = {
           send: (m) => channel.send(m),
           shouldStop: () => stopRequested,
-          yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
+          yieldToEventLoop,
           waitWhilePaused: () => gate.wait(() => stopRequested),
         };
         void (msg.type === 'start' ? runTrainingJob(msg, context) : runEvaluationJob(msg, context)).then(exit, fail);

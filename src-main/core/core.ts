@@ -4,12 +4,14 @@ import { ApiError, type Envelope } from '@shared/errors';
 import type { AppInfo } from '@shared/types';
 import { assertRequestName, parseRequest } from '@shared/validate';
 import { datasetHandlers } from './api/datasets';
+import { exploreHandlers } from './api/explore';
 import { toApiError } from './errors';
 import type { Context } from './api/context';
 import { projectHandlers } from './api/projects';
 import { runHandlers } from './api/runs';
 import { childProcessImporter, inProcessImporter } from './datasets/import-runner';
 import { EventBus } from './events';
+import { ModelSessions } from './jobs/model-sessions';
 import { RunManager } from './jobs/run-manager';
 import { forkWorker, type SpawnWorker } from './jobs/spawn';
 import { openWorkspace, type Workspace } from './workspace/workspace';
@@ -50,10 +52,12 @@ export function createCore(options: CoreOptions): Core {
   const spawn = options.spawnWorker ?? forkWorker;
   const now = (): string => new Date().toISOString();
   const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns ?? 1, now });
+  const models = new ModelSessions({ spawn, workerEntry: options.workerEntry });
   const ctx: Context = {
     workspace,
     events,
     runs,
+    models,
     importer:
       options.importWorkerEntry && existsSync(options.importWorkerEntry)
         ? childProcessImporter(spawn, options.importWorkerEntry)
@@ -62,7 +66,7 @@ export function createCore(options: CoreOptions): Core {
     info: { version: options.version, mode: options.mode, home: options.home, sampleDatasetPath: options.sampleDatasetPath },
     now,
   };
-  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...runHandlers(ctx) };
+  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...runHandlers(ctx), ...exploreHandlers(ctx) };
 
   const call = async <N extends RequestName>(name: N, input: unknown): Promise<RequestOutput<N>> => {
     const parsed = parseRequest(name, input);
@@ -87,6 +91,7 @@ export function createCore(options: CoreOptions): Core {
     subscribe: (listener) => events.subscribe(listener),
     async close() {
       for (const controller of ctx.imports.values()) controller.abort();
+      models.closeAll();
       await runs.close();
       workspace.close();
     },

@@ -3,6 +3,7 @@ import { ApiError } from '@shared/errors';
 import type { AppInfo, Dataset, Project, Run } from '@shared/types';
 import type { ImportRunner } from '../datasets/import-runner';
 import type { EventBus } from '../events';
+import type { ModelSessions } from '../jobs/model-sessions';
 import type { RunManager } from '../jobs/run-manager';
 import { getDataset } from '../store/datasets';
 import { getProject } from '../store/projects';
@@ -14,6 +15,8 @@ export interface Context {
   workspace: Workspace;
   events: EventBus;
   runs: RunManager;
+  /** Trained models open in worker processes (Explore, Inpaint). */
+  models: ModelSessions;
   importer: ImportRunner;
   /** Running imports by job id, for cancellation. */
   imports: Map<string, AbortController>;

@@ -37,6 +37,13 @@ const samples: Record<RequestName, Record<string, unknown>> = {
   'runs.update': { runId: 1, name: 'n', notes: 'x', tags: ['t'] },
   'runs.artifacts': { runId: 1, kind: 'samples', epoch: 1, latest: true },
   'runs.artifactEpochs': { runId: 1 },
+  'explore.info': { runId: 1, checkpoint: 'last' },
+  'explore.images': { runId: 1, split: 'test', offset: 0, count: 4, indices: [0] },
+  'explore.traverse': { runId: 1, base: 0, dims: [0], count: 2, range: 2, steps: 5 },
+  'explore.latentMap': { runId: 1, max: 100, manifoldSteps: 8 },
+  'explore.interpolate': { runId: 1, from: 0, to: 1, steps: 5, mode: 'spherical' },
+  'explore.samples': { runId: 1, count: 9, temperature: 0.8, seed: 4 },
+  'explore.close': { runId: 1 },
 };
 
 const junk = fc.oneof(

@@ -107,6 +107,7 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       if (ctx.runs.isActive(runId)) {
         throw new ApiError('conflict', `Run ${runId} is still training; stop it before deleting it`, { field: 'runId' });
       }
+      ctx.models.close(runId);
       const hashes = blobHashesOfRun(db, runId);
       db.transaction(() => deleteRunRow(db, runId))();
       for (const hash of hashes) if (!blobStillReferenced(db, hash)) blobs.remove(hash);

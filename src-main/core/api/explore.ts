@@ -1,0 +1,79 @@
+import { ApiError } from '@shared/errors';
+import type { InferOp, InferRequestOf, InferResults } from '@shared/inference';
+import type { CheckpointInfo, Dataset, Run } from '@shared/types';
+import type { CallOptions, ModelKey } from '../jobs/model-sessions';
+import { getCheckpoint, toCheckpointInfo } from '../store/checkpoints';
+import { requireDataset, requireRun, type Context, type HandlerMap } from './context';
+
+type ExploreRequests =
+  | 'explore.info'
+  | 'explore.images'
+  | 'explore.traverse'
+  | 'explore.latentMap'
+  | 'explore.interpolate'
+  | 'explore.samples'
+  | 'explore.close';
+
+export interface ResolvedModel {
+  run: Run;
+  dataset: Dataset;
+  checkpoint: CheckpointInfo;
+  key: ModelKey;
+}
+
+/**
+ * The saved model a request means: the run's best checkpoint (or its newest with
+ * 'last', or when no best is marked), with the run's config and dataset file.
+ * Works while the run is still training: it answers with the newest saved epoch.
+ */
+export function resolveModel(ctx: Context, runId: number, kind: 'best' | 'last'): ResolvedModel {
+  const run = requireRun(ctx, runId);
+  const { db, blobs } = ctx.workspace;
+  const row = getCheckpoint(db, runId, kind) ?? getCheckpoint(db, runId, 'last');
+  if (!row) {
+    throw new ApiError('not_found', `Run ${runId} has no saved model yet (a checkpoint is written after each epoch)`, { field: 'runId' });
+  }
+  const dataset = requireDataset(ctx, run.datasetId);
+  return {
+    run,
+    dataset,
+    checkpoint: toCheckpointInfo(row),
+    key: {
+      runId,
+      checkpoint: { path: blobs.pathOf(row.blob_hash), sha256: row.blob_hash, epoch: row.epoch, step: row.step },
+      config: run.config,
+      datasetPath: blobs.pathOf(dataset.contentHash),
+    },
+  };
+}
+
+/** Ask a run's model session one question (opening the session if needed). */
+export async function askModel<K extends InferOp>(
+  ctx: Context,
+  input: { runId: number; checkpoint: 'best' | 'last' } & Omit<InferRequestOf<K>, 'op'>,
+  op: K,
+  options?: CallOptions,
+): Promise<InferResults[K]> {
+  const { runId, checkpoint, ...fields } = input;
+  const { key } = resolveModel(ctx, runId, checkpoint);
+  return (await ctx.models.call(key, { op, ...fields } as unknown as InferRequestOf<K>, options)) as InferResults[K];
+}
+
+export function exploreHandlers(ctx: Context): HandlerMap<ExploreRequests> {
+  return {
+    'explore.info': async ({ runId, checkpoint }) => {
+      const model = resolveModel(ctx, runId, checkpoint);
+      const info = await ctx.models.info(model.key);
+      return { ...info, runId, checkpoint: model.checkpoint, labels: model.dataset.labels };
+    },
+    'explore.images': (input) => askModel(ctx, input, 'images'),
+    'explore.traverse': (input) => askModel(ctx, input, 'traverse'),
+    'explore.latentMap': (input) => askModel(ctx, input, 'latentMap'),
+    'explore.interpolate': (input) => askModel(ctx, input, 'interpolate'),
+    'explore.samples': (input) => askModel(ctx, input, 'samples'),
+    'explore.close': async ({ runId }) => {
+      requireRun(ctx, runId);
+      return { closed: ctx.models.close(runId) };
+    },
+  };
+}

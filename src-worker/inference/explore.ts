@@ -1,0 +1,165 @@
+import { ApiError } from '@shared/errors';
+import type { InferRequestOf, InferResults } from '@shared/inference';
+import { createRng } from '../engine/random';
+import { encodePngBase64 } from '../io/png';
+import { gatherBatch } from '../train/images';
+import { tileImages, type RasterImage } from '../train/grid';
+import type { InferContext } from './ops';
+import { lerp, pca2, slerp, symmetricSteps } from './latent-math';
+import { encodeMeans, type ModelSession } from './session';
+
+/** Explore's questions to a model: each decodes in this process and answers PNG data URLs. */
+
+const dataUrl = (image: RasterImage): string => `data:image/png;base64,${encodePngBase64(image)}`;
+
+/** Decode many codes without one giant batch: results in order, yielding between batches. */
+async function decodeAll(session: ModelSession, codes: Float32Array, count: number, ctx: InferContext): Promise<Float32Array> {
+  const d = session.trainer.latent;
+  const D = session.trainer.model.inputSize;
+  const out = new Float32Array(count * D);
+  const batch = 256;
+  for (let from = 0; from < count; from += batch) {
+    if (ctx.shouldStop()) throw new ApiError('cancelled', 'The request was cancelled');
+    const to = Math.min(count, from + batch);
+    out.set(await session.trainer.decodeMean(codes.subarray(from * d, to * d), to - from), from * D);
+    await ctx.yieldToEventLoop();
+  }
+  return out;
+}
+
+async function meanOf(session: ModelSession, index: number, field: string): Promise<Float32Array> {
+  session.checkIndex(index, field);
+  return session.trainer.encodeMean(gatherBatch(session.images, [index], 0, 1), 1);
+}
+
+export async function images(session: ModelSession, request: InferRequestOf<'images'>): Promise<InferResults['images']> {
+  const inSplit = session.indicesOf(request.split);
+  let chosen: number[];
+  if (request.indices !== undefined) {
+    request.indices.forEach((i) => session.checkIndex(i, 'indices'));
+    chosen = request.indices;
+  } else {
+    chosen = Array.from(inSplit.subarray(request.offset, request.offset + request.count));
+  }
+  const shape = session.images.shape;
+  return {
+    split: request.split,
+    total: inSplit.length,
+    images: chosen.map((index) => ({
+      index,
+      label: session.images.labels[index] ?? 0,
+      dataUrl: dataUrl(tileWithoutGap(gatherBatch(session.images, [index], 0, 1), shape)),
+    })),
+  };
+}
+
+/** One image as a raster, no frame. */
+function tileWithoutGap(values: Float32Array, shape: { width: number; height: number; channels: 1 | 3 }): RasterImage {
+  const pixels = Uint8Array.from(values, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+  return { width: shape.width, height: shape.height, channels: shape.channels, pixels };
+}
+
+export async function traverse(session: ModelSession, request: InferRequestOf<'traverse'>, ctx: InferContext): Promise<InferResults['traverse']> {
+  const d = session.trainer.latent;
+  const dims = request.dims ?? session.info.dimsByKl.slice(0, request.count);
+  const outside = dims.find((dim) => dim >= d);
+  if (outside !== undefined) throw new ApiError('invalid_input', `dims: dimension ${outside} does not exist (the latent has ${d})`, { field: 'dims' });
+  const base = request.base === null ? new Float32Array(d) : await meanOf(session, request.base, 'base');
+  const values = symmetricSteps(request.range, request.steps);
+  const codes = new Float32Array(dims.length * values.length * d);
+  dims.forEach((dim, r) => {
+    values.forEach((v, c) => {
+      const offset = (r * values.length + c) * d;
+      codes.set(base, offset);
+      codes[offset + dim] = base[dim]! + v;
+    });
+  });
+  const count = dims.length * values.length;
+  const decoded = await decodeAll(session, codes, count, ctx);
+  return {
+    base: request.base,
+    dims,
+    kl: dims.map((dim) => session.info.klPerDim[dim] ?? 0),
+    values,
+    gridDataUrl: dataUrl(tileImages(decoded, count, session.images.shape, values.length)),
+  };
+}
+
+/** Half-width of the decoded plane for 2-D latents, in prior standard deviations. */
+export const MANIFOLD_EXTENT = 2.5;
+
+export async function latentMap(session: ModelSession, request: InferRequestOf<'latentMap'>, ctx: InferContext): Promise<InferResults['latentMap']> {
+  const { split } = session;
+  const pool = split.test.length > 0 ? split.test : split.validation.length > 0 ? split.validation : split.train;
+  const chosen = pool.subarray(0, request.max);
+  const n = chosen.length;
+  const d = session.trainer.latent;
+  const means = await encodeMeans(session.trainer, session.images, chosen);
+  await ctx.yieldToEventLoop();
+  let coords: Float32Array;
+  let explained: [number, number] | null = null;
+  if (d <= 2) {
+    coords = new Float32Array(n * 2);
+    for (let r = 0; r < n; r++) {
+      coords[r * 2] = means[r * d]!;
+      coords[r * 2 + 1] = d === 2 ? means[r * d + 1]! : 0;
+    }
+  } else {
+    ({ coords, explained } = pca2(means, n, d));
+  }
+  let manifold: InferResults['latentMap']['manifold'] = null;
+  if (d === 2) {
+    const steps = request.manifoldSteps;
+    const axis = symmetricSteps(MANIFOLD_EXTENT, steps);
+    const codes = new Float32Array(steps * steps * 2);
+    // Row 0 is the top of the picture: largest y first, as on the scatter plot.
+    for (let row = 0; row < steps; row++) {
+      for (let col = 0; col < steps; col++) {
+        codes[(row * steps + col) * 2] = axis[col]!;
+        codes[(row * steps + col) * 2 + 1] = axis[steps - 1 - row]!;
+      }
+    }
+    const decoded = await decodeAll(session, codes, steps * steps, ctx);
+    manifold = { gridDataUrl: dataUrl(tileImages(decoded, steps * steps, session.images.shape, steps)), steps, extent: MANIFOLD_EXTENT };
+  }
+  return {
+    projection: d <= 2 ? 'latent' : 'pca',
+    explained,
+    points: Array.from(chosen, (index, r) => ({ index, label: session.images.labels[index] ?? 0, x: coords[r * 2]!, y: coords[r * 2 + 1]! })),
+    manifold,
+  };
+}
+
+export async function interpolate(session: ModelSession, request: InferRequestOf<'interpolate'>, ctx: InferContext): Promise<InferResults['interpolate']> {
+  const a = await meanOf(session, request.from, 'from');
+  const b = await meanOf(session, request.to, 'to');
+  const d = session.trainer.latent;
+  const path = request.mode === 'spherical' ? slerp : lerp;
+  const codes = new Float32Array(request.steps * d);
+  for (let i = 0; i < request.steps; i++) codes.set(path(a, b, i / (request.steps - 1)), i * d);
+  const decoded = await decodeAll(session, codes, request.steps, ctx);
+  return {
+    from: request.from,
+    to: request.to,
+    mode: request.mode,
+    steps: request.steps,
+    stripDataUrl: dataUrl(tileImages(decoded, request.steps, session.images.shape, request.steps)),
+  };
+}
+
+/** RNG stream for Explore's samples, apart from training's streams. */
+const SAMPLES_STREAM = 0x5a4e;
+
+export async function samples(session: ModelSession, request: InferRequestOf<'samples'>, ctx: InferContext): Promise<InferResults['samples']> {
+  const d = session.trainer.latent;
+  const codes = createRng(request.seed, SAMPLES_STREAM).normals(request.count * d, request.temperature);
+  const decoded = await decodeAll(session, codes, request.count, ctx);
+  const cols = Math.min(12, Math.ceil(Math.sqrt(request.count)));
+  return {
+    temperature: request.temperature,
+    seed: request.seed,
+    count: request.count,
+    cols,
+    gridDataUrl: dataUrl(tileImages(decoded, request.count, session.images.shape, cols)),
+  };
+}

@@ -1,0 +1,44 @@
+import { ApiError } from '@shared/errors';
+import { inferRequestSchemas, type InferOp, type InferRequest, type InferRequestOf, type InferResults } from '@shared/inference';
+import * as explore from './explore';
+import type { ModelSession } from './session';
+
+/** What a request handler may do besides computing: stream, notice cancellation, yield. */
+export interface InferContext {
+  /** Send an intermediate answer (e.g. an imputation refining); the core forwards it. */
+  partial(data: unknown): void;
+  /** True once the request was cancelled or the worker is stopping. */
+  shouldStop(): boolean;
+  yieldToEventLoop(): Promise<void>;
+}
+
+type Handler<K extends InferOp> = (session: ModelSession, request: InferRequestOf<K>, ctx: InferContext) => Promise<InferResults[K]>;
+
+/** Every op of src-shared/inference.ts has exactly one handler (the type makes a missing one an error). */
+export const inferHandlers: { [K in InferOp]: Handler<K> } = {
+  images: explore.images,
+  traverse: explore.traverse,
+  latentMap: explore.latentMap,
+  interpolate: explore.interpolate,
+  samples: explore.samples,
+};
+
+/**
+ * Check a request at the process boundary (the core validated it too, but the worker
+ * trusts nothing it receives) and run its handler.
+ */
+export async function answer(session: ModelSession, raw: unknown, ctx: InferContext): Promise<unknown> {
+  const op = typeof raw === 'object' && raw !== null ? (raw as { op?: unknown }).op : undefined;
+  if (typeof op !== 'string' || !Object.prototype.hasOwnProperty.call(inferRequestSchemas, op)) {
+    throw new ApiError('invalid_input', `Unknown model request ${String(op)}`, { field: 'op' });
+  }
+  const { op: _op, ...fields } = raw as { op: InferOp };
+  const parsed = inferRequestSchemas[op as InferOp].safeParse(fields);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'request';
+    throw new ApiError('invalid_input', `${field}: ${issue?.message ?? 'invalid'}`, { field });
+  }
+  const request = { op, ...parsed.data } as InferRequest;
+  return (inferHandlers[request.op] as Handler<InferOp>)(session, request as InferRequestOf<InferOp>, ctx);
+}
