@@ -196,6 +196,7 @@ test('the sample digits train live, survive a reload and stop from the Stop butt
   await expect(panel.getByTestId('run-status')).toHaveAttribute('data-status', 'running', { timeout: 60_000 });
   await expect.poll(() => chartPoints(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(30);
   await expect(page.getByTestId('run-rate')).toHaveText(/\d/);
+  await expect(page.getByTestId('run-memory')).toHaveText(/^\d+(\.\d)? (MiB|GiB)$/);
   await expect(page.getByTestId('artifact-samples').locator('img')).toBeVisible({ timeout: 60_000 });
   await screenshot(page, '04-train-live');
   await page.emulateMedia({ colorScheme: 'dark' });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { LIMITS } from './config';
+import { maskKinds, type MaskKind } from './pixel-mask';
 
 /**
  * Questions asked of a trained model (Explore, Inpaint): the requests travel from the
@@ -14,6 +16,29 @@ export const checkpointChoice = z.enum(['best', 'last']).default('best');
 
 export const splitNames = ['train', 'validation', 'test'] as const;
 export type SplitName = (typeof splitNames)[number];
+
+/**
+ * Imputation methods (VAE-MATH.md, Imputation): pseudo-Gibbs (Rezende 2014),
+ * Metropolis-within-Gibbs (Mattei & Frellsen 2018), importance-weighted (MIWAE-style,
+ * Mattei & Frellsen 2019), latent optimization (MAP z for the observed pixels).
+ */
+export const imputeMethods = ['pseudo-gibbs', 'metropolis', 'importance', 'optimize'] as const;
+export type ImputeMethod = (typeof imputeMethods)[number];
+
+/** Base64 length of the largest image (and mask) a dataset can have: LIMITS.imageSize² RGB bytes (pixels bits). */
+const MAX_SIDE = LIMITS.imageSize.max;
+const base64Length = (bytes: number): number => Math.ceil(bytes / 3) * 4;
+const MAX_IMAGE_BASE64 = base64Length(MAX_SIDE * MAX_SIDE * 3);
+const MAX_MASK_BASE64 = base64Length(Math.ceil((MAX_SIDE * MAX_SIDE) / 8));
+
+const imputeSettings = {
+  method: z.enum(imputeMethods).default('importance'),
+  /** Refinement steps (one encode/decode round, proposal, or gradient step each). */
+  iterations: z.number().int().min(1).max(2000).default(60),
+  /** Importance samples per iteration (importance method). */
+  proposals: z.number().int().min(1).max(1024).default(64),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+};
 
 export const inferRequestSchemas = {
   /**
@@ -67,6 +92,34 @@ export const inferRequestSchemas = {
       count: z.number().int().min(1).max(144).default(64),
       temperature: z.number().min(0).max(3).default(1),
       seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    })
+    .strict(),
+  /**
+   * Fill in the missing pixels of one image. `image`: an image of the run's dataset, or
+   * the pixels of an opened file (base64 of its width·height·channels bytes, HWC, as
+   * `inpaint.prepareImage` answers). `mask`: base64, one bit per pixel, 1 = missing
+   * (src-shared/pixel-mask.ts). K = `samples` imputations are drawn beside the mean.
+   * Partial results stream as `ImputeFrame`s while it refines.
+   */
+  impute: z
+    .object({
+      image: z.union([z.object({ index }).strict(), z.object({ pixels: z.string().min(1).max(MAX_IMAGE_BASE64) }).strict()]),
+      mask: z.string().min(1).max(MAX_MASK_BASE64),
+      ...imputeSettings,
+      samples: z.number().int().min(1).max(16).default(6),
+    })
+    .strict(),
+  /**
+   * Imputation error on the missing pixels of held-out images (test split, else
+   * validation) for each method and for the per-pixel mean of the training images.
+   */
+  imputeEvaluate: z
+    .object({
+      mask: z.enum(maskKinds),
+      methods: z.array(z.enum(imputeMethods)).min(1).max(imputeMethods.length).optional(),
+      images: z.number().int().min(1).max(10_000).default(200),
+      ...imputeSettings,
+      iterations: z.number().int().min(1).max(2000).default(40),
     })
     .strict(),
 } as const;
@@ -133,12 +186,67 @@ export interface SamplesResult {
   gridDataUrl: string;
 }
 
+/** One picture of an imputation as it refines (partials) or ends (the result). */
+export interface ImputeFrame {
+  method: ImputeMethod;
+  /** Iterations done so far, of `iterations`. */
+  iteration: number;
+  iterations: number;
+  done: boolean;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** Observed pixels kept, missing ones replaced by the estimate of E[x_mis | x_obs]. */
+  meanDataUrl: string;
+  /** K imputations (decoder means E[x_mis | z_k] for z_k drawn from the method's posterior). */
+  sampleDataUrls: string[];
+  /** Per-pixel standard deviation over the K imputations, colour-mapped from 0 (dark) to `maxStd` (bright). */
+  uncertaintyDataUrl: string;
+  maxStd: number;
+  /** Share of missing pixels. */
+  missingFraction: number;
+  /** Method figure: acceptance rate (metropolis), effective sample size (importance), objective log p(x_obs|z)+log p(z) (optimize); null otherwise. */
+  diagnostic: { name: 'acceptance' | 'ess' | 'objective'; value: number } | null;
+  /** Wall time of the last refinement, ms (encode/decode and the pictures). */
+  refinementMs: number;
+  seconds: number;
+}
+
+export interface ImputeScore {
+  method: ImputeMethod | 'pixel-mean';
+  /** Mean squared error over the missing pixel values of every image. */
+  mse: number;
+  /** Binary data only: share of missing pixels whose imputation rounds to the truth. */
+  accuracy: number | null;
+  seconds: number;
+}
+
+export interface ImputeEvaluation {
+  mask: MaskKind;
+  split: SplitName;
+  images: number;
+  /** True when every evaluated pixel is 0 or 1 (accuracy is then reported). */
+  binary: boolean;
+  missingFraction: number;
+  iterations: number;
+  proposals: number;
+  scores: ImputeScore[];
+}
+
 export interface InferResults {
   images: ImagesResult;
   traverse: TraverseResult;
   latentMap: LatentMapResult;
   interpolate: InterpolateResult;
   samples: SamplesResult;
+  impute: ImputeFrame;
+  imputeEvaluate: ImputeEvaluation;
+}
+
+/** What `impute` streams while refining (and `imputeEvaluate` while scoring). */
+export interface InferPartials {
+  impute: ImputeFrame;
+  imputeEvaluate: { method: ImputeMethod | 'pixel-mean'; done: number; total: number };
 }
 
 /** What a model session reports when it opens. */
@@ -157,5 +265,9 @@ export interface ModelSessionInfo {
   backend: string;
 }
 
-/** A latent dimension carrying less than this much KL (nats) on average is counted inactive. */
+/**
+ * A latent dimension counts as active when its KL, averaged over held-out images,
+ * exceeds this many nats (VAE-MATH.md); the worker's `val_active_dims`, the KL bar
+ * chart and Explore all use this one rule.
+ */
 export const ACTIVE_DIM_KL = 0.01;

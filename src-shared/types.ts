@@ -153,6 +153,8 @@ export interface RunProgress {
   stepsPerEpoch: number;
   imagesPerSec: number;
   etaSeconds: number | null;
+  /** Resident memory of the worker process (bytes), added by the supervisor from its heartbeats. */
+  memoryBytes?: number;
 }
 
 export interface AppInfo {

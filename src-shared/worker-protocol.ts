@@ -106,7 +106,7 @@ export type FromWorkerMessage =
   | { type: 'probe-report'; report: BackendReport }
   | { type: 'heartbeat'; memoryBytes: number }
   | { type: 'metrics'; points: MetricPoint[] }
-  | ({ type: 'progress' } & Omit<RunProgress, 'runId'>)
+  | ({ type: 'progress' } & Omit<RunProgress, 'runId' | 'memoryBytes'>)
   | { type: 'epoch'; summary: EpochSummary }
   | { type: 'artifact'; kind: string; epoch: number; png: string }
   | CheckpointWritten

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { durationBetween, formatDuration, formatEta, formatMetric, formatRate, plural } from './format';
+import { durationBetween, formatBytes, formatDuration, formatEta, formatMetric, formatRate, plural } from './format';
 
 describe('format', () => {
+  it('shows memory in binary units', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(300 * 1024 * 1024)).toBe('300 MiB');
+    expect(formatBytes(2.25 * 1024 ** 3)).toBe('2.3 GiB');
+    expect(formatBytes(undefined)).toBe('—');
+    expect(formatBytes(0)).toBe('—');
+  });
+
   it('shows metrics with sensible precision', () => {
     expect(formatMetric(1234.56)).toMatch(/^1[,.\s]?235$/);
     expect(formatMetric(166.34)).toBe('166.3');

@@ -1,11 +1,8 @@
+import { ACTIVE_DIM_KL } from '@shared/inference';
 import type { SeriesPoint } from './chart-series';
 
-/**
- * A latent dim counts as active when its KL, averaged over the validation images,
- * exceeds this many nats: the worker's own rule (ACTIVE_KL_THRESHOLD, VAE-MATH.md), so
- * the bars agree with its `val_active_dims` figure.
- */
-export const ACTIVE_KL_NATS = 0.01;
+/** The worker's rule for an active dim, so the bars agree with its `val_active_dims` figure. */
+export const ACTIVE_KL_NATS = ACTIVE_DIM_KL;
 
 export const klDimName = (dim: number): string => `kl_dim_${dim}`;
 

@@ -1,3 +1,4 @@
+import { ACTIVE_DIM_KL as ACTIVE_KL_THRESHOLD } from '@shared/inference';
 import type { EvalSums } from './trainer';
 
 /**
@@ -5,7 +6,7 @@ import type { EvalSums } from './trainer';
  * definition: dim j is active when its KL_j, averaged over the evaluated images,
  * exceeds 0.01 nats (not Burda's Cov_x(E_q[z_j]) criterion).
  */
-export const ACTIVE_KL_THRESHOLD = 0.01;
+export { ACTIVE_KL_THRESHOLD };
 
 export interface EpochEvaluation {
   /** `${prefix}_elbo`, _loss, _recon, _kl, _active_dims. */

@@ -56,6 +56,8 @@ interface Active {
   hung: boolean;
   shuttingDown: boolean;
   lastBeat: number;
+  /** Resident memory of the worker at its last heartbeat, bytes (0 before the first). */
+  memoryBytes: number;
   watchdog: NodeJS.Timeout;
   killTimer: NodeJS.Timeout | null;
   dbBatch: Batcher<MetricPoint>;
@@ -235,6 +237,7 @@ export class RunManager {
       hung: false,
       shuttingDown: false,
       lastBeat: Date.now(),
+      memoryBytes: 0,
       watchdog: setInterval(() => {
         if (Date.now() - job.lastBeat > (this.options.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS)) {
           job.hung = true;
@@ -313,13 +316,14 @@ export class RunManager {
         this.emitStatus(runId);
         break;
       case 'heartbeat':
+        job.memoryBytes = msg.memoryBytes;
         break;
       case 'metrics':
         job.dbBatch.push(...msg.points);
         job.uiBatch.push(...msg.points);
         break;
       case 'progress':
-        job.progress.push({ runId, ...msg });
+        job.progress.push({ runId, ...msg, ...(job.memoryBytes > 0 && { memoryBytes: job.memoryBytes }) });
         break;
       case 'epoch':
         job.dbBatch.flush();
