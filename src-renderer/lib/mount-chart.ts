@@ -1,0 +1,81 @@
+import type { Chart, ChartType } from 'chart.js';
+import { readChartColors, type ChartColors, type XAxis } from './chart-series';
+import { formatDuration } from './format';
+
+/**
+ * The chart.js lifecycle every chart here shares: build once on its canvas with colours
+ * read from the theme's CSS variables, re-colour in place when the OS switches between
+ * light and dark, destroy on unmount. Components keep only what differs: their
+ * datasets, their options and how new points are copied in.
+ */
+
+/** The colourable parts of a cartesian axis (chart.js types every scale kind in one union). */
+interface ThemableScale {
+  grid?: { color?: unknown };
+  ticks?: { color?: unknown };
+  title?: { color?: unknown };
+  border?: { color?: unknown };
+}
+
+/** Theme colours onto the axes and the tooltip (series colours are the caller's). */
+export function applyChartTheme(chart: Chart<ChartType, unknown[], unknown>, colors: ChartColors): void {
+  for (const axis of ['x', 'y'] as const) {
+    const scale = chart.options.scales?.[axis] as ThemableScale | undefined;
+    if (!scale) continue;
+    if (scale.grid) scale.grid.color = colors.grid;
+    if (scale.ticks) scale.ticks.color = colors.faint;
+    if (scale.title) scale.title.color = colors.text;
+    if (scale.border) scale.border.color = colors.grid;
+  }
+  const tooltip = chart.options.plugins?.tooltip;
+  if (tooltip) {
+    tooltip.backgroundColor = colors.tooltipBg;
+    tooltip.borderColor = colors.border;
+    tooltip.titleColor = colors.text;
+    tooltip.bodyColor = colors.text;
+  }
+}
+
+export interface MountedChart<C> {
+  chart: C;
+  destroy(): void;
+}
+
+/**
+ * Create a chart with `build(colors)`, theme it, and follow the system theme. `recolor`
+ * (optional) re-applies the caller's own colours (series, bars) after a theme switch;
+ * the chart is then redrawn without animation.
+ */
+export function mountChart<C extends Chart<ChartType, unknown[], unknown>>(
+  canvas: HTMLCanvasElement,
+  build: (colors: ChartColors) => C,
+  recolor?: (chart: C, colors: ChartColors) => void,
+): MountedChart<C> {
+  const chart = build(readChartColors(canvas));
+  applyChartTheme(chart, readChartColors(canvas));
+  const scheme = matchMedia('(prefers-color-scheme: dark)');
+  const onSchemeChange = (): void => {
+    const colors = readChartColors(canvas);
+    applyChartTheme(chart, colors);
+    recolor?.(chart, colors);
+    chart.update('none');
+  };
+  scheme.addEventListener('change', onSchemeChange);
+  return {
+    chart,
+    destroy() {
+      scheme.removeEventListener('change', onSchemeChange);
+      chart.destroy();
+    },
+  };
+}
+
+/** Tick and tooltip text of an x value on the step / epoch / time axis. */
+export function formatXValue(value: number, axis: XAxis): string {
+  if (axis === 'time') return formatDuration(value * 1000);
+  if (axis === 'epoch') return String(+value.toFixed(2));
+  return String(Math.round(value));
+}
+
+/** Tooltip look shared by the line charts (colours come from applyChartTheme). */
+export const lineTooltip = { borderWidth: 1, padding: 8, boxPadding: 4, usePointStyle: true } as const;
