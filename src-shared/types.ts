@@ -1,6 +1,7 @@
 import type { GpuAdapterInfo } from './backend-report';
 import type { ImportSettings, RunConfig } from './config';
 import type { ApiErrorShape } from './errors';
+import type { ImportedModel } from './model-card';
 
 export interface Project {
   id: number;
@@ -114,6 +115,8 @@ export interface Run {
   summary: Record<string, number>;
   notes: string;
   tags: string[];
+  /** Set on a run brought in by models.import: its model card and where it came from. */
+  imported?: ImportedModel;
 }
 
 export interface MetricPoint {

@@ -36,7 +36,8 @@ export interface NewDataset {
   stats: ImportStats;
   previousId: number | null;
   blobHash: string;
-  indexHash: string;
+  /** Null for datasets that have no source file index (e.g. the held-out images of an imported model). */
+  indexHash: string | null;
 }
 
 const toDataset = (row: DatasetRow): Dataset => ({

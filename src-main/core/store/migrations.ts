@@ -163,6 +163,13 @@ export const migrations: readonly Migration[] = [
     rebuildsReferencedTable: true,
     run: rebuildRunsWithPausedStatus,
   },
+  {
+    version: 6,
+    description: 'imported models: the model card and origin of a run brought in by models.import (NULL for trained runs)',
+    sql: `
+      ALTER TABLE runs ADD COLUMN imported_json TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

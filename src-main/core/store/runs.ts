@@ -1,6 +1,7 @@
 import { runConfigSchema } from '@shared/config';
 import type { GpuAdapterInfo } from '@shared/backend-report';
 import type { ApiErrorShape } from '@shared/errors';
+import type { ImportedModel } from '@shared/model-card';
 import type { Run, RunStatus } from '@shared/types';
 import type { Db } from './db';
 
@@ -24,6 +25,7 @@ interface RunRow {
   summary_json: string;
   notes: string;
   tags_json: string;
+  imported_json: string | null;
 }
 
 const SELECT = `SELECT r.*, d.name AS dataset_name FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
@@ -49,6 +51,7 @@ const toRun = (row: RunRow): Run => ({
   summary: JSON.parse(row.summary_json) as Record<string, number>,
   notes: row.notes,
   tags: JSON.parse(row.tags_json) as string[],
+  ...(row.imported_json ? { imported: JSON.parse(row.imported_json) as ImportedModel } : {}),
 });
 
 export function updateRunDetails(db: Db, id: number, changes: { name?: string; notes?: string; tags?: string[] }): void {
