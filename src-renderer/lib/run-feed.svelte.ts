@@ -41,12 +41,25 @@ export class RunFeed {
   #unsubscribe: (() => void)[] = [];
 
   readonly #images: boolean;
+  readonly #metrics: ReadonlySet<string> | null;
 
-  /** `images: false` (Compare) follows only the record and the curves, never the image grids. */
-  constructor(runId: number, initial: Run | null = null, options: { images?: boolean } = {}) {
+  /**
+   * `images: false` (Compare) follows only the record and the curves, never the image
+   * grids; `metrics` keeps only those series (loaded and streamed), not every kl_dim_*.
+   */
+  constructor(runId: number, initial: Run | null = null, options: { images?: boolean; metrics?: readonly string[] } = {}) {
     this.runId = runId;
     this.run = initial;
     this.#images = options.images ?? true;
+    this.#metrics = options.metrics ? new Set(options.metrics) : null;
+  }
+
+  #metricsSince(afterStep?: number): Promise<MetricPoint[]> {
+    return call('runs.metrics', {
+      runId: this.runId,
+      ...(this.#metrics && { names: [...this.#metrics] }),
+      ...(afterStep !== undefined && { afterStep }),
+    });
   }
 
   #latestImages(): Promise<Artifact[]> {
@@ -115,7 +128,7 @@ export class RunFeed {
     try {
       const [run, points, artifacts] = await Promise.all([
         call('runs.get', { runId: this.runId }),
-        call('runs.metrics', { runId: this.runId }),
+        this.#metricsSince(),
         this.#latestImages(),
       ]);
       // A status event that arrived while loading is at least as new as this answer.
@@ -145,7 +158,7 @@ export class RunFeed {
     const steps = Object.values(this.#lastStep);
     const afterStep = steps.length > 0 ? Math.min(...steps) : -1;
     try {
-      this.#append(await call('runs.metrics', { runId: this.runId, afterStep }));
+      this.#append(await this.#metricsSince(afterStep));
       for (const artifact of await this.#latestImages()) this.#keepArtifact(artifact);
     } catch {
       // The live points are already on screen; a failed catch-up only loses the tail.
@@ -163,6 +176,7 @@ export class RunFeed {
     let added = 0;
     const ordered = [...points].sort((a, b) => a.step - b.step);
     for (const point of ordered) {
+      if (this.#metrics && !this.#metrics.has(point.name)) continue;
       const last = this.#lastStep[point.name] ?? -Infinity;
       if (point.step <= last || !Number.isFinite(point.value)) continue;
       this.#lastStep[point.name] = point.step;
