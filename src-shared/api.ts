@@ -13,6 +13,7 @@ import type {
   RunStatus,
 } from './types';
 import type { ApiErrorShape } from './errors';
+import { exportFormats, type ModelExportResult } from './model-card';
 import { checkpointChoice, inferRequestSchemas, type InferResults, type ModelSessionInfo } from './inference';
 
 const id = z.number().int().positive();
@@ -117,6 +118,21 @@ export const requestSchemas = {
   /** Which epochs have images, per kind, without the images themselves. */
   'runs.artifactEpochs': z.object({ runId: id }).strict(),
   /**
+   * Export a run's model (best or last checkpoint): `archive` writes one .vaestudio file
+   * at `path` (a folder gets <run name>.vaestudio in it), `tfjs` / `onnx` a new or empty
+   * folder. Both hold the model card, README, samples, metrics and what import needs.
+   */
+  'models.export': z
+    .object({
+      runId: id,
+      checkpoint: checkpointChoice,
+      path: z.string().trim().min(1).max(4096),
+      format: z.enum(exportFormats).default('archive'),
+    })
+    .strict(),
+  /** Import a .vaestudio archive or export folder into a project as a finished run with its held-out images. */
+  'models.import': z.object({ projectId: id, path: z.string().trim().min(1).max(4096) }).strict(),
+  /**
    * Explore a run's saved model. The first request opens a model session (a worker
    * process holding the checkpoint) that later ones reuse; it closes when idle.
    */
@@ -176,6 +192,8 @@ export interface RequestOutputs {
   'runs.update': Run;
   'runs.artifacts': Artifact[];
   'runs.artifactEpochs': Record<string, number[]>;
+  'models.export': ModelExportResult;
+  'models.import': Run;
   'explore.info': ExploreInfo;
   'explore.images': InferResults['images'];
   'explore.traverse': InferResults['traverse'];

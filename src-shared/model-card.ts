@@ -113,3 +113,15 @@ export interface ImportedModel {
   importedAt: string;
   formatVersion: number;
 }
+
+/** What models.export answers. */
+export interface ModelExportResult {
+  runId: number;
+  format: ExportFormat;
+  /** The archive file or the export folder written (absolute). */
+  path: string;
+  bytes: number;
+  files: { path: string; bytes: number }[];
+  checkpoint: { kind: 'best' | 'last'; epoch: number; step: number };
+  card: ModelCard;
+}

@@ -37,6 +37,8 @@ const samples: Record<RequestName, Record<string, unknown>> = {
   'runs.update': { runId: 1, name: 'n', notes: 'x', tags: ['t'] },
   'runs.artifacts': { runId: 1, kind: 'samples', epoch: 1, latest: true },
   'runs.artifactEpochs': { runId: 1 },
+  'models.export': { runId: 1, checkpoint: 'last', path: '/nonexistent-fuzz-folder/model.vaestudio', format: 'onnx' },
+  'models.import': { projectId: 1, path: '/nonexistent-fuzz-folder/model.vaestudio' },
   'explore.info': { runId: 1, checkpoint: 'last' },
   'explore.images': { runId: 1, split: 'test', offset: 0, count: 4, indices: [0] },
   'explore.traverse': { runId: 1, base: 0, dims: [0], count: 2, range: 2, steps: 5 },

@@ -1,0 +1,291 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { checkpointParams, parseCheckpoint, type ParsedCheckpoint } from '@shared/checkpoint-format';
+import { decodePacked, encodePacked, imageBytes, SPLIT_TEST, SPLIT_VALIDATION, type PackedDataset } from '@shared/dataset-format';
+import { ApiError } from '@shared/errors';
+import {
+  ARCHIVE_EXTENSION,
+  EXPORT_FILES,
+  EXPORT_FORMAT,
+  EXPORT_FORMAT_VERSION,
+  HELDOUT_MAX,
+  type ExportFormat,
+  type ExportManifest,
+  type ModelCard,
+} from '@shared/model-card';
+import { buildVaeNetworks, describeNetwork, networkWeights, type VaeNetworks } from '@shared/model-export/graph';
+import { toOnnx } from '@shared/model-export/onnx';
+import { toTfjsLayers, TFJS_WEIGHTS_FILE } from '@shared/model-export/tfjs-layers';
+import type { Dataset, Run } from '@shared/types';
+import { listArtifacts } from '../store/artifacts';
+import { getCheckpoint, type CheckpointRow } from '../store/checkpoints';
+import type { Db } from '../store/db';
+import { readMetrics } from '../store/metrics';
+import type { BlobStore } from '../workspace/blobs';
+import { writeZip, type ZipEntry } from './zip';
+
+export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Read a checkpoint blob and check both its blob hash and its own trailing hash. */
+export function loadCheckpointBlob(blobs: BlobStore, hash: string, what: string): ParsedCheckpoint {
+  const bytes = blobs.read(hash);
+  if (sha256Hex(bytes) !== hash) throw new ApiError('internal', `The checkpoint file of ${what} is damaged (its hash changed)`);
+  const parsed = parseCheckpoint(bytes);
+  if (sha256Hex(parsed.body) !== Buffer.from(parsed.hash).toString('hex')) {
+    throw new ApiError('internal', `The checkpoint file of ${what} is damaged (its trailing hash does not match)`);
+  }
+  return parsed;
+}
+
+/** Up to HELDOUT_MAX images the model did not train on: the test split, else validation. */
+function heldoutImages(packed: PackedDataset): { dataset: PackedDataset; split: ModelCard['heldout']['split'] } {
+  const { split } = packed;
+  const pick = (code: number): number[] => (split ? [...split.keys()].filter((i) => split[i] === code) : []);
+  let chosen = pick(SPLIT_TEST);
+  let name: ModelCard['heldout']['split'] = 'test';
+  if (chosen.length === 0) {
+    chosen = pick(SPLIT_VALIDATION);
+    name = 'validation';
+  }
+  if (chosen.length === 0) {
+    // Version-1 files have no split codes: say honestly that these may be training images.
+    chosen = [...Array(packed.header.count).keys()];
+    name = 'train';
+  }
+  chosen = chosen.slice(0, HELDOUT_MAX);
+  const size = imageBytes(packed.header);
+  const pixels = new Uint8Array(chosen.length * size);
+  chosen.forEach((from, i) => pixels.set(packed.pixels.subarray(from * size, (from + 1) * size), i * size));
+  return {
+    split: name,
+    dataset: {
+      // Imported, they are the model's test images: Explore and evaluation look there.
+      header: { ...packed.header, version: 2, count: chosen.length },
+      pixels,
+      labels: Int32Array.from(chosen, (i) => packed.labels[i]!),
+      split: new Uint8Array(chosen.length).fill(SPLIT_TEST),
+    },
+  };
+}
+
+function metricsCsv(db: Db, runId: number): string {
+  const lines = ['step,epoch,name,value,t_ms'];
+  for (const p of readMetrics(db, runId)) lines.push(`${p.step},${p.epoch},${p.name},${p.value},${p.t}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function modelCard(run: Run, dataset: Dataset, row: CheckpointRow, networks: VaeNetworks, heldout: ModelCard['heldout'], format: ExportFormat, version: string, now: string): ModelCard {
+  const parameters = [networks.encoder, networks.decoder].flatMap(networkWeights).reduce((n, w) => n + w.tensor.values.length, 0);
+  const c = run.config;
+  const num = (key: string): number | null => (Number.isFinite(run.summary[key]) ? run.summary[key]! : null);
+  return {
+    name: run.name,
+    description: `${c.model.toUpperCase()} VAE (latent ${c.latent}, ${c.decoder} decoder) trained in VAE Studio on "${dataset.name}" (${dataset.width}×${dataset.height}×${dataset.channels}).`,
+    exportedAt: now,
+    app: { name: 'VAE Studio', version },
+    source: { runId: run.id, runName: run.name, runStatus: run.status, checkpoint: row.kind, epoch: row.epoch, step: row.step, notes: run.notes, tags: run.tags },
+    architecture: {
+      kind: c.model,
+      latent: c.latent,
+      hidden: c.hidden,
+      parameters,
+      encoder: describeNetwork(networks.encoder),
+      decoder: describeNetwork(networks.decoder),
+    },
+    decoder: {
+      likelihood: c.decoder,
+      variance: c.decoder === 'gaussian' ? c.decoderVariance : 'none',
+      gaussianSigma: c.decoder === 'gaussian' ? c.gaussianSigma : null,
+      output:
+        'x_mean = sigmoid(decoder output): the Bernoulli probability of each pixel, or the Gaussian mean; ' +
+        'the raw logit is log(x_mean / (1 − x_mean)).',
+    },
+    preprocessing: {
+      width: dataset.width,
+      height: dataset.height,
+      channels: dataset.channels,
+      fit: dataset.settings.fit,
+      background: dataset.settings.background,
+      binarize: dataset.settings.binarize,
+      normalization: 'pixel / 255, float32 in [0, 1]' + (dataset.settings.binarize ? ' (thresholded at 50 % to 0 or 1 first)' : ''),
+      layout: `channels-last [N, ${dataset.height}, ${dataset.width}, ${dataset.channels}] (height, width, channel)`,
+    },
+    dataset: { name: dataset.name, contentHash: dataset.contentHash, labels: dataset.labels, count: dataset.count, splitCounts: dataset.splitCounts },
+    heldout,
+    training: c,
+    metrics: { final: run.summary, testNll: num('test_nll'), testBpd: num('test_bpd'), iwaeK: num('iwae_k') },
+    backend: { name: run.backend, notes: run.backendNotes },
+    formats: { tfjs: format !== 'onnx', onnx: format !== 'tfjs' },
+  };
+}
+
+function readme(card: ModelCard): string {
+  const m = card.metrics;
+  const fig = (v: number | null, digits = 2): string => (v === null ? 'not computed' : v.toFixed(digits));
+  const [h, w, ch] = [card.preprocessing.height, card.preprocessing.width, card.preprocessing.channels];
+  return `# ${card.name}
+
+${card.description}
+
+Exported by VAE Studio ${card.app.version} on ${card.exportedAt} from run #${card.source.runId}, its **${card.source.checkpoint}** checkpoint
+(epoch ${card.source.epoch}, step ${card.source.step}). Every figure and setting is in \`model-card.json\`.
+
+## What it computes
+
+- **Encoder**: image \`x\` [N, ${h}, ${w}, ${ch}] → \`mu\`, \`log_var\` [N, ${card.architecture.latent}]: q(z|x) = N(mu, exp(log_var)).
+- **Decoder**: latent \`z\` [N, ${card.architecture.latent}] → \`x_mean\` [N, ${h}, ${w}, ${ch}] in [0, 1].
+  ${card.decoder.output}
+- Likelihood: ${card.decoder.likelihood}${card.decoder.gaussianSigma !== null ? ` (σ ${card.decoder.gaussianSigma}, variance ${card.decoder.variance})` : ''}. Prior p(z) = N(0, I).
+- Pixels: ${card.preprocessing.normalization}; ${card.preprocessing.layout}. Images were fitted to ${w}×${h} by "${card.preprocessing.fit}"${card.preprocessing.fit === 'pad' ? ` on ${card.preprocessing.background}` : ''}.
+
+Encoder layers: ${card.architecture.encoder.join('; ')}.
+Decoder layers: ${card.architecture.decoder.join('; ')}.
+${card.architecture.parameters.toLocaleString('en-US')} parameters.
+
+## How well it does
+
+Test NLL (IWAE bound, k = ${fig(m.iwaeK, 0)}): ${fig(m.testNll)} nats, ${fig(m.testBpd, 4)} bits/dim.
+Validation loss (−ELBO): ${fig(m.final['val_loss'] ?? null)} nats. Trained on ${card.backend.name ?? 'an unknown backend'}.
+Dataset "${card.dataset.name}" (${card.dataset.count} images, sha256 ${card.dataset.contentHash.slice(0, 16)}…), labels: ${card.dataset.labels.join(', ') || 'none'}.
+All recorded metrics: \`metrics.csv\`. Sample grids: \`samples/\`.
+
+## Use it elsewhere
+${
+  card.formats.tfjs
+    ? `
+TensorFlow.js (\`tfjs/\`, layers format):
+
+\`\`\`js
+import * as tf from '@tensorflow/tfjs';
+const decoder = await tf.loadLayersModel('https://…/tfjs/decoder/model.json');
+const image = decoder.predict(tf.randomNormal([1, ${card.architecture.latent}])); // [1, ${h}, ${w}, ${ch}]
+\`\`\`
+`
+    : ''
+}${
+  card.formats.onnx
+    ? `
+ONNX (\`onnx/\`, opset 13; inputs \`x\` / \`z\`, outputs \`mu\`, \`log_var\` / \`x_mean\`):
+
+\`\`\`python
+import numpy as np, onnxruntime as ort
+decoder = ort.InferenceSession("onnx/decoder.onnx")
+image = decoder.run(["x_mean"], {"z": np.random.randn(1, ${card.architecture.latent}).astype(np.float32)})[0]
+\`\`\`
+`
+    : ''
+}
+In VAE Studio: *Import model* on the Runs screen (or \`vae-studio import-model <this>\`) brings it back with
+${card.heldout.count} held-out images (${card.heldout.split} split) for Explore and Inpaint.
+`;
+}
+
+/** Everything of an export, in memory, before it is written anywhere. */
+export function buildExport(
+  db: Db,
+  blobs: BlobStore,
+  run: Run,
+  dataset: Dataset,
+  kind: 'best' | 'last',
+  format: ExportFormat,
+  version: string,
+  now: string,
+): { entries: ZipEntry[]; card: ModelCard; row: CheckpointRow } {
+  const row = getCheckpoint(db, run.id, kind) ?? getCheckpoint(db, run.id, 'last');
+  if (!row) throw new ApiError('not_found', `Run ${run.id} has no saved model yet (a checkpoint is written after each epoch)`, { field: 'runId' });
+  const checkpointBytes = blobs.read(row.blob_hash);
+  const parsed = loadCheckpointBlob(blobs, row.blob_hash, `run ${run.id}`);
+  const spec = { model: run.config.model, width: dataset.width, height: dataset.height, channels: dataset.channels, latent: run.config.latent };
+  let networks: VaeNetworks;
+  try {
+    networks = buildVaeNetworks(spec, checkpointParams(parsed));
+  } catch (error) {
+    throw new ApiError('internal', `The checkpoint of run ${run.id} does not fit its model: ${(error as Error).message}`);
+  }
+  const heldout = heldoutImages(decodePacked(blobs.read(dataset.contentHash)));
+  const card = modelCard(run, dataset, row, networks, { split: heldout.split, count: heldout.dataset.header.count }, format, version, now);
+
+  const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+  const files: ZipEntry[] = [
+    { path: EXPORT_FILES.card, data: text(`${JSON.stringify(card, null, 2)}\n`) },
+    { path: EXPORT_FILES.readme, data: text(readme(card)) },
+    { path: EXPORT_FILES.metrics, data: text(metricsCsv(db, run.id)) },
+  ];
+  for (const artifact of listArtifacts(db, run.id, { latest: true })) {
+    if (artifact.mime === 'image/png' && /^[a-z0-9_-]+$/i.test(artifact.kind)) {
+      files.push({ path: `samples/${artifact.kind}.png`, data: blobs.read(artifact.blob_hash) });
+    }
+  }
+  const generatedBy = `VAE Studio ${version}`;
+  if (card.formats.tfjs) {
+    for (const net of [networks.encoder, networks.decoder]) {
+      const tfjs = toTfjsLayers(net, generatedBy);
+      files.push({ path: `tfjs/${net.name}/model.json`, data: text(tfjs.modelJson) }, { path: `tfjs/${net.name}/${TFJS_WEIGHTS_FILE}`, data: tfjs.weights });
+    }
+  }
+  if (card.formats.onnx) {
+    for (const net of [networks.encoder, networks.decoder]) files.push({ path: `onnx/${net.name}.onnx`, data: toOnnx(net, version) });
+  }
+  files.push({ path: EXPORT_FILES.checkpoint, data: checkpointBytes }, { path: EXPORT_FILES.heldout, data: encodePacked(heldout.dataset) });
+
+  const manifest: ExportManifest = {
+    format: EXPORT_FORMAT,
+    formatVersion: EXPORT_FORMAT_VERSION,
+    appVersion: version,
+    createdAt: now,
+    files: files.map((f) => ({ path: f.path, bytes: f.data.length, sha256: sha256Hex(f.data) })),
+  };
+  return { entries: [{ path: EXPORT_FILES.manifest, data: text(`${JSON.stringify(manifest, null, 2)}\n`) }, ...files], card, row };
+}
+
+/** Where an archive goes: `path` itself, `<path>.vaestudio` without an extension, or `<folder>/<run>.vaestudio`. */
+export function archiveTarget(path: string, runName: string): string {
+  const target = resolve(path);
+  if (existsSync(target) && statSync(target).isDirectory()) {
+    const safe = runName.replace(/[^a-zA-Z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
+    return join(target, `${safe}${ARCHIVE_EXTENSION}`);
+  }
+  return extname(target) === '' ? `${target}${ARCHIVE_EXTENSION}` : target;
+}
+
+const tempName = (target: string): string => join(dirname(target), `.${basename(target)}.tmp-${randomBytes(4).toString('hex')}`);
+
+/** Write an export: one archive file, or a folder (which must not exist yet, or be empty). */
+export function writeExport(entries: ZipEntry[], format: ExportFormat, path: string, runName: string): { path: string; bytes: number } {
+  if (format === 'archive') {
+    const target = archiveTarget(path, runName);
+    if (!existsSync(dirname(target))) throw new ApiError('not_found', `The folder ${dirname(target)} does not exist`, { field: 'path' });
+    const zip = writeZip(entries);
+    const temp = tempName(target);
+    try {
+      writeFileSync(temp, zip);
+      renameSync(temp, target);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw error;
+    }
+    return { path: target, bytes: zip.length };
+  }
+  const target = resolve(path);
+  if (existsSync(target)) {
+    if (!statSync(target).isDirectory()) throw new ApiError('conflict', `${target} is a file; give a folder for a ${format} export`, { field: 'path' });
+    if (readdirSync(target).length > 0) throw new ApiError('conflict', `The folder ${target} is not empty; choose a new or empty folder`, { field: 'path' });
+  }
+  if (!existsSync(dirname(target))) throw new ApiError('not_found', `The folder ${dirname(target)} does not exist`, { field: 'path' });
+  // Written beside the target and renamed, so a failed export leaves no half folder.
+  const temp = tempName(target);
+  try {
+    for (const entry of entries) {
+      const file = join(temp, ...entry.path.split('/'));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, entry.data);
+    }
+    if (existsSync(target)) rmSync(target, { recursive: true });
+    renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return { path: target, bytes: entries.reduce((n, e) => n + e.data.length, 0) };
+}
