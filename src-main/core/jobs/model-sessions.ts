@@ -48,9 +48,13 @@ interface Pending {
 const DEFAULT_IDLE_MS = 5 * 60_000;
 const DEFAULT_MAX_SESSIONS = 2;
 
+/** Recency order for closing the least recently used session (several uses can share a millisecond). */
+let uses = 0;
+
 class Session {
   readonly ready: Promise<ModelSessionInfo>;
   lastUsed = Date.now();
+  lastUse = ++uses;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
@@ -145,10 +149,15 @@ class Session {
     return this.closed;
   }
 
+  touch(): void {
+    this.lastUsed = Date.now();
+    this.lastUse = ++uses;
+  }
+
   private settle(id: number): Pending | undefined {
     const pending = this.pending.get(id);
     this.pending.delete(id);
-    this.lastUsed = Date.now();
+    this.touch();
     return pending;
   }
 
@@ -157,7 +166,7 @@ class Session {
     if (this.closed) throw this.failure ?? new ApiError('worker_failed', 'The model process has ended; try again.');
     if (options.signal?.aborted) throw new ApiError('cancelled', 'The request was cancelled');
     const id = this.nextId++;
-    this.lastUsed = Date.now();
+    this.touch();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, ...(options.onPartial && { onPartial: options.onPartial }) });
       options.signal?.addEventListener('abort', () => this.send({ type: 'cancel', id }), { once: true });
@@ -231,11 +240,11 @@ export class ModelSessions {
     const id = `${key.runId}:${key.checkpoint.sha256}`;
     const existing = this.sessions.get(id);
     if (existing && !existing.isClosed) {
-      existing.lastUsed = Date.now();
+      existing.touch();
       return existing;
     }
     const max = this.deps.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    const idle = [...this.sessions.values()].filter((s) => !s.busy).sort((a, b) => a.lastUsed - b.lastUsed);
+    const idle = [...this.sessions.values()].filter((s) => !s.busy).sort((a, b) => a.lastUse - b.lastUse);
     while (this.sessions.size >= max && idle.length > 0) this.drop(idle.shift()!);
     const worker = this.deps.spawn(this.deps.workerEntry, { name: `model run ${key.runId}` });
     const session = new Session(id, key.runId, worker, key, this.deps.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS, (gone) => {
