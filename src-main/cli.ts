@@ -20,6 +20,10 @@ Usage:
                    [--backend webgpu|tensorflow-gpu|tensorflow|wasm|cpu]   (default: the fastest that passes its self-check)
   vae-studio resume <run>           continue an interrupted, killed or stopped run from its last checkpoint
   vae-studio runs [--project P]
+  vae-studio export <run> <path> [--format archive|tfjs|onnx] [--checkpoint best|last]
+                                    the run's model for other tools: one .vaestudio archive (default) or a folder
+  vae-studio import-model <path> [--project P]
+                                    bring back an exported archive or folder as a run (Explore, Inpaint)
   vae-studio serve [--port 0]
   vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used
 
@@ -49,6 +53,8 @@ const options = {
   beta: { type: 'string' },
   port: { type: 'string' },
   backend: { type: 'string' },
+  format: { type: 'string' },
+  checkpoint: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -208,6 +214,39 @@ async function cmdRuns(core: Core, values: Values, out: Output): Promise<void> {
   out.event({ type: 'result', command: 'runs', runs }, runs.length ? lines.join('\n') : 'No runs yet.');
 }
 
+function runIdArg(raw: string | undefined, usage: string): number {
+  const runId = Number(raw);
+  if (!raw || !Number.isInteger(runId) || runId <= 0) throw new ApiError('invalid_input', `${usage} needs a run id`, { field: 'run' });
+  return runId;
+}
+
+/** Writes a run's model as an archive or a tfjs / onnx folder (models.export). */
+async function cmdExport(core: Core, values: Values, positionals: string[], out: Output): Promise<void> {
+  const runId = runIdArg(positionals[0], 'export <run> <path>');
+  const path = positionals[1];
+  if (!path) throw new ApiError('invalid_input', 'export needs a destination: vae-studio export <run> <path>', { field: 'path' });
+  const result = await core.call('models.export', { runId, path, format: values.format, checkpoint: values.checkpoint });
+  const { card } = result;
+  out.event(
+    { type: 'result', command: 'export', ...result },
+    `Exported run #${runId} (${result.checkpoint.kind} checkpoint, epoch ${result.checkpoint.epoch}) as ${result.format} to ${result.path}: ` +
+      `${(result.bytes / 1e6).toFixed(2)} MB, ${result.files.length} files` +
+      (card.metrics.testNll !== null ? `; test NLL ${fmt(card.metrics.testNll)} nats` : ''),
+  );
+}
+
+/** Imports an exported archive or folder into a project (models.import). */
+async function cmdImportModel(core: Core, values: Values, positionals: string[], out: Output): Promise<void> {
+  const path = positionals[0];
+  if (!path) throw new ApiError('invalid_input', 'import-model needs an archive or folder: vae-studio import-model <path>', { field: 'path' });
+  const project = await projectFor(core, values.project);
+  const run = await core.call('models.import', { projectId: project.id, path });
+  out.event(
+    { type: 'result', command: 'import-model', projectId: project.id, run },
+    `Imported "${run.name}" as run #${run.id} in project "${project.name}" with dataset "${run.datasetName}".`,
+  );
+}
+
 async function cmdServe(core: Core, values: Values, out: Output): Promise<void> {
   const server = await startWebServer(core, { port: num(values, 'port') ?? 0, rendererDir: appPaths.renderer });
   out.event(
@@ -245,13 +284,14 @@ export async function main(argv: string[]): Promise<number> {
       out.event({ type: 'result', command: 'doctor', report }, formatDoctorReport(report, appVersion));
       return report.chosen === null ? 1 : 0;
     }
-    if (!['import', 'train', 'resume', 'runs', 'serve'].includes(command)) {
+    if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
     }
     core = createCore({
       home,
       mode: command === 'serve' ? 'web' : 'cli',
-      allowReadOnly: command === 'runs',
+      // Export only reads: it works beside a running app.
+      allowReadOnly: command === 'runs' || command === 'export',
       instanceLabel: command === 'serve' ? 'web server' : `command line: ${command}`,
       version: appVersion,
       workerEntry: appPaths.workerEntry,
@@ -262,6 +302,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'train') await cmdTrain(core, values, out);
     else if (command === 'resume') await cmdResume(core, values, rest, out);
     else if (command === 'runs') await cmdRuns(core, values, out);
+    else if (command === 'export') await cmdExport(core, values, rest, out);
+    else if (command === 'import-model') await cmdImportModel(core, values, rest, out);
     else await cmdServe(core, values, out);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
