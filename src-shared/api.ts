@@ -14,7 +14,7 @@ import type {
 } from './types';
 import type { ApiErrorShape } from './errors';
 import { exportFormats, type ModelExportResult } from './model-card';
-import { checkpointChoice, inferRequestSchemas, type InferResults, type ModelSessionInfo } from './inference';
+import { checkpointChoice, inferRequestSchemas, type ImputeFrame, type InferResults, type ModelSessionInfo } from './inference';
 
 const id = z.number().int().positive();
 const name = z.string().trim().min(1).max(LIMITS.nameLength);
@@ -144,6 +144,28 @@ export const requestSchemas = {
   'explore.samples': explore(inferRequestSchemas.samples),
   /** Close a run's model sessions now (they also close after a few idle minutes). */
   'explore.close': z.object({ runId: id }).strict(),
+  /**
+   * Inpainting: impute the masked pixels of one image with a run's model. Answers the
+   * final frame; frames while it refines arrive as `inpaint.progress` with `jobId`.
+   */
+  'inpaint.run': z.object({ ...modelRef, jobId: z.string().min(1).max(64), ...inferRequestSchemas.impute.shape }).strict(),
+  /** Stop an inpainting job at its next refinement (it then fails with code 'cancelled'). */
+  'inpaint.cancel': z.object({ jobId: z.string().min(1).max(64) }).strict(),
+  /**
+   * An image file preprocessed like the run's dataset (size, channels, fit, background,
+   * binarize), ready for inpaint.run: by `path`, or by its bytes (`data`, base64).
+   */
+  'inpaint.prepareImage': z
+    .object({
+      runId: id,
+      path: z.string().min(1).max(4096).optional(),
+      data: z.string().min(1).max(1_000_000).optional(),
+      name: z.string().max(255).optional(),
+    })
+    .strict()
+    .refine((v) => (v.path === undefined) !== (v.data === undefined), { message: 'give either path or data', path: ['path'] }),
+  /** Imputation error of every method vs per-pixel means, on held-out images (`vae-studio impute`). */
+  'inpaint.evaluate': explore(inferRequestSchemas.imputeEvaluate),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -201,6 +223,20 @@ export interface RequestOutputs {
   'explore.interpolate': InferResults['interpolate'];
   'explore.samples': InferResults['samples'];
   'explore.close': { closed: number };
+  'inpaint.run': InferResults['impute'];
+  'inpaint.cancel': { cancelled: boolean };
+  'inpaint.prepareImage': PreparedImage;
+  'inpaint.evaluate': InferResults['imputeEvaluate'];
+}
+
+/** An opened image file as the run's model sees it. */
+export interface PreparedImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** base64 of the width·height·channels bytes, HWC (inpaint.run's `image.pixels`). */
+  pixels: string;
+  dataUrl: string;
 }
 
 /** A model session as Explore sees it: the model's shape, its checkpoint, the dataset's label names. */
@@ -221,6 +257,8 @@ export interface EventPayloads {
   /** An on-demand evaluation (runs.evaluate) started, finished (summary: test_nll, test_bpd, iwae_k, …) or failed. */
   'run.evaluation': RunEvaluationEvent;
   'dataset.progress': ImportProgress;
+  /** An inpainting job refined its picture. */
+  'inpaint.progress': { jobId: string; runId: number; frame: ImputeFrame };
 }
 
 export type EventName = keyof EventPayloads;

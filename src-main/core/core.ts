@@ -5,6 +5,7 @@ import type { AppInfo } from '@shared/types';
 import { assertRequestName, parseRequest } from '@shared/validate';
 import { datasetHandlers } from './api/datasets';
 import { exploreHandlers } from './api/explore';
+import { inpaintHandlers } from './api/inpaint';
 import { modelHandlers } from './api/models';
 import { toApiError } from './errors';
 import type { Context } from './api/context';
@@ -67,7 +68,7 @@ export function createCore(options: CoreOptions): Core {
     info: { version: options.version, mode: options.mode, home: options.home, sampleDatasetPath: options.sampleDatasetPath },
     now,
   };
-  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...runHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx) };
+  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...runHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx) };
 
   const call = async <N extends RequestName>(name: N, input: unknown): Promise<RequestOutput<N>> => {
     const parsed = parseRequest(name, input);

@@ -1,6 +1,7 @@
 import { ApiError } from '@shared/errors';
 import { inferRequestSchemas, type InferOp, type InferRequest, type InferRequestOf, type InferResults } from '@shared/inference';
 import * as explore from './explore';
+import { impute, imputeEvaluate } from './impute';
 import type { ModelSession } from './session';
 
 /** What a request handler may do besides computing: stream, notice cancellation, yield. */
@@ -21,6 +22,8 @@ export const inferHandlers: { [K in InferOp]: Handler<K> } = {
   latentMap: explore.latentMap,
   interpolate: explore.interpolate,
   samples: explore.samples,
+  impute,
+  imputeEvaluate,
 };
 
 /**

@@ -40,6 +40,15 @@ export function gaussianLogLikelihoodLearned(x: tf.Tensor2D, mean: tf.Tensor2D, 
   });
 }
 
+/** The terms of gaussianLogLikelihoodLearned per pixel, shape [N, D]. */
+export function gaussianPixelLogLikelihoodLearned(x: tf.Tensor2D, mean: tf.Tensor2D, logVar: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => {
+    const lv = tf.maximum(logVar, MIN_LOG_VAR);
+    const scaled = tf.mul(tf.squaredDifference(x, mean), tf.exp(tf.neg(lv)));
+    return tf.mul(-0.5, tf.add(tf.add(scaled, lv), LOG_2PI));
+  });
+}
+
 function learnedGaussian(perPixel: boolean, pixels: number, initialSigma: number): TrainableDecoder {
   const init = 2 * Math.log(initialSigma);
   const logVar = tf.tidy(() =>
@@ -50,6 +59,9 @@ function learnedGaussian(perPixel: boolean, pixels: number, initialSigma: number
     variables: [logVar],
     logLikelihood: (x, output) => tf.tidy(() => gaussianLogLikelihoodLearned(x, tf.sigmoid(output), logVar)),
     mean: (output) => tf.sigmoid(output),
+    pixelLogLikelihood: (x, output) => tf.tidy(() => gaussianPixelLogLikelihoodLearned(x, tf.sigmoid(output), logVar)),
+    noise: 'normal',
+    sample: (output, normal) => tf.tidy(() => tf.add(tf.sigmoid(output), tf.mul(tf.exp(tf.mul(0.5, tf.maximum(logVar, MIN_LOG_VAR))), normal))),
     sigma: async () => Math.exp(0.5 * ((await takeValues(tf.tidy(() => tf.mean(tf.maximum(logVar, MIN_LOG_VAR)))))[0] ?? NaN)),
     dispose: () => logVar.dispose(),
   };

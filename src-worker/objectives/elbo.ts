@@ -26,7 +26,12 @@ export function gaussianKl(mu: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor1D {
  * value is then a cross-entropy, not a normalized likelihood of grey-level data.
  */
 export function bernoulliLogLikelihood(x: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => tf.sum(tf.sub(tf.mul(x, logits), tf.softplus(logits)), 1));
+  return tf.tidy(() => tf.sum(bernoulliPixelLogLikelihood(x, logits), 1));
+}
+
+/** The terms of bernoulliLogLikelihood before the sum over pixels, shape [N, D]. */
+export function bernoulliPixelLogLikelihood(x: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.sub(tf.mul(x, logits), tf.softplus(logits)));
 }
 
 /** Gaussian log-likelihood with fixed σ: −½ Σ [(x−m)²/σ² + log σ² + log 2π]. */
@@ -37,6 +42,12 @@ export function gaussianLogLikelihood(x: tf.Tensor2D, mean: tf.Tensor2D, sigma: 
     const squared = tf.sum(tf.squaredDifference(x, mean), 1);
     return tf.mul(-0.5, tf.add(tf.div(squared, sigma * sigma), pixels * perPixelConstant));
   });
+}
+
+/** The terms of gaussianLogLikelihood per pixel, shape [N, D]: −½ [(x−m)²/σ² + log σ² + log 2π]. */
+export function gaussianPixelLogLikelihood(x: tf.Tensor2D, mean: tf.Tensor2D, sigma: number): tf.Tensor2D {
+  const perPixelConstant = 2 * Math.log(sigma) + LOG_2PI;
+  return tf.tidy(() => tf.mul(-0.5, tf.add(tf.div(tf.squaredDifference(x, mean), sigma * sigma), perPixelConstant)));
 }
 
 /** z = μ + σ ⊙ ε with σ = exp(½ log σ²): differentiable in μ and log σ². */
@@ -51,6 +62,15 @@ export interface DecoderLikelihood {
   logLikelihood(x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor1D;
   /** E[x|z], the image shown for reconstructions and samples, in [0, 1]. */
   mean(output: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * log p(x|z) per pixel and channel, shape [N, D]: its row sum is logLikelihood. Used
+   * where only some pixels count (imputation scores the observed ones).
+   */
+  pixelLogLikelihood(x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor2D;
+  /** Which noise `sample` takes: U[0, 1) for Bernoulli, N(0, 1) for Gaussian. */
+  readonly noise: 'uniform' | 'normal';
+  /** One draw x ~ p(x|z) per pixel from `noise` of the same shape (the engine's seeded streams, never tf.random). */
+  sample(output: tf.Tensor2D, noise: tf.Tensor2D): tf.Tensor2D;
 }
 
 export function bernoulliDecoder(): DecoderLikelihood {
@@ -58,6 +78,10 @@ export function bernoulliDecoder(): DecoderLikelihood {
     kind: 'bernoulli',
     logLikelihood: bernoulliLogLikelihood,
     mean: (logits) => tf.sigmoid(logits),
+    pixelLogLikelihood: bernoulliPixelLogLikelihood,
+    noise: 'uniform',
+    // x = 1 with probability σ(l): u < σ(l).
+    sample: (logits, uniform) => tf.tidy(() => tf.cast(tf.less(uniform, tf.sigmoid(logits)), 'float32')),
   };
 }
 
@@ -70,6 +94,9 @@ export function gaussianDecoder(sigma: number): DecoderLikelihood {
     kind: 'gaussian',
     logLikelihood: (x, output) => tf.tidy(() => gaussianLogLikelihood(x, tf.sigmoid(output), sigma)),
     mean: (output) => tf.sigmoid(output),
+    pixelLogLikelihood: (x, output) => tf.tidy(() => gaussianPixelLogLikelihood(x, tf.sigmoid(output), sigma)),
+    noise: 'normal',
+    sample: (output, normal) => tf.tidy(() => tf.add(tf.sigmoid(output), tf.mul(sigma, normal))),
   };
 }
 

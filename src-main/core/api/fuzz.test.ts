@@ -46,6 +46,10 @@ const samples: Record<RequestName, Record<string, unknown>> = {
   'explore.interpolate': { runId: 1, from: 0, to: 1, steps: 5, mode: 'spherical' },
   'explore.samples': { runId: 1, count: 9, temperature: 0.8, seed: 4 },
   'explore.close': { runId: 1 },
+  'inpaint.run': { runId: 1, checkpoint: 'best', jobId: 'j1', image: { index: 0 }, mask: 'AAAA', method: 'metropolis', iterations: 5, samples: 2, proposals: 8, seed: 3 },
+  'inpaint.cancel': { jobId: 'j1' },
+  'inpaint.prepareImage': { runId: 1, data: 'iVBORw0KGgo=', name: 'a.png' },
+  'inpaint.evaluate': { runId: 1, mask: 'top', methods: ['importance'], images: 10, iterations: 3, proposals: 4, seed: 1 },
 };
 
 const junk = fc.oneof(
