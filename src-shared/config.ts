@@ -12,6 +12,7 @@ export const LIMITS = {
   /** Schedules (warm-up, capacity, learning-rate decay) are counted in optimizer steps. */
   scheduleSteps: { min: 1, max: 10_000_000 },
   nameLength: 120,
+  flowSteps: { min: 1, max: 32 },
 } as const;
 
 export const fitModes = ['resize', 'crop', 'pad'] as const;
@@ -43,6 +44,22 @@ export type ImportSettings = z.output<typeof importSettingsSchema>;
 
 export const modelKinds = ['mlp', 'conv'] as const;
 export type ModelKind = (typeof modelKinds)[number];
+
+/**
+ * Model family. `vae`: the plain VAE. `cvae`: conditional VAE (Sohn 2015) on the
+ * dataset's folder labels, q(z|x,y) and p(x|z,y) with a one-hot y concatenated to the
+ * encoder's features and to z; every image must be labelled.
+ */
+export const modelFamilies = ['vae', 'cvae'] as const;
+export type ModelFamily = (typeof modelFamilies)[number];
+
+/**
+ * Normalizing flow on the posterior (Rezende & Mohamed 2015): `planar` applies
+ * flowSteps planar maps z ← z + û·tanh(wᵀz + b) to z ~ q0(z|x), their parameters
+ * predicted by the encoder per image, and log q(z_K|x) = log q0(z_0|x) − Σ log|det ∂f/∂z|.
+ */
+export const flowKinds = ['none', 'planar'] as const;
+export type FlowKind = (typeof flowKinds)[number];
 
 export const decoderKinds = ['bernoulli', 'gaussian'] as const;
 export type DecoderKind = (typeof decoderKinds)[number];
@@ -87,6 +104,11 @@ const steps = z.number().int().min(LIMITS.scheduleSteps.min).max(LIMITS.schedule
 export const runConfigSchema = z
   .object({
     model: z.enum(modelKinds).default('mlp'),
+    /** What is trained: see modelFamilies. Runs stored before families existed are plain VAEs. */
+    family: z.enum(modelFamilies).default('vae'),
+    flow: z.enum(flowKinds).default('none'),
+    /** Flow steps K (flow other than 'none'). */
+    flowSteps: z.number().int().min(LIMITS.flowSteps.min).max(LIMITS.flowSteps.max).default(4),
     latent: z.number().int().min(LIMITS.latent.min).max(LIMITS.latent.max).default(16),
     hidden: z.number().int().min(8).max(4096).default(256),
     decoder: z.enum(decoderKinds).default('bernoulli'),
@@ -149,6 +171,11 @@ export const runConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['freeBits'], message: "free bits apply to objective 'beta' only" });
       }
     }
+    if (config.flow !== 'none' && config.freeBits > 0) {
+      // Free bits floor the analytic KL of each dim; a flowed posterior's KL is a
+      // single-sample estimate over the whole z, with no per-dim split.
+      ctx.addIssue({ code: 'custom', path: ['freeBits'], message: 'free bits need a Gaussian posterior without a flow (flow none)' });
+    }
     if (config.decoderVariance !== 'fixed' && config.decoder !== 'gaussian') {
       ctx.addIssue({
         code: 'custom',
@@ -160,6 +187,20 @@ export const runConfigSchema = z
 
 export type RunConfig = z.output<typeof runConfigSchema>;
 export type RunConfigInput = z.input<typeof runConfigSchema>;
+
+/**
+ * Why a run's model cannot be exported yet, or null when it can: the export formats
+ * hold a plain encoder and decoder, which would silently drop a flow or a label input.
+ */
+export function exportBlocker(config: Pick<RunConfig, 'family' | 'flow'>): string | null {
+  if (config.family === 'cvae') {
+    return 'Export does not support conditional VAEs yet: their encoder and decoder take a one-hot label beside the image and the latent, which the exported networks do not.';
+  }
+  if (config.flow !== 'none') {
+    return "Export does not support flow posteriors yet: the exported encoder would give q0(z|x) without the flow steps. Train with flow 'none' to export.";
+  }
+  return null;
+}
 
 export function defaultRunConfig(): RunConfig {
   return runConfigSchema.parse({});

@@ -3,6 +3,7 @@ import type { StartEvaluation } from '@shared/worker-protocol';
 import { toErrorShape } from './errors';
 import { iwaeBound, iwaeSummary } from './train/evaluate';
 import { chooseSplit } from './train/split';
+import { modelSpec } from './train/model-spec';
 import { VaeTrainer } from './train/trainer';
 import { loadCheckpoint, prepareJob, type JobContext } from './job';
 
@@ -24,7 +25,7 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
         { field: 'datasetId' },
       );
     }
-    const trainer = new VaeTrainer({ kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden }, config);
+    const trainer = new VaeTrainer(modelSpec(config, images), config);
     try {
       trainer.importState(checkpoint.trainer);
       const started = performance.now();

@@ -10,6 +10,7 @@ import { encodePngBase64 } from './io/png';
 import { checkVaeSpec } from './model/vae';
 import { nodeBackendPlatform } from './platform/node-backends';
 import { train, type TrainListener } from './train/loop';
+import { modelSpec } from './train/model-spec';
 import { chooseSplit } from './train/split';
 
 /**
@@ -52,7 +53,7 @@ export async function prepareJob(
   }
   const images = loadPackedDataset(datasetPath);
   // Fail on a model that cannot fit the data before spending time on backends.
-  checkVaeSpec({ kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden });
+  checkVaeSpec(modelSpec(config, images));
 
   const selection = await selectBackend({ requested: config.backend, platform: nodeBackendPlatform() });
   send({ type: 'backend', backend: selection.backend, notes: selection.notes, ...(selection.adapter && { adapter: selection.adapter }) });

@@ -1,14 +1,16 @@
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
 import { ParamSet } from './params';
-import { dense, splitHead } from './layers';
-import { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL, inputSize, type Vae, type VaeSpec } from './vae';
+import { dense, splitHead, withCondition } from './layers';
+import { classesOf, conditionOf, CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL, extraOutputsOf, inputSize, type Vae, type VaeSpec } from './vae';
 
 /**
  * Small convolutional VAE. Encoder: two 4×4 stride-2 convolutions (32, 64 channels),
  * dense to h, dense to (μ, log σ²). Decoder mirrors it with two stride-2 transposed
  * convolutions; kernel 4 with stride 2 avoids the checkerboard that 3×3 kernels leave.
- * Needs sides divisible by 4 (checked in checkVaeSpec).
+ * Needs sides divisible by 4 (checked in checkVaeSpec). A conditional one (spec.classes
+ * C) appends the one-hot y to the flattened conv features and to z; extra encoder
+ * outputs (flow parameters) have their own head on the hidden layer, created last.
  */
 export function createConvVae(spec: VaeSpec, rng: Rng): Vae {
   const { width: W, height: H, channels: C } = spec.image;
@@ -19,16 +21,19 @@ export function createConvVae(spec: VaeSpec, rng: Rng): Vae {
   const w4 = W / CONV_DOWNSAMPLE;
   const flat = h4 * w4 * c2;
   const D = inputSize(spec.image);
+  const cls = classesOf(spec);
+  const e = extraOutputsOf(spec);
 
   const params = new ParamSet(rng, 'conv');
   const conv1 = { f: params.conv('conv1/f', k, C, c1, 'he'), b: params.bias('conv1/b', c1) };
   const conv2 = { f: params.conv('conv2/f', k, c1, c2, 'he'), b: params.bias('conv2/b', c2) };
-  const enc = { w: params.dense('enc/w', flat, h, 'he'), b: params.bias('enc/b', h) };
+  const enc = { w: params.dense('enc/w', flat + cls, h, 'he'), b: params.bias('enc/b', h) };
   const head = { w: params.dense('head/w', h, 2 * d, 'glorot'), b: params.bias('head/b', 2 * d) };
-  const dec = { w: params.dense('dec/w', d, h, 'he'), b: params.bias('dec/b', h) };
+  const dec = { w: params.dense('dec/w', d + cls, h, 'he'), b: params.bias('dec/b', h) };
   const unflat = { w: params.dense('unflat/w', h, flat, 'he'), b: params.bias('unflat/b', flat) };
   const deconv1 = { f: params.convTranspose('deconv1/f', k, 2, c2, c1, 'he'), b: params.bias('deconv1/b', c1) };
   const deconv2 = { f: params.convTranspose('deconv2/f', k, 2, c1, C, 'glorot'), b: params.bias('deconv2/b', C) };
+  const extraHead = e > 0 ? { w: params.dense('extra/w', h, e, 'glorot'), b: params.bias('extra/b', e) } : null;
 
   const down = (x: tf.Tensor4D, layer: { f: tf.Variable; b: tf.Variable }): tf.Tensor4D =>
     tf.tidy(() => tf.relu(tf.add(tf.conv2d(x, layer.f as tf.Tensor4D, 2, 'same'), layer.b) as tf.Tensor4D));
@@ -44,22 +49,31 @@ export function createConvVae(spec: VaeSpec, rng: Rng): Vae {
       return relu ? tf.relu(y) : y;
     });
 
+  /** The hidden layer the heads read: convolutions, flatten, [·, y], dense. */
+  const features = (x: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.Tensor2D =>
+    tf.tidy(() => {
+      const n = x.shape[0];
+      const a = down(tf.reshape(x, [n, H, W, C]) as tf.Tensor4D, conv1);
+      const b = down(a, conv2);
+      const flatFeatures = withCondition(tf.reshape(b, [n, flat]) as tf.Tensor2D, conditionOf(spec, y, n));
+      return dense(flatFeatures, enc.w, enc.b, true);
+    });
+
   return {
     spec,
     inputSize: D,
     variables: params.variables,
-    encode: (x) =>
+    encode: (x, y) => tf.tidy(() => splitHead(dense(features(x, y), head.w, head.b, false), d)),
+    encodeExtra: (x, y) =>
       tf.tidy(() => {
-        const n = x.shape[0];
-        const a = down(tf.reshape(x, [n, H, W, C]) as tf.Tensor4D, conv1);
-        const b = down(a, conv2);
-        const e = dense(tf.reshape(b, [n, flat]) as tf.Tensor2D, enc.w, enc.b, true);
-        return splitHead(dense(e, head.w, head.b, false), d);
+        const f = features(x, y);
+        const extra = extraHead ? dense(f, extraHead.w, extraHead.b, false) : tf.zeros([x.shape[0], 0]);
+        return { ...splitHead(dense(f, head.w, head.b, false), d), extra: extra as tf.Tensor2D };
       }),
-    decode: (z) =>
+    decode: (z, y) =>
       tf.tidy(() => {
         const n = z.shape[0];
-        const a = dense(z, dec.w, dec.b, true);
+        const a = dense(withCondition(z, conditionOf(spec, y, n)), dec.w, dec.b, true);
         const b = tf.reshape(dense(a, unflat.w, unflat.b, true), [n, h4, w4, c2]) as tf.Tensor4D;
         const c = up(b, deconv1, [n, H / 2, W / 2, c1], true);
         const out = up(c, deconv2, [n, H, W, C], false);

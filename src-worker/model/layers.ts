@@ -15,3 +15,8 @@ export function splitHead(head: tf.Tensor2D, latent: number): { mu: tf.Tensor2D;
     return { mu, logVar };
   });
 }
+
+/** [x, y] side by side when there is a condition y (one-hot labels), else x itself. */
+export function withCondition(x: tf.Tensor2D, y: tf.Tensor2D | null): tf.Tensor2D {
+  return y === null ? x : (tf.concat([x, y], 1) as tf.Tensor2D);
+}

@@ -14,7 +14,21 @@ export interface VaeSpec {
   image: ImageShape;
   latent: number;
   hidden: number;
+  /**
+   * Conditional VAE: number of classes C of the one-hot label y that encoder and
+   * decoder take beside x and z. 0 or absent: unconditional.
+   */
+  classes?: number;
+  /**
+   * Extra encoder outputs per image besides (μ, log σ²), from the last hidden layer
+   * (a flow's amortized parameters). 0 or absent: none.
+   */
+  extraOutputs?: number;
 }
+
+/** The one-hot width a spec's encoder and decoder expect (0 when unconditional). */
+export const classesOf = (spec: VaeSpec): number => spec.classes ?? 0;
+export const extraOutputsOf = (spec: VaeSpec): number => spec.extraOutputs ?? 0;
 
 export interface Posterior {
   mu: tf.Tensor2D;
@@ -31,10 +45,15 @@ export interface Vae {
   /** Pixels per image, D = width · height · channels. */
   readonly inputSize: number;
   readonly variables: tf.Variable[];
-  /** x: [N, D] in [0, 1], HWC order per row. */
-  encode(x: tf.Tensor2D): Posterior;
-  /** z: [N, latent] → raw decoder output [N, D] (logits, or the pre-sigmoid mean). */
-  decode(z: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * x: [N, D] in [0, 1], HWC order per row. y: one-hot labels [N, classes], required
+   * by a conditional model (spec.classes > 0), ignored otherwise.
+   */
+  encode(x: tf.Tensor2D, y?: tf.Tensor2D): Posterior;
+  /** encode, plus the encoder's extra outputs [N, spec.extraOutputs] (width 0 when it has none). */
+  encodeExtra(x: tf.Tensor2D, y?: tf.Tensor2D): Posterior & { extra: tf.Tensor2D };
+  /** z: [N, latent] (and y as in encode) → raw decoder output [N, D] (logits, or the pre-sigmoid mean). */
+  decode(z: tf.Tensor2D, y?: tf.Tensor2D): tf.Tensor2D;
   dispose(): void;
 }
 
@@ -51,10 +70,12 @@ export const CONV_KERNEL = 4;
 /** Count the parameters a spec would create, without allocating anything. */
 export function parameterCount(spec: VaeSpec): number {
   const { latent: d, hidden: h } = spec;
+  const c = classesOf(spec);
   const pixels = inputSize(spec.image);
   const dense = (i: number, o: number): number => i * o + o;
+  const extra = extraOutputsOf(spec) > 0 ? dense(h, extraOutputsOf(spec)) : 0;
   if (spec.kind === 'mlp') {
-    return dense(pixels, h) + dense(h, h) + dense(h, 2 * d) + dense(d, h) + dense(h, h) + dense(h, pixels);
+    return dense(pixels + c, h) + dense(h, h) + dense(h, 2 * d) + dense(d + c, h) + dense(h, h) + dense(h, pixels) + extra;
   }
   const [c1, c2] = CONV_CHANNELS;
   const k2 = CONV_KERNEL * CONV_KERNEL;
@@ -62,10 +83,28 @@ export function parameterCount(spec: VaeSpec): number {
   const flat = (spec.image.width / CONV_DOWNSAMPLE) * (spec.image.height / CONV_DOWNSAMPLE) * c2;
   const convs = k2 * channels * c1 + c1 + k2 * c1 * c2 + c2;
   const deconvs = k2 * c2 * c1 + c1 + k2 * c1 * channels + channels;
-  return convs + dense(flat, h) + dense(h, 2 * d) + dense(d, h) + dense(h, flat) + deconvs;
+  return convs + dense(flat + c, h) + dense(h, 2 * d) + dense(d + c, h) + dense(h, flat) + deconvs + extra;
 }
 
 const invalid = (field: string, message: string): ApiError => new ApiError('invalid_input', message, { field });
+
+/**
+ * The label input of a conditional model: y must be given (one-hot, [N, classes]) when
+ * the model has classes, and is dropped when it has none.
+ */
+export function conditionOf(spec: VaeSpec, y: tf.Tensor2D | undefined, rows: number): tf.Tensor2D | null {
+  const classes = classesOf(spec);
+  if (classes === 0) return null;
+  if (y === undefined) {
+    throw new ApiError('invalid_input', 'This conditional VAE needs the class label of every image it encodes or decodes; none was given.', {
+      field: 'labels',
+    });
+  }
+  if (y.shape[0] !== rows || y.shape[1] !== classes) {
+    throw new ApiError('invalid_input', `labels: expected [${rows}, ${classes}] one-hot rows, got [${y.shape.join(', ')}]`, { field: 'labels' });
+  }
+  return y;
+}
 
 /**
  * Reject specs that cannot train, naming the field to change, before any tensor exists.
@@ -78,6 +117,13 @@ export function checkVaeSpec(spec: VaeSpec): void {
   }
   if (!Number.isInteger(spec.hidden) || spec.hidden < 1) {
     throw invalid('hidden', `hidden must be a whole number ≥ 1 (got ${spec.hidden}).`);
+  }
+  const classes = classesOf(spec);
+  if (!Number.isInteger(classes) || classes < 0 || classes === 1) {
+    throw invalid(
+      'family',
+      `A conditional VAE needs images of at least 2 labelled classes (found ${classes}). Import the dataset with subfolders as labels, or use family 'vae'.`,
+    );
   }
   if (width < 1 || height < 1 || (channels !== 1 && channels !== 3)) {
     throw invalid('datasetPath', `The dataset has unusable images (${width}×${height}×${channels}).`);

@@ -3,6 +3,7 @@ import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
 import type { Posterior, Vae } from '../model/vae';
 import type { DecoderLikelihood } from './elbo';
+import { planarFlow } from './planar-flow';
 
 /**
  * The importance-weighted bound (Burda 2016), per image, with K samples z_k ~ q(z|x):
@@ -11,10 +12,20 @@ import type { DecoderLikelihood } from './elbo';
  * streaming log-sum-exp, so K is limited by time only.
  */
 
+/** What a conditional or flowed posterior adds to the importance weights. */
+export interface ImportanceOptions {
+  /** One-hot labels [n, C] of a conditional model, repeated k times for the decoder. */
+  condition?: tf.Tensor2D;
+  /** Planar flow steps on z (0 = none), their parameters [n, P] from the encoder. */
+  flowSteps?: number;
+  flowParams?: tf.Tensor2D;
+}
+
 /**
  * log w for `k` samples per image: eps is [n·k, d] (rows grouped by image). With
  * z = μ + σ ε, log p(z) − log q(z|x) = −½ Σ_j (z_j² − ε_j² − log σ_j²): the log 2π terms
- * cancel. Returns [n, k].
+ * cancel. With a flow, z_K = f(z_0) and log q(z_K|x) = log q0(z_0|x) − Σ log|det|, so
+ * log p(z_K) − log q(z_K|x) = −½ Σ_j (z_K,j² − ε_j² − log σ_j²) + Σ log|det|. Returns [n, k].
  */
 export function importanceLogWeights(
   model: Vae,
@@ -23,6 +34,7 @@ export function importanceLogWeights(
   posterior: Posterior,
   eps: tf.Tensor2D,
   k: number,
+  options: ImportanceOptions = {},
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const [n, D] = x.shape;
@@ -31,9 +43,14 @@ export function importanceLogWeights(
       tf.reshape(tf.tile(tf.reshape(t, [n, 1, width]), [1, k, 1]), [n * k, width]) as tf.Tensor2D;
     const mu = repeat(posterior.mu, d);
     const logVar = repeat(posterior.logVar, d);
-    const z = tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logVar)), eps)) as tf.Tensor2D;
-    const logLikelihood = decoder.logLikelihood(repeat(x, D), model.decode(z));
-    const priorOverPosterior = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.square(z), tf.square(eps)), logVar), 1));
+    const z0 = tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logVar)), eps)) as tf.Tensor2D;
+    const steps = options.flowSteps ?? 0;
+    const flowed = steps > 0 && options.flowParams ? planarFlow(z0, repeat(options.flowParams, options.flowParams.shape[1]), steps) : null;
+    const z = flowed?.z ?? z0;
+    const y = options.condition ? repeat(options.condition, options.condition.shape[1]) : undefined;
+    const logLikelihood = decoder.logLikelihood(repeat(x, D), model.decode(z, y));
+    let priorOverPosterior = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.square(z), tf.square(eps)), logVar), 1));
+    if (flowed) priorOverPosterior = tf.add(priorOverPosterior, flowed.logDet);
     return tf.reshape(tf.add(logLikelihood, priorOverPosterior), [n, k]) as tf.Tensor2D;
   });
 }

@@ -1,4 +1,4 @@
-import { gatherBatch, type ImageSet } from './images';
+import { gatherBatch, gatherLabels, type ImageSet } from './images';
 import { tileImages, type RasterImage } from './grid';
 import type { VaeTrainer } from './trainer';
 
@@ -14,6 +14,17 @@ const GRID_COLUMNS = 8;
 export const TRAVERSAL_ROWS = 8;
 export const TRAVERSAL_VALUES = [-3, -2.25, -1.5, -0.75, 0, 0.75, 1.5, 2.25, 3] as const;
 
+/** Labels of the given images when the model is conditional, else undefined. */
+export function labelsFor(trainer: VaeTrainer, images: ImageSet, indices: ArrayLike<number>): Int32Array | undefined {
+  return trainer.classes > 0 ? gatherLabels(images, indices, 0, indices.length) : undefined;
+}
+
+/** Sample i of a conditional model shows class i mod C (with the fixed noise of sample i). */
+export function cycleClasses(trainer: VaeTrainer, count: number): Int32Array | undefined {
+  const classes = trainer.classes;
+  return classes > 0 ? Int32Array.from({ length: count }, (_, i) => i % classes) : undefined;
+}
+
 /** Originals on the top row, decoder means at z = μ(x) right below (one column per image). */
 export async function reconstructionGrid(trainer: VaeTrainer, images: ImageSet, indices: Int32Array): Promise<RasterImage> {
   const n = indices.length;
@@ -21,12 +32,12 @@ export async function reconstructionGrid(trainer: VaeTrainer, images: ImageSet, 
   const originals = gatherBatch(images, indices, 0, n);
   const both = new Float32Array(2 * n * D);
   both.set(originals, 0);
-  both.set(await trainer.reconstruct(originals, n), n * D);
+  both.set(await trainer.reconstruct(originals, n, labelsFor(trainer, images, indices)), n * D);
   return tileImages(both, 2 * n, images.shape, n);
 }
 
 export async function samplesGrid(trainer: VaeTrainer, images: ImageSet, priorZ: Float32Array): Promise<RasterImage> {
-  return tileImages(await trainer.decodeMean(priorZ, SAMPLE_COUNT), SAMPLE_COUNT, images.shape, GRID_COLUMNS);
+  return tileImages(await trainer.decodeMean(priorZ, SAMPLE_COUNT, cycleClasses(trainer, SAMPLE_COUNT)), SAMPLE_COUNT, images.shape, GRID_COLUMNS);
 }
 
 /**
@@ -44,7 +55,8 @@ export async function traversalGrid(
   const d = trainer.latent;
   const rows = dims.slice(0, TRAVERSAL_ROWS);
   const columns = TRAVERSAL_VALUES.length;
-  const mu = await trainer.encodeMean(gatherBatch(images, [imageIndex], 0, 1), 1);
+  const label = labelsFor(trainer, images, [imageIndex]);
+  const mu = await trainer.encodeMean(gatherBatch(images, [imageIndex], 0, 1), 1, label);
   const codes = new Float32Array(rows.length * columns * d);
   rows.forEach((dim, r) => {
     TRAVERSAL_VALUES.forEach((v, c) => {
@@ -54,5 +66,6 @@ export async function traversalGrid(
     });
   });
   const count = rows.length * columns;
-  return tileImages(await trainer.decodeMean(codes, count), count, images.shape, columns);
+  const labels = label === undefined ? undefined : new Int32Array(count).fill(label[0] ?? 0);
+  return tileImages(await trainer.decodeMean(codes, count, labels), count, images.shape, columns);
 }

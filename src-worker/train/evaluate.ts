@@ -1,7 +1,7 @@
 import type { RunConfig } from '@shared/config';
 import { createRng, STREAM } from '../engine/random';
 import { dequantize, nllReport } from '../objectives/iwae';
-import { gatherBatch, type ImageSet } from './images';
+import { gatherBatch, gatherLabels, type ImageSet } from './images';
 import type { EvalSums, VaeTrainer } from './trainer';
 
 /** Passes over a split between steps: one-sample ELBO sums, and the IWAE bound. */
@@ -28,7 +28,8 @@ export async function elboSums(
   const total: EvalSums = { count: 0, logLikelihood: 0, kl: 0, klPerDim: new Float64Array(trainer.latent) };
   for (let from = 0; from < indices.length; from += EVAL_BATCH) {
     const to = Math.min(indices.length, from + EVAL_BATCH);
-    const sums = await trainer.evaluate(gatherBatch(images, indices, from, to), to - from, rng);
+    const labels = trainer.classes > 0 ? gatherLabels(images, indices, from, to) : undefined;
+    const sums = await trainer.evaluate(gatherBatch(images, indices, from, to), to - from, rng, labels);
     total.count += sums.count;
     total.logLikelihood += sums.logLikelihood;
     total.kl += sums.kl;
@@ -93,7 +94,8 @@ export async function iwaeBound(
     const clean = gatherBatch(images, indices, from, to);
     if (binaryData) binaryData = clean.every((v) => v === 0 || v === 1);
     const batch = config.decoder === 'gaussian' ? dequantize(clean, rng) : clean;
-    for (const value of await trainer.iwaeLogLikelihood(batch, to - from, k, rng)) sum += value;
+    const labels = trainer.classes > 0 ? gatherLabels(images, indices, from, to) : undefined;
+    for (const value of await trainer.iwaeLogLikelihood(batch, to - from, k, rng, labels)) sum += value;
     if (control.progress) {
       const seconds = (control.now() - started) / 1000;
       const rate = seconds > 0 ? to / seconds : 0;

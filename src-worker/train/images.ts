@@ -8,6 +8,8 @@ export interface ImageSet {
   shape: ImageShape;
   count: number;
   pixels: Uint8Array;
+  /** Class per image (the folder it came from), −1 when unlabelled; absent in synthetic sets. */
+  labels?: Int32Array;
 }
 
 export const pixelsPerImage = (shape: ImageShape): number => shape.width * shape.height * shape.channels;
@@ -27,5 +29,17 @@ export function gatherBatch(images: ImageSet, order: ArrayLike<number>, from: nu
     const dst = row * D;
     for (let i = 0; i < D; i++) out[dst + i] = (images.pixels[src + i] ?? 0) * scale;
   }
+  return out;
+}
+
+/**
+ * Labels of images `order[from..to)`, for a conditional model. Throws when the set has
+ * none: such a model cannot be trained or asked anything without them.
+ */
+export function gatherLabels(images: ImageSet, order: ArrayLike<number>, from: number, to: number): Int32Array {
+  const { labels } = images;
+  if (labels === undefined) throw new Error('this image set has no labels');
+  const out = new Int32Array(to - from);
+  for (let row = 0; row < to - from; row++) out[row] = labels[order[from + row] ?? -1] ?? -1;
   return out;
 }

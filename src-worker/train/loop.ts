@@ -16,7 +16,8 @@ import {
 import type { TrainingCheckpoint } from './checkpoint-state';
 import { summarizeEvaluation, klDimMetric } from './epoch-report';
 import { elboSums, iwaeBound, iwaeSummary } from './evaluate';
-import { gatherBatch, type ImageSet } from './images';
+import { gatherBatch, gatherLabels, type ImageSet } from './images';
+import { modelSpec } from './model-spec';
 import type { RasterImage } from './grid';
 import { VaeTrainer } from './trainer';
 
@@ -96,10 +97,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       field: 'epochs',
     });
   }
-  const trainer = new VaeTrainer(
-    { kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden },
-    config,
-  );
+  const trainer = new VaeTrainer(modelSpec(config, images), config);
   try {
     const nTrain = split.train.length;
     const { batchSize, epochs } = config;
@@ -172,7 +170,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const from = s * batchSize;
         const to = Math.min(nTrain, from + batchSize);
         const t0 = now();
-        const stats = await trainer.step(gatherBatch(images, order, from, to), to - from);
+        const labels = trainer.classes > 0 ? gatherLabels(images, order, from, to) : undefined;
+        const stats = await trainer.step(gatherBatch(images, order, from, to), to - from, labels);
         trainMs += now() - t0;
         step++;
         if (!Number.isFinite(stats.loss)) throw nonFinite(stats.loss, epoch, step);

@@ -1,13 +1,15 @@
 import type { RunConfig } from '@shared/config';
+import { ApiError } from '@shared/errors';
 import { tf } from '../engine/tf';
 import { createRng, STREAM, type Rng, type RngState } from '../engine/random';
 import { copyValues, takeValues } from '../engine/read';
 import { createVae } from '../model/create';
-import type { Vae, VaeSpec } from '../model/vae';
+import { classesOf, type Vae, type VaeSpec } from '../model/vae';
 import { corruptBatch } from '../objectives/corrupt';
 import { createDecoder, type TrainableDecoder } from '../objectives/decoders';
 import { gaussianKl, gaussianKlPerDim, reparameterize, type ElboParts } from '../objectives/elbo';
 import { importanceLogWeights, LogMeanExp } from '../objectives/iwae';
+import { planarFlow, planarFlowParameters } from '../objectives/planar-flow';
 import { learningRateAt, objectiveAt, type ScheduleConfig } from '../objectives/schedule';
 import { trainingObjective } from '../objectives/training-loss';
 import { Adam } from './adam';
@@ -31,7 +33,11 @@ export interface EvalSums {
 }
 
 export type TrainerConfig = ScheduleConfig &
-  Pick<RunConfig, 'seed' | 'decoder' | 'gaussianSigma' | 'decoderVariance' | 'denoise' | 'denoiseSigma' | 'denoiseMaskProb'>;
+  Pick<RunConfig, 'seed' | 'decoder' | 'gaussianSigma' | 'decoderVariance' | 'denoise' | 'denoiseSigma' | 'denoiseMaskProb'> &
+  Partial<Pick<RunConfig, 'flow' | 'flowSteps'>>;
+
+/** Class labels of the images of a batch, in row order (conditional models). */
+export type BatchLabels = ArrayLike<number>;
 
 /** A tensor's values with its name and shape, as checkpoints store them. */
 export interface TensorRecord {
@@ -64,12 +70,20 @@ export class VaeTrainer {
   private readonly adam: Adam;
   private readonly noise: Rng;
   private readonly corruption: Rng;
+  /** Planar flow steps on the posterior (0 = plain Gaussian q). */
+  readonly flowSteps: number;
 
+  /**
+   * `spec.classes` makes a conditional model (every method then needs the batch's
+   * labels); the config's flow adds the encoder outputs the flow steps read.
+   */
   constructor(
     spec: VaeSpec,
     private readonly config: TrainerConfig,
   ) {
-    this.model = createVae(spec, config.seed);
+    this.flowSteps = config.flow === 'planar' ? (config.flowSteps ?? 0) : 0;
+    const extraOutputs = this.flowSteps > 0 ? planarFlowParameters(spec.latent, this.flowSteps) : 0;
+    this.model = createVae({ ...spec, extraOutputs }, config.seed);
     this.decoder = createDecoder(config, this.model.inputSize);
     this.trainable = [...this.model.variables, ...this.decoder.variables];
     this.adam = new Adam(this.trainable);
@@ -81,16 +95,71 @@ export class VaeTrainer {
     return this.model.spec.latent;
   }
 
+  /** Classes of a conditional model, 0 for an unconditional one. */
+  get classes(): number {
+    return classesOf(this.model.spec);
+  }
+
+  /**
+   * One-hot rows for the labels of a batch (conditional models), undefined otherwise.
+   * Call inside a tidy. A label outside 0…classes−1 (an unlabelled image) is refused.
+   */
+  private oneHot(labels: BatchLabels | undefined, n: number): tf.Tensor2D | undefined {
+    const classes = this.classes;
+    if (classes === 0) return undefined;
+    if (labels === undefined) {
+      throw new ApiError('invalid_input', 'This conditional VAE needs the class label of every image; none was given.', { field: 'labels' });
+    }
+    if (labels.length !== n) throw new Error(`${labels.length} labels for ${n} images`);
+    const ids = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const label = labels[i]!;
+      if (!Number.isInteger(label) || label < 0 || label >= classes) {
+        throw new ApiError('invalid_input', `Label ${label} is not one of the model's ${classes} classes (0–${classes - 1}).`, { field: 'labels' });
+      }
+      ids[i] = label;
+    }
+    return tf.cast(tf.oneHot(tf.tensor1d(ids, 'int32'), classes), 'float32') as tf.Tensor2D;
+  }
+
+  /**
+   * A posterior sample for each row: z = μ + σ ε, then the flow steps if any, with
+   * log p(z) − log q(z|x) per row (a single-sample −KL estimate when there is a flow).
+   */
+  private sampleLatent(posterior: { mu: tf.Tensor2D; logVar: tf.Tensor2D; extra: tf.Tensor2D }, eps: tf.Tensor2D): { z: tf.Tensor2D; logPOverQ: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const z0 = reparameterize(posterior.mu, posterior.logVar, eps);
+      const flowed = planarFlow(z0, posterior.extra, this.flowSteps);
+      // log N(z_K; 0, I) − [log N(z_0; μ, σ²) − Σ log|det|]; the log 2π terms cancel.
+      const gap = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.square(flowed.z), tf.square(eps)), posterior.logVar), 1));
+      return { z: flowed.z, logPOverQ: tf.add(gap, flowed.logDet) as tf.Tensor1D };
+    });
+  }
+
   /** Optimizer steps taken so far. */
   get stepsDone(): number {
     return this.adam.step;
   }
 
-  /** ELBO parts for clean targets x, encoding `input` (x itself, or its corrupted copy). */
-  private elboParts(x: tf.Tensor2D, input: tf.Tensor2D, eps: tf.Tensor2D): ElboParts {
+  /**
+   * ELBO parts for clean targets x, encoding `input` (x itself, or its corrupted copy).
+   * With a flow the KL is the single-sample estimate log q(z_K|x) − log p(z_K) (no
+   * closed form), and klPerDim stays the analytic KL of the base Gaussian q0 (what
+   * the active-dims figure and kl_dim_j show).
+   */
+  private elboParts(x: tf.Tensor2D, input: tf.Tensor2D, eps: tf.Tensor2D, y: tf.Tensor2D | undefined): ElboParts {
     return tf.tidy(() => {
-      const { mu, logVar } = this.model.encode(input);
-      const output = this.model.decode(reparameterize(mu, logVar, eps));
+      if (this.flowSteps > 0) {
+        const posterior = this.model.encodeExtra(input, y);
+        const { z, logPOverQ } = this.sampleLatent(posterior, eps);
+        return {
+          logLikelihood: this.decoder.logLikelihood(x, this.model.decode(z, y)),
+          kl: tf.neg(logPOverQ) as tf.Tensor1D,
+          klPerDim: gaussianKlPerDim(posterior.mu, posterior.logVar),
+        };
+      }
+      const { mu, logVar } = this.model.encode(input, y);
+      const output = this.model.decode(reparameterize(mu, logVar, eps), y);
       return {
         logLikelihood: this.decoder.logLikelihood(x, output),
         kl: gaussianKl(mu, logVar),
@@ -104,7 +173,7 @@ export class VaeTrainer {
    * the loss is not finite the parameters are left untouched and the stats are
    * returned as they are, for the caller to report.
    */
-  async step(batch: Float32Array, n: number): Promise<StepStats> {
+  async step(batch: Float32Array, n: number, labels?: BatchLabels): Promise<StepStats> {
     const D = this.model.inputSize;
     const stepNumber = this.adam.step + 1;
     const settings = objectiveAt(this.config, stepNumber);
@@ -115,8 +184,9 @@ export class VaeTrainer {
       const x = tf.tensor2d(batch, [n, D]);
       const input = corrupted === batch ? x : tf.tensor2d(corrupted, [n, D]);
       const eps = tf.tensor2d(epsValues, [n, this.latent]);
+      const y = this.oneHot(labels, n);
       const { grads } = tf.variableGrads(() => {
-        const objective = trainingObjective(this.elboParts(x, input, eps), settings);
+        const objective = trainingObjective(this.elboParts(x, input, eps, y), settings);
         // Kept past the tape's scope so one read gives all three numbers.
         stats = tf.keep(tf.stack([objective.loss, objective.recon, objective.kl]) as tf.Tensor1D);
         return objective.loss;
@@ -134,13 +204,13 @@ export class VaeTrainer {
   }
 
   /** ELBO sums over a batch with one z sample per image drawn from `rng` (clean inputs). */
-  async evaluate(batch: Float32Array, n: number, rng: Rng): Promise<EvalSums> {
+  async evaluate(batch: Float32Array, n: number, rng: Rng, labels?: BatchLabels): Promise<EvalSums> {
     const epsValues = rng.normals(n * this.latent);
     const sums = await takeValues(
       tf.tidy(() => {
         const x = tf.tensor2d(batch, [n, this.model.inputSize]);
         const eps = tf.tensor2d(epsValues, [n, this.latent]);
-        const parts = this.elboParts(x, x, eps);
+        const parts = this.elboParts(x, x, eps, this.oneHot(labels, n));
         // One read: [Σ log p(x|z), Σ KL, Σ KL_1 … Σ KL_d].
         return tf.concat([tf.stack([tf.sum(parts.logLikelihood), tf.sum(parts.kl)]), tf.sum(parts.klPerDim, 0)]);
       }),
@@ -153,52 +223,66 @@ export class VaeTrainer {
    * chunks of at most IWAE_CHUNK_ROWS rows. `batch` is scored as given (the caller
    * dequantizes for continuous decoders).
    */
-  async iwaeLogLikelihood(batch: Float32Array, n: number, k: number, rng: Rng): Promise<Float64Array> {
+  async iwaeLogLikelihood(batch: Float32Array, n: number, k: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
     const D = this.model.inputSize;
     const perChunk = Math.max(1, Math.min(k, Math.floor(IWAE_CHUNK_ROWS / n)));
     const accumulator = new LogMeanExp(n);
     const x = tf.tensor2d(batch, [n, D]);
-    const posterior = this.model.encode(x);
+    let y: tf.Tensor2D | undefined;
+    let posterior: ReturnType<Vae['encodeExtra']> | undefined;
     try {
+      y = tf.tidy(() => this.oneHot(labels, n));
+      posterior = this.model.encodeExtra(x, y);
+      const options = { ...(y ? { condition: y } : {}), flowSteps: this.flowSteps, flowParams: posterior.extra };
       for (let done = 0; done < k; done += perChunk) {
         const samples = Math.min(perChunk, k - done);
         const epsValues = rng.normals(n * samples * this.latent);
         const logW = await takeValues(
           tf.tidy(() => {
             const eps = tf.tensor2d(epsValues, [n * samples, this.latent]);
-            return importanceLogWeights(this.model, this.decoder, x, posterior, eps, samples);
+            return importanceLogWeights(this.model, this.decoder, x, posterior!, eps, samples, options);
           }),
         );
         accumulator.add(logW, samples);
       }
       return accumulator.result();
     } finally {
-      tf.dispose([x, posterior.mu, posterior.logVar]);
+      tf.dispose([x, ...(y ? [y] : []), ...(posterior ? [posterior.mu, posterior.logVar, posterior.extra] : [])]);
     }
   }
 
-  /** Posterior means μ(x), [n, latent] row-major. */
-  encodeMean(batch: Float32Array, n: number): Promise<Float32Array> {
-    return takeValues(tf.tidy(() => this.model.encode(tf.tensor2d(batch, [n, this.model.inputSize])).mu));
+  /**
+   * The code an image is shown at: μ(x), or with a flow f_K(μ(x)), the base mean pushed
+   * through the image's flow steps (call inside a tidy).
+   */
+  private typicalCode(x: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.Tensor2D {
+    if (this.flowSteps === 0) return this.model.encode(x, y).mu;
+    const posterior = this.model.encodeExtra(x, y);
+    return planarFlow(posterior.mu, posterior.extra, this.flowSteps).z;
+  }
+
+  /** Posterior means μ(x) (with a flow: f_K(μ(x))), [n, latent] row-major. */
+  async encodeMean(batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
+    return takeValues(tf.tidy(() => this.typicalCode(tf.tensor2d(batch, [n, this.model.inputSize]), this.oneHot(labels, n))));
   }
 
   /** Decoder mean at the posterior mean: the deterministic reconstruction of x. */
-  reconstruct(batch: Float32Array, n: number): Promise<Float32Array> {
+  async reconstruct(batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
     return takeValues(
       tf.tidy(() => {
         const x = tf.tensor2d(batch, [n, this.model.inputSize]);
-        const { mu } = this.model.encode(x);
-        return this.decoder.mean(this.model.decode(mu));
+        const y = this.oneHot(labels, n);
+        return this.decoder.mean(this.model.decode(this.typicalCode(x, y), y));
       }),
     );
   }
 
-  /** Decoder mean for given latent codes z ([n, latent], row-major). */
-  decodeMean(z: Float32Array, n: number): Promise<Float32Array> {
+  /** Decoder mean for given latent codes z ([n, latent], row-major) and, for a conditional model, labels. */
+  async decodeMean(z: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
     return takeValues(
       tf.tidy(() => {
         const codes = tf.tensor2d(z, [n, this.latent]);
-        return this.decoder.mean(this.model.decode(codes));
+        return this.decoder.mean(this.model.decode(codes, this.oneHot(labels, n)));
       }),
     );
   }

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { defaultRunConfig, exportBlocker, runConfigSchema } from './config';
+
+describe('run config: model families and flows', () => {
+  it('reads a config stored before families existed as the plain VAE it was', () => {
+    // A run row written by an earlier version: no family, no flow.
+    const stored = { model: 'conv', latent: 8, hidden: 128, decoder: 'bernoulli', epochs: 3, batchSize: 32, learningRate: 0.001, seed: 4 };
+    const config = runConfigSchema.parse(stored);
+    expect(config.family).toBe('vae');
+    expect(config.flow).toBe('none');
+    expect(config).toEqual({ ...defaultRunConfig(), ...stored });
+  });
+
+  it('accepts the new families and refuses unknown ones, naming the field', () => {
+    expect(runConfigSchema.parse({ family: 'cvae', flow: 'planar', flowSteps: 8 })).toMatchObject({ family: 'cvae', flow: 'planar', flowSteps: 8 });
+    const bad = runConfigSchema.safeParse({ family: 'gan' });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]?.path).toEqual(['family']);
+    expect(runConfigSchema.safeParse({ flow: 'planar', flowSteps: 0 }).error?.issues[0]?.path).toEqual(['flowSteps']);
+  });
+
+  it('refuses free bits with a flow (no per-dim KL to floor)', () => {
+    const result = runConfigSchema.safeParse({ flow: 'planar', freeBits: 0.5 });
+    expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(['freeBits']);
+    expect(runConfigSchema.safeParse({ flow: 'none', freeBits: 0.5 }).success).toBe(true);
+  });
+
+  it('says why a family cannot be exported yet, and lets the plain VAE through', () => {
+    expect(exportBlocker(defaultRunConfig())).toBeNull();
+    expect(exportBlocker({ family: 'cvae', flow: 'none' })).toMatch(/conditional/);
+    expect(exportBlocker({ family: 'vae', flow: 'planar' })).toMatch(/flow/);
+  });
+});

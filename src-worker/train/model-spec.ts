@@ -1,0 +1,38 @@
+import type { RunConfig } from '@shared/config';
+import { ApiError } from '@shared/errors';
+import type { VaeSpec } from '../model/vae';
+import type { ImageSet } from './images';
+
+/**
+ * The network a run config asks for on a data set. A conditional VAE gets one class per
+ * label of the data set (labels are 0…C−1 in the packed file, −1 unlabelled): every
+ * image must carry one, or the model would have nothing to condition on.
+ */
+export function modelSpec(config: Pick<RunConfig, 'model' | 'latent' | 'hidden' | 'family'>, images: ImageSet): VaeSpec {
+  const spec: VaeSpec = { kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden };
+  if (config.family !== 'cvae') return spec;
+  return { ...spec, classes: classCount(images) };
+}
+
+/** Number of classes of a fully labelled image set; refuses unlabelled images. */
+export function classCount(images: ImageSet): number {
+  const labels = images.labels;
+  let max = -1;
+  let unlabelled = 0;
+  for (let i = 0; i < images.count; i++) {
+    const label = labels?.[i] ?? -1;
+    if (label < 0) unlabelled++;
+    else if (label > max) max = label;
+  }
+  if (unlabelled > 0) {
+    throw new ApiError(
+      'invalid_input',
+      `A conditional VAE needs a label for every image; ${unlabelled} of ${images.count} have none. Import the dataset with subfolders as labels, or use family 'vae'.`,
+      { field: 'family' },
+    );
+  }
+  if (max < 1) {
+    throw new ApiError('invalid_input', "A conditional VAE needs at least 2 classes; this dataset has 1. Use family 'vae'.", { field: 'family' });
+  }
+  return max + 1;
+}
