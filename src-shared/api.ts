@@ -284,6 +284,10 @@ export interface StudioBridge {
   onEvent(listener: (message: AnyEventMessage) => void): () => void;
   /** Desktop only: the native folder picker; resolves null when the user cancels. */
   pickFolder?(): Promise<string | null>;
+  /** Desktop only: a save dialog for a model archive (.vaestudio); null when cancelled. */
+  pickSavePath?(defaultName: string): Promise<string | null>;
+  /** Desktop only: an open dialog for a model archive (.vaestudio); null when cancelled. */
+  pickModelFile?(): Promise<string | null>;
   /** Desktop only: the file-system path of a dropped file or folder. */
   pathForFile?(file: File): string;
 }

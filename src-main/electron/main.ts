@@ -1,5 +1,7 @@
 import { app, BrowserWindow, dialog, ipcMain } from 'electron';
 import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { ARCHIVE_EXTENSION } from '@shared/model-card';
 import { createCore, type Core } from '../core/core';
 import { defaultHome } from '../core/workspace/home';
 import { appPaths, appVersion } from '../paths';
@@ -31,6 +33,20 @@ async function start(): Promise<void> {
   ipcMain.handle('vae-studio:pick-folder', async (event) => {
     const window = BrowserWindow.fromWebContents(event.sender);
     const options = { title: 'Choose an image folder', properties: ['openDirectory' as const] };
+    const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    return result.canceled ? null : (result.filePaths[0] ?? null);
+  });
+  const modelFilter = [{ name: 'VAE Studio model', extensions: [ARCHIVE_EXTENSION.slice(1)] }];
+  ipcMain.handle('vae-studio:pick-save-model', async (event, defaultName: unknown) => {
+    const window = BrowserWindow.fromWebContents(event.sender);
+    const name = typeof defaultName === 'string' ? basename(defaultName) : `model${ARCHIVE_EXTENSION}`;
+    const options = { title: 'Export model', defaultPath: join(app.getPath('documents'), name), filters: modelFilter };
+    const result = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
+    return result.canceled ? null : (result.filePath ?? null);
+  });
+  ipcMain.handle('vae-studio:pick-model-file', async (event) => {
+    const window = BrowserWindow.fromWebContents(event.sender);
+    const options = { title: 'Import model', properties: ['openFile' as const], filters: modelFilter };
     const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
     return result.canceled ? null : (result.filePaths[0] ?? null);
   });

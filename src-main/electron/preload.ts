@@ -13,6 +13,8 @@ const bridge: StudioBridge = {
     return () => ipcRenderer.removeListener('vae-studio:event', handler);
   },
   pickFolder: () => ipcRenderer.invoke('vae-studio:pick-folder') as Promise<string | null>,
+  pickSavePath: (defaultName) => ipcRenderer.invoke('vae-studio:pick-save-model', String(defaultName)) as Promise<string | null>,
+  pickModelFile: () => ipcRenderer.invoke('vae-studio:pick-model-file') as Promise<string | null>,
   pathForFile: (file) => webUtils.getPathForFile(file),
 };
 

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
+import { createFirstProject, importFolder, trainTinyRun } from './steps';
+
+test('export a run as a .vaestudio archive from its page, then import it back from Runs with its model card', async ({ page, studio }) => {
+  const data = await tempFolder();
+  try {
+    const { folder } = await writeShapesFolder(data.path, 8);
+    await openStudio(page, studio);
+    await createFirstProject(page);
+    await importFolder(page, folder, 'shapes');
+    await trainTinyRun(page, { name: 'exported mlp', latent: 3, epochs: 2 });
+
+    await page.getByTestId('nav-runs').click();
+    await page.getByTestId('run-row').click();
+    const exporter = page.getByTestId('export-model');
+    await expect(exporter).toBeVisible();
+    // A typed path without a folder behind it is refused with the core's reason.
+    await page.getByTestId('export-path').fill(join(data.path, 'missing', 'x.vaestudio'));
+    await page.getByTestId('export-submit').click();
+    await expect(page.getByTestId('export-error')).toContainText('does not exist');
+
+    const archive = join(data.path, 'exported-mlp.vaestudio');
+    await page.getByTestId('export-format-archive').check();
+    await page.getByTestId('export-checkpoint-last').check();
+    await page.getByTestId('export-path').fill(archive);
+    await page.getByTestId('export-submit').click();
+    await expect(page.getByTestId('export-done')).toContainText(archive);
+    await expect(page.getByTestId('export-done')).toContainText('last checkpoint (epoch 2)');
+    expect(existsSync(archive)).toBe(true);
+    await exporter.scrollIntoViewIfNeeded();
+    await screenshot(page, '40-export-model');
+
+    await page.getByTestId('nav-runs').click();
+    await page.getByTestId('runs-import-model').click();
+    await page.getByTestId('import-model-path').fill(join(data.path, 'shapes'));
+    await page.getByTestId('import-model-submit').click();
+    await expect(page.getByTestId('import-model-error')).toContainText('not a usable VAE Studio model export');
+    await page.getByTestId('import-model-path').fill(archive);
+    await screenshot(page, '41-import-model-dialog');
+    await page.getByTestId('import-model-submit').click();
+
+    const card = page.getByTestId('model-card');
+    await expect(card).toContainText('from run #1 "exported mlp" (last checkpoint, epoch 2)');
+    await expect(card).toContainText('MLP, latent 3');
+    await expect(card).toContainText('Test NLL');
+    await expect(page.getByTestId('run-tags')).toHaveValue(/imported/);
+    await card.scrollIntoViewIfNeeded();
+    await screenshot(page, '42-imported-model-card');
+
+    await page.getByTestId('nav-runs').click();
+    await expect(page.getByTestId('run-row')).toHaveCount(2);
+  } finally {
+    await data.remove();
+  }
+});
