@@ -1,0 +1,91 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../testing';
+import { readExport } from './import-model';
+import { crc32, readZip, unsafePathReason, writeZip, ZipError } from './zip';
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+
+/** One-entry zip with a hand-set header: name, method, declared size, mode. */
+function oneEntry(path: string, data: Uint8Array, options: { method?: 0 | 8; declaredSize?: number; mode?: number } = {}): Buffer {
+  const method = options.method ?? 0;
+  const body = method === 8 ? deflateRawSync(data) : Buffer.from(data);
+  const name = Buffer.from(path);
+  const size = options.declaredSize ?? data.length;
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(method, 8);
+  local.writeUInt32LE(crc32(data), 14);
+  local.writeUInt32LE(body.length, 18);
+  local.writeUInt32LE(size, 22);
+  local.writeUInt16LE(name.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE((3 << 8) | 20, 4);
+  central.writeUInt16LE(method, 10);
+  central.writeUInt32LE(crc32(data), 16);
+  central.writeUInt32LE(body.length, 20);
+  central.writeUInt32LE(size, 24);
+  central.writeUInt16LE(name.length, 28);
+  central.writeUInt32LE(((options.mode ?? 0o100644) << 16) >>> 0, 38);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(46 + name.length, 12);
+  end.writeUInt32LE(30 + name.length + body.length, 16);
+  return Buffer.concat([local, name, body, central, name, end]);
+}
+
+describe('zip', () => {
+  it('round-trips entries, deflating text and storing weights', () => {
+    const text = new TextEncoder().encode('hello '.repeat(1000));
+    const weights = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256);
+    const zip = writeZip([
+      { path: 'a/readme.md', data: text },
+      { path: 'tfjs/w.bin', data: weights },
+      { path: 'empty.txt', data: new Uint8Array(0) },
+    ]);
+    expect(zip.length).toBeLessThan(text.length + weights.length);
+    const back = readZip(zip);
+    expect(back.map((e) => e.path)).toEqual(['a/readme.md', 'tfjs/w.bin', 'empty.txt']);
+    expect(Buffer.from(back[0]!.data).equals(Buffer.from(text))).toBe(true);
+    expect(Buffer.from(back[1]!.data).equals(Buffer.from(weights))).toBe(true);
+    expect(back[2]!.data.length).toBe(0);
+  });
+
+  it('names every unsafe path', () => {
+    expect(unsafePathReason('ok/file.bin')).toBeNull();
+    for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'C:/x', 'a\\b', 'a//b', './a', 'a\u0000b', '']) expect(unsafePathReason(bad), bad).not.toBeNull();
+    expect(() => writeZip([{ path: '../x', data: new Uint8Array(1) }])).toThrow(ZipError);
+  });
+
+  it('refuses a zip bomb: the declared size is the limit and inflating stops there', () => {
+    const big = new Uint8Array(10_000_000);
+    expect(() => readZip(oneEntry('bomb.bin', big, { method: 8, declaredSize: 1000 }))).toThrow(/does not inflate|unpacks to/);
+    expect(() => readZip(oneEntry('big.bin', big, { method: 8 }), { maxEntryBytes: 1_000_000, maxTotalBytes: 2_000_000, maxEntries: 10 })).toThrow(
+      /"big\.bin" is 10000000 bytes unpacked \(limit 1000000\)/,
+    );
+  });
+
+  it('refuses symlinks, devices, encrypted and unknown methods, duplicates and bad CRCs', () => {
+    expect(() => readZip(oneEntry('link', Buffer.from('/etc'), { mode: 0o120777 }))).toThrow(/not a regular file/);
+    expect(() => readZip(oneEntry('dev', Buffer.from('x'), { mode: 0o020644 }))).toThrow(/not a regular file/);
+    const damaged = oneEntry('x.txt', Buffer.from('hello'));
+    damaged[30 + 5] ^= 1;
+    expect(() => readZip(damaged)).toThrow(/CRC-32/);
+    // The writer does not check duplicates; the reader must.
+    expect(() => readZip(writeZip([{ path: 'a', data: Buffer.from('1') }, { path: 'a', data: Buffer.from('2') }]))).toThrow(/appears twice/);
+  });
+
+  it('refuses a symlink inside an export folder', () => {
+    const folder = join(dir.path, 'export');
+    mkdirSync(join(folder, 'app'), { recursive: true });
+    writeFileSync(join(folder, 'manifest.json'), '{}');
+    symlinkSync('/etc/passwd', join(folder, 'app', 'checkpoint.vaeckpt'));
+    expect(() => readExport(folder)).toThrow(/"app\/checkpoint\.vaeckpt" is a symbolic link/);
+  });
+});
