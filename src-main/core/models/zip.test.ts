@@ -75,7 +75,7 @@ describe('zip', () => {
     expect(() => readZip(oneEntry('link', Buffer.from('/etc'), { mode: 0o120777 }))).toThrow(/not a regular file/);
     expect(() => readZip(oneEntry('dev', Buffer.from('x'), { mode: 0o020644 }))).toThrow(/not a regular file/);
     const damaged = oneEntry('x.txt', Buffer.from('hello'));
-    damaged[30 + 5] ^= 1;
+    damaged[30 + 5] = damaged[30 + 5]! ^ 1;
     expect(() => readZip(damaged)).toThrow(/CRC-32/);
     // The writer does not check duplicates; the reader must.
     expect(() => readZip(writeZip([{ path: 'a', data: Buffer.from('1') }, { path: 'a', data: Buffer.from('2') }]))).toThrow(/appears twice/);
