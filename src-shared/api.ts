@@ -142,6 +142,8 @@ export const requestSchemas = {
   'explore.latentMap': explore(inferRequestSchemas.latentMap),
   'explore.interpolate': explore(inferRequestSchemas.interpolate),
   'explore.samples': explore(inferRequestSchemas.samples),
+  'explore.generateClass': explore(inferRequestSchemas.generateClass),
+  'explore.swapClass': explore(inferRequestSchemas.swapClass),
   /** Close a run's model sessions now (they also close after a few idle minutes). */
   'explore.close': z.object({ runId: id }).strict(),
   /**
@@ -222,6 +224,8 @@ export interface RequestOutputs {
   'explore.latentMap': InferResults['latentMap'];
   'explore.interpolate': InferResults['interpolate'];
   'explore.samples': InferResults['samples'];
+  'explore.generateClass': InferResults['generateClass'];
+  'explore.swapClass': InferResults['swapClass'];
   'explore.close': { closed: number };
   'inpaint.run': InferResults['impute'];
   'inpaint.cancel': { cancelled: boolean };

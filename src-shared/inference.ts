@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS } from './config';
+import { LIMITS, type FlowKind, type ModelFamily } from './config';
 import { maskKinds, type MaskKind } from './pixel-mask';
 
 /**
@@ -95,6 +95,28 @@ export const inferRequestSchemas = {
     })
     .strict(),
   /**
+   * Conditional models only: decoder means of z ~ N(0, t² I), all with class `label`
+   * (an index into the dataset's labels). The same seed gives the same z for every class.
+   */
+  generateClass: z
+    .object({
+      label: z.number().int().min(0).max(10_000),
+      count: z.number().int().min(1).max(144).default(32),
+      temperature: z.number().min(0).max(3).default(1),
+      seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    })
+    .strict(),
+  /**
+   * Conditional models only ("swap class, keep style"): encode image `index` with its own
+   * label, then decode that same z once per class (or for `labels` only), in order.
+   */
+  swapClass: z
+    .object({
+      index,
+      labels: z.array(z.number().int().min(0).max(10_000)).min(1).max(64).optional(),
+    })
+    .strict(),
+  /**
    * Fill in the missing pixels of one image. `image`: an image of the run's dataset, or
    * the pixels of an opened file (base64 of its width·height·channels bytes, HWC, as
    * `inpaint.prepareImage` answers). `mask`: base64, one bit per pixel, 1 = missing
@@ -186,6 +208,25 @@ export interface SamplesResult {
   gridDataUrl: string;
 }
 
+export interface GenerateClassResult {
+  label: number;
+  temperature: number;
+  seed: number;
+  count: number;
+  cols: number;
+  gridDataUrl: string;
+}
+
+export interface SwapClassResult {
+  index: number;
+  /** The image's own label, the one it was encoded with. */
+  label: number;
+  /** The classes decoded, one image each, left to right. */
+  labels: number[];
+  /** One row: the original image, then one decode per entry of `labels`. */
+  stripDataUrl: string;
+}
+
 /** One picture of an imputation as it refines (partials) or ends (the result). */
 export interface ImputeFrame {
   method: ImputeMethod;
@@ -239,6 +280,8 @@ export interface InferResults {
   latentMap: LatentMapResult;
   interpolate: InterpolateResult;
   samples: SamplesResult;
+  generateClass: GenerateClassResult;
+  swapClass: SwapClassResult;
   impute: ImputeFrame;
   imputeEvaluate: ImputeEvaluation;
 }
@@ -256,6 +299,15 @@ export interface ModelSessionInfo {
   height: number;
   channels: 1 | 3;
   decoder: 'bernoulli' | 'gaussian';
+  /**
+   * Model family and posterior flow of the run. A conditional VAE (`cvae`) has
+   * `classes` > 0: its decoder takes a label, so Explore's existing pictures decode with
+   * the image's own label (traversal, interpolation: the first image's; the origin and
+   * the 2-D manifold: label 0; samples: class i mod C), and generateClass/swapClass apply.
+   */
+  family: ModelFamily;
+  classes: number;
+  flow: FlowKind;
   /** Average KL(q(z|x) ‖ p(z)) per latent dimension over (up to 1 000) test images, nats. */
   klPerDim: number[];
   /** Dimensions ordered by KL, most informative first. */

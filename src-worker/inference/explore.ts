@@ -12,8 +12,17 @@ import { encodeMeans, type ModelSession } from './session';
 
 const dataUrl = (image: RasterImage): string => `data:image/png;base64,${encodePngBase64(image)}`;
 
-/** Decode many codes without one giant batch: results in order, yielding between batches. */
-async function decodeAll(session: ModelSession, codes: Float32Array, count: number, ctx: InferContext): Promise<Float32Array> {
+/**
+ * Decode many codes without one giant batch: results in order, yielding between batches.
+ * A conditional model decodes row i with labels[i] (see ModelSessionInfo.family).
+ */
+export async function decodeAll(
+  session: ModelSession,
+  codes: Float32Array,
+  count: number,
+  ctx: InferContext,
+  labels?: Int32Array,
+): Promise<Float32Array> {
   const d = session.trainer.latent;
   const D = session.trainer.model.inputSize;
   const out = new Float32Array(count * D);
@@ -21,15 +30,24 @@ async function decodeAll(session: ModelSession, codes: Float32Array, count: numb
   for (let from = 0; from < count; from += batch) {
     if (ctx.shouldStop()) throw new ApiError('cancelled', 'The request was cancelled');
     const to = Math.min(count, from + batch);
-    out.set(await session.trainer.decodeMean(codes.subarray(from * d, to * d), to - from), from * D);
+    out.set(await session.trainer.decodeMean(codes.subarray(from * d, to * d), to - from, labels?.subarray(from, to)), from * D);
     await ctx.yieldToEventLoop();
   }
   return out;
 }
 
-async function meanOf(session: ModelSession, index: number, field: string): Promise<Float32Array> {
+export async function meanOf(session: ModelSession, index: number, field: string): Promise<Float32Array> {
   session.checkIndex(index, field);
-  return session.trainer.encodeMean(gatherBatch(session.images, [index], 0, 1), 1);
+  return session.trainer.encodeMean(gatherBatch(session.images, [index], 0, 1), 1, session.labelsFor([index]));
+}
+
+/**
+ * Labels for `count` decodes of a conditional model: all `label` (an image's own, or
+ * 0 where there is no image), or undefined for an unconditional model.
+ */
+function sameLabel(session: ModelSession, count: number, image: number | null): Int32Array | undefined {
+  if (session.trainer.classes === 0) return undefined;
+  return new Int32Array(count).fill(image === null ? 0 : (session.labelsFor([image])?.[0] ?? 0));
 }
 
 export async function images(session: ModelSession, request: InferRequestOf<'images'>): Promise<InferResults['images']> {
@@ -75,7 +93,7 @@ export async function traverse(session: ModelSession, request: InferRequestOf<'t
     });
   });
   const count = dims.length * values.length;
-  const decoded = await decodeAll(session, codes, count, ctx);
+  const decoded = await decodeAll(session, codes, count, ctx, sameLabel(session, count, request.base));
   return {
     base: request.base,
     dims,
@@ -119,7 +137,7 @@ export async function latentMap(session: ModelSession, request: InferRequestOf<'
         codes[(row * steps + col) * 2 + 1] = axis[steps - 1 - row]!;
       }
     }
-    const decoded = await decodeAll(session, codes, steps * steps, ctx);
+    const decoded = await decodeAll(session, codes, steps * steps, ctx, sameLabel(session, steps * steps, null));
     manifold = { gridDataUrl: dataUrl(tileImages(decoded, steps * steps, session.images.shape, steps)), steps, extent: MANIFOLD_EXTENT };
   }
   return {
@@ -137,7 +155,7 @@ export async function interpolate(session: ModelSession, request: InferRequestOf
   const path = request.mode === 'spherical' ? slerp : lerp;
   const codes = new Float32Array(request.steps * d);
   for (let i = 0; i < request.steps; i++) codes.set(path(a, b, i / (request.steps - 1)), i * d);
-  const decoded = await decodeAll(session, codes, request.steps, ctx);
+  const decoded = await decodeAll(session, codes, request.steps, ctx, sameLabel(session, request.steps, request.from));
   return {
     from: request.from,
     to: request.to,
@@ -148,12 +166,14 @@ export async function interpolate(session: ModelSession, request: InferRequestOf
 }
 
 /** RNG stream for Explore's samples, apart from training's streams. */
-const SAMPLES_STREAM = 0x5a4e;
+export const SAMPLES_STREAM = 0x5a4e;
 
 export async function samples(session: ModelSession, request: InferRequestOf<'samples'>, ctx: InferContext): Promise<InferResults['samples']> {
   const d = session.trainer.latent;
   const codes = createRng(request.seed, SAMPLES_STREAM).normals(request.count * d, request.temperature);
-  const decoded = await decodeAll(session, codes, request.count, ctx);
+  const classes = session.trainer.classes;
+  const labels = classes > 0 ? Int32Array.from({ length: request.count }, (_, i) => i % classes) : undefined;
+  const decoded = await decodeAll(session, codes, request.count, ctx, labels);
   const cols = Math.min(12, Math.ceil(Math.sqrt(request.count)));
   return {
     temperature: request.temperature,

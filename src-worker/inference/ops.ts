@@ -1,5 +1,6 @@
 import { ApiError } from '@shared/errors';
 import { inferRequestSchemas, type InferOp, type InferRequest, type InferRequestOf, type InferResults } from '@shared/inference';
+import * as conditional from './conditional';
 import * as explore from './explore';
 import { impute, imputeEvaluate } from './impute';
 import type { ModelSession } from './session';
@@ -22,6 +23,8 @@ export const inferHandlers: { [K in InferOp]: Handler<K> } = {
   latentMap: explore.latentMap,
   interpolate: explore.interpolate,
   samples: explore.samples,
+  generateClass: conditional.generateClass,
+  swapClass: conditional.swapClass,
   impute,
   imputeEvaluate,
 };

@@ -1,10 +1,9 @@
 import { ApiError } from '@shared/errors';
 import type { ModelSessionInfo, SplitName } from '@shared/inference';
 import type { OpenModel } from '@shared/worker-protocol';
-import { tf } from '../engine/tf';
-import { takeValues } from '../engine/read';
 import type { LoadedDataset } from '../io/dataset';
-import { gatherBatch } from '../train/images';
+import { gatherBatch, gatherLabels } from '../train/images';
+import { modelSpec } from '../train/model-spec';
 import { chooseSplit, type RunSplit } from '../train/split';
 import { VaeTrainer } from '../train/trainer';
 import type { RunConfig } from '@shared/config';
@@ -22,6 +21,8 @@ export interface ModelSession {
   readonly info: ModelSessionInfo;
   /** Image indices of a split, in dataset order. */
   indicesOf(split: SplitName): Int32Array;
+  /** Labels of these images when the model is conditional (its decoder needs them), else undefined. */
+  labelsFor(indices: ArrayLike<number>): Int32Array | undefined;
   /** Throws a clear error when `index` is not an image of the dataset. */
   checkIndex(index: number, field: string): void;
   dispose(): void;
@@ -37,7 +38,8 @@ export async function encodeMeans(trainer: VaeTrainer, images: LoadedDataset, in
   const out = new Float32Array(indices.length * d);
   for (let from = 0; from < indices.length; from += ENCODE_BATCH) {
     const to = Math.min(indices.length, from + ENCODE_BATCH);
-    out.set(await trainer.encodeMean(gatherBatch(images, indices, from, to), to - from), from * d);
+    const labels = trainer.classes > 0 ? gatherLabels(images, indices, from, to) : undefined;
+    out.set(await trainer.encodeMean(gatherBatch(images, indices, from, to), to - from, labels), from * d);
   }
   return out;
 }
@@ -48,14 +50,9 @@ export async function klPerDimension(trainer: VaeTrainer, images: LoadedDataset,
   const sums = new Float64Array(d);
   for (let from = 0; from < indices.length; from += ENCODE_BATCH) {
     const to = Math.min(indices.length, from + ENCODE_BATCH);
-    const batch = gatherBatch(images, indices, from, to);
-    const kl = await takeValues(
-      tf.tidy(() => {
-        const { mu, logVar } = trainer.model.encode(tf.tensor2d(batch, [to - from, trainer.model.inputSize]));
-        // ½ (μ² + σ² − log σ² − 1), summed over the batch per dimension.
-        return tf.sum(tf.mul(0.5, tf.sub(tf.sub(tf.add(tf.square(mu), tf.exp(logVar)), logVar), 1)), 0);
-      }),
-    );
+    const labels = trainer.classes > 0 ? gatherLabels(images, indices, from, to) : undefined;
+    // ½ (μ² + σ² − log σ² − 1), summed over the batch per dimension (the base Gaussian of a flow).
+    const kl = await trainer.klPerDimSums(gatherBatch(images, indices, from, to), to - from, labels);
     for (let j = 0; j < d; j++) sums[j]! += kl[j]!;
   }
   const n = Math.max(1, indices.length);
@@ -70,7 +67,7 @@ export async function openModelSession(
   backend: string,
 ): Promise<ModelSession> {
   const split = chooseSplit(images.count, images.split, config);
-  const trainer = new VaeTrainer({ kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden }, config);
+  const trainer = new VaeTrainer(modelSpec(config, images), config);
   try {
     trainer.importState(loaded.checkpoint.trainer);
   } catch (error) {
@@ -89,6 +86,9 @@ export async function openModelSession(
     height: images.shape.height,
     channels: images.shape.channels,
     decoder: config.decoder,
+    family: config.family,
+    classes: trainer.classes,
+    flow: config.flow,
     klPerDim,
     dimsByKl,
     splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length },
@@ -101,6 +101,7 @@ export async function openModelSession(
     split,
     info,
     indicesOf,
+    labelsFor: (indices) => (trainer.classes > 0 ? gatherLabels(images, indices, 0, indices.length) : undefined),
     checkIndex(index, field) {
       if (!Number.isInteger(index) || index < 0 || index >= images.count) {
         throw new ApiError('invalid_input', `${field}: image ${index} does not exist (the dataset has ${images.count} images)`, { field });

@@ -266,6 +266,16 @@ export class VaeTrainer {
     return takeValues(tf.tidy(() => this.typicalCode(tf.tensor2d(batch, [n, this.model.inputSize]), this.oneHot(labels, n))));
   }
 
+  /** Σ over the batch of the analytic KL(q0(z|x) ‖ p(z)) per latent dim (the base Gaussian with a flow), [latent]. */
+  async klPerDimSums(batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
+    return takeValues(
+      tf.tidy(() => {
+        const { mu, logVar } = this.model.encode(tf.tensor2d(batch, [n, this.model.inputSize]), this.oneHot(labels, n));
+        return tf.sum(gaussianKlPerDim(mu, logVar), 0);
+      }),
+    );
+  }
+
   /** Decoder mean at the posterior mean: the deterministic reconstruction of x. */
   async reconstruct(batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
     return takeValues(

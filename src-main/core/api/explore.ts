@@ -12,6 +12,8 @@ type ExploreRequests =
   | 'explore.latentMap'
   | 'explore.interpolate'
   | 'explore.samples'
+  | 'explore.generateClass'
+  | 'explore.swapClass'
   | 'explore.close';
 
 export interface ResolvedModel {
@@ -71,6 +73,8 @@ export function exploreHandlers(ctx: Context): HandlerMap<ExploreRequests> {
     'explore.latentMap': (input) => askModel(ctx, input, 'latentMap'),
     'explore.interpolate': (input) => askModel(ctx, input, 'interpolate'),
     'explore.samples': (input) => askModel(ctx, input, 'samples'),
+    'explore.generateClass': (input) => askModel(ctx, input, 'generateClass'),
+    'explore.swapClass': (input) => askModel(ctx, input, 'swapClass'),
     'explore.close': async ({ runId }) => {
       requireRun(ctx, runId);
       return { closed: ctx.models.close(runId) };

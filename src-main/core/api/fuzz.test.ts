@@ -45,6 +45,8 @@ const samples: Record<RequestName, Record<string, unknown>> = {
   'explore.latentMap': { runId: 1, max: 100, manifoldSteps: 8 },
   'explore.interpolate': { runId: 1, from: 0, to: 1, steps: 5, mode: 'spherical' },
   'explore.samples': { runId: 1, count: 9, temperature: 0.8, seed: 4 },
+  'explore.generateClass': { runId: 1, label: 1, count: 9, temperature: 0.8, seed: 4 },
+  'explore.swapClass': { runId: 1, index: 0, labels: [0, 1] },
   'explore.close': { runId: 1 },
   'inpaint.run': { runId: 1, checkpoint: 'best', jobId: 'j1', image: { index: 0 }, mask: 'AAAA', method: 'metropolis', iterations: 5, samples: 2, proposals: 8, seed: 3 },
   'inpaint.cancel': { jobId: 'j1' },
