@@ -24,6 +24,9 @@ export interface ParsedCheckpoint {
   /** Bytes the trailing hash covers, and the hash itself, for the caller to verify. */
   body: Uint8Array;
   hash: Uint8Array;
+  /** Byte offset of the float data, and each tensor's offset into it (in values), by name. */
+  dataOffset: number;
+  offsets: Map<string, number>;
 }
 
 interface HeaderJson {
@@ -56,7 +59,9 @@ export function parseCheckpoint(bytes: Uint8Array): ParsedCheckpoint {
   // Copied so the values are aligned whatever the offset of `bytes` in its buffer.
   const data = new Float32Array(Math.max(0, floats));
   new Uint8Array(data.buffer).set(body.subarray(dataOffset, dataOffset + data.length * 4));
+  const offsets = new Map<string, number>();
   const tensors = header.tensors!.map((t): CheckpointTensor => {
+    offsets.set(t.name, t.offset);
     const size = t.shape.reduce((a, b) => a * b, 1);
     if (!Number.isInteger(t.offset) || !Number.isInteger(t.length) || t.length !== size) fail(`tensor ${t.name} has a bad shape or length`);
     if (t.offset < 0 || t.offset + t.length > data.length) fail(`tensor ${t.name} runs past the end`);
@@ -69,7 +74,25 @@ export function parseCheckpoint(bytes: Uint8Array): ParsedCheckpoint {
     tensors,
     body,
     hash: bytes.subarray(bytes.length - CHECKPOINT_HASH_BYTES),
+    dataOffset,
+    offsets,
   };
+}
+
+/**
+ * A copy of a checkpoint file with the values of some tensors set to 0 (e.g. Adam's
+ * moments, which only matter to continue training) and the same layout. The trailing
+ * hash is left for the caller to recompute over `copy.subarray(0, −32)` and write.
+ */
+export function zeroCheckpointTensors(bytes: Uint8Array, zero: (name: string) => boolean): Uint8Array {
+  const parsed = parseCheckpoint(bytes);
+  const copy = bytes.slice();
+  for (const tensor of parsed.tensors) {
+    if (!zero(tensor.name)) continue;
+    const start = parsed.dataOffset + parsed.offsets.get(tensor.name)! * 4;
+    copy.fill(0, start, start + tensor.values.length * 4);
+  }
+  return copy;
 }
 
 /**

@@ -10,7 +10,7 @@ import { importSettingsSchema, runConfigSchema } from './config';
  *   samples/*.png           the run's newest samples, reconstructions and traversal grids
  *   tfjs/{encoder,decoder}/ model.json + weights.bin (TensorFlow.js layers format)
  *   onnx/{encoder,decoder}.onnx
- *   app/checkpoint.vaeckpt  the checkpoint as the app wrote it (weights, Adam state)
+ *   app/checkpoint.vaeckpt  the run's checkpoint, Adam's moments zeroed (weights exact)
  *   app/heldout.vaesds      up to HELDOUT_MAX held-out images, packed (Explore, Inpaint)
  * `tfjs` and `onnx` folder exports leave out the other model format; archives hold both.
  */

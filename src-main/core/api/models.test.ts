@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCheckpoint } from '@shared/checkpoint-format';
 import { manifestSchema, modelCardSchema } from '@shared/model-card';
 import { appPaths } from '../../paths';
 import { sha256Hex } from '../models/export-model';
@@ -152,6 +153,17 @@ describe('models.export', () => {
     expect(csv).toMatch(/^step,epoch,name,value,t_ms\n\d+,\d+,\w+,/);
     expect(csv).toMatch(new RegExp(`\n\\d+,2,test_nll,${run.summary.test_nll},`));
     expect(files.get('README.md')!.toString()).toContain('loadLayersModel');
+
+    // The archived checkpoint has the run's exact weights; Adam's moments are zeroed, its hash recomputed.
+    const original = parseCheckpoint(core.workspace.blobs.read(core.workspace.db.prepare(`SELECT blob_hash FROM checkpoints WHERE run_id = ? AND kind = 'best'`).pluck().get(runId) as string));
+    const archived = parseCheckpoint(files.get('app/checkpoint.vaeckpt')!);
+    expect(sha256Hex(archived.body)).toBe(Buffer.from(archived.hash).toString('hex'));
+    expect(archived.tensors.map((t) => t.name)).toEqual(original.tensors.map((t) => t.name));
+    archived.tensors.forEach((t, i) => {
+      if (t.name.startsWith('param/')) expect(Buffer.from(t.values.buffer).equals(Buffer.from(original.tensors[i]!.values.buffer))).toBe(true);
+      else if (t.name.startsWith('adam_')) expect(t.values.every((v) => v === 0)).toBe(true);
+    });
+    expect(original.tensors.some((t) => t.name.startsWith('adam_') && t.values.some((v) => v !== 0))).toBe(true);
   });
 
   it('refuses to overwrite a non-empty folder and names the field', async () => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { checkpointParams, parseCheckpoint, type ParsedCheckpoint } from '@shared/checkpoint-format';
+import { CHECKPOINT_HASH_BYTES, checkpointParams, parseCheckpoint, zeroCheckpointTensors, type ParsedCheckpoint } from '@shared/checkpoint-format';
 import { decodePacked, encodePacked, imageBytes, SPLIT_TEST, SPLIT_VALIDATION, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import {
@@ -36,6 +36,17 @@ export function loadCheckpointBlob(blobs: BlobStore, hash: string, what: string)
     throw new ApiError('internal', `The checkpoint file of ${what} is damaged (its trailing hash does not match)`);
   }
   return parsed;
+}
+
+/**
+ * The checkpoint for the archive: Adam's moments zeroed (they only matter to continue
+ * training, which an imported model does not do; zeros deflate to almost nothing, so
+ * the archive carries the weights about once per format), hash recomputed.
+ */
+function slimCheckpoint(bytes: Uint8Array): Uint8Array {
+  const slim = zeroCheckpointTensors(bytes, (name) => /^adam_[mv]\//.test(name));
+  slim.set(createHash('sha256').update(slim.subarray(0, slim.length - CHECKPOINT_HASH_BYTES)).digest(), slim.length - CHECKPOINT_HASH_BYTES);
+  return slim;
 }
 
 /** Up to HELDOUT_MAX images the model did not train on: the test split, else validation. */
@@ -194,8 +205,8 @@ export function buildExport(
 ): { entries: ZipEntry[]; card: ModelCard; row: CheckpointRow } {
   const row = getCheckpoint(db, run.id, kind) ?? getCheckpoint(db, run.id, 'last');
   if (!row) throw new ApiError('not_found', `Run ${run.id} has no saved model yet (a checkpoint is written after each epoch)`, { field: 'runId' });
-  const checkpointBytes = blobs.read(row.blob_hash);
   const parsed = loadCheckpointBlob(blobs, row.blob_hash, `run ${run.id}`);
+  const checkpointBytes = slimCheckpoint(blobs.read(row.blob_hash));
   const spec = { model: run.config.model, width: dataset.width, height: dataset.height, channels: dataset.channels, latent: run.config.latent };
   let networks: VaeNetworks;
   try {

@@ -68,8 +68,9 @@ export function writeZip(entries: readonly ZipEntry[]): Uint8Array {
     const reason = unsafePathReason(entry.path);
     if (reason) throw new ZipError(`cannot store "${entry.path}": ${reason}`);
     const name = new TextEncoder().encode(entry.path);
-    // Float weights shrink by a few per cent at most: not worth the time; the rest is deflated.
-    const deflated = /\.(bin|onnx|vaeckpt|png)$/.test(entry.path) ? entry.data : deflateRawSync(entry.data, { level: 6 });
+    // Float weights shrink by a few per cent at most: not worth the time; the rest is deflated
+    // (the checkpoint too: its zeroed optimizer state is half of it).
+    const deflated = /\.(bin|onnx|png)$/.test(entry.path) ? entry.data : deflateRawSync(entry.data, { level: 6 });
     const stored = deflated.length >= entry.data.length;
     const body = stored ? entry.data : deflated;
     const crc = crc32(entry.data);
