@@ -11,6 +11,10 @@ describe('routes', () => {
       { view: 'runs' },
       { view: 'run', runId: 12 },
       { view: 'compare', runIds: [3, 12] },
+      { view: 'explore', runId: 12, tab: 'traverse' },
+      { view: 'explore', runId: 12, tab: 'map' },
+      { view: 'explore', runId: 4, tab: 'interpolate' },
+      { view: 'explore', runId: 4, tab: 'samples' },
     ];
     for (const route of routes) expect(parseHash(href(route))).toEqual(route);
   });
@@ -24,11 +28,22 @@ describe('routes', () => {
     // Compare keeps the valid ids once each; with none it is the runs list.
     expect(parseHash('#/compare/4,x,4,9')).toEqual({ view: 'compare', runIds: [4, 9] });
     expect(parseHash('#/compare/')).toEqual({ view: 'runs' });
+    // Explore opens on its traversals when the tab is missing or unknown.
+    expect(parseHash('#/runs/12/explore')).toEqual({ view: 'explore', runId: 12, tab: 'traverse' });
+    expect(parseHash('#/runs/12/explore/nope')).toEqual({ view: 'explore', runId: 12, tab: 'traverse' });
+    expect(parseHash('#/runs/x/explore/map')).toEqual({ view: 'runs' });
+    expect(parseHash('#/runs/12/other')).toEqual({ view: 'run', runId: 12 });
+  });
+
+  it('gives a bare Explore link to the traversals', () => {
+    expect(href({ view: 'explore', runId: 3, tab: 'traverse' })).toBe('#/runs/3/explore');
+    expect(href({ view: 'explore', runId: 3, tab: 'map' })).toBe('#/runs/3/explore/map');
   });
 
   it('puts a run detail under the Runs section', () => {
     expect(section({ view: 'run', runId: 3 })).toBe('runs');
     expect(section({ view: 'compare', runIds: [1, 2] })).toBe('runs');
+    expect(section({ view: 'explore', runId: 3, tab: 'samples' })).toBe('runs');
     expect(section({ view: 'train', runId: 3 })).toBe('train');
   });
 });

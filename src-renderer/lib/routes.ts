@@ -1,14 +1,21 @@
 /**
  * Hash routes, so a reload (or a link pasted from the web mode) lands on the same
  * screen: #/datasets, #/datasets/7, #/train, #/train/12, #/runs, #/runs/12,
- * #/compare/12,15.
+ * #/runs/12/explore[/map|interpolate|samples], #/compare/12,15.
  */
 export type Route =
   | { view: 'datasets'; datasetId: number | null }
   | { view: 'train'; runId: number | null }
   | { view: 'runs' }
   | { view: 'run'; runId: number }
-  | { view: 'compare'; runIds: number[] };
+  | { view: 'compare'; runIds: number[] }
+  | { view: 'explore'; runId: number; tab: ExploreTab };
+
+/** Explore's sections; `traverse` is the one a bare #/runs/12/explore opens. */
+export const exploreTabs = ['traverse', 'map', 'interpolate', 'samples'] as const;
+export type ExploreTab = (typeof exploreTabs)[number];
+
+const toTab = (text: string | undefined): ExploreTab => exploreTabs.find((tab) => tab === text) ?? 'traverse';
 
 export type ViewName = 'datasets' | 'train' | 'runs';
 
@@ -19,13 +26,14 @@ function toId(text: string | undefined): number | null {
 }
 
 export function parseHash(hash: string): Route {
-  const [view, id] = hash.replace(/^#\/?/, '').split('/');
+  const [view, id, sub, tab] = hash.replace(/^#\/?/, '').split('/');
   switch (view) {
     case 'train':
       return { view: 'train', runId: toId(id) };
     case 'runs': {
       const runId = toId(id);
-      return runId === null ? { view: 'runs' } : { view: 'run', runId };
+      if (runId === null) return { view: 'runs' };
+      return sub === 'explore' ? { view: 'explore', runId, tab: toTab(tab) } : { view: 'run', runId };
     }
     case 'datasets':
       return { view: 'datasets', datasetId: toId(id) };
@@ -51,10 +59,12 @@ export function href(route: Route): string {
       return `#/runs/${route.runId}`;
     case 'compare':
       return `#/compare/${route.runIds.join(',')}`;
+    case 'explore':
+      return route.tab === 'traverse' ? `#/runs/${route.runId}/explore` : `#/runs/${route.runId}/explore/${route.tab}`;
   }
 }
 
 /** Which sidebar entry a route belongs to. */
 export function section(route: Route): ViewName {
-  return route.view === 'run' || route.view === 'compare' ? 'runs' : route.view;
+  return route.view === 'run' || route.view === 'compare' || route.view === 'explore' ? 'runs' : route.view;
 }

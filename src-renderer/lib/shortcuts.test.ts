@@ -17,6 +17,7 @@ describe('shortcuts', () => {
     expect(reader.read(key('N'), 200)).toBe('new-run');
     expect(reader.read(key('?'), 300)).toBe('help');
     expect(reader.read(key('/'), 400)).toBe('search');
+    expect(reader.read(key('e'), 500)).toBe('explore');
   });
 
   it('forgets the first key of a sequence after a pause', () => {

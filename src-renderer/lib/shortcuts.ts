@@ -2,7 +2,7 @@
  * Keyboard shortcuts: single keys and two-key sequences ("g d"), the way GitHub and
  * Gmail do it, so none of them fights the browser's or the OS's Ctrl/Cmd shortcuts.
  */
-export type ShortcutAction = 'go-datasets' | 'go-train' | 'go-runs' | 'new-run' | 'import' | 'search' | 'compare' | 'help';
+export type ShortcutAction = 'go-datasets' | 'go-train' | 'go-runs' | 'new-run' | 'import' | 'search' | 'compare' | 'explore' | 'help';
 
 export interface Shortcut {
   /** Keys pressed one after the other, as KeyboardEvent.key gives them. */
@@ -19,6 +19,7 @@ export const shortcuts: readonly Shortcut[] = [
   { keys: ['i'], action: 'import', label: 'Import a folder' },
   { keys: ['/'], action: 'search', label: 'Search runs' },
   { keys: ['c'], action: 'compare', label: 'Compare the selected runs' },
+  { keys: ['e'], action: 'explore', label: 'Explore the open run' },
   { keys: ['?'], action: 'help', label: 'Show these shortcuts' },
 ];
 

@@ -12,6 +12,7 @@ import { parseCheckpoint } from '@shared/checkpoint-format';
 import { manifestSchema, modelCardSchema } from '@shared/model-card';
 import { appPaths } from '../../paths';
 import { sha256Hex } from '../models/export-model';
+import { deleteRunRow, insertRun } from '../store/runs';
 import { crc32, readZip, writeZip, type ZipEntry } from '../models/zip';
 import type { Core } from '../core';
 import { tempDir, testCore, writeImageFolder } from '../testing';
@@ -164,6 +165,18 @@ describe('models.export', () => {
       else if (t.name.startsWith('adam_')) expect(t.values.every((v) => v === 0)).toBe(true);
     });
     expect(original.tensors.some((t) => t.name.startsWith('adam_') && t.values.some((v) => v !== 0))).toBe(true);
+  });
+
+  it('refuses conditional VAEs and flow posteriors with the reason (their exported networks would be wrong)', async () => {
+    const run = await core.call('runs.get', { runId });
+    for (const [change, reason] of [[{ family: 'cvae' }, /conditional VAEs/], [{ flow: 'planar' }, /flow posteriors/]] as const) {
+      const other = insertRun(core.workspace.db, { projectId: run.projectId, datasetId: run.datasetId, name: 'x', configJson: JSON.stringify({ ...run.config, ...change }) }, new Date().toISOString());
+      const reply = await core.handle('models.export', { runId: other.id, path: join(dir.path, 'never') });
+      expect(reply).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'runId' } } });
+      if (!reply.ok) expect(reply.error.message).toMatch(reason);
+      deleteRunRow(core.workspace.db, other.id);
+    }
+    expect(existsSync(join(dir.path, 'never.vaestudio'))).toBe(false);
   });
 
   it('refuses to overwrite a non-empty folder and names the field', async () => {

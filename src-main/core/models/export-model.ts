@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { CHECKPOINT_HASH_BYTES, checkpointParams, parseCheckpoint, zeroCheckpointTensors, type ParsedCheckpoint } from '@shared/checkpoint-format';
+import { exportBlocker } from '@shared/config';
 import { decodePacked, encodePacked, imageBytes, SPLIT_TEST, SPLIT_VALIDATION, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import {
@@ -203,6 +204,8 @@ export function buildExport(
   version: string,
   now: string,
 ): { entries: ZipEntry[]; card: ModelCard; row: CheckpointRow } {
+  const blocker = exportBlocker(run.config);
+  if (blocker) throw new ApiError('invalid_input', `Run ${run.id}: ${blocker}`, { field: 'runId' });
   const row = getCheckpoint(db, run.id, kind) ?? getCheckpoint(db, run.id, 'last');
   if (!row) throw new ApiError('not_found', `Run ${run.id} has no saved model yet (a checkpoint is written after each epoch)`, { field: 'runId' });
   const parsed = loadCheckpointBlob(blobs, row.blob_hash, `run ${run.id}`);

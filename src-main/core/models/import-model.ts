@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { checkpointParams, parseCheckpoint } from '@shared/checkpoint-format';
-import { runConfigSchema, importSettingsSchema, type RunConfig } from '@shared/config';
+import { exportBlocker, runConfigSchema, importSettingsSchema, type RunConfig } from '@shared/config';
 import { decodePacked, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import { EXPORT_FILES, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, HELDOUT_MAX, manifestSchema, modelCardSchema, type ImportedModel, type ModelCard } from '@shared/model-card';
@@ -150,6 +150,8 @@ export function readExport(path: string): ImportedBundle {
     if (sha256Hex(parsed.body) !== Buffer.from(parsed.hash).toString('hex')) throw new Error('its trailing hash does not match');
     config = runConfigSchema.parse(parsed.config);
     if (config.model !== card.architecture.kind || config.latent !== card.architecture.latent) throw new Error('it does not match the model card');
+    const blocker = exportBlocker(config);
+    if (blocker) throw new Error(blocker);
     const { width, height, channels } = card.preprocessing;
     buildVaeNetworks({ model: config.model, width, height, channels, latent: config.latent }, checkpointParams(parsed));
   } catch (error) {

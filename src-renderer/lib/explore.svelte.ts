@@ -1,0 +1,126 @@
+import type { ExploreInfo } from '@shared/api';
+import type { DatasetImage } from '@shared/inference';
+import { call } from './api';
+import { toUserError } from './errors';
+import { Latest } from './latest';
+import { LruCache } from './lru';
+import { spreadByLabel } from './pick-strip';
+
+export type CheckpointKind = 'best' | 'last';
+
+/**
+ * One Explore question whose newest answer a panel shows. Slider drags are debounced
+ * and a late answer to an older question is dropped (lib/latest.ts); the previous
+ * answer stays on screen while the next one is computed, so nothing flickers.
+ */
+export class ExploreQuery<I, O> {
+  value = $state.raw<O | null>(null);
+  loading = $state(false);
+  error = $state<string | null>(null);
+  readonly #latest: Latest<I, O>;
+
+  constructor(send: (input: I) => Promise<O>, delayMs = 180) {
+    this.#latest = new Latest(
+      send,
+      {
+        result: (output) => {
+          this.value = output;
+          this.error = null;
+        },
+        error: (error) => {
+          this.error = toUserError(error).message;
+        },
+        pending: (pending) => {
+          this.loading = pending;
+        },
+      },
+      delayMs,
+    );
+  }
+
+  request(input: I, immediate = false): void {
+    this.#latest.request(input, immediate);
+  }
+
+  cancel(): void {
+    this.#latest.cancel();
+  }
+}
+
+/**
+ * A run's model as Explore uses it: which checkpoint, what the model session reported
+ * when it opened (explore.info: the first request starts a worker and loads the
+ * checkpoint, so it takes seconds), a strip of test images to pick bases and end points
+ * from, and a cache of single images for the latent map's hover.
+ */
+export class ExploreModel {
+  readonly runId: number;
+  readonly checkpoint: CheckpointKind;
+  info = $state.raw<ExploreInfo | null>(null);
+  error = $state<string | null>(null);
+  /** Test images to pick from: a few of each label. */
+  strip = $state.raw<DatasetImage[]>([]);
+  stripError = $state<string | null>(null);
+  /** Images in the test split. */
+  testTotal = $state(0);
+  readonly #images = new LruCache<number, DatasetImage>(300);
+  #closed = false;
+
+  constructor(runId: number, checkpoint: CheckpointKind) {
+    this.runId = runId;
+    this.checkpoint = checkpoint;
+  }
+
+  /** The fields every explore request starts with. */
+  get ref(): { runId: number; checkpoint: CheckpointKind } {
+    return { runId: this.runId, checkpoint: this.checkpoint };
+  }
+
+  async open(stripCount = 30): Promise<void> {
+    try {
+      const info = await call('explore.info', this.ref);
+      if (this.#closed) return;
+      this.info = info;
+    } catch (error) {
+      if (!this.#closed) this.error = toUserError(error).message;
+      return;
+    }
+    try {
+      // Pages from across the split (it may be stored sorted by label), then a few of each label.
+      const pageSize = 64;
+      const first = await call('explore.images', { ...this.ref, split: 'test', count: pageSize });
+      const offsets = [1, 2, 3]
+        .map((k) => Math.floor((first.total * k) / 4))
+        .filter((offset, i, all) => offset >= pageSize && all.indexOf(offset) === i);
+      const rest = await Promise.all(offsets.map((offset) => call('explore.images', { ...this.ref, split: 'test', offset, count: pageSize })));
+      if (this.#closed) return;
+      const all = [first, ...rest].flatMap((page) => page.images);
+      for (const image of all) this.#images.set(image.index, image);
+      // Pages may overlap on a small split; each image once (a few hundred at most).
+      const unique = all.filter((image, i) => all.findIndex((other) => other.index === image.index) === i);
+      this.strip = spreadByLabel(unique, stripCount);
+      this.testTotal = first.total;
+    } catch (error) {
+      if (!this.#closed) this.stripError = toUserError(error).message;
+    }
+  }
+
+  /** One dataset image by index, from the cache or the model session. */
+  image(index: number): Promise<DatasetImage> {
+    return this.#images.load(index, async (i) => {
+      const { images } = await call('explore.images', { ...this.ref, indices: [i] });
+      const image = images[0];
+      if (!image) throw new Error(`Image ${i} did not come back`);
+      return image;
+    });
+  }
+
+  cachedImage(index: number): DatasetImage | undefined {
+    return this.#images.get(index);
+  }
+
+  /** Answers that arrive after the view moved on are dropped. */
+  close(): void {
+    this.#closed = true;
+  }
+}
