@@ -139,3 +139,31 @@ describe('mseScale', () => {
     expect(mseScale(null)).toBeNull();
   });
 });
+
+describe('model family and posterior flow in the form', () => {
+  it('sends family and flow, and flow steps only with a flow', () => {
+    const cvae = validateRunForm(valid({ family: 'cvae', flow: 'planar', flowSteps: 6 }), dataset({ labels: ['a', 'b'] }));
+    expect(cvae.errors).toEqual({});
+    expect(cvae.config).toMatchObject({ family: 'cvae', flow: 'planar', flowSteps: 6 });
+    // Hidden flow steps neither fail nor reach the stored config.
+    const plain = validateRunForm(valid({ flow: 'none', flowSteps: null }));
+    expect(plain.errors).toEqual({});
+    expect(plain.config?.flowSteps).toBe(defaultRunConfig().flowSteps);
+    expect(validateRunForm(valid({ flow: 'planar', flowSteps: 0 })).errors.flowSteps).toBe(
+      `Flow steps must be between ${LIMITS.flowSteps.min} and ${LIMITS.flowSteps.max}.`,
+    );
+  });
+
+  it('refuses a conditional VAE on a dataset without labels, and free bits with a flow', () => {
+    const unlabelled = { ...dataset(), settings: importSettingsSchema.parse({ labels: false }) };
+    expect(validateRunForm(valid({ family: 'cvae' }), unlabelled).errors.family).toMatch(/imported without labels/);
+    expect(validateRunForm(valid({ family: 'cvae' }), dataset({ labels: ['only'] })).errors.family).toMatch(/at least 2 labels/);
+    expect(validateRunForm(valid({ flow: 'planar', freeBits: 0.5 })).errors.freeBits).toMatch(/free bits need a Gaussian posterior/i);
+  });
+
+  it('round-trips a cloned run and drops unknown stored choices', () => {
+    const config = runConfigSchema.parse({ family: 'cvae', flow: 'planar', flowSteps: 3 });
+    expect(validateRunForm(runFormFrom(config, 1), dataset({ labels: ['a', 'b'] })).config).toEqual(config);
+    expect(sanitizeRunForm({ family: 'gan', flow: 'maf' })).toMatchObject({ family: 'vae', flow: 'none' });
+  });
+});

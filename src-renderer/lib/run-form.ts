@@ -4,14 +4,18 @@ import {
   decoderVariances,
   defaultRunConfig,
   denoiseKinds,
+  flowKinds,
   lrDecayKinds,
+  modelFamilies,
   modelKinds,
   objectiveKinds,
   runConfigSchema,
   type DecoderKind,
   type DecoderVariance,
   type DenoiseKind,
+  type FlowKind,
   type LrDecayKind,
+  type ModelFamily,
   type ModelKind,
   type ObjectiveKind,
   type RunConfig,
@@ -26,6 +30,9 @@ export interface RunFormValues {
   name: string;
   datasetId: number | null;
   model: ModelKind;
+  family: ModelFamily;
+  flow: FlowKind;
+  flowSteps: number | null;
   latent: number | null;
   hidden: number | null;
   decoder: DecoderKind;
@@ -57,6 +64,8 @@ export type RunFormErrors = Partial<Record<RunFormField, string>>;
 /** The choice fields and what each may hold: stored or cloned values are checked against these. */
 const choices = {
   model: modelKinds,
+  family: modelFamilies,
+  flow: flowKinds,
   decoder: decoderKinds,
   decoderVariance: decoderVariances,
   objective: objectiveKinds,
@@ -75,6 +84,9 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
     name,
     datasetId,
     model: config.model,
+    family: config.family,
+    flow: config.flow,
+    flowSteps: config.flowSteps,
     latent: config.latent,
     hidden: config.hidden,
     decoder: config.decoder,
@@ -110,6 +122,7 @@ const range = (r: { min: number; max: number }): string => `${r.min}–${r.max.t
 /** Hints shown under the fields; the same LIMITS the core enforces. */
 export const runFormHints: Partial<Record<RunFormField, string>> = {
   latent: range(LIMITS.latent),
+  flowSteps: `Planar steps K, ${range(LIMITS.flowSteps)}`,
   epochs: range(LIMITS.epochs),
   batchSize: range(LIMITS.batchSize),
   learningRate: `${LIMITS.learningRate.min}–${LIMITS.learningRate.max}`,
@@ -148,7 +161,16 @@ function describeIssue(issue: { code: string; message: string; minimum?: unknown
 }
 
 /** What the form knows of the chosen dataset: enough to check the model against it. */
-export type FormDataset = Pick<Dataset, 'width' | 'height' | 'channels' | 'settings'>;
+export type FormDataset = Pick<Dataset, 'width' | 'height' | 'channels' | 'settings'> & Partial<Pick<Dataset, 'labels'>>;
+
+/** Why a conditional VAE cannot train on this dataset, or null (the worker also checks every image has a label). */
+export function conditionalBlocker(dataset: FormDataset): string | null {
+  if (!dataset.settings.labels) return 'This dataset was imported without labels; a conditional VAE needs subfolders as labels. Re-import it with labels, or train a plain VAE.';
+  if (dataset.labels !== undefined && dataset.labels.length < 2) {
+    return `A conditional VAE needs at least 2 labels; this dataset has ${dataset.labels.length}.`;
+  }
+  return null;
+}
 
 /** The conv stack halves the image twice: the same rule the core applies on runs.create. */
 export function convFits(dataset: Pick<Dataset, 'width'>): boolean {
@@ -178,6 +200,8 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   if (dataset && values.model === 'conv' && !convFits(dataset)) {
     put('model', `The convolutional model needs a size that is a multiple of 4 (at least 8); this dataset is ${dataset.width}×${dataset.height}. Use the MLP.`);
   }
+  if (dataset && values.family === 'cvae') put('family', conditionalBlocker(dataset));
+  if (values.flow !== 'none') put('flowSteps', integerIn(values.flowSteps, 'Flow steps', LIMITS.flowSteps));
   put('latent', integerIn(values.latent, 'Latent size', LIMITS.latent));
   put('epochs', integerIn(values.epochs, 'Epochs', LIMITS.epochs));
   put('batchSize', integerIn(values.batchSize, 'Batch size', LIMITS.batchSize));
@@ -188,6 +212,8 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   const capacity = values.objective === 'capacity';
   const candidate: Record<string, unknown> = {
     model: values.model,
+    family: values.family,
+    flow: values.flow,
     latent: values.latent,
     hidden: values.hidden,
     decoder: values.decoder,
@@ -207,6 +233,7 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   } else {
     Object.assign(candidate, { klWarmupSteps: values.klWarmupSteps, freeBits: values.freeBits });
   }
+  if (values.flow !== 'none') candidate['flowSteps'] = values.flowSteps;
   if (values.denoise === 'gaussian') candidate['denoiseSigma'] = values.denoiseSigma;
   if (values.denoise === 'mask') candidate['denoiseMaskProb'] = values.denoiseMaskProb;
   if (values.lrDecay !== 'none') Object.assign(candidate, { lrDecayRate: values.lrDecayRate, lrDecaySteps: values.lrDecaySteps });
