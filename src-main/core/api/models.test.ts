@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '@shared/checkpoint-format';
 import { manifestSchema, modelCardSchema } from '@shared/model-card';
+import { encodeMask, makeMask } from '@shared/pixel-mask';
 import { appPaths } from '../../paths';
 import { sha256Hex } from '../models/export-model';
 import { deleteRunRow, insertRun } from '../store/runs';
@@ -187,7 +188,7 @@ describe('models.export', () => {
 });
 
 describe('round trip', () => {
-  it('imports the archive into a fresh workspace; plain tfjs decodes like the app (Explore interpolation) and onnxruntime like tfjs', async () => {
+  it('imports the archive into a fresh workspace; plain tfjs decodes like the app (Explore interpolation), onnxruntime like tfjs; Inpaint works on it', async () => {
     const imported = await fresh.call('models.import', { projectId: 1, path: archivePath });
     expect(imported).toMatchObject({ status: 'finished', projectId: 1, config: { model: 'mlp', latent: LATENT } });
     expect(imported.imported?.card.source.runId).toBe(runId);
@@ -245,6 +246,22 @@ describe('round trip', () => {
     expect(maxDiff).toBeLessThanOrEqual(0.5 / 255 + 1e-4);
     // The strip is not flat: the decode depends on the latent.
     expect(Math.max(...app.data) - Math.min(...app.data)).toBeGreaterThan(50);
+
+    // Inpaint with the imported model: the bottom half of a held-out image is missing.
+    const missing = makeMask('bottom', SIZE, SIZE, () => 0.5);
+    const frame = await fresh.call('inpaint.run', { runId: imported.id, jobId: 'imported-1', image: { index: a!.index }, mask: encodeMask(missing), method: 'importance', iterations: 5, samples: 2, proposals: 16 });
+    expect(frame).toMatchObject({ done: true, width: SIZE, height: SIZE, channels: 1 });
+    const filled = await pixelsOf(frame.meanDataUrl);
+    const original = images[0]!;
+    let observedSame = 0;
+    let observed = 0;
+    for (let i = 0; i < SIZE * SIZE; i++) {
+      if (missing[i]) continue;
+      observed++;
+      if (filled.data[i] === original.data[i]) observedSame++;
+    }
+    expect(observed).toBeGreaterThan(0);
+    expect(observedSame).toBe(observed);
 
     const onnx = readZip(readFileSync(archivePath)).find((e) => e.path === 'onnx/decoder.onnx')!;
     const session = await ort.InferenceSession.create(onnx.data);
