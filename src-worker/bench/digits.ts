@@ -21,9 +21,13 @@ export interface DigitSplit {
 export function loadDigits(trainCount: number, testCount: number, seed = 1): DigitSplit {
   const mnist = createRequire(import.meta.url)('mnist') as Record<number, MnistDigit>;
   const all: number[][] = [];
+  const digitOf: number[] = [];
   for (let digit = 0; digit <= 9; digit++) {
     const set = mnist[digit]!;
-    for (let i = 0; i < set.length; i++) all.push(set.get(i));
+    for (let i = 0; i < set.length; i++) {
+      all.push(set.get(i));
+      digitOf.push(digit);
+    }
   }
   if (trainCount + testCount > all.length) throw new Error(`the mnist package has ${all.length} digits, asked for ${trainCount + testCount}`);
   const order = permutation(all.length, mulberry32(seed)).slice(0, trainCount + testCount);
@@ -31,7 +35,8 @@ export function loadDigits(trainCount: number, testCount: number, seed = 1): Dig
   order.forEach((source, row) => all[source]!.forEach((v, p) => (pixels[row * 784 + p] = v >= 0.5 ? 255 : 0)));
   const range = (from: number, to: number): Int32Array => Int32Array.from({ length: to - from }, (_, i) => from + i);
   return {
-    images: { shape: { width: 28, height: 28, channels: 1 }, count: order.length, pixels },
+    // The digit is the label (conditional and semi-supervised models use it).
+    images: { shape: { width: 28, height: 28, channels: 1 }, count: order.length, pixels, labels: Int32Array.from(order, (source) => digitOf[source]!) },
     train: range(0, trainCount),
     test: range(trainCount, trainCount + testCount),
   };

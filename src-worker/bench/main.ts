@@ -7,8 +7,9 @@ import { selectBackend, type BackendSelection } from '../backends/select';
 import { tf } from '../engine/tf';
 import { nodeBackendPlatform } from '../platform/node-backends';
 import { digitsFile, loadDigits } from './digits';
+import { familiesBench, type FamilyRow } from './families';
 import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThroughput, type QualityResult } from './measure';
-import { printQuality, printSameSteps, printSpeed, type SpeedRow } from './report';
+import { printFamilies, printQuality, printSameSteps, printSpeed, type SpeedRow } from './report';
 import { runTorchReference, torchAvailable, type TorchFigures } from './torch-reference';
 
 /**
@@ -28,6 +29,11 @@ const { values: args } = parseArgs({
     k: { type: 'string', default: '50' },
     'no-torch': { type: 'boolean', default: false },
     'no-quality': { type: 'boolean', default: false },
+    /** Model families (VAE, flows, conditional, …) side by side; MLP, so cheap. */
+    'no-families': { type: 'boolean', default: false },
+    'family-epochs': { type: 'string', default: '5' },
+    /** Only the families table (no speed, no quality, no reference). */
+    'families-only': { type: 'boolean', default: false },
     script: { type: 'string', default: resolve('scripts/torch_vae_reference.py') },
     /** Only write the digits file the PyTorch script reads (to run it by hand), then exit. */
     'write-digits': { type: 'string' },
@@ -62,6 +68,12 @@ async function main(): Promise<void> {
 
   // The quality run and the same-steps check use the backend a run would get by itself.
   const auto = (await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false })).backend;
+  const familyRecipe = { epochs: Number(args['family-epochs']), batch, k };
+  const families = async (): Promise<FamilyRow[] | null> => (args['no-families'] ? null : familiesBench(digits, familyRecipe));
+  if (args['families-only']) {
+    printFamilies((await families()) ?? [], auto, { ...familyRecipe, digits });
+    return;
+  }
   const quality: QualityResult | null = args['no-quality'] ? null : await digitsQuality('conv', digits, epochs, batch, k);
   const same = await sameSteps(digits, batch, CHECK_STEPS);
 
@@ -112,6 +124,10 @@ async function main(): Promise<void> {
   }
   printSpeed(rows, notes, torch, batch);
   if (quality) printQuality(quality, auto, torch, { digits, epochs, batch, k });
+  // Last, on the automatic backend again (the speed loop left another one active).
+  await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false });
+  const familyRows = await families();
+  if (familyRows) printFamilies(familyRows, auto, { ...familyRecipe, digits });
 }
 
 main().then(

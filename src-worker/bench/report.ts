@@ -1,5 +1,6 @@
 import type { BackendName, ModelKind } from '@shared/config';
 import type { DigitSplit } from './digits';
+import type { FamilyRecipe, FamilyRow } from './families';
 import type { QualityResult, Throughput } from './measure';
 import type { TorchFigures } from './torch-reference';
 
@@ -66,4 +67,25 @@ export function printQuality(
   if (own) console.log(`${pad('PyTorch, its own batch order and noise', 46)}${pad(fmt(own.nll, 2), 10)}${fmt(own.trainSeconds)}`);
   if (replay) console.log(`ours − PyTorch, same steps: ${(ours.nll - replay.nll).toFixed(2)} nats (the implementation difference)`);
   if (own) console.log(`ours − PyTorch, independent randomness: ${(ours.nll - own.nll).toFixed(2)} nats (includes run-to-run luck)`);
+}
+
+export function printFamilies(rows: FamilyRow[], backend: BackendName, recipe: FamilyRecipe & { digits: DigitSplit }): void {
+  console.log(
+    `\nModel families at one budget: binarized digits, ${recipe.digits.train.length} train / ${recipe.digits.test.length} test, ` +
+      `MLP latent 16 hidden 256, ${recipe.epochs} epochs, batch ${recipe.batch}, Adam 1e-3, ${backend}; test −IWAE (k = ${recipe.k}) ` +
+      'and the one-sample ELBO terms, nats per image',
+  );
+  console.log(`${pad('model', 28)}${pad('NLL', 10)}${pad('recon', 10)}${pad('KL', 9)}${pad('train s', 9)}eval s`);
+  for (const row of rows) {
+    console.log(
+      `${pad(row.name, 28)}${pad(row.nll === null ? '—' : fmt(row.nll, 2), 10)}${pad(fmt(row.recon, 2), 10)}${pad(fmt(row.kl, 2), 9)}` +
+        `${pad(fmt(row.trainSeconds), 9)}${fmt(row.evalSeconds)}${row.note ? `  (${row.note})` : ''}`,
+    );
+  }
+  const plain = rows.find((r) => r.name === 'VAE')?.nll;
+  for (const row of rows) {
+    if (row.name.startsWith('VAE +') && plain != null && row.nll !== null) {
+      console.log(`${row.name} − VAE: ${(row.nll - plain).toFixed(2)} nats (negative: the flow helps)`);
+    }
+  }
 }
