@@ -1,7 +1,7 @@
 /**
- * Reading side of the worker's checkpoint files (src-worker/io/checkpoint-file.ts owns
- * the format and writes them), for code that needs the weights without tfjs: model
- * export in the core. Layout (little endian): magic "VAECKPT1", u32 header length H,
+ * Reading side of the worker's checkpoint files (src-worker/io/checkpoint-file.ts writes
+ * them and reads them through this), shared with code that needs the weights without
+ * tfjs: model export and import in the core. Layout (little endian): magic "VAECKPT1", u32 header length H,
  * H bytes of header JSON, zero padding to a multiple of 4, float32 values of every
  * tensor in header order, then the SHA-256 of everything before it (32 bytes).
  * Pure: the caller checks the trailing hash (it has a hash function; this file may not).
@@ -24,6 +24,8 @@ export interface ParsedCheckpoint {
   /** Bytes the trailing hash covers, and the hash itself, for the caller to verify. */
   body: Uint8Array;
   hash: Uint8Array;
+  /** The whole header JSON (the worker reads its training state from it). */
+  header: Record<string, unknown>;
   /** Byte offset of the float data, and each tensor's offset into it (in values), by name. */
   dataOffset: number;
   offsets: Map<string, number>;
@@ -74,6 +76,7 @@ export function parseCheckpoint(bytes: Uint8Array): ParsedCheckpoint {
     tensors,
     body,
     hash: bytes.subarray(bytes.length - CHECKPOINT_HASH_BYTES),
+    header: header as Record<string, unknown>,
     dataOffset,
     offsets,
   };

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parseCheckpoint } from '@shared/checkpoint-format';
 import type { TrainingCheckpoint } from '../train/checkpoint-state';
-import type { TensorRecord } from '../train/trainer';
 
 /**
  * Checkpoint files. Layout (little endian):
@@ -82,31 +82,19 @@ export function decodeCheckpoint(bytes: Uint8Array): LoadedCheckpoint {
   const fail = (why: string): never => {
     throw new Error(`not a usable checkpoint: ${why}`);
   };
+  // Magic, then the hash, before the header is trusted: a torn file says so.
   if (bytes.length < 12 + HASH_BYTES) fail('too short');
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== CHECKPOINT_MAGIC) fail('bad magic');
   const body = bytes.subarray(0, bytes.length - HASH_BYTES);
   if (!sha256(body).equals(bytes.subarray(bytes.length - HASH_BYTES))) fail('its hash does not match (a torn or damaged file)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(8, true);
-  if (12 + headerLength > body.length) fail('header runs past the end');
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength))) as CheckpointHeader;
-  if (header.format !== 1) fail(`unknown format ${String(header.format)}`);
-  const dataOffset = (12 + headerLength + 3) & ~3;
-  const floats = Math.floor((body.length - dataOffset) / 4);
-  // Copied, so the values are aligned whatever the offset of `bytes` in its buffer
-  // (a Buffer from readFileSync may sit anywhere in a shared pool).
-  const data = new Float32Array(floats);
-  new Uint8Array(data.buffer).set(body.subarray(dataOffset, dataOffset + floats * 4));
-  const tensors = header.tensors.map((t): TensorRecord => {
-    if (t.offset + t.length > data.length) fail(`tensor ${t.name} runs past the end`);
-    return { name: t.name, shape: t.shape, values: data.slice(t.offset, t.offset + t.length) };
-  });
+  const parsed = parseCheckpoint(bytes);
+  const header = parsed.header as unknown as CheckpointHeader;
   return {
-    config: header.config,
+    config: parsed.config,
     checkpoint: {
       epoch: header.epoch,
       step: header.step,
-      trainer: { step: header.trainerStep, tensors, rng: header.rng },
+      trainer: { step: header.trainerStep, tensors: parsed.tensors, rng: header.rng },
       shuffle: header.shuffle,
       progress: header.progress,
     },
