@@ -46,5 +46,14 @@ export async function answer(session: ModelSession, raw: unknown, ctx: InferCont
     throw new ApiError('invalid_input', `${field}: ${issue?.message ?? 'invalid'}`, { field });
   }
   const request = { op, ...parsed.data } as InferRequest;
+  if ((request.op === 'impute' || request.op === 'imputeEvaluate') && session.trainer.classes > 0) {
+    // The imputation methods encode and decode without a label; guessing one would
+    // fill the pixels of another class without saying so.
+    throw new ApiError(
+      'invalid_input',
+      "Inpainting does not support conditional VAEs yet: their encoder and decoder need the image's class, which the imputation methods do not pass. Use a run with family 'vae'.",
+      { field: 'runId' },
+    );
+  }
   return (inferHandlers[request.op] as Handler<InferOp>)(session, request as InferRequestOf<InferOp>, ctx);
 }

@@ -74,6 +74,12 @@ describe('Explore on a conditional VAE', () => {
     await expect(core.call('explore.samples', { runId: cvaeRun, count: 6 })).resolves.toBeDefined();
   });
 
+  it('inpainting refuses a conditional VAE, saying why, instead of decoding without a label', async () => {
+    await expect(core.call('inpaint.evaluate', { runId: cvaeRun, mask: 'top', images: 4, iterations: 2 })).rejects.toThrow(
+      /Inpainting does not support conditional VAEs/,
+    );
+  });
+
   it('a plain VAE refuses the class ops, saying why', async () => {
     await expect(core.call('explore.generateClass', { runId: plainRun, label: 0 })).rejects.toThrow(/needs a conditional VAE \(family 'cvae'\)/);
     await expect(core.call('explore.swapClass', { runId: plainRun, index: 0 })).rejects.toThrow(/needs a conditional VAE/);
