@@ -37,8 +37,9 @@ test('export a run as a .vaestudio archive from its page, then import it back fr
     await page.getByTestId('import-model-path').fill(join(data.path, 'shapes'));
     await page.getByTestId('import-model-submit').click();
     await expect(page.getByTestId('import-model-error')).toContainText('not a usable VAE Studio model export');
+    await screenshot(page, '41-import-model-refused');
     await page.getByTestId('import-model-path').fill(archive);
-    await screenshot(page, '41-import-model-dialog');
+    await expect(page.getByTestId('import-model-error')).toHaveCount(0);
     await page.getByTestId('import-model-submit').click();
 
     const card = page.getByTestId('model-card');
