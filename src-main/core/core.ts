@@ -53,7 +53,7 @@ export function createCore(options: CoreOptions): Core {
   const events = new EventBus();
   const spawn = options.spawnWorker ?? forkWorker;
   const now = (): string => new Date().toISOString();
-  const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns ?? 1, now });
+  const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns, now });
   const models = new ModelSessions({ spawn, workerEntry: options.workerEntry });
   const ctx: Context = {
     workspace,

@@ -116,13 +116,44 @@ describe('worker supervision', () => {
     expect(status(run.id).error?.message).toMatch(/stopped responding/);
   });
 
-  it('runs queued runs one after another', async () => {
+  it('runs queued runs one after another when parallelism is 1', async () => {
+    await core.close();
+    core = testCore(`${dir.path}/home`, { maxConcurrentRuns: 1 });
     const first = await startRun('finish');
     const second = await core.call('runs.create', { projectId: first.projectId, datasetId: first.datasetId, config: {} });
     expect(status(second.id).status).toBe('queued');
     await until(() => status(second.id).status === 'finished', 20_000, 'second finished');
     expect(status(first.id).status).toBe('finished');
     expect(new Date(status(second.id).startedAt!).getTime()).toBeGreaterThanOrEqual(new Date(status(first.id).finishedAt!).getTime());
+  });
+
+  it('trains two runs at once by default, queues a third, and the history stays readable while they write', async () => {
+    const first = await startRun('forever');
+    const more = { projectId: first.projectId, datasetId: first.datasetId, config: {} };
+    const second = await core.call('runs.create', more);
+    const third = await core.call('runs.create', more);
+    await until(() => status(first.id).status === 'running' && status(second.id).status === 'running', 20_000, 'two running');
+    expect(status(third.id).status).toBe('queued');
+    // The UI reads the history while both workers stream metrics into the same file.
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 30; i++) {
+      const listed = await core.call('runs.list', { projectId: first.projectId });
+      expect(listed.map((r) => r.id)).toEqual(expect.arrayContaining([first.id, second.id, third.id]));
+      for (const run of [first, second]) {
+        const points = (await core.call('runs.metrics', { runId: run.id, names: ['loss'] })).filter((p) => p.name === 'loss');
+        const steps = points.map((p) => p.step);
+        expect(steps).toEqual([...steps].sort((a, b) => a - b));
+        expect(steps.length).toBeGreaterThanOrEqual(seen.get(run.id) ?? 0);
+        seen.set(run.id, steps.length);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(Math.min(...seen.values())).toBeGreaterThan(0);
+    expect(status(third.id).status).toBe('queued');
+    await core.call('runs.cancel', { runId: first.id });
+    await until(() => status(third.id).status === 'running', 20_000, 'third started when a slot freed');
+    expect(status(second.id).status).toBe('running');
+    expect(core.workspace.db.pragma('integrity_check', { simple: true })).toBe('ok');
   });
 
   it('marks runs left running by a dead app as interrupted on the next start', async () => {

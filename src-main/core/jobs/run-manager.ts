@@ -28,10 +28,24 @@ import {
 } from '../store/runs';
 import type { Workspace } from '../workspace/workspace';
 import { toArtifact } from '../artifacts';
+import { toApiError } from '../errors';
 import { startEvaluation, type EvaluationHandle } from './evaluation';
 import { classifyExit } from './exit-reason';
+import { adoptOrphanCheckpoints } from './orphan-checkpoints';
 import type { SpawnWorker, WorkerHandle } from './spawn';
 import { Batcher } from './throttle';
+
+/**
+ * Runs that train at once unless the app says otherwise: two keep a second experiment
+ * moving on a 2-core laptop without starving the UI; more wait in the FIFO queue.
+ */
+export const DEFAULT_PARALLEL_RUNS = 2;
+
+/** `VAE_STUDIO_PARALLEL_RUNS` (1–16) overrides the default; anything else is ignored. */
+export function parallelRunsSetting(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.VAE_STUDIO_PARALLEL_RUNS);
+  return Number.isInteger(value) && value >= 1 && value <= 16 ? value : DEFAULT_PARALLEL_RUNS;
+}
 
 export interface RunManagerOptions {
   workspace: Workspace;
@@ -69,7 +83,7 @@ interface Active {
 }
 
 /**
- * Supervises training workers: a FIFO queue, one process per run, heartbeats, polite
+ * Supervises training workers: a FIFO queue (two runs at once by default), one process per run, heartbeats, polite
  * stop then kill, and the reason every worker ended recorded on its run.
  */
 export class RunManager {
@@ -87,6 +101,12 @@ export class RunManager {
   recover(): void {
     const { db } = this.options.workspace;
     for (const run of runsWithStatus(db, ['running', 'paused'])) {
+      // A checkpoint the worker finished but this app never stored is not thrown away.
+      try {
+        adoptOrphanCheckpoints(this.options.workspace, run, this.now());
+      } catch (error) {
+        console.error(`run ${run.id}: could not adopt checkpoints left by the last session:`, error);
+      }
       finishRun(db, run.id, 'interrupted', this.now(), {
         code: 'worker_failed',
         message: 'VAE Studio stopped while this run was training. Metrics up to the last finished step are kept.',
@@ -193,7 +213,7 @@ export class RunManager {
   }
 
   private pump(): void {
-    const limit = this.options.maxConcurrent ?? 1;
+    const limit = this.options.maxConcurrent ?? parallelRunsSetting();
     while (!this.closed && this.active.size < limit && this.queue.length > 0) {
       const runId = this.queue.shift()!;
       try {
@@ -245,7 +265,7 @@ export class RunManager {
         }
       }, 1000),
       killTimer: null,
-      dbBatch: new Batcher(this.options.dbFlushMs ?? 250, (points) => insertMetrics(db, runId, points)),
+      dbBatch: new Batcher(this.options.dbFlushMs ?? 250, (points) => this.guard(job, () => insertMetrics(db, runId, points))),
       uiBatch: new Batcher(UI_EVENT_INTERVAL_MS, (points) => events.emit('run.metrics', { runId, points })),
       progress: new Batcher(UI_EVENT_INTERVAL_MS, (items) => events.emit('run.progress', items[items.length - 1]!)),
       ingest: Promise.resolve(),
@@ -265,7 +285,7 @@ export class RunManager {
         return;
       }
       job.lastBeat = Date.now();
-      this.onWorkerMessage(job, run, dataset.id, runDir, resumeFrom, message.msg);
+      this.guard(job, () => this.onWorkerMessage(job, run, dataset.id, runDir, resumeFrom, message.msg));
     });
     worker.onExit(async (exit) => {
       clearInterval(job.watchdog);
@@ -276,8 +296,13 @@ export class RunManager {
       // The last checkpoint must be in the store before the run reads as ended (resumable).
       await job.ingest;
       const verdict = classifyExit({ ...job, exit });
-      finishRun(db, runId, verdict.status, this.now(), verdict.error, job.summary);
-      rmSync(runDir, { recursive: true, force: true });
+      try {
+        finishRun(db, runId, verdict.status, this.now(), verdict.error, job.summary);
+        rmSync(runDir, { recursive: true, force: true });
+      } catch (error) {
+        // Still 'running' in the file: the next start marks it interrupted and adopts its checkpoints.
+        console.error(`run ${runId}: could not record how it ended:`, error);
+      }
       this.active.delete(runId);
       this.emitStatus(runId);
       resolveSettled();
@@ -385,6 +410,26 @@ export class RunManager {
     } catch (error) {
       // A lost checkpoint costs a resume point, not the run.
       console.error(`run ${runId}: could not keep checkpoint ${msg.path}:`, error);
+    }
+  }
+
+  /**
+   * Runs one step of storing what a worker sent. If the workspace cannot take it (disk
+   * full, read-only), training on would produce results nobody keeps: the worker is
+   * stopped and the run fails saying why, while everything stored before stays.
+   */
+  private guard(job: Active, store: () => void): void {
+    try {
+      store();
+    } catch (error) {
+      if (job.reportedError === null) {
+        const cause = toApiError(error);
+        job.reportedError = {
+          code: cause.code === 'internal' ? 'worker_failed' : cause.code,
+          message: `Run ${job.runId} stopped: its results could not be saved. ${cause.message.replace(/ ?Nothing was saved[^.]*\./, '')} What was saved before is kept; resume the run once that is fixed.`.replace(/\s+/g, ' '),
+        };
+      }
+      job.worker.kill();
     }
   }
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -77,6 +77,35 @@ export class BlobStore {
     }
     renameSync(path, target);
     return digest;
+  }
+
+  /** Moves a whole file whose content hash the caller has computed into the store. */
+  moveIn(path: string, hash: string): void {
+    const target = this.pathOf(hash);
+    if (existsSync(target)) {
+      rmSync(path, { force: true });
+      return;
+    }
+    mkdirSync(join(this.dir, hash.slice(0, 2)), { recursive: true });
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(path, target);
+  }
+
+  /**
+   * Deletes what a crashed writer left in the temp folder (a killed import child's half
+   * file, a temp blob never renamed). Only the instance holding the workspace lock calls
+   * this, at start, when no write of its own is under way.
+   */
+  clearTemp(): number {
+    const dir = join(this.dir, 'tmp');
+    const names = readdirSync(dir);
+    for (const name of names) rmSync(join(dir, name), { recursive: true, force: true });
+    return names.length;
   }
 
   read(hash: string): Buffer {

@@ -35,10 +35,14 @@ export function openWorkspace(home: string, options: WorkspaceOptions = {}): Wor
   }
   const runsDir = join(home, 'runs');
   mkdirSync(runsDir, { recursive: true });
+  const blobs = new BlobStore(join(home, 'blobs'));
+  // The lock holder is the only writer: whatever sits in the temp folder now was left
+  // by one that died mid-write and can never become a blob.
+  if (options.lockMode) blobs.clearTemp();
   return {
     home,
     db,
-    blobs: new BlobStore(join(home, 'blobs')),
+    blobs,
     runsDir,
     readOnly: !options.lockMode,
     close: () => {
