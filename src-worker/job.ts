@@ -61,7 +61,7 @@ export async function prepareJob(
 }
 
 /** Load a checkpoint the supervisor points at, refusing one that is damaged or swapped. */
-export function loadCheckpoint(ref: CheckpointRef): LoadedCheckpoint {
+export function loadCheckpoint(ref: CheckpointRef, field = 'checkpoint'): LoadedCheckpoint {
   try {
     const loaded = readCheckpointFile(ref.path, ref.sha256);
     if (loaded.checkpoint.epoch !== ref.epoch || loaded.checkpoint.step !== ref.step) {
@@ -70,7 +70,7 @@ export function loadCheckpoint(ref: CheckpointRef): LoadedCheckpoint {
     return loaded;
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    throw new ApiError('io_error', `Cannot resume from checkpoint ${ref.path}: ${why}`, { field: 'resumeFrom', path: ref.path });
+    throw new ApiError('io_error', `Cannot load the checkpoint ${ref.path}: ${why}`, { field, path: ref.path });
   }
 }
 
@@ -78,7 +78,7 @@ export async function runTrainingJob(start: StartTraining, context: JobContext):
   const { send } = context;
   try {
     const { config, images } = await prepareJob(start.config, start.datasetPath, send);
-    const resume = start.resumeFrom === undefined ? undefined : loadCheckpoint(start.resumeFrom).checkpoint;
+    const resume = start.resumeFrom === undefined ? undefined : loadCheckpoint(start.resumeFrom, 'resumeFrom').checkpoint;
 
     const listener: TrainListener = {
       metrics: (points) => send({ type: 'metrics', points }),

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, linkSync, rmSync } from 'node:fs';
 import type { AnyEventMessage, ParsedInput, RequestName, RequestOutput } from '@shared/api';
 import { ApiError, type Envelope } from '@shared/errors';
 import type { AppInfo } from '@shared/types';
@@ -13,7 +13,7 @@ import { projectHandlers } from './api/projects';
 import { runHandlers } from './api/runs';
 import { childProcessImporter, inProcessImporter } from './datasets/import-runner';
 import { EventBus } from './events';
-import { ModelSessions } from './jobs/model-sessions';
+import { CheckpointReplaced, ModelSessions, type StageCheckpoint } from './jobs/model-sessions';
 import { RunManager } from './jobs/run-manager';
 import { forkWorker, type SpawnWorker } from './jobs/spawn';
 import { openWorkspace, type Workspace } from './workspace/workspace';
@@ -54,7 +54,7 @@ export function createCore(options: CoreOptions): Core {
   const spawn = options.spawnWorker ?? forkWorker;
   const now = (): string => new Date().toISOString();
   const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns, now });
-  const models = new ModelSessions({ spawn, workerEntry: options.workerEntry });
+  const models = new ModelSessions({ spawn, workerEntry: options.workerEntry, stage: stageCheckpoint(workspace) });
   const ctx: Context = {
     workspace,
     events,
@@ -97,6 +97,23 @@ export function createCore(options: CoreOptions): Core {
       await runs.close();
       workspace.close();
     },
+  };
+}
+
+/**
+ * A hard link to a checkpoint blob under a private temp name, so a training run may
+ * replace and delete its stored checkpoint while a model session is still loading it.
+ */
+function stageCheckpoint(workspace: Workspace): StageCheckpoint {
+  return (ref) => {
+    const path = workspace.blobs.tempPath('.vaeckpt');
+    try {
+      linkSync(ref.path, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointReplaced(`checkpoint ${ref.sha256} was replaced`);
+      throw error;
+    }
+    return { ref: { ...ref, path }, release: () => rmSync(path, { force: true }) };
   };
 }
 

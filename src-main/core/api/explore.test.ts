@@ -1,6 +1,6 @@
 // Explore through the core with the real built worker (`npm run build` first): a tiny
 // model is trained, then questioned through a model session.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,6 +162,13 @@ describe('Explore', () => {
     const samples = await core.call('explore.samples', { runId, count: 2 });
     expect(samples.count).toBe(2);
     expect(workers.at(-1)!.pid).not.toBe(worker.pid);
+  });
+
+  it('a saved model whose file is missing gets a clear error, not a crash', async () => {
+    await core.call('explore.close', { runId: wideRunId });
+    const row = core.workspace.db.prepare(`SELECT blob_hash FROM checkpoints WHERE run_id = ? AND kind = 'best'`).get(wideRunId) as { blob_hash: string };
+    rmSync(core.workspace.blobs.pathOf(row.blob_hash));
+    await expect(core.call('explore.info', { runId: wideRunId })).rejects.toMatchObject({ code: 'io_error', message: expect.stringMatching(/missing/) });
   });
 
   it('a run without a checkpoint says so', async () => {

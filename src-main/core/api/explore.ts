@@ -1,7 +1,7 @@
 import { ApiError } from '@shared/errors';
 import type { InferOp, InferRequestOf, InferResults } from '@shared/inference';
 import type { CheckpointInfo, Dataset, Run } from '@shared/types';
-import type { CallOptions, ModelKey } from '../jobs/model-sessions';
+import { CheckpointReplaced, type CallOptions, type ModelKey } from '../jobs/model-sessions';
 import { getCheckpoint, toCheckpointInfo } from '../store/checkpoints';
 import { requireDataset, requireRun, type Context, type HandlerMap } from './context';
 
@@ -49,6 +49,26 @@ export function resolveModel(ctx: Context, runId: number, kind: 'best' | 'last')
   };
 }
 
+/**
+ * Use a run's saved model. A training run replaces its checkpoint after every epoch; if
+ * the one just resolved is replaced before its session could open, the newer one is used.
+ */
+export async function withModel<T>(ctx: Context, runId: number, kind: 'best' | 'last', use: (model: ResolvedModel) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const model = resolveModel(ctx, runId, kind);
+    try {
+      return await use(model);
+    } catch (error) {
+      if (!(error instanceof CheckpointReplaced)) throw error;
+      if (attempt >= 3) {
+        throw new ApiError('io_error', `The saved model of run ${runId} (epoch ${model.checkpoint.epoch}) is missing from the workspace; its checkpoint file was deleted.`, {
+          field: 'runId',
+        });
+      }
+    }
+  }
+}
+
 /** Ask a run's model session one question (opening the session if needed). */
 export async function askModel<K extends InferOp>(
   ctx: Context,
@@ -57,17 +77,17 @@ export async function askModel<K extends InferOp>(
   options?: CallOptions,
 ): Promise<InferResults[K]> {
   const { runId, checkpoint, ...fields } = input;
-  const { key } = resolveModel(ctx, runId, checkpoint);
-  return (await ctx.models.call(key, { op, ...fields } as unknown as InferRequestOf<K>, options)) as InferResults[K];
+  const request = { op, ...fields } as unknown as InferRequestOf<K>;
+  return withModel(ctx, runId, checkpoint, async ({ key }) => (await ctx.models.call(key, request, options)) as InferResults[K]);
 }
 
 export function exploreHandlers(ctx: Context): HandlerMap<ExploreRequests> {
   return {
-    'explore.info': async ({ runId, checkpoint }) => {
-      const model = resolveModel(ctx, runId, checkpoint);
-      const info = await ctx.models.info(model.key);
-      return { ...info, runId, checkpoint: model.checkpoint, labels: model.dataset.labels };
-    },
+    'explore.info': ({ runId, checkpoint }) =>
+      withModel(ctx, runId, checkpoint, async (model) => {
+        const info = await ctx.models.info(model.key);
+        return { ...info, runId, checkpoint: model.checkpoint, labels: model.dataset.labels };
+      }),
     'explore.images': (input) => askModel(ctx, input, 'images'),
     'explore.traverse': (input) => askModel(ctx, input, 'traverse'),
     'explore.latentMap': (input) => askModel(ctx, input, 'latentMap'),

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { InferRequest } from '@shared/inference';
 import { runConfigSchema } from '@shared/config';
 import { until } from '../testing';
-import { ModelSessions, type ModelKey } from './model-sessions';
+import { CheckpointReplaced, ModelSessions, type ModelKey } from './model-sessions';
 import { forkWorker, type SpawnWorker, type WorkerHandle } from './spawn';
 
 const fakeWorker = join(import.meta.dirname, 'fixtures', 'fake-worker.mjs');
@@ -91,6 +91,27 @@ describe('model sessions', () => {
     const { sessions } = setup();
     await expect(sessions.call(key(1), samples)).rejects.toMatchObject({ code: 'invalid_input', details: { field: 'checkpoint' } });
     await until(() => sessions.openCount === 0, 5000, 'the failed session to be forgotten');
+  });
+
+  it('opens from a staged copy of the checkpoint, released once loaded; a replaced one is reported', async () => {
+    const released: string[] = [];
+    const staged = new ModelSessions({
+      spawn: forkWorker,
+      workerEntry: fakeWorker,
+      stage: (ref) => {
+        if (ref.sha256 === 'gone') throw new CheckpointReplaced('replaced');
+        return { ref: { ...ref, path: `${ref.path}.staged` }, release: () => released.push(ref.sha256) };
+      },
+    });
+    try {
+      const info = (await staged.info(key(1, 'kept'))) as unknown as { checkpointPath: string };
+      expect(info.checkpointPath).toBe('/nowhere.staged');
+      expect(released).toEqual(['kept']);
+      expect(() => staged.call(key(2, 'gone'), samples)).toThrow(CheckpointReplaced);
+      expect(staged.openCount).toBe(1);
+    } finally {
+      staged.closeAll();
+    }
   });
 
   it('close(runId) ends every session of that run', async () => {

@@ -31,9 +31,20 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A private name for a checkpoint file while its session loads it: the run may replace
+ * (and delete) the stored checkpoint at any moment while it trains. Throws
+ * `CheckpointReplaced` when the file is already gone.
+ */
+export type StageCheckpoint = (ref: CheckpointRef) => { ref: CheckpointRef; release(): void };
+
+/** The checkpoint a request resolved was replaced by a newer one before it could be opened. */
+export class CheckpointReplaced extends Error {}
+
 export interface ModelSessionsDeps {
   spawn: SpawnWorker;
   workerEntry: string;
+  stage?: StageCheckpoint;
   maxSessions?: number;
   idleMs?: number;
   heartbeatTimeoutMs?: number;
@@ -243,13 +254,18 @@ export class ModelSessions {
       existing.touch();
       return existing;
     }
+    // Staged before anything starts: a replaced checkpoint is known at once, not after a process start.
+    const staged = this.deps.stage?.(key.checkpoint) ?? { ref: key.checkpoint, release: () => undefined };
     const max = this.deps.maxSessions ?? DEFAULT_MAX_SESSIONS;
     const idle = [...this.sessions.values()].filter((s) => !s.busy).sort((a, b) => a.lastUse - b.lastUse);
     while (this.sessions.size >= max && idle.length > 0) this.drop(idle.shift()!);
     const worker = this.deps.spawn(this.deps.workerEntry, { name: `model run ${key.runId}` });
-    const session = new Session(id, key.runId, worker, key, this.deps.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS, (gone) => {
+    const session = new Session(id, key.runId, worker, { ...key, checkpoint: staged.ref }, this.deps.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS, (gone) => {
+      staged.release();
       if (this.sessions.get(gone.key) === gone) this.sessions.delete(gone.key);
     });
+    // Loaded into the worker's memory once ready: the private name is no longer needed.
+    session.ready.then(staged.release, () => undefined);
     this.sessions.set(id, session);
     return session;
   }
