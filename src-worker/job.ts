@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
@@ -7,6 +8,7 @@ import { toErrorShape } from './errors';
 import { encodeCheckpoint, readCheckpointFile, writeFileAtomic, type LoadedCheckpoint } from './io/checkpoint-file';
 import { loadPackedDataset, type LoadedDataset } from './io/dataset';
 import { encodePngBase64 } from './io/png';
+import { checkTrainingMemory, WASM_HEAP_BYTES } from './model/memory';
 import { checkVaeSpec } from './model/vae';
 import { nodeBackendPlatform } from './platform/node-backends';
 import { train, type TrainListener } from './train/loop';
@@ -46,7 +48,7 @@ export async function prepareJob(
   rawConfig: unknown,
   datasetPath: unknown,
   send: JobContext['send'],
-): Promise<{ config: RunConfig; images: LoadedDataset }> {
+): Promise<{ config: RunConfig; images: LoadedDataset; backend: string }> {
   const config = parseRunConfig(rawConfig);
   if (typeof datasetPath !== 'string' || datasetPath === '') {
     throw new ApiError('invalid_input', 'start message has no datasetPath', { field: 'datasetPath' });
@@ -57,7 +59,14 @@ export async function prepareJob(
 
   const selection = await selectBackend({ requested: config.backend, platform: nodeBackendPlatform() });
   send({ type: 'backend', backend: selection.backend, notes: selection.notes, ...(selection.adapter && { adapter: selection.adapter }) });
-  return { config, images };
+  return { config, images, backend: selection.backend };
+}
+
+/** A run whose training step cannot fit in memory fails now, with that reason, instead of thrashing first. */
+function checkMemoryFor(config: RunConfig, images: LoadedDataset, backend: string, trainImages: number): void {
+  const batch = Math.max(1, Math.min(config.batchSize, trainImages));
+  const wasm = backend === 'wasm';
+  checkTrainingMemory(modelSpec(config, images), batch, wasm ? Math.min(WASM_HEAP_BYTES, totalmem()) : totalmem(), wasm ? 'the wasm backend' : 'this machine');
 }
 
 /** Load a checkpoint the supervisor points at, refusing one that is damaged or swapped. */
@@ -77,7 +86,9 @@ export function loadCheckpoint(ref: CheckpointRef, field = 'checkpoint'): Loaded
 export async function runTrainingJob(start: StartTraining, context: JobContext): Promise<number> {
   const { send } = context;
   try {
-    const { config, images } = await prepareJob(start.config, start.datasetPath, send);
+    const { config, images, backend } = await prepareJob(start.config, start.datasetPath, send);
+    const split = chooseSplit(images.count, images.split, config);
+    checkMemoryFor(config, images, backend, split.train.length);
     const resume = start.resumeFrom === undefined ? undefined : loadCheckpoint(start.resumeFrom, 'resumeFrom').checkpoint;
 
     const listener: TrainListener = {
@@ -101,7 +112,7 @@ export async function runTrainingJob(start: StartTraining, context: JobContext):
     const result = await train({
       config,
       images,
-      split: chooseSplit(images.count, images.split, config),
+      split,
       listener,
       shouldStop: context.shouldStop,
       yieldToEventLoop: context.yieldToEventLoop,

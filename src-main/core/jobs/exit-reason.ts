@@ -32,7 +32,11 @@ export function classifyExit(ctx: ExitContext): ExitVerdict {
       error: { code: 'worker_failed', message: `VAE Studio was closed while this run was training. ${RESUME_HINT}` },
     };
   }
-  if (ctx.reportedError) return { status: 'failed', error: ctx.reportedError };
+  if (ctx.reportedError) {
+    // The worker caught its own allocation failure (or saw it coming) and said so.
+    const oom = ctx.reportedError.details?.reason === 'out_of_memory';
+    return { status: oom ? 'oom' : 'failed', error: ctx.reportedError };
+  }
   const how = exit.signal ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
   const details = { code: exit.code, signal: exit.signal, stderr: exit.stderrTail.slice(-1000) };
   if (ctx.hung) {

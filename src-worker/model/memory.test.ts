@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '@shared/errors';
+import { activationsPerImage, checkTrainingMemory, OUT_OF_MEMORY, trainingBytes, WASM_HEAP_BYTES } from './memory';
+import { parameterCount, type VaeSpec } from './vae';
+
+const conv = (side: number, channels: 1 | 3 = 1): VaeSpec => ({ kind: 'conv', image: { width: side, height: side, channels }, latent: 16, hidden: 256 });
+
+describe('training memory estimate', () => {
+  it('counts weights, gradients and both Adam moments, plus each layer output twice per image', () => {
+    const mlp: VaeSpec = { kind: 'mlp', image: { width: 4, height: 4, channels: 1 }, latent: 2, hidden: 8 };
+    // x 16, h 8, h 8, (μ, log σ²) 4, z 2, h 8, h 8, logits 16
+    expect(activationsPerImage(mlp)).toBe(16 + 8 + 8 + 4 + 2 + 8 + 8 + 16);
+    expect(trainingBytes(mlp, 10)).toBe(4 * (4 * parameterCount(mlp) + 2 * 10 * 70));
+  });
+
+  it('lets the usual models through on the wasm heap', () => {
+    expect(() => checkTrainingMemory(conv(28), 128, WASM_HEAP_BYTES, 'the wasm backend')).not.toThrow();
+    expect(() => checkTrainingMemory(conv(64, 3), 256, WASM_HEAP_BYTES, 'the wasm backend')).not.toThrow();
+  });
+
+  it('refuses a step that cannot fit with an out-of-memory reason, naming a batch size that fits', () => {
+    let error: ApiError | undefined;
+    try {
+      checkTrainingMemory(conv(256), 320, WASM_HEAP_BYTES, 'the wasm backend');
+    } catch (e) {
+      error = e as ApiError;
+    }
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error!.details).toMatchObject({ field: 'batchSize', reason: OUT_OF_MEMORY });
+    expect(error!.message).toMatch(/needs at least \d+\.\d GB .* more than the 4\.0 GB the wasm backend can use/);
+    const suggested = Number(/batch size to (\d+)/.exec(error!.message)![1]);
+    expect(suggested).toBeGreaterThan(0);
+    expect(suggested).toBeLessThan(320);
+    expect(() => checkTrainingMemory(conv(256), suggested, WASM_HEAP_BYTES, 'the wasm backend')).not.toThrow();
+    expect(() => checkTrainingMemory(conv(256), suggested + 1, WASM_HEAP_BYTES, 'the wasm backend')).toThrow(ApiError);
+  });
+});

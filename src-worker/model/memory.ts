@@ -1,0 +1,52 @@
+import { ApiError } from '@shared/errors';
+import { CONV_CHANNELS, CONV_DOWNSAMPLE, classesOf, extraOutputsOf, inputSize, parameterCount, type VaeSpec } from './vae';
+
+/**
+ * A lower bound of the memory one training step needs, so that a model that cannot fit
+ * fails at once with an out-of-memory reason instead of grinding the machine (or the
+ * wasm heap) to a halt first. Counted in float32s: weights, their gradients and Adam's
+ * two moments, plus every layer's output for the batch, once for the forward pass and
+ * once for its gradient. Real use is higher (temporaries), never lower.
+ */
+export function trainingBytes(spec: VaeSpec, batch: number): number {
+  return 4 * (4 * parameterCount(spec) + 2 * batch * activationsPerImage(spec));
+}
+
+/** Floats every layer outputs for one image, input and reconstruction included. */
+export function activationsPerImage(spec: VaeSpec): number {
+  const pixels = inputSize(spec.image);
+  const { latent: d, hidden: h } = spec;
+  const middle = h + 2 * d + extraOutputsOf(spec) + d + classesOf(spec) + h;
+  if (spec.kind === 'mlp') return pixels + h + middle + h + pixels;
+  const [c1, c2] = CONV_CHANNELS;
+  const { width, height } = spec.image;
+  const half = (width / 2) * (height / 2) * c1;
+  const quarter = (width / CONV_DOWNSAMPLE) * (height / CONV_DOWNSAMPLE) * c2;
+  return pixels + half + quarter + middle + quarter + half + pixels;
+}
+
+/** `details.reason` of an error that means out of memory (the run's status becomes 'oom'). */
+export const OUT_OF_MEMORY = 'out_of_memory';
+
+/** wasm32's address space: tfjs-backend-wasm cannot hold more, whatever the machine has. */
+export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
+
+const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+
+/**
+ * Refuses a training step that cannot fit in `limitBytes`, naming what to lower.
+ * Returns the estimate (bytes) when it fits.
+ */
+export function checkTrainingMemory(spec: VaeSpec, batch: number, limitBytes: number, where: string): number {
+  const need = trainingBytes(spec, batch);
+  if (need <= limitBytes) return need;
+  const perImage = 4 * 2 * activationsPerImage(spec);
+  const fits = Math.max(0, Math.floor((limitBytes - 4 * 4 * parameterCount(spec)) / perImage));
+  throw new ApiError(
+    'invalid_input',
+    `This model needs at least ${gb(need)} to train on batches of ${batch} images of ${spec.image.width}×${spec.image.height}×${spec.image.channels}, ` +
+      `more than the ${gb(limitBytes)} ${where} can use. ` +
+      (fits > 0 ? `Lower the batch size to ${fits} or less, or use smaller images or a smaller model.` : 'Use smaller images or a smaller model.'),
+    { field: fits > 0 ? 'batchSize' : 'hidden', reason: OUT_OF_MEMORY, neededBytes: need, limitBytes },
+  );
+}
