@@ -41,7 +41,7 @@ export class RunFeed {
   #unsubscribe: (() => void)[] = [];
 
   readonly #images: boolean;
-  readonly #metrics: ReadonlySet<string> | null;
+  readonly #metrics: readonly string[] | null;
 
   /**
    * `images: false` (Compare) follows only the record and the curves, never the image
@@ -51,7 +51,7 @@ export class RunFeed {
     this.runId = runId;
     this.run = initial;
     this.#images = options.images ?? true;
-    this.#metrics = options.metrics ? new Set(options.metrics) : null;
+    this.#metrics = options.metrics ?? null;
   }
 
   #metricsSince(afterStep?: number): Promise<MetricPoint[]> {
@@ -176,7 +176,7 @@ export class RunFeed {
     let added = 0;
     const ordered = [...points].sort((a, b) => a.step - b.step);
     for (const point of ordered) {
-      if (this.#metrics && !this.#metrics.has(point.name)) continue;
+      if (this.#metrics && !this.#metrics.includes(point.name)) continue;
       const last = this.#lastStep[point.name] ?? -Infinity;
       if (point.step <= last || !Number.isFinite(point.value)) continue;
       this.#lastStep[point.name] = point.step;
