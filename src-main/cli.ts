@@ -1,5 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError } from '@shared/errors';
+import type { ImputeMethod } from '@shared/inference';
+import type { MaskKind } from '@shared/pixel-mask';
 import type { Project, Run } from '@shared/types';
 import { createCore, type Core } from './core/core';
 import { toApiError } from './core/errors';
@@ -24,6 +26,10 @@ Usage:
                                     the run's model for other tools: one .vaestudio archive (default) or a folder
   vae-studio import-model <path> [--project P]
                                     bring back an exported archive or folder as a run (Explore, Inpaint)
+  vae-studio impute --run <id> --mask random50|top|bottom [--method pseudo-gibbs,metropolis,importance,optimize]
+                   [--images 200] [--iterations 40] [--proposals 64] [--checkpoint best|last] [--seed 1]
+                                    imputation error on the missing pixels of held-out images, per method,
+                                    beside the per-pixel-mean floor
   vae-studio serve [--port 0]
   vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used
 
@@ -55,6 +61,12 @@ const options = {
   backend: { type: 'string' },
   format: { type: 'string' },
   checkpoint: { type: 'string' },
+  run: { type: 'string' },
+  mask: { type: 'string' },
+  method: { type: 'string' },
+  images: { type: 'string' },
+  iterations: { type: 'string' },
+  proposals: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -235,6 +247,37 @@ async function cmdExport(core: Core, values: Values, positionals: string[], out:
   );
 }
 
+/** Scores every imputation method on a run's held-out images (inpaint.evaluate). */
+async function cmdImpute(core: Core, values: Values, out: Output): Promise<void> {
+  const runId = runIdArg(values.run, 'impute --run <id> --mask random50|top|bottom');
+  if (!values.mask) throw new ApiError('invalid_input', 'impute needs --mask random50, top or bottom', { field: 'mask' });
+  const methods = values.method?.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  // The core validates these (zod) and names the flag in its error.
+  const result = await core.call('inpaint.evaluate', {
+    runId,
+    checkpoint: values.checkpoint as 'best' | 'last' | undefined,
+    mask: values.mask as MaskKind,
+    methods: methods as ImputeMethod[] | undefined,
+    images: num(values, 'images'),
+    iterations: num(values, 'iterations'),
+    proposals: num(values, 'proposals'),
+    seed: num(values, 'seed'),
+  });
+  const floor = result.scores.find((s) => s.method === 'pixel-mean');
+  const lines = result.scores.map(
+    (s) =>
+      `  ${s.method.padEnd(14)} MSE ${s.mse.toFixed(4)}` +
+      (floor && s !== floor ? ` (${((s.mse / floor.mse) * 100).toFixed(0)} % of the floor)` : '  (floor)') +
+      (s.accuracy !== null ? `  accuracy ${(s.accuracy * 100).toFixed(1)} %` : '') +
+      `  ${s.seconds.toFixed(1)} s`,
+  );
+  out.event(
+    { type: 'result', command: 'impute', runId, ...result },
+    `Run #${runId}, mask ${result.mask} (${(result.missingFraction * 100).toFixed(0)} % missing), ${result.images} ${result.split} images, ` +
+      `${result.iterations} iterations:\n${lines.join('\n')}`,
+  );
+}
+
 /** Imports an exported archive or folder into a project (models.import). */
 async function cmdImportModel(core: Core, values: Values, positionals: string[], out: Output): Promise<void> {
   const path = positionals[0];
@@ -284,14 +327,14 @@ export async function main(argv: string[]): Promise<number> {
       out.event({ type: 'result', command: 'doctor', report }, formatDoctorReport(report, appVersion));
       return report.chosen === null ? 1 : 0;
     }
-    if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model'].includes(command)) {
+    if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
     }
     core = createCore({
       home,
       mode: command === 'serve' ? 'web' : 'cli',
       // Export only reads: it works beside a running app.
-      allowReadOnly: command === 'runs' || command === 'export',
+      allowReadOnly: command === 'runs' || command === 'export' || command === 'impute',
       instanceLabel: command === 'serve' ? 'web server' : `command line: ${command}`,
       version: appVersion,
       workerEntry: appPaths.workerEntry,
@@ -304,6 +347,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'runs') await cmdRuns(core, values, out);
     else if (command === 'export') await cmdExport(core, values, rest, out);
     else if (command === 'import-model') await cmdImportModel(core, values, rest, out);
+    else if (command === 'impute') await cmdImpute(core, values, out);
     else await cmdServe(core, values, out);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {

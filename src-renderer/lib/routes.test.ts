@@ -15,6 +15,7 @@ describe('routes', () => {
       { view: 'explore', runId: 12, tab: 'map' },
       { view: 'explore', runId: 4, tab: 'interpolate' },
       { view: 'explore', runId: 4, tab: 'samples' },
+      { view: 'inpaint', runId: 12 },
     ];
     for (const route of routes) expect(parseHash(href(route))).toEqual(route);
   });
@@ -33,6 +34,8 @@ describe('routes', () => {
     expect(parseHash('#/runs/12/explore/nope')).toEqual({ view: 'explore', runId: 12, tab: 'traverse' });
     expect(parseHash('#/runs/x/explore/map')).toEqual({ view: 'runs' });
     expect(parseHash('#/runs/12/other')).toEqual({ view: 'run', runId: 12 });
+    expect(parseHash('#/runs/12/inpaint')).toEqual({ view: 'inpaint', runId: 12 });
+    expect(parseHash('#/runs/x/inpaint')).toEqual({ view: 'runs' });
   });
 
   it('gives a bare Explore link to the traversals', () => {
@@ -43,6 +46,7 @@ describe('routes', () => {
   it('puts a run detail under the Runs section', () => {
     expect(section({ view: 'run', runId: 3 })).toBe('runs');
     expect(section({ view: 'compare', runIds: [1, 2] })).toBe('runs');
+    expect(section({ view: 'inpaint', runId: 3 })).toBe('runs');
     expect(section({ view: 'explore', runId: 3, tab: 'samples' })).toBe('runs');
     expect(section({ view: 'train', runId: 3 })).toBe('train');
   });

@@ -1,7 +1,7 @@
 /**
  * Hash routes, so a reload (or a link pasted from the web mode) lands on the same
  * screen: #/datasets, #/datasets/7, #/train, #/train/12, #/runs, #/runs/12,
- * #/runs/12/explore[/map|interpolate|samples], #/compare/12,15.
+ * #/runs/12/explore[/map|interpolate|samples], #/runs/12/inpaint, #/compare/12,15.
  */
 export type Route =
   | { view: 'datasets'; datasetId: number | null }
@@ -9,7 +9,8 @@ export type Route =
   | { view: 'runs' }
   | { view: 'run'; runId: number }
   | { view: 'compare'; runIds: number[] }
-  | { view: 'explore'; runId: number; tab: ExploreTab };
+  | { view: 'explore'; runId: number; tab: ExploreTab }
+  | { view: 'inpaint'; runId: number };
 
 /** Explore's sections; `traverse` is the one a bare #/runs/12/explore opens. */
 export const exploreTabs = ['traverse', 'map', 'interpolate', 'samples'] as const;
@@ -33,6 +34,7 @@ export function parseHash(hash: string): Route {
     case 'runs': {
       const runId = toId(id);
       if (runId === null) return { view: 'runs' };
+      if (sub === 'inpaint') return { view: 'inpaint', runId };
       return sub === 'explore' ? { view: 'explore', runId, tab: toTab(tab) } : { view: 'run', runId };
     }
     case 'datasets':
@@ -61,10 +63,12 @@ export function href(route: Route): string {
       return `#/compare/${route.runIds.join(',')}`;
     case 'explore':
       return route.tab === 'traverse' ? `#/runs/${route.runId}/explore` : `#/runs/${route.runId}/explore/${route.tab}`;
+    case 'inpaint':
+      return `#/runs/${route.runId}/inpaint`;
   }
 }
 
 /** Which sidebar entry a route belongs to. */
 export function section(route: Route): ViewName {
-  return route.view === 'run' || route.view === 'compare' || route.view === 'explore' ? 'runs' : route.view;
+  return route.view === 'run' || route.view === 'compare' || route.view === 'explore' || route.view === 'inpaint' ? 'runs' : route.view;
 }

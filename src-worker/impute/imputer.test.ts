@@ -222,3 +222,43 @@ describe('decoder terms imputation relies on', () => {
     decoders.forEach((d) => d.dispose());
   });
 });
+
+describe('RGB models', () => {
+  it('a missing pixel is imputed in all three channels; observed ones are kept', async () => {
+    const { expandMask } = await import('./evaluate');
+    const rgb = syntheticImages(120, 8, 8, 3);
+    const order = Int32Array.from({ length: 120 }, (_, i) => i);
+    const model = new VaeTrainer({ kind: 'mlp', image: rgb.shape, latent: 3, hidden: 32 }, { ...defaultRunConfig(), learningRate: 3e-3, seed: 2 });
+    try {
+      for (let step = 0; step < 60; step++) {
+        const from = (step * 20) % 100;
+        await model.step(gatherBatch(rgb, order, from, from + 20), 20);
+      }
+      const pixelMask = makeMask('top', 8, 8, Math.random);
+      const missing = expandMask(pixelMask, 3);
+      expect(missing.length).toBe(192);
+      const x = gatherBatch(rgb, [110], 0, 1);
+      for (const method of imputeMethods) {
+        const imputer = createImputer(
+          { model: model.model, decoder: model.decoder, x, n: 1, missing, init: pixelMeans(rgb, order.subarray(0, 100)) },
+          options(method, { iterations: 5 }),
+        );
+        for (let i = 0; i < 5; i++) await imputer.step();
+        const { mean, std } = await imputer.snapshot();
+        imputer.dispose();
+        for (let p = 0; p < 64; p++) {
+          for (let c = 0; c < 3; c++) {
+            const i = p * 3 + c;
+            if (pixelMask[p]) expect(std[i], `${method} pixel ${p} channel ${c}`).toBeGreaterThanOrEqual(0);
+            else expect(mean[i]).toBe(x[i]);
+          }
+        }
+        // The missing rows are filled per channel, not copies of one channel.
+        const channelSpread = Array.from({ length: 32 }, (_, p) => Math.abs(mean[p * 3]! - mean[p * 3 + 1]!));
+        expect(Math.max(...channelSpread), method).toBeGreaterThan(0.05);
+      }
+    } finally {
+      model.dispose();
+    }
+  }, 60_000);
+});

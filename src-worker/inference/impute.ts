@@ -5,6 +5,7 @@ import { createRng } from '../engine/random';
 import { evaluateImputation, expandMask, pixelMeans } from '../impute/evaluate';
 import { createImputer, type ImputeSnapshot } from '../impute/imputer';
 import { encodePngBase64 } from '../io/png';
+import type { ImageShape } from '../model/vae';
 import { gatherBatch, pixelsPerImage } from '../train/images';
 import type { InferContext } from './ops';
 import type { ModelSession } from './session';
@@ -27,6 +28,12 @@ export function trainingMeans(session: ModelSession): Float32Array {
   }
   return means;
 }
+
+/*
+ * Flow posteriors need nothing special: the engine proposes from the base Gaussian
+ * q0(z|x) and weighs by that density, which is exact for any proposal (a flow would only
+ * make proposals better). Conditional VAEs are refused in ops.ts.
+ */
 
 /** The image's values in [0, 1] (HWC) and its missing entries, checked against the model's size. */
 export function imputeInputs(session: ModelSession, request: Pick<InferRequestOf<'impute'>, 'image' | 'mask'>): { x: Float32Array; missing: Uint8Array } {
@@ -90,16 +97,17 @@ export function uncertaintyPicture(std: Float32Array, width: number, height: num
   return { pixels, max };
 }
 
+/** The pictures of a snapshot: PNG data URLs of the mean, the K imputations and the uncertainty map. */
 export function frameOf(
-  session: ModelSession,
-  request: InferRequestOf<'impute'>,
+  shape: ImageShape,
+  request: Pick<InferRequestOf<'impute'>, 'method' | 'iterations'>,
   snapshot: ImputeSnapshot,
   missingFraction: number,
   done: boolean,
   refinementMs: number,
   seconds: number,
 ): ImputeFrame {
-  const { width, height, channels } = session.images.shape;
+  const { width, height, channels } = shape;
   const D = width * height * channels;
   const url = (pixels: Uint8Array, c: 1 | 3): string => `data:image/png;base64,${encodePngBase64({ width, height, channels: c, pixels })}`;
   const K = snapshot.samples.length / D;
@@ -149,7 +157,7 @@ export async function impute(session: ModelSession, request: InferRequestOf<'imp
       stepStart = performance.now();
       await imputer.step();
       if (stepStart - lastFrame >= FRAME_INTERVAL_MS) {
-        const frame = frameOf(session, request, await imputer.snapshot(), missingFraction, false, 0, elapsed());
+        const frame = frameOf(session.images.shape, request, await imputer.snapshot(), missingFraction, false, 0, elapsed());
         // A refinement: one iteration and the picture of it.
         ctx.partial({ ...frame, refinementMs: performance.now() - stepStart } satisfies InferPartials['impute']);
         lastFrame = stepStart;
@@ -159,7 +167,7 @@ export async function impute(session: ModelSession, request: InferRequestOf<'imp
     if (ctx.shouldStop()) throw new ApiError('cancelled', 'The imputation was cancelled');
     stepStart = performance.now();
     if (iterations > 0) await imputer.step();
-    const frame = frameOf(session, request, await imputer.snapshot(), missingFraction, true, 0, 0);
+    const frame = frameOf(session.images.shape, request, await imputer.snapshot(), missingFraction, true, 0, 0);
     return { ...frame, refinementMs: performance.now() - stepStart, seconds: elapsed() };
   } finally {
     imputer.dispose();

@@ -45,6 +45,12 @@ export function inpaintHandlers(ctx: Context): HandlerMap<InpaintRequests> {
     'inpaint.run': async (input) => {
       const { runId, checkpoint, jobId, ...request } = input;
       const model = resolveModel(ctx, runId, checkpoint);
+      if (model.run.config.family !== 'vae') {
+        // The model's encoder and decoder take a label the imputation methods do not pass.
+        throw new ApiError('invalid_input', `Run ${runId} is a '${model.run.config.family}' model: inpainting supports the plain VAE family only (these need the image's label)`, {
+          field: 'runId',
+        });
+      }
       checkImputeInput(model.dataset, request);
       if (jobs.has(jobId)) throw new ApiError('conflict', `An inpainting job "${jobId}" is already running`, { field: 'jobId' });
       const controller = new AbortController();
