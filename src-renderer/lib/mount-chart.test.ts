@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Chart } from 'chart.js';
 import type { ChartColors } from './chart-series';
-import { applyChartTheme, formatXValue } from './mount-chart';
+import { applyChartTheme, formatXValue, setXAxis } from './mount-chart';
 
 describe('chart helpers', () => {
   it('formats x values per axis kind', () => {
@@ -19,5 +19,13 @@ describe('chart helpers', () => {
       expect([scale['grid']!.color, scale['ticks']!.color, scale['title']!.color, scale['border']!.color]).toEqual(['G', 'F', 'T', 'G']);
     }
     expect(chart.options.plugins.tooltip).toMatchObject({ backgroundColor: 'B', borderColor: 'R', titleColor: 'T', bodyColor: 'T' });
+  });
+
+  it('steps get whole-number ticks, epochs and time do not', () => {
+    const chart = { options: { scales: { x: { title: { text: '' }, ticks: {} as { precision?: number } } } } };
+    setXAxis(chart as unknown as Chart, 'step');
+    expect(chart.options.scales.x).toEqual({ title: { text: 'step' }, ticks: { precision: 0 } });
+    setXAxis(chart as unknown as Chart, 'epoch', 'epochs');
+    expect(chart.options.scales.x).toEqual({ title: { text: 'epochs' }, ticks: {} });
   });
 });

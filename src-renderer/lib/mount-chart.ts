@@ -70,6 +70,20 @@ export function mountChart<C extends Chart<ChartType, unknown[], unknown>>(
   };
 }
 
+/**
+ * Point the x axis at step, epoch or time: its title, and whole-number ticks for steps
+ * (a short run would otherwise get ticks at 1.5, 2.5… shown rounded, twice each).
+ */
+export function setXAxis(chart: Chart<ChartType, unknown[], unknown>, axis: XAxis, title: string = axis): void {
+  const x = chart.options.scales?.['x'] as { title?: { text?: string }; ticks?: { precision?: number } } | undefined;
+  if (!x) return;
+  if (x.title) x.title.text = title;
+  if (x.ticks) {
+    if (axis === 'step') x.ticks.precision = 0;
+    else delete x.ticks.precision;
+  }
+}
+
 /** Tick and tooltip text of an x value on the step / epoch / time axis. */
 export function formatXValue(value: number, axis: XAxis): string {
   if (axis === 'time') return formatDuration(value * 1000);
