@@ -269,6 +269,13 @@ describe('round trip', () => {
     const onnxDiff = Math.max(...Array.from(out.data as Float32Array, (v, i) => Math.abs(v - decoded.decoded![i]!)));
     console.log(`onnxruntime vs tfjs decode: max |Δ| ${onnxDiff.toExponential(3)}`);
     expect(onnxDiff).toBeLessThan(1e-5);
+
+    // Its dataset holds only held-out images: training on it (e.g. Clone) is refused by name.
+    await expect(fresh.call('runs.create', { projectId: 1, datasetId: imported.datasetId, config: imported.config })).rejects.toMatchObject({
+      code: 'invalid_input',
+      details: { field: 'datasetId' },
+      message: expect.stringMatching(/no training images/),
+    });
   }, 120_000);
 
   it('exports tfjs and onnx folders that import too', async () => {

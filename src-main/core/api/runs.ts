@@ -34,6 +34,13 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       if (dataset.projectId !== projectId) {
         throw new ApiError('not_found', `Dataset ${datasetId} is not in project ${projectId}`, { field: 'datasetId' });
       }
+      if (dataset.splitCounts.train === 0) {
+        throw new ApiError(
+          'invalid_input',
+          `"${dataset.name}" has no training images (${dataset.count} held-out images${dataset.splitCounts.test === dataset.count ? ', as an imported model brings along' : ''}); import an image folder to train on.`,
+          { field: 'datasetId' },
+        );
+      }
       if (config.model === 'conv' && (dataset.width % 4 !== 0 || dataset.width < 8)) {
         throw new ApiError(
           'invalid_input',
