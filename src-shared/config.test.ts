@@ -25,6 +25,15 @@ describe('run config: model families and flows', () => {
     expect(runConfigSchema.safeParse({ flow: 'none', freeBits: 0.5 }).success).toBe(true);
   });
 
+  it('M2: a label fraction in (0, 1], and only the ELBO objective (β allowed)', () => {
+    expect(runConfigSchema.parse({ family: 'm2', labelFraction: 0.01 }).labelFraction).toBe(0.01);
+    expect(runConfigSchema.safeParse({ family: 'm2', labelFraction: 0 }).error?.issues[0]?.path).toEqual(['labelFraction']);
+    expect(runConfigSchema.safeParse({ family: 'm2', objective: 'capacity' }).error?.issues[0]?.path).toEqual(['objective']);
+    expect(runConfigSchema.safeParse({ family: 'm2', freeBits: 1 }).error?.issues[0]?.path).toEqual(['freeBits']);
+    expect(runConfigSchema.safeParse({ family: 'm2', beta: 2, klWarmupSteps: 100 }).success).toBe(true);
+    expect(exportBlocker({ family: 'm2', flow: 'none' })).toMatch(/M2/);
+  });
+
   it('says why a family cannot be exported yet, and lets the plain VAE through', () => {
     expect(exportBlocker(defaultRunConfig())).toBeNull();
     expect(exportBlocker({ family: 'cvae', flow: 'none' })).toMatch(/conditional/);

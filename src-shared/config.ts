@@ -48,9 +48,12 @@ export type ModelKind = (typeof modelKinds)[number];
 /**
  * Model family. `vae`: the plain VAE. `cvae`: conditional VAE (Sohn 2015) on the
  * dataset's folder labels, q(z|x,y) and p(x|z,y) with a one-hot y concatenated to the
- * encoder's features and to z; every image must be labelled.
+ * encoder's features and to z; every image must be labelled. `m2`: semi-supervised M2
+ * (Kingma et al. 2014): the cVAE's q(z|x,y) and p(x|z,y) plus a classifier q(y|x),
+ * trained with only `labelFraction` of the training labels kept; y is summed out for
+ * the others.
  */
-export const modelFamilies = ['vae', 'cvae'] as const;
+export const modelFamilies = ['vae', 'cvae', 'm2'] as const;
 export type ModelFamily = (typeof modelFamilies)[number];
 
 /**
@@ -109,6 +112,16 @@ export const runConfigSchema = z
     flow: z.enum(flowKinds).default('none'),
     /** Flow steps K (flow other than 'none'). */
     flowSteps: z.number().int().min(LIMITS.flowSteps.min).max(LIMITS.flowSteps.max).default(4),
+    /**
+     * M2: share of the training images whose label is kept (stratified by class, at
+     * least one per class, chosen by seed); the rest train unlabelled.
+     */
+    labelFraction: z.number().gt(0).max(1).default(0.1),
+    /**
+     * M2: weight α of the classifier's cross-entropy on labelled images. Absent:
+     * 0.1 · unlabelled / labelled, Kingma 2014's α = 0.1·N for batch-mean losses.
+     */
+    classifierWeight: z.number().positive().max(100_000).optional(),
     latent: z.number().int().min(LIMITS.latent.min).max(LIMITS.latent.max).default(16),
     hidden: z.number().int().min(8).max(4096).default(256),
     decoder: z.enum(decoderKinds).default('bernoulli'),
@@ -176,6 +189,14 @@ export const runConfigSchema = z
       // single-sample estimate over the whole z, with no per-dim split.
       ctx.addIssue({ code: 'custom', path: ['freeBits'], message: 'free bits need a Gaussian posterior without a flow (flow none)' });
     }
+    if (config.family === 'm2' && (config.objective !== 'beta' || config.freeBits > 0)) {
+      // M2 sums the ELBO over labels; only β(t) on the KL of z carries over to it.
+      ctx.addIssue({
+        code: 'custom',
+        path: [config.objective !== 'beta' ? 'objective' : 'freeBits'],
+        message: "family 'm2' trains the ELBO (β and KL warm-up allowed), not capacity annealing or free bits",
+      });
+    }
     if (config.decoderVariance !== 'fixed' && config.decoder !== 'gaussian') {
       ctx.addIssue({
         code: 'custom',
@@ -193,6 +214,9 @@ export type RunConfigInput = z.input<typeof runConfigSchema>;
  * hold a plain encoder and decoder, which would silently drop a flow or a label input.
  */
 export function exportBlocker(config: Pick<RunConfig, 'family' | 'flow'>): string | null {
+  if (config.family === 'm2') {
+    return 'Export does not support semi-supervised M2 models yet: they hold a classifier beside an encoder and a decoder that take a one-hot label, which the exported networks do not.';
+  }
   if (config.family === 'cvae') {
     return 'Export does not support conditional VAEs yet: their encoder and decoder take a one-hot label beside the image and the latent, which the exported networks do not.';
   }

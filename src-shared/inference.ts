@@ -178,6 +178,8 @@ export interface TraverseResult {
 export interface LatentPoint {
   index: number;
   label: number;
+  /** Semi-supervised (M2) models: the label their classifier predicts, argmax q(y|x). */
+  predicted?: number;
   x: number;
   y: number;
 }
@@ -306,6 +308,7 @@ export interface ModelSessionInfo {
    * the 2-D manifold: label 0; samples: class i mod C), and generateClass/swapClass apply.
    */
   family: ModelFamily;
+  /** Classes of a model whose decoder takes a label (cvae, m2), 0 otherwise. */
   classes: number;
   flow: FlowKind;
   /** Average KL(q(z|x) ‖ p(z)) per latent dimension over (up to 1 000) test images, nats. */

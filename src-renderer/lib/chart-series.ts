@@ -27,6 +27,7 @@ export const compareMetrics: readonly { name: string; label: string; perEpoch: b
   { name: 'val_recon', label: 'Validation reconstruction', perEpoch: true },
   { name: 'val_kl', label: 'Validation KL', perEpoch: true },
   { name: 'val_active_dims', label: 'Active latent dims', perEpoch: true },
+  { name: 'val_accuracy', label: 'Validation accuracy (M2)', perEpoch: true },
 ];
 
 /** One stored metric point as the run feed keeps it: every x the chart can plot by. */

@@ -166,4 +166,14 @@ describe('model family and posterior flow in the form', () => {
     expect(validateRunForm(runFormFrom(config, 1), dataset({ labels: ['a', 'b'] })).config).toEqual(config);
     expect(sanitizeRunForm({ family: 'gan', flow: 'maf' })).toMatchObject({ family: 'vae', flow: 'none' });
   });
+
+  it('M2: the kept labels are entered in percent and sent as a fraction, only for M2', () => {
+    const m2 = validateRunForm(valid({ family: 'm2', labelPercent: 1 }), dataset({ labels: ['a', 'b'] }));
+    expect(m2.errors).toEqual({});
+    expect(m2.config).toMatchObject({ family: 'm2', labelFraction: 0.01 });
+    expect(validateRunForm(valid({ family: 'm2', labelPercent: 0 })).errors.labelPercent).toBe('Labels kept must be between 0.01 and 100.');
+    expect(validateRunForm(valid({ family: 'vae', labelPercent: null })).config?.labelFraction).toBe(defaultRunConfig().labelFraction);
+    expect(runFormFrom(runConfigSchema.parse({ family: 'm2', labelFraction: 0.07 }), 1).labelPercent).toBe(7);
+    expect(validateRunForm(valid({ family: 'm2', objective: 'capacity' })).errors.objective).toMatch(/m2/);
+  });
 });

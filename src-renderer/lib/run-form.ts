@@ -33,6 +33,8 @@ export interface RunFormValues {
   family: ModelFamily;
   flow: FlowKind;
   flowSteps: number | null;
+  /** M2: share of training labels kept, as a percentage (1 = 1 %). */
+  labelPercent: number | null;
   latent: number | null;
   hidden: number | null;
   decoder: DecoderKind;
@@ -87,6 +89,7 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
     family: config.family,
     flow: config.flow,
     flowSteps: config.flowSteps,
+    labelPercent: +(config.labelFraction * 100).toPrecision(6),
     latent: config.latent,
     hidden: config.hidden,
     decoder: config.decoder,
@@ -123,6 +126,7 @@ const range = (r: { min: number; max: number }): string => `${r.min}–${r.max.t
 export const runFormHints: Partial<Record<RunFormField, string>> = {
   latent: range(LIMITS.latent),
   flowSteps: `Planar steps K, ${range(LIMITS.flowSteps)}`,
+  labelPercent: 'Training labels kept, % (e.g. 1 or 10); the rest train unlabelled',
   epochs: range(LIMITS.epochs),
   batchSize: range(LIMITS.batchSize),
   learningRate: `${LIMITS.learningRate.min}–${LIMITS.learningRate.max}`,
@@ -165,9 +169,9 @@ export type FormDataset = Pick<Dataset, 'width' | 'height' | 'channels' | 'setti
 
 /** Why a conditional VAE cannot train on this dataset, or null (the worker also checks every image has a label). */
 export function conditionalBlocker(dataset: FormDataset): string | null {
-  if (!dataset.settings.labels) return 'This dataset was imported without labels; a conditional VAE needs subfolders as labels. Re-import it with labels, or train a plain VAE.';
+  if (!dataset.settings.labels) return 'This dataset was imported without labels; conditional and semi-supervised models need subfolders as labels. Re-import it with labels, or train a plain VAE.';
   if (dataset.labels !== undefined && dataset.labels.length < 2) {
-    return `A conditional VAE needs at least 2 labels; this dataset has ${dataset.labels.length}.`;
+    return `Conditional and semi-supervised models need at least 2 labels; this dataset has ${dataset.labels.length}.`;
   }
   return null;
 }
@@ -200,7 +204,8 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   if (dataset && values.model === 'conv' && !convFits(dataset)) {
     put('model', `The convolutional model needs a size that is a multiple of 4 (at least 8); this dataset is ${dataset.width}×${dataset.height}. Use the MLP.`);
   }
-  if (dataset && values.family === 'cvae') put('family', conditionalBlocker(dataset));
+  if (dataset && values.family !== 'vae') put('family', conditionalBlocker(dataset));
+  if (values.family === 'm2') put('labelPercent', numberIn(values.labelPercent, 'Labels kept', { min: 0.01, max: 100 }));
   if (values.flow !== 'none') put('flowSteps', integerIn(values.flowSteps, 'Flow steps', LIMITS.flowSteps));
   put('latent', integerIn(values.latent, 'Latent size', LIMITS.latent));
   put('epochs', integerIn(values.epochs, 'Epochs', LIMITS.epochs));
@@ -234,6 +239,7 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
     Object.assign(candidate, { klWarmupSteps: values.klWarmupSteps, freeBits: values.freeBits });
   }
   if (values.flow !== 'none') candidate['flowSteps'] = values.flowSteps;
+  if (values.family === 'm2' && values.labelPercent !== null) candidate['labelFraction'] = values.labelPercent / 100;
   if (values.denoise === 'gaussian') candidate['denoiseSigma'] = values.denoiseSigma;
   if (values.denoise === 'mask') candidate['denoiseMaskProb'] = values.denoiseMaskProb;
   if (values.lrDecay !== 'none') Object.assign(candidate, { lrDecayRate: values.lrDecayRate, lrDecaySteps: values.lrDecaySteps });

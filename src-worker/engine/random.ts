@@ -36,6 +36,9 @@ export const STREAM = {
   corrupt: 0x2d4f,
   /** Importance samples and dequantization noise of the IWAE evaluation. */
   iwae: 0x4b1d,
+  /** M2: the classifier's initial weights, which labels are kept, the labelled batches' order. */
+  classifierInit: 0x0c1a,
+  labelled: 0x1abe,
 } as const;
 
 export function createRng(seed: number, stream = 0): Rng {

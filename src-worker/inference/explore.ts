@@ -140,12 +140,31 @@ export async function latentMap(session: ModelSession, request: InferRequestOf<'
     const decoded = await decodeAll(session, codes, steps * steps, ctx, sameLabel(session, steps * steps, null));
     manifold = { gridDataUrl: dataUrl(tileImages(decoded, steps * steps, session.images.shape, steps)), steps, extent: MANIFOLD_EXTENT };
   }
+  // M2: what its classifier makes of each point, beside the true label.
+  const predicted = session.trainer.classifier ? await predictAll(session, chosen, ctx) : null;
   return {
     projection: d <= 2 ? 'latent' : 'pca',
     explained,
-    points: Array.from(chosen, (index, r) => ({ index, label: session.images.labels[index] ?? 0, x: coords[r * 2]!, y: coords[r * 2 + 1]! })),
+    points: Array.from(chosen, (index, r) => ({
+      index,
+      label: session.images.labels[index] ?? 0,
+      ...(predicted ? { predicted: predicted[r]! } : {}),
+      x: coords[r * 2]!,
+      y: coords[r * 2 + 1]!,
+    })),
     manifold,
   };
+}
+
+/** argmax q(y|x) of an M2 model for the given images, in order. */
+async function predictAll(session: ModelSession, indices: Int32Array, ctx: InferContext): Promise<Int32Array> {
+  const out = new Int32Array(indices.length);
+  for (let from = 0; from < indices.length; from += 256) {
+    const to = Math.min(indices.length, from + 256);
+    out.set((await session.trainer.classify(gatherBatch(session.images, indices, from, to), to - from)).labels, from);
+    await ctx.yieldToEventLoop();
+  }
+  return out;
 }
 
 export async function interpolate(session: ModelSession, request: InferRequestOf<'interpolate'>, ctx: InferContext): Promise<InferResults['interpolate']> {

@@ -51,7 +51,7 @@ export async function answer(session: ModelSession, raw: unknown, ctx: InferCont
     // fill the pixels of another class without saying so.
     throw new ApiError(
       'invalid_input',
-      "Inpainting does not support conditional VAEs yet: their encoder and decoder need the image's class, which the imputation methods do not pass. Use a run with family 'vae'.",
+      "Inpainting does not support conditional VAEs yet (nor M2, whose encoder and decoder are conditional too): they need the image's class, which the imputation methods do not pass. Use a run with family 'vae'.",
       { field: 'runId' },
     );
   }

@@ -32,6 +32,8 @@ export function summarizeEvaluation(sums: EvalSums, prefix: 'val' | 'train'): Ep
       [`${prefix}_recon`]: -sums.logLikelihood / count,
       [`${prefix}_kl`]: sums.kl / count,
       [`${prefix}_active_dims`]: active,
+      // M2: the classifier's accuracy on the evaluated images.
+      ...(sums.classified ? { [`${prefix}_accuracy`]: (sums.correct ?? 0) / sums.classified } : {}),
     },
     klPerDim,
     dimsByKl,

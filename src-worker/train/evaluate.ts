@@ -33,10 +33,32 @@ export async function elboSums(
     total.count += sums.count;
     total.logLikelihood += sums.logLikelihood;
     total.kl += sums.kl;
+    if (sums.classified !== undefined) {
+      total.classified = (total.classified ?? 0) + sums.classified;
+      total.correct = (total.correct ?? 0) + (sums.correct ?? 0);
+    }
     sums.klPerDim.forEach((v, j) => (total.klPerDim[j] = (total.klPerDim[j] ?? 0) + v));
     if (await interrupted(control)) return null;
   }
   return total;
+}
+
+/** M2: share of `indices` whose label argmax q(y|x) gets right, or null when stopped. */
+export async function classificationAccuracy(trainer: VaeTrainer, images: ImageSet, indices: Int32Array, control: EvalControl): Promise<number | null> {
+  let correct = 0;
+  let counted = 0;
+  for (let from = 0; from < indices.length; from += EVAL_BATCH) {
+    const to = Math.min(indices.length, from + EVAL_BATCH);
+    const truth = gatherLabels(images, indices, from, to);
+    const { labels } = await trainer.classify(gatherBatch(images, indices, from, to), to - from);
+    truth.forEach((label, i) => {
+      if (label < 0) return;
+      counted++;
+      if (labels[i] === label) correct++;
+    });
+    if (await interrupted(control)) return null;
+  }
+  return counted > 0 ? correct / counted : NaN;
 }
 
 async function interrupted(control: EvalControl): Promise<boolean> {

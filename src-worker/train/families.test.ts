@@ -10,6 +10,7 @@ import type { TrainingCheckpoint } from './checkpoint-state';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
 import { train, type TrainOptions } from './loop';
 import { classCount, modelSpec } from './model-spec';
+import { keepLabels, labelledBatch } from './semi-supervised';
 import { VaeTrainer, type TrainerConfig } from './trainer';
 
 /**
@@ -68,7 +69,7 @@ describe('conditional VAE', () => {
     expect(modelSpec({ ...defaultRunConfig(), family: 'cvae' }, data).classes).toBe(2);
     expect(modelSpec(defaultRunConfig(), data).classes).toBeUndefined();
     const unlabelled = { ...data, labels: Int32Array.from(data.labels!, (l, i) => (i === 3 ? -1 : l)) };
-    expect(() => classCount(unlabelled)).toThrow(/1 of 64 have none/);
+    expect(() => classCount(unlabelled)).toThrow(/1 of 64 images have none/);
     expect(() => classCount({ ...data, labels: new Int32Array(data.count) })).toThrow(/at least 2 classes/);
   });
 
@@ -164,6 +165,101 @@ describe('planar flow posterior', () => {
   });
 });
 
+/** Four classes on 8×8: the blob sits in the quadrant of its class. */
+function quadrantBlobs(count: number, seed = 8): ImageSet {
+  const random = mulberry32(seed);
+  const size = 8;
+  const pixels = new Uint8Array(count * size * size);
+  const labels = new Int32Array(count);
+  for (let n = 0; n < count; n++) {
+    const label = n % 4;
+    labels[n] = label;
+    const cx = (label % 2) * 4 + 1 + random() * 2;
+    const cy = Math.floor(label / 2) * 4 + 1 + random() * 2;
+    const r = 0.7 + random() * 0.8;
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) pixels[(n * size + y) * size + x] = Math.round(255 * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r)));
+    }
+  }
+  return { shape: { width: size, height: size, channels: 1 }, count, pixels, labels };
+}
+
+describe('semi-supervised M2', () => {
+  it('keeps a stratified, seeded share of the training labels, and labelled batches are a function of the epoch', () => {
+    const set = quadrantBlobs(200);
+    const train = Int32Array.from({ length: 160 }, (_, i) => i);
+    const subset = keepLabels(set, train, 0.1, 3);
+    expect(subset.kept.length).toBe(16);
+    for (let c = 0; c < 4; c++) expect(Array.from(subset.kept).filter((i) => set.labels![i] === c)).toHaveLength(4);
+    expect(Array.from(keepLabels(set, train, 0.1, 3).kept)).toEqual(Array.from(subset.kept));
+    expect(Array.from(keepLabels(set, train, 0.1, 4).kept)).not.toEqual(Array.from(subset.kept));
+    // Even 0.1 % keeps one label per class.
+    expect(keepLabels(set, train, 0.001, 3).kept.length).toBe(4);
+    expect(Array.from(labelledBatch(subset, 2, 5, 8, 3))).toEqual(Array.from(labelledBatch(subset, 2, 5, 8, 3)));
+    expect(labelledBatch(subset, 2, 5, 8, 3).every((i) => subset.isKept[i] === 1)).toBe(true);
+  });
+
+  it('beats chance by far with 10 % of the labels, reporting accuracy beside the fraction', async () => {
+    await useBackend('wasm');
+    const set = quadrantBlobs(240);
+    const config = { ...defaultRunConfig(), family: 'm2' as const, hidden: 32, latent: 2, batchSize: 16, epochs: 12, seed: 3, learningRate: 3e-3, iwaeSamples: 5 };
+    const indices = Int32Array.from({ length: 240 }, (_, i) => i);
+    const split = { train: indices.subarray(0, 160), validation: indices.subarray(160, 200), test: indices.subarray(200) };
+    const points: MetricPoint[] = [];
+    const before = tf.memory().numTensors;
+    const result = await train({
+      config,
+      images: set,
+      split,
+      listener: { metrics: (p) => points.push(...p), progress: () => undefined, epoch: () => undefined, image: () => undefined, checkpoint: () => undefined },
+      shouldStop: () => false,
+      yieldToEventLoop: () => Promise.resolve(),
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(result.summary['labelled_images']).toBe(16);
+    expect(result.summary['label_fraction']).toBeCloseTo(0.1, 6);
+    // Chance is 25 %.
+    expect(result.summary['test_accuracy']).toBeGreaterThan(0.7);
+    expect(points.filter((p) => p.name === 'val_accuracy')).toHaveLength(12);
+  });
+
+  it('the M2 trainer scores labelled and unlabelled rows, classifies, and leaves no tensor behind', async () => {
+    await useBackend('wasm');
+    const set = quadrantBlobs(32);
+    const config = { ...defaultRunConfig(), family: 'm2' as const, hidden: 16, latent: 2, seed: 1 };
+    const trainer = new VaeTrainer(modelSpec(config, set), { ...config, classifierWeight: 5 });
+    const order = Int32Array.from({ length: 32 }, (_, i) => i);
+    const labels = Int32Array.from(set.labels!, (l, i) => (i % 3 === 0 ? l : -1));
+    try {
+      await trainer.step(gatherBatch(set, order, 0, 16), 16, labels.subarray(0, 16));
+      const before = tf.memory().numTensors;
+      const stats = await trainer.step(gatherBatch(set, order, 16, 32), 16, labels.subarray(16, 32));
+      expect(Number.isFinite(stats.loss)).toBe(true);
+      // loss = recon + kl + α·CE with α = 5 and CE > 0.
+      expect(stats.loss).toBeGreaterThan(stats.recon + stats.kl);
+      const sums = await trainer.evaluate(gatherBatch(set, order, 0, 8), 8, createRng(1), set.labels!.subarray(0, 8));
+      expect(sums.classified).toBe(8);
+      const { labels: predicted, probabilities } = await trainer.classify(gatherBatch(set, order, 0, 8), 8);
+      expect(predicted).toHaveLength(8);
+      expect(probabilities.slice(0, 4).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      await trainer.iwaeLogLikelihood(gatherBatch(set, order, 0, 3), 3, 300, createRng(2));
+      expect(tf.memory().numTensors).toBe(before);
+      // log Σ_y p(y) p̂(x|y) with k = 10 per class is above the −U(x) ELBO (averaged over many draws).
+      const batch = gatherBatch(set, order, 0, 8);
+      let elbo = 0;
+      const rng = createRng(4);
+      for (let r = 0; r < 40; r++) {
+        const s = await trainer.evaluate(batch, 8, rng);
+        elbo += (s.logLikelihood - s.kl) / 8 / 40;
+      }
+      const bound = (await trainer.iwaeLogLikelihood(batch, 8, 10, createRng(5))).reduce((a, b) => a + b, 0) / 8;
+      expect(bound).toBeGreaterThan(elbo);
+    } finally {
+      trainer.dispose();
+    }
+  });
+});
+
 function loopOptions(config: Partial<RunConfig>, extra: Partial<TrainOptions> = {}): { opts: TrainOptions; points: MetricPoint[]; checkpoints: TrainingCheckpoint[] } {
   const full = { ...defaultRunConfig(), hidden: 32, latent: 3, batchSize: 8, epochs: 3, seed: 7, ...config };
   const points: MetricPoint[] = [];
@@ -188,7 +284,7 @@ function loopOptions(config: Partial<RunConfig>, extra: Partial<TrainOptions> = 
 }
 
 describe('families in the training loop', () => {
-  for (const config of [{ family: 'cvae' }, { flow: 'planar', flowSteps: 2 }] as Partial<RunConfig>[]) {
+  for (const config of [{ family: 'cvae' }, { flow: 'planar', flowSteps: 2 }, { family: 'm2', labelFraction: 0.2 }] as Partial<RunConfig>[]) {
     it(`${JSON.stringify(config)}: trains, scores the test split, and resumes from a checkpoint file exactly`, async () => {
       await useBackend('wasm');
       const whole = loopOptions({ ...config, iwaeSamples: 10 });

@@ -15,7 +15,8 @@ import {
 } from './artifacts';
 import type { TrainingCheckpoint } from './checkpoint-state';
 import { summarizeEvaluation, klDimMetric } from './epoch-report';
-import { elboSums, iwaeBound, iwaeSummary } from './evaluate';
+import { classificationAccuracy, elboSums, iwaeBound, iwaeSummary } from './evaluate';
+import { keepLabels, labelledBatch, resolveClassifierWeight } from './semi-supervised';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
 import { modelSpec } from './model-spec';
 import type { RasterImage } from './grid';
@@ -97,7 +98,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       field: 'epochs',
     });
   }
-  const trainer = new VaeTrainer(modelSpec(config, images), config);
+  const spec = modelSpec(config, images);
+  // M2 keeps a fraction of the training labels; the rest train unlabelled.
+  const semi = config.family === 'm2' ? keepLabels(images, split.train, config.labelFraction, config.seed) : null;
+  const trainerConfig = semi ? { ...config, classifierWeight: resolveClassifierWeight(config, semi, split.train.length) } : config;
+  const trainer = new VaeTrainer(spec, trainerConfig);
   try {
     const nTrain = split.train.length;
     const { batchSize, epochs } = config;
@@ -170,8 +175,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const from = s * batchSize;
         const to = Math.min(nTrain, from + batchSize);
         const t0 = now();
-        const labels = trainer.classes > 0 ? gatherLabels(images, order, from, to) : undefined;
-        const stats = await trainer.step(gatherBatch(images, order, from, to), to - from, labels);
+        let rows: Int32Array = order.subarray(from, to);
+        let labels = trainer.classes > 0 ? gatherLabels(images, order, from, to) : undefined;
+        if (semi && labels) {
+          // Hidden labels become −1; a labelled batch joins every step (Kingma 2014).
+          labels = labels.map((label, i) => (semi.isKept[rows[i]!] ? label : -1));
+          const extra = labelledBatch(semi, epoch, s, batchSize, config.seed);
+          rows = Int32Array.from([...rows, ...extra]);
+          labels = Int32Array.from([...labels, ...gatherLabels(images, extra, 0, extra.length)]);
+        }
+        const stats = await trainer.step(gatherBatch(images, rows, 0, rows.length), rows.length, labels);
         trainMs += now() - t0;
         step++;
         if (!Number.isFinite(stats.loss)) throw nonFinite(stats.loss, epoch, step);
@@ -288,6 +301,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         listener.metrics(
           ['test_nll', 'test_bpd', 'iwae_k'].map((name) => ({ step, epoch: epochsDone, name, value: figures[name]!, t })),
         );
+        Object.assign(summary, figures);
+      }
+    }
+    if (!stopped && semi && test.length > 0) {
+      const accuracy = await classificationAccuracy(trainer, images, test, control);
+      if (accuracy === null) {
+        stopped = true;
+      } else {
+        // Accuracy beside the share of labels it was trained with.
+        const figures = { test_accuracy: accuracy, label_fraction: semi.fraction, labelled_images: semi.kept.length };
+        const t = Math.round(elapsed());
+        listener.metrics(Object.entries(figures).map(([name, value]) => ({ step, epoch: epochsDone, name, value, t })));
         Object.assign(summary, figures);
       }
     }

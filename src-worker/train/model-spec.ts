@@ -10,7 +10,8 @@ import type { ImageSet } from './images';
  */
 export function modelSpec(config: Pick<RunConfig, 'model' | 'latent' | 'hidden' | 'family'>, images: ImageSet): VaeSpec {
   const spec: VaeSpec = { kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden };
-  if (config.family !== 'cvae') return spec;
+  // cVAE and M2 both condition encoder and decoder on y (M2 hides most labels in training).
+  if (config.family !== 'cvae' && config.family !== 'm2') return spec;
   return { ...spec, classes: classCount(images) };
 }
 
@@ -27,12 +28,12 @@ export function classCount(images: ImageSet): number {
   if (unlabelled > 0) {
     throw new ApiError(
       'invalid_input',
-      `A conditional VAE needs a label for every image; ${unlabelled} of ${images.count} have none. Import the dataset with subfolders as labels, or use family 'vae'.`,
+      `A conditional or semi-supervised model needs the dataset's labels (M2 hides most of them itself); ${unlabelled} of ${images.count} images have none. Import the dataset with subfolders as labels, or use family 'vae'.`,
       { field: 'family' },
     );
   }
   if (max < 1) {
-    throw new ApiError('invalid_input', "A conditional VAE needs at least 2 classes; this dataset has 1. Use family 'vae'.", { field: 'family' });
+    throw new ApiError('invalid_input', "A conditional or semi-supervised model needs at least 2 classes; this dataset has 1. Use family 'vae'.", { field: 'family' });
   }
   return max + 1;
 }

@@ -3,12 +3,14 @@ import { ApiError } from '@shared/errors';
 import { tf } from '../engine/tf';
 import { createRng, STREAM, type Rng, type RngState } from '../engine/random';
 import { copyValues, takeValues } from '../engine/read';
+import { createClassifier, type Classifier } from '../model/classifier';
 import { createVae } from '../model/create';
 import { classesOf, type Vae, type VaeSpec } from '../model/vae';
 import { corruptBatch } from '../objectives/corrupt';
 import { createDecoder, type TrainableDecoder } from '../objectives/decoders';
 import { gaussianKl, gaussianKlPerDim, reparameterize, type ElboParts } from '../objectives/elbo';
 import { importanceLogWeights, LogMeanExp } from '../objectives/iwae';
+import { enumerateClasses, m2Loss, m2PerImage, type M2Terms } from '../objectives/m2';
 import { planarFlow, planarFlowParameters } from '../objectives/planar-flow';
 import { learningRateAt, objectiveAt, type ScheduleConfig } from '../objectives/schedule';
 import { trainingObjective } from '../objectives/training-loss';
@@ -30,11 +32,15 @@ export interface EvalSums {
   kl: number;
   /** Σ KL per latent dim. */
   klPerDim: Float64Array;
+  /** M2: images with a label that the classifier was scored on, and how many it got right. */
+  classified?: number;
+  correct?: number;
 }
+
 
 export type TrainerConfig = ScheduleConfig &
   Pick<RunConfig, 'seed' | 'decoder' | 'gaussianSigma' | 'decoderVariance' | 'denoise' | 'denoiseSigma' | 'denoiseMaskProb'> &
-  Partial<Pick<RunConfig, 'flow' | 'flowSteps'>>;
+  Partial<Pick<RunConfig, 'flow' | 'flowSteps' | 'family' | 'classifierWeight'>>;
 
 /** Class labels of the images of a batch, in row order (conditional models). */
 export type BatchLabels = ArrayLike<number>;
@@ -72,6 +78,8 @@ export class VaeTrainer {
   private readonly corruption: Rng;
   /** Planar flow steps on the posterior (0 = plain Gaussian q). */
   readonly flowSteps: number;
+  /** M2's q(y|x); null for every other family. */
+  readonly classifier: Classifier | null;
 
   /**
    * `spec.classes` makes a conditional model (every method then needs the batch's
@@ -85,7 +93,9 @@ export class VaeTrainer {
     const extraOutputs = this.flowSteps > 0 ? planarFlowParameters(spec.latent, this.flowSteps) : 0;
     this.model = createVae({ ...spec, extraOutputs }, config.seed);
     this.decoder = createDecoder(config, this.model.inputSize);
-    this.trainable = [...this.model.variables, ...this.decoder.variables];
+    if (config.family === 'm2' && classesOf(spec) < 2) throw new Error('an M2 model needs the classes of its dataset (spec.classes)');
+    this.classifier = config.family === 'm2' ? createClassifier(spec, classesOf(spec), createRng(config.seed, STREAM.classifierInit)) : null;
+    this.trainable = [...this.model.variables, ...this.decoder.variables, ...(this.classifier?.variables ?? [])];
     this.adam = new Adam(this.trainable);
     this.noise = createRng(config.seed, STREAM.noise);
     this.corruption = createRng(config.seed, STREAM.corrupt);
@@ -120,6 +130,44 @@ export class VaeTrainer {
       ids[i] = label;
     }
     return tf.cast(tf.oneHot(tf.tensor1d(ids, 'int32'), classes), 'float32') as tf.Tensor2D;
+  }
+
+  /**
+   * M2's partly labelled batch: one-hot rows for labels ≥ 0 and zero rows for −1
+   * (unlabelled), with the mask of labelled rows. Call inside a tidy.
+   */
+  private partialOneHot(labels: BatchLabels, n: number): { y: tf.Tensor2D; labelled: tf.Tensor1D } {
+    const classes = this.classes;
+    const values = new Float32Array(n * classes);
+    const mask = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const label = labels[i]!;
+      if (label < 0) continue;
+      if (!Number.isInteger(label) || label >= classes) {
+        throw new ApiError('invalid_input', `Label ${label} is not one of the model's ${classes} classes (0–${classes - 1}).`, { field: 'labels' });
+      }
+      values[i * classes + label] = 1;
+      mask[i] = 1;
+    }
+    return { y: tf.tensor2d(values, [n, classes]), labelled: tf.tensor1d(mask) };
+  }
+
+  /**
+   * M2's terms for every image and every class (each image's ELBO under each label,
+   * one z sample each from eps [n·C, d]) and log q(y|x). Call inside a tidy.
+   */
+  private m2Terms(x: tf.Tensor2D, input: tf.Tensor2D, eps: tf.Tensor2D): M2Terms & { klPerDim: tf.Tensor3D } {
+    const classes = this.classes;
+    const n = x.shape[0];
+    const targets = enumerateClasses(x, classes);
+    const inputs = input === x ? targets : enumerateClasses(input, classes);
+    const parts = this.elboParts(targets.x, inputs.x, eps, targets.y);
+    return {
+      recon: tf.reshape(tf.neg(parts.logLikelihood), [n, classes]) as tf.Tensor2D,
+      klz: tf.reshape(parts.kl, [n, classes]) as tf.Tensor2D,
+      logQ: tf.logSoftmax(this.classifier!.logits(input)) as tf.Tensor2D,
+      klPerDim: tf.reshape(parts.klPerDim, [n, classes, this.latent]) as tf.Tensor3D,
+    };
   }
 
   /**
@@ -178,15 +226,20 @@ export class VaeTrainer {
     const stepNumber = this.adam.step + 1;
     const settings = objectiveAt(this.config, stepNumber);
     const corrupted = this.config.denoise === 'none' ? batch : corruptBatch(batch, this.model.spec.image.channels, this.config, this.corruption);
-    const epsValues = this.noise.normals(n * this.latent);
+    // M2 draws one z per image and class (every label is tried for unlabelled images).
+    const rows = this.classifier ? n * this.classes : n;
+    const epsValues = this.noise.normals(rows * this.latent);
     let stats: tf.Tensor1D | undefined;
     const grads = tf.tidy(() => {
       const x = tf.tensor2d(batch, [n, D]);
       const input = corrupted === batch ? x : tf.tensor2d(corrupted, [n, D]);
-      const eps = tf.tensor2d(epsValues, [n, this.latent]);
-      const y = this.oneHot(labels, n);
+      const eps = tf.tensor2d(epsValues, [rows, this.latent]);
+      const partial = this.classifier ? this.partialOneHot(labels ?? new Int32Array(n).fill(-1), n) : null;
+      const y = this.classifier ? undefined : this.oneHot(labels, n);
       const { grads } = tf.variableGrads(() => {
-        const objective = trainingObjective(this.elboParts(x, input, eps, y), settings);
+        const objective = partial
+          ? m2Loss(this.m2Terms(x, input, eps), partial.y, partial.labelled, settings.klWeight, this.config.classifierWeight ?? 1)
+          : trainingObjective(this.elboParts(x, input, eps, y), settings);
         // Kept past the tape's scope so one read gives all three numbers.
         stats = tf.keep(tf.stack([objective.loss, objective.recon, objective.kl]) as tf.Tensor1D);
         return objective.loss;
@@ -205,6 +258,7 @@ export class VaeTrainer {
 
   /** ELBO sums over a batch with one z sample per image drawn from `rng` (clean inputs). */
   async evaluate(batch: Float32Array, n: number, rng: Rng, labels?: BatchLabels): Promise<EvalSums> {
+    if (this.classifier) return this.evaluateM2(batch, n, rng, labels);
     const epsValues = rng.normals(n * this.latent);
     const sums = await takeValues(
       tf.tidy(() => {
@@ -219,11 +273,78 @@ export class VaeTrainer {
   }
 
   /**
+   * M2 on held-out images: the bound on log p(x) with y summed out under q(y|x) (−U(x),
+   * labels unused), and, for images with a label, whether argmax q(y|x) is right.
+   */
+  private async evaluateM2(batch: Float32Array, n: number, rng: Rng, labels?: BatchLabels): Promise<EvalSums> {
+    const classes = this.classes;
+    const epsValues = rng.normals(n * classes * this.latent);
+    const values = await takeValues(
+      tf.tidy(() => {
+        const x = tf.tensor2d(batch, [n, this.model.inputSize]);
+        const terms = this.m2Terms(x, x, tf.tensor2d(epsValues, [n * classes, this.latent]));
+        const parts = m2PerImage(terms, tf.zeros([n, classes]), tf.zeros([n]));
+        const q = tf.exp(terms.logQ);
+        const klPerDim = tf.sum(tf.mul(terms.klPerDim, tf.expandDims(q, 2)), [0, 1]);
+        const predicted = tf.cast(tf.argMax(terms.logQ, 1), 'float32');
+        // One read: [Σ log p(x|z) (expected), Σ rest of −ELBO, Σ KL_j …, predicted labels …].
+        return tf.concat([tf.stack([tf.neg(tf.sum(parts.recon)), tf.sum(parts.kl)]), klPerDim, predicted]);
+      }),
+    );
+    const d = this.latent;
+    let classified = 0;
+    let correct = 0;
+    for (let i = 0; i < n; i++) {
+      const label = labels?.[i] ?? -1;
+      if (label < 0) continue;
+      classified++;
+      if (values[2 + d + i] === label) correct++;
+    }
+    return {
+      count: n,
+      logLikelihood: values[0] ?? NaN,
+      kl: values[1] ?? NaN,
+      klPerDim: Float64Array.from(values.subarray(2, 2 + d)),
+      classified,
+      correct,
+    };
+  }
+
+  /** M2: argmax q(y|x) per image and the probabilities [n, C] row-major. */
+  async classify(batch: Float32Array, n: number): Promise<{ labels: Int32Array; probabilities: Float32Array }> {
+    if (!this.classifier) throw new ApiError('invalid_input', "Only semi-supervised models (family 'm2') have a classifier.", { field: 'family' });
+    const probabilities = await takeValues(tf.tidy(() => tf.softmax(this.classifier!.logits(tf.tensor2d(batch, [n, this.model.inputSize])))));
+    const classes = this.classes;
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (probabilities[i * classes + c]! > probabilities[i * classes + best]!) best = c;
+      labels[i] = best;
+    }
+    return { labels, probabilities };
+  }
+
+  /**
    * IWAE estimate log (1/k) Σ w per image (float64), k samples from `rng`, decoded in
    * chunks of at most IWAE_CHUNK_ROWS rows. `batch` is scored as given (the caller
-   * dequantizes for continuous decoders).
+   * dequantizes for continuous decoders). A conditional VAE gives log p(x|y) for the
+   * labels given; M2 gives log p(x) = log Σ_y p(y) p(x|y), each p(x|y) an IWAE estimate
+   * with k samples (unbiased, so the sum is a bound in expectation), labels unused.
    */
   async iwaeLogLikelihood(batch: Float32Array, n: number, k: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
+    if (!this.classifier) return this.iwaeConditional(batch, n, k, rng, labels);
+    const classes = this.classes;
+    const perClass: Float64Array[] = [];
+    for (let c = 0; c < classes; c++) perClass.push(await this.iwaeConditional(batch, n, k, rng, new Int32Array(n).fill(c)));
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const max = Math.max(...perClass.map((values) => values[i]!));
+      out[i] = max + Math.log(perClass.reduce((sum, values) => sum + Math.exp(values[i]! - max), 0) / classes);
+    }
+    return out;
+  }
+
+  private async iwaeConditional(batch: Float32Array, n: number, k: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
     const D = this.model.inputSize;
     const perChunk = Math.max(1, Math.min(k, Math.floor(IWAE_CHUNK_ROWS / n)));
     const accumulator = new LogMeanExp(n);
@@ -339,6 +460,7 @@ export class VaeTrainer {
   }
 
   dispose(): void {
+    this.classifier?.dispose();
     this.adam.dispose();
     this.decoder.dispose();
     this.model.dispose();

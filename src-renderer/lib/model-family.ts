@@ -1,0 +1,23 @@
+import type { RunConfig } from '@shared/config';
+
+/**
+ * A run's model family and posterior in a few words, for the run header and Compare:
+ * null for the plain VAE with a Gaussian posterior (nothing to add).
+ */
+export function familyLabel(config: Pick<RunConfig, 'family' | 'flow' | 'flowSteps' | 'labelFraction'>): string | null {
+  const parts: string[] = [];
+  if (config.family === 'cvae') parts.push('conditional');
+  if (config.family === 'm2') parts.push(`M2, ${formatShare(config.labelFraction)} labels`);
+  if (config.flow === 'planar') parts.push(`planar flow ×${config.flowSteps}`);
+  return parts.length > 0 ? parts.join(' · ') : null;
+}
+
+/** 0.1 → "10 %", 0.005 → "0.5 %". */
+export function formatShare(fraction: number): string {
+  return `${+(fraction * 100).toPrecision(3)} %`;
+}
+
+/** M2's classifier accuracy, e.g. "97.3 %", or "—". */
+export function formatAccuracy(value: number | null | undefined): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '—' : `${(value * 100).toFixed(1)} %`;
+}
