@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TrainingCheckpoint } from '../train/checkpoint-state';
 import { decodeCheckpoint, encodeCheckpoint, readCheckpointFile, writeFileAtomic } from './checkpoint-file';
@@ -55,5 +57,52 @@ describe('checkpoint files', () => {
     expect(readCheckpointFile(path, written.sha256).checkpoint).toEqual(checkpoint);
     writeFileSync(path, encodeCheckpoint({ ...checkpoint, step: 7 }, {}));
     expect(() => readCheckpointFile(path, written.sha256)).toThrow(/expected hash/);
+  });
+
+  it('never takes a torn file for a good one: any prefix, any single damaged byte is refused', () => {
+    const bytes = encodeCheckpoint(checkpoint, { latent: 16 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: bytes.length - 1 }), (cut) => {
+        expect(() => decodeCheckpoint(bytes.subarray(0, cut))).toThrow(/not a usable checkpoint/);
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, xor) => {
+        const damaged = Uint8Array.from(bytes);
+        damaged[at]! ^= xor;
+        expect(() => decodeCheckpoint(damaged)).toThrow(/not a usable checkpoint/);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('on a full disk throws ENOSPC naming the file, leaves no temp file and keeps the previous checkpoint', () => {
+    dir = mkdtempSync(join(tmpdir(), 'vae-ckpt-full-'));
+    const mount = join(dir, 'disk');
+    mkdirSync(mount);
+    // A 256 KiB file system (needs root, as CI has).
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mount]);
+    try {
+      const path = join(mount, 'epoch-1.vaeckpt');
+      const small = encodeCheckpoint(checkpoint, {});
+      writeFileAtomic(path, small);
+      const big = encodeCheckpoint(
+        { ...checkpoint, trainer: { ...checkpoint.trainer, tensors: [{ name: 'w', shape: [200_000], values: new Float32Array(200_000) }] } },
+        {},
+      );
+      let error: NodeJS.ErrnoException | undefined;
+      try {
+        writeFileAtomic(path, big);
+      } catch (e) {
+        error = e as NodeJS.ErrnoException;
+      }
+      expect(error?.code).toBe('ENOSPC');
+      expect(error?.path).toBe(path);
+      expect(readdirSync(mount)).toEqual(['epoch-1.vaeckpt']);
+      expect(decodeCheckpoint(readFileSync(path)).checkpoint).toEqual(checkpoint);
+    } finally {
+      execFileSync('umount', ['-l', mount]);
+    }
   });
 });

@@ -123,6 +123,8 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): WrittenFile {
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });
+    // A write through a descriptor (ENOSPC) does not say which file; the user needs to know.
+    if (error instanceof Error && (error as NodeJS.ErrnoException).path === undefined) Object.assign(error, { path });
     throw error;
   }
   syncDirectory(dirname(path));

@@ -1,4 +1,5 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodePacked } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import type { SpawnWorker } from '../jobs/spawn';
@@ -20,10 +21,12 @@ export function childProcessImporter(spawn: SpawnWorker, entry: string): ImportR
     new Promise<ImportOutput>((resolve, reject) => {
       const child = spawn<ImportRequest, ImportReply>(entry, { name: 'import' });
       let settled = false;
-      const finish = (fn: () => void): void => {
+      const finish = (fn: () => void, kept = false): void => {
         if (settled) return;
         settled = true;
         signal.removeEventListener('abort', onAbort);
+        // A child killed while writing its result leaves half a file; it was never announced, so delete it.
+        if (!kept) removeOutputsOf(request.outDir, child.pid);
         fn();
       };
       const onAbort = (): void => {
@@ -33,7 +36,7 @@ export function childProcessImporter(spawn: SpawnWorker, entry: string): ImportR
       signal.addEventListener('abort', onAbort);
       child.onMessage((reply) => {
         if (reply.type === 'progress') onProgress(reply.progress);
-        else if (reply.type === 'result') finish(() => resolve({ meta: reply.meta, packedPath: reply.packedPath, indexPath: reply.indexPath }));
+        else if (reply.type === 'result') finish(() => resolve({ meta: reply.meta, packedPath: reply.packedPath, indexPath: reply.indexPath }), true);
         else finish(() => reject(ApiError.from(reply.error)));
       });
       child.onExit((exit) => {
@@ -44,6 +47,16 @@ export function childProcessImporter(spawn: SpawnWorker, entry: string): ImportR
       });
       child.send(request);
     });
+}
+
+/** The import child names its files `import-<pid>-…` (import-process.ts). */
+function removeOutputsOf(dir: string, pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    for (const name of readdirSync(dir)) if (name.startsWith(`import-${pid}-`)) rmSync(join(dir, name), { force: true });
+  } catch {
+    // The folder is gone: nothing to remove.
+  }
 }
 
 /** Same work in this process (tests, and where no child entry is built). */
