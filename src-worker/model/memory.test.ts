@@ -3,7 +3,7 @@ import { ApiError } from '@shared/errors';
 import { activationsPerImage, checkTrainingMemory, OUT_OF_MEMORY, trainingBytes, WASM_HEAP_BYTES } from './memory';
 import { parameterCount, type VaeSpec } from './vae';
 
-const conv = (side: number, channels: 1 | 3 = 1): VaeSpec => ({ kind: 'conv', image: { width: side, height: side, channels }, latent: 16, hidden: 256 });
+const conv = (side: number, channels: 1 | 3 = 1): VaeSpec => ({ kind: 'conv', image: { width: side, height: side, channels }, latent: 16, hidden: 64 });
 
 describe('training memory estimate', () => {
   it('counts weights, gradients and both Adam moments, plus each layer output twice per image', () => {
