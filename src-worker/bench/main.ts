@@ -31,7 +31,9 @@ const { values: args } = parseArgs({
     'no-quality': { type: 'boolean', default: false },
     /** Model families (VAE, flows, conditional, …) side by side; MLP, so cheap. */
     'no-families': { type: 'boolean', default: false },
-    'family-epochs': { type: 'string', default: '5' },
+    'family-epochs': { type: 'string', default: '3' },
+    /** Comma-separated subset of the family rows by key (vae, flow, cvae, m2-10, m2-1); default all. */
+    families: { type: 'string' },
     /** Only the families table (no speed, no quality, no reference). */
     'families-only': { type: 'boolean', default: false },
     script: { type: 'string', default: resolve('scripts/torch_vae_reference.py') },
@@ -69,7 +71,8 @@ async function main(): Promise<void> {
   // The quality run and the same-steps check use the backend a run would get by itself.
   const auto = (await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false })).backend;
   const familyRecipe = { epochs: Number(args['family-epochs']), batch, k };
-  const families = async (): Promise<FamilyRow[] | null> => (args['no-families'] ? null : familiesBench(digits, familyRecipe));
+  const only = args.families?.split(',').map((key) => key.trim());
+  const families = async (): Promise<FamilyRow[] | null> => (args['no-families'] ? null : familiesBench(digits, familyRecipe, only));
   if (args['families-only']) {
     printFamilies((await families()) ?? [], auto, { ...familyRecipe, digits });
     return;
