@@ -40,6 +40,26 @@ describe('web adapter', () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
   });
 
+  it('cannot be reached on any address but loopback', async () => {
+    const { networkInterfaces } = await import('node:os');
+    const { connect } = await import('node:net');
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a !== undefined && !a.internal && a.family === 'IPv4')
+      .map((a) => a!.address);
+    for (const host of [...others, '::1']) {
+      const outcome = await new Promise<string>((resolve) => {
+        const socket = connect({ host, port: server.port });
+        socket.on('connect', () => {
+          socket.destroy();
+          resolve('connected');
+        });
+        socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      });
+      expect(outcome, host).not.toBe('connected');
+    }
+  });
+
   it('answers API calls that carry the token', async () => {
     const response = await api('projects.create', { name: 'Web' });
     expect(response.status).toBe(200);
