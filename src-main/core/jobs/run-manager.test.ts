@@ -8,6 +8,7 @@ import type { Core } from '../core';
 import { readMetrics } from '../store/metrics';
 import { getRun } from '../store/runs';
 import { listCheckpoints } from '../store/checkpoints';
+import { parallelRunsSetting } from './run-manager';
 
 let dir: ReturnType<typeof tempDir>;
 let core: Core;
@@ -116,6 +117,14 @@ describe('worker supervision', () => {
     expect(status(run.id).error?.message).toMatch(/stopped responding/);
   });
 
+  it('trains two runs at once only where a core is left for the app, unless VAE_STUDIO_PARALLEL_RUNS says otherwise', () => {
+    expect(parallelRunsSetting({}, 2)).toBe(1);
+    expect(parallelRunsSetting({}, 16)).toBe(2);
+    expect(parallelRunsSetting({ VAE_STUDIO_PARALLEL_RUNS: '3' }, 2)).toBe(3);
+    expect(parallelRunsSetting({ VAE_STUDIO_PARALLEL_RUNS: '0' }, 16)).toBe(2);
+    expect(parallelRunsSetting({ VAE_STUDIO_PARALLEL_RUNS: 'lots' }, 2)).toBe(1);
+  });
+
   it('runs queued runs one after another when parallelism is 1', async () => {
     await core.close();
     core = testCore(`${dir.path}/home`, { maxConcurrentRuns: 1 });
@@ -127,7 +136,9 @@ describe('worker supervision', () => {
     expect(new Date(status(second.id).startedAt!).getTime()).toBeGreaterThanOrEqual(new Date(status(first.id).finishedAt!).getTime());
   });
 
-  it('trains two runs at once by default, queues a third, and the history stays readable while they write', async () => {
+  it('trains two runs at once when allowed two, queues a third, and the history stays readable while they write', async () => {
+    await core.close();
+    core = testCore(`${dir.path}/home-two`, { maxConcurrentRuns: 2 });
     const first = await startRun('forever');
     const more = { projectId: first.projectId, datasetId: first.datasetId, config: {} };
     const second = await core.call('runs.create', more);

@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
 import { UI_EVENT_INTERVAL_MS } from '@shared/api';
 import { ApiError, type ApiErrorShape } from '@shared/errors';
@@ -39,12 +40,19 @@ import { Batcher } from './throttle';
  * Runs that train at once unless the app says otherwise: two keep a second experiment
  * moving on a 2-core laptop without starving the UI; more wait in the FIFO queue.
  */
-export const DEFAULT_PARALLEL_RUNS = 2;
+/**
+ * Runs trained at once unless configured: two where there is a core to spare beside the
+ * app (each wasm worker uses one core), else one, so a 2-core laptop does not split
+ * itself between two slow runs and a sluggish window.
+ */
+export function defaultParallelRuns(cores = availableParallelism()): number {
+  return cores > 2 ? 2 : 1;
+}
 
 /** `VAE_STUDIO_PARALLEL_RUNS` (1–16) overrides the default; anything else is ignored. */
-export function parallelRunsSetting(env: NodeJS.ProcessEnv = process.env): number {
+export function parallelRunsSetting(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
   const value = Number(env.VAE_STUDIO_PARALLEL_RUNS);
-  return Number.isInteger(value) && value >= 1 && value <= 16 ? value : DEFAULT_PARALLEL_RUNS;
+  return Number.isInteger(value) && value >= 1 && value <= 16 ? value : defaultParallelRuns(cores);
 }
 
 export interface RunManagerOptions {
