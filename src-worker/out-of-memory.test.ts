@@ -14,7 +14,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a model too big for memory', () => {
   it('fails the run at once with an out-of-memory reason and a batch size that fits', async () => {
-    // 330 grey 256×256 images, conv VAE (33.5 M parameters), batches of 300: about 4.6 GB for one step, over wasm's 4 GB.
+    // 330 grey 256×256 images, conv VAE (33.5 M parameters), batches of 300: about 4.3 GB for one step, over wasm's 4 GB.
     const count = 330;
     const side = 256;
     const split = Uint8Array.from({ length: count }, (_, i) => (i < 300 ? SPLIT_TRAIN : SPLIT_VALIDATION));

@@ -100,6 +100,7 @@ describe('soak', () => {
     const third = Math.max(3, Math.floor(samples.length / 3));
     const early = median(samples.slice(0, third).map((s) => s.rssMiB));
     const late = median(samples.slice(-third).map((s) => s.rssMiB));
+    console.log(`soak: median RSS of the first and last ${third} samples: ${early.toFixed(1)} → ${late.toFixed(1)} MiB`);
     expect(late - early, `RSS ${early.toFixed(1)} → ${late.toFixed(1)} MiB`).toBeLessThan(48);
     const heapEarly = median(samples.slice(0, third).map((s) => s.heapMiB));
     const heapLate = median(samples.slice(-third).map((s) => s.heapMiB));
