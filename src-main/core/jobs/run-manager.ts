@@ -37,10 +37,6 @@ import type { SpawnWorker, WorkerHandle } from './spawn';
 import { Batcher } from './throttle';
 
 /**
- * Runs that train at once unless the app says otherwise: two keep a second experiment
- * moving on a 2-core laptop without starving the UI; more wait in the FIFO queue.
- */
-/**
  * Runs trained at once unless configured: two where there is a core to spare beside the
  * app (each wasm worker uses one core), else one, so a 2-core laptop does not split
  * itself between two slow runs and a sluggish window.
@@ -91,7 +87,7 @@ interface Active {
 }
 
 /**
- * Supervises training workers: a FIFO queue (two runs at once by default), one process per run, heartbeats, polite
+ * Supervises training workers: a FIFO queue (see defaultParallelRuns), one process per run, heartbeats, polite
  * stop then kill, and the reason every worker ended recorded on its run.
  */
 export class RunManager {
