@@ -27,11 +27,11 @@ const { values: args } = parseArgs({
   options: {
     'train-digits': { type: 'string', default: '5000' },
     'test-digits': { type: 'string', default: '500' },
-    images: { type: 'string', default: '200' },
-    epochs: { type: 'string', default: '15' },
-    'conv-epochs': { type: 'string', default: '2' },
-    iterations: { type: 'string', default: '40' },
-    proposals: { type: 'string', default: '64' },
+    images: { type: 'string', default: '100' },
+    epochs: { type: 'string', default: '10' },
+    'conv-epochs': { type: 'string', default: '1' },
+    iterations: { type: 'string', default: '30' },
+    proposals: { type: 'string', default: '32' },
     samples: { type: 'string', default: '6' },
     refinements: { type: 'string', default: '60' },
     /** Comma-separated subsets, to study one method or mask. */
@@ -94,15 +94,17 @@ function printScores(mask: string, scores: ImputeScore[], binary: boolean): void
     );
   }
   const mse = (m: string): number => scores.find((s) => s.method === m)?.mse ?? NaN;
-  const checks: [string, boolean][] = [
-    ['every method beats the per-pixel mean', scores.every((s) => s === floor || s.mse < floor.mse)],
-    ['Metropolis-within-Gibbs beats pseudo-Gibbs (Mattei & Frellsen 2018)', mse('metropolis') < mse('pseudo-gibbs')],
-    ['importance-weighted beats pseudo-Gibbs (Mattei & Frellsen 2019)', mse('importance') < mse('pseudo-gibbs')],
+  const ran = (m: ImputeMethod): boolean => scores.some((s) => s.method === m);
+  const checks: [string, boolean, boolean][] = [
+    ['every method beats the per-pixel mean', true, scores.every((s) => s === floor || s.mse < floor.mse)],
+    ['Metropolis-within-Gibbs beats pseudo-Gibbs (Mattei & Frellsen 2018)', ran('metropolis') && ran('pseudo-gibbs'), mse('metropolis') < mse('pseudo-gibbs')],
+    ['importance-weighted beats pseudo-Gibbs (Mattei & Frellsen 2019)', ran('importance') && ran('pseudo-gibbs'), mse('importance') < mse('pseudo-gibbs')],
   ];
-  for (const [what, holds] of checks) console.log(`  ${holds ? 'holds' : 'DOES NOT hold'}: ${what}`);
+  for (const [what, applies, holds] of checks) if (applies) console.log(`  ${holds ? 'holds' : 'DOES NOT hold'}: ${what}`);
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const selection = await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false });
   console.log(`VAE Studio imputation bench — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.versions.node}, backend ${selection.backend}`);
   const digits = loadDigits(Number(args['train-digits']), Number(args['test-digits']));
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
     printScores(mask, report.scores, report.binary);
   }
   mlp.trainer.dispose();
-  console.log(`\n(tfjs-core ${tf.version_core})`);
+  console.log(`\nWhole bench: ${((performance.now() - started) / 1000).toFixed(0)} s (tfjs-core ${tf.version_core}).`);
 }
 
 async function timing(mlp: VaeTrainer, digits: DigitSplit, means: Float32Array): Promise<void> {

@@ -130,13 +130,13 @@ class MeanAccumulator {
   private s2: tf.Tensor2D | null = null;
   private count = 0;
 
-  /** Add [n·k, D] rows (k per image). */
-  add(means: tf.Tensor2D, n: number, k: number): void {
+  /** Add [n·k, D] rows (k per image) of values f, with their squares f² unless given. */
+  add(means: tf.Tensor2D, n: number, k: number, squares?: tf.Tensor2D): void {
     const D = means.shape[1];
     const [s1, s2] = tf.tidy(() => {
       const m = tf.reshape(means, [n, k, D]);
       const a = tf.sum(m, 1) as tf.Tensor2D;
-      const b = tf.sum(tf.square(m), 1) as tf.Tensor2D;
+      const b = tf.sum(squares ? tf.reshape(squares, [n, k, D]) : tf.square(m), 1) as tf.Tensor2D;
       return [this.s1 ? tf.add(this.s1, a) : a, this.s2 ? tf.add(this.s2, b) : b] as [tf.Tensor2D, tf.Tensor2D];
     });
     disposeAll(this.s1, this.s2);
@@ -271,7 +271,9 @@ abstract class BaseImputer implements Imputer {
  *   min(1, p(x̂|z*) p(z*) q(z_t|x̂) / (p(x̂|z_t) p(z_t) q(z*|x̂))),
  * x̂ = (x_obs, x_mis,t), which makes p(z, x_mis | x_obs) the chain's stationary law.
  * Both then draw x_mis ~ p(x_mis | z). The single imputation averages the decoder means
- * E[x_mis | z] over chains and over the second half of the planned iterations.
+ * E[x_mis | z] over chains and over the second half of the planned iterations
+ * (Metropolis: Rao-Blackwellized over the accept/reject coin, see advance()), and the
+ * uncertainty is the spread of E[x_mis | z] over the same draws.
  */
 class ChainImputer extends BaseImputer {
   private xhat: tf.Tensor2D;
@@ -309,6 +311,8 @@ class ChainImputer extends BaseImputer {
       let z = proposal.z;
       let output = proposedOutput;
       let accepted: tf.Scalar = tf.scalar(0);
+      let averaged: tf.Tensor2D | null = null;
+      let averagedSquares: tf.Tensor2D | null = null;
       if (scored && this.z && this.output) {
         // log of p(x̂|z) p(z) / q(z|x̂) for the proposal and for the current state.
         const weight = (code: tf.Tensor2D, out: tf.Tensor2D): tf.Tensor1D =>
@@ -318,10 +322,18 @@ class ChainImputer extends BaseImputer {
         z = tf.where(tf.tile(accept, [1, this.d]), proposal.z, this.z);
         output = tf.where(tf.tile(accept, [1, this.obs.D]), proposedOutput, this.output);
         accepted = tf.sum(tf.cast(accept, 'float32'));
+        // What the average adds is E[f(z_t+1) | z_t, z*] = α f(z*) + (1 − α) f(z_t), not
+        // f(z_t+1): the same expectation, without the coin flip's noise (rejected
+        // proposals still count, by their acceptance probability).
+        const alpha = tf.reshape(tf.exp(tf.minimum(logAlpha, 0)), [rows, 1]);
+        const fNew = decoder.mean(proposedOutput);
+        const fOld = decoder.mean(this.output);
+        averaged = tf.add(tf.mul(alpha, fNew), tf.mul(tf.sub(1, alpha), fOld)) as tf.Tensor2D;
+        averagedSquares = tf.add(tf.mul(alpha, tf.square(fNew)), tf.mul(tf.sub(1, alpha), tf.square(fOld))) as tf.Tensor2D;
       }
       const means = decoder.mean(output);
       const draw = decoder.sample(output, this.pixelNoise(rows));
-      return { z, output, means, xhat: this.obs.fill(draw, this.samples), accepted };
+      return { z, output, means, averaged: averaged ?? tf.clone(means), averagedSquares: averagedSquares ?? tf.square(means), xhat: this.obs.fill(draw, this.samples), accepted };
     });
     if (scored) {
       this.proposed += rows;
@@ -333,7 +345,8 @@ class ChainImputer extends BaseImputer {
     this.z = replace(this.z, result.z);
     this.output = replace(this.output, result.output);
     this.current = replace(this.current, result.means);
-    if (this.done + 1 > Math.floor(this.options.iterations / 2)) this.average.add(result.means, this.n, this.samples);
+    if (this.done + 1 > Math.floor(this.options.iterations / 2)) this.average.add(result.averaged, this.n, this.samples, result.averagedSquares);
+    disposeAll(result.averaged, result.averagedSquares);
   }
 
   protected estimate(): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | null] {

@@ -22,8 +22,9 @@ const meansBySession = new WeakMap<ModelSession, Float32Array>();
 export function trainingMeans(session: ModelSession): Float32Array {
   let means = meansBySession.get(session);
   if (!means) {
-    const train = session.indicesOf('train');
-    means = pixelMeans(session.images, train.length > 0 ? train : session.indicesOf('validation'));
+    // An imported model's dataset may hold only held-out images: then those.
+    const pool = (['train', 'validation', 'test'] as const).map((split) => session.indicesOf(split)).find((indices) => indices.length > 0);
+    means = pixelMeans(session.images, pool ?? []);
     meansBySession.set(session, means);
   }
   return means;
