@@ -34,6 +34,17 @@ describe('run config: model families and flows', () => {
     expect(exportBlocker({ family: 'm2', flow: 'none' })).toMatch(/M2/);
   });
 
+  it('VQ-VAE: refuses what only a Gaussian KL has, and needs an autoencoder epoch before the prior ones', () => {
+    expect(runConfigSchema.parse({ family: 'vqvae', epochs: 10, priorEpochs: 4 })).toMatchObject({ codebookSize: 128, codeDim: 16, commitment: 0.25, codebookDecay: 0.99 });
+    const path = (input: Record<string, unknown>): string | undefined => runConfigSchema.safeParse({ family: 'vqvae', ...input }).error?.issues[0]?.path.join('.');
+    expect(path({ flow: 'planar' })).toBe('flow');
+    expect(path({ objective: 'capacity' })).toBe('objective');
+    expect(path({ beta: 4 })).toBe('beta');
+    expect(path({ epochs: 5, priorEpochs: 5 })).toBe('priorEpochs');
+    expect(path({ codebookSize: 1 })).toBe('codebookSize');
+    expect(exportBlocker({ family: 'vqvae', flow: 'none' })).toMatch(/VQ-VAE/);
+  });
+
   it('says why a family cannot be exported yet, and lets the plain VAE through', () => {
     expect(exportBlocker(defaultRunConfig())).toBeNull();
     expect(exportBlocker({ family: 'cvae', flow: 'none' })).toMatch(/conditional/);

@@ -13,6 +13,8 @@ export const LIMITS = {
   scheduleSteps: { min: 1, max: 10_000_000 },
   nameLength: 120,
   flowSteps: { min: 1, max: 32 },
+  codebookSize: { min: 2, max: 4096 },
+  codeDim: { min: 1, max: 256 },
 } as const;
 
 export const fitModes = ['resize', 'crop', 'pad'] as const;
@@ -51,9 +53,11 @@ export type ModelKind = (typeof modelKinds)[number];
  * encoder's features and to z; every image must be labelled. `m2`: semi-supervised M2
  * (Kingma et al. 2014): the cVAE's q(z|x,y) and p(x|z,y) plus a classifier q(y|x),
  * trained with only `labelFraction` of the training labels kept; y is summed out for
- * the others.
+ * the others. `vqvae`: VQ-VAE (van den Oord 2017): a grid of discrete codes from a learned
+ * codebook (EMA updates, commitment β, dead-code restarts), then an autoregressive prior
+ * over the code grid, trained in the run's last `priorEpochs` epochs, to generate.
  */
-export const modelFamilies = ['vae', 'cvae', 'm2'] as const;
+export const modelFamilies = ['vae', 'cvae', 'm2', 'vqvae'] as const;
 export type ModelFamily = (typeof modelFamilies)[number];
 
 /**
@@ -122,6 +126,15 @@ export const runConfigSchema = z
      * 0.1 · unlabelled / labelled, Kingma 2014's α = 0.1·N for batch-mean losses.
      */
     classifierWeight: z.number().positive().max(100_000).optional(),
+    /** VQ-VAE: codes K in the codebook and their dimension. */
+    codebookSize: z.number().int().min(LIMITS.codebookSize.min).max(LIMITS.codebookSize.max).default(128),
+    codeDim: z.number().int().min(LIMITS.codeDim.min).max(LIMITS.codeDim.max).default(16),
+    /** VQ-VAE: commitment weight β of ‖z_e − sg(e)‖² (van den Oord 2017: 0.25). */
+    commitment: z.number().min(0).max(100).default(0.25),
+    /** VQ-VAE: decay γ of the codebook's exponential moving averages. */
+    codebookDecay: z.number().min(0.5).max(0.9999).default(0.99),
+    /** VQ-VAE: of the run's `epochs`, the last this many train the autoregressive prior over codes. */
+    priorEpochs: z.number().int().min(0).max(LIMITS.epochs.max - 1).default(5),
     latent: z.number().int().min(LIMITS.latent.min).max(LIMITS.latent.max).default(16),
     hidden: z.number().int().min(8).max(4096).default(256),
     decoder: z.enum(decoderKinds).default('bernoulli'),
@@ -197,6 +210,18 @@ export const runConfigSchema = z
         message: "family 'm2' trains the ELBO (β and KL warm-up allowed), not capacity annealing or free bits",
       });
     }
+    if (config.family === 'vqvae') {
+      // Discrete codes: no Gaussian posterior to flow, no KL to anneal or floor.
+      const refuse = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message });
+      if (config.flow !== 'none') refuse('flow', "family 'vqvae' has discrete codes; a posterior flow applies to Gaussian latents");
+      if (config.objective !== 'beta' || config.beta !== 1 || config.klWarmupSteps > 0 || config.freeBits > 0) {
+        refuse(config.objective !== 'beta' ? 'objective' : config.beta !== 1 ? 'beta' : config.klWarmupSteps > 0 ? 'klWarmupSteps' : 'freeBits',
+          "family 'vqvae' trains reconstruction + commitment; β, warm-up, free bits and capacity apply to a Gaussian KL");
+      }
+      if (config.priorEpochs >= config.epochs) {
+        refuse('priorEpochs', `the prior trains in the last priorEpochs of the ${config.epochs} epochs; leave at least one for the autoencoder`);
+      }
+    }
     if (config.decoderVariance !== 'fixed' && config.decoder !== 'gaussian') {
       ctx.addIssue({
         code: 'custom',
@@ -214,6 +239,9 @@ export type RunConfigInput = z.input<typeof runConfigSchema>;
  * hold a plain encoder and decoder, which would silently drop a flow or a label input.
  */
 export function exportBlocker(config: Pick<RunConfig, 'family' | 'flow'>): string | null {
+  if (config.family === 'vqvae') {
+    return 'Export does not support VQ-VAEs yet: their codebook and autoregressive prior have no place in the exported encoder/decoder pair.';
+  }
   if (config.family === 'm2') {
     return 'Export does not support semi-supervised M2 models yet: they hold a classifier beside an encoder and a decoder that take a one-hot label, which the exported networks do not.';
   }

@@ -3,8 +3,7 @@ import type { StartEvaluation } from '@shared/worker-protocol';
 import { toErrorShape } from './errors';
 import { iwaeBound, iwaeSummary } from './train/evaluate';
 import { chooseSplit } from './train/split';
-import { modelSpec } from './train/model-spec';
-import { VaeTrainer } from './train/trainer';
+import { createTrainer } from './train/engine-trainer';
 import { loadCheckpoint, prepareJob, type JobContext } from './job';
 
 /**
@@ -25,7 +24,7 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
         { field: 'datasetId' },
       );
     }
-    const trainer = new VaeTrainer(modelSpec(config, images), config);
+    const trainer = createTrainer(config, images);
     try {
       trainer.importState(checkpoint.trainer);
       const started = performance.now();

@@ -10,6 +10,7 @@ import { loadPackedDataset, type LoadedDataset } from './io/dataset';
 import { encodePngBase64 } from './io/png';
 import { checkTrainingMemory, WASM_HEAP_BYTES } from './model/memory';
 import { checkVaeSpec } from './model/vae';
+import { checkVqSpec } from './model/vq';
 import { nodeBackendPlatform } from './platform/node-backends';
 import { train, type TrainListener } from './train/loop';
 import { modelSpec } from './train/model-spec';
@@ -55,7 +56,8 @@ export async function prepareJob(
   }
   const images = loadPackedDataset(datasetPath);
   // Fail on a model that cannot fit the data before spending time on backends.
-  checkVaeSpec(modelSpec(config, images));
+  if (config.family === 'vqvae') checkVqSpec({ kind: config.model, image: images.shape, hidden: config.hidden, codeDim: config.codeDim, positions: config.latent });
+  else checkVaeSpec(modelSpec(config, images));
 
   const selection = await selectBackend({ requested: config.backend, platform: nodeBackendPlatform() });
   send({ type: 'backend', backend: selection.backend, notes: selection.notes, ...(selection.adapter && { adapter: selection.adapter }) });

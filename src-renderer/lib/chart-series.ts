@@ -28,6 +28,8 @@ export const compareMetrics: readonly { name: string; label: string; perEpoch: b
   { name: 'val_kl', label: 'Validation KL', perEpoch: true },
   { name: 'val_active_dims', label: 'Active latent dims', perEpoch: true },
   { name: 'val_accuracy', label: 'Validation accuracy (M2)', perEpoch: true },
+  { name: 'val_perplexity', label: 'Codebook perplexity (VQ-VAE)', perEpoch: true },
+  { name: 'val_codes_used', label: 'Codes in use (VQ-VAE)', perEpoch: true },
 ];
 
 /** One stored metric point as the run feed keeps it: every x the chart can plot by. */

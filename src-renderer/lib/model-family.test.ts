@@ -6,6 +6,7 @@ describe('model family labels', () => {
   it('say nothing for the plain VAE and name what differs otherwise', () => {
     expect(familyLabel(defaultRunConfig())).toBeNull();
     expect(familyLabel(runConfigSchema.parse({ family: 'cvae' }))).toBe('conditional');
+    expect(familyLabel(runConfigSchema.parse({ family: 'vqvae', codebookSize: 64 }))).toBe('VQ-VAE, 64 codes');
     expect(familyLabel(runConfigSchema.parse({ family: 'm2', labelFraction: 0.01, flow: 'planar', flowSteps: 8 }))).toBe('M2, 1 % labels · planar flow ×8');
   });
 

@@ -4,8 +4,9 @@ import type { RunConfig } from '@shared/config';
  * A run's model family and posterior in a few words, for the run header and Compare:
  * null for the plain VAE with a Gaussian posterior (nothing to add).
  */
-export function familyLabel(config: Pick<RunConfig, 'family' | 'flow' | 'flowSteps' | 'labelFraction'>): string | null {
+export function familyLabel(config: Pick<RunConfig, 'family' | 'flow' | 'flowSteps' | 'labelFraction' | 'codebookSize'>): string | null {
   const parts: string[] = [];
+  if (config.family === 'vqvae') parts.push(`VQ-VAE, ${config.codebookSize} codes`);
   if (config.family === 'cvae') parts.push('conditional');
   if (config.family === 'm2') parts.push(`M2, ${formatShare(config.labelFraction)} labels`);
   if (config.flow === 'planar') parts.push(`planar flow ×${config.flowSteps}`);

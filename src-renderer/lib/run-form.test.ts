@@ -167,6 +167,17 @@ describe('model family and posterior flow in the form', () => {
     expect(sanitizeRunForm({ family: 'gan', flow: 'maf' })).toMatchObject({ family: 'vae', flow: 'none' });
   });
 
+  it('VQ-VAE: sends its codebook settings and none of the Gaussian-KL ones, whatever the hidden fields hold', () => {
+    const form = valid({ family: 'vqvae', codebookSize: 64, codeDim: 8, commitment: 0.5, codebookDecay: 0.95, priorEpochs: 3, epochs: 10 });
+    const hidden = { ...form, objective: 'capacity' as const, beta: 4, freeBits: 2, flow: 'planar' as const };
+    const { errors, config } = validateRunForm(hidden, dataset({ labels: [] }));
+    expect(errors).toEqual({});
+    expect(config).toMatchObject({ family: 'vqvae', codebookSize: 64, codeDim: 8, commitment: 0.5, codebookDecay: 0.95, priorEpochs: 3 });
+    expect(config).toMatchObject({ objective: 'beta', beta: 1, freeBits: 0, flow: 'none' });
+    expect(validateRunForm(valid({ family: 'vqvae', epochs: 3, priorEpochs: 3 })).errors.priorEpochs).toMatch(/at least one for the autoencoder/);
+    expect(validateRunForm(valid({ family: 'vqvae', codebookSize: 1 })).errors.codebookSize).toBeDefined();
+  });
+
   it('M2: the kept labels are entered in percent and sent as a fraction, only for M2', () => {
     const m2 = validateRunForm(valid({ family: 'm2', labelPercent: 1 }), dataset({ labels: ['a', 'b'] }));
     expect(m2.errors).toEqual({});

@@ -35,6 +35,11 @@ export interface RunFormValues {
   flowSteps: number | null;
   /** M2: share of training labels kept, as a percentage (1 = 1 %). */
   labelPercent: number | null;
+  codebookSize: number | null;
+  codeDim: number | null;
+  commitment: number | null;
+  codebookDecay: number | null;
+  priorEpochs: number | null;
   latent: number | null;
   hidden: number | null;
   decoder: DecoderKind;
@@ -90,6 +95,11 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
     flow: config.flow,
     flowSteps: config.flowSteps,
     labelPercent: +(config.labelFraction * 100).toPrecision(6),
+    codebookSize: config.codebookSize,
+    codeDim: config.codeDim,
+    commitment: config.commitment,
+    codebookDecay: config.codebookDecay,
+    priorEpochs: config.priorEpochs,
     latent: config.latent,
     hidden: config.hidden,
     decoder: config.decoder,
@@ -127,6 +137,11 @@ export const runFormHints: Partial<Record<RunFormField, string>> = {
   latent: range(LIMITS.latent),
   flowSteps: `Planar steps K, ${range(LIMITS.flowSteps)}`,
   labelPercent: 'Training labels kept, % (e.g. 1 or 10); the rest train unlabelled',
+  codebookSize: `Codes K, ${range(LIMITS.codebookSize)}`,
+  codeDim: `Dimension of each code, ${range(LIMITS.codeDim)}`,
+  commitment: 'β of ‖z_e − sg(e)‖², 0.25 in the paper',
+  codebookDecay: 'EMA decay γ of the codebook, e.g. 0.99',
+  priorEpochs: 'The last N epochs train the prior over codes',
   epochs: range(LIMITS.epochs),
   batchSize: range(LIMITS.batchSize),
   learningRate: `${LIMITS.learningRate.min}–${LIMITS.learningRate.max}`,
@@ -204,7 +219,7 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   if (dataset && values.model === 'conv' && !convFits(dataset)) {
     put('model', `The convolutional model needs a size that is a multiple of 4 (at least 8); this dataset is ${dataset.width}×${dataset.height}. Use the MLP.`);
   }
-  if (dataset && values.family !== 'vae') put('family', conditionalBlocker(dataset));
+  if (dataset && (values.family === 'cvae' || values.family === 'm2')) put('family', conditionalBlocker(dataset));
   if (values.family === 'm2') put('labelPercent', numberIn(values.labelPercent, 'Labels kept', { min: 0.01, max: 100 }));
   if (values.flow !== 'none') put('flowSteps', integerIn(values.flowSteps, 'Flow steps', LIMITS.flowSteps));
   put('latent', integerIn(values.latent, 'Latent size', LIMITS.latent));
@@ -214,7 +229,9 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   put('iwaeSamples', integerIn(values.iwaeSamples, 'IWAE samples', LIMITS.iwaeSamples));
 
   const gaussian = values.decoder === 'gaussian';
-  const capacity = values.objective === 'capacity';
+  const vq = values.family === 'vqvae';
+  // A VQ-VAE has no Gaussian KL to weigh, anneal or floor: those settings are not sent.
+  const capacity = values.objective === 'capacity' && !vq;
   const candidate: Record<string, unknown> = {
     model: values.model,
     family: values.family,
@@ -240,6 +257,16 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   }
   if (values.flow !== 'none') candidate['flowSteps'] = values.flowSteps;
   if (values.family === 'm2' && values.labelPercent !== null) candidate['labelFraction'] = values.labelPercent / 100;
+  if (values.family === 'vqvae') {
+    Object.assign(candidate, {
+      codebookSize: values.codebookSize,
+      codeDim: values.codeDim,
+      commitment: values.commitment,
+      codebookDecay: values.codebookDecay,
+      priorEpochs: values.priorEpochs,
+    });
+    for (const key of ['objective', 'beta', 'klWarmupSteps', 'freeBits', 'flow', 'flowSteps']) delete candidate[key];
+  }
   if (values.denoise === 'gaussian') candidate['denoiseSigma'] = values.denoiseSigma;
   if (values.denoise === 'mask') candidate['denoiseMaskProb'] = values.denoiseMaskProb;
   if (values.lrDecay !== 'none') Object.assign(candidate, { lrDecayRate: values.lrDecayRate, lrDecaySteps: values.lrDecaySteps });

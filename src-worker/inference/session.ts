@@ -66,6 +66,14 @@ export async function openModelSession(
   loaded: LoadedCheckpoint,
   backend: string,
 ): Promise<ModelSession> {
+  if (config.family === 'vqvae') {
+    // Explore's pictures move through a continuous latent space; a VQ-VAE has a grid of codes.
+    throw new ApiError(
+      'invalid_input',
+      `Run ${open.runId} is a VQ-VAE: Explore and Inpaint work on continuous latents and do not support its code grid yet. Its reconstructions, prior samples and codebook usage are on the run page.`,
+      { field: 'runId' },
+    );
+  }
   const split = chooseSplit(images.count, images.split, config);
   const trainer = new VaeTrainer(modelSpec(config, images), config);
   try {

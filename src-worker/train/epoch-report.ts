@@ -1,4 +1,5 @@
 import { ACTIVE_DIM_KL as ACTIVE_KL_THRESHOLD } from '@shared/inference';
+import { perplexity } from '../objectives/vq';
 import type { EvalSums } from './trainer';
 
 /**
@@ -34,6 +35,10 @@ export function summarizeEvaluation(sums: EvalSums, prefix: 'val' | 'train'): Ep
       [`${prefix}_active_dims`]: active,
       // M2: the classifier's accuracy on the evaluated images.
       ...(sums.classified ? { [`${prefix}_accuracy`]: (sums.correct ?? 0) / sums.classified } : {}),
+      // VQ-VAE: how evenly the codes are used (exp entropy) and how many are used at all.
+      ...(sums.codeCounts
+        ? { [`${prefix}_perplexity`]: perplexity(sums.codeCounts), [`${prefix}_codes_used`]: sums.codeCounts.filter((c) => c > 0).length }
+        : {}),
     },
     klPerDim,
     dimsByKl,

@@ -2,6 +2,7 @@ import type { RunConfig } from '@shared/config';
 import { createRng, STREAM } from '../engine/random';
 import { dequantize, nllReport } from '../objectives/iwae';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
+import type { EngineTrainer } from './engine-trainer';
 import type { EvalSums, VaeTrainer } from './trainer';
 
 /** Passes over a split between steps: one-sample ELBO sums, and the IWAE bound. */
@@ -17,7 +18,7 @@ const EVAL_BATCH = 256;
 
 /** One-sample ELBO sums over `indices`, or null when a stop request interrupts it. */
 export async function elboSums(
-  trainer: VaeTrainer,
+  trainer: EngineTrainer,
   images: ImageSet,
   indices: Int32Array,
   seed: number,
@@ -33,6 +34,10 @@ export async function elboSums(
     total.count += sums.count;
     total.logLikelihood += sums.logLikelihood;
     total.kl += sums.kl;
+    if (sums.codeCounts !== undefined) {
+      const counts = (total.codeCounts ??= new Float64Array(sums.codeCounts.length));
+      sums.codeCounts.forEach((v, k) => (counts[k] = (counts[k] ?? 0) + v));
+    }
     if (sums.classified !== undefined) {
       total.classified = (total.classified ?? 0) + sums.classified;
       total.correct = (total.correct ?? 0) + (sums.correct ?? 0);
@@ -100,7 +105,7 @@ const IWAE_BATCH = 16;
  * with D·ln 256 added (VAE-MATH.md); the same seed draws the same samples every time.
  */
 export async function iwaeBound(
-  trainer: VaeTrainer,
+  trainer: EngineTrainer,
   images: ImageSet,
   indices: Int32Array,
   config: Pick<RunConfig, 'seed' | 'decoder'>,
@@ -127,7 +132,7 @@ export async function iwaeBound(
   }
   const count = Math.max(1, indices.length);
   const meanLogLikelihood = sum / count;
-  const report = nllReport(meanLogLikelihood, trainer.model.inputSize, config.decoder);
+  const report = nllReport(meanLogLikelihood, trainer.inputSize, config.decoder);
   return {
     meanLogLikelihood,
     nll: report.nll,

@@ -260,10 +260,14 @@ describe('semi-supervised M2', () => {
   });
 });
 
-function loopOptions(config: Partial<RunConfig>, extra: Partial<TrainOptions> = {}): { opts: TrainOptions; points: MetricPoint[]; checkpoints: TrainingCheckpoint[] } {
+function loopOptions(
+  config: Partial<RunConfig>,
+  extra: Partial<TrainOptions> = {},
+): { opts: TrainOptions; points: MetricPoint[]; checkpoints: TrainingCheckpoint[]; imageKinds: string[] } {
   const full = { ...defaultRunConfig(), hidden: 32, latent: 3, batchSize: 8, epochs: 3, seed: 7, ...config };
   const points: MetricPoint[] = [];
   const checkpoints: TrainingCheckpoint[] = [];
+  const imageKinds: string[] = [];
   const split = splitIndices(40, 0.25, 1);
   const opts: TrainOptions = {
     config: full,
@@ -273,18 +277,25 @@ function loopOptions(config: Partial<RunConfig>, extra: Partial<TrainOptions> = 
       metrics: (p) => points.push(...p),
       progress: () => undefined,
       epoch: () => undefined,
-      image: () => undefined,
+      image: (kind) => imageKinds.push(kind),
       checkpoint: (c) => checkpoints.push(c),
     },
     shouldStop: () => false,
     yieldToEventLoop: () => Promise.resolve(),
     ...extra,
   };
-  return { opts, points, checkpoints };
+  return { opts, points, checkpoints, imageKinds };
 }
 
 describe('families in the training loop', () => {
-  for (const config of [{ family: 'cvae' }, { flow: 'planar', flowSteps: 2 }, { family: 'm2', labelFraction: 0.2 }] as Partial<RunConfig>[]) {
+  const families = [
+    { family: 'cvae' },
+    { flow: 'planar', flowSteps: 2 },
+    { family: 'm2', labelFraction: 0.2 },
+    // Stopped in epoch 2 and resumed across the switch to the prior's epoch 3.
+    { family: 'vqvae', codebookSize: 8, codeDim: 3, priorEpochs: 1 },
+  ] as Partial<RunConfig>[];
+  for (const config of families) {
     it(`${JSON.stringify(config)}: trains, scores the test split, and resumes from a checkpoint file exactly`, async () => {
       await useBackend('wasm');
       const whole = loopOptions({ ...config, iwaeSamples: 10 });
@@ -305,6 +316,14 @@ describe('families in the training loop', () => {
       expect(tf.memory().numTensors).toBe(before);
       expect(losses(resumed.points)).toEqual(losses(whole.points).filter(([step]) => step > saved.step));
       expect(again.summary['test_nll']).toBe(result.summary['test_nll']);
+      const kinds = new Set(whole.imageKinds);
+      if (config.family === 'vqvae') {
+        expect([...kinds].sort()).toEqual(['codebook', 'reconstructions', 'samples']);
+        expect(result.summary['val_perplexity']).toBeGreaterThan(1);
+        expect(whole.points.some((p) => p.name === 'perplexity')).toBe(true);
+      } else {
+        expect(kinds.has('traversal')).toBe(true);
+      }
     });
   }
 

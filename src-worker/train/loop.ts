@@ -6,6 +6,7 @@ import type { EpochSummary } from '@shared/worker-protocol';
 import { createRng, STREAM } from '../engine/random';
 import { learningRateAt, objectiveAt } from '../objectives/schedule';
 import {
+  codebookChart,
   RECONSTRUCTION_COUNT,
   reconstructionGrid,
   SAMPLE_COUNT,
@@ -18,9 +19,9 @@ import { summarizeEvaluation, klDimMetric } from './epoch-report';
 import { classificationAccuracy, elboSums, iwaeBound, iwaeSummary } from './evaluate';
 import { keepLabels, labelledBatch, resolveClassifierWeight } from './semi-supervised';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
-import { modelSpec } from './model-spec';
-import type { RasterImage } from './grid';
-import { VaeTrainer } from './trainer';
+import { tileImages, type RasterImage } from './grid';
+import { createTrainer } from './engine-trainer';
+import { VqVaeTrainer } from './vq-trainer';
 
 /**
  * The training loop: epochs of shuffled minibatches; after each epoch a validation
@@ -98,11 +99,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       field: 'epochs',
     });
   }
-  const spec = modelSpec(config, images);
   // M2 keeps a fraction of the training labels; the rest train unlabelled.
   const semi = config.family === 'm2' ? keepLabels(images, split.train, config.labelFraction, config.seed) : null;
   const trainerConfig = semi ? { ...config, classifierWeight: resolveClassifierWeight(config, semi, split.train.length) } : config;
-  const trainer = new VaeTrainer(spec, trainerConfig);
+  const trainer = createTrainer(trainerConfig, images);
   try {
     const nTrain = split.train.length;
     const { batchSize, epochs } = config;
@@ -170,6 +170,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const perm = permutation(nTrain, shuffle.uniform);
       const order = Int32Array.from(perm, (i) => split.train[i] ?? 0);
       epochSums = { loss: 0, recon: 0, kl: 0, images: 0 };
+      if (trainer instanceof VqVaeTrainer) trainer.beginEpoch(epoch);
 
       for (let s = 0; s < stepsPerEpoch; s++) {
         const from = s * batchSize;
@@ -199,6 +200,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           { step, epoch, name: 'loss', value: stats.loss, t },
           { step, epoch, name: 'recon', value: stats.recon, t },
           { step, epoch, name: 'kl', value: stats.kl, t },
+          ...Object.entries(stats.extra ?? {}).map(([name, value]) => ({ step, epoch, name, value, t })),
         );
         if (now() - lastFlush >= metricsInterval) flushMetrics();
         if (now() - lastProgress >= progressInterval) progress(epoch);
@@ -224,7 +226,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const epochImages = epochSums.images;
       const epochTrainMs = trainMs - epochTrainMsBefore;
       const settings = objectiveAt(config, step);
-      const sigma = await trainer.decoder.sigma();
+      const sigma = await trainer.decoderSigma();
       latestEval = {
         ...evaluation.figures,
         // Per epoch: wall time of the epoch (steps + validation), training throughput, schedules.
@@ -248,8 +250,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       };
       listener.epoch({ epoch, step, metrics: { ...latestEval, ...trainMeans } });
       listener.image('reconstructions', epoch, await reconstructionGrid(trainer, images, reconIndices));
-      listener.image('samples', epoch, await samplesGrid(trainer, images, priorZ));
-      listener.image('traversal', epoch, await traversalGrid(trainer, images, evalIndices[0] ?? 0, evaluation.dimsByKl));
+      if (trainer instanceof VqVaeTrainer) {
+        const vq = trainer;
+        // The same prior noise every epoch; before the prior's epochs it is untrained.
+        listener.image('samples', epoch, tileImages(await vq.sample(SAMPLE_COUNT, createRng(config.seed, STREAM.prior)), SAMPLE_COUNT, images.shape, 8));
+        listener.image('codebook', epoch, codebookChart(sums.codeCounts ?? new Float64Array(vq.codes)));
+      } else {
+        listener.image('samples', epoch, await samplesGrid(trainer, images, priorZ));
+        listener.image('traversal', epoch, await traversalGrid(trainer, images, evalIndices[0] ?? 0, evaluation.dimsByKl));
+      }
 
       const evalLoss = -evaluation.elbo;
       const isBest = bestEvalLoss === null || evalLoss < bestEvalLoss;
@@ -304,7 +313,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         Object.assign(summary, figures);
       }
     }
-    if (!stopped && semi && test.length > 0) {
+    if (!stopped && semi && test.length > 0 && !(trainer instanceof VqVaeTrainer)) {
       const accuracy = await classificationAccuracy(trainer, images, test, control);
       if (accuracy === null) {
         stopped = true;

@@ -21,6 +21,8 @@ export interface StepStats {
   loss: number;
   recon: number;
   kl: number;
+  /** Further per-step figures of a family (VQ-VAE: commitment, perplexity, codes_restarted). */
+  extra?: Record<string, number>;
 }
 
 /** Sums over a batch, so callers can average over a whole split. */
@@ -35,6 +37,8 @@ export interface EvalSums {
   /** M2: images with a label that the classifier was scored on, and how many it got right. */
   classified?: number;
   correct?: number;
+  /** VQ-VAE: how often each code was picked. */
+  codeCounts?: Float64Array;
 }
 
 
@@ -103,6 +107,14 @@ export class VaeTrainer {
 
   get latent(): number {
     return this.model.spec.latent;
+  }
+
+  get inputSize(): number {
+    return this.model.inputSize;
+  }
+
+  decoderSigma(): Promise<number | null> {
+    return this.decoder.sigma();
   }
 
   /** Classes of a conditional model, 0 for an unconditional one. */

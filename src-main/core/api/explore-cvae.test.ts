@@ -14,6 +14,7 @@ let dir: ReturnType<typeof tempDir>;
 let core: Core;
 let cvaeRun = 0;
 let plainRun = 0;
+let vqRun = 0;
 
 async function size(dataUrl: string): Promise<[number, number]> {
   const meta = await sharp(Buffer.from(dataUrl.split(',')[1]!, 'base64')).metadata();
@@ -30,12 +31,18 @@ beforeAll(async () => {
   const config = { model: 'mlp', hidden: 16, latent: 2, epochs: 1, batchSize: 16, backend: 'cpu', iwaeSamples: 5 } as const;
   const cvae = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { ...config, family: 'cvae', flow: 'planar', flowSteps: 2 } });
   const plain = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config });
-  await Promise.all([core.runs.settled(cvae.id), core.runs.settled(plain.id)]);
+  const vq = await core.call('runs.create', {
+    projectId: project.id,
+    datasetId: dataset.id,
+    config: { ...config, family: 'vqvae', epochs: 2, priorEpochs: 1, codebookSize: 8, codeDim: 2 },
+  });
+  await Promise.all([core.runs.settled(cvae.id), core.runs.settled(plain.id), core.runs.settled(vq.id)]);
   const finished = await core.call('runs.get', { runId: cvae.id });
   expect(finished.status, JSON.stringify(finished.error)).toBe('finished');
   cvaeRun = cvae.id;
   plainRun = plain.id;
-}, 120_000);
+  vqRun = vq.id;
+}, 180_000);
 afterAll(async () => {
   await core?.close();
   dir?.cleanup();
@@ -83,5 +90,21 @@ describe('Explore on a conditional VAE', () => {
   it('a plain VAE refuses the class ops, saying why', async () => {
     await expect(core.call('explore.generateClass', { runId: plainRun, label: 0 })).rejects.toThrow(/needs a conditional VAE \(family 'cvae'\)/);
     await expect(core.call('explore.swapClass', { runId: plainRun, index: 0 })).rejects.toThrow(/needs a conditional VAE/);
+  });
+});
+
+describe('a VQ-VAE run through the worker and the store', () => {
+  it('finishes with its codebook figures, a codebook chart beside reconstructions and prior samples, and a test bound', async () => {
+    const run = await core.call('runs.get', { runId: vqRun });
+    expect(run.status, JSON.stringify(run.error)).toBe('finished');
+    expect(run.summary['val_perplexity']).toBeGreaterThanOrEqual(1);
+    expect(run.summary['val_codes_used']).toBeGreaterThanOrEqual(1);
+    expect(Number.isFinite(run.summary['test_nll'])).toBe(true);
+    const kinds = (await core.call('runs.artifacts', { runId: vqRun, latest: true })).map((a) => a.kind).sort();
+    expect(kinds).toEqual(['codebook', 'reconstructions', 'samples']);
+  });
+
+  it('Explore says plainly that it does not support the code grid yet', async () => {
+    await expect(core.call('explore.info', { runId: vqRun })).rejects.toThrow(/VQ-VAE: Explore and Inpaint work on continuous latents/);
   });
 });
