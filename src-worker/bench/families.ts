@@ -18,6 +18,9 @@ export interface FamilyRow {
   kl: number;
   accuracy: number | null;
   labelFraction: number | null;
+  /** VQ-VAE: perplexity of the test images' codes, and the codebook size. */
+  perplexity: number | null;
+  codebookSize: number | null;
   trainSeconds: number;
   evalSeconds: number;
   /** What the figure means when it is not the plain log p(x). */
@@ -37,6 +40,13 @@ export const FAMILY_MODELS: { key: string; name: string; config: Partial<RunConf
   // M2 decodes every image once per class (10 here): each epoch costs about 20 of the VAE's.
   { key: 'm2-10', name: 'M2, 10 % labels', config: { family: 'm2', labelFraction: 0.1 } },
   { key: 'm2-1', name: 'M2, 1 % labels', config: { family: 'm2', labelFraction: 0.01 } },
+  // 16 positions × 128 codes; the prior's epochs come on top of the same autoencoder budget.
+  {
+    key: 'vqvae',
+    name: 'VQ-VAE, 16 × K = 128',
+    config: { family: 'vqvae', codebookSize: 128, codeDim: 16 },
+    note: 'bound log p(x|z_q) + log π(k) with the MADE prior; + as many prior epochs',
+  },
 ];
 
 const silent = { metrics: () => undefined, progress: () => undefined, epoch: () => undefined, image: () => undefined, checkpoint: () => undefined };
@@ -53,6 +63,7 @@ export async function familyRow(model: (typeof FAMILY_MODELS)[number], data: Dig
     seed,
     ...model.config,
   };
+  if (config.family === 'vqvae') Object.assign(config, { epochs: 2 * recipe.epochs, priorEpochs: recipe.epochs });
   const started = performance.now();
   // The per-epoch evaluation runs on the test split, so its figures are the test ELBO terms.
   const { summary } = await train({
@@ -72,6 +83,8 @@ export async function familyRow(model: (typeof FAMILY_MODELS)[number], data: Dig
     kl: summary['val_kl'] ?? NaN,
     accuracy: summary['test_accuracy'] ?? null,
     labelFraction: summary['label_fraction'] ?? null,
+    perplexity: summary['val_perplexity'] ?? null,
+    codebookSize: config.family === 'vqvae' ? config.codebookSize : null,
     trainSeconds: seconds - evalSeconds,
     evalSeconds,
     ...(model.note === undefined ? {} : { note: model.note }),
