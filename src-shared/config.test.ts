@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRunConfig, exportBlocker, runConfigSchema } from './config';
+import { defaultRunConfig, exportBlocker, inferenceBlocker, runConfigSchema } from './config';
 
 describe('run config: model families and flows', () => {
   it('reads a config stored before families existed as the plain VAE it was', () => {
@@ -43,6 +43,14 @@ describe('run config: model families and flows', () => {
     expect(path({ epochs: 5, priorEpochs: 5 })).toBe('priorEpochs');
     expect(path({ codebookSize: 1 })).toBe('codebookSize');
     expect(exportBlocker({ family: 'vqvae', flow: 'none' })).toMatch(/VQ-VAE/);
+  });
+
+  it('says which families Explore and Inpaint cannot serve, and why', () => {
+    expect(inferenceBlocker(defaultRunConfig(), 'explore')).toBeNull();
+    expect(inferenceBlocker(defaultRunConfig(), 'inpaint')).toBeNull();
+    expect(inferenceBlocker({ family: 'cvae' }, 'explore')).toBeNull();
+    expect(inferenceBlocker({ family: 'm2' }, 'inpaint')).toMatch(/pass no label/);
+    expect(inferenceBlocker({ family: 'vqvae' }, 'explore')).toMatch(/code grid/);
   });
 
   it('says why a family cannot be exported yet, and lets the plain VAE through', () => {

@@ -75,13 +75,13 @@ export function printFamilies(rows: FamilyRow[], backend: BackendName, recipe: F
       `${recipe.digits.test.length} test, MLP latent 16 hidden 256, ${recipe.epochs} epochs, batch ${recipe.batch}, Adam 1e-3, ${backend}; ` +
       `test −IWAE (k = ${recipe.k}) and one-sample ELBO terms in nats per image; M2: test accuracy of q(y|x); VQ-VAE: code perplexity/K`,
   );
-  console.log(`${pad('model', 28)}${pad('NLL', 10)}${pad('recon', 10)}${pad('KL', 9)}${pad('accuracy', 10)}${pad('train s', 9)}eval s`);
+  console.log(`${pad('model', 28)}${pad('NLL', 10)}${pad('recon', 10)}${pad('KL', 9)}${pad('accuracy', 15)}${pad('train s', 9)}eval s`);
   for (const row of rows) {
     const accuracy =
       row.accuracy !== null ? `${(row.accuracy * 100).toFixed(1)} %` : row.perplexity !== null ? `ppl ${row.perplexity.toFixed(1)}/${row.codebookSize}` : '—';
     console.log(
       `${pad(row.name, 28)}${pad(row.nll === null ? '—' : fmt(row.nll, 2), 10)}${pad(fmt(row.recon, 2), 10)}${pad(fmt(row.kl, 2), 9)}` +
-        `${pad(accuracy, 10)}${pad(fmt(row.trainSeconds), 9)}${fmt(row.evalSeconds)}${row.note ? `  (${row.note})` : ''}`,
+        `${pad(accuracy, 15)}${pad(fmt(row.trainSeconds), 9)}${fmt(row.evalSeconds)}${row.note ? `  (${row.note})` : ''}`,
     );
   }
   const plain = rows.find((r) => r.name === 'VAE')?.nll;

@@ -1,3 +1,4 @@
+import { inferenceBlocker } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import { inferRequestSchemas, type InferOp, type InferRequest, type InferRequestOf, type InferResults } from '@shared/inference';
 import * as conditional from './conditional';
@@ -46,14 +47,9 @@ export async function answer(session: ModelSession, raw: unknown, ctx: InferCont
     throw new ApiError('invalid_input', `${field}: ${issue?.message ?? 'invalid'}`, { field });
   }
   const request = { op, ...parsed.data } as InferRequest;
-  if ((request.op === 'impute' || request.op === 'imputeEvaluate') && session.trainer.classes > 0) {
-    // The imputation methods encode and decode without a label; guessing one would
-    // fill the pixels of another class without saying so.
-    throw new ApiError(
-      'invalid_input',
-      "Inpainting does not support conditional VAEs yet (nor M2, whose encoder and decoder are conditional too): they need the image's class, which the imputation methods do not pass. Use a run with family 'vae'.",
-      { field: 'runId' },
-    );
-  }
+  const blocker = request.op === 'impute' || request.op === 'imputeEvaluate' ? inferenceBlocker(session.config, 'inpaint') : null;
+  // The imputation methods encode and decode without a label; guessing one would fill
+  // the pixels of another class without saying so.
+  if (blocker) throw new ApiError('invalid_input', blocker, { field: 'runId' });
   return (inferHandlers[request.op] as Handler<InferOp>)(session, request as InferRequestOf<InferOp>, ctx);
 }

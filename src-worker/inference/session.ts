@@ -6,7 +6,7 @@ import { gatherBatch, gatherLabels } from '../train/images';
 import { modelSpec } from '../train/model-spec';
 import { chooseSplit, type RunSplit } from '../train/split';
 import { VaeTrainer } from '../train/trainer';
-import type { RunConfig } from '@shared/config';
+import { inferenceBlocker, type RunConfig } from '@shared/config';
 import type { LoadedCheckpoint } from '../io/checkpoint-file';
 
 /**
@@ -68,11 +68,7 @@ export async function openModelSession(
 ): Promise<ModelSession> {
   if (config.family === 'vqvae') {
     // Explore's pictures move through a continuous latent space; a VQ-VAE has a grid of codes.
-    throw new ApiError(
-      'invalid_input',
-      `Run ${open.runId} is a VQ-VAE: Explore and Inpaint work on continuous latents and do not support its code grid yet. Its reconstructions, prior samples and codebook usage are on the run page.`,
-      { field: 'runId' },
-    );
+    throw new ApiError('invalid_input', `Run ${open.runId} is a VQ-VAE: ${inferenceBlocker(config, 'explore') ?? ''}`, { field: 'runId' });
   }
   const split = chooseSplit(images.count, images.split, config);
   const trainer = new VaeTrainer(modelSpec(config, images), config);

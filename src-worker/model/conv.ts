@@ -33,7 +33,7 @@ export function createConvVae(spec: VaeSpec, rng: Rng): Vae {
   const unflat = { w: params.dense('unflat/w', h, flat, 'he'), b: params.bias('unflat/b', flat) };
   const deconv1 = { f: params.convTranspose('deconv1/f', k, 2, c2, c1, 'he'), b: params.bias('deconv1/b', c1) };
   const deconv2 = { f: params.convTranspose('deconv2/f', k, 2, c1, C, 'glorot'), b: params.bias('deconv2/b', C) };
-  const extraHead = e > 0 ? { w: params.dense('extra/w', h, e, 'glorot'), b: params.bias('extra/b', e) } : null;
+  const extraHead = e > 0 ? { w: params.dense('extra/w', h, e, 'small'), b: params.bias('extra/b', e) } : null;
 
   const down = (x: tf.Tensor4D, layer: { f: tf.Variable; b: tf.Variable }): tf.Tensor4D =>
     tf.tidy(() => tf.relu(tf.add(tf.conv2d(x, layer.f as tf.Tensor4D, 2, 'same'), layer.b) as tf.Tensor4D));

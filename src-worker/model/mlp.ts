@@ -23,7 +23,7 @@ export function createMlpVae(spec: VaeSpec, rng: Rng): Vae {
   const dec1 = { w: params.dense('dec1/w', d + c, h, 'he'), b: params.bias('dec1/b', h) };
   const dec2 = { w: params.dense('dec2/w', h, h, 'he'), b: params.bias('dec2/b', h) };
   const out = { w: params.dense('out/w', h, D, 'glorot'), b: params.bias('out/b', D) };
-  const extraHead = e > 0 ? { w: params.dense('extra/w', h, e, 'glorot'), b: params.bias('extra/b', e) } : null;
+  const extraHead = e > 0 ? { w: params.dense('extra/w', h, e, 'small'), b: params.bias('extra/b', e) } : null;
 
   const features = (x: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.Tensor2D =>
     tf.tidy(() => {

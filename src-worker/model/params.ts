@@ -6,10 +6,13 @@ import type { Rng } from '../engine/random';
  * scaling for layers followed by a ReLU, Glorot for linear outputs: both keep
  * activations at unit scale so the first steps neither explode nor vanish.
  */
-export type Init = 'he' | 'glorot';
+export type Init = 'he' | 'glorot' | 'small';
 
+/** `small`: a tenth of Glorot, for heads whose outputs should start near zero (flow parameters). */
 function std(init: Init, fanIn: number, fanOut: number): number {
-  return init === 'he' ? Math.sqrt(2 / fanIn) : Math.sqrt(2 / (fanIn + fanOut));
+  if (init === 'he') return Math.sqrt(2 / fanIn);
+  const glorot = Math.sqrt(2 / (fanIn + fanOut));
+  return init === 'small' ? glorot / 10 : glorot;
 }
 
 let counter = 0;

@@ -83,7 +83,7 @@ describe('Explore on a conditional VAE', () => {
 
   it('inpainting refuses a conditional VAE, saying why, instead of decoding without a label', async () => {
     await expect(core.call('inpaint.evaluate', { runId: cvaeRun, mask: 'top', images: 4, iterations: 2 })).rejects.toThrow(
-      /Inpainting does not support conditional VAEs/,
+      /Inpainting does not support models whose encoder and decoder take the image's class/,
     );
   });
 
@@ -105,6 +105,6 @@ describe('a VQ-VAE run through the worker and the store', () => {
   });
 
   it('Explore says plainly that it does not support the code grid yet', async () => {
-    await expect(core.call('explore.info', { runId: vqRun })).rejects.toThrow(/VQ-VAE: Explore and Inpaint work on continuous latents/);
+    await expect(core.call('explore.info', { runId: vqRun })).rejects.toThrow(/VQ-VAE: Explore works on continuous latents/);
   });
 });
