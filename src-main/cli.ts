@@ -19,6 +19,8 @@ Usage:
   vae-studio train --dataset <id|name> [--model mlp|conv] [--latent 16] [--epochs 10]
                    [--batch 64] [--seed 1] [--lr 0.001] [--decoder bernoulli|gaussian]
                    [--beta 1] [--hidden 256] [--name N] [--project P]
+                   [--family vae|cvae|m2|vqvae] [--flow none|planar] [--flow-steps 4]
+                   [--label-fraction 0.1] [--codebook-size 128] [--code-dim 16] [--prior-epochs 5]
                    [--backend webgpu|tensorflow-gpu|tensorflow|wasm|cpu]   (default: the fastest that passes its self-check)
   vae-studio resume <run>           continue an interrupted, killed or stopped run from its last checkpoint
   vae-studio runs [--project P]
@@ -57,6 +59,13 @@ const options = {
   lr: { type: 'string' },
   decoder: { type: 'string' },
   beta: { type: 'string' },
+  family: { type: 'string' },
+  flow: { type: 'string' },
+  'flow-steps': { type: 'string' },
+  'label-fraction': { type: 'string' },
+  'codebook-size': { type: 'string' },
+  'code-dim': { type: 'string' },
+  'prior-epochs': { type: 'string' },
   port: { type: 'string' },
   backend: { type: 'string' },
   format: { type: 'string' },
@@ -162,6 +171,13 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
   set('seed', num(values, 'seed'));
   set('learningRate', num(values, 'lr'));
   set('beta', num(values, 'beta'));
+  set('family', values.family);
+  set('flow', values.flow);
+  set('flowSteps', num(values, 'flow-steps'));
+  set('labelFraction', num(values, 'label-fraction'));
+  set('codebookSize', num(values, 'codebook-size'));
+  set('codeDim', num(values, 'code-dim'));
+  set('priorEpochs', num(values, 'prior-epochs'));
   set('backend', values.backend);
 
   const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });

@@ -1,0 +1,47 @@
+// Model families from the command line, through the real CLI, worker and SQLite file.
+// Needs `npm run build` first (the test script runs it before the unit tests).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir, writeImageFolder } from './core/testing';
+import { appPaths } from './paths';
+
+const bin = join(appPaths.root, 'bin', 'vae-studio.mjs');
+let dir: ReturnType<typeof tempDir>;
+
+function cli(args: string[]): { status: number | null; lines: Record<string, unknown>[]; stderr: string } {
+  const result = spawnSync(process.execPath, [bin, ...args, '--home', join(dir.path, 'home'), '--json'], { encoding: 'utf8', timeout: 120_000 });
+  const lines = result.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { status: result.status, lines, stderr: result.stderr };
+}
+
+beforeAll(async () => {
+  if (!existsSync(appPaths.workerEntry)) throw new Error(`${appPaths.workerEntry} is missing: run "npm run build" first`);
+  dir = tempDir();
+  await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right'], 30, { size: 8 });
+  expect(cli(['import', join(dir.path, 'shapes'), '--size', '8', '--name', 'shapes']).status).toBe(0);
+});
+afterAll(() => dir.cleanup());
+
+describe('vae-studio train --family', () => {
+  it('trains a semi-supervised M2 run with a share of the labels and reports its test accuracy beside it', () => {
+    const args = ['train', '--dataset', 'shapes', '--epochs', '1', '--batch', '16', '--latent', '2', '--hidden', '16', '--backend', 'cpu'];
+    const trained = cli([...args, '--family', 'm2', '--label-fraction', '0.25']);
+    expect(trained.status, trained.stderr).toBe(0);
+    const result = trained.lines.at(-1) as { run: { status: string; config: Record<string, unknown>; summary: Record<string, number> } };
+    expect(result.run.status).toBe('finished');
+    expect(result.run.config).toMatchObject({ family: 'm2', labelFraction: 0.25 });
+    expect(result.run.summary['test_accuracy']).toBeGreaterThanOrEqual(0);
+    expect(result.run.summary['label_fraction']).toBeGreaterThan(0.2);
+  });
+
+  it('names the flag of a family it does not know', () => {
+    const bad = cli(['train', '--dataset', 'shapes', '--family', 'gan']);
+    expect(bad.status).toBe(1);
+    expect(bad.lines.at(-1)).toMatchObject({ type: 'error', error: { code: 'invalid_input', details: { field: 'config.family' } } });
+  });
+});
