@@ -13,7 +13,8 @@ export type Route =
   | { view: 'inpaint'; runId: number };
 
 /** Explore's sections; `traverse` is the one a bare #/runs/12/explore opens. */
-export const exploreTabs = ['traverse', 'map', 'interpolate', 'samples'] as const;
+/** `classes` only appears for models whose decoder takes a label (conditional VAE, M2). */
+export const exploreTabs = ['traverse', 'map', 'interpolate', 'samples', 'classes'] as const;
 export type ExploreTab = (typeof exploreTabs)[number];
 
 const toTab = (text: string | undefined): ExploreTab => exploreTabs.find((tab) => tab === text) ?? 'traverse';

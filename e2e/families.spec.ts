@@ -1,0 +1,49 @@
+import type { Locator } from '@playwright/test';
+import { expect, openStudio, screenshot, test } from './fixtures';
+import { createFirstProject } from './steps';
+
+/** The picture a figure shows once no request is in flight. */
+async function settledSrc(figure: Locator): Promise<string> {
+  await expect(figure).toHaveAttribute('data-loading', 'false', { timeout: 60_000 });
+  const img = figure.locator('img');
+  await expect(img).toBeVisible();
+  return (await img.getAttribute('src')) ?? '';
+}
+
+test('a conditional VAE from the new-run form: Explore generates a chosen class and swaps the class of an image', async ({ page, studio }) => {
+  test.setTimeout(240_000);
+  await openStudio(page, studio);
+  await createFirstProject(page);
+  await page.getByTestId('import-sample').click();
+  await page.getByTestId('import-submit').click();
+  await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
+
+  await page.getByTestId('nav-train').click();
+  await page.getByTestId('run-name-input').fill('digits-cvae');
+  await page.getByTestId('run-model-mlp').check();
+  await page.getByTestId('run-family').selectOption('cvae');
+  await page.getByTestId('run-latent').fill('2');
+  await page.getByTestId('run-hidden').fill('128');
+  await page.getByTestId('run-epochs').fill('30');
+  await page.getByTestId('run-batch-size').fill('32');
+  await page.getByTestId('run-start').click();
+  const panel = page.getByTestId('run-panel');
+  await expect(panel.getByTestId('run-name')).toHaveText('digits-cvae');
+  await expect(panel).toContainText('conditional');
+  const runId = (await panel.getAttribute('data-run-id')) ?? '';
+  await expect(panel.getByTestId('run-status')).toHaveAttribute('data-status', 'finished', { timeout: 180_000 });
+
+  await page.goto(`${studio.url.split('#')[0]}#/runs/${runId}/explore/classes`);
+  await expect(page.getByTestId('explore')).toHaveAttribute('data-ready', 'true', { timeout: 60_000 });
+  await expect(page.getByTestId('explore-tab-classes')).toHaveAttribute('aria-selected', 'true');
+  const grid = page.getByTestId('classes-grid');
+  const zero = await settledSrc(grid);
+  await page.getByTestId('classes-label').selectOption({ index: 7 });
+  await expect.poll(() => settledSrc(grid), { timeout: 60_000 }).not.toBe(zero);
+  const swap = page.getByTestId('classes-swap');
+  const first = await settledSrc(swap);
+  await page.getByTestId('classes-base-image').nth(3).click();
+  await expect.poll(() => settledSrc(swap), { timeout: 60_000 }).not.toBe(first);
+  await expect(page.getByTestId('classes-swap-labels')).toContainText('0 · 1 · 2');
+  await screenshot(page, '40-explore-classes');
+});
