@@ -47,3 +47,34 @@ test('a conditional VAE from the new-run form: Explore generates a chosen class 
   await expect(page.getByTestId('classes-swap-labels')).toContainText('0 · 1 · 2');
   await screenshot(page, '40-explore-classes');
 });
+
+test('a semi-supervised M2 run with 10 % of the labels: its accuracy on the run page, its predictions on the latent map', async ({ page, studio }) => {
+  test.setTimeout(240_000);
+  await openStudio(page, studio);
+  await createFirstProject(page);
+  await page.getByTestId('import-sample').click();
+  await page.getByTestId('import-submit').click();
+  await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
+
+  await page.getByTestId('nav-train').click();
+  await page.getByTestId('run-name-input').fill('digits-m2');
+  await page.getByTestId('run-model-mlp').check();
+  await page.getByTestId('run-family').selectOption('m2');
+  await page.getByTestId('run-label-percent').fill('10');
+  await page.getByTestId('run-latent').fill('2');
+  await page.getByTestId('run-hidden').fill('64');
+  await page.getByTestId('run-epochs').fill('4');
+  await page.getByTestId('run-batch-size').fill('32');
+  await page.getByTestId('run-start').click();
+  const panel = page.getByTestId('run-panel');
+  await expect(panel).toContainText('M2, 10 % labels');
+  const runId = (await panel.getAttribute('data-run-id')) ?? '';
+  await expect(panel.getByTestId('run-status')).toHaveAttribute('data-status', 'finished', { timeout: 180_000 });
+  // Chance is 10 %: the figure is the test split's, next to the share of labels kept.
+  await expect(panel.getByTestId('run-accuracy')).toHaveText(/^\d+\.\d %$/);
+  expect(parseFloat((await panel.getByTestId('run-accuracy').textContent()) ?? '0')).toBeGreaterThan(20);
+  await screenshot(page, '41-run-m2');
+
+  await page.goto(`${studio.url.split('#')[0]}#/runs/${runId}/explore/map`);
+  await expect(page.getByTestId('map-predicted')).toContainText('its classifier predicts the label of', { timeout: 60_000 });
+});
