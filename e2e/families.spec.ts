@@ -78,3 +78,38 @@ test('a semi-supervised M2 run with 10 % of the labels: its accuracy on the run 
   await page.goto(`${studio.url.split('#')[0]}#/runs/${runId}/explore/map`);
   await expect(page.getByTestId('map-predicted')).toContainText('its classifier predicts the label of', { timeout: 60_000 });
 });
+
+test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior samples and codebook usage on the run page', async ({ page, studio }) => {
+  test.setTimeout(240_000);
+  await openStudio(page, studio);
+  await createFirstProject(page);
+  await page.getByTestId('import-sample').click();
+  await page.getByTestId('import-submit').click();
+  await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
+
+  await page.getByTestId('nav-train').click();
+  await page.getByTestId('run-name-input').fill('digits-vq');
+  await page.getByTestId('run-model-conv').check();
+  await page.getByTestId('run-family').selectOption('vqvae');
+  // Nothing of a Gaussian KL is on offer for discrete codes.
+  await expect(page.getByTestId('run-beta')).toHaveCount(0);
+  await expect(page.getByTestId('run-flow')).toHaveCount(0);
+  await page.getByTestId('run-codebook-size').fill('32');
+  await page.getByTestId('run-code-dim').fill('8');
+  await page.getByTestId('run-prior-epochs').fill('2');
+  await page.getByTestId('run-hidden').fill('64');
+  await page.getByTestId('run-epochs').fill('5');
+  await page.getByTestId('run-batch-size').fill('32');
+  await page.getByTestId('run-start').click();
+  const panel = page.getByTestId('run-panel');
+  await expect(panel).toContainText('VQ-VAE, 32 codes');
+  await expect(panel.getByTestId('run-status')).toHaveAttribute('data-status', 'finished', { timeout: 200_000 });
+  await expect(panel.getByTestId('run-perplexity')).toHaveText(/^\d+(\.\d+)?\/32$/);
+  for (const kind of ['reconstructions', 'samples', 'codebook']) {
+    await expect(page.getByTestId(`artifact-${kind}`)).toHaveAttribute('data-epoch', '5');
+  }
+  await expect(page.getByTestId('artifact-traversal')).toHaveCount(0);
+  await expect(page.getByTestId('artifact-samples')).toContainText('learned autoregressive prior');
+  await expect(panel.getByTestId('run-explore')).toBeDisabled();
+  await screenshot(page, '42-run-vqvae');
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SeriesPoint } from './chart-series';
-import { klSnapshot, latestKlEpoch } from './kl-dims';
+import { klSnapshot, latestKlEpoch, recordedKlDims } from './kl-dims';
 
 const p = (epoch: number, y: number): SeriesPoint => ({ step: epoch * 10, epoch, t: epoch * 1000, y });
 
@@ -31,5 +31,11 @@ describe('KL per latent dim', () => {
     const snapshot = klSnapshot(series, 4, 2)!;
     expect(snapshot.values[3]).toBeNaN();
     expect(snapshot.active[3]).toBe(false);
+  });
+
+  it('counts the dims that have a series, so a VQ-VAE grid wider than the latent setting shows whole', () => {
+    const point = { step: 1, epoch: 1, t: 0, y: 1 };
+    expect(recordedKlDims({})).toBe(0);
+    expect(recordedKlDims({ kl_dim_0: [point], kl_dim_1: [point], kl_dim_2: [point], kl_dim_4: [point] })).toBe(3);
   });
 });

@@ -25,6 +25,16 @@ function atEpoch(points: readonly SeriesPoint[] | undefined, epoch: number): Ser
   return undefined;
 }
 
+/**
+ * How many dims have a KL series (kl_dim_0, kl_dim_1, … without a gap). A VQ-VAE records
+ * one per position of its code grid, which for the conv model is not the config's latent.
+ */
+export function recordedKlDims(series: Readonly<Record<string, SeriesPoint[]>>): number {
+  let dims = 0;
+  while (series[klDimName(dims)] !== undefined) dims++;
+  return dims;
+}
+
 /** Newest epoch with per-dim KL, or null before the first epoch ends. */
 export function latestKlEpoch(series: Readonly<Record<string, SeriesPoint[]>>): number | null {
   return series[klDimName(0)]?.at(-1)?.epoch ?? null;
