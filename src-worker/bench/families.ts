@@ -33,7 +33,8 @@ export interface FamilyRecipe {
   k: number;
 }
 
-export const FAMILY_MODELS: { key: string; name: string; config: Partial<RunConfig>; note?: string }[] = [
+/** `optional` rows run only when asked for by key (--families): conv models cost minutes on wasm. */
+export const FAMILY_MODELS: { key: string; name: string; config: Partial<RunConfig>; note?: string; optional?: boolean }[] = [
   { key: 'vae', name: 'VAE', config: {} },
   { key: 'flow', name: 'VAE + planar flow, K = 8', config: { flow: 'planar', flowSteps: 8 } },
   { key: 'cvae', name: 'conditional VAE', config: { family: 'cvae' }, note: '−log p(x|y): the label is given, not comparable to −log p(x)' },
@@ -46,6 +47,14 @@ export const FAMILY_MODELS: { key: string; name: string; config: Partial<RunConf
     name: 'VQ-VAE, 16 × K = 128',
     config: { family: 'vqvae', codebookSize: 128, codeDim: 16 },
     note: 'bound log p(x|z_q) + log π(k) with the MADE prior; + as many prior epochs',
+  },
+  { key: 'vae-conv', name: 'VAE, conv', config: { model: 'conv' }, optional: true },
+  {
+    key: 'vqvae-conv',
+    name: 'VQ-VAE conv, 7×7 × K = 128',
+    config: { model: 'conv', family: 'vqvae', codebookSize: 128, codeDim: 16 },
+    note: 'bound with the MADE prior; + as many prior epochs',
+    optional: true,
   },
 ];
 
@@ -93,6 +102,8 @@ export async function familyRow(model: (typeof FAMILY_MODELS)[number], data: Dig
 
 export async function familiesBench(data: DigitSplit, recipe: FamilyRecipe, only?: string[]): Promise<FamilyRow[]> {
   const rows: FamilyRow[] = [];
-  for (const model of FAMILY_MODELS) if (!only || only.includes(model.key)) rows.push(await familyRow(model, data, recipe));
+  for (const model of FAMILY_MODELS) {
+    if (only ? only.includes(model.key) : !model.optional) rows.push(await familyRow(model, data, recipe));
+  }
   return rows;
 }
