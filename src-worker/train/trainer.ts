@@ -41,7 +41,6 @@ export interface EvalSums {
   codeCounts?: Float64Array;
 }
 
-
 export type TrainerConfig = ScheduleConfig &
   Pick<RunConfig, 'seed' | 'decoder' | 'gaussianSigma' | 'decoderVariance' | 'denoise' | 'denoiseSigma' | 'denoiseMaskProb'> &
   Partial<Pick<RunConfig, 'flow' | 'flowSteps' | 'family' | 'classifierWeight'>>;
