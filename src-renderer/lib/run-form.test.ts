@@ -186,5 +186,10 @@ describe('model family and posterior flow in the form', () => {
     expect(validateRunForm(valid({ family: 'vae', labelPercent: null })).config?.labelFraction).toBe(defaultRunConfig().labelFraction);
     expect(runFormFrom(runConfigSchema.parse({ family: 'm2', labelFraction: 0.07 }), 1).labelPercent).toBe(7);
     expect(validateRunForm(valid({ family: 'm2', objective: 'capacity' })).errors.objective).toMatch(/m2/);
+    // α: empty keeps the default (absent from the config), a number is sent.
+    expect(validateRunForm(valid({ family: 'm2', classifierWeight: null })).config?.classifierWeight).toBeUndefined();
+    expect(validateRunForm(valid({ family: 'm2', classifierWeight: 10 })).config?.classifierWeight).toBe(10);
+    expect(validateRunForm(valid({ family: 'vae', classifierWeight: 10 })).config?.classifierWeight).toBeUndefined();
+    expect(validateRunForm(valid({ family: 'm2', classifierWeight: -1 })).errors.classifierWeight).toBeDefined();
   });
 });

@@ -35,6 +35,8 @@ export interface RunFormValues {
   flowSteps: number | null;
   /** M2: share of training labels kept, as a percentage (1 = 1 %). */
   labelPercent: number | null;
+  /** M2's α; empty = the default 0.1 · unlabelled / labelled. */
+  classifierWeight: number | null;
   codebookSize: number | null;
   codeDim: number | null;
   commitment: number | null;
@@ -95,6 +97,7 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
     flow: config.flow,
     flowSteps: config.flowSteps,
     labelPercent: +(config.labelFraction * 100).toPrecision(6),
+    classifierWeight: config.classifierWeight ?? null,
     codebookSize: config.codebookSize,
     codeDim: config.codeDim,
     commitment: config.commitment,
@@ -137,6 +140,7 @@ export const runFormHints: Partial<Record<RunFormField, string>> = {
   latent: range(LIMITS.latent),
   flowSteps: `Planar steps K, ${range(LIMITS.flowSteps)}`,
   labelPercent: 'Training labels kept, % (e.g. 1 or 10); the rest train unlabelled',
+  classifierWeight: 'Weight α of the labelled cross-entropy; empty: 0.1 · unlabelled / labelled',
   codebookSize: `Codes K, ${range(LIMITS.codebookSize)}`,
   codeDim: `Dimension of each code, ${range(LIMITS.codeDim)}`,
   commitment: 'β of ‖z_e − sg(e)‖², 0.25 in the paper',
@@ -257,6 +261,7 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   }
   if (values.flow !== 'none') candidate['flowSteps'] = values.flowSteps;
   if (values.family === 'm2' && values.labelPercent !== null) candidate['labelFraction'] = values.labelPercent / 100;
+  if (values.family === 'm2' && values.classifierWeight !== null) candidate['classifierWeight'] = values.classifierWeight;
   if (values.family === 'vqvae') {
     Object.assign(candidate, {
       codebookSize: values.codebookSize,
