@@ -111,5 +111,8 @@ test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior s
   await expect(page.getByTestId('artifact-traversal')).toHaveCount(0);
   await expect(page.getByTestId('artifact-samples')).toContainText('learned autoregressive prior');
   await expect(panel.getByTestId('run-explore')).toBeDisabled();
+  // Its bars are code positions (each costs −log π(k)), not latent dims that may collapse.
+  await expect(panel.getByTestId('kl-dims')).toContainText('code positions');
+  await expect(panel.getByTestId('kl-active')).toHaveCount(0);
   await screenshot(page, '42-run-vqvae');
 });
