@@ -4,6 +4,7 @@ import { href, parseHash, section, type Route } from './routes';
 describe('routes', () => {
   it('round-trips every route through its hash', () => {
     const routes: Route[] = [
+      { view: 'projects' },
       { view: 'datasets', datasetId: null },
       { view: 'datasets', datasetId: 7 },
       { view: 'train', runId: null },
@@ -41,6 +42,11 @@ describe('routes', () => {
   it('gives a bare Explore link to the traversals', () => {
     expect(href({ view: 'explore', runId: 3, tab: 'traverse' })).toBe('#/runs/3/explore');
     expect(href({ view: 'explore', runId: 3, tab: 'map' })).toBe('#/runs/3/explore/map');
+  });
+
+  it('the projects list belongs to no sidebar entry', () => {
+    expect(parseHash('#/projects')).toEqual({ view: 'projects' });
+    expect(section({ view: 'projects' })).toBeNull();
   });
 
   it('puts a run detail under the Runs section', () => {

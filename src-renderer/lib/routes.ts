@@ -1,9 +1,10 @@
 /**
  * Hash routes, so a reload (or a link pasted from the web mode) lands on the same
- * screen: #/datasets, #/datasets/7, #/train, #/train/12, #/runs, #/runs/12,
+ * screen: #/projects, #/datasets, #/datasets/7, #/train, #/train/12, #/runs, #/runs/12,
  * #/runs/12/explore[/map|interpolate|samples], #/runs/12/inpaint, #/compare/12,15.
  */
 export type Route =
+  | { view: 'projects' }
   | { view: 'datasets'; datasetId: number | null }
   | { view: 'train'; runId: number | null }
   | { view: 'runs' }
@@ -40,6 +41,8 @@ export function parseHash(hash: string): Route {
     }
     case 'datasets':
       return { view: 'datasets', datasetId: toId(id) };
+    case 'projects':
+      return { view: 'projects' };
     case 'compare': {
       const ids = (id ?? '').split(',').map(toId);
       const runIds = [...new Set(ids.filter((value): value is number => value !== null))];
@@ -52,6 +55,8 @@ export function parseHash(hash: string): Route {
 
 export function href(route: Route): string {
   switch (route.view) {
+    case 'projects':
+      return '#/projects';
     case 'datasets':
       return route.datasetId === null ? '#/datasets' : `#/datasets/${route.datasetId}`;
     case 'train':
@@ -69,7 +74,8 @@ export function href(route: Route): string {
   }
 }
 
-/** Which sidebar entry a route belongs to. */
-export function section(route: Route): ViewName {
+/** Which sidebar entry a route belongs to (the projects list has none: the picker leads there). */
+export function section(route: Route): ViewName | null {
+  if (route.view === 'projects') return null;
   return route.view === 'run' || route.view === 'compare' || route.view === 'explore' || route.view === 'inpaint' ? 'runs' : route.view;
 }
