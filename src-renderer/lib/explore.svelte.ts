@@ -1,5 +1,5 @@
 import type { ExploreInfo } from '@shared/api';
-import type { DatasetImage } from '@shared/inference';
+import type { DatasetImage, SplitName } from '@shared/inference';
 import { call } from './api';
 import { toUserError } from './errors';
 import { Latest } from './latest';
@@ -87,19 +87,11 @@ export class ExploreModel {
     }
     try {
       // Pages from across the split (it may be stored sorted by label), then a few of each label.
-      const pageSize = 64;
-      const first = await call('explore.images', { ...this.ref, split: 'test', count: pageSize });
-      const offsets = [1, 2, 3]
-        .map((k) => Math.floor((first.total * k) / 4))
-        .filter((offset, i, all) => offset >= pageSize && all.indexOf(offset) === i);
-      const rest = await Promise.all(offsets.map((offset) => call('explore.images', { ...this.ref, split: 'test', offset, count: pageSize })));
+      const { total, images } = await fetchAcrossSplit(this.ref, 'test');
       if (this.#closed) return;
-      const all = [first, ...rest].flatMap((page) => page.images);
-      for (const image of all) this.#images.set(image.index, image);
-      // Pages may overlap on a small split; each image once (a few hundred at most).
-      const unique = all.filter((image, i) => all.findIndex((other) => other.index === image.index) === i);
-      this.strip = spreadByLabel(unique, stripCount);
-      this.testTotal = first.total;
+      for (const image of images) this.#images.set(image.index, image);
+      this.strip = spreadByLabel(images, stripCount);
+      this.testTotal = total;
     } catch (error) {
       if (!this.#closed) this.stripError = toUserError(error).message;
     }
@@ -123,4 +115,23 @@ export class ExploreModel {
   close(): void {
     this.#closed = true;
   }
+}
+
+/**
+ * A few pages from across a split (it may be stored sorted by label): up to 4 × 64
+ * images, each once, and the split's size. Pickers spread them with spreadByLabel.
+ */
+export async function fetchAcrossSplit(
+  ref: { runId: number; checkpoint: 'best' | 'last' },
+  split: SplitName,
+  pageSize = 64,
+): Promise<{ total: number; images: DatasetImage[] }> {
+  const first = await call('explore.images', { ...ref, split, count: pageSize });
+  const offsets = [1, 2, 3]
+    .map((k) => Math.floor((first.total * k) / 4))
+    .filter((offset, i, all) => offset >= pageSize && all.indexOf(offset) === i);
+  const rest = await Promise.all(offsets.map((offset) => call('explore.images', { ...ref, split, offset, count: pageSize })));
+  const all = [first, ...rest].flatMap((page) => page.images);
+  // Pages may overlap on a small split; each image once (a few hundred at most).
+  return { total: first.total, images: all.filter((image, i) => all.findIndex((other) => other.index === image.index) === i) };
 }
