@@ -1,26 +1,17 @@
 // `vae-studio export` and `vae-studio import-model` end to end: the real CLI over the
 // built app (`npm run build` first), JSON lines out, a second workspace to import into.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeImageFolder } from './core/testing';
-import { appPaths } from './paths';
+import { requireBuiltApp, runCli, type CliResult } from './cli-testing';
 
-const bin = join(appPaths.root, 'bin', 'vae-studio.mjs');
 let dir: ReturnType<typeof tempDir>;
 
-function cli(home: string, args: string[]): { status: number | null; lines: Record<string, unknown>[]; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args, '--home', join(dir.path, home), '--json'], { encoding: 'utf8', timeout: 120_000 });
-  const lines = result.stdout
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { status: result.status, lines, stderr: result.stderr };
-}
+const cli = (home: string, args: string[]): CliResult => runCli(join(dir.path, home), args);
 
 beforeAll(async () => {
-  if (!existsSync(appPaths.workerEntry)) throw new Error(`${appPaths.workerEntry} is missing: run "npm run build" first`);
+  requireBuiltApp();
   dir = tempDir();
   await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right'], 20, { size: 8 });
 });

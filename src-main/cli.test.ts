@@ -2,29 +2,18 @@
 // Needs `npm run build` first (the test script runs it before the unit tests).
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { tempDir, until, writeImageFolder } from './core/testing';
-import { appPaths } from './paths';
+import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli-testing';
 
-const bin = join(appPaths.root, 'bin', 'vae-studio.mjs');
+const bin = cliBin;
 let dir: ReturnType<typeof tempDir>;
 
-function cli(args: string[]): { status: number | null; lines: Record<string, unknown>[]; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args, '--home', join(dir.path, 'home'), '--json'], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  const lines = result.stdout
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { status: result.status, lines, stderr: result.stderr };
-}
+const cli = (args: string[]): CliResult => runCli(join(dir.path, 'home'), args);
 
 beforeAll(async () => {
-  if (!existsSync(appPaths.workerEntry)) throw new Error(`${appPaths.workerEntry} is missing: run "npm run build" first`);
+  requireBuiltApp();
   dir = tempDir();
   await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right'], 40, { size: 16 });
 });

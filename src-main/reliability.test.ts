@@ -3,7 +3,7 @@
 // says what must survive. Needs `npm run build` first and root for the tmpfs mount
 // (CI has both). Results are summarized in docs/RELIABILITY.md.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { tempDir, until, writeImageFolder } from './core/testing';
 import { verifiedCheckpointHeader } from './core/jobs/orphan-checkpoints';
 import { appPaths } from './paths';
+import { runCli, type CliResult } from './cli-testing';
 
 const bin = join(appPaths.root, 'bin', 'vae-studio.mjs');
 let dir: ReturnType<typeof tempDir>;
@@ -23,14 +24,7 @@ interface Line {
   runs?: { id: number; status: string; error: { message: string } | null }[];
 }
 
-function cli(home: string, args: string[]): { status: number | null; lines: Line[]; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args, '--home', home, '--json'], { encoding: 'utf8', timeout: 120_000 });
-  const lines = result.stdout
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Line);
-  return { status: result.status, lines, stderr: result.stderr };
-}
+const cli = (home: string, args: string[]): CliResult<Line> => runCli<Line>(home, args);
 
 function cliAsync(home: string, args: string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [bin, ...args, '--home', home, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
