@@ -1,33 +1,5 @@
-// `npm run bench:impute`: builds the imputation benchmark (src-worker/bench/impute.ts) the way the
-// worker is built — '@tensorflow/*' and other dependencies external, the gradient
-// registrations inlined — then runs it. Extra arguments go to the bench
-// (e.g. `npm run bench:impute -- --images 100`).
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
-import { resolve } from 'node:path';
-import { build } from 'vite';
+// `npm run bench:impute`: the imputation benchmark (src-worker/bench/impute.ts). Extra
+// arguments go to the bench (e.g. `npm run bench:impute -- --images 100`).
+import { runBench } from './run-bench.mjs';
 
-const root = resolve(import.meta.dirname, '..');
-const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
-const deps = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), 'mnist'];
-const external = (id) =>
-  id.startsWith('node:') || builtinModules.includes(id) || deps.some((dep) => id === dep || id.startsWith(`${dep}/`));
-
-await build({
-  root,
-  configFile: false,
-  logLevel: 'warn',
-  resolve: { alias: { '@shared': resolve(root, 'src-shared') } },
-  build: {
-    ssr: resolve(root, 'src-worker/bench/impute.ts'),
-    outDir: resolve(root, 'out/bench-impute'),
-    emptyOutDir: true,
-    target: 'node20',
-    rolldownOptions: { external, output: { entryFileNames: 'bench.mjs', format: 'es' } },
-  },
-  ssr: { noExternal: true },
-});
-
-const run = spawnSync(process.execPath, [resolve(root, 'out/bench-impute/bench.mjs'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
-process.exit(run.status ?? 1);
+await runBench('src-worker/bench/impute.ts', 'bench-impute');

@@ -1,0 +1,36 @@
+// Builds a benchmark entry of src-worker/bench the way the worker is built —
+// '@tensorflow/*' and other dependencies external, the gradient registrations inlined —
+// then runs it with this process's extra arguments. Used by `npm run bench` and
+// `npm run bench:impute`.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { resolve } from 'node:path';
+import { build } from 'vite';
+
+/** `entry`: path under the repository root; `name`: folder under out/ for the build. */
+export async function runBench(entry, name) {
+  const root = resolve(import.meta.dirname, '..');
+  const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
+  const deps = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), 'mnist'];
+  const external = (id) =>
+    id.startsWith('node:') || builtinModules.includes(id) || deps.some((dep) => id === dep || id.startsWith(`${dep}/`));
+
+  await build({
+    root,
+    configFile: false,
+    logLevel: 'warn',
+    resolve: { alias: { '@shared': resolve(root, 'src-shared') } },
+    build: {
+      ssr: resolve(root, entry),
+      outDir: resolve(root, 'out', name),
+      emptyOutDir: true,
+      target: 'node20',
+      rolldownOptions: { external, output: { entryFileNames: 'bench.mjs', format: 'es' } },
+    },
+    ssr: { noExternal: true },
+  });
+
+  const run = spawnSync(process.execPath, [resolve(root, 'out', name, 'bench.mjs'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+  process.exit(run.status ?? 1);
+}
