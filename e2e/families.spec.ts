@@ -1,5 +1,6 @@
 import type { Locator } from '@playwright/test';
-import { expect, openStudio, screenshot, test } from './fixtures';
+import { join } from 'node:path';
+import { expect, openStudio, screenshot, tempFolder, test } from './fixtures';
 import { createFirstProject } from './steps';
 
 /** The picture a figure shows once no request is in flight. */
@@ -115,4 +116,26 @@ test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior s
   await expect(panel.getByTestId('kl-dims')).toContainText('code positions');
   await expect(panel.getByTestId('kl-active')).toHaveCount(0);
   await screenshot(page, '42-run-vqvae');
+
+  // Exported with its code prior, and imported back with a card that says what it is.
+  const out = await tempFolder();
+  try {
+    const runId = (await panel.getAttribute('data-run-id')) ?? '';
+    await page.goto(`${studio.url.split('#')[0]}#/runs/${runId}`);
+    await expect(page.getByTestId('export-contents')).toHaveText('encoder, decoder, code prior, model card, README, samples and metrics');
+    const archive = join(out.path, 'digits-vq.vaestudio');
+    await page.getByTestId('export-path').fill(archive);
+    await page.getByTestId('export-submit').click();
+    await expect(page.getByTestId('export-done')).toContainText(archive, { timeout: 30_000 });
+    await page.getByTestId('nav-runs').click();
+    await page.getByTestId('runs-import-model').click();
+    await page.getByTestId('import-model-path').fill(archive);
+    await page.getByTestId('import-model-submit').click();
+    await expect(page.getByTestId('model-card')).toContainText('CONV VQ-VAE (32 codes of dimension 8 on a 7×7 grid', { timeout: 30_000 });
+    await expect(page.getByTestId('model-card')).toContainText('encoder, decoder, prior');
+    await page.getByTestId('model-card').scrollIntoViewIfNeeded();
+    await screenshot(page, '43-imported-vqvae-card');
+  } finally {
+    await out.remove();
+  }
 });

@@ -97,16 +97,3 @@ export function zeroCheckpointTensors(bytes: Uint8Array, zero: (name: string) =>
   }
   return copy;
 }
-
-/**
- * The model parameters of a checkpoint by their layer name ("mlp/enc1/w", "conv/deconv1/f",
- * "decoder/logVar"): the trainer stores them as "param/<i>:<name>" beside Adam's moments.
- */
-export function checkpointParams(parsed: Pick<ParsedCheckpoint, 'tensors'>): Map<string, CheckpointTensor> {
-  const params = new Map<string, CheckpointTensor>();
-  for (const tensor of parsed.tensors) {
-    const match = /^param\/\d+:(.+)$/.exec(tensor.name);
-    if (match) params.set(match[1]!, tensor);
-  }
-  return params;
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRunConfig, exportBlocker, inferenceBlocker, runConfigSchema } from './config';
+import { defaultRunConfig, inferenceBlocker, runConfigSchema } from './config';
 
 describe('run config: model families and flows', () => {
   it('reads a config stored before families existed as the plain VAE it was', () => {
@@ -31,7 +31,6 @@ describe('run config: model families and flows', () => {
     expect(runConfigSchema.safeParse({ family: 'm2', objective: 'capacity' }).error?.issues[0]?.path).toEqual(['objective']);
     expect(runConfigSchema.safeParse({ family: 'm2', freeBits: 1 }).error?.issues[0]?.path).toEqual(['freeBits']);
     expect(runConfigSchema.safeParse({ family: 'm2', beta: 2, klWarmupSteps: 100 }).success).toBe(true);
-    expect(exportBlocker({ family: 'm2', flow: 'none' })).toMatch(/M2/);
   });
 
   it('VQ-VAE: refuses what only a Gaussian KL has, and needs an autoencoder epoch before the prior ones', () => {
@@ -42,7 +41,6 @@ describe('run config: model families and flows', () => {
     expect(path({ beta: 4 })).toBe('beta');
     expect(path({ epochs: 5, priorEpochs: 5 })).toBe('priorEpochs');
     expect(path({ codebookSize: 1 })).toBe('codebookSize');
-    expect(exportBlocker({ family: 'vqvae', flow: 'none' })).toMatch(/VQ-VAE/);
   });
 
   it('says which families Explore and Inpaint cannot serve, and why', () => {
@@ -51,11 +49,5 @@ describe('run config: model families and flows', () => {
     expect(inferenceBlocker({ family: 'cvae' }, 'explore')).toBeNull();
     expect(inferenceBlocker({ family: 'm2' }, 'inpaint')).toMatch(/pass no label/);
     expect(inferenceBlocker({ family: 'vqvae' }, 'explore')).toMatch(/code grid/);
-  });
-
-  it('says why a family cannot be exported yet, and lets the plain VAE through', () => {
-    expect(exportBlocker(defaultRunConfig())).toBeNull();
-    expect(exportBlocker({ family: 'cvae', flow: 'none' })).toMatch(/conditional/);
-    expect(exportBlocker({ family: 'vae', flow: 'planar' })).toMatch(/flow/);
   });
 });

@@ -235,26 +235,6 @@ export type RunConfig = z.output<typeof runConfigSchema>;
 export type RunConfigInput = z.input<typeof runConfigSchema>;
 
 /**
- * Why a run's model cannot be exported yet, or null when it can: the export formats
- * hold a plain encoder and decoder, which would silently drop a flow or a label input.
- */
-export function exportBlocker(config: Pick<RunConfig, 'family' | 'flow'>): string | null {
-  if (config.family === 'vqvae') {
-    return 'Export does not support VQ-VAEs yet: their codebook and autoregressive prior have no place in the exported encoder/decoder pair.';
-  }
-  if (config.family === 'm2') {
-    return 'Export does not support semi-supervised M2 models yet: they hold a classifier beside an encoder and a decoder that take a one-hot label, which the exported networks do not.';
-  }
-  if (config.family === 'cvae') {
-    return 'Export does not support conditional VAEs yet: their encoder and decoder take a one-hot label beside the image and the latent, which the exported networks do not.';
-  }
-  if (config.flow !== 'none') {
-    return "Export does not support flow posteriors yet: the exported encoder would give q0(z|x) without the flow steps. Train with flow 'none' to export.";
-  }
-  return null;
-}
-
-/**
  * Why Explore or Inpaint cannot question a run's model, or null when they can. Both work
  * on a continuous latent; Inpaint's methods also encode and decode without a label.
  */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { importSettingsSchema, runConfigSchema } from './config';
+import { importSettingsSchema, modelFamilies, runConfigSchema } from './config';
 
 /**
  * An exported model (models.export) as a folder or a single `.vaestudio` archive (zip):
@@ -8,8 +8,9 @@ import { importSettingsSchema, runConfigSchema } from './config';
  *   README.md               the card for people
  *   metrics.csv             step,epoch,name,value,t_ms of every recorded metric
  *   samples/*.png           the run's newest samples, reconstructions and traversal grids
- *   tfjs/{encoder,decoder}/ model.json + weights.bin (TensorFlow.js layers format)
- *   onnx/{encoder,decoder}.onnx
+ *   tfjs/<network>/         model.json + weights.bin (TensorFlow.js layers format)
+ *   onnx/<network>.onnx     per network: encoder and decoder; M2 adds a classifier, a
+ *                           VQ-VAE its code prior (src-shared/model-export/networks.ts)
  *   app/checkpoint.vaeckpt  the run's checkpoint, Adam's moments zeroed (weights exact)
  *   app/heldout.vaesds      up to HELDOUT_MAX held-out images, packed (Explore, Inpaint)
  * `tfjs` and `onnx` folder exports leave out the other model format; archives hold both.
@@ -67,6 +68,19 @@ export const modelCardSchema = z.object({
     parameters: z.number().int().positive(),
     encoder: z.array(z.string()),
     decoder: z.array(z.string()),
+    // Since the model families: absent in the first exports, which were all plain VAEs.
+    family: z.enum(modelFamilies).default('vae'),
+    /** Every exported network, its inputs and outputs (names as in both formats) and its layers. */
+    networks: z.array(z.object({ name: z.string(), inputs: z.array(z.string()), outputs: z.array(z.string()), layers: z.array(z.string()) })).optional(),
+    /** Width of the one-hot label input y (conditional VAE, M2); 0 without one. */
+    classes: z.number().int().min(0).default(0),
+    /** Planar flow steps whose parameters the encoder outputs (flow_params); 0 without a flow. */
+    flowSteps: z.number().int().min(0).default(0),
+    /** VQ-VAE: codebook size, code dimension, positions per image and their grid; whether the prior was trained. */
+    codes: z
+      .object({ size: z.number().int().positive(), dim: z.number().int().positive(), positions: z.number().int().positive(), grid: z.tuple([z.number().int(), z.number().int()]), priorTrained: z.boolean() })
+      .nullable()
+      .default(null),
   }),
   decoder: z.object({
     likelihood: z.enum(['bernoulli', 'gaussian']),

@@ -1,16 +1,18 @@
 import type { CheckpointTensor } from '../checkpoint-format';
-import type { Layer, Network } from './graph';
+import { networkShapes, type Activation, type Network } from './graph';
 
 /**
  * A network as an ONNX model (IR 8, opset 13), protobuf encoded by hand: the ops needed
- * are few (Gemm, Relu, Sigmoid, Flatten, Reshape, Transpose, Conv, ConvTranspose) and a
- * converter would drag in Python or a large dependency. Interface is channels-last like
- * the app and the tfjs export (x [N, H, W, C], z [N, d]); convolutions run in ONNX's
- * NCHW between two Transposes. Checked against onnxruntime-node in the round-trip tests.
+ * are few (Gemm, MatMul, Add, Relu, Sigmoid, Flatten, Reshape, Concat, Gather, Transpose,
+ * Conv, ConvTranspose) and a converter would drag in Python or a large dependency.
+ * Interface is channels-last like the app and the tfjs export (x [N, H, W, C], z [N, d]);
+ * convolutions run in ONNX's NCHW between Transposes. Checked against onnxruntime-node
+ * in the round-trip tests.
  */
 export const ONNX_OPSET = 13;
 const IR_VERSION = 8;
 const FLOAT = 1;
+const INT32 = 6;
 const INT64 = 7;
 const ATTR_INT = 2;
 const ATTR_INTS = 7;
@@ -107,10 +109,10 @@ function node(op: string, inputs: string[], outputs: string[], name: string, att
   return n;
 }
 
-function valueInfo(name: string, dims: (number | string)[]): Proto {
+function valueInfo(name: string, dims: (number | string)[], elementType: number): Proto {
   const shape = new Proto();
   for (const d of dims) shape.message(1, typeof d === 'number' ? new Proto().int(1, d) : new Proto().string(2, d));
-  const tensorType = new Proto().int(1, FLOAT).message(2, shape);
+  const tensorType = new Proto().int(1, elementType).message(2, shape);
   return new Proto().string(1, name).message(2, new Proto().message(1, tensorType));
 }
 
@@ -132,110 +134,111 @@ function samePads(k: number, stride: number): number[] {
   return [begin, begin, total - begin, total - begin];
 }
 
+type Layout = 'nhwc' | 'nchw' | 'plain';
+
 export function toOnnx(network: Network, producerVersion: string): Uint8Array {
-  const graph = new Proto();
+  const shapes = networkShapes(network);
   const nodes: Proto[] = [];
   const initializers: Proto[] = [];
-  // Layout of the current value: the app's channels-last, or NCHW inside a conv stack.
-  let layout: 'nhwc' | 'nchw' | 'flat' = network.input.shape.length === 3 ? 'nhwc' : 'flat';
-  let current = network.input.name;
-  let counter = 0;
-  const fresh = (base: string): string => `${base}_${counter++}`;
+  // Each graph value: its ONNX name and layout. Images are channels-last at the
+  // interface and NCHW after a convolution; 'plain' values (vectors, code grids) have none.
+  const values = new Map<string, { name: string; layout: Layout }>();
+  for (const input of network.inputs) values.set(input.name, { name: input.name, layout: input.shape.length === 3 ? 'nhwc' : 'plain' });
+  const transposed = new Map<string, string>();
 
-  const toLayout = (wanted: 'nhwc' | 'nchw'): void => {
-    if (layout === wanted || layout === 'flat') return;
-    const out = fresh(`${current}_${wanted}`);
-    nodes.push(node('Transpose', [current], [out], fresh('transpose'), [{ name: 'perm', ints: wanted === 'nchw' ? [0, 3, 1, 2] : [0, 2, 3, 1] }]));
-    current = out;
-    layout = wanted;
-  };
-
-  const activation = (layer: Layer & { activation: string }, value: string, output?: string): string => {
-    if (layer.activation === 'linear') return value;
-    const out = output ?? fresh(`${layer.name}_${layer.activation}`);
-    nodes.push(node(layer.activation === 'relu' ? 'Relu' : 'Sigmoid', [value], [out], `${layer.name}/${layer.activation}`));
+  /** A value in the wanted layout, transposing once per value and layout. */
+  const get = (name: string, wanted: 'nhwc' | 'nchw'): string => {
+    const value = values.get(name)!;
+    if (value.layout === 'plain' || value.layout === wanted) return value.name;
+    const key = `${name}@${wanted}`;
+    let out = transposed.get(key);
+    if (!out) {
+      out = `${name}__${wanted}`;
+      nodes.push(node('Transpose', [value.name], [out], `${name}/to_${wanted}`, [{ name: 'perm', ints: wanted === 'nchw' ? [0, 3, 1, 2] : [0, 2, 3, 1] }]));
+      transposed.set(key, out);
+    }
     return out;
   };
 
-  const emit = (layer: Layer, output?: string): void => {
-    switch (layer.kind) {
-      case 'flatten': {
-        toLayout('nhwc');
-        const out = output ?? fresh(layer.name);
-        nodes.push(node('Flatten', [current], [out], layer.name, [{ name: 'axis', int: 1 }]));
-        current = out;
-        layout = 'flat';
-        return;
-      }
+  const activate = (name: string, activation: Activation, linear: string, output: string): void => {
+    if (activation !== 'linear') nodes.push(node(activation === 'relu' ? 'Relu' : 'Sigmoid', [linear], [output], `${name}/${activation}`));
+  };
+
+  for (const { name, op, inputs } of network.nodes) {
+    switch (op.kind) {
+      case 'flatten':
+        nodes.push(node('Flatten', [get(inputs[0]!, 'nhwc')], [name], name, [{ name: 'axis', int: 1 }]));
+        values.set(name, { name, layout: 'plain' });
+        break;
       case 'reshape': {
-        toLayout('nhwc');
-        const shapeName = `${layer.name}/shape`;
-        initializers.push(int64Tensor(shapeName, [-1, ...layer.shape]));
-        const out = output ?? fresh(layer.name);
-        nodes.push(node('Reshape', [current, shapeName], [out], layer.name));
-        current = out;
-        layout = layer.shape.length === 3 ? 'nhwc' : 'flat';
-        return;
+        const shapeName = `${name}/shape`;
+        initializers.push(int64Tensor(shapeName, [-1, ...op.shape]));
+        nodes.push(node('Reshape', [get(inputs[0]!, 'nhwc'), shapeName], [name], name));
+        values.set(name, { name, layout: op.shape.length === 3 ? 'nhwc' : 'plain' });
+        break;
+      }
+      case 'concat':
+        nodes.push(node('Concat', inputs.map((input) => get(input, 'nhwc')), [name], name, [{ name: 'axis', int: -1 }]));
+        values.set(name, { name, layout: 'plain' });
+        break;
+      case 'embedding': {
+        const table = `${name}/embeddings`;
+        initializers.push(floatTensor(table, op.table.shape, op.table.values));
+        nodes.push(node('Gather', [table, get(inputs[0]!, 'nhwc')], [name], name, [{ name: 'axis', int: 0 }]));
+        values.set(name, { name, layout: 'plain' });
+        break;
       }
       case 'dense': {
-        const kernel = `${layer.name}/kernel`;
-        const bias = `${layer.name}/bias`;
-        initializers.push(floatTensor(kernel, layer.kernel.shape, layer.kernel.values), floatTensor(bias, layer.bias.shape, layer.bias.values));
-        const linear = layer.activation === 'linear' && output ? output : fresh(`${layer.name}_linear`);
-        nodes.push(node('Gemm', [current, kernel, bias], [linear], layer.name));
-        current = activation(layer, linear, output);
-        return;
+        const kernel = `${name}/kernel`;
+        const bias = `${name}/bias`;
+        initializers.push(floatTensor(kernel, op.kernel.shape, op.kernel.values), floatTensor(bias, op.bias.shape, op.bias.values));
+        const linear = op.activation === 'linear' ? name : `${name}__linear`;
+        const input = get(inputs[0]!, 'nhwc');
+        if (shapes.get(inputs[0]!)!.length === 1) {
+          nodes.push(node('Gemm', [input, kernel, bias], [linear], name));
+        } else {
+          // On the last axis of a grid: MatMul broadcasts over the leading dimensions.
+          nodes.push(node('MatMul', [input, kernel], [`${name}__matmul`], `${name}/matmul`), node('Add', [`${name}__matmul`, bias], [linear], `${name}/bias`));
+        }
+        activate(name, op.activation, linear, name);
+        values.set(name, { name, layout: shapes.get(name)!.length === 3 ? 'nhwc' : 'plain' });
+        break;
       }
       case 'conv':
       case 'deconv': {
-        toLayout('nchw');
-        const filter = filterToOnnx(layer.filter);
-        const k = layer.filter.shape[0]!;
-        const w = `${layer.name}/kernel`;
-        const b = `${layer.name}/bias`;
-        initializers.push(floatTensor(w, filter.dims, filter.values), floatTensor(b, layer.bias.shape, layer.bias.values));
-        const linear = fresh(`${layer.name}_linear`);
+        const filter = filterToOnnx(op.filter);
+        const k = op.filter.shape[0]!;
+        const w = `${name}/kernel`;
+        const b = `${name}/bias`;
+        initializers.push(floatTensor(w, filter.dims, filter.values), floatTensor(b, op.bias.shape, op.bias.values));
+        const out = `${name}__nchw`;
+        const linear = op.activation === 'linear' ? out : `${name}__linear`;
         nodes.push(
-          node(layer.kind === 'conv' ? 'Conv' : 'ConvTranspose', [current, w, b], [linear], layer.name, [
-            { name: 'kernel_shape', ints: [k, layer.filter.shape[1]!] },
-            { name: 'strides', ints: [layer.stride, layer.stride] },
-            { name: 'pads', ints: samePads(k, layer.stride) },
+          node(op.kind === 'conv' ? 'Conv' : 'ConvTranspose', [get(inputs[0]!, 'nchw'), w, b], [linear], name, [
+            { name: 'kernel_shape', ints: [k, op.filter.shape[1]!] },
+            { name: 'strides', ints: [op.stride, op.stride] },
+            { name: 'pads', ints: samePads(k, op.stride) },
           ]),
         );
-        current = activation(layer, linear);
-        if (output) {
-          toLayout('nhwc');
-          nodes.push(node('Identity', [current], [output], `${layer.name}/output`));
-          current = output;
-        }
-        return;
+        activate(name, op.activation, linear, out);
+        values.set(name, { name: out, layout: 'nchw' });
+        break;
       }
     }
-  };
-
-  for (const layer of network.trunk) emit(layer);
-  toLayout('nhwc');
-  const trunkOut = current;
-  const trunkLayout = layout;
-  const outputs: Proto[] = [];
-  for (const head of network.heads) {
-    current = trunkOut;
-    layout = trunkLayout;
-    emit(head.layer, head.output);
-    const dims: (number | string)[] =
-      head.layer.kind === 'dense'
-        ? ['N', head.layer.kernel.shape[1]!]
-        : head.layer.kind === 'reshape'
-          ? ['N', ...head.layer.shape]
-          : ['N', ...imageShapeAfterDeconv(network, head.layer)];
-    outputs.push(valueInfo(head.output, dims));
   }
 
+  // Outputs under their own names, channels-last.
+  for (const output of network.outputs) {
+    const value = get(output, 'nhwc');
+    if (value !== output) nodes.push(node('Identity', [value], [output], `${output}/output`));
+  }
+
+  const graph = new Proto();
   for (const n of nodes) graph.message(1, n);
   graph.string(2, network.name);
   for (const init of initializers) graph.message(5, init);
-  graph.message(11, valueInfo(network.input.name, ['N', ...network.input.shape]));
-  for (const o of outputs) graph.message(12, o);
+  for (const input of network.inputs) graph.message(11, valueInfo(input.name, ['N', ...input.shape], input.dtype === 'int32' ? INT32 : FLOAT));
+  for (const output of network.outputs) graph.message(12, valueInfo(output, ['N', ...shapes.get(output)!], FLOAT));
 
   return new Proto()
     .int(1, IR_VERSION)
@@ -244,13 +247,4 @@ export function toOnnx(network: Network, producerVersion: string): Uint8Array {
     .message(7, graph)
     .message(8, new Proto().string(1, '').int(2, ONNX_OPSET))
     .finish();
-}
-
-/** Output [H, W, C] of the decoder's last transposed convolution: the input side doubled per stride-2 layer. */
-function imageShapeAfterDeconv(network: Network, last: Layer): number[] {
-  const reshape = network.trunk.find((l): l is Extract<Layer, { kind: 'reshape' }> => l.kind === 'reshape');
-  const deconvs = [...network.trunk, last].filter((l): l is Extract<Layer, { kind: 'deconv' }> => l.kind === 'deconv');
-  if (!reshape || last.kind !== 'deconv') throw new Error('decoder without a reshape before its transposed convolutions');
-  const scale = deconvs.reduce((s, l) => s * l.stride, 1);
-  return [reshape.shape[0]! * scale, reshape.shape[1]! * scale, last.filter.shape[2]!];
 }

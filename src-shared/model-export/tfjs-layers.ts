@@ -1,11 +1,13 @@
-import { networkWeights, type Layer, type Network } from './graph';
+import { networkWeights, type Network, type Op } from './graph';
 
 /**
  * A network in the TensorFlow.js layers format: `model.json` (Keras-style functional
  * topology + weights manifest) and one `weights.bin` of float32 values in manifest
  * order. Loads with plain `@tensorflow/tfjs` `tf.loadLayersModel('…/model.json')`.
  * Layer types map one to one: Dense, Conv2D and Conv2DTranspose ('same' padding, the
- * kernel layouts of tfjs), Flatten and Reshape (row-major, channels-last, as the app).
+ * kernel layouts of tfjs), Flatten and Reshape (row-major, channels-last, as the app),
+ * Concatenate (last axis) and Embedding (a codebook lookup). Several inputs or outputs
+ * are a list in `predict`, in the order of the network's inputs and outputs.
  */
 export const TFJS_WEIGHTS_FILE = 'weights.bin';
 
@@ -16,30 +18,37 @@ export interface TfjsLayersFiles {
 
 type Inbound = [string, number, number, Record<string, never>][][];
 
-function layerConfig(layer: Layer): { class_name: string; config: Record<string, unknown> } {
-  const common = { name: layer.name, trainable: false, dtype: 'float32' };
-  switch (layer.kind) {
+function layerConfig(name: string, op: Op): { class_name: string; config: Record<string, unknown> } {
+  const common = { name, trainable: false, dtype: 'float32' };
+  switch (op.kind) {
     case 'flatten':
       return { class_name: 'Flatten', config: { ...common, data_format: 'channels_last' } };
     case 'reshape':
-      return { class_name: 'Reshape', config: { ...common, target_shape: layer.shape } };
+      return { class_name: 'Reshape', config: { ...common, target_shape: op.shape } };
+    case 'concat':
+      return { class_name: 'Concatenate', config: { ...common, axis: -1 } };
     case 'dense':
-      return { class_name: 'Dense', config: { ...common, units: layer.kernel.shape[1], activation: layer.activation, use_bias: true } };
+      return { class_name: 'Dense', config: { ...common, units: op.kernel.shape[1], activation: op.activation, use_bias: true } };
+    case 'embedding':
+      return {
+        class_name: 'Embedding',
+        config: { ...common, input_dim: op.table.shape[0], output_dim: op.table.shape[1], mask_zero: false, input_length: null },
+      };
     case 'conv':
     case 'deconv': {
-      const [kh, kw, a, b] = layer.filter.shape as [number, number, number, number];
+      const [kh, kw, a, b] = op.filter.shape as [number, number, number, number];
       return {
-        class_name: layer.kind === 'conv' ? 'Conv2D' : 'Conv2DTranspose',
+        class_name: op.kind === 'conv' ? 'Conv2D' : 'Conv2DTranspose',
         config: {
           ...common,
           // Conv2D filter [k, k, in, out]; Conv2DTranspose [k, k, out, in].
-          filters: layer.kind === 'conv' ? b : a,
+          filters: op.kind === 'conv' ? b : a,
           kernel_size: [kh, kw],
-          strides: [layer.stride, layer.stride],
+          strides: [op.stride, op.stride],
           padding: 'same',
           data_format: 'channels_last',
           dilation_rate: [1, 1],
-          activation: layer.activation,
+          activation: op.activation,
           use_bias: true,
         },
       };
@@ -48,20 +57,17 @@ function layerConfig(layer: Layer): { class_name: string; config: Record<string,
 }
 
 export function toTfjsLayers(network: Network, generatedBy: string): TfjsLayersFiles {
-  const layers: Record<string, unknown>[] = [];
-  const add = (name: string, config: { class_name: string; config: Record<string, unknown> }, inbound: Inbound): void => {
-    layers.push({ name, class_name: config.class_name, config: config.config, inbound_nodes: inbound });
-  };
-  add(network.input.name, {
+  const layers: Record<string, unknown>[] = network.inputs.map((input) => ({
+    name: input.name,
     class_name: 'InputLayer',
-    config: { name: network.input.name, batch_input_shape: [null, ...network.input.shape], dtype: 'float32', sparse: false },
-  }, []);
-  let previous = network.input.name;
-  for (const layer of network.trunk) {
-    add(layer.name, layerConfig(layer), [[[previous, 0, 0, {}]]]);
-    previous = layer.name;
+    config: { name: input.name, batch_input_shape: [null, ...input.shape], dtype: input.dtype, sparse: false },
+    inbound_nodes: [],
+  }));
+  for (const node of network.nodes) {
+    const { class_name, config } = layerConfig(node.name, node.op);
+    const inbound: Inbound = [node.inputs.map((input) => [input, 0, 0, {}])];
+    layers.push({ name: node.name, class_name, config, inbound_nodes: inbound });
   }
-  for (const head of network.heads) add(head.layer.name, layerConfig(head.layer), [[[previous, 0, 0, {}]]]);
 
   const weights = networkWeights(network);
   const total = weights.reduce((n, w) => n + w.tensor.values.length, 0);
@@ -82,8 +88,8 @@ export function toTfjsLayers(network: Network, generatedBy: string): TfjsLayersF
       config: {
         name: network.name,
         layers,
-        input_layers: [[network.input.name, 0, 0]],
-        output_layers: network.heads.map((head) => [head.layer.name, 0, 0]),
+        input_layers: network.inputs.map((input) => [input.name, 0, 0]),
+        output_layers: network.outputs.map((output) => [output, 0, 0]),
       },
     },
     weightsManifest: [

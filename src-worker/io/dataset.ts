@@ -25,6 +25,7 @@ export function loadPackedDataset(path: string): LoadedDataset {
       count: header.count,
       pixels,
       labels,
+      classes: header.labels.length,
       ...(split === undefined ? {} : { split }),
     };
   } catch (error) {

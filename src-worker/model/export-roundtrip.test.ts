@@ -1,19 +1,21 @@
-// The exported models must compute what the app computes. A VAE of the engine with
-// random weights (biases included, so a swapped bias would show) is written as a
-// checkpoint by the worker's own writer, converted by src-shared/model-export, then
+// The exported models must compute what the app computes. A model of every family, built
+// by the engine with random weights (biases included, so a swapped bias would show), is
+// written as a checkpoint by the worker's own writer, converted by src-shared/model-export,
+// then
 //  - loaded with plain @tensorflow/tfjs `loadLayersModel` over HTTP in a separate Node
 //    process (no code of ours there), and
 //  - run by onnxruntime-node,
-// and both must decode the same latents and encode the same images as the engine.
+// and every exported network must answer what the engine answers for the same inputs.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { runConfigSchema, type ModelKind } from '@shared/config';
-import { checkpointParams, parseCheckpoint } from '@shared/checkpoint-format';
-import { buildVaeNetworks } from '@shared/model-export/graph';
+import { runConfigSchema, type RunConfigInput } from '@shared/config';
+import { parseCheckpoint } from '@shared/checkpoint-format';
+import type { Network } from '@shared/model-export/graph';
+import { buildExportNetworks, exportParams, type ExportNetworks } from '@shared/model-export/networks';
 import { toOnnx } from '@shared/model-export/onnx';
 import { toTfjsLayers, TFJS_WEIGHTS_FILE } from '@shared/model-export/tfjs-layers';
 import { mulberry32 } from '@shared/random';
@@ -21,43 +23,50 @@ import { tf } from '../engine/tf';
 import { takeValues } from '../engine/read';
 import { createRng } from '../engine/random';
 import { encodeCheckpoint } from '../io/checkpoint-file';
-import { VaeTrainer } from '../train/trainer';
+import { VaeTrainer, type TrainerState } from '../train/trainer';
+import { VqVaeTrainer } from '../train/vq-trainer';
 import { useBackend } from '../testing/setup';
 
 const dir = mkdtempSync(join(tmpdir(), 'vae-export-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Plain tfjs in its own process: serve the folder over HTTP, loadLayersModel, predict. */
+interface Value {
+  values: Float32Array | Int32Array;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+}
+
+/** Plain tfjs in its own process: serve the folder over HTTP, loadLayersModel, predict every network. */
 const LOADER = `
 import * as tf from '@tensorflow/tfjs';
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 const [root, inputJson] = process.argv.slice(1);
-const input = JSON.parse(readFileSync(inputJson, 'utf8'));
+const jobs = JSON.parse(readFileSync(inputJson, 'utf8'));
 const server = createServer((req, res) => {
   try { res.end(readFileSync(join(root, decodeURIComponent(req.url.split('?')[0])))); }
   catch { res.statusCode = 404; res.end(); }
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = 'http://127.0.0.1:' + server.address().port;
-const decoder = await tf.loadLayersModel(base + '/decoder/model.json');
-const encoder = await tf.loadLayersModel(base + '/encoder/model.json');
-const decoded = decoder.predict(tf.tensor2d(input.z, [input.n, input.latent]));
-const [mu, logVar] = encoder.predict(tf.tensor4d(input.x, [input.n, ...input.image]));
-process.stdout.write(JSON.stringify({
-  backend: tf.getBackend(),
-  decodedShape: decoded.shape,
-  decoded: Array.from(await decoded.data()),
-  mu: Array.from(await mu.data()),
-  logVar: Array.from(await logVar.data()),
-}));
+const answers = {};
+for (const job of jobs) {
+  const model = await tf.loadLayersModel(base + '/' + job.network + '/model.json');
+  const inputs = job.inputs.map((v) => tf.tensor(v.values, [job.n, ...v.shape], v.dtype));
+  const out = model.predict(inputs.length === 1 ? inputs[0] : inputs);
+  const outs = Array.isArray(out) ? out : [out];
+  answers[job.network] = { names: model.outputNames, outputs: await Promise.all(outs.map(async (t) => ({ shape: t.shape, values: Array.from(await t.data()) }))) };
+}
+process.stdout.write(JSON.stringify({ backend: tf.getBackend(), answers }));
 server.close();
 `;
 
-function runLoader(root: string, input: object): Promise<{ backend: string; decodedShape: number[]; decoded: number[]; mu: number[]; logVar: number[] }> {
+type LoaderAnswer = Record<string, { names: string[]; outputs: { shape: number[]; values: number[] }[] }>;
+
+function runLoader(root: string, jobs: object[]): Promise<LoaderAnswer> {
   const inputPath = join(root, 'input.json');
-  writeFileSync(inputPath, JSON.stringify(input));
+  writeFileSync(inputPath, JSON.stringify(jobs));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', LOADER, root, inputPath], { cwd: process.cwd() });
     let stdout = '';
@@ -66,7 +75,7 @@ function runLoader(root: string, input: object): Promise<{ backend: string; deco
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('exit', (code) => {
       if (code !== 0) reject(new Error(`tfjs loader exited ${code}: ${stderr}`));
-      else resolve(JSON.parse(stdout) as never);
+      else resolve((JSON.parse(stdout) as { answers: LoaderAnswer }).answers);
     });
   });
 }
@@ -78,17 +87,36 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return max;
 };
 
-async function exportedModel(kind: ModelKind): Promise<{ trainer: VaeTrainer; checkpoint: Uint8Array; image: [number, number, 1 | 3] }> {
-  await useBackend('cpu');
-  // Non-square, 3 channels: a swapped width/height or channel order cannot pass.
-  const image = { width: 12, height: 8, channels: 3 as const };
-  const config = runConfigSchema.parse({ model: kind, latent: 3, hidden: 24, seed: 5 });
-  const trainer = new VaeTrainer({ kind, image, latent: config.latent, hidden: config.hidden }, config);
-  const state = await trainer.exportState();
-  const random = mulberry32(11);
-  for (const t of state.tensors) if (t.name.startsWith('param/')) t.values = t.values.map(() => (random() - 0.5) * 0.6);
-  trainer.importState(state);
-  const checkpoint = encodeCheckpoint(
+/** Index of the largest entry of each row of `width` values. */
+function argmaxRows(values: ArrayLike<number>, width: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < values.length / width; r++) {
+    let best = 0;
+    for (let k = 1; k < width; k++) if (values[r * width + k]! > values[r * width + best]!) best = k;
+    out.push(best);
+  }
+  return out;
+}
+
+const N = 5;
+// Non-square, 3 channels: a swapped width/height or channel order cannot pass.
+const IMAGE = { width: 12, height: 8, channels: 3 as const };
+const HWC = [IMAGE.height, IMAGE.width, IMAGE.channels];
+const D = IMAGE.width * IMAGE.height * IMAGE.channels;
+const CLASSES = 4;
+
+/** Random weights for every parameter (and the VQ prior), and a trained prior, written as a checkpoint. */
+function randomized(state: TrainerState, seed: number): TrainerState {
+  const random = mulberry32(seed);
+  for (const t of state.tensors) {
+    if (t.name.startsWith('param/') || t.name.startsWith('prior/')) t.values = t.values.map(() => (random() - 0.5) * 0.6);
+    if (t.name === 'prior_adam_step') t.values = Float32Array.of(1);
+  }
+  return state;
+}
+
+function checkpointOf(state: TrainerState, config: unknown): Uint8Array {
+  return encodeCheckpoint(
     {
       epoch: 1,
       step: 10,
@@ -98,59 +126,197 @@ async function exportedModel(kind: ModelKind): Promise<{ trainer: VaeTrainer; ch
     },
     config,
   );
-  return { trainer, checkpoint, image: [image.height, image.width, image.channels] };
 }
 
-for (const kind of ['mlp', 'conv'] as const) {
-  describe(`${kind} VAE export`, () => {
-    it('plain tfjs (loadLayersModel in another process) and onnxruntime decode and encode like the engine', async () => {
-      const { trainer, checkpoint, image } = await exportedModel(kind);
-      try {
-        const parsed = parseCheckpoint(checkpoint);
-        const networks = buildVaeNetworks({ model: kind, height: image[0], width: image[1], channels: image[2], latent: 3 }, checkpointParams(parsed));
-        const root = join(dir, kind);
-        for (const net of [networks.encoder, networks.decoder]) {
-          const files = toTfjsLayers(net, 'test');
-          mkdirSync(join(root, net.name), { recursive: true });
-          writeFileSync(join(root, net.name, 'model.json'), files.modelJson);
-          writeFileSync(join(root, net.name, TFJS_WEIGHTS_FILE), files.weights);
-        }
+interface Expectation {
+  networks: ExportNetworks;
+  /** Inputs per network, in the network's input order. */
+  inputs: Record<string, Value[]>;
+  /** What the engine answers, per network and output. */
+  expected: Record<string, Record<string, Float32Array>>;
+  /** VQ-VAE: the engine's nearest codes, which the argmax of code_scores must give. */
+  codes?: Int32Array;
+}
 
-        const n = 5;
-        const random = mulberry32(3);
-        const z = Float32Array.from({ length: n * 3 }, () => (random() - 0.5) * 4);
-        const D = image[0] * image[1] * image[2];
-        const x = Float32Array.from({ length: n * D }, () => random());
-        const appDecoded = await trainer.decodeMean(z, n);
-        const [appMu, appLogVar] = await (async () => {
-          const { mu, logVar } = trainer.model.encode(tf.tensor2d(x, [n, D]));
-          return [await takeValues(mu), await takeValues(logVar)];
-        })();
-        // The decoder must actually depend on z (else equal outputs prove nothing).
-        expect(maxAbsDiff(appDecoded.subarray(0, D), appDecoded.subarray(D, 2 * D))).toBeGreaterThan(1e-3);
+const float = (values: Float32Array, shape: number[]): Value => ({ values, shape, dtype: 'float32' });
 
-        const started = Date.now();
-        const fromTfjs = await runLoader(root, { z: Array.from(z), x: Array.from(x), n, latent: 3, image });
-        const tfjsMs = Date.now() - started;
-        expect(fromTfjs.decodedShape).toEqual([n, ...image]);
-        const tfjsDecodeDiff = maxAbsDiff(fromTfjs.decoded, appDecoded);
-        expect(tfjsDecodeDiff).toBeLessThan(1e-5);
-        expect(maxAbsDiff(fromTfjs.mu, appMu!)).toBeLessThan(1e-4);
-        expect(maxAbsDiff(fromTfjs.logVar, appLogVar!)).toBeLessThan(1e-4);
+async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expectation> {
+  const full = runConfigSchema.parse({ latent: 3, hidden: 24, seed, ...config });
+  const conditional = full.family === 'cvae' || full.family === 'm2';
+  const trainer = new VaeTrainer({ kind: full.model, image: IMAGE, latent: full.latent, hidden: full.hidden, classes: conditional ? CLASSES : 0 }, full);
+  try {
+    trainer.importState(randomized(await trainer.exportState(), seed + 1));
+    const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
+    const networks = buildExportNetworks(
+      { family: full.family, model: full.model, ...IMAGE, latent: full.latent, flowSteps: full.flow === 'planar' ? full.flowSteps : 0 },
+      exportParams(checkpoint.tensors),
+    );
+    const random = mulberry32(seed + 2);
+    const d = full.latent;
+    const z = Float32Array.from({ length: N * d }, () => (random() - 0.5) * 4);
+    const x = Float32Array.from({ length: N * D }, () => random());
+    const labels = Array.from({ length: N }, (_, i) => i % CLASSES);
+    const y = Float32Array.from({ length: N * CLASSES }, (_, i) => (labels[Math.floor(i / CLASSES)] === i % CLASSES ? 1 : 0));
+    const engine = tf.tidy(() => {
+      const yT = conditional ? tf.tensor2d(y, [N, CLASSES]) : undefined;
+      const { mu, logVar, extra } = trainer.model.encodeExtra(tf.tensor2d(x, [N, D]), yT);
+      const decoded = tf.sigmoid(trainer.model.decode(tf.tensor2d(z, [N, d]), yT));
+      const logits = trainer.classifier?.logits(tf.tensor2d(x, [N, D])) ?? tf.zeros([0, 0]);
+      return { mu, logVar, extra, decoded, logits };
+    });
+    const [mu, logVar, extra, decoded, logits] = await Promise.all([engine.mu, engine.logVar, engine.extra, engine.decoded, engine.logits].map(takeValues));
+    // The decoder must actually depend on z (else equal outputs prove nothing).
+    expect(maxAbsDiff(decoded!.subarray(0, D), decoded!.subarray(D, 2 * D))).toBeGreaterThan(1e-3);
+    const withLabel = (first: Value): Value[] => (conditional ? [first, float(y, [CLASSES])] : [first]);
+    const expected: Expectation['expected'] = {
+      encoder: { mu: mu!, log_var: logVar!, ...(full.flow === 'planar' ? { flow_params: extra! } : {}) },
+      decoder: { x_mean: decoded! },
+    };
+    const inputs: Expectation['inputs'] = { encoder: withLabel(float(x, HWC)), decoder: withLabel(float(z, [d])) };
+    if (full.family === 'm2') {
+      expected['classifier'] = { logits: logits! };
+      inputs['classifier'] = [float(x, HWC)];
+    }
+    return { networks, inputs, expected };
+  } finally {
+    trainer.dispose();
+  }
+}
 
-        const decoderSession = await ort.InferenceSession.create(toOnnx(networks.decoder, 'test'));
-        const encoderSession = await ort.InferenceSession.create(toOnnx(networks.encoder, 'test'));
-        const decoded = (await decoderSession.run({ z: new ort.Tensor('float32', z, [n, 3]) }))['x_mean']!;
-        expect(decoded.dims).toEqual([n, ...image]);
-        const onnxDecodeDiff = maxAbsDiff(decoded.data as Float32Array, appDecoded);
-        expect(onnxDecodeDiff).toBeLessThan(1e-5);
-        const encoded = await encoderSession.run({ x: new ort.Tensor('float32', x, [n, ...image]) });
-        expect(maxAbsDiff(encoded['mu']!.data as Float32Array, appMu!)).toBeLessThan(1e-4);
-        expect(maxAbsDiff(encoded['log_var']!.data as Float32Array, appLogVar!)).toBeLessThan(1e-4);
-        console.log(`${kind}: max |Δ| decode tfjs ${tfjsDecodeDiff.toExponential(2)}, onnx ${onnxDecodeDiff.toExponential(2)}; tfjs process ${tfjsMs} ms`);
-      } finally {
-        trainer.dispose();
-      }
+async function vqCase(model: 'mlp' | 'conv', seed: number): Promise<Expectation> {
+  const full = runConfigSchema.parse({ family: 'vqvae', model, latent: 6, hidden: 24, codebookSize: 10, codeDim: 3, seed });
+  const trainer = new VqVaeTrainer({ kind: model, image: IMAGE, hidden: full.hidden, codeDim: full.codeDim, positions: full.latent }, full);
+  try {
+    trainer.importState(randomized(await trainer.exportState(), seed + 1));
+    const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
+    const networks = buildExportNetworks({ family: 'vqvae', model, ...IMAGE, latent: full.latent, flowSteps: 0 }, exportParams(checkpoint.tensors));
+    const { positions: L } = trainer.nets;
+    const K = trainer.codes;
+    const random = mulberry32(seed + 2);
+    const x = Float32Array.from({ length: N * D }, () => random());
+    const codes = await trainer.encodeCodes(x, N);
+    const ze = await takeValues(tf.tidy(() => trainer.nets.encode(tf.tensor2d(x, [N, D]))));
+    // Decode other grids than the encoder's, and score random code grids with the prior.
+    const grids = Int32Array.from({ length: N * L }, () => Math.floor(random() * K));
+    const decoded = await trainer.decodeCodes(grids, N);
+    const oneHot = Float32Array.from({ length: N * L * K }, (_, i) => (grids[Math.floor(i / K)] === i % K ? 1 : 0));
+    const logits = await takeValues(tf.tidy(() => trainer.prior.logits(tf.tensor2d(oneHot, [N, L * K]))));
+    expect(new Set(codes).size).toBeGreaterThan(1);
+    return {
+      networks,
+      inputs: { encoder: [float(x, HWC)], decoder: [{ values: grids, shape: [L], dtype: 'int32' }], prior: [float(oneHot, [L * K])] },
+      expected: { encoder: { z_e: ze }, decoder: { x_mean: decoded }, prior: { logits } },
+      codes,
+    };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/** Write every network as tfjs layers, run it in plain tfjs and onnxruntime, and compare with the engine. */
+async function verify(label: string, expectation: Expectation): Promise<void> {
+  const { networks, inputs, expected, codes } = expectation;
+  const root = join(dir, label);
+  for (const net of networks.networks) {
+    const files = toTfjsLayers(net, 'test');
+    mkdirSync(join(root, net.name), { recursive: true });
+    writeFileSync(join(root, net.name, 'model.json'), files.modelJson);
+    writeFileSync(join(root, net.name, TFJS_WEIGHTS_FILE), files.weights);
+  }
+  expect(networks.networks.map((n) => n.name).sort()).toEqual(Object.keys(expected).sort());
+  const jobs = networks.networks.map((net) => ({
+    network: net.name,
+    n: N,
+    inputs: inputs[net.name]!.map((v) => ({ values: Array.from(v.values), shape: v.shape, dtype: v.dtype })),
+  }));
+  const fromTfjs = await runLoader(root, jobs);
+
+  const diffs: string[] = [];
+  const compare = (net: Network, output: string, values: ArrayLike<number>, shape: readonly number[], runtime: string): void => {
+    if (output === 'code_scores') {
+      // The nearest code is the argmax of the scores: the engine's codes exactly.
+      expect(shape.at(-1)).toBe(networks.codes!.size);
+      expect(argmaxRows(values, networks.codes!.size), `${label} ${runtime} codes`).toEqual(Array.from(codes!));
+      return;
+    }
+    const want = expected[net.name]![output];
+    expect(want, `${label}: unexpected output ${net.name}.${output}`).toBeDefined();
+    const diff = maxAbsDiff(values, want!);
+    expect(diff, `${label} ${runtime} ${net.name}.${output}`).toBeLessThan(1e-4);
+    diffs.push(`${runtime} ${net.name}.${output} ${diff.toExponential(1)}`);
+  };
+
+  for (const net of networks.networks) {
+    const answer = fromTfjs[net.name]!;
+    expect(answer.names).toEqual(net.outputs);
+    answer.outputs.forEach((out, i) => compare(net, net.outputs[i]!, out.values, out.shape, 'tfjs'));
+    expect(answer.outputs.length).toBe(net.outputs.length);
+
+    const session = await ort.InferenceSession.create(toOnnx(net, 'test'));
+    const feeds: Record<string, ort.Tensor> = {};
+    net.inputs.forEach((input, i) => {
+      const v = inputs[net.name]![i]!;
+      feeds[input.name] = new ort.Tensor(v.dtype, v.values, [N, ...v.shape]);
+    });
+    const result = await session.run(feeds);
+    for (const output of net.outputs) {
+      const tensor = result[output]!;
+      expect(tensor.dims.slice(1)).toEqual(answer.outputs[net.outputs.indexOf(output)]!.shape.slice(1));
+      compare(net, output, tensor.data as Float32Array, tensor.dims, 'onnx');
+    }
+    // Every output the engine answered was checked.
+    for (const name of Object.keys(expected[net.name]!)) expect(net.outputs).toContain(name);
+  }
+  console.log(`${label}: max |Δ| ${diffs.join(', ')}`);
+}
+
+describe('model export: plain tfjs (loadLayersModel in another process) and onnxruntime answer like the engine', () => {
+  for (const model of ['mlp', 'conv'] as const) {
+    it(`${model} VAE`, async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase({ model }, 5);
+      expect(expectation.networks.networks.map((n) => n.name)).toEqual(['encoder', 'decoder']);
+      expect(expectation.networks.networks[1]!.inputs.map((i) => i.name)).toEqual(['z']);
+      await verify(`${model}-vae`, expectation);
     }, 60_000);
+
+    it(`${model} conditional VAE with a planar flow (label inputs, flow parameters)`, async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase({ model, family: 'cvae', flow: 'planar', flowSteps: 2 }, 7);
+      expect(expectation.networks.classes).toBe(CLASSES);
+      expect(expectation.networks.networks[0]!.outputs).toEqual(['mu', 'log_var', 'flow_params']);
+      expect(expectation.networks.networks[1]!.inputs.map((i) => i.name)).toEqual(['z', 'y']);
+      await verify(`${model}-cvae-flow`, expectation);
+    }, 60_000);
+
+    it(`${model} VQ-VAE (codes, codebook lookup, autoregressive prior)`, async () => {
+      await useBackend('cpu');
+      const expectation = await vqCase(model, 9);
+      expect(expectation.networks.networks.map((n) => n.name)).toEqual(['encoder', 'decoder', 'prior']);
+      await verify(`${model}-vq`, expectation);
+    }, 60_000);
+  }
+
+  it('semi-supervised M2 (encoder and decoder with labels, classifier)', async () => {
+    await useBackend('cpu');
+    const expectation = await gaussianCase({ family: 'm2' }, 11);
+    expect(expectation.networks.networks.map((n) => n.name)).toEqual(['encoder', 'decoder', 'classifier']);
+    await verify('mlp-m2', expectation);
+  }, 60_000);
+
+  it('refuses a checkpoint whose shapes do not fit the family, naming the parameter', async () => {
+    await useBackend('cpu');
+    const full = runConfigSchema.parse({ latent: 3, hidden: 24, seed: 1 });
+    const trainer = new VaeTrainer({ kind: 'mlp', image: IMAGE, latent: 3, hidden: 24 }, full);
+    try {
+      const params = exportParams(parseCheckpoint(checkpointOf(await trainer.exportState(), full)).tensors);
+      const spec = { model: 'mlp' as const, ...IMAGE, latent: 3, flowSteps: 0 };
+      expect(() => buildExportNetworks({ ...spec, family: 'cvae' }, params)).toThrow(/label inputs beside z.*'cvae'/);
+      expect(() => buildExportNetworks({ ...spec, family: 'vae', flowSteps: 2 }, params)).toThrow(/mlp\/extra\/w/);
+      expect(() => buildExportNetworks({ ...spec, family: 'vae', latent: 4 }, params)).toThrow(/decoder reads -1 label inputs|head has 6 outputs/);
+      expect(() => buildExportNetworks({ ...spec, family: 'vqvae' }, params)).toThrow(/ema\/codebook/);
+    } finally {
+      trainer.dispose();
+    }
   });
-}
+});

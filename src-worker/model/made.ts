@@ -1,3 +1,4 @@
+import { madeMasks } from '@shared/made-masks';
 import { takeValues } from '../engine/read';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
@@ -22,24 +23,6 @@ export interface MadePrior {
   dispose(): void;
 }
 
-/** Hidden unit h gets degree 1 + (h mod (L − 1)): it may see positions ≤ its degree. */
-function masks(L: number, K: number, H: number): { input: Float32Array; output: Float32Array } {
-  const degree = (h: number): number => (L > 1 ? 1 + (h % (L - 1)) : 0);
-  const input = new Float32Array(L * K * H);
-  const output = new Float32Array(H * L * K);
-  for (let i = 0; i < L; i++) {
-    for (let k = 0; k < K; k++) {
-      for (let h = 0; h < H; h++) {
-        // Position i (1-based i + 1) feeds hidden units of degree ≥ i + 1.
-        if (degree(h) >= i + 1) input[(i * K + k) * H + h] = 1;
-        // Output position i + 1 reads hidden units of degree < i + 1.
-        if (degree(h) < i + 1) output[h * L * K + i * K + k] = 1;
-      }
-    }
-  }
-  return { input, output };
-}
-
 export function createMadePrior(positions: number, codes: number, hidden: number, rng: Rng): MadePrior {
   const L = positions;
   const K = codes;
@@ -48,7 +31,7 @@ export function createMadePrior(positions: number, codes: number, hidden: number
   const b1 = params.bias('made1/b', hidden);
   const w2 = params.dense('made2/w', hidden, L * K, 'glorot');
   const b2 = params.bias('made2/b', L * K);
-  const m = masks(L, K, hidden);
+  const m = madeMasks(L, K, hidden);
   // Constants, not variables: they never train and are rebuilt from the sizes.
   const mask1 = tf.tensor2d(m.input, [L * K, hidden]);
   const mask2 = tf.tensor2d(m.output, [hidden, L * K]);

@@ -10,6 +10,11 @@ export interface ImageSet {
   pixels: Uint8Array;
   /** Class per image (the folder it came from), −1 when unlabelled; absent in synthetic sets. */
   labels?: Int32Array;
+  /**
+   * How many label names the dataset has, when known: a conditional model's one-hot is
+   * that wide even when some class has no image here (an imported model's held-out set).
+   */
+  classes?: number;
 }
 
 export const pixelsPerImage = (shape: ImageShape): number => shape.width * shape.height * shape.channels;

@@ -32,8 +32,9 @@ export function classCount(images: ImageSet): number {
       { field: 'family' },
     );
   }
-  if (max < 1) {
+  const classes = Math.max(max + 1, images.classes ?? 0);
+  if (classes < 2) {
     throw new ApiError('invalid_input', "A conditional or semi-supervised model needs at least 2 classes; this dataset has 1. Use family 'vae'.", { field: 'family' });
   }
-  return max + 1;
+  return classes;
 }

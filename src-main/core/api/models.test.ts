@@ -13,7 +13,6 @@ import { manifestSchema, modelCardSchema } from '@shared/model-card';
 import { encodeMask, makeMask } from '@shared/pixel-mask';
 import { appPaths } from '../../paths';
 import { sha256Hex } from '../models/export-model';
-import { deleteRunRow, insertRun } from '../store/runs';
 import { crc32, readZip, writeZip, type ZipEntry } from '../models/zip';
 import type { Core } from '../core';
 import { tempDir, testCore, writeImageFolder } from '../testing';
@@ -168,17 +167,55 @@ describe('models.export', () => {
     expect(original.tensors.some((t) => t.name.startsWith('adam_') && t.values.some((v) => v !== 0))).toBe(true);
   });
 
-  it('refuses conditional VAEs and flow posteriors with the reason (their exported networks would be wrong)', async () => {
-    const run = await core.call('runs.get', { runId });
-    for (const [change, reason] of [[{ family: 'cvae' }, /conditional VAEs/], [{ flow: 'planar' }, /flow posteriors/]] as const) {
-      const other = insertRun(core.workspace.db, { projectId: run.projectId, datasetId: run.datasetId, name: 'x', configJson: JSON.stringify({ ...run.config, ...change }) }, new Date().toISOString());
-      const reply = await core.handle('models.export', { runId: other.id, path: join(dir.path, 'never') });
-      expect(reply).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'runId' } } });
-      if (!reply.ok) expect(reply.error.message).toMatch(reason);
-      deleteRunRow(core.workspace.db, other.id);
+  it('exports every model family with its own networks and card, and each imports and answers again', async () => {
+    const base = await core.call('runs.get', { runId });
+    const families = [
+      { config: { family: 'cvae', flow: 'planar', flowSteps: 2 }, networks: ['encoder', 'decoder'], readme: /one-hot class.*0 = left, 1 = right[\s\S]*Planar flow/ },
+      { config: { family: 'm2', labelFraction: 0.5 }, networks: ['encoder', 'decoder', 'classifier'], readme: /Classifier/ },
+      { config: { family: 'vqvae', codebookSize: 8, codeDim: 2, latent: 4, epochs: 3, priorEpochs: 1 }, networks: ['encoder', 'decoder', 'prior'], readme: /argmax of `code_scores`[\s\S]*autoregressive/ },
+    ] as const;
+    const runs = [];
+    for (const family of families) {
+      runs.push(await core.call('runs.create', { projectId: base.projectId, datasetId: base.datasetId, name: family.config.family, config: { ...base.config, ...family.config } }));
     }
-    expect(existsSync(join(dir.path, 'never.vaestudio'))).toBe(false);
-  });
+    for (const [i, family] of families.entries()) {
+      const run = runs[i]!;
+      await core.runs.settled(run.id);
+      expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
+      const result = await core.call('models.export', { runId: run.id, path: join(dir.path, `family-${family.config.family}`) });
+      const files = new Map(readZip(readFileSync(result.path)).map((e) => [e.path, e.data]));
+      for (const name of family.networks) {
+        expect(files.has(`tfjs/${name}/model.json`)).toBe(true);
+        expect(files.has(`onnx/${name}.onnx`)).toBe(true);
+      }
+      const card = modelCardSchema.parse(JSON.parse(files.get('model-card.json')!.toString()));
+      expect(card.architecture.family).toBe(family.config.family);
+      expect(card.architecture.networks?.map((n) => n.name)).toEqual([...family.networks]);
+      expect(card.architecture.classes).toBe(family.config.family === 'vqvae' ? 0 : 2);
+      expect(files.get('README.md')!.toString()).toMatch(family.readme);
+
+      // Every exported ONNX network runs on the inputs its card names.
+      for (const net of card.architecture.networks!) {
+        const session = await ort.InferenceSession.create(files.get(`onnx/${net.name}.onnx`)!);
+        expect(session.inputNames).toEqual(net.inputs);
+        expect(session.outputNames).toEqual(net.outputs);
+      }
+
+      const imported = await fresh.call('models.import', { projectId: 1, path: result.path });
+      expect(imported.config).toEqual((await core.call('runs.get', { runId: run.id })).config);
+      if (family.config.family === 'cvae') {
+        const generated = await fresh.call('explore.generateClass', { runId: imported.id, label: 1, count: 4 });
+        expect(generated.label).toBe(1);
+      } else {
+        // The imported checkpoint scores its held-out images again (the test split it came with).
+        await fresh.call('runs.evaluate', { runId: imported.id, iwaeSamples: 5 });
+        await fresh.runs.evaluationSettled(imported.id);
+        const summary = (await fresh.call('runs.get', { runId: imported.id })).summary;
+        expect(summary.iwae_k).toBe(5);
+        expect(Number.isFinite(summary.test_nll)).toBe(true);
+      }
+    }
+  }, 240_000);
 
   it('refuses to overwrite a non-empty folder and names the field', async () => {
     mkdirSync(join(dir.path, 'busy'));

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { CHECKPOINT_HASH_BYTES, checkpointParams, parseCheckpoint, zeroCheckpointTensors, type ParsedCheckpoint } from '@shared/checkpoint-format';
-import { exportBlocker } from '@shared/config';
+import { CHECKPOINT_HASH_BYTES, parseCheckpoint, zeroCheckpointTensors, type ParsedCheckpoint } from '@shared/checkpoint-format';
 import { decodePacked, encodePacked, imageBytes, SPLIT_TEST, SPLIT_VALIDATION, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import {
@@ -15,7 +14,8 @@ import {
   type ExportManifest,
   type ModelCard,
 } from '@shared/model-card';
-import { buildVaeNetworks, describeNetwork, networkWeights, type VaeNetworks } from '@shared/model-export/graph';
+import { describeNetwork, parameterCount } from '@shared/model-export/graph';
+import { buildExportNetworks, exportParams, type ExportNetworks } from '@shared/model-export/networks';
 import { toOnnx } from '@shared/model-export/onnx';
 import { toTfjsLayers, TFJS_WEIGHTS_FILE } from '@shared/model-export/tfjs-layers';
 import type { Dataset, Run } from '@shared/types';
@@ -24,6 +24,7 @@ import { getCheckpoint, type CheckpointRow } from '../store/checkpoints';
 import type { Db } from '../store/db';
 import { readMetrics } from '../store/metrics';
 import type { BlobStore } from '../workspace/blobs';
+import { exportReadme } from './export-readme';
 import { writeZip, type ZipEntry } from './zip';
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -87,13 +88,36 @@ function metricsCsv(db: Db, runId: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-function modelCard(run: Run, dataset: Dataset, row: CheckpointRow, networks: VaeNetworks, heldout: ModelCard['heldout'], format: ExportFormat, version: string, now: string): ModelCard {
-  const parameters = [networks.encoder, networks.decoder].flatMap(networkWeights).reduce((n, w) => n + w.tensor.values.length, 0);
+/** One line on what the model is, for the card and the README's first paragraph. */
+function describeModel(run: Run, dataset: Dataset, exported: ExportNetworks): string {
+  const c = run.config;
+  const kind = c.model.toUpperCase();
+  const data = `trained in VAE Studio on "${dataset.name}" (${dataset.width}×${dataset.height}×${dataset.channels})`;
+  if (exported.codes) {
+    const { size, dim, grid, positions } = exported.codes;
+    const where = c.model === 'conv' ? `a ${grid[0]}×${grid[1]} grid` : `${positions} positions`;
+    return `${kind} VQ-VAE (${size} codes of dimension ${dim} on ${where}, ${c.decoder} decoder, ${exported.priorTrained ? 'autoregressive prior' : 'no trained prior'}) ${data}.`;
+  }
+  const what =
+    c.family === 'cvae'
+      ? `Conditional ${kind} VAE (${exported.classes} classes, latent ${c.latent}`
+      : c.family === 'm2'
+        ? `Semi-supervised M2 ${kind} VAE (${exported.classes} classes, ${Math.round(c.labelFraction * 1000) / 10} % of the training labels kept, latent ${c.latent}`
+        : `${kind} VAE (latent ${c.latent}`;
+  const flow = c.flow === 'planar' ? `, ${c.flowSteps}-step planar flow posterior` : '';
+  return `${what}${flow}, ${c.decoder} decoder) ${data}.`;
+}
+
+function modelCard(run: Run, dataset: Dataset, row: CheckpointRow, exported: ExportNetworks, heldout: ModelCard['heldout'], format: ExportFormat, version: string, now: string): ModelCard {
   const c = run.config;
   const num = (key: string): number | null => (Number.isFinite(run.summary[key]) ? run.summary[key]! : null);
+  const layers = (name: string): string[] => {
+    const network = exported.networks.find((n) => n.name === name);
+    return network ? describeNetwork(network) : [];
+  };
   return {
     name: run.name,
-    description: `${c.model.toUpperCase()} VAE (latent ${c.latent}, ${c.decoder} decoder) trained in VAE Studio on "${dataset.name}" (${dataset.width}×${dataset.height}×${dataset.channels}).`,
+    description: describeModel(run, dataset, exported),
     exportedAt: now,
     app: { name: 'VAE Studio', version },
     source: { runId: run.id, runName: run.name, runStatus: run.status, checkpoint: row.kind, epoch: row.epoch, step: row.step, notes: run.notes, tags: run.tags },
@@ -101,9 +125,14 @@ function modelCard(run: Run, dataset: Dataset, row: CheckpointRow, networks: Vae
       kind: c.model,
       latent: c.latent,
       hidden: c.hidden,
-      parameters,
-      encoder: describeNetwork(networks.encoder),
-      decoder: describeNetwork(networks.decoder),
+      parameters: parameterCount(exported.networks),
+      encoder: layers('encoder'),
+      decoder: layers('decoder'),
+      family: c.family,
+      networks: exported.networks.map((n) => ({ name: n.name, inputs: n.inputs.map((i) => i.name), outputs: n.outputs, layers: describeNetwork(n) })),
+      classes: exported.classes,
+      flowSteps: c.flow === 'planar' ? c.flowSteps : 0,
+      codes: exported.codes ? { ...exported.codes, priorTrained: exported.priorTrained } : null,
     },
     decoder: {
       likelihood: c.decoder,
@@ -132,67 +161,6 @@ function modelCard(run: Run, dataset: Dataset, row: CheckpointRow, networks: Vae
   };
 }
 
-function readme(card: ModelCard): string {
-  const m = card.metrics;
-  const fig = (v: number | null, digits = 2): string => (v === null ? 'not computed' : v.toFixed(digits));
-  const [h, w, ch] = [card.preprocessing.height, card.preprocessing.width, card.preprocessing.channels];
-  return `# ${card.name}
-
-${card.description}
-
-Exported by VAE Studio ${card.app.version} on ${card.exportedAt} from run #${card.source.runId}, its **${card.source.checkpoint}** checkpoint
-(epoch ${card.source.epoch}, step ${card.source.step}). Every figure and setting is in \`model-card.json\`.
-
-## What it computes
-
-- **Encoder**: image \`x\` [N, ${h}, ${w}, ${ch}] → \`mu\`, \`log_var\` [N, ${card.architecture.latent}]: q(z|x) = N(mu, exp(log_var)).
-- **Decoder**: latent \`z\` [N, ${card.architecture.latent}] → \`x_mean\` [N, ${h}, ${w}, ${ch}] in [0, 1].
-  ${card.decoder.output}
-- Likelihood: ${card.decoder.likelihood}${card.decoder.gaussianSigma !== null ? ` (σ ${card.decoder.gaussianSigma}, variance ${card.decoder.variance})` : ''}. Prior p(z) = N(0, I).
-- Pixels: ${card.preprocessing.normalization}; ${card.preprocessing.layout}. Images were fitted to ${w}×${h} by "${card.preprocessing.fit}"${card.preprocessing.fit === 'pad' ? ` on ${card.preprocessing.background}` : ''}.
-
-Encoder layers: ${card.architecture.encoder.join('; ')}.
-Decoder layers: ${card.architecture.decoder.join('; ')}.
-${card.architecture.parameters.toLocaleString('en-US')} parameters.
-
-## How well it does
-
-Test NLL (IWAE bound, k = ${fig(m.iwaeK, 0)}): ${fig(m.testNll)} nats, ${fig(m.testBpd, 4)} bits/dim.
-Validation loss (−ELBO): ${fig(m.final['val_loss'] ?? null)} nats. Trained on ${card.backend.name ?? 'an unknown backend'}.
-Dataset "${card.dataset.name}" (${card.dataset.count} images, sha256 ${card.dataset.contentHash.slice(0, 16)}…), labels: ${card.dataset.labels.join(', ') || 'none'}.
-All recorded metrics: \`metrics.csv\`. Sample grids: \`samples/\`.
-
-## Use it elsewhere
-${
-  card.formats.tfjs
-    ? `
-TensorFlow.js (\`tfjs/\`, layers format):
-
-\`\`\`js
-import * as tf from '@tensorflow/tfjs';
-const decoder = await tf.loadLayersModel('https://…/tfjs/decoder/model.json');
-const image = decoder.predict(tf.randomNormal([1, ${card.architecture.latent}])); // [1, ${h}, ${w}, ${ch}]
-\`\`\`
-`
-    : ''
-}${
-  card.formats.onnx
-    ? `
-ONNX (\`onnx/\`, opset 13; inputs \`x\` / \`z\`, outputs \`mu\`, \`log_var\` / \`x_mean\`):
-
-\`\`\`python
-import numpy as np, onnxruntime as ort
-decoder = ort.InferenceSession("onnx/decoder.onnx")
-image = decoder.run(["x_mean"], {"z": np.random.randn(1, ${card.architecture.latent}).astype(np.float32)})[0]
-\`\`\`
-`
-    : ''
-}
-In VAE Studio: *Import model* on the Runs screen (or \`vae-studio import-model <this>\`) brings it back with
-${card.heldout.count} held-out images (${card.heldout.split} split) for Explore and Inpaint.
-`;
-}
-
 /** Everything of an export, in memory, before it is written anywhere. */
 export function buildExport(
   db: Db,
@@ -204,26 +172,25 @@ export function buildExport(
   version: string,
   now: string,
 ): { entries: ZipEntry[]; card: ModelCard; row: CheckpointRow } {
-  const blocker = exportBlocker(run.config);
-  if (blocker) throw new ApiError('invalid_input', `Run ${run.id}: ${blocker}`, { field: 'runId' });
   const row = getCheckpoint(db, run.id, kind) ?? getCheckpoint(db, run.id, 'last');
   if (!row) throw new ApiError('not_found', `Run ${run.id} has no saved model yet (a checkpoint is written after each epoch)`, { field: 'runId' });
   const parsed = loadCheckpointBlob(blobs, row.blob_hash, `run ${run.id}`);
   const checkpointBytes = slimCheckpoint(blobs.read(row.blob_hash));
-  const spec = { model: run.config.model, width: dataset.width, height: dataset.height, channels: dataset.channels, latent: run.config.latent };
-  let networks: VaeNetworks;
+  const c = run.config;
+  const spec = { family: c.family, model: c.model, width: dataset.width, height: dataset.height, channels: dataset.channels, latent: c.latent, flowSteps: c.flow === 'planar' ? c.flowSteps : 0 };
+  let exported: ExportNetworks;
   try {
-    networks = buildVaeNetworks(spec, checkpointParams(parsed));
+    exported = buildExportNetworks(spec, exportParams(parsed.tensors));
   } catch (error) {
     throw new ApiError('internal', `The checkpoint of run ${run.id} does not fit its model: ${(error as Error).message}`);
   }
   const heldout = heldoutImages(decodePacked(blobs.read(dataset.contentHash)));
-  const card = modelCard(run, dataset, row, networks, { split: heldout.split, count: heldout.dataset.header.count }, format, version, now);
+  const card = modelCard(run, dataset, row, exported, { split: heldout.split, count: heldout.dataset.header.count }, format, version, now);
 
   const text = (s: string): Uint8Array => new TextEncoder().encode(s);
   const files: ZipEntry[] = [
     { path: EXPORT_FILES.card, data: text(`${JSON.stringify(card, null, 2)}\n`) },
-    { path: EXPORT_FILES.readme, data: text(readme(card)) },
+    { path: EXPORT_FILES.readme, data: text(exportReadme(card)) },
     { path: EXPORT_FILES.metrics, data: text(metricsCsv(db, run.id)) },
   ];
   for (const artifact of listArtifacts(db, run.id, { latest: true })) {
@@ -233,13 +200,13 @@ export function buildExport(
   }
   const generatedBy = `VAE Studio ${version}`;
   if (card.formats.tfjs) {
-    for (const net of [networks.encoder, networks.decoder]) {
+    for (const net of exported.networks) {
       const tfjs = toTfjsLayers(net, generatedBy);
       files.push({ path: `tfjs/${net.name}/model.json`, data: text(tfjs.modelJson) }, { path: `tfjs/${net.name}/${TFJS_WEIGHTS_FILE}`, data: tfjs.weights });
     }
   }
   if (card.formats.onnx) {
-    for (const net of [networks.encoder, networks.decoder]) files.push({ path: `onnx/${net.name}.onnx`, data: toOnnx(net, version) });
+    for (const net of exported.networks) files.push({ path: `onnx/${net.name}.onnx`, data: toOnnx(net, version) });
   }
   files.push({ path: EXPORT_FILES.checkpoint, data: checkpointBytes }, { path: EXPORT_FILES.heldout, data: encodePacked(heldout.dataset) });
 

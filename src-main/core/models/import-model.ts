@@ -1,11 +1,11 @@
 import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { checkpointParams, parseCheckpoint } from '@shared/checkpoint-format';
-import { exportBlocker, runConfigSchema, importSettingsSchema, type RunConfig } from '@shared/config';
+import { parseCheckpoint } from '@shared/checkpoint-format';
+import { runConfigSchema, importSettingsSchema, type RunConfig } from '@shared/config';
 import { decodePacked, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import { EXPORT_FILES, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, HELDOUT_MAX, manifestSchema, modelCardSchema, type ImportedModel, type ModelCard } from '@shared/model-card';
-import { buildVaeNetworks } from '@shared/model-export/graph';
+import { buildExportNetworks, exportParams } from '@shared/model-export/networks';
 import type { MetricPoint, Run } from '@shared/types';
 import { insertArtifact } from '../store/artifacts';
 import { replaceCheckpoint } from '../store/checkpoints';
@@ -150,10 +150,10 @@ export function readExport(path: string): ImportedBundle {
     if (sha256Hex(parsed.body) !== Buffer.from(parsed.hash).toString('hex')) throw new Error('its trailing hash does not match');
     config = runConfigSchema.parse(parsed.config);
     if (config.model !== card.architecture.kind || config.latent !== card.architecture.latent) throw new Error('it does not match the model card');
-    const blocker = exportBlocker(config);
-    if (blocker) throw new Error(blocker);
+    if (config.family !== card.architecture.family) throw new Error(`it holds a '${config.family}' model, the model card says '${card.architecture.family}'`);
     const { width, height, channels } = card.preprocessing;
-    buildVaeNetworks({ model: config.model, width, height, channels, latent: config.latent }, checkpointParams(parsed));
+    const flowSteps = config.flow === 'planar' ? config.flowSteps : 0;
+    buildExportNetworks({ family: config.family, model: config.model, width, height, channels, latent: config.latent, flowSteps }, exportParams(parsed.tensors));
   } catch (error) {
     throw bad(source, `${EXPORT_FILES.checkpoint}: ${(error as Error).message}`);
   }
