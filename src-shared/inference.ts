@@ -261,6 +261,8 @@ export interface ImputeScore {
   mse: number;
   /** Binary data only: share of missing pixels whose imputation rounds to the truth. */
   accuracy: number | null;
+  /** Labels inferred (M2 without labels): share of images whose inferred class is their true label; null otherwise. */
+  labelAccuracy: number | null;
   seconds: number;
 }
 

@@ -2,16 +2,23 @@ import { ApiError } from '@shared/errors';
 import type { ImputeMethod, ImputeScore } from '@shared/inference';
 import { makeMask, type MaskKind } from '@shared/pixel-mask';
 import { createRng, type Rng } from '../engine/random';
+import type { Classifier } from '../model/classifier';
 import type { Vae } from '../model/vae';
 import type { DecoderLikelihood } from '../objectives/elbo';
 import { gatherBatch, pixelsPerImage, type ImageSet } from '../train/images';
 import { createImputer } from './imputer';
+import { argMaxRows } from './labels';
 
 /**
  * Imputation error on held-out images: for each method, the mean squared error over
  * the missing pixel values (and, for binary data, the share that rounds to the truth),
  * beside the floor every method must beat: each missing pixel set to its mean over the
  * training images.
+ *
+ * A conditional model is scored either given each image's true label (cVAE: what
+ * p(x_mis | x_obs, y) gets right when y is known) or inferring it (M2 without labels: the
+ * honest semi-supervised case, p(x_mis | x_obs) with y marginalized); the latter also
+ * scores the class each method settles on (argmax of its p(y | x_obs) estimate).
  */
 
 /** Mean of every pixel value over the given images, length D. */
@@ -42,6 +49,13 @@ export interface EvaluateOptions {
   indices: ArrayLike<number>;
   /** Per-pixel means of the training images (the baseline and every method's start fill). */
   means: Float32Array;
+  /**
+   * Conditional models: the labels of the dataset's images (by image index), and whether
+   * the methods infer them (M2, needs `classifier`) or are given them.
+   */
+  labels?: { truth: ArrayLike<number>; infer: boolean };
+  /** M2's q(y|x). */
+  classifier?: Classifier | null;
   mask: MaskKind;
   methods: readonly ImputeMethod[];
   iterations: number;
@@ -72,6 +86,9 @@ class ErrorSum {
   sq = 0;
   right = 0;
   count = 0;
+  /** Images whose inferred class was scored, and how many were right. */
+  classified = 0;
+  classRight = 0;
 
   add(truth: Float32Array, guess: ArrayLike<number>, missing: Uint8Array, offset: number): void {
     for (let i = 0; i < missing.length; i++) {
@@ -105,6 +122,7 @@ export async function evaluateImputation(options: EvaluateOptions): Promise<Eval
     method,
     mse: sum.count ? sum.sq / sum.count : NaN,
     accuracy: binary && sum.count ? sum.right / sum.count : null,
+    labelAccuracy: sum.classified ? sum.classRight / sum.classified : null,
     seconds,
   });
 
@@ -127,8 +145,10 @@ export async function evaluateImputation(options: EvaluateOptions): Promise<Eval
       const missing = new Uint8Array(n * D);
       for (let r = 0; r < n; r++) missing.set(masks[from + r]!, r * D);
       const x = truth.subarray(from * D, to * D);
+      const trueLabels = options.labels ? Int32Array.from({ length: n }, (_, r) => options.labels!.truth[indices[from + r]!] ?? -1) : undefined;
+      const labels = trueLabels && options.labels?.infer ? new Int32Array(n).fill(-1) : trueLabels;
       const imputer = createImputer(
-        { model, decoder, x, n, missing, init: means },
+        { model, decoder, x, n, missing, init: means, ...(labels ? { labels } : {}), classifier: options.classifier ?? null },
         {
           method,
           samples: method === 'importance' ? 0 : (options.chains ?? EVAL_CHAINS),
@@ -143,8 +163,15 @@ export async function evaluateImputation(options: EvaluateOptions): Promise<Eval
           await imputer.step();
           await options.yieldToEventLoop?.();
         }
-        const { mean } = await imputer.snapshot();
+        const { mean, classProbabilities } = await imputer.snapshot();
         for (let r = 0; r < n; r++) sum.add(x, mean, missing.subarray(r * D, (r + 1) * D), r * D);
+        if (classProbabilities && trueLabels) {
+          const predicted = argMaxRows(classProbabilities, classProbabilities.length / n);
+          predicted.forEach((label, r) => {
+            sum.classified++;
+            if (label === trueLabels[r]) sum.classRight++;
+          });
+        }
       } finally {
         imputer.dispose();
       }
