@@ -133,6 +133,12 @@ test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior s
     await page.getByTestId('import-model-submit').click();
     await expect(page.getByTestId('model-card')).toContainText('CONV VQ-VAE (32 codes of dimension 8 on a 7×7 grid', { timeout: 30_000 });
     await expect(page.getByTestId('model-card')).toContainText('encoder, decoder, prior');
+    // Its configuration lists the codebook and prior, not a Gaussian latent or IWAE samples.
+    const config = page.getByTestId('run-config');
+    await expect(config).toContainText('VQ-VAE (discrete codes)');
+    await expect(config).toContainText('32 codes × 8 dims');
+    await expect(config).not.toContainText('IWAE k');
+    await expect(config).not.toContainText('Latent size');
     await page.getByTestId('model-card').scrollIntoViewIfNeeded();
     await screenshot(page, '43-imported-vqvae-card');
   } finally {

@@ -1,4 +1,14 @@
-import type { RunConfig } from '@shared/config';
+import { modelFamilies, type ModelFamily, type RunConfig } from '@shared/config';
+
+/** Each family's name, as the new-run form offers it and the run's configuration lists it. */
+export const FAMILY_NAMES: Record<ModelFamily, string> = {
+  vae: 'VAE',
+  cvae: 'Conditional VAE (labels)',
+  m2: 'Semi-supervised M2 (some labels)',
+  vqvae: 'VQ-VAE (discrete codes)',
+};
+
+export const familyOptions: readonly (readonly [ModelFamily, string])[] = modelFamilies.map((f) => [f, FAMILY_NAMES[f]] as const);
 
 /**
  * A run's model family and posterior in a few words, for the run header and Compare:
