@@ -285,11 +285,13 @@ async function cmdImpute(core: Core, values: Values, out: Output): Promise<void>
       `  ${s.method.padEnd(14)} MSE ${s.mse.toFixed(4)}` +
       (floor && s !== floor ? ` (${((s.mse / floor.mse) * 100).toFixed(0)} % of the floor)` : '  (floor)') +
       (s.accuracy !== null ? `  accuracy ${(s.accuracy * 100).toFixed(1)} %` : '') +
+      (s.labelAccuracy !== null ? `  class right ${(s.labelAccuracy * 100).toFixed(1)} %` : '') +
       `  ${s.seconds.toFixed(1)} s`,
   );
+  const labels = { none: '', given: ', each given its true class', inferred: ', classes inferred (not given)' }[result.labels];
   out.event(
     { type: 'result', command: 'impute', runId, ...result },
-    `Run #${runId}, mask ${result.mask} (${(result.missingFraction * 100).toFixed(0)} % missing), ${result.images} ${result.split} images, ` +
+    `Run #${runId}, mask ${result.mask} (${(result.missingFraction * 100).toFixed(0)} % missing), ${result.images} ${result.split} images${labels}, ` +
       `${result.iterations} iterations:\n${lines.join('\n')}`,
   );
 }

@@ -47,7 +47,9 @@ describe('run config: model families and flows', () => {
     expect(inferenceBlocker(defaultRunConfig(), 'explore')).toBeNull();
     expect(inferenceBlocker(defaultRunConfig(), 'inpaint')).toBeNull();
     expect(inferenceBlocker({ family: 'cvae' }, 'explore')).toBeNull();
-    expect(inferenceBlocker({ family: 'm2' }, 'inpaint')).toMatch(/pass no label/);
+    expect(inferenceBlocker({ family: 'cvae' }, 'inpaint')).toBeNull();
+    expect(inferenceBlocker({ family: 'm2' }, 'inpaint')).toBeNull();
     expect(inferenceBlocker({ family: 'vqvae' }, 'explore')).toMatch(/code grid/);
+    expect(inferenceBlocker({ family: 'vqvae' }, 'inpaint')).toMatch(/^Inpaint works on continuous latents/);
   });
 });

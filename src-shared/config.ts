@@ -236,14 +236,11 @@ export type RunConfigInput = z.input<typeof runConfigSchema>;
 
 /**
  * Why Explore or Inpaint cannot question a run's model, or null when they can. Both work
- * on a continuous latent; Inpaint's methods also encode and decode without a label.
+ * on a continuous latent (conditional models impute with a label, or M2 infers it).
  */
 export function inferenceBlocker(config: Pick<RunConfig, 'family'>, view: 'explore' | 'inpaint'): string | null {
   if (config.family === 'vqvae') {
     return `${view === 'explore' ? 'Explore' : 'Inpaint'} works on continuous latents and does not support a VQ-VAE's code grid yet; its reconstructions, prior samples and codebook usage are on the run page.`;
-  }
-  if (view === 'inpaint' && (config.family === 'cvae' || config.family === 'm2')) {
-    return "Inpainting does not support models whose encoder and decoder take the image's class (conditional VAE, M2) yet: the imputation methods pass no label.";
   }
   return null;
 }

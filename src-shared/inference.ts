@@ -121,12 +121,16 @@ export const inferRequestSchemas = {
    * the pixels of an opened file (base64 of its width·height·channels bytes, HWC, as
    * `inpaint.prepareImage` answers). `mask`: base64, one bit per pixel, 1 = missing
    * (src-shared/pixel-mask.ts). K = `samples` imputations are drawn beside the mean.
-   * Partial results stream as `ImputeFrame`s while it refines.
+   * Partial results stream as `ImputeFrame`s while it refines. `label` (an index into
+   * the dataset's labels): the class a conditional model imputes with, p(x_mis | x_obs, y);
+   * required by a cVAE, optional for M2, which infers the class when it is left out;
+   * refused for a model that takes no label.
    */
   impute: z
     .object({
       image: z.union([z.object({ index }).strict(), z.object({ pixels: z.string().min(1).max(MAX_IMAGE_BASE64) }).strict()]),
       mask: z.string().min(1).max(MAX_MASK_BASE64),
+      label: z.number().int().min(0).max(10_000).optional(),
       ...imputeSettings,
       samples: z.number().int().min(1).max(16).default(6),
     })
@@ -134,6 +138,7 @@ export const inferRequestSchemas = {
   /**
    * Imputation error on the missing pixels of held-out images (test split, else
    * validation) for each method and for the per-pixel mean of the training images.
+   * A cVAE imputes given each image's true label; M2 infers it (see ImputeEvaluation.labels).
    */
   imputeEvaluate: z
     .object({
@@ -250,6 +255,13 @@ export interface ImputeFrame {
   missingFraction: number;
   /** Method figure: acceptance rate (metropolis), effective sample size (importance), objective log p(x_obs|z)+log p(z) (optimize); null otherwise. */
   diagnostic: { name: 'acceptance' | 'ess' | 'objective'; value: number } | null;
+  /**
+   * Conditional models: the class imputed with, the one asked for or (M2 without a
+   * label) the most probable under `classProbabilities`; null for models that take no label.
+   */
+  label: number | null;
+  /** M2 without a label: the method's estimate of p(y | x_obs), one entry per class; null otherwise. */
+  classProbabilities: number[] | null;
   /** Wall time of the last refinement, ms (encode/decode and the pictures). */
   refinementMs: number;
   seconds: number;
@@ -275,6 +287,8 @@ export interface ImputeEvaluation {
   missingFraction: number;
   iterations: number;
   proposals: number;
+  /** What the methods knew of each image's class: nothing to know (unconditional), its true label (cVAE), or nothing, inferring it (M2). */
+  labels: 'none' | 'given' | 'inferred';
   scores: ImputeScore[];
 }
 

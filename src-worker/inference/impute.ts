@@ -4,6 +4,7 @@ import { base64ToBytes, decodeMask } from '@shared/pixel-mask';
 import { createRng } from '../engine/random';
 import { evaluateImputation, expandMask, pixelMeans } from '../impute/evaluate';
 import { createImputer, type ImputeSnapshot } from '../impute/imputer';
+import { argMaxRows } from '../impute/labels';
 import { encodePngBase64 } from '../io/png';
 import type { ImageShape } from '../model/vae';
 import { gatherBatch, pixelsPerImage } from '../train/images';
@@ -33,8 +34,31 @@ export function trainingMeans(session: ModelSession): Float32Array {
 /*
  * Flow posteriors need nothing special: the engine proposes from the base Gaussian
  * q0(z|x) and weighs by that density, which is exact for any proposal (a flow would only
- * make proposals better). Conditional VAEs are refused in ops.ts.
+ * make proposals better). VQ-VAEs are refused in ops.ts.
  */
+
+/**
+ * The label an imputation conditions on: the request's, checked against the model; for
+ * M2 without one, −1 (the engine infers it with the classifier). A cVAE needs one: its
+ * decoder draws whichever class it is told, so guessing would fill in another class's
+ * strokes without saying so.
+ */
+export function imputeLabel(session: ModelSession, label: number | undefined): number | undefined {
+  const { classes, classifier } = session.trainer;
+  const run = session.config.family;
+  if (classes === 0) {
+    if (label === undefined) return undefined;
+    throw new ApiError('invalid_input', `label: this run's model (family '${run}') takes no class label; leave it out`, { field: 'label' });
+  }
+  if (label === undefined) {
+    if (classifier) return -1;
+    throw new ApiError('invalid_input', "label: a conditional VAE imputes given the image's class; choose the class (label) to fill the pixels in with", {
+      field: 'label',
+    });
+  }
+  if (label >= classes) throw new ApiError('invalid_input', `label: class ${label} does not exist (the model has ${classes}, 0–${classes - 1})`, { field: 'label' });
+  return label;
+}
 
 /** The image's values in [0, 1] (HWC) and its missing entries, checked against the model's size. */
 export function imputeInputs(session: ModelSession, request: Pick<InferRequestOf<'impute'>, 'image' | 'mask'>): { x: Float32Array; missing: Uint8Array } {
@@ -101,7 +125,7 @@ export function uncertaintyPicture(std: Float32Array, width: number, height: num
 /** The pictures of a snapshot: PNG data URLs of the mean, the K imputations and the uncertainty map. */
 export function frameOf(
   shape: ImageShape,
-  request: Pick<InferRequestOf<'impute'>, 'method' | 'iterations'>,
+  request: Pick<InferRequestOf<'impute'>, 'method' | 'iterations'> & { label?: number | undefined },
   snapshot: ImputeSnapshot,
   missingFraction: number,
   done: boolean,
@@ -113,6 +137,8 @@ export function frameOf(
   const url = (pixels: Uint8Array, c: 1 | 3): string => `data:image/png;base64,${encodePngBase64({ width, height, channels: c, pixels })}`;
   const K = snapshot.samples.length / D;
   const heatMap = uncertaintyPicture(snapshot.std, width, height, channels);
+  const probabilities = snapshot.classProbabilities;
+  const classes = probabilities ? probabilities.length / (snapshot.mean.length / D) : 0;
   return {
     method: request.method,
     iteration: snapshot.iteration,
@@ -127,6 +153,8 @@ export function frameOf(
     maxStd: heatMap.max,
     missingFraction,
     diagnostic: snapshot.diagnostic && Number.isFinite(snapshot.diagnostic.value) ? snapshot.diagnostic : null,
+    label: probabilities ? (argMaxRows(probabilities, classes)[0] ?? null) : (request.label ?? null),
+    classProbabilities: probabilities ? Array.from(probabilities.subarray(0, classes)) : null,
     refinementMs,
     seconds,
   };
@@ -134,10 +162,20 @@ export function frameOf(
 
 export async function impute(session: ModelSession, request: InferRequestOf<'impute'>, ctx: InferContext): Promise<InferResults['impute']> {
   const { x, missing } = imputeInputs(session, request);
+  const label = imputeLabel(session, request.label);
   const missingFraction = missing.reduce((s, v) => s + v, 0) / missing.length;
   const { trainer } = session;
   const imputer = createImputer(
-    { model: trainer.model, decoder: trainer.decoder, x, n: 1, missing, init: trainingMeans(session) },
+    {
+      model: trainer.model,
+      decoder: trainer.decoder,
+      x,
+      n: 1,
+      missing,
+      init: trainingMeans(session),
+      ...(label === undefined ? {} : { labels: [label] }),
+      classifier: trainer.classifier,
+    },
     {
       method: request.method,
       samples: request.samples,
@@ -188,9 +226,17 @@ export async function imputeEvaluate(
   }
   const indices = pool.subarray(0, request.images);
   const methods = request.methods ?? imputeMethods;
+  const { trainer } = session;
+  // A cVAE imputes given each image's true label; M2 infers it, as it would for an unlabelled image.
+  const labels = trainer.classes === 0 ? 'none' : trainer.classifier ? 'inferred' : 'given';
+  if (labels === 'given' && session.images.labels === undefined) {
+    throw new ApiError('invalid_input', "The run's dataset has no labels for its held-out images, which a conditional VAE imputes with", { field: 'runId' });
+  }
   const report = await evaluateImputation({
-    model: session.trainer.model,
-    decoder: session.trainer.decoder,
+    model: trainer.model,
+    decoder: trainer.decoder,
+    ...(labels !== 'none' && session.images.labels ? { labels: { truth: session.images.labels, infer: labels === 'inferred' } } : {}),
+    classifier: trainer.classifier,
     images: session.images,
     indices,
     means: trainingMeans(session),
@@ -211,6 +257,7 @@ export async function imputeEvaluate(
     missingFraction: report.missingFraction,
     iterations: request.iterations,
     proposals: request.proposals,
+    labels,
     scores: report.scores,
   };
 }

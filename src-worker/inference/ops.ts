@@ -48,8 +48,6 @@ export async function answer(session: ModelSession, raw: unknown, ctx: InferCont
   }
   const request = { op, ...parsed.data } as InferRequest;
   const blocker = request.op === 'impute' || request.op === 'imputeEvaluate' ? inferenceBlocker(session.config, 'inpaint') : null;
-  // The imputation methods encode and decode without a label; guessing one would fill
-  // the pixels of another class without saying so.
   if (blocker) throw new ApiError('invalid_input', blocker, { field: 'runId' });
   return (inferHandlers[request.op] as Handler<InferOp>)(session, request as InferRequestOf<InferOp>, ctx);
 }

@@ -1,11 +1,12 @@
 // Explore on a conditional VAE through the core and the real built worker (`npm run
 // build` first): the existing pictures decode with sensible labels, and the two ops
 // that need a label (generate class k, swap class keep style) answer; a plain VAE
-// refuses them by name.
+// refuses them by name. Inpainting imputes with the class it is given.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeMask, makeMask } from '@shared/pixel-mask';
 import { appPaths } from '../../paths';
 import type { Core } from '../core';
 import { tempDir, testCore, writeImageFolder } from '../testing';
@@ -81,10 +82,29 @@ describe('Explore on a conditional VAE', () => {
     await expect(core.call('explore.samples', { runId: cvaeRun, count: 6 })).resolves.toBeDefined();
   });
 
-  it('inpainting refuses a conditional VAE, saying why, instead of decoding without a label', async () => {
-    await expect(core.call('inpaint.evaluate', { runId: cvaeRun, mask: 'top', images: 4, iterations: 2 })).rejects.toThrow(
-      /Inpainting does not support models whose encoder and decoder take the image's class/,
-    );
+  it('inpaints with the class it is given, and refuses to guess one, naming the label', async () => {
+    const mask = encodeMask(makeMask('top', 8, 8, Math.random));
+    const request = { runId: cvaeRun, image: { index: 0 }, mask, method: 'importance', iterations: 3, samples: 2, proposals: 8 } as const;
+    const frame = await core.call('inpaint.run', { ...request, jobId: 'cvae-1', label: 1 });
+    expect(frame).toMatchObject({ done: true, label: 1, classProbabilities: null });
+    expect(frame.sampleDataUrls).toHaveLength(2);
+    const other = await core.call('inpaint.run', { ...request, jobId: 'cvae-2', label: 2 });
+    expect(other.meanDataUrl).not.toBe(frame.meanDataUrl);
+    const refusal = { code: 'invalid_input', details: { field: 'label' } };
+    await expect(core.call('inpaint.run', { ...request, jobId: 'cvae-3' })).rejects.toMatchObject(refusal);
+    await expect(core.call('inpaint.run', { ...request, jobId: 'cvae-4', label: 3 })).rejects.toMatchObject(refusal);
+    await expect(core.call('inpaint.run', { ...request, runId: plainRun, jobId: 'plain-1', label: 0 })).rejects.toMatchObject(refusal);
+  });
+
+  it("scores imputation of a conditional VAE given each held-out image's true label", async () => {
+    const result = await core.call('inpaint.evaluate', { runId: cvaeRun, mask: 'top', images: 4, iterations: 2, methods: ['importance', 'optimize'] });
+    expect(result.labels).toBe('given');
+    expect(result.scores.map((s) => s.method)).toEqual(['pixel-mean', 'importance', 'optimize']);
+    for (const s of result.scores) expect(Number.isFinite(s.mse)).toBe(true);
+  });
+
+  it('inpainting refuses a VQ-VAE, saying why', async () => {
+    await expect(core.call('inpaint.evaluate', { runId: vqRun, mask: 'top', images: 4, iterations: 2 })).rejects.toThrow(/VQ-VAE: .*works on continuous latents/);
   });
 
   it('a plain VAE refuses the class ops, saying why', async () => {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { inferenceBlocker } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import type { ImputeFrame } from '@shared/inference';
 import { base64ToBytes, bytesToBase64, decodeMask } from '@shared/pixel-mask';
@@ -15,10 +16,15 @@ type InpaintRequests = 'inpaint.run' | 'inpaint.cancel' | 'inpaint.prepareImage'
  * Check an image and mask against the run's dataset before a model session is opened
  * for them, so a wrong size is answered at once, naming the field.
  */
-export function checkImputeInput(dataset: Dataset, input: { image: { index: number } | { pixels: string }; mask: string }): void {
+export function checkImputeInput(dataset: Dataset, input: { image: { index: number } | { pixels: string }; mask: string; label?: number | undefined }): void {
   const { width, height, channels } = dataset;
   const mask = decodeMask(input.mask, width * height, width, height);
   if (!mask.ok) throw new ApiError('invalid_input', `${mask.message} (dataset "${dataset.name}")`, { field: 'mask' });
+  if (input.label !== undefined && input.label >= dataset.labels.length) {
+    throw new ApiError('invalid_input', `label: class ${input.label} does not exist (dataset "${dataset.name}" has ${dataset.labels.length} labels)`, {
+      field: 'label',
+    });
+  }
   if ('index' in input.image) {
     if (input.image.index >= dataset.count) {
       throw new ApiError('invalid_input', `image.index: image ${input.image.index} does not exist (dataset "${dataset.name}" has ${dataset.count})`, {
@@ -45,12 +51,8 @@ export function inpaintHandlers(ctx: Context): HandlerMap<InpaintRequests> {
     'inpaint.run': async (input) => {
       const { runId, checkpoint, jobId, ...request } = input;
       const model = resolveModel(ctx, runId, checkpoint);
-      if (model.run.config.family !== 'vae') {
-        // The model's encoder and decoder take a label the imputation methods do not pass.
-        throw new ApiError('invalid_input', `Run ${runId} is a '${model.run.config.family}' model: inpainting supports the plain VAE family only (these need the image's label)`, {
-          field: 'runId',
-        });
-      }
+      const blocker = inferenceBlocker(model.run.config, 'inpaint');
+      if (blocker) throw new ApiError('invalid_input', `Run ${runId}: ${blocker}`, { field: 'runId' });
       checkImputeInput(model.dataset, request);
       if (jobs.has(jobId)) throw new ApiError('conflict', `An inpainting job "${jobId}" is already running`, { field: 'jobId' });
       const controller = new AbortController();
