@@ -47,6 +47,28 @@ test('a conditional VAE from the new-run form: Explore generates a chosen class 
   await expect.poll(() => settledSrc(swap), { timeout: 60_000 }).not.toBe(first);
   await expect(page.getByTestId('classes-swap-labels')).toContainText('0 · 1 · 2');
   await screenshot(page, '40-explore-classes');
+
+  // Inpaint imputes with the chosen image's class, preselected, or with another one asked for.
+  await page.goto(`${studio.url.split('#')[0]}#/runs/${runId}/inpaint`);
+  await expect(page.getByTestId('inpaint')).toHaveAttribute('data-ready', 'true', { timeout: 60_000 });
+  const own = (await page.getByTestId('inpaint-pick').first().getAttribute('data-label')) ?? '';
+  await expect(page.getByTestId('inpaint-label')).toHaveValue(own);
+  await expect(page.getByTestId('inpaint-label').locator('option')).toHaveCount(10);
+  await page.getByTestId('inpaint-top').click();
+  await page.getByTestId('inpaint-iterations').fill('30');
+  const results = page.getByTestId('inpaint-results');
+  await page.getByTestId('inpaint-run').click();
+  await expect(results).toHaveAttribute('data-done', 'true', { timeout: 60_000 });
+  await expect(page.getByTestId('inpaint-given')).toHaveText(`Imputed as class ${own}`);
+  const ownFill = await page.getByTestId('inpaint-mean').getAttribute('src');
+  const other = String((Number(own) + 5) % 10);
+  await page.getByTestId('inpaint-label').selectOption(other);
+  await page.getByTestId('inpaint-run').click();
+  await expect(page.getByTestId('inpaint-given')).toHaveText(`Imputed as class ${other}`, { timeout: 60_000 });
+  await expect(results).toHaveAttribute('data-done', 'true', { timeout: 60_000 });
+  expect(await page.getByTestId('inpaint-mean').getAttribute('src')).not.toBe(ownFill);
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await screenshot(page, '43-inpaint-cvae');
 });
 
 test('a semi-supervised M2 run with 10 % of the labels: its accuracy on the run page, its predictions on the latent map', async ({ page, studio }) => {
@@ -78,6 +100,20 @@ test('a semi-supervised M2 run with 10 % of the labels: its accuracy on the run 
 
   await page.goto(`${studio.url.split('#')[0]}#/runs/${runId}/explore/map`);
   await expect(page.getByTestId('map-predicted')).toContainText('its classifier predicts the label of', { timeout: 60_000 });
+
+  // Inpaint can leave the class to the model, which says which one it settled on.
+  await page.goto(`${studio.url.split('#')[0]}#/runs/${runId}/inpaint`);
+  await expect(page.getByTestId('inpaint')).toHaveAttribute('data-ready', 'true', { timeout: 60_000 });
+  const own = (await page.getByTestId('inpaint-pick').first().getAttribute('data-label')) ?? '';
+  await expect(page.getByTestId('inpaint-label')).toHaveValue(own);
+  await page.getByTestId('inpaint-label').selectOption('-1');
+  await page.getByTestId('inpaint-iterations').fill('20');
+  await page.getByTestId('inpaint-run').click();
+  await expect(page.getByTestId('inpaint-results')).toHaveAttribute('data-done', 'true', { timeout: 60_000 });
+  await expect(page.getByTestId('inpaint-predicted')).toContainText(/Predicted class \d/);
+  await expect(page.getByTestId('inpaint-predicted')).toHaveAttribute('data-label', /^\d$/);
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await screenshot(page, '44-inpaint-m2');
 });
 
 test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior samples and codebook usage on the run page', async ({ page, studio }) => {
@@ -133,6 +169,8 @@ test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior s
     await page.getByTestId('import-model-submit').click();
     await expect(page.getByTestId('model-card')).toContainText('CONV VQ-VAE (32 codes of dimension 8 on a 7×7 grid', { timeout: 30_000 });
     await expect(page.getByTestId('model-card')).toContainText('encoder, decoder, prior');
+    // The training time it came with, not the instant of the import.
+    await expect(page.getByTestId('run-eta')).not.toHaveText('0s');
     // Its configuration lists the codebook and prior, not a Gaussian latent or IWAE samples.
     const config = page.getByTestId('run-config');
     await expect(config).toContainText('VQ-VAE (discrete codes)');
