@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { defaultRunConfig, type ModelKind } from '@shared/config';
+import { defaultRunConfig, type ModelFamily, type ModelKind } from '@shared/config';
 import { imputeMethods, type ImputeMethod, type ImputeScore } from '@shared/inference';
 import { makeMask, maskKinds, type MaskKind } from '@shared/pixel-mask';
 import { permutation } from '@shared/random';
@@ -11,7 +11,7 @@ import { evaluateImputation, pixelMeans } from '../impute/evaluate';
 import { createImputer } from '../impute/imputer';
 import { frameOf } from '../inference/impute';
 import { nodeBackendPlatform } from '../platform/node-backends';
-import { gatherBatch } from '../train/images';
+import { gatherBatch, gatherLabels } from '../train/images';
 import { VaeTrainer } from '../train/trainer';
 import { loadDigits, type DigitSplit } from './digits';
 import { BENCH_SPEC } from './measure';
@@ -22,6 +22,8 @@ import { BENCH_SPEC } from './measure';
  * 50 ms on 2 cores), and how well each method fills in missing pixels of held-out
  * binarized digits beside the per-pixel-mean floor, on a VAE trained here in seconds.
  * Prints figures beside their references; never fails on a missed target.
+ * `--families vae,cvae,m2` adds a conditional VAE (imputing given each digit's true
+ * class) and an M2 trained with 10 % of the labels (inferring the class), for comparison.
  */
 const { values: args } = parseArgs({
   options: {
@@ -37,19 +39,32 @@ const { values: args } = parseArgs({
     /** Comma-separated subsets, to study one method or mask. */
     methods: { type: 'string', default: imputeMethods.join(',') },
     masks: { type: 'string', default: maskKinds.join(',') },
+    families: { type: 'string', default: 'vae' },
     'no-timing': { type: 'boolean', default: false },
   },
 });
 const TARGET_MS = 50;
 const BATCH = 128;
 
-async function trainModel(kind: ModelKind, digits: DigitSplit, epochs: number): Promise<{ trainer: VaeTrainer; seconds: number }> {
-  const trainer = new VaeTrainer({ kind, ...BENCH_SPEC }, { ...defaultRunConfig(), seed: 1, learningRate: 1e-3 });
+/** Share of the training digits whose label an M2 model sees. */
+const M2_LABELLED = 0.1;
+
+async function trainModel(kind: ModelKind, digits: DigitSplit, epochs: number, family: ModelFamily = 'vae'): Promise<{ trainer: VaeTrainer; seconds: number }> {
+  const conditional = family === 'cvae' || family === 'm2';
+  const trainer = new VaeTrainer({ kind, ...BENCH_SPEC, ...(conditional ? { classes: 10 } : {}) }, { ...defaultRunConfig(), seed: 1, learningRate: 1e-3, family });
   const shuffle = createRng(1, 0x51);
+  // M2 keeps every tenth training digit's label (the digits are shuffled already).
+  const labels = (order: Int32Array, from: number): Int32Array | undefined => {
+    if (!conditional) return undefined;
+    const batch = gatherLabels(digits.images, order, from, from + BATCH);
+    if (family !== 'm2') return batch;
+    for (let r = 0; r < BATCH; r++) if (order[from + r]! % Math.round(1 / M2_LABELLED) !== 0) batch[r] = -1;
+    return batch;
+  };
   const t0 = performance.now();
   for (let epoch = 0; epoch < epochs; epoch++) {
     const order = Int32Array.from(permutation(digits.train.length, shuffle.uniform), (i) => digits.train[i]!);
-    for (let from = 0; from + BATCH <= order.length; from += BATCH) await trainer.step(gatherBatch(digits.images, order, from, from + BATCH), BATCH);
+    for (let from = 0; from + BATCH <= order.length; from += BATCH) await trainer.step(gatherBatch(digits.images, order, from, from + BATCH), BATCH, labels(order, from));
   }
   return { trainer, seconds: (performance.now() - t0) / 1000 };
 }
@@ -90,7 +105,8 @@ function printScores(mask: string, scores: ImputeScore[], binary: boolean): void
   for (const s of scores) {
     const ratio = s === floor ? '' : `${((s.mse / floor.mse) * 100).toFixed(0)} %`;
     console.log(
-      `  ${s.method.padEnd(14)} ${fmt(s.mse).padStart(8)} ${ratio.padStart(9)} ${binary ? fmt(s.accuracy, 3).padStart(9) : ''} ${s.seconds.toFixed(1).padStart(8)}`,
+      `  ${s.method.padEnd(14)} ${fmt(s.mse).padStart(8)} ${ratio.padStart(9)} ${binary ? fmt(s.accuracy, 3).padStart(9) : ''} ${s.seconds.toFixed(1).padStart(8)}` +
+        (s.labelAccuracy !== null ? `  class right ${(s.labelAccuracy * 100).toFixed(1)} %` : ''),
     );
   }
   const mse = (m: string): number => scores.find((s) => s.method === m)?.mse ?? NaN;
@@ -121,20 +137,30 @@ async function main(): Promise<void> {
   const images = Math.min(Number(args.images), digits.test.length);
   console.log(`\nQuality: ${images} held-out digits, ${args.iterations} iterations; chains/restarts 4 (pseudo-Gibbs, Metropolis, optimize), ` +
     `${args.proposals} proposals per iteration (importance, 25 % from the prior). MLP VAE.`);
-  for (const mask of masks) {
-    const report = await evaluateImputation({
-      model: mlp.trainer.model,
-      decoder: mlp.trainer.decoder,
-      images: digits.images,
-      indices: digits.test.subarray(0, images),
-      means,
-      mask,
-      methods,
-      iterations: Number(args.iterations),
-      proposals: Number(args.proposals),
-      seed: 1,
-    });
-    printScores(mask, report.scores, report.binary);
+  const families = args.families.split(',') as ModelFamily[];
+  for (const family of families) {
+    const model = family === 'vae' ? mlp : await trainModel('mlp', digits, Number(args.epochs), family);
+    if (family !== 'vae') {
+      const how = family === 'cvae' ? 'imputing given each digit\'s true class' : `${M2_LABELLED * 100} % of the training labels, inferring the class`;
+      console.log(`\nTrained the MLP ${family} for ${args.epochs} epochs in ${model.seconds.toFixed(1)} s (${how}).`);
+    } else if (families.length > 1) console.log('\nMLP VAE:');
+    for (const mask of masks) {
+      const report = await evaluateImputation({
+        model: model.trainer.model,
+        decoder: model.trainer.decoder,
+        ...(family === 'vae' ? {} : { labels: { truth: digits.images.labels!, infer: family === 'm2' }, classifier: model.trainer.classifier }),
+        images: digits.images,
+        indices: digits.test.subarray(0, images),
+        means,
+        mask,
+        methods,
+        iterations: Number(args.iterations),
+        proposals: Number(args.proposals),
+        seed: 1,
+      });
+      printScores(mask, report.scores, report.binary);
+    }
+    if (model !== mlp) model.trainer.dispose();
   }
   mlp.trainer.dispose();
   console.log(`\nWhole bench: ${((performance.now() - started) / 1000).toFixed(0)} s (tfjs-core ${tf.version_core}).`);
