@@ -150,6 +150,7 @@ test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior s
   await expect(panel.getByTestId('run-explore')).toBeDisabled();
   // Its bars are code positions (each costs −log π(k)), not latent dims that may collapse.
   await expect(panel.getByTestId('kl-dims')).toContainText('code positions');
+  await expect(panel.getByTestId('legend-kl')).toContainText('code cost');
   await expect(panel.getByTestId('kl-active')).toHaveCount(0);
   await screenshot(page, '42-run-vqvae');
 
