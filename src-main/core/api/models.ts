@@ -16,8 +16,8 @@ export function modelHandlers(ctx: Context): HandlerMap<ModelRequests> {
       const run = requireRun(ctx, runId);
       const dataset = requireDataset(ctx, run.datasetId);
       const { db, blobs } = ctx.workspace;
-      const { entries, card, row } = buildExport(db, blobs, run, dataset, checkpoint, format, ctx.info.version, ctx.now());
-      const written = writeExport(entries, format, path, run.name);
+      const { entries, card, row } = await buildExport(db, blobs, run, dataset, checkpoint, format, ctx.info.version, ctx.now());
+      const written = await writeExport(entries, format, path, run.name);
       return {
         runId,
         format,
@@ -31,7 +31,7 @@ export function modelHandlers(ctx: Context): HandlerMap<ModelRequests> {
     'models.import': async ({ projectId, path }) => {
       writable();
       requireProject(ctx, projectId);
-      const bundle = readExport(path);
+      const bundle = await readExport(path);
       const run = writeImport(ctx.workspace.db, ctx.workspace.blobs, projectId, bundle, resolve(path), ctx.now());
       ctx.events.emit('run.status', { runId: run.id, status: run.status, run });
       return run;

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { CHECKPOINT_HASH_BYTES, parseCheckpoint, zeroCheckpointTensors, type ParsedCheckpoint } from '@shared/checkpoint-format';
 import { decodePacked, encodePacked, imageBytes, SPLIT_TEST, SPLIT_VALIDATION, type PackedDataset } from '@shared/dataset-format';
@@ -25,19 +26,32 @@ import type { Db } from '../store/db';
 import { readMetrics } from '../store/metrics';
 import type { BlobStore } from '../workspace/blobs';
 import { exportReadme } from './export-readme';
-import { writeZip, type ZipEntry } from './zip';
+import { nextTurn, writeZipAsync, type ZipEntry } from './zip';
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
+/** Bytes hashed between two turns of the event loop (about 20 ms of SHA-256). */
+const HASH_SLICE = 8 * 1024 * 1024;
+
+/** sha256Hex in slices, so hashing a large file does not hold the event loop. */
+export async function sha256HexAsync(bytes: Uint8Array): Promise<string> {
+  const hash = createHash('sha256');
+  for (let at = 0; at < bytes.length; at += HASH_SLICE) {
+    hash.update(bytes.subarray(at, at + HASH_SLICE));
+    await nextTurn();
+  }
+  return hash.digest('hex');
+}
+
 /** Read a checkpoint blob and check both its blob hash and its own trailing hash. */
-export function loadCheckpointBlob(blobs: BlobStore, hash: string, what: string): ParsedCheckpoint {
+export async function loadCheckpointBlob(blobs: BlobStore, hash: string, what: string): Promise<{ bytes: Uint8Array; parsed: ParsedCheckpoint }> {
   const bytes = blobs.read(hash);
-  if (sha256Hex(bytes) !== hash) throw new ApiError('internal', `The checkpoint file of ${what} is damaged (its hash changed)`);
+  if ((await sha256HexAsync(bytes)) !== hash) throw new ApiError('internal', `The checkpoint file of ${what} is damaged (its hash changed)`);
   const parsed = parseCheckpoint(bytes);
-  if (sha256Hex(parsed.body) !== Buffer.from(parsed.hash).toString('hex')) {
+  if ((await sha256HexAsync(parsed.body)) !== Buffer.from(parsed.hash).toString('hex')) {
     throw new ApiError('internal', `The checkpoint file of ${what} is damaged (its trailing hash does not match)`);
   }
-  return parsed;
+  return { bytes, parsed };
 }
 
 /**
@@ -45,9 +59,10 @@ export function loadCheckpointBlob(blobs: BlobStore, hash: string, what: string)
  * training, which an imported model does not do; zeros deflate to almost nothing, so
  * the archive carries the weights about once per format), hash recomputed.
  */
-function slimCheckpoint(bytes: Uint8Array): Uint8Array {
+async function slimCheckpoint(bytes: Uint8Array): Promise<Uint8Array> {
   const slim = zeroCheckpointTensors(bytes, (name) => /^adam_[mv]\//.test(name));
-  slim.set(createHash('sha256').update(slim.subarray(0, slim.length - CHECKPOINT_HASH_BYTES)).digest(), slim.length - CHECKPOINT_HASH_BYTES);
+  const body = slim.subarray(0, slim.length - CHECKPOINT_HASH_BYTES);
+  slim.set(Buffer.from(await sha256HexAsync(body), 'hex'), slim.length - CHECKPOINT_HASH_BYTES);
   return slim;
 }
 
@@ -161,8 +176,12 @@ function modelCard(run: Run, dataset: Dataset, row: CheckpointRow, exported: Exp
   };
 }
 
-/** Everything of an export, in memory, before it is written anywhere. */
-export function buildExport(
+/**
+ * Everything of an export, in memory, before it is written anywhere. The core runs in
+ * Electron's main process: the steps give the event loop a turn in between, so a
+ * large model (a VQ-VAE's prior, tens of MB) does not freeze the app while it exports.
+ */
+export async function buildExport(
   db: Db,
   blobs: BlobStore,
   run: Run,
@@ -171,11 +190,11 @@ export function buildExport(
   format: ExportFormat,
   version: string,
   now: string,
-): { entries: ZipEntry[]; card: ModelCard; row: CheckpointRow } {
+): Promise<{ entries: ZipEntry[]; card: ModelCard; row: CheckpointRow }> {
   const row = getCheckpoint(db, run.id, kind) ?? getCheckpoint(db, run.id, 'last');
   if (!row) throw new ApiError('not_found', `Run ${run.id} has no saved model yet (a checkpoint is written after each epoch)`, { field: 'runId' });
-  const parsed = loadCheckpointBlob(blobs, row.blob_hash, `run ${run.id}`);
-  const checkpointBytes = slimCheckpoint(blobs.read(row.blob_hash));
+  const { bytes, parsed } = await loadCheckpointBlob(blobs, row.blob_hash, `run ${run.id}`);
+  const checkpointBytes = await slimCheckpoint(bytes);
   const c = run.config;
   const spec = { family: c.family, model: c.model, width: dataset.width, height: dataset.height, channels: dataset.channels, latent: c.latent, flowSteps: c.flow === 'planar' ? c.flowSteps : 0 };
   let exported: ExportNetworks;
@@ -184,6 +203,7 @@ export function buildExport(
   } catch (error) {
     throw new ApiError('internal', `The checkpoint of run ${run.id} does not fit its model: ${(error as Error).message}`);
   }
+  await nextTurn();
   const heldout = heldoutImages(decodePacked(blobs.read(dataset.contentHash)));
   const card = modelCard(run, dataset, row, exported, { split: heldout.split, count: heldout.dataset.header.count }, format, version, now);
 
@@ -201,12 +221,16 @@ export function buildExport(
   const generatedBy = `VAE Studio ${version}`;
   if (card.formats.tfjs) {
     for (const net of exported.networks) {
+      await nextTurn();
       const tfjs = toTfjsLayers(net, generatedBy);
       files.push({ path: `tfjs/${net.name}/model.json`, data: text(tfjs.modelJson) }, { path: `tfjs/${net.name}/${TFJS_WEIGHTS_FILE}`, data: tfjs.weights });
     }
   }
   if (card.formats.onnx) {
-    for (const net of exported.networks) files.push({ path: `onnx/${net.name}.onnx`, data: toOnnx(net, version) });
+    for (const net of exported.networks) {
+      await nextTurn();
+      files.push({ path: `onnx/${net.name}.onnx`, data: toOnnx(net, version) });
+    }
   }
   files.push({ path: EXPORT_FILES.checkpoint, data: checkpointBytes }, { path: EXPORT_FILES.heldout, data: encodePacked(heldout.dataset) });
 
@@ -215,8 +239,9 @@ export function buildExport(
     formatVersion: EXPORT_FORMAT_VERSION,
     appVersion: version,
     createdAt: now,
-    files: files.map((f) => ({ path: f.path, bytes: f.data.length, sha256: sha256Hex(f.data) })),
+    files: [],
   };
+  for (const f of files) manifest.files.push({ path: f.path, bytes: f.data.length, sha256: await sha256HexAsync(f.data) });
   return { entries: [{ path: EXPORT_FILES.manifest, data: text(`${JSON.stringify(manifest, null, 2)}\n`) }, ...files], card, row };
 }
 
@@ -233,14 +258,14 @@ export function archiveTarget(path: string, runName: string): string {
 const tempName = (target: string): string => join(dirname(target), `.${basename(target)}.tmp-${randomBytes(4).toString('hex')}`);
 
 /** Write an export: one archive file, or a folder (which must not exist yet, or be empty). */
-export function writeExport(entries: ZipEntry[], format: ExportFormat, path: string, runName: string): { path: string; bytes: number } {
+export async function writeExport(entries: ZipEntry[], format: ExportFormat, path: string, runName: string): Promise<{ path: string; bytes: number }> {
   if (format === 'archive') {
     const target = archiveTarget(path, runName);
     if (!existsSync(dirname(target))) throw new ApiError('not_found', `The folder ${dirname(target)} does not exist`, { field: 'path' });
-    const zip = writeZip(entries);
+    const zip = await writeZipAsync(entries);
     const temp = tempName(target);
     try {
-      writeFileSync(temp, zip);
+      await writeFile(temp, zip);
       renameSync(temp, target);
     } catch (error) {
       rmSync(temp, { force: true });
@@ -260,7 +285,7 @@ export function writeExport(entries: ZipEntry[], format: ExportFormat, path: str
     for (const entry of entries) {
       const file = join(temp, ...entry.path.split('/'));
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, entry.data);
+      await writeFile(file, entry.data);
     }
     if (existsSync(target)) rmSync(target, { recursive: true });
     renameSync(temp, target);

@@ -1,4 +1,5 @@
-import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseCheckpoint } from '@shared/checkpoint-format';
 import { runConfigSchema, importSettingsSchema, type RunConfig } from '@shared/config';
@@ -14,8 +15,8 @@ import type { Db } from '../store/db';
 import { insertMetrics } from '../store/metrics';
 import { getRun, insertRun } from '../store/runs';
 import type { BlobStore } from '../workspace/blobs';
-import { sha256Hex } from './export-model';
-import { DEFAULT_ZIP_LIMITS, readZip, unsafePathReason, ZipError, type ZipEntry } from './zip';
+import { sha256Hex, sha256HexAsync } from './export-model';
+import { DEFAULT_ZIP_LIMITS, nextTurn, readZipAsync, unsafePathReason, ZipError, type ZipEntry } from './zip';
 
 /**
  * Bringing an exported model back (models.import). Everything is read and checked in
@@ -39,8 +40,9 @@ const bad = (source: string, why: string): ApiError =>
   new ApiError('invalid_input', `${source} is not a usable VAE Studio model export: ${why}. Nothing was imported.`, { field: 'path' });
 
 /** The files of an export folder, as archive entries; symlinks and odd files are refused. */
-function readFolder(root: string): ZipEntry[] {
+async function readFolder(root: string): Promise<ZipEntry[]> {
   const entries: ZipEntry[] = [];
+  const paths: { rel: string; full: string }[] = [];
   let total = 0;
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir)) {
@@ -57,11 +59,12 @@ function readFolder(root: string): ZipEntry[] {
       if (reason) throw new ZipError(`"${rel}" has ${reason}`);
       if (stat.size > DEFAULT_ZIP_LIMITS.maxEntryBytes) throw new ZipError(`"${rel}" is ${stat.size} bytes (limit ${DEFAULT_ZIP_LIMITS.maxEntryBytes})`);
       total += stat.size;
-      if (total > DEFAULT_ZIP_LIMITS.maxTotalBytes || entries.length >= DEFAULT_ZIP_LIMITS.maxEntries) throw new ZipError('the folder holds too much');
-      entries.push({ path: rel, data: readFileSync(full) });
+      if (total > DEFAULT_ZIP_LIMITS.maxTotalBytes || paths.length >= DEFAULT_ZIP_LIMITS.maxEntries) throw new ZipError('the folder holds too much');
+      paths.push({ rel, full });
     }
   };
   walk(root);
+  for (const { rel, full } of paths) entries.push({ path: rel, data: await readFile(full) });
   return entries;
 }
 
@@ -79,7 +82,7 @@ function parseCsv(text: string, source: string): MetricPoint[] {
 }
 
 /** Read and check an archive or export folder; throws a clear invalid_input error, writes nothing. */
-export function readExport(path: string): ImportedBundle {
+export async function readExport(path: string): Promise<ImportedBundle> {
   const source = resolve(path);
   let stat: Stats;
   try {
@@ -89,10 +92,10 @@ export function readExport(path: string): ImportedBundle {
   }
   let entries: ZipEntry[];
   try {
-    if (stat.isDirectory()) entries = readFolder(source);
+    if (stat.isDirectory()) entries = await readFolder(source);
     else if (stat.isFile()) {
       if (stat.size > DEFAULT_ZIP_LIMITS.maxTotalBytes) throw new ZipError(`the file is ${stat.size} bytes`);
-      entries = readZip(readFileSync(source));
+      entries = await readZipAsync(await readFile(source));
     } else throw new ZipError('it is neither a file nor a folder');
   } catch (error) {
     if (error instanceof ZipError) throw bad(source, error.message);
@@ -127,7 +130,7 @@ export function readExport(path: string): ImportedBundle {
   for (const file of manifest.data.files) {
     const data = files.get(file.path);
     if (!data) throw bad(source, `"${file.path}" is missing`);
-    if (data.length !== file.bytes || sha256Hex(data) !== file.sha256) throw bad(source, `"${file.path}" is damaged (its SHA-256 does not match the manifest)`);
+    if (data.length !== file.bytes || (await sha256HexAsync(data)) !== file.sha256) throw bad(source, `"${file.path}" is damaged (its SHA-256 does not match the manifest)`);
   }
 
   const need = (path: string): Uint8Array => {
@@ -144,10 +147,11 @@ export function readExport(path: string): ImportedBundle {
   }
 
   const checkpoint = need(EXPORT_FILES.checkpoint);
+  await nextTurn();
   let config: RunConfig;
   try {
     const parsed = parseCheckpoint(checkpoint);
-    if (sha256Hex(parsed.body) !== Buffer.from(parsed.hash).toString('hex')) throw new Error('its trailing hash does not match');
+    if ((await sha256HexAsync(parsed.body)) !== Buffer.from(parsed.hash).toString('hex')) throw new Error('its trailing hash does not match');
     config = runConfigSchema.parse(parsed.config);
     if (config.model !== card.architecture.kind || config.latent !== card.architecture.latent) throw new Error('it does not match the model card');
     if (config.family !== card.architecture.family) throw new Error(`it holds a '${config.family}' model, the model card says '${card.architecture.family}'`);

@@ -1,4 +1,5 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflateRaw, deflateRawSync, inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
 
 /**
  * The zip subset model archives need, written and read by hand (node:zlib deflates):
@@ -7,6 +8,10 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
  * decompressed (no absolute paths, drive letters, backslashes, `..`, control
  * characters, duplicates), symlinks and folders-as-files are refused, and sizes are
  * bounded before inflating, which also stops at the declared size (zip bombs).
+ * Each direction comes sync (small archives, tests) and async: the async one deflates
+ * and inflates on libuv's thread pool and gives the event loop a turn between entries,
+ * so the core (Electron's main process) keeps answering while a model archive is
+ * written or read.
  */
 export interface ZipEntry {
   path: string;
@@ -59,21 +64,56 @@ export function unsafePathReason(path: string): string | null {
 
 const DOS_DATE_1980 = (0 << 9) | (1 << 5) | 1;
 
+const deflateRawAsync = promisify<Uint8Array, ZlibOptions, Buffer>(deflateRaw);
+const inflateRawAsync = promisify<Uint8Array, ZlibOptions, Buffer>(inflateRaw);
+
+/** One turn of the event loop, between pieces of long synchronous work. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** An entry as it goes into the archive: its bytes as stored (deflated or not) and the CRC of the original. */
+interface Packed {
+  body: Uint8Array;
+  stored: boolean;
+  crc: number;
+}
+
+/**
+ * Whether an entry is deflated. Float weights shrink by a few per cent at most: not
+ * worth the time; the rest is (the checkpoint too: its zeroed optimizer state is half of it).
+ */
+function deflates(entry: ZipEntry): boolean {
+  const reason = unsafePathReason(entry.path);
+  if (reason) throw new ZipError(`cannot store "${entry.path}": ${reason}`);
+  return !/\.(bin|onnx|png)$/.test(entry.path);
+}
+
+const packed = (entry: ZipEntry, deflated: Uint8Array | null, crc: number): Packed =>
+  deflated !== null && deflated.length < entry.data.length ? { body: deflated, stored: false, crc } : { body: entry.data, stored: true, crc };
+
 /** A zip of the entries in order; text and packed images deflated, weights and PNGs stored. */
 export function writeZip(entries: readonly ZipEntry[]): Uint8Array {
+  return assembleZip(entries, entries.map((e) => packed(e, deflates(e) ? deflateRawSync(e.data, { level: 6 }) : null, crc32(e.data))));
+}
+
+/** writeZip, deflating on the thread pool (every entry at once) and yielding between CRCs. */
+export async function writeZipAsync(entries: readonly ZipEntry[]): Promise<Uint8Array> {
+  const compressing = entries.map((e) => (deflates(e) ? deflateRawAsync(e.data, { level: 6 }) : Promise.resolve(null)));
+  const parts: Packed[] = [];
+  for (const [i, entry] of entries.entries()) {
+    await nextTurn();
+    const crc = crc32(entry.data);
+    parts.push(packed(entry, await compressing[i]!, crc));
+  }
+  return assembleZip(entries, parts);
+}
+
+function assembleZip(entries: readonly ZipEntry[], parts: readonly Packed[]): Uint8Array {
   const locals: Uint8Array[] = [];
   const centrals: Uint8Array[] = [];
   let offset = 0;
-  for (const entry of entries) {
-    const reason = unsafePathReason(entry.path);
-    if (reason) throw new ZipError(`cannot store "${entry.path}": ${reason}`);
+  for (const [i, entry] of entries.entries()) {
+    const { body, stored, crc } = parts[i]!;
     const name = new TextEncoder().encode(entry.path);
-    // Float weights shrink by a few per cent at most: not worth the time; the rest is deflated
-    // (the checkpoint too: its zeroed optimizer state is half of it).
-    const deflated = /\.(bin|onnx|png)$/.test(entry.path) ? entry.data : deflateRawSync(entry.data, { level: 6 });
-    const stored = deflated.length >= entry.data.length;
-    const body = stored ? entry.data : deflated;
-    const crc = crc32(entry.data);
     if (body.length >= 0xffffffff || offset >= 0xffffffff) throw new ZipError('archive too large (zip64 is not written)');
     const local = new Uint8Array(30 + name.length);
     const lv = new DataView(local.buffer);
@@ -124,8 +164,56 @@ export function writeZip(entries: readonly ZipEntry[]): Uint8Array {
   return out;
 }
 
+/** An entry found by scanZip: checked name and sizes, its bytes still as stored. */
+interface Scanned {
+  path: string;
+  where: string;
+  deflated: boolean;
+  body: Uint8Array;
+  size: number;
+  crc: number;
+}
+
 /** Every entry of a zip, checked; throws ZipError saying which entry and why. */
 export function readZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS): ZipEntry[] {
+  return scanZip(bytes, limits).map((e) => checked(e, e.deflated ? inflated(e, () => inflateRawSync(e.body, { maxOutputLength: Math.max(1, e.size) })) : e.body));
+}
+
+/** readZip, inflating on the thread pool and yielding between entries. */
+export async function readZipAsync(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<ZipEntry[]> {
+  const entries: ZipEntry[] = [];
+  for (const e of scanZip(bytes, limits)) {
+    await nextTurn();
+    let data = e.body;
+    if (e.deflated) {
+      try {
+        data = await inflateRawAsync(e.body, { maxOutputLength: Math.max(1, e.size) });
+      } catch (error) {
+        throw new ZipError(`${e.where} does not inflate (${(error as Error).message})`);
+      }
+    }
+    entries.push(checked(e, data));
+  }
+  return entries;
+}
+
+function inflated(e: Scanned, inflate: () => Uint8Array): Uint8Array {
+  try {
+    return inflate();
+  } catch (error) {
+    throw new ZipError(`${e.where} does not inflate (${(error as Error).message})`);
+  }
+}
+
+/** The unpacked bytes of an entry, if they have the size and CRC-32 its header says. */
+function checked(e: Scanned, data: Uint8Array): ZipEntry {
+  if (data.length !== e.size) throw new ZipError(`${e.where} unpacks to ${data.length} bytes, its header says ${e.size}`);
+  if (crc32(data) !== e.crc) throw new ZipError(`${e.where} fails its CRC-32 check (damaged)`);
+  return { path: e.path, data };
+}
+
+/** The central directory: every entry's name, kind, sizes and bounds checked before anything is inflated. */
+function scanZip(bytes: Uint8Array, limits: ZipLimits): Scanned[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let eocd = -1;
   for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
@@ -142,7 +230,7 @@ export function readZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
   if (count > limits.maxEntries) throw new ZipError(`the archive has ${count} entries (at most ${limits.maxEntries})`);
   if (centralOffset + centralSize > eocd) throw new ZipError('the central directory runs past its end (a truncated archive)');
 
-  const entries: ZipEntry[] = [];
+  const entries: Scanned[] = [];
   const seen = new Set<string>();
   let total = 0;
   let at = centralOffset;
@@ -181,20 +269,7 @@ export function readZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     if (localOffset + 30 > bytes.length || view.getUint32(localOffset, true) !== 0x04034b50) throw new ZipError(`${where}: damaged local header`);
     const dataStart = localOffset + 30 + view.getUint16(localOffset + 26, true) + view.getUint16(localOffset + 28, true);
     if (dataStart + compressedSize > bytes.length) throw new ZipError(`${where} runs past the end of the archive (truncated)`);
-    const body = bytes.subarray(dataStart, dataStart + compressedSize);
-    let data: Uint8Array;
-    if (method === 0) {
-      data = body;
-    } else {
-      try {
-        data = inflateRawSync(body, { maxOutputLength: Math.max(1, size) });
-      } catch (error) {
-        throw new ZipError(`${where} does not inflate (${(error as Error).message})`);
-      }
-    }
-    if (data.length !== size) throw new ZipError(`${where} unpacks to ${data.length} bytes, its header says ${size}`);
-    if (crc32(data) !== crc) throw new ZipError(`${where} fails its CRC-32 check (damaged)`);
-    entries.push({ path, data });
+    entries.push({ path, where, deflated: method === 8, body: bytes.subarray(dataStart, dataStart + compressedSize), size, crc });
   }
   return entries;
 }
