@@ -23,6 +23,9 @@ test('a conditional VAE from the new-run form: Explore generates a chosen class 
   await page.getByTestId('run-name-input').fill('digits-cvae');
   await page.getByTestId('run-model-mlp').check();
   await page.getByTestId('run-family').selectOption('cvae');
+  // With an inverse autoregressive flow on its posterior: a flow works with every Gaussian family.
+  await page.getByTestId('run-flow').selectOption('iaf');
+  await page.getByTestId('run-flow-steps').fill('2');
   await page.getByTestId('run-latent').fill('2');
   await page.getByTestId('run-hidden').fill('128');
   await page.getByTestId('run-epochs').fill('30');
@@ -30,7 +33,7 @@ test('a conditional VAE from the new-run form: Explore generates a chosen class 
   await page.getByTestId('run-start').click();
   const panel = page.getByTestId('run-panel');
   await expect(panel.getByTestId('run-name')).toHaveText('digits-cvae');
-  await expect(panel).toContainText('conditional');
+  await expect(panel).toContainText('conditional · IAF ×2');
   const runId = (await panel.getAttribute('data-run-id')) ?? '';
   await expect(panel.getByTestId('run-status')).toHaveAttribute('data-status', 'finished', { timeout: 180_000 });
 

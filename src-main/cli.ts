@@ -19,7 +19,7 @@ Usage:
   vae-studio train --dataset <id|name> [--model mlp|conv] [--latent 16] [--epochs 10]
                    [--batch 64] [--seed 1] [--lr 0.001] [--decoder bernoulli|gaussian]
                    [--beta 1] [--hidden 256] [--name N] [--project P]
-                   [--family vae|cvae|m2|vqvae] [--flow none|planar] [--flow-steps 4]
+                   [--family vae|cvae|m2|vqvae] [--flow none|planar|iaf] [--flow-steps 4]
                    [--label-fraction 0.1] [--codebook-size 128] [--code-dim 16] [--prior-epochs 5]
                    [--backend webgpu|tensorflow-gpu|tensorflow|wasm|cpu]   (default: the fastest that passes its self-check)
   vae-studio resume <run>           continue an interrupted, killed or stopped run from its last checkpoint

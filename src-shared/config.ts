@@ -61,11 +61,13 @@ export const modelFamilies = ['vae', 'cvae', 'm2', 'vqvae'] as const;
 export type ModelFamily = (typeof modelFamilies)[number];
 
 /**
- * Normalizing flow on the posterior (Rezende & Mohamed 2015): `planar` applies
- * flowSteps planar maps z ← z + û·tanh(wᵀz + b) to z ~ q0(z|x), their parameters
- * predicted by the encoder per image, and log q(z_K|x) = log q0(z_0|x) − Σ log|det ∂f/∂z|.
+ * Normalizing flow on the posterior, z_K = f(z_0) with z_0 ~ q0(z|x), and
+ * log q(z_K|x) = log q0(z_0|x) − Σ log|det ∂f/∂z|. `planar` (Rezende & Mohamed 2015):
+ * flowSteps maps z ← z + û·tanh(wᵀz + b), their parameters predicted by the encoder per
+ * image. `iaf` (Kingma et al. 2016): flowSteps autoregressive steps z ← σ⊙z + (1 − σ)⊙m,
+ * (m, σ) from a masked network of z and a context the encoder predicts per image.
  */
-export const flowKinds = ['none', 'planar'] as const;
+export const flowKinds = ['none', 'planar', 'iaf'] as const;
 export type FlowKind = (typeof flowKinds)[number];
 
 export const decoderKinds = ['bernoulli', 'gaussian'] as const;

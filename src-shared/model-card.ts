@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { importSettingsSchema, modelFamilies, runConfigSchema } from './config';
+import { flowKinds, importSettingsSchema, modelFamilies, runConfigSchema } from './config';
 
 /**
  * An exported model (models.export) as a folder or a single `.vaestudio` archive (zip):
@@ -74,8 +74,11 @@ export const modelCardSchema = z.object({
     networks: z.array(z.object({ name: z.string(), inputs: z.array(z.string()), outputs: z.array(z.string()), layers: z.array(z.string()) })).optional(),
     /** Width of the one-hot label input y (conditional VAE, M2); 0 without one. */
     classes: z.number().int().min(0).default(0),
-    /** Planar flow steps whose parameters the encoder outputs (flow_params); 0 without a flow. */
+    /** The posterior's flow: planar (the encoder outputs flow_params) or IAF (flow_context and iaf_step<k> networks). */
+    flow: z.enum(flowKinds).default('none'),
     flowSteps: z.number().int().min(0).default(0),
+    /** IAF: the width of the encoder's flow_context h; 0 otherwise. */
+    flowContext: z.number().int().min(0).default(0),
     /** VQ-VAE: codebook size, code dimension, positions per image and their grid; whether the prior was trained. */
     codes: z
       .object({ size: z.number().int().positive(), dim: z.number().int().positive(), positions: z.number().int().positive(), grid: z.tuple([z.number().int(), z.number().int()]), priorTrained: z.boolean() })

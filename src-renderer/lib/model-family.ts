@@ -19,7 +19,7 @@ export function familyLabel(config: Pick<RunConfig, 'family' | 'flow' | 'flowSte
   if (config.family === 'vqvae') parts.push(`VQ-VAE, ${config.codebookSize} codes`);
   if (config.family === 'cvae') parts.push('conditional');
   if (config.family === 'm2') parts.push(`M2, ${formatShare(config.labelFraction)} labels`);
-  if (config.flow === 'planar') parts.push(`planar flow ×${config.flowSteps}`);
+  if (config.flow !== 'none' && config.family !== 'vqvae') parts.push(`${config.flow === 'iaf' ? 'IAF' : 'planar flow'} ×${config.flowSteps}`);
   return parts.length > 0 ? parts.join(' · ') : null;
 }
 

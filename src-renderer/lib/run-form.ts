@@ -138,7 +138,7 @@ const range = (r: { min: number; max: number }): string => `${r.min}–${r.max.t
 /** Hints shown under the fields; the same LIMITS the core enforces. */
 export const runFormHints: Partial<Record<RunFormField, string>> = {
   latent: range(LIMITS.latent),
-  flowSteps: `Planar steps K, ${range(LIMITS.flowSteps)}`,
+  flowSteps: `Flow steps K, ${range(LIMITS.flowSteps)}`,
   labelPercent: 'Training labels kept, % (e.g. 1 or 10); the rest train unlabelled',
   classifierWeight: 'Weight α of the labelled cross-entropy; empty: 0.1 · unlabelled / labelled',
   codebookSize: `Codes K, ${range(LIMITS.codebookSize)}`,

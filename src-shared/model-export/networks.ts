@@ -1,6 +1,6 @@
 import type { CheckpointTensor } from '../checkpoint-format';
-import type { ModelFamily, ModelKind } from '../config';
-import { madeMasks } from '../made-masks';
+import type { FlowKind, ModelFamily, ModelKind } from '../config';
+import { IAF_GATE_BIAS, madeDegreeMasks, madeMasks } from '../made-masks';
 import { NetworkBuilder, requireParam, type Activation, type Network, type NetworkInput } from './graph';
 
 /**
@@ -10,13 +10,15 @@ import { NetworkBuilder, requireParam, type Activation, type Network, type Netwo
  * plain tfjs and in onnxruntime against the engine, so an architecture change that is
  * not mirrored here fails there.
  *
- *   vae, cvae, m2   encoder  x [, y] → mu, log_var [, flow_params]   q0(z|x[, y])
+ *   vae, cvae, m2   encoder  x [, y] → mu, log_var [, flow_params | flow_context]   q0(z|x[, y])
+ *   with an IAF     iaf_step<k>  z, h → m, s                         one autoregressive step each
  *                   decoder  z [, y] → x_mean                        sigmoid of the decoder output
  *   m2              classifier x → logits                            q(y|x) = softmax(logits)
  *   vqvae           encoder  x → z_e, code_scores                    code = argmax of code_scores
  *                   decoder  codes (int32) → x_mean                  codebook lookup inside
  *                   prior    codes_onehot → logits [L, K]            MADE, autoregressive in raster order
- * y is the one-hot class; flow_params are the planar flow's per-image (u, w, b) per step.
+ * y is the one-hot class; flow_params are the planar flow's per-image (u, w, b) per step,
+ * flow_context the IAF's per-image context h.
  */
 export interface ExportSpec {
   family: ModelFamily;
@@ -25,7 +27,8 @@ export interface ExportSpec {
   height: number;
   channels: 1 | 3;
   latent: number;
-  /** Planar flow steps on q(z|x); 0 without a flow. */
+  /** The posterior's flow and its steps (flowSteps is ignored without one). */
+  flow: FlowKind;
   flowSteps: number;
 }
 
@@ -33,6 +36,8 @@ export interface ExportNetworks {
   networks: Network[];
   /** Width of the one-hot label input (0: none). */
   classes: number;
+  /** IAF: width of the encoder's flow_context (0: none). */
+  flowContext: number;
   /** VQ-VAE: codebook size K, code dimension e and code positions L per image. */
   codes: { size: number; dim: number; positions: number; grid: [number, number] } | null;
   /** VQ-VAE: whether the prior was trained (else codes are uniform and no prior is exported). */
@@ -111,10 +116,11 @@ function gaussianNetworks(spec: ExportSpec, params: ReadonlyMap<string, Checkpoi
   const h = p('head/w').shape[0]!;
   const head = splitHead(p('head/w', [h, 2 * d]), p('head/b', [2 * d]), d);
   const outputs = [enc.dense('mu', hidden, ...head.mu, 'linear'), enc.dense('log_var', hidden, ...head.logVar, 'linear')];
-  if (spec.flowSteps > 0) {
+  if (spec.flow === 'planar') {
     const width = spec.flowSteps * (2 * d + 1);
     outputs.push(enc.dense('flow_params', hidden, p('extra/w', [h, width]), p('extra/b', [width]), 'linear'));
   }
+  if (spec.flow === 'iaf') outputs.push(enc.dense('flow_context', hidden, p('extra/w'), p('extra/b'), 'linear'));
   const encoder = enc.build(outputs);
 
   const dec = new NetworkBuilder('decoder', withLabel([{ name: 'z', shape: [d], dtype: 'float32' }]));
@@ -132,6 +138,7 @@ function gaussianNetworks(spec: ExportSpec, params: ReadonlyMap<string, Checkpoi
   }
 
   const networks = [encoder, decoder];
+  if (spec.flow === 'iaf') networks.push(...iafSteps(spec, params, p('extra/w').shape[1]!));
   if (spec.family === 'm2') {
     const cls = new NetworkBuilder('classifier', [{ name: 'x', shape: image, dtype: 'float32' }]);
     const q = (name: string): [CheckpointTensor, CheckpointTensor] => [requireParam(params, `cls/${name}/w`), requireParam(params, `cls/${name}/b`)];
@@ -140,7 +147,41 @@ function gaussianNetworks(spec: ExportSpec, params: ReadonlyMap<string, Checkpoi
     if (requireParam(params, 'cls/clsout/w').shape[1] !== classes) throw new Error(`the classifier has ${requireParam(params, 'cls/clsout/w').shape[1]} classes, the decoder ${classes}`);
     networks.push(cls.build([logits]));
   }
-  return { networks, classes: conditional ? classes : 0, codes: null, priorTrained: false };
+  return { networks, classes: conditional ? classes : 0, flowContext: spec.flow === 'iaf' ? p('extra/w').shape[1]! : 0, codes: null, priorTrained: false };
+}
+
+/**
+ * An IAF posterior's steps (src-worker/model/posterior-flow.ts), one network each:
+ * [z, h] → hidden → m and s, the masks folded into the weights and the gate bias into
+ * s, so that σ = sigmoid(s) and z ← σ ⊙ z + (1 − σ) ⊙ m.
+ */
+function iafSteps(spec: ExportSpec, params: ReadonlyMap<string, CheckpointTensor>, context: number): Network[] {
+  const d = spec.latent;
+  return Array.from({ length: spec.flowSteps }, (_, k) => {
+    const q = (name: string, shape?: number[]): CheckpointTensor => requireParam(params, `iaf/step${k}/${name}`, shape);
+    const hidden = q('w1').shape[1]!;
+    const masks = madeDegreeMasks(d, hidden, k % 2 === 1);
+    const w1 = q('w1', [d, hidden]);
+    const c1 = q('c1', [context, hidden]);
+    // [z, h]·[W1 ⊙ M1; C1]: the masked z rows, then the context rows.
+    const kernel = new Float32Array((d + context) * hidden);
+    kernel.set(w1.values.map((v, i) => v * masks.input[i]!));
+    kernel.set(c1.values, d * hidden);
+    const masked = (name: string): CheckpointTensor => {
+      const w = q(name, [hidden, d]);
+      return { ...w, values: w.values.map((v, i) => v * masks.output[i]!) };
+    };
+    const step = new NetworkBuilder(`iaf_step${k}`, [
+      { name: 'z', shape: [d], dtype: 'float32' },
+      { name: 'h', shape: [context], dtype: 'float32' },
+    ]);
+    const a = step.dense('hidden', step.add('z_h', { kind: 'concat' }, 'z', 'h'), { name: 'hidden/kernel', shape: [d + context, hidden], values: kernel }, q('b1', [hidden]), 'relu');
+    const gate = q('bs', [d]);
+    return step.build([
+      step.dense('m', a, masked('wm'), q('bm', [d]), 'linear'),
+      step.dense('s', a, masked('ws'), { ...gate, values: gate.values.map((v) => v + IAF_GATE_BIAS) }, 'linear'),
+    ]);
+  });
 }
 
 /** Encoder (with the nearest-code scores), decoder from code indices, and the MADE prior of a VQ-VAE. */
@@ -219,7 +260,7 @@ function vqNetworks(spec: ExportSpec, params: ReadonlyMap<string, CheckpointTens
     const flat = pr.dense('made2', a, masked(w2, masks.output), requireParam(params, 'prior/made2/b'), 'linear');
     networks.push(pr.build([pr.add('logits', { kind: 'reshape', shape: [L, K] }, flat)]));
   }
-  return { networks, classes: 0, codes: { size: K, dim: e, positions: L, grid }, priorTrained };
+  return { networks, classes: 0, flowContext: 0, codes: { size: K, dim: e, positions: L, grid }, priorTrained };
 }
 
 export function buildExportNetworks(spec: ExportSpec, params: ReadonlyMap<string, CheckpointTensor>): ExportNetworks {

@@ -37,6 +37,7 @@ export interface FamilyRecipe {
 export const FAMILY_MODELS: { key: string; name: string; config: Partial<RunConfig>; note?: string; optional?: boolean }[] = [
   { key: 'vae', name: 'VAE', config: {} },
   { key: 'flow', name: 'VAE + planar flow, K = 8', config: { flow: 'planar', flowSteps: 8 } },
+  { key: 'iaf', name: 'VAE + IAF, K = 4', config: { flow: 'iaf', flowSteps: 4 } },
   { key: 'cvae', name: 'conditional VAE', config: { family: 'cvae' }, note: '−log p(x|y): the label is given, not comparable to −log p(x)' },
   // M2 decodes every image once per class (10 here): each epoch costs about 20 of the VAE's.
   { key: 'm2-10', name: 'M2, 10 % labels', config: { family: 'm2', labelFraction: 0.1 } },

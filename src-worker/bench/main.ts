@@ -32,7 +32,7 @@ const { values: args } = parseArgs({
     /** Model families (VAE, flows, conditional, …) side by side; MLP, so cheap. */
     'no-families': { type: 'boolean', default: false },
     'family-epochs': { type: 'string', default: '3' },
-    /** Comma-separated family rows by key (vae, flow, cvae, m2-10, m2-1, vqvae; optional: vae-conv, vqvae-conv); default all but the optional ones. */
+    /** Comma-separated family rows by key (vae, flow, iaf, cvae, m2-10, m2-1, vqvae; optional: vae-conv, vqvae-conv); default all but the optional ones. */
     families: { type: 'string' },
     /** Only the families table (no speed, no quality, no reference). */
     'families-only': { type: 'boolean', default: false },

@@ -39,6 +39,8 @@ export const STREAM = {
   /** M2: the classifier's initial weights, which labels are kept, the labelled batches' order. */
   classifierInit: 0x0c1a,
   labelled: 0x1abe,
+  /** The initial weights of an IAF posterior's steps. */
+  flowInit: 0x1af0,
 } as const;
 
 export function createRng(seed: number, stream = 0): Rng {

@@ -18,6 +18,7 @@ import type { Network } from '@shared/model-export/graph';
 import { buildExportNetworks, exportParams, type ExportNetworks } from '@shared/model-export/networks';
 import { toOnnx } from '@shared/model-export/onnx';
 import { toTfjsLayers, TFJS_WEIGHTS_FILE } from '@shared/model-export/tfjs-layers';
+import { IAF_GATE_BIAS } from '@shared/made-masks';
 import { mulberry32 } from '@shared/random';
 import { tf } from '../engine/tf';
 import { takeValues } from '../engine/read';
@@ -110,6 +111,8 @@ function randomized(state: TrainerState, seed: number): TrainerState {
   const random = mulberry32(seed);
   for (const t of state.tensors) {
     if (t.name.startsWith('param/') || t.name.startsWith('prior/')) t.values = t.values.map(() => (random() - 0.5) * 0.6);
+    // An IAF's gate biases cancel IAF_GATE_BIAS, so σ is around ½ and the steps do bend z.
+    if (/^param\/\d+:iaf\/step\d+\/bs$/.test(t.name)) t.values = t.values.map((v) => v - IAF_GATE_BIAS);
     if (t.name === 'prior_adam_step') t.values = Float32Array.of(1);
   }
   return state;
@@ -136,6 +139,8 @@ interface Expectation {
   expected: Record<string, Record<string, Float32Array>>;
   /** VQ-VAE: the engine's nearest codes, which the argmax of code_scores must give. */
   codes?: Int32Array;
+  /** IAF: z_K and Σ log|det| of the engine's flow from z0 with the encoder's context, which the exported steps must compose to. */
+  iaf?: { z0: Float32Array; context: Float32Array; zK: Float32Array; logDet: Float32Array };
 }
 
 const float = (values: Float32Array, shape: number[]): Value => ({ values, shape, dtype: 'float32' });
@@ -148,7 +153,7 @@ async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expec
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
     const networks = buildExportNetworks(
-      { family: full.family, model: full.model, ...IMAGE, latent: full.latent, flowSteps: full.flow === 'planar' ? full.flowSteps : 0 },
+      { family: full.family, model: full.model, ...IMAGE, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps },
       exportParams(checkpoint.tensors),
     );
     const random = mulberry32(seed + 2);
@@ -169,7 +174,7 @@ async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expec
     expect(maxAbsDiff(decoded!.subarray(0, D), decoded!.subarray(D, 2 * D))).toBeGreaterThan(1e-3);
     const withLabel = (first: Value): Value[] => (conditional ? [first, float(y, [CLASSES])] : [first]);
     const expected: Expectation['expected'] = {
-      encoder: { mu: mu!, log_var: logVar!, ...(full.flow === 'planar' ? { flow_params: extra! } : {}) },
+      encoder: { mu: mu!, log_var: logVar!, ...(full.flow === 'planar' ? { flow_params: extra! } : full.flow === 'iaf' ? { flow_context: extra! } : {}) },
       decoder: { x_mean: decoded! },
     };
     const inputs: Expectation['inputs'] = { encoder: withLabel(float(x, HWC)), decoder: withLabel(float(z, [d])) };
@@ -177,7 +182,16 @@ async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expec
       expected['classifier'] = { logits: logits! };
       inputs['classifier'] = [float(x, HWC)];
     }
-    return { networks, inputs, expected };
+    let iaf: Expectation['iaf'];
+    if (full.flow === 'iaf') {
+      const [zK, logDet] = tf.tidy(() => {
+        const flowed = trainer.flow!.apply(tf.tensor2d(z, [N, d]), tf.tensor2d(extra!, [N, extra!.length / N]));
+        return [flowed.z, flowed.logDet];
+      });
+      iaf = { z0: z, context: extra!, zK: await takeValues(zK!), logDet: await takeValues(logDet!) };
+      for (const net of networks.networks) if (net.name.startsWith('iaf_step')) inputs[net.name] = [float(z, [d]), float(extra!, [extra!.length / N])];
+    }
+    return { networks, inputs, expected, ...(iaf ? { iaf } : {}) };
   } finally {
     trainer.dispose();
   }
@@ -189,7 +203,7 @@ async function vqCase(model: 'mlp' | 'conv', seed: number): Promise<Expectation>
   try {
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
-    const networks = buildExportNetworks({ family: 'vqvae', model, ...IMAGE, latent: full.latent, flowSteps: 0 }, exportParams(checkpoint.tensors));
+    const networks = buildExportNetworks({ family: 'vqvae', model, ...IMAGE, latent: full.latent, flow: 'none', flowSteps: 0 }, exportParams(checkpoint.tensors));
     const { positions: L } = trainer.nets;
     const K = trainer.codes;
     const random = mulberry32(seed + 2);
@@ -223,7 +237,8 @@ async function verify(label: string, expectation: Expectation): Promise<void> {
     writeFileSync(join(root, net.name, 'model.json'), files.modelJson);
     writeFileSync(join(root, net.name, TFJS_WEIGHTS_FILE), files.weights);
   }
-  expect(networks.networks.map((n) => n.name).sort()).toEqual(Object.keys(expected).sort());
+  // Every network is checked: against the engine's answers, or (IAF steps) by composing them below.
+  expect(networks.networks.map((n) => n.name).filter((n) => !n.startsWith('iaf_step')).sort()).toEqual(Object.keys(expected).sort());
   const jobs = networks.networks.map((net) => ({
     network: net.name,
     n: N,
@@ -239,6 +254,7 @@ async function verify(label: string, expectation: Expectation): Promise<void> {
       expect(argmaxRows(values, networks.codes!.size), `${label} ${runtime} codes`).toEqual(Array.from(codes!));
       return;
     }
+    if (!expected[net.name]) return;
     const want = expected[net.name]![output];
     expect(want, `${label}: unexpected output ${net.name}.${output}`).toBeDefined();
     const diff = maxAbsDiff(values, want!);
@@ -265,9 +281,60 @@ async function verify(label: string, expectation: Expectation): Promise<void> {
       compare(net, output, tensor.data as Float32Array, tensor.dims, 'onnx');
     }
     // Every output the engine answered was checked.
-    for (const name of Object.keys(expected[net.name]!)) expect(net.outputs).toContain(name);
+    for (const name of Object.keys(expected[net.name] ?? {})) expect(net.outputs).toContain(name);
   }
+  if (expectation.iaf) diffs.push(...(await composeIaf(root, networks, expectation.iaf)));
   console.log(`${label}: max |Δ| ${diffs.join(', ')}`);
+}
+
+/**
+ * Apply the exported IAF steps as the export's README says — σ = sigmoid(s),
+ * z ← σ ⊙ z + (1 − σ) ⊙ m, log|det| += Σ log σ — in both runtimes, and compare z_K
+ * and the log-determinant with the engine's flow.
+ */
+async function composeIaf(root: string, networks: ExportNetworks, iaf: NonNullable<Expectation['iaf']>): Promise<string[]> {
+  const steps = networks.networks.filter((n) => n.name.startsWith('iaf_step'));
+  expect(steps.length).toBeGreaterThan(0);
+  const d = iaf.z0.length / N;
+  const c = iaf.context.length / N;
+  const diffs: string[] = [];
+  const runtimes: [string, (net: Network, z: Float32Array) => Promise<{ m: ArrayLike<number>; s: ArrayLike<number> }>][] = [
+    [
+      'onnx',
+      async (net, z) => {
+        const session = await ort.InferenceSession.create(toOnnx(net, 'test'));
+        const out = await session.run({ z: new ort.Tensor('float32', z, [N, d]), h: new ort.Tensor('float32', iaf.context, [N, c]) });
+        return { m: out['m']!.data as Float32Array, s: out['s']!.data as Float32Array };
+      },
+    ],
+    [
+      'tfjs',
+      async (net, z) => {
+        const answer = (await runLoader(root, [{ network: net.name, n: N, inputs: [{ values: Array.from(z), shape: [d], dtype: 'float32' }, { values: Array.from(iaf.context), shape: [c], dtype: 'float32' }] }]))[net.name]!;
+        return { m: answer.outputs[0]!.values, s: answer.outputs[1]!.values };
+      },
+    ],
+  ];
+  for (const [runtime, step] of runtimes) {
+    let z = Float32Array.from(iaf.z0);
+    const logDet = new Float64Array(N);
+    for (const net of steps) {
+      const { m, s } = await step(net, z);
+      z = z.map((v, i) => {
+        const sigma = 1 / (1 + Math.exp(-s[i]!));
+        logDet[Math.floor(i / d)]! += Math.log(sigma);
+        return sigma * v + (1 - sigma) * m[i]!;
+      });
+    }
+    const zDiff = maxAbsDiff(z, iaf.zK);
+    const detDiff = maxAbsDiff(logDet, iaf.logDet);
+    expect(zDiff, `${runtime} IAF z_K`).toBeLessThan(1e-4);
+    expect(detDiff, `${runtime} IAF log|det|`).toBeLessThan(1e-4);
+    diffs.push(`${runtime} iaf z_K ${zDiff.toExponential(1)}, log|det| ${detDiff.toExponential(1)}`);
+  }
+  // The flow moved z: otherwise the comparison says nothing.
+  expect(maxAbsDiff(iaf.zK, iaf.z0)).toBeGreaterThan(0.1);
+  return diffs;
 }
 
 describe('model export: plain tfjs (loadLayersModel in another process) and onnxruntime answer like the engine', () => {
@@ -287,6 +354,14 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
       expect(expectation.networks.networks[0]!.outputs).toEqual(['mu', 'log_var', 'flow_params']);
       expect(expectation.networks.networks[1]!.inputs.map((i) => i.name)).toEqual(['z', 'y']);
       await verify(`${model}-cvae-flow`, expectation);
+    }, 60_000);
+
+    it(`${model} VAE with an inverse autoregressive flow (context output, one network per step)`, async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase({ model, flow: 'iaf', flowSteps: 2 }, 13);
+      expect(expectation.networks.networks.map((n) => n.name)).toEqual(['encoder', 'decoder', 'iaf_step0', 'iaf_step1']);
+      expect(expectation.networks.networks[0]!.outputs).toEqual(['mu', 'log_var', 'flow_context']);
+      await verify(`${model}-iaf`, expectation);
     }, 60_000);
 
     it(`${model} VQ-VAE (codes, codebook lookup, autoregressive prior)`, async () => {
@@ -310,9 +385,10 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
     const trainer = new VaeTrainer({ kind: 'mlp', image: IMAGE, latent: 3, hidden: 24 }, full);
     try {
       const params = exportParams(parseCheckpoint(checkpointOf(await trainer.exportState(), full)).tensors);
-      const spec = { model: 'mlp' as const, ...IMAGE, latent: 3, flowSteps: 0 };
+      const spec = { model: 'mlp' as const, ...IMAGE, latent: 3, flow: 'none' as const, flowSteps: 0 };
       expect(() => buildExportNetworks({ ...spec, family: 'cvae' }, params)).toThrow(/label inputs beside z.*'cvae'/);
-      expect(() => buildExportNetworks({ ...spec, family: 'vae', flowSteps: 2 }, params)).toThrow(/mlp\/extra\/w/);
+      expect(() => buildExportNetworks({ ...spec, family: 'vae', flow: 'planar', flowSteps: 2 }, params)).toThrow(/mlp\/extra\/w/);
+      expect(() => buildExportNetworks({ ...spec, family: 'vae', flow: 'iaf', flowSteps: 2 }, params)).toThrow(/mlp\/extra\/w/);
       expect(() => buildExportNetworks({ ...spec, family: 'vae', latent: 4 }, params)).toThrow(/decoder reads -1 label inputs|head has 6 outputs/);
       expect(() => buildExportNetworks({ ...spec, family: 'vqvae' }, params)).toThrow(/ema\/codebook/);
     } finally {

@@ -3,7 +3,7 @@ import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
 import type { Posterior, Vae } from '../model/vae';
 import type { DecoderLikelihood } from './elbo';
-import { planarFlow } from './planar-flow';
+import type { PosteriorFlow } from '../model/posterior-flow';
 
 /**
  * The importance-weighted bound (Burda 2016), per image, with K samples z_k ~ q(z|x):
@@ -16,8 +16,8 @@ import { planarFlow } from './planar-flow';
 export interface ImportanceOptions {
   /** One-hot labels [n, C] of a conditional model, repeated k times for the decoder. */
   condition?: tf.Tensor2D;
-  /** Planar flow steps on z (0 = none), their parameters [n, P] from the encoder. */
-  flowSteps?: number;
+  /** A flow on z (planar or IAF) and what it reads from the encoder, [n, P]. */
+  flow?: PosteriorFlow;
   flowParams?: tf.Tensor2D;
 }
 
@@ -44,8 +44,7 @@ export function importanceLogWeights(
     const mu = repeat(posterior.mu, d);
     const logVar = repeat(posterior.logVar, d);
     const z0 = tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logVar)), eps)) as tf.Tensor2D;
-    const steps = options.flowSteps ?? 0;
-    const flowed = steps > 0 && options.flowParams ? planarFlow(z0, repeat(options.flowParams, options.flowParams.shape[1]), steps) : null;
+    const flowed = options.flow && options.flowParams ? options.flow.apply(z0, repeat(options.flowParams, options.flowParams.shape[1])) : null;
     const z = flowed?.z ?? z0;
     const y = options.condition ? repeat(options.condition, options.condition.shape[1]) : undefined;
     const logLikelihood = decoder.logLikelihood(repeat(x, D), model.decode(z, y));

@@ -120,10 +120,10 @@ describe('conditional VAE', () => {
   });
 });
 
-describe('planar flow posterior', () => {
+for (const flow of ['planar', 'iaf'] as const) describe(`${flow} flow posterior`, () => {
   it('IWAE with k = 1 is the training ELBO in expectation (same flowed density), and k = 50 is above it', async () => {
     await useBackend('wasm');
-    const trainer = makeTrainer({ flow: 'planar', flowSteps: 4, latent: 3, seed: 2 });
+    const trainer = makeTrainer({ flow, flowSteps: 4, latent: 3, seed: 2 });
     try {
       await trainSteps(trainer, 60);
       const n = 16;
@@ -149,12 +149,12 @@ describe('planar flow posterior', () => {
   it('is not the plain VAE: the same seed gives other losses, the KL estimate is not the analytic one', async () => {
     await useBackend('wasm');
     const plain = makeTrainer({ seed: 4 });
-    const flowed = makeTrainer({ seed: 4, flow: 'planar', flowSteps: 2 });
+    const flowed = makeTrainer({ seed: 4, flow, flowSteps: 2 });
     try {
       const batch = gatherBatch(data, all, 0, 16);
       const a = await plain.evaluate(batch, 16, createRng(1));
       const b = await flowed.evaluate(batch, 16, createRng(1));
-      // Same seed, same base network (the flow head is created last): the analytic
+      // Same seed, same base network (the flow's head and weights are created last): the analytic
       // per-dim KL of q0 agrees, the flowed KL estimate does not.
       Array.from(a.klPerDim).forEach((v, j) => expect(b.klPerDim[j]).toBeCloseTo(v, 4));
       expect(Math.abs(b.kl - a.kl)).toBeGreaterThan(1e-3);
@@ -291,6 +291,7 @@ describe('families in the training loop', () => {
   const families = [
     { family: 'cvae' },
     { flow: 'planar', flowSteps: 2 },
+    { flow: 'iaf', flowSteps: 2 },
     { family: 'm2', labelFraction: 0.2 },
     // Stopped in epoch 2 and resumed across the switch to the prior's epoch 3.
     { family: 'vqvae', codebookSize: 8, codeDim: 3, priorEpochs: 1 },

@@ -5,13 +5,13 @@ import { createRng, STREAM, type Rng, type RngState } from '../engine/random';
 import { copyValues, takeValues } from '../engine/read';
 import { createClassifier, type Classifier } from '../model/classifier';
 import { createVae } from '../model/create';
+import { createPosteriorFlow, type PosteriorFlow } from '../model/posterior-flow';
 import { classesOf, type Vae, type VaeSpec } from '../model/vae';
 import { corruptBatch } from '../objectives/corrupt';
 import { createDecoder, type TrainableDecoder } from '../objectives/decoders';
 import { gaussianKl, gaussianKlPerDim, reparameterize, type ElboParts } from '../objectives/elbo';
 import { importanceLogWeights, LogMeanExp } from '../objectives/iwae';
 import { enumerateClasses, m2Loss, m2PerImage, type M2Terms } from '../objectives/m2';
-import { planarFlow, planarFlowParameters } from '../objectives/planar-flow';
 import { learningRateAt, objectiveAt, type ScheduleConfig } from '../objectives/schedule';
 import { trainingObjective } from '../objectives/training-loss';
 import { Adam } from './adam';
@@ -79,8 +79,8 @@ export class VaeTrainer {
   private readonly adam: Adam;
   private readonly noise: Rng;
   private readonly corruption: Rng;
-  /** Planar flow steps on the posterior (0 = plain Gaussian q). */
-  readonly flowSteps: number;
+  /** The flow on the posterior sample (planar or IAF), null for a plain Gaussian q. */
+  readonly flow: PosteriorFlow | null;
   /** M2's q(y|x); null for every other family. */
   readonly classifier: Classifier | null;
 
@@ -92,13 +92,13 @@ export class VaeTrainer {
     spec: VaeSpec,
     private readonly config: TrainerConfig,
   ) {
-    this.flowSteps = config.flow === 'planar' ? (config.flowSteps ?? 0) : 0;
-    const extraOutputs = this.flowSteps > 0 ? planarFlowParameters(spec.latent, this.flowSteps) : 0;
-    this.model = createVae({ ...spec, extraOutputs }, config.seed);
+    this.flow = createPosteriorFlow(config.flow ?? 'none', config.flowSteps ?? 0, spec.latent, createRng(config.seed, STREAM.flowInit));
+    this.model = createVae({ ...spec, extraOutputs: this.flow?.extraOutputs ?? 0 }, config.seed);
     this.decoder = createDecoder(config, this.model.inputSize);
     if (config.family === 'm2' && classesOf(spec) < 2) throw new Error('an M2 model needs the classes of its dataset (spec.classes)');
     this.classifier = config.family === 'm2' ? createClassifier(spec, classesOf(spec), createRng(config.seed, STREAM.classifierInit)) : null;
-    this.trainable = [...this.model.variables, ...this.decoder.variables, ...(this.classifier?.variables ?? [])];
+    // The flow's own weights (IAF) come last: checkpoints of every other model keep their order.
+    this.trainable = [...this.model.variables, ...this.decoder.variables, ...(this.classifier?.variables ?? []), ...(this.flow?.variables ?? [])];
     this.adam = new Adam(this.trainable);
     this.noise = createRng(config.seed, STREAM.noise);
     this.corruption = createRng(config.seed, STREAM.corrupt);
@@ -188,7 +188,7 @@ export class VaeTrainer {
   private sampleLatent(posterior: { mu: tf.Tensor2D; logVar: tf.Tensor2D; extra: tf.Tensor2D }, eps: tf.Tensor2D): { z: tf.Tensor2D; logPOverQ: tf.Tensor1D } {
     return tf.tidy(() => {
       const z0 = reparameterize(posterior.mu, posterior.logVar, eps);
-      const flowed = planarFlow(z0, posterior.extra, this.flowSteps);
+      const flowed = this.flow ? this.flow.apply(z0, posterior.extra) : { z: z0, logDet: tf.zeros([z0.shape[0]]) as tf.Tensor1D };
       // log N(z_K; 0, I) − [log N(z_0; μ, σ²) − Σ log|det|]; the log 2π terms cancel.
       const gap = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.square(flowed.z), tf.square(eps)), posterior.logVar), 1));
       return { z: flowed.z, logPOverQ: tf.add(gap, flowed.logDet) as tf.Tensor1D };
@@ -208,7 +208,7 @@ export class VaeTrainer {
    */
   private elboParts(x: tf.Tensor2D, input: tf.Tensor2D, eps: tf.Tensor2D, y: tf.Tensor2D | undefined): ElboParts {
     return tf.tidy(() => {
-      if (this.flowSteps > 0) {
+      if (this.flow) {
         const posterior = this.model.encodeExtra(input, y);
         const { z, logPOverQ } = this.sampleLatent(posterior, eps);
         return {
@@ -365,7 +365,7 @@ export class VaeTrainer {
     try {
       y = tf.tidy(() => this.oneHot(labels, n));
       posterior = this.model.encodeExtra(x, y);
-      const options = { ...(y ? { condition: y } : {}), flowSteps: this.flowSteps, flowParams: posterior.extra };
+      const options = { ...(y ? { condition: y } : {}), ...(this.flow ? { flow: this.flow, flowParams: posterior.extra } : {}) };
       for (let done = 0; done < k; done += perChunk) {
         const samples = Math.min(perChunk, k - done);
         const epsValues = rng.normals(n * samples * this.latent);
@@ -388,9 +388,9 @@ export class VaeTrainer {
    * through the image's flow steps (call inside a tidy).
    */
   private typicalCode(x: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.Tensor2D {
-    if (this.flowSteps === 0) return this.model.encode(x, y).mu;
+    if (!this.flow) return this.model.encode(x, y).mu;
     const posterior = this.model.encodeExtra(x, y);
-    return planarFlow(posterior.mu, posterior.extra, this.flowSteps).z;
+    return this.flow.apply(posterior.mu, posterior.extra).z;
   }
 
   /** Posterior means μ(x) (with a flow: f_K(μ(x))), [n, latent] row-major. */
@@ -472,6 +472,7 @@ export class VaeTrainer {
 
   dispose(): void {
     this.classifier?.dispose();
+    this.flow?.dispose();
     this.adam.dispose();
     this.decoder.dispose();
     this.model.dispose();

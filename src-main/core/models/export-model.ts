@@ -119,7 +119,7 @@ function describeModel(run: Run, dataset: Dataset, exported: ExportNetworks): st
       : c.family === 'm2'
         ? `Semi-supervised M2 ${kind} VAE (${exported.classes} classes, ${Math.round(c.labelFraction * 1000) / 10} % of the training labels kept, latent ${c.latent}`
         : `${kind} VAE (latent ${c.latent}`;
-  const flow = c.flow === 'planar' ? `, ${c.flowSteps}-step planar flow posterior` : '';
+  const flow = c.flow === 'none' ? '' : `, ${c.flowSteps}-step ${c.flow === 'iaf' ? 'inverse autoregressive' : 'planar'} flow posterior`;
   return `${what}${flow}, ${c.decoder} decoder) ${data}.`;
 }
 
@@ -146,7 +146,9 @@ function modelCard(run: Run, dataset: Dataset, row: CheckpointRow, exported: Exp
       family: c.family,
       networks: exported.networks.map((n) => ({ name: n.name, inputs: n.inputs.map((i) => i.name), outputs: n.outputs, layers: describeNetwork(n) })),
       classes: exported.classes,
-      flowSteps: c.flow === 'planar' ? c.flowSteps : 0,
+      flow: c.flow,
+      flowSteps: c.flow === 'none' ? 0 : c.flowSteps,
+      flowContext: exported.flowContext,
       codes: exported.codes ? { ...exported.codes, priorTrained: exported.priorTrained } : null,
     },
     decoder: {
@@ -196,7 +198,7 @@ export async function buildExport(
   const { bytes, parsed } = await loadCheckpointBlob(blobs, row.blob_hash, `run ${run.id}`);
   const checkpointBytes = await slimCheckpoint(bytes);
   const c = run.config;
-  const spec = { family: c.family, model: c.model, width: dataset.width, height: dataset.height, channels: dataset.channels, latent: c.latent, flowSteps: c.flow === 'planar' ? c.flowSteps : 0 };
+  const spec = { family: c.family, model: c.model, width: dataset.width, height: dataset.height, channels: dataset.channels, latent: c.latent, flow: c.flow, flowSteps: c.flowSteps };
   let exported: ExportNetworks;
   try {
     exported = buildExportNetworks(spec, exportParams(parsed.tensors));

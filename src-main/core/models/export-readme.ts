@@ -73,7 +73,14 @@ function computes(card: ModelCard): string[] {
   if (a.classes > 0) {
     lines.push(`- \`y\` is the **one-hot class**, in this order: ${card.dataset.labels.map((l, i) => `${i} = ${l}`).join(', ')}.`);
   }
-  if (a.flowSteps > 0) {
+  if (a.flow === 'iaf') {
+    const steps = a.flowSteps;
+    lines.push(
+      `- **Inverse autoregressive flow** (${steps} steps): the encoder also outputs \`flow_context\` h [N, ${a.flowContext}], and each step is a network \`iaf_step<k>\`: \`z\` [N, ${d}], \`h\` → \`m\`, \`s\` [N, ${d}].`,
+      `  Draw z0 = mu + exp(log_var / 2)·ε, then for k = 0…${steps - 1}: (m, s) = iaf_step<k>(z, h), σ = sigmoid(s), z ← σ·z + (1 − σ)·m.`,
+      `  The posterior sample is the last z; log q(z|x) = log q0(z0|x) − Σ_k Σ_j log σ_kj. (Step k's m_j and s_j depend on z's earlier dimensions only, the order reversed on odd steps.)`,
+    );
+  } else if (a.flowSteps > 0) {
     const w = 2 * d + 1;
     lines.push(
       `- **Planar flow** (${a.flowSteps} steps): the encoder also outputs \`flow_params\` [N, ${a.flowSteps * w}], per image; step k uses columns ${w}·k…${w}·k + ${w - 1}: u (${d}), w (${d}), b (1).`,

@@ -156,8 +156,7 @@ export async function readExport(path: string): Promise<ImportedBundle> {
     if (config.model !== card.architecture.kind || config.latent !== card.architecture.latent) throw new Error('it does not match the model card');
     if (config.family !== card.architecture.family) throw new Error(`it holds a '${config.family}' model, the model card says '${card.architecture.family}'`);
     const { width, height, channels } = card.preprocessing;
-    const flowSteps = config.flow === 'planar' ? config.flowSteps : 0;
-    buildExportNetworks({ family: config.family, model: config.model, width, height, channels, latent: config.latent, flowSteps }, exportParams(parsed.tensors));
+    buildExportNetworks({ family: config.family, model: config.model, width, height, channels, latent: config.latent, flow: config.flow, flowSteps: config.flowSteps }, exportParams(parsed.tensors));
   } catch (error) {
     throw bad(source, `${EXPORT_FILES.checkpoint}: ${(error as Error).message}`);
   }
