@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultRunConfig, type RunConfig } from '@shared/config';
 import { imputeMethods, type ImputeMethod } from '@shared/inference';
-import { mulberry32 } from '@shared/random';
 import { createRng } from '../engine/random';
 import { tf } from '../engine/tf';
 import { useBackend } from '../testing/setup';
-import { gatherBatch, gatherLabels, type ImageSet } from '../train/images';
+import { sidedBlobs } from '../testing/synthetic';
+import { gatherBatch, gatherLabels } from '../train/images';
 import { modelSpec } from '../train/model-spec';
 import { VaeTrainer } from '../train/trainer';
 import { evaluateImputation, pixelMeans } from './evaluate';
@@ -17,23 +17,6 @@ import { createImputer, type ImputeOptions, type ImputeProblem } from './imputer
  */
 const SIZE = 8;
 const D = SIZE * SIZE;
-
-function sidedBlobs(count: number, seed = 5): ImageSet {
-  const random = mulberry32(seed);
-  const pixels = new Uint8Array(count * D);
-  const labels = new Int32Array(count);
-  for (let n = 0; n < count; n++) {
-    const label = n % 2;
-    labels[n] = label;
-    const cx = label === 0 ? 1 + random() * 2 : 5 + random() * 2;
-    const cy = 1 + random() * 6;
-    const r = 0.8 + random() * 0.8;
-    for (let y = 0; y < SIZE; y++) {
-      for (let x = 0; x < SIZE; x++) pixels[(n * SIZE + y) * SIZE + x] = Math.round(255 * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r)));
-    }
-  }
-  return { shape: { width: SIZE, height: SIZE, channels: 1 }, count, pixels, labels };
-}
 
 const data = sidedBlobs(240);
 const train = Int32Array.from({ length: 200 }, (_, i) => i);
