@@ -16,6 +16,8 @@ test('export a run as a .vaestudio archive from its page, then import it back fr
     await page.getByTestId('run-row').click();
     const exporter = page.getByTestId('export-model');
     await expect(exporter).toBeVisible();
+    // It says that the user's own images go along.
+    await expect(page.getByTestId('export-heldout-note')).toContainText('up to 500 held-out images of “shapes”');
     // A typed path without a folder behind it is refused with the core's reason.
     await page.getByTestId('export-path').fill(join(data.path, 'missing', 'x.vaestudio'));
     await page.getByTestId('export-submit').click();
