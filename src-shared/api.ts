@@ -142,6 +142,7 @@ export const requestSchemas = {
   'explore.latentMap': explore(inferRequestSchemas.latentMap),
   'explore.interpolate': explore(inferRequestSchemas.interpolate),
   'explore.samples': explore(inferRequestSchemas.samples),
+  'explore.codes': explore(inferRequestSchemas.codes),
   'explore.generateClass': explore(inferRequestSchemas.generateClass),
   'explore.swapClass': explore(inferRequestSchemas.swapClass),
   /** Close a run's model sessions now (they also close after a few idle minutes). */
@@ -224,6 +225,7 @@ export interface RequestOutputs {
   'explore.latentMap': InferResults['latentMap'];
   'explore.interpolate': InferResults['interpolate'];
   'explore.samples': InferResults['samples'];
+  'explore.codes': InferResults['codes'];
   'explore.generateClass': InferResults['generateClass'];
   'explore.swapClass': InferResults['swapClass'];
   'explore.close': { closed: number };

@@ -86,10 +86,29 @@ export const inferRequestSchemas = {
       mode: z.enum(['linear', 'spherical']).default('linear'),
     })
     .strict(),
-  /** Decoder means of z ~ N(0, t² I): temperature t below 1 trades variety for typicality. */
+  /**
+   * Decoder means of z ~ N(0, t² I): temperature t below 1 trades variety for typicality.
+   * A VQ-VAE draws code grids from its prior with logits divided by t (0: the most likely
+   * code at each position), or uniformly when its prior was never trained.
+   */
   samples: z
     .object({
       count: z.number().int().min(1).max(144).default(64),
+      temperature: z.number().min(0).max(3).default(1),
+      seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    })
+    .strict(),
+  /**
+   * VQ-VAE only: the code grid of image `index` (its reconstruction decodes it), and
+   * `count` variations that keep the codes of the positions before `from` (raster order)
+   * and redraw the others from the autoregressive prior given them, logits divided by
+   * `temperature` (0: the most likely code each time).
+   */
+  codes: z
+    .object({
+      index,
+      from: z.number().int().min(0).max(65_535).default(0),
+      count: z.number().int().min(1).max(16).default(8),
       temperature: z.number().min(0).max(3).default(1),
       seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
     })
@@ -213,6 +232,34 @@ export interface SamplesResult {
   count: number;
   cols: number;
   gridDataUrl: string;
+  /** VQ-VAE only: whether the code grids came from the trained prior or, untrained, uniformly at random. */
+  prior?: VqPriorKind;
+}
+
+/** Where a VQ-VAE's code grids are drawn from: its trained MADE prior, or uniform codes when the run stopped before training it. */
+export type VqPriorKind = 'learned' | 'uniform';
+
+export interface CodesResult {
+  index: number;
+  label: number;
+  /** Rows and columns of the code grid; codes are in raster order. */
+  grid: [number, number];
+  codebookSize: number;
+  /** The image's code per position, L = rows·cols, each in 0…codebookSize−1. */
+  codes: number[];
+  /** −log π(k_i | k_<i) per position in nats under the prior (log K each when uniform). */
+  cost: number[];
+  imageDataUrl: string;
+  /** Decoder mean of the image's code grid. */
+  reconstructionDataUrl: string;
+  from: number;
+  temperature: number;
+  seed: number;
+  prior: VqPriorKind;
+  /** The code grids of the variations: positions before `from` are the image's. */
+  variations: number[][];
+  /** One row, one decoded variation each. */
+  stripDataUrl: string;
 }
 
 export interface GenerateClassResult {
@@ -298,6 +345,7 @@ export interface InferResults {
   latentMap: LatentMapResult;
   interpolate: InterpolateResult;
   samples: SamplesResult;
+  codes: CodesResult;
   generateClass: GenerateClassResult;
   swapClass: SwapClassResult;
   impute: ImputeFrame;
@@ -334,6 +382,19 @@ export interface ModelSessionInfo {
   /** Images per split in the run's dataset. */
   splitCounts: Record<SplitName, number>;
   backend: string;
+  /**
+   * A VQ-VAE's code grid, null for Gaussian latents. For a VQ-VAE `latent` counts the grid's
+   * positions, and klPerDim/dimsByKl are per position: the average code cost −log π(k_i | k_<i).
+   */
+  vq: VqSessionInfo | null;
+}
+
+export interface VqSessionInfo {
+  codebookSize: number;
+  /** [rows, cols]; an MLP's grid is one row. */
+  grid: [number, number];
+  /** False when the run stopped before its prior epochs: samples are then uniform codes. */
+  priorTrained: boolean;
 }
 
 /**

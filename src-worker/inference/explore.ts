@@ -6,11 +6,11 @@ import { gatherBatch } from '../train/images';
 import { tileImages, type RasterImage } from '../train/grid';
 import type { InferContext } from './ops';
 import { lerp, pca2, slerp, symmetricSteps } from './latent-math';
-import { encodeMeans, type ModelSession } from './session';
+import { encodeMeans, type ModelSession, type SessionBase } from './session';
 
 /** Explore's questions to a model: each decodes in this process and answers PNG data URLs. */
 
-const dataUrl = (image: RasterImage): string => `data:image/png;base64,${encodePngBase64(image)}`;
+export const dataUrl = (image: RasterImage): string => `data:image/png;base64,${encodePngBase64(image)}`;
 
 /**
  * Decode many codes without one giant batch: results in order, yielding between batches.
@@ -50,7 +50,7 @@ function sameLabel(session: ModelSession, count: number, image: number | null): 
   return new Int32Array(count).fill(image === null ? 0 : (session.labelsFor([image])?.[0] ?? 0));
 }
 
-export async function images(session: ModelSession, request: InferRequestOf<'images'>): Promise<InferResults['images']> {
+export async function images(session: SessionBase, request: InferRequestOf<'images'>): Promise<InferResults['images']> {
   const inSplit = session.indicesOf(request.split);
   let chosen: number[];
   if (request.indices !== undefined) {
@@ -72,7 +72,7 @@ export async function images(session: ModelSession, request: InferRequestOf<'ima
 }
 
 /** One image as a raster, no frame. */
-function tileWithoutGap(values: Float32Array, shape: { width: number; height: number; channels: 1 | 3 }): RasterImage {
+export function tileWithoutGap(values: Float32Array, shape: { width: number; height: number; channels: 1 | 3 }): RasterImage {
   const pixels = Uint8Array.from(values, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
   return { width: shape.width, height: shape.height, channels: shape.channels, pixels };
 }

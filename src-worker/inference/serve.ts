@@ -3,7 +3,7 @@ import { ApiError } from '@shared/errors';
 import { toErrorShape } from '../errors';
 import { loadCheckpoint, prepareJob } from '../job';
 import { answer } from './ops';
-import { openModelSession, type ModelSession } from './session';
+import { openModelSession, type AnyModelSession } from './session';
 
 /**
  * The worker's model-session mode: after `open`, answer `infer` requests by id until
@@ -11,7 +11,7 @@ import { openModelSession, type ModelSession } from './session';
  * yield points (one process, one thread); `cancel` stops one at its next yield.
  */
 export class ModelServer {
-  private session: ModelSession | null = null;
+  private session: AnyModelSession | null = null;
   private readonly cancelled = new Set<number>();
   private readonly active = new Set<number>();
   private closing = false;

@@ -3,18 +3,15 @@ import type { ModelSessionInfo, SplitName } from '@shared/inference';
 import type { OpenModel } from '@shared/worker-protocol';
 import type { LoadedDataset } from '../io/dataset';
 import { gatherBatch, gatherLabels } from '../train/images';
-import { modelSpec } from '../train/model-spec';
+import { createTrainer } from '../train/engine-trainer';
 import { chooseSplit, type RunSplit } from '../train/split';
-import { VaeTrainer } from '../train/trainer';
-import { inferenceBlocker, type RunConfig } from '@shared/config';
+import type { VaeTrainer } from '../train/trainer';
+import { VqVaeTrainer } from '../train/vq-trainer';
+import type { RunConfig } from '@shared/config';
 import type { LoadedCheckpoint } from '../io/checkpoint-file';
 
-/**
- * One trained model held in memory to answer questions (Explore, Inpaint): the weights
- * of a checkpoint, the run's config, and its dataset with the run's split.
- */
-export interface ModelSession {
-  readonly trainer: VaeTrainer;
+/** What every model session holds besides its trainer: the run's config, dataset and split. */
+export interface SessionBase {
   readonly config: RunConfig;
   readonly images: LoadedDataset;
   readonly split: RunSplit;
@@ -27,6 +24,23 @@ export interface ModelSession {
   checkIndex(index: number, field: string): void;
   dispose(): void;
 }
+
+/**
+ * One trained model held in memory to answer questions (Explore, Inpaint): the weights
+ * of a checkpoint, the run's config, and its dataset with the run's split.
+ */
+export interface ModelSession extends SessionBase {
+  readonly kind: 'vae';
+  readonly trainer: VaeTrainer;
+}
+
+/** A VQ-VAE's session: a grid of discrete codes and its autoregressive prior instead of a Gaussian latent. */
+export interface VqModelSession extends SessionBase {
+  readonly kind: 'vq';
+  readonly trainer: VqVaeTrainer;
+}
+
+export type AnyModelSession = ModelSession | VqModelSession;
 
 /** Images encoded at most to measure KL per dimension when a session opens. */
 const KL_IMAGES = 1000;
@@ -65,13 +79,9 @@ export async function openModelSession(
   images: LoadedDataset,
   loaded: LoadedCheckpoint,
   backend: string,
-): Promise<ModelSession> {
-  if (config.family === 'vqvae') {
-    // Explore's pictures move through a continuous latent space; a VQ-VAE has a grid of codes.
-    throw new ApiError('invalid_input', `Run ${open.runId} is a VQ-VAE: ${inferenceBlocker(config, 'explore') ?? ''}`, { field: 'runId' });
-  }
+): Promise<AnyModelSession> {
   const split = chooseSplit(images.count, images.split, config);
-  const trainer = new VaeTrainer(modelSpec(config, images), config);
+  const trainer = createTrainer(config, images);
   try {
     trainer.importState(loaded.checkpoint.trainer);
   } catch (error) {
@@ -79,13 +89,19 @@ export async function openModelSession(
     const why = error instanceof Error ? error.message : String(error);
     throw new ApiError('invalid_input', `The checkpoint of run ${open.runId} does not fit its model: ${why}`, { field: 'checkpoint' });
   }
-  const indicesOf = (name: SplitName): Int32Array => split[name];
   // KL is measured on held-out images when there are any (what the model generalises to).
   const probe = split.test.length > 0 ? split.test : split.validation.length > 0 ? split.validation : split.train;
-  const klPerDim = await klPerDimension(trainer, images, probe.subarray(0, KL_IMAGES));
+  let klPerDim: number[];
+  try {
+    klPerDim =
+      trainer instanceof VqVaeTrainer ? await codeCostPerPosition(trainer, images, probe.subarray(0, KL_IMAGES)) : await klPerDimension(trainer, images, probe.subarray(0, KL_IMAGES));
+  } catch (error) {
+    trainer.dispose();
+    throw error;
+  }
   const dimsByKl = klPerDim.map((kl, dim) => ({ kl, dim })).sort((a, b) => b.kl - a.kl || a.dim - b.dim).map((e) => e.dim);
   const info: ModelSessionInfo = {
-    latent: config.latent,
+    latent: trainer instanceof VqVaeTrainer ? trainer.latent : config.latent,
     width: images.shape.width,
     height: images.shape.height,
     channels: images.shape.channels,
@@ -97,14 +113,14 @@ export async function openModelSession(
     dimsByKl,
     splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length },
     backend,
+    vq: trainer instanceof VqVaeTrainer ? { codebookSize: trainer.codes, grid: [trainer.nets.grid[0], trainer.nets.grid[1]], priorTrained: trainer.priorTrained } : null,
   };
-  return {
-    trainer,
+  const base: SessionBase = {
     config,
     images,
     split,
     info,
-    indicesOf,
+    indicesOf: (name) => split[name],
     labelsFor: (indices) => (trainer.classes > 0 ? gatherLabels(images, indices, 0, indices.length) : undefined),
     checkIndex(index, field) {
       if (!Number.isInteger(index) || index < 0 || index >= images.count) {
@@ -113,4 +129,17 @@ export async function openModelSession(
     },
     dispose: () => trainer.dispose(),
   };
+  return trainer instanceof VqVaeTrainer ? { ...base, kind: 'vq', trainer } : { ...base, kind: 'vae', trainer };
+}
+
+/** A VQ-VAE's average code cost per position, −log π(k_i | k_<i) in nats (log K under the uniform prior). */
+async function codeCostPerPosition(trainer: VqVaeTrainer, images: LoadedDataset, indices: ArrayLike<number>): Promise<number[]> {
+  const sums = new Float64Array(trainer.latent);
+  for (let from = 0; from < indices.length; from += ENCODE_BATCH) {
+    const to = Math.min(indices.length, from + ENCODE_BATCH);
+    const { klPerDim } = await trainer.evaluate(gatherBatch(images, indices, from, to), to - from);
+    for (let j = 0; j < sums.length; j++) sums[j]! += klPerDim[j]!;
+  }
+  const n = Math.max(1, indices.length);
+  return Array.from(sums, (s) => s / n);
 }

@@ -59,23 +59,45 @@ export function createMadePrior(positions: number, codes: number, hidden: number
   };
 }
 
+/** How sampleMade draws: a temperature, and grids whose first positions are given. */
+export interface MadeSampling {
+  /**
+   * The logits are divided by T before the softmax: T < 1 sharpens each position's
+   * distribution, T > 1 flattens it; T = 0 takes the most likely code (ties: the lowest).
+   */
+  temperature?: number;
+  /** Given grids [n·L]: positions before `from` keep these codes, the others are drawn. */
+  given?: Int32Array;
+  /** First position drawn (default 0): exact conditional sampling, the prior being autoregressive in raster order. */
+  from?: number;
+}
+
 /** Draw n code grids from the prior, position by position, with uniforms from `rng`. [n·L] code indices. */
-export async function sampleMade(prior: MadePrior, n: number, rng: Rng): Promise<Int32Array> {
+export async function sampleMade(prior: MadePrior, n: number, rng: Rng, options: MadeSampling = {}): Promise<Int32Array> {
   const { positions: L, codes: K } = prior;
-  const codes = new Int32Array(n * L);
-  for (let i = 0; i < L; i++) {
+  const { temperature = 1, given, from = 0 } = options;
+  if (given !== undefined && given.length !== n * L) throw new Error(`${given.length} given codes for ${n} grids of ${L}`);
+  const codes = given === undefined ? new Int32Array(n * L) : Int32Array.from(given);
+  const greedy = temperature <= 0;
+  for (let i = Math.max(0, from); i < L; i++) {
     const probs = await takeValues(
       tf.tidy(() => {
         const oneHot = tf.reshape(tf.cast(tf.oneHot(tf.tensor1d(codes, 'int32'), K), 'float32'), [n, L * K]) as tf.Tensor2D;
-        return tf.softmax(tf.squeeze(tf.slice(prior.logits(oneHot), [0, i, 0], [n, 1, K]), [1]));
+        const logits = tf.squeeze(tf.slice(prior.logits(oneHot), [0, i, 0], [n, 1, K]), [1]);
+        // Greedy reads the logits themselves; softmax(logits / T) otherwise.
+        return greedy ? logits : tf.softmax(temperature === 1 ? logits : tf.div(logits, temperature));
       }),
     );
     for (let r = 0; r < n; r++) {
-      let u = rng.uniform();
       let k = 0;
-      for (; k < K - 1; k++) {
-        u -= probs[r * K + k]!;
-        if (u < 0) break;
+      if (greedy) {
+        for (let j = 1; j < K; j++) if (probs[r * K + j]! > probs[r * K + k]!) k = j;
+      } else {
+        let u = rng.uniform();
+        for (; k < K - 1; k++) {
+          u -= probs[r * K + k]!;
+          if (u < 0) break;
+        }
       }
       codes[r * L + i] = k;
     }

@@ -110,6 +110,8 @@ describe('Explore on a conditional VAE', () => {
   it('a plain VAE refuses the class ops, saying why', async () => {
     await expect(core.call('explore.generateClass', { runId: plainRun, label: 0 })).rejects.toThrow(/needs a conditional VAE \(family 'cvae'\)/);
     await expect(core.call('explore.swapClass', { runId: plainRun, index: 0 })).rejects.toThrow(/needs a conditional VAE/);
+    // And the code grid op, which only a VQ-VAE answers.
+    await expect(core.call('explore.codes', { runId: plainRun, index: 0 })).rejects.toMatchObject({ code: 'invalid_input', details: { field: 'op' } });
   });
 });
 
@@ -124,7 +126,7 @@ describe('a VQ-VAE run through the worker and the store', () => {
     expect(kinds).toEqual(['codebook', 'reconstructions', 'samples']);
   });
 
-  it('Explore says plainly that it does not support the code grid yet', async () => {
-    await expect(core.call('explore.info', { runId: vqRun })).rejects.toThrow(/VQ-VAE: Explore works on continuous latents/);
+  it('opens in Explore with its code grid (explore-vq.test.ts questions it)', async () => {
+    expect(await core.call('explore.info', { runId: vqRun })).toMatchObject({ family: 'vqvae', vq: { codebookSize: 8, priorTrained: true } });
   });
 });

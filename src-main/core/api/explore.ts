@@ -12,6 +12,7 @@ type ExploreRequests =
   | 'explore.latentMap'
   | 'explore.interpolate'
   | 'explore.samples'
+  | 'explore.codes'
   | 'explore.generateClass'
   | 'explore.swapClass'
   | 'explore.close';
@@ -93,6 +94,7 @@ export function exploreHandlers(ctx: Context): HandlerMap<ExploreRequests> {
     'explore.latentMap': (input) => askModel(ctx, input, 'latentMap'),
     'explore.interpolate': (input) => askModel(ctx, input, 'interpolate'),
     'explore.samples': (input) => askModel(ctx, input, 'samples'),
+    'explore.codes': (input) => askModel(ctx, input, 'codes'),
     'explore.generateClass': (input) => askModel(ctx, input, 'generateClass'),
     'explore.swapClass': (input) => askModel(ctx, input, 'swapClass'),
     'explore.close': async ({ runId }) => {

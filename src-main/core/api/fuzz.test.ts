@@ -47,6 +47,7 @@ const samples: Record<RequestName, Record<string, unknown>> = {
   'explore.samples': { runId: 1, count: 9, temperature: 0.8, seed: 4 },
   'explore.generateClass': { runId: 1, label: 1, count: 9, temperature: 0.8, seed: 4 },
   'explore.swapClass': { runId: 1, index: 0, labels: [0, 1] },
+  'explore.codes': { runId: 1, index: 0, from: 3, count: 4 },
   'explore.close': { runId: 1 },
   'inpaint.run': { runId: 1, checkpoint: 'best', jobId: 'j1', image: { index: 0 }, mask: 'AAAA', method: 'metropolis', iterations: 5, samples: 2, proposals: 8, seed: 3 },
   'inpaint.cancel': { jobId: 'j1' },
