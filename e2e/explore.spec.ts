@@ -100,6 +100,21 @@ test('explore: opens after the first epoch; traversals, latent map with hover, i
   await expect(page.getByTestId('map-hover-image')).toHaveAttribute('src', /^data:image\/png;base64,/);
   await shoot(page, '19-explore-map-2d');
 
+  // The keyboard reaches the same pictures: arrows walk from point to point, Escape hides.
+  await page.mouse.move(0, 0);
+  const hover = page.getByTestId('map-hover');
+  await expect(hover).toHaveCount(0);
+  await canvas.focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(hover).toBeVisible();
+  const firstPoint = (await hover.getAttribute('data-index')) ?? '';
+  await page.keyboard.press('ArrowRight');
+  await expect(hover).not.toHaveAttribute('data-index', firstPoint);
+  await expect(page.getByTestId('map-hover-image')).toBeVisible();
+  await expect(page.getByTestId('map-announce')).toContainText(/test image \d+/);
+  await page.keyboard.press('Escape');
+  await expect(hover).toHaveCount(0);
+
   // The 8-dim run has finished meanwhile; its page opens Explore from the button.
   await page.goto(`${studio.url.split('#')[0]}#/runs/${wide}`);
   await expect(page.getByTestId('run-panel').getByTestId('run-status')).toHaveAttribute('data-status', 'finished', { timeout: 120_000 });

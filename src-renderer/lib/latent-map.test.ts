@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisNames, labelColor, labelCounts, mapBounds, nearestPoint, projectionCaption, toPixel } from './latent-map';
+import { axisNames, labelColor, labelCounts, mapBounds, nearestPoint, projectionCaption, stepPoint, toPixel } from './latent-map';
 
 const frame = { width: 220, height: 120, margin: 10 };
 
@@ -48,5 +48,25 @@ describe('latent map geometry', () => {
       [1, 1],
       [3, 2],
     ]);
+  });
+
+  it('steps with the arrow keys to the nearest point ahead, starting in the middle', () => {
+    const grid = [
+      { x: 0, y: 0, id: 'middle' },
+      { x: 1, y: 0.1, id: 'right' },
+      { x: 2, y: 0, id: 'far right' },
+      { x: 0.3, y: 1, id: 'up' },
+      { x: -1, y: -1, id: 'down left' },
+    ];
+    const bounds = { minX: -2, maxX: 2, minY: -2, maxY: 2 };
+    const [middle, right, farRight, up] = grid;
+    expect(stepPoint(grid, null, 'right', bounds)).toBe(middle);
+    expect(stepPoint(grid, middle!, 'right', bounds)).toBe(right);
+    expect(stepPoint(grid, right!, 'right', bounds)).toBe(farRight);
+    expect(stepPoint(grid, farRight!, 'right', bounds)).toBe(farRight);
+    expect(stepPoint(grid, middle!, 'up', bounds)).toBe(up);
+    expect(stepPoint(grid, middle!, 'down', bounds)?.id).toBe('down left');
+    expect(stepPoint(grid, middle!, 'left', bounds)?.id).toBe('down left');
+    expect(stepPoint([], null, 'left', bounds)).toBeNull();
   });
 });

@@ -2,8 +2,9 @@ import type { LatentMapResult, LatentPoint } from '@shared/inference';
 import { runPalette } from './chart-series';
 
 /**
- * Geometry of the latent map's scatter plot: data bounds, data ↔ canvas pixels, and
- * the point under the pointer. Pure, so the canvas component only draws.
+ * Geometry of the latent map's scatter plot: data bounds, data ↔ canvas pixels, the
+ * point under the pointer and the next one for the arrow keys. Pure, so the canvas
+ * component only draws.
  */
 export interface Bounds {
   minX: number;
@@ -52,6 +53,37 @@ export function toPixel(x: number, y: number, bounds: Bounds, frame: Frame): { p
     px: frame.margin + ((x - bounds.minX) / (bounds.maxX - bounds.minX)) * w,
     py: frame.margin + (1 - (y - bounds.minY) / (bounds.maxY - bounds.minY)) * h,
   };
+}
+
+export type MapDirection = 'left' | 'right' | 'up' | 'down';
+
+const DIRECTIONS: Record<MapDirection, [number, number]> = { right: [1, 0], left: [-1, 0], up: [0, 1], down: [0, -1] };
+
+/**
+ * The arrow keys' next point from `from` (null: start at the point nearest the middle of
+ * the bounds): the nearest one ahead in that direction, sideways distance counting
+ * double, measured in the plot's proportions. `from` itself when none is ahead.
+ */
+export function stepPoint<P extends Pick<LatentPoint, 'x' | 'y'>>(points: readonly P[], from: P | null, direction: MapDirection, bounds: Bounds): P | null {
+  const sx = 1 / (bounds.maxX - bounds.minX);
+  const sy = 1 / (bounds.maxY - bounds.minY);
+  const [ux, uy] = from ? DIRECTIONS[direction] : [0, 0];
+  const origin = from ?? { x: (bounds.minX + bounds.maxX) / 2, y: (bounds.minY + bounds.maxY) / 2 };
+  let best: P | null = null;
+  let bestScore = Infinity;
+  for (const point of points) {
+    if (point === from) continue;
+    const dx = (point.x - origin.x) * sx;
+    const dy = (point.y - origin.y) * sy;
+    const along = from ? dx * ux + dy * uy : Math.hypot(dx, dy);
+    if (from && along <= 0) continue;
+    const score = along + 2 * Math.abs(dx * uy - dy * ux);
+    if (score < bestScore) {
+      best = point;
+      bestScore = score;
+    }
+  }
+  return best ?? from;
 }
 
 /** The point drawn nearest to (px, py), if it is within `radius` pixels. */
