@@ -119,7 +119,7 @@ test('a semi-supervised M2 run with 10 % of the labels: its accuracy on the run 
   await screenshot(page, '44-inpaint-m2');
 });
 
-test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior samples and codebook usage on the run page', async ({ page, studio }) => {
+test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior samples and codebook usage on the run page, and Explore with its code grids', async ({ page, studio }) => {
   test.setTimeout(240_000);
   await openStudio(page, studio);
   await createFirstProject(page);
@@ -150,18 +150,58 @@ test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior s
   }
   await expect(page.getByTestId('artifact-traversal')).toHaveCount(0);
   await expect(page.getByTestId('artifact-samples')).toContainText('learned autoregressive prior');
-  await expect(panel.getByTestId('run-explore')).toBeDisabled();
   // Its bars are code positions (each costs −log π(k)), not latent dims that may collapse.
   await expect(panel.getByTestId('kl-dims')).toContainText('code positions');
   await expect(panel.getByTestId('legend-kl')).toContainText('code cost');
   await expect(panel.getByTestId('kl-active')).toHaveCount(0);
   await screenshot(page, '42-run-vqvae');
+  const vqRunId = (await panel.getAttribute('data-run-id')) ?? '';
+
+  // Explore opens on its Samples: code grids drawn from the learned prior, sharper as the temperature drops.
+  await panel.getByTestId('run-explore').click();
+  await expect(page.getByTestId('explore')).toHaveAttribute('data-ready', 'true', { timeout: 60_000 });
+  await expect(page.getByTestId('explore-tab-samples')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('explore-tab-codes')).toBeVisible();
+  await expect(page.getByTestId('explore-tab-traverse')).toHaveCount(0);
+  await expect(page.getByTestId('explore-codebook')).toHaveText('32 codes · 7×7 grid');
+  await expect(page.getByTestId('explore-prior')).toHaveText('autoregressive, trained');
+  const samples = page.getByTestId('samples-grid');
+  const warm = await settledSrc(samples);
+  await page.getByTestId('samples-temperature').fill('0.3');
+  await expect.poll(() => settledSrc(samples), { timeout: 60_000 }).not.toBe(warm);
+  await expect(page.getByTestId('samples-uniform')).toHaveCount(0);
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await screenshot(page, '44-explore-vq-samples');
+
+  // Codes: an image's 7×7 code grid; continuations keep the codes before the clicked position.
+  await page.getByTestId('explore-tab-codes').click();
+  const grid = page.getByTestId('codes-grid');
+  await expect(page.getByTestId('codes-cell')).toHaveCount(49, { timeout: 60_000 });
+  await expect(grid).toHaveAttribute('data-from', '24');
+  const codes = ((await grid.getAttribute('data-codes')) ?? '').split(',').map(Number);
+  expect(codes.every((k) => Number.isInteger(k) && k >= 0 && k < 32)).toBe(true);
+  await expect(page.getByTestId('codes-reconstruction')).toBeVisible();
+  const variations = page.getByTestId('codes-variations');
+  const middle = await settledSrc(variations);
+  await page.getByTestId('codes-cell').nth(10).click();
+  await expect(grid).toHaveAttribute('data-from', '10');
+  await expect.poll(() => settledSrc(variations), { timeout: 60_000 }).not.toBe(middle);
+  await page.getByTestId('codes-image-image').nth(2).click();
+  await expect.poll(async () => (await grid.getAttribute('data-codes')) ?? '', { timeout: 60_000 }).not.toBe(codes.join(','));
+  await settledSrc(variations);
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await screenshot(page, '45-explore-vq-codes');
+
+  // A link to a continuous-latent tab opens it, and it says why there is nothing to show.
+  await page.goto(`${studio.url.split('#')[0]}#/runs/${vqRunId}/explore/map`);
+  await expect(page.getByTestId('explore-unsupported')).toContainText('grid of discrete codes', { timeout: 60_000 });
+  // Inpainting still refuses a VQ-VAE, saying why on its button.
+  await page.goto(`${studio.url.split('#')[0]}#/runs/${vqRunId}`);
+  await expect(page.getByTestId('run-inpaint')).toBeDisabled();
 
   // Exported with its code prior, and imported back with a card that says what it is.
   const out = await tempFolder();
   try {
-    const runId = (await panel.getAttribute('data-run-id')) ?? '';
-    await page.goto(`${studio.url.split('#')[0]}#/runs/${runId}`);
     await expect(page.getByTestId('export-contents')).toHaveText('encoder, decoder, code prior, model card, README, samples and metrics');
     const archive = join(out.path, 'digits-vq.vaestudio');
     await page.getByTestId('export-path').fill(archive);

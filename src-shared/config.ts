@@ -237,12 +237,13 @@ export type RunConfig = z.output<typeof runConfigSchema>;
 export type RunConfigInput = z.input<typeof runConfigSchema>;
 
 /**
- * Why Explore or Inpaint cannot question a run's model, or null when they can. Both work
- * on a continuous latent (conditional models impute with a label, or M2 infers it).
+ * Why Explore or Inpaint cannot question a run's model, or null when they can. Inpaint
+ * works on a continuous latent (conditional models impute with a label, or M2 infers it);
+ * Explore opens every family, a VQ-VAE with its own tabs (prior samples, code grids).
  */
 export function inferenceBlocker(config: Pick<RunConfig, 'family'>, view: 'explore' | 'inpaint'): string | null {
-  if (config.family === 'vqvae') {
-    return `${view === 'explore' ? 'Explore' : 'Inpaint'} works on continuous latents and does not support a VQ-VAE's code grid yet; its reconstructions, prior samples and codebook usage are on the run page.`;
+  if (view === 'inpaint' && config.family === 'vqvae') {
+    return "Inpaint works on continuous latents and does not support a VQ-VAE's code grid yet; its reconstructions, prior samples and codebook usage are on the run page.";
   }
   return null;
 }

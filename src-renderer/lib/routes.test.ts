@@ -16,6 +16,7 @@ describe('routes', () => {
       { view: 'explore', runId: 12, tab: 'map' },
       { view: 'explore', runId: 4, tab: 'interpolate' },
       { view: 'explore', runId: 4, tab: 'samples' },
+      { view: 'explore', runId: 4, tab: 'codes' },
       { view: 'inpaint', runId: 12 },
     ];
     for (const route of routes) expect(parseHash(href(route))).toEqual(route);

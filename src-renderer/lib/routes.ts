@@ -1,7 +1,7 @@
 /**
  * Hash routes, so a reload (or a link pasted from the web mode) lands on the same
  * screen: #/projects, #/datasets, #/datasets/7, #/train, #/train/12, #/runs, #/runs/12,
- * #/runs/12/explore[/map|interpolate|samples], #/runs/12/inpaint, #/compare/12,15.
+ * #/runs/12/explore[/map|interpolate|samples|classes|codes], #/runs/12/inpaint, #/compare/12,15.
  */
 export type Route =
   | { view: 'projects' }
@@ -13,9 +13,14 @@ export type Route =
   | { view: 'explore'; runId: number; tab: ExploreTab }
   | { view: 'inpaint'; runId: number };
 
-/** Explore's sections; `traverse` is the one a bare #/runs/12/explore opens. */
-/** `classes` only appears for models whose decoder takes a label (conditional VAE, M2). */
-export const exploreTabs = ['traverse', 'map', 'interpolate', 'samples', 'classes'] as const;
+/**
+ * Explore's sections; `traverse` is the one a bare #/runs/12/explore opens. `classes` only
+ * appears for models whose decoder takes a label (conditional VAE, M2); a VQ-VAE shows
+ * `samples` and `codes` (its code grids) instead of the continuous-latent sections.
+ */
+export const exploreTabs = ['traverse', 'map', 'interpolate', 'samples', 'classes', 'codes'] as const;
+/** The sections that move through a continuous latent, which a VQ-VAE does not have. */
+export const continuousTabs: readonly ExploreTab[] = ['traverse', 'map', 'interpolate'];
 export type ExploreTab = (typeof exploreTabs)[number];
 
 const toTab = (text: string | undefined): ExploreTab => exploreTabs.find((tab) => tab === text) ?? 'traverse';
