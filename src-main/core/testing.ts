@@ -57,3 +57,10 @@ export function until(predicate: () => boolean, timeoutMs = 20_000, what = 'cond
     check();
   });
 }
+
+/** Width and height of a PNG data URL (what Explore and Inpaint answer). */
+export async function pngSize(dataUrl: string): Promise<[number, number]> {
+  if (!/^data:image\/png;base64,/.test(dataUrl)) throw new Error(`not a PNG data URL: ${dataUrl.slice(0, 40)}…`);
+  const meta = await sharp(Buffer.from(dataUrl.split(',')[1]!, 'base64')).metadata();
+  return [meta.width ?? 0, meta.height ?? 0];
+}

@@ -3,6 +3,7 @@ import type { InferRequestOf, InferResults } from '@shared/inference';
 import { createRng } from '../engine/random';
 import { encodePngBase64 } from '../io/png';
 import { gatherBatch } from '../train/images';
+import type { ImageShape } from '../model/vae';
 import { tileImages, type RasterImage } from '../train/grid';
 import type { InferContext } from './ops';
 import { lerp, pca2, slerp, symmetricSteps } from './latent-math';
@@ -192,13 +193,17 @@ export async function samples(session: ModelSession, request: InferRequestOf<'sa
   const codes = createRng(request.seed, SAMPLES_STREAM).normals(request.count * d, request.temperature);
   const classes = session.trainer.classes;
   const labels = classes > 0 ? Int32Array.from({ length: request.count }, (_, i) => i % classes) : undefined;
-  const decoded = await decodeAll(session, codes, request.count, ctx, labels);
+  return samplesGrid(request, await decodeAll(session, codes, request.count, ctx, labels), session.images.shape);
+}
+
+/** The samples answer: the decoded images as one grid of at most 12 columns, with the request's settings. */
+export function samplesGrid(request: InferRequestOf<'samples'>, decoded: Float32Array, shape: ImageShape): InferResults['samples'] {
   const cols = Math.min(12, Math.ceil(Math.sqrt(request.count)));
   return {
     temperature: request.temperature,
     seed: request.seed,
     count: request.count,
     cols,
-    gridDataUrl: dataUrl(tileImages(decoded, request.count, session.images.shape, cols)),
+    gridDataUrl: dataUrl(tileImages(decoded, request.count, shape, cols)),
   };
 }

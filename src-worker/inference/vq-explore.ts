@@ -7,7 +7,7 @@ import { sampleMade } from '../model/made';
 import { tileImages } from '../train/grid';
 import { gatherBatch } from '../train/images';
 import type { VqVaeTrainer } from '../train/vq-trainer';
-import { dataUrl, SAMPLES_STREAM, tileWithoutGap } from './explore';
+import { dataUrl, SAMPLES_STREAM, samplesGrid, tileWithoutGap } from './explore';
 import type { InferContext } from './ops';
 import type { VqModelSession } from './session';
 
@@ -68,16 +68,7 @@ async function positionCosts(trainer: VqVaeTrainer, codes: Int32Array): Promise<
 export async function vqSamples(session: VqModelSession, request: InferRequestOf<'samples'>, ctx: InferContext): Promise<InferResults['samples']> {
   const { trainer } = session;
   const codes = await drawCodes(trainer, request.count, createRng(request.seed, SAMPLES_STREAM), request.temperature);
-  const decoded = await decodeGrids(trainer, codes, request.count, ctx);
-  const cols = Math.min(12, Math.ceil(Math.sqrt(request.count)));
-  return {
-    temperature: request.temperature,
-    seed: request.seed,
-    count: request.count,
-    cols,
-    gridDataUrl: dataUrl(tileImages(decoded, request.count, session.images.shape, cols)),
-    prior: priorKind(trainer),
-  };
+  return { ...samplesGrid(request, await decodeGrids(trainer, codes, request.count, ctx), session.images.shape), prior: priorKind(trainer) };
 }
 
 export async function vqCodes(session: VqModelSession, request: InferRequestOf<'codes'>, ctx: InferContext): Promise<InferResults['codes']> {

@@ -4,23 +4,17 @@
 // refuses them by name. Inpainting imputes with the class it is given.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMask, makeMask } from '@shared/pixel-mask';
 import { appPaths } from '../../paths';
 import type { Core } from '../core';
-import { tempDir, testCore, writeImageFolder } from '../testing';
+import { pngSize, tempDir, testCore, writeImageFolder } from '../testing';
 
 let dir: ReturnType<typeof tempDir>;
 let core: Core;
 let cvaeRun = 0;
 let plainRun = 0;
 let vqRun = 0;
-
-async function size(dataUrl: string): Promise<[number, number]> {
-  const meta = await sharp(Buffer.from(dataUrl.split(',')[1]!, 'base64')).metadata();
-  return [meta.width ?? 0, meta.height ?? 0];
-}
 
 beforeAll(async () => {
   if (!existsSync(appPaths.workerEntry)) throw new Error(`${appPaths.workerEntry} is missing: run "npm run build" first`);
@@ -59,7 +53,7 @@ describe('Explore on a conditional VAE', () => {
     const a = await core.call('explore.generateClass', { runId: cvaeRun, label: 0, count: 4, seed: 3 });
     const b = await core.call('explore.generateClass', { runId: cvaeRun, label: 1, count: 4, seed: 3 });
     expect(a).toMatchObject({ label: 0, count: 4, cols: 2 });
-    expect(await size(a.gridDataUrl)).toEqual([2 * 10 + 2, 2 * 10 + 2]);
+    expect(await pngSize(a.gridDataUrl)).toEqual([2 * 10 + 2, 2 * 10 + 2]);
     expect(b.gridDataUrl).not.toBe(a.gridDataUrl);
     expect((await core.call('explore.generateClass', { runId: cvaeRun, label: 0, count: 4, seed: 3 })).gridDataUrl).toBe(a.gridDataUrl);
     await expect(core.call('explore.generateClass', { runId: cvaeRun, label: 3 })).rejects.toMatchObject({ code: 'invalid_input', details: { field: 'label' } });
@@ -68,7 +62,7 @@ describe('Explore on a conditional VAE', () => {
   it('swaps the class of one image, keeping its z: the original then one decode per class', async () => {
     const result = await core.call('explore.swapClass', { runId: cvaeRun, index: 0 });
     expect(result).toMatchObject({ index: 0, label: 0, labels: [0, 1, 2] });
-    expect(await size(result.stripDataUrl)).toEqual([4 * 10 + 2, 10 + 2]);
+    expect(await pngSize(result.stripDataUrl)).toEqual([4 * 10 + 2, 10 + 2]);
     const some = await core.call('explore.swapClass', { runId: cvaeRun, index: 0, labels: [2] });
     expect(some.labels).toEqual([2]);
   });

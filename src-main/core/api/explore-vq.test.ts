@@ -4,11 +4,10 @@
 // continuous-latent pictures naming the op.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appPaths } from '../../paths';
 import type { Core } from '../core';
-import { tempDir, testCore, writeImageFolder } from '../testing';
+import { pngSize, tempDir, testCore, writeImageFolder } from '../testing';
 
 let dir: ReturnType<typeof tempDir>;
 let core: Core;
@@ -16,12 +15,6 @@ let vqRun = 0;
 let uniformRun = 0;
 const K = 8;
 const L = 6;
-
-async function size(dataUrl: string): Promise<[number, number]> {
-  expect(dataUrl).toMatch(/^data:image\/png;base64,/);
-  const meta = await sharp(Buffer.from(dataUrl.split(',')[1]!, 'base64')).metadata();
-  return [meta.width ?? 0, meta.height ?? 0];
-}
 
 beforeAll(async () => {
   if (!existsSync(appPaths.workerEntry)) throw new Error(`${appPaths.workerEntry} is missing: run "npm run build" first`);
@@ -60,7 +53,7 @@ describe('Explore on a VQ-VAE', () => {
   it('samples code grids from the learned prior: decoded images that change with the seed', async () => {
     const a = await core.call('explore.samples', { runId: vqRun, count: 9, seed: 1 });
     expect(a).toMatchObject({ count: 9, cols: 3, prior: 'learned' });
-    expect(await size(a.gridDataUrl)).toEqual([3 * 10 + 2, 3 * 10 + 2]);
+    expect(await pngSize(a.gridDataUrl)).toEqual([3 * 10 + 2, 3 * 10 + 2]);
     const again = await core.call('explore.samples', { runId: vqRun, count: 9, seed: 1 });
     expect(again.gridDataUrl).toBe(a.gridDataUrl);
     const b = await core.call('explore.samples', { runId: vqRun, count: 9, seed: 2 });
@@ -90,15 +83,15 @@ describe('Explore on a VQ-VAE', () => {
     expect(result.codes).toHaveLength(L);
     expect(result.codes.every((k) => Number.isInteger(k) && k >= 0 && k < K)).toBe(true);
     expect(result.cost).toHaveLength(L);
-    expect(await size(result.reconstructionDataUrl)).toEqual([8, 8]);
-    expect(await size(result.imageDataUrl)).toEqual([8, 8]);
+    expect(await pngSize(result.reconstructionDataUrl)).toEqual([8, 8]);
+    expect(await pngSize(result.imageDataUrl)).toEqual([8, 8]);
     expect(result.variations).toHaveLength(5);
     for (const variation of result.variations) {
       expect(variation).toHaveLength(L);
       expect(variation.slice(0, 2)).toEqual(result.codes.slice(0, 2));
       expect(variation.every((k) => k >= 0 && k < K)).toBe(true);
     }
-    expect(await size(result.stripDataUrl)).toEqual([5 * 10 + 2, 10 + 2]);
+    expect(await pngSize(result.stripDataUrl)).toEqual([5 * 10 + 2, 10 + 2]);
     // The same request draws the same variations; the codes of the image do not depend on the seed.
     const again = await core.call('explore.codes', { runId: vqRun, index, from: 2, count: 5, seed: 3 });
     expect(again.variations).toEqual(result.variations);
