@@ -195,6 +195,9 @@ test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior s
   // A link to a continuous-latent tab opens it, and it says why there is nothing to show.
   await page.goto(`${studio.url.split('#')[0]}#/runs/${vqRunId}/explore/map`);
   await expect(page.getByTestId('explore-unsupported')).toContainText('grid of discrete codes', { timeout: 60_000 });
+  // Its bare Explore address (what `e` on the run page opens) lands on Samples.
+  await page.goto(`${studio.url.split('#')[0]}#/runs/${vqRunId}/explore`);
+  await expect(page).toHaveURL(new RegExp(`#/runs/${vqRunId}/explore/samples$`), { timeout: 60_000 });
   // Inpainting still refuses a VQ-VAE, saying why on its button.
   await page.goto(`${studio.url.split('#')[0]}#/runs/${vqRunId}`);
   await expect(page.getByTestId('run-inpaint')).toBeDisabled();
