@@ -153,6 +153,8 @@ test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior s
   // Its bars are code positions (each costs −log π(k)), not latent dims that may collapse.
   await expect(panel.getByTestId('kl-dims')).toContainText('code positions');
   await expect(panel.getByTestId('legend-kl')).toContainText('code cost');
+  // The loss changes meaning when the prior's epochs begin, and the chart says so.
+  await expect(panel.getByTestId('loss-prior-note')).toContainText('From epoch 4 the autoencoder is frozen');
   await expect(panel.getByTestId('kl-active')).toHaveCount(0);
   await screenshot(page, '42-run-vqvae');
   const vqRunId = (await panel.getAttribute('data-run-id')) ?? '';
