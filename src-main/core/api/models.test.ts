@@ -215,6 +215,14 @@ describe('models.export', () => {
         expect(summary.iwae_k).toBe(5);
         expect(Number.isFinite(summary.test_nll)).toBe(true);
       }
+      if (family.config.family === 'vqvae') {
+        // Explore opens the imported VQ-VAE: its prior samples, and the code grid of a held-out image.
+        const samples = await fresh.call('explore.samples', { runId: imported.id, count: 4, temperature: 0 });
+        expect(samples.prior).toBe('learned');
+        const page = await fresh.call('explore.images', { runId: imported.id, split: 'test', count: 1 });
+        const codes = await fresh.call('explore.codes', { runId: imported.id, index: page.images[0]!.index, from: 1, count: 2 });
+        expect(codes.codes).toHaveLength(4);
+      }
     }
   }, 240_000);
 
