@@ -68,17 +68,28 @@ test('explore: opens after the first epoch; traversals, latent map with hover, i
   await page.getByTestId('import-submit').click();
   await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
 
-  // Two runs: the second waits in the queue, so it has no saved model yet.
-  const wide = await startRun(page, { name: 'digits-z8', latent: 8, epochs: 12 });
+  // Two runs: the first is paused, so it keeps the only training slot and the second
+  // waits in the queue with no saved model yet (however fast this machine trains).
+  const wide = await startRun(page, { name: 'digits-z8', latent: 8, epochs: 24 });
+  const status = page.getByTestId('run-panel').getByTestId('run-status');
+  await expect(status).toHaveAttribute('data-status', 'running', { timeout: 60_000 });
+  await page.getByTestId('run-pause').click();
+  await expect(status).toHaveAttribute('data-status', 'paused', { timeout: 30_000 });
   const plane = await startRun(page, { name: 'digits-z2', latent: 2, epochs: 8 });
-  await expect(page.getByTestId('run-panel').getByTestId('run-status')).toHaveAttribute('data-status', 'queued');
+  await expect(status).toHaveAttribute('data-status', 'queued');
   await expect(page.getByTestId('run-panel').getByTestId('run-explore')).toBeDisabled();
   await page.goto(`${studio.url.split('#')[0]}#/runs/${plane}/explore`);
   await expect(page.getByTestId('explore-empty')).toContainText('Explore opens after the first epoch');
   await expect(page.getByTestId('explore-empty')).toContainText('opens by itself');
   await shoot(page, '18-explore-empty');
 
-  // The page opens by itself once the queued run has saved its first epoch.
+  // The first run continues from a second window; once it ends, the queued run starts
+  // and this page opens by itself when that run has saved its first epoch.
+  const other = await page.context().newPage();
+  await other.goto(`${studio.url.split('#')[0]}#/runs/${wide}`);
+  await other.getByTestId('run-unpause').click();
+  await expect(other.getByTestId('run-panel').getByTestId('run-status')).toHaveAttribute('data-status', 'running', { timeout: 30_000 });
+  await other.close();
   await expect(page.getByTestId('explore-info')).toBeVisible({ timeout: 180_000 });
   await expect(page.getByTestId('explore')).toHaveAttribute('data-ready', 'true');
 
