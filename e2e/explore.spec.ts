@@ -88,7 +88,8 @@ test('explore: opens after the first epoch; traversals, latent map with hover, i
   const other = await page.context().newPage();
   await other.goto(`${studio.url.split('#')[0]}#/runs/${wide}`);
   await other.getByTestId('run-unpause').click();
-  await expect(other.getByTestId('run-panel').getByTestId('run-status')).toHaveAttribute('data-status', 'running', { timeout: 30_000 });
+  // Not 'running': on a fast machine the rest of its epochs may be over before a check.
+  await expect(other.getByTestId('run-panel').getByTestId('run-status')).not.toHaveAttribute('data-status', 'paused', { timeout: 30_000 });
   await other.close();
   await expect(page.getByTestId('explore-info')).toBeVisible({ timeout: 180_000 });
   await expect(page.getByTestId('explore')).toHaveAttribute('data-ready', 'true');
