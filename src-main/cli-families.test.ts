@@ -24,7 +24,8 @@ describe('vae-studio train --family', () => {
     expect(trained.status, trained.stderr).toBe(0);
     const result = trained.lines.at(-1) as { run: { status: string; config: Record<string, unknown>; summary: Record<string, number> } };
     expect(result.run.status).toBe('finished');
-    expect(result.run.config).toMatchObject({ family: 'm2', labelFraction: 0.25 });
+    // The classifier's kind is written into the stored config (an MLP run here), so the run reproduces.
+    expect(result.run.config).toMatchObject({ family: 'm2', labelFraction: 0.25, classifier: 'mlp' });
     expect(result.run.summary['test_accuracy']).toBeGreaterThanOrEqual(0);
     expect(result.run.summary['label_fraction']).toBeGreaterThan(0.2);
   });

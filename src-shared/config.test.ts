@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRunConfig, inferenceBlocker, runConfigSchema } from './config';
+import { classifierKindOf, defaultRunConfig, inferenceBlocker, newRunConfig, runConfigSchema, type RunConfig, type RunConfigInput } from './config';
 
 describe('run config: model families and flows', () => {
   it('reads a config stored before families existed as the plain VAE it was', () => {
@@ -31,6 +31,19 @@ describe('run config: model families and flows', () => {
     expect(runConfigSchema.safeParse({ family: 'm2', objective: 'capacity' }).error?.issues[0]?.path).toEqual(['objective']);
     expect(runConfigSchema.safeParse({ family: 'm2', freeBits: 1 }).error?.issues[0]?.path).toEqual(['freeBits']);
     expect(runConfigSchema.safeParse({ family: 'm2', beta: 2, klWarmupSteps: 100 }).success).toBe(true);
+  });
+
+  it("M2's classifier: a new run's follows its model and is stored; a stored config without one is an MLP", () => {
+    const parse = (input: RunConfigInput): RunConfig => runConfigSchema.parse(input);
+    expect(newRunConfig(parse({ family: 'm2', model: 'conv' })).classifier).toBe('conv');
+    expect(newRunConfig(parse({ family: 'm2' })).classifier).toBe('mlp');
+    expect(newRunConfig(parse({ family: 'm2', model: 'conv', classifier: 'mlp' })).classifier).toBe('mlp');
+    expect(newRunConfig(parse({ family: 'cvae', model: 'conv' })).classifier).toBeUndefined();
+    expect(classifierKindOf(parse({ family: 'm2', model: 'conv' }))).toBe('mlp');
+    const path = (input: RunConfigInput): string | undefined => runConfigSchema.safeParse(input).error?.issues[0]?.path.join('.');
+    expect(path({ family: 'vae', classifier: 'mlp' })).toBe('classifier');
+    expect(path({ family: 'm2', model: 'mlp', classifier: 'conv' })).toBe('classifier');
+    expect(runConfigSchema.safeParse({ family: 'm2', classifier: 'rnn' }).error?.issues[0]?.path).toEqual(['classifier']);
   });
 
   it('VQ-VAE: refuses what only a Gaussian KL has, and needs an autoencoder epoch before the prior ones', () => {

@@ -70,6 +70,15 @@ export type ModelFamily = (typeof modelFamilies)[number];
 export const flowKinds = ['none', 'planar', 'iaf'] as const;
 export type FlowKind = (typeof flowKinds)[number];
 
+/**
+ * M2's classifier q(y|x): `mlp` (two hidden layers) or `conv` (the conv encoder's two
+ * stride-2 convolutions, then a hidden layer). New M2 runs get their model's kind
+ * (`classifierKindOf`); a stored config without the field is an MLP, as every M2
+ * classifier was before conv ones existed, so old checkpoints keep loading.
+ */
+export const classifierKinds = ['mlp', 'conv'] as const;
+export type ClassifierKind = (typeof classifierKinds)[number];
+
 export const decoderKinds = ['bernoulli', 'gaussian'] as const;
 export type DecoderKind = (typeof decoderKinds)[number];
 
@@ -128,6 +137,8 @@ export const runConfigSchema = z
      * 0.1 · unlabelled / labelled, Kingma 2014's α = 0.1·N for batch-mean losses.
      */
     classifierWeight: z.number().positive().max(100_000).optional(),
+    /** M2: the classifier's architecture (see classifierKinds); absent in stored configs means 'mlp'. */
+    classifier: z.enum(classifierKinds).optional(),
     /** VQ-VAE: codes K in the codebook and their dimension. */
     codebookSize: z.number().int().min(LIMITS.codebookSize.min).max(LIMITS.codebookSize.max).default(128),
     codeDim: z.number().int().min(LIMITS.codeDim.min).max(LIMITS.codeDim.max).default(16),
@@ -212,6 +223,13 @@ export const runConfigSchema = z
         message: "family 'm2' trains the ELBO (β and KL warm-up allowed), not capacity annealing or free bits",
       });
     }
+    if (config.classifier !== undefined && config.family !== 'm2') {
+      ctx.addIssue({ code: 'custom', path: ['classifier'], message: "only family 'm2' has a classifier" });
+    }
+    if (config.classifier === 'conv' && config.model !== 'conv') {
+      // Its convolutions need the conv model's image sides (multiples of 4).
+      ctx.addIssue({ code: 'custom', path: ['classifier'], message: "a conv classifier comes with model 'conv'; use classifier 'mlp'" });
+    }
     if (config.family === 'vqvae') {
       // Discrete codes: no Gaussian posterior to flow, no KL to anneal or floor.
       const refuse = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -246,6 +264,18 @@ export function inferenceBlocker(config: Pick<RunConfig, 'family'>, view: 'explo
     return "Inpaint works on continuous latents and does not support a VQ-VAE's code grid yet; its reconstructions, prior samples and codebook usage are on the run page.";
   }
   return null;
+}
+
+/** M2's classifier architecture; a config stored without one predates conv classifiers. */
+export const classifierKindOf = (config: Pick<RunConfig, 'classifier'>): ClassifierKind => config.classifier ?? 'mlp';
+
+/**
+ * A new run's config as it is stored: settings whose default for a new run differs from
+ * what their absence means in a stored one are written out (an M2 classifier of the
+ * run's model kind), so the run reproduces after defaults change.
+ */
+export function newRunConfig(config: RunConfig): RunConfig {
+  return config.family === 'm2' && config.classifier === undefined ? { ...config, classifier: config.model } : config;
 }
 
 export function defaultRunConfig(): RunConfig {

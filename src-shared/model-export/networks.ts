@@ -142,8 +142,18 @@ function gaussianNetworks(spec: ExportSpec, params: ReadonlyMap<string, Checkpoi
   if (spec.family === 'm2') {
     const cls = new NetworkBuilder('classifier', [{ name: 'x', shape: image, dtype: 'float32' }]);
     const q = (name: string): [CheckpointTensor, CheckpointTensor] => [requireParam(params, `cls/${name}/w`), requireParam(params, `cls/${name}/b`)];
-    const a = cls.dense('cls1', cls.add('x_flat', { kind: 'flatten' }, 'x'), ...q('cls1'), 'relu');
-    const logits = cls.dense('logits', cls.dense('cls2', a, ...q('cls2'), 'relu'), ...q('clsout'), 'linear');
+    let hidden: string;
+    if (params.has('cls/conv1/f')) {
+      // The conv classifier: the encoder's conv stack, flatten, one hidden layer.
+      const f = (name: string): [CheckpointTensor, CheckpointTensor] => [requireParam(params, `cls/${name}/f`), requireParam(params, `cls/${name}/b`)];
+      const a = conv(cls, 'cls_conv1', 'x', ...f('conv1'), CONV_STRIDE, 'relu');
+      const flat = cls.add('cls_features', { kind: 'flatten' }, conv(cls, 'cls_conv2', a, ...f('conv2'), CONV_STRIDE, 'relu'));
+      hidden = cls.dense('cls_dense', flat, ...q('dense'), 'relu');
+    } else {
+      const a = cls.dense('cls1', cls.add('x_flat', { kind: 'flatten' }, 'x'), ...q('cls1'), 'relu');
+      hidden = cls.dense('cls2', a, ...q('cls2'), 'relu');
+    }
+    const logits = cls.dense('logits', hidden, ...q('clsout'), 'linear');
     if (requireParam(params, 'cls/clsout/w').shape[1] !== classes) throw new Error(`the classifier has ${requireParam(params, 'cls/clsout/w').shape[1]} classes, the decoder ${classes}`);
     networks.push(cls.build([logits]));
   }

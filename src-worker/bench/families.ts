@@ -50,6 +50,8 @@ export const FAMILY_MODELS: { key: string; name: string; config: Partial<RunConf
     note: 'bound log p(x|z_q) + log π(k) with the MADE prior; + as many prior epochs',
   },
   { key: 'vae-conv', name: 'VAE, conv', config: { model: 'conv' }, optional: true },
+  { key: 'm2-10-conv', name: 'M2 conv, 10 % labels', config: { model: 'conv', family: 'm2', classifier: 'conv', labelFraction: 0.1 }, optional: true },
+  { key: 'm2-1-conv', name: 'M2 conv, 1 % labels', config: { model: 'conv', family: 'm2', classifier: 'conv', labelFraction: 0.01 }, optional: true },
   {
     key: 'vqvae-conv',
     name: 'VQ-VAE conv, 7×7 × K = 128',

@@ -379,6 +379,14 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
     await verify('mlp-m2', expectation);
   }, 60_000);
 
+  it('semi-supervised M2 of the conv model, with its conv classifier', async () => {
+    await useBackend('cpu');
+    const expectation = await gaussianCase({ family: 'm2', model: 'conv', classifier: 'conv' }, 17);
+    const classifier = expectation.networks.networks.find((n) => n.name === 'classifier')!;
+    expect(classifier.nodes.filter((node) => node.op.kind === 'conv').length).toBe(2);
+    await verify('conv-m2', expectation);
+  }, 60_000);
+
   it('refuses a checkpoint whose shapes do not fit the family, naming the parameter', async () => {
     await useBackend('cpu');
     const full = runConfigSchema.parse({ latent: 3, hidden: 24, seed: 1 });

@@ -178,28 +178,47 @@ describe('semi-supervised M2', () => {
     expect(labelledBatch(subset, 2, 5, 8, 3).every((i) => subset.isKept[i] === 1)).toBe(true);
   });
 
-  it('beats chance by far with 10 % of the labels, reporting accuracy beside the fraction', async () => {
-    await useBackend('wasm');
-    const set = quadrantBlobs(240);
-    const config = { ...defaultRunConfig(), family: 'm2' as const, hidden: 32, latent: 2, batchSize: 16, epochs: 12, seed: 3, learningRate: 3e-3, iwaeSamples: 5 };
-    const indices = Int32Array.from({ length: 240 }, (_, i) => i);
-    const split = { train: indices.subarray(0, 160), validation: indices.subarray(160, 200), test: indices.subarray(200) };
-    const points: MetricPoint[] = [];
-    const before = tf.memory().numTensors;
-    const result = await train({
-      config,
-      images: set,
-      split,
-      listener: { metrics: (p) => points.push(...p), progress: () => undefined, epoch: () => undefined, image: () => undefined, checkpoint: () => undefined },
-      shouldStop: () => false,
-      yieldToEventLoop: () => Promise.resolve(),
+  for (const model of ['mlp', 'conv'] as const) {
+    it(`beats chance by far with 10 % of the labels, reporting accuracy beside the fraction (${model} model and classifier)`, async () => {
+      await useBackend('wasm');
+      const set = quadrantBlobs(240);
+      const m2 = { model, classifier: model, family: 'm2' as const };
+      const config = { ...defaultRunConfig(), ...m2, hidden: 32, latent: 2, batchSize: 16, epochs: 12, seed: 3, learningRate: 3e-3, iwaeSamples: 5 };
+      const indices = Int32Array.from({ length: 240 }, (_, i) => i);
+      const split = { train: indices.subarray(0, 160), validation: indices.subarray(160, 200), test: indices.subarray(200) };
+      const points: MetricPoint[] = [];
+      const before = tf.memory().numTensors;
+      const result = await train({
+        config,
+        images: set,
+        split,
+        listener: { metrics: (p) => points.push(...p), progress: () => undefined, epoch: () => undefined, image: () => undefined, checkpoint: () => undefined },
+        shouldStop: () => false,
+        yieldToEventLoop: () => Promise.resolve(),
+      });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(result.summary['labelled_images']).toBe(16);
+      expect(result.summary['label_fraction']).toBeCloseTo(0.1, 6);
+      // Chance is 25 %.
+      expect(result.summary['test_accuracy']).toBeGreaterThan(0.7);
+      expect(points.filter((p) => p.name === 'val_accuracy')).toHaveLength(12);
     });
-    expect(tf.memory().numTensors).toBe(before);
-    expect(result.summary['labelled_images']).toBe(16);
-    expect(result.summary['label_fraction']).toBeCloseTo(0.1, 6);
-    // Chance is 25 %.
-    expect(result.summary['test_accuracy']).toBeGreaterThan(0.7);
-    expect(points.filter((p) => p.name === 'val_accuracy')).toHaveLength(12);
+  }
+
+  it('a conv M2 gets a conv classifier only when its config says so: one stored before conv classifiers keeps its MLP', async () => {
+    await useBackend('wasm');
+    const old = makeTrainer({ family: 'm2' }, 'conv');
+    const current = makeTrainer({ family: 'm2', classifier: 'conv' }, 'conv');
+    try {
+      expect(old.classifier!.kind).toBe('mlp');
+      expect(current.classifier!.kind).toBe('conv');
+      // Their checkpoints are not interchangeable, and loading says which parameter differs.
+      const state = await current.exportState();
+      expect(() => old.importState(state)).toThrow(/cls\//);
+    } finally {
+      old.dispose();
+      current.dispose();
+    }
   });
 
   it('the M2 trainer scores labelled and unlabelled rows, classifies, and leaves no tensor behind', async () => {
@@ -272,6 +291,7 @@ describe('families in the training loop', () => {
     { flow: 'planar', flowSteps: 2 },
     { flow: 'iaf', flowSteps: 2 },
     { family: 'm2', labelFraction: 0.2 },
+    { family: 'm2', model: 'conv', classifier: 'conv', labelFraction: 0.2 },
     // Stopped in epoch 2 and resumed across the switch to the prior's epoch 3.
     { family: 'vqvae', codebookSize: 8, codeDim: 3, priorEpochs: 1 },
   ] as Partial<RunConfig>[];

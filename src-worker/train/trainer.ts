@@ -1,4 +1,4 @@
-import type { RunConfig } from '@shared/config';
+import { classifierKindOf, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import { tf } from '../engine/tf';
 import { createRng, STREAM, type Rng, type RngState } from '../engine/random';
@@ -43,7 +43,7 @@ export interface EvalSums {
 
 export type TrainerConfig = ScheduleConfig &
   Pick<RunConfig, 'seed' | 'decoder' | 'gaussianSigma' | 'decoderVariance' | 'denoise' | 'denoiseSigma' | 'denoiseMaskProb'> &
-  Partial<Pick<RunConfig, 'flow' | 'flowSteps' | 'family' | 'classifierWeight'>>;
+  Partial<Pick<RunConfig, 'flow' | 'flowSteps' | 'family' | 'classifierWeight' | 'classifier'>>;
 
 /** Class labels of the images of a batch, in row order (conditional models). */
 export type BatchLabels = ArrayLike<number>;
@@ -96,7 +96,10 @@ export class VaeTrainer {
     this.model = createVae({ ...spec, extraOutputs: this.flow?.extraOutputs ?? 0 }, config.seed);
     this.decoder = createDecoder(config, this.model.inputSize);
     if (config.family === 'm2' && classesOf(spec) < 2) throw new Error('an M2 model needs the classes of its dataset (spec.classes)');
-    this.classifier = config.family === 'm2' ? createClassifier(spec, classesOf(spec), createRng(config.seed, STREAM.classifierInit)) : null;
+    this.classifier =
+      config.family === 'm2'
+        ? createClassifier(spec, classesOf(spec), createRng(config.seed, STREAM.classifierInit), classifierKindOf(config))
+        : null;
     // The flow's own weights (IAF) come last: checkpoints of every other model keep their order.
     this.trainable = [...this.model.variables, ...this.decoder.variables, ...(this.classifier?.variables ?? []), ...(this.flow?.variables ?? [])];
     this.adam = new Adam(this.trainable);

@@ -171,7 +171,8 @@ describe('models.export', () => {
     const base = await core.call('runs.get', { runId });
     const families = [
       { config: { family: 'cvae', flow: 'planar', flowSteps: 2 }, networks: ['encoder', 'decoder'], readme: /one-hot class.*0 = left, 1 = right[\s\S]*Planar flow/ },
-      { config: { family: 'm2', labelFraction: 0.5 }, networks: ['encoder', 'decoder', 'classifier'], readme: /Classifier/ },
+      // A conv M2 (its classifier is conv too); the MLP one's networks are checked in export-roundtrip.test.ts.
+      { config: { family: 'm2', model: 'conv', backend: 'wasm', labelFraction: 0.5 }, networks: ['encoder', 'decoder', 'classifier'], readme: /Classifier/ },
       { config: { family: 'vae', flow: 'iaf', flowSteps: 2 }, networks: ['encoder', 'decoder', 'iaf_step0', 'iaf_step1'], readme: /Inverse autoregressive flow.*`flow_context` h \[N, 6\]/ },
       { config: { family: 'vqvae', codebookSize: 8, codeDim: 2, latent: 4, epochs: 3, priorEpochs: 1 }, networks: ['encoder', 'decoder', 'prior'], readme: /argmax of `code_scores`[\s\S]*autoregressive/ },
     ] as const;
@@ -191,6 +192,10 @@ describe('models.export', () => {
       }
       const card = modelCardSchema.parse(JSON.parse(files.get('model-card.json')!.toString()));
       expect(card.architecture.family).toBe(family.config.family);
+      if (family.config.family === 'm2') {
+        expect(run.config.classifier).toBe('conv');
+        expect(card.architecture.networks?.find((n) => n.name === 'classifier')?.layers.some((layer) => layer.includes('Conv'))).toBe(true);
+      }
       expect(card.architecture.networks?.map((n) => n.name)).toEqual([...family.networks]);
       expect(card.architecture.classes).toBe(family.config.family === 'cvae' || family.config.family === 'm2' ? 2 : 0);
       expect(files.get('README.md')!.toString()).toMatch(family.readme);

@@ -1,3 +1,4 @@
+import { newRunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import { resumableStatuses } from '@shared/types';
 import { toArtifact } from '../artifacts';
@@ -49,7 +50,7 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
         );
       }
       const runName = name ?? `${config.model}-z${config.latent}-${countRunsInProject(db, projectId) + 1}`;
-      const run = insertRun(db, { projectId, datasetId, name: runName, configJson: JSON.stringify(config) }, ctx.now());
+      const run = insertRun(db, { projectId, datasetId, name: runName, configJson: JSON.stringify(newRunConfig(config)) }, ctx.now());
       ctx.events.emit('run.status', { runId: run.id, status: run.status, run });
       ctx.runs.enqueue(run.id);
       return getRun(db, run.id)!;
