@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { mulberry32, permutation } from '@shared/random';
 import type { ImageSet } from '../train/images';
 
@@ -13,6 +15,8 @@ interface MnistDigit {
 }
 
 export interface DigitSplit {
+  /** Where the digits come from, for the printed table. */
+  source: string;
   images: ImageSet;
   train: Int32Array;
   test: Int32Array;
@@ -35,10 +39,45 @@ export function loadDigits(trainCount: number, testCount: number, seed = 1): Dig
   order.forEach((source, row) => all[source]!.forEach((v, p) => (pixels[row * 784 + p] = v >= 0.5 ? 255 : 0)));
   const range = (from: number, to: number): Int32Array => Int32Array.from({ length: to - from }, (_, i) => from + i);
   return {
+    source: 'binarized digits of the mnist package',
     // The digit is the label (conditional and semi-supervised models use it).
     images: { shape: { width: 28, height: 28, channels: 1 }, count: order.length, pixels, labels: Int32Array.from(order, (source) => digitOf[source]!) },
     train: range(0, trainCount),
     test: range(trainCount, trainCount + testCount),
+  };
+}
+
+/**
+ * The sample dataset the app ships (`resources/sample-digits`, one folder per label,
+ * 28×28 grey PNGs), binarized at 0.5 like `loadDigits` and cut by a seeded shuffle into
+ * train and `testCount` held-out images. Decoded with sharp, as the app's import does
+ * for files its own PNG reader does not take.
+ */
+export async function loadSampleDigits(dir: string, testCount: number, seed = 1): Promise<DigitSplit> {
+  const { default: sharp } = await import('sharp');
+  const files: { path: string; label: number }[] = [];
+  const labels = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  labels.forEach((name, label) => {
+    for (const file of readdirSync(join(dir, name)).sort()) if (file.endsWith('.png')) files.push({ path: join(dir, name, file), label });
+  });
+  if (files.length <= testCount) throw new Error(`${dir} holds ${files.length} PNG digits; at least ${testCount + 1} are needed`);
+  const order = permutation(files.length, mulberry32(seed));
+  const pixels = new Uint8Array(files.length * 784);
+  for (const [row, source] of order.entries()) {
+    const { path } = files[source]!;
+    const { data, info } = await sharp(path).greyscale().raw().toBuffer({ resolveWithObject: true });
+    if (info.width !== 28 || info.height !== 28 || info.channels !== 1) {
+      throw new Error(`${path} is ${info.width}×${info.height}×${info.channels}; the sample digits are 28×28 grey`);
+    }
+    data.forEach((v, p) => (pixels[row * 784 + p] = v >= 128 ? 255 : 0));
+  }
+  const range = (from: number, to: number): Int32Array => Int32Array.from({ length: to - from }, (_, i) => from + i);
+  const trainCount = files.length - testCount;
+  return {
+    source: `binarized sample digits the app ships (${dir})`,
+    images: { shape: { width: 28, height: 28, channels: 1 }, count: files.length, pixels, labels: Int32Array.from(order, (source) => files[source]!.label) },
+    train: range(0, trainCount),
+    test: range(trainCount, files.length),
   };
 }
 

@@ -6,7 +6,7 @@ import { backendNames, type BackendName } from '@shared/config';
 import { selectBackend, type BackendSelection } from '../backends/select';
 import { tf } from '../engine/tf';
 import { nodeBackendPlatform } from '../platform/node-backends';
-import { digitsFile, loadDigits } from './digits';
+import { digitsFile, loadDigits, loadSampleDigits, type DigitSplit } from './digits';
 import { familiesBench, type FamilyRow } from './families';
 import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThroughput, type QualityResult } from './measure';
 import { printFamilies, printQuality, printSameSteps, printSpeed, type SpeedRow } from './report';
@@ -32,8 +32,14 @@ const { values: args } = parseArgs({
     /** Model families (VAE, flows, conditional, …) side by side; MLP, so cheap. */
     'no-families': { type: 'boolean', default: false },
     'family-epochs': { type: 'string', default: '3' },
-    /** Comma-separated family rows by key (vae, flow, iaf, cvae, m2-10, m2-1, vqvae; optional: vae-conv, vqvae-conv); default all but the optional ones. */
+    /** Comma-separated family rows by key (vae, flow, iaf, cvae, m2-10, m2-1, vqvae; optional: vae-conv, m2-10-conv, m2-1-conv, vqvae-conv); default all but the optional ones. */
     families: { type: 'string' },
+    /**
+     * The families table's data: `mnist` (the `--train-digits`/`--test-digits` digits of
+     * the mnist package, as the rest of the bench) or `sample` (the 1 000 sample digits
+     * the app ships, 100 held out).
+     */
+    'family-data': { type: 'string', default: 'mnist' },
     /** Only the families table (no speed, no quality, no reference). */
     'families-only': { type: 'boolean', default: false },
     script: { type: 'string', default: resolve('scripts/torch_vae_reference.py') },
@@ -56,6 +62,14 @@ async function activate(name: BackendName): Promise<BackendSelection | string> {
   }
 }
 
+/** The digits the families table trains on (`--family-data`). */
+async function familyDigits(mnist: DigitSplit): Promise<DigitSplit> {
+  const choice = args['family-data'];
+  if (choice === 'mnist') return mnist;
+  if (choice === 'sample') return loadSampleDigits(resolve('resources/sample-digits'), 100);
+  throw new Error(`--family-data must be mnist or sample, not '${choice}'`);
+}
+
 const bytesOf = (a: Int32Array | Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 async function main(): Promise<void> {
@@ -72,9 +86,10 @@ async function main(): Promise<void> {
   const auto = (await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false })).backend;
   const familyRecipe = { epochs: Number(args['family-epochs']), batch, k };
   const only = args.families?.split(',').map((key) => key.trim());
-  const families = async (): Promise<FamilyRow[] | null> => (args['no-families'] ? null : familiesBench(digits, familyRecipe, only));
+  const familyData = await familyDigits(digits);
+  const families = async (): Promise<FamilyRow[] | null> => (args['no-families'] ? null : familiesBench(familyData, familyRecipe, only));
   if (args['families-only']) {
-    printFamilies((await families()) ?? [], auto, { ...familyRecipe, digits });
+    printFamilies((await families()) ?? [], auto, { ...familyRecipe, digits: familyData });
     return;
   }
   const quality: QualityResult | null = args['no-quality'] ? null : await digitsQuality('conv', digits, epochs, batch, k);
@@ -130,7 +145,7 @@ async function main(): Promise<void> {
   // Last, on the automatic backend again (the speed loop left another one active).
   await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false });
   const familyRows = await families();
-  if (familyRows) printFamilies(familyRows, auto, { ...familyRecipe, digits });
+  if (familyRows) printFamilies(familyRows, auto, { ...familyRecipe, digits: familyData });
 }
 
 main().then(

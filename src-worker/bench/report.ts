@@ -71,7 +71,7 @@ export function printQuality(
 
 export function printFamilies(rows: FamilyRow[], backend: BackendName, recipe: FamilyRecipe & { digits: DigitSplit }): void {
   console.log(
-    `\nModel families at one budget, trained by the app's loop: binarized digits, ${recipe.digits.train.length} train / ` +
+    `\nModel families at one budget, trained by the app's loop: ${recipe.digits.source}, ${recipe.digits.train.length} train / ` +
       `${recipe.digits.test.length} test, MLP latent 16 hidden 256 (conv rows: the conv stack), ${recipe.epochs} epochs, batch ${recipe.batch}, Adam 1e-3, ${backend}; ` +
       `test −IWAE (k = ${recipe.k}) and one-sample ELBO terms in nats per image; M2: test accuracy of q(y|x); VQ-VAE: code perplexity/K`,
   );
