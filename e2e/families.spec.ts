@@ -106,6 +106,8 @@ test('a semi-supervised M2 run with 10 % of the labels: its accuracy on the run 
   const config = page.getByTestId('run-config');
   await expect(config).toContainText('10 % of the training images');
   await expect(config).toContainText('MLP, weight α = 0.1 × unlabelled / labelled images');
+  await config.scrollIntoViewIfNeeded();
+  await screenshot(page, '41-run-m2-config');
 
   await page.goto(`${studio.url.split('#')[0]}#/runs/${runId}/explore/map`);
   await expect(page.getByTestId('map-predicted')).toContainText('its classifier predicts the label of', { timeout: 60_000 });
