@@ -9,7 +9,7 @@ import { encodeCheckpoint, readCheckpointFile, writeFileAtomic, type LoadedCheck
 import { loadPackedDataset, type LoadedDataset } from './io/dataset';
 import { encodePngBase64 } from './io/png';
 import { checkTrainingMemory, WASM_HEAP_BYTES } from './model/memory';
-import { checkVaeSpec } from './model/vae';
+import { checkVaeSpec, classesOf } from './model/vae';
 import { checkVqSpec } from './model/vq';
 import { nodeBackendPlatform } from './platform/node-backends';
 import { train, type TrainListener } from './train/loop';
@@ -68,7 +68,10 @@ export async function prepareJob(
 function checkMemoryFor(config: RunConfig, images: LoadedDataset, backend: string, trainImages: number): void {
   const batch = Math.max(1, Math.min(config.batchSize, trainImages));
   const wasm = backend === 'wasm';
-  checkTrainingMemory(modelSpec(config, images), batch, wasm ? Math.min(WASM_HEAP_BYTES, totalmem()) : totalmem(), wasm ? 'the wasm backend' : 'this machine');
+  const spec = modelSpec(config, images);
+  // M2 runs the whole model on every image once per class.
+  const passes = config.family === 'm2' ? classesOf(spec) : 1;
+  checkTrainingMemory(spec, batch, wasm ? Math.min(WASM_HEAP_BYTES, totalmem()) : totalmem(), wasm ? 'the wasm backend' : 'this machine', passes);
 }
 
 /** Load a checkpoint the supervisor points at, refusing one that is damaged or swapped. */

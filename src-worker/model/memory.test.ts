@@ -34,4 +34,19 @@ describe('training memory estimate', () => {
     expect(() => checkTrainingMemory(conv(256), suggested, WASM_HEAP_BYTES, 'the wasm backend')).not.toThrow();
     expect(() => checkTrainingMemory(conv(256), suggested + 1, WASM_HEAP_BYTES, 'the wasm backend')).toThrow(ApiError);
   });
+
+  it('counts an M2 step once per class: a batch that fits a VAE can be refused for M2, with a batch size that fits it', () => {
+    const spec = { ...conv(128), classes: 10 };
+    expect(() => checkTrainingMemory(spec, 128, WASM_HEAP_BYTES, 'the wasm backend')).not.toThrow();
+    let message = '';
+    try {
+      checkTrainingMemory(spec, 128, WASM_HEAP_BYTES, 'the wasm backend', 10);
+    } catch (e) {
+      message = (e as ApiError).message;
+    }
+    expect(message).toMatch(/batches of 128 images of 128×128×1 \(each encoded and decoded once per class, 10 times\)/);
+    const suggested = Number(/batch size to (\d+)/.exec(message)![1]);
+    expect(() => checkTrainingMemory(spec, suggested, WASM_HEAP_BYTES, 'the wasm backend', 10)).not.toThrow();
+    expect(() => checkTrainingMemory(spec, suggested + 1, WASM_HEAP_BYTES, 'the wasm backend', 10)).toThrow(ApiError);
+  });
 });

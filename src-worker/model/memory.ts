@@ -8,8 +8,8 @@ import { CONV_CHANNELS, CONV_DOWNSAMPLE, classesOf, extraOutputsOf, inputSize, p
  * two moments, plus every layer's output for the batch, once for the forward pass and
  * once for its gradient. Real use is higher (temporaries), never lower.
  */
-export function trainingBytes(spec: VaeSpec, batch: number): number {
-  return 4 * (4 * parameterCount(spec) + 2 * batch * activationsPerImage(spec));
+export function trainingBytes(spec: VaeSpec, batch: number, passes = 1): number {
+  return 4 * (4 * parameterCount(spec) + 2 * batch * passes * activationsPerImage(spec));
 }
 
 /** Floats every layer outputs for one image, input and reconstruction included. */
@@ -35,16 +35,19 @@ const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 
 /**
  * Refuses a training step that cannot fit in `limitBytes`, naming what to lower.
- * Returns the estimate (bytes) when it fits.
+ * Returns the estimate (bytes) when it fits. `passes`: how many times a step runs the
+ * model on each image (M2 encodes and decodes every image once per class).
  */
-export function checkTrainingMemory(spec: VaeSpec, batch: number, limitBytes: number, where: string): number {
-  const need = trainingBytes(spec, batch);
+export function checkTrainingMemory(spec: VaeSpec, batch: number, limitBytes: number, where: string, passes = 1): number {
+  const need = trainingBytes(spec, batch, passes);
   if (need <= limitBytes) return need;
-  const perImage = 4 * 2 * activationsPerImage(spec);
+  const perImage = 4 * 2 * passes * activationsPerImage(spec);
   const fits = Math.max(0, Math.floor((limitBytes - 4 * 4 * parameterCount(spec)) / perImage));
   throw new ApiError(
     'invalid_input',
-    `This model needs at least ${gb(need)} to train on batches of ${batch} images of ${spec.image.width}×${spec.image.height}×${spec.image.channels}, ` +
+    `This model needs at least ${gb(need)} to train on batches of ${batch} images of ${spec.image.width}×${spec.image.height}×${spec.image.channels}` +
+      (passes > 1 ? ` (each encoded and decoded once per class, ${passes} times)` : '') +
+      ', ' +
       `more than the ${gb(limitBytes)} ${where} can use. ` +
       (fits > 0 ? `Lower the batch size to ${fits} or less, or use smaller images or a smaller model.` : 'Use smaller images or a smaller model.'),
     { field: fits > 0 ? 'batchSize' : 'hidden', reason: OUT_OF_MEMORY, neededBytes: need, limitBytes },
