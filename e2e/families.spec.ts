@@ -84,8 +84,14 @@ test('a semi-supervised M2 run with 10 % of the labels: its accuracy on the run 
 
   await page.getByTestId('nav-train').click();
   await page.getByTestId('run-name-input').fill('digits-m2');
-  await page.getByTestId('run-model-mlp').check();
   await page.getByTestId('run-family').selectOption('m2');
+  // A conv model offers a conv classifier; the MLP model has the MLP one only.
+  await page.getByTestId('run-model-conv').check();
+  await expect(page.getByTestId('run-classifier')).toHaveValue('mlp');
+  await expect(page.getByTestId('run-classifier').locator('option')).toHaveText(['MLP', 'Convolutional']);
+  await screenshot(page, '41-form-m2-conv');
+  await page.getByTestId('run-model-mlp').check();
+  await expect(page.getByTestId('run-classifier')).toHaveCount(0);
   await page.getByTestId('run-label-percent').fill('10');
   await page.getByTestId('run-latent').fill('2');
   await page.getByTestId('run-hidden').fill('64');

@@ -33,11 +33,11 @@ describe('run config: model families and flows', () => {
     expect(runConfigSchema.safeParse({ family: 'm2', beta: 2, klWarmupSteps: 100 }).success).toBe(true);
   });
 
-  it("M2's classifier: a new run's follows its model and is stored; a stored config without one is an MLP", () => {
+  it("M2's classifier: an MLP unless a conv model asks for a conv one, written into a new run's config", () => {
     const parse = (input: RunConfigInput): RunConfig => runConfigSchema.parse(input);
-    expect(newRunConfig(parse({ family: 'm2', model: 'conv' })).classifier).toBe('conv');
+    expect(newRunConfig(parse({ family: 'm2', model: 'conv' })).classifier).toBe('mlp');
+    expect(newRunConfig(parse({ family: 'm2', model: 'conv', classifier: 'conv' })).classifier).toBe('conv');
     expect(newRunConfig(parse({ family: 'm2' })).classifier).toBe('mlp');
-    expect(newRunConfig(parse({ family: 'm2', model: 'conv', classifier: 'mlp' })).classifier).toBe('mlp');
     expect(newRunConfig(parse({ family: 'cvae', model: 'conv' })).classifier).toBeUndefined();
     expect(classifierKindOf(parse({ family: 'm2', model: 'conv' }))).toBe('mlp');
     const path = (input: RunConfigInput): string | undefined => runConfigSchema.safeParse(input).error?.issues[0]?.path.join('.');

@@ -71,10 +71,9 @@ export const flowKinds = ['none', 'planar', 'iaf'] as const;
 export type FlowKind = (typeof flowKinds)[number];
 
 /**
- * M2's classifier q(y|x): `mlp` (two hidden layers) or `conv` (the conv encoder's two
- * stride-2 convolutions, then a hidden layer). New M2 runs get their model's kind
- * (`classifierKindOf`); a stored config without the field is an MLP, as every M2
- * classifier was before conv ones existed, so old checkpoints keep loading.
+ * M2's classifier q(y|x): `mlp` (two hidden layers, the default) or `conv` (the conv
+ * encoder's two stride-2 convolutions, then a hidden layer; conv models only). A stored
+ * config without the field is an MLP, as every M2 classifier was before conv ones existed.
  */
 export const classifierKinds = ['mlp', 'conv'] as const;
 export type ClassifierKind = (typeof classifierKinds)[number];
@@ -270,12 +269,11 @@ export function inferenceBlocker(config: Pick<RunConfig, 'family'>, view: 'explo
 export const classifierKindOf = (config: Pick<RunConfig, 'classifier'>): ClassifierKind => config.classifier ?? 'mlp';
 
 /**
- * A new run's config as it is stored: settings whose default for a new run differs from
- * what their absence means in a stored one are written out (an M2 classifier of the
- * run's model kind), so the run reproduces after defaults change.
+ * A new run's config as it is stored: optional settings with a default are written out
+ * (an M2's classifier), so the run reproduces even if that default changes.
  */
 export function newRunConfig(config: RunConfig): RunConfig {
-  return config.family === 'm2' && config.classifier === undefined ? { ...config, classifier: config.model } : config;
+  return config.family === 'm2' ? { ...config, classifier: classifierKindOf(config) } : config;
 }
 
 export function defaultRunConfig(): RunConfig {

@@ -192,4 +192,15 @@ describe('model family and posterior flow in the form', () => {
     expect(validateRunForm(valid({ family: 'vae', classifierWeight: 10 })).config?.classifierWeight).toBeUndefined();
     expect(validateRunForm(valid({ family: 'm2', classifierWeight: -1 })).errors.classifierWeight).toBeDefined();
   });
+
+  it("M2: a conv classifier is sent only with the conv model; a clone keeps the run's classifier", () => {
+    expect(validateRunForm(valid({ family: 'm2', model: 'conv', classifier: 'conv' })).config?.classifier).toBe('conv');
+    expect(validateRunForm(valid({ family: 'm2', model: 'conv', classifier: 'mlp' })).config?.classifier).toBe('mlp');
+    // Switched back to the MLP model after picking a conv classifier: the MLP one goes.
+    expect(validateRunForm(valid({ family: 'm2', model: 'mlp', classifier: 'conv' })).config?.classifier).toBe('mlp');
+    expect(validateRunForm(valid({ family: 'vae', model: 'conv', classifier: 'conv' })).config?.classifier).toBeUndefined();
+    expect(runFormFrom(runConfigSchema.parse({ family: 'm2', model: 'conv', classifier: 'conv' }), 1).classifier).toBe('conv');
+    // A run stored before the choice existed had an MLP classifier, and its clone says so.
+    expect(runFormFrom(runConfigSchema.parse({ family: 'm2', model: 'conv' }), 1).classifier).toBe('mlp');
+  });
 });

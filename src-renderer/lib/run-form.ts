@@ -1,5 +1,7 @@
 import {
   LIMITS,
+  classifierKindOf,
+  classifierKinds,
   decoderKinds,
   decoderVariances,
   defaultRunConfig,
@@ -10,6 +12,7 @@ import {
   modelKinds,
   objectiveKinds,
   runConfigSchema,
+  type ClassifierKind,
   type DecoderKind,
   type DecoderVariance,
   type DenoiseKind,
@@ -37,6 +40,8 @@ export interface RunFormValues {
   labelPercent: number | null;
   /** M2's α; empty = the default 0.1 · unlabelled / labelled. */
   classifierWeight: number | null;
+  /** M2's classifier; a conv one only with the conv model. */
+  classifier: ClassifierKind;
   codebookSize: number | null;
   codeDim: number | null;
   commitment: number | null;
@@ -75,6 +80,7 @@ const choices = {
   model: modelKinds,
   family: modelFamilies,
   flow: flowKinds,
+  classifier: classifierKinds,
   decoder: decoderKinds,
   decoderVariance: decoderVariances,
   objective: objectiveKinds,
@@ -98,6 +104,7 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
     flowSteps: config.flowSteps,
     labelPercent: +(config.labelFraction * 100).toPrecision(6),
     classifierWeight: config.classifierWeight ?? null,
+    classifier: classifierKindOf(config),
     codebookSize: config.codebookSize,
     codeDim: config.codeDim,
     commitment: config.commitment,
@@ -262,6 +269,7 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   if (values.flow !== 'none') candidate['flowSteps'] = values.flowSteps;
   if (values.family === 'm2' && values.labelPercent !== null) candidate['labelFraction'] = values.labelPercent / 100;
   if (values.family === 'm2' && values.classifierWeight !== null) candidate['classifierWeight'] = values.classifierWeight;
+  if (values.family === 'm2') candidate['classifier'] = values.model === 'conv' ? values.classifier : 'mlp';
   if (values.family === 'vqvae') {
     Object.assign(candidate, {
       codebookSize: values.codebookSize,

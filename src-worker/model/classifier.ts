@@ -8,11 +8,11 @@ import { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL, inputSize, type VaeSpec } 
 /**
  * q(y|x) of the semi-supervised M2 model, ReLU between layers.
  * - `mlp`: D → h → h → C logits (parameters `cls/cls1`, `cls/cls2`, `cls/clsout`).
- * - `conv`: the conv VAE's encoder stack — two 4×4 stride-2 convolutions (32, 64
- *   channels) — then flatten → h → C (`cls/conv1`, `cls/conv2`, `cls/dense`,
- *   `cls/clsout`). Convolutions see where strokes are relative to each other, which an
- *   MLP of the pixels must learn position by position; on images it classifies better
- *   from the same few labels (src-worker/README.md has the measurement).
+ * - `conv` (conv models): the conv VAE's encoder stack — two 4×4 stride-2 convolutions
+ *   (32, 64 channels) — then flatten → h → C (`cls/conv1`, `cls/conv2`, `cls/dense`,
+ *   `cls/clsout`). On the 28×28 digits it was not more accurate than the MLP at the
+ *   bench's budget (src-worker/README.md); it is there for larger images, where an MLP
+ *   of the pixels must learn every position separately.
  */
 export interface Classifier {
   readonly kind: ClassifierKind;

@@ -172,7 +172,7 @@ describe('models.export', () => {
     const families = [
       { config: { family: 'cvae', flow: 'planar', flowSteps: 2 }, networks: ['encoder', 'decoder'], readme: /one-hot class.*0 = left, 1 = right[\s\S]*Planar flow/ },
       // A conv M2 (its classifier is conv too); the MLP one's networks are checked in export-roundtrip.test.ts.
-      { config: { family: 'm2', model: 'conv', backend: 'wasm', labelFraction: 0.5 }, networks: ['encoder', 'decoder', 'classifier'], readme: /Classifier/ },
+      { config: { family: 'm2', model: 'conv', classifier: 'conv', backend: 'wasm', labelFraction: 0.5 }, networks: ['encoder', 'decoder', 'classifier'], readme: /Classifier/ },
       { config: { family: 'vae', flow: 'iaf', flowSteps: 2 }, networks: ['encoder', 'decoder', 'iaf_step0', 'iaf_step1'], readme: /Inverse autoregressive flow.*`flow_context` h \[N, 6\]/ },
       { config: { family: 'vqvae', codebookSize: 8, codeDim: 2, latent: 4, epochs: 3, priorEpochs: 1 }, networks: ['encoder', 'decoder', 'prior'], readme: /argmax of `code_scores`[\s\S]*autoregressive/ },
     ] as const;
