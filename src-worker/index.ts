@@ -1,5 +1,6 @@
 import { HEARTBEAT_INTERVAL_MS } from '@shared/worker-protocol';
 import { openChannel } from './channel';
+import { tf } from './engine/tf';
 import { toErrorShape } from './errors';
 import { runEvaluationJob } from './evaluate-job';
 import { ModelServer } from './inference/serve';
@@ -21,6 +22,11 @@ import { probeReport } from './probe';
  * infer-error), `cancel` by id, until `stop` (exit 0). The process exits when
  * its parent disconnects, so an orphan never keeps training.
  */
+// tfjs's console advice is for developers (its first tensor on the cpu backend suggests
+// installing tfjs-node, which the app loads by itself when present; `doctor` explains the
+// backends). In tfjs-core 4.22 this flag gates only those warnings, no computation.
+tf.env().set('PROD', true);
+
 const channel = openChannel();
 let stopRequested = false;
 let running = false;

@@ -1,5 +1,5 @@
 import { utilityProcess } from 'electron';
-import { appendTail, type SpawnWorker, type WorkerExit, type WorkerHandle } from '../core/jobs/spawn';
+import { appendTail, workerStderrEcho, type SpawnWorker, type WorkerExit, type WorkerHandle } from '../core/jobs/spawn';
 
 /** Electron's way to run the trainer: a utilityProcess (Chromium's service process model). */
 export const spawnUtilityWorker: SpawnWorker = <In, Out>(entry: string, options: { name: string; maxMemoryMb?: number }) => {
@@ -10,10 +10,11 @@ export const spawnUtilityWorker: SpawnWorker = <In, Out>(entry: string, options:
   });
   let stderrTail = '';
   let fatal: string | null = null;
+  const echo = workerStderrEcho(options.name);
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
     stderrTail = appendTail(stderrTail, chunk);
-    process.stderr.write(`[${options.name}] ${chunk}`);
+    echo.push(chunk);
   });
   // Electron reports *why* a utility process died (crash, OOM) before it exits.
   child.on('error', (type: string) => {
@@ -28,7 +29,10 @@ export const spawnUtilityWorker: SpawnWorker = <In, Out>(entry: string, options:
       signal: killedByUs ? 'SIGKILL' : null,
       stderrTail: oom ? `${stderrTail}\nout of memory (${fatal})` : stderrTail,
     };
-    setImmediate(() => exitListeners.forEach((listener) => listener(exit)));
+    setImmediate(() => {
+      echo.flush();
+      exitListeners.forEach((listener) => listener(exit));
+    });
   });
   const handle: WorkerHandle<In, Out> = {
     get pid() {

@@ -25,6 +25,36 @@ export type SpawnWorker = <In = ToWorker, Out = FromWorker>(
 
 const TAIL_BYTES = 4096;
 
+/**
+ * Lines workers print that tell a user nothing: Dawn lowers two WebGPU limits it reports
+ * as a million when it creates an adapter (every worker probes for one). They stay in
+ * the stderr tail kept for crash reports; they are not echoed to the terminal.
+ */
+const NOISE = [/^Warning: maxDynamic\w+PerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/];
+
+/**
+ * Echoes a worker's stderr to the app's, a `[name] ` prefix on every line, without
+ * NOISE. Lines split across chunks are held until their end arrives (or `flush`).
+ */
+export function workerStderrEcho(name: string, write: (text: string) => void = (text) => process.stderr.write(text)): { push(chunk: string): void; flush(): void } {
+  let pending = '';
+  const emit = (lines: string[]): void => {
+    const shown = lines.filter((line) => !NOISE.some((pattern) => pattern.test(line.trimEnd())));
+    if (shown.length > 0) write(shown.map((line) => `[${name}] ${line}\n`).join(''));
+  };
+  return {
+    push(chunk) {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop()!;
+      emit(lines);
+    },
+    flush() {
+      if (pending !== '') emit([pending]);
+      pending = '';
+    },
+  };
+}
+
 export function appendTail(tail: string, chunk: string): string {
   const next = tail + chunk;
   return next.length > TAIL_BYTES ? next.slice(next.length - TAIL_BYTES) : next;
@@ -35,15 +65,17 @@ export const forkWorker: SpawnWorker = <In, Out>(entry: string, options: { name:
   const execArgv = options.maxMemoryMb ? [`--max-old-space-size=${options.maxMemoryMb}`] : [];
   const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], execArgv, serialization: 'json' });
   let stderrTail = '';
+  const echo = workerStderrEcho(options.name);
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
     stderrTail = appendTail(stderrTail, chunk);
-    process.stderr.write(`[${options.name}] ${chunk}`);
+    echo.push(chunk);
   });
   const exitListeners: ((exit: WorkerExit) => void)[] = [];
   child.on('exit', (code, signal) => {
     // stderr may still hold the last bytes; give it a tick to drain.
     setImmediate(() => {
+      echo.flush();
       for (const listener of exitListeners) listener({ code, signal, stderrTail });
     });
   });
