@@ -2,7 +2,7 @@ import type { ClassifierKind } from '@shared/config';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
 import { ParamSet } from './params';
-import { dense } from './layers';
+import { conv2d, dense } from './layers';
 import { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL, inputSize, type VaeSpec } from './vae';
 
 /**
@@ -43,15 +43,13 @@ export function createClassifier(spec: VaeSpec, classes: number, rng: Rng, kind:
   const conv2 = { f: params.conv('conv2/f', CONV_KERNEL, c1, c2, 'he'), b: params.bias('conv2/b', c2) };
   const hidden = { w: params.dense('dense/w', flat, h, 'he'), b: params.bias('dense/b', h) };
   const out = { w: params.dense('clsout/w', h, classes, 'glorot'), b: params.bias('clsout/b', classes) };
-  const down = (x: tf.Tensor4D, layer: { f: tf.Variable; b: tf.Variable }): tf.Tensor4D =>
-    tf.relu(tf.add(tf.conv2d(x, layer.f as tf.Tensor4D, 2, 'same'), layer.b) as tf.Tensor4D);
   return {
     kind,
     variables: params.variables,
     logits: (x) =>
       tf.tidy(() => {
         const n = x.shape[0];
-        const features = down(down(tf.reshape(x, [n, H, W, C]) as tf.Tensor4D, conv1), conv2);
+        const features = conv2d(conv2d(tf.reshape(x, [n, H, W, C]) as tf.Tensor4D, conv1, 2, true), conv2, 2, true);
         return dense(dense(tf.reshape(features, [n, flat]) as tf.Tensor2D, hidden.w, hidden.b, true), out.w, out.b, false);
       }),
     dispose: () => params.dispose(),

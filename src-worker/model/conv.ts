@@ -1,7 +1,7 @@
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
 import { ParamSet } from './params';
-import { dense, splitHead, withCondition } from './layers';
+import { conv2d, deconv2d, dense, splitHead, withCondition } from './layers';
 import { classesOf, conditionOf, CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL, extraOutputsOf, inputSize, type Vae, type VaeSpec } from './vae';
 
 /**
@@ -35,26 +35,12 @@ export function createConvVae(spec: VaeSpec, rng: Rng): Vae {
   const deconv2 = { f: params.convTranspose('deconv2/f', k, 2, c1, C, 'glorot'), b: params.bias('deconv2/b', C) };
   const extraHead = e > 0 ? { w: params.dense('extra/w', h, e, 'small'), b: params.bias('extra/b', e) } : null;
 
-  const down = (x: tf.Tensor4D, layer: { f: tf.Variable; b: tf.Variable }): tf.Tensor4D =>
-    tf.tidy(() => tf.relu(tf.add(tf.conv2d(x, layer.f as tf.Tensor4D, 2, 'same'), layer.b) as tf.Tensor4D));
-
-  const up = (
-    x: tf.Tensor4D,
-    layer: { f: tf.Variable; b: tf.Variable },
-    outShape: [number, number, number, number],
-    relu: boolean,
-  ): tf.Tensor4D =>
-    tf.tidy(() => {
-      const y = tf.add(tf.conv2dTranspose(x, layer.f as tf.Tensor4D, outShape, 2, 'same'), layer.b) as tf.Tensor4D;
-      return relu ? tf.relu(y) : y;
-    });
-
   /** The hidden layer the heads read: convolutions, flatten, [·, y], dense. */
   const features = (x: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.Tensor2D =>
     tf.tidy(() => {
       const n = x.shape[0];
-      const a = down(tf.reshape(x, [n, H, W, C]) as tf.Tensor4D, conv1);
-      const b = down(a, conv2);
+      const a = conv2d(tf.reshape(x, [n, H, W, C]) as tf.Tensor4D, conv1, 2, true);
+      const b = conv2d(a, conv2, 2, true);
       const flatFeatures = withCondition(tf.reshape(b, [n, flat]) as tf.Tensor2D, conditionOf(spec, y, n));
       return dense(flatFeatures, enc.w, enc.b, true);
     });
@@ -75,8 +61,8 @@ export function createConvVae(spec: VaeSpec, rng: Rng): Vae {
         const n = z.shape[0];
         const a = dense(withCondition(z, conditionOf(spec, y, n)), dec.w, dec.b, true);
         const b = tf.reshape(dense(a, unflat.w, unflat.b, true), [n, h4, w4, c2]) as tf.Tensor4D;
-        const c = up(b, deconv1, [n, H / 2, W / 2, c1], true);
-        const out = up(c, deconv2, [n, H, W, C], false);
+        const c = deconv2d(b, deconv1, [n, H / 2, W / 2, c1], true);
+        const out = deconv2d(c, deconv2, [n, H, W, C], false);
         return tf.reshape(out, [n, D]) as tf.Tensor2D;
       }),
     dispose: () => params.dispose(),

@@ -3,7 +3,7 @@ import type { ModelKind } from '@shared/config';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
 import { ParamSet } from './params';
-import { dense } from './layers';
+import { conv2d, deconv2d, dense } from './layers';
 import { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL, inputSize, type ImageShape } from './vae';
 
 /**
@@ -95,16 +95,6 @@ export function createVqNetworks(spec: VqSpec, rng: Rng): VqNetworks {
   const fromCode = { f: params.conv('fromcode/f', 1, e, c2, 'he'), b: params.bias('fromcode/b', c2) };
   const deconv1 = { f: params.convTranspose('deconv1/f', k, 2, c2, c1, 'he'), b: params.bias('deconv1/b', c1) };
   const deconv2 = { f: params.convTranspose('deconv2/f', k, 2, c1, C, 'glorot'), b: params.bias('deconv2/b', C) };
-  const conv = (x: tf.Tensor4D, layer: { f: tf.Variable; b: tf.Variable }, stride: number, relu: boolean): tf.Tensor4D =>
-    tf.tidy(() => {
-      const y = tf.add(tf.conv2d(x, layer.f as tf.Tensor4D, stride, 'same'), layer.b) as tf.Tensor4D;
-      return relu ? tf.relu(y) : y;
-    });
-  const up = (x: tf.Tensor4D, layer: { f: tf.Variable; b: tf.Variable }, outShape: [number, number, number, number], relu: boolean): tf.Tensor4D =>
-    tf.tidy(() => {
-      const y = tf.add(tf.conv2dTranspose(x, layer.f as tf.Tensor4D, outShape, 2, 'same'), layer.b) as tf.Tensor4D;
-      return relu ? tf.relu(y) : y;
-    });
   return {
     spec,
     inputSize: D,
@@ -114,16 +104,16 @@ export function createVqNetworks(spec: VqSpec, rng: Rng): VqNetworks {
     encode: (x) =>
       tf.tidy(() => {
         const n = x.shape[0];
-        const a = conv(tf.reshape(x, [n, H, W, C]) as tf.Tensor4D, conv1, 2, true);
-        const b = conv(a, conv2, 2, true);
-        return tf.reshape(conv(b, toCode, 1, false), [n * L, e]) as tf.Tensor2D;
+        const a = conv2d(tf.reshape(x, [n, H, W, C]) as tf.Tensor4D, conv1, 2, true);
+        const b = conv2d(a, conv2, 2, true);
+        return tf.reshape(conv2d(b, toCode, 1, false), [n * L, e]) as tf.Tensor2D;
       }),
     decode: (z) =>
       tf.tidy(() => {
         const n = z.shape[0] / L;
-        const a = conv(tf.reshape(z, [n, h4, w4, e]) as tf.Tensor4D, fromCode, 1, true);
-        const b = up(a, deconv1, [n, H / 2, W / 2, c1], true);
-        return tf.reshape(up(b, deconv2, [n, H, W, C], false), [n, D]) as tf.Tensor2D;
+        const a = conv2d(tf.reshape(z, [n, h4, w4, e]) as tf.Tensor4D, fromCode, 1, true);
+        const b = deconv2d(a, deconv1, [n, H / 2, W / 2, c1], true);
+        return tf.reshape(deconv2d(b, deconv2, [n, H, W, C], false), [n, D]) as tf.Tensor2D;
       }),
     dispose: () => params.dispose(),
   };
