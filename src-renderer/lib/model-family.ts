@@ -1,4 +1,4 @@
-import { modelFamilies, type ModelFamily, type RunConfig } from '@shared/config';
+import { modelFamilies, type ModelFamily, type ModelKind, type RunConfig } from '@shared/config';
 
 /** Each family's name, as the new-run form offers it and the run's configuration lists it. */
 export const FAMILY_NAMES: Record<ModelFamily, string> = {
@@ -7,6 +7,9 @@ export const FAMILY_NAMES: Record<ModelFamily, string> = {
   m2: 'Semi-supervised M2 (some labels)',
   vqvae: 'VQ-VAE (discrete codes)',
 };
+
+/** An architecture's name: the model's, and (same kinds) an M2 classifier's. */
+export const ARCHITECTURE_NAMES: Record<ModelKind, string> = { mlp: 'MLP', conv: 'Convolutional' };
 
 export const familyOptions: readonly (readonly [ModelFamily, string])[] = modelFamilies.map((f) => [f, FAMILY_NAMES[f]] as const);
 
