@@ -22,6 +22,9 @@ export interface DigitSplit {
   test: Int32Array;
 }
 
+/** The row indices from, …, to − 1. */
+const range = (from: number, to: number): Int32Array => Int32Array.from({ length: to - from }, (_, i) => from + i);
+
 export function loadDigits(trainCount: number, testCount: number, seed = 1): DigitSplit {
   const mnist = createRequire(import.meta.url)('mnist') as Record<number, MnistDigit>;
   const all: number[][] = [];
@@ -37,7 +40,6 @@ export function loadDigits(trainCount: number, testCount: number, seed = 1): Dig
   const order = permutation(all.length, mulberry32(seed)).slice(0, trainCount + testCount);
   const pixels = new Uint8Array(order.length * 784);
   order.forEach((source, row) => all[source]!.forEach((v, p) => (pixels[row * 784 + p] = v >= 0.5 ? 255 : 0)));
-  const range = (from: number, to: number): Int32Array => Int32Array.from({ length: to - from }, (_, i) => from + i);
   return {
     source: 'binarized digits of the mnist package',
     // The digit is the label (conditional and semi-supervised models use it).
@@ -71,7 +73,6 @@ export async function loadSampleDigits(dir: string, testCount: number, seed = 1)
     }
     data.forEach((v, p) => (pixels[row * 784 + p] = v >= 128 ? 255 : 0));
   }
-  const range = (from: number, to: number): Int32Array => Int32Array.from({ length: to - from }, (_, i) => from + i);
   const trainCount = files.length - testCount;
   return {
     source: `binarized sample digits the app ships (${dir})`,

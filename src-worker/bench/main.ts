@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const auto = (await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false })).backend;
   const familyRecipe = { epochs: Number(args['family-epochs']), batch, k };
   const only = args.families?.split(',').map((key) => key.trim());
-  const familyData = await familyDigits(digits);
+  const familyData = args['no-families'] ? digits : await familyDigits(digits);
   const families = async (): Promise<FamilyRow[] | null> => (args['no-families'] ? null : familiesBench(familyData, familyRecipe, only));
   if (args['families-only']) {
     printFamilies((await families()) ?? [], auto, { ...familyRecipe, digits: familyData });
