@@ -22,7 +22,7 @@ export interface Classifier {
   dispose(): void;
 }
 
-export function createClassifier(spec: VaeSpec, classes: number, rng: Rng, kind: ClassifierKind = 'mlp'): Classifier {
+export function createClassifier(spec: VaeSpec, classes: number, rng: Rng, kind: ClassifierKind): Classifier {
   const h = spec.hidden;
   const params = new ParamSet(rng, 'cls');
   if (kind === 'mlp') {
