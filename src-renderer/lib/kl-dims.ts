@@ -1,5 +1,6 @@
 import { ACTIVE_DIM_KL } from '@shared/inference';
 import type { SeriesPoint } from './chart-series';
+import type { SeriesLike } from './metric-series';
 
 /** The worker's rule for an active dim, so the bars agree with its `val_active_dims` figure. */
 export const ACTIVE_KL_NATS = ACTIVE_DIM_KL;
@@ -15,10 +16,10 @@ export interface KlSnapshot {
 }
 
 /** The point of one epoch, searched from the end: epochs are appended in order. */
-function atEpoch(points: readonly SeriesPoint[] | undefined, epoch: number): SeriesPoint | undefined {
+function atEpoch(points: SeriesLike | undefined, epoch: number): SeriesPoint | undefined {
   if (!points) return undefined;
   for (let i = points.length - 1; i >= 0; i--) {
-    const point = points[i]!;
+    const point = points.at(i)!;
     if (point.epoch === epoch) return point;
     if (point.epoch < epoch) return undefined;
   }
@@ -29,14 +30,14 @@ function atEpoch(points: readonly SeriesPoint[] | undefined, epoch: number): Ser
  * How many dims have a KL series (kl_dim_0, kl_dim_1, … without a gap). A VQ-VAE records
  * one per position of its code grid, which for the conv model is not the config's latent.
  */
-export function recordedKlDims(series: Readonly<Record<string, SeriesPoint[]>>): number {
+export function recordedKlDims(series: Readonly<Record<string, SeriesLike>>): number {
   let dims = 0;
   while (series[klDimName(dims)] !== undefined) dims++;
   return dims;
 }
 
 /** Newest epoch with per-dim KL, or null before the first epoch ends. */
-export function latestKlEpoch(series: Readonly<Record<string, SeriesPoint[]>>): number | null {
+export function latestKlEpoch(series: Readonly<Record<string, SeriesLike>>): number | null {
   return series[klDimName(0)]?.at(-1)?.epoch ?? null;
 }
 
@@ -45,7 +46,7 @@ export function latestKlEpoch(series: Readonly<Record<string, SeriesPoint[]>>): 
  * before the first epoch ends, or for an epoch the slider offers but the run lost.
  */
 export function klSnapshot(
-  series: Readonly<Record<string, SeriesPoint[]>>,
+  series: Readonly<Record<string, SeriesLike>>,
   latent: number,
   epoch: number | null,
 ): KlSnapshot | null {

@@ -1,6 +1,6 @@
 import type { Artifact, MetricPoint, Run, RunProgress } from '@shared/types';
-import { call, on } from './api';
-import type { SeriesPoint } from './chart-series';
+import { call, on, onConnection } from './api';
+import { MetricSeries } from './metric-series';
 import { toUserError } from './errors';
 import { isActive } from './run-status';
 
@@ -24,7 +24,7 @@ export class RunFeed {
   progress = $state.raw<RunProgress | null>(null);
   /** Latest artifact per kind. */
   artifacts = $state.raw<Record<string, Artifact>>({});
-  series = $state.raw<Record<string, SeriesPoint[]>>({});
+  series = $state.raw<Record<string, MetricSeries>>({});
   revision = $state(0);
   /** Bumped when the series are thrown away and reloaded (after a resume). */
   generation = $state(0);
@@ -92,6 +92,11 @@ export class RunFeed {
         // and the worker will record those steps again. Start over from the store.
         if (previous !== null && !wasActive && isActive(this.run)) this.#reset();
       }),
+      // Back after a dropped connection: the events sent meanwhile are lost; fetch what
+      // the store has since the newest point here, and the run as it is now.
+      onConnection((online) => {
+        if (online && this.#pending === null) void this.#catchUp(true);
+      }),
     );
     void this.#load();
     return () => this.dispose();
@@ -154,10 +159,19 @@ export class RunFeed {
     void this.#load();
   }
 
-  async #catchUp(): Promise<void> {
+  async #catchUp(withRun = false): Promise<void> {
     const steps = Object.values(this.#lastStep);
     const afterStep = steps.length > 0 ? Math.min(...steps) : -1;
+    const seen = this.#statusEvents;
     try {
+      if (withRun) {
+        const run = await call('runs.get', { runId: this.runId });
+        if (this.#statusEvents === seen) {
+          const previous = this.run;
+          this.run = run;
+          this.#noteEpoch(previous, run);
+        }
+      }
       this.#append(await this.#metricsSince(afterStep));
       for (const artifact of await this.#latestImages()) this.#keepArtifact(artifact);
     } catch {
@@ -181,7 +195,7 @@ export class RunFeed {
       if (point.step <= last || !Number.isFinite(point.value)) continue;
       this.#lastStep[point.name] = point.step;
       if (point.t > this.#lastT) this.#lastT = point.t;
-      (this.series[point.name] ??= []).push({ step: point.step, epoch: point.epoch, t: point.t, y: point.value });
+      (this.series[point.name] ??= new MetricSeries()).push({ step: point.step, epoch: point.epoch, t: point.t, y: point.value });
       added++;
     }
     if (added > 0) this.revision++;
