@@ -296,7 +296,28 @@ export interface StudioBridge {
   pickModelFile?(): Promise<string | null>;
   /** Desktop only: the file-system path of a dropped file or folder. */
   pathForFile?(file: File): string;
+  /**
+   * Transports that can lose the core (web mode: the loopback server) say when they lose
+   * it and when they have it back; events sent meanwhile are gone, so views catch up.
+   */
+  onConnection?(listener: (online: boolean) => void): () => void;
 }
+
+/**
+ * Requests that only read: after a dropped connection a transport may send them again
+ * once the core answers, where a repeated write (create, cancel…) could act twice.
+ */
+export const readOnlyRequests: ReadonlySet<RequestName> = new Set<RequestName>([
+  'app.info',
+  'projects.list',
+  'datasets.list',
+  'runs.list',
+  'runs.get',
+  'runs.metrics',
+  'runs.artifacts',
+  'runs.artifactEpochs',
+  'runs.checkpoints',
+]);
 
 export function isRequestName(value: string): value is RequestName {
   return Object.prototype.hasOwnProperty.call(requestSchemas, value);

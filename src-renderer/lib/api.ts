@@ -27,3 +27,11 @@ export function on<E extends EventName>(
     if (message.event === event) listener(message.payload as EventPayloads[E]);
   });
 }
+
+/**
+ * Told false when the transport loses the core and true when it has it back (web mode
+ * only; the desktop app's IPC is never lost). Events sent meanwhile are gone: catch up.
+ */
+export function onConnection(listener: (online: boolean) => void): () => void {
+  return bridge.onConnection?.(listener) ?? (() => {});
+}

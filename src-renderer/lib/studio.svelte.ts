@@ -1,5 +1,5 @@
 import type { AppInfo, Dataset, Project, Run } from '@shared/types';
-import { call, on } from './api';
+import { call, on, onConnection } from './api';
 import { toUserError } from './errors';
 import { isActive } from './run-status';
 
@@ -37,6 +37,8 @@ class Studio {
   runs = $state.raw<Run[]>([]);
   /** 'loading' until the first answer from the core; 'error' if there was none. */
   phase = $state<'loading' | 'ready' | 'error'>('loading');
+  /** False while the page has lost the core (web mode): a reconnecting banner shows. */
+  online = $state(true);
   loadError = $state<string | null>(null);
   /** Set by "Train on this dataset"; the new-run form takes it once. */
   trainDatasetId = $state<number | null>(null);
@@ -56,6 +58,11 @@ class Studio {
     this.#started = true;
     // Subscribing early also opens the event socket before any import or run starts.
     on('run.status', ({ run }) => this.upsertRun(run));
+    onConnection((online) => {
+      this.online = online;
+      // Status events sent while the page was away are lost: ask again.
+      if (online && this.phase === 'ready') void this.refreshAll();
+    });
     try {
       const [info, projects] = await Promise.all([call('app.info', {}), call('projects.list', {})]);
       this.info = info;
@@ -83,6 +90,14 @@ class Studio {
     this.projects = [...this.projects, project];
     await this.openProject(project.id);
     return project;
+  }
+
+  async refreshAll(): Promise<void> {
+    try {
+      await Promise.all([this.refreshDatasets(), this.refreshRuns()]);
+    } catch {
+      // Still away: the next reconnection asks again.
+    }
   }
 
   async refreshDatasets(): Promise<void> {
