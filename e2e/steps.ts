@@ -47,3 +47,28 @@ export async function trainTinyRun(page: Page, run: TinyRun): Promise<string> {
 export async function chartPoints(page: Page, testId = 'loss-chart'): Promise<number> {
   return Number(await page.getByTestId(testId).getAttribute('data-points'));
 }
+
+/** requestAnimationFrame intervals over `ms` in the page: what a person sees as smooth. */
+export async function frameTimes(page: Page, ms: number): Promise<{ frames: number; p50: number; p95: number; max: number }> {
+  return page.evaluate(
+    (duration) =>
+      new Promise((resolve) => {
+        const gaps: number[] = [];
+        let last = performance.now();
+        const start = last;
+        const tick = (now: number): void => {
+          gaps.push(now - last);
+          last = now;
+          if (now - start < duration) {
+            requestAnimationFrame(tick);
+            return;
+          }
+          gaps.sort((a, b) => a - b);
+          const at = (q: number): number => gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))]!;
+          resolve({ frames: gaps.length, p50: at(0.5), p95: at(0.95), max: gaps.at(-1)! });
+        };
+        requestAnimationFrame(tick);
+      }),
+    ms,
+  );
+}

@@ -1,26 +1,6 @@
-import type { Page } from '@playwright/test';
+import type { WebSocketRoute } from '@playwright/test';
 import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
-
-/** Reads the number of points the loss chart currently draws. */
-async function chartPoints(page: Page): Promise<number> {
-  return Number(await page.getByTestId('loss-chart').getAttribute('data-points'));
-}
-
-async function createFirstProject(page: Page): Promise<void> {
-  await expect(page.getByTestId('empty-projects')).toBeVisible();
-  await page.getByTestId('create-first-project').click();
-  await expect(page.getByTestId('project-current')).toHaveText('My first project');
-}
-
-async function importFolder(page: Page, folder: string, name: string, size = 16): Promise<void> {
-  await page.getByTestId('nav-datasets').click();
-  await page.getByTestId('dataset-new').click();
-  await page.getByTestId('import-folder').fill(folder);
-  await page.getByTestId('import-name').fill(name);
-  await page.getByTestId('import-size').fill(String(size));
-  await page.getByTestId('import-submit').click();
-  await expect(page.getByTestId('dataset-name')).toHaveText(name, { timeout: 60_000 });
-}
+import { chartPoints, createFirstProject, frameTimes, importFolder } from './steps';
 
 test('thin slice: create a project, import a folder, train an MLP and find the run', async ({ page, studio }) => {
   const data = await tempFolder();
@@ -203,12 +183,53 @@ test('the sample digits train live, survive a reload and stop from the Stop butt
   await screenshot(page, '04-train-live-dark');
   await page.emulateMedia({ colorScheme: 'light' });
 
-  // A reload brings the stored curve back and keeps following the live one.
+  // However long the curve, the chart draws at most two points per pixel column per curve.
+  const drawnBound = async (): Promise<void> => {
+    const canvas = page.getByTestId('loss-chart');
+    const [drawn, width] = await Promise.all([canvas.getAttribute('data-drawn'), canvas.evaluate((c) => c.clientWidth)]);
+    expect(Number(drawn)).toBeLessThanOrEqual(4 * (2 * width + 4));
+  };
   const before = await chartPoints(page);
+  const during = await frameTimes(page, 3000);
+  await drawnBound();
+
+  // From here the page talks to the server through routes the test can cut, as a dropped
+  // connection would: the event socket closes and requests are refused.
+  let cut = false;
+  const sockets: WebSocketRoute[] = [];
+  await page.routeWebSocket(/\/events$/, (socket) => {
+    if (cut) return void socket.close();
+    const server = socket.connectToServer();
+    sockets.push(socket);
+    socket.onClose(() => server.close());
+  });
+  await page.route('**/api/**', (route) => (cut ? route.abort('connectionrefused') : route.continue()));
+
+  // A reload brings the stored curve back and keeps following the live one; nothing the
+  // reload aborted is reported as an error.
   await page.reload();
   await expect(page.getByTestId('run-panel')).toBeVisible();
   await expect.poll(() => chartPoints(page)).toBeGreaterThan(before);
   await expect(panel.getByTestId('run-status')).toHaveAttribute('data-status', 'running');
+  const after = await frameTimes(page, 3000);
+  await drawnBound();
+  await expect(page.getByTestId('banner')).toHaveCount(0);
+  const points = await chartPoints(page);
+  test.info().annotations.push({
+    type: 'frame times',
+    description: `${points} chart points: p50 ${during.p50.toFixed(1)} / p95 ${during.p95.toFixed(1)} ms before the reload, p50 ${after.p50.toFixed(1)} / p95 ${after.p95.toFixed(1)} ms after (npm run bench:ui checks the target)`,
+  });
+  console.log(`frame times at ${points} chart points: before reload p95 ${during.p95.toFixed(1)} ms, after reload p95 ${after.p95.toFixed(1)} ms`);
+
+  // A dropped connection: the page says it is reconnecting, then follows the run again.
+  cut = true;
+  for (const socket of sockets.splice(0)) await socket.close();
+  await expect(page.getByTestId('reconnecting')).toBeVisible();
+  cut = false;
+  await expect(page.getByTestId('reconnecting')).toHaveCount(0, { timeout: 20_000 });
+  const back = await chartPoints(page);
+  await expect.poll(() => chartPoints(page)).toBeGreaterThan(back);
+  await expect(page.getByTestId('banner')).toHaveCount(0);
 
   await page.getByTestId('run-stop').click();
   await expect(panel.getByTestId('run-status')).toHaveAttribute('data-status', 'cancelled', { timeout: 30_000 });
