@@ -225,6 +225,10 @@ test('the sample digits train live, survive a reload and stop from the Stop butt
   cut = true;
   for (const socket of sockets.splice(0)) await socket.close();
   await expect(page.getByTestId('reconnecting')).toBeVisible();
+  await screenshot(page, '04-train-reconnecting');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(page, '04-train-reconnecting-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
   cut = false;
   await expect(page.getByTestId('reconnecting')).toHaveCount(0, { timeout: 20_000 });
   const back = await chartPoints(page);

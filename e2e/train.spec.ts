@@ -89,6 +89,27 @@ test('new-run form: defaults per dataset, advanced options checked next to their
     await expect(page.getByTestId('loss-chart')).toHaveAttribute('data-x-axis', 'epoch');
     expect(await chartPoints(page)).toBe(points);
 
+    // A drag across the chart zooms into that range: fewer points drawn, all of them
+    // stored ones; "Show all" (or a double-click) goes back to the whole run.
+    await page.getByTestId('chart-x-step').check();
+    await page.getByTestId('chart-smoothing').fill('0');
+    const canvas = page.getByTestId('loss-chart');
+    const drawnAll = Number(await canvas.getAttribute('data-drawn'));
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await expect(canvas).toHaveAttribute('data-zoomed', 'true');
+    await expect(page.getByTestId('chart-zoom-reset')).toContainText('Show all');
+    await expect.poll(async () => Number(await canvas.getAttribute('data-drawn'))).toBeLessThan(drawnAll);
+    await screenshot(page, '15-train-chart-zoomed');
+    await page.getByTestId('chart-zoom-reset').click();
+    await expect(canvas).toHaveAttribute('data-zoomed', 'false');
+    await expect.poll(async () => Number(await canvas.getAttribute('data-drawn'))).toBe(drawnAll);
+    await canvas.dblclick();
+    await expect(canvas).toHaveAttribute('data-zoomed', 'false');
+
     // The KL bars follow the image slider back to epoch 1.
     await page.getByTestId('artifact-slider').fill('0');
     await expect(page.getByTestId('artifact-reconstructions')).toHaveAttribute('data-epoch', '1');

@@ -39,7 +39,8 @@ export function chartZoom(
   };
 
   const down = (event: PointerEvent): void => {
-    if (event.button !== 0 || !area()) return;
+    // Only drags that start on the plot: a button over the chart keeps its own clicks.
+    if (event.button !== 0 || !area() || !(event.target instanceof HTMLCanvasElement)) return;
     start = localX(event);
     host.setPointerCapture?.(event.pointerId);
   };
@@ -72,7 +73,9 @@ export function chartZoom(
     start = null;
     band.hidden = true;
   };
-  const reset = (): void => onZoom(null);
+  const reset = (event: MouseEvent): void => {
+    if (event.target instanceof HTMLCanvasElement) onZoom(null);
+  };
 
   host.addEventListener('pointerdown', down);
   host.addEventListener('pointermove', move);
