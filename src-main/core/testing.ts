@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { createCore, type Core, type CoreOptions } from './core';
 
@@ -63,4 +64,57 @@ export async function pngSize(dataUrl: string): Promise<[number, number]> {
   if (!/^data:image\/png;base64,/.test(dataUrl)) throw new Error(`not a PNG data URL: ${dataUrl.slice(0, 40)}…`);
   const meta = await sharp(Buffer.from(dataUrl.split(',')[1]!, 'base64')).metadata();
   return [meta.width ?? 0, meta.height ?? 0];
+}
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+/** One PNG chunk: length, type, body, CRC. */
+export function pngChunk(type: string, body: Uint8Array): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(body.length, 0);
+  head.write(type, 4, 'ascii');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])), 0);
+  return Buffer.concat([head, body, crc]);
+}
+
+/**
+ * A zlib stream of `total` zero bytes (a multiple of 1 MiB), built without holding them:
+ * one MiB of zeros deflated with a full flush (byte-aligned blocks that refer to nothing
+ * before them) repeated, an empty final block, and the Adler-32 of `total` zeros.
+ */
+export function zlibZeros(total: number): Buffer {
+  const mib = 1024 * 1024;
+  if (total % mib !== 0) throw new Error('zlibZeros: total must be a multiple of 1 MiB');
+  const piece = deflateRawSync(Buffer.alloc(mib), { level: 9, finishFlush: constants.Z_FULL_FLUSH });
+  const adler = Buffer.alloc(4);
+  adler.writeUInt32BE((((total % 65521) << 16) | 1) >>> 0, 0);
+  return Buffer.concat([Buffer.from([0x78, 0xda]), ...Array.from({ length: total / mib }, () => piece), Buffer.from([0x03, 0x00]), adler]);
+}
+
+/**
+ * A PNG that declares `width`×`height` pixels and carries image data inflating to
+ * `inflatedBytes` (default: none to speak of, the classic huge-header bomb).
+ */
+export function pngBomb(width: number, height: number, options: { inflatedBytes?: number; bitDepth?: number; colorType?: number; interlace?: number } = {}): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = options.bitDepth ?? 8;
+  ihdr[9] = options.colorType ?? 0;
+  ihdr[12] = options.interlace ?? 0;
+  const data = options.inflatedBytes ? zlibZeros(options.inflatedBytes) : deflateSync(Buffer.alloc(1024));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', data),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }

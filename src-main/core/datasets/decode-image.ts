@@ -1,7 +1,7 @@
 import sharp, { type Sharp } from 'sharp';
 import type { FitMode } from '@shared/config';
 import { decodeBmp } from './bmp';
-import { decodePlainPng, type RawImage } from './png-fast';
+import { decodePlainPng, inflatePngData, PNG_CHECK_BYTES, PngBombError, pngDataBytes, readPngLayout, type RawImage } from './png-fast';
 
 export interface DecodeSettings {
   size: number;
@@ -61,14 +61,47 @@ function isBmp(bytes: Uint8Array): boolean {
   return bytes[0] === 0x42 && bytes[1] === 0x4d;
 }
 
+const startsWith = (bytes: Uint8Array, ascii: string, at = 0): boolean => [...ascii].every((c, i) => bytes[at + i] === c.charCodeAt(0));
+
+/**
+ * The formats a dataset folder is scanned for (scan-folder's IMAGE_EXTENSIONS), told by
+ * their first bytes. libvips also opens SVG and HEIF, whatever the file is named: those
+ * are refused here rather than handed to a renderer nobody asked for.
+ */
+function isKnownRasterFormat(bytes: Uint8Array): boolean {
+  return (
+    startsWith(bytes, '\x89PNG\r\n\x1a\n') ||
+    (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) ||
+    startsWith(bytes, 'GIF87a') ||
+    startsWith(bytes, 'GIF89a') ||
+    (startsWith(bytes, 'RIFF') && startsWith(bytes, 'WEBP', 8)) ||
+    startsWith(bytes, 'II*\0') ||
+    startsWith(bytes, 'MM\0*') ||
+    startsWith(bytes, 'II+\0') ||
+    startsWith(bytes, 'MM\0+')
+  );
+}
+
 /**
  * Decodes one image file to `size`×`size`×`channels` uint8: EXIF orientation applied,
  * transparency composited on the background, fitted as asked, optionally binarized.
  * Throws with a reason a person can act on.
  */
 export async function decodeImage(bytes: Uint8Array, settings: DecodeSettings): Promise<Uint8Array> {
-  const plain = decodePlainPng(bytes, MAX_INPUT_PIXELS);
-  let out = plain ? fromPlainPng(plain, settings) : null;
+  if (!isBmp(bytes) && !isKnownRasterFormat(bytes)) throw new Error('Input buffer contains unsupported image format');
+  let out: Uint8Array | null = null;
+  const png = readPngLayout(bytes);
+  if (png) {
+    if (png.width * png.height > MAX_INPUT_PIXELS) throw new Error(`Input image exceeds pixel limit (${png.width}×${png.height})`);
+    // The JS path, only for images already at the target size; its inflate stops at the
+    // declared size and throws PngBombError past it.
+    const plain = png.width === settings.size && png.height === settings.size ? decodePlainPng(bytes, MAX_INPUT_PIXELS, png) : null;
+    out = plain ? fromPlainPng(plain, settings) : null;
+    // libvips reads PNG data in buffers of the declared size too, but accepts any excess
+    // after the last row: a 1×1 image whose data inflates to gigabytes would pass as
+    // valid (after inflating all of it). Check the excess here, bounded the same way.
+    if (!plain && pngDataBytes(png) <= PNG_CHECK_BYTES) inflatePngData(png);
+  }
   if (!out) out = await decodeWithSharp(bytes, settings);
   if (settings.binarize) for (let i = 0; i < out.length; i++) out[i] = out[i]! >= 128 ? 255 : 0;
   return out;
@@ -109,6 +142,7 @@ async function decodeWithSharp(bytes: Uint8Array, settings: DecodeSettings): Pro
 export function describeDecodeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const first = message.split('\n')[0] ?? message;
+  if (error instanceof PngBombError) return message;
   if (/pixel limit|larger than .* pixels/i.test(message)) return `image is larger than ${MAX_INPUT_PIXELS.toLocaleString('en')} pixels (decompression bomb?)`;
   if (/timeout/i.test(message)) return `decoding took longer than ${DECODE_TIMEOUT_SECONDS} s`;
   if (/unsupported image format/i.test(message)) return 'not a readable image (unknown format or not an image at all)';

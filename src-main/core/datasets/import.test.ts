@@ -1,14 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 import { importSettingsSchema } from '@shared/config';
 import { decodePacked, SPLIT_TEST } from '@shared/dataset-format';
-import { tempDir, testCore } from '../testing';
+import { pngBomb, tempDir, testCore } from '../testing';
 import type { Core } from '../core';
 import { decodeImage } from './decode-image';
-import { decodePlainPng } from './png-fast';
+import { decodePlainPng, inflatePngData, pngDataBytes, readPngLayout } from './png-fast';
 import { splitOf } from './import-folder';
 
 let dir: ReturnType<typeof tempDir>;
@@ -16,39 +15,6 @@ let core: Core;
 let projectId: number;
 
 const settings = (over: Partial<ReturnType<typeof importSettingsSchema.parse>> = {}) => importSettingsSchema.parse(over);
-
-function crc32(bytes: Uint8Array): number {
-  let c = ~0;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-
-function pngChunk(type: string, body: Uint8Array): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(body.length, 0);
-  head.write(type, 4, 'ascii');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])), 0);
-  return Buffer.concat([head, body, crc]);
-}
-
-/** A valid PNG header claiming `w`×`h` pixels with almost no data: a decompression bomb. */
-function bombPng(w: number, h: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 0;
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', deflateSync(Buffer.alloc(1024))),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 async function gradient(size: number, channels: 1 | 3 | 4): Promise<Sharp> {
   const pixels = Buffer.alloc(size * size * channels);
@@ -96,10 +62,12 @@ describe('hostile and broken files', () => {
     const jpeg = await (await gradient(64, 3)).jpeg().toBuffer();
     writeFileSync(join(folder, 'bad', 'truncated.png'), png.subarray(0, Math.floor(png.length / 2)));
     writeFileSync(join(folder, 'bad', 'truncated.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 3)));
-    writeFileSync(join(folder, 'bad', 'bomb.png'), bombPng(50_000, 50_000));
+    writeFileSync(join(folder, 'bad', 'bomb.png'), pngBomb(50_000, 50_000));
     writeFileSync(join(folder, 'bad', 'text.png'), 'I am a text file with a .png name\n');
     writeFileSync(join(folder, 'bad', 'empty.jpg'), '');
     writeFileSync(join(folder, 'bad', 'readme.md'), '# not an image');
+    // libvips would render it (librsvg), whatever the name: only the raster formats we scan for are read.
+    writeFileSync(join(folder, 'bad', 'vector.png'), '<svg xmlns="http://www.w3.org/2000/svg" width="30000" height="30000"><rect width="30000" height="30000"/></svg>');
     symlinkSync(folder, join(folder, 'bad', 'loop'));
     symlinkSync(join(folder, 'nowhere'), join(folder, 'bad', 'dangling.png'));
 
@@ -112,9 +80,10 @@ describe('hostile and broken files', () => {
     expect(reason('bad/text.png')).toMatch(/not a readable image/);
     expect(reason('bad/empty.jpg')).toMatch(/empty file/);
     expect(reason('bad/readme.md')).toMatch(/not an image file type/);
+    expect(reason('bad/vector.png')).toMatch(/not a readable image/);
     expect(reason('bad/loop')).toMatch(/symlink loop/);
     expect(reason('bad/dangling.png')).toMatch(/does not exist/);
-    expect(dataset.stats).toMatchObject({ scanned: 10, decoded: 5, skipped: dataset.skipped.length });
+    expect(dataset.stats).toMatchObject({ scanned: 11, decoded: 5, skipped: dataset.skipped.length });
   });
 
   it('reports an unreadable file (permissions) when the process cannot read it', async () => {
@@ -129,6 +98,47 @@ describe('hostile and broken files', () => {
     expect(dataset.count).toBe(isRoot ? 2 : 1);
     if (!isRoot) expect(dataset.skipped).toEqual([{ path: 'locked.png', reason: 'permission denied' }]);
     chmodSync(join(folder, 'locked.png'), 0o644);
+  });
+});
+
+describe('decompression bombs', () => {
+  const s16 = { size: 16, channels: 1 as const, fit: 'resize' as const, background: '#000000', binarize: false };
+  const gib = 2 ** 30;
+
+  it('refuses PNG data that inflates past its declared size on every path, without inflating it all', async () => {
+    const cases: [string, Buffer][] = [
+      // 1×1 at a 16×16 target: libvips would accept it after inflating 2 GiB (issue 17, part 3).
+      ['1×1 grey, other size than the target', pngBomb(1, 1, { inflatedBytes: 2 * gib })],
+      ['16×16 grey at the target size (the JS path)', pngBomb(16, 16, { inflatedBytes: 2 * gib })],
+      ['16-bit RGBA', pngBomb(16, 16, { inflatedBytes: 256 * 2 ** 20, bitDepth: 16, colorType: 6 })],
+      ['interlaced', pngBomb(16, 16, { inflatedBytes: 256 * 2 ** 20, interlace: 1 })],
+      ['palette, 1 bit', pngBomb(3, 3, { inflatedBytes: 256 * 2 ** 20, bitDepth: 1, colorType: 3 })],
+    ];
+    const rssBefore = process.memoryUsage().rss;
+    for (const [what, bytes] of cases) {
+      expect(bytes.length, what).toBeLessThan(3 * 2 ** 20);
+      await expect(decodeImage(bytes, s16), what).rejects.toThrow(/inflates to more than the [\d,]+ bytes its \d+×\d+ pixels need \(decompression bomb\?\)/);
+    }
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 2 ** 20);
+  });
+
+  it('knows exactly how much data each kind of PNG holds (a miscount would refuse good images)', async () => {
+    const variants: [string, Buffer][] = [];
+    for (const [w, h] of [[1, 1], [3, 5], [13, 7], [33, 20]] as const) {
+      const base = await gradient(Math.max(w, h), 4);
+      const img = base.resize(w, h, { fit: 'fill' });
+      variants.push([`${w}×${h} RGBA`, await img.clone().png().toBuffer()]);
+      variants.push([`${w}×${h} interlaced`, await img.clone().png({ progressive: true }).toBuffer()]);
+      variants.push([`${w}×${h} 16-bit`, await img.clone().toColourspace('rgb16').png().toBuffer()]);
+      variants.push([`${w}×${h} palette`, await img.clone().png({ palette: true, colours: 2 }).toBuffer()]);
+      variants.push([`${w}×${h} grey interlaced palette`, await img.clone().grayscale().png({ palette: true, colours: 4, progressive: true }).toBuffer()]);
+    }
+    for (const [what, bytes] of variants) {
+      const layout = readPngLayout(bytes)!;
+      expect(layout, what).not.toBeNull();
+      expect(inflatePngData(layout)?.length, what).toBe(pngDataBytes(layout));
+      await expect(decodeImage(bytes, s16), what).resolves.toHaveLength(16 * 16);
+    }
   });
 });
 
