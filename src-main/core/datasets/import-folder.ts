@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { ImportSettings } from '@shared/config';
 import { encodePacked, imageBytes, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import type { ImportProgress, ImportStats, SkippedFile, SplitCounts } from '@shared/types';
 import { decodeImage, describeDecodeError } from './decode-image';
-import { describeFsError, relativeTo, scanFolder } from './scan-folder';
+import { describeFsError, fileKind, relativeTo, scanFolder } from './scan-folder';
 
 /** One kept image of a dataset: how to recognise its file again on the next import. */
 export interface IndexEntry {
@@ -54,12 +54,28 @@ export function splitOf(hash: string, settings: Pick<ImportSettings, 'splitSeed'
 /**
  * Synchronous on purpose: imports run in their own child process, where a blocking read
  * costs nothing, while an async one costs several thread-pool round trips per file —
- * more than decoding a small PNG (see `npm run bench:import`).
+ * more than decoding a small PNG (see `npm run bench:import`). Opened non-blocking and
+ * checked to be a regular file: a FIFO or device put in a file's place after the scan
+ * would otherwise block the read for ever or never end.
  */
-function readFileLimited(path: string, size: number): Buffer {
-  if (size === 0) throw new Error('empty file (0 bytes)');
-  if (size > MAX_FILE_BYTES) throw new Error(`file is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`);
-  return readFileSync(path);
+function readFileLimited(path: string): { bytes: Buffer; info: Stats } {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw new Error(`not a regular file: ${fileKind(info)}`);
+    if (info.size === 0) throw new Error('empty file (0 bytes)');
+    if (info.size > MAX_FILE_BYTES) throw new Error(`file is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`);
+    const bytes = Buffer.allocUnsafe(info.size);
+    let offset = 0;
+    while (offset < bytes.length) {
+      const n = readSync(fd, bytes, offset, bytes.length - offset, offset);
+      if (n === 0) break;
+      offset += n;
+    }
+    return { bytes: offset === bytes.length ? bytes : bytes.subarray(0, offset), info };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 type Slot =
@@ -114,20 +130,20 @@ export async function importFolder(
       try {
         const prior = reusable.get(path);
         const now = statSync(file.path);
-        if (prior && previous && now.size === prior.entry.size && now.mtimeMs === prior.entry.mtimeMs) {
+        if (prior && previous && now.isFile() && now.size === prior.entry.size && now.mtimeMs === prior.entry.mtimeMs) {
           slots[index] = { kind: 'pixels', pixels: previous.pixels.subarray(prior.offset, prior.offset + perImage), entry: prior.entry, label: file.label };
           reused++;
         } else {
-          const bytes = readFileLimited(file.path, now.size);
+          const { bytes, info } = readFileLimited(file.path);
           const hash = createHash('sha256').update(bytes).digest('hex');
           const pixels = await decodeImage(bytes, settings);
-          slots[index] = { kind: 'pixels', pixels, entry: { path, size: now.size, mtimeMs: now.mtimeMs, hash }, label: file.label };
+          slots[index] = { kind: 'pixels', pixels, entry: { path, size: info.size, mtimeMs: info.mtimeMs, hash }, label: file.label };
           decoded++;
         }
       } catch (error) {
         const message = error instanceof Error ? error.message : '';
         const code = (error as { code?: string }).code;
-        const reason = /^(empty file|file is larger)/.test(message) ? message : code ? describeFsError(error) : describeDecodeError(error);
+        const reason = /^(empty file|file is larger|not a regular file)/.test(message) ? message : code ? describeFsError(error) : describeDecodeError(error);
         skipped.push({ path, reason });
         slots[index] = { kind: 'skipped' };
       }

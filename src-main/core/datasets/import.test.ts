@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
@@ -9,6 +10,7 @@ import type { Core } from '../core';
 import { decodeImage } from './decode-image';
 import { decodePlainPng, inflatePngData, pngDataBytes, readPngLayout } from './png-fast';
 import { splitOf } from './import-folder';
+import { scanFolder } from './scan-folder';
 
 let dir: ReturnType<typeof tempDir>;
 let core: Core;
@@ -139,6 +141,38 @@ describe('decompression bombs', () => {
       expect(inflatePngData(layout)?.length, what).toBe(pngDataBytes(layout));
       await expect(decodeImage(bytes, s16), what).resolves.toHaveLength(16 * 16);
     }
+  });
+});
+
+describe('dataset folders', () => {
+  it('lists FIFOs, device nodes and links out of the folder as skipped, and does not follow links out', async () => {
+    const folder = join(dir.path, 'special');
+    mkdirSync(join(folder, 'sub'), { recursive: true });
+    await (await gradient(8, 1)).png().toFile(join(folder, 'a.png'));
+    await (await gradient(9, 1)).png().toFile(join(folder, 'sub', 'b.png'));
+    execFileSync('mkfifo', [join(folder, 'pipe.png')]);
+    execFileSync('mknod', [join(folder, 'null.png'), 'c', '1', '3']); // as /dev/null: needs root, as CI has
+    symlinkSync('/dev/zero', join(folder, 'zero.png'));
+    symlinkSync('/etc', join(folder, 'etc'));
+    symlinkSync(join(folder, 'sub', 'b.png'), join(folder, 'inside.png')); // inside: followed
+
+    const dataset = await core.call('datasets.import', { projectId, folder, size: 8 });
+    expect(dataset.count).toBe(2);
+    expect(dataset.skipped).toEqual([
+      { path: 'etc', reason: 'link to /etc, outside the chosen folder: not followed (copy what it points to into the folder to import it)' },
+      { path: 'null.png', reason: 'not a regular file: a character device' },
+      { path: 'pipe.png', reason: 'not a regular file: a named pipe (FIFO)' },
+      { path: 'sub/b.png', reason: 'duplicate of inside.png' },
+      { path: 'zero.png', reason: 'link to /dev/zero, outside the chosen folder: not followed (copy what it points to into the folder to import it)' },
+    ]);
+  });
+
+  it('bounds the scan: a folder with more entries than allowed is refused, naming it', async () => {
+    const folder = join(dir.path, 'many');
+    mkdirSync(join(folder, 'deep'), { recursive: true });
+    for (let i = 0; i < 6; i++) writeFileSync(join(folder, 'deep', `${i}.txt`), 'x');
+    await expect(scanFolder(folder, undefined, 5)).rejects.toThrow(`${folder} holds more than 5 files and folders; nothing was imported. Choose the folder that holds just the images.`);
+    await expect(scanFolder(folder, undefined, 7)).resolves.toMatchObject({ files: [], skipped: { length: 6 } });
   });
 });
 

@@ -1,4 +1,6 @@
+import type { Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
+import { ApiError } from '@shared/errors';
 import { extname, join, relative, sep } from 'node:path';
 import type { SkippedFile } from '@shared/types';
 
@@ -15,14 +17,35 @@ export interface ScanResult {
   skipped: SkippedFile[];
 }
 
+/** Files and folders one scan may visit: a folder holding more is not a dataset (a home folder, `/`). */
+export const MAX_SCAN_ENTRIES = 1_000_000;
+
+/** What kind of file system entry something that is not a regular file is, for a skipped reason. */
+export function fileKind(info: Pick<Stats, 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket' | 'isDirectory'>): string {
+  if (info.isFIFO()) return 'a named pipe (FIFO)';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isSocket()) return 'a socket';
+  if (info.isDirectory()) return 'a folder';
+  return 'a special file';
+}
+
+const inside = (root: string, path: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+
 /**
- * Walks a folder recursively. Symlinked folders are followed once (a loop is reported,
- * not walked forever); unreadable entries are reported with their reason.
+ * Walks a folder recursively. Symbolic links are followed only where they lead to
+ * something inside the chosen folder (a link out of it — to /etc, to /dev/zero — is
+ * listed as skipped, not followed); a folder reached twice is a loop and is reported,
+ * not walked again. Anything that is not a regular file or folder (a FIFO, a device, a
+ * socket) and every unreadable entry is listed with its reason. Hidden entries are left
+ * out. More than `maxEntries` entries end the scan with an error naming the folder.
  */
-export async function scanFolder(root: string, signal?: AbortSignal): Promise<ScanResult> {
+export async function scanFolder(root: string, signal?: AbortSignal, maxEntries = MAX_SCAN_ENTRIES): Promise<ScanResult> {
   const files: ScannedFile[] = [];
   const skipped: SkippedFile[] = [];
   const seen = new Set<string>();
+  const realRoot = await realpath(root);
+  let visited = 0;
 
   const walk = async (dir: string, label: string | null): Promise<void> => {
     signal?.throwIfAborted();
@@ -48,27 +71,38 @@ export async function scanFolder(root: string, signal?: AbortSignal): Promise<Sc
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
+      if (++visited > maxEntries) {
+        throw new ApiError(
+          'invalid_input',
+          `${root} holds more than ${maxEntries.toLocaleString('en')} files and folders; nothing was imported. Choose the folder that holds just the images.`,
+          { field: 'folder' },
+        );
+      }
       const full = join(dir, entry.name);
-      let isDir = entry.isDirectory();
-      let isFile = entry.isFile();
+      let kind: Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'> = entry;
       if (entry.isSymbolicLink()) {
         try {
-          const target = await stat(full);
-          isDir = target.isDirectory();
-          isFile = target.isFile();
+          const target = await realpath(full);
+          if (!inside(realRoot, target)) {
+            skipped.push({ path: full, reason: `link to ${target}, outside the chosen folder: not followed (copy what it points to into the folder to import it)` });
+            continue;
+          }
+          kind = await stat(target);
         } catch (error) {
           skipped.push({ path: full, reason: describeFsError(error) });
           continue;
         }
       }
-      if (isDir) {
+      if (kind.isDirectory()) {
         await walk(full, label ?? entry.name);
-      } else if (isFile) {
+      } else if (kind.isFile()) {
         if (IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
           files.push({ path: full, label: label ?? '' });
         } else {
           skipped.push({ path: full, reason: `not an image file type (${extname(entry.name) || 'no extension'})` });
         }
+      } else {
+        skipped.push({ path: full, reason: `not a regular file: ${fileKind(kind)}` });
       }
     }
   };
@@ -88,7 +122,7 @@ export function describeFsError(error: unknown): string {
     case 'EPERM':
       return 'permission denied';
     case 'ENOENT':
-      return 'does not exist (broken link?)';
+      return 'does not exist (deleted during the import, or a broken link)';
     case 'ELOOP':
       return 'symlink loop';
     default:
