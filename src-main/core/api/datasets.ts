@@ -63,7 +63,7 @@ async function runImport(ctx: Context, job: ImportJob): Promise<Dataset> {
   let temp: string[] = [];
   try {
     const output = await ctx.importer(
-      { type: 'import', folder: job.folder, settings: job.settings, previous, outDir: dirname(blobs.tempPath()) },
+      { type: 'import', folder: job.folder, settings: job.settings, previous, outDir: dirname(blobs.tempPath()), ...(ctx.workspace.lock && { lock: ctx.workspace.lock }) },
       (progress) => ctx.events.emit('dataset.progress', { jobId, ...progress }),
       controller.signal,
     );

@@ -35,9 +35,23 @@ export interface ImportResult {
 
 export type ProgressSink = (progress: Omit<ImportProgress, 'jobId'>) => void;
 
+/**
+ * Called between files, at least every YIELD_MS of decoding: the import child checks
+ * there that its parent is still alive (the decode loop otherwise never lets the event
+ * loop see the IPC channel close).
+ */
+export type Checkpoint = () => void;
+
 /** Decodes in flight at once: libvips works on its own threads, so keep them fed. */
 const CONCURRENCY = 8;
 export const MAX_FILE_BYTES = 256 * 1024 * 1024;
+/** Longest stretch of decoding without a turn of the event loop. */
+const YIELD_MS = 20;
+/**
+ * Skipped files listed one by one; beyond this, the rest are counted per reason (the
+ * dataset row, its CSV and every listing carry the list, so it must stay small).
+ */
+export const MAX_SKIPPED_LISTED = 10_000;
 
 /**
  * Which split an image belongs to, from its content hash: stable when files are added
@@ -78,6 +92,19 @@ function readFileLimited(path: string): { bytes: Buffer; info: Stats } {
   }
 }
 
+/**
+ * The skipped list as stored: the first MAX_SKIPPED_LISTED by path, then one line per
+ * reason counting the rest (path "… N more"), so nothing is lost and nothing is huge.
+ */
+export function summariseSkipped(skipped: SkippedFile[], limit = MAX_SKIPPED_LISTED): SkippedFile[] {
+  const sorted = [...skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (sorted.length <= limit) return sorted;
+  const rest = new Map<string, number>();
+  for (const s of sorted.slice(limit)) rest.set(s.reason, (rest.get(s.reason) ?? 0) + 1);
+  const more = [...rest].sort((a, b) => b[1] - a[1]).map(([reason, n]) => ({ path: `… ${n.toLocaleString('en')} more`, reason }));
+  return [...sorted.slice(0, limit), ...more];
+}
+
 type Slot =
   | { kind: 'pixels'; pixels: Uint8Array; entry: IndexEntry; label: string }
   | { kind: 'skipped' };
@@ -89,6 +116,7 @@ export async function importFolder(
   onProgress: ProgressSink,
   signal?: AbortSignal,
   previous?: PreviousImport,
+  checkpoint?: Checkpoint,
 ): Promise<ImportResult> {
   const started = Date.now();
   let info;
@@ -121,9 +149,18 @@ export async function importFolder(
     onProgress({ phase: 'decoding', done, total, ratePerSec: rate, etaSeconds: rate > 0 ? (total - done) / rate : null });
   };
 
+  let lastYield = Date.now();
   const work = async (): Promise<void> => {
     while (next < total) {
+      if (Date.now() - lastYield >= YIELD_MS) {
+        // Decoding plain PNGs is all synchronous work and microtasks: without this the
+        // event loop would not run (no IPC, no timers) until the last file is done.
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = Date.now();
+        checkpoint?.();
+      }
       signal?.throwIfAborted();
+      if (next >= total) break;
       const index = next++;
       const file = scan.files[index]!;
       const path = relativeTo(folder, file.path);
@@ -173,7 +210,7 @@ export async function importFolder(
   if (kept.length === 0) {
     throw new ApiError('invalid_input', `No readable images in ${folder} (${skipped.length} files skipped).`, {
       field: 'folder',
-      skipped: skipped.slice(0, 50),
+      skipped: summariseSkipped(skipped, 50),
     });
   }
 
@@ -200,7 +237,6 @@ export async function importFolder(
     labels,
     split,
   });
-  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const index = kept.map((slot) => slot.entry);
   const stats: ImportStats = {
     scanned: total,
@@ -216,5 +252,5 @@ export async function importFolder(
     stats.added = index.filter((e) => !before.has(e.path)).length;
     stats.removed = previous.entries.filter((e) => !now.has(e.path)).length;
   }
-  return { packed, index, labelNames, labelCounts, splitCounts, skipped, stats };
+  return { packed, index, labelNames, labelCounts, splitCounts, skipped: summariseSkipped(skipped), stats };
 }

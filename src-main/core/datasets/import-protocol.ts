@@ -12,11 +12,26 @@ export interface ImportRequest {
   previous?: { packedPath: string; indexPath: string };
   /** Where the child writes its result files (the blob store's temp folder). */
   outDir: string;
+  /**
+   * The workspace lock of the instance that asked (absent in-process): the child writes
+   * into `outDir` only while that lock is still this holding.
+   */
+  lock?: { path: string; token: string };
+}
+
+/** The core has read the child's result (or error): the child may exit now. */
+export interface ImportAck {
+  type: 'ack';
 }
 
 export type ImportMeta = Omit<ImportResult, 'packed' | 'index'>;
 
+/**
+ * From the child. The result's metadata (its skipped list may be long) travels in a file
+ * beside the pack, never in the message: a large message can still be in flight when the
+ * child exits, and is lost with it.
+ */
 export type ImportReply =
   | { type: 'progress'; progress: Omit<ImportProgress, 'jobId'> }
-  | { type: 'result'; packedPath: string; indexPath: string; meta: ImportMeta }
+  | { type: 'result'; packedPath: string; indexPath: string; metaPath: string }
   | { type: 'error'; error: ApiErrorShape };

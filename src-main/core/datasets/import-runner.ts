@@ -4,7 +4,7 @@ import { decodePacked } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import type { SpawnWorker } from '../jobs/spawn';
 import { importFolder, type IndexEntry, type ProgressSink } from './import-folder';
-import type { ImportMeta, ImportReply, ImportRequest } from './import-protocol';
+import type { ImportAck, ImportMeta, ImportReply, ImportRequest } from './import-protocol';
 
 export interface ImportOutput {
   meta: ImportMeta;
@@ -19,7 +19,7 @@ export type ImportRunner = (request: ImportRequest, onProgress: ProgressSink, si
 export function childProcessImporter(spawn: SpawnWorker, entry: string): ImportRunner {
   return (request, onProgress, signal) =>
     new Promise<ImportOutput>((resolve, reject) => {
-      const child = spawn<ImportRequest, ImportReply>(entry, { name: 'import' });
+      const child = spawn<ImportRequest | ImportAck, ImportReply>(entry, { name: 'import' });
       let settled = false;
       const finish = (fn: () => void, kept = false): void => {
         if (settled) return;
@@ -35,9 +35,27 @@ export function childProcessImporter(spawn: SpawnWorker, entry: string): ImportR
       };
       signal.addEventListener('abort', onAbort);
       child.onMessage((reply) => {
-        if (reply.type === 'progress') onProgress(reply.progress);
-        else if (reply.type === 'result') finish(() => resolve({ meta: reply.meta, packedPath: reply.packedPath, indexPath: reply.indexPath }), true);
-        else finish(() => reject(ApiError.from(reply.error)));
+        if (reply.type === 'progress') {
+          onProgress(reply.progress);
+          return;
+        }
+        if (settled) return;
+        if (reply.type === 'error') {
+          child.send({ type: 'ack' });
+          finish(() => reject(ApiError.from(reply.error)));
+          return;
+        }
+        let meta: ImportMeta;
+        try {
+          meta = JSON.parse(readFileSync(reply.metaPath, 'utf8')) as ImportMeta;
+        } catch (error) {
+          child.kill();
+          finish(() => reject(new ApiError('worker_failed', `The import process of ${request.folder} left an unreadable result (${String(error)}); nothing was saved. Import the folder again.`)));
+          return;
+        }
+        rmSync(reply.metaPath, { force: true });
+        child.send({ type: 'ack' });
+        finish(() => resolve({ meta, packedPath: reply.packedPath, indexPath: reply.indexPath }), true);
       });
       child.onExit((exit) => {
         const how = exit.signal ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;

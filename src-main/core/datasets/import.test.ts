@@ -9,7 +9,7 @@ import { pngBomb, tempDir, testCore } from '../testing';
 import type { Core } from '../core';
 import { decodeImage } from './decode-image';
 import { decodePlainPng, inflatePngData, pngDataBytes, readPngLayout } from './png-fast';
-import { splitOf } from './import-folder';
+import { MAX_SKIPPED_LISTED, splitOf, summariseSkipped } from './import-folder';
 import { scanFolder } from './scan-folder';
 
 let dir: ReturnType<typeof tempDir>;
@@ -173,6 +173,20 @@ describe('dataset folders', () => {
     for (let i = 0; i < 6; i++) writeFileSync(join(folder, 'deep', `${i}.txt`), 'x');
     await expect(scanFolder(folder, undefined, 5)).rejects.toThrow(`${folder} holds more than 5 files and folders; nothing was imported. Choose the folder that holds just the images.`);
     await expect(scanFolder(folder, undefined, 7)).resolves.toMatchObject({ files: [], skipped: { length: 6 } });
+  });
+
+  it('summarises a long skipped list: the first ones by path, then a count per reason', () => {
+    const skipped = [
+      ...Array.from({ length: MAX_SKIPPED_LISTED + 30 }, (_, i) => ({ path: `t/${String(i).padStart(6, '0')}.txt`, reason: 'not an image file type (.txt)' })),
+      ...Array.from({ length: 5 }, (_, i) => ({ path: `z/${i}.png`, reason: 'empty file (0 bytes)' })),
+    ];
+    const listed = summariseSkipped(skipped.reverse());
+    expect(listed).toHaveLength(MAX_SKIPPED_LISTED + 2);
+    expect(listed[0]).toEqual({ path: 't/000000.txt', reason: 'not an image file type (.txt)' });
+    expect(listed.slice(-2)).toEqual([
+      { path: '… 30 more', reason: 'not an image file type (.txt)' },
+      { path: '… 5 more', reason: 'empty file (0 bytes)' },
+    ]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '@shared/errors';
@@ -6,6 +7,28 @@ interface LockInfo {
   pid: number;
   mode: string;
   since: string;
+  /** Random, per acquisition: tells this holding apart from a later one by the same pid. */
+  token?: string;
+}
+
+/** A held workspace lock: its file and token (for child processes to check) and how to let go. */
+export interface WorkspaceLock {
+  path: string;
+  token: string;
+  release(): void;
+}
+
+/**
+ * Whether the lock at `path` is still the holding `token` names. A child process asks
+ * this before it writes into the workspace: once its parent died, a new instance may
+ * have taken the workspace over and swept its temp folder.
+ */
+export function holdsWorkspaceLock(path: string, token: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as LockInfo).token === token;
+  } catch {
+    return false; // gone, or half-written by a new holder
+  }
 }
 
 function alive(pid: number): boolean {
@@ -22,15 +45,16 @@ function alive(pid: number): boolean {
  * would mark the first one's running jobs as interrupted. A lock left by a process that
  * died (kill -9, power cut) is taken over.
  */
-export function acquireWorkspaceLock(home: string, mode: string): () => void {
+export function acquireWorkspaceLock(home: string, mode: string): WorkspaceLock {
   const path = join(home, 'studio.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx');
-      const info: LockInfo = { pid: process.pid, mode, since: new Date().toISOString() };
+      const token = randomBytes(16).toString('hex');
+      const info: LockInfo = { pid: process.pid, mode, since: new Date().toISOString(), token };
       writeSync(fd, JSON.stringify(info));
       closeSync(fd);
-      return () => {
+      const release = (): void => {
         try {
           const current = JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
           if (current.pid === process.pid) rmSync(path, { force: true });
@@ -38,6 +62,7 @@ export function acquireWorkspaceLock(home: string, mode: string): () => void {
           // already gone
         }
       };
+      return { path, token, release };
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw error;
       let holder: LockInfo | null;

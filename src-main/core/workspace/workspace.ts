@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../store/db';
 import { BlobStore } from './blobs';
-import { acquireWorkspaceLock } from './lock';
+import { acquireWorkspaceLock, type WorkspaceLock } from './lock';
 
 export interface Workspace {
   home: string;
@@ -12,6 +12,8 @@ export interface Workspace {
   runsDir: string;
   /** Opened beside a running app: reads only, no lock taken. */
   readOnly: boolean;
+  /** The lock this instance holds (null when read-only): child processes check it before writing. */
+  lock: Pick<WorkspaceLock, 'path' | 'token'> | null;
   close(): void;
 }
 
@@ -23,7 +25,8 @@ export interface WorkspaceOptions {
 
 export function openWorkspace(home: string, options: WorkspaceOptions = {}): Workspace {
   mkdirSync(home, { recursive: true });
-  const release = options.lockMode ? acquireWorkspaceLock(home, options.lockMode) : () => {};
+  const lock = options.lockMode ? acquireWorkspaceLock(home, options.lockMode) : null;
+  const release = (): void => lock?.release();
   let db: Db;
   try {
     db = options.lockMode
@@ -45,6 +48,7 @@ export function openWorkspace(home: string, options: WorkspaceOptions = {}): Wor
     blobs,
     runsDir,
     readOnly: !options.lockMode,
+    lock: lock && { path: lock.path, token: lock.token },
     close: () => {
       db.close();
       release();
