@@ -26,6 +26,8 @@ export interface StartTraining {
   config: RunConfig;
   /** Absolute path of the packed dataset file. */
   datasetPath: string;
+  /** Its SHA-256 (the blob's name): the worker checks it once when it reads the file. */
+  datasetSha256: string;
   /** Folder the worker writes checkpoints and artifacts into. */
   runDir: string;
   /** Continue the run from this checkpoint (weights, optimizer, random streams, step). */
@@ -38,6 +40,7 @@ export interface StartEvaluation {
   runId: number;
   config: RunConfig;
   datasetPath: string;
+  datasetSha256: string;
   checkpoint: CheckpointRef;
   /** Importance samples k (defaults to the run's iwaeSamples). */
   iwaeSamples: number;
@@ -52,6 +55,7 @@ export interface OpenModel {
   runId: number;
   config: RunConfig;
   datasetPath: string;
+  datasetSha256: string;
   checkpoint: CheckpointRef;
 }
 

@@ -6,6 +6,8 @@ import { OUT_OF_MEMORY } from './model/memory';
 // WebGPU refusing a buffer.
 const OOM_MESSAGE = /Array buffer allocation failed|Invalid typed array length|WebAssembly\.Memory|memory access out of bounds|Aborted\(OOM\)|out of memory|Cannot enlarge memory|could not allocate/i;
 const DISK_FULL = /ENOSPC|EDQUOT/;
+/** Other write failures of the disk itself: read-only (remounted after an error), I/O error, no permission. */
+const DISK_ERROR = /^(EROFS|EIO|EACCES|EPERM)$/;
 
 /** Any thrown value as the error shape the protocol carries; unknown errors are 'internal'. */
 export function toErrorShape(error: unknown): ApiErrorShape {
@@ -20,6 +22,15 @@ export function toErrorShape(error: unknown): ApiErrorShape {
       code: 'io_error',
       message: `The disk is full: the training process could not write ${typeof path === 'string' ? path : 'its checkpoint'} (${message}). Earlier checkpoints are kept; free some space and resume the run.`,
       details: { reason: 'disk_full', ...(typeof path === 'string' && { path }) },
+    };
+  }
+  if (typeof code === 'string' && DISK_ERROR.test(code)) {
+    const path = (error as { path?: unknown }).path;
+    const what = code === 'EROFS' ? 'the disk is read-only' : code === 'EIO' ? 'the disk reported an I/O error' : 'it has no permission';
+    return {
+      code: 'io_error',
+      message: `The training process could not write ${typeof path === 'string' ? path : 'its checkpoint'}: ${what} (${message}). Earlier checkpoints are kept; check the disk, then resume the run.`,
+      details: { reason: 'disk_error', errno: code, ...(typeof path === 'string' && { path }) },
     };
   }
   if (OOM_MESSAGE.test(message)) {

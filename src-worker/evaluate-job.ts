@@ -14,7 +14,7 @@ import { loadCheckpoint, prepareJob, type JobContext } from './job';
 export async function runEvaluationJob(start: StartEvaluation, context: JobContext): Promise<number> {
   const { send } = context;
   try {
-    const { config, images } = await prepareJob(start.config, start.datasetPath, send);
+    const { config, images } = await prepareJob(start.config, start.datasetPath, send, start.datasetSha256);
     const { checkpoint } = loadCheckpoint(start.checkpoint);
     const { test } = chooseSplit(images.count, images.split, config);
     if (test.length === 0) {

@@ -49,12 +49,13 @@ export async function prepareJob(
   rawConfig: unknown,
   datasetPath: unknown,
   send: JobContext['send'],
+  datasetSha256?: string,
 ): Promise<{ config: RunConfig; images: LoadedDataset; backend: string }> {
   const config = parseRunConfig(rawConfig);
   if (typeof datasetPath !== 'string' || datasetPath === '') {
     throw new ApiError('invalid_input', 'start message has no datasetPath', { field: 'datasetPath' });
   }
-  const images = loadPackedDataset(datasetPath);
+  const images = loadPackedDataset(datasetPath, datasetSha256);
   // Fail on a model that cannot fit the data before spending time on backends.
   if (config.family === 'vqvae') checkVqSpec({ kind: config.model, image: images.shape, hidden: config.hidden, codeDim: config.codeDim, positions: config.latent });
   else checkVaeSpec(modelSpec(config, images));
@@ -91,7 +92,7 @@ export function loadCheckpoint(ref: CheckpointRef, field = 'checkpoint'): Loaded
 export async function runTrainingJob(start: StartTraining, context: JobContext): Promise<number> {
   const { send } = context;
   try {
-    const { config, images, backend } = await prepareJob(start.config, start.datasetPath, send);
+    const { config, images, backend } = await prepareJob(start.config, start.datasetPath, send, start.datasetSha256);
     const split = chooseSplit(images.count, images.split, config);
     checkMemoryFor(config, images, backend, split.train.length);
     const resume = start.resumeFrom === undefined ? undefined : loadCheckpoint(start.resumeFrom, 'resumeFrom').checkpoint;

@@ -70,10 +70,12 @@ function writeDataset(path: string, count: number, size: number, v1 = false): vo
   writeFileSync(path, encodePacked({ header, pixels: images.pixels, labels: new Int32Array(count).fill(-1), ...(v1 ? {} : { split }) }));
 }
 
+const sha256Of = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
 function start(session: Session, config: RunConfigInput, path = datasetPath(), resumeFrom?: CheckpointRef): void {
   // A run folder per worker: a resumed run rewrites its epochs' checkpoint files.
   const runDir = mkdtempSync(join(dir, 'run-'));
-  session.send({ type: 'start', runId: 1, config: config as never, datasetPath: path, runDir, ...(resumeFrom && { resumeFrom }) });
+  session.send({ type: 'start', runId: 1, config: config as never, datasetPath: path, datasetSha256: sha256Of(path), runDir, ...(resumeFrom && { resumeFrom }) });
 }
 
 type Message<T extends FromWorkerMessage['type']> = Extract<FromWorkerMessage, { type: T }>;
@@ -170,7 +172,7 @@ describe(`worker process (${workerJs})`, () => {
     const s = startWorker();
     await s.next('hello');
     const config = { epochs: 2, hidden: 32, latent: 4, batchSize: 32, seed: 3 };
-    s.send({ type: 'evaluate', runId: 1, config: config as never, datasetPath: datasetPath(), checkpoint, iwaeSamples: 10 });
+    s.send({ type: 'evaluate', runId: 1, config: config as never, datasetPath: datasetPath(), datasetSha256: sha256Of(datasetPath()), checkpoint, iwaeSamples: 10 });
     const code = await s.exited;
     expect(all(s, 'error')).toEqual([]);
     expect(code).toBe(0);

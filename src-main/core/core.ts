@@ -4,6 +4,7 @@ import { ApiError, type Envelope } from '@shared/errors';
 import type { AppInfo } from '@shared/types';
 import { assertRequestName, parseRequest } from '@shared/validate';
 import { datasetHandlers } from './api/datasets';
+import { explainDamage } from './damage';
 import { exploreHandlers } from './api/explore';
 import { inpaintHandlers } from './api/inpaint';
 import { modelHandlers } from './api/models';
@@ -72,7 +73,12 @@ export function createCore(options: CoreOptions): Core {
 
   const call = async <N extends RequestName>(name: N, input: unknown): Promise<RequestOutput<N>> => {
     const parsed = parseRequest(name, input);
-    return (handlers[name] as (i: ParsedInput<N>) => Promise<RequestOutput<N>>)(parsed);
+    try {
+      return await (handlers[name] as (i: ParsedInput<N>) => Promise<RequestOutput<N>>)(parsed);
+    } catch (error) {
+      // A damaged stored file is named by the dataset or run it belongs to.
+      throw explainDamage(workspace.db, error);
+    }
   };
 
   if (!workspace.readOnly) runs.recover();

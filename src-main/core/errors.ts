@@ -1,5 +1,13 @@
 import { ApiError } from '@shared/errors';
 
+const DISK_FULL = /SQLITE_FULL|ENOSPC|EDQUOT/;
+
+/** A write refused because the disk (or the user's quota) is full. */
+export function isDiskFull(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return DISK_FULL.test(`${(error as { code?: string } | null)?.code ?? ''} ${message}`);
+}
+
 /**
  * Any thrown value as the typed error a user sees: storage problems become advice, not
  * "internal". Used by the request handlers and by the child processes the core starts.
@@ -12,7 +20,7 @@ export function toApiError(error: unknown): ApiError {
   if (/SQLITE_READONLY/.test(code)) {
     return new ApiError('conflict', 'This workspace is open read-only because another VAE Studio is using it; nothing was changed.');
   }
-  if (/SQLITE_FULL|ENOSPC|EDQUOT/.test(`${code} ${message}`)) {
+  if (DISK_FULL.test(`${code} ${message}`)) {
     return new ApiError('io_error', `The disk is full (${message}). Nothing was saved; free some space and try again.`);
   }
   if (/EROFS|EACCES|EPERM/.test(code)) {

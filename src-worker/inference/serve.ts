@@ -23,10 +23,15 @@ export class ModelServer {
 
   async open(msg: OpenModel): Promise<void> {
     const reported: { backend?: string } = {};
-    const { config, images } = await prepareJob(msg.config, msg.datasetPath, (m) => {
-      if (m.type === 'backend') reported.backend = m.backend;
-      this.send(m);
-    });
+    const { config, images } = await prepareJob(
+      msg.config,
+      msg.datasetPath,
+      (m) => {
+        if (m.type === 'backend') reported.backend = m.backend;
+        this.send(m);
+      },
+      msg.datasetSha256,
+    );
     const loaded = loadCheckpoint(msg.checkpoint);
     this.session = await openModelSession(msg, config, images, loaded, reported.backend ?? 'unknown');
     this.send({ type: 'ready', info: this.session.info });

@@ -41,5 +41,5 @@ export function requireDataset(ctx: Context, id: number, field = 'datasetId'): D
 export function requireRun(ctx: Context, id: number): Run {
   const run = getRun(ctx.workspace.db, id);
   if (!run) throw new ApiError('not_found', `Run ${id} does not exist`, { field: 'runId' });
-  return run;
+  return ctx.runs.view(run);
 }

@@ -46,6 +46,7 @@ export function resolveModel(ctx: Context, runId: number, kind: 'best' | 'last')
       checkpoint: { path: blobs.pathOf(row.blob_hash), sha256: row.blob_hash, epoch: row.epoch, step: row.step },
       config: run.config,
       datasetPath: blobs.pathOf(dataset.contentHash),
+      datasetSha256: dataset.contentHash,
     },
   };
 }

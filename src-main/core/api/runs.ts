@@ -27,7 +27,7 @@ type RunRequests =
 export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
   const { db, blobs } = ctx.workspace;
   return {
-    'runs.list': async ({ projectId }) => listRuns(db, projectId),
+    'runs.list': async ({ projectId }) => listRuns(db, projectId).map((run) => ctx.runs.view(run)),
     'runs.get': async ({ runId }) => requireRun(ctx, runId),
     'runs.create': async ({ projectId, datasetId, name, config }) => {
       requireProject(ctx, projectId);
@@ -63,6 +63,7 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
     'runs.resume': async ({ runId }) => {
       const run = requireRun(ctx, runId);
       if (ctx.runs.isActive(runId)) throw new ApiError('conflict', `Run ${runId} is already ${run.status}`, { field: 'runId' });
+      ctx.runs.saveEnding(runId);
       if (!resumableStatuses.includes(run.status)) {
         throw new ApiError(
           'conflict',
@@ -77,7 +78,7 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       const queued = getRun(db, runId)!;
       ctx.events.emit('run.status', { runId, status: queued.status, run: queued });
       ctx.runs.enqueue(runId);
-      return getRun(db, runId)!;
+      return requireRun(ctx, runId);
     },
     'runs.pause': async ({ runId }) => {
       const run = requireRun(ctx, runId);

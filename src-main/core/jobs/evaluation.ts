@@ -2,6 +2,7 @@ import { ApiError, type ApiErrorShape } from '@shared/errors';
 import type { Run } from '@shared/types';
 import { HEARTBEAT_TIMEOUT_MS, WORKER_PROTOCOL_VERSION, type CheckpointRef, type FromWorker } from '@shared/worker-protocol';
 import type { EventBus } from '../events';
+import { explainWorkerDamage } from '../damage';
 import { insertMetrics } from '../store/metrics';
 import { getRun, patchRunSummary } from '../store/runs';
 import type { Db } from '../store/db';
@@ -15,6 +16,7 @@ import type { SpawnWorker } from './spawn';
 export interface EvaluationRequest {
   run: Run;
   datasetPath: string;
+  datasetSha256: string;
   checkpoint: CheckpointRef;
   iwaeSamples: number;
 }
@@ -62,6 +64,7 @@ export function startEvaluation(deps: EvaluationDeps, request: EvaluationRequest
             runId,
             config: request.run.config,
             datasetPath: request.datasetPath,
+            datasetSha256: request.datasetSha256,
             checkpoint: request.checkpoint,
             iwaeSamples: request.iwaeSamples,
           },
@@ -94,7 +97,7 @@ export function startEvaluation(deps: EvaluationDeps, request: EvaluationRequest
         if (run) events.emit('run.status', { runId, status: run.status, run });
       } else {
         const how = exit.signal ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
-        const error = reported ?? new ApiError('worker_failed', `The evaluation process ended (${how}) before reporting a result.`).toJSON();
+        const error = reported ? explainWorkerDamage(db, runId, request.datasetSha256, reported) : new ApiError('worker_failed', `The evaluation process ended (${how}) before reporting a result.`).toJSON();
         events.emit('run.evaluation', { runId, state: 'failed', error });
       }
       resolve();

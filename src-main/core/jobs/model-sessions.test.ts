@@ -14,6 +14,7 @@ const key = (runId: number, sha = `sha-${runId}`): ModelKey => ({
   checkpoint: { path: '/nowhere', sha256: sha, epoch: 1, step: 1 },
   config: runConfigSchema.parse({}),
   datasetPath: '/nowhere.vaedata',
+  datasetSha256: '0'.repeat(64),
 });
 const samples = { op: 'samples', count: 1, temperature: 1, seed: 1 } as InferRequest;
 

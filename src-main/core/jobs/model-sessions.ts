@@ -24,6 +24,7 @@ export interface ModelKey {
   checkpoint: CheckpointRef;
   config: RunConfig;
   datasetPath: string;
+  datasetSha256: string;
 }
 
 export interface CallOptions {
@@ -107,7 +108,7 @@ class Session {
         case 'hello':
           worker.send({
             v: WORKER_PROTOCOL_VERSION,
-            msg: { type: 'open', runId: open.runId, config: open.config, datasetPath: open.datasetPath, checkpoint: open.checkpoint },
+            msg: { type: 'open', runId: open.runId, config: open.config, datasetPath: open.datasetPath, datasetSha256: open.datasetSha256, checkpoint: open.checkpoint },
           });
           break;
         case 'ready':

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
 import { UI_EVENT_INTERVAL_MS } from '@shared/api';
 import { ApiError, type ApiErrorShape } from '@shared/errors';
-import type { MetricPoint, Run, RunProgress } from '@shared/types';
+import type { MetricPoint, Run, RunProgress, RunStatus } from '@shared/types';
 import {
   HEARTBEAT_TIMEOUT_MS,
   STOP_GRACE_MS,
@@ -29,7 +29,8 @@ import {
 } from '../store/runs';
 import type { Workspace } from '../workspace/workspace';
 import { toArtifact } from '../artifacts';
-import { toApiError } from '../errors';
+import { explainWorkerDamage } from '../damage';
+import { isDiskFull, toApiError } from '../errors';
 import { startEvaluation, type EvaluationHandle } from './evaluation';
 import { classifyExit } from './exit-reason';
 import { adoptOrphanCheckpoints } from './orphan-checkpoints';
@@ -86,6 +87,21 @@ interface Active {
   settled: Promise<void>;
 }
 
+/** How a run ended, while the workspace cannot take it yet (disk full, read-only). */
+interface Ending {
+  status: RunStatus;
+  error: ApiErrorShape | null;
+  summary: Record<string, number>;
+  finishedAt: string;
+  /** The run's scratch folder, deleted once the ending is saved (null: leave it). */
+  runDir: string | null;
+  /** Why it could not be written, for the user. */
+  cause: string;
+}
+
+/** How often an ending the workspace refused is tried again. */
+const RETRY_ENDING_MS = 2000;
+
 /**
  * Supervises training workers: a FIFO queue (see defaultParallelRuns), one process per run, heartbeats, polite
  * stop then kill, and the reason every worker ended recorded on its run.
@@ -94,6 +110,9 @@ export class RunManager {
   private readonly active = new Map<number, Active>();
   private readonly evaluations = new Map<number, EvaluationHandle>();
   private readonly queue: number[] = [];
+  /** Endings not yet in the database; shown from here and retried until they are. */
+  private readonly unrecorded = new Map<number, Ending>();
+  private retryTimer: NodeJS.Timeout | null = null;
   private readonly now: () => string;
   private closed = false;
 
@@ -111,9 +130,16 @@ export class RunManager {
       } catch (error) {
         console.error(`run ${run.id}: could not adopt checkpoints left by the last session:`, error);
       }
-      finishRun(db, run.id, 'interrupted', this.now(), {
-        code: 'worker_failed',
-        message: 'VAE Studio stopped while this run was training. Metrics up to the last finished step are kept.',
+      this.recordEnding(run.id, {
+        status: 'interrupted',
+        error: {
+          code: 'worker_failed',
+          message: 'VAE Studio stopped while this run was training. Metrics up to the last finished step are kept.',
+        },
+        summary: {},
+        finishedAt: this.now(),
+        runDir: null,
+        cause: '',
       });
     }
     for (const run of runsWithStatus(db, ['queued'])) this.queue.push(run.id);
@@ -151,7 +177,7 @@ export class RunManager {
         workerEntry: this.options.workerEntry,
         ...(this.options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }),
       },
-      { run, datasetPath: blobs.pathOf(dataset.contentHash), checkpoint, iwaeSamples },
+      { run, datasetPath: blobs.pathOf(dataset.contentHash), datasetSha256: dataset.contentHash, checkpoint, iwaeSamples },
     );
     this.evaluations.set(run.id, handle);
     void handle.done.then(() => this.evaluations.delete(run.id));
@@ -166,7 +192,20 @@ export class RunManager {
     await this.active.get(runId)?.settled;
   }
 
+  /**
+   * Stops a queued or training run (a training one once its worker confirms or is
+   * killed). Refuses, rather than answering as if it had, a run this instance is not
+   * running: one whose end could not be recorded yet, or one another app trains.
+   */
   cancel(runId: number): void {
+    const ending = this.unrecorded.get(runId);
+    if (ending) {
+      throw new ApiError(
+        'conflict',
+        `Run ${runId} has already stopped (${ending.status}), so there is nothing to cancel; ${ending.cause} Free some space or fix the disk: its status is saved as soon as the workspace can take it.`,
+        { field: 'runId' },
+      );
+    }
     const queued = this.queue.indexOf(runId);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
@@ -175,7 +214,18 @@ export class RunManager {
       return;
     }
     const job = this.active.get(runId);
-    if (!job || job.stopRequested) return;
+    if (!job) {
+      const run = getRun(this.options.workspace.db, runId);
+      if (run && ['queued', 'running', 'paused'].includes(run.status)) {
+        throw new ApiError(
+          'conflict',
+          `Run ${runId} is not training in this VAE Studio (${this.options.workspace.readOnly ? 'another VAE Studio holds this workspace; stop it there' : 'its training process is gone; restart VAE Studio to mark it interrupted'}). Nothing was changed.`,
+          { field: 'runId' },
+        );
+      }
+      return;
+    }
+    if (job.stopRequested) return;
     job.stopRequested = true;
     this.send(job, { v: WORKER_PROTOCOL_VERSION, msg: { type: 'stop' } });
     job.killTimer = setTimeout(() => job.worker.kill(), this.options.stopGraceMs ?? STOP_GRACE_MS);
@@ -200,6 +250,33 @@ export class RunManager {
     return true;
   }
 
+  /** The run as this instance knows it: an ending not yet saved shows instead of 'running'. */
+  view(run: Run): Run {
+    const ending = this.unrecorded.get(run.id);
+    if (!ending) return run;
+    const note = `Not saved yet: ${ending.cause}`;
+    return {
+      ...run,
+      status: ending.status,
+      finishedAt: ending.finishedAt,
+      error: ending.error ? { ...ending.error, details: { ...ending.error.details, unsaved: note } } : { code: 'io_error', message: note },
+      summary: { ...run.summary, ...ending.summary },
+    };
+  }
+
+  /**
+   * Before a run is changed again (resume): its ending must be in the database, or the
+   * change would be overwritten by it. Throws why when the workspace still refuses it.
+   */
+  saveEnding(runId: number): void {
+    const ending = this.unrecorded.get(runId);
+    if (!ending) return;
+    this.retryEndings();
+    if (this.unrecorded.has(runId)) {
+      throw new ApiError('io_error', `Run ${runId} cannot be changed yet: ${ending.cause} Free some space or fix the disk and try again.`, { field: 'runId' });
+    }
+  }
+
   /** App shutdown: workers are killed and their runs marked interrupted, never left 'running'. */
   async close(): Promise<void> {
     this.closed = true;
@@ -214,6 +291,12 @@ export class RunManager {
       pending.push(evaluation.done);
     }
     await Promise.all(pending);
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = null;
+    this.retryEndings();
+    for (const [runId, ending] of this.unrecorded) {
+      console.error(`run ${runId}: closing without recording how it ended (${ending.status}): ${ending.cause}`);
+    }
   }
 
   private pump(): void {
@@ -300,13 +383,8 @@ export class RunManager {
       // The last checkpoint must be in the store before the run reads as ended (resumable).
       await job.ingest;
       const verdict = classifyExit({ ...job, exit });
-      try {
-        finishRun(db, runId, verdict.status, this.now(), verdict.error, job.summary);
-        rmSync(runDir, { recursive: true, force: true });
-      } catch (error) {
-        // Still 'running' in the file: the next start marks it interrupted and adopts its checkpoints.
-        console.error(`run ${runId}: could not record how it ended:`, error);
-      }
+      const error = verdict.error && explainWorkerDamage(db, runId, dataset.contentHash, verdict.error);
+      this.recordEnding(runId, { status: verdict.status, error, summary: job.summary, finishedAt: this.now(), runDir, cause: '' });
       this.active.delete(runId);
       this.emitStatus(runId);
       resolveSettled();
@@ -334,6 +412,7 @@ export class RunManager {
             runId,
             config: run.config,
             datasetPath: blobs.pathOf(dataset.contentHash),
+            datasetSha256: dataset.contentHash,
             runDir,
             ...(resumeFrom && { resumeFrom }),
           },
@@ -418,6 +497,63 @@ export class RunManager {
   }
 
   /**
+   * Writes how a run ended. When the disk is full, the workspace's space reserve is
+   * given up for it (so the ending is saved even on a disk full to the last byte);
+   * when it still cannot be written (no reserve left, a read-only or failing disk),
+   * the ending is kept here, shown by `view`, and retried until it is saved.
+   */
+  private recordEnding(runId: number, ending: Ending): void {
+    const write = (): void => {
+      finishRun(this.options.workspace.db, runId, ending.status, ending.finishedAt, ending.error, ending.summary);
+    };
+    try {
+      try {
+        write();
+      } catch (error) {
+        if (!isDiskFull(error) || !this.options.workspace.releaseReserve()) throw error;
+        console.error(`run ${runId}: the disk is full; using the workspace's space reserve to record how the run ended`);
+        write();
+      }
+      this.unrecorded.delete(runId);
+      this.removeRunDir(runId, ending.runDir);
+    } catch (error) {
+      const cause = toApiError(error).message.replace(/ ?Nothing was saved[^.]*\./, '').replace(/ ?Check its folder's permissions\./, '');
+      console.error(`run ${runId}: could not record how it ended (${ending.status}); retrying every ${RETRY_ENDING_MS / 1000} s:`, error);
+      this.unrecorded.set(runId, { ...ending, cause: `VAE Studio could not save how it ended: ${cause}` });
+      this.retryTimer ??= setInterval(() => this.retryEndings(), RETRY_ENDING_MS);
+      this.retryTimer.unref?.();
+    }
+  }
+
+  /** The scratch folder of an ended run; one that cannot go now (read-only disk) is swept at the next start. */
+  private removeRunDir(runId: number, runDir: string | null): void {
+    if (runDir === null) return;
+    try {
+      rmSync(runDir, { recursive: true, force: true });
+    } catch (error) {
+      console.error(`run ${runId}: could not delete its scratch folder ${runDir}:`, error);
+    }
+  }
+
+  private retryEndings(): void {
+    const { db } = this.options.workspace;
+    for (const [runId, ending] of [...this.unrecorded]) {
+      try {
+        finishRun(db, runId, ending.status, ending.finishedAt, ending.error, ending.summary);
+        this.unrecorded.delete(runId);
+        this.removeRunDir(runId, ending.runDir);
+        this.emitStatus(runId);
+      } catch {
+        // Still refused; the next round tries again.
+      }
+    }
+    if (this.unrecorded.size === 0 && this.retryTimer) {
+      clearInterval(this.retryTimer);
+      this.retryTimer = null;
+    }
+  }
+
+  /**
    * Runs one step of storing what a worker sent. If the workspace cannot take it (disk
    * full, read-only), training on would produce results nobody keeps: the worker is
    * stopped and the run fails saying why, while everything stored before stays.
@@ -446,7 +582,8 @@ export class RunManager {
   }
 
   private emitStatus(runId: number): void {
-    const run = getRun(this.options.workspace.db, runId);
+    const stored = getRun(this.options.workspace.db, runId);
+    const run = stored && this.view(stored);
     if (run) this.options.events.emit('run.status', { runId, status: run.status, run });
   }
 }

@@ -64,3 +64,24 @@ export function blobStillReferenced(db: Db, hash: string): boolean {
       .get({ hash }) !== undefined
   );
 }
+
+export interface BlobOwners {
+  datasets: { id: number; name: string; sourcePath: string }[];
+  checkpoints: { runId: number; kind: string; epoch: number }[];
+  artifacts: { runId: number; kind: string; epoch: number }[];
+}
+
+/** Which datasets and runs point at a blob (to name them when it is damaged). */
+export function blobOwners(db: Db, hash: string): BlobOwners {
+  return {
+    datasets: db
+      .prepare('SELECT id, name, source_path AS sourcePath FROM datasets WHERE blob_hash = @hash OR index_hash = @hash ORDER BY id')
+      .all({ hash }) as BlobOwners['datasets'],
+    checkpoints: db
+      .prepare('SELECT run_id AS runId, kind, epoch FROM checkpoints WHERE blob_hash = ? ORDER BY run_id, kind')
+      .all(hash) as BlobOwners['checkpoints'],
+    artifacts: db
+      .prepare('SELECT run_id AS runId, kind, epoch FROM artifacts WHERE blob_hash = ? ORDER BY run_id, id')
+      .all(hash) as BlobOwners['artifacts'],
+  };
+}

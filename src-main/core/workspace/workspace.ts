@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../store/db';
 import { BlobStore } from './blobs';
@@ -14,7 +14,38 @@ export interface Workspace {
   readOnly: boolean;
   /** The lock this instance holds (null when read-only): child processes check it before writing. */
   lock: Pick<WorkspaceLock, 'path' | 'token'> | null;
+  /**
+   * Deletes the space reserve (a file kept beside the database) so a write that must
+   * not be lost — how a run ended — fits on a disk full to the last byte. False when
+   * there is none. It is made again at the next start when there is room.
+   */
+  releaseReserve(): boolean;
   close(): void;
+}
+
+/** Name and size of the space reserve: enough for many small database writes. */
+export const RESERVE_FILE = 'space-reserve';
+export const RESERVE_BYTES = 1024 * 1024;
+
+/** Makes the reserve unless it is there; on a disk without the room, leaves none. */
+function keepReserve(path: string): void {
+  try {
+    if (statSync(path).size === RESERVE_BYTES) return;
+  } catch {
+    // Not there yet.
+  }
+  try {
+    const fd = openSync(path, 'w');
+    try {
+      // Written zeros, not a sparse file: the blocks must really be taken.
+      writeSync(fd, Buffer.alloc(RESERVE_BYTES));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    rmSync(path, { force: true });
+  }
 }
 
 export interface WorkspaceOptions {
@@ -42,6 +73,8 @@ export function openWorkspace(home: string, options: WorkspaceOptions = {}): Wor
   // The lock holder is the only writer: whatever sits in the temp folder now was left
   // by one that died mid-write and can never become a blob.
   if (options.lockMode) blobs.clearTemp();
+  const reserve = join(home, RESERVE_FILE);
+  if (options.lockMode) keepReserve(reserve);
   return {
     home,
     db,
@@ -49,6 +82,15 @@ export function openWorkspace(home: string, options: WorkspaceOptions = {}): Wor
     runsDir,
     readOnly: !options.lockMode,
     lock: lock && { path: lock.path, token: lock.token },
+    releaseReserve: () => {
+      if (!options.lockMode) return false;
+      try {
+        rmSync(reserve);
+        return true;
+      } catch {
+        return false;
+      }
+    },
     close: () => {
       db.close();
       release();
