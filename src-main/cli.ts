@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError } from '@shared/errors';
 import type { ImputeMethod } from '@shared/inference';
@@ -8,6 +9,8 @@ import { toApiError } from './core/errors';
 import { probeBackendsInWorker } from './doctor';
 import { formatDoctorReport } from './doctor-format';
 import { defaultHome } from './core/workspace/home';
+import { acquireWorkspaceLock } from './core/workspace/lock';
+import { restoreDatabase } from './core/store/backup';
 import { appPaths, appVersion } from './paths';
 import { startWebServer } from './web/server';
 
@@ -34,6 +37,9 @@ Usage:
                                     beside the per-pixel-mean floor
   vae-studio serve [--port 0]
   vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used
+  vae-studio restore-db [--from FILE]
+                                    put back the newest good backup of the workspace database (or FILE) after it
+                                    was found damaged; the damaged file is kept beside it
 
 Every command takes --home <dir> (default $VAE_STUDIO_HOME or the OS app-data folder)
 and --json (one JSON object per line: progress events, then a final result).`;
@@ -76,6 +82,7 @@ const options = {
   images: { type: 'string' },
   iterations: { type: 'string' },
   proposals: { type: 'string' },
+  from: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -322,6 +329,22 @@ async function cmdServe(core: Core, values: Values, out: Output): Promise<void> 
   await server.close();
 }
 
+/** Puts a backup back as the workspace database (after it was found damaged). */
+function cmdRestoreDb(home: string, values: Values, out: Output): void {
+  const release = acquireWorkspaceLock(home, 'command line: restore-db');
+  try {
+    const result = restoreDatabase(join(home, 'studio.db'), values.from === undefined ? undefined : resolve(values.from));
+    out.event(
+      { type: 'result', command: 'restore-db', ...result },
+      `Restored the workspace database from ${result.restored} (taken ${result.takenAt}). Work done after that backup is not in it; ` +
+        `runs that were training then show as interrupted and can be resumed.` +
+        (result.keptAside.length ? `\nThe replaced file is kept as ${result.keptAside[0]}.` : ''),
+    );
+  } finally {
+    release();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -344,6 +367,10 @@ export async function main(argv: string[]): Promise<number> {
       const report = await probeBackendsInWorker(appPaths.workerEntry);
       out.event({ type: 'result', command: 'doctor', report }, formatDoctorReport(report, appVersion));
       return report.chosen === null ? 1 : 0;
+    }
+    if (command === 'restore-db') {
+      cmdRestoreDb(home, values, out);
+      return 0;
     }
     if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });

@@ -4,7 +4,7 @@
 // build` first and root for the mounts (CI has both). Summarized in docs/RELIABILITY.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Core } from './core/core';
@@ -240,5 +240,51 @@ describe('a stored file damaged on disk', () => {
       expect(exported.status).toBe(1);
       expect(last(exported).error!.message).toMatch(/The saved model of run 1 \(its (best and last|last) checkpoint, epoch \d+\) is damaged.*train the run again/);
     })();
+  });
+});
+
+describe('a damaged database', () => {
+  it('a truncated studio.db is refused naming the newest good backup; restore-db puts it back and keeps the damaged file', async () => {
+    const home = join(dir.path, 'truncated');
+    importShapes(home);
+    // The first session's end makes the daily backup; it holds the dataset.
+    const backups = readdirSync(join(home, 'backups'));
+    expect(backups).toHaveLength(1);
+    expect(backups[0]).toMatch(/^studio-.*-daily\.db$/);
+    const trained = cli(home, ['train', '--dataset', 'shapes', '--epochs', '1', ...SMALL]);
+    expect(trained.status, trained.stderr).toBe(0);
+
+    const file = join(home, 'studio.db');
+    const size = statSync(file).size;
+    truncateSync(file, Math.floor(size / 2));
+    const refused = cli(home, ['runs']);
+    expect(refused.status).toBe(1);
+    const error = last(refused).error!;
+    expect(error.code).toBe('io_error');
+    expect(error.message).toMatch(new RegExp(`The workspace database ${file.replace(/[/.]/g, '\\$&')} is damaged \\(.+\\)\\. Nothing was changed\\.`));
+    expect(error.message).toMatch(/Restore the latest good backup, .*backups\/studio-.*-daily\.db \(taken .*\), with: vae-studio restore-db --home/);
+    // Refusing changed nothing: the damaged file is as it was.
+    expect(statSync(file).size).toBe(Math.floor(size / 2));
+
+    const restored = cli(home, ['restore-db']);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(last(restored)).toMatchObject({ type: 'result', command: 'restore-db' });
+    const aside = readdirSync(home).filter((name) => name.startsWith('studio.db.damaged-'));
+    expect(aside.length).toBeGreaterThanOrEqual(1);
+    expect(statSync(join(home, aside.find((n) => !/-(wal|shm)\./.test(n)) ?? aside[0]!)).size).toBe(Math.floor(size / 2));
+
+    // The backup was taken before the run: the dataset is back, the workspace works again.
+    const listed = cli(home, ['runs']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(last(listed).runs).toEqual([]);
+    const again = cli(home, ['train', '--dataset', 'shapes', '--epochs', '1', ...SMALL]);
+    expect(again.status, JSON.stringify(again.lines.at(-1)) + again.stderr).toBe(0);
+
+    // A file that is not a database is refused as a source.
+    const bogus = join(dir.path, 'bogus.db');
+    writeFileSync(bogus, 'not a database');
+    const wrong = cli(home, ['restore-db', '--from', bogus]);
+    expect(wrong.status).toBe(1);
+    expect(last(wrong).error!.message).toMatch(/bogus\.db is not a whole VAE Studio database .*nothing was changed/);
   });
 });

@@ -1,4 +1,5 @@
 import { existsSync, linkSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AnyEventMessage, ParsedInput, RequestName, RequestOutput } from '@shared/api';
 import { ApiError, type Envelope } from '@shared/errors';
 import type { AppInfo } from '@shared/types';
@@ -17,7 +18,11 @@ import { EventBus } from './events';
 import { CheckpointReplaced, ModelSessions, type StageCheckpoint } from './jobs/model-sessions';
 import { RunManager } from './jobs/run-manager';
 import { forkWorker, type SpawnWorker } from './jobs/spawn';
+import { backupIfDue } from './store/backup';
 import { openWorkspace, type Workspace } from './workspace/workspace';
+
+/** How often a running app checks whether the daily database backup is due. */
+const BACKUP_CHECK_MS = 60 * 60 * 1000;
 
 export interface CoreOptions {
   home: string;
@@ -83,6 +88,14 @@ export function createCore(options: CoreOptions): Core {
 
   if (!workspace.readOnly) runs.recover();
 
+  // A daily copy of the database (see store/backup.ts): checked hourly and at close, one at a time.
+  let backup: Promise<unknown> = Promise.resolve();
+  const backupIfNeeded = (): void => {
+    backup = backup.then(() => backupIfDue(workspace.db, join(workspace.home, 'studio.db'), new Date(), options.nativeBinding));
+  };
+  const backupTimer = workspace.readOnly ? null : setInterval(backupIfNeeded, BACKUP_CHECK_MS);
+  backupTimer?.unref();
+
   return {
     workspace,
     runs,
@@ -101,6 +114,11 @@ export function createCore(options: CoreOptions): Core {
       for (const controller of ctx.imports.values()) controller.abort();
       models.closeAll();
       await runs.close();
+      if (backupTimer) {
+        clearInterval(backupTimer);
+        backupIfNeeded();
+      }
+      await backup;
       workspace.close();
     },
   };

@@ -3,6 +3,9 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ARCHIVE_EXTENSION } from '@shared/model-card';
 import { createCore, type Core } from '../core/core';
+import { toApiError } from '../core/errors';
+import { DATABASE_DAMAGED, restoreDatabase } from '../core/store/backup';
+import { acquireWorkspaceLock } from '../core/workspace/lock';
 import { defaultHome } from '../core/workspace/home';
 import { appPaths, appVersion } from '../paths';
 import { spawnUtilityWorker } from './utility-worker';
@@ -10,9 +13,58 @@ import { createMainWindow, hardenSession } from './window';
 
 let core: Core | null = null;
 
+/**
+ * The workspace could not be opened. A damaged database is explained, with the offer to
+ * put back its newest good backup (then the app starts again); anything else is shown
+ * as it is. Either way the app does not go on without its workspace.
+ */
+function cannotOpen(error: unknown): void {
+  const shape = toApiError(error);
+  const backup = shape.details?.reason === DATABASE_DAMAGED && typeof shape.details.backup === 'string' ? shape.details.backup : null;
+  if (backup === null) {
+    dialog.showErrorBox('VAE Studio cannot open its workspace', shape.message);
+    app.exit(1);
+    return;
+  }
+  const answer = dialog.showMessageBoxSync({
+    type: 'error',
+    title: 'The workspace database is damaged',
+    message: 'VAE Studio found its database damaged and changed nothing.',
+    detail: shape.message,
+    buttons: ['Restore the backup', 'Quit'],
+    defaultId: 0,
+    cancelId: 1,
+  });
+  if (answer === 0) {
+    try {
+      const home = defaultHome();
+      const release = acquireWorkspaceLock(home, 'desktop app: restoring a backup');
+      try {
+        restoreDatabase(join(home, 'studio.db'), backup, coreOptions().nativeBinding);
+      } finally {
+        release();
+      }
+      app.relaunch();
+    } catch (restoreError) {
+      dialog.showErrorBox('The backup could not be restored', toApiError(restoreError).message);
+    }
+  }
+  app.exit(answer === 0 ? 0 : 1);
+}
+
 async function start(): Promise<void> {
   hardenSession();
-  core = createCore({
+  try {
+    core = createCore(coreOptions());
+  } catch (error) {
+    cannotOpen(error);
+    return;
+  }
+  startWith(core);
+}
+
+function coreOptions(): Parameters<typeof createCore>[0] {
+  return {
     home: defaultHome(),
     mode: 'electron',
     instanceLabel: 'desktop app',
@@ -23,8 +75,10 @@ async function start(): Promise<void> {
     spawnWorker: spawnUtilityWorker,
     // better-sqlite3 is built for Node; Electron needs its own ABI build (scripts/electron-native.mjs).
     nativeBinding: existsSync(appPaths.electronNative) ? appPaths.electronNative : undefined,
-  });
-  const running = core;
+  };
+}
+
+function startWith(running: Core): void {
   ipcMain.handle('vae-studio:invoke', (_event, name: unknown, input: unknown) =>
     typeof name === 'string'
       ? running.handle(name, input)

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { backupNow, damagedDatabaseError, isDamageError, quickCheck } from './backup';
 import { LATEST_VERSION, migrations, type Migration } from './migrations';
 
 export type Db = Database.Database;
@@ -12,27 +13,47 @@ export interface OpenOptions {
   readOnly?: boolean;
 }
 
-/** Opens (or creates) a workspace database and brings its schema up to date. */
+/**
+ * Opens (or creates) a workspace database and brings its schema up to date. A damaged
+ * file (SQLite cannot read it, or `quick_check` finds faults) is refused with an error
+ * naming the newest good backup; before a migration changes the schema, a backup is made.
+ */
 export function openDatabase(file: string, options: OpenOptions = {}): Db {
-  const db = new Database(file, {
-    ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
-    ...(options.readOnly ? { readonly: true, fileMustExist: true } : {}),
-  });
-  if (options.readOnly) {
-    db.pragma('busy_timeout = 5000');
-    const version = schemaVersion(db);
-    if (version !== LATEST_VERSION) {
-      db.close();
-      throw new Error(`The workspace database is at schema ${version}; this app reads ${LATEST_VERSION}. Open it with the app first.`);
+  let db: Db | undefined;
+  try {
+    db = new Database(file, {
+      ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+      ...(options.readOnly ? { readonly: true, fileMustExist: true } : {}),
+    });
+    if (options.readOnly) {
+      db.pragma('busy_timeout = 5000');
+      assertIntact(db, file, options.nativeBinding);
+      const version = schemaVersion(db);
+      if (version !== LATEST_VERSION) {
+        throw new Error(`The workspace database is at schema ${version}; this app reads ${LATEST_VERSION}. Open it with the app first.`);
+      }
+      return db;
     }
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    assertIntact(db, file, options.nativeBinding);
+    const current = schemaVersion(db);
+    const target = Math.min(options.targetVersion ?? LATEST_VERSION, LATEST_VERSION);
+    if (current > 0 && current < target) backupNow(db, file, `before-v${target}`, options.nativeBinding);
+    migrate(db, migrations, options.targetVersion);
     return db;
+  } catch (error) {
+    db?.close();
+    if (isDamageError(error)) throw damagedDatabaseError(file, error instanceof Error ? error.message : String(error), options.nativeBinding);
+    throw error;
   }
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db, migrations, options.targetVersion);
-  return db;
+}
+
+function assertIntact(db: Db, file: string, nativeBinding?: string): void {
+  const problems = quickCheck(db);
+  if (problems.length > 0) throw damagedDatabaseError(file, problems.slice(0, 2).join('; '), nativeBinding);
 }
 
 export function schemaVersion(db: Db): number {

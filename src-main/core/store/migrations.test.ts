@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { BACKUP_INTERVAL_MS, backupIfDue, listBackups } from './backup';
 import { migrations, LATEST_VERSION } from './migrations';
 import { migrate, openDatabase, schemaVersion } from './db';
 import { tempDir } from '../testing';
@@ -109,6 +112,35 @@ describe('schema migrations', () => {
       db.pragma(`user_version = ${LATEST_VERSION + 5}`);
       db.close();
       expect(() => openDatabase(file)).toThrow(/newer VAE Studio/);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
+describe('backups around migrations', () => {
+  it('copies the database, checked, before a migration changes it; the copy opens at the old version with its rows', async () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'studio.db');
+    try {
+      const old = openDatabase(file, { targetVersion: LATEST_VERSION - 1 });
+      old.prepare(`INSERT INTO projects (name, created_at) VALUES ('kept', '2026-01-01')`).run();
+      old.close();
+      openDatabase(file).close();
+      const backups = listBackups(file);
+      expect(backups.map((b) => b.reason)).toEqual([`before-v${LATEST_VERSION}`]);
+      const copy = new Database(backups[0]!.path, { readonly: true });
+      expect(schemaVersion(copy)).toBe(LATEST_VERSION - 1);
+      expect(copy.prepare('SELECT name FROM projects').pluck().all()).toEqual(['kept']);
+      copy.close();
+      // Only a migration makes one; a daily one is due once, and then not for a day.
+      openDatabase(file).close();
+      expect(listBackups(file)).toHaveLength(1);
+      const db = openDatabase(file);
+      expect(await backupIfDue(db, file, new Date(Date.now() + BACKUP_INTERVAL_MS + 1000))).toMatch(/-daily\.db$/);
+      expect(await backupIfDue(db, file)).toBeNull();
+      db.close();
+      expect(readdirSync(join(dir.path, 'backups')).sort()).toEqual(listBackups(file).map((b) => b.path.split('/').at(-1)).sort());
     } finally {
       dir.cleanup();
     }
