@@ -4,10 +4,11 @@
 // build` first and root for the mounts (CI has both). Summarized in docs/RELIABILITY.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, symlinkSync, truncateSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Core } from './core/core';
+import { listCheckpoints } from './core/store/checkpoints';
 import { getRun } from './core/store/runs';
 import { tempDir, testCore, until, writeImageFolder } from './core/testing';
 import { RESERVE_FILE } from './core/workspace/workspace';
@@ -286,5 +287,109 @@ describe('a damaged database', () => {
     const wrong = cli(home, ['restore-db', '--from', bogus]);
     expect(wrong.status).toBe(1);
     expect(last(wrong).error!.message).toMatch(/bogus\.db is not a whole VAE Studio database .*nothing was changed/);
+  });
+});
+
+/** `mount -o remount,<mode>`, retried while a file on it is open for writing (EBUSY). */
+async function remount(path: string, mode: 'ro' | 'rw'): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      execFileSync('mount', ['-o', `remount,${mode}`, path], { stdio: 'pipe' });
+      return;
+    } catch (error) {
+      if (Date.now() - started > 10_000) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+}
+
+describe('the workspace turns read-only mid-training', () => {
+  it('the run fails saying so, finished epochs and checkpoints stay, and Resume finishes it once the disk is writable again', async () => {
+    // Linux refuses to remount a file system read-only while a file on it is open for
+    // writing, which the database always is: it lives on another disk, linked in.
+    const mount = join(dir.path, 'ro-disk');
+    const unmount = mountTmpfs(mount, '64m');
+    const dbDir = join(dir.path, 'ro-db');
+    mkdirSync(dbDir);
+    let core: Core | undefined;
+    try {
+      const home = join(mount, 'home');
+      mkdirSync(home);
+      symlinkSync(join(dbDir, 'studio.db'), join(home, 'studio.db'));
+      importShapes(home);
+      core = testCore(home, { workerEntry: appPaths.workerEntry, maxConcurrentRuns: 1 });
+      const run = await core.call('runs.create', { projectId: 1, datasetId: 1, config: { epochs: 15, hidden: 32, latent: 4, batchSize: 16, seed: 5 } });
+      await until(() => listCheckpoints(core!.workspace.db, run.id).some((c) => c.epoch >= 2), 60_000, 'a checkpoint of epoch 2');
+      await remount(mount, 'ro');
+      await core.runs.settled(run.id);
+
+      const failed = getRun(core.workspace.db, run.id)!;
+      expect(failed.status).toBe('failed');
+      expect(failed.error?.code, failed.error?.message).toBe('io_error');
+      expect(failed.error?.message).toMatch(/read-only|cannot be written/);
+      expect(failed.error?.message).toMatch(/resume/);
+      const kept = listCheckpoints(core.workspace.db, run.id).find((c) => c.kind === 'last')!;
+      expect(kept.epoch).toBeGreaterThanOrEqual(2);
+      expect(core.workspace.blobs.read(kept.blob_hash).length).toBe(kept.bytes);
+      expect(storedRun(home, run.id).epochs.length).toBeGreaterThanOrEqual(kept.epoch);
+
+      await remount(mount, 'rw');
+      await core.call('runs.resume', { runId: run.id });
+      await until(() => getRun(core!.workspace.db, run.id)!.status === 'finished', 60_000, 'finished after resume');
+      expect(storedRun(home, run.id).epochs).toEqual(range(1, 15));
+    } finally {
+      await core?.close();
+      try {
+        execFileSync('mount', ['-o', 'remount,rw', mount], { stdio: 'pipe' });
+      } catch {
+        // already writable
+      }
+      unmount();
+    }
+  });
+});
+
+describe('a power cut', () => {
+  it('while a checkpoint is between write and rename: app and worker die at once, the unsynced file is torn; the restart keeps every finished epoch and Resume completes the run', async () => {
+    const home = join(dir.path, 'power-cut');
+    importShapes(home);
+    // Its own process group: one SIGKILL takes the app and its worker at the same instant.
+    const app = spawn(process.execPath, [cliBin, 'train', '--dataset', 'shapes', '--epochs', '4', '--model', 'mlp', '--hidden', '512', '--latent', '4', '--batch', '16', '--seed', '5', '--home', home, '--json'], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    const exited = new Promise((resolve) => app.on('exit', resolve));
+    const runDir = join(home, 'runs', '1');
+    await until(() => existsSync(runDir), 60_000, 'the run folder');
+    let torn = '';
+    const watcher = watch(runDir, (_event, name) => {
+      if (torn || !name || !/^epoch-2\.vaeckpt\.tmp-\d+$/.test(name)) return;
+      process.kill(-app.pid!, 'SIGKILL');
+      torn = name;
+    });
+    try {
+      await exited;
+    } finally {
+      watcher.close();
+    }
+    expect(torn, 'the power was cut while epoch 2 was written').toMatch(/^epoch-2/);
+    // What the page cache held and the disk did not: the unsynced file is cut short.
+    if (existsSync(join(runDir, torn))) truncateSync(join(runDir, torn), Math.floor(statSync(join(runDir, torn)).size / 3));
+
+    const listed = cli(home, ['runs']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(last(listed).runs![0]).toMatchObject({ id: 1, status: 'interrupted' });
+    expect(existsSync(runDir)).toBe(false);
+    const db = new Database(join(home, 'studio.db'), { readonly: true });
+    const lastCheckpoint = db.prepare(`SELECT epoch FROM checkpoints WHERE run_id = 1 AND kind = 'last'`).pluck().get() as number;
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+    expect(lastCheckpoint).toBe(1);
+
+    const resumed = cli(home, ['resume', '1']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(last(resumed).run).toMatchObject({ status: 'finished', epochsDone: 4 });
+    expect(storedRun(home, 1).epochs).toEqual(range(1, 4));
   });
 });

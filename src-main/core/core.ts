@@ -114,7 +114,7 @@ export function createCore(options: CoreOptions): Core {
       for (const controller of ctx.imports.values()) controller.abort();
       models.closeAll();
       await runs.close();
-      if (backupTimer) {
+      if (backupTimer && workspace.db.open) {
         clearInterval(backupTimer);
         backupIfNeeded();
       }

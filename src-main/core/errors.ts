@@ -23,6 +23,12 @@ export function toApiError(error: unknown): ApiError {
   if (DISK_FULL.test(`${code} ${message}`)) {
     return new ApiError('io_error', `The disk is full (${message}). Nothing was saved; free some space and try again.`);
   }
+  if (code === 'EROFS' || code === 'EIO') {
+    return new ApiError(
+      'io_error',
+      `The workspace's disk ${code === 'EROFS' ? 'is read-only' : 'reported an I/O error'} (${message}). Check the disk (a file system is remounted read-only after errors); nothing more was saved.`,
+    );
+  }
   if (/EROFS|EACCES|EPERM/.test(code)) {
     return new ApiError('io_error', `The workspace cannot be written (${message}). Check its folder's permissions.`);
   }

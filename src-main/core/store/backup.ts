@@ -144,16 +144,18 @@ export function backupNow(db: Db, databaseFile: string, reason: string, nativeBi
  * stop the app.
  */
 export async function backupIfDue(db: Db, databaseFile: string, now = new Date(), nativeBinding?: string): Promise<string | null> {
-  const newest = listBackups(databaseFile)[0];
-  if (newest && now.getTime() - newest.takenAt.getTime() < BACKUP_INTERVAL_MS) return null;
-  // An empty workspace has nothing to lose; its copy would only delay the first useful one.
-  if (db.prepare('SELECT EXISTS (SELECT 1 FROM projects)').pluck().get() === 0) return null;
-  const temp = tempBackupPath(databaseFile);
+  let temp: string | null = null;
   try {
+    if (!db.open) return null;
+    const newest = listBackups(databaseFile)[0];
+    if (newest && now.getTime() - newest.takenAt.getTime() < BACKUP_INTERVAL_MS) return null;
+    // An empty workspace has nothing to lose; its copy would only delay the first useful one.
+    if (db.prepare('SELECT EXISTS (SELECT 1 FROM projects)').pluck().get() === 0) return null;
+    temp = tempBackupPath(databaseFile);
     await db.backup(temp);
     return keep(databaseFile, temp, 'daily', nativeBinding);
   } catch (error) {
-    rmSync(temp, { force: true });
+    if (temp) rmSync(temp, { force: true });
     console.error(`Could not back up ${databaseFile}:`, error);
     return null;
   }

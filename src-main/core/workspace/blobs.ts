@@ -48,11 +48,23 @@ export class BlobStore {
     const hash = BlobStore.hash(bytes);
     const target = this.pathOf(hash);
     if (this.holdsIntact(hash)) return hash;
-    mkdirSync(join(this.dir, hash.slice(0, 2)), { recursive: true });
+    this.shardFolder(hash);
     const tmp = this.writeTemp(bytes);
     renameSync(tmp, target);
     syncFolder(join(this.dir, hash.slice(0, 2)));
     return hash;
+  }
+
+  /**
+   * The folder of a hash's first two digits. Made one level deep, not recursively: on a
+   * read-only disk Node's recursive mkdir says ENOENT, which would hide the real cause.
+   */
+  private shardFolder(hash: string): void {
+    try {
+      mkdirSync(join(this.dir, hash.slice(0, 2)));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
   }
 
   /**
@@ -107,7 +119,7 @@ export class BlobStore {
       rmSync(path, { force: true });
       return digest;
     }
-    mkdirSync(join(this.dir, digest.slice(0, 2)), { recursive: true });
+    this.shardFolder(digest);
     const fd = openSync(path, 'r');
     try {
       fsyncSync(fd);
@@ -126,7 +138,7 @@ export class BlobStore {
       rmSync(path, { force: true });
       return;
     }
-    mkdirSync(join(this.dir, hash.slice(0, 2)), { recursive: true });
+    this.shardFolder(hash);
     const fd = openSync(path, 'r');
     try {
       fsyncSync(fd);
