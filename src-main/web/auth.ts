@@ -39,3 +39,13 @@ export function isAllowedOrigin(req: IncomingMessage, port: number): boolean {
   if (origin === undefined) return true;
   return origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
 }
+
+/**
+ * The Host a request is addressed to must be this server by a loopback name: against
+ * DNS rebinding (a site whose name now resolves to 127.0.0.1 still sends its own name),
+ * in addition to the token. The server binds 127.0.0.1 only.
+ */
+export function isAllowedHost(req: IncomingMessage, port: number): boolean {
+  const host = req.headers.host?.toLowerCase();
+  return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+}

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -138,4 +140,101 @@ describe('web adapter', () => {
     await importing;
     ws.close();
   });
+
+  it('answers a request name that is not valid percent-encoding with 400, not 500', async () => {
+    const response = await api('%E0%A4%A', {});
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('%E0%A4%A') } });
+  });
+
+  it('redirects the token login only to a path on this server', async () => {
+    for (const path of ['/.//evil.example/x', '//evil.example/x', '/\\evil.example/x', '/./\\/evil.example/x']) {
+      const reply = await raw({ path: `${path}?token=${server.token}` });
+      expect(reply.status, path).toBe(302);
+      const location = reply.headers.location!;
+      expect(location, path).toMatch(/^\/[^/\\]/);
+      expect(new URL(location, base).origin, path).toBe(base);
+    }
+  });
+
+  it('refuses requests addressed to another host name (DNS rebinding), even with the token', async () => {
+    const auth = { authorization: `Bearer ${server.token}` };
+    for (const host of ['evil.example', `evil.example:${server.port}`, `127.0.0.1:${server.port + 1}`, '127.0.0.1']) {
+      const reply = await raw({ path: '/api/projects.list', method: 'POST', headers: { ...auth, host } });
+      expect(reply.status, host).toBe(403);
+    }
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`]) {
+      expect((await raw({ path: '/api/projects.list', method: 'POST', headers: { ...auth, host } })).status, host).toBe(200);
+    }
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/events`, { headers: { ...auth, host: 'evil.example' } });
+    expect(await new Promise<string>((resolve) => (ws.on('error', () => resolve('error')), ws.on('open', () => resolve('open'))))).toBe('error');
+    expect(await core.call('projects.list', {})).toEqual([]);
+  });
+
+  it('closes the event WebSocket on a message larger than the API needs', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/events`, { headers: { authorization: `Bearer ${server.token}` } });
+    await new Promise((resolve, reject) => (ws.on('open', resolve), ws.on('error', reject)));
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    ws.send('x'.repeat(64 * 1024));
+    expect(await closed).toBe(1009);
+  });
 });
+
+describe('web adapter limits', () => {
+  const slowCore = { handle: async () => (await new Promise((r) => setTimeout(r, 1500)), { ok: true, value: 'slow' }), subscribe: () => () => {} } as unknown as Core;
+  let limited: WebServer;
+  beforeEach(async () => {
+    limited = await startWebServer(slowCore, { rendererDir: join(dir.path, 'renderer'), limits: { requestTimeoutMs: 600, headersTimeoutMs: 600, maxConnections: 3 } });
+  });
+  afterEach(() => limited.close());
+
+  it('drops an authenticated request whose body never finishes, but lets a slow answer finish', async () => {
+    const started = Date.now();
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = connect(limited.port, '127.0.0.1', () => {
+        socket.write(`POST /api/projects.list HTTP/1.1\r\nHost: 127.0.0.1:${limited.port}\r\nAuthorization: Bearer ${limited.token}\r\nContent-Length: 1000\r\n\r\n{"a":`);
+      });
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString()));
+      socket.on('close', () => resolve(received.split('\r\n')[0] ?? ''));
+      socket.on('error', () => {});
+    });
+    expect(outcome).toMatch(/^HTTP\/1\.1 408|^$/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    // Answering may take longer than the request timeout: the request itself arrived in time.
+    const reply = await fetch(`http://127.0.0.1:${limited.port}/api/projects.list`, { method: 'POST', headers: { authorization: `Bearer ${limited.token}` }, body: '{}' });
+    expect(await reply.json()).toEqual({ ok: true, value: 'slow' });
+  });
+
+  it('refuses connections beyond its cap', async () => {
+    const open = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<ReturnType<typeof connect>>((resolve) => {
+            const socket = connect(limited.port, '127.0.0.1', () => resolve(socket));
+          }),
+      ),
+    );
+    const extra = await new Promise<string>((resolve) => {
+      const socket = connect(limited.port, '127.0.0.1');
+      socket.on('error', () => resolve('closed'));
+      socket.on('close', () => resolve('closed'));
+      socket.on('connect', () => socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${limited.port}\r\n\r\n`));
+      socket.on('data', () => resolve('answered'));
+    });
+    expect(extra).toBe('closed');
+    for (const socket of open) socket.destroy();
+  });
+});
+
+/** A request exactly as written (fetch would normalise the path and refuses to set Host). */
+function raw(options: { path: string; method?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path: options.path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string | undefined> }));
+    });
+    req.on('error', reject);
+    req.end(options.method === 'POST' ? '{}' : undefined);
+  });
+}

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ErrorCode } from '@shared/errors';
 import type { Core } from '../core/core';
-import { isAllowedOrigin, isAuthorized, newToken, sameSecret, SESSION_COOKIE } from './auth';
+import { isAllowedHost, isAllowedOrigin, isAuthorized, newToken, sameSecret, SESSION_COOKIE } from './auth';
 import { readStatic } from './static-files';
 
 export interface WebServer {
@@ -14,6 +14,21 @@ export interface WebServer {
 }
 
 const MAX_BODY = 1024 * 1024;
+/**
+ * The adapter's limits. A request (headers and body, at most 1 MiB) must arrive within
+ * `requestTimeoutMs`, its headers within `headersTimeoutMs`: an authenticated client
+ * that sends its body slowly cannot hold a socket for ever. (Answering may take longer:
+ * a large import keeps its request open for minutes.) The UI opens a handful of
+ * connections; more than `maxConnections` at once are refused. The event WebSocket only
+ * sends: what a client sends it is never read, so a frame may be small.
+ */
+export interface WebLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxConnections: number;
+  maxWebSocketMessage: number;
+}
+export const DEFAULT_WEB_LIMITS: WebLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, maxConnections: 64, maxWebSocketMessage: 4096 };
 const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_input: 400,
   not_found: 404,
@@ -52,22 +67,35 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /**
+ * Where the login redirect sends the browser: the requested path on this server. A path
+ * starting with `//` or `/\\` would be read as another host (`//evil.example/x`), so
+ * leading slashes and backslashes collapse to one.
+ */
+export function samePagePath(pathname: string): string {
+  return `/${pathname.replace(/^[/\\]+/, '')}`;
+}
+
+/**
  * The loopback adapter: the same core over HTTP + WebSocket, for headless machines and
  * end-to-end tests. Binds 127.0.0.1 only; every route needs the per-launch token.
  */
-export async function startWebServer(core: Core, options: { port?: number; rendererDir: string }): Promise<WebServer> {
+export async function startWebServer(core: Core, options: { port?: number; rendererDir: string; limits?: Partial<WebLimits> }): Promise<WebServer> {
   const token = newToken();
+  const limits = { ...DEFAULT_WEB_LIMITS, ...options.limits };
   let port = 0;
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs / 2) }, (req, res) => {
     void route(req, res).catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { ok: false, error: { code: 'internal', message: String(error) } });
     });
   });
-  // Imports of large folders keep one request open for minutes.
-  server.requestTimeout = 0;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.maxConnections = limits.maxConnections;
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A page on another site that rebinds its name to 127.0.0.1 sends its own Host.
+    if (!isAllowedHost(req, port)) return refuse(res, 403, `Requests must be addressed to 127.0.0.1:${port} or localhost:${port}.`);
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     if (!isAllowedOrigin(req, port)) return refuse(res, 403, 'Cross-origin requests are refused.');
 
@@ -78,7 +106,7 @@ export async function startWebServer(core: Core, options: { port?: number; rende
       res.writeHead(302, {
         ...SECURITY_HEADERS,
         'set-cookie': `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
-        location: url.pathname,
+        location: samePagePath(url.pathname),
       });
       res.end();
       return;
@@ -101,7 +129,13 @@ export async function startWebServer(core: Core, options: { port?: number; rende
       } catch (error) {
         return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: `Request body is not valid JSON: ${String(error)}`, details: { field: '(body)' } } });
       }
-      const envelope = await core.handle(decodeURIComponent(url.pathname.slice(5)), input);
+      let name: string;
+      try {
+        name = decodeURIComponent(url.pathname.slice(5));
+      } catch {
+        return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: `The request name in ${url.pathname} is not valid percent-encoding.`, details: { field: '(path)' } } });
+      }
+      const envelope = await core.handle(name, input);
       return sendJson(res, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope);
     }
 
@@ -116,10 +150,10 @@ export async function startWebServer(core: Core, options: { port?: number; rende
     res.end(file.body);
   }
 
-  const sockets = new WebSocketServer({ noServer: true });
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: limits.maxWebSocketMessage });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    if (url.pathname !== '/events' || !isAllowedOrigin(req, port) || !isAuthorized(req, token)) {
+    if (url.pathname !== '/events' || !isAllowedHost(req, port) || !isAllowedOrigin(req, port) || !isAuthorized(req, token)) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       socket.destroy();
       return;
