@@ -1,8 +1,8 @@
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseCheckpoint } from '@shared/checkpoint-format';
-import { runConfigSchema, importSettingsSchema, type RunConfig } from '@shared/config';
+import { LIMITS, runConfigSchema, importSettingsSchema, type RunConfig } from '@shared/config';
 import { decodePacked, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import { EXPORT_FILES, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, HELDOUT_MAX, manifestSchema, modelCardSchema, type ImportedModel, type ModelCard } from '@shared/model-card';
@@ -16,12 +16,13 @@ import { insertMetrics } from '../store/metrics';
 import { getRun, insertRun } from '../store/runs';
 import type { BlobStore } from '../workspace/blobs';
 import { sha256Hex, sha256HexAsync } from './export-model';
-import { DEFAULT_ZIP_LIMITS, nextTurn, readZipAsync, unsafePathReason, ZipError, type ZipEntry } from './zip';
+import { DEFAULT_ZIP_LIMITS, nextTurn, unsafePathReason, ZipError, ZipReader } from './zip';
 
 /**
- * Bringing an exported model back (models.import). Everything is read and checked in
- * memory first — zip structure and paths, the manifest's format and version, every
- * file's size and SHA-256, the model card's schema, the checkpoint's own hash and
+ * Bringing an exported model back (models.import). Everything is read and checked
+ * first — zip structure and paths, the manifest's format and version (before any other
+ * file is unpacked), every file's size and SHA-256 (streamed; only the files the import
+ * uses are kept in memory, each within what its role allows), the model card's schema, the checkpoint's own hash and
  * its fit to the card's architecture, the held-out images — and only then written:
  * blobs, then one transaction of rows. A refused file leaves the workspace as it was.
  */
@@ -39,10 +40,29 @@ export interface ImportedBundle {
 const bad = (source: string, why: string): ApiError =>
   new ApiError('invalid_input', `${source} is not a usable VAE Studio model export: ${why}. Nothing was imported.`, { field: 'path' });
 
-/** The files of an export folder, as archive entries; symlinks and odd files are refused. */
-async function readFolder(root: string): Promise<ZipEntry[]> {
-  const entries: ZipEntry[] = [];
-  const paths: { rel: string; full: string }[] = [];
+/**
+ * Where an export's files come from: an archive or a folder. `files` lists every file
+ * with its size as declared (the zip's directory, the folder's stat); `stream` gives a
+ * file's bytes a chunk at a time and never more than that size.
+ */
+interface ExportSource {
+  files: ReadonlyMap<string, number>;
+  stream(path: string, onChunk: (chunk: Uint8Array) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function zipSource(path: string): Promise<ExportSource> {
+  const zip = await ZipReader.open(path);
+  return {
+    files: new Map([...zip.entries.values()].map((e) => [e.path, e.size])),
+    stream: (file, onChunk) => zip.stream(file, onChunk),
+    close: () => zip.close(),
+  };
+}
+
+/** The files of an export folder; symlinks and odd files are refused. */
+function folderSource(root: string): ExportSource {
+  const files = new Map<string, number>();
   let total = 0;
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir)) {
@@ -59,13 +79,26 @@ async function readFolder(root: string): Promise<ZipEntry[]> {
       if (reason) throw new ZipError(`"${rel}" has ${reason}`);
       if (stat.size > DEFAULT_ZIP_LIMITS.maxEntryBytes) throw new ZipError(`"${rel}" is ${stat.size} bytes (limit ${DEFAULT_ZIP_LIMITS.maxEntryBytes})`);
       total += stat.size;
-      if (total > DEFAULT_ZIP_LIMITS.maxTotalBytes || paths.length >= DEFAULT_ZIP_LIMITS.maxEntries) throw new ZipError('the folder holds too much');
-      paths.push({ rel, full });
+      if (total > DEFAULT_ZIP_LIMITS.maxTotalBytes || files.size >= DEFAULT_ZIP_LIMITS.maxEntries) throw new ZipError('the folder holds too much');
+      files.set(rel, stat.size);
     }
   };
   walk(root);
-  for (const { rel, full } of paths) entries.push({ path: rel, data: await readFile(full) });
-  return entries;
+  return {
+    files,
+    async stream(rel, onChunk) {
+      const size = files.get(rel)!;
+      let read = 0;
+      if (size > 0) {
+        for await (const chunk of createReadStream(join(root, ...rel.split('/')), { start: 0, end: size - 1 })) {
+          read += (chunk as Buffer).length;
+          onChunk(chunk as Buffer);
+        }
+      }
+      if (read !== size) throw new ZipError(`"${rel}" changed while it was read`);
+    },
+    close: async () => {},
+  };
 }
 
 function parseCsv(text: string, source: string): MetricPoint[] {
@@ -81,6 +114,22 @@ function parseCsv(text: string, source: string): MetricPoint[] {
   });
 }
 
+/** The manifest and the model card are small; larger ones are refused unread. */
+const MANIFEST_MAX_BYTES = 1024 * 1024;
+const CARD_MAX_BYTES = 1024 * 1024;
+const METRICS_MAX_BYTES = 64 * 1024 * 1024;
+/** All sample images together. */
+const SAMPLES_MAX_BYTES = 64 * 1024 * 1024;
+const SAMPLE_PATH = /^samples\/[a-z0-9_-]+\.png$/i;
+
+/**
+ * Room for the held-out images the card describes (pixels, a label and a split code
+ * each, the header), and for a checkpoint of the card's parameter count: the weights
+ * and Adam's two moments, float32, plus headroom for the header and a VQ-VAE's EMA state.
+ */
+const heldoutMaxBytes = (p: ModelCard['preprocessing']): number => HELDOUT_MAX * (p.width * p.height * p.channels + 5) + 1024 * 1024;
+const checkpointMaxBytes = (card: ModelCard): number => 3 * 4 * card.architecture.parameters + 16 * 1024 * 1024;
+
 /** Read and check an archive or export folder; throws a clear invalid_input error, writes nothing. */
 export async function readExport(path: string): Promise<ImportedBundle> {
   const source = resolve(path);
@@ -90,24 +139,58 @@ export async function readExport(path: string): Promise<ImportedBundle> {
   } catch {
     throw new ApiError('not_found', `${source} does not exist`, { field: 'path' });
   }
-  let entries: ZipEntry[];
+  let files: ExportSource;
   try {
-    if (stat.isDirectory()) entries = await readFolder(source);
+    if (stat.isDirectory()) files = folderSource(source);
     else if (stat.isFile()) {
       if (stat.size > DEFAULT_ZIP_LIMITS.maxTotalBytes) throw new ZipError(`the file is ${stat.size} bytes`);
-      entries = await readZipAsync(await readFile(source));
+      files = await zipSource(source);
     } else throw new ZipError('it is neither a file nor a folder');
   } catch (error) {
     if (error instanceof ZipError) throw bad(source, error.message);
     throw error;
   }
-  const files = new Map(entries.map((e) => [e.path, e.data]));
-  const manifestBytes = files.get(EXPORT_FILES.manifest);
-  if (!manifestBytes) throw bad(source, `it has no ${EXPORT_FILES.manifest}`);
+  try {
+    return await readBundle(files, source);
+  } catch (error) {
+    if (error instanceof ZipError) throw bad(source, error.message);
+    throw error;
+  } finally {
+    await files.close();
+  }
+}
+
+/**
+ * The manifest is read first and alone: nothing else is unpacked unless it names our
+ * format and lists every file with its size, and the files are exactly those listed.
+ * Then each file is streamed once, its SHA-256 computed on the way; only the files the
+ * import uses (card, checkpoint, held-out images, metrics, samples) are kept, each
+ * within a size its role allows (the checkpoint's and the images' from the card).
+ */
+async function readBundle(files: ExportSource, source: string): Promise<ImportedBundle> {
+  /** A file's bytes, checked against the manifest's SHA-256 when given; kept only with `keep`. */
+  const read = async (path: string, keep: boolean, sha256?: string): Promise<Uint8Array | null> => {
+    const size = files.files.get(path)!;
+    const data = keep ? new Uint8Array(size) : null;
+    const hash = createHash('sha256');
+    let at = 0;
+    await files.stream(path, (chunk) => {
+      hash.update(chunk);
+      data?.set(chunk, at);
+      at += chunk.length;
+    });
+    if (sha256 !== undefined && hash.digest('hex') !== sha256) throw bad(source, `"${path}" is damaged (its SHA-256 does not match the manifest)`);
+    return data;
+  };
+
+  const manifestSize = files.files.get(EXPORT_FILES.manifest);
+  if (manifestSize === undefined) throw bad(source, `it has no ${EXPORT_FILES.manifest}`);
+  if (manifestSize > MANIFEST_MAX_BYTES) throw bad(source, `its ${EXPORT_FILES.manifest} is ${manifestSize} bytes (at most ${MANIFEST_MAX_BYTES})`);
   let manifestJson: unknown;
   try {
-    manifestJson = JSON.parse(new TextDecoder().decode(manifestBytes));
-  } catch {
+    manifestJson = JSON.parse(new TextDecoder().decode((await read(EXPORT_FILES.manifest, true))!));
+  } catch (error) {
+    if (error instanceof ZipError) throw error;
     throw bad(source, `${EXPORT_FILES.manifest} is not JSON`);
   }
   const format = (manifestJson as { format?: unknown })?.format;
@@ -123,30 +206,61 @@ export async function readExport(path: string): Promise<ImportedBundle> {
   const manifest = manifestSchema.safeParse(manifestJson);
   if (!manifest.success) throw bad(source, `its manifest is malformed (${manifest.error.issues[0]?.path.join('.')}: ${manifest.error.issues[0]?.message})`);
 
-  const listed = new Set(manifest.data.files.map((f) => f.path));
-  for (const path of files.keys()) {
+  // Exactly the listed files, each of the listed size, before any of them is unpacked.
+  const listed = new Map<string, { bytes: number; sha256: string }>();
+  for (const file of manifest.data.files) {
+    if (file.path === EXPORT_FILES.manifest || listed.has(file.path)) throw bad(source, `its manifest lists "${file.path}" twice`);
+    listed.set(file.path, file);
+  }
+  for (const path of files.files.keys()) {
     if (path !== EXPORT_FILES.manifest && !listed.has(path)) throw bad(source, `"${path}" is not listed in its manifest`);
   }
-  for (const file of manifest.data.files) {
-    const data = files.get(file.path);
-    if (!data) throw bad(source, `"${file.path}" is missing`);
-    if (data.length !== file.bytes || (await sha256HexAsync(data)) !== file.sha256) throw bad(source, `"${file.path}" is damaged (its SHA-256 does not match the manifest)`);
+  for (const [path, file] of listed) {
+    const size = files.files.get(path);
+    if (size === undefined) throw bad(source, `"${path}" is missing`);
+    if (size !== file.bytes) throw bad(source, `"${path}" is ${size} bytes, its manifest says ${file.bytes}`);
   }
-
-  const need = (path: string): Uint8Array => {
-    const data = files.get(path);
-    if (!data) throw bad(source, `it has no ${path}`);
-    return data;
+  const need = (path: string, max: number): { bytes: number; sha256: string } => {
+    const file = listed.get(path);
+    if (!file) throw bad(source, `it has no ${path}`);
+    if (file.bytes > max) throw bad(source, `its ${path} is ${file.bytes} bytes, more than it can be (${max})`);
+    return file;
   };
+
+  const cardFile = need(EXPORT_FILES.card, CARD_MAX_BYTES);
   let card: ModelCard;
   try {
-    card = modelCardSchema.parse(JSON.parse(new TextDecoder().decode(need(EXPORT_FILES.card))));
+    card = modelCardSchema.parse(JSON.parse(new TextDecoder().decode((await read(EXPORT_FILES.card, true, cardFile.sha256))!)));
   } catch (error) {
-    if (error instanceof ApiError) throw error;
+    if (error instanceof ApiError || error instanceof ZipError) throw error;
     throw bad(source, `${EXPORT_FILES.card} is malformed`);
   }
+  const p = card.preprocessing;
+  if (p.width !== p.height) throw bad(source, 'VAE Studio datasets are square');
+  if (p.width > LIMITS.imageSize.max) throw bad(source, `its images are ${p.width}×${p.height} (at most ${LIMITS.imageSize.max})`);
 
-  const checkpoint = need(EXPORT_FILES.checkpoint);
+  // Every other file in the manifest's order: the import's own kept, the rest only hashed.
+  const kept = new Map<string, Uint8Array>();
+  const limit = new Map<string, number>([
+    [EXPORT_FILES.checkpoint, checkpointMaxBytes(card)],
+    [EXPORT_FILES.heldout, heldoutMaxBytes(p)],
+    [EXPORT_FILES.metrics, METRICS_MAX_BYTES],
+  ]);
+  need(EXPORT_FILES.checkpoint, limit.get(EXPORT_FILES.checkpoint)!);
+  need(EXPORT_FILES.heldout, limit.get(EXPORT_FILES.heldout)!);
+  let samplesBytes = 0;
+  for (const [path, file] of listed) {
+    if (path === EXPORT_FILES.card) continue;
+    const max = limit.get(path) ?? (SAMPLE_PATH.test(path) ? SAMPLES_MAX_BYTES - samplesBytes : null);
+    if (max !== null) {
+      need(path, max);
+      if (SAMPLE_PATH.test(path)) samplesBytes += file.bytes;
+    }
+    const data = await read(path, max !== null, file.sha256);
+    if (data) kept.set(path, data);
+  }
+
+  const checkpoint = kept.get(EXPORT_FILES.checkpoint)!;
   await nextTurn();
   let config: RunConfig;
   try {
@@ -161,7 +275,7 @@ export async function readExport(path: string): Promise<ImportedBundle> {
     throw bad(source, `${EXPORT_FILES.checkpoint}: ${(error as Error).message}`);
   }
 
-  const heldout = need(EXPORT_FILES.heldout);
+  const heldout = kept.get(EXPORT_FILES.heldout)!;
   let heldoutDataset: PackedDataset;
   try {
     heldoutDataset = decodePacked(heldout);
@@ -169,16 +283,13 @@ export async function readExport(path: string): Promise<ImportedBundle> {
     throw bad(source, `${EXPORT_FILES.heldout}: ${(error as Error).message}`);
   }
   const h = heldoutDataset.header;
-  const p = card.preprocessing;
   if (h.width !== p.width || h.height !== p.height || h.channels !== p.channels || h.count > HELDOUT_MAX || h.count !== card.heldout.count) {
     throw bad(source, `${EXPORT_FILES.heldout} does not match the model card (${h.width}×${h.height}×${h.channels}, ${h.count} images)`);
   }
-  if (p.width !== p.height) throw bad(source, 'VAE Studio datasets are square');
 
-  const samples = [...files.entries()]
-    .filter(([path]) => /^samples\/[a-z0-9_-]+\.png$/i.test(path))
-    .map(([path, data]) => ({ kind: path.slice('samples/'.length, -'.png'.length), data }));
-  const metrics = files.has(EXPORT_FILES.metrics) ? parseCsv(new TextDecoder().decode(files.get(EXPORT_FILES.metrics)), source) : [];
+  const samples = [...kept.entries()].filter(([path]) => SAMPLE_PATH.test(path)).map(([path, data]) => ({ kind: path.slice('samples/'.length, -'.png'.length), data }));
+  const metricsBytes = kept.get(EXPORT_FILES.metrics);
+  const metrics = metricsBytes ? parseCsv(new TextDecoder().decode(metricsBytes), source) : [];
   return { card, config, checkpoint, heldout, heldoutDataset, samples, metrics, formatVersion: manifest.data.formatVersion };
 }
 

@@ -4,7 +4,7 @@ import { deflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../testing';
 import { readExport } from './import-model';
-import { crc32, readZip, readZipAsync, unsafePathReason, writeZip, writeZipAsync, ZipError, type ZipEntry, type ZipLimits } from './zip';
+import { crc32, readZip, unsafePathReason, writeZip, writeZipAsync, ZipError, ZipReader, type ZipEntry, type ZipLimits } from './zip';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -40,10 +40,29 @@ function oneEntry(path: string, data: Uint8Array, options: { method?: 0 | 8; dec
   return Buffer.concat([local, name, body, central, name, end]);
 }
 
-/** Both readers, made to answer the same way: the sync one (tests, small files) and the async one (the core). */
+let files = 0;
+/** Every entry through ZipReader, the core's streaming reader: the bytes written to a file first. */
+async function readFileZip(bytes: Uint8Array, limits?: ZipLimits): Promise<ZipEntry[]> {
+  const path = join(dir.path, `zip-${files++}.zip`);
+  writeFileSync(path, bytes);
+  const zip = await ZipReader.open(path, limits);
+  try {
+    const entries: ZipEntry[] = [];
+    for (const e of zip.entries.values()) {
+      const chunks: Uint8Array[] = [];
+      await zip.stream(e.path, (chunk) => chunks.push(Buffer.from(chunk)));
+      entries.push({ path: e.path, data: Buffer.concat(chunks) });
+    }
+    return entries;
+  } finally {
+    await zip.close();
+  }
+}
+
+/** Both readers, made to answer the same way: the in-memory one (tests, small files) and the streaming one (the core). */
 const readers: [string, (bytes: Uint8Array, limits?: ZipLimits) => Promise<ZipEntry[]>][] = [
   ['readZip', async (bytes, limits) => readZip(bytes, limits)],
-  ['readZipAsync', readZipAsync],
+  ['ZipReader', readFileZip],
 ];
 
 describe('zip', () => {
@@ -93,6 +112,43 @@ describe('zip', () => {
       await expect(read(writeZip([{ path: 'a', data: Buffer.from('1') }, { path: 'a', data: Buffer.from('2') }]))).rejects.toThrow(/appears twice/);
     });
   }
+
+  it('refuses entries that share stored bytes before inflating any (200 names over one 10 MiB zero stream)', async () => {
+    const size = 10 * 1024 * 1024;
+    const zeros = new Uint8Array(size);
+    const body = deflateRawSync(zeros);
+    const crc = crc32(zeros);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(size, 22);
+    local.writeUInt16LE(2, 26);
+    const centrals = Array.from({ length: 200 }, (_, i) => {
+      const name = Buffer.from(`e${i}`);
+      const c = Buffer.alloc(46);
+      c.writeUInt32LE(0x02014b50, 0);
+      c.writeUInt16LE(8, 10);
+      c.writeUInt32LE(crc, 16);
+      c.writeUInt32LE(body.length, 20);
+      c.writeUInt32LE(size, 24);
+      c.writeUInt16LE(name.length, 28);
+      return Buffer.concat([c, name]);
+    });
+    const central = Buffer.concat(centrals);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(200, 8);
+    end.writeUInt16LE(200, 10);
+    end.writeUInt32LE(central.length, 12);
+    end.writeUInt32LE(30 + 2 + body.length, 16);
+    const bomb = Buffer.concat([local, Buffer.from('e0'), body, central, end]);
+    expect(bomb.length).toBeLessThan(25_000);
+    for (const [name, read] of readers) {
+      await expect(read(bomb), name).rejects.toThrow(/"e0" and entry "e1" overlap/);
+    }
+  });
 
   it('refuses a symlink inside an export folder', async () => {
     const folder = join(dir.path, 'export');
