@@ -27,8 +27,9 @@ Usage:
                    [--backend webgpu|tensorflow-gpu|tensorflow|wasm|cpu]   (default: the fastest that passes its self-check)
   vae-studio resume <run>           continue an interrupted, killed or stopped run from its last checkpoint
   vae-studio runs [--project P]
-  vae-studio export <run> <path> [--format archive|tfjs|onnx] [--checkpoint best|last]
-                                    the run's model for other tools: one .vaestudio archive (default) or a folder
+  vae-studio export <run> <path> [--format archive|tfjs|onnx] [--checkpoint best|last] [--overwrite]
+                                    the run's model for other tools: one .vaestudio archive (default) or a folder;
+                                    an existing file (or previous export folder) is replaced only with --overwrite
   vae-studio import-model <path> [--project P]
                                     bring back an exported archive or folder as a run (Explore, Inpaint)
   vae-studio impute --run <id> --mask random50|top|bottom [--method pseudo-gibbs,metropolis,importance,optimize]
@@ -76,6 +77,7 @@ const options = {
   backend: { type: 'string' },
   format: { type: 'string' },
   checkpoint: { type: 'string' },
+  overwrite: { type: 'boolean', default: false },
   run: { type: 'string' },
   mask: { type: 'string' },
   method: { type: 'string' },
@@ -260,7 +262,7 @@ async function cmdExport(core: Core, values: Values, positionals: string[], out:
   const runId = runIdArg(positionals[0], 'export <run> <path>');
   const path = positionals[1];
   if (!path) throw new ApiError('invalid_input', 'export needs a destination: vae-studio export <run> <path>', { field: 'path' });
-  const result = await core.call('models.export', { runId, path, format: values.format, checkpoint: values.checkpoint });
+  const result = await core.call('models.export', { runId, path, format: values.format, checkpoint: values.checkpoint, overwrite: values.overwrite });
   const { card } = result;
   out.event(
     { type: 'result', command: 'export', ...result },

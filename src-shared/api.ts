@@ -121,6 +121,9 @@ export const requestSchemas = {
    * Export a run's model (best or last checkpoint): `archive` writes one .vaestudio file
    * at `path` (a folder gets <run name>.vaestudio in it), `tfjs` / `onnx` a new or empty
    * folder. Both hold the model card, README, samples, metrics and what import needs.
+   * An existing target is refused (`conflict`, `details.exists`, `details.path`) unless
+   * `overwrite` (an archive, or a folder holding a previous export); a target inside the
+   * workspace is always refused.
    */
   'models.export': z
     .object({
@@ -128,6 +131,7 @@ export const requestSchemas = {
       checkpoint: checkpointChoice,
       path: z.string().trim().min(1).max(4096),
       format: z.enum(exportFormats).default('archive'),
+      overwrite: z.boolean().default(false),
     })
     .strict(),
   /** Import a .vaestudio archive or export folder into a project as a finished run with its held-out images. */

@@ -1,7 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CHECKPOINT_HASH_BYTES, parseCheckpoint, zeroCheckpointTensors, type ParsedCheckpoint } from '@shared/checkpoint-format';
 import { decodePacked, encodePacked, imageBytes, SPLIT_TEST, SPLIT_VALIDATION, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
@@ -25,6 +24,7 @@ import { getCheckpoint, type CheckpointRow } from '../store/checkpoints';
 import type { Db } from '../store/db';
 import { readMetrics } from '../store/metrics';
 import type { BlobStore } from '../workspace/blobs';
+import { fsyncFolder, siblingName, writeFileDurably, type PendingFiles } from '../workspace/pending-files';
 import { exportReadme } from './export-readme';
 import { nextTurn, writeZipAsync, type ZipEntry } from './zip';
 
@@ -257,43 +257,139 @@ export function archiveTarget(path: string, runName: string): string {
   return extname(target) === '' ? `${target}${ARCHIVE_EXTENSION}` : target;
 }
 
-const tempName = (target: string): string => join(dirname(target), `.${basename(target)}.tmp-${randomBytes(4).toString('hex')}`);
+/** Whether `path` is `folder` or inside it. */
+const inside = (path: string, folder: string): boolean => {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+};
 
-/** Write an export: one archive file, or a folder (which must not exist yet, or be empty). */
-export async function writeExport(entries: ZipEntry[], format: ExportFormat, path: string, runName: string): Promise<{ path: string; bytes: number }> {
+/** `path` with its folder's symlinks resolved (the file itself may not exist yet). */
+function realTarget(path: string): string {
+  return join(realpathSync(dirname(path)), basename(path));
+}
+
+/** Whether a folder holds a VAE Studio export (its manifest names our format), the only kind of non-empty folder an export replaces. */
+function holdsExport(folder: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(folder, EXPORT_FILES.manifest), 'utf8')) as { format?: unknown }).format === EXPORT_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+export interface WriteExportOptions {
+  /** Replace an existing archive, or a folder holding a previous export. */
+  overwrite: boolean;
+  /** The workspace folder: nothing is ever written inside it. */
+  home: string;
+  pending: PendingFiles;
+}
+
+const exists = (target: string, what: string): ApiError =>
+  new ApiError(
+    'conflict',
+    `${target} already exists, so nothing was written. Choose another ${what}, or replace it: confirm in the export dialog, or add --overwrite on the command line.`,
+    { field: 'path', path: target, exists: true },
+  );
+
+/**
+ * Where an export goes and what is there now; throws the error a user sees when it may
+ * not go there (called before the export is built, and again before it is written).
+ */
+export function checkExportTarget(format: ExportFormat, path: string, runName: string, options: WriteExportOptions): { target: string; present: Stats | null } {
+  const target = format === 'archive' ? archiveTarget(path, runName) : resolve(path);
+  const folder = dirname(target);
+  if (!existsSync(folder)) throw new ApiError('not_found', `The folder ${folder} does not exist; create it or choose another place for the export`, { field: 'path' });
+  if (inside(realTarget(target), realpathSync(options.home))) {
+    throw new ApiError(
+      'invalid_input',
+      `${target} is inside the VAE Studio workspace (${options.home}), where the app keeps its database and files; an export there could destroy them. Choose a folder outside it.`,
+      { field: 'path' },
+    );
+  }
+  let present: Stats | null;
+  try {
+    present = lstatSync(target);
+  } catch {
+    present = null;
+  }
   if (format === 'archive') {
-    const target = archiveTarget(path, runName);
-    if (!existsSync(dirname(target))) throw new ApiError('not_found', `The folder ${dirname(target)} does not exist`, { field: 'path' });
-    const zip = await writeZipAsync(entries);
-    const temp = tempName(target);
-    try {
-      await writeFile(temp, zip);
-      renameSync(temp, target);
-    } catch (error) {
-      rmSync(temp, { force: true });
-      throw error;
+    if (present) {
+      if (present.isDirectory() || !(present.isFile() || present.isSymbolicLink())) throw new ApiError('conflict', `${target} exists and is not a file; choose another name for the archive`, { field: 'path' });
+      if (!options.overwrite) throw exists(target, 'file name');
     }
+  } else if (present) {
+    if (!present.isDirectory()) throw new ApiError('conflict', `${target} is a file; give a folder for a ${format} export`, { field: 'path' });
+    if (readdirSync(target).length > 0) {
+      if (!options.overwrite) throw exists(target, 'folder (a new or empty one)');
+      if (!holdsExport(target)) {
+        throw new ApiError('conflict', `The folder ${target} is not empty and holds no VAE Studio export (only a previous export is replaced); choose a new or empty folder`, { field: 'path' });
+      }
+    }
+  }
+  return { target, present };
+}
+
+/**
+ * Write an export: one archive file, or a folder. It goes to a hidden temp name beside
+ * the target (recorded in the workspace until it is renamed, so a crash leaves nothing
+ * behind after the next start), is fsynced with its folder, and is renamed into place:
+ * the target is either the old file or the whole new one. An existing target is replaced
+ * only with `overwrite`; a target inside the workspace is refused.
+ */
+export async function writeExport(entries: ZipEntry[], format: ExportFormat, path: string, runName: string, options: WriteExportOptions): Promise<{ path: string; bytes: number }> {
+  const { target, present } = checkExportTarget(format, path, runName, options);
+  if (format === 'archive') {
+    const zip = await writeZipAsync(entries);
+    await publish(target, options.pending, present !== null, (temp) => writeFileDurably(temp, zip));
     return { path: target, bytes: zip.length };
   }
-  const target = resolve(path);
-  if (existsSync(target)) {
-    if (!statSync(target).isDirectory()) throw new ApiError('conflict', `${target} is a file; give a folder for a ${format} export`, { field: 'path' });
-    if (readdirSync(target).length > 0) throw new ApiError('conflict', `The folder ${target} is not empty; choose a new or empty folder`, { field: 'path' });
-  }
-  if (!existsSync(dirname(target))) throw new ApiError('not_found', `The folder ${dirname(target)} does not exist`, { field: 'path' });
-  // Written beside the target and renamed, so a failed export leaves no half folder.
-  const temp = tempName(target);
-  try {
+
+  await publish(target, options.pending, present !== null, async (temp) => {
     for (const entry of entries) {
       const file = join(temp, ...entry.path.split('/'));
       mkdirSync(dirname(file), { recursive: true });
-      await writeFile(file, entry.data);
+      writeFileDurably(file, entry.data);
+      await nextTurn();
     }
-    if (existsSync(target)) rmSync(target, { recursive: true });
-    renameSync(temp, target);
+  });
+  return { path: target, bytes: entries.reduce((n, e) => n + e.data.length, 0) };
+}
+
+/**
+ * Writes a file or folder at a recorded temp name beside `target` and renames it into
+ * place. A file replaces the old one in one rename; a folder cannot, so the old one is
+ * first moved aside (recorded: the next start puts it back if the new one never
+ * arrived) and deleted once the new one is in place.
+ */
+async function publish(target: string, pending: PendingFiles, replacing: boolean, write: (temp: string) => void | Promise<void>): Promise<void> {
+  const folder = dirname(target);
+  const temp = siblingName(target, 'tmp');
+  const dropTemp = pending.record(temp, 'temp', target);
+  try {
+    await write(temp);
+    fsyncFolder(folder);
+    if (replacing && statSync(target).isDirectory()) {
+      const old = siblingName(target, 'old');
+      const dropOld = pending.record(old, 'previous', target);
+      renameSync(target, old);
+      renameSync(temp, target);
+      fsyncFolder(folder);
+      rmSync(old, { recursive: true, force: true });
+      dropOld();
+    } else {
+      renameSync(temp, target);
+      fsyncFolder(folder);
+    }
   } catch (error) {
-    rmSync(temp, { recursive: true, force: true });
+    // Disk full, or the folder went away: the record stays if the temp file cannot be removed now.
+    try {
+      rmSync(temp, { recursive: true, force: true });
+    } catch {
+      throw error;
+    }
+    dropTemp();
     throw error;
   }
-  return { path: target, bytes: entries.reduce((n, e) => n + e.data.length, 0) };
+  dropTemp();
 }

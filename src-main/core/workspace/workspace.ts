@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from '../store/db';
 import { BlobStore } from './blobs';
 import { acquireWorkspaceLock, type WorkspaceLock } from './lock';
+import { PendingFiles } from './pending-files';
 
 export interface Workspace {
   home: string;
@@ -10,6 +11,8 @@ export interface Workspace {
   blobs: BlobStore;
   /** Scratch folders of running jobs (worker checkpoints before they become blobs). */
   runsDir: string;
+  /** Temp files written outside the workspace (exports), recorded until they are renamed into place. */
+  pending: PendingFiles;
   /** Opened beside a running app: reads only, no lock taken. */
   readOnly: boolean;
   /** The lock this instance holds (null when read-only): child processes check it before writing. */
@@ -75,11 +78,16 @@ export function openWorkspace(home: string, options: WorkspaceOptions = {}): Wor
   if (options.lockMode) blobs.clearTemp();
   const reserve = join(home, RESERVE_FILE);
   if (options.lockMode) keepReserve(reserve);
+  // Exports torn by a crash: their hidden temp files in the user's folders go (any
+  // instance may sweep: records of live processes are kept).
+  const pending = new PendingFiles(join(home, 'pending'));
+  for (const path of pending.sweep()) console.error(`VAE Studio: cleared ${path}, left by an export that did not finish`);
   return {
     home,
     db,
     blobs,
     runsDir,
+    pending,
     readOnly: !options.lockMode,
     lock: lock && { path: lock.path, token: lock.token },
     releaseReserve: () => {
