@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
 import { createFirstProject, importFolder, trainTinyRun } from './steps';
 
@@ -33,6 +33,18 @@ test('export a run as a .vaestudio archive from its page, then import it back fr
     expect(existsSync(archive)).toBe(true);
     await exporter.scrollIntoViewIfNeeded();
     await screenshot(page, '40-export-model');
+
+    // Exporting to the same file again asks first; Cancel writes nothing, Replace replaces it.
+    const written = statSync(archive).mtimeMs;
+    await page.getByTestId('export-submit').click();
+    await expect(page.getByTestId('confirm')).toContainText(`${archive} already exists`);
+    await page.getByTestId('confirm-cancel').click();
+    await expect(page.getByTestId('export-error')).toContainText('already exists; nothing was written');
+    expect(statSync(archive).mtimeMs).toBe(written);
+    await page.getByTestId('export-submit').click();
+    await page.getByTestId('confirm-ok').click();
+    await expect(page.getByTestId('export-done')).toContainText(archive);
+    expect(statSync(archive).mtimeMs).toBeGreaterThan(written);
 
     await page.getByTestId('nav-runs').click();
     await page.getByTestId('runs-import-model').click();

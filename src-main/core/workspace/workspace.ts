@@ -81,7 +81,7 @@ export function openWorkspace(home: string, options: WorkspaceOptions = {}): Wor
   // Exports torn by a crash: their hidden temp files in the user's folders go (any
   // instance may sweep: records of live processes are kept).
   const pending = new PendingFiles(join(home, 'pending'));
-  for (const path of pending.sweep()) console.error(`VAE Studio: cleared ${path}, left by an export that did not finish`);
+  for (const path of pending.sweep()) console.error(`VAE Studio: tidied up after an export that did not finish: ${path}`);
   return {
     home,
     db,
