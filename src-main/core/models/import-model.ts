@@ -38,7 +38,7 @@ export interface ImportedBundle {
 }
 
 const bad = (source: string, why: string): ApiError =>
-  new ApiError('invalid_input', `${source} is not a usable VAE Studio model export: ${why}. Nothing was imported.`, { field: 'path' });
+  new ApiError('invalid_input', `${source} is not a usable VAE Studio model export: ${why}. Nothing was imported; choose a .vaestudio archive or export folder written by VAE Studio's Export.`, { field: 'path' });
 
 /**
  * Where an export's files come from: an archive or a folder. `files` lists every file
