@@ -333,7 +333,7 @@ async function cmdServe(core: Core, values: Values, out: Output): Promise<void> 
 
 /** Puts a backup back as the workspace database (after it was found damaged). */
 function cmdRestoreDb(home: string, values: Values, out: Output): void {
-  const release = acquireWorkspaceLock(home, 'command line: restore-db');
+  const lock = acquireWorkspaceLock(home, 'command line: restore-db');
   try {
     const result = restoreDatabase(join(home, 'studio.db'), values.from === undefined ? undefined : resolve(values.from));
     out.event(
@@ -343,7 +343,7 @@ function cmdRestoreDb(home: string, values: Values, out: Output): void {
         (result.keptAside.length ? `\nThe replaced file is kept as ${result.keptAside[0]}.` : ''),
     );
   } finally {
-    release();
+    lock.release();
   }
 }
 

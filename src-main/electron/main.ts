@@ -38,11 +38,11 @@ function cannotOpen(error: unknown): void {
   if (answer === 0) {
     try {
       const home = defaultHome();
-      const release = acquireWorkspaceLock(home, 'desktop app: restoring a backup');
+      const lock = acquireWorkspaceLock(home, 'desktop app: restoring a backup');
       try {
         restoreDatabase(join(home, 'studio.db'), backup, coreOptions().nativeBinding);
       } finally {
-        release();
+        lock.release();
       }
       app.relaunch();
     } catch (restoreError) {
