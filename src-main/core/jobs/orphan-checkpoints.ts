@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { blobStillReferenced } from '../store/artifacts';
 import { getCheckpoint, replaceCheckpoint } from '../store/checkpoints';
+import { durableTransaction } from '../store/db';
 import type { Run } from '@shared/types';
 import type { Workspace } from '../workspace/workspace';
 
@@ -78,11 +79,11 @@ export function adoptOrphanCheckpoints(workspace: Workspace, run: Run, now: stri
     if ((last && header.epoch <= last.epoch) || header.epoch > run.epochsDone) continue;
     blobs.moveIn(path, hash);
     const fields = { runId: run.id, epoch: header.epoch, step: header.step, blobHash: hash, bytes };
-    const dropped = db.transaction(() => {
+    const dropped = durableTransaction(db, () => {
       const out = [replaceCheckpoint(db, { ...fields, kind: 'last' }, now)];
       if (header.isBest) out.push(replaceCheckpoint(db, { ...fields, kind: 'best' }, now));
       return out;
-    })();
+    });
     for (const old of dropped) if (old !== null && !blobStillReferenced(db, old)) blobs.remove(old);
     adopted.push(header.epoch);
   }

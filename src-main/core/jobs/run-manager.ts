@@ -16,6 +16,7 @@ import {
 import type { EventBus } from '../events';
 import { blobStillReferenced, insertArtifact } from '../store/artifacts';
 import { getCheckpoint, replaceCheckpoint } from '../store/checkpoints';
+import { durableTransaction } from '../store/db';
 import { getDataset } from '../store/datasets';
 import { insertMetrics } from '../store/metrics';
 import {
@@ -483,12 +484,14 @@ export class RunManager {
         return;
       }
       const now = this.now();
-      const superseded = db.transaction(() => {
+      // Durable before the superseded files go: a power cut must not leave the database
+      // pointing at a checkpoint that was already deleted.
+      const superseded = durableTransaction(db, () => {
         const fields = { runId, epoch: msg.epoch, step: msg.step, blobHash: hash, bytes: msg.bytes };
         const dropped = [replaceCheckpoint(db, { ...fields, kind: 'last' }, now)];
         if (msg.best) dropped.push(replaceCheckpoint(db, { ...fields, kind: 'best' }, now));
         return dropped;
-      })();
+      });
       for (const old of superseded) if (old !== null && !blobStillReferenced(db, old)) blobs.remove(old);
     } catch (error) {
       // A lost checkpoint costs a resume point, not the run.

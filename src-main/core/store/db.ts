@@ -90,3 +90,18 @@ export function migrate(db: Db, list: readonly Migration[], targetVersion?: numb
   }
   return schemaVersion(db);
 }
+
+/**
+ * A transaction that is on disk when this returns, for the few whose commit is followed
+ * by deleting what they replaced (a superseded checkpoint file): with `synchronous =
+ * NORMAL` a WAL commit can be lost to a power cut, and the database would then point
+ * at a file that is already gone. FULL syncs the WAL at this one commit.
+ */
+export function durableTransaction<T>(db: Db, body: () => T): T {
+  db.pragma('synchronous = FULL');
+  try {
+    return db.transaction(body)();
+  } finally {
+    db.pragma('synchronous = NORMAL');
+  }
+}
