@@ -1,13 +1,41 @@
 import path from 'node:path';
-import { defineConfig } from 'vitest/config';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { configDefaults, defineConfig } from 'vitest/config';
 
+const alias = { '@shared': path.resolve(import.meta.dirname, 'src-shared') };
+
+/**
+ * Two projects. `node`: every *.test.ts (core, worker, CLI, and the renderer's pure
+ * logic) in plain Node, as before. `renderer-dom`: *.dom.test.ts, Svelte components
+ * mounted in happy-dom against a fake bridge (src-renderer/test/): compiled by the
+ * Svelte plugin, with Svelte's browser build. `npx vitest run --project renderer-dom`
+ * runs only those.
+ */
 export default defineConfig({
-  resolve: {
-    alias: { '@shared': path.resolve(import.meta.dirname, 'src-shared') },
-  },
+  resolve: { alias },
   test: {
-    include: ['src-*/**/*.test.ts'],
-    environment: 'node',
     testTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['src-*/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, '**/*.dom.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        plugins: [svelte({ configFile: false })],
+        resolve: { conditions: ['browser'] },
+        test: {
+          name: 'renderer-dom',
+          include: ['src-renderer/**/*.dom.test.ts'],
+          environment: 'happy-dom',
+          setupFiles: ['src-renderer/test/setup.ts'],
+        },
+      },
+    ],
   },
 });
