@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import type { MetricPoint, Run } from '@shared/types';
+import RunPanel from './RunPanel.svelte';
+import { studio } from '../lib/studio.svelte';
+import { fakeBridge } from '../test/fake-bridge';
+import { makeRun, points } from '../test/fixtures';
+import { click, render, settle, waitFor, type Rendered } from '../test/render';
+
+const running = makeRun({ id: 3, name: 'live', status: 'running', finishedAt: null, epochsDone: 1, lastStep: 10, config: { epochs: 4 } });
+
+/** The core of a project with this run, its stored points, no images and no saved model. */
+function core(run: Run, stored: MetricPoint[] = []): void {
+  studio.projectId = 1;
+  studio.runs = [run];
+  fakeBridge.answer('runs.get', run);
+  fakeBridge.answer('runs.metrics', ({ afterStep = -1 }) => stored.filter((p) => p.step > afterStep));
+  fakeBridge.answer('runs.artifacts', []);
+  fakeBridge.answer('runs.artifactEpochs', {});
+  fakeBridge.answer('runs.checkpoints', []);
+}
+
+async function open(run: Run, stored: MetricPoint[] = []): Promise<Rendered> {
+  core(run, stored);
+  const view = render(RunPanel, { runId: run.id });
+  await waitFor(() => expect(view.get('run-panel').dataset['status']).toBe(run.status));
+  return view;
+}
+
+const chartPoints = (view: Rendered) => view.get('loss-chart').dataset['points'];
+const button = (view: Rendered, testid: string) => view.get(testid) as HTMLButtonElement;
+
+describe('RunPanel and its loss chart, live', () => {
+  it('adds the points that run.metrics events bring to the stored curve, once each, and only its own run’s', async () => {
+    const view = await open(running, [...points('loss', 10), ...points('recon', 10)]);
+    await waitFor(() => expect(chartPoints(view)).toBe('20'));
+    expect(view.get('run-loss').textContent).toBe('1.00'); // 10 / step 10
+
+    fakeBridge.emit('run.metrics', { runId: 3, points: [...points('loss', 5, 10), ...points('kl', 5, 10)] });
+    await waitFor(() => expect(chartPoints(view)).toBe('30'));
+    expect(view.get('run-loss').textContent).toBe('0.667'); // 10 / step 15
+    expect(view.get('legend-kl').textContent).toContain('0.667');
+
+    // A batch sent twice (a reconnect), and another run's points, add nothing.
+    fakeBridge.emit('run.metrics', { runId: 3, points: points('loss', 5, 10) });
+    fakeBridge.emit('run.metrics', { runId: 4, points: points('loss', 100) });
+    await settle();
+    expect(chartPoints(view)).toBe('30');
+    expect(view.get('run-loss').textContent).toBe('0.667');
+
+    // Progress events move the epoch and the speed.
+    fakeBridge.emit('run.progress', { runId: 3, phase: 'training', epoch: 2, epochs: 4, step: 15, stepsPerEpoch: 10, imagesPerSec: 512, etaSeconds: 30 });
+    await waitFor(() => expect(view.get('run-epoch').textContent).toBe('2/4'));
+    expect(view.get('run-rate').textContent).toBe('512/s');
+  });
+
+  it('says it is waiting for the first steps, then draws the first points as they arrive', async () => {
+    const view = await open({ ...running, epochsDone: 0, lastStep: 0 });
+    await waitFor(() => expect(view.target.textContent).toContain('Waiting for the first training steps…'));
+    expect(chartPoints(view)).toBe('0');
+    fakeBridge.emit('run.metrics', { runId: 3, points: points('loss', 2) });
+    await waitFor(() => expect(chartPoints(view)).toBe('2'));
+    expect(view.target.textContent).not.toContain('Waiting for the first training steps…');
+  });
+
+  it('Pause sends runs.pause, says so at once, and shows the paused run the core answers; Continue sends runs.unpause', async () => {
+    const view = await open(running);
+    const pause = fakeBridge.hold('runs.pause');
+    click(button(view, 'run-pause'));
+    // Before any answer: the button says what is happening and nothing can be pressed twice.
+    expect(button(view, 'run-pause').textContent!.trim()).toBe('Pausing…');
+    expect(button(view, 'run-pause').disabled).toBe(true);
+    expect(button(view, 'run-stop').disabled).toBe(true);
+    await waitFor(() => expect(pause.pending).toHaveLength(1));
+    const request = pause.next();
+    expect(request.input).toEqual({ runId: 3 });
+    request.resolve({ ...running, status: 'paused' });
+    // The answer alone updates the panel; no status event is needed.
+    await waitFor(() => expect(view.get('run-panel').dataset['status']).toBe('paused'));
+    expect(view.query('run-pause')).toBeNull();
+    expect(button(view, 'run-unpause').disabled).toBe(false);
+    expect(button(view, 'run-stop').disabled).toBe(false);
+
+    fakeBridge.answer('runs.unpause', { ...running, status: 'running' });
+    click(button(view, 'run-unpause'));
+    await waitFor(() => expect(view.get('run-panel').dataset['status']).toBe('running'));
+    expect(fakeBridge.inputs('runs.unpause')).toEqual([{ runId: 3 }]);
+    expect(fakeBridge.inputs('runs.cancel')).toEqual([]);
+  });
+
+  it('Stop sends runs.cancel; the cancelled status that overtakes the answer is what stays on screen, and Resume is offered', async () => {
+    const view = await open(running);
+    const cancel = fakeBridge.hold('runs.cancel');
+    click(button(view, 'run-stop'));
+    expect(button(view, 'run-stop').textContent!.trim()).toBe('Stopping…');
+    await waitFor(() => expect(cancel.pending).toHaveLength(1));
+    const request = cancel.next();
+    expect(request.input).toEqual({ runId: 3 });
+    const cancelled = { ...running, status: 'cancelled' as const, finishedAt: '2025-01-01T10:06:00.000Z' };
+    fakeBridge.emit('run.status', { runId: 3, status: 'cancelled', run: cancelled });
+    await waitFor(() => expect(view.query('run-resume')).not.toBeNull());
+    expect(button(view, 'run-resume').disabled).toBe(true); // until runs.cancel has answered
+    request.resolve(running); // answered while the worker was still stopping
+    await waitFor(() => expect(button(view, 'run-resume').disabled).toBe(false));
+    await settle();
+    expect(view.get('run-panel').dataset['status']).toBe('cancelled');
+    expect(view.query('run-stop')).toBeNull();
+
+    fakeBridge.answer('runs.resume', { ...running, status: 'queued' });
+    click(button(view, 'run-resume'));
+    await waitFor(() => expect(view.get('run-panel').dataset['status']).toBe('queued'));
+    expect(fakeBridge.inputs('runs.resume')).toEqual([{ runId: 3 }]);
+  });
+
+  it('shows why an action was refused and lets the user try again', async () => {
+    const view = await open(running);
+    fakeBridge.fail('runs.pause', 'conflict', 'Run 3 is not running any more');
+    click(button(view, 'run-pause'));
+    await waitFor(() => expect(view.target.textContent).toContain('Run 3 is not running any more'));
+    expect(button(view, 'run-pause').textContent!.trim()).toBe('Pause');
+    expect(button(view, 'run-pause').disabled).toBe(false);
+    expect(view.get('run-panel').dataset['status']).toBe('running');
+  });
+
+  it('stops listening once it is closed', async () => {
+    const before = fakeBridge.listenerCount;
+    const view = await open(running);
+    expect(fakeBridge.listenerCount).toBeGreaterThan(before);
+    view.unmount();
+    expect(fakeBridge.listenerCount).toBe(before);
+  });
+
+  it('a failed history load says so and keeps the live points', async () => {
+    core(running);
+    fakeBridge.fail('runs.metrics', 'io_error', 'The store could not be read');
+    const view = render(RunPanel, { runId: 3 });
+    await waitFor(() => expect(view.target.textContent).toContain('The store could not be read'));
+    fakeBridge.emit('run.metrics', { runId: 3, points: points('loss', 4) });
+    await waitFor(() => expect(chartPoints(view)).toBe('4'));
+  });
+});
