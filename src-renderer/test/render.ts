@@ -70,7 +70,7 @@ export async function settle(): Promise<void> {
 }
 
 /** Polls `check` (an assertion) until it stops throwing, for at most `timeout` ms. */
-export async function waitFor<T>(check: () => T, timeout = 2000): Promise<T> {
+export async function waitFor<T>(check: () => T, timeout = 5000): Promise<T> {
   const deadline = Date.now() + timeout;
   for (;;) {
     flushSync();

@@ -195,6 +195,7 @@ describe('Inpaint', () => {
 
   it('shows frames of its own job as they stream, cancels at once, and keeps the final answer', async () => {
     const view = await open();
+    const listening = fakeBridge.listenerCount;
     const runs = fakeBridge.hold('inpaint.run');
     click(view.get('inpaint-run'));
     await waitFor(() => expect(runs.pending).toHaveLength(1));
@@ -238,6 +239,7 @@ describe('Inpaint', () => {
     expect(save.getAttribute('download')).toBe('digits-vae-image-0-importance.png');
     expect(view.get('inpaint-samples-row').querySelectorAll('img')).toHaveLength(2);
     expect(view.get('inpaint-run')).toBeTruthy();
+    expect(fakeBridge.listenerCount).toBe(listening); // each job stopped following its frames
   });
 
   it('names the field the core refused', async () => {
