@@ -1,10 +1,10 @@
 /**
  * What happy-dom lacks and the components need, filled in for the renderer-dom tests.
  *
- * 1. A 2D canvas: happy-dom has none. Charts (chart.js) and the inpaint canvas only need one that
- * accepts their drawing calls: every method is a no-op, measureText answers a width, and
- * the image-data calls answer blank pixels. Nothing here is asserted on; the components
- * expose what they draw as data-* attributes.
+ * 1. A 2D canvas: happy-dom has none. Charts (chart.js) and the inpaint canvas only need
+ * one that accepts their drawing calls: every method is a no-op, measureText answers a
+ * width, and the image-data calls answer blank pixels. Nothing here is asserted on; the
+ * components expose what they draw as data-* attributes.
  */
 const contexts = new WeakMap<HTMLCanvasElement, CanvasRenderingContext2D>();
 
