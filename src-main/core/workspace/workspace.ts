@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { openDatabase, type Db } from '../store/db';
 import { BlobStore } from './blobs';
 import { acquireWorkspaceLock, type WorkspaceLock } from './lock';
@@ -31,11 +31,23 @@ export const RESERVE_FILE = 'space-reserve';
 export const RESERVE_BYTES = 1024 * 1024;
 
 /** Makes the reserve unless it is there; on a disk without the room, leaves none. */
+/**
+ * The reserve is made only where it is a small share of the free space: on a nearly full
+ * or tiny disk it would take the room the database itself needs.
+ */
+export const RESERVE_MIN_FREE_BYTES = 16 * RESERVE_BYTES;
+
 function keepReserve(path: string): void {
   try {
     if (statSync(path).size === RESERVE_BYTES) return;
   } catch {
     // Not there yet.
+  }
+  try {
+    const disk = statfsSync(dirname(path));
+    if (disk.bavail * disk.bsize < RESERVE_MIN_FREE_BYTES) return;
+  } catch {
+    // No free-space figure here: try to make it anyway.
   }
   try {
     const fd = openSync(path, 'w');
