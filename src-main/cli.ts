@@ -1,5 +1,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { datasetLayouts, type DatasetLayout } from '@shared/config';
+import { describeLayout } from '@shared/dataset-warnings';
 import { ApiError } from '@shared/errors';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
@@ -18,7 +20,9 @@ const USAGE = `vae-studio — train variational autoencoders on your own images
 
 Usage:
   vae-studio import <folder> [--name N] [--size 28] [--channels 1|3] [--fit resize|crop|pad]
-                   [--labels folders|none] [--background #000000] [--binarize] [--project P]
+                   [--labels folders|none] [--layout auto|classes|split|flat] [--background #000000] [--binarize] [--project P]
+                                    layout: auto reads top-level train/test/val folders as the split (labels from
+                                    the level below), other folders as classes; labels.csv / labels.json name labels
   vae-studio train --dataset <id|name> [--model mlp|conv] [--latent 16] [--epochs 10]
                    [--batch 64] [--seed 1] [--lr 0.001] [--decoder bernoulli|gaussian]
                    [--beta 1] [--hidden 256] [--name N] [--project P]
@@ -54,6 +58,7 @@ const options = {
   channels: { type: 'string' },
   fit: { type: 'string' },
   labels: { type: 'string' },
+  layout: { type: 'string' },
   background: { type: 'string' },
   binarize: { type: 'boolean', default: false },
   dataset: { type: 'string' },
@@ -115,6 +120,12 @@ function labelsFlag(raw: string | undefined): boolean {
   throw new ApiError('invalid_input', `--labels must be "folders" or "none", got "${raw}"`, { field: 'labels' });
 }
 
+function layoutFlag(raw: string | undefined): DatasetLayout | undefined {
+  if (raw === undefined) return undefined;
+  if ((datasetLayouts as readonly string[]).includes(raw)) return raw as DatasetLayout;
+  throw new ApiError('invalid_input', `--layout must be one of ${datasetLayouts.join(', ')}, got "${raw}"`, { field: 'layout' });
+}
+
 async function projectFor(core: Core, name: string | undefined): Promise<Project> {
   const projects = await core.call('projects.list', {});
   const wanted = name ?? 'Default';
@@ -146,13 +157,17 @@ async function cmdImport(core: Core, values: Values, positionals: string[], out:
       background: values.background,
       binarize: values.binarize,
       labels: labelsFlag(values.labels),
+      layout: layoutFlag(values.layout),
     });
+    const layout = dataset.stats.layout;
     out.event(
       { type: 'result', command: 'import', projectId: project.id, dataset },
       `Imported ${dataset.count} images as dataset #${dataset.id} "${dataset.name}" (${dataset.width}×${dataset.height}×${dataset.channels}, ` +
         `${dataset.labels.length} labels; train/validation/test ${dataset.splitCounts.train}/${dataset.splitCounts.validation}/${dataset.splitCounts.test}) ` +
         `in ${dataset.stats.seconds.toFixed(1)} s, ${dataset.skipped.length} files skipped.` +
-        dataset.skipped.map((s) => `\n  skipped ${s.path}: ${s.reason}`).join(''),
+        dataset.skipped.map((s) => `\n  skipped ${s.path}: ${s.reason}`).join('') +
+        (layout ? `\n${describeLayout(layout, dataset.settings)}` : '') +
+        dataset.warnings.map((w) => `\nwarning: ${w.message}`).join(''),
     );
   } finally {
     unsubscribe();

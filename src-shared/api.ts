@@ -5,6 +5,7 @@ import type {
   Artifact,
   CheckpointInfo,
   Dataset,
+  FolderInspection,
   ImportProgress,
   MetricPoint,
   Project,
@@ -39,6 +40,19 @@ export const requestSchemas = {
       ...importSettingsShape,
       /** Echoed in progress events so a caller can match them. */
       jobId: z.string().min(1).max(64).optional(),
+    })
+    .strict(),
+  /**
+   * What importing a folder would read, without decoding: the layout (detected under
+   * `auto`, or as asked), its classes and the image files per split folder.
+   */
+  'datasets.inspect': z
+    .object({
+      folder: z.string().min(1).max(4096),
+      layout: importSettingsShape.layout,
+      labels: importSettingsShape.labels,
+      validationFraction: importSettingsShape.validationFraction,
+      testFraction: importSettingsShape.testFraction,
     })
     .strict(),
   /** Re-import a dataset's folder: unchanged files are reused, added/removed ones picked up. */
@@ -202,6 +216,7 @@ export interface RequestOutputs {
   'projects.create': Project;
   'datasets.list': Dataset[];
   'datasets.import': Dataset;
+  'datasets.inspect': FolderInspection;
   'datasets.refresh': Dataset;
   'datasets.delete': { deleted: number };
   'datasets.skippedCsv': { filename: string; csv: string };

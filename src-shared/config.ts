@@ -21,6 +21,15 @@ export const fitModes = ['resize', 'crop', 'pad'] as const;
 export type FitMode = (typeof fitModes)[number];
 
 /**
+ * How a folder's subfolders are read (src-main/core/datasets/layout.ts). `auto` detects
+ * it; `classes`: first-level folders are labels, the split is drawn at random; `split`:
+ * first-level train/test/val folders are the split, labels from the level below;
+ * `flat`: folders mean nothing, one set split at random.
+ */
+export const datasetLayouts = ['auto', 'classes', 'split', 'flat'] as const;
+export type DatasetLayout = (typeof datasetLayouts)[number];
+
+/**
  * How a folder becomes a dataset. `resize` stretches to a square, `crop` fills it and
  * cuts the overflow (centre), `pad` fits the whole image and fills the rest with
  * `background`, which is also what transparency is composited on.
@@ -37,6 +46,8 @@ export const importSettingsShape = {
   binarize: z.boolean().default(false),
   /** Labels from first-level subfolders; false = one unlabelled set. */
   labels: z.boolean().default(true),
+  /** Settings stored before layouts existed load as `classes`: a re-import reads their folder as it did then. */
+  layout: z.enum(datasetLayouts).default('auto'),
   validationFraction: z.number().min(0).max(0.5).default(0.1),
   testFraction: z.number().min(0).max(0.5).default(0.1),
   splitSeed: z.number().int().min(0).max(2 ** 31 - 1).default(1),

@@ -27,6 +27,8 @@ export interface Dataset {
   settings: ImportSettings;
   splitCounts: SplitCounts;
   stats: ImportStats;
+  /** What may make training on it disappointing or its figures meaningless (src-shared/dataset-warnings.ts). */
+  warnings: DatasetWarning[];
   /** The dataset this one refreshed, when it is a re-import. */
   previousId: number | null;
   contentHash: string;
@@ -37,6 +39,48 @@ export interface SplitCounts {
   train: number;
   validation: number;
   test: number;
+}
+
+export type SplitName = keyof SplitCounts;
+
+/** How an import read its folder (src-main/core/datasets/layout.ts). */
+export interface LayoutInfo {
+  /** What the folder was read as (`auto` resolved). */
+  kind: 'classes' | 'split' | 'flat';
+  /** True when `auto` chose `kind`; false when the import asked for it. */
+  detected: boolean;
+  /** The split folders found, as named on disk, per split (empty unless kind is `split`). */
+  splitFolders: Record<SplitName, string[]>;
+  /** Splits with no folder of their own, drawn from the training images at the import's fractions. */
+  drawn: SplitName[];
+  labelSource: 'folders' | 'sidecar' | 'none';
+  /** The labels.csv / labels.json the labels came from. */
+  sidecar?: string;
+  /** Images the sidecar does not name: imported unlabelled. */
+  unlabelled: number;
+  /** Images left out because they lie outside the split folders. */
+  outside: number;
+  /** `auto` saw split folders beside other folders and read them all as classes: these. */
+  mixed?: string[];
+}
+
+export interface DatasetWarning {
+  code: 'tiny' | 'no-train' | 'no-validation' | 'no-test' | 'small-classes' | 'imbalance' | 'upscaled' | 'unlabelled' | 'mixed-layout';
+  message: string;
+}
+
+/** A folder looked at before importing it (datasets.inspect): what the import would read, without decoding. */
+export interface FolderInspection {
+  folder: string;
+  layout: LayoutInfo;
+  /** Image files found. */
+  images: number;
+  /** Image files per split folder; `drawn`: those whose split the import draws at random. */
+  splitFiles: Record<SplitName | 'drawn', number>;
+  /** Every label with its image files, sorted by name. */
+  classes: { label: string; files: number }[];
+  /** Files that are not images, unreadable entries and the like. */
+  skipped: number;
 }
 
 export interface ImportStats {
@@ -52,6 +96,11 @@ export interface ImportStats {
   /** Versus the previous version: files that appeared or disappeared. */
   added?: number;
   removed?: number;
+  /** How the folder was read (absent on datasets imported before layouts). */
+  layout?: LayoutInfo;
+  /** Kept images whose original size is known, and those of them smaller than the chosen size (upscaled). */
+  measured?: number;
+  upscaled?: number;
 }
 
 export interface SkippedFile {

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { ImportSettings } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import type { Dataset } from '@shared/types';
+import { inspectFolder } from '../datasets/inspect-folder';
 import { classStrips, previewGrid } from '../datasets/preview';
 import { toCsv } from '../datasets/csv';
 import { blobStillReferenced } from '../store/artifacts';
@@ -20,6 +21,7 @@ import { requireDataset, requireProject, type Context, type HandlerMap } from '.
 type DatasetRequests =
   | 'datasets.list'
   | 'datasets.import'
+  | 'datasets.inspect'
   | 'datasets.refresh'
   | 'datasets.cancelImport'
   | 'datasets.preview'
@@ -117,6 +119,7 @@ export function datasetHandlers(ctx: Context): HandlerMap<DatasetRequests> {
         jobId,
       });
     },
+    'datasets.inspect': async ({ folder, ...settings }) => inspectFolder(resolve(folder), settings),
     'datasets.refresh': async ({ datasetId, jobId }) => {
       const previous = requireDataset(ctx, datasetId);
       return runImport(ctx, {

@@ -85,13 +85,15 @@ function isKnownRasterFormat(bytes: Uint8Array): boolean {
 /**
  * Decodes one image file to `size`×`size`×`channels` uint8: EXIF orientation applied,
  * transparency composited on the background, fitted as asked, optionally binarized.
- * Throws with a reason a person can act on.
+ * Throws with a reason a person can act on. `original`, when given, receives the
+ * file's own width and height (before orientation).
  */
-export async function decodeImage(bytes: Uint8Array, settings: DecodeSettings): Promise<Uint8Array> {
+export async function decodeImage(bytes: Uint8Array, settings: DecodeSettings, original?: { width: number; height: number }): Promise<Uint8Array> {
   if (!isBmp(bytes) && !isKnownRasterFormat(bytes)) throw new Error('Input buffer contains unsupported image format');
   let out: Uint8Array | null = null;
   const png = readPngLayout(bytes);
   if (png) {
+    if (original) Object.assign(original, { width: png.width, height: png.height });
     if (png.width * png.height > MAX_INPUT_PIXELS) throw new Error(`Input image exceeds pixel limit (${png.width}×${png.height})`);
     // The JS path, only for images already at the target size; its inflate stops at the
     // declared size and throws PngBombError past it.
@@ -102,15 +104,16 @@ export async function decodeImage(bytes: Uint8Array, settings: DecodeSettings): 
     // valid (after inflating all of it). Check the excess here, bounded the same way.
     if (!plain && pngDataBytes(png) <= PNG_CHECK_BYTES) inflatePngData(png);
   }
-  if (!out) out = await decodeWithSharp(bytes, settings);
+  if (!out) out = await decodeWithSharp(bytes, settings, png ? undefined : original);
   if (settings.binarize) for (let i = 0; i < out.length; i++) out[i] = out[i]! >= 128 ? 255 : 0;
   return out;
 }
 
-async function decodeWithSharp(bytes: Uint8Array, settings: DecodeSettings): Promise<Uint8Array> {
+async function decodeWithSharp(bytes: Uint8Array, settings: DecodeSettings, original?: { width: number; height: number }): Promise<Uint8Array> {
   let input: Sharp;
   if (isBmp(bytes)) {
     const bmp = decodeBmp(bytes, MAX_INPUT_PIXELS);
+    if (original) Object.assign(original, { width: bmp.width, height: bmp.height });
     if (bmp.channels === 4 && bmp.data.every((v, i) => i % 4 !== 3 || v === 0)) {
       // 32-bit BMPs often leave the alpha byte unused (all zero): treat them as opaque.
       for (let i = 3; i < bmp.data.length; i += 4) bmp.data[i] = 255;
@@ -118,6 +121,11 @@ async function decodeWithSharp(bytes: Uint8Array, settings: DecodeSettings): Pro
     input = sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: bmp.channels } });
   } else {
     input = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', pages: 1 }).rotate();
+    if (original) {
+      // The header only; libvips refuses oversized images here already.
+      const meta = await input.metadata();
+      if (meta.width && meta.height) Object.assign(original, { width: meta.width, height: meta.height });
+    }
   }
   const [r, g, b] = rgb(settings.background);
   let pipeline = input

@@ -6,6 +6,7 @@ import { encodePacked, imageBytes, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } f
 import { ApiError } from '@shared/errors';
 import type { ImportProgress, ImportStats, SkippedFile, SplitCounts } from '@shared/types';
 import { decodeImage, describeDecodeError } from './decode-image';
+import { readSidecar, resolveLayout, type Placement } from './layout';
 import { describeFsError, fileKind, relativeTo, scanFolder } from './scan-folder';
 
 /** One kept image of a dataset: how to recognise its file again on the next import. */
@@ -14,6 +15,9 @@ export interface IndexEntry {
   size: number;
   mtimeMs: number;
   hash: string;
+  /** The original's width and height (absent in indexes written before they were kept). */
+  width?: number;
+  height?: number;
 }
 
 /** What a previous import of the same folder left, so unchanged files are not decoded twice. */
@@ -106,8 +110,13 @@ export function summariseSkipped(skipped: SkippedFile[], limit = MAX_SKIPPED_LIS
 }
 
 type Slot =
-  | { kind: 'pixels'; pixels: Uint8Array; entry: IndexEntry; label: string }
+  | { kind: 'pixels'; pixels: Uint8Array; entry: IndexEntry; place: Placement }
   | { kind: 'skipped' };
+
+/** Whether an original of this size had to be enlarged to fill (or, padded, to fit) the square. */
+export function upscaled(width: number, height: number, settings: Pick<ImportSettings, 'size' | 'fit'>): boolean {
+  return (settings.fit === 'pad' ? Math.max(width, height) : Math.min(width, height)) < settings.size;
+}
 
 /** Scans, decodes and packs a folder. Writes nothing: the caller stores the result. */
 export async function importFolder(
@@ -128,8 +137,20 @@ export async function importFolder(
   if (!info.isDirectory()) throw new ApiError('invalid_input', `Not a folder: ${folder}`, { field: 'folder' });
 
   onProgress({ phase: 'scanning', done: 0, total: 0, ratePerSec: 0, etaSeconds: null });
-  const scan = await scanFolder(folder, signal);
-  const skipped: SkippedFile[] = scan.skipped.map((s) => ({ ...s, path: relativeTo(folder, s.path) }));
+  const scanned = await scanFolder(folder, signal);
+  const sidecar = settings.labels ? await readSidecar(folder) : null;
+  const relPaths = scanned.files.map((f) => relativeTo(folder, f.path));
+  const layout = resolveLayout(folder, scanned.files, relPaths, settings, sidecar);
+  const skipped: SkippedFile[] = scanned.skipped
+    .map((s) => ({ ...s, path: relativeTo(folder, s.path) }))
+    .filter((s) => s.path !== sidecar?.name);
+  const outsideReason = `outside the split folders (${Object.values(layout.info.splitFolders).flat().map((f) => `${f}/`).join(', ')}): not imported`;
+  const scan = { files: [] as { path: string; place: Placement }[] };
+  scanned.files.forEach((file, i) => {
+    const place = layout.placements[i];
+    if (place) scan.files.push({ path: file.path, place });
+    else skipped.push({ path: relPaths[i]!, reason: outsideReason });
+  });
   const total = scan.files.length;
   const perImage = imageBytes({ width: settings.size, height: settings.size, channels: settings.channels });
   const reusable = new Map<string, { entry: IndexEntry; offset: number }>();
@@ -168,13 +189,15 @@ export async function importFolder(
         const prior = reusable.get(path);
         const now = statSync(file.path);
         if (prior && previous && now.isFile() && now.size === prior.entry.size && now.mtimeMs === prior.entry.mtimeMs) {
-          slots[index] = { kind: 'pixels', pixels: previous.pixels.subarray(prior.offset, prior.offset + perImage), entry: prior.entry, label: file.label };
+          slots[index] = { kind: 'pixels', pixels: previous.pixels.subarray(prior.offset, prior.offset + perImage), entry: prior.entry, place: file.place };
           reused++;
         } else {
           const { bytes, info } = readFileLimited(file.path);
           const hash = createHash('sha256').update(bytes).digest('hex');
-          const pixels = await decodeImage(bytes, settings);
-          slots[index] = { kind: 'pixels', pixels, entry: { path, size: info.size, mtimeMs: info.mtimeMs, hash }, label: file.label };
+          const original = { width: 0, height: 0 };
+          const pixels = await decodeImage(bytes, settings, original);
+          const dims = original.width > 0 ? original : {};
+          slots[index] = { kind: 'pixels', pixels, entry: { path, size: info.size, mtimeMs: info.mtimeMs, hash, ...dims }, place: file.place };
           decoded++;
         }
       } catch (error) {
@@ -215,7 +238,7 @@ export async function importFolder(
   }
 
   onProgress({ phase: 'writing', done, total, ratePerSec: 0, etaSeconds: null });
-  const labelNames = settings.labels ? [...new Set(kept.map((e) => e.label).filter((l) => l !== ''))].sort() : [];
+  const labelNames = settings.labels ? [...new Set(kept.map((e) => e.place.label).filter((l) => l !== ''))].sort() : [];
   const labelIndex = new Map(labelNames.map((name, i) => [name, i]));
   const pixels = new Uint8Array(kept.length * perImage);
   const labels = new Int32Array(kept.length);
@@ -223,13 +246,22 @@ export async function importFolder(
   const labelCounts = new Array<number>(labelNames.length).fill(0);
   const splitCounts: SplitCounts = { train: 0, validation: 0, test: 0 };
   const splitNames = ['train', 'validation', 'test'] as const;
+  const splitCodes = { train: SPLIT_TRAIN, validation: SPLIT_VALIDATION, test: SPLIT_TEST } as const;
+  let measured = 0;
+  let enlarged = 0;
   kept.forEach((slot, i) => {
     pixels.set(slot.pixels, i * perImage);
-    const label = settings.labels ? (labelIndex.get(slot.label) ?? -1) : -1;
+    const label = settings.labels ? (labelIndex.get(slot.place.label) ?? -1) : -1;
     labels[i] = label;
     if (label >= 0) labelCounts[label]!++;
-    split[i] = splitOf(slot.entry.hash, settings);
+    // A split folder decides; otherwise the content hash draws it (at the shares left to draw).
+    split[i] = slot.place.split === null ? splitOf(slot.entry.hash, { splitSeed: settings.splitSeed, ...layout.draw }) : splitCodes[slot.place.split];
     splitCounts[splitNames[split[i]!]!]++;
+    const { width, height } = slot.entry;
+    if (width !== undefined && height !== undefined) {
+      measured++;
+      if (upscaled(width, height, settings)) enlarged++;
+    }
   });
   const packed = encodePacked({
     header: { version: 2, count: kept.length, width: settings.size, height: settings.size, channels: settings.channels, labels: labelNames },
@@ -245,6 +277,9 @@ export async function importFolder(
     duplicates,
     skipped: skipped.length,
     seconds: (Date.now() - started) / 1000,
+    layout: layout.info,
+    measured,
+    upscaled: enlarged,
   };
   if (previous) {
     const before = new Set(previous.entries.map((e) => e.path));

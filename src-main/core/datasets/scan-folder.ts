@@ -9,7 +9,9 @@ export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif
 export interface ScannedFile {
   path: string;
   /** First-level subfolder name, or '' for files at the top level. */
-  label: string;
+  top: string;
+  /** Second-level subfolder name, or '' for files directly in `top` (or at the top level). */
+  sub: string;
 }
 
 export interface ScanResult {
@@ -47,7 +49,7 @@ export async function scanFolder(root: string, signal?: AbortSignal, maxEntries 
   const realRoot = await realpath(root);
   let visited = 0;
 
-  const walk = async (dir: string, label: string | null): Promise<void> => {
+  const walk = async (dir: string, top: string | null, sub: string | null): Promise<void> => {
     signal?.throwIfAborted();
     let real: string;
     try {
@@ -94,10 +96,10 @@ export async function scanFolder(root: string, signal?: AbortSignal, maxEntries 
         }
       }
       if (kind.isDirectory()) {
-        await walk(full, label ?? entry.name);
+        await walk(full, top ?? entry.name, top === null ? null : (sub ?? entry.name));
       } else if (kind.isFile()) {
         if (IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
-          files.push({ path: full, label: label ?? '' });
+          files.push({ path: full, top: top ?? '', sub: sub ?? '' });
         } else {
           skipped.push({ path: full, reason: `not an image file type (${extname(entry.name) || 'no extension'})` });
         }
@@ -107,7 +109,7 @@ export async function scanFolder(root: string, signal?: AbortSignal, maxEntries 
     }
   };
 
-  await walk(root, null);
+  await walk(root, null, null);
   return { files, skipped };
 }
 

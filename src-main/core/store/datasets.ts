@@ -1,4 +1,5 @@
 import { importSettingsSchema, type ImportSettings } from '@shared/config';
+import { datasetWarnings } from '@shared/dataset-warnings';
 import type { Dataset, ImportStats, SkippedFile, SplitCounts } from '@shared/types';
 import type { Db } from './db';
 
@@ -40,7 +41,12 @@ export interface NewDataset {
   indexHash: string | null;
 }
 
-const toDataset = (row: DatasetRow): Dataset => ({
+const toDataset = (row: DatasetRow): Dataset => {
+  const dataset = toStoredDataset(row);
+  return { ...dataset, warnings: datasetWarnings(dataset) };
+};
+
+const toStoredDataset = (row: DatasetRow): Omit<Dataset, 'warnings'> => ({
   id: row.id,
   projectId: row.project_id,
   name: row.name,
@@ -52,8 +58,9 @@ const toDataset = (row: DatasetRow): Dataset => ({
   labels: JSON.parse(row.labels_json) as string[],
   labelCounts: JSON.parse(row.label_counts_json) as number[],
   skipped: JSON.parse(row.skipped_json) as SkippedFile[],
-  // Parsing fills defaults for settings added after the row was written.
-  settings: importSettingsSchema.parse({ ...(JSON.parse(row.settings_json) as object), size: row.width, channels: row.channels }),
+  // Parsing fills defaults for settings added after the row was written; a row from
+  // before layouts read its folder as classes, and a re-import reads it the same way.
+  settings: importSettingsSchema.parse({ layout: 'classes', ...(JSON.parse(row.settings_json) as object), size: row.width, channels: row.channels }),
   splitCounts: JSON.parse(row.split_json) as SplitCounts,
   stats: JSON.parse(row.stats_json) as ImportStats,
   previousId: row.previous_id,
