@@ -256,13 +256,20 @@ export async function importFolder(
     if (label >= 0) labelCounts[label]!++;
     // A split folder decides; otherwise the content hash draws it (at the shares left to draw).
     split[i] = slot.place.split === null ? splitOf(slot.entry.hash, { splitSeed: settings.splitSeed, ...layout.draw }) : splitCodes[slot.place.split];
-    splitCounts[splitNames[split[i]!]!]++;
     const { width, height } = slot.entry;
     if (width !== undefined && height !== undefined) {
       measured++;
       if (upscaled(width, height, settings)) enlarged++;
     }
   });
+  // A folder too small for its shares (one image drawn into test) must still train:
+  // then every image whose split was drawn trains, and the warnings say what is missing.
+  if (!split.includes(SPLIT_TRAIN)) {
+    kept.forEach((slot, i) => {
+      if (slot.place.split === null) split[i] = SPLIT_TRAIN;
+    });
+  }
+  for (const code of split) splitCounts[splitNames[code]!]++;
   const packed = encodePacked({
     header: { version: 2, count: kept.length, width: settings.size, height: settings.size, channels: settings.channels, labels: labelNames },
     pixels,

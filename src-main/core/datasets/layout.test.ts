@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,6 +9,7 @@ import { decodePacked, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '@shared
 import { ApiError } from '@shared/errors';
 import { tempDir, testCore } from '../testing';
 import type { Core } from '../core';
+import { splitOf } from './import-folder';
 import { MAX_SIDECAR_BYTES, parseCsv } from './layout';
 
 let dir: ReturnType<typeof tempDir>;
@@ -223,6 +225,18 @@ describe('tiny and awkward datasets', () => {
     expect(dataset.warnings.map((w) => w.code)).toEqual(['tiny', 'no-validation', 'no-test', 'upscaled']);
     expect(dataset.warnings[0]!.message).toMatch(/^Only 1 training image, fewer than one batch of 64/);
     expect(dataset.warnings[3]!.message).toBe('1 of 1 originals are smaller than 28 px and were enlarged, which blurs them. Choose a smaller size, or larger images.');
+  });
+
+  it('trains a one-image folder even where its draw says test', async () => {
+    const folder = join(dir.path, 'one');
+    await writeImages(folder, 1, 16);
+    const hash = createHash('sha256').update(readFileSync(join(folder, 'img-0.png'))).digest('hex');
+    const shares = { validationFraction: 0.1, testFraction: 0.5 };
+    const splitSeed = Array.from({ length: 64 }, (_, seed) => seed).find((seed) => splitOf(hash, { ...shares, splitSeed: seed }) === SPLIT_TEST)!;
+    expect(splitSeed).toBeDefined();
+    const dataset = await core.call('datasets.import', { projectId, folder, size: 16, ...shares, splitSeed });
+    expect(dataset.splitCounts).toEqual({ train: 1, validation: 0, test: 0 });
+    expect(dataset.warnings.map((w) => w.code)).toEqual(['tiny', 'no-validation', 'no-test']);
   });
 
   it('warns about classes under 5 images and a strong imbalance', async () => {
