@@ -115,11 +115,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
  * Writes a tiny labelled image folder: `perClass` 16×16 grayscale PNGs in each of three
  * subfolders (bars, rings, crosses) with a little seeded jitter, plus one file that is
  * not an image and one PNG that is not really a PNG, which the import must skip.
+ * Another `firstSeed` draws other images (for a test/ folder beside a train/ one).
  */
-export async function writeShapesFolder(root: string, perClass = 24): Promise<{ folder: string; images: number }> {
+export async function writeShapesFolder(root: string, perClass = 24, firstSeed = 7): Promise<{ folder: string; images: number }> {
   const folder = join(root, 'shapes');
   const size = 16;
-  let seed = 7;
+  let seed = firstSeed;
   const random = (): number => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed / 2 ** 31;

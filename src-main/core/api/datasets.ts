@@ -106,6 +106,7 @@ async function runImport(ctx: Context, job: ImportJob): Promise<Dataset> {
 
 export function datasetHandlers(ctx: Context): HandlerMap<DatasetRequests> {
   const { db, blobs } = ctx.workspace;
+  let inspecting: AbortController | null = null;
   return {
     'datasets.list': async ({ projectId }) => listDatasets(db, projectId),
     'datasets.import': async ({ projectId, folder, name, jobId, ...settings }) => {
@@ -119,7 +120,20 @@ export function datasetHandlers(ctx: Context): HandlerMap<DatasetRequests> {
         jobId,
       });
     },
-    'datasets.inspect': async ({ folder, ...settings }) => inspectFolder(resolve(folder), settings),
+    'datasets.inspect': async ({ folder, ...settings }) => {
+      // The import form asks while a path is typed: a newer question stops the older scan.
+      inspecting?.abort();
+      const controller = new AbortController();
+      inspecting = controller;
+      try {
+        return await inspectFolder(resolve(folder), settings, controller.signal);
+      } catch (error) {
+        if (controller.signal.aborted) throw new ApiError('cancelled', `A newer look at a folder replaced the one at ${folder}.`, { field: 'folder' });
+        throw error;
+      } finally {
+        if (inspecting === controller) inspecting = null;
+      }
+    },
     'datasets.refresh': async ({ datasetId, jobId }) => {
       const previous = requireDataset(ctx, datasetId);
       return runImport(ctx, {
