@@ -203,13 +203,14 @@ describe('labels sidecar', () => {
   });
 
   it('parses CSV with semicolons, tabs, quoted newlines and blank lines', () => {
-    expect(parseCsv('a.png;x\n\nb.png;"y;z"\n').map((r) => r.cells)).toEqual([
+    expect([...parseCsv('a.png;x\n\nb.png;"y;z"\n')].map((r) => r.cells)).toEqual([
       ['a.png', 'x'],
       ['b.png', 'y;z'],
     ]);
-    expect(parseCsv('a.png\tx\r\n"b\nc.png"\ty').map((r) => [r.line, ...r.cells])).toEqual([
+    expect([...parseCsv('a.png\tx\r\n"b\nc.png"\ty\r\nd.png\tz')].map((r) => [r.line, ...r.cells])).toEqual([
       [1, 'a.png', 'x'],
       [2, 'b\nc.png', 'y'],
+      [4, 'd.png', 'z'],
     ]);
   });
 });

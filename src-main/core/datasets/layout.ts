@@ -24,6 +24,8 @@ export const MAX_SIDECAR_BYTES = 32 * 1024 * 1024;
 export const MAX_LABEL_LENGTH = 200;
 /** Distinct labels a sidecar may name (each becomes a class everywhere, one-hot included). */
 export const MAX_SIDECAR_LABELS = 10_000;
+/** Entries read between two turns of the event loop. */
+const YIELD_EVERY = 20_000;
 
 export interface Sidecar {
   /** The file's name as found (e.g. `labels.csv`). */
@@ -46,7 +48,12 @@ export interface ResolvedLayout {
   draw: { validationFraction: number; testFraction: number };
 }
 
-const normaliseKey = (key: string): string => key.trim().replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+function normaliseKey(key: string): string {
+  let k = key.trim();
+  if (k.includes('\\')) k = k.replace(/\\/g, '/');
+  if (k.startsWith('.') || k.startsWith('/')) k = k.replace(/^(\.\/|\/)+/, '');
+  return k;
+}
 
 function sidecarError(name: string, message: string): ApiError {
   return new ApiError('invalid_input', `${name}: ${message} Fix the file, or turn labels off to import without it.`, { field: 'labels', file: name });
@@ -73,51 +80,60 @@ function readBounded(path: string, name: string, max: number): Buffer {
 }
 
 /**
- * RFC 4180 rows (quotes, doubled quotes, CRLF or LF), with the line each row starts on.
- * The separator is the first of comma, tab or semicolon that the first line holds.
+ * RFC 4180 rows (quotes, doubled quotes, CRLF or LF), with the line each row starts on,
+ * one at a time. The separator is the first of comma, tab or semicolon that the first
+ * line holds. Lines without a quote (nearly all) are split directly.
  */
-export function parseCsv(text: string): { line: number; cells: string[] }[] {
-  const firstLine = text.slice(0, Math.max(0, text.search(/\r|\n/)) || text.length);
+export function* parseCsv(text: string): Generator<{ line: number; cells: string[] }> {
+  const firstEnd = text.search(/\r|\n/);
+  const firstLine = firstEnd < 0 ? text : text.slice(0, firstEnd);
   const separator = [',', '\t', ';'].find((s) => firstLine.includes(s)) ?? ',';
-  const rows: { line: number; cells: string[] }[] = [];
-  let cells: string[] = [];
-  let cell = '';
-  let quoted = false;
+  let at = 0;
   let line = 1;
-  let rowLine = 1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else {
-        if (c === '\n') line++;
-        cell += c;
-      }
-    } else if (c === '"' && cell === '') quoted = true;
-    else if (c === separator) {
-      cells.push(cell);
-      cell = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      cells.push(cell);
-      if (cells.some((x) => x.trim() !== '')) rows.push({ line: rowLine, cells });
-      cells = [];
-      cell = '';
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const raw = text.slice(at, end > at && text[end - 1] === '\r' ? end - 1 : end);
+    if (!raw.includes('"')) {
+      if (raw.trim() !== '') yield { line, cells: raw.split(separator) };
+      at = end + 1;
       line++;
-      rowLine = line;
-    } else cell += c;
+      continue;
+    }
+    // Quoted cells may hold separators and line breaks: walk this row character by character.
+    const rowLine = line;
+    const cells: string[] = [];
+    let cell = '';
+    let quoted = false;
+    let i = at;
+    for (; i < text.length; i++) {
+      const c = text[i]!;
+      if (quoted) {
+        if (c === '"' && text[i + 1] === '"') {
+          cell += '"';
+          i++;
+        } else if (c === '"') quoted = false;
+        else {
+          if (c === '\n') line++;
+          cell += c;
+        }
+      } else if (c === '"' && cell === '') quoted = true;
+      else if (c === separator) {
+        cells.push(cell);
+        cell = '';
+      } else if (c === '\n') break;
+      else if (c !== '\r' || text[i + 1] !== '\n') cell += c;
+    }
+    cells.push(cell);
+    if (cells.some((x) => x.trim() !== '')) yield { line: rowLine, cells };
+    at = i + 1;
+    line++;
   }
-  cells.push(cell);
-  if (cells.some((x) => x.trim() !== '')) rows.push({ line: rowLine, cells });
-  return rows;
 }
 
 const HEADER_LABELS = new Set(['label', 'labels', 'class', 'category', 'target', 'y']);
 
-function sidecarEntries(name: string, text: string): { where: string; file: string; label: unknown }[] {
+function* sidecarEntries(name: string, text: string): Generator<{ where: string; file: string; label: unknown }> {
   if (name.toLowerCase().endsWith('.json')) {
     let parsed: unknown;
     try {
@@ -126,25 +142,28 @@ function sidecarEntries(name: string, text: string): { where: string; file: stri
       throw sidecarError(name, `is not valid JSON (${error instanceof Error ? error.message : String(error)}).`);
     }
     if (Array.isArray(parsed)) {
-      return parsed.map((item: unknown, i) => {
+      for (const [i, item] of parsed.entries()) {
         const entry = (item ?? {}) as Record<string, unknown>;
         const file = entry['file'] ?? entry['path'] ?? entry['filename'];
         if (typeof file !== 'string') throw sidecarError(name, `entry ${i} has no "file" (write [{"file": "a.png", "label": "cat"}, …]).`);
-        return { where: `entry ${i}`, file, label: entry['label'] };
-      });
+        yield { where: `entry ${i}`, file, label: entry['label'] };
+      }
+      return;
     }
     if (parsed !== null && typeof parsed === 'object') {
-      return Object.entries(parsed).map(([file, label]) => ({ where: `"${file.slice(0, 80)}"`, file, label }));
+      for (const [file, label] of Object.entries(parsed)) yield { where: `"${file.slice(0, 80)}"`, file, label };
+      return;
     }
     throw sidecarError(name, 'must hold an object {"file": "label", …} or an array [{"file", "label"}, …].');
   }
-  const rows = parseCsv(text);
-  const first = rows[0];
-  if (first && HEADER_LABELS.has((first.cells[1] ?? '').trim().toLowerCase())) rows.shift();
-  return rows.map((row) => {
+  let first = true;
+  for (const row of parseCsv(text)) {
+    const header = first && HEADER_LABELS.has((row.cells[1] ?? '').trim().toLowerCase());
+    first = false;
+    if (header) continue;
     if (row.cells.length < 2) throw sidecarError(name, `line ${row.line} has no label (write one "file,label" per line).`);
-    return { where: `line ${row.line}`, file: row.cells[0]!, label: row.cells[1] };
-  });
+    yield { where: `line ${row.line}`, file: row.cells[0]!, label: row.cells[1] };
+  }
 }
 
 /** The folder's labels.csv or labels.json, parsed and bounded; null when it has none. */
@@ -155,7 +174,10 @@ export async function readSidecar(folder: string): Promise<Sidecar | null> {
   const text = readBounded(join(folder, name), name, MAX_SIDECAR_BYTES).toString('utf8');
   const labels = new Map<string, string>();
   const distinct = new Set<string>();
+  let read = 0;
   for (const { where, file, label } of sidecarEntries(name, text)) {
+    // datasets.inspect reads it in the process that serves the UI: let it answer meanwhile.
+    if (++read % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     if (typeof label !== 'string' && typeof label !== 'number') throw sidecarError(name, `${where} has no label (a text or a number).`);
     const value = String(label).trim();
     if (value === '') continue;
