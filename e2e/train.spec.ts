@@ -94,6 +94,9 @@ test('new-run form: defaults per dataset, advanced options checked next to their
     await page.getByTestId('chart-x-step').check();
     await page.getByTestId('chart-smoothing').fill('0');
     const canvas = page.getByTestId('loss-chart');
+    await expect(canvas).toHaveAttribute('data-smoothing', '0');
+    // The chart redraws on the next frame: let two pass before reading what it draws.
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
     const drawnAll = Number(await canvas.getAttribute('data-drawn'));
     const box = (await canvas.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
