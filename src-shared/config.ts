@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { familyOf, modelFamilies, refineForFamily } from './families';
 
 /** Limits shared by every adapter; the UI shows them next to the fields. */
 export const LIMITS = {
@@ -59,17 +60,10 @@ export const modelKinds = ['mlp', 'conv'] as const;
 export type ModelKind = (typeof modelKinds)[number];
 
 /**
- * Model family. `vae`: the plain VAE. `cvae`: conditional VAE (Sohn 2015) on the
- * dataset's folder labels, q(z|x,y) and p(x|z,y) with a one-hot y concatenated to the
- * encoder's features and to z; every image must be labelled. `m2`: semi-supervised M2
- * (Kingma et al. 2014): the cVAE's q(z|x,y) and p(x|z,y) plus a classifier q(y|x),
- * trained with only `labelFraction` of the training labels kept; y is summed out for
- * the others. `vqvae`: VQ-VAE (van den Oord 2017): a grid of discrete codes from a learned
- * codebook (EMA updates, commitment β, dead-code restarts), then an autoregressive prior
- * over the code grid, trained in the run's last `priorEpochs` epochs, to generate.
+ * Model family: what is trained. Each one is described as data in ./families (its
+ * settings, constraints, requests it answers, words), one registry line each.
  */
-export const modelFamilies = ['vae', 'cvae', 'm2', 'vqvae'] as const;
-export type ModelFamily = (typeof modelFamilies)[number];
+export { modelFamilies, type ModelFamily } from './families';
 
 /**
  * Normalizing flow on the posterior, z_K = f(z_0) with z_0 ~ q0(z|x), and
@@ -225,33 +219,8 @@ export const runConfigSchema = z
       // single-sample estimate over the whole z, with no per-dim split.
       ctx.addIssue({ code: 'custom', path: ['freeBits'], message: 'free bits need a Gaussian posterior without a flow (flow none)' });
     }
-    if (config.family === 'm2' && (config.objective !== 'beta' || config.freeBits > 0)) {
-      // M2 sums the ELBO over labels; only β(t) on the KL of z carries over to it.
-      ctx.addIssue({
-        code: 'custom',
-        path: [config.objective !== 'beta' ? 'objective' : 'freeBits'],
-        message: "family 'm2' trains the ELBO (β and KL warm-up allowed), not capacity annealing or free bits",
-      });
-    }
-    if (config.classifier !== undefined && config.family !== 'm2') {
-      ctx.addIssue({ code: 'custom', path: ['classifier'], message: "only family 'm2' has a classifier" });
-    }
-    if (config.classifier === 'conv' && config.model !== 'conv') {
-      // Its convolutions need the conv model's image sides (multiples of 4).
-      ctx.addIssue({ code: 'custom', path: ['classifier'], message: "a conv classifier comes with model 'conv'; use classifier 'mlp'" });
-    }
-    if (config.family === 'vqvae') {
-      // Discrete codes: no Gaussian posterior to flow, no KL to anneal or floor.
-      const refuse = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message });
-      if (config.flow !== 'none') refuse('flow', "family 'vqvae' has discrete codes; a posterior flow applies to Gaussian latents");
-      if (config.objective !== 'beta' || config.beta !== 1 || config.klWarmupSteps > 0 || config.freeBits > 0) {
-        refuse(config.objective !== 'beta' ? 'objective' : config.beta !== 1 ? 'beta' : config.klWarmupSteps > 0 ? 'klWarmupSteps' : 'freeBits',
-          "family 'vqvae' trains reconstruction + commitment; β, warm-up, free bits and capacity apply to a Gaussian KL");
-      }
-      if (config.priorEpochs >= config.epochs) {
-        refuse('priorEpochs', `the prior trains in the last priorEpochs of the ${config.epochs} epochs; leave at least one for the autoencoder`);
-      }
-    }
+    // What only some families read, and each family's own constraints (./families).
+    refineForFamily(config, (path, message) => ctx.addIssue({ code: 'custom', path: [path], message }));
     if (config.decoderVariance !== 'fixed' && config.decoder !== 'gaussian') {
       ctx.addIssue({
         code: 'custom',
@@ -270,10 +239,7 @@ export type RunConfigInput = z.input<typeof runConfigSchema>;
  * Explore opens every family, a VQ-VAE with its own tabs (prior samples, code grids).
  */
 export function inferenceBlocker(config: Pick<RunConfig, 'family'>, view: 'explore' | 'inpaint'): string | null {
-  if (view === 'inpaint' && config.family === 'vqvae') {
-    return "Inpaint works on continuous latents and does not support a VQ-VAE's code grid yet; its reconstructions, prior samples and codebook usage are on the run page.";
-  }
-  return null;
+  return view === 'inpaint' ? familyOf(config).inpaintBlocker : null;
 }
 
 /** M2's classifier architecture; a config stored without one predates conv classifiers. */
@@ -284,7 +250,7 @@ export const classifierKindOf = (config: Pick<RunConfig, 'classifier'>): Classif
  * (an M2's classifier), so the run reproduces even if that default changes.
  */
 export function newRunConfig(config: RunConfig): RunConfig {
-  return config.family === 'm2' ? { ...config, classifier: classifierKindOf(config) } : config;
+  return familyOf(config).stored?.(config) ?? config;
 }
 
 export function defaultRunConfig(): RunConfig {

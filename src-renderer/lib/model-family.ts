@@ -1,12 +1,10 @@
 import { modelFamilies, type ModelFamily, type ModelKind, type RunConfig } from '@shared/config';
+import { FAMILIES, familyOf, familyReads } from '@shared/families';
+
+export { formatShare } from '@shared/families';
 
 /** Each family's name, as the new-run form offers it and the run's configuration lists it. */
-export const FAMILY_NAMES: Record<ModelFamily, string> = {
-  vae: 'VAE',
-  cvae: 'Conditional VAE (labels)',
-  m2: 'Semi-supervised M2 (some labels)',
-  vqvae: 'VQ-VAE (discrete codes)',
-};
+export const FAMILY_NAMES = Object.fromEntries(modelFamilies.map((f) => [f, FAMILIES[f].name])) as Record<ModelFamily, string>;
 
 /** An architecture's name: the model's, and (same kinds) an M2 classifier's. */
 export const ARCHITECTURE_NAMES: Record<ModelKind, string> = { mlp: 'MLP', conv: 'Convolutional' };
@@ -19,16 +17,12 @@ export const familyOptions: readonly (readonly [ModelFamily, string])[] = modelF
  */
 export function familyLabel(config: Pick<RunConfig, 'family' | 'flow' | 'flowSteps' | 'labelFraction' | 'codebookSize'>): string | null {
   const parts: string[] = [];
-  if (config.family === 'vqvae') parts.push(`VQ-VAE, ${config.codebookSize} codes`);
-  if (config.family === 'cvae') parts.push('conditional');
-  if (config.family === 'm2') parts.push(`M2, ${formatShare(config.labelFraction)} labels`);
-  if (config.flow !== 'none' && config.family !== 'vqvae') parts.push(`${config.flow === 'iaf' ? 'IAF' : 'planar flow'} ×${config.flowSteps}`);
+  const own = familyOf(config).summary(config);
+  if (own !== null) parts.push(own);
+  if (config.flow !== 'none' && familyReads(config, 'flow')) {
+    parts.push(`${config.flow === 'iaf' ? 'IAF' : 'planar flow'} ×${config.flowSteps}`);
+  }
   return parts.length > 0 ? parts.join(' · ') : null;
-}
-
-/** 0.1 → "10 %", 0.005 → "0.5 %". */
-export function formatShare(fraction: number): string {
-  return `${+(fraction * 100).toPrecision(3)} %`;
 }
 
 /** M2's classifier accuracy, e.g. "97.3 %", or "—". */

@@ -23,6 +23,8 @@ import {
   type ObjectiveKind,
   type RunConfig,
 } from '@shared/config';
+import { convFits, convMisfit } from '@shared/conv';
+import { labelsBlocker, settingApplies, type LabelledDataset, type RunSetting } from '@shared/families';
 import type { Dataset } from '@shared/types';
 
 /**
@@ -73,6 +75,17 @@ export interface RunFormValues {
 }
 
 export type RunFormField = keyof RunFormValues;
+
+/** The run settings the form holds under their own names (labelFraction is labelPercent here). */
+const FORM_SETTINGS = [
+  'model', 'family', 'flow', 'flowSteps', 'classifierWeight', 'classifier', 'codebookSize', 'codeDim', 'commitment',
+  'codebookDecay', 'priorEpochs', 'latent', 'hidden', 'decoder', 'gaussianSigma', 'decoderVariance', 'objective', 'beta',
+  'klWarmupSteps', 'freeBits', 'capacityMax', 'capacitySteps', 'capacityGamma', 'denoise', 'denoiseSigma', 'denoiseMaskProb',
+  'epochs', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayRate', 'lrDecaySteps', 'iwaeSamples', 'seed',
+] as const satisfies readonly (RunSetting & RunFormField)[];
+// Every form field but these three is a run setting of the same name: a new one must be listed above.
+const formSettingsComplete: Exclude<RunFormField, 'name' | 'datasetId' | 'labelPercent' | (typeof FORM_SETTINGS)[number]> extends never ? true : never = true;
+void formSettingsComplete;
 export type RunFormErrors = Partial<Record<RunFormField, string>>;
 
 /** The choice fields and what each may hold: stored or cloned values are checked against these. */
@@ -191,20 +204,11 @@ function describeIssue(issue: { code: string; message: string; minimum?: unknown
 }
 
 /** What the form knows of the chosen dataset: enough to check the model against it. */
-export type FormDataset = Pick<Dataset, 'width' | 'height' | 'channels' | 'settings'> & Partial<Pick<Dataset, 'labels'>>;
+export type FormDataset = Pick<Dataset, 'width' | 'height' | 'channels'> & LabelledDataset;
 
-/** Why a conditional VAE cannot train on this dataset, or null (the worker also checks every image has a label). */
-export function conditionalBlocker(dataset: FormDataset): string | null {
-  if (!dataset.settings.labels) return 'This dataset was imported without labels; conditional and semi-supervised models need subfolders as labels. Re-import it with labels, or train a plain VAE.';
-  if (dataset.labels !== undefined && dataset.labels.length < 2) {
-    return `Conditional and semi-supervised models need at least 2 labels; this dataset has ${dataset.labels.length}.`;
-  }
-  return null;
-}
-
-/** The conv stack halves the image twice: the same rule the core applies on runs.create. */
-export function convFits(dataset: Pick<Dataset, 'width'>): boolean {
-  return dataset.width >= 8 && dataset.width % 4 === 0;
+/** Whether the run these values describe reads `setting` (the form shows and sends only those). */
+export function applies(setting: RunSetting, values: RunFormValues): boolean {
+  return settingApplies(setting, values);
 }
 
 export interface ValidatedRunForm {
@@ -227,62 +231,25 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
 
   if (values.datasetId === null) put('datasetId', 'Choose a dataset to train on.');
   if (values.name.trim().length > LIMITS.nameLength) put('name', `Keep the name under ${LIMITS.nameLength} characters.`);
-  if (dataset && values.model === 'conv' && !convFits(dataset)) {
-    put('model', `The convolutional model needs a size that is a multiple of 4 (at least 8); this dataset is ${dataset.width}×${dataset.height}. Use the MLP.`);
-  }
-  if (dataset && (values.family === 'cvae' || values.family === 'm2')) put('family', conditionalBlocker(dataset));
-  if (values.family === 'm2') put('labelPercent', numberIn(values.labelPercent, 'Labels kept', { min: 0.01, max: 100 }));
-  if (values.flow !== 'none') put('flowSteps', integerIn(values.flowSteps, 'Flow steps', LIMITS.flowSteps));
+  const misfit = dataset && values.model === 'conv' ? convMisfit(dataset) : null;
+  if (misfit) put('model', `The convolutional ${misfit.replace(/^model 'conv' /, 'model ')} Use the MLP.`);
+  if (dataset) put('family', labelsBlocker(values, dataset));
+  if (applies('labelFraction', values)) put('labelPercent', numberIn(values.labelPercent, 'Labels kept', { min: 0.01, max: 100 }));
+  if (applies('flowSteps', values)) put('flowSteps', integerIn(values.flowSteps, 'Flow steps', LIMITS.flowSteps));
   put('latent', integerIn(values.latent, 'Latent size', LIMITS.latent));
   put('epochs', integerIn(values.epochs, 'Epochs', LIMITS.epochs));
   put('batchSize', integerIn(values.batchSize, 'Batch size', LIMITS.batchSize));
   put('learningRate', numberIn(values.learningRate, 'Learning rate', LIMITS.learningRate));
   put('iwaeSamples', integerIn(values.iwaeSamples, 'IWAE samples', LIMITS.iwaeSamples));
 
-  const gaussian = values.decoder === 'gaussian';
-  const vq = values.family === 'vqvae';
-  // A VQ-VAE has no Gaussian KL to weigh, anneal or floor: those settings are not sent.
-  const capacity = values.objective === 'capacity' && !vq;
-  const candidate: Record<string, unknown> = {
-    model: values.model,
-    family: values.family,
-    flow: values.flow,
-    latent: values.latent,
-    hidden: values.hidden,
-    decoder: values.decoder,
-    objective: values.objective,
-    beta: values.beta,
-    denoise: values.denoise,
-    epochs: values.epochs,
-    batchSize: values.batchSize,
-    learningRate: values.learningRate,
-    lrDecay: values.lrDecay,
-    iwaeSamples: values.iwaeSamples,
-    seed: values.seed,
-  };
-  if (gaussian) Object.assign(candidate, { gaussianSigma: values.gaussianSigma, decoderVariance: values.decoderVariance });
-  if (capacity) {
-    Object.assign(candidate, { capacityMax: values.capacityMax, capacitySteps: values.capacitySteps, capacityGamma: values.capacityGamma });
-  } else {
-    Object.assign(candidate, { klWarmupSteps: values.klWarmupSteps, freeBits: values.freeBits });
-  }
-  if (values.flow !== 'none') candidate['flowSteps'] = values.flowSteps;
-  if (values.family === 'm2' && values.labelPercent !== null) candidate['labelFraction'] = values.labelPercent / 100;
-  if (values.family === 'm2' && values.classifierWeight !== null) candidate['classifierWeight'] = values.classifierWeight;
-  if (values.family === 'm2') candidate['classifier'] = values.model === 'conv' ? values.classifier : 'mlp';
-  if (values.family === 'vqvae') {
-    Object.assign(candidate, {
-      codebookSize: values.codebookSize,
-      codeDim: values.codeDim,
-      commitment: values.commitment,
-      codebookDecay: values.codebookDecay,
-      priorEpochs: values.priorEpochs,
-    });
-    for (const key of ['objective', 'beta', 'klWarmupSteps', 'freeBits', 'flow', 'flowSteps']) delete candidate[key];
-  }
-  if (values.denoise === 'gaussian') candidate['denoiseSigma'] = values.denoiseSigma;
-  if (values.denoise === 'mask') candidate['denoiseMaskProb'] = values.denoiseMaskProb;
-  if (values.lrDecay !== 'none') Object.assign(candidate, { lrDecayRate: values.lrDecayRate, lrDecaySteps: values.lrDecaySteps });
+  // Only what the chosen family and options read is sent (see settingApplies).
+  const candidate: Record<string, unknown> = {};
+  for (const setting of FORM_SETTINGS) if (applies(setting, values)) candidate[setting] = values[setting];
+  if (applies('labelFraction', values) && values.labelPercent !== null) candidate['labelFraction'] = values.labelPercent / 100;
+  // Empty means the default α, which depends on the split.
+  if (values.classifierWeight === null) delete candidate['classifierWeight'];
+  // Only a conv model offers a conv classifier.
+  if (applies('classifier', values) && values.model !== 'conv') candidate['classifier'] = 'mlp';
 
   const parsed = runConfigSchema.safeParse(candidate);
   if (!parsed.success) {

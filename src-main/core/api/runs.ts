@@ -1,4 +1,6 @@
 import { newRunConfig } from '@shared/config';
+import { convMisfit } from '@shared/conv';
+import { familyOf, labelsBlocker } from '@shared/families';
 import { ApiError } from '@shared/errors';
 import { resumableStatuses } from '@shared/types';
 import { toArtifact } from '../artifacts';
@@ -42,14 +44,13 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
           { field: 'datasetId' },
         );
       }
-      if (config.model === 'conv' && (dataset.width % 4 !== 0 || dataset.width < 8)) {
-        throw new ApiError(
-          'invalid_input',
-          `The conv model needs images whose size is a multiple of 4 (at least 8); "${dataset.name}" is ${dataset.width}×${dataset.height}.`,
-          { field: 'config.model' },
-        );
+      const misfit = config.model === 'conv' ? convMisfit(dataset) : null;
+      if (misfit) {
+        throw new ApiError('invalid_input', `"${dataset.name}": ${misfit} Use model 'mlp', or re-import it at another size.`, { field: 'config.model' });
       }
-      const runName = name ?? `${config.model}-z${config.latent}-${countRunsInProject(db, projectId) + 1}`;
+      const unlabelled = labelsBlocker(config, dataset);
+      if (unlabelled) throw new ApiError('invalid_input', `"${dataset.name}": ${unlabelled}`, { field: 'config.family' });
+      const runName = name ?? `${familyOf(config).runName(config)}-${countRunsInProject(db, projectId) + 1}`;
       const run = insertRun(db, { projectId, datasetId, name: runName, configJson: JSON.stringify(newRunConfig(config)) }, ctx.now());
       ctx.events.emit('run.status', { runId: run.id, status: run.status, run });
       ctx.runs.enqueue(run.id);

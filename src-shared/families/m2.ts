@@ -1,0 +1,35 @@
+import { architectureRunName, formatShare, GAUSSIAN_ANSWERS, GAUSSIAN_LEGEND, type FamilyDescriptor } from './descriptor';
+
+/**
+ * Semi-supervised M2 (Kingma et al. 2014): the cVAE's q(z|x,y) and p(x|z,y) plus a
+ * classifier q(y|x), trained with only labelFraction of the training labels kept; y is
+ * summed out for the others.
+ */
+export const m2: FamilyDescriptor = {
+  name: 'Semi-supervised M2 (some labels)',
+  description: 'Kingma 2014: a classifier q(y|x) learns from the kept labels and the unlabelled images; test accuracy is reported.',
+  labels: 'some',
+  engine: 'gaussian',
+  ownSettings: ['labelFraction', 'classifierWeight', 'classifier'],
+  exclusiveSettings: ['classifier'],
+  ignoredSettings: [],
+  answers: GAUSSIAN_ANSWERS,
+  inpaintBlocker: null,
+  exploreTab: 'traverse',
+  legend: GAUSSIAN_LEGEND,
+  latentField: { label: 'Latent size' },
+  summary: (config) => `M2, ${formatShare(config.labelFraction)} labels`,
+  runName: architectureRunName,
+  refine(config, refuse) {
+    // M2 sums the ELBO over labels; only β(t) on the KL of z carries over to it.
+    if (config.objective !== 'beta' || config.freeBits > 0) {
+      refuse(config.objective !== 'beta' ? 'objective' : 'freeBits', "family 'm2' trains the ELBO (β and KL warm-up allowed), not capacity annealing or free bits");
+    }
+    if (config.classifier === 'conv' && config.model !== 'conv') {
+      // Its convolutions need the conv model's image sides (multiples of 4).
+      refuse('classifier', "a conv classifier comes with model 'conv'; use classifier 'mlp'");
+    }
+  },
+  // A stored M2 names its classifier: one stored without predates conv classifiers (an MLP).
+  stored: (config) => ({ ...config, classifier: config.classifier ?? 'mlp' }),
+};
