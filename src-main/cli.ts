@@ -6,6 +6,7 @@ import { ApiError } from '@shared/errors';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { Project, Run } from '@shared/types';
+import { runConfigFromFlags, runFlagOptions, trainUsage } from './cli-run-flags';
 import { createCore, type Core } from './core/core';
 import { toApiError } from './core/errors';
 import { probeBackendsInWorker } from './doctor';
@@ -23,12 +24,9 @@ Usage:
                    [--labels folders|none] [--layout auto|classes|split|flat] [--background #000000] [--binarize] [--project P]
                                     layout: auto reads top-level train/test/val folders as the split (labels from
                                     the level below), other folders as classes; labels.csv / labels.json name labels
-  vae-studio train --dataset <id|name> [--model mlp|conv] [--latent 16] [--epochs 10]
-                   [--batch 64] [--seed 1] [--lr 0.001] [--decoder bernoulli|gaussian]
-                   [--beta 1] [--hidden 256] [--name N] [--project P]
-                   [--family vae|cvae|m2|vqvae] [--flow none|planar|iaf] [--flow-steps 4]
-                   [--label-fraction 0.1] [--codebook-size 128] [--code-dim 16] [--prior-epochs 5]
-                   [--backend webgpu|tensorflow-gpu|tensorflow|wasm|cpu]   (default: the fastest that passes its self-check)
+  vae-studio train --dataset <id|name> [--name N] [--project P] [--model mlp|conv] [--latent 16]
+                   [--epochs 10] [--batch 64] [--lr 0.001] [--family vae|cvae|m2|vqvae] [--backend B] …
+                                    every run setting has a flag: vae-studio train --help lists them all
   vae-studio resume <run>           continue an interrupted, killed or stopped run from its last checkpoint
   vae-studio runs [--project P]
   vae-studio export <run> <path> [--format archive|tfjs|onnx] [--checkpoint best|last] [--overwrite]
@@ -62,24 +60,8 @@ const options = {
   background: { type: 'string' },
   binarize: { type: 'boolean', default: false },
   dataset: { type: 'string' },
-  model: { type: 'string' },
-  latent: { type: 'string' },
-  hidden: { type: 'string' },
-  epochs: { type: 'string' },
-  batch: { type: 'string' },
   seed: { type: 'string' },
-  lr: { type: 'string' },
-  decoder: { type: 'string' },
-  beta: { type: 'string' },
-  family: { type: 'string' },
-  flow: { type: 'string' },
-  'flow-steps': { type: 'string' },
-  'label-fraction': { type: 'string' },
-  'codebook-size': { type: 'string' },
-  'code-dim': { type: 'string' },
-  'prior-epochs': { type: 'string' },
   port: { type: 'string' },
-  backend: { type: 'string' },
   format: { type: 'string' },
   checkpoint: { type: 'string' },
   overwrite: { type: 'boolean', default: false },
@@ -93,7 +75,8 @@ const options = {
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'] &
+  Partial<Record<string, string | boolean>>;
 
 class Output {
   constructor(private readonly json: boolean) {}
@@ -182,27 +165,8 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
   if (!dataset) {
     throw new ApiError('not_found', `No dataset "${values.dataset}" in project "${project.name}". Import one first.`, { field: 'dataset' });
   }
-  const config: Record<string, unknown> = {};
-  const set = (key: string, value: unknown): void => {
-    if (value !== undefined) config[key] = value;
-  };
-  set('model', values.model);
-  set('decoder', values.decoder);
-  set('latent', num(values, 'latent'));
-  set('hidden', num(values, 'hidden'));
-  set('epochs', num(values, 'epochs'));
-  set('batchSize', num(values, 'batch'));
-  set('seed', num(values, 'seed'));
-  set('learningRate', num(values, 'lr'));
-  set('beta', num(values, 'beta'));
-  set('family', values.family);
-  set('flow', values.flow);
-  set('flowSteps', num(values, 'flow-steps'));
-  set('labelFraction', num(values, 'label-fraction'));
-  set('codebookSize', num(values, 'codebook-size'));
-  set('codeDim', num(values, 'code-dim'));
-  set('priorEpochs', num(values, 'prior-epochs'));
-  set('backend', values.backend);
+  // One flag per run setting (cli-run-flags.ts); the core checks the values against the schema.
+  const config = runConfigFromFlags(values);
 
   const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
   out.event({ type: 'started', runId: run.id }, `Training run #${run.id} "${run.name}" on "${dataset.name}"…`);
@@ -365,13 +329,17 @@ function cmdRestoreDb(home: string, values: Values, out: Output): void {
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...runFlagOptions, ...options }, allowPositionals: true, strict: true });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
+  const values = parsed.values as Values;
+  const [command, ...rest] = parsed.positionals;
+  if (values.help && command === 'train') {
+    process.stdout.write(`${trainUsage()}\n`);
+    return 0;
+  }
   if (values.help || !command) {
     process.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;

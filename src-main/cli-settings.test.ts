@@ -1,0 +1,106 @@
+// Every run setting reaches the command line: flags and help are generated from the
+// config schema, so adding a setting without a flag fails here. The last test trains
+// through the real CLI, worker and SQLite file (`npm run build` first).
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runConfigSchema } from '@shared/config';
+import { runConfigFromFlags, runFlags } from './cli-run-flags';
+import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli-testing';
+import { tempDir, writeImageFolder } from './core/testing';
+
+const schemaSettings = Object.keys(runConfigSchema.shape).sort();
+
+describe('train flags', () => {
+  it('has exactly one flag per run setting of the schema', () => {
+    expect(runFlags.map((f) => f.key).sort()).toEqual(schemaSettings);
+    expect(new Set(runFlags.map((f) => f.flag)).size).toBe(runFlags.length);
+  });
+
+  it('keeps the flag names the CLI has always had', () => {
+    const flagOf = Object.fromEntries(runFlags.map((f) => [f.key, f.flag]));
+    expect(flagOf).toMatchObject({
+      model: 'model',
+      latent: 'latent',
+      hidden: 'hidden',
+      epochs: 'epochs',
+      batchSize: 'batch',
+      seed: 'seed',
+      learningRate: 'lr',
+      decoder: 'decoder',
+      beta: 'beta',
+      family: 'family',
+      flow: 'flow',
+      flowSteps: 'flow-steps',
+      labelFraction: 'label-fraction',
+      codebookSize: 'codebook-size',
+      codeDim: 'code-dim',
+      priorEpochs: 'prior-epochs',
+      backend: 'backend',
+    });
+  });
+
+  it('turns each flag into its setting, numbers as numbers, and names a flag that is not a number', () => {
+    for (const f of runFlags) {
+      const raw = f.kind === 'choice' ? f.choices!.at(-1)! : String(f.max ?? f.min ?? 1);
+      const config = runConfigFromFlags({ [f.flag]: raw });
+      expect(config).toEqual({ [f.key]: f.kind === 'choice' ? raw : Number(raw) });
+      // The value the flag produced is one the schema accepts for that setting.
+      const field = (runConfigSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>)[f.key]!;
+      expect(field.safeParse(config[f.key]).success, f.flag).toBe(true);
+      if (f.kind !== 'choice') expect(() => runConfigFromFlags({ [f.flag]: 'lots' })).toThrow(new RegExp(`^--${f.flag} must be a number`));
+    }
+  });
+});
+
+describe('vae-studio train', () => {
+  let dir: ReturnType<typeof tempDir>;
+  const cli = (args: string[]): CliResult => runCli(join(dir.path, 'home'), args);
+  beforeAll(async () => {
+    requireBuiltApp();
+    dir = tempDir();
+    await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right'], 20, { size: 8 });
+    expect(cli(['import', join(dir.path, 'shapes'), '--size', '8', '--name', 'shapes']).status).toBe(0);
+  });
+  afterAll(() => dir.cleanup());
+
+  it('--help lists every run setting with its flag and default', () => {
+    const help = spawnSync(process.execPath, [cliBin, 'train', '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    const lines = help.stdout.split('\n');
+    for (const f of runFlags) {
+      const line = lines.find((l) => l.trimStart().startsWith(`--${f.flag} <`));
+      expect(line, f.flag).toBeDefined();
+      expect(line).toContain(`default ${f.defaultText}`);
+    }
+  });
+
+  it('trains with settings only the form had before (objective, denoising, decay, decoder variance, IWAE k)', () => {
+    const trained = cli([
+      ...['train', '--dataset', 'shapes', '--epochs', '1', '--batch', '16', '--latent', '2', '--hidden', '16', '--backend', 'cpu'],
+      ...['--objective', 'capacity', '--capacity-max', '5', '--capacity-steps', '100', '--capacity-gamma', '50'],
+      ...['--denoise', 'mask', '--denoise-mask-prob', '0.3', '--lr-decay', 'step', '--lr-decay-rate', '0.9', '--lr-decay-steps', '10'],
+      ...['--decoder', 'gaussian', '--decoder-variance', 'global', '--gaussian-sigma', '0.2', '--iwae-samples', '3'],
+    ]);
+    expect(trained.status, trained.stderr).toBe(0);
+    const result = trained.lines.at(-1) as { run: { status: string; config: Record<string, unknown>; summary: Record<string, number> } };
+    expect(result.run.status).toBe('finished');
+    expect(result.run.config).toMatchObject({
+      objective: 'capacity',
+      capacityMax: 5,
+      capacitySteps: 100,
+      capacityGamma: 50,
+      denoise: 'mask',
+      denoiseMaskProb: 0.3,
+      lrDecay: 'step',
+      lrDecayRate: 0.9,
+      lrDecaySteps: 10,
+      decoder: 'gaussian',
+      decoderVariance: 'global',
+      gaussianSigma: 0.2,
+      iwaeSamples: 3,
+    });
+    expect(result.run.summary['iwae_k']).toBe(3);
+    expect(result.run.summary['capacity']).toBeGreaterThan(0);
+  });
+});

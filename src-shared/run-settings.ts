@@ -1,0 +1,128 @@
+import { runConfigSchema } from './config';
+import { FAMILIES, modelFamilies, ownerOf, type ModelFamily, type RunSetting } from './families';
+
+/**
+ * Every run setting in a sentence: the CLI's `train --help` lists them all from here,
+ * beside what the schema says of each (type, range, choices, default). Typed over every
+ * key of the config, so a setting added to the schema without words fails to compile.
+ */
+const DESCRIPTIONS: Record<RunSetting, string> = {
+  model: 'Architecture: MLP, or convolutional (sides a multiple of 4)',
+  family: 'Model family: plain VAE, conditional VAE, semi-supervised M2, VQ-VAE',
+  flow: 'Normalizing flow on the Gaussian posterior',
+  flowSteps: 'Flow steps K (with a flow)',
+  labelFraction: 'Share of the training labels kept; the rest train unlabelled',
+  classifierWeight: 'Weight α of the labelled cross-entropy',
+  classifier: "The classifier q(y|x): mlp, or conv (with model 'conv')",
+  codebookSize: 'Codes K in the codebook',
+  codeDim: 'Dimension of each code',
+  commitment: 'Commitment weight β of ‖z_e − sg(e)‖²',
+  codebookDecay: 'EMA decay γ of the codebook',
+  priorEpochs: 'The last N epochs train the autoregressive prior over codes',
+  latent: 'Latent size (VQ-VAE with MLP: code positions per image)',
+  hidden: 'Hidden units per layer',
+  decoder: 'Decoder likelihood p(x|z)',
+  gaussianSigma: 'Gaussian decoder σ: fixed, or the starting value when learned',
+  decoderVariance: 'Gaussian decoder variance: fixed σ, one learned σ, or one per pixel',
+  objective: 'Training objective: β-VAE / ELBO, or capacity annealing',
+  beta: 'KL weight β (1 = plain ELBO)',
+  klWarmupSteps: 'Steps over which the KL weight rises from 0 to β; 0 = off',
+  freeBits: 'Free bits λ in nats per latent dim; 0 = off',
+  capacityMax: 'Capacity objective: target KL C_max in nats',
+  capacitySteps: 'Capacity objective: steps to reach C_max',
+  capacityGamma: 'Capacity objective: weight γ of |KL − C|',
+  denoise: 'Denoising: the encoder sees a corrupted copy',
+  denoiseSigma: "Noise σ on pixels in [0, 1] (denoise 'gaussian')",
+  denoiseMaskProb: "Share of pixels hidden from the encoder (denoise 'mask')",
+  epochs: 'Epochs',
+  batchSize: 'Images per optimizer step',
+  learningRate: "Adam's step size",
+  lrDecay: 'Learning-rate decay per optimizer step',
+  lrDecayRate: 'Decay factor r',
+  lrDecaySteps: 'Decay every (or over) N steps',
+  iwaeSamples: 'Importance samples k per test image for the IWAE bound',
+  seed: 'Random seed: same seed, same run',
+  validationFraction: 'Only for datasets packed without a split: share held out for validation',
+  backend: 'Compute backend',
+};
+
+/** What an optional setting without a schema default comes to when left out. */
+const RESOLVED_DEFAULTS: Partial<Record<RunSetting, string>> = {
+  classifierWeight: '0.1 · unlabelled / labelled images',
+  classifier: 'mlp',
+  backend: 'the fastest that passes its self-check',
+};
+
+export interface RunSettingInfo {
+  key: RunSetting;
+  description: string;
+  kind: 'integer' | 'number' | 'choice';
+  /** The values a choice takes. */
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Whether the bound excludes the value itself (e.g. > 0). */
+  minExclusive?: boolean;
+  /** Absent for a setting without one (an optional setting the worker resolves). */
+  defaultValue?: number | string;
+  /** The default in words: the schema's, or what an optional setting resolves to. */
+  defaultText: string;
+  /** The family that alone reads this setting, or null when every family may. */
+  family: ModelFamily | null;
+  /** Families that do not read it (a VQ-VAE has no KL to weigh). */
+  ignoredBy: ModelFamily[];
+}
+
+interface SchemaNode {
+  def: { type: string; innerType?: SchemaNode; defaultValue?: unknown; entries?: Record<string, string>; checks?: SchemaCheck[] };
+  minValue?: number | null;
+  maxValue?: number | null;
+  isInt?: boolean;
+  options?: readonly string[];
+}
+interface SchemaCheck {
+  _zod: { def: { check: string; value?: number; inclusive?: boolean } };
+}
+
+function describeSetting(key: RunSetting, node: SchemaNode): RunSettingInfo {
+  const info: RunSettingInfo = { key, description: DESCRIPTIONS[key], kind: 'number', defaultText: RESOLVED_DEFAULTS[key] ?? '', family: ownerOf(key), ignoredBy: modelFamilies.filter((f) => FAMILIES[f].ignoredSettings.includes(key)) };
+  let inner = node;
+  while (inner.def.type === 'default' || inner.def.type === 'optional') {
+    if (inner.def.type === 'default') {
+      info.defaultValue = inner.def.defaultValue as number | string;
+      info.defaultText = String(info.defaultValue);
+    }
+    inner = inner.def.innerType!;
+  }
+  if (inner.def.type === 'enum') {
+    info.kind = 'choice';
+    info.choices = inner.options ?? Object.values(inner.def.entries ?? {});
+  } else if (inner.def.type === 'number') {
+    info.kind = inner.isInt ? 'integer' : 'number';
+    if (inner.minValue !== null && inner.minValue !== undefined && Number.isFinite(inner.minValue)) info.min = inner.minValue;
+    if (inner.maxValue !== null && inner.maxValue !== undefined && Number.isFinite(inner.maxValue)) info.max = inner.maxValue;
+    const lower = inner.def.checks?.find((c) => c._zod.def.check === 'greater_than');
+    if (lower && lower._zod.def.inclusive === false) info.minExclusive = true;
+  } else {
+    // A boolean or text setting needs its own flag parsing in the CLI first.
+    throw new Error(`run setting ${key}: no description for a schema of type ${inner.def.type}`);
+  }
+  if (info.defaultText === '') throw new Error(`run setting ${key}: optional without a default; say what it resolves to in RESOLVED_DEFAULTS`);
+  return info;
+}
+
+/** Every run setting of the config schema, in its order, with what the schema says of it. */
+export function runSettings(): RunSettingInfo[] {
+  const shape = runConfigSchema.shape as unknown as Record<RunSetting, SchemaNode>;
+  return (Object.keys(shape) as RunSetting[]).map((key) => describeSetting(key, shape[key]));
+}
+
+/** A setting's accepted values in a few characters: "mlp|conv", "integer 1–512", "number > 0 … 1". */
+export function settingRange(info: RunSettingInfo): string {
+  if (info.kind === 'choice') return info.choices!.join('|');
+  const n = (x: number): string => (Math.abs(x) >= 10_000 ? x.toLocaleString('en-US') : String(x));
+  const low = info.min === undefined ? '' : info.minExclusive ? `> ${n(info.min)}` : n(info.min);
+  const high = info.max === undefined ? '' : n(info.max);
+  const range = low && high ? (info.minExclusive ? `${low}, ≤ ${high}` : `${low}–${high}`) : low || (high ? `≤ ${high}` : '');
+  return range ? `${info.kind} ${range}` : info.kind;
+}
