@@ -2,6 +2,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
+import { familyOf } from '@shared/families';
 import type { CheckpointRef, FromWorkerMessage, StartTraining } from '@shared/worker-protocol';
 import { selectBackend } from './backends/select';
 import { toErrorShape } from './errors';
@@ -9,9 +10,9 @@ import { encodeCheckpoint, readCheckpointFile, writeFileAtomic, type LoadedCheck
 import { loadPackedDataset, type LoadedDataset } from './io/dataset';
 import { encodePngBase64 } from './io/png';
 import { checkTrainingMemory, WASM_HEAP_BYTES } from './model/memory';
-import { checkVaeSpec, classesOf } from './model/vae';
-import { checkVqSpec } from './model/vq';
+import { classesOf } from './model/vae';
 import { nodeBackendPlatform } from './platform/node-backends';
+import { checkModelFits } from './train/engine-trainer';
 import { train, type TrainListener } from './train/loop';
 import { modelSpec } from './train/model-spec';
 import { chooseSplit } from './train/split';
@@ -57,8 +58,7 @@ export async function prepareJob(
   }
   const images = loadPackedDataset(datasetPath, datasetSha256);
   // Fail on a model that cannot fit the data before spending time on backends.
-  if (config.family === 'vqvae') checkVqSpec({ kind: config.model, image: images.shape, hidden: config.hidden, codeDim: config.codeDim, positions: config.latent });
-  else checkVaeSpec(modelSpec(config, images));
+  checkModelFits(config, images);
 
   const selection = await selectBackend({ requested: config.backend, platform: nodeBackendPlatform() });
   send({ type: 'backend', backend: selection.backend, notes: selection.notes, ...(selection.adapter && { adapter: selection.adapter }) });
@@ -70,8 +70,8 @@ function checkMemoryFor(config: RunConfig, images: LoadedDataset, backend: strin
   const batch = Math.max(1, Math.min(config.batchSize, trainImages));
   const wasm = backend === 'wasm';
   const spec = modelSpec(config, images);
-  // M2 runs the whole model on every image once per class.
-  const passes = config.family === 'm2' ? classesOf(spec) : 1;
+  // A semi-supervised family (M2) runs the whole model on every image once per class.
+  const passes = familyOf(config).labels === 'some' ? classesOf(spec) : 1;
   checkTrainingMemory(spec, batch, wasm ? Math.min(WASM_HEAP_BYTES, totalmem()) : totalmem(), wasm ? 'the wasm backend' : 'this machine', passes);
 }
 

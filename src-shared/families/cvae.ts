@@ -1,4 +1,4 @@
-import { architectureRunName, GAUSSIAN_ANSWERS, GAUSSIAN_LEGEND, type FamilyDescriptor } from './descriptor';
+import { architectureRunName, gaussianRefusal, GAUSSIAN_ANSWERS, GAUSSIAN_LEGEND, type FamilyDescriptor } from './descriptor';
 
 /**
  * Conditional VAE (Sohn 2015) on the dataset's folder labels: q(z|x,y) and p(x|z,y),
@@ -12,6 +12,7 @@ export const cvae: FamilyDescriptor = {
   ownSettings: [],
   ignoredSettings: [],
   answers: GAUSSIAN_ANSWERS,
+  refusal: gaussianRefusal,
   inpaintBlocker: null,
   exploreTab: 'traverse',
   legend: GAUSSIAN_LEGEND,

@@ -82,6 +82,10 @@ export const GAUSSIAN_ANSWERS: readonly InferOp[] = [
   'imputeEvaluate',
 ];
 
+/** Why a model with a continuous latent does not answer `op` (only the code-grid request). */
+export const gaussianRefusal = (op: InferOp): string =>
+  op === 'codes' ? "codes reads the code grid of a VQ-VAE (family 'vqvae'); this model has a continuous latent." : `This model does not answer ${op}.`;
+
 /** The words of a Gaussian latent's loss legend. */
 export const GAUSSIAN_LEGEND: FamilyDescriptor['legend'] = {
   kl: 'KL',

@@ -100,3 +100,9 @@ export function labelsBlocker(choices: Pick<RunConfig, 'family'>, dataset: Label
   }
   return null;
 }
+
+/** A family whose latent is a grid of discrete codes (VQ-VAE): code charts, prior samples, codebook figures. */
+export const hasCodes = (config: Pick<RunConfig, 'family'>): boolean => familyOf(config).engine === 'codes';
+
+/** A family that keeps only some labels and infers the others with a classifier (M2): test accuracy, inferred classes. */
+export const infersLabels = (config: Pick<RunConfig, 'family'>): boolean => familyOf(config).labels === 'some';

@@ -1,4 +1,4 @@
-import { architectureRunName, formatShare, GAUSSIAN_ANSWERS, GAUSSIAN_LEGEND, type FamilyDescriptor } from './descriptor';
+import { architectureRunName, gaussianRefusal, formatShare, GAUSSIAN_ANSWERS, GAUSSIAN_LEGEND, type FamilyDescriptor } from './descriptor';
 
 /**
  * Semi-supervised M2 (Kingma et al. 2014): the cVAE's q(z|x,y) and p(x|z,y) plus a
@@ -14,6 +14,7 @@ export const m2: FamilyDescriptor = {
   exclusiveSettings: ['classifier'],
   ignoredSettings: [],
   answers: GAUSSIAN_ANSWERS,
+  refusal: gaussianRefusal,
   inpaintBlocker: null,
   exploreTab: 'traverse',
   legend: GAUSSIAN_LEGEND,

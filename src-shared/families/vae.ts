@@ -1,4 +1,4 @@
-import { architectureRunName, GAUSSIAN_ANSWERS, GAUSSIAN_LEGEND, type FamilyDescriptor } from './descriptor';
+import { architectureRunName, gaussianRefusal, GAUSSIAN_ANSWERS, GAUSSIAN_LEGEND, type FamilyDescriptor } from './descriptor';
 
 /** The plain VAE (Kingma & Welling 2014): a Gaussian latent, the labels unused. */
 export const vae: FamilyDescriptor = {
@@ -9,6 +9,7 @@ export const vae: FamilyDescriptor = {
   ownSettings: [],
   ignoredSettings: [],
   answers: GAUSSIAN_ANSWERS,
+  refusal: gaussianRefusal,
   inpaintBlocker: null,
   exploreTab: 'traverse',
   legend: GAUSSIAN_LEGEND,

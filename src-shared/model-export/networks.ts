@@ -1,6 +1,7 @@
 import type { CheckpointTensor } from '../checkpoint-format';
 import type { FlowKind, ModelFamily, ModelKind } from '../config';
 import { IAF_GATE_BIAS, madeDegreeMasks, madeMasks } from '../made-masks';
+import { CONV_DOWNSAMPLE, CONV_STRIDE } from '../conv';
 import { NetworkBuilder, requireParam, type Activation, type Network, type NetworkInput } from './graph';
 
 /**
@@ -44,9 +45,6 @@ export interface ExportNetworks {
   priorTrained: boolean;
 }
 
-/** Conv models downsample with two 4×4 stride-2 convolutions (src-worker/model/vae.ts). */
-const CONV_STRIDE = 2;
-const CONV_DOWNSAMPLE = CONV_STRIDE * CONV_STRIDE;
 
 /**
  * The parameters of a checkpoint the export reads, by name: the model's ("mlp/enc1/w",

@@ -1,4 +1,5 @@
 import { defaultRunConfig, type RunConfig } from '@shared/config';
+import { hasCodes } from '@shared/families';
 import { train } from '../train/loop';
 import type { DigitSplit } from './digits';
 
@@ -75,7 +76,7 @@ export async function familyRow(model: (typeof FAMILY_MODELS)[number], data: Dig
     seed,
     ...model.config,
   };
-  if (config.family === 'vqvae') Object.assign(config, { epochs: 2 * recipe.epochs, priorEpochs: recipe.epochs });
+  if (hasCodes(config)) Object.assign(config, { epochs: 2 * recipe.epochs, priorEpochs: recipe.epochs });
   const started = performance.now();
   // The per-epoch evaluation runs on the test split, so its figures are the test ELBO terms.
   const { summary } = await train({
@@ -96,7 +97,7 @@ export async function familyRow(model: (typeof FAMILY_MODELS)[number], data: Dig
     accuracy: summary['test_accuracy'] ?? null,
     labelFraction: summary['label_fraction'] ?? null,
     perplexity: summary['val_perplexity'] ?? null,
-    codebookSize: config.family === 'vqvae' ? config.codebookSize : null,
+    codebookSize: hasCodes(config) ? config.codebookSize : null,
     trainSeconds: seconds - evalSeconds,
     evalSeconds,
     ...(model.note === undefined ? {} : { note: model.note }),

@@ -1,4 +1,5 @@
 import { inferenceBlocker } from '@shared/config';
+import { familyOf, type FamilyDescriptor } from '@shared/families';
 import { ApiError } from '@shared/errors';
 import { inferRequestSchemas, type InferOp, type InferRequest, type InferRequestOf, type InferResults } from '@shared/inference';
 import * as conditional from './conditional';
@@ -18,41 +19,36 @@ export interface InferContext {
 
 type Handler<K extends InferOp, S = ModelSession> = (session: S, request: InferRequestOf<K>, ctx: InferContext) => Promise<InferResults[K]>;
 
-/** Every op of src-shared/inference.ts has exactly one handler (the type makes a missing one an error). */
-export const inferHandlers: { [K in InferOp]: Handler<K> } = {
-  images: explore.images,
-  traverse: explore.traverse,
-  latentMap: explore.latentMap,
-  interpolate: explore.interpolate,
-  samples: explore.samples,
-  codes: async () => {
-    throw new ApiError('invalid_input', "codes reads the code grid of a VQ-VAE (family 'vqvae'); this model has a continuous latent.", { field: 'op' });
+/**
+ * The handler of each request, per engine (the session's kind). Which requests a run
+ * answers is its family's (FamilyDescriptor.answers); a request it answers must have a
+ * handler here for its engine (families.test.ts checks every family).
+ */
+export const inferHandlers: {
+  gaussian: { [K in InferOp]?: Handler<K, ModelSession> };
+  codes: { [K in InferOp]?: Handler<K, VqModelSession> };
+} = {
+  gaussian: {
+    images: explore.images,
+    traverse: explore.traverse,
+    latentMap: explore.latentMap,
+    interpolate: explore.interpolate,
+    samples: explore.samples,
+    generateClass: conditional.generateClass,
+    swapClass: conditional.swapClass,
+    impute,
+    imputeEvaluate,
   },
-  generateClass: conditional.generateClass,
-  swapClass: conditional.swapClass,
-  impute,
-  imputeEvaluate,
+  codes: {
+    images: explore.images,
+    samples: vqSamples,
+    codes: vqCodes,
+  },
 };
 
-/** What a VQ-VAE answers; the other ops move through a continuous latent and are refused (see vqRefusal). */
-const vqHandlers: { [K in InferOp]?: Handler<K, VqModelSession> } = {
-  images: explore.images,
-  samples: vqSamples,
-  codes: vqCodes,
-};
-
-const VQ_REFUSALS: Partial<Record<InferOp, string>> = {
-  traverse: 'Traversals move one dimension of a continuous latent',
-  latentMap: 'The latent map plots continuous posterior means',
-  interpolate: 'Interpolation follows a path through a continuous latent',
-  generateClass: 'Generating a class needs a conditional VAE',
-  swapClass: 'Swapping the class needs a conditional VAE',
-};
-
-/** Why a VQ-VAE does not answer `op`, as one sentence. */
-export function vqRefusal(op: InferOp): string {
-  const what = VQ_REFUSALS[op] ?? `The request ${op} works on a continuous latent`;
-  return `${what}; this model is a VQ-VAE with a grid of discrete codes (ask for its samples or codes instead).`;
+/** Why a run of this family does not answer `op`, as one sentence. */
+export function refusal(family: FamilyDescriptor, op: InferOp): string {
+  return family.refusal?.(op) ?? `This model does not answer ${op}.`;
 }
 
 /**
@@ -72,12 +68,10 @@ export async function answer(session: AnyModelSession, raw: unknown, ctx: InferC
     throw new ApiError('invalid_input', `${field}: ${issue?.message ?? 'invalid'}`, { field });
   }
   const request = { op, ...parsed.data } as InferRequest;
+  const family = familyOf(session.config);
   const blocker = request.op === 'impute' || request.op === 'imputeEvaluate' ? inferenceBlocker(session.config, 'inpaint') : null;
-  if (blocker) throw new ApiError('invalid_input', session.kind === 'vq' ? `This model is a VQ-VAE: ${blocker}` : blocker, { field: 'runId' });
-  if (session.kind === 'vq') {
-    const handler = vqHandlers[request.op] as Handler<InferOp, VqModelSession> | undefined;
-    if (!handler) throw new ApiError('invalid_input', vqRefusal(request.op), { field: 'op' });
-    return handler(session, request as InferRequestOf<InferOp>, ctx);
-  }
-  return (inferHandlers[request.op] as Handler<InferOp>)(session, request as InferRequestOf<InferOp>, ctx);
+  if (blocker) throw new ApiError('invalid_input', `This model is a ${family.name}: ${blocker}`, { field: 'runId' });
+  const handler = family.answers.includes(request.op) ? inferHandlers[session.kind][request.op] : undefined;
+  if (!handler) throw new ApiError('invalid_input', refusal(family, request.op), { field: 'op' });
+  return (handler as Handler<InferOp, AnyModelSession>)(session, request as InferRequestOf<InferOp>, ctx);
 }

@@ -3,10 +3,10 @@ import type { ModelSessionInfo, SplitName } from '@shared/inference';
 import type { OpenModel } from '@shared/worker-protocol';
 import type { LoadedDataset } from '../io/dataset';
 import { gatherBatch, gatherLabels } from '../train/images';
-import { createTrainer } from '../train/engine-trainer';
+import { openTrainer, type EngineTrainer } from '../train/engine-trainer';
 import { chooseSplit, type RunSplit } from '../train/split';
 import type { VaeTrainer } from '../train/trainer';
-import { VqVaeTrainer } from '../train/vq-trainer';
+import type { VqVaeTrainer } from '../train/vq-trainer';
 import type { RunConfig } from '@shared/config';
 import type { LoadedCheckpoint } from '../io/checkpoint-file';
 
@@ -30,13 +30,13 @@ export interface SessionBase {
  * of a checkpoint, the run's config, and its dataset with the run's split.
  */
 export interface ModelSession extends SessionBase {
-  readonly kind: 'vae';
+  readonly kind: 'gaussian';
   readonly trainer: VaeTrainer;
 }
 
 /** A VQ-VAE's session: a grid of discrete codes and its autoregressive prior instead of a Gaussian latent. */
 export interface VqModelSession extends SessionBase {
-  readonly kind: 'vq';
+  readonly kind: 'codes';
   readonly trainer: VqVaeTrainer;
 }
 
@@ -58,8 +58,11 @@ export async function encodeMeans(trainer: VaeTrainer, images: LoadedDataset, in
   return out;
 }
 
-/** Mean over images of KL(N(μ, σ²) ‖ N(0, 1)) per latent dimension, in nats. */
-export async function klPerDimension(trainer: VaeTrainer, images: LoadedDataset, indices: ArrayLike<number>): Promise<number[]> {
+/**
+ * Mean over images of KL(N(μ, σ²) ‖ N(0, 1)) per latent dimension, in nats (a code
+ * model's: the code cost −log π(k_i | k_<i) per position, log K under the uniform prior).
+ */
+export async function klPerDimension(trainer: EngineTrainer, images: LoadedDataset, indices: ArrayLike<number>): Promise<number[]> {
   const d = trainer.latent;
   const sums = new Float64Array(d);
   for (let from = 0; from < indices.length; from += ENCODE_BATCH) {
@@ -81,7 +84,9 @@ export async function openModelSession(
   backend: string,
 ): Promise<AnyModelSession> {
   const split = chooseSplit(images.count, images.split, config);
-  const trainer = createTrainer(config, images);
+  // The session's kind is the family's engine: a Gaussian latent or a code grid.
+  const opened = openTrainer(config, images);
+  const trainer: EngineTrainer = opened.trainer;
   try {
     trainer.importState(loaded.checkpoint.trainer);
   } catch (error) {
@@ -93,15 +98,14 @@ export async function openModelSession(
   const probe = split.test.length > 0 ? split.test : split.validation.length > 0 ? split.validation : split.train;
   let klPerDim: number[];
   try {
-    klPerDim =
-      trainer instanceof VqVaeTrainer ? await codeCostPerPosition(trainer, images, probe.subarray(0, KL_IMAGES)) : await klPerDimension(trainer, images, probe.subarray(0, KL_IMAGES));
+    klPerDim = await klPerDimension(trainer, images, probe.subarray(0, KL_IMAGES));
   } catch (error) {
     trainer.dispose();
     throw error;
   }
   const dimsByKl = klPerDim.map((kl, dim) => ({ kl, dim })).sort((a, b) => b.kl - a.kl || a.dim - b.dim).map((e) => e.dim);
   const info: ModelSessionInfo = {
-    latent: trainer instanceof VqVaeTrainer ? trainer.latent : config.latent,
+    latent: trainer.latent,
     width: images.shape.width,
     height: images.shape.height,
     channels: images.shape.channels,
@@ -113,7 +117,7 @@ export async function openModelSession(
     dimsByKl,
     splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length },
     backend,
-    vq: trainer instanceof VqVaeTrainer ? { codebookSize: trainer.codes, grid: [trainer.nets.grid[0], trainer.nets.grid[1]], priorTrained: trainer.priorTrained } : null,
+    vq: trainer.codeGrid?.() ?? null,
   };
   const base: SessionBase = {
     config,
@@ -129,17 +133,5 @@ export async function openModelSession(
     },
     dispose: () => trainer.dispose(),
   };
-  return trainer instanceof VqVaeTrainer ? { ...base, kind: 'vq', trainer } : { ...base, kind: 'vae', trainer };
-}
-
-/** A VQ-VAE's average code cost per position, −log π(k_i | k_<i) in nats (log K under the uniform prior). */
-async function codeCostPerPosition(trainer: VqVaeTrainer, images: LoadedDataset, indices: ArrayLike<number>): Promise<number[]> {
-  const sums = new Float64Array(trainer.latent);
-  for (let from = 0; from < indices.length; from += ENCODE_BATCH) {
-    const to = Math.min(indices.length, from + ENCODE_BATCH);
-    const { klPerDim } = await trainer.evaluate(gatherBatch(images, indices, from, to), to - from);
-    for (let j = 0; j < sums.length; j++) sums[j]! += klPerDim[j]!;
-  }
-  const n = Math.max(1, indices.length);
-  return Array.from(sums, (s) => s / n);
+  return { ...base, ...opened };
 }

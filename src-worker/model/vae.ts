@@ -1,4 +1,5 @@
 import { ApiError } from '@shared/errors';
+import { CONV_DOWNSAMPLE, convMisfit } from '@shared/conv';
 import type { ModelKind } from '@shared/config';
 import type { tf } from '../engine/tf';
 
@@ -62,8 +63,8 @@ export const MAX_PARAMETERS = 40_000_000;
 
 export const inputSize = (image: ImageShape): number => image.width * image.height * image.channels;
 
-/** Conv stack: two stride-2 layers, so sides must be multiples of 4. */
-export const CONV_DOWNSAMPLE = 4;
+/** Conv stack: two stride-2 layers, so sides must be multiples of 4 (the one rule: @shared/conv). */
+export { CONV_DOWNSAMPLE };
 export const CONV_CHANNELS = [32, 64] as const;
 export const CONV_KERNEL = 4;
 
@@ -128,16 +129,8 @@ export function checkVaeSpec(spec: VaeSpec): void {
   if (width < 1 || height < 1 || (channels !== 1 && channels !== 3)) {
     throw invalid('datasetPath', `The dataset has unusable images (${width}×${height}×${channels}).`);
   }
-  if (spec.kind === 'conv') {
-    const fits = width % CONV_DOWNSAMPLE === 0 && height % CONV_DOWNSAMPLE === 0 && width >= 8 && height >= 8;
-    if (!fits) {
-      throw invalid(
-        'model',
-        `model 'conv' needs images at least 8×8 px with width and height divisible by ${CONV_DOWNSAMPLE} ` +
-          `(two stride-2 convolutions); this dataset is ${width}×${height}. Use model 'mlp' or re-import the dataset at another size.`,
-      );
-    }
-  }
+  const misfit = spec.kind === 'conv' ? convMisfit(spec.image) : null;
+  if (misfit) throw invalid('model', `${misfit} Use model 'mlp' or re-import the dataset at another size.`);
   const count = parameterCount(spec);
   if (count > MAX_PARAMETERS) {
     throw invalid(

@@ -1,4 +1,5 @@
 import { ApiError } from '@shared/errors';
+import { convMisfit } from '@shared/conv';
 import type { ModelKind } from '@shared/config';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
@@ -43,12 +44,8 @@ export function vqPositions(spec: Pick<VqSpec, 'kind' | 'image' | 'positions'>):
 }
 
 export function checkVqSpec(spec: VqSpec): void {
-  const { width, height } = spec.image;
-  if (spec.kind === 'conv' && (width % CONV_DOWNSAMPLE !== 0 || height % CONV_DOWNSAMPLE !== 0 || width < 8 || height < 8)) {
-    throw new ApiError('invalid_input', `model 'conv' needs images at least 8×8 px with sides divisible by ${CONV_DOWNSAMPLE}; this dataset is ${width}×${height}.`, {
-      field: 'model',
-    });
-  }
+  const misfit = spec.kind === 'conv' ? convMisfit(spec.image) : null;
+  if (misfit) throw new ApiError('invalid_input', misfit, { field: 'model' });
 }
 
 export function createVqNetworks(spec: VqSpec, rng: Rng): VqNetworks {

@@ -3,7 +3,7 @@ import { createRng, STREAM } from '../engine/random';
 import { dequantize, nllReport } from '../objectives/iwae';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
 import type { EngineTrainer } from './engine-trainer';
-import type { EvalSums, VaeTrainer } from './trainer';
+import type { EvalSums } from './trainer';
 
 /** Passes over a split between steps: one-sample ELBO sums, and the IWAE bound. */
 export interface EvalControl {
@@ -49,7 +49,7 @@ export async function elboSums(
 }
 
 /** M2: share of `indices` whose label argmax q(y|x) gets right, or null when stopped. */
-export async function classificationAccuracy(trainer: VaeTrainer, images: ImageSet, indices: Int32Array, control: EvalControl): Promise<number | null> {
+export async function classificationAccuracy(trainer: Required<Pick<EngineTrainer, 'classify'>>, images: ImageSet, indices: Int32Array, control: EvalControl): Promise<number | null> {
   let correct = 0;
   let counted = 0;
   for (let from = 0; from < indices.length; from += EVAL_BATCH) {

@@ -1,27 +1,19 @@
 import type { RunConfig } from '@shared/config';
+import { familyOf } from '@shared/families';
 import { ApiError } from '@shared/errors';
 import { permutation, type Split } from '@shared/random';
 import type { MetricPoint, RunProgress } from '@shared/types';
 import type { EpochSummary } from '@shared/worker-protocol';
 import { createRng, STREAM } from '../engine/random';
 import { learningRateAt, objectiveAt } from '../objectives/schedule';
-import {
-  codebookChart,
-  RECONSTRUCTION_COUNT,
-  reconstructionGrid,
-  SAMPLE_COUNT,
-  samplesGrid,
-  traversalGrid,
-  type ArtifactKind,
-} from './artifacts';
+import { RECONSTRUCTION_COUNT, reconstructionGrid, SAMPLE_COUNT, type ArtifactKind } from './artifacts';
 import type { TrainingCheckpoint } from './checkpoint-state';
 import { summarizeEvaluation, klDimMetric } from './epoch-report';
 import { classificationAccuracy, elboSums, iwaeBound, iwaeSummary } from './evaluate';
 import { keepLabels, labelledBatch, resolveClassifierWeight } from './semi-supervised';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
-import { tileImages, type RasterImage } from './grid';
+import type { RasterImage } from './grid';
 import { createTrainer } from './engine-trainer';
-import { VqVaeTrainer } from './vq-trainer';
 
 /**
  * The training loop: epochs of shuffled minibatches; after each epoch a validation
@@ -99,8 +91,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       field: 'epochs',
     });
   }
-  // M2 keeps a fraction of the training labels; the rest train unlabelled.
-  const semi = config.family === 'm2' ? keepLabels(images, split.train, config.labelFraction, config.seed) : null;
+  // A semi-supervised family (M2) keeps a fraction of the training labels; the rest train unlabelled.
+  const semi = familyOf(config).labels === 'some' ? keepLabels(images, split.train, config.labelFraction, config.seed) : null;
   const trainerConfig = semi ? { ...config, classifierWeight: resolveClassifierWeight(config, semi, split.train.length) } : config;
   const trainer = createTrainer(trainerConfig, images);
   try {
@@ -116,7 +108,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const reconIndices = Int32Array.from({ length: Math.min(RECONSTRUCTION_COUNT, evalIndices.length) }, (_, i) =>
       evalIndices[Math.floor((i * evalIndices.length) / Math.min(RECONSTRUCTION_COUNT, evalIndices.length))]!,
     );
-    const priorZ = createRng(config.seed, STREAM.prior).normals(SAMPLE_COUNT * config.latent);
     const shuffle = createRng(config.seed, STREAM.shuffle);
 
     // Everything below that a checkpoint carries starts from it on resume.
@@ -170,7 +161,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const perm = permutation(nTrain, shuffle.uniform);
       const order = Int32Array.from(perm, (i) => split.train[i] ?? 0);
       epochSums = { loss: 0, recon: 0, kl: 0, images: 0 };
-      if (trainer instanceof VqVaeTrainer) trainer.beginEpoch(epoch);
+      trainer.beginEpoch?.(epoch);
 
       for (let s = 0; s < stepsPerEpoch; s++) {
         const from = s * batchSize;
@@ -250,15 +241,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       };
       listener.epoch({ epoch, step, metrics: { ...latestEval, ...trainMeans } });
       listener.image('reconstructions', epoch, await reconstructionGrid(trainer, images, reconIndices));
-      if (trainer instanceof VqVaeTrainer) {
-        const vq = trainer;
-        // The same prior noise every epoch; before the prior's epochs it is untrained.
-        listener.image('samples', epoch, tileImages(await vq.sample(SAMPLE_COUNT, createRng(config.seed, STREAM.prior)), SAMPLE_COUNT, images.shape, 8));
-        listener.image('codebook', epoch, codebookChart(sums.codeCounts ?? new Float64Array(vq.codes)));
-      } else {
-        listener.image('samples', epoch, await samplesGrid(trainer, images, priorZ));
-        listener.image('traversal', epoch, await traversalGrid(trainer, images, evalIndices[0] ?? 0, evaluation.dimsByKl));
-      }
+      const drawn = await trainer.epochImages({
+        images,
+        seed: config.seed,
+        imageIndex: evalIndices[0] ?? 0,
+        dimsByKl: evaluation.dimsByKl,
+        ...(sums.codeCounts && { codeCounts: sums.codeCounts }),
+      });
+      for (const { kind, image } of drawn) listener.image(kind, epoch, image);
 
       const evalLoss = -evaluation.elbo;
       const isBest = bestEvalLoss === null || evalLoss < bestEvalLoss;
@@ -313,8 +303,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         Object.assign(summary, figures);
       }
     }
-    if (!stopped && semi && test.length > 0 && !(trainer instanceof VqVaeTrainer)) {
-      const accuracy = await classificationAccuracy(trainer, images, test, control);
+    if (!stopped && semi && test.length > 0 && trainer.classify) {
+      const accuracy = await classificationAccuracy({ classify: trainer.classify.bind(trainer) }, images, test, control);
       if (accuracy === null) {
         stopped = true;
       } else {

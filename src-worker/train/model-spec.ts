@@ -1,5 +1,6 @@
 import type { RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
+import { familyOf } from '@shared/families';
 import type { VaeSpec } from '../model/vae';
 import type { ImageSet } from './images';
 
@@ -10,8 +11,8 @@ import type { ImageSet } from './images';
  */
 export function modelSpec(config: Pick<RunConfig, 'model' | 'latent' | 'hidden' | 'family'>, images: ImageSet): VaeSpec {
   const spec: VaeSpec = { kind: config.model, image: images.shape, latent: config.latent, hidden: config.hidden };
-  // cVAE and M2 both condition encoder and decoder on y (M2 hides most labels in training).
-  if (config.family !== 'cvae' && config.family !== 'm2') return spec;
+  // A family that uses labels (cVAE, M2) conditions encoder and decoder on y (M2 hides most in training).
+  if (familyOf(config).labels === 'none') return spec;
   return { ...spec, classes: classCount(images) };
 }
 

@@ -14,7 +14,11 @@ import { importanceLogWeights, LogMeanExp } from '../objectives/iwae';
 import { enumerateClasses, m2Loss, m2PerImage, type M2Terms } from '../objectives/m2';
 import { learningRateAt, objectiveAt, type ScheduleConfig } from '../objectives/schedule';
 import { trainingObjective } from '../objectives/training-loss';
+import { familyOf } from '@shared/families';
 import { Adam } from './adam';
+import { SAMPLE_COUNT, samplesGrid, traversalGrid, type ArtifactKind } from './artifacts';
+import type { EpochView } from './engine-trainer';
+import type { RasterImage } from './grid';
 
 /** Batch means of one training step, in nats per image. */
 export interface StepStats {
@@ -95,9 +99,11 @@ export class VaeTrainer {
     this.flow = createPosteriorFlow(config.flow ?? 'none', config.flowSteps ?? 0, spec.latent, createRng(config.seed, STREAM.flowInit));
     this.model = createVae({ ...spec, extraOutputs: this.flow?.extraOutputs ?? 0 }, config.seed);
     this.decoder = createDecoder(config, this.model.inputSize);
-    if (config.family === 'm2' && classesOf(spec) < 2) throw new Error('an M2 model needs the classes of its dataset (spec.classes)');
+    // A family that keeps only some labels infers the others with a classifier q(y|x) (M2).
+    const semiSupervised = config.family !== undefined && familyOf({ family: config.family }).labels === 'some';
+    if (semiSupervised && classesOf(spec) < 2) throw new Error('an M2 model needs the classes of its dataset (spec.classes)');
     this.classifier =
-      config.family === 'm2'
+      semiSupervised
         ? createClassifier(spec, classesOf(spec), createRng(config.seed, STREAM.classifierInit), classifierKindOf(config))
         : null;
     // The flow's own weights (IAF) come last: checkpoints of every other model keep their order.
@@ -412,6 +418,15 @@ export class VaeTrainer {
   }
 
   /** Decoder mean at the posterior mean: the deterministic reconstruction of x. */
+  /** Samples from the same prior noise every epoch, and a traversal of the most active dims. */
+  async epochImages(view: EpochView): Promise<{ kind: ArtifactKind; image: RasterImage }[]> {
+    const priorZ = createRng(view.seed, STREAM.prior).normals(SAMPLE_COUNT * this.latent);
+    return [
+      { kind: 'samples', image: await samplesGrid(this, view.images, priorZ) },
+      { kind: 'traversal', image: await traversalGrid(this, view.images, view.imageIndex, view.dimsByKl) },
+    ];
+  }
+
   async reconstruct(batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
     return takeValues(
       tf.tidy(() => {

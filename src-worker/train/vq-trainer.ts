@@ -9,6 +9,9 @@ import { createDecoder, type TrainableDecoder } from '../objectives/decoders';
 import { commitment, emaUpdate, nearestCodes, perplexity, restartCodes, straightThrough, type EmaState } from '../objectives/vq';
 import { learningRateAt } from '../objectives/schedule';
 import { Adam } from './adam';
+import { codebookChart, SAMPLE_COUNT, type ArtifactKind } from './artifacts';
+import type { EpochView } from './engine-trainer';
+import { tileImages, type RasterImage } from './grid';
 import type { EvalSums, StepStats, TensorRecord, TrainerConfig, TrainerState } from './trainer';
 
 /**
@@ -252,6 +255,24 @@ export class VqVaeTrainer {
   async decodeCodes(codes: Int32Array, n: number): Promise<Float32Array> {
     if (codes.length !== n * this.nets.positions) throw new Error(`${codes.length} codes for ${n} grids of ${this.nets.positions}`);
     return takeValues(tf.tidy(() => this.decoder.mean(this.nets.decode(tf.gather(this.ema.codebook, tf.tensor1d(codes, 'int32')) as tf.Tensor2D))));
+  }
+
+  /** Code cost −log π(k_i | k_<i) per position, summed over the batch (log K each under the uniform prior). */
+  async klPerDimSums(batch: Float32Array, n: number): Promise<Float64Array> {
+    return (await this.evaluate(batch, n)).klPerDim;
+  }
+
+  /** Prior samples from the same noise every epoch (untrained before the prior's epochs), and codebook usage. */
+  async epochImages(view: EpochView): Promise<{ kind: ArtifactKind; image: RasterImage }[]> {
+    const samples = await this.sample(SAMPLE_COUNT, createRng(view.seed, STREAM.prior));
+    return [
+      { kind: 'samples', image: tileImages(samples, SAMPLE_COUNT, view.images.shape, 8) },
+      { kind: 'codebook', image: codebookChart(view.codeCounts ?? new Float64Array(this.codes)) },
+    ];
+  }
+
+  codeGrid(): { codebookSize: number; grid: [number, number]; priorTrained: boolean } {
+    return { codebookSize: this.codes, grid: [this.nets.grid[0], this.nets.grid[1]], priorTrained: this.priorTrained };
   }
 
   /** n new images: code grids drawn from the prior (uniform noise from `rng`), decoded. */
