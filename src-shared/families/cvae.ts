@@ -6,6 +6,7 @@ import { architectureRunName, gaussianRefusal, GAUSSIAN_ANSWERS, GAUSSIAN_LEGEND
  */
 export const cvae: FamilyDescriptor = {
   name: 'Conditional VAE (labels)',
+  shortName: 'conditional VAE',
   description: 'Encoder and decoder see the folder label; Explore can generate a chosen class.',
   labels: 'all',
   engine: 'gaussian',

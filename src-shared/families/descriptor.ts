@@ -17,6 +17,8 @@ export type Refuse = (setting: RunSetting, message: string) => void;
 export interface FamilyDescriptor {
   /** As the new-run form offers it and the run's configuration lists it. */
   readonly name: string;
+  /** In a sentence: "This model is a VQ-VAE". */
+  readonly shortName: string;
   /** One sentence under the family choice in the form. */
   readonly description: string;
   /**

@@ -7,6 +7,7 @@ import { architectureRunName, gaussianRefusal, formatShare, GAUSSIAN_ANSWERS, GA
  */
 export const m2: FamilyDescriptor = {
   name: 'Semi-supervised M2 (some labels)',
+  shortName: 'semi-supervised M2 model',
   description: 'Kingma 2014: a classifier q(y|x) learns from the kept labels and the unlabelled images; test accuracy is reported.',
   labels: 'some',
   engine: 'gaussian',

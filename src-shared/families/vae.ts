@@ -3,6 +3,7 @@ import { architectureRunName, gaussianRefusal, GAUSSIAN_ANSWERS, GAUSSIAN_LEGEND
 /** The plain VAE (Kingma & Welling 2014): a Gaussian latent, the labels unused. */
 export const vae: FamilyDescriptor = {
   name: 'VAE',
+  shortName: 'VAE',
   description: 'Unsupervised: the labels are not used.',
   labels: 'none',
   engine: 'gaussian',

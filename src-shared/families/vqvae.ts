@@ -16,6 +16,7 @@ const REFUSALS: Partial<Record<InferOp, string>> = {
  */
 export const vqvae: FamilyDescriptor = {
   name: 'VQ-VAE (discrete codes)',
+  shortName: 'VQ-VAE',
   description:
     'van den Oord 2017: a grid of codes from an EMA codebook, then an autoregressive prior to sample from. Conv: a (size/4)² grid; MLP: “latent” positions.',
   labels: 'none',

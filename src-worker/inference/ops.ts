@@ -70,7 +70,7 @@ export async function answer(session: AnyModelSession, raw: unknown, ctx: InferC
   const request = { op, ...parsed.data } as InferRequest;
   const family = familyOf(session.config);
   const blocker = request.op === 'impute' || request.op === 'imputeEvaluate' ? inferenceBlocker(session.config, 'inpaint') : null;
-  if (blocker) throw new ApiError('invalid_input', `This model is a ${family.name}: ${blocker}`, { field: 'runId' });
+  if (blocker) throw new ApiError('invalid_input', `This model is a ${family.shortName}: ${blocker}`, { field: 'runId' });
   const handler = family.answers.includes(request.op) ? inferHandlers[session.kind][request.op] : undefined;
   if (!handler) throw new ApiError('invalid_input', refusal(family, request.op), { field: 'op' });
   return (handler as Handler<InferOp, AnyModelSession>)(session, request as InferRequestOf<InferOp>, ctx);

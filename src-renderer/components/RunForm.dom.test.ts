@@ -1,0 +1,140 @@
+// @vitest-environment happy-dom
+// The new-run form shows, and sends, exactly the settings the chosen family and options
+// read (src-shared/families): switching family hides what it ignores and brings in its own.
+import { flushSync, mount, unmount } from 'svelte';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { importSettingsSchema, modelFamilies, type RunConfig } from '@shared/config';
+import { FAMILIES, settingApplies, type RunSetting } from '@shared/families';
+import type { Dataset } from '@shared/types';
+
+const calls: { name: string; input: { config: RunConfig } }[] = [];
+vi.mock('../lib/api', () => ({
+  call: vi.fn(async (name: string, input: { config: RunConfig }) => {
+    calls.push({ name, input });
+    return { id: calls.length, projectId: 1, name: 'r', createdAt: '2025-01-01T00:00:00Z', status: 'queued', config: input.config };
+  }),
+  on: () => () => {},
+  onConnection: () => () => {},
+}));
+
+// happy-dom does not match `:checked` on <option>, which svelte's bind:value on a <select> reads.
+const querySelector = HTMLSelectElement.prototype.querySelector;
+HTMLSelectElement.prototype.querySelector = function (this: HTMLSelectElement, selector: string) {
+  return selector === ':checked' ? (this.options[this.selectedIndex] ?? null) : querySelector.call(this, selector);
+} as typeof querySelector;
+
+const { studio } = await import('../lib/studio.svelte');
+const { default: RunForm } = await import('./RunForm.svelte');
+
+const dataset: Dataset = {
+  id: 7,
+  projectId: 1,
+  name: 'digits',
+  sourcePath: '/data/digits',
+  width: 28,
+  height: 28,
+  channels: 1,
+  count: 100,
+  labels: ['0', '1'],
+  labelCounts: [50, 50],
+  skipped: [],
+  settings: importSettingsSchema.parse({}),
+  splitCounts: { train: 80, validation: 10, test: 10 },
+  stats: { seconds: 1 } as Dataset['stats'],
+  previousId: null,
+  contentHash: 'x',
+  createdAt: '2025-01-01T00:00:00Z',
+};
+
+/** Settings whose field the form shows only under some choices (the others are always there). */
+const conditional: RunSetting[] = [
+  'flow', 'flowSteps', 'labelFraction', 'classifierWeight', 'codebookSize', 'codeDim', 'commitment', 'codebookDecay',
+  'priorEpochs', 'gaussianSigma', 'decoderVariance', 'objective', 'beta', 'klWarmupSteps', 'freeBits', 'capacityMax',
+  'capacitySteps', 'capacityGamma', 'denoiseSigma', 'denoiseMaskProb', 'lrDecayRate', 'lrDecaySteps',
+];
+/** The form's field for a setting (it holds the share of labels as a percentage). */
+const fieldOf = (setting: RunSetting): string => (setting === 'labelFraction' ? 'labelPercent' : setting);
+
+let component: ReturnType<typeof mount> | null = null;
+const field = (name: string): HTMLInputElement | HTMLSelectElement | null => document.querySelector(`form [name="${name}"]`);
+
+function choose(name: string, value: string): void {
+  const select = field(name) as HTMLSelectElement;
+  expect(select, name).not.toBeNull();
+  for (const option of select.options) option.selected = option.value === value;
+  select.dispatchEvent(new Event('change', { bubbles: true }));
+  flushSync();
+}
+
+function type(name: string, value: string): void {
+  const input = field(name) as HTMLInputElement;
+  input.value = value;
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+  flushSync();
+}
+
+beforeEach(() => {
+  localStorage.clear();
+  calls.length = 0;
+  studio.projectId = 1;
+  studio.datasets = [dataset];
+  component = mount(RunForm, { target: document.body, props: { onstarted: () => {} } });
+  flushSync();
+});
+afterEach(() => {
+  if (component) void unmount(component);
+  component = null;
+  document.body.innerHTML = '';
+});
+
+describe('RunForm', () => {
+  it.each(modelFamilies)('for family %s shows exactly the settings it reads, under each objective, decoder, flow, denoising and decay', (family) => {
+    choose('family', family);
+    const combos = [
+      { objective: 'beta', decoder: 'bernoulli', flow: 'none', denoise: 'none', lrDecay: 'none' },
+      { objective: 'capacity', decoder: 'gaussian', flow: 'planar', denoise: 'gaussian', lrDecay: 'step' },
+      { objective: 'beta', decoder: 'gaussian', flow: 'iaf', denoise: 'mask', lrDecay: 'exponential' },
+    ] as const;
+    for (const combo of combos) {
+      for (const [name, value] of Object.entries(combo)) if (field(name)) choose(name, value);
+      const choices = { family, model: 'mlp', ...combo } as const;
+      for (const setting of conditional) {
+        // A choice the family does not read is not on screen; it keeps its default.
+        const expected = settingApplies(setting, field('objective') ? choices : { ...choices, objective: 'beta', flow: 'none' });
+        expect(field(fieldOf(setting)) !== null, `${family} ${JSON.stringify(combo)}: ${setting}`).toBe(expected);
+      }
+    }
+    // The latent field is named as the family names it.
+    expect(document.querySelector('label[for="field-latent"]')?.textContent).toContain(FAMILIES[family].latentField.label);
+  });
+
+  it('offers a conv classifier only to M2 with the conv model', () => {
+    choose('family', 'm2');
+    expect(field('classifier')).toBeNull();
+    (document.querySelector('[data-testid="run-model-conv"]') as HTMLInputElement).click();
+    flushSync();
+    expect(field('classifier')).not.toBeNull();
+    choose('family', 'vae');
+    expect(field('classifier')).toBeNull();
+  });
+
+  it('sends neither the β settings a VQ-VAE ignores nor the codebook a VAE ignores, and does not fail on them', async () => {
+    type('beta', '-5'); // invalid, but about to be hidden
+    type('freeBits', '0.5');
+    choose('family', 'vqvae');
+    type('codebookSize', '64');
+    (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    const start = document.querySelector('[data-testid="run-start"]') as HTMLButtonElement;
+    await vi.waitFor(() => expect(start.textContent).toContain('Start training'));
+    expect(calls[0]!.input.config).toMatchObject({ family: 'vqvae', codebookSize: 64, beta: 1, freeBits: 0, objective: 'beta', flow: 'none' });
+
+    choose('family', 'vae');
+    type('beta', '2');
+    (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(calls).toHaveLength(2));
+    expect(document.querySelector('[data-testid="run-form-error"]')).toBeNull();
+    // The codebook typed for the VQ-VAE stays out of the VAE's config.
+    expect(calls[1]!.input.config).toMatchObject({ family: 'vae', beta: 2, codebookSize: 128 });
+  });
+});
