@@ -204,7 +204,7 @@ function describeIssue(issue: { code: string; message: string; minimum?: unknown
 }
 
 /** What the form knows of the chosen dataset: enough to check the model against it. */
-export type FormDataset = Pick<Dataset, 'width' | 'height' | 'channels'> & LabelledDataset;
+export type FormDataset = Pick<Dataset, 'width' | 'height' | 'channels' | 'settings'> & LabelledDataset;
 
 /** Whether the run these values describe reads `setting` (the form shows and sends only those). */
 export function applies(setting: RunSetting, values: RunFormValues): boolean {

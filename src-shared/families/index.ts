@@ -84,7 +84,7 @@ export function refineForFamily(config: RunConfig, refuse: (setting: RunSetting,
 }
 
 /** What a family's label check reads of a dataset. */
-export type LabelledDataset = Pick<Dataset, 'settings'> & Partial<Pick<Dataset, 'labels'>>;
+export type LabelledDataset = { settings: Pick<Dataset['settings'], 'labels'> } & Partial<Pick<Dataset, 'labels'>>;
 
 /**
  * Why this family cannot train on this dataset's labels, or null (the worker also checks
