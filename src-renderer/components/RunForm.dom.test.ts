@@ -1,4 +1,3 @@
-// @vitest-environment happy-dom
 // The new-run form shows, and sends, exactly the settings the chosen family and options
 // read (src-shared/families): switching family hides what it ignores and brings in its own.
 import { flushSync, mount, unmount } from 'svelte';
@@ -17,12 +16,6 @@ vi.mock('../lib/api', () => ({
   onConnection: () => () => {},
 }));
 
-// happy-dom does not match `:checked` on <option>, which svelte's bind:value on a <select> reads.
-const querySelector = HTMLSelectElement.prototype.querySelector;
-HTMLSelectElement.prototype.querySelector = function (this: HTMLSelectElement, selector: string) {
-  return selector === ':checked' ? (this.options[this.selectedIndex] ?? null) : querySelector.call(this, selector);
-} as typeof querySelector;
-
 const { studio } = await import('../lib/studio.svelte');
 const { default: RunForm } = await import('./RunForm.svelte');
 
@@ -38,6 +31,7 @@ const dataset: Dataset = {
   labels: ['0', '1'],
   labelCounts: [50, 50],
   skipped: [],
+  warnings: [],
   settings: importSettingsSchema.parse({}),
   splitCounts: { train: 80, validation: 10, test: 10 },
   stats: { seconds: 1 } as Dataset['stats'],
