@@ -75,8 +75,21 @@ export class NetworkBuilder {
     return this.add(name, { kind: 'dense', kernel, bias, activation }, input);
   }
 
+  nodeOf(name: string): GraphNode | undefined {
+    return this.nodes.find((node) => node.name === name);
+  }
+
+  /** The network of the nodes that lead to `outputs` (others, such as a head whose columns became their own layers, are left out). */
   build(outputs: string[]): Network {
-    const network: Network = { name: this.name, inputs: this.inputs, nodes: this.nodes, outputs };
+    const needed = new Set<string>();
+    const visit = (name: string): void => {
+      const node = this.nodeOf(name);
+      if (!node || needed.has(name)) return;
+      needed.add(name);
+      node.inputs.forEach(visit);
+    };
+    outputs.forEach(visit);
+    const network: Network = { name: this.name, inputs: this.inputs, nodes: this.nodes.filter((node) => needed.has(node.name)), outputs };
     networkShapes(network); // throws when the weights do not fit together
     return network;
   }

@@ -1,12 +1,13 @@
-import { madeMasks } from '@shared/made-masks';
+import { madePriorArchitecture } from '@shared/model-export/architectures';
 import { takeValues } from '../engine/read';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
-import { ParamSet } from './params';
+import { buildModel } from './build';
 
 /**
  * The VQ-VAE's prior over its code grid: MADE (Germain et al. 2015), an autoregressive
- * network over the L positions in raster order. Inputs are the one-hot codes [N, L·K];
+ * network over the L positions in raster order (declared in
+ * src-shared/model-export/architectures.ts). Inputs are the one-hot codes [N, L·K];
  * a ReLU hidden layer and an output layer with masked weights make the logits of
  * position i depend only on the codes of positions < i, so
  *   log π(k) = Σ_i log softmax(logits_i)[k_i]
@@ -26,22 +27,10 @@ export interface MadePrior {
 export function createMadePrior(positions: number, codes: number, hidden: number, rng: Rng): MadePrior {
   const L = positions;
   const K = codes;
-  const params = new ParamSet(rng, 'prior');
-  const w1 = params.dense('made1/w', L * K, hidden, 'he');
-  const b1 = params.bias('made1/b', hidden);
-  const w2 = params.dense('made2/w', hidden, L * K, 'glorot');
-  const b2 = params.bias('made2/b', L * K);
-  const m = madeMasks(L, K, hidden);
-  // Constants, not variables: they never train and are rebuilt from the sizes.
-  const mask1 = tf.tensor2d(m.input, [L * K, hidden]);
-  const mask2 = tf.tensor2d(m.output, [hidden, L * K]);
-  const logits = (oneHot: tf.Tensor2D): tf.Tensor3D =>
-    tf.tidy(() => {
-      const a = tf.relu(tf.add(tf.matMul(oneHot, tf.mul(w1, mask1)), b1));
-      return tf.reshape(tf.add(tf.matMul(a, tf.mul(w2, mask2)), b2), [oneHot.shape[0], L, K]) as tf.Tensor3D;
-    });
+  const model = buildModel(madePriorArchitecture(L, K, hidden), rng);
+  const logits = (oneHot: tf.Tensor2D): tf.Tensor3D => tf.tidy(() => model.run('prior', { codes_onehot: oneHot }, ['logits'])[0] as tf.Tensor3D);
   return {
-    variables: params.variables,
+    variables: model.variables,
     positions: L,
     codes: K,
     logits,
@@ -52,10 +41,7 @@ export function createMadePrior(positions: number, codes: number, hidden: number
         const logQ = tf.logSoftmax(logits(tf.reshape(oneHot, [n, L * K]) as tf.Tensor2D));
         return tf.sum(tf.mul(logQ, tf.reshape(oneHot, [n, L, K])), [1, 2]) as tf.Tensor1D;
       }),
-    dispose: () => {
-      params.dispose();
-      tf.dispose([mask1, mask2]);
-    },
+    dispose: () => model.dispose(),
   };
 }
 

@@ -1,8 +1,8 @@
-import { IAF_GATE_BIAS, madeDegreeMasks } from '@shared/made-masks';
 import type { FlowKind } from '@shared/config';
+import { iafArchitecture, iafContext, iafHidden } from '@shared/model-export/architectures';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
-import { ParamSet } from './params';
+import { buildModel } from './build';
 import { planarFlow, planarFlowParameters, type FlowResult } from '../objectives/planar-flow';
 
 /**
@@ -25,49 +25,27 @@ export interface PosteriorFlow {
 /**
  * Inverse autoregressive flow (Kingma et al. 2016), the numerically stable form: per
  * step a MADE over z with the encoder's context h gives (m, s) where m_j and s_j depend
- * on z_<j only (in the step's order), then
- *   σ = sigmoid(s + IAF_GATE_BIAS),  z ← σ ⊙ z + (1 − σ) ⊙ m,  log|det| = Σ_j log σ_j
+ * on z_<j only (in the step's order; declared in src-shared/model-export/architectures.ts,
+ * s including IAF_GATE_BIAS), then
+ *   σ = sigmoid(s),  z ← σ ⊙ z + (1 − σ) ⊙ m,  log|det| = Σ_j log σ_j
  * (the Jacobian is triangular with diagonal σ). Odd steps use the reversed order, so
  * every dimension gets to depend on every other one.
  */
-/** The context width h the encoder gives an IAF posterior, and its MADE's hidden width. */
-export const iafContext = (latent: number): number => 2 * latent;
-export const iafHidden = (latent: number): number => Math.min(256, Math.max(16, 4 * latent));
+export { iafContext, iafHidden };
 
 function createIaf(steps: number, latent: number, rng: Rng): PosteriorFlow {
-  const d = latent;
-  const c = iafContext(d);
-  const h = iafHidden(d);
-  const params = new ParamSet(rng, 'iaf');
-  const layers = Array.from({ length: steps }, (_, k) => {
-    const masks = madeDegreeMasks(d, h, k % 2 === 1);
-    return {
-      w1: params.dense(`step${k}/w1`, d, h, 'he'),
-      c1: params.dense(`step${k}/c1`, c, h, 'he'),
-      b1: params.bias(`step${k}/b1`, h),
-      // Small output weights: each step starts close to z ← sigmoid(IAF_GATE_BIAS)·z, almost the identity.
-      wm: params.dense(`step${k}/wm`, h, d, 'small'),
-      bm: params.bias(`step${k}/bm`, d),
-      ws: params.dense(`step${k}/ws`, h, d, 'small'),
-      bs: params.bias(`step${k}/bs`, d),
-      mask1: tf.tensor2d(masks.input, [d, h]),
-      mask2: tf.tensor2d(masks.output, [h, d]),
-    };
-  });
+  const model = buildModel(iafArchitecture(steps, latent), rng);
   return {
     kind: 'iaf',
     steps,
-    extraOutputs: c,
-    variables: params.variables,
+    extraOutputs: iafContext(latent),
+    variables: model.variables,
     apply: (z0, context) =>
       tf.tidy(() => {
         let z = z0;
         let logDet = tf.zeros([z0.shape[0]]) as tf.Tensor1D;
-        for (const l of layers) {
-          const hidden = tf.relu(tf.add(tf.add(tf.matMul(z, tf.mul(l.w1, l.mask1)), tf.matMul(context, l.c1)), l.b1));
-          const w2 = (w: tf.Variable): tf.Tensor => tf.mul(w, l.mask2);
-          const m = tf.add(tf.matMul(hidden, w2(l.wm)), l.bm);
-          const gateInput = tf.add(tf.add(tf.matMul(hidden, w2(l.ws)), l.bs), IAF_GATE_BIAS);
+        for (let k = 0; k < steps; k++) {
+          const [m, gateInput] = model.run(`iaf_step${k}`, { z, h: context }, ['m', 's']) as [tf.Tensor2D, tf.Tensor2D];
           const sigma = tf.sigmoid(gateInput);
           z = tf.add(tf.mul(sigma, z), tf.mul(tf.sub(1, sigma), m)) as tf.Tensor2D;
           // log sigmoid(a) = −softplus(−a), exact where sigma underflows.
@@ -75,10 +53,7 @@ function createIaf(steps: number, latent: number, rng: Rng): PosteriorFlow {
         }
         return { z, logDet };
       }),
-    dispose: () => {
-      params.dispose();
-      for (const l of layers) tf.dispose([l.mask1, l.mask2]);
-    },
+    dispose: () => model.dispose(),
   };
 }
 

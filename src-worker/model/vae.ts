@@ -1,6 +1,7 @@
 import { ApiError } from '@shared/errors';
-import { CONV_DOWNSAMPLE, convMisfit } from '@shared/conv';
+import { convMisfit } from '@shared/conv';
 import type { ModelKind } from '@shared/config';
+import { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL, declaredParameters, gaussianArchitecture } from '@shared/model-export/architectures';
 import type { tf } from '../engine/tf';
 
 /** Pixel layout of the data set the model is built for (HWC, as packed). */
@@ -63,28 +64,13 @@ export const MAX_PARAMETERS = 40_000_000;
 
 export const inputSize = (image: ImageShape): number => image.width * image.height * image.channels;
 
-/** Conv stack: two stride-2 layers, so sides must be multiples of 4 (the one rule: @shared/conv). */
-export { CONV_DOWNSAMPLE };
-export const CONV_CHANNELS = [32, 64] as const;
-export const CONV_KERNEL = 4;
+export { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL };
 
-/** Count the parameters a spec would create, without allocating anything. */
+/** Count the parameters a spec would create, from its declaration, without allocating anything. */
 export function parameterCount(spec: VaeSpec): number {
-  const { latent: d, hidden: h } = spec;
-  const c = classesOf(spec);
-  const pixels = inputSize(spec.image);
-  const dense = (i: number, o: number): number => i * o + o;
-  const extra = extraOutputsOf(spec) > 0 ? dense(h, extraOutputsOf(spec)) : 0;
-  if (spec.kind === 'mlp') {
-    return dense(pixels + c, h) + dense(h, h) + dense(h, 2 * d) + dense(d + c, h) + dense(h, h) + dense(h, pixels) + extra;
-  }
-  const [c1, c2] = CONV_CHANNELS;
-  const k2 = CONV_KERNEL * CONV_KERNEL;
-  const { channels } = spec.image;
-  const flat = (spec.image.width / CONV_DOWNSAMPLE) * (spec.image.height / CONV_DOWNSAMPLE) * c2;
-  const convs = k2 * channels * c1 + c1 + k2 * c1 * c2 + c2;
-  const deconvs = k2 * c2 * c1 + c1 + k2 * c1 * channels + channels;
-  return convs + dense(flat + c, h) + dense(h, 2 * d) + dense(d + c, h) + dense(h, flat) + deconvs + extra;
+  const { image, latent, hidden } = spec;
+  const extra = extraOutputsOf(spec);
+  return declaredParameters(gaussianArchitecture({ model: spec.kind, image, latent, hidden, classes: classesOf(spec), extra: extra > 0 ? { size: extra, name: 'extra' } : null }));
 }
 
 const invalid = (field: string, message: string): ApiError => new ApiError('invalid_input', message, { field });

@@ -1,0 +1,332 @@
+import type { ClassifierKind, ModelKind } from '../config';
+import { CONV_DOWNSAMPLE, CONV_STRIDE } from '../conv';
+import { madeDegreeMasks, madeMasks, IAF_GATE_BIAS } from '../made-masks';
+import type { Activation, NetworkInput } from './graph';
+import type { ConstDecl, Init, Layer, LayerNode, ModelDecl, NetworkDecl, ParamDecl } from './layers';
+
+/**
+ * Every network of the app, declared once from its sizes: the trainer builds its
+ * variables and runs these (src-worker/model/build.ts), the export lowers them with a
+ * checkpoint's values (networks.ts). Parameter names and their order are those of the
+ * checkpoints ("mlp/enc1/w" is stored as "param/0:mlp/enc1/w"; the order is also the
+ * order the seed's draws are made in), so they must not change.
+ *
+ * Inputs and outputs are per example and channels-last, as the export has them: images
+ * [H, W, C], vectors [n]. Decoders end in raw outputs (logits, or the pre-sigmoid mean);
+ * the export adds the sigmoid.
+ */
+
+export interface ImageSize {
+  width: number;
+  height: number;
+  channels: number;
+}
+
+/** Conv stacks: two 4×4 stride-2 convolutions (32, 64 channels); their size rule is @shared/conv's. */
+export const CONV_CHANNELS = [32, 64] as const;
+export const CONV_KERNEL = 4;
+export { CONV_DOWNSAMPLE, CONV_STRIDE };
+
+/** The context width h the encoder gives an IAF posterior, and its MADE's hidden width. */
+export const iafContext = (latent: number): number => 2 * latent;
+export const iafHidden = (latent: number): number => Math.min(256, Math.max(16, 4 * latent));
+
+const imageShape = (image: ImageSize): number[] => [image.height, image.width, image.channels];
+
+/** Collects a model's parameters (in creation order), constants and networks. */
+class ModelBuilder {
+  readonly params: ParamDecl[] = [];
+  readonly constants: ConstDecl[] = [];
+  readonly networks: NetworkDecl[] = [];
+  constructor(readonly prefix: string) {}
+
+  param(name: string, shape: number[], init: Init, fanIn: number, fanOut: number): string {
+    this.params.push({ name, shape, init, fanIn, fanOut });
+    return name;
+  }
+
+  bias(name: string, size: number): string {
+    return this.param(name, [size], 'zeros', size, size);
+  }
+
+  constant(name: string, shape: number[], values: Float32Array): string {
+    this.constants.push({ name, shape, values });
+    return name;
+  }
+
+  /** `key/w` [fanIn, fanOut] and `key/b`. */
+  dense(key: string, fanIn: number, fanOut: number, init: Init): { w: string; b: string } {
+    return { w: this.param(`${key}/w`, [fanIn, fanOut], init, fanIn, fanOut), b: this.bias(`${key}/b`, fanOut) };
+  }
+
+  /** `key/f` [k, k, inC, outC] and `key/b`. */
+  conv(key: string, k: number, inC: number, outC: number, init: Init): { f: string; b: string } {
+    return { f: this.param(`${key}/f`, [k, k, inC, outC], init, k * k * inC, k * k * outC), b: this.bias(`${key}/b`, outC) };
+  }
+
+  /**
+   * `key/f` [k, k, outC, inC] (tfjs' layout for conv2dTranspose) and `key/b`. With stride s
+   * each output pixel sees only k²/s² taps per input channel: that is its fan-in.
+   */
+  deconv(key: string, k: number, stride: number, inC: number, outC: number, init: Init): { f: string; b: string } {
+    const taps = (k * k) / (stride * stride);
+    return { f: this.param(`${key}/f`, [k, k, outC, inC], init, taps * inC, taps * outC), b: this.bias(`${key}/b`, outC) };
+  }
+
+  build(): ModelDecl {
+    return { prefix: this.prefix, params: this.params, constants: this.constants, networks: this.networks };
+  }
+}
+
+/** Builds one network node by node; each method returns the node's name. */
+class NetBuilder {
+  private readonly nodes: LayerNode[] = [];
+  constructor(
+    private readonly name: string,
+    private readonly inputs: NetworkInput[],
+  ) {}
+
+  add(name: string, layer: Layer, ...inputs: string[]): string {
+    this.nodes.push({ name, layer, inputs });
+    return name;
+  }
+
+  dense(name: string, input: string, p: { w: string; b: string }, activation: Activation): string {
+    return this.add(name, { kind: 'dense', kernels: [{ param: p.w }], bias: p.b, activation }, input);
+  }
+
+  conv(name: string, input: string, p: { f: string; b: string }, stride: number, activation: Activation): string {
+    return this.add(name, { kind: 'conv', filter: p.f, bias: p.b, stride, activation }, input);
+  }
+
+  deconv(name: string, input: string, p: { f: string; b: string }, activation: Activation): string {
+    return this.add(name, { kind: 'deconv', filter: p.f, bias: p.b, stride: CONV_STRIDE, activation }, input);
+  }
+
+  /** [x, y] when there is a label input, else x. */
+  withLabel(name: string, x: string, conditional: boolean): string {
+    return conditional ? this.add(name, { kind: 'concat' }, x, 'y') : x;
+  }
+
+  build(outputs: string[]): NetworkDecl {
+    return { name: this.name, inputs: this.inputs, nodes: this.nodes, outputs };
+  }
+}
+
+const float = (name: string, shape: number[]): NetworkInput => ({ name, shape, dtype: 'float32' });
+
+export interface GaussianArchitecture {
+  model: ModelKind;
+  image: ImageSize;
+  latent: number;
+  hidden: number;
+  /** Width of the one-hot label input y (0: unconditional). */
+  classes: number;
+  /** Extra encoder outputs from the last hidden layer (a flow's parameters or context), and their name. */
+  extra: { size: number; name: string } | null;
+}
+
+/**
+ * The VAE of every Gaussian-latent family (vae, cvae, m2), networks `encoder`
+ * x [, y] → mu, log_var [, extra] and `decoder` z [, y] → x_mean (raw). Parameters under
+ * the model kind ("mlp/…", "conv/…").
+ *   mlp:  D [+ C] → h → h → 2d (μ, log σ²) and d [+ C] → h → h → D, ReLU between.
+ *   conv: two 4×4 stride-2 convolutions (32, 64), flatten [, y], dense to h, dense to
+ *         (μ, log σ²); the decoder mirrors it with stride-2 transposed convolutions
+ *         (kernel 4 with stride 2 leaves no checkerboard).
+ * The extra head comes from the last hidden layer and is created after every other
+ * weight, so the rest starts as the plain model of the seed.
+ */
+export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
+  const { image, latent: d, hidden: h, classes: c } = a;
+  const conditional = c > 0;
+  const m = new ModelBuilder(a.model);
+  const label = (inputs: NetworkInput[]): NetworkInput[] => (conditional ? [...inputs, float('y', [c])] : inputs);
+  const enc = new NetBuilder('encoder', label([float('x', imageShape(image))]));
+  const dec = new NetBuilder('decoder', label([float('z', [d])]));
+  let hiddenOut: string;
+  let head: { w: string; b: string };
+  if (a.model === 'mlp') {
+    const D = image.width * image.height * image.channels;
+    const enc1 = m.dense('enc1', D + c, h, 'he');
+    const enc2 = m.dense('enc2', h, h, 'he');
+    head = m.dense('head', h, 2 * d, 'glorot');
+    const dec1 = m.dense('dec1', d + c, h, 'he');
+    const dec2 = m.dense('dec2', h, h, 'he');
+    const out = m.dense('out', h, D, 'glorot');
+    const x = enc.withLabel('x_y', enc.add('x_flat', { kind: 'flatten' }, 'x'), conditional);
+    hiddenOut = enc.dense('enc2', enc.dense('enc1', x, enc1, 'relu'), enc2, 'relu');
+    const a2 = dec.dense('dec2', dec.dense('dec1', dec.withLabel('z_y', 'z', conditional), dec1, 'relu'), dec2, 'relu');
+    dec.add('x_mean', { kind: 'reshape', shape: imageShape(image) }, dec.dense('out', a2, out, 'linear'));
+  } else {
+    const [c1, c2] = CONV_CHANNELS;
+    const k = CONV_KERNEL;
+    const grid = [image.height / CONV_DOWNSAMPLE, image.width / CONV_DOWNSAMPLE, c2];
+    const flat = grid[0]! * grid[1]! * c2;
+    const conv1 = m.conv('conv1', k, image.channels, c1, 'he');
+    const conv2 = m.conv('conv2', k, c1, c2, 'he');
+    const encP = m.dense('enc', flat + c, h, 'he');
+    head = m.dense('head', h, 2 * d, 'glorot');
+    const decP = m.dense('dec', d + c, h, 'he');
+    const unflat = m.dense('unflat', h, flat, 'he');
+    const deconv1 = m.deconv('deconv1', k, CONV_STRIDE, c2, c1, 'he');
+    const deconv2 = m.deconv('deconv2', k, CONV_STRIDE, c1, image.channels, 'glorot');
+    const b = enc.conv('conv2', enc.conv('conv1', 'x', conv1, CONV_STRIDE, 'relu'), conv2, CONV_STRIDE, 'relu');
+    hiddenOut = enc.dense('enc', enc.withLabel('features_y', enc.add('features', { kind: 'flatten' }, b), conditional), encP, 'relu');
+    const u = dec.dense('unflat', dec.dense('dec', dec.withLabel('z_y', 'z', conditional), decP, 'relu'), unflat, 'relu');
+    dec.deconv('x_mean', dec.deconv('deconv1', dec.add('unflatten', { kind: 'reshape', shape: grid }, u), deconv1, 'relu'), deconv2, 'linear');
+  }
+  const headOut = enc.dense('head', hiddenOut, head, 'linear');
+  const outputs = [enc.add('mu', { kind: 'columns', from: 0, size: d }, headOut), enc.add('log_var', { kind: 'columns', from: d, size: d }, headOut)];
+  if (a.extra !== null && a.extra.size > 0) {
+    // Small weights: the flow starts near its identity.
+    outputs.push(enc.dense(a.extra.name, hiddenOut, m.dense('extra', h, a.extra.size, 'small'), 'linear'));
+  }
+  m.networks.push(enc.build(outputs), dec.build(['x_mean']));
+  return m.build();
+}
+
+/**
+ * q(y|x) of the semi-supervised M2 model, network `classifier` x → logits, parameters
+ * under "cls/". mlp: D → h → h → C. conv: the conv encoder's stack (two 4×4 stride-2
+ * convolutions, 32 and 64 channels), flatten → h → C.
+ */
+export function classifierArchitecture(kind: ClassifierKind, image: ImageSize, hidden: number, classes: number): ModelDecl {
+  const m = new ModelBuilder('cls');
+  const net = new NetBuilder('classifier', [float('x', imageShape(image))]);
+  let features: string;
+  if (kind === 'mlp') {
+    const cls1 = m.dense('cls1', image.width * image.height * image.channels, hidden, 'he');
+    const cls2 = m.dense('cls2', hidden, hidden, 'he');
+    features = net.dense('cls2', net.dense('cls1', net.add('x_flat', { kind: 'flatten' }, 'x'), cls1, 'relu'), cls2, 'relu');
+  } else {
+    const [c1, c2] = CONV_CHANNELS;
+    const flat = (image.height / CONV_DOWNSAMPLE) * (image.width / CONV_DOWNSAMPLE) * c2;
+    const conv1 = m.conv('conv1', CONV_KERNEL, image.channels, c1, 'he');
+    const conv2 = m.conv('conv2', CONV_KERNEL, c1, c2, 'he');
+    const dense = m.dense('dense', flat, hidden, 'he');
+    const b = net.conv('cls_conv2', net.conv('cls_conv1', 'x', conv1, CONV_STRIDE, 'relu'), conv2, CONV_STRIDE, 'relu');
+    features = net.dense('cls_dense', net.add('cls_features', { kind: 'flatten' }, b), dense, 'relu');
+  }
+  const out = m.dense('clsout', hidden, classes, 'glorot');
+  m.networks.push(net.build([net.dense('logits', features, out, 'linear')]));
+  return m.build();
+}
+
+/**
+ * An inverse autoregressive flow's steps (Kingma et al. 2016), networks `iaf_step<k>`
+ * z, h → m, s, parameters under "iaf/step<k>/": per step a MADE over z (masked, in
+ * reversed order on odd steps) plus the encoder's context h gives the hidden layer, and
+ * m and s depend on z_<j only; s includes IAF_GATE_BIAS, so σ = sigmoid(s) and
+ * z ← σ ⊙ z + (1 − σ) ⊙ m (src-worker/model/posterior-flow.ts).
+ */
+export function iafArchitecture(steps: number, latent: number): ModelDecl {
+  const d = latent;
+  const c = iafContext(d);
+  const h = iafHidden(d);
+  const m = new ModelBuilder('iaf');
+  for (let k = 0; k < steps; k++) {
+    const masks = madeDegreeMasks(d, h, k % 2 === 1);
+    const p = (name: string, rows: number, cols: number, init: Init): string => m.param(`step${k}/${name}`, [rows, cols], init, rows, cols);
+    const w1 = p('w1', d, h, 'he');
+    const c1 = p('c1', c, h, 'he');
+    const b1 = m.bias(`step${k}/b1`, h);
+    // Small output weights: each step starts close to z ← sigmoid(IAF_GATE_BIAS)·z, almost the identity.
+    const wm = p('wm', h, d, 'small');
+    const bm = m.bias(`step${k}/bm`, d);
+    const ws = p('ws', h, d, 'small');
+    const bs = m.bias(`step${k}/bs`, d);
+    const mask1 = m.constant(`step${k}/mask1`, [d, h], masks.input);
+    const mask2 = m.constant(`step${k}/mask2`, [h, d], masks.output);
+    const net = new NetBuilder(`iaf_step${k}`, [float('z', [d]), float('h', [c])]);
+    const hidden = net.add('hidden', { kind: 'dense', kernels: [{ param: w1, mask: mask1 }, { param: c1 }], bias: b1, activation: 'relu' }, 'z', 'h');
+    const mOut = net.add('m', { kind: 'dense', kernels: [{ param: wm, mask: mask2 }], bias: bm, activation: 'linear' }, hidden);
+    const sOut = net.add('s', { kind: 'dense', kernels: [{ param: ws, mask: mask2 }], bias: bs, activation: 'linear', biasOffset: IAF_GATE_BIAS }, hidden);
+    m.networks.push(net.build([mOut, sOut]));
+  }
+  return m.build();
+}
+
+export interface VqArchitecture {
+  model: ModelKind;
+  image: ImageSize;
+  hidden: number;
+  codeDim: number;
+  /** Positions L of the MLP's code grid (the conv grid is (H/4)·(W/4)). */
+  positions: number;
+}
+
+/** Code positions L per image and the grid [rows, cols] they are drawn as. */
+export function vqGrid(a: Pick<VqArchitecture, 'model' | 'image' | 'positions'>): { positions: number; grid: [number, number] } {
+  if (a.model === 'mlp') return { positions: a.positions, grid: [1, a.positions] };
+  const grid: [number, number] = [a.image.height / CONV_DOWNSAMPLE, a.image.width / CONV_DOWNSAMPLE];
+  return { positions: grid[0] * grid[1], grid };
+}
+
+/**
+ * The VQ-VAE's encoder x → z_e [L, e] and decoder z_q [L, e] → x_mean (raw), parameters
+ * under "vq/" (van den Oord 2017).
+ *   conv: two 4×4 stride-2 convolutions (32, 64) and a 1×1 convolution to e: an
+ *         (H/4)×(W/4) grid; the decoder mirrors it.
+ *   mlp:  D → h → h → L·e; the decoder mirrors it.
+ */
+export function vqArchitecture(a: VqArchitecture): ModelDecl {
+  const { image, hidden: h, codeDim: e } = a;
+  const { positions: L, grid } = vqGrid(a);
+  const m = new ModelBuilder('vq');
+  const enc = new NetBuilder('encoder', [float('x', imageShape(image))]);
+  const dec = new NetBuilder('decoder', [float('z_q', [L, e])]);
+  if (a.model === 'mlp') {
+    const D = image.width * image.height * image.channels;
+    const enc1 = m.dense('enc1', D, h, 'he');
+    const enc2 = m.dense('enc2', h, h, 'he');
+    const head = m.dense('head', h, L * e, 'glorot');
+    const dec1 = m.dense('dec1', L * e, h, 'he');
+    const dec2 = m.dense('dec2', h, h, 'he');
+    const out = m.dense('out', h, D, 'glorot');
+    const b = enc.dense('enc2', enc.dense('enc1', enc.add('x_flat', { kind: 'flatten' }, 'x'), enc1, 'relu'), enc2, 'relu');
+    enc.add('z_e', { kind: 'reshape', shape: [L, e] }, enc.dense('head', b, head, 'linear'));
+    const a2 = dec.dense('dec2', dec.dense('dec1', dec.add('z_q_flat', { kind: 'reshape', shape: [L * e] }, 'z_q'), dec1, 'relu'), dec2, 'relu');
+    dec.add('x_mean', { kind: 'reshape', shape: imageShape(image) }, dec.dense('out', a2, out, 'linear'));
+  } else {
+    const [c1, c2] = CONV_CHANNELS;
+    const k = CONV_KERNEL;
+    const conv1 = m.conv('conv1', k, image.channels, c1, 'he');
+    const conv2 = m.conv('conv2', k, c1, c2, 'he');
+    const toCode = m.conv('tocode', 1, c2, e, 'glorot');
+    const fromCode = m.conv('fromcode', 1, e, c2, 'he');
+    const deconv1 = m.deconv('deconv1', k, CONV_STRIDE, c2, c1, 'he');
+    const deconv2 = m.deconv('deconv2', k, CONV_STRIDE, c1, image.channels, 'glorot');
+    const b = enc.conv('conv2', enc.conv('conv1', 'x', conv1, CONV_STRIDE, 'relu'), conv2, CONV_STRIDE, 'relu');
+    enc.conv('z_e', b, toCode, 1, 'linear');
+    const g = dec.conv('fromcode', dec.add('z_q_grid', { kind: 'reshape', shape: [grid[0], grid[1], e] }, 'z_q'), fromCode, 1, 'relu');
+    dec.deconv('x_mean', dec.deconv('deconv1', g, deconv1, 'relu'), deconv2, 'linear');
+  }
+  m.networks.push(enc.build(['z_e']), dec.build(['x_mean']));
+  return m.build();
+}
+
+/**
+ * The VQ-VAE's prior over its code grid: MADE (Germain et al. 2015), network `prior`
+ * codes_onehot [L·K] → logits [L, K], parameters under "prior/". A ReLU hidden layer and
+ * an output layer with masked weights make the logits of position i depend only on the
+ * codes of positions < i (raster order).
+ */
+export function madePriorArchitecture(positions: number, codes: number, hidden: number): ModelDecl {
+  const L = positions;
+  const K = codes;
+  const m = new ModelBuilder('prior');
+  const made1 = m.dense('made1', L * K, hidden, 'he');
+  const made2 = m.dense('made2', hidden, L * K, 'glorot');
+  const masks = madeMasks(L, K, hidden);
+  const mask1 = m.constant('made1/mask', [L * K, hidden], masks.input);
+  const mask2 = m.constant('made2/mask', [hidden, L * K], masks.output);
+  const net = new NetBuilder('prior', [float('codes_onehot', [L * K])]);
+  const a = net.add('made1', { kind: 'dense', kernels: [{ param: made1.w, mask: mask1 }], bias: made1.b, activation: 'relu' }, 'codes_onehot');
+  const b = net.add('made2', { kind: 'dense', kernels: [{ param: made2.w, mask: mask2 }], bias: made2.b, activation: 'linear' }, a);
+  m.networks.push(net.build([net.add('logits', { kind: 'reshape', shape: [L, K] }, b)]));
+  return m.build();
+}
+
+/** Parameters a declaration creates. */
+export const declaredParameters = (model: ModelDecl): number => model.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);

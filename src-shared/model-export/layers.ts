@@ -1,0 +1,310 @@
+import type { CheckpointTensor } from '../checkpoint-format';
+import type { Activation, GraphNode, NetworkBuilder, NetworkInput } from './graph';
+
+/**
+ * The layers every network of the app is made of, each written once: the parameters it
+ * reads, the shape it outputs, what it computes (over TensorOps, which the worker binds
+ * to tfjs) and the export-graph nodes it becomes (graph.ts, which tfjs-layers.ts and
+ * onnx.ts write). A network is declared once (architectures.ts) as a list of these; the
+ * trainer runs the declaration (src-worker/model/build.ts) and the export lowers the
+ * same declaration with a checkpoint's values (networks.ts). A new layer kind is a new
+ * member of `Layer` and of `LAYERS`; the compiler then asks for nothing else.
+ *
+ * Shapes are per example (no batch dimension), channels-last: images [H, W, C],
+ * vectors [n], grids [L, e].
+ */
+
+/** How a trained parameter starts: He-normal before a ReLU, Glorot for linear outputs, a tenth of Glorot, or zeros (biases). */
+export type Init = 'he' | 'glorot' | 'small' | 'zeros';
+
+/** A trained parameter, named under its model's prefix ("enc1/w" of model "mlp" is stored as "mlp/enc1/w"). */
+export interface ParamDecl {
+  name: string;
+  shape: number[];
+  init: Init;
+  /** The fans the initial scale is computed from. */
+  fanIn: number;
+  fanOut: number;
+}
+
+/** A fixed tensor a layer reads (a MADE mask): never trained, never stored, rebuilt from the sizes. */
+export interface ConstDecl {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+export type Layer =
+  | { kind: 'flatten' }
+  | { kind: 'reshape'; shape: number[] }
+  /** Vectors side by side. */
+  | { kind: 'concat' }
+  /**
+   * Σ_i inputs[i]·(kernel_i ⊙ mask_i) + bias (+ biasOffset), then the activation: one
+   * kernel per input (a dense layer over several inputs, as an IAF step reads z and h),
+   * each optionally masked (MADE). The export concatenates the inputs, stacks the kernels,
+   * folds the masks into them and the offset into the bias: one plain Dense.
+   */
+  | { kind: 'dense'; kernels: { param: string; mask?: string }[]; bias: string; activation: Activation; biasOffset?: number }
+  /** 'same' convolution, filter [k, k, inC, outC]. */
+  | { kind: 'conv'; filter: string; bias: string; stride: number; activation: Activation }
+  /** 'same' transposed convolution, filter [k, k, outC, inC] (tfjs' layout). */
+  | { kind: 'deconv'; filter: string; bias: string; stride: number; activation: Activation }
+  /** Columns from…from+size−1 of a vector (μ and log σ² of an encoder head); the export folds it into the dense layer it reads. */
+  | { kind: 'columns'; from: number; size: number };
+
+export type LayerKind = Layer['kind'];
+
+export interface LayerNode {
+  /** Also the name of its output (and of the export node it becomes). */
+  name: string;
+  layer: Layer;
+  inputs: string[];
+}
+
+export interface NetworkDecl {
+  name: string;
+  inputs: NetworkInput[];
+  /** In an order where every node comes after its inputs. */
+  nodes: LayerNode[];
+  outputs: string[];
+}
+
+/** A model: its parameters in creation order (the seed's draws and the checkpoint's order follow it), constants and networks. */
+export interface ModelDecl {
+  /** Prefix of its parameter names ("mlp", "conv", "vq", "cls", "prior", "iaf"). */
+  prefix: string;
+  params: ParamDecl[];
+  constants: ConstDecl[];
+  networks: NetworkDecl[];
+}
+
+/** The primitive operations layers compute with, on whole batches (shapes include the batch dimension). */
+export interface TensorOps<T> {
+  matMul(a: T, b: T): T;
+  add(a: T, b: T | number): T;
+  mul(a: T, b: T): T;
+  relu(x: T): T;
+  sigmoid(x: T): T;
+  /** 'same' padding. */
+  conv2d(x: T, filter: T, stride: number): T;
+  /** 'same' padding, to `outShape` (batch included). */
+  conv2dTranspose(x: T, filter: T, outShape: number[], stride: number): T;
+  /** To [batch, ...shape]. */
+  reshape(x: T, shape: number[]): T;
+  /** Along the last axis. */
+  concat(xs: T[]): T;
+  /** Columns from…from+size−1 of [batch, n]. */
+  columns(x: T, from: number, size: number): T;
+}
+
+/** What a layer sees when it computes: its inputs, its parameters and constants by name, its output's shape. */
+export interface ForwardContext<T> {
+  ops: TensorOps<T>;
+  inputs: T[];
+  tensor(name: string): T;
+  /** This layer's output shape (per example). */
+  outShape: number[];
+  batch: number;
+}
+
+/** What a layer sees when it is exported: the builder, its inputs' export names, its tensors' values, and the nodes emitted so far. */
+export interface LowerContext {
+  b: NetworkBuilder;
+  name: string;
+  inputs: string[];
+  tensor(name: string): CheckpointTensor;
+  emitted(name: string): GraphNode | undefined;
+}
+
+interface LayerSpec<L extends Layer> {
+  /** Names of the parameters and constants it reads. */
+  tensors(layer: L): string[];
+  /** Output shape from the input shapes and its tensors' shapes; throws, naming the problem, when they do not fit. */
+  shape(layer: L, inputs: number[][], tensorShape: (name: string) => number[]): number[];
+  forward<T>(layer: L, c: ForwardContext<T>): T;
+  /** Adds its export node(s) to the builder; the last is named `c.name`. */
+  lower(layer: L, c: LowerContext): void;
+}
+
+type LayerSpecs = { [K in LayerKind]: LayerSpec<Extract<Layer, { kind: K }>> };
+
+const product = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+function activate<T>(ops: TensorOps<T>, y: T, activation: Activation): T {
+  if (activation === 'relu') return ops.relu(y);
+  if (activation === 'sigmoid') return ops.sigmoid(y);
+  return y;
+}
+
+/** w ⊙ mask with the values of a checkpoint tensor. */
+function masked(w: CheckpointTensor, mask: CheckpointTensor | undefined): CheckpointTensor {
+  return mask ? { ...w, values: w.values.map((v, i) => v * mask.values[i]!) } : w;
+}
+
+export const LAYERS: LayerSpecs = {
+  flatten: {
+    tensors: () => [],
+    shape: (_, [x]) => [product(x!)],
+    forward: (_, c) => c.ops.reshape(c.inputs[0]!, c.outShape),
+    lower: (_, c) => void c.b.add(c.name, { kind: 'flatten' }, c.inputs[0]!),
+  },
+  reshape: {
+    tensors: () => [],
+    shape: (layer, [x]) => {
+      if (product(layer.shape) !== product(x!)) throw new Error(`cannot reshape [${x!.join(', ')}] to [${layer.shape.join(', ')}]`);
+      return layer.shape;
+    },
+    forward: (layer, c) => c.ops.reshape(c.inputs[0]!, layer.shape),
+    lower: (layer, c) => void c.b.add(c.name, { kind: 'reshape', shape: layer.shape }, c.inputs[0]!),
+  },
+  concat: {
+    tensors: () => [],
+    shape: (_, ins) => {
+      if (ins.some((shape) => shape.length !== 1)) throw new Error('concatenates vectors only');
+      return [ins.reduce((n, shape) => n + shape[0]!, 0)];
+    },
+    forward: (_, c) => c.ops.concat(c.inputs),
+    lower: (_, c) => void c.b.add(c.name, { kind: 'concat' }, ...c.inputs),
+  },
+  dense: {
+    tensors: (layer) => [...layer.kernels.flatMap((k) => (k.mask ? [k.param, k.mask] : [k.param])), layer.bias],
+    shape: (layer, ins, shapeOf) => {
+      if (ins.length !== layer.kernels.length) throw new Error(`has ${layer.kernels.length} kernels for ${ins.length} inputs`);
+      const out = shapeOf(layer.bias)[0]!;
+      layer.kernels.forEach((k, i) => {
+        const [rows, cols] = shapeOf(k.param);
+        if (ins[i]!.at(-1) !== rows || cols !== out) throw new Error(`has a kernel [${rows}, ${cols}] for ${ins[i]!.at(-1)} inputs and ${out} outputs`);
+      });
+      return [...ins[0]!.slice(0, -1), out];
+    },
+    forward: (layer, c) => {
+      const { ops } = c;
+      const kernel = (k: { param: string; mask?: string }): ReturnType<typeof c.tensor> => (k.mask ? ops.mul(c.tensor(k.param), c.tensor(k.mask)) : c.tensor(k.param));
+      let y = ops.matMul(c.inputs[0]!, kernel(layer.kernels[0]!));
+      for (let i = 1; i < layer.kernels.length; i++) y = ops.add(y, ops.matMul(c.inputs[i]!, kernel(layer.kernels[i]!)));
+      y = ops.add(y, c.tensor(layer.bias));
+      if (layer.biasOffset !== undefined) y = ops.add(y, layer.biasOffset);
+      return activate(ops, y, layer.activation);
+    },
+    lower: (layer, c) => {
+      const parts = layer.kernels.map((k) => masked(c.tensor(k.param), k.mask === undefined ? undefined : c.tensor(k.mask)));
+      const bias = c.tensor(layer.bias);
+      let input = c.inputs[0]!;
+      let kernel = parts[0]!;
+      if (parts.length > 1) {
+        // [x1, x2, …]·[K1; K2; …]: the inputs side by side, the kernels stacked by rows.
+        input = c.b.add(c.inputs.join('_'), { kind: 'concat' }, ...c.inputs);
+        const rows = parts.reduce((n, p) => n + p.shape[0]!, 0);
+        const values = new Float32Array(rows * bias.shape[0]!);
+        let at = 0;
+        for (const p of parts) {
+          values.set(p.values, at);
+          at += p.values.length;
+        }
+        kernel = { name: `${c.name}/kernel`, shape: [rows, bias.shape[0]!], values };
+      }
+      const offset = layer.biasOffset;
+      const b = offset === undefined ? bias : { ...bias, values: bias.values.map((v) => v + offset) };
+      c.b.dense(c.name, input, kernel, b, layer.activation);
+    },
+  },
+  conv: {
+    tensors: (layer) => [layer.filter, layer.bias],
+    shape: (layer, [x], shapeOf) => {
+      const f = shapeOf(layer.filter);
+      if (x!.length !== 3 || x![2] !== f[2]) throw new Error(`has a filter for ${f[2]} channels, gets [${x!.join(', ')}]`);
+      return [Math.ceil(x![0]! / layer.stride), Math.ceil(x![1]! / layer.stride), f[3]!];
+    },
+    forward: (layer, c) => activate(c.ops, c.ops.add(c.ops.conv2d(c.inputs[0]!, c.tensor(layer.filter), layer.stride), c.tensor(layer.bias)), layer.activation),
+    lower: (layer, c) =>
+      void c.b.add(c.name, { kind: 'conv', filter: c.tensor(layer.filter), bias: c.tensor(layer.bias), stride: layer.stride, activation: layer.activation }, c.inputs[0]!),
+  },
+  deconv: {
+    tensors: (layer) => [layer.filter, layer.bias],
+    shape: (layer, [x], shapeOf) => {
+      const f = shapeOf(layer.filter);
+      if (x!.length !== 3 || x![2] !== f[3]) throw new Error(`has a filter for ${f[3]} channels, gets [${x!.join(', ')}]`);
+      return [x![0]! * layer.stride, x![1]! * layer.stride, f[2]!];
+    },
+    forward: (layer, c) =>
+      activate(
+        c.ops,
+        c.ops.add(c.ops.conv2dTranspose(c.inputs[0]!, c.tensor(layer.filter), [c.batch, ...c.outShape], layer.stride), c.tensor(layer.bias)),
+        layer.activation,
+      ),
+    lower: (layer, c) =>
+      void c.b.add(c.name, { kind: 'deconv', filter: c.tensor(layer.filter), bias: c.tensor(layer.bias), stride: layer.stride, activation: layer.activation }, c.inputs[0]!),
+  },
+  columns: {
+    tensors: () => [],
+    shape: (layer, [x]) => {
+      if (x!.length !== 1 || layer.from + layer.size > x![0]!) throw new Error(`takes columns ${layer.from}…${layer.from + layer.size - 1} of [${x!.join(', ')}]`);
+      return [layer.size];
+    },
+    forward: (layer, c) => c.ops.columns(c.inputs[0]!, layer.from, layer.size),
+    lower: (layer, c) => {
+      // The export has no slice: the columns of a dense layer are a dense layer with those columns of its kernel and bias.
+      const node = c.emitted(c.inputs[0]!);
+      const source = node?.op;
+      if (node === undefined || source?.kind !== 'dense') throw new Error(`"${c.name}" takes columns of "${c.inputs[0]}", which is not a dense layer`);
+      const [rows, cols] = source.kernel.shape as [number, number];
+      const { from, size } = layer;
+      const kernel = new Float32Array(rows * size);
+      for (let r = 0; r < rows; r++) kernel.set(source.kernel.values.subarray(r * cols + from, r * cols + from + size), r * size);
+      c.b.dense(
+        c.name,
+        node.inputs[0]!,
+        { name: `${c.name}/kernel`, shape: [rows, size], values: kernel },
+        { name: `${c.name}/bias`, shape: [size], values: source.bias.values.slice(from, from + size) },
+        source.activation,
+      );
+    },
+  },
+};
+
+/** Every input's and node's shape (per example), checking that each layer's tensors fit what flows into it. */
+export function declShapes(network: NetworkDecl, tensorShape: (name: string) => number[]): Map<string, number[]> {
+  const shapes = new Map<string, number[]>(network.inputs.map((input) => [input.name, input.shape]));
+  for (const node of network.nodes) {
+    const ins = node.inputs.map((name) => {
+      const shape = shapes.get(name);
+      if (!shape) throw new Error(`${network.name}: "${node.name}" reads "${name}", which comes later or not at all`);
+      return shape;
+    });
+    try {
+      shapes.set(node.name, (LAYERS[node.layer.kind] as LayerSpec<Layer>).shape(node.layer, ins, tensorShape));
+    } catch (error) {
+      throw new Error(`${network.name}: "${node.name}" ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+  for (const output of network.outputs) if (!shapes.has(output)) throw new Error(`${network.name}: no node "${output}"`);
+  return shapes;
+}
+
+/** The nodes needed for `outputs`, in order. */
+export function nodesFor(network: NetworkDecl, outputs: readonly string[]): LayerNode[] {
+  const byName = new Map(network.nodes.map((node) => [node.name, node]));
+  const needed = new Set<string>();
+  const visit = (name: string): void => {
+    const node = byName.get(name);
+    if (!node || needed.has(name)) return;
+    needed.add(name);
+    node.inputs.forEach(visit);
+  };
+  outputs.forEach(visit);
+  return network.nodes.filter((node) => needed.has(node.name));
+}
+
+/** Run one layer. */
+export const forwardLayer = <T>(node: LayerNode, c: ForwardContext<T>): T => (LAYERS[node.layer.kind] as LayerSpec<Layer>).forward(node.layer, c);
+
+/**
+ * Adds a declared network's nodes to an export builder whose inputs (or earlier nodes)
+ * carry the declaration's input names, with the tensors of `tensor`.
+ */
+export function lowerNetwork(b: NetworkBuilder, network: NetworkDecl, tensor: (name: string) => CheckpointTensor): void {
+  for (const node of network.nodes) {
+    (LAYERS[node.layer.kind] as LayerSpec<Layer>).lower(node.layer, { b, name: node.name, inputs: node.inputs, tensor, emitted: (name) => b.nodeOf(name) });
+  }
+}
