@@ -91,6 +91,12 @@ class NetBuilder {
     return name;
   }
 
+  /** `input` cut into parts of `sizes`, named `outputs`. */
+  split(name: string, input: string, sizes: number[], outputs: string[]): string[] {
+    this.nodes.push({ name, layer: { kind: 'split', sizes }, inputs: [input], outputs });
+    return outputs;
+  }
+
   dense(name: string, input: string, p: { w: string; b: string }, activation: Activation): string {
     return this.add(name, { kind: 'dense', kernels: [{ param: p.w }], bias: p.b, activation }, input);
   }
@@ -177,7 +183,7 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
     dec.deconv('x_mean', dec.deconv('deconv1', dec.add('unflatten', { kind: 'reshape', shape: grid }, u), deconv1, 'relu'), deconv2, 'linear');
   }
   const headOut = enc.dense('head', hiddenOut, head, 'linear');
-  const outputs = [enc.add('mu', { kind: 'columns', from: 0, size: d }, headOut), enc.add('log_var', { kind: 'columns', from: d, size: d }, headOut)];
+  const outputs = enc.split('head_split', headOut, [d, d], ['mu', 'log_var']);
   if (a.extra !== null && a.extra.size > 0) {
     // Small weights: the flow starts near its identity.
     outputs.push(enc.dense(a.extra.name, hiddenOut, m.dense('extra', h, a.extra.size, 'small'), 'linear'));

@@ -50,17 +50,26 @@ export type Layer =
   | { kind: 'conv'; filter: string; bias: string; stride: number; activation: Activation }
   /** 'same' transposed convolution, filter [k, k, outC, inC] (tfjs' layout). */
   | { kind: 'deconv'; filter: string; bias: string; stride: number; activation: Activation }
-  /** Columns from…from+size−1 of a vector (μ and log σ² of an encoder head); the export folds it into the dense layer it reads. */
-  | { kind: 'columns'; from: number; size: number };
+  /**
+   * A vector cut into consecutive parts of `sizes`, one output each (μ and log σ² of an
+   * encoder head); the export folds it into the dense layer it reads: one dense layer
+   * per part, with those columns of its kernel and bias.
+   */
+  | { kind: 'split'; sizes: number[] };
 
 export type LayerKind = Layer['kind'];
 
 export interface LayerNode {
-  /** Also the name of its output (and of the export node it becomes). */
+  /** Also the name of its output (and of the export node it becomes), unless it has several. */
   name: string;
   layer: Layer;
   inputs: string[];
+  /** The names of its outputs when it has several (split). */
+  outputs?: string[];
 }
+
+/** The names of a node's outputs. */
+export const outputsOf = (node: LayerNode): string[] => node.outputs ?? [node.name];
 
 export interface NetworkDecl {
   name: string;
@@ -94,24 +103,25 @@ export interface TensorOps<T> {
   reshape(x: T, shape: number[]): T;
   /** Along the last axis. */
   concat(xs: T[]): T;
-  /** Columns from…from+size−1 of [batch, n]. */
-  columns(x: T, from: number, size: number): T;
+  /** [batch, n] into [batch, sizes[i]] parts. */
+  split(x: T, sizes: number[]): T[];
 }
 
-/** What a layer sees when it computes: its inputs, its parameters and constants by name, its output's shape. */
+/** What a layer sees when it computes: its inputs, its parameters and constants by name, its output shapes. */
 export interface ForwardContext<T> {
   ops: TensorOps<T>;
+  /** In their declared shapes. */
   inputs: T[];
   tensor(name: string): T;
-  /** This layer's output shape (per example). */
-  outShape: number[];
+  /** This layer's output shapes (per example). */
+  outShapes: number[][];
   batch: number;
 }
 
-/** What a layer sees when it is exported: the builder, its inputs' export names, its tensors' values, and the nodes emitted so far. */
+/** What a layer sees when it is exported: the builder, its inputs' and outputs' export names, its tensors' values, and the nodes emitted so far. */
 export interface LowerContext {
   b: NetworkBuilder;
-  name: string;
+  outputs: string[];
   inputs: string[];
   tensor(name: string): CheckpointTensor;
   emitted(name: string): GraphNode | undefined;
@@ -120,10 +130,16 @@ export interface LowerContext {
 interface LayerSpec<L extends Layer> {
   /** Names of the parameters and constants it reads. */
   tensors(layer: L): string[];
-  /** Output shape from the input shapes and its tensors' shapes; throws, naming the problem, when they do not fit. */
-  shape(layer: L, inputs: number[][], tensorShape: (name: string) => number[]): number[];
-  forward<T>(layer: L, c: ForwardContext<T>): T;
-  /** Adds its export node(s) to the builder; the last is named `c.name`. */
+  /** Output shapes from the input shapes and its tensors' shapes; throws, naming the problem, when they do not fit. */
+  shape(layer: L, inputs: number[][], tensorShape: (name: string) => number[]): number[][];
+  /**
+   * Only gives its input another shape, the values untouched: a runner may pass the
+   * input on as it is and reshape where a consumer needs the declared shape (tfjs saves
+   * a copy of every reshaped tensor for the backward pass).
+   */
+  view?: true;
+  forward<T>(layer: L, c: ForwardContext<T>): T[];
+  /** Adds its export node(s) to the builder, those of its outputs named `c.outputs`. */
   lower(layer: L, c: LowerContext): void;
 }
 
@@ -145,27 +161,29 @@ function masked(w: CheckpointTensor, mask: CheckpointTensor | undefined): Checkp
 export const LAYERS: LayerSpecs = {
   flatten: {
     tensors: () => [],
-    shape: (_, [x]) => [product(x!)],
-    forward: (_, c) => c.ops.reshape(c.inputs[0]!, c.outShape),
-    lower: (_, c) => void c.b.add(c.name, { kind: 'flatten' }, c.inputs[0]!),
+    shape: (_, [x]) => [[product(x!)]],
+    view: true,
+    forward: (_, c) => [c.ops.reshape(c.inputs[0]!, c.outShapes[0]!)],
+    lower: (_, c) => void c.b.add(c.outputs[0]!, { kind: 'flatten' }, c.inputs[0]!),
   },
   reshape: {
     tensors: () => [],
     shape: (layer, [x]) => {
       if (product(layer.shape) !== product(x!)) throw new Error(`cannot reshape [${x!.join(', ')}] to [${layer.shape.join(', ')}]`);
-      return layer.shape;
+      return [layer.shape];
     },
-    forward: (layer, c) => c.ops.reshape(c.inputs[0]!, layer.shape),
-    lower: (layer, c) => void c.b.add(c.name, { kind: 'reshape', shape: layer.shape }, c.inputs[0]!),
+    view: true,
+    forward: (layer, c) => [c.ops.reshape(c.inputs[0]!, layer.shape)],
+    lower: (layer, c) => void c.b.add(c.outputs[0]!, { kind: 'reshape', shape: layer.shape }, c.inputs[0]!),
   },
   concat: {
     tensors: () => [],
     shape: (_, ins) => {
       if (ins.some((shape) => shape.length !== 1)) throw new Error('concatenates vectors only');
-      return [ins.reduce((n, shape) => n + shape[0]!, 0)];
+      return [[ins.reduce((n, shape) => n + shape[0]!, 0)]];
     },
-    forward: (_, c) => c.ops.concat(c.inputs),
-    lower: (_, c) => void c.b.add(c.name, { kind: 'concat' }, ...c.inputs),
+    forward: (_, c) => [c.ops.concat(c.inputs)],
+    lower: (_, c) => void c.b.add(c.outputs[0]!, { kind: 'concat' }, ...c.inputs),
   },
   dense: {
     tensors: (layer) => [...layer.kernels.flatMap((k) => (k.mask ? [k.param, k.mask] : [k.param])), layer.bias],
@@ -176,7 +194,7 @@ export const LAYERS: LayerSpecs = {
         const [rows, cols] = shapeOf(k.param);
         if (ins[i]!.at(-1) !== rows || cols !== out) throw new Error(`has a kernel [${rows}, ${cols}] for ${ins[i]!.at(-1)} inputs and ${out} outputs`);
       });
-      return [...ins[0]!.slice(0, -1), out];
+      return [[...ins[0]!.slice(0, -1), out]];
     },
     forward: (layer, c) => {
       const { ops } = c;
@@ -185,9 +203,10 @@ export const LAYERS: LayerSpecs = {
       for (let i = 1; i < layer.kernels.length; i++) y = ops.add(y, ops.matMul(c.inputs[i]!, kernel(layer.kernels[i]!)));
       y = ops.add(y, c.tensor(layer.bias));
       if (layer.biasOffset !== undefined) y = ops.add(y, layer.biasOffset);
-      return activate(ops, y, layer.activation);
+      return [activate(ops, y, layer.activation)];
     },
     lower: (layer, c) => {
+      const name = c.outputs[0]!;
       const parts = layer.kernels.map((k) => masked(c.tensor(k.param), k.mask === undefined ? undefined : c.tensor(k.mask)));
       const bias = c.tensor(layer.bias);
       let input = c.inputs[0]!;
@@ -202,11 +221,11 @@ export const LAYERS: LayerSpecs = {
           values.set(p.values, at);
           at += p.values.length;
         }
-        kernel = { name: `${c.name}/kernel`, shape: [rows, bias.shape[0]!], values };
+        kernel = { name: `${name}/kernel`, shape: [rows, bias.shape[0]!], values };
       }
       const offset = layer.biasOffset;
       const b = offset === undefined ? bias : { ...bias, values: bias.values.map((v) => v + offset) };
-      c.b.dense(c.name, input, kernel, b, layer.activation);
+      c.b.dense(name, input, kernel, b, layer.activation);
     },
   },
   conv: {
@@ -214,56 +233,56 @@ export const LAYERS: LayerSpecs = {
     shape: (layer, [x], shapeOf) => {
       const f = shapeOf(layer.filter);
       if (x!.length !== 3 || x![2] !== f[2]) throw new Error(`has a filter for ${f[2]} channels, gets [${x!.join(', ')}]`);
-      return [Math.ceil(x![0]! / layer.stride), Math.ceil(x![1]! / layer.stride), f[3]!];
+      return [[Math.ceil(x![0]! / layer.stride), Math.ceil(x![1]! / layer.stride), f[3]!]];
     },
-    forward: (layer, c) => activate(c.ops, c.ops.add(c.ops.conv2d(c.inputs[0]!, c.tensor(layer.filter), layer.stride), c.tensor(layer.bias)), layer.activation),
+    forward: (layer, c) => [activate(c.ops, c.ops.add(c.ops.conv2d(c.inputs[0]!, c.tensor(layer.filter), layer.stride), c.tensor(layer.bias)), layer.activation)],
     lower: (layer, c) =>
-      void c.b.add(c.name, { kind: 'conv', filter: c.tensor(layer.filter), bias: c.tensor(layer.bias), stride: layer.stride, activation: layer.activation }, c.inputs[0]!),
+      void c.b.add(c.outputs[0]!, { kind: 'conv', filter: c.tensor(layer.filter), bias: c.tensor(layer.bias), stride: layer.stride, activation: layer.activation }, c.inputs[0]!),
   },
   deconv: {
     tensors: (layer) => [layer.filter, layer.bias],
     shape: (layer, [x], shapeOf) => {
       const f = shapeOf(layer.filter);
       if (x!.length !== 3 || x![2] !== f[3]) throw new Error(`has a filter for ${f[3]} channels, gets [${x!.join(', ')}]`);
-      return [x![0]! * layer.stride, x![1]! * layer.stride, f[2]!];
+      return [[x![0]! * layer.stride, x![1]! * layer.stride, f[2]!]];
     },
-    forward: (layer, c) =>
+    forward: (layer, c) => [
       activate(
         c.ops,
-        c.ops.add(c.ops.conv2dTranspose(c.inputs[0]!, c.tensor(layer.filter), [c.batch, ...c.outShape], layer.stride), c.tensor(layer.bias)),
+        c.ops.add(c.ops.conv2dTranspose(c.inputs[0]!, c.tensor(layer.filter), [c.batch, ...c.outShapes[0]!], layer.stride), c.tensor(layer.bias)),
         layer.activation,
       ),
+    ],
     lower: (layer, c) =>
-      void c.b.add(c.name, { kind: 'deconv', filter: c.tensor(layer.filter), bias: c.tensor(layer.bias), stride: layer.stride, activation: layer.activation }, c.inputs[0]!),
+      void c.b.add(c.outputs[0]!, { kind: 'deconv', filter: c.tensor(layer.filter), bias: c.tensor(layer.bias), stride: layer.stride, activation: layer.activation }, c.inputs[0]!),
   },
-  columns: {
+  split: {
     tensors: () => [],
     shape: (layer, [x]) => {
-      if (x!.length !== 1 || layer.from + layer.size > x![0]!) throw new Error(`takes columns ${layer.from}…${layer.from + layer.size - 1} of [${x!.join(', ')}]`);
-      return [layer.size];
+      if (x!.length !== 1 || layer.sizes.reduce((a, b) => a + b, 0) !== x![0]) throw new Error(`cannot split [${x!.join(', ')}] into [${layer.sizes.join(', ')}]`);
+      return layer.sizes.map((size) => [size]);
     },
-    forward: (layer, c) => c.ops.columns(c.inputs[0]!, layer.from, layer.size),
+    forward: (layer, c) => c.ops.split(c.inputs[0]!, layer.sizes),
     lower: (layer, c) => {
-      // The export has no slice: the columns of a dense layer are a dense layer with those columns of its kernel and bias.
+      // The export has no split: each part of a dense layer is a dense layer with those columns of its kernel and bias.
       const node = c.emitted(c.inputs[0]!);
       const source = node?.op;
-      if (node === undefined || source?.kind !== 'dense') throw new Error(`"${c.name}" takes columns of "${c.inputs[0]}", which is not a dense layer`);
+      if (node === undefined || source?.kind !== 'dense') throw new Error(`"${c.outputs.join(', ')}" split "${c.inputs[0]}", which is not a dense layer`);
       const [rows, cols] = source.kernel.shape as [number, number];
-      const { from, size } = layer;
-      const kernel = new Float32Array(rows * size);
-      for (let r = 0; r < rows; r++) kernel.set(source.kernel.values.subarray(r * cols + from, r * cols + from + size), r * size);
-      c.b.dense(
-        c.name,
-        node.inputs[0]!,
-        { name: `${c.name}/kernel`, shape: [rows, size], values: kernel },
-        { name: `${c.name}/bias`, shape: [size], values: source.bias.values.slice(from, from + size) },
-        source.activation,
-      );
+      let from = 0;
+      layer.sizes.forEach((size, i) => {
+        const name = c.outputs[i]!;
+        const kernel = new Float32Array(rows * size);
+        for (let r = 0; r < rows; r++) kernel.set(source.kernel.values.subarray(r * cols + from, r * cols + from + size), r * size);
+        const bias = source.bias.values.slice(from, from + size);
+        c.b.dense(name, node.inputs[0]!, { name: `${name}/kernel`, shape: [rows, size], values: kernel }, { name: `${name}/bias`, shape: [size], values: bias }, source.activation);
+        from += size;
+      });
     },
   },
 };
 
-/** Every input's and node's shape (per example), checking that each layer's tensors fit what flows into it. */
+/** Every input's and node output's shape (per example), checking that each layer's tensors fit what flows into it. */
 export function declShapes(network: NetworkDecl, tensorShape: (name: string) => number[]): Map<string, number[]> {
   const shapes = new Map<string, number[]>(network.inputs.map((input) => [input.name, input.shape]));
   for (const node of network.nodes) {
@@ -272,32 +291,39 @@ export function declShapes(network: NetworkDecl, tensorShape: (name: string) => 
       if (!shape) throw new Error(`${network.name}: "${node.name}" reads "${name}", which comes later or not at all`);
       return shape;
     });
+    let outs: number[][];
     try {
-      shapes.set(node.name, (LAYERS[node.layer.kind] as LayerSpec<Layer>).shape(node.layer, ins, tensorShape));
+      outs = specOf(node).shape(node.layer, ins, tensorShape);
     } catch (error) {
       throw new Error(`${network.name}: "${node.name}" ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
+    outputsOf(node).forEach((name, i) => shapes.set(name, outs[i]!));
   }
   for (const output of network.outputs) if (!shapes.has(output)) throw new Error(`${network.name}: no node "${output}"`);
   return shapes;
 }
 
+const specOf = (node: LayerNode): LayerSpec<Layer> => LAYERS[node.layer.kind] as LayerSpec<Layer>;
+
 /** The nodes needed for `outputs`, in order. */
 export function nodesFor(network: NetworkDecl, outputs: readonly string[]): LayerNode[] {
-  const byName = new Map(network.nodes.map((node) => [node.name, node]));
-  const needed = new Set<string>();
+  const producer = new Map(network.nodes.flatMap((node) => outputsOf(node).map((name) => [name, node] as const)));
+  const needed = new Set<LayerNode>();
   const visit = (name: string): void => {
-    const node = byName.get(name);
-    if (!node || needed.has(name)) return;
-    needed.add(name);
+    const node = producer.get(name);
+    if (!node || needed.has(node)) return;
+    needed.add(node);
     node.inputs.forEach(visit);
   };
   outputs.forEach(visit);
-  return network.nodes.filter((node) => needed.has(node.name));
+  return network.nodes.filter((node) => needed.has(node));
 }
 
-/** Run one layer. */
-export const forwardLayer = <T>(node: LayerNode, c: ForwardContext<T>): T => (LAYERS[node.layer.kind] as LayerSpec<Layer>).forward(node.layer, c);
+/** Whether a layer only reshapes (see LayerSpec.view). */
+export const isView = (node: LayerNode): boolean => specOf(node).view === true;
+
+/** Run one layer: its outputs in order. */
+export const forwardLayer = <T>(node: LayerNode, c: ForwardContext<T>): T[] => specOf(node).forward(node.layer, c);
 
 /**
  * Adds a declared network's nodes to an export builder whose inputs (or earlier nodes)
@@ -305,6 +331,6 @@ export const forwardLayer = <T>(node: LayerNode, c: ForwardContext<T>): T => (LA
  */
 export function lowerNetwork(b: NetworkBuilder, network: NetworkDecl, tensor: (name: string) => CheckpointTensor): void {
   for (const node of network.nodes) {
-    (LAYERS[node.layer.kind] as LayerSpec<Layer>).lower(node.layer, { b, name: node.name, inputs: node.inputs, tensor, emitted: (name) => b.nodeOf(name) });
+    specOf(node).lower(node.layer, { b, outputs: outputsOf(node), inputs: node.inputs, tensor, emitted: (name) => b.nodeOf(name) });
   }
 }

@@ -1,4 +1,4 @@
-import { declShapes, forwardLayer, nodesFor, type ModelDecl, type NetworkDecl, type TensorOps } from '@shared/model-export/layers';
+import { declShapes, forwardLayer, isView, nodesFor, outputsOf, type ModelDecl, type NetworkDecl, type TensorOps } from '@shared/model-export/layers';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
 import { ParamSet } from './params';
@@ -7,17 +7,27 @@ import { ParamSet } from './params';
  * A declared model (src-shared/model-export/architectures.ts) made real: its variables
  * drawn from the seed in declaration order, its constants, and each network runnable.
  * The layers compute with tfjs ops through TENSOR_OPS, one tidy per layer.
+ *
+ * Reshapes cost: tfjs saves a copy of every reshaped tensor for the backward pass. So
+ * layers that only reshape (flatten, reshape) pass their input on unchanged, and a
+ * tensor is reshaped only where a layer needs its declared shape, or where the caller
+ * asks for another; then a flat image input that an MLP flattens is never reshaped.
  */
 export interface BuiltModel {
   readonly variables: tf.Variable[];
   /**
-   * Run network `name` on `inputs` (by input name; each [N, ...] with any shape of the
-   * declared size, e.g. flat images for an image input) and return `outputs`, each
-   * [N, ...declared shape]. Only the layers the outputs need run.
+   * Run network `name` on `inputs` (by input name, each with `batch` examples of the
+   * declared size in any shape, e.g. flat images [N, D] for an image input) and return
+   * `outputs`, each [batch, ...declared shape] or the shape `shapes` asks for. Only the
+   * layers the outputs need run. Call inside a tidy.
    */
-  run(name: string, inputs: Record<string, tf.Tensor>, outputs: readonly string[]): tf.Tensor[];
+  run(name: string, batch: number, inputs: Record<string, tf.Tensor>, outputs: readonly string[], shapes?: readonly (number[] | undefined)[]): tf.Tensor[];
   dispose(): void;
 }
+
+/** x itself when it has `shape` already, else x reshaped (a no-copy view in tfjs, but saved for the backward pass). */
+const toShape = (x: tf.Tensor, shape: readonly number[]): tf.Tensor =>
+  x.shape.length === shape.length && x.shape.every((n, i) => n === shape[i]) ? x : tf.reshape(x, shape as number[]);
 
 const TENSOR_OPS: TensorOps<tf.Tensor> = {
   matMul: (a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
@@ -27,14 +37,10 @@ const TENSOR_OPS: TensorOps<tf.Tensor> = {
   sigmoid: (x) => tf.sigmoid(x),
   conv2d: (x, f, stride) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, stride, 'same'),
   conv2dTranspose: (x, f, outShape, stride) => tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, outShape as [number, number, number, number], stride, 'same'),
-  reshape: (x, shape) => (sameShape(x.shape, x.shape[0]!, shape) ? x : tf.reshape(x, [x.shape[0]!, ...shape])),
+  reshape: (x, shape) => toShape(x, [x.shape[0]!, ...shape]),
   concat: (xs) => tf.concat(xs, xs[0]!.rank - 1),
-  columns: (x, from, size) => tf.slice(x, [0, from], [x.shape[0]!, size]),
+  split: (x, sizes) => tf.split(x, sizes, 1),
 };
-
-function sameShape(shape: readonly number[], batch: number, perExample: readonly number[]): boolean {
-  return shape.length === perExample.length + 1 && shape[0] === batch && perExample.every((n, i) => shape[i + 1] === n);
-}
 
 interface Compiled {
   network: NetworkDecl;
@@ -61,7 +67,7 @@ export function buildModel(decl: ModelDecl, rng: Rng): BuiltModel {
 
   return {
     variables: params.variables,
-    run: (name, inputs, outputs) => {
+    run: (name, batch, inputs, outputs, shapes) => {
       const c = compiled.get(name);
       if (c === undefined) throw new Error(`${decl.prefix}: no network "${name}"`);
       const key = outputs.join('\n');
@@ -70,24 +76,29 @@ export function buildModel(decl: ModelDecl, rng: Rng): BuiltModel {
         plan = nodesFor(c.network, outputs);
         c.plans.set(key, plan);
       }
+      // Every value in any shape of its declared size; `declared` gives it its declared shape.
       const values = new Map<string, tf.Tensor>();
-      const first = inputs[c.network.inputs[0]!.name];
-      if (first === undefined) throw new Error(`${c.network.name}: input "${c.network.inputs[0]!.name}" missing`);
-      const batch = first.shape[0]!;
+      const declared = (value: string): tf.Tensor => toShape(values.get(value)!, [batch, ...c.shapes.get(value)!]);
       for (const input of c.network.inputs) {
         const value = inputs[input.name];
         if (value === undefined) throw new Error(`${c.network.name}: input "${input.name}" missing`);
-        values.set(input.name, TENSOR_OPS.reshape(value, input.shape));
+        values.set(input.name, value);
       }
       for (const node of plan) {
-        const ins = node.inputs.map((input) => values.get(input)!);
-        const outShape = c.shapes.get(node.name)!;
-        values.set(
-          node.name,
-          tf.tidy(() => forwardLayer(node, { ops: TENSOR_OPS, inputs: ins, tensor, outShape, batch })),
-        );
+        const names = outputsOf(node);
+        if (isView(node)) {
+          values.set(names[0]!, values.get(node.inputs[0]!)!);
+          continue;
+        }
+        const ins = node.inputs.map(declared);
+        const outShapes = names.map((output) => c.shapes.get(output)!);
+        const outs = tf.tidy(() => forwardLayer(node, { ops: TENSOR_OPS, inputs: ins, tensor, outShapes, batch }));
+        names.forEach((output, i) => values.set(output, outs[i]!));
       }
-      return outputs.map((output) => values.get(output)!);
+      return outputs.map((output, i) => {
+        const shape = shapes?.[i];
+        return shape === undefined ? declared(output) : toShape(values.get(output)!, shape);
+      });
     },
     dispose: () => {
       params.dispose();

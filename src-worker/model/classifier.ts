@@ -28,7 +28,7 @@ export function createClassifier(spec: VaeSpec, classes: number, rng: Rng, kind:
   return {
     kind,
     variables: model.variables,
-    logits: (x) => tf.tidy(() => model.run('classifier', { x }, ['logits'])[0] as tf.Tensor2D),
+    logits: (x) => tf.tidy(() => model.run('classifier', x.shape[0], { x }, ['logits'])[0] as tf.Tensor2D),
     dispose: () => model.dispose(),
   };
 }

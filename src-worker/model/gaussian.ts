@@ -37,15 +37,15 @@ export function createGaussianVae(spec: VaeSpec, rng: Rng): Vae {
     variables: model.variables,
     encode: (x, y) =>
       tf.tidy(() => {
-        const [mu, logVar] = model.run('encoder', inputs('x', x, y), ['mu', 'log_var']) as tf.Tensor2D[];
+        const [mu, logVar] = model.run('encoder', x.shape[0], inputs('x', x, y), ['mu', 'log_var']) as tf.Tensor2D[];
         return { mu: mu!, logVar: logVar! };
       }),
     encodeExtra: (x, y) =>
       tf.tidy(() => {
-        const [mu, logVar, out] = model.run('encoder', inputs('x', x, y), heads) as tf.Tensor2D[];
+        const [mu, logVar, out] = model.run('encoder', x.shape[0], inputs('x', x, y), heads) as tf.Tensor2D[];
         return { mu: mu!, logVar: logVar!, extra: out ?? (tf.zeros([x.shape[0], 0]) as tf.Tensor2D) };
       }),
-    decode: (z, y) => tf.tidy(() => tf.reshape(model.run('decoder', inputs('z', z, y), ['x_mean'])[0]!, [z.shape[0], D]) as tf.Tensor2D),
+    decode: (z, y) => tf.tidy(() => model.run('decoder', z.shape[0], inputs('z', z, y), ['x_mean'], [[z.shape[0], D]])[0] as tf.Tensor2D),
     dispose: () => model.dispose(),
   };
 }

@@ -28,7 +28,7 @@ export function createMadePrior(positions: number, codes: number, hidden: number
   const L = positions;
   const K = codes;
   const model = buildModel(madePriorArchitecture(L, K, hidden), rng);
-  const logits = (oneHot: tf.Tensor2D): tf.Tensor3D => tf.tidy(() => model.run('prior', { codes_onehot: oneHot }, ['logits'])[0] as tf.Tensor3D);
+  const logits = (oneHot: tf.Tensor2D): tf.Tensor3D => tf.tidy(() => model.run('prior', oneHot.shape[0], { codes_onehot: oneHot }, ['logits'])[0] as tf.Tensor3D);
   return {
     variables: model.variables,
     positions: L,

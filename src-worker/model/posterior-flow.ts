@@ -45,7 +45,7 @@ function createIaf(steps: number, latent: number, rng: Rng): PosteriorFlow {
         let z = z0;
         let logDet = tf.zeros([z0.shape[0]]) as tf.Tensor1D;
         for (let k = 0; k < steps; k++) {
-          const [m, gateInput] = model.run(`iaf_step${k}`, { z, h: context }, ['m', 's']) as [tf.Tensor2D, tf.Tensor2D];
+          const [m, gateInput] = model.run(`iaf_step${k}`, z0.shape[0], { z, h: context }, ['m', 's']) as [tf.Tensor2D, tf.Tensor2D];
           const sigma = tf.sigmoid(gateInput);
           z = tf.add(tf.mul(sigma, z), tf.mul(tf.sub(1, sigma), m)) as tf.Tensor2D;
           // log sigmoid(a) = −softplus(−a), exact where sigma underflows.

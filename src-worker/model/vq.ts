@@ -61,11 +61,11 @@ export function createVqNetworks(spec: VqSpec, rng: Rng): VqNetworks {
     positions: L,
     grid,
     variables: model.variables,
-    encode: (x) => tf.tidy(() => tf.reshape(model.run('encoder', { x }, ['z_e'])[0]!, [x.shape[0] * L, e]) as tf.Tensor2D),
+    encode: (x) => tf.tidy(() => model.run('encoder', x.shape[0], { x }, ['z_e'], [[x.shape[0] * L, e]])[0] as tf.Tensor2D),
     decode: (z) =>
       tf.tidy(() => {
         const n = z.shape[0] / L;
-        return tf.reshape(model.run('decoder', { z_q: tf.reshape(z, [n, L, e]) }, ['x_mean'])[0]!, [n, D]) as tf.Tensor2D;
+        return model.run('decoder', n, { z_q: z }, ['x_mean'], [[n, D]])[0] as tf.Tensor2D;
       }),
     dispose: () => model.dispose(),
   };
