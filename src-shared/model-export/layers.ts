@@ -8,7 +8,9 @@ import type { Activation, GraphNode, NetworkBuilder, NetworkInput } from './grap
  * onnx.ts write). A network is declared once (architectures.ts) as a list of these; the
  * trainer runs the declaration (src-worker/model/build.ts) and the export lowers the
  * same declaration with a checkpoint's values (networks.ts). A new layer kind is a new
- * member of `Layer` and of `LAYERS`; the compiler then asks for nothing else.
+ * member of `Layer` and of `LAYERS` (the compiler asks for every part); only a new
+ * primitive needs more: a TensorOps method (bound in the worker) or, for the export, a
+ * graph Op that tfjs-layers.ts and onnx.ts write.
  *
  * Shapes are per example (no batch dimension), channels-last: images [H, W, C],
  * vectors [n], grids [L, e].
