@@ -1,7 +1,7 @@
 /**
  * The conv stack's geometry, the one rule every layer checks a dataset against: two
  * 4×4 stride-2 convolutions halve the image twice, so each side must be a multiple of
- * CONV_DOWNSAMPLE and at least CONV_MIN_SIDE (src-worker/model/conv.ts builds them).
+ * CONV_DOWNSAMPLE and at least CONV_MIN_SIDE (declared in model-export/architectures.ts).
  */
 export const CONV_STRIDE = 2;
 export const CONV_DOWNSAMPLE = CONV_STRIDE * CONV_STRIDE;
