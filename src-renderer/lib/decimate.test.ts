@@ -162,5 +162,12 @@ describe('LineSource', () => {
     const dense = { data: new Array(SPARSE_POINTS + 1).fill(0), tension: 0.2, pointRadius: 2.5 };
     styleDensity(dense, true);
     expect(dense).toMatchObject({ tension: 0, pointRadius: 0 });
+    // A run of one step still shows its point, markers or not.
+    const single = { data: [0], tension: 0, pointRadius: 0 };
+    styleDensity(single, false);
+    expect(single.pointRadius).toBe(2.5);
+    const perStep = { data: new Array(12).fill(0), tension: 0, pointRadius: 2.5 };
+    styleDensity(perStep, false);
+    expect(perStep.pointRadius).toBe(0);
   });
 });

@@ -111,5 +111,6 @@ export const SPARSE_POINTS = 200;
 export function styleDensity(dataset: { data: unknown[]; tension?: unknown; pointRadius?: unknown }, markers: boolean): void {
   const sparse = dataset.data.length <= SPARSE_POINTS;
   dataset.tension = sparse ? 0.2 : 0;
-  dataset.pointRadius = markers && sparse ? 2.5 : 0;
+  // A curve of one or two points draws no visible line: its points are shown instead.
+  dataset.pointRadius = (markers && sparse) || dataset.data.length <= 2 ? 2.5 : 0;
 }
