@@ -144,6 +144,7 @@ test.describe('layouts and warnings', () => {
       await trainTinyRun(page, { name: 'one image' });
       const panel = page.getByTestId('run-panel');
       await expect(panel.getByTestId('run-test-nll')).toHaveText('No test images');
+      await expect(panel.getByTestId('run-val-loss')).toHaveText('No validation images');
       await expect(panel.getByTestId('artifact-reconstructions-caption')).toContainText('Top: training images');
       // One column of two 28 px images: shown at most 4× its own size, not stretched across the tile.
       const recon = panel.getByTestId('artifact-reconstructions').locator('img');
