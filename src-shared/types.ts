@@ -205,6 +205,11 @@ export interface RunProgress {
   stepsPerEpoch: number;
   imagesPerSec: number;
   etaSeconds: number | null;
+  /**
+   * While evaluating: test images scored so far of those this bound reads, and its k
+   * (done 0 while a first batch prices a budgeted bound).
+   */
+  evaluated?: { done: number; total: number; k: number };
   /** Resident memory of the worker process (bytes), added by the supervisor from its heartbeats. */
   memoryBytes?: number;
 }

@@ -44,6 +44,8 @@ export interface StartEvaluation {
   checkpoint: CheckpointRef;
   /** Importance samples k (defaults to the run's iwaeSamples). */
   iwaeSamples: number;
+  /** Score only the first this many of the test split's fixed evaluation order; absent: all. */
+  images?: number;
 }
 
 /**

@@ -2,14 +2,17 @@ import { ApiError } from '@shared/errors';
 import type { StartEvaluation } from '@shared/worker-protocol';
 import { toErrorShape } from './errors';
 import { iwaeBound, iwaeSummary } from './train/evaluate';
+import { evaluationOrder } from './train/eval-budget';
 import { chooseSplit } from './train/split';
 import { createTrainer } from './train/engine-trainer';
 import { loadCheckpoint, prepareJob, type JobContext } from './job';
 
 /**
- * On-demand honest evaluation of a saved model: the IWAE bound on the test split with
- * the requested k, from a checkpoint, without training. Reports the figures as metric
- * points at the checkpoint's step and in `done`. Returns the process exit code.
+ * On-demand honest evaluation of a saved model: the IWAE bound on the test split (all
+ * of it, or the first `images` of the fixed evaluation order the automatic bound also
+ * reads) with the requested k, from a checkpoint, without training. Reports the figures
+ * as metric points at the checkpoint's step and in `done`; stopped, it reports nothing
+ * (`done` stopped), so the figure already stored stays. Returns the process exit code.
  */
 export async function runEvaluationJob(start: StartEvaluation, context: JobContext): Promise<number> {
   const { send } = context;
@@ -28,7 +31,9 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
     try {
       trainer.importState(checkpoint.trainer);
       const started = performance.now();
-      const result = await iwaeBound(trainer, images, test, config, start.iwaeSamples, {
+      const order = evaluationOrder(test);
+      const subset = start.images === undefined ? order : order.subarray(0, Math.min(order.length, start.images));
+      const result = await iwaeBound(trainer, images, subset, config, start.iwaeSamples, {
         shouldStop: context.shouldStop,
         yieldToEventLoop: context.yieldToEventLoop,
         waitWhilePaused: context.waitWhilePaused,
@@ -43,13 +48,15 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
             stepsPerEpoch: 0,
             imagesPerSec: Math.round(p.imagesPerSec * 10) / 10,
             etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds),
+            evaluated: { done: p.done, total: p.total, k: p.k },
           }),
       });
-      if (result === null) {
+      if (result === null || result.partial) {
         send({ type: 'done', reason: 'stopped', summary: {} });
         return 0;
       }
-      const summary = iwaeSummary(result, config.decoder);
+      // Not budgeted: a zero replaces the automatic bound's budget in the run's summary.
+      const summary: Record<string, number> = { ...iwaeSummary(result, config.decoder, test.length), iwae_budget_seconds: 0 };
       const t = Math.round(checkpoint.progress.elapsedMs + (performance.now() - started));
       send({
         type: 'metrics',

@@ -36,6 +36,8 @@ export const STREAM = {
   corrupt: 0x2d4f,
   /** Importance samples and dequantization noise of the IWAE evaluation. */
   iwae: 0x4b1d,
+  /** The probe that prices a budgeted IWAE bound (its draws never reach the figure). */
+  iwaeProbe: 0x4b1e,
   /** M2: the classifier's initial weights, which labels are kept, the labelled batches' order. */
   classifierInit: 0x0c1a,
   labelled: 0x1abe,

@@ -2,8 +2,9 @@ import type { RunConfig } from '@shared/config';
 import { createRng, STREAM } from '../engine/random';
 import { dequantize, nllReport } from '../objectives/iwae';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
+import { chooseEvaluationPlan, evaluationOrder, type EvaluationPlan } from './eval-budget';
 import type { EngineTrainer } from './engine-trainer';
-import type { EvalSums } from './trainer';
+import { iwaeRowsPerChunk, type EvalSums } from './trainer';
 
 /** Passes over a split between steps: one-sample ELBO sums, and the IWAE bound. */
 export interface EvalControl {
@@ -80,6 +81,8 @@ export interface IwaeResult {
   bitsPerDim: number;
   k: number;
   images: number;
+  /** Stopped before the last image: the figures are the mean over the `images` read so far. */
+  partial: boolean;
   /** Every test pixel is 0 or 1: a Bernoulli decoder's figure is then a true likelihood. */
   binaryData: boolean;
   seconds: number;
@@ -88,6 +91,7 @@ export interface IwaeResult {
 export interface IwaeProgress {
   done: number;
   total: number;
+  k: number;
   imagesPerSec: number;
   etaSeconds: number | null;
 }
@@ -100,9 +104,19 @@ export interface IwaeProgress {
 const IWAE_BATCH = 16;
 
 /**
- * The IWAE bound with k samples, averaged over `indices` (the test split), or null when
- * stopped. Gaussian decoders are scored on uniformly dequantized pixels and reported
- * with D·ln 256 added (VAE-MATH.md); the same seed draws the same samples every time.
+ * Fewer images per batch where one batch's k samples would take several decoder
+ * calls: a stop request is answered between batches, within the supervisor's grace.
+ */
+export function iwaeImagesPerBatch(inputSize: number, k: number): number {
+  return Math.max(1, Math.min(IWAE_BATCH, Math.floor(iwaeRowsPerChunk(inputSize) / Math.max(1, k))));
+}
+
+/**
+ * The IWAE bound with k samples, averaged over `indices` in their order, or null when
+ * stopped before the first batch. Stopped later, it answers the mean over the images
+ * read so far, marked `partial`. Gaussian decoders are scored on uniformly dequantized
+ * pixels and reported with D·ln 256 added (VAE-MATH.md); the same seed draws the same
+ * samples every time.
  */
 export async function iwaeBound(
   trainer: EngineTrainer,
@@ -115,42 +129,102 @@ export async function iwaeBound(
   const rng = createRng(config.seed, STREAM.iwae);
   const started = control.now();
   let sum = 0;
+  let done = 0;
   let binaryData = true;
-  for (let from = 0; from < indices.length; from += IWAE_BATCH) {
-    const to = Math.min(indices.length, from + IWAE_BATCH);
+  const result = (partial: boolean): IwaeResult => {
+    const meanLogLikelihood = sum / Math.max(1, done);
+    const report = nllReport(meanLogLikelihood, trainer.inputSize, config.decoder);
+    return {
+      meanLogLikelihood,
+      nll: report.nll,
+      bitsPerDim: report.bitsPerDim,
+      k,
+      images: done,
+      partial,
+      binaryData,
+      seconds: (control.now() - started) / 1000,
+    };
+  };
+  const perBatch = iwaeImagesPerBatch(trainer.inputSize, k);
+  for (let from = 0; from < indices.length; from += perBatch) {
+    const to = Math.min(indices.length, from + perBatch);
     const clean = gatherBatch(images, indices, from, to);
     if (binaryData) binaryData = clean.every((v) => v === 0 || v === 1);
     const batch = config.decoder === 'gaussian' ? dequantize(clean, rng) : clean;
     const labels = trainer.classes > 0 ? gatherLabels(images, indices, from, to) : undefined;
     for (const value of await trainer.iwaeLogLikelihood(batch, to - from, k, rng, labels)) sum += value;
+    done = to;
     if (control.progress) {
       const seconds = (control.now() - started) / 1000;
       const rate = seconds > 0 ? to / seconds : 0;
-      control.progress({ done: to, total: indices.length, imagesPerSec: rate, etaSeconds: rate > 0 ? (indices.length - to) / rate : null });
+      control.progress({ done: to, total: indices.length, k, imagesPerSec: rate, etaSeconds: rate > 0 ? (indices.length - to) / rate : null });
     }
-    if (await interrupted(control)) return null;
+    if (await interrupted(control)) return to < indices.length ? result(true) : result(false);
   }
-  const count = Math.max(1, indices.length);
-  const meanLogLikelihood = sum / count;
-  const report = nllReport(meanLogLikelihood, trainer.inputSize, config.decoder);
-  return {
-    meanLogLikelihood,
-    nll: report.nll,
-    bitsPerDim: report.bitsPerDim,
-    k,
-    images: indices.length,
-    binaryData,
-    seconds: (control.now() - started) / 1000,
-  };
+  return result(false);
+}
+
+/** Importance samples of the probe that prices the budgeted bound, at most. */
+const PROBE_K = 16;
+
+export interface BudgetedIwae {
+  /** Null when stopped before the first batch of the bound itself. */
+  result: IwaeResult | null;
+  plan: EvaluationPlan;
+  budgetMs: number;
+  /** What the probe cost, in ms (part of the evaluation's time). */
+  probeMs: number;
+}
+
+/**
+ * The IWAE bound within a time budget: one batch of the test images with a few samples
+ * prices an image-sample on this model and backend, chooseEvaluationPlan picks how many
+ * images (the first of evaluationOrder) and which k the rest of the budget buys, and
+ * iwaeBound computes it. The probe draws from its own stream, so the figure depends
+ * only on the model, the images and k, and equals a full evaluation's on that subset.
+ * Null when stopped during the probe.
+ */
+export async function budgetedIwaeBound(
+  trainer: EngineTrainer,
+  images: ImageSet,
+  test: Int32Array,
+  config: Pick<RunConfig, 'seed' | 'decoder'>,
+  kAsked: number,
+  budgetMs: number,
+  control: EvalControl & { now: () => number; progress?: (p: IwaeProgress) => void },
+): Promise<BudgetedIwae | null> {
+  const order = evaluationOrder(test);
+  const probeK = Math.min(kAsked, PROBE_K);
+  const probeRows = order.subarray(0, Math.min(iwaeImagesPerBatch(trainer.inputSize, probeK), order.length));
+  const probeRng = createRng(config.seed, STREAM.iwaeProbe);
+  const clean = gatherBatch(images, probeRows, 0, probeRows.length);
+  const batch = config.decoder === 'gaussian' ? dequantize(clean, probeRng) : clean;
+  const labels = trainer.classes > 0 ? gatherLabels(images, probeRows, 0, probeRows.length) : undefined;
+  control.progress?.({ done: 0, total: order.length, k: probeK, imagesPerSec: 0, etaSeconds: null });
+  const t0 = control.now();
+  await trainer.iwaeLogLikelihood(batch, probeRows.length, probeK, probeRng, labels);
+  const probeMs = control.now() - t0;
+  if (await interrupted(control)) return null;
+  const plan = chooseEvaluationPlan({
+    available: order.length,
+    kAsked,
+    budgetMs: budgetMs - probeMs,
+    msPerSample: probeMs / (probeRows.length * (probeK + 1)),
+  });
+  const result = await iwaeBound(trainer, images, order.subarray(0, plan.images), config, plan.k, control);
+  return { result, plan, budgetMs, probeMs };
 }
 
 /** The figures the IWAE evaluation adds to a run's summary and metric points. */
-export function iwaeSummary(result: IwaeResult, decoder: RunConfig['decoder']): Record<string, number> {
+export function iwaeSummary(result: IwaeResult, decoder: RunConfig['decoder'], testImagesTotal: number): Record<string, number> {
   return {
     test_nll: result.nll,
     test_bpd: result.bitsPerDim,
     iwae_k: result.k,
+    // "On N of M test images": a budgeted or stopped bound reads fewer than all.
     test_images: result.images,
+    test_images_total: testImagesTotal,
+    test_nll_partial: result.partial ? 1 : 0,
     iwae_seconds: Math.round(result.seconds * 10) / 10,
     // A Bernoulli decoder on grey pixels gives a cross-entropy, not a likelihood: say which.
     ...(decoder === 'bernoulli' ? { test_data_binary: result.binaryData ? 1 : 0 } : {}),

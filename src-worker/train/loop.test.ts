@@ -190,6 +190,46 @@ describe('training loop: evaluation, checkpoints and resume', () => {
     expect(rec.progress.some((p) => p.phase === 'evaluating')).toBe(true);
   });
 
+  it('budgets the test bound: from a priced first batch it picks the images and k a quarter of the training time buys', async () => {
+    await useBackend('wasm');
+    // A clock that moves 40 ms per reading: training "costs" a few readings, so the budget
+    // is its floor (3 s), and the probe reads 40 ms for 16 images × (16 + 1) samples.
+    let clock = 0;
+    const now = (): number => (clock += 40);
+    const split = splitIndices(images.count, 0.25, 1);
+    // 400 test images (each stored image ten times) and k = 5 000 asked: 2 000 000 samples.
+    const test = Int32Array.from({ length: 400 }, (_, i) => i % images.count);
+    const { opts, rec } = options({ epochs: 1, iwaeSamples: 5000 }, { now });
+    const result = await train({ ...opts, split: { ...split, test } });
+    expect(result.reason).toBe('finished');
+    // 2 960 ms at 40/272 ms per image-sample buys 20 128: all 400 images at k ≤ 49, so k = 20.
+    expect(result.summary).toMatchObject({ test_images: 400, test_images_total: 400, iwae_k: 20, iwae_budget_seconds: 3, test_nll_partial: 0 });
+    const evaluating = rec.progress.filter((p) => p.phase === 'evaluating');
+    expect(evaluating[0]!.evaluated).toEqual({ done: 0, total: 400, k: 16 });
+    expect(evaluating.at(-1)!.evaluated).toEqual({ done: 400, total: 400, k: 20 });
+  });
+
+  it('ends finished when stopped during the test bound, keeping the figure so far marked partial', async () => {
+    await useBackend('wasm');
+    const split = splitIndices(images.count, 0.25, 1);
+    const test = Int32Array.from({ length: 64 }, (_, i) => i % images.count);
+    let stopAsked = false;
+    const { opts, rec } = options(
+      { epochs: 1, iwaeSamples: 20 },
+      { shouldStop: () => stopAsked, waitWhilePaused: () => Promise.resolve() },
+    );
+    opts.listener.progress = (p) => {
+      rec.progress.push(p);
+      if ((p.evaluated?.done ?? 0) > 0) stopAsked = true;
+    };
+    const result = await train({ ...opts, split: { ...split, test } });
+    expect(result.reason).toBe('finished');
+    // One batch of 16 images read before the stop was seen.
+    expect(result.summary).toMatchObject({ test_images: 16, test_images_total: 64, iwae_k: 20, test_nll_partial: 1 });
+    expect(result.summary['test_nll']).toBeGreaterThan(0);
+    expect(rec.points.some((p) => p.name === 'test_nll')).toBe(true);
+  });
+
   it('resumes from a checkpoint file exactly: the later losses equal an uninterrupted run’s', async () => {
     await useBackend('wasm');
     const config: Partial<RunConfig> = { epochs: 3, denoise: 'gaussian', lrDecay: 'step', lrDecaySteps: 2, seed: 7 };

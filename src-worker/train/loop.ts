@@ -9,7 +9,8 @@ import { learningRateAt, objectiveAt } from '../objectives/schedule';
 import { RECONSTRUCTION_COUNT, reconstructionGrid, SAMPLE_COUNT, type ArtifactKind } from './artifacts';
 import type { TrainingCheckpoint } from './checkpoint-state';
 import { summarizeEvaluation, klDimMetric } from './epoch-report';
-import { classificationAccuracy, elboSums, iwaeBound, iwaeSummary } from './evaluate';
+import { budgetedIwaeBound, classificationAccuracy, elboSums, iwaeSummary } from './evaluate';
+import { evaluationBudgetMs } from './eval-budget';
 import { keepLabels, labelledBatch, resolveClassifierWeight } from './semi-supervised';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
 import type { RasterImage } from './grid';
@@ -277,8 +278,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
 
     const test = split.test ?? new Int32Array(0);
+    // Stop while the test bound runs: training is complete and checkpointed, so the run
+    // ends finished, with the bound over the images read so far (marked partial) or
+    // none; a full evaluation from the run page or `vae-studio evaluate` completes it.
+    let evaluationStopped = false;
     if (!stopped && test.length > 0) {
-      const result = await iwaeBound(trainer, images, test, config, config.iwaeSamples, {
+      summary['train_seconds'] = Math.round(trainMs) / 1000;
+      const budgeted = await budgetedIwaeBound(trainer, images, test, config, config.iwaeSamples, evaluationBudgetMs(trainMs), {
         ...control,
         now,
         progress: (p) =>
@@ -290,12 +296,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             stepsPerEpoch,
             imagesPerSec: round1(p.imagesPerSec),
             etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds),
+            evaluated: { done: p.done, total: p.total, k: p.k },
           }),
       });
-      if (result === null) {
-        stopped = true;
-      } else {
-        const figures = iwaeSummary(result, config.decoder);
+      const result = budgeted?.result ?? null;
+      evaluationStopped = result === null || result.partial;
+      if (result !== null && budgeted !== null) {
+        const figures: Record<string, number> = {
+          ...iwaeSummary(result, config.decoder, test.length),
+          iwae_budget_seconds: Math.round(budgeted.budgetMs) / 1000,
+          iwae_seconds: Math.round(result.seconds * 10 + budgeted.probeMs / 100) / 10,
+        };
         const t = Math.round(elapsed());
         listener.metrics(
           ['test_nll', 'test_bpd', 'iwae_k'].map((name) => ({ step, epoch: epochsDone, name, value: figures[name]!, t })),
@@ -303,11 +314,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         Object.assign(summary, figures);
       }
     }
-    if (!stopped && semi && test.length > 0 && trainer.classify) {
+    if (!stopped && !evaluationStopped && semi && test.length > 0 && trainer.classify) {
       const accuracy = await classificationAccuracy({ classify: trainer.classify.bind(trainer) }, images, test, control);
-      if (accuracy === null) {
-        stopped = true;
-      } else {
+      if (accuracy !== null) {
         // Accuracy beside the share of labels it was trained with.
         const figures = { test_accuracy: accuracy, label_fraction: semi.fraction, labelled_images: semi.kept.length };
         const t = Math.round(elapsed());

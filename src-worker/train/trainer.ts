@@ -68,8 +68,17 @@ export interface TrainerState {
   rng: { noise: RngState; corrupt: RngState };
 }
 
-/** Rows (image × sample) per decoder call in the IWAE bound: bounds memory at any k. */
-const IWAE_CHUNK_ROWS = 2048;
+/**
+ * Rows (image × sample) per decoder call in the IWAE bound: 2 048 rows of 28×28 images,
+ * fewer for larger ones (130 of 64×64×3), so that memory is bounded at any k and one
+ * call takes seconds at most, never the heartbeat's 30 s.
+ */
+export function iwaeRowsPerChunk(inputSize: number): number {
+  return Math.max(1, Math.min(2048, Math.floor((2048 * 784) / Math.max(1, inputSize))));
+}
+
+/** Between decoder calls: lets timers (the heartbeat) and queued messages run. */
+const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /**
  * The numeric core: model, decoder likelihood, objective schedule, Adam. Works on flat
@@ -366,7 +375,7 @@ export class VaeTrainer {
 
   private async iwaeConditional(batch: Float32Array, n: number, k: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
     const D = this.model.inputSize;
-    const perChunk = Math.max(1, Math.min(k, Math.floor(IWAE_CHUNK_ROWS / n)));
+    const perChunk = Math.max(1, Math.min(k, Math.floor(iwaeRowsPerChunk(D) / n)));
     const accumulator = new LogMeanExp(n);
     const x = tf.tensor2d(batch, [n, D]);
     let y: tf.Tensor2D | undefined;
@@ -385,6 +394,7 @@ export class VaeTrainer {
           }),
         );
         accumulator.add(logW, samples);
+        if (done + samples < k) await nextTask();
       }
       return accumulator.result();
     } finally {
