@@ -89,13 +89,17 @@ export const requestSchemas = {
   'runs.unpause': z.object({ runId: id }).strict(),
   /**
    * IWAE bound on the test split for a run's saved model (its best checkpoint unless
-   * `checkpoint` says 'last'), with k = iwaeSamples (default: the run's). Answers at
-   * once; the result arrives as run.evaluation and run.metrics events.
+   * `checkpoint` says 'last'), with k = iwaeSamples (default: the run's), on all the test
+   * images or the first `images` of the fixed order the automatic bound reads. Answers at
+   * once; progress arrives as run.progress (phase 'evaluating'), the result as
+   * run.evaluation and run.metrics events. runs.cancel stops it, keeping the figure
+   * stored before.
    */
   'runs.evaluate': z
     .object({
       runId: id,
       iwaeSamples: z.number().int().min(LIMITS.iwaeSamples.min).max(LIMITS.iwaeSamples.max).optional(),
+      images: z.union([z.literal('all'), z.number().int().min(1).max(10_000_000)]).default('all'),
       checkpoint: z.enum(['best', 'last']).default('best'),
     })
     .strict(),
@@ -192,8 +196,10 @@ export const requestSchemas = {
 export type RequestName = keyof typeof requestSchemas;
 
 export type RunEvaluationEvent =
-  | { runId: number; state: 'started'; iwaeSamples: number }
+  | { runId: number; state: 'started'; iwaeSamples: number; images: number | 'all' }
   | { runId: number; state: 'finished'; summary: Record<string, number> }
+  /** Stopped by runs.cancel: nothing was stored. */
+  | { runId: number; state: 'cancelled' }
   | { runId: number; state: 'failed'; error: ApiErrorShape };
 export type RequestInput<N extends RequestName> = z.input<(typeof requestSchemas)[N]>;
 export type ParsedInput<N extends RequestName> = z.output<(typeof requestSchemas)[N]>;
@@ -229,7 +235,7 @@ export interface RequestOutputs {
   'runs.resume': Run;
   'runs.pause': Run;
   'runs.unpause': Run;
-  'runs.evaluate': { runId: number; iwaeSamples: number; checkpoint: CheckpointInfo };
+  'runs.evaluate': { runId: number; iwaeSamples: number; images: number | 'all'; checkpoint: CheckpointInfo };
   'runs.checkpoints': CheckpointInfo[];
   'runs.delete': { deleted: number };
   'runs.metrics': MetricPoint[];
@@ -279,7 +285,7 @@ export interface EventPayloads {
   'run.metrics': { runId: number; points: MetricPoint[] };
   'run.progress': RunProgress;
   'run.artifact': { runId: number; artifact: Artifact };
-  /** An on-demand evaluation (runs.evaluate) started, finished (summary: test_nll, test_bpd, iwae_k, …) or failed. */
+  /** An on-demand evaluation (runs.evaluate) started, finished (summary: test_nll, test_bpd, iwae_k, test_images, …), was cancelled or failed. */
   'run.evaluation': RunEvaluationEvent;
   'dataset.progress': ImportProgress;
   /** An inpainting job refined its picture. */

@@ -166,6 +166,8 @@ export interface Run {
   tags: string[];
   /** Set on a run brought in by models.import: its model card and where it came from. */
   imported?: ImportedModel;
+  /** While an on-demand evaluation (runs.evaluate) of this run is under way: what it computes. */
+  evaluating?: { iwaeSamples: number; images: number | 'all' };
 }
 
 export interface MetricPoint {

@@ -61,6 +61,7 @@ let dir = '';
 let firstRun: Session | undefined;
 const datasetPath = (): string => join(dir, 'data.vaeds');
 const smallPath = (): string => join(dir, 'small.vaeds');
+const wideTestPath = (): string => join(dir, 'wide-test.vaeds');
 
 /** Version 2 (with a split: every 10th image validates, every 10th + 1 tests) unless `v1`. */
 function writeDataset(path: string, count: number, size: number, v1 = false): void {
@@ -91,6 +92,8 @@ describe(`worker process (${workerJs})`, () => {
     dir = mkdtempSync(join(tmpdir(), 'vae-worker-'));
     writeDataset(datasetPath(), 200, 8);
     writeDataset(smallPath(), 20, 6, true);
+    // 3 000 images of 32×32, 300 of them test images.
+    writeDataset(wideTestPath(), 3000, 32);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -136,7 +139,7 @@ describe(`worker process (${workerJs})`, () => {
     expect(done.reason).toBe('finished');
     expect(done.summary['val_elbo']).toBeLessThan(0);
     expect(done.summary['imagesPerSec']).toBeGreaterThan(0);
-    expect(done.summary).toMatchObject({ iwae_k: 10, test_images: 20, test_data_binary: 0 });
+    expect(done.summary).toMatchObject({ iwae_k: 10, test_images: 20, test_images_total: 20, test_nll_partial: 0, test_data_binary: 0 });
     expect(done.summary['test_nll']).toBeGreaterThan(0);
     firstRun = s;
   });
@@ -180,6 +183,52 @@ describe(`worker process (${workerJs})`, () => {
     // Same weights, k and seed as the end of the first run: the same figure.
     expect(done.summary['test_nll']).toBe((firstRun!.messages.at(-1) as Message<'done'>).summary['test_nll']);
     expect(all(s, 'metrics').flatMap((m) => m.points.map((p) => `${p.name}@${p.step}`)).sort()).toEqual(['iwae_k@10', 'test_bpd@10', 'test_nll@10']);
+  });
+
+  it('budgets the automatic test bound: 300 test images at k = 5 000 would take minutes, it costs a quarter of training (3 s at least)', async () => {
+    const s = startWorker();
+    await s.next('hello');
+    start(s, { epochs: 1, hidden: 128, latent: 8, batchSize: 64, seed: 5, iwaeSamples: 5000 }, wideTestPath());
+    expect(await s.exited).toBe(0);
+    expect(all(s, 'error')).toEqual([]);
+    const done = s.messages.at(-1) as Message<'done'>;
+    expect(done.reason).toBe('finished');
+    const summary = done.summary;
+    // 1.5 million decoder passes were asked; the budget bought far fewer.
+    expect(summary['test_images_total']).toBe(300);
+    expect(summary['test_images']).toBeGreaterThanOrEqual(100);
+    expect(summary['test_images']).toBeLessThanOrEqual(300);
+    expect(summary['iwae_k']).toBeLessThan(5000);
+    expect(summary['test_images']! * summary['iwae_k']!).toBeLessThan(300 * 5000);
+    expect(summary['test_nll_partial']).toBe(0);
+    expect(summary['iwae_budget_seconds']).toBeCloseTo(Math.max(3, summary['train_seconds']! / 4), 2);
+    // Priced from a measured first batch, it stays near its budget (generously: a shared
+    // machine's load moves between the probe and the bound).
+    expect(summary['iwae_seconds']).toBeLessThan(3 * summary['iwae_budget_seconds']! + 2);
+    // Progress says how far the bound is, with the images and k it settled on.
+    const evaluating = all(s, 'progress').filter((p) => p.phase === 'evaluating');
+    expect(evaluating.at(-1)!.evaluated).toEqual({ done: summary['test_images'], total: summary['test_images'], k: summary['iwae_k'] });
+    const dones = evaluating.slice(1).map((p) => p.evaluated!.done);
+    expect(dones).toEqual([...dones].sort((a, b) => a - b));
+    // The same figure as an on-demand evaluation of those images with that k.
+    const checkpoint = all(s, 'checkpoint')[0]!;
+    const e = startWorker();
+    await e.next('hello');
+    const config = { epochs: 1, hidden: 128, latent: 8, batchSize: 64, seed: 5 };
+    e.send({
+      type: 'evaluate',
+      runId: 1,
+      config: config as never,
+      datasetPath: wideTestPath(),
+      datasetSha256: sha256Of(wideTestPath()),
+      checkpoint,
+      iwaeSamples: summary['iwae_k']!,
+      images: summary['test_images']!,
+    });
+    expect(await e.exited).toBe(0);
+    const evaluated = (e.messages.at(-1) as Message<'done'>).summary;
+    expect(evaluated).toMatchObject({ test_images: summary['test_images'], test_images_total: 300, iwae_k: summary['iwae_k'], iwae_budget_seconds: 0 });
+    expect(evaluated['test_nll']).toBe(summary['test_nll']);
   });
 
   it('pauses after the current step and resumes on request', async () => {

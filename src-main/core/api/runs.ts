@@ -95,7 +95,7 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       }
       return requireRun(ctx, runId);
     },
-    'runs.evaluate': async ({ runId, iwaeSamples, checkpoint: kind }) => {
+    'runs.evaluate': async ({ runId, iwaeSamples, images, checkpoint: kind }) => {
       const run = requireRun(ctx, runId);
       const row = getCheckpoint(db, runId, kind) ?? getCheckpoint(db, runId, 'last');
       if (!row) {
@@ -105,8 +105,8 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       }
       const k = iwaeSamples ?? run.config.iwaeSamples;
       const ref = { path: blobs.pathOf(row.blob_hash), sha256: row.blob_hash, epoch: row.epoch, step: row.step };
-      ctx.runs.evaluate(run, ref, k);
-      return { runId, iwaeSamples: k, checkpoint: toCheckpointInfo(row) };
+      ctx.runs.evaluate(run, ref, k, images);
+      return { runId, iwaeSamples: k, images, checkpoint: toCheckpointInfo(row) };
     },
     'runs.checkpoints': async ({ runId }) => {
       requireRun(ctx, runId);

@@ -272,6 +272,26 @@ describe('checkpoints, resume, pause and evaluation', () => {
     expect(states).toEqual(['started', 'finished']);
   });
 
+  it('cancels an on-demand evaluation through runs.cancel: the run and its stored figure stay as they were', async () => {
+    const run = await startRun('checkpoint');
+    await until(() => status(run.id).status === 'finished', 20_000, 'finished');
+    const before = status(run.id).summary;
+    process.env.FAKE_WORKER_MODE = 'evaluate-until-stopped';
+    const answer = await core.call('runs.evaluate', { runId: run.id, iwaeSamples: 9, images: 30 });
+    expect(answer).toMatchObject({ iwaeSamples: 9, images: 30 });
+    // The run says it is being evaluated, to a page opened meanwhile.
+    expect((await core.call('runs.get', { runId: run.id })).evaluating).toEqual({ iwaeSamples: 9, images: 30 });
+    await until(() => events.some((e) => e.event === 'run.progress' && e.payload.runId === run.id && (e.payload.evaluated?.done ?? 0) > 2), 5_000, 'progress');
+    const progress = events.flatMap((e) => (e.event === 'run.progress' ? [e.payload] : []));
+    expect(progress.at(-1)).toMatchObject({ phase: 'evaluating', evaluated: { total: 30, k: 9 } });
+    await core.call('runs.cancel', { runId: run.id });
+    await core.runs.evaluationSettled(run.id);
+    const states = events.flatMap((e) => (e.event === 'run.evaluation' ? [e.payload.state] : []));
+    expect(states).toEqual(['started', 'cancelled']);
+    expect(status(run.id)).toMatchObject({ status: 'finished', summary: before });
+    expect((await core.call('runs.get', { runId: run.id })).evaluating).toBeUndefined();
+  });
+
   it('refuses to evaluate a run without a checkpoint', async () => {
     const run = await startRun('error');
     await until(() => status(run.id).status === 'failed', 20_000, 'failed');

@@ -110,6 +110,7 @@ const RETRY_ENDING_MS = 2000;
 export class RunManager {
   private readonly active = new Map<number, Active>();
   private readonly evaluations = new Map<number, EvaluationHandle>();
+  private readonly evaluating = new Map<number, NonNullable<Run['evaluating']>>();
   private readonly queue: number[] = [];
   /** Endings not yet in the database; shown from here and retried until they are. */
   private readonly unrecorded = new Map<number, Ending>();
@@ -160,7 +161,7 @@ export class RunManager {
    * IWAE bound of a checkpoint on the test split, in its own worker beside the queue.
    * Resolves when the evaluation has started; `evaluationSettled` waits for its end.
    */
-  evaluate(run: Run, checkpoint: CheckpointRef, iwaeSamples: number): void {
+  evaluate(run: Run, checkpoint: CheckpointRef, iwaeSamples: number, images: number | 'all'): void {
     if (this.active.has(run.id) || this.queue.includes(run.id)) {
       throw new ApiError('conflict', `Run ${run.id} is training; evaluate it once it has ended`, { field: 'runId' });
     }
@@ -177,11 +178,16 @@ export class RunManager {
         spawn: this.options.spawn,
         workerEntry: this.options.workerEntry,
         ...(this.options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }),
+        ...(this.options.stopGraceMs === undefined ? {} : { stopGraceMs: this.options.stopGraceMs }),
       },
-      { run, datasetPath: blobs.pathOf(dataset.contentHash), datasetSha256: dataset.contentHash, checkpoint, iwaeSamples },
+      { run, datasetPath: blobs.pathOf(dataset.contentHash), datasetSha256: dataset.contentHash, checkpoint, iwaeSamples, images },
     );
     this.evaluations.set(run.id, handle);
-    void handle.done.then(() => this.evaluations.delete(run.id));
+    this.evaluating.set(run.id, { iwaeSamples, images });
+    void handle.done.then(() => {
+      this.evaluations.delete(run.id);
+      this.evaluating.delete(run.id);
+    });
   }
 
   async evaluationSettled(runId: number): Promise<void> {
@@ -215,6 +221,12 @@ export class RunManager {
       return;
     }
     const job = this.active.get(runId);
+    const evaluation = this.evaluations.get(runId);
+    if (!job && evaluation) {
+      // A finished run being evaluated: stop the evaluation, keep the run as it is.
+      evaluation.stop();
+      return;
+    }
     if (!job) {
       const run = getRun(this.options.workspace.db, runId);
       if (run && ['queued', 'running', 'paused'].includes(run.status)) {
@@ -253,11 +265,13 @@ export class RunManager {
 
   /** The run as this instance knows it: an ending not yet saved shows instead of 'running'. */
   view(run: Run): Run {
+    const evaluating = this.evaluating.get(run.id);
+    const seen = evaluating ? { ...run, evaluating } : run;
     const ending = this.unrecorded.get(run.id);
-    if (!ending) return run;
+    if (!ending) return seen;
     const note = `Not saved yet: ${ending.cause}`;
     return {
-      ...run,
+      ...seen,
       status: ending.status,
       finishedAt: ending.finishedAt,
       error: ending.error ? { ...ending.error, details: { ...ending.error.details, unsaved: note } } : { code: 'io_error', message: note },
