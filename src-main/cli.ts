@@ -1,10 +1,11 @@
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { datasetLayouts, type DatasetLayout } from '@shared/config';
+import { datasetLayouts, LIMITS, type DatasetLayout } from '@shared/config';
 import { describeLayout } from '@shared/dataset-warnings';
 import { ApiError } from '@shared/errors';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
+import type { RunEvaluationEvent } from '@shared/api';
 import type { Project, Run } from '@shared/types';
 import { runConfigFromFlags, runFlagOptions, trainUsage } from './cli-run-flags';
 import { createCore, type Core } from './core/core';
@@ -32,6 +33,10 @@ Usage:
   vae-studio export <run> <path> [--format archive|tfjs|onnx] [--checkpoint best|last] [--overwrite]
                                     the run's model for other tools: one .vaestudio archive (default) or a folder;
                                     an existing file (or previous export folder) is replaced only with --overwrite
+  vae-studio evaluate <run> [--k 100] [--images N|all] [--checkpoint best|last]
+                                    the run's test NLL (IWAE bound) on all its test images (or the first N of
+                                    the order the automatic bound reads) with k samples (default: the run's);
+                                    Ctrl+C stops it and keeps the figure it had
   vae-studio import-model <path> [--project P]
                                     bring back an exported archive or folder as a run (Explore, Inpaint)
   vae-studio impute --run <id> --mask random50|top|bottom [--method pseudo-gibbs,metropolis,importance,optimize]
@@ -69,6 +74,7 @@ const options = {
   mask: { type: 'string' },
   method: { type: 'string' },
   images: { type: 'string' },
+  k: { type: 'string' },
   iterations: { type: 'string' },
   proposals: { type: 'string' },
   from: { type: 'string' },
@@ -284,6 +290,66 @@ async function cmdImpute(core: Core, values: Values, out: Output): Promise<void>
   );
 }
 
+function imagesFlag(raw: string | undefined): number | 'all' | undefined {
+  if (raw === undefined || raw === 'all') return raw;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(value) || value < 1) {
+    throw new ApiError('invalid_input', `--images must be a whole number of test images or "all", got "${raw}"`, { field: 'images' });
+  }
+  return value;
+}
+
+/**
+ * The test NLL of a run's saved model (runs.evaluate): all the test images with the k
+ * asked unless told fewer. Prints progress, then the figure; Ctrl+C stops it.
+ */
+async function cmdEvaluate(core: Core, values: Values, positionals: string[], out: Output): Promise<void> {
+  const runId = runIdArg(positionals[0], 'evaluate <run>');
+  const k = num(values, 'k');
+  const { min, max } = LIMITS.iwaeSamples;
+  if (k !== undefined && (!Number.isInteger(k) || k < min || k > max)) {
+    throw new ApiError('invalid_input', `--k must be a whole number of importance samples from ${min} to ${max}, got "${values.k}"`, { field: 'k' });
+  }
+  const images = imagesFlag(values.images);
+  let outcome: RunEvaluationEvent | null = null;
+  let shownTenth = -1;
+  const unsubscribe = core.subscribe((m) => {
+    if (m.event === 'run.progress' && m.payload.runId === runId && m.payload.evaluated) {
+      const { done, total, k: samples } = m.payload.evaluated;
+      const tenth = total > 0 ? Math.floor((10 * done) / total) : 0;
+      out.event({ type: 'progress', ...m.payload }, tenth > shownTenth ? `  ${done}/${total} test images (k = ${samples})` : undefined);
+      shownTenth = Math.max(shownTenth, tenth);
+    } else if (m.event === 'run.evaluation' && m.payload.runId === runId && m.payload.state !== 'started') {
+      outcome = m.payload;
+    }
+  });
+  const stop = (): void => void core.call('runs.cancel', { runId });
+  try {
+    const answer = await core.call('runs.evaluate', { runId, iwaeSamples: k, images, checkpoint: values.checkpoint as 'best' | 'last' | undefined });
+    process.once('SIGINT', stop);
+    out.event(
+      { type: 'started', command: 'evaluate', ...answer },
+      `Evaluating run #${runId} (${answer.checkpoint.kind} checkpoint, epoch ${answer.checkpoint.epoch}) on ${answer.images === 'all' ? 'all its' : `${answer.images}`} test images, k = ${answer.iwaeSamples}…`,
+    );
+    await core.runs.evaluationSettled(runId);
+    const settled = outcome as RunEvaluationEvent | null;
+    if (settled?.state === 'finished') {
+      const s = settled.summary;
+      out.event(
+        { type: 'result', command: 'evaluate', runId, summary: s },
+        `Run #${runId}: test NLL ${fmt(s.test_nll)} nats (${fmt(s.test_bpd, 3)} bits/dim) on ${s.test_images} of ${s.test_images_total ?? s.test_images} test images, ` +
+          `IWAE k = ${s.iwae_k}, in ${fmt(s.iwae_seconds, 1)} s`,
+      );
+      return;
+    }
+    if (settled?.state === 'failed') throw new ApiError(settled.error.code, settled.error.message, settled.error.details);
+    throw new ApiError('cancelled', `The evaluation of run #${runId} was stopped; the run keeps the test NLL it had.`, { field: 'run' });
+  } finally {
+    process.off('SIGINT', stop);
+    unsubscribe();
+  }
+}
+
 /** Imports an exported archive or folder into a project (models.import). */
 async function cmdImportModel(core: Core, values: Values, positionals: string[], out: Output): Promise<void> {
   const path = positionals[0];
@@ -357,7 +423,7 @@ export async function main(argv: string[]): Promise<number> {
       cmdRestoreDb(home, values, out);
       return 0;
     }
-    if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute'].includes(command)) {
+    if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute', 'evaluate'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
     }
     core = createCore({
@@ -378,6 +444,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'export') await cmdExport(core, values, rest, out);
     else if (command === 'import-model') await cmdImportModel(core, values, rest, out);
     else if (command === 'impute') await cmdImpute(core, values, out);
+    else if (command === 'evaluate') await cmdEvaluate(core, values, rest, out);
     else await cmdServe(core, values, out);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
