@@ -137,4 +137,37 @@ describe('RunPanel and its loss chart, live', () => {
     fakeBridge.emit('run.metrics', { runId: 3, points: points('loss', 4) });
     await waitFor(() => expect(chartPoints(view)).toBe('4'));
   });
+
+  it('says what its test NLL covers, and follows a full evaluation from its start to its end', async () => {
+    const finished = makeRun({
+      id: 5,
+      status: 'finished',
+      epochsDone: 1,
+      lastStep: 4,
+      config: { iwaeSamples: 100 },
+      summary: { test_nll: 93.25, test_bpd: 0.17, test_images: 120, test_images_total: 380, iwae_k: 5, test_nll_partial: 0 },
+    });
+    core(finished);
+    const view = render(RunPanel, { runId: 5, fullEvaluation: true });
+    await waitFor(() => expect(view.get('run-panel').dataset['status']).toBe('finished'));
+    const note = view.get('run-test-nll-note');
+    expect(note.textContent?.replace(/\s+/g, ' ')).toContain('Test NLL 93.25 nats on 120 of 380 test images, k = 5.');
+    expect(note.textContent).toContain('Full evaluation reads all 380 with k = 100');
+
+    fakeBridge.answer('runs.evaluate', { runId: 5, iwaeSamples: 100, images: 'all', checkpoint: { kind: 'best', epoch: 1, step: 4, bytes: 1, createdAt: '' } as never });
+    await click(button(view, 'run-evaluate'));
+    expect(fakeBridge.inputs('runs.evaluate')).toEqual([{ runId: 5, images: 'all' }]);
+    fakeBridge.emit('run.evaluation', { runId: 5, state: 'started', iwaeSamples: 100, images: 'all' });
+    fakeBridge.emit('run.progress', { runId: 5, phase: 'evaluating', epoch: 1, epochs: 1, step: 4, stepsPerEpoch: 0, imagesPerSec: 3, etaSeconds: 90, evaluated: { done: 95, total: 380, k: 100 } });
+    await waitFor(() => expect(view.get('run-phase').textContent).toContain('evaluating the test bound · 25 %'));
+    expect(view.get('run-evaluate-cancel').textContent).toContain('Cancel evaluation (25 %)');
+
+    // Done: the run's new summary arrives with its status, and the action is back.
+    const full = { ...finished, summary: { ...finished.summary, test_nll: 91.5, test_images: 380, iwae_k: 100 } };
+    fakeBridge.emit('run.evaluation', { runId: 5, state: 'finished', summary: full.summary });
+    fakeBridge.emit('run.status', { runId: 5, status: 'finished', run: full });
+    await waitFor(() => expect(view.get('run-test-nll-note').textContent?.replace(/\s+/g, ' ')).toContain('Test NLL 91.50 nats on 380 of 380 test images, k = 100.'));
+    expect(view.get('run-test-nll-note').textContent).not.toContain('Full evaluation reads');
+    await waitFor(() => expect(view.get('run-evaluate').textContent).toContain('Full evaluation'));
+  });
 });

@@ -30,6 +30,10 @@ export class RunFeed {
   generation = $state(0);
   loaded = $state(false);
   error = $state<string | null>(null);
+  /** An on-demand evaluation under way (runs.evaluate): what it computes. */
+  evaluation = $state.raw<NonNullable<Run['evaluating']> | null>(null);
+  /** Why the last on-demand evaluation failed, until another starts. */
+  evaluationError = $state<string | null>(null);
 
   #lastStep: Record<string, number> = {};
   #lastT = 0;
@@ -74,6 +78,17 @@ export class RunFeed {
       }),
       on('run.progress', (payload) => {
         if (mine(payload)) this.progress = payload;
+      }),
+      on('run.evaluation', (payload) => {
+        if (!mine(payload)) return;
+        if (payload.state === 'started') {
+          this.evaluation = { iwaeSamples: payload.iwaeSamples, images: payload.images };
+          this.evaluationError = null;
+          this.progress = null;
+        } else {
+          this.evaluation = null;
+          if (payload.state === 'failed') this.evaluationError = payload.error.message;
+        }
       }),
       on('run.artifact', (payload) => {
         if (mine(payload) && this.#images) this.#queueArtifact(payload.artifact);
@@ -138,6 +153,7 @@ export class RunFeed {
       ]);
       // A status event that arrived while loading is at least as new as this answer.
       if (this.#statusEvents === 0 || !isActive(run)) this.run = run;
+      if (run.evaluating) this.evaluation = run.evaluating;
       this.#append(points);
       for (const batch of this.#pending ?? []) this.#append(batch);
       this.#pending = null;
