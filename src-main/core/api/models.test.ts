@@ -147,13 +147,15 @@ describe('models.export', () => {
     expect(card.metrics.testNll).toBe(run.summary.test_nll);
     expect(Number.isFinite(card.metrics.testNll)).toBe(true);
     expect(card.backend.name).toBe(run.backend);
-    expect(card.heldout).toEqual({ split: 'test', count: run.summary.test_images ?? card.heldout.count });
+    // Every test image is exported; the bound says how many of them it read.
+    expect(card.heldout).toEqual({ split: 'test', count: run.summary.test_images_total });
     expect(card.heldout.count).toBeGreaterThan(0);
     expect(card.training.latent).toBe(LATENT);
     const csv = files.get('metrics.csv')!.toString();
     expect(csv).toMatch(/^step,epoch,name,value,t_ms\n\d+,\d+,\w+,/);
     expect(csv).toMatch(new RegExp(`\n\\d+,2,test_nll,${run.summary.test_nll},`));
     expect(files.get('README.md')!.toString()).toContain('loadLayersModel');
+    expect(files.get('README.md')!.toString()).toContain(`bits/dim, on ${run.summary.test_images} of ${run.summary.test_images_total} test images.`);
 
     // The archived checkpoint has the run's exact weights; Adam's moments are zeroed, its hash recomputed.
     const original = parseCheckpoint(core.workspace.blobs.read(core.workspace.db.prepare(`SELECT blob_hash FROM checkpoints WHERE run_id = ? AND kind = 'best'`).pluck().get(runId) as string));

@@ -33,7 +33,7 @@ ${a.parameters.toLocaleString('en-US')} parameters.
 
 ## How well it does
 
-${a.family === 'vqvae' ? 'Test NLL bound (−log p(x|z_q) − log π(codes))' : `Test NLL (IWAE bound, k = ${fig(m.iwaeK, 0)})`}: ${fig(m.testNll)} nats, ${fig(m.testBpd, 4)} bits/dim.
+${a.family === 'vqvae' ? 'Test NLL bound (−log p(x|z_q) − log π(codes))' : `Test NLL (IWAE bound, k = ${fig(m.iwaeK, 0)})`}: ${fig(m.testNll)} nats, ${fig(m.testBpd, 4)} bits/dim${m.final['test_images'] === undefined ? '' : `, on ${m.final['test_images']} of ${m.final['test_images_total'] ?? m.final['test_images']} test images`}.
 Validation loss: ${fig(m.final['val_loss'] ?? null)} nats.${a.family === 'm2' ? ` Test accuracy of the classifier: ${m.final['test_accuracy'] === undefined ? 'not computed' : `${(m.final['test_accuracy'] * 100).toFixed(1)} %`}.` : ''} Trained on ${card.backend.name ?? 'an unknown backend'}.
 Dataset "${card.dataset.name}" (${card.dataset.count} images, sha256 ${card.dataset.contentHash.slice(0, 16)}…), labels: ${card.dataset.labels.join(', ') || 'none'}.
 All recorded metrics: \`metrics.csv\`. Sample grids: \`samples/\`.
