@@ -214,7 +214,9 @@ async function followRun(core: Core, runId: number, command: string, out: Output
       { type: 'result', command, run: final },
       `Run #${final.id} ${final.status}: loss ${fmt(final.summary.loss)}, validation loss ${fmt(final.summary.val_loss)} nats` +
         (final.summary.test_nll !== undefined
-          ? `, test NLL ${fmt(final.summary.test_nll)} nats (${fmt(final.summary.test_bpd, 3)} bits/dim, IWAE k=${final.summary.iwae_k})`
+          ? `, test NLL ${fmt(final.summary.test_nll)} nats (${fmt(final.summary.test_bpd, 3)} bits/dim, IWAE k=${final.summary.iwae_k}` +
+            (final.summary.test_images === undefined ? ')' : ` on ${final.summary.test_images} of ${final.summary.test_images_total ?? final.summary.test_images} test images)`) +
+            (final.summary.test_nll_partial === 1 ? ', stopped before the end' : '')
           : '') +
         (final.error ? `\n  ${final.error.message}` : ''),
     );
