@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Chart } from 'chart.js';
 import type { ChartColors } from './chart-series';
-import { applyChartTheme, formatXValue, setXAxis } from './mount-chart';
+import { applyChartTheme, formatXValue, roundTicks, setXAxis } from './mount-chart';
 
 describe('chart helpers', () => {
   it('formats x values per axis kind', () => {
@@ -27,5 +27,37 @@ describe('chart helpers', () => {
     expect(chart.options.scales.x).toEqual({ title: { text: 'step' }, ticks: { precision: 0 } });
     setXAxis(chart as unknown as Chart, 'epoch', 'epochs');
     expect(chart.options.scales.x).toEqual({ title: { text: 'epochs' }, ticks: {} });
+  });
+});
+
+describe('round ticks', () => {
+  it('a step axis from its first point reads round thousands, not 1, 2 001, 4 001', () => {
+    expect(roundTicks(1, 50_490, 8, 'step')).toEqual([10_000, 20_000, 30_000, 40_000, 50_000]);
+    expect(roundTicks(1, 9, 8, 'step')).toEqual([2, 4, 6, 8]);
+    expect(roundTicks(5, 7, 8, 'step')).toEqual([5, 6, 7]);
+  });
+
+  it('an epoch axis from 0.03 reads 0.5, 1, 1.5… or whole epochs, never 0.03, 2.03', () => {
+    expect(roundTicks(0.03, 10, 8, 'epoch')).toEqual([2, 4, 6, 8, 10]);
+    expect(roundTicks(0.01, 3, 8, 'epoch')).toEqual([0.5, 1, 1.5, 2, 2.5, 3]);
+  });
+
+  it('a time axis reads clock steps: 30 s, 1 min, 5 min…', () => {
+    expect(roundTicks(2, 200, 8, 'time')).toEqual([30, 60, 90, 120, 150, 180]);
+    expect(roundTicks(2, 3000, 8, 'time')).toEqual([600, 1200, 1800, 2400, 3000]);
+  });
+
+  it('stays within the axis and under the limit, whatever the range', () => {
+    for (const [min, max] of [[0, 1], [1, 7], [0.013, 0.5], [3, 123_456], [17, 17.5]] as const) {
+      for (const axis of ['step', 'epoch', 'time'] as const) {
+        const ticks = roundTicks(min, max, 8, axis);
+        expect(ticks.length).toBeGreaterThan(0);
+        expect(ticks.length).toBeLessThanOrEqual(8);
+        for (const tick of ticks) {
+          expect(tick).toBeGreaterThanOrEqual(min - 1e-9);
+          expect(tick).toBeLessThanOrEqual(max + 1e-9);
+        }
+      }
+    }
   });
 });

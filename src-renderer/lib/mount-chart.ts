@@ -93,3 +93,30 @@ export function formatXValue(value: number, axis: XAxis): string {
 
 /** Tooltip look shared by the line charts (colours come from applyChartTheme). */
 export const lineTooltip = { borderWidth: 1, padding: 8, boxPadding: 4, usePointStyle: true } as const;
+
+/** Tick spacings a person reads at a glance: 1, 2, 5 × 10^k; on a time axis, clock steps (s). */
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+function niceStep(span: number, maxTicks: number, axis: XAxis): number {
+  const raw = span / Math.max(1, maxTicks - 1);
+  if (axis === 'time' && raw >= 0.5) return TIME_STEPS.find((step) => step >= raw) ?? Math.ceil(raw / 86400) * 86400;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw)!;
+  // Steps are whole numbers of steps; epochs are whole once the axis spans a few.
+  return axis === 'step' ? Math.max(1, step) : step;
+}
+
+/**
+ * Ticks at round values inside [min, max]: multiples of a 1-2-5 step (clock steps on the
+ * time axis), so an axis that starts at its first point (step 1, epoch 0.01, 2 s) still
+ * reads 0, 2 000, 4 000 … rather than 1, 2 001, 4 001 ….
+ */
+export function roundTicks(min: number, max: number, maxTicks: number, axis: XAxis): number[] {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
+  if (!(max > min)) return [min];
+  const step = niceStep(max - min, maxTicks, axis);
+  const ticks: number[] = [];
+  for (let k = Math.ceil(min / step - 1e-9); k * step <= max + step * 1e-9; k++) ticks.push(+(k * step).toPrecision(12));
+  // A span narrower than one step (a single step zoomed into): label where it starts.
+  return ticks.length > 0 ? ticks : [min];
+}
