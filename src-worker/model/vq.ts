@@ -5,7 +5,7 @@ import { vqArchitecture, vqGrid } from '@shared/model-export/architectures';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
 import { buildModel } from './build';
-import { CONV_DOWNSAMPLE, inputSize, type ImageShape } from './vae';
+import { inputSize, type ImageShape } from './vae';
 
 /**
  * The VQ-VAE's encoder and decoder (van den Oord 2017), as declared in
