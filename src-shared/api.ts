@@ -134,7 +134,8 @@ export const requestSchemas = {
     })
     .strict(),
   /** Which epochs have images, per kind, without the images themselves. */
-  'runs.artifactEpochs': z.object({ runId: id }).strict(),
+  /** The epochs with images, per kind; `afterEpoch` keeps only later ones (a live view's new tail). */
+  'runs.artifactEpochs': z.object({ runId: id, afterEpoch: z.number().int().min(0).optional() }).strict(),
   /**
    * Export a run's model (best or last checkpoint): `archive` writes one .vaestudio file
    * at `path` (a folder gets <run name>.vaestudio in it), `tfjs` / `onnx` a new or empty

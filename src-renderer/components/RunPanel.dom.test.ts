@@ -171,3 +171,27 @@ describe('RunPanel and its loss chart, live', () => {
     await waitFor(() => expect(view.get('run-evaluate').textContent).toContain('Full evaluation'));
   });
 });
+
+describe('RunPanel image slider, live', () => {
+  const artifact = (epoch: number) => ({ id: epoch, runId: 3, kind: 'reconstructions', epoch, dataUrl: 'data:image/png;base64,' });
+
+  it('offers every epoch with images, also when events for several epochs arrive in one batch, asking only for the new ones', async () => {
+    const view = await open(running);
+    await waitFor(() => expect(fakeBridge.inputs('runs.artifactEpochs')).toHaveLength(1));
+    // Epochs 1 and 2 were stored while the page was busy; their events come in one batch.
+    fakeBridge.answer('runs.artifactEpochs', ({ afterEpoch = 0 }) => ({ reconstructions: [1, 2].filter((e) => e > afterEpoch) }));
+    fakeBridge.emit('run.artifact', { runId: 3, artifact: artifact(1) });
+    fakeBridge.emit('run.artifact', { runId: 3, artifact: artifact(2) });
+    await waitFor(() => expect((view.get('artifact-slider') as HTMLInputElement).max).toBe('1'));
+    // The next epoch is appended without asking.
+    const asked = fakeBridge.inputs('runs.artifactEpochs').length;
+    fakeBridge.emit('run.artifact', { runId: 3, artifact: artifact(3) });
+    await waitFor(() => expect((view.get('artifact-slider') as HTMLInputElement).max).toBe('2'));
+    expect(fakeBridge.inputs('runs.artifactEpochs')).toHaveLength(asked);
+    // A jump (5 after 3) asks only for what came after the last epoch known.
+    fakeBridge.answer('runs.artifactEpochs', ({ afterEpoch = 0 }) => ({ reconstructions: [4, 5].filter((e) => e > afterEpoch) }));
+    fakeBridge.emit('run.artifact', { runId: 3, artifact: artifact(5) });
+    await waitFor(() => expect((view.get('artifact-slider') as HTMLInputElement).max).toBe('4'));
+    expect(fakeBridge.inputs('runs.artifactEpochs').at(-1)).toEqual({ runId: 3, afterEpoch: 3 });
+  });
+});

@@ -37,7 +37,7 @@ const samples: Record<RequestName, Record<string, unknown>> = {
   'runs.metrics': { runId: 1, names: ['loss'], afterStep: 0 },
   'runs.update': { runId: 1, name: 'n', notes: 'x', tags: ['t'] },
   'runs.artifacts': { runId: 1, kind: 'samples', epoch: 1, latest: true },
-  'runs.artifactEpochs': { runId: 1 },
+  'runs.artifactEpochs': { runId: 1, afterEpoch: 2 },
   'models.export': { runId: 1, checkpoint: 'last', path: '/nonexistent-fuzz-folder/model.vaestudio', format: 'onnx' },
   'models.import': { projectId: 1, path: '/nonexistent-fuzz-folder/model.vaestudio' },
   'explore.info': { runId: 1, checkpoint: 'last' },

@@ -131,9 +131,9 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       requireRun(ctx, runId);
       return listArtifacts(db, runId, filter).map((row) => toArtifact(row, blobs.read(row.blob_hash)));
     },
-    'runs.artifactEpochs': async ({ runId }) => {
+    'runs.artifactEpochs': async ({ runId, afterEpoch }) => {
       requireRun(ctx, runId);
-      return artifactEpochs(db, runId);
+      return artifactEpochs(db, runId, afterEpoch);
     },
     'runs.update': async ({ runId, ...changes }) => {
       requireRun(ctx, runId);

@@ -37,8 +37,10 @@ export function listArtifacts(db: Db, runId: number, filter: ArtifactFilter = {}
     .all({ runId, kind: filter.kind, epoch: filter.epoch }) as ArtifactRow[];
 }
 
-export function artifactEpochs(db: Db, runId: number): Record<string, number[]> {
-  const rows = db.prepare('SELECT DISTINCT kind, epoch FROM artifacts WHERE run_id = ? ORDER BY kind, epoch').all(runId) as { kind: string; epoch: number }[];
+export function artifactEpochs(db: Db, runId: number, afterEpoch = 0): Record<string, number[]> {
+  const rows = db
+    .prepare('SELECT DISTINCT kind, epoch FROM artifacts WHERE run_id = ? AND epoch > ? ORDER BY kind, epoch')
+    .all(runId, afterEpoch) as { kind: string; epoch: number }[];
   const out: Record<string, number[]> = {};
   for (const row of rows) (out[row.kind] ??= []).push(row.epoch);
   return out;
