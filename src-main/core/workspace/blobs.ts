@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncFolder, writeFileDurably } from './durable';
 import { ApiError } from '@shared/errors';
 
 /** Why a stored file was refused; the core names the dataset or run that owns it. */
@@ -94,18 +95,8 @@ export class BlobStore {
   /** Writes and fsyncs a temp file; the caller moves it in with putFile or deletes it. */
   writeTemp(bytes: Uint8Array, suffix = ''): string {
     const path = this.tempPath(suffix);
-    const fd = openSync(path, 'w');
-    try {
-      let offset = 0;
-      while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-      fsyncSync(fd);
-    } catch (error) {
-      // Disk full or I/O error: a half-written temp file is of no use to anyone.
-      closeSync(fd);
-      rmSync(path, { force: true });
-      throw error;
-    }
-    closeSync(fd);
+    // Disk full or I/O error: no half-written temp file is left behind.
+    writeFileDurably(path, bytes);
     return path;
   }
 
@@ -183,17 +174,9 @@ export class BlobStore {
  * name while the database already points at it). Not every platform opens folders.
  */
 function syncFolder(dir: string): void {
-  let fd: number;
   try {
-    fd = openSync(dir, 'r');
+    fsyncFolder(dir);
   } catch {
-    return;
-  }
-  try {
-    fsyncSync(fd);
-  } catch {
-    // Best effort (Windows).
-  } finally {
-    closeSync(fd);
+    // Best effort: the rename itself has happened.
   }
 }

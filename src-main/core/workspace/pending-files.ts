@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { fsyncFolder, writeFileDurably } from './durable';
+
+export { fsyncFolder, writeFileDurably };
 
 /**
  * Files the app writes outside the workspace — exports, in a folder the user chose — go
@@ -31,31 +34,6 @@ export const siblingName = (target: string, kind: 'tmp' | 'old'): string => join
 
 const processStarted = Math.round(Date.now() - process.uptime() * 1000);
 
-/** fsync a folder, so a file created or renamed in it survives a power loss (not possible on Windows: skipped). */
-export function fsyncFolder(path: string): void {
-  if (process.platform === 'win32') return;
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes `bytes` to a new file (it must not exist) and fsyncs it; a failed write leaves no file. */
-export function writeFileDurably(path: string, bytes: Uint8Array): void {
-  const fd = openSync(path, 'wx');
-  try {
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    rmSync(path, { force: true });
-    throw error;
-  }
-  closeSync(fd);
-}
 
 function alive(record: PendingRecord): boolean {
   if (record.pid === process.pid) return Math.abs(record.started - processStarted) < 2000;
