@@ -102,3 +102,19 @@ export const architectureRunName = (config: Pick<RunConfig, 'model' | 'latent'>)
 export function formatShare(fraction: number): string {
   return `${+(fraction * 100).toPrecision(3)} %`;
 }
+
+/**
+ * What every family with a continuous (Gaussian) latent shares: the gaussian engine, the
+ * requests it answers and how it refuses the rest, Explore's first tab, the legend's
+ * words, the latent field and the default run name. A family spreads it and adds its own.
+ */
+export const GAUSSIAN_FAMILY = {
+  engine: 'gaussian',
+  answers: GAUSSIAN_ANSWERS,
+  refusal: gaussianRefusal,
+  inpaintBlocker: null,
+  exploreTab: 'traverse',
+  legend: GAUSSIAN_LEGEND,
+  latentField: { label: 'Latent size' },
+  runName: architectureRunName,
+} as const satisfies Partial<FamilyDescriptor>;

@@ -1,4 +1,4 @@
-import { architectureRunName, gaussianRefusal, formatShare, GAUSSIAN_ANSWERS, GAUSSIAN_LEGEND, type FamilyDescriptor } from './descriptor';
+import { formatShare, GAUSSIAN_FAMILY, type FamilyDescriptor } from './descriptor';
 
 /**
  * Semi-supervised M2 (Kingma et al. 2014): the cVAE's q(z|x,y) and p(x|z,y) plus a
@@ -6,22 +6,15 @@ import { architectureRunName, gaussianRefusal, formatShare, GAUSSIAN_ANSWERS, GA
  * summed out for the others.
  */
 export const m2: FamilyDescriptor = {
+  ...GAUSSIAN_FAMILY,
   name: 'Semi-supervised M2 (some labels)',
   shortName: 'semi-supervised M2 model',
   description: 'Kingma 2014: a classifier q(y|x) learns from the kept labels and the unlabelled images; test accuracy is reported.',
   labels: 'some',
-  engine: 'gaussian',
   ownSettings: ['labelFraction', 'classifierWeight', 'classifier'],
   exclusiveSettings: ['classifier'],
   ignoredSettings: [],
-  answers: GAUSSIAN_ANSWERS,
-  refusal: gaussianRefusal,
-  inpaintBlocker: null,
-  exploreTab: 'traverse',
-  legend: GAUSSIAN_LEGEND,
-  latentField: { label: 'Latent size' },
   summary: (config) => `M2, ${formatShare(config.labelFraction)} labels`,
-  runName: architectureRunName,
   refine(config, refuse) {
     // M2 sums the ELBO over labels; only β(t) on the KL of z carries over to it.
     if (config.objective !== 'beta' || config.freeBits > 0) {
