@@ -156,7 +156,7 @@ try {
     projectId: project.id,
     datasetId: dataset.id,
     name: 'bench-ui long fast run',
-    config: { model: 'mlp', latent: 8, hidden: 64, batchSize: 8, epochs: 2000 },
+    config: { architecture: 'mlp', latent: 8, hidden: 64, batchSize: 8, epochs: 2000 },
   });
   runId = run.id;
   await page.goto(`${new URL(url).origin}/#/train/${runId}`);

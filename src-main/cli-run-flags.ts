@@ -11,6 +11,9 @@ import { runSettings, settingRange, type RunSettingInfo } from '@shared/run-sett
  */
 const SHORT_FLAGS: Partial<Record<RunSetting, string>> = { batchSize: 'batch', learningRate: 'lr' };
 
+/** Flags of earlier versions, still read as the setting's flag (`--model` named the architecture). */
+const FORMER_FLAGS: Readonly<Record<string, RunSetting>> = { model: 'architecture' };
+
 export interface RunFlag extends RunSettingInfo {
   flag: string;
 }
@@ -20,13 +23,16 @@ const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowe
 export const runFlags: readonly RunFlag[] = runSettings().map((info) => ({ ...info, flag: SHORT_FLAGS[info.key] ?? kebab(info.key) }));
 
 /** parseArgs options for every run setting (all strings: numbers are parsed below, choices checked by the core). */
-export const runFlagOptions: Record<string, { type: 'string' }> = Object.fromEntries(runFlags.map((f) => [f.flag, { type: 'string' as const }]));
+export const runFlagOptions: Record<string, { type: 'string' }> = Object.fromEntries(
+  [...runFlags.map((f) => f.flag), ...Object.keys(FORMER_FLAGS)].map((flag) => [flag, { type: 'string' as const }]),
+);
 
 /** The run config the given flags ask for; a number flag that is not a number is an error naming it. */
 export function runConfigFromFlags(values: Record<string, unknown>): Partial<Record<RunSetting, unknown>> {
   const config: Partial<Record<RunSetting, unknown>> = {};
   for (const f of runFlags) {
-    const raw = values[f.flag];
+    const former = Object.keys(FORMER_FLAGS).find((old) => FORMER_FLAGS[old] === f.key);
+    const raw = values[f.flag] ?? (former === undefined ? undefined : values[former]);
     if (typeof raw !== 'string') continue;
     if (f.kind === 'choice') {
       config[f.key] = raw;

@@ -4,12 +4,12 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runConfigSchema } from '@shared/config';
+import { runConfigObject } from '@shared/config';
 import { runConfigFromFlags, runFlags } from './cli-run-flags';
 import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli-testing';
 import { tempDir, writeImageFolder } from './core/testing';
 
-const schemaSettings = Object.keys(runConfigSchema.shape).sort();
+const schemaSettings = Object.keys(runConfigObject.shape).sort();
 
 describe('train flags', () => {
   it('has exactly one flag per run setting of the schema', () => {
@@ -17,10 +17,12 @@ describe('train flags', () => {
     expect(new Set(runFlags.map((f) => f.flag)).size).toBe(runFlags.length);
   });
 
-  it('keeps the flag names the CLI has always had', () => {
+  it('keeps the flag names the CLI has always had (--model, now --architecture, is still read)', () => {
     const flagOf = Object.fromEntries(runFlags.map((f) => [f.key, f.flag]));
+    expect(runConfigFromFlags({ model: 'conv' })).toEqual({ architecture: 'conv' });
+    expect(runConfigFromFlags({ model: 'mlp', architecture: 'conv' })).toEqual({ architecture: 'conv' });
     expect(flagOf).toMatchObject({
-      model: 'model',
+      architecture: 'architecture',
       latent: 'latent',
       hidden: 'hidden',
       epochs: 'epochs',
@@ -46,7 +48,7 @@ describe('train flags', () => {
       const config = runConfigFromFlags({ [f.flag]: raw });
       expect(config).toEqual({ [f.key]: f.kind === 'choice' ? raw : Number(raw) });
       // The value the flag produced is one the schema accepts for that setting.
-      const field = (runConfigSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>)[f.key]!;
+      const field = (runConfigObject.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>)[f.key]!;
       expect(field.safeParse(config[f.key]).success, f.flag).toBe(true);
       if (f.kind !== 'choice') expect(() => runConfigFromFlags({ [f.flag]: 'lots' })).toThrow(new RegExp(`^--${f.flag} must be a number`));
     }
@@ -114,8 +116,11 @@ describe('vae-studio train', () => {
       expect(bad.status).toBe(1);
       expect(bad.lines.at(-1)).toMatchObject({ type: 'error', error: { code: 'invalid_input', message: expect.stringMatching(/imported without labels/), details: { field: 'config.family' } } });
     }
-    const conv = cli(['train', '--dataset', 'ten', '--model', 'conv']);
-    expect(conv.lines.at(-1)).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/multiple of 4.*10×10/), details: { field: 'config.model' } } });
+    // --model is the flag's name in earlier versions; scripts that use it still work.
+    for (const flag of ['--architecture', '--model']) {
+      const conv = cli(['train', '--dataset', 'ten', flag, 'conv']);
+      expect(conv.lines.at(-1)).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/multiple of 4.*10×10/), details: { field: 'config.architecture' } } });
+    }
     expect((cli(['runs']).lines.at(-1) as { runs: unknown[] }).runs).toHaveLength(before);
   });
 });

@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { datasetLayouts, LIMITS, type DatasetLayout } from '@shared/config';
 import { describeLayout } from '@shared/dataset-warnings';
 import { ApiError } from '@shared/errors';
+import { latentWidthOf } from '@shared/families';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
@@ -25,7 +26,7 @@ Usage:
                    [--labels folders|none] [--layout auto|classes|split|flat] [--background #000000] [--binarize] [--project P]
                                     layout: auto reads top-level train/test/val folders as the split (labels from
                                     the level below), other folders as classes; labels.csv / labels.json name labels
-  vae-studio train --dataset <id|name> [--name N] [--project P] [--model mlp|conv] [--latent 16]
+  vae-studio train --dataset <id|name> [--name N] [--project P] [--architecture mlp|conv] [--latent 16]
                    [--epochs 10] [--batch 64] [--lr 0.001] [--family vae|cvae|m2|vqvae] [--backend B] …
                                     every run setting has a flag: vae-studio train --help lists them all
   vae-studio resume <run>           continue an interrupted, killed or stopped run from its last checkpoint
@@ -233,7 +234,7 @@ async function cmdRuns(core: Core, values: Values, out: Output): Promise<void> {
   if (values.project && !project) throw new ApiError('not_found', `No project "${values.project}"`, { field: 'project' });
   const runs = await core.call('runs.list', { projectId: project?.id });
   const lines = runs.map(
-    (r) => `#${r.id}\t${r.name}\t${r.datasetName}\t${r.config.model}/z${r.config.latent}\t${r.status}\tloss ${fmt(r.summary.loss)}\tval ${fmt(r.summary.val_loss)}\t${r.backend ?? '—'}`,
+    (r) => `#${r.id}\t${r.name}\t${r.datasetName}\t${r.config.architecture}/z${latentWidthOf(r.config)}\t${r.status}\tloss ${fmt(r.summary.loss)}\tval ${fmt(r.summary.val_loss)}\t${r.backend ?? '—'}`,
   );
   out.event({ type: 'result', command: 'runs', runs }, runs.length ? lines.join('\n') : 'No runs yet.');
 }

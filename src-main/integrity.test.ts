@@ -39,7 +39,7 @@ function cliAsync(home: string, args: string[]): { child: ChildProcess; out: () 
 }
 
 // Small and quick: many short epochs, so a fault lands mid-run.
-const SMALL = ['--model', 'mlp', '--hidden', '32', '--latent', '4', '--batch', '16', '--seed', '5'];
+const SMALL = ['--architecture', 'mlp', '--hidden', '32', '--latent', '4', '--batch', '16', '--seed', '5'];
 
 function mountTmpfs(path: string, size: string): () => void {
   mkdirSync(path, { recursive: true });
@@ -355,7 +355,7 @@ describe('a power cut', () => {
     const home = join(dir.path, 'power-cut');
     importShapes(home);
     // Its own process group: one SIGKILL takes the app and its worker at the same instant.
-    const app = spawn(process.execPath, [cliBin, 'train', '--dataset', 'shapes', '--epochs', '4', '--model', 'mlp', '--hidden', '512', '--latent', '4', '--batch', '16', '--seed', '5', '--home', home, '--json'], {
+    const app = spawn(process.execPath, [cliBin, 'train', '--dataset', 'shapes', '--epochs', '4', '--architecture', 'mlp', '--hidden', '512', '--latent', '4', '--batch', '16', '--seed', '5', '--home', home, '--json'], {
       stdio: 'ignore',
       detached: true,
     });

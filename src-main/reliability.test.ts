@@ -113,7 +113,7 @@ function importShapes(home: string): void {
 
 // A model whose checkpoint is about 9 MB (0.8 M parameters, Adam's two moments), so
 // writing one takes long enough to be interrupted and a nearly full disk refuses it.
-const BIG_CHECKPOINT = ['--model', 'mlp', '--hidden', '512', '--latent', '4', '--batch', '16', '--seed', '5'];
+const BIG_CHECKPOINT = ['--architecture', 'mlp', '--hidden', '512', '--latent', '4', '--batch', '16', '--seed', '5'];
 
 beforeAll(async () => {
   if (!existsSync(appPaths.workerEntry)) throw new Error(`${appPaths.workerEntry} is missing: run "npm run build" first`);

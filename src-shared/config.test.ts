@@ -8,7 +8,20 @@ describe('run config: model families and flows', () => {
     const config = runConfigSchema.parse(stored);
     expect(config.family).toBe('vae');
     expect(config.flow).toBe('none');
-    expect(config).toEqual({ ...defaultRunConfig(), ...stored });
+    const { model, ...rest } = stored;
+    expect(config).toEqual({ ...defaultRunConfig(), ...rest, architecture: model });
+  });
+
+  it('reads the names of earlier versions: model is the architecture, a VQ-VAE\'s latent its code positions', () => {
+    expect(runConfigSchema.parse({ model: 'conv', latent: 8 })).toMatchObject({ architecture: 'conv', latent: 8 });
+    const vq = runConfigSchema.parse({ model: 'mlp', family: 'vqvae', latent: 24, epochs: 10 });
+    expect(vq).toMatchObject({ architecture: 'mlp', codePositions: 24, latent: defaultRunConfig().latent });
+    // Today's names pass as they are; a config with both the old and the new name is refused, naming the old one.
+    expect(runConfigSchema.parse({ architecture: 'conv', family: 'vqvae', codePositions: 9, epochs: 10 })).toMatchObject({ architecture: 'conv', codePositions: 9 });
+    const both = runConfigSchema.safeParse({ model: 'mlp', architecture: 'conv' });
+    expect(both.success).toBe(false);
+    expect(JSON.stringify(both.error?.issues)).toMatch(/model/);
+    expect(runConfigSchema.safeParse({ model: 'transformer' }).error?.issues[0]?.path).toEqual(['architecture']);
   });
 
   it('accepts the new families and refuses unknown ones, naming the field', () => {
@@ -35,14 +48,14 @@ describe('run config: model families and flows', () => {
 
   it("M2's classifier: an MLP unless a conv model asks for a conv one, written into a new run's config", () => {
     const parse = (input: RunConfigInput): RunConfig => runConfigSchema.parse(input);
-    expect(newRunConfig(parse({ family: 'm2', model: 'conv' })).classifier).toBe('mlp');
-    expect(newRunConfig(parse({ family: 'm2', model: 'conv', classifier: 'conv' })).classifier).toBe('conv');
+    expect(newRunConfig(parse({ family: 'm2', architecture: 'conv' })).classifier).toBe('mlp');
+    expect(newRunConfig(parse({ family: 'm2', architecture: 'conv', classifier: 'conv' })).classifier).toBe('conv');
     expect(newRunConfig(parse({ family: 'm2' })).classifier).toBe('mlp');
-    expect(newRunConfig(parse({ family: 'cvae', model: 'conv' })).classifier).toBeUndefined();
-    expect(classifierKindOf(parse({ family: 'm2', model: 'conv' }))).toBe('mlp');
+    expect(newRunConfig(parse({ family: 'cvae', architecture: 'conv' })).classifier).toBeUndefined();
+    expect(classifierKindOf(parse({ family: 'm2', architecture: 'conv' }))).toBe('mlp');
     const path = (input: RunConfigInput): string | undefined => runConfigSchema.safeParse(input).error?.issues[0]?.path.join('.');
     expect(path({ family: 'vae', classifier: 'mlp' })).toBe('classifier');
-    expect(path({ family: 'm2', model: 'mlp', classifier: 'conv' })).toBe('classifier');
+    expect(path({ family: 'm2', architecture: 'mlp', classifier: 'conv' })).toBe('classifier');
     expect(runConfigSchema.safeParse({ family: 'm2', classifier: 'rnn' }).error?.issues[0]?.path).toEqual(['classifier']);
   });
 

@@ -56,8 +56,9 @@ export const importSettingsShape = {
 export const importSettingsSchema = z.object(importSettingsShape).strict();
 export type ImportSettings = z.output<typeof importSettingsSchema>;
 
-export const modelKinds = ['mlp', 'conv'] as const;
-export type ModelKind = (typeof modelKinds)[number];
+/** The network's architecture: fully connected (`mlp`) or convolutional (`conv`). */
+export const architectureKinds = ['mlp', 'conv'] as const;
+export type ArchitectureKind = (typeof architectureKinds)[number];
 
 /**
  * Model family: what is trained. Each one is described as data in ./families (its
@@ -123,9 +124,9 @@ export type LrDecayKind = (typeof lrDecayKinds)[number];
 const steps = z.number().int().min(LIMITS.scheduleSteps.min).max(LIMITS.scheduleSteps.max);
 
 /** Everything the worker needs to reproduce a run. Stored as JSON on the run row. */
-export const runConfigSchema = z
+export const runConfigObject = z
   .object({
-    model: z.enum(modelKinds).default('mlp'),
+    architecture: z.enum(architectureKinds).default('mlp'),
     /** What is trained: see modelFamilies. Runs stored before families existed are plain VAEs. */
     family: z.enum(modelFamilies).default('vae'),
     flow: z.enum(flowKinds).default('none'),
@@ -152,6 +153,8 @@ export const runConfigSchema = z
     codebookDecay: z.number().min(0.5).max(0.9999).default(0.99),
     /** VQ-VAE: of the run's `epochs`, the last this many train the autoregressive prior over codes. */
     priorEpochs: z.number().int().min(0).max(LIMITS.epochs.max - 1).default(5),
+    /** VQ-VAE with an MLP: code positions per image (a conv model's grid follows the image size instead). */
+    codePositions: z.number().int().min(LIMITS.latent.min).max(LIMITS.latent.max).default(16),
     latent: z.number().int().min(LIMITS.latent.min).max(LIMITS.latent.max).default(16),
     hidden: z.number().int().min(8).max(4096).default(256),
     decoder: z.enum(decoderKinds).default('bernoulli'),
@@ -230,8 +233,32 @@ export const runConfigSchema = z
     }
   });
 
-export type RunConfig = z.output<typeof runConfigSchema>;
-export type RunConfigInput = z.input<typeof runConfigSchema>;
+/**
+ * A config as an earlier version stored it (on a run row, in a checkpoint, a model
+ * archive or a saved CLI file), in today's names: `model` became `architecture`, and a
+ * VQ-VAE's code positions, once kept in `latent`, have their own `codePositions`. The
+ * one place old shapes are read; every parse goes through it. Anything else is left for
+ * the schema to judge, so a config naming both the old and the new key is refused.
+ */
+export function upgradeStoredConfig(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const config: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  if ('model' in config && !('architecture' in config)) {
+    config['architecture'] = config['model'];
+    delete config['model'];
+  }
+  if (config['family'] === 'vqvae' && 'latent' in config && !('codePositions' in config)) {
+    config['codePositions'] = config['latent'];
+    delete config['latent'];
+  }
+  return config;
+}
+
+/** The run config schema, reading earlier stored shapes (upgradeStoredConfig) too. */
+export const runConfigSchema = z.preprocess(upgradeStoredConfig, runConfigObject);
+
+export type RunConfig = z.output<typeof runConfigObject>;
+export type RunConfigInput = z.input<typeof runConfigObject>;
 
 /**
  * Why Explore or Inpaint cannot question a run's model, or null when they can. Inpaint

@@ -21,7 +21,7 @@ export function convFits(image: ImageSides): boolean {
 export function convMisfit(image: ImageSides): string | null {
   if (convFits(image)) return null;
   return (
-    `model 'conv' needs images at least ${CONV_MIN_SIDE}×${CONV_MIN_SIDE} px with each side a multiple of ${CONV_DOWNSAMPLE} ` +
+    `architecture 'conv' needs images at least ${CONV_MIN_SIDE}×${CONV_MIN_SIDE} px with each side a multiple of ${CONV_DOWNSAMPLE} ` +
     `(two stride-2 convolutions); this dataset is ${image.width}×${image.height}.`
   );
 }

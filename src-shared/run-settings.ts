@@ -1,4 +1,4 @@
-import { runConfigSchema } from './config';
+import { runConfigObject } from './config';
 import { FAMILIES, modelFamilies, ownerOf, type ModelFamily, type RunSetting } from './families';
 
 /**
@@ -7,19 +7,20 @@ import { FAMILIES, modelFamilies, ownerOf, type ModelFamily, type RunSetting } f
  * key of the config, so a setting added to the schema without words fails to compile.
  */
 const DESCRIPTIONS: Record<RunSetting, string> = {
-  model: 'Architecture: MLP, or convolutional (sides a multiple of 4)',
+  architecture: 'Architecture: MLP, or convolutional (sides a multiple of 4)',
   family: 'Model family: plain VAE, conditional VAE, semi-supervised M2, VQ-VAE',
   flow: 'Normalizing flow on the Gaussian posterior',
   flowSteps: 'Flow steps K (with a flow)',
   labelFraction: 'Share of the training labels kept; the rest train unlabelled',
   classifierWeight: 'Weight α of the labelled cross-entropy',
-  classifier: "The classifier q(y|x): mlp, or conv (with model 'conv')",
+  classifier: "The classifier q(y|x): mlp, or conv (with architecture 'conv')",
   codebookSize: 'Codes K in the codebook',
   codeDim: 'Dimension of each code',
   commitment: 'Commitment weight β of ‖z_e − sg(e)‖²',
   codebookDecay: 'EMA decay γ of the codebook',
   priorEpochs: 'The last N epochs train the autoregressive prior over codes',
-  latent: 'Latent size (VQ-VAE with MLP: code positions per image)',
+  codePositions: 'VQ-VAE with an MLP: code positions per image (conv: a grid that follows the image size)',
+  latent: 'Latent size: dimensions of the Gaussian latent z',
   hidden: 'Hidden units per layer',
   decoder: 'Decoder likelihood p(x|z)',
   gaussianSigma: 'Gaussian decoder σ: fixed, or the starting value when learned',
@@ -113,7 +114,7 @@ function describeSetting(key: RunSetting, node: SchemaNode): RunSettingInfo {
 
 /** Every run setting of the config schema, in its order, with what the schema says of it. */
 export function runSettings(): RunSettingInfo[] {
-  const shape = runConfigSchema.shape as unknown as Record<RunSetting, SchemaNode>;
+  const shape = runConfigObject.shape as unknown as Record<RunSetting, SchemaNode>;
   return (Object.keys(shape) as RunSetting[]).map((key) => describeSetting(key, shape[key]));
 }
 

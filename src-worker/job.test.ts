@@ -4,13 +4,15 @@ import { parseRunConfig } from './job';
 
 describe('run config at the worker edge', () => {
   it('fills defaults', () => {
-    expect(parseRunConfig({ latent: 8 })).toMatchObject({ model: 'mlp', latent: 8, batchSize: 64 });
+    expect(parseRunConfig({ latent: 8 })).toMatchObject({ architecture: 'mlp', latent: 8, batchSize: 64 });
   });
 
   it('reads a config stored before the new fields existed, filling their defaults', () => {
     const old = { model: 'conv', latent: 8, hidden: 128, decoder: 'gaussian', gaussianSigma: 0.2, beta: 4, epochs: 3, batchSize: 32, learningRate: 0.002, seed: 5, validationFraction: 0.2 };
+    const { model, ...rest } = old;
     expect(parseRunConfig(old)).toMatchObject({
-      ...old,
+      ...rest,
+      architecture: model,
       objective: 'beta',
       decoderVariance: 'fixed',
       klWarmupSteps: 0,
@@ -25,7 +27,8 @@ describe('run config at the worker edge', () => {
     for (const [config, field] of [
       [{ latent: 0 }, 'latent'],
       [{ learningRate: -1 }, 'learningRate'],
-      [{ model: 'transformer' }, 'model'],
+      [{ model: 'transformer' }, 'architecture'],
+      [{ architecture: 'transformer' }, 'architecture'],
       [{ iwaeSamples: 0 }, 'iwaeSamples'],
       [{ decoderVariance: 'per-pixel' }, 'decoderVariance'],
       [{ objective: 'capacity', freeBits: 0.5 }, 'freeBits'],

@@ -32,7 +32,7 @@ describe('a model too big for memory', () => {
       if (envelope.msg.type === 'hello') {
         child.send({
           v: WORKER_PROTOCOL_VERSION,
-          msg: { type: 'start', runId: 1, config: { model: 'conv', hidden: 64, batchSize: 300, epochs: 1, backend: 'wasm' } as never, datasetPath, runDir: dir },
+          msg: { type: 'start', runId: 1, config: { architecture: 'conv', hidden: 64, batchSize: 300, epochs: 1, backend: 'wasm' } as never, datasetPath, runDir: dir },
         });
       }
     });

@@ -23,7 +23,7 @@ const split = {
   validation: Int32Array.from({ length: 12 }, (_, i) => 96 + i),
   test: Int32Array.from({ length: 12 }, (_, i) => 108 + i),
 };
-const config: RunConfig = { ...defaultRunConfig(), model: 'conv', hidden: 64, latent: 8, batchSize: 32, epochs: 2, iwaeSamples: 16, seed: 11 };
+const config: RunConfig = { ...defaultRunConfig(), architecture: 'conv', hidden: 64, latent: 8, batchSize: 32, epochs: 2, iwaeSamples: 16, seed: 11 };
 
 /** One round: two epochs from scratch, then epoch 2 again from epoch 1's checkpoint through the file format, with the IWAE bound. */
 let liveDuringRound = 0;

@@ -269,7 +269,7 @@ describe(`worker process (${workerJs})`, () => {
   it('answers a config that cannot work with an error naming the field, then exits 1', async () => {
     const s = startWorker();
     await s.next('hello');
-    start(s, { model: 'conv' }, smallPath());
+    start(s, { architecture: 'conv' }, smallPath());
     expect(await s.exited).toBe(1);
     const error = s.messages.find((m) => m.type === 'error');
     expect(error).toMatchObject({ type: 'error', error: { code: 'invalid_input', details: { field: 'model' } } });

@@ -34,7 +34,7 @@ describe('api validation', () => {
     ['datasets.import', { projectId: 1, folder: '/tmp', channels: 2 }, 'channels'],
     ['datasets.import', { projectId: -1, folder: '/tmp' }, 'projectId'],
     ['runs.create', { projectId: 1, datasetId: 1, config: { latent: 0 } }, 'config.latent'],
-    ['runs.create', { projectId: 1, datasetId: 1, config: { model: 'transformer' } }, 'config.model'],
+    ['runs.create', { projectId: 1, datasetId: 1, config: { model: 'transformer' } }, 'config.architecture'],
     ['runs.create', { projectId: 1, datasetId: 1, config: { learningRate: 'fast' } }, 'config.learningRate'],
     ['runs.metrics', { runId: 1.5 }, 'runId'],
   ];
@@ -133,8 +133,8 @@ describe('dataset import', () => {
     await writeImageFolder(folder, ['a'], 2, { size: 10 });
     const project = await core.call('projects.create', { name: 'p' });
     const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 10 });
-    const result = await core.handle('runs.create', { projectId: project.id, datasetId: dataset.id, config: { model: 'conv' } });
-    expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'config.model' } } });
+    const result = await core.handle('runs.create', { projectId: project.id, datasetId: dataset.id, config: { architecture: 'conv' } });
+    expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'config.architecture' } } });
     expect(rowCounts().runs).toBe(0);
   });
 });

@@ -91,15 +91,16 @@ describe('RunForm', () => {
     ] as const;
     for (const combo of combos) {
       for (const [name, value] of Object.entries(combo)) if (field(name)) choose(name, value);
-      const choices = { family, model: 'mlp', ...combo } as const;
+      const choices = { family, architecture: 'mlp', ...combo } as const;
       for (const setting of conditional) {
         // A choice the family does not read is not on screen; it keeps its default.
         const expected = settingApplies(setting, field('objective') ? choices : { ...choices, objective: 'beta', flow: 'none' });
         expect(field(fieldOf(setting)) !== null, `${family} ${JSON.stringify(combo)}: ${setting}`).toBe(expected);
       }
     }
-    // The latent field is named as the family names it.
-    expect(document.querySelector('label[for="field-latent"]')?.textContent).toContain(FAMILIES[family].latentField.label);
+    // A Gaussian latent has a size; a VQ-VAE (MLP here) has code positions instead.
+    expect(field('latent') !== null).toBe(FAMILIES[family].engine === 'gaussian');
+    expect(field('codePositions') !== null).toBe(family === 'vqvae');
   });
 
   it('offers a conv classifier only to M2 with the conv model', () => {

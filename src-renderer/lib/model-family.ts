@@ -1,4 +1,4 @@
-import { modelFamilies, type ModelFamily, type ModelKind, type RunConfig } from '@shared/config';
+import { modelFamilies, type ModelFamily, type ArchitectureKind, type RunConfig } from '@shared/config';
 import { FAMILIES, familyOf, familyReads } from '@shared/families';
 
 export { formatShare } from '@shared/families';
@@ -7,7 +7,7 @@ export { formatShare } from '@shared/families';
 export const FAMILY_NAMES = Object.fromEntries(modelFamilies.map((f) => [f, FAMILIES[f].name])) as Record<ModelFamily, string>;
 
 /** An architecture's name: the model's, and (same kinds) an M2 classifier's. */
-export const ARCHITECTURE_NAMES: Record<ModelKind, string> = { mlp: 'MLP', conv: 'Convolutional' };
+export const ARCHITECTURE_NAMES: Record<ArchitectureKind, string> = { mlp: 'MLP', conv: 'Convolutional' };
 
 export const familyOptions: readonly (readonly [ModelFamily, string])[] = modelFamilies.map((f) => [f, FAMILY_NAMES[f]] as const);
 

@@ -76,15 +76,15 @@ describe('validateRunForm', () => {
   });
 
   it('refuses the conv model on a dataset whose size does not suit it, at the model field', () => {
-    expect(validateRunForm(valid({ model: 'conv' }), dataset({ width: 10, height: 10 })).errors.model).toMatch(/multiple of 4.*10×10/);
-    expect(validateRunForm(valid({ model: 'conv' }), dataset()).errors).toEqual({});
+    expect(validateRunForm(valid({ architecture: 'conv' }), dataset({ width: 10, height: 10 })).errors.architecture).toMatch(/multiple of 4.*10×10/);
+    expect(validateRunForm(valid({ architecture: 'conv' }), dataset()).errors).toEqual({});
   });
 });
 
 describe('clone', () => {
   it('round-trips any valid config through the form unchanged', () => {
     const config = runConfigSchema.parse({
-      model: 'conv',
+      architecture: 'conv',
       decoder: 'gaussian',
       decoderVariance: 'per-pixel',
       gaussianSigma: 0.3,
@@ -112,8 +112,8 @@ describe('dataset suggestions', () => {
   });
 
   it('falls back to the MLP only when the conv model cannot take the size', () => {
-    expect(suggestForDataset(dataset({ width: 10, height: 10 }), 'conv').model).toBe('mlp');
-    expect(suggestForDataset(dataset(), 'conv').model).toBeUndefined();
+    expect(suggestForDataset(dataset({ width: 10, height: 10 }), 'conv').architecture).toBe('mlp');
+    expect(suggestForDataset(dataset(), 'conv').architecture).toBeUndefined();
   });
 });
 
@@ -194,13 +194,13 @@ describe('model family and posterior flow in the form', () => {
   });
 
   it("M2: a conv classifier is sent only with the conv model; a clone keeps the run's classifier", () => {
-    expect(validateRunForm(valid({ family: 'm2', model: 'conv', classifier: 'conv' })).config?.classifier).toBe('conv');
-    expect(validateRunForm(valid({ family: 'm2', model: 'conv', classifier: 'mlp' })).config?.classifier).toBe('mlp');
+    expect(validateRunForm(valid({ family: 'm2', architecture: 'conv', classifier: 'conv' })).config?.classifier).toBe('conv');
+    expect(validateRunForm(valid({ family: 'm2', architecture: 'conv', classifier: 'mlp' })).config?.classifier).toBe('mlp');
     // Switched back to the MLP model after picking a conv classifier: the MLP one goes.
-    expect(validateRunForm(valid({ family: 'm2', model: 'mlp', classifier: 'conv' })).config?.classifier).toBe('mlp');
-    expect(validateRunForm(valid({ family: 'vae', model: 'conv', classifier: 'conv' })).config?.classifier).toBeUndefined();
-    expect(runFormFrom(runConfigSchema.parse({ family: 'm2', model: 'conv', classifier: 'conv' }), 1).classifier).toBe('conv');
+    expect(validateRunForm(valid({ family: 'm2', architecture: 'mlp', classifier: 'conv' })).config?.classifier).toBe('mlp');
+    expect(validateRunForm(valid({ family: 'vae', architecture: 'conv', classifier: 'conv' })).config?.classifier).toBeUndefined();
+    expect(runFormFrom(runConfigSchema.parse({ family: 'm2', architecture: 'conv', classifier: 'conv' }), 1).classifier).toBe('conv');
     // A run stored before the choice existed had an MLP classifier, and its clone says so.
-    expect(runFormFrom(runConfigSchema.parse({ family: 'm2', model: 'conv' }), 1).classifier).toBe('mlp');
+    expect(runFormFrom(runConfigSchema.parse({ family: 'm2', architecture: 'conv' }), 1).classifier).toBe('mlp');
   });
 });

@@ -9,7 +9,7 @@ import {
   flowKinds,
   lrDecayKinds,
   modelFamilies,
-  modelKinds,
+  architectureKinds,
   objectiveKinds,
   runConfigSchema,
   type ClassifierKind,
@@ -19,7 +19,7 @@ import {
   type FlowKind,
   type LrDecayKind,
   type ModelFamily,
-  type ModelKind,
+  type ArchitectureKind,
   type ObjectiveKind,
   type RunConfig,
 } from '@shared/config';
@@ -34,7 +34,7 @@ import type { Dataset } from '@shared/types';
 export interface RunFormValues {
   name: string;
   datasetId: number | null;
-  model: ModelKind;
+  architecture: ArchitectureKind;
   family: ModelFamily;
   flow: FlowKind;
   flowSteps: number | null;
@@ -49,6 +49,7 @@ export interface RunFormValues {
   commitment: number | null;
   codebookDecay: number | null;
   priorEpochs: number | null;
+  codePositions: number | null;
   latent: number | null;
   hidden: number | null;
   decoder: DecoderKind;
@@ -78,8 +79,8 @@ export type RunFormField = keyof RunFormValues;
 
 /** The run settings the form holds under their own names (labelFraction is labelPercent here). */
 const FORM_SETTINGS = [
-  'model', 'family', 'flow', 'flowSteps', 'classifierWeight', 'classifier', 'codebookSize', 'codeDim', 'commitment',
-  'codebookDecay', 'priorEpochs', 'latent', 'hidden', 'decoder', 'gaussianSigma', 'decoderVariance', 'objective', 'beta',
+  'architecture', 'family', 'flow', 'flowSteps', 'classifierWeight', 'classifier', 'codebookSize', 'codeDim', 'commitment',
+  'codebookDecay', 'priorEpochs', 'codePositions', 'latent', 'hidden', 'decoder', 'gaussianSigma', 'decoderVariance', 'objective', 'beta',
   'klWarmupSteps', 'freeBits', 'capacityMax', 'capacitySteps', 'capacityGamma', 'denoise', 'denoiseSigma', 'denoiseMaskProb',
   'epochs', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayRate', 'lrDecaySteps', 'iwaeSamples', 'seed',
 ] as const satisfies readonly (RunSetting & RunFormField)[];
@@ -90,7 +91,7 @@ export type RunFormErrors = Partial<Record<RunFormField, string>>;
 
 /** The choice fields and what each may hold: stored or cloned values are checked against these. */
 const choices = {
-  model: modelKinds,
+  architecture: architectureKinds,
   family: modelFamilies,
   flow: flowKinds,
   classifier: classifierKinds,
@@ -111,7 +112,7 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
   return {
     name,
     datasetId,
-    model: config.model,
+    architecture: config.architecture,
     family: config.family,
     flow: config.flow,
     flowSteps: config.flowSteps,
@@ -123,6 +124,7 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
     commitment: config.commitment,
     codebookDecay: config.codebookDecay,
     priorEpochs: config.priorEpochs,
+    codePositions: config.codePositions,
     latent: config.latent,
     hidden: config.hidden,
     decoder: config.decoder,
@@ -158,6 +160,7 @@ const range = (r: { min: number; max: number }): string => `${r.min}–${r.max.t
 /** Hints shown under the fields; the same LIMITS the core enforces. */
 export const runFormHints: Partial<Record<RunFormField, string>> = {
   latent: range(LIMITS.latent),
+  codePositions: `Codes per image, ${range(LIMITS.latent)}; a conv model's grid follows the image size`,
   flowSteps: `Flow steps K, ${range(LIMITS.flowSteps)}`,
   labelPercent: 'Training labels kept, % (e.g. 1 or 10); the rest train unlabelled',
   classifierWeight: 'Weight α of the labelled cross-entropy; empty: 0.1 · unlabelled / labelled',
@@ -231,12 +234,13 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
 
   if (values.datasetId === null) put('datasetId', 'Choose a dataset to train on.');
   if (values.name.trim().length > LIMITS.nameLength) put('name', `Keep the name under ${LIMITS.nameLength} characters.`);
-  const misfit = dataset && values.model === 'conv' ? convMisfit(dataset) : null;
-  if (misfit) put('model', `The convolutional ${misfit.replace(/^model 'conv' /, 'model ')} Use the MLP.`);
+  const misfit = dataset && values.architecture === 'conv' ? convMisfit(dataset) : null;
+  if (misfit) put('architecture', `The convolutional ${misfit.replace(/^architecture 'conv' /, 'model ')} Use the MLP.`);
   if (dataset) put('family', labelsBlocker(values, dataset));
   if (applies('labelFraction', values)) put('labelPercent', numberIn(values.labelPercent, 'Labels kept', { min: 0.01, max: 100 }));
   if (applies('flowSteps', values)) put('flowSteps', integerIn(values.flowSteps, 'Flow steps', LIMITS.flowSteps));
-  put('latent', integerIn(values.latent, 'Latent size', LIMITS.latent));
+  if (applies('latent', values)) put('latent', integerIn(values.latent, 'Latent size', LIMITS.latent));
+  if (applies('codePositions', values)) put('codePositions', integerIn(values.codePositions, 'Code positions', LIMITS.latent));
   put('epochs', integerIn(values.epochs, 'Epochs', LIMITS.epochs));
   put('batchSize', integerIn(values.batchSize, 'Batch size', LIMITS.batchSize));
   put('learningRate', numberIn(values.learningRate, 'Learning rate', LIMITS.learningRate));
@@ -249,7 +253,7 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   // Empty means the default α, which depends on the split.
   if (values.classifierWeight === null) delete candidate['classifierWeight'];
   // Only a conv model offers a conv classifier.
-  if (applies('classifier', values) && values.model !== 'conv') candidate['classifier'] = 'mlp';
+  if (applies('classifier', values) && values.architecture !== 'conv') candidate['classifier'] = 'mlp';
 
   const parsed = runConfigSchema.safeParse(candidate);
   if (!parsed.success) {
@@ -271,7 +275,7 @@ export function mseScale(sigma: number | null): number | null {
 export interface DatasetSuggestion {
   decoder: DecoderKind;
   /** Set when the dataset cannot take the current model. */
-  model?: ModelKind;
+  architecture?: ArchitectureKind;
   /** Why, in a line under the decoder. */
   reason: string;
 }
@@ -281,8 +285,8 @@ export interface DatasetSuggestion {
  * images (digits, sketches: pixels near 0 or 1), a Gaussian one for RGB photos whose
  * pixels are continuous; the MLP when the size does not suit the conv stack.
  */
-export function suggestForDataset(dataset: FormDataset, model: ModelKind): DatasetSuggestion {
-  const fallback = model === 'conv' && !convFits(dataset) ? { model: 'mlp' as const } : {};
+export function suggestForDataset(dataset: FormDataset, architecture: ArchitectureKind): DatasetSuggestion {
+  const fallback = architecture === 'conv' && !convFits(dataset) ? { architecture: 'mlp' as const } : {};
   if (dataset.channels === 3) {
     return { decoder: 'gaussian', reason: 'RGB images: a Gaussian decoder fits continuous colours.', ...fallback };
   }

@@ -1,3 +1,4 @@
+import { latentWidthOf } from '@shared/families';
 import type { Run } from '@shared/types';
 import { durationBetween } from './format';
 
@@ -33,9 +34,9 @@ function sortValue(run: Run, key: SortKey, now: number): string | number | null 
     case 'dataset':
       return run.datasetName.toLowerCase();
     case 'model':
-      return run.config.model;
+      return run.config.architecture;
     case 'latent':
-      return run.config.latent;
+      return latentWidthOf(run.config);
     case 'epochs':
       return run.config.epochs;
     case 'status':

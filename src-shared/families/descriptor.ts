@@ -59,12 +59,10 @@ export interface FamilyDescriptor {
   };
   /** A line the form shows where the objective's settings would be, when it ignores them. */
   readonly objectiveNote?: string;
-  /** Its label field in the form: what `latent` means for it, and a hint when it differs. */
-  readonly latentField: { readonly label: string; readonly hint?: string };
   /** Its words in a run's one-line description ("M2, 10 % labels"), or null for nothing to add. */
   summary(config: Pick<RunConfig, 'labelFraction' | 'codebookSize'>): string | null;
   /** A run's name when none is given, before the project's run number. */
-  runName(config: Pick<RunConfig, 'model' | 'latent'>): string;
+  runName(config: Pick<RunConfig, 'architecture' | 'latent' | 'codebookSize'>): string;
   /** Refinements of the config schema beyond each field's own range. */
   refine?(config: RunConfig, refuse: Refuse): void;
   /** The config as stored for a new run: optional settings with a default written out. */
@@ -96,7 +94,7 @@ export const GAUSSIAN_LEGEND: FamilyDescriptor['legend'] = {
 };
 
 /** A run's default name: architecture and latent size, e.g. "mlp-z16". */
-export const architectureRunName = (config: Pick<RunConfig, 'model' | 'latent'>): string => `${config.model}-z${config.latent}`;
+export const architectureRunName = (config: Pick<RunConfig, 'architecture' | 'latent'>): string => `${config.architecture}-z${config.latent}`;
 
 /** 0.1 → "10 %", 0.005 → "0.5 %". */
 export function formatShare(fraction: number): string {
@@ -115,6 +113,5 @@ export const GAUSSIAN_FAMILY = {
   inpaintBlocker: null,
   exploreTab: 'traverse',
   legend: GAUSSIAN_LEGEND,
-  latentField: { label: 'Latent size' },
   runName: architectureRunName,
 } as const satisfies Partial<FamilyDescriptor>;

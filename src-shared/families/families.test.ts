@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { runConfigSchema } from '../config';
+import { runConfigObject, runConfigSchema } from '../config';
 import { convFits, convMisfit } from '../conv';
 import { FAMILIES, labelsBlocker, modelFamilies, ownerOf, settingApplies } from './index';
 
-const settings = Object.keys(runConfigSchema.shape);
+const settings = Object.keys(runConfigObject.shape);
 const labelled = { settings: { labels: true }, labels: ['a', 'b'] };
 
 describe('family registry', () => {
@@ -16,7 +16,7 @@ describe('family registry', () => {
   });
 
   it('applies a family-owned setting only to its family, and the choices decide the rest', () => {
-    const base = { model: 'mlp', flow: 'none', decoder: 'bernoulli', objective: 'beta', denoise: 'none', lrDecay: 'none' } as const;
+    const base = { architecture: 'mlp', flow: 'none', decoder: 'bernoulli', objective: 'beta', denoise: 'none', lrDecay: 'none' } as const;
     expect(settingApplies('codebookSize', { ...base, family: 'vqvae' })).toBe(true);
     expect(settingApplies('codebookSize', { ...base, family: 'vae' })).toBe(false);
     expect(settingApplies('labelFraction', { ...base, family: 'm2' })).toBe(true);
@@ -40,7 +40,7 @@ describe('family registry', () => {
   it('keeps the family refinements of the schema', () => {
     expect(runConfigSchema.safeParse({ family: 'vae', classifier: 'mlp' }).success).toBe(false);
     expect(runConfigSchema.safeParse({ family: 'm2', objective: 'capacity' }).success).toBe(false);
-    expect(runConfigSchema.safeParse({ family: 'm2', classifier: 'conv', model: 'mlp' }).success).toBe(false);
+    expect(runConfigSchema.safeParse({ family: 'm2', classifier: 'conv', architecture: 'mlp' }).success).toBe(false);
     expect(runConfigSchema.safeParse({ family: 'vqvae', flow: 'planar' }).success).toBe(false);
     expect(runConfigSchema.safeParse({ family: 'vqvae', epochs: 5, priorEpochs: 5 }).success).toBe(false);
     expect(runConfigSchema.safeParse({ family: 'vqvae', epochs: 6, priorEpochs: 5 }).success).toBe(true);

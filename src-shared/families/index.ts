@@ -35,7 +35,7 @@ export function familyReads(config: Pick<RunConfig, 'family'>, setting: RunSetti
 }
 
 /** The choices that decide which settings a run reads. */
-export type SettingChoices = Pick<RunConfig, 'family' | 'model' | 'flow' | 'decoder' | 'objective' | 'denoise' | 'lrDecay'>;
+export type SettingChoices = Pick<RunConfig, 'family' | 'architecture' | 'flow' | 'decoder' | 'objective' | 'denoise' | 'lrDecay'>;
 
 /**
  * Whether a run with these choices reads `setting`. A setting it does not read is not
@@ -49,6 +49,8 @@ export function settingApplies(setting: RunSetting, choices: SettingChoices): bo
   switch (setting) {
     case 'flowSteps':
       return choices.flow !== 'none';
+    case 'codePositions':
+      return choices.architecture === 'mlp';
     case 'gaussianSigma':
     case 'decoderVariance':
       return choices.decoder === 'gaussian';
@@ -103,6 +105,13 @@ export function labelsBlocker(choices: Pick<RunConfig, 'family'>, dataset: Label
 
 /** A family whose latent is a grid of discrete codes (VQ-VAE): code charts, prior samples, codebook figures. */
 export const hasCodes = (config: Pick<RunConfig, 'family'>): boolean => familyOf(config).engine === 'codes';
+
+/**
+ * What a model card and an export record as the latent's width: a Gaussian latent's
+ * size, or a VQ-VAE's code positions (an MLP's; a conv grid follows the image size).
+ */
+export const latentWidthOf = (config: Pick<RunConfig, 'family' | 'latent' | 'codePositions'>): number =>
+  hasCodes(config) ? config.codePositions : config.latent;
 
 /** A family that keeps only some labels and infers the others with a classifier (M2): test accuracy, inferred classes. */
 export const infersLabels = (config: Pick<RunConfig, 'family'>): boolean => familyOf(config).labels === 'some';

@@ -20,9 +20,9 @@ export const m2: FamilyDescriptor = {
     if (config.objective !== 'beta' || config.freeBits > 0) {
       refuse(config.objective !== 'beta' ? 'objective' : 'freeBits', "family 'm2' trains the ELBO (β and KL warm-up allowed), not capacity annealing or free bits");
     }
-    if (config.classifier === 'conv' && config.model !== 'conv') {
+    if (config.classifier === 'conv' && config.architecture !== 'conv') {
       // Its convolutions need the conv model's image sides (multiples of 4).
-      refuse('classifier', "a conv classifier comes with model 'conv'; use classifier 'mlp'");
+      refuse('classifier', "a conv classifier comes with architecture 'conv'; use classifier 'mlp'");
     }
   },
   // A stored M2 names its classifier: one stored without predates conv classifiers (an MLP).

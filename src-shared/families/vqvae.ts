@@ -1,5 +1,5 @@
 import type { InferOp } from '../inference';
-import { architectureRunName, type FamilyDescriptor } from './descriptor';
+import type { FamilyDescriptor } from './descriptor';
 
 const REFUSALS: Partial<Record<InferOp, string>> = {
   traverse: 'Traversals move one dimension of a continuous latent',
@@ -21,9 +21,9 @@ export const vqvae: FamilyDescriptor = {
     'van den Oord 2017: a grid of codes from an EMA codebook, then an autoregressive prior to sample from. Conv: a (size/4)² grid; MLP: “latent” positions.',
   labels: 'none',
   engine: 'codes',
-  ownSettings: ['codebookSize', 'codeDim', 'commitment', 'codebookDecay', 'priorEpochs'],
-  // Discrete codes: no Gaussian posterior to flow, no KL to anneal or floor.
-  ignoredSettings: ['objective', 'beta', 'klWarmupSteps', 'freeBits', 'capacityMax', 'capacitySteps', 'capacityGamma', 'flow', 'flowSteps'],
+  ownSettings: ['codebookSize', 'codeDim', 'commitment', 'codebookDecay', 'priorEpochs', 'codePositions'],
+  // Discrete codes: no Gaussian latent to size, flow, or whose KL to anneal or floor.
+  ignoredSettings: ['latent', 'objective', 'beta', 'klWarmupSteps', 'freeBits', 'capacityMax', 'capacitySteps', 'capacityGamma', 'flow', 'flowSteps'],
   answers: ['images', 'samples', 'codes'],
   refusal: (op) =>
     `${REFUSALS[op] ?? `The request ${op} works on a continuous latent`}; this model is a VQ-VAE with a grid of discrete codes (ask for its samples or codes instead).`,
@@ -32,9 +32,8 @@ export const vqvae: FamilyDescriptor = {
   exploreTab: 'samples',
   legend: { kl: 'code cost', perDim: 'Code cost per position', testBound: 'bound with the code prior' },
   objectiveNote: 'A VQ-VAE has no Gaussian KL: it trains −log p(x|z_q) + β·commitment, and its KL to the prior is −log p(codes).',
-  latentField: { label: 'Code positions (MLP)', hint: 'MLP only: codes per image; conv uses a (size/4)² grid' },
   summary: (config) => `VQ-VAE, ${config.codebookSize} codes`,
-  runName: architectureRunName,
+  runName: (config) => `${config.architecture}-vq${config.codebookSize}`,
   refine(config, refuse) {
     if (config.flow !== 'none') refuse('flow', "family 'vqvae' has discrete codes; a posterior flow applies to Gaussian latents");
     if (config.objective !== 'beta' || config.beta !== 1 || config.klWarmupSteps > 0 || config.freeBits > 0) {

@@ -1,4 +1,4 @@
-import type { ClassifierKind, ModelKind } from '../config';
+import type { ClassifierKind, ArchitectureKind } from '../config';
 import { CONV_DOWNSAMPLE, CONV_STRIDE } from '../conv';
 import { madeDegreeMasks, madeMasks, IAF_GATE_BIAS } from '../made-masks';
 import type { Activation, NetworkInput } from './graph';
@@ -122,7 +122,7 @@ class NetBuilder {
 const float = (name: string, shape: number[]): NetworkInput => ({ name, shape, dtype: 'float32' });
 
 export interface GaussianArchitecture {
-  model: ModelKind;
+  model: ArchitectureKind;
   image: ImageSize;
   latent: number;
   hidden: number;
@@ -254,7 +254,7 @@ export function iafArchitecture(steps: number, latent: number): ModelDecl {
 }
 
 export interface VqArchitecture {
-  model: ModelKind;
+  model: ArchitectureKind;
   image: ImageSize;
   hidden: number;
   codeDim: number;

@@ -1,5 +1,5 @@
 import type { CheckpointTensor } from '../checkpoint-format';
-import type { FlowKind, ModelFamily, ModelKind } from '../config';
+import type { FlowKind, ModelFamily, ArchitectureKind } from '../config';
 import { classifierArchitecture, gaussianArchitecture, iafArchitecture, iafContext, madePriorArchitecture, vqArchitecture, vqGrid } from './architectures';
 import { NetworkBuilder, requireParam, type Network, type NetworkInput } from './graph';
 import { lowerNetwork, type ModelDecl, type NetworkDecl } from './layers';
@@ -26,7 +26,7 @@ import { lowerNetwork, type ModelDecl, type NetworkDecl } from './layers';
  */
 export interface ExportSpec {
   family: ModelFamily;
-  model: ModelKind;
+  model: ArchitectureKind;
   width: number;
   height: number;
   channels: 1 | 3;

@@ -1,4 +1,4 @@
-import type { ModelKind } from '@shared/config';
+import type { ArchitectureKind } from '@shared/config';
 import { tf } from '../engine/tf';
 import { createRng, STREAM } from '../engine/random';
 import { createVae } from '../model/create';
@@ -52,7 +52,7 @@ async function activate(backend: string): Promise<void> {
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} could not be initialized`);
 }
 
-async function gradientSnapshot(backend: string, kind: ModelKind): Promise<Snapshot> {
+async function gradientSnapshot(backend: string, kind: ArchitectureKind): Promise<Snapshot> {
   await activate(backend);
   const spec = { kind, image: { width: 8, height: 8, channels: 1 as const }, latent: 3, hidden: 12 };
   const model = createVae(spec, 7);

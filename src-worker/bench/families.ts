@@ -50,13 +50,13 @@ export const FAMILY_MODELS: { key: string; name: string; config: Partial<RunConf
     config: { family: 'vqvae', codebookSize: 128, codeDim: 16 },
     note: 'bound log p(x|z_q) + log π(k) with the MADE prior; + as many prior epochs',
   },
-  { key: 'vae-conv', name: 'VAE, conv', config: { model: 'conv' }, optional: true },
-  { key: 'm2-10-conv', name: 'M2 conv, 10 % labels', config: { model: 'conv', family: 'm2', classifier: 'conv', labelFraction: 0.1 }, optional: true },
-  { key: 'm2-1-conv', name: 'M2 conv, 1 % labels', config: { model: 'conv', family: 'm2', classifier: 'conv', labelFraction: 0.01 }, optional: true },
+  { key: 'vae-conv', name: 'VAE, conv', config: { architecture: 'conv' }, optional: true },
+  { key: 'm2-10-conv', name: 'M2 conv, 10 % labels', config: { architecture: 'conv', family: 'm2', classifier: 'conv', labelFraction: 0.1 }, optional: true },
+  { key: 'm2-1-conv', name: 'M2 conv, 1 % labels', config: { architecture: 'conv', family: 'm2', classifier: 'conv', labelFraction: 0.01 }, optional: true },
   {
     key: 'vqvae-conv',
     name: 'VQ-VAE conv, 7×7 × K = 128',
-    config: { model: 'conv', family: 'vqvae', codebookSize: 128, codeDim: 16 },
+    config: { architecture: 'conv', family: 'vqvae', codebookSize: 128, codeDim: 16 },
     note: 'bound with the MADE prior; + as many prior epochs',
     optional: true,
   },
@@ -67,7 +67,7 @@ const silent = { metrics: () => undefined, progress: () => undefined, epoch: () 
 export async function familyRow(model: (typeof FAMILY_MODELS)[number], data: DigitSplit, recipe: FamilyRecipe, seed = 1): Promise<FamilyRow> {
   const config: RunConfig = {
     ...defaultRunConfig(),
-    model: 'mlp',
+    architecture: 'mlp',
     latent: 16,
     hidden: 256,
     batchSize: recipe.batch,

@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { defaultRunConfig, type ModelFamily, type ModelKind } from '@shared/config';
+import { defaultRunConfig, type ModelFamily, type ArchitectureKind } from '@shared/config';
 import { imputeMethods, type ImputeMethod, type ImputeScore } from '@shared/inference';
 import { makeMask, maskKinds, type MaskKind } from '@shared/pixel-mask';
 import { permutation } from '@shared/random';
@@ -49,7 +49,7 @@ const BATCH = 128;
 /** Share of the training digits whose label an M2 model sees. */
 const M2_LABELLED = 0.1;
 
-async function trainModel(kind: ModelKind, digits: DigitSplit, epochs: number, family: ModelFamily = 'vae'): Promise<{ trainer: VaeTrainer; seconds: number }> {
+async function trainModel(kind: ArchitectureKind, digits: DigitSplit, epochs: number, family: ModelFamily = 'vae'): Promise<{ trainer: VaeTrainer; seconds: number }> {
   const conditional = family === 'cvae' || family === 'm2';
   const trainer = new VaeTrainer({ kind, ...BENCH_SPEC, ...(conditional ? { classes: 10 } : {}) }, { ...defaultRunConfig(), seed: 1, learningRate: 1e-3, family });
   const shuffle = createRng(1, 0x51);

@@ -1,4 +1,4 @@
-import { defaultRunConfig, type ModelKind } from '@shared/config';
+import { defaultRunConfig, type ArchitectureKind } from '@shared/config';
 import { permutation } from '@shared/random';
 import { createRng, STREAM } from '../engine/random';
 import { gatherBatch, type ImageSet } from '../train/images';
@@ -8,7 +8,7 @@ import type { DigitSplit } from './digits';
 /** What the bench measures with the engine itself, on whichever backend is active. */
 export const BENCH_SPEC = { image: { width: 28, height: 28, channels: 1 as const }, latent: 16, hidden: 256 };
 
-function trainer(kind: ModelKind, seed = 1): VaeTrainer {
+function trainer(kind: ArchitectureKind, seed = 1): VaeTrainer {
   return new VaeTrainer({ kind, ...BENCH_SPEC }, { ...defaultRunConfig(), seed });
 }
 
@@ -29,7 +29,7 @@ export interface Throughput {
  * need more than `slowLimitSec` for one full batch is measured on a smaller batch, and
  * the result says which.
  */
-export async function trainingThroughput(kind: ModelKind, batch: number, seconds: number, slowLimitSec = 8): Promise<Throughput> {
+export async function trainingThroughput(kind: ArchitectureKind, batch: number, seconds: number, slowLimitSec = 8): Promise<Throughput> {
   const t = trainer(kind);
   try {
     const probe = Math.min(batch, 8);
@@ -52,7 +52,7 @@ export async function trainingThroughput(kind: ModelKind, batch: number, seconds
 }
 
 /** Median wall time of decoding one latent code to a mean image (values read back), in ms. */
-export async function decodeLatencyMs(kind: ModelKind, repeats = 300): Promise<number> {
+export async function decodeLatencyMs(kind: ArchitectureKind, repeats = 300): Promise<number> {
   const t = trainer(kind);
   try {
     const z = createRng(3).normals(16);
@@ -78,7 +78,7 @@ export const QUALITY_SEED = 1;
  * (e.g. `conv1/f`), for the PyTorch reference: with identical starting points only
  * the frameworks' batch order and noise differ, not the luck of an initialization.
  */
-export function initialWeights(kind: ModelKind): { name: string; shape: number[]; values: number[] }[] {
+export function initialWeights(kind: ArchitectureKind): { name: string; shape: number[]; values: number[] }[] {
   const t = trainer(kind, QUALITY_SEED);
   try {
     return t.model.variables.map((v) => ({
@@ -124,7 +124,7 @@ export interface QualityResult {
  * indices, epoch after epoch) and its reparameterization noise, for the reference to
  * replay.
  */
-export async function digitsQuality(kind: ModelKind, data: DigitSplit, epochs: number, batch: number, k: number): Promise<QualityResult> {
+export async function digitsQuality(kind: ArchitectureKind, data: DigitSplit, epochs: number, batch: number, k: number): Promise<QualityResult> {
   const t = trainer(kind, QUALITY_SEED);
   const images: ImageSet = data.images;
   try {

@@ -1,4 +1,4 @@
-import type { BackendName, ModelKind } from '@shared/config';
+import type { BackendName, ArchitectureKind } from '@shared/config';
 import type { DigitSplit } from './digits';
 import type { FamilyRecipe, FamilyRow } from './families';
 import type { QualityResult, Throughput } from './measure';
@@ -11,7 +11,7 @@ export const TARGET_NLL_GAP = 1;
 
 export interface SpeedRow {
   backend: BackendName;
-  model: ModelKind;
+  model: ArchitectureKind;
   throughput: Throughput;
   decodeMs: number;
 }

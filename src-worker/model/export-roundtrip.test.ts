@@ -148,12 +148,12 @@ const float = (values: Float32Array, shape: number[]): Value => ({ values, shape
 async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expectation> {
   const full = runConfigSchema.parse({ latent: 3, hidden: 24, seed, ...config });
   const conditional = full.family === 'cvae' || full.family === 'm2';
-  const trainer = new VaeTrainer({ kind: full.model, image: IMAGE, latent: full.latent, hidden: full.hidden, classes: conditional ? CLASSES : 0 }, full);
+  const trainer = new VaeTrainer({ kind: full.architecture, image: IMAGE, latent: full.latent, hidden: full.hidden, classes: conditional ? CLASSES : 0 }, full);
   try {
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
     const networks = buildExportNetworks(
-      { family: full.family, model: full.model, ...IMAGE, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps },
+      { family: full.family, model: full.architecture, ...IMAGE, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps },
       exportParams(checkpoint.tensors),
     );
     const random = mulberry32(seed + 2);
@@ -198,12 +198,12 @@ async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expec
 }
 
 async function vqCase(model: 'mlp' | 'conv', seed: number): Promise<Expectation> {
-  const full = runConfigSchema.parse({ family: 'vqvae', model, latent: 6, hidden: 24, codebookSize: 10, codeDim: 3, seed });
-  const trainer = new VqVaeTrainer({ kind: model, image: IMAGE, hidden: full.hidden, codeDim: full.codeDim, positions: full.latent }, full);
+  const full = runConfigSchema.parse({ family: 'vqvae', architecture: model, codePositions: 6, hidden: 24, codebookSize: 10, codeDim: 3, seed });
+  const trainer = new VqVaeTrainer({ kind: model, image: IMAGE, hidden: full.hidden, codeDim: full.codeDim, positions: full.codePositions }, full);
   try {
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
-    const networks = buildExportNetworks({ family: 'vqvae', model, ...IMAGE, latent: full.latent, flow: 'none', flowSteps: 0 }, exportParams(checkpoint.tensors));
+    const networks = buildExportNetworks({ family: 'vqvae', model, ...IMAGE, latent: full.codePositions, flow: 'none', flowSteps: 0 }, exportParams(checkpoint.tensors));
     const { positions: L } = trainer.nets;
     const K = trainer.codes;
     const random = mulberry32(seed + 2);
@@ -341,7 +341,7 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
   for (const model of ['mlp', 'conv'] as const) {
     it(`${model} VAE`, async () => {
       await useBackend('cpu');
-      const expectation = await gaussianCase({ model }, 5);
+      const expectation = await gaussianCase({ architecture: model }, 5);
       expect(expectation.networks.networks.map((n) => n.name)).toEqual(['encoder', 'decoder']);
       expect(expectation.networks.networks[1]!.inputs.map((i) => i.name)).toEqual(['z']);
       await verify(`${model}-vae`, expectation);
@@ -349,7 +349,7 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
 
     it(`${model} conditional VAE with a planar flow (label inputs, flow parameters)`, async () => {
       await useBackend('cpu');
-      const expectation = await gaussianCase({ model, family: 'cvae', flow: 'planar', flowSteps: 2 }, 7);
+      const expectation = await gaussianCase({ architecture: model, family: 'cvae', flow: 'planar', flowSteps: 2 }, 7);
       expect(expectation.networks.classes).toBe(CLASSES);
       expect(expectation.networks.networks[0]!.outputs).toEqual(['mu', 'log_var', 'flow_params']);
       expect(expectation.networks.networks[1]!.inputs.map((i) => i.name)).toEqual(['z', 'y']);
@@ -358,7 +358,7 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
 
     it(`${model} VAE with an inverse autoregressive flow (context output, one network per step)`, async () => {
       await useBackend('cpu');
-      const expectation = await gaussianCase({ model, flow: 'iaf', flowSteps: 2 }, 13);
+      const expectation = await gaussianCase({ architecture: model, flow: 'iaf', flowSteps: 2 }, 13);
       expect(expectation.networks.networks.map((n) => n.name)).toEqual(['encoder', 'decoder', 'iaf_step0', 'iaf_step1']);
       expect(expectation.networks.networks[0]!.outputs).toEqual(['mu', 'log_var', 'flow_context']);
       await verify(`${model}-iaf`, expectation);
@@ -381,7 +381,7 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
 
   it('semi-supervised M2 of the conv model, with its conv classifier', async () => {
     await useBackend('cpu');
-    const expectation = await gaussianCase({ family: 'm2', model: 'conv', classifier: 'conv' }, 17);
+    const expectation = await gaussianCase({ family: 'm2', architecture: 'conv', classifier: 'conv' }, 17);
     const classifier = expectation.networks.networks.find((n) => n.name === 'classifier')!;
     expect(classifier.nodes.filter((node) => node.op.kind === 'conv').length).toBe(2);
     await verify('conv-m2', expectation);

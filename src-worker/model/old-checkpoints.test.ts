@@ -96,7 +96,7 @@ describe(`checkpoints written by ${fixture.madeBy} load into today's networks an
         expect(again.tensors.map((t) => `${t.name} ${t.shape.join('x')}`)).toEqual(state.tensors.map((t) => `${t.name} ${t.shape.join('x')}`));
         // And the export reads it.
         const exported = buildExportNetworks(
-          { family: config.family, model: config.model, ...spec.image, latent: d, flow: config.flow, flowSteps: config.flowSteps },
+          { family: config.family, model: config.architecture, ...spec.image, latent: d, flow: config.flow, flowSteps: config.flowSteps },
           exportParams(parseCheckpoint(bytes).tensors),
         );
         expect(exported.networks.length).toBeGreaterThanOrEqual(2);
@@ -111,6 +111,10 @@ describe(`checkpoints written by ${fixture.madeBy} load into today's networks an
       await useBackend('cpu');
       const config = runConfigSchema.parse(c.config);
       const spec = c.spec as VqSpec;
+      // The stored config named the architecture `model` and kept the code positions in `latent`.
+      expect(c.config).toHaveProperty('model');
+      expect(config.architecture).toBe(spec.kind);
+      expect(config.codePositions).toBe(spec.positions);
       const { bytes, state } = load(c);
       const trainer = new VqVaeTrainer(spec, config);
       try {
@@ -134,7 +138,7 @@ describe(`checkpoints written by ${fixture.madeBy} load into today's networks an
         const again = await trainer.exportState();
         expect(again.tensors.map((t) => `${t.name} ${t.shape.join('x')}`)).toEqual(state.tensors.map((t) => `${t.name} ${t.shape.join('x')}`));
         const exported = buildExportNetworks(
-          { family: 'vqvae', model: config.model, ...spec.image, latent: config.latent, flow: 'none', flowSteps: 0 },
+          { family: 'vqvae', model: config.architecture, ...spec.image, latent: config.codePositions, flow: 'none', flowSteps: 0 },
           exportParams(parseCheckpoint(bytes).tensors),
         );
         expect(exported.networks.map((net) => net.name)).toEqual(['encoder', 'decoder', 'prior']);

@@ -25,12 +25,12 @@ function fieldOf(fn: () => unknown): unknown {
 
 describe('model spec checks', () => {
   it('rejects a conv model on 6×6 images, naming the model field and the image size', () => {
-    expect(fieldOf(() => checkVaeSpec(spec({ kind: 'conv', image: { width: 6, height: 6 } })))).toBe('model');
+    expect(fieldOf(() => checkVaeSpec(spec({ kind: 'conv', image: { width: 6, height: 6 } })))).toBe('architecture');
     expect(() => checkVaeSpec(spec({ kind: 'conv', image: { width: 6, height: 6 } }))).toThrow(/6×6/);
   });
 
   it('rejects conv on sides not divisible by 4 but accepts the MLP there', () => {
-    expect(fieldOf(() => checkVaeSpec(spec({ kind: 'conv', image: { width: 10, height: 12 } })))).toBe('model');
+    expect(fieldOf(() => checkVaeSpec(spec({ kind: 'conv', image: { width: 10, height: 12 } })))).toBe('architecture');
     expect(() => checkVaeSpec(spec({ kind: 'mlp', image: { width: 10, height: 12 } }))).not.toThrow();
   });
 

@@ -1,6 +1,6 @@
 import { ApiError } from '@shared/errors';
 import { convMisfit } from '@shared/conv';
-import type { ModelKind } from '@shared/config';
+import type { ArchitectureKind } from '@shared/config';
 import { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL, declaredParameters, gaussianArchitecture } from '@shared/model-export/architectures';
 import type { tf } from '../engine/tf';
 
@@ -12,7 +12,7 @@ export interface ImageShape {
 }
 
 export interface VaeSpec {
-  kind: ModelKind;
+  kind: ArchitectureKind;
   image: ImageShape;
   latent: number;
   hidden: number;
@@ -116,7 +116,7 @@ export function checkVaeSpec(spec: VaeSpec): void {
     throw invalid('datasetPath', `The dataset has unusable images (${width}×${height}×${channels}).`);
   }
   const misfit = spec.kind === 'conv' ? convMisfit(spec.image) : null;
-  if (misfit) throw invalid('model', `${misfit} Use model 'mlp' or re-import the dataset at another size.`);
+  if (misfit) throw invalid('architecture', `${misfit} Use architecture 'mlp' or re-import the dataset at another size.`);
   const count = parameterCount(spec);
   if (count > MAX_PARAMETERS) {
     throw invalid(

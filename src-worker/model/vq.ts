@@ -1,6 +1,6 @@
 import { ApiError } from '@shared/errors';
 import { convMisfit } from '@shared/conv';
-import type { ModelKind } from '@shared/config';
+import type { ArchitectureKind } from '@shared/config';
 import { vqArchitecture, vqGrid } from '@shared/model-export/architectures';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
@@ -17,7 +17,7 @@ import { inputSize, type ImageShape } from './vae';
  *   mlp:  D → h → h → L·codeDim, L = `positions`; the decoder mirrors it.
  */
 export interface VqSpec {
-  kind: ModelKind;
+  kind: ArchitectureKind;
   image: ImageShape;
   hidden: number;
   codeDim: number;
@@ -46,7 +46,7 @@ export function vqPositions(spec: Pick<VqSpec, 'kind' | 'image' | 'positions'>):
 
 export function checkVqSpec(spec: VqSpec): void {
   const misfit = spec.kind === 'conv' ? convMisfit(spec.image) : null;
-  if (misfit) throw new ApiError('invalid_input', misfit, { field: 'model' });
+  if (misfit) throw new ApiError('invalid_input', misfit, { field: 'architecture' });
 }
 
 export function createVqNetworks(spec: VqSpec, rng: Rng): VqNetworks {

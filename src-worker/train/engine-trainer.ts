@@ -53,11 +53,11 @@ export interface EngineTrainer {
 }
 
 const vqSpec = (config: RunConfig, images: ImageSet): VqSpec => ({
-  kind: config.model,
+  kind: config.architecture,
   image: images.shape,
   hidden: config.hidden,
   codeDim: config.codeDim,
-  positions: config.latent,
+  positions: config.codePositions,
 });
 
 /** The trainer of each engine a family names (FamilyDescriptor.engine), and its check against the data. */

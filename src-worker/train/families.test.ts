@@ -18,7 +18,7 @@ const data = sidedBlobs(64);
 const all = Int32Array.from({ length: data.count }, (_, i) => i);
 
 function makeTrainer(config: Partial<RunConfig>, kind: 'mlp' | 'conv' = 'mlp'): VaeTrainer {
-  const full: RunConfig & TrainerConfig = { ...defaultRunConfig(), hidden: 32, latent: 2, learningRate: 3e-3, model: kind, ...config };
+  const full: RunConfig & TrainerConfig = { ...defaultRunConfig(), hidden: 32, latent: 2, learningRate: 3e-3, architecture: kind, ...config };
   return new VaeTrainer(modelSpec(full, data), full);
 }
 
@@ -291,7 +291,7 @@ describe('families in the training loop', () => {
     { flow: 'planar', flowSteps: 2 },
     { flow: 'iaf', flowSteps: 2 },
     { family: 'm2', labelFraction: 0.2 },
-    { family: 'm2', model: 'conv', classifier: 'conv', labelFraction: 0.2 },
+    { family: 'm2', architecture: 'conv', classifier: 'conv', labelFraction: 0.2 },
     // Stopped in epoch 2 and resumed across the switch to the prior's epoch 3.
     { family: 'vqvae', codebookSize: 8, codeDim: 3, priorEpochs: 1 },
   ] as Partial<RunConfig>[];

@@ -132,10 +132,10 @@ describe('training loop', () => {
   it('refuses a conv model that cannot fit the images', async () => {
     await useBackend('wasm');
     const small = syntheticImages(10, 6, 6);
-    const { opts } = options({ model: 'conv' });
+    const { opts } = options({ architecture: 'conv' });
     const error = await train({ ...opts, images: small, split: splitIndices(10, 0.2, 1) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).details).toMatchObject({ field: 'model' });
+    expect((error as ApiError).details).toMatchObject({ field: 'architecture' });
   });
 });
 

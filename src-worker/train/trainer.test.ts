@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRunConfig, type ModelKind } from '@shared/config';
+import { defaultRunConfig, type ArchitectureKind } from '@shared/config';
 import { tf } from '../engine/tf';
 import { createRng } from '../engine/random';
 import { syntheticImages, useBackend } from '../testing/setup';
@@ -9,7 +9,7 @@ import { VaeTrainer, type TrainerConfig } from './trainer';
 const images = syntheticImages(64, 8, 8);
 const all = Int32Array.from({ length: images.count }, (_, i) => i);
 
-function makeTrainer(kind: ModelKind, overrides: Partial<TrainerConfig> = {}, data: ImageSet = images): VaeTrainer {
+function makeTrainer(kind: ArchitectureKind, overrides: Partial<TrainerConfig> = {}, data: ImageSet = images): VaeTrainer {
   return new VaeTrainer(
     { kind, image: data.shape, latent: 4, hidden: 32 },
     { ...defaultRunConfig(), learningRate: 3e-3, ...overrides },

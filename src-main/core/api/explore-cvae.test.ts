@@ -23,7 +23,7 @@ beforeAll(async () => {
   await writeImageFolder(join(dir.path, 'shapes'), ['a', 'b', 'c'], 20, { size: 8 });
   const project = await core.call('projects.create', { name: 'cvae' });
   const dataset = await core.call('datasets.import', { projectId: project.id, folder: join(dir.path, 'shapes'), size: 8, testFraction: 0.2 });
-  const config = { model: 'mlp', hidden: 16, latent: 2, epochs: 1, batchSize: 16, backend: 'cpu', iwaeSamples: 5 } as const;
+  const config = { architecture: 'mlp', hidden: 16, latent: 2, epochs: 1, batchSize: 16, backend: 'cpu', iwaeSamples: 5 } as const;
   const cvae = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { ...config, family: 'cvae', flow: 'planar', flowSteps: 2 } });
   const plain = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config });
   const vq = await core.call('runs.create', {

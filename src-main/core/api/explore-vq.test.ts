@@ -23,7 +23,7 @@ beforeAll(async () => {
   await writeImageFolder(join(dir.path, 'shapes'), ['a', 'b', 'c'], 20, { size: 8 });
   const project = await core.call('projects.create', { name: 'vq' });
   const dataset = await core.call('datasets.import', { projectId: project.id, folder: join(dir.path, 'shapes'), size: 8, testFraction: 0.2 });
-  const config = { model: 'mlp', family: 'vqvae', hidden: 16, latent: L, batchSize: 16, backend: 'cpu', codebookSize: K, codeDim: 2 } as const;
+  const config = { architecture: 'mlp', family: 'vqvae', hidden: 16, codePositions: L, batchSize: 16, backend: 'cpu', codebookSize: K, codeDim: 2 } as const;
   const vq = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { ...config, epochs: 3, priorEpochs: 1 } });
   const uniform = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { ...config, epochs: 1, priorEpochs: 0 } });
   await Promise.all([core.runs.settled(vq.id), core.runs.settled(uniform.id)]);

@@ -37,7 +37,7 @@ beforeAll(async () => {
   await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right', 'middle'], 30, { size: 8 });
   const project = await core.call('projects.create', { name: 'explore' });
   const dataset = await core.call('datasets.import', { projectId: project.id, folder: join(dir.path, 'shapes'), size: 8, testFraction: 0.2 });
-  const config = { model: 'mlp', hidden: 32, epochs: 2, batchSize: 16, backend: 'cpu' } as const;
+  const config = { architecture: 'mlp', hidden: 32, epochs: 2, batchSize: 16, backend: 'cpu' } as const;
   const flat = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { ...config, latent: 2 } });
   const wide = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { ...config, latent: 5 } });
   await Promise.all([core.runs.settled(flat.id), core.runs.settled(wide.id)]);
@@ -174,7 +174,7 @@ describe('Explore', () => {
   it('a run without a checkpoint says so', async () => {
     const project = (await core.call('projects.list', {}))[0]!;
     const dataset = (await core.call('datasets.list', { projectId: project.id }))[0]!;
-    const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { model: 'mlp', epochs: 1, backend: 'cpu' } });
+    const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { architecture: 'mlp', epochs: 1, backend: 'cpu' } });
     await core.call('runs.cancel', { runId: run.id });
     await core.runs.settled(run.id);
     await expect(core.call('explore.info', { runId: run.id })).rejects.toMatchObject({ code: 'not_found', message: expect.stringMatching(/no saved model/) });

@@ -30,7 +30,7 @@ beforeAll(async () => {
   const run = await core.call('runs.create', {
     projectId: project.id,
     datasetId: dataset.id,
-    config: { model: 'mlp', hidden: 32, latent: 3, epochs: 3, batchSize: 16, backend: 'cpu' },
+    config: { architecture: 'mlp', hidden: 32, latent: 3, epochs: 3, batchSize: 16, backend: 'cpu' },
   });
   await core.runs.settled(run.id);
   expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');

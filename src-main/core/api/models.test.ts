@@ -107,7 +107,7 @@ beforeAll(async () => {
     projectId: project.id,
     datasetId: dataset.id,
     name: 'shapes mlp',
-    config: { model: 'mlp', latent: LATENT, hidden: 32, epochs: 2, batchSize: 16, backend: 'cpu', iwaeSamples: 10 },
+    config: { architecture: 'mlp', latent: LATENT, hidden: 32, epochs: 2, batchSize: 16, backend: 'cpu', iwaeSamples: 10 },
   });
   await core.runs.settled(run.id);
   expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
@@ -174,9 +174,9 @@ describe('models.export', () => {
     const families = [
       { config: { family: 'cvae', flow: 'planar', flowSteps: 2 }, networks: ['encoder', 'decoder'], readme: /one-hot class.*0 = left, 1 = right[\s\S]*Planar flow/ },
       // A conv M2 (its classifier is conv too); the MLP one's networks are checked in export-roundtrip.test.ts.
-      { config: { family: 'm2', model: 'conv', classifier: 'conv', backend: 'wasm', labelFraction: 0.5 }, networks: ['encoder', 'decoder', 'classifier'], readme: /Classifier/ },
+      { config: { family: 'm2', architecture: 'conv', classifier: 'conv', backend: 'wasm', labelFraction: 0.5 }, networks: ['encoder', 'decoder', 'classifier'], readme: /Classifier/ },
       { config: { family: 'vae', flow: 'iaf', flowSteps: 2 }, networks: ['encoder', 'decoder', 'iaf_step0', 'iaf_step1'], readme: /Inverse autoregressive flow.*`flow_context` h \[N, 6\]/ },
-      { config: { family: 'vqvae', codebookSize: 8, codeDim: 2, latent: 4, epochs: 3, priorEpochs: 1 }, networks: ['encoder', 'decoder', 'prior'], readme: /argmax of `code_scores`[\s\S]*autoregressive/ },
+      { config: { family: 'vqvae', codebookSize: 8, codeDim: 2, codePositions: 4, epochs: 3, priorEpochs: 1 }, networks: ['encoder', 'decoder', 'prior'], readme: /argmax of `code_scores`[\s\S]*autoregressive/ },
     ] as const;
     const runs = [];
     for (const family of families) {
@@ -243,7 +243,7 @@ describe('models.export', () => {
 describe('round trip', () => {
   it('imports the archive into a fresh workspace; plain tfjs decodes like the app (Explore interpolation), onnxruntime like tfjs; Inpaint works on it', async () => {
     const imported = await fresh.call('models.import', { projectId: 1, path: archivePath });
-    expect(imported).toMatchObject({ status: 'finished', projectId: 1, config: { model: 'mlp', latent: LATENT } });
+    expect(imported).toMatchObject({ status: 'finished', projectId: 1, config: { architecture: 'mlp', latent: LATENT } });
     expect(imported.imported?.card.source.runId).toBe(runId);
     expect(imported.tags).toContain('imported');
     expect((await fresh.call('runs.metrics', { runId: imported.id, names: ['loss'] })).length).toBeGreaterThan(0);

@@ -44,9 +44,9 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
           { field: 'datasetId' },
         );
       }
-      const misfit = config.model === 'conv' ? convMisfit(dataset) : null;
+      const misfit = config.architecture === 'conv' ? convMisfit(dataset) : null;
       if (misfit) {
-        throw new ApiError('invalid_input', `"${dataset.name}": ${misfit} Use model 'mlp', or re-import it at another size.`, { field: 'config.model' });
+        throw new ApiError('invalid_input', `"${dataset.name}": ${misfit} Use architecture 'mlp', or re-import it at another size.`, { field: 'config.architecture' });
       }
       const unlabelled = labelsBlocker(config, dataset);
       if (unlabelled) throw new ApiError('invalid_input', `"${dataset.name}": ${unlabelled}`, { field: 'config.family' });

@@ -4,6 +4,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 
 import { CHECKPOINT_HASH_BYTES, parseCheckpoint, zeroCheckpointTensors, type ParsedCheckpoint } from '@shared/checkpoint-format';
 import { decodePacked, encodePacked, imageBytes, SPLIT_TEST, SPLIT_VALIDATION, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
+import { latentWidthOf } from '@shared/families';
 import {
   ARCHIVE_EXTENSION,
   EXPORT_FILES,
@@ -106,11 +107,11 @@ function metricsCsv(db: Db, runId: number): string {
 /** One line on what the model is, for the card and the README's first paragraph. */
 function describeModel(run: Run, dataset: Dataset, exported: ExportNetworks): string {
   const c = run.config;
-  const kind = c.model.toUpperCase();
+  const kind = c.architecture.toUpperCase();
   const data = `trained in VAE Studio on "${dataset.name}" (${dataset.width}×${dataset.height}×${dataset.channels})`;
   if (exported.codes) {
     const { size, dim, grid, positions } = exported.codes;
-    const where = c.model === 'conv' ? `a ${grid[0]}×${grid[1]} grid` : `${positions} positions`;
+    const where = c.architecture === 'conv' ? `a ${grid[0]}×${grid[1]} grid` : `${positions} positions`;
     return `${kind} VQ-VAE (${size} codes of dimension ${dim} on ${where}, ${c.decoder} decoder, ${exported.priorTrained ? 'autoregressive prior' : 'no trained prior'}) ${data}.`;
   }
   const what =
@@ -137,8 +138,8 @@ function modelCard(run: Run, dataset: Dataset, row: CheckpointRow, exported: Exp
     app: { name: 'VAE Studio', version },
     source: { runId: run.id, runName: run.name, runStatus: run.status, checkpoint: row.kind, epoch: row.epoch, step: row.step, notes: run.notes, tags: run.tags },
     architecture: {
-      kind: c.model,
-      latent: c.latent,
+      kind: c.architecture,
+      latent: latentWidthOf(c),
       hidden: c.hidden,
       parameters: parameterCount(exported.networks),
       encoder: layers('encoder'),
@@ -198,7 +199,7 @@ export async function buildExport(
   const { bytes, parsed } = await loadCheckpointBlob(blobs, row.blob_hash, `run ${run.id}`);
   const checkpointBytes = await slimCheckpoint(bytes);
   const c = run.config;
-  const spec = { family: c.family, model: c.model, width: dataset.width, height: dataset.height, channels: dataset.channels, latent: c.latent, flow: c.flow, flowSteps: c.flowSteps };
+  const spec = { family: c.family, model: c.architecture, width: dataset.width, height: dataset.height, channels: dataset.channels, latent: latentWidthOf(c), flow: c.flow, flowSteps: c.flowSteps };
   let exported: ExportNetworks;
   try {
     exported = buildExportNetworks(spec, exportParams(parsed.tensors));

@@ -3,6 +3,7 @@ import { createReadStream, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseCheckpoint } from '@shared/checkpoint-format';
 import { LIMITS, runConfigSchema, importSettingsSchema, type RunConfig } from '@shared/config';
+import { latentWidthOf } from '@shared/families';
 import { decodePacked, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import { EXPORT_FILES, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, HELDOUT_MAX, manifestSchema, modelCardSchema, type ImportedModel, type ModelCard } from '@shared/model-card';
@@ -267,10 +268,10 @@ async function readBundle(files: ExportSource, source: string): Promise<Imported
     const parsed = parseCheckpoint(checkpoint);
     if ((await sha256HexAsync(parsed.body)) !== Buffer.from(parsed.hash).toString('hex')) throw new Error('its trailing hash does not match');
     config = runConfigSchema.parse(parsed.config);
-    if (config.model !== card.architecture.kind || config.latent !== card.architecture.latent) throw new Error('it does not match the model card');
+    if (config.architecture !== card.architecture.kind || latentWidthOf(config) !== card.architecture.latent) throw new Error('it does not match the model card');
     if (config.family !== card.architecture.family) throw new Error(`it holds a '${config.family}' model, the model card says '${card.architecture.family}'`);
     const { width, height, channels } = card.preprocessing;
-    buildExportNetworks({ family: config.family, model: config.model, width, height, channels, latent: config.latent, flow: config.flow, flowSteps: config.flowSteps }, exportParams(parsed.tensors));
+    buildExportNetworks({ family: config.family, model: config.architecture, width, height, channels, latent: latentWidthOf(config), flow: config.flow, flowSteps: config.flowSteps }, exportParams(parsed.tensors));
   } catch (error) {
     throw bad(source, `${EXPORT_FILES.checkpoint}: ${(error as Error).message}`);
   }
