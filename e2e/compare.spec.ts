@@ -1,7 +1,7 @@
 import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
 import { chartPoints, createFirstProject, importFolder, trainTinyRun } from './steps';
 
-test('compare two runs: curves overlaid with a legend per run, settings diffed; their dataset cannot be deleted', async ({ page, studio }) => {
+test('compare two runs: curves overlaid with a legend per run, settings diffed; their dataset goes only with them', async ({ page, studio }) => {
   const data = await tempFolder();
   try {
     const { folder } = await writeShapesFolder(data.path, 8);
@@ -47,14 +47,24 @@ test('compare two runs: curves overlaid with a legend per run, settings diffed; 
     await screenshot(page, '13-compare-dark');
     await page.emulateMedia({ colorScheme: 'light' });
 
-    // The runs still use their dataset: the confirmation warns, the core refuses.
+    // The runs still use their dataset: the dialog offers what can work — going to them,
+    // or deleting the dataset with them (their count on the button).
     await page.getByTestId('nav-datasets').click();
     await page.getByTestId('dataset-row').click();
     await page.getByTestId('dataset-delete').click();
     await expect(page.getByTestId('confirm')).toContainText('2 runs trained on it');
+    await expect(page.getByTestId('confirm-ok')).toHaveText('Delete dataset and 2 runs');
+    await page.getByTestId('confirm-alternative').click();
+    await expect(page).toHaveURL(/#\/runs$/);
+    await expect(page.getByTestId('runs-search')).toHaveValue('shapes');
+    await expect(page.getByTestId('run-row')).toHaveCount(2);
+    await page.getByTestId('nav-datasets').click();
+    await page.getByTestId('dataset-row').click();
+    await page.getByTestId('dataset-delete').click();
     await page.getByTestId('confirm-ok').click();
-    await expect(page.getByTestId('dataset-error')).toContainText('is used by 2 run(s); delete those runs first');
-    await expect(page.getByTestId('dataset-row')).toHaveCount(1);
+    await expect(page.getByTestId('dataset-row')).toHaveCount(0);
+    await page.getByTestId('nav-runs').click();
+    await expect(page.getByTestId('runs-empty')).toBeVisible();
   } finally {
     await data.remove();
   }

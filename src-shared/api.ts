@@ -57,7 +57,11 @@ export const requestSchemas = {
     .strict(),
   /** Re-import a dataset's folder: unchanged files are reused, added/removed ones picked up. */
   'datasets.refresh': z.object({ datasetId: id, jobId: z.string().min(1).max(64).optional() }).strict(),
-  'datasets.delete': z.object({ datasetId: id }).strict(),
+  /**
+   * A dataset that runs were trained on is refused unless `withRuns` asks to delete those
+   * runs too (none of them may be training); `runsDeleted` says how many went with it.
+   */
+  'datasets.delete': z.object({ datasetId: id, withRuns: z.boolean().optional() }).strict(),
   'datasets.skippedCsv': z.object({ datasetId: id }).strict(),
   'datasets.cancelImport': z.object({ jobId: z.string().min(1).max(64) }).strict(),
   /** `perClass` also answers one strip of that many images per label (`classes`). */
@@ -225,7 +229,7 @@ export interface RequestOutputs {
   'datasets.import': Dataset;
   'datasets.inspect': FolderInspection;
   'datasets.refresh': Dataset;
-  'datasets.delete': { deleted: number };
+  'datasets.delete': { deleted: number; runsDeleted: number };
   'datasets.skippedCsv': { filename: string; csv: string };
   'datasets.cancelImport': { cancelled: boolean };
   'datasets.preview': DatasetPreview;

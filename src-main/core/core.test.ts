@@ -163,6 +163,40 @@ describe('run history', () => {
   });
 });
 
+describe('deleting a dataset that runs were trained on', () => {
+  it('refuses without withRuns (saying how many), refuses while one trains, then deletes the runs with it', async () => {
+    process.env.FAKE_WORKER_MODE = 'finish';
+    const folder = join(dir.path, 'images');
+    await writeImageFolder(folder, ['a'], 2, { size: 8 });
+    const project = await core.call('projects.create', { name: 'p' });
+    const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 8 });
+    const other = await core.call('datasets.import', { projectId: project.id, folder, size: 8, name: 'kept' });
+    const first = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: {} });
+    const second = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: {} });
+    const keptRun = await core.call('runs.create', { projectId: project.id, datasetId: other.id, config: {} });
+    const hash = core.workspace.blobs.put(Buffer.from('first run image'));
+    core.workspace.db
+      .prepare(`INSERT INTO artifacts (run_id, kind, epoch, blob_hash, mime, created_at) VALUES (?, 'samples', 1, ?, 'image/png', 'now')`)
+      .run(first.id, hash);
+
+    const plain = await core.handle('datasets.delete', { datasetId: dataset.id });
+    expect(plain).toMatchObject({ ok: false, error: { code: 'conflict', details: { field: 'datasetId', runs: 2 } } });
+    // A run still queued or training refuses the whole request; nothing is deleted.
+    const busy = await core.handle('datasets.delete', { datasetId: dataset.id, withRuns: true });
+    expect(busy).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(rowCounts()).toMatchObject({ runs: 3, datasets: 2 });
+
+    for (const run of [first, second, keptRun]) await core.runs.settled(run.id);
+    expect(await core.call('datasets.delete', { datasetId: dataset.id, withRuns: true })).toEqual({ deleted: dataset.id, runsDeleted: 2 });
+    expect((await core.call('runs.list', { projectId: project.id })).map((run) => run.id)).toEqual([keptRun.id]);
+    expect((await core.call('datasets.list', { projectId: project.id })).map((d) => d.id)).toEqual([other.id]);
+    expect(core.workspace.blobs.has(hash)).toBe(false);
+    // Same folder, same packed bytes: the blob the kept dataset shares stays.
+    expect(core.workspace.blobs.has(other.contentHash)).toBe(true);
+    delete process.env.FAKE_WORKER_MODE;
+  });
+});
+
 describe('one writer per workspace', () => {
   it('refuses a second writer on the same workspace, naming the holder', async () => {
     expect(() => testCore(core.workspace.home)).toThrow(/in use by another VAE Studio .*pid \d+/);

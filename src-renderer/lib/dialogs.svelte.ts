@@ -6,13 +6,18 @@
 export interface ConfirmOptions {
   title: string;
   message: string;
-  confirmLabel: string;
+  /** null: the action cannot be done now; only Cancel (and `alternative`) are offered. */
+  confirmLabel: string | null;
   /** A destructive action: the button is red and Cancel has the focus. */
   danger?: boolean;
+  /** A second way out that can work (e.g. "Show its runs"), beside Cancel. */
+  alternative?: string;
 }
 
+export type Choice = 'confirm' | 'alternative' | 'cancel';
+
 interface PendingConfirm extends ConfirmOptions {
-  resolve: (confirmed: boolean) => void;
+  resolve: (choice: Choice) => void;
 }
 
 class Dialogs {
@@ -20,17 +25,22 @@ class Dialogs {
   helpOpen = $state(false);
 
   /** Resolves true when the person confirms, false on Cancel, Esc or a click outside. */
-  confirm(options: ConfirmOptions): Promise<boolean> {
-    this.settle(false);
+  async confirm(options: ConfirmOptions & { confirmLabel: string }): Promise<boolean> {
+    return (await this.choose(options)) === 'confirm';
+  }
+
+  /** Like confirm, with the alternative's answer too; Esc and a click outside cancel. */
+  choose(options: ConfirmOptions): Promise<Choice> {
+    this.settle('cancel');
     return new Promise((resolve) => {
       this.confirmation = { ...options, resolve };
     });
   }
 
-  settle(confirmed: boolean): void {
+  settle(choice: Choice | boolean): void {
     const pending = this.confirmation;
     this.confirmation = null;
-    pending?.resolve(confirmed);
+    pending?.resolve(choice === true ? 'confirm' : choice === false ? 'cancel' : choice);
   }
 }
 

@@ -42,6 +42,8 @@ class Studio {
   loadError = $state<string | null>(null);
   /** Set by "Train on this dataset"; the new-run form takes it once. */
   trainDatasetId = $state<number | null>(null);
+  /** Set by "Show its runs" (a dataset's delete dialog); the Runs view's filter takes it once. */
+  runsFilter = $state<string | null>(null);
   /**
    * A file or folder dropped on the window; the import form takes it once. `path` is
    * null in web mode, where a page is never told where a dropped file lives.

@@ -1,5 +1,5 @@
-import { defaultRunConfig, type RunConfig } from '@shared/config';
-import type { MetricPoint, Run } from '@shared/types';
+import { defaultRunConfig, importSettingsSchema, type RunConfig } from '@shared/config';
+import type { Dataset, MetricPoint, Run } from '@shared/types';
 
 /** A run record as the core answers it, with the schema's default config plus `config`. */
 export function makeRun(patch: Partial<Omit<Run, 'config'>> & { config?: Partial<RunConfig> } = {}): Run {
@@ -33,4 +33,29 @@ export function points(name: string, count: number, from = 0): MetricPoint[] {
     const step = from + i + 1;
     return { step, epoch: 1, name, value: 10 / step, t: step * 100 };
   });
+}
+
+/** A dataset record as the core answers it: 100 16×16 grey images, two labels. */
+export function makeDataset(patch: Partial<Dataset> = {}): Dataset {
+  return {
+    id: 1,
+    projectId: 1,
+    name: 'digits',
+    sourcePath: '/data/digits',
+    width: 16,
+    height: 16,
+    channels: 1,
+    count: 100,
+    labels: ['a', 'b'],
+    labelCounts: [50, 50],
+    skipped: [],
+    settings: importSettingsSchema.parse({}),
+    splitCounts: { train: 80, validation: 10, test: 10 },
+    stats: { scanned: 100, decoded: 100, reused: 0, duplicates: 0, skipped: 0, seconds: 1 },
+    warnings: [],
+    previousId: null,
+    contentHash: 'a'.repeat(64),
+    createdAt: '2025-01-01T09:00:00.000Z',
+    ...patch,
+  };
 }

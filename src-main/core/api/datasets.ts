@@ -7,16 +7,16 @@ import type { Dataset } from '@shared/types';
 import { inspectFolder } from '../datasets/inspect-folder';
 import { classStrips, previewGrid } from '../datasets/preview';
 import { toCsv } from '../datasets/csv';
-import { blobStillReferenced } from '../store/artifacts';
 import {
   datasetIndexHash,
   datasetNameTaken,
   deleteDatasetRow,
   insertDataset,
   listDatasets,
-  runsUsingDataset,
+  runIdsUsingDataset,
 } from '../store/datasets';
 import { requireDataset, requireProject, type Context, type HandlerMap } from './context';
+import { deleteRuns } from './runs';
 
 type DatasetRequests =
   | 'datasets.list'
@@ -163,16 +163,22 @@ export function datasetHandlers(ctx: Context): HandlerMap<DatasetRequests> {
         ...(perClass === undefined ? {} : { classes: await classStrips(packed, perClass) }),
       };
     },
-    'datasets.delete': async ({ datasetId }) => {
+    'datasets.delete': async ({ datasetId, withRuns }) => {
       const dataset = requireDataset(ctx, datasetId);
-      const used = runsUsingDataset(db, datasetId);
-      if (used > 0) {
-        throw new ApiError('conflict', `Dataset "${dataset.name}" is used by ${used} run(s); delete those runs first.`, { field: 'datasetId' });
+      const runIds = runIdsUsingDataset(db, datasetId);
+      if (runIds.length > 0 && withRuns !== true) {
+        throw new ApiError(
+          'conflict',
+          `Dataset "${dataset.name}" is used by ${runIds.length === 1 ? '1 run' : `${runIds.length} runs`}; delete those runs first, or delete the dataset with its runs.`,
+          { field: 'datasetId', runs: runIds.length },
+        );
       }
-      const hashes = [dataset.contentHash, datasetIndexHash(db, datasetId)].filter((h): h is string => h !== null);
-      deleteDatasetRow(db, datasetId);
-      for (const hash of hashes) if (!blobStillReferenced(db, hash)) blobs.remove(hash);
-      return { deleted: datasetId };
+      deleteRuns(ctx, runIds, 'datasetId', () => {
+        const hashes = [dataset.contentHash, datasetIndexHash(db, datasetId)].filter((h): h is string => h !== null);
+        deleteDatasetRow(db, datasetId);
+        return hashes;
+      });
+      return { deleted: datasetId, runsDeleted: runIds.length };
     },
     'datasets.skippedCsv': async ({ datasetId }) => {
       const dataset = requireDataset(ctx, datasetId);

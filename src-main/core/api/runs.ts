@@ -26,6 +26,33 @@ type RunRequests =
   | 'runs.artifactEpochs'
   | 'runs.update';
 
+/**
+ * Deletes finished (or stopped, failed…) runs with their metrics, images and checkpoints,
+ * and then whatever `alsoDelete` removes, in one transaction; blobs nothing else uses go
+ * afterwards. A run still training or queued refuses the whole request, naming it.
+ */
+export function deleteRuns(ctx: Context, runIds: readonly number[], field: string, alsoDelete?: () => string[]): void {
+  const { db, blobs } = ctx.workspace;
+  const active = runIds.filter((runId) => ctx.runs.isActive(runId));
+  if (active.length > 0) {
+    const names = active.map((runId) => getRun(db, runId)?.name ?? `run ${runId}`).map((name) => `"${name}"`);
+    throw new ApiError(
+      'conflict',
+      active.length === 1 && runIds.length === 1
+        ? `Run ${runIds[0]} is still training; stop it before deleting it`
+        : `${names.join(', ')} ${active.length === 1 ? 'is' : 'are'} still training or queued; stop ${active.length === 1 ? 'it' : 'them'} first.`,
+      { field },
+    );
+  }
+  for (const runId of runIds) ctx.models.close(runId);
+  const hashes = runIds.flatMap((runId) => blobHashesOfRun(db, runId));
+  db.transaction(() => {
+    for (const runId of runIds) deleteRunRow(db, runId);
+    if (alsoDelete) hashes.push(...alsoDelete());
+  })();
+  for (const hash of new Set(hashes)) if (!blobStillReferenced(db, hash)) blobs.remove(hash);
+}
+
 export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
   const { db, blobs } = ctx.workspace;
   return {
@@ -114,13 +141,7 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
     },
     'runs.delete': async ({ runId }) => {
       requireRun(ctx, runId);
-      if (ctx.runs.isActive(runId)) {
-        throw new ApiError('conflict', `Run ${runId} is still training; stop it before deleting it`, { field: 'runId' });
-      }
-      ctx.models.close(runId);
-      const hashes = blobHashesOfRun(db, runId);
-      db.transaction(() => deleteRunRow(db, runId))();
-      for (const hash of hashes) if (!blobStillReferenced(db, hash)) blobs.remove(hash);
+      deleteRuns(ctx, [runId], 'runId');
       return { deleted: runId };
     },
     'runs.metrics': async ({ runId, names, afterStep }) => {

@@ -350,7 +350,7 @@ describe('re-import, duplicates and splits', () => {
     mkdirSync(folder);
     await (await gradient(8, 1)).png().toFile(join(folder, 'x.png'));
     const dataset = await core.call('datasets.import', { projectId, folder, size: 8 });
-    expect(await core.call('datasets.delete', { datasetId: dataset.id })).toEqual({ deleted: dataset.id });
+    expect(await core.call('datasets.delete', { datasetId: dataset.id })).toEqual({ deleted: dataset.id, runsDeleted: 0 });
     expect(core.workspace.blobs.has(dataset.contentHash)).toBe(false);
   });
 });

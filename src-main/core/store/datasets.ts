@@ -91,8 +91,9 @@ export function datasetNameTaken(db: Db, projectId: number, name: string): boole
   return db.prepare('SELECT 1 FROM datasets WHERE project_id = ? AND name = ?').get(projectId, name) !== undefined;
 }
 
-export function runsUsingDataset(db: Db, id: number): number {
-  return db.prepare('SELECT COUNT(*) FROM runs WHERE dataset_id = ?').pluck().get(id) as number;
+/** The runs trained on a dataset, oldest first. */
+export function runIdsUsingDataset(db: Db, id: number): number[] {
+  return db.prepare('SELECT id FROM runs WHERE dataset_id = ? ORDER BY id').pluck().all(id) as number[];
 }
 
 export function deleteDatasetRow(db: Db, id: number): void {

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import DatasetDetail from './DatasetDetail.svelte';
+import DialogHost from './DialogHost.svelte';
+import { router } from '../lib/router.svelte';
+import { studio } from '../lib/studio.svelte';
+import { fakeBridge } from '../test/fake-bridge';
+import { makeDataset, makeRun } from '../test/fixtures';
+import { click, render, waitFor } from '../test/render';
+
+const dataset = makeDataset({ id: 4, name: 'shapes' });
+
+function open(runs = [makeRun({ id: 1, name: 'small-z', datasetId: 4 }), makeRun({ id: 2, name: 'wide-z', datasetId: 4 })]) {
+  studio.projectId = 1;
+  studio.datasets = [dataset];
+  studio.runs = runs;
+  fakeBridge.answer('datasets.preview', { datasetId: 4, width: 16, height: 16, channels: 1, labels: ['a', 'b'], gridDataUrl: 'data:image/png;base64,' });
+  const view = render(DatasetDetail, { dataset });
+  const host = render(DialogHost, {});
+  return { view, host };
+}
+
+describe('Deleting a dataset', () => {
+  it('with runs, offers to delete them with it (with their count), and sends withRuns', async () => {
+    const { view, host } = open();
+    fakeBridge.answer('datasets.delete', { deleted: 4, runsDeleted: 2 }).answer('datasets.list', []).answer('runs.list', []);
+    click(view.get('dataset-delete'));
+    await waitFor(() => expect(host.get('confirm-ok').textContent).toBe('Delete dataset and 2 runs'));
+    expect(host.get('confirm').textContent).toContain('"small-z", "wide-z"');
+    click(host.get('confirm-ok'));
+    await waitFor(() => expect(fakeBridge.inputs('datasets.delete')).toEqual([{ datasetId: 4, withRuns: true }]));
+    await waitFor(() => expect(studio.runs).toEqual([]));
+  });
+
+  it('with a run still training, offers no delete button, only to go to its runs', async () => {
+    const { view, host } = open([makeRun({ id: 1, name: 'busy', datasetId: 4, status: 'running' }), makeRun({ id: 2, name: 'other', datasetId: 9 })]);
+    click(view.get('dataset-delete'));
+    await waitFor(() => expect(host.get('confirm').textContent).toContain('"busy" is still training'));
+    expect(host.query('confirm-ok')).toBeNull();
+    click(host.get('confirm-alternative'));
+    await waitFor(() => expect(router.route).toEqual({ view: 'runs' }));
+    expect(studio.runsFilter).toBe('shapes');
+    expect(fakeBridge.inputs('datasets.delete')).toEqual([]);
+  });
+
+  it('without runs, deletes just the dataset', async () => {
+    const { view, host } = open([]);
+    fakeBridge.answer('datasets.delete', { deleted: 4, runsDeleted: 0 }).answer('datasets.list', []).answer('runs.list', []);
+    click(view.get('dataset-delete'));
+    await waitFor(() => expect(host.get('confirm-ok').textContent).toBe('Delete dataset'));
+    expect(host.query('confirm-alternative')).toBeNull();
+    click(host.get('confirm-ok'));
+    await waitFor(() => expect(fakeBridge.inputs('datasets.delete')).toEqual([{ datasetId: 4, withRuns: false }]));
+  });
+});
