@@ -13,6 +13,21 @@ test('compare two runs: curves overlaid with a legend per run, settings diffed; 
 
     await page.getByTestId('nav-runs').click();
     await expect(page.getByTestId('run-row')).toHaveCount(2);
+    // At 1280 px the history table fits with its default columns (no column cut off, no
+    // sideways page); a hidden column comes back from the column choice.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await expect(page.getByTestId('runs-table-scroll')).toHaveAttribute('data-more-right', 'false');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+    await expect(page.getByTestId('runs-units')).toContainText('nats per image');
+    await screenshot(page, '12-runs-1280');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, '12-runs-1280-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.getByTestId('runs-columns').click();
+    await page.getByTestId('runs-column-toggle-backend').check();
+    await expect(page.locator('[data-testid="runs-column"][data-key="backend"]')).toBeVisible();
+    await page.getByTestId('runs-column-toggle-backend').uncheck();
+    await page.setViewportSize({ width: 1440, height: 900 });
     // One run ticked is not a comparison yet.
     await page.locator(`[data-testid="run-row"][data-run-id="${small}"]`).getByTestId('run-select').check();
     await expect(page.getByTestId('runs-compare')).toHaveAttribute('aria-disabled', 'true');

@@ -65,6 +65,19 @@ export function formatDate(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : dateFormat.format(date);
 }
 
+const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayOfYear = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const withYear = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', year: 'numeric' });
+
+/** A date in a narrow column: the time when it is today, the day this year, else the day and year. */
+export function formatShortDate(iso: string | null | undefined, now = new Date()): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  if (date.toDateString() === now.toDateString()) return timeOfDay.format(date);
+  return date.getFullYear() === now.getFullYear() ? dayOfYear.format(date) : withYear.format(date);
+}
+
 export function durationBetween(start: string | null, end: string | null, now = Date.now()): number | null {
   if (!start) return null;
   const from = new Date(start).getTime();

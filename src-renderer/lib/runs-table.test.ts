@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRunConfig } from '@shared/config';
 import type { Run } from '@shared/types';
-import { filterRuns, sortRuns } from './runs-table';
+import { filterRuns, runDuration, sortRuns } from './runs-table';
 
 function run(id: number, patch: Partial<Run> = {}): Run {
   return {
@@ -48,5 +48,16 @@ describe('runs table', () => {
     expect(sortRuns(runs, { key: 'created', descending: true }).map((r) => r.id)).toEqual([3, 2, 1]);
     expect(sortRuns(runs, { key: 'name', descending: false }).map((r) => r.name)).toEqual(['alpha', 'beta', 'gamma']);
     expect(sortRuns(runs, { key: 'testNll', descending: false }).map((r) => r.id)).toEqual([3, 1, 2]);
+  });
+
+  it('gives one duration: the worker clock once ended (an imported copy the same), wall time while training, none for an import without one', () => {
+    const ended = run(1, { summary: { seconds: 149 } });
+    expect(runDuration(ended, Date.now())).toBe(149_000);
+    const resumed = run(2, { status: 'running', finishedAt: null, summary: { seconds: 30 } });
+    expect(runDuration(resumed, Date.parse('2026-01-02T00:00:10Z'))).toBe(10_000);
+    const stoppedEarly = run(3, { status: 'cancelled' });
+    expect(runDuration(stoppedEarly, Date.now())).toBe(60_000);
+    const importedWithout = run(4, { imported: {} as Run['imported'] });
+    expect(runDuration(importedWithout, Date.now())).toBeNull();
   });
 });

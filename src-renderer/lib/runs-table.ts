@@ -1,6 +1,7 @@
 import { latentWidthOf } from '@shared/families';
 import type { Run } from '@shared/types';
 import { durationBetween } from './format';
+import { isActive } from './run-status';
 
 export type SortKey =
   | 'name'
@@ -25,7 +26,71 @@ export const finalLoss = (run: Run): number | null => run.summary['loss'] ?? nul
 export const finalValLoss = (run: Run): number | null => run.summary['val_loss'] ?? null;
 /** IWAE bound on the test split, in nats: written when training ends (or by runs.evaluate). */
 export const testNll = (run: Run): number | null => run.summary['test_nll'] ?? null;
-export const runDuration = (run: Run, now: number): number | null => durationBetween(run.startedAt, run.finishedAt, now);
+/**
+ * How long a run took, the same figure everywhere (Runs list, run page, an imported copy):
+ * once it has ended, the worker's own clock (`seconds`: training, validation and the test
+ * bound, summed over resumes), which an imported run's card carries too; while it trains,
+ * or for a run that ended without that figure, the wall time since it started. An
+ * imported run never trained here: without the figure it has no duration (not 0s).
+ */
+export function runDuration(run: Run, now: number): number | null {
+  const seconds = run.summary['seconds'];
+  if (!isActive(run) && seconds !== undefined && Number.isFinite(seconds)) return seconds * 1000;
+  if (run.imported) return null;
+  return durationBetween(run.startedAt, run.finishedAt, now);
+}
+
+export interface RunsColumn {
+  key: SortKey;
+  label: string;
+  /** What the figure is (the header's tooltip). */
+  title?: string;
+  numeric?: boolean;
+}
+
+/** The history table's columns; every one but Name can be hidden (column choice). */
+export const runsColumns: readonly RunsColumn[] = [
+  { key: 'name', label: 'Name' },
+  { key: 'dataset', label: 'Dataset' },
+  { key: 'model', label: 'Model' },
+  { key: 'latent', label: 'Latent', numeric: true, title: 'Latent dimensions' },
+  { key: 'epochs', label: 'Epochs', numeric: true },
+  { key: 'status', label: 'Status' },
+  { key: 'loss', label: 'Loss', numeric: true, title: 'Training objective in nats per image, averaged over the last epoch\'s training images' },
+  { key: 'valLoss', label: 'Val loss', numeric: true, title: '−ELBO in nats per image, averaged over the validation images at the last epoch' },
+  { key: 'testNll', label: 'Test NLL', numeric: true, title: 'IWAE bound on the test images, nats per image (averaged over the images read)' },
+  { key: 'duration', label: 'Duration', numeric: true, title: 'Time the run trained, validated and evaluated' },
+  { key: 'backend', label: 'Backend' },
+  { key: 'created', label: 'Created' },
+];
+
+const HIDDEN_COLUMNS_KEY = 'vae-studio.runs.hiddenColumns';
+/**
+ * Hidden until a person chooses otherwise, so the table fits 1280 px: the backend is on the
+ * run page, and the latent size shows beside the model while its own column is hidden.
+ */
+export const DEFAULT_HIDDEN_COLUMNS: readonly SortKey[] = ['latent', 'backend'];
+
+/** The columns a person hid, remembered across sessions; unknown or unhideable keys are dropped. */
+export function loadHiddenColumns(): SortKey[] {
+  try {
+    const stored = localStorage.getItem(HIDDEN_COLUMNS_KEY);
+    if (stored === null) return [...DEFAULT_HIDDEN_COLUMNS];
+    const value: unknown = JSON.parse(stored);
+    if (!Array.isArray(value)) return [];
+    return runsColumns.filter((c) => c.key !== 'name' && value.includes(c.key)).map((c) => c.key);
+  } catch {
+    return [];
+  }
+}
+
+export function saveHiddenColumns(keys: readonly SortKey[]): void {
+  try {
+    localStorage.setItem(HIDDEN_COLUMNS_KEY, JSON.stringify(keys));
+  } catch {
+    // Storage full or refused: the choice holds for this session.
+  }
+}
 
 function sortValue(run: Run, key: SortKey, now: number): string | number | null {
   switch (key) {

@@ -1,0 +1,54 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ImportedModel } from '@shared/model-card';
+import RunsTable from './RunsTable.svelte';
+import { makeRun } from '../test/fixtures';
+import { check, click, render } from '../test/render';
+
+const headers = (view: ReturnType<typeof render>) => view.all('runs-column').map((th) => th.dataset['key']);
+
+describe('Runs table', () => {
+  beforeEach(() => localStorage.clear());
+
+  it('fits by default (latent beside the model, backend hidden), and the column choice shows, hides and remembers columns', () => {
+    const run = makeRun({ id: 1, config: { latent: 12 } });
+    const view = render(RunsTable, { runs: [run], now: Date.now() });
+    expect(headers(view)).toEqual(['name', 'dataset', 'model', 'epochs', 'status', 'loss', 'valLoss', 'testNll', 'duration', 'created']);
+    expect(view.get('run-row').textContent).toContain('z12');
+
+    click(view.get('runs-columns'));
+    check(view.get('runs-column-toggle-backend'), true);
+    check(view.get('runs-column-toggle-latent'), true);
+    check(view.get('runs-column-toggle-created'), false);
+    expect(headers(view)).toEqual(['name', 'dataset', 'model', 'latent', 'epochs', 'status', 'loss', 'valLoss', 'testNll', 'duration', 'backend']);
+    expect(view.get('run-row').textContent).not.toContain('z12');
+    // Every row has a cell per header (plus the tick box and the chooser's column).
+    expect(view.get('run-row').querySelectorAll('td')).toHaveLength(headers(view).length + 2);
+
+    // Remembered: the next time the table opens it shows the same columns.
+    view.unmount();
+    const again = render(RunsTable, { runs: [run], now: Date.now() });
+    expect(headers(again)).toContain('backend');
+    expect(headers(again)).not.toContain('created');
+  });
+
+  it('says the figures are nats per image and what each one averages', () => {
+    const view = render(RunsTable, { runs: [makeRun()], now: Date.now() });
+    expect(view.get('runs-units').textContent).toMatch(/nats per image: loss averaged over the last epoch's training images/);
+    expect(view.all('runs-column').find((th) => th.dataset['key'] === 'loss')!.title).toMatch(/nats per image/);
+  });
+
+  it("shows an imported run's duration as the training time its card carries, the same as the original's", () => {
+    const summary = { loss: 100, seconds: 149 };
+    const original = makeRun({ id: 1, summary, startedAt: '2025-01-01T10:00:00.000Z', finishedAt: '2025-01-01T10:03:08.000Z' });
+    const imported = makeRun({
+      id: 2,
+      summary,
+      // Imported now: the run's own start and end are the same instant.
+      startedAt: '2025-02-01T10:00:00.000Z',
+      finishedAt: '2025-02-01T10:00:00.000Z',
+      imported: { card: { metrics: { final: summary } } } as unknown as ImportedModel,
+    });
+    const view = render(RunsTable, { runs: [original, imported], now: Date.now() });
+    expect(view.all('run-duration').map((cell) => cell.textContent)).toEqual(['2m 29s', '2m 29s']);
+  });
+});
