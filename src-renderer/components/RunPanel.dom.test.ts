@@ -195,3 +195,42 @@ describe('RunPanel image slider, live', () => {
     expect(fakeBridge.inputs('runs.artifactEpochs').at(-1)).toEqual({ runId: 3, afterEpoch: 3 });
   });
 });
+
+describe('RunPanel figures', () => {
+  it('labels every loss figure with its unit and says what it averages, so the tile and the legend never disagree unexplained', async () => {
+    const done = makeRun({
+      id: 5,
+      status: 'finished',
+      epochsDone: 3,
+      lastStep: 30,
+      config: { epochs: 3 },
+      summary: { epochs: 3, loss: 260.2, val_loss: 250, test_nll: 240, test_bpd: 0.44, test_images: 10, test_images_total: 10, iwae_k: 5 },
+    });
+    const stored = [
+      ...Array.from({ length: 30 }, (_, i) => ({ step: i + 1, epoch: Math.ceil((i + 1) / 10), name: 'loss', value: i === 29 ? 252.6 : 300 - i, t: i * 100 })),
+      { step: 30, epoch: 3, name: 'val_loss', value: 250, t: 3000 },
+    ];
+    const view = await open(done, stored);
+    await waitFor(() => expect(view.get('legend-loss').textContent).toContain('252.6')); // the last step's batch
+    // The tile: the last epoch's mean, in nats, saying so.
+    expect(view.get('run-loss').textContent).toBe('260.2');
+    expect(view.get('run-loss').parentElement!.textContent).toBe('260.2nats');
+    expect(view.get('run-loss-what').textContent).toBe('mean, epoch 3');
+    expect(view.get('legend-note').textContent).toContain('step 30 batch · val loss epoch 3 mean · nats per image');
+    expect(view.get('run-val-loss').parentElement!.textContent).toBe('250.0nats');
+    expect(view.get('run-test-nll').parentElement!.textContent).toBe('240.0nats');
+    expect(view.get('run-test-bpd').textContent).toBe('0.440 bits/dim');
+  });
+
+  it('shows the backend notes in a panel under the figures, not inside the narrow backend tile', async () => {
+    const notes = ['webgpu: no adapter', 'wasm: SIMD off', 'cpu: chosen', 'threads: 2', 'memory: 1 GiB'];
+    const view = await open(makeRun({ id: 6, status: 'finished', backendNotes: notes }));
+    expect(view.query('backend-notes')).toBeNull();
+    click(view.get('backend-notes-toggle'));
+    await waitFor(() => expect(view.get('backend-notes').querySelectorAll('li')).toHaveLength(5));
+    expect(view.get('backend-notes').closest('.stats')).toBeNull();
+    expect(view.get('run-backend').closest('.stats')).not.toBeNull();
+    click(view.get('backend-notes-close'));
+    await waitFor(() => expect(view.query('backend-notes')).toBeNull());
+  });
+});

@@ -18,18 +18,18 @@ export const lossSeries: readonly SeriesSpec[] = [
   { name: 'val_loss', label: 'val loss', colorVar: '--series-val', perEpoch: true },
 ];
 
-/** What Compare can overlay: the per-step training figures and the per-epoch validation ones. */
-export const compareMetrics: readonly { name: string; label: string; perEpoch: boolean }[] = [
-  { name: 'loss', label: 'Loss (training, per step)', perEpoch: false },
-  { name: 'recon', label: 'Reconstruction (per step)', perEpoch: false },
-  { name: 'kl', label: 'KL (per step)', perEpoch: false },
-  { name: 'val_loss', label: 'Validation loss (per epoch)', perEpoch: true },
-  { name: 'val_recon', label: 'Validation reconstruction', perEpoch: true },
-  { name: 'val_kl', label: 'Validation KL', perEpoch: true },
-  { name: 'val_active_dims', label: 'Active latent dims', perEpoch: true },
-  { name: 'val_accuracy', label: 'Validation accuracy (M2)', perEpoch: true },
-  { name: 'val_perplexity', label: 'Codebook perplexity (VQ-VAE)', perEpoch: true },
-  { name: 'val_codes_used', label: 'Codes in use (VQ-VAE)', perEpoch: true },
+/** What Compare can overlay: the per-step training figures and the per-epoch validation ones, with their unit. */
+export const compareMetrics: readonly { name: string; label: string; perEpoch: boolean; unit: string }[] = [
+  { name: 'loss', label: 'Loss (training, per step)', perEpoch: false, unit: 'nats per image' },
+  { name: 'recon', label: 'Reconstruction (per step)', perEpoch: false, unit: 'nats per image' },
+  { name: 'kl', label: 'KL (per step)', perEpoch: false, unit: 'nats per image' },
+  { name: 'val_loss', label: 'Validation loss (per epoch)', perEpoch: true, unit: 'nats per image' },
+  { name: 'val_recon', label: 'Validation reconstruction', perEpoch: true, unit: 'nats per image' },
+  { name: 'val_kl', label: 'Validation KL', perEpoch: true, unit: 'nats per image' },
+  { name: 'val_active_dims', label: 'Active latent dims', perEpoch: true, unit: 'dimensions' },
+  { name: 'val_accuracy', label: 'Validation accuracy (M2)', perEpoch: true, unit: 'share correct' },
+  { name: 'val_perplexity', label: 'Codebook perplexity (VQ-VAE)', perEpoch: true, unit: 'codes' },
+  { name: 'val_codes_used', label: 'Codes in use (VQ-VAE)', perEpoch: true, unit: 'codes' },
 ];
 
 /** One stored metric point as the run feed keeps it: every x the chart can plot by. */

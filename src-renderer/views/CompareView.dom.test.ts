@@ -60,6 +60,7 @@ describe('Compare', () => {
     expect(legendValue(view, 1)).toBe('2.00'); // 10 / step 5
     expect(legendValue(view, 2)).toBe('3.33');
 
+    expect(chart(view).dataset['unit']).toBe('nats per image'); // the y axis's title
     choose(view.get('compare-metric'), 'val_loss');
     await waitFor(() => expect(chart(view).dataset['points']).toBe('5'));
     expect(chart(view).dataset['metric']).toBe('val_loss');
