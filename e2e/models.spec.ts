@@ -61,11 +61,23 @@ test('export a run as a .vaestudio archive from its page, then import it back fr
     await expect(card).toContainText('MLP VAE (latent 3, bernoulli decoder)');
     await expect(card).toContainText('Test NLL');
     await expect(page.getByTestId('run-tags')).toHaveValue(/imported/);
+    // Named as a copy; its held-out images are shown as part of it.
+    await expect(page.getByTestId('run-rename')).toHaveValue('exported mlp (imported)');
+    await expect(page.getByTestId('model-card-heldout')).toContainText('held-out test images are kept with it');
     await card.scrollIntoViewIfNeeded();
     await screenshot(page, '42-imported-model-card');
 
     await page.getByTestId('nav-runs').click();
     await expect(page.getByTestId('run-row')).toHaveCount(2);
+    await expect(page.getByTestId('run-link')).toContainText(['exported mlp (imported)', 'exported mlp']);
+    // The list's duration of the copy is the original's, from its card (not 0s).
+    const durations = await page.getByTestId('run-duration').allTextContents();
+    expect(durations[0]).toBe(durations[1]);
+    await page.getByTestId('nav-datasets').click();
+    await page.getByTestId('dataset-from-model').click();
+    await expect(page.getByTestId('dataset-from-model-note')).toContainText('came with the model imported as “exported mlp (imported)”');
+    await expect(page.getByTestId('dataset-train')).toHaveCount(0);
+    await screenshot(page, '43-imported-heldout-dataset');
   } finally {
     await data.remove();
   }

@@ -197,6 +197,30 @@ describe('deleting a dataset that runs were trained on', () => {
   });
 });
 
+describe('deleting an imported run', () => {
+  it('deletes the held-out images it came with, unless another run was trained on them', async () => {
+    process.env.FAKE_WORKER_MODE = 'finish';
+    const folder = join(dir.path, 'images');
+    await writeImageFolder(folder, ['a'], 2, { size: 8 });
+    const project = await core.call('projects.create', { name: 'p' });
+    const heldout = await core.call('datasets.import', { projectId: project.id, folder, size: 8, name: 'held-out of a model' });
+    const shared = await core.call('datasets.import', { projectId: project.id, folder, size: 8, name: 'shared held-out' });
+    const markImported = (runId: number) =>
+      core.workspace.db.prepare('UPDATE runs SET imported_json = ? WHERE id = ?').run(JSON.stringify({ card: {}, source: '/m.vaestudio', importedAt: 'now', formatVersion: 1 }), runId);
+    const imported = await core.call('runs.create', { projectId: project.id, datasetId: heldout.id, config: {} });
+    const importedShared = await core.call('runs.create', { projectId: project.id, datasetId: shared.id, config: {} });
+    const trainedOnIt = await core.call('runs.create', { projectId: project.id, datasetId: shared.id, config: {} });
+    for (const run of [imported, importedShared, trainedOnIt]) await core.runs.settled(run.id);
+    markImported(imported.id);
+    markImported(importedShared.id);
+
+    await core.call('runs.delete', { runId: imported.id });
+    await core.call('runs.delete', { runId: importedShared.id });
+    expect((await core.call('datasets.list', { projectId: project.id })).map((d) => d.name)).toEqual(['shared held-out']);
+    delete process.env.FAKE_WORKER_MODE;
+  });
+});
+
 describe('one writer per workspace', () => {
   it('refuses a second writer on the same workspace, naming the holder', async () => {
     expect(() => testCore(core.workspace.home)).toThrow(/in use by another VAE Studio .*pid \d+/);

@@ -51,4 +51,20 @@ describe('Deleting a dataset', () => {
     click(host.get('confirm-ok'));
     await waitFor(() => expect(fakeBridge.inputs('datasets.delete')).toEqual([{ datasetId: 4, withRuns: false }]));
   });
+
+  it("of an imported model's held-out images: says so, offers no training or re-import, and deletes with its run", async () => {
+    const imported = makeRun({
+      id: 7,
+      name: 'mlp-z8-1 (imported)',
+      datasetId: 4,
+      imported: { card: { heldout: { split: 'test', count: 100 } } } as unknown as NonNullable<ReturnType<typeof makeRun>['imported']>,
+    });
+    const { view, host } = open([imported]);
+    expect(view.get('dataset-from-model-note').textContent!.replace(/\s+/g, ' ')).toContain('came with the model imported as “mlp-z8-1 (imported)”');
+    expect(view.query('dataset-train')).toBeNull();
+    expect(view.query('dataset-reimport')).toBeNull();
+    expect(view.get('dataset-open-run').getAttribute('href')).toBe('#/runs/7');
+    click(view.get('dataset-delete'));
+    await waitFor(() => expect(host.get('confirm-ok').textContent).toBe('Delete dataset and 1 run'));
+  });
 });

@@ -138,6 +138,11 @@ class Studio {
     return id === null ? null : (this.datasets.find((d) => d.id === id) ?? null);
   }
 
+  /** The imported run whose held-out images a dataset is (models.import keeps them as one), if it is. */
+  importedRunOf(datasetId: number): Run | null {
+    return this.runs.find((r) => r.imported !== undefined && r.datasetId === datasetId) ?? null;
+  }
+
   run(id: number | null): Run | null {
     return id === null ? null : (this.runs.find((r) => r.id === id) ?? null);
   }

@@ -173,11 +173,7 @@ export function datasetHandlers(ctx: Context): HandlerMap<DatasetRequests> {
           { field: 'datasetId', runs: runIds.length },
         );
       }
-      deleteRuns(ctx, runIds, 'datasetId', () => {
-        const hashes = [dataset.contentHash, datasetIndexHash(db, datasetId)].filter((h): h is string => h !== null);
-        deleteDatasetRow(db, datasetId);
-        return hashes;
-      });
+      deleteRuns(ctx, runIds, 'datasetId', () => deleteDatasetRow(db, dataset));
       return { deleted: datasetId, runsDeleted: runIds.length };
     },
     'datasets.skippedCsv': async ({ datasetId }) => {

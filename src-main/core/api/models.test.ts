@@ -246,6 +246,8 @@ describe('round trip', () => {
     expect(imported).toMatchObject({ status: 'finished', projectId: 1, config: { architecture: 'mlp', latent: LATENT } });
     expect(imported.imported?.card.source.runId).toBe(runId);
     expect(imported.tags).toContain('imported');
+    // Named as a copy, not a second row that reads like the original.
+    expect(imported.name).toBe('shapes mlp (imported)');
     expect((await fresh.call('runs.metrics', { runId: imported.id, names: ['loss'] })).length).toBeGreaterThan(0);
     expect((await fresh.call('runs.artifacts', { runId: imported.id, latest: true })).map((a) => a.kind)).toContain('samples');
 

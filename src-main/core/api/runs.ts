@@ -6,6 +6,7 @@ import { resumableStatuses } from '@shared/types';
 import { toArtifact } from '../artifacts';
 import { artifactEpochs, blobHashesOfRun, blobStillReferenced, listArtifacts } from '../store/artifacts';
 import { getCheckpoint, listCheckpoints, toCheckpointInfo } from '../store/checkpoints';
+import { deleteDatasetRow, getDataset, runIdsUsingDataset } from '../store/datasets';
 import { readMetrics } from '../store/metrics';
 import { countRunsInProject, deleteRunRow, getRun, insertRun, listRuns, requeueRun, updateRunDetails } from '../store/runs';
 import { requireDataset, requireProject, requireRun, type Context, type HandlerMap } from './context';
@@ -140,8 +141,12 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       return listCheckpoints(db, runId).map(toCheckpointInfo);
     },
     'runs.delete': async ({ runId }) => {
-      requireRun(ctx, runId);
-      deleteRuns(ctx, [runId], 'runId');
+      const run = requireRun(ctx, runId);
+      // An imported run's held-out images came with it (models.import): they go with it,
+      // unless another run was trained on them since.
+      const heldout = run.imported ? getDataset(db, run.datasetId) : undefined;
+      const withImages = heldout && runIdsUsingDataset(db, heldout.id).every((id) => id === runId) ? heldout : null;
+      deleteRuns(ctx, [runId], 'runId', () => (withImages ? deleteDatasetRow(db, withImages) : []));
       return { deleted: runId };
     },
     'runs.metrics': async ({ runId, names, afterStep }) => {

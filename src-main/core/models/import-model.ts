@@ -294,6 +294,17 @@ async function readBundle(files: ExportSource, source: string): Promise<Imported
   return { card, config, checkpoint, heldout, heldoutDataset, samples, metrics, formatVersion: manifest.data.formatVersion };
 }
 
+const IMPORTED = ' (imported)';
+
+/**
+ * An imported run's name: the original's with " (imported)", so the copy and the run it
+ * came from never read as two identical rows; a copy of a copy does not say it twice.
+ */
+export function importedRunName(name: string): string {
+  const base = name.endsWith(IMPORTED) ? name.slice(0, -IMPORTED.length) : name;
+  return `${base.slice(0, LIMITS.nameLength - IMPORTED.length).trimEnd()}${IMPORTED}`;
+}
+
 function freeDatasetName(db: Db, projectId: number, wanted: string): string {
   const base = wanted.slice(0, 100);
   if (!datasetNameTaken(db, projectId, base)) return base;
@@ -345,7 +356,7 @@ export function writeImport(db: Db, blobs: BlobStore, projectId: number, bundle:
         },
         now,
       );
-      const run = insertRun(db, { projectId, datasetId: dataset.id, name: card.name.slice(0, 120), configJson: JSON.stringify(bundle.config) }, now);
+      const run = insertRun(db, { projectId, datasetId: dataset.id, name: importedRunName(card.name), configJson: JSON.stringify(bundle.config) }, now);
       const epoch = card.source.epoch;
       db.prepare(
         `UPDATE runs SET status = 'finished', backend = ?, backend_notes_json = ?, started_at = ?, finished_at = ?,

@@ -96,8 +96,11 @@ export function runIdsUsingDataset(db: Db, id: number): number[] {
   return db.prepare('SELECT id FROM runs WHERE dataset_id = ? ORDER BY id').pluck().all(id) as number[];
 }
 
-export function deleteDatasetRow(db: Db, id: number): void {
-  db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+/** Deletes a dataset's row; answers the blobs it named (packed images, index), to remove when nothing else uses them. */
+export function deleteDatasetRow(db: Db, dataset: Pick<Dataset, 'id' | 'contentHash'>): string[] {
+  const hashes = [dataset.contentHash, datasetIndexHash(db, dataset.id)].filter((h): h is string => h !== null);
+  db.prepare('DELETE FROM datasets WHERE id = ?').run(dataset.id);
+  return hashes;
 }
 
 export function insertDataset(db: Db, d: NewDataset, now: string): Dataset {
