@@ -49,11 +49,18 @@ test('compare two runs: curves overlaid with a legend per run, settings diffed; 
     await page.getByTestId('chart-x-epoch').check();
     await expect(page.getByTestId('compare-chart')).toHaveAttribute('data-metric', 'val_loss');
 
-    // The settings that differ are marked; the ones they share are not.
+    // Only the settings that differ show at first, in the run page's words; all of them
+    // (none another family's) on request, the shared ones unmarked.
+    await expect(page.getByTestId('diff-only')).toBeChecked();
+    await expect(page.getByTestId('diff-row')).toHaveCount(2);
     await expect(page.locator('[data-testid="diff-row"][data-key="latent"]')).toHaveAttribute('data-differs', 'true');
+    await expect(page.locator('[data-testid="diff-row"][data-key="latent"]')).toContainText('Latent size');
     await expect(page.locator('[data-testid="diff-row"][data-key="latent"]')).toContainText('2');
     await expect(page.locator('[data-testid="diff-row"][data-key="beta"]')).toHaveAttribute('data-differs', 'true');
+    await page.getByTestId('diff-only').uncheck();
     await expect(page.locator('[data-testid="diff-row"][data-key="epochs"]')).toHaveAttribute('data-differs', 'false');
+    await expect(page.locator('[data-testid="diff-row"][data-key="codebookDecay"]')).toHaveCount(0);
+    await expect(page.getByTestId('config-diff')).not.toContainText('klWarmupSteps');
     await page.getByTestId('diff-only').check();
     await expect(page.getByTestId('diff-row')).toHaveCount(2);
     await expect(page.getByTestId('compare-summary')).toContainText('Test NLL');

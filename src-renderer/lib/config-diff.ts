@@ -1,31 +1,110 @@
-import { defaultRunConfig } from '@shared/config';
+import { classifierKindOf, defaultRunConfig, type RunConfig } from '@shared/config';
+import { settingApplies, type RunSetting } from '@shared/families';
 import type { Run } from '@shared/types';
+import { ARCHITECTURE_NAMES, FAMILY_NAMES } from './model-family';
 
 export interface DiffRow {
   key: string;
-  /** One shown value per run, in the runs' order. */
+  /** The setting in words, as the run page names it. */
+  label: string;
+  /** One shown value per run, in the runs' order; "—" where that run does not read it. */
   values: string[];
   differs: boolean;
 }
 
-function show(value: unknown): string {
-  if (value === undefined || value === null) return '—';
+/**
+ * Each setting's name on screen (the run page's words). A setting missing here (one a
+ * newer version added) is shown with its key split into words rather than not at all.
+ */
+const SETTING_LABELS: Partial<Record<RunSetting, string>> = {
+  model: 'Model',
+  family: 'Family',
+  flow: 'Posterior flow',
+  flowSteps: 'Flow steps',
+  labelFraction: 'Labels kept',
+  classifierWeight: 'Classifier weight α',
+  classifier: 'Classifier',
+  codebookSize: 'Codebook codes',
+  codeDim: 'Code dimensions',
+  commitment: 'Commitment β',
+  codebookDecay: 'Codebook EMA decay',
+  priorEpochs: 'Prior epochs',
+  latent: 'Latent size',
+  hidden: 'Hidden units',
+  decoder: 'Decoder',
+  gaussianSigma: 'Decoder σ',
+  decoderVariance: 'Decoder variance',
+  objective: 'Objective',
+  beta: 'KL weight β',
+  klWarmupSteps: 'KL warm-up steps',
+  freeBits: 'Free bits (nats/dim)',
+  capacityMax: 'Capacity C_max (nats)',
+  capacitySteps: 'Capacity steps',
+  capacityGamma: 'Capacity weight γ',
+  denoise: 'Denoising',
+  denoiseSigma: 'Denoising noise σ',
+  denoiseMaskProb: 'Denoising mask share',
+  epochs: 'Epochs',
+  batchSize: 'Batch size',
+  learningRate: 'Learning rate',
+  lrDecay: 'LR decay',
+  lrDecayRate: 'LR decay factor',
+  lrDecaySteps: 'LR decay steps',
+  iwaeSamples: 'IWAE k',
+  seed: 'Seed',
+  validationFraction: 'Validation share',
+  backend: 'Backend',
+};
+
+/** "klWarmupSteps" → "Kl warmup steps": a readable stand-in for a key without a label. */
+function words(key: string): string {
+  const spaced = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
+}
+
+export function settingLabel(key: string): string {
+  return SETTING_LABELS[key as RunSetting] ?? words(key);
+}
+
+const NOT_READ = '—';
+
+function show(key: string, config: RunConfig): string {
+  const value = (config as Record<string, unknown>)[key];
+  if (key === 'model') return ARCHITECTURE_NAMES[value as RunConfig['model']] ?? String(value);
+  if (key === 'classifier') return ARCHITECTURE_NAMES[classifierKindOf(config)];
+  if (key === 'family') return FAMILY_NAMES[value as RunConfig['family']] ?? String(value);
+  if (key === 'backend' && value === undefined) return 'automatic';
+  if (key === 'classifierWeight' && value === undefined) return '0.1 × unlabelled / labelled';
+  if (key === 'labelFraction' && typeof value === 'number') return `${+(value * 100).toPrecision(3)} %`;
+  if (value === undefined || value === null) return NOT_READ;
   return String(value);
+}
+
+/** Whether a run reads a setting (its family and choices); keys the schema does not know count as read. */
+function reads(key: string, config: RunConfig, known: readonly string[]): boolean {
+  return !known.includes(key) || settingApplies(key as RunSetting, config);
 }
 
 /**
  * Config keys in the schema's order (then any the schema does not know, such as keys
  * of runs stored by a newer version), with the dataset first since it is part of what
- * a run is, and a flag on every row whose values are not all equal.
+ * a run is, and a flag on every row whose values are not all equal. A setting none of
+ * the runs reads (another family's, σ of a Bernoulli decoder…) is left out; where only
+ * some read it, the others show "—".
  */
 export function configDiff(runs: readonly Pick<Run, 'config' | 'datasetName'>[]): DiffRow[] {
   const known = [...Object.keys(defaultRunConfig()), 'backend'];
   const extra = new Set<string>();
   for (const run of runs) for (const key of Object.keys(run.config)) if (!known.includes(key)) extra.add(key);
-  const keys = [...known, ...[...extra].sort()];
+  const keys = [...known, ...[...extra].sort()].filter((key) => runs.some((run) => reads(key, run.config, known)));
   const rows: DiffRow[] = [
-    { key: 'dataset', values: runs.map((run) => run.datasetName), differs: false },
-    ...keys.map((key) => ({ key, values: runs.map((run) => show((run.config as Record<string, unknown>)[key])), differs: false })),
+    { key: 'dataset', label: 'Dataset', values: runs.map((run) => run.datasetName), differs: false },
+    ...keys.map((key) => ({
+      key,
+      label: settingLabel(key),
+      values: runs.map((run) => (reads(key, run.config, known) ? show(key, run.config) : NOT_READ)),
+      differs: false,
+    })),
   ];
   for (const row of rows) row.differs = new Set(row.values).size > 1;
   return rows;

@@ -71,20 +71,25 @@ describe('Compare', () => {
     await waitFor(() => expect(view.target.textContent).toContain('No kl points in these runs yet.'));
   });
 
-  it('shows every setting side by side and, on request, only those that differ', async () => {
+  it('shows only the settings that differ first, in words; on request every setting the runs read, none of another family', async () => {
     core([fast, wide], {});
     const view = render(CompareView, { runIds: [1, 2] });
-    await waitFor(() => expect(view.all('diff-row').length).toBeGreaterThan(10));
+    await waitFor(() => expect(view.all('diff-row').length).toBe(2));
     expect(view.target.textContent).toContain('2 settings differ.');
+    expect((view.get('diff-only') as HTMLInputElement).checked).toBe(true);
+    expect(view.all('diff-row').map((row) => row.dataset['key'])).toEqual(['latent', 'beta']);
     const latent = view.all('diff-row').find((row) => row.dataset['key'] === 'latent')!;
+    expect(latent.querySelector('th')!.textContent).toBe('Latent size');
     expect([...latent.querySelectorAll('td')].map((td) => td.textContent)).toEqual(['8', '32']);
     expect(latent.dataset['differs']).toBe('true');
-    expect(view.all('diff-row').find((row) => row.dataset['key'] === 'epochs')!.dataset['differs']).toBe('false');
 
-    check(view.get('diff-only'), true);
-    expect(view.all('diff-row').map((row) => row.dataset['key'])).toEqual(['latent', 'beta']);
     check(view.get('diff-only'), false);
     expect(view.all('diff-row').length).toBeGreaterThan(10);
+    expect(view.all('diff-row').find((row) => row.dataset['key'] === 'epochs')!.dataset['differs']).toBe('false');
+    // Plain VAEs: no codebook, labels or capacity settings, and no raw keys.
+    const keys = view.all('diff-row').map((row) => row.dataset['key']);
+    for (const key of ['codebookDecay', 'labelFraction', 'capacityGamma']) expect(keys).not.toContain(key);
+    expect(view.get('config-diff').textContent).not.toContain('klWarmupSteps');
 
     const summary = view.get('compare-summary');
     expect(summary.querySelector('tbody tr')!.textContent).toContain('finished');
