@@ -48,6 +48,10 @@ test('a run in history: scrub its images by epoch; rename, notes and tags persis
     await expect(page.getByTestId('run-notes')).toHaveValue('One epoch, to see the pipeline work.');
 
     await page.getByTestId('run-clone').click();
+    // The form holds its settings, and the run they came from is beside it, named.
+    await expect(page).toHaveURL(/#\/train\/\d+$/);
+    await expect(page.getByTestId('cloned-from')).toContainText('Settings cloned from tiny baseline, shown on the right');
+    await expect(page.getByTestId('live-panel').getByTestId('run-name')).toHaveText('tiny baseline');
     await expect(page.getByTestId('run-latent')).toHaveValue('3');
     await expect(page.getByTestId('run-hidden')).toHaveValue('24');
     await expect(page.getByTestId('run-epochs')).toHaveValue('3');

@@ -132,7 +132,8 @@ test('new-run form: defaults per dataset, advanced options checked next to their
 
     // Clone: the new-run form comes back with every setting, the advanced ones open.
     await page.getByTestId('run-clone').click();
-    await expect(page).toHaveURL(/#\/train$/);
+    await expect(page).toHaveURL(/#\/train\/\d+$/);
+    await expect(page.getByTestId('cloned-from')).toBeVisible();
     await expect(page.getByTestId('run-objective')).toHaveValue('capacity');
     await expect(page.getByTestId('run-capacity-max')).toHaveValue('5');
     await expect(page.getByTestId('run-advanced')).toHaveAttribute('open', '');

@@ -42,6 +42,8 @@ class Studio {
   loadError = $state<string | null>(null);
   /** Set by "Train on this dataset"; the new-run form takes it once. */
   trainDatasetId = $state<number | null>(null);
+  /** Set by Clone: the run whose settings the new-run form holds, named beside the form until a run starts. */
+  clonedFrom = $state.raw<{ runId: number; name: string } | null>(null);
   /** Set by "Show its runs" (a dataset's delete dialog); the Runs view's filter takes it once. */
   runsFilter = $state<string | null>(null);
   /**

@@ -23,5 +23,7 @@ afterEach(() => {
   studio.projects = [];
   studio.datasets = [];
   studio.runs = [];
+  studio.runsFilter = null;
+  studio.clonedFrom = null;
   location.hash = '';
 });

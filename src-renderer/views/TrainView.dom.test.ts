@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import RunDetails from '../components/RunDetails.svelte';
+import TrainView from './TrainView.svelte';
+import { recallRunForm } from '../lib/run-form';
+import { router } from '../lib/router.svelte';
+import { studio } from '../lib/studio.svelte';
+import { fakeBridge } from '../test/fake-bridge';
+import { makeDataset, makeRun } from '../test/fixtures';
+import { click, render, waitFor } from '../test/render';
+
+describe('Clone', () => {
+  it('fills the form from run A, shows run A beside it (not the newest run), and says it was cloned from A', async () => {
+    const a = makeRun({ id: 1, name: 'run A', config: { latent: 5 } });
+    const b = makeRun({ id: 2, name: 'run B', createdAt: '2025-01-02T10:00:00.000Z' });
+    studio.projectId = 1;
+    studio.datasets = [makeDataset()];
+    studio.runs = [b, a];
+    fakeBridge
+      .answer('runs.get', ({ runId }) => (runId === 1 ? a : b))
+      .answer('runs.metrics', [])
+      .answer('runs.artifacts', [])
+      .answer('runs.artifactEpochs', {})
+      .answer('runs.checkpoints', []);
+
+    const details = render(RunDetails, { run: a });
+    click(details.get('run-clone'));
+    expect(router.route).toEqual({ view: 'train', runId: 1 });
+    expect(recallRunForm(1).latent).toBe(5);
+    details.unmount();
+
+    const view = render(TrainView, { runId: 1 });
+    await waitFor(() => expect(view.get('run-panel').dataset['runId']).toBe('1'));
+    expect(view.get('run-name').textContent).toBe('run A');
+    expect(view.get('cloned-from').textContent).toContain('Settings cloned from run A, shown on the right.');
+    expect((view.get('run-latent') as HTMLInputElement).value).toBe('5');
+    click(view.get('cloned-from-dismiss'));
+    await waitFor(() => expect(view.query('cloned-from')).toBeNull());
+  });
+});
