@@ -67,4 +67,12 @@ describe('Deleting a dataset', () => {
     click(view.get('dataset-delete'));
     await waitFor(() => expect(host.get('confirm-ok').textContent).toBe('Delete dataset and 1 run'));
   });
+
+  it('offers no training on a dataset without training images', () => {
+    studio.projectId = 1;
+    fakeBridge.answer('datasets.preview', { datasetId: 5, width: 16, height: 16, channels: 1, labels: [], gridDataUrl: 'data:image/png;base64,' });
+    const view = render(DatasetDetail, { dataset: makeDataset({ id: 5, splitCounts: { train: 0, validation: 0, test: 100 } }) });
+    expect((view.get('dataset-train') as HTMLButtonElement).disabled).toBe(true);
+    expect(view.get('dataset-train').title).toMatch(/no training images/);
+  });
 });
