@@ -36,4 +36,21 @@ describe('Clone', () => {
     click(view.get('cloned-from-dismiss'));
     await waitFor(() => expect(view.query('cloned-from')).toBeNull());
   });
+
+  it('of an imported run trains on the original dataset when the project has it, never on the held-out images it came with', () => {
+    const original = makeDataset({ id: 1, name: 'digits', contentHash: 'c'.repeat(64) });
+    const heldout = makeDataset({ id: 2, name: 'digits · test images of a', contentHash: 'd'.repeat(64), splitCounts: { train: 0, validation: 0, test: 50 } });
+    const imported = makeRun({
+      id: 9,
+      datasetId: 2,
+      imported: { card: { dataset: { contentHash: 'c'.repeat(64) } } } as unknown as NonNullable<ReturnType<typeof makeRun>['imported']>,
+    });
+    studio.projectId = 1;
+    studio.datasets = [heldout, original];
+    studio.runs = [imported];
+    const details = render(RunDetails, { run: imported });
+    click(details.get('run-clone'));
+    expect(studio.trainDatasetId).toBe(1);
+    expect(recallRunForm(1).datasetId).toBe(1);
+  });
 });
