@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MetricPoint, Run } from '@shared/types';
+import type { Dataset, MetricPoint, Run } from '@shared/types';
 import RunPanel from './RunPanel.svelte';
 import { studio } from '../lib/studio.svelte';
 import { fakeBridge } from '../test/fake-bridge';
@@ -232,5 +232,15 @@ describe('RunPanel figures', () => {
     expect(view.get('run-backend').closest('.stats')).not.toBeNull();
     click(view.get('backend-notes-close'));
     await waitFor(() => expect(view.query('backend-notes')).toBeNull());
+  });
+});
+
+describe('an imported run', () => {
+  it('calls its images held out when the run it came from had validation images, although its own dataset has none', async () => {
+    studio.datasets = [{ id: 2, projectId: 1, splitCounts: { train: 0, validation: 0, test: 50 } } as Dataset];
+    const card = { dataset: { splitCounts: { train: 800, validation: 100, test: 100 } } };
+    const view = await open(makeRun({ id: 8, datasetId: 2, imported: { card } as unknown as NonNullable<Run['imported']> }));
+    await waitFor(() => expect(view.target.textContent).toContain('Top: held-out images.'));
+    expect(view.target.textContent).not.toContain('no validation images');
   });
 });
