@@ -38,7 +38,7 @@ describe('Deleting a dataset', () => {
     expect(host.query('confirm-ok')).toBeNull();
     click(host.get('confirm-alternative'));
     await waitFor(() => expect(router.route).toEqual({ view: 'runs' }));
-    expect(studio.runsFilter).toBe('shapes');
+    expect(studio.runsFilter).toEqual({ datasetId: 4, name: 'shapes' });
     expect(fakeBridge.inputs('datasets.delete')).toEqual([]);
   });
 

@@ -44,8 +44,8 @@ class Studio {
   trainDatasetId = $state<number | null>(null);
   /** Set by Clone: the run whose settings the new-run form holds, named beside the form until a run starts. */
   clonedFrom = $state.raw<{ runId: number; name: string } | null>(null);
-  /** Set by "Show its runs" (a dataset's delete dialog); the Runs view's filter takes it once. */
-  runsFilter = $state<string | null>(null);
+  /** Set by "Show its runs" (a dataset's delete dialog): the Runs view shows that dataset's runs, taken once. */
+  runsFilter = $state.raw<{ datasetId: number; name: string } | null>(null);
   /**
    * A file or folder dropped on the window; the import form takes it once. `path` is
    * null in web mode, where a page is never told where a dropped file lives.
