@@ -17,9 +17,10 @@ export interface DiffRow {
  * newer version added) is shown with its key split into words rather than not at all.
  */
 const SETTING_LABELS: Partial<Record<RunSetting, string>> = {
-  model: 'Model',
+  architecture: 'Architecture',
   family: 'Family',
   flow: 'Posterior flow',
+  codePositions: 'Code positions',
   flowSteps: 'Flow steps',
   labelFraction: 'Labels kept',
   classifierWeight: 'Classifier weight α',
@@ -70,7 +71,7 @@ const NOT_READ = '—';
 
 function show(key: string, config: RunConfig): string {
   const value = (config as Record<string, unknown>)[key];
-  if (key === 'model') return ARCHITECTURE_NAMES[value as RunConfig['model']] ?? String(value);
+  if (key === 'architecture') return ARCHITECTURE_NAMES[value as RunConfig['architecture']] ?? String(value);
   if (key === 'classifier') return ARCHITECTURE_NAMES[classifierKindOf(config)];
   if (key === 'family') return FAMILY_NAMES[value as RunConfig['family']] ?? String(value);
   if (key === 'backend' && value === undefined) return 'automatic';
