@@ -62,8 +62,10 @@ describe('RunPanel and its loss chart, live', () => {
     expect(view.target.textContent).not.toContain('Waiting for the first training steps…');
   });
 
-  it('Pause sends runs.pause, says so at once, and shows the paused run the core answers; Continue sends runs.unpause', async () => {
+  it('Pause sends runs.pause, says so at once, and shows the paused run the core answers; Resume sends runs.unpause', async () => {
     const view = await open(running);
+    fakeBridge.emit('run.progress', { runId: 3, phase: 'training', epoch: 2, epochs: 4, step: 15, stepsPerEpoch: 10, imagesPerSec: 512, etaSeconds: 140 });
+    await waitFor(() => expect(view.get('run-eta').textContent!.trim()).toBe('2m 20s'));
     const pause = fakeBridge.hold('runs.pause');
     click(button(view, 'run-pause'));
     // Before any answer: the button says what is happening and nothing can be pressed twice.
@@ -79,6 +81,11 @@ describe('RunPanel and its loss chart, live', () => {
     expect(view.query('run-pause')).toBeNull();
     expect(button(view, 'run-unpause').disabled).toBe(false);
     expect(button(view, 'run-stop').disabled).toBe(false);
+    // One vocabulary: a paused run resumes, as a stopped one does; no estimate counts while it waits.
+    expect(button(view, 'run-unpause').textContent!.trim()).toBe('Resume');
+    expect(view.get('run-status').textContent!.trim()).toBe('paused');
+    expect(view.get('run-eta').dataset['state']).toBe('paused');
+    expect(view.get('run-eta').textContent!.trim()).toBe('Paused');
 
     fakeBridge.answer('runs.unpause', { ...running, status: 'running' });
     click(button(view, 'run-unpause'));
@@ -104,6 +111,11 @@ describe('RunPanel and its loss chart, live', () => {
     await settle();
     expect(view.get('run-panel').dataset['status']).toBe('cancelled');
     expect(view.query('run-stop')).toBeNull();
+    // Stop, stopped, Resume: the pill and the callout use the button's word, not "cancelled".
+    expect(view.get('run-status').textContent!.trim()).toBe('stopped');
+    expect(view.get('run-error').textContent).toContain('Stopped');
+    expect(view.get('run-panel').textContent!.toLowerCase()).not.toContain('cancel');
+    expect(button(view, 'run-resume').textContent!.trim()).toBe('Resume');
 
     fakeBridge.answer('runs.resume', { ...running, status: 'queued' });
     click(button(view, 'run-resume'));

@@ -40,6 +40,9 @@ describe('runs table', () => {
     expect(filterRuns(runs, 'finished gam').map((r) => r.id)).toEqual([3]);
     expect(filterRuns(runs, '  ')).toHaveLength(3);
     expect(filterRuns(runs, 'Sweep').map((r) => r.id)).toEqual([2]);
+    // A run the user stopped is found by the word its pill shows.
+    const stopped = [...runs, run(4, { name: 'delta', status: 'cancelled' })];
+    expect(filterRuns(stopped, 'stopped').map((r) => r.id)).toEqual([4]);
   });
 
   it('sorts both ways and keeps runs without a value last', () => {

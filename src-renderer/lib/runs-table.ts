@@ -1,7 +1,7 @@
 import { latentWidthOf } from '@shared/families';
 import type { Run } from '@shared/types';
 import { durationBetween } from './format';
-import { isActive } from './run-status';
+import { isActive, statusLabel } from './run-status';
 
 export type SortKey =
   | 'name'
@@ -126,7 +126,7 @@ export function filterRuns(runs: readonly Run[], query: string): Run[] {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return [...runs];
   return runs.filter((run) => {
-    const haystack = `${run.name} ${run.datasetName} ${run.status} ${run.tags.join(' ')}`.toLowerCase();
+    const haystack = `${run.name} ${run.datasetName} ${run.status} ${statusLabel(run.status)} ${run.tags.join(' ')}`.toLowerCase();
     return words.every((word) => haystack.includes(word));
   });
 }

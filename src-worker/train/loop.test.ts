@@ -260,6 +260,31 @@ describe('training loop: evaluation, checkpoints and resume', () => {
     expect(firstResumed.t).toBeGreaterThanOrEqual(Math.round(saved.progress.elapsedMs));
   });
 
+  it('leaves time held paused out of the ETA: a paused run reports the same estimates as one never paused', async () => {
+    await useBackend('wasm');
+    const etas = async (pauseMs: number): Promise<(number | null)[]> => {
+      let clock = 0;
+      let waits = 0;
+      const { opts, rec } = options(
+        { epochs: 3 },
+        {
+          progressIntervalMs: 0,
+          now: () => (clock += 500),
+          // The first wait, after the first step, holds for pauseMs of the clock.
+          waitWhilePaused: () => {
+            if (++waits === 1) clock += pauseMs;
+            return Promise.resolve();
+          },
+        },
+      );
+      await train(opts);
+      return rec.progress.filter((p) => p.phase === 'training').map((p) => p.etaSeconds);
+    };
+    const never = await etas(0);
+    expect(never.some((eta) => eta !== null && eta > 0)).toBe(true);
+    expect(await etas(3_600_000)).toEqual(never);
+  });
+
   it('holds between steps while paused, and continues when released', async () => {
     await useBackend('wasm');
     let release!: () => void;

@@ -11,6 +11,7 @@ import type { TrainingCheckpoint } from './checkpoint-state';
 import { summarizeEvaluation, klDimMetric } from './epoch-report';
 import { budgetedIwaeBound, classificationAccuracy, elboSums, iwaeSummary } from './evaluate';
 import { evaluationBudgetMs } from './eval-budget';
+import { estimateEtaSeconds, type EpochCost } from './eta';
 import { keepLabels, labelledBatch, resolveClassifierWeight } from './semi-supervised';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
 import type { RasterImage } from './grid';
@@ -82,7 +83,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const metricsInterval = options.metricsIntervalMs ?? 200;
   const progressInterval = options.progressIntervalMs ?? 250;
   const started = now();
-  const waitWhilePaused = options.waitWhilePaused ?? (() => Promise.resolve());
+  const waitUnlessPaused = options.waitWhilePaused ?? (() => Promise.resolve());
+  // Time held paused is left out of every epoch's cost, so the ETA neither grows nor
+  // drains while the run waits.
+  let pausedMs = 0;
+  const waitWhilePaused = async (): Promise<void> => {
+    const from = now();
+    await waitUnlessPaused();
+    pausedMs += now() - from;
+  };
 
   if (split.train.length === 0) {
     throw new ApiError('invalid_input', 'The dataset has no images to train on.', { field: 'datasetPath' });
@@ -124,7 +133,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     let trainMs = resume?.progress.trainMs ?? 0;
     let bestEvalLoss = resume?.progress.bestEvalLoss ?? null;
     const startEpoch = epochsDone + 1;
-    let evalMs = 0;
     let pending: MetricPoint[] = [];
     let lastFlush = now();
     let lastProgress = -Infinity;
@@ -138,11 +146,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       lastFlush = now();
     };
     const imagesPerSec = (): number => (trainMs > 0 ? (trainedImages * 1000) / trainMs : 0);
+    const recentEpochs: EpochCost[] = [];
+    /** The epoch under way: steps done, and when it started (on the pause-free clock). */
+    let epochSteps = 0;
+    let epochStartActive = 0;
+    const activeNow = (): number => now() - pausedMs;
     const progress = (epoch: number): void => {
       const rate = imagesPerSec();
-      const remainingImages = epochs * nTrain - trainedImages;
-      const evaluatedHere = epochsDone - startEpoch + 1;
-      const evalSec = evaluatedHere > 0 ? evalMs / 1000 / evaluatedHere : 0;
       listener.progress({
         phase: 'training',
         epoch,
@@ -150,7 +160,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         step,
         stepsPerEpoch,
         imagesPerSec: round1(rate),
-        etaSeconds: rate > 0 ? Math.round(remainingImages / rate + (epochs - epochsDone) * evalSec) : null,
+        etaSeconds: estimateEtaSeconds({
+          recent: recentEpochs,
+          stepsDone: epochSteps,
+          stepsPerEpoch,
+          epochMs: activeNow() - epochStartActive,
+          epochsLeft: epochs - epochsDone,
+          trainMs,
+          testBound: (split.test?.length ?? 0) > 0,
+          evalImages: evalIndices.length,
+          imagesPerSec: rate,
+        }),
       });
       lastProgress = now();
     };
@@ -158,6 +178,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     for (let epoch = startEpoch; epoch <= epochs && !stopped; epoch++) {
       const epochStart = now();
+      epochStartActive = activeNow();
+      epochSteps = 0;
       const epochTrainMsBefore = trainMs;
       const perm = permutation(nTrain, shuffle.uniform);
       const order = Int32Array.from(perm, (i) => split.train[i] ?? 0);
@@ -180,6 +202,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const stats = await trainer.step(gatherBatch(images, rows, 0, rows.length), rows.length, labels);
         trainMs += now() - t0;
         step++;
+        epochSteps++;
         if (!Number.isFinite(stats.loss)) throw nonFinite(stats.loss, epoch, step);
         const n = to - from;
         trainedImages += n;
@@ -206,8 +229,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       flushMetrics();
       if (stopped) break;
       epochsDone = epoch;
+      const stepsEndActive = activeNow();
 
-      const t0 = now();
       const sums = await elboSums(trainer, images, evalIndices, config.seed, control);
       if (sums === null) {
         stopped = true;
@@ -261,7 +284,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         shuffle: shuffle.getState(),
         progress: { elapsedMs: elapsed(), trainedImages, trainMs, evalLoss, bestEvalLoss, isBest },
       });
-      evalMs += now() - t0;
+      recentEpochs.push({ trainMs: stepsEndActive - epochStartActive, tailMs: activeNow() - stepsEndActive });
+      epochSteps = 0;
+      epochStartActive = activeNow();
       progress(epoch);
     }
 
