@@ -41,7 +41,8 @@ export default defineConfig({
   renderer: {
     root: resolve(root, 'src-renderer'),
     resolve: { alias: shared },
-    plugins: [svelte()],
+    // No svelte.config.js: the defaults are the configuration (said here, so the build does not print it).
+    plugins: [svelte({ configFile: false })],
     build: {
       outDir: resolve(root, 'out/renderer'),
       rolldownOptions: { input: resolve(root, 'src-renderer/index.html') },

@@ -365,18 +365,60 @@ async function cmdImportModel(core: Core, values: Values, positionals: string[],
   );
 }
 
-async function cmdServe(core: Core, values: Values, out: Output): Promise<void> {
+/**
+ * What closing the app does to the runs it holds, in words: training (or paused) runs
+ * are stopped and marked interrupted — Resume continues each from its last checkpoint —
+ * and queued runs stay queued and start when VAE Studio starts again.
+ */
+export function shutdownReport(runs: readonly Pick<Run, 'id' | 'name' | 'status'>[], signal: string): { object: Record<string, unknown>; human: string } {
+  const interrupted = runs.filter((r) => r.status === 'running' || r.status === 'paused');
+  const queued = runs.filter((r) => r.status === 'queued');
+  const names = (list: typeof runs): string => list.map((r) => `"${r.name}" (#${r.id})`).join(', ');
+  const lines = [`VAE Studio stopped (${signal}).`];
+  if (interrupted.length > 0) {
+    lines.push(
+      `${interrupted.length === 1 ? 'The run that was training' : `The ${interrupted.length} runs that were training`}, ${names(interrupted)}, ` +
+        `${interrupted.length === 1 ? 'is' : 'are'} marked interrupted: Resume on its page (or \`vae-studio resume <id>\`) continues from the last checkpoint.`,
+    );
+  }
+  if (queued.length > 0) {
+    lines.push(`${queued.length === 1 ? 'The queued run' : `The ${queued.length} queued runs`}, ${names(queued)}, will start when VAE Studio starts again.`);
+  }
+  if (interrupted.length === 0 && queued.length === 0) lines.push('No run was training.');
+  return {
+    object: { type: 'stopped', signal, interrupted: interrupted.map((r) => r.id), queued: queued.map((r) => r.id) },
+    human: lines.join('\n'),
+  };
+}
+
+/** Serves until SIGINT/SIGTERM, closes the server and the core, and says what became of the runs. */
+async function cmdServe(core: Core, values: Values, out: Output, closeCore: () => Promise<void>): Promise<void> {
   const server = await startWebServer(core, { port: num(values, 'port') ?? 0, rendererDir: appPaths.renderer });
   out.event(
     { type: 'listening', url: server.url, port: server.port, home: core.workspace.home },
     `VAE Studio is serving on ${server.url}\nOpen that URL in a browser (it carries this launch's access token). Ctrl+C stops.`,
   );
-  await new Promise<void>((resolve) => {
-    const shutdown = (): void => resolve();
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+  // Ctrl+C under `npm start` arrives twice (the terminal's, and the one the launcher
+  // forwards): later signals must not end the process half-way through closing.
+  let stopWith: (signal: NodeJS.Signals) => void = () => {};
+  const onSignal = (signal: NodeJS.Signals): void => stopWith(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    stopWith = (received) => {
+      stopWith = () => {};
+      resolve(received);
+    };
   });
-  await server.close();
+  out.event({ type: 'stopping', signal }, 'Stopping VAE Studio…');
+  // The runs it holds, read before closing ends them, and the core closed with no I/O
+  // between: a worker that Ctrl+C already ended cannot start the next queued run.
+  const runs = await core.call('runs.list', {}).catch(() => [] as Run[]);
+  await Promise.all([closeCore(), server.close()]);
+  const report = shutdownReport(runs, signal);
+  out.event(report.object, report.human);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
 }
 
 /** Puts a backup back as the workspace database (after it was found damaged). */
@@ -416,6 +458,8 @@ export async function main(argv: string[]): Promise<number> {
   const out = new Output(values.json);
   const home = values.home ?? defaultHome();
   let core: Core | null = null;
+  let closing: Promise<void> | null = null;
+  const closeCore = (): Promise<void> => (closing ??= core?.close() ?? Promise.resolve());
   try {
     if (command === 'doctor') {
       const report = await probeBackendsInWorker(appPaths.workerEntry);
@@ -448,7 +492,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'import-model') await cmdImportModel(core, values, rest, out);
     else if (command === 'impute') await cmdImpute(core, values, out);
     else if (command === 'evaluate') await cmdEvaluate(core, values, rest, out);
-    else await cmdServe(core, values, out);
+    else await cmdServe(core, values, out, closeCore);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
     const shape = toApiError(error).toJSON();
@@ -456,6 +500,6 @@ export async function main(argv: string[]): Promise<number> {
     else process.stderr.write(`error: ${shape.message}\n`);
     return 1;
   } finally {
-    await core?.close();
+    await closeCore();
   }
 }

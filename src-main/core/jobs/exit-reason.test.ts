@@ -22,4 +22,10 @@ describe('why a worker ended', () => {
     const failed = classifyExit({ ...base, reportedError: { code: 'io_error', message: 'The disk is full', details: { reason: 'disk_full' } } });
     expect(failed.status).toBe('failed');
   });
+
+  it('records a worker ended by Ctrl+C (SIGINT to the terminal\'s process group) as interrupted, not crashed', () => {
+    const verdict = classifyExit({ ...base, exit: { code: null, signal: 'SIGINT', stderrTail: '' } });
+    expect(verdict.status).toBe('interrupted');
+    expect(verdict.error?.message).toMatch(/stopped \(Ctrl\+C\).*kept/);
+  });
 });

@@ -32,6 +32,15 @@ export function classifyExit(ctx: ExitContext): ExitVerdict {
       error: { code: 'worker_failed', message: `VAE Studio was closed while this run was training. ${RESUME_HINT}` },
     };
   }
+  if (exit.signal === 'SIGINT') {
+    // Ctrl+C in the terminal VAE Studio runs in reaches its whole process group: the
+    // worker can end before the app has begun closing. The app is being stopped, not
+    // the worker crashing.
+    return {
+      status: 'interrupted',
+      error: { code: 'worker_failed', message: `VAE Studio was stopped (Ctrl+C) while this run was training. ${RESUME_HINT}` },
+    };
+  }
   if (ctx.reportedError) {
     // The worker caught its own allocation failure (or saw it coming) and said so.
     const oom = ctx.reportedError.details?.reason === 'out_of_memory';
