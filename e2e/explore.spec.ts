@@ -65,7 +65,6 @@ test('explore: opens after the first epoch; traversals, latent map with hover, i
   await openStudio(page, studio);
   await createFirstProject(page);
   await page.getByTestId('import-sample').click();
-  await page.getByTestId('import-submit').click();
   await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
 
   // Two runs: the first is paused, so it keeps the only training slot and the second

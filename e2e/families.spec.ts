@@ -16,7 +16,6 @@ test('a conditional VAE from the new-run form: Explore generates a chosen class 
   await openStudio(page, studio);
   await createFirstProject(page);
   await page.getByTestId('import-sample').click();
-  await page.getByTestId('import-submit').click();
   await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
 
   await page.getByTestId('nav-train').click();
@@ -79,7 +78,6 @@ test('a semi-supervised M2 run with 10 % of the labels: its accuracy on the run 
   await openStudio(page, studio);
   await createFirstProject(page);
   await page.getByTestId('import-sample').click();
-  await page.getByTestId('import-submit').click();
   await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
 
   await page.getByTestId('nav-train').click();
@@ -138,7 +136,6 @@ test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior s
   await openStudio(page, studio);
   await createFirstProject(page);
   await page.getByTestId('import-sample').click();
-  await page.getByTestId('import-submit').click();
   await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
 
   await page.getByTestId('nav-train').click();

@@ -24,10 +24,12 @@ test('new-run form: defaults per dataset, advanced options checked next to their
     await page.getByTestId('import-submit').click();
     await expect(page.getByTestId('dataset-name')).toHaveText('shapes-rgb', { timeout: 60_000 });
 
-    // Choosing a dataset picks the decoder that suits it.
+    // Choosing a dataset picks the decoder that suits it; the advanced settings' title names it.
     await page.getByTestId('nav-train').click();
     const dataset = page.getByTestId('run-dataset');
     await dataset.selectOption({ label: 'shapes-rgb · 24 · 16×16×3' });
+    await expect(page.getByTestId('run-advanced-summary')).toContainText('Gaussian decoder');
+    await page.getByTestId('run-advanced').locator('summary').click();
     await expect(page.getByTestId('run-decoder')).toHaveValue('gaussian');
     await expect(page.getByTestId('run-decoder-hint')).toContainText('RGB');
     await expect(page.getByTestId('run-sigma')).toBeVisible();
@@ -39,7 +41,6 @@ test('new-run form: defaults per dataset, advanced options checked next to their
     await page.getByTestId('run-objective').selectOption('capacity');
     await expect(page.getByTestId('run-beta')).toHaveCount(0);
     await page.getByTestId('run-capacity-max').fill('5');
-    await page.getByTestId('run-advanced').locator('summary').click();
     await expect(page.getByTestId('run-kl-warmup-steps')).toHaveCount(0);
     await page.getByTestId('run-capacity-steps').fill('0');
     await page.getByTestId('run-capacity-gamma').fill('50');

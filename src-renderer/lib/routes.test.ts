@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { href, parseHash, section, type Route } from './routes';
+import { href, landingRoute, parseHash, section, type Route } from './routes';
 
 describe('routes', () => {
   it('round-trips every route through its hash', () => {
@@ -56,5 +56,21 @@ describe('routes', () => {
     expect(section({ view: 'inpaint', runId: 3 })).toBe('runs');
     expect(section({ view: 'explore', runId: 3, tab: 'samples' })).toBe('runs');
     expect(section({ view: 'train', runId: 3 })).toBe('train');
+  });
+
+  it('opened with no screen in the address, lands on the run training now (then paused, then queued), else stays', () => {
+    const runs = [
+      { id: 4, status: 'queued' },
+      { id: 3, status: 'paused' },
+      { id: 2, status: 'running' },
+      { id: 1, status: 'finished' },
+    ];
+    expect(landingRoute('', runs)).toEqual({ view: 'train', runId: 2 });
+    expect(landingRoute('#/', runs.slice(0, 2))).toEqual({ view: 'train', runId: 3 });
+    expect(landingRoute('#', [runs[0]!])).toEqual({ view: 'train', runId: 4 });
+    expect(landingRoute('', [runs[3]!])).toBeNull();
+    // An address that names a screen (a reload, a pasted link) is kept.
+    expect(landingRoute('#/datasets', runs)).toBeNull();
+    expect(landingRoute('#/runs/1', runs)).toBeNull();
   });
 });

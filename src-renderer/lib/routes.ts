@@ -84,3 +84,15 @@ export function section(route: Route): ViewName | null {
   if (route.view === 'projects') return null;
   return route.view === 'run' || route.view === 'compare' || route.view === 'explore' || route.view === 'inpaint' ? 'runs' : route.view;
 }
+
+/**
+ * Where opening the app without a screen in its address lands: on the run training now
+ * (or paused, or next in the queue) when there is one, so coming back during training
+ * shows it; otherwise the Datasets screen. Null: the address names a screen, keep it.
+ */
+export function landingRoute(hash: string, activeRuns: readonly { id: number; status: string }[]): Route | null {
+  if (hash.replace(/^#\/?/, '') !== '') return null;
+  const order = ['running', 'paused', 'queued'];
+  const active = [...activeRuns].filter((r) => order.includes(r.status)).sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status))[0];
+  return active ? { view: 'train', runId: active.id } : null;
+}
