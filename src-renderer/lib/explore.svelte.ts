@@ -61,6 +61,8 @@ export class ExploreModel {
   /** Test images to pick from: a few of each label. */
   strip = $state.raw<DatasetImage[]>([]);
   stripError = $state<string | null>(null);
+  /** The strip's request has answered (with images, none, or an error). */
+  stripSettled = $state(false);
   /** Images in the test split. */
   testTotal = $state(0);
   readonly #images = new LruCache<number, DatasetImage>(300);
@@ -94,6 +96,8 @@ export class ExploreModel {
       this.testTotal = total;
     } catch (error) {
       if (!this.#closed) this.stripError = toUserError(error).message;
+    } finally {
+      if (!this.#closed) this.stripSettled = true;
     }
   }
 
