@@ -81,7 +81,15 @@ export interface FolderInspection {
   classes: { label: string; files: number }[];
   /** Files that are not images, unreadable entries and the like. */
   skipped: number;
+  /**
+   * The first of them (INSPECT_SKIPPED_LISTED at most; paths relative to the folder) with
+   * why, so the form says what will be left out before the import, not after it.
+   */
+  skippedFiles: SkippedFile[];
 }
+
+/** How many skipped files datasets.inspect names; the rest are counted. */
+export const INSPECT_SKIPPED_LISTED = 20;
 
 export interface ImportStats {
   /** Image files found. */

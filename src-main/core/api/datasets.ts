@@ -169,7 +169,7 @@ export function datasetHandlers(ctx: Context): HandlerMap<DatasetRequests> {
       if (runIds.length > 0 && withRuns !== true) {
         throw new ApiError(
           'conflict',
-          `Dataset "${dataset.name}" is used by ${runIds.length === 1 ? '1 run' : `${runIds.length} runs`}; delete those runs first, or delete the dataset with its runs.`,
+          `Dataset "${dataset.name}" is used by ${runIds.length === 1 ? '1 run' : `${runIds.length} runs`}; delete ${runIds.length === 1 ? 'it' : 'them'} first, or delete the dataset with its runs.`,
           { field: 'datasetId', runs: runIds.length },
         );
       }

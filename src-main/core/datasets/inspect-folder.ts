@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { DatasetLayout } from '@shared/config';
 import { ApiError } from '@shared/errors';
-import type { FolderInspection } from '@shared/types';
+import { INSPECT_SKIPPED_LISTED, type FolderInspection } from '@shared/types';
 import { readSidecar, resolveLayout } from './layout';
 import { relativeTo, scanFolder } from './scan-folder';
 
@@ -33,13 +33,15 @@ export async function inspectFolder(
     splitFiles[place.split ?? 'drawn']++;
     if (place.label !== '') perLabel.set(place.label, (perLabel.get(place.label) ?? 0) + 1);
   }
-  const sidecarListed = sidecar ? scan.skipped.filter((s) => relativeTo(folder, s.path) === sidecar.name).length : 0;
+  // The labels file is read, not skipped, though the scan (which knows no labels) lists it.
+  const skipped = scan.skipped.filter((s) => !sidecar || relativeTo(folder, s.path) !== sidecar.name);
   return {
     folder,
     layout,
     images: scan.files.length - layout.outside,
     splitFiles,
     classes: [...perLabel].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([label, files]) => ({ label, files })),
-    skipped: scan.skipped.length - sidecarListed + layout.outside,
+    skipped: skipped.length + layout.outside,
+    skippedFiles: skipped.slice(0, INSPECT_SKIPPED_LISTED).map((s) => ({ path: relativeTo(folder, s.path), reason: s.reason })),
   };
 }

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { decodePacked, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
+import { INSPECT_SKIPPED_LISTED } from '@shared/types';
 import { tempDir, testCore } from '../testing';
 import type { Core } from '../core';
 import { splitOf } from './import-folder';
@@ -137,11 +138,24 @@ describe('split folders', () => {
       { label: 'cat', files: 25 },
       { label: 'dog', files: 25 },
     ]);
+    expect(seen).toMatchObject({ skipped: 0, skippedFiles: [] });
     const flat = await core.call('datasets.inspect', { folder, layout: 'flat' });
     expect(flat.layout).toMatchObject({ kind: 'flat', detected: false, labelSource: 'none' });
     expect(flat.classes).toEqual([]);
     const missing = await core.call('datasets.inspect', { folder: join(dir.path, 'nope') }).catch((e: unknown) => e);
     expect((missing as ApiError).details?.['field']).toBe('folder');
+  });
+
+  it('names the files an import would skip, with why, before it runs; a long list is cut and counted', async () => {
+    const folder = join(dir.path, 'notes');
+    await writeSplitFolder(folder);
+    writeFileSync(join(folder, 'README.txt'), 'not an image\n');
+    for (let i = 0; i < INSPECT_SKIPPED_LISTED + 5; i++) writeFileSync(join(folder, `note-${String(i).padStart(2, '0')}.md`), 'x');
+    const seen = await core.call('datasets.inspect', { folder });
+    expect(seen.skipped).toBe(INSPECT_SKIPPED_LISTED + 6);
+    expect(seen.skippedFiles).toHaveLength(INSPECT_SKIPPED_LISTED);
+    expect(seen.skippedFiles).toContainEqual({ path: 'README.txt', reason: 'not an image file type (.txt)' });
+    expect(seen.skippedFiles.every((f) => !f.path.startsWith('/'))).toBe(true);
   });
 });
 
