@@ -1,4 +1,5 @@
-import { expect, openStudio, test } from './fixtures';
+import { dirname } from 'node:path';
+import { expect, openStudio, tempFolder, test, writeShapesFolder } from './fixtures';
 import { createFirstProject } from './steps';
 
 /** Issue 21: the first minutes of a new user, from an empty workspace to a paused and a stopped run. */
@@ -51,4 +52,30 @@ test('one click imports the sample digits, Start training stays in view, reopeni
   await expect(panel.getByTestId('run-status')).toHaveText('stopped');
   await expect(page.getByTestId('run-error')).toContainText('Stopped');
   await expect(page.getByTestId('run-resume')).toHaveText('Resume');
+});
+
+test('web mode browses the server’s folders with their image counts instead of asking for a typed path', async ({ page, studio }) => {
+  const data = await tempFolder();
+  try {
+    const { folder } = await writeShapesFolder(data.path, 4);
+    await openStudio(page, studio);
+    await createFirstProject(page);
+    await page.getByTestId('import-browse').click();
+    const browser = page.getByTestId('folder-browser');
+    await expect(browser).toBeVisible();
+    await browser.getByTestId('folder-browser-path').fill(dirname(folder));
+    await browser.getByTestId('folder-browser-path').press('Enter');
+    const shapes = browser.locator('[data-testid="folder-browser-entry"][data-name="shapes"]');
+    // Three class folders, and no image directly in it.
+    await expect(shapes).toContainText('0 images · 3 folders');
+    await shapes.click();
+    // Counted by name: rings/ holds 4 PNGs and one that only looks like one.
+    await expect(browser.locator('[data-testid="folder-browser-entry"][data-name="rings"]')).toContainText('5 images');
+    await browser.getByTestId('folder-browser-choose').click();
+    await expect(browser).toHaveCount(0);
+    await expect(page.getByTestId('import-folder')).toHaveValue(folder);
+    await expect(page.getByTestId('import-layout-detected')).toContainText('13 image files'); // 4 of each class and one that only looks like a PNG
+  } finally {
+    await data.remove();
+  }
 });

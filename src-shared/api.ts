@@ -14,6 +14,7 @@ import type {
   RunStatus,
 } from './types';
 import type { ApiErrorShape } from './errors';
+import type { FolderListing } from './folder-browser';
 import { exportFormats, type ModelExportResult } from './model-card';
 import { checkpointChoice, inferRequestSchemas, type ImputeFrame, type InferResults, type ModelSessionInfo } from './inference';
 
@@ -320,6 +321,8 @@ export interface StudioBridge {
   onEvent(listener: (message: AnyEventMessage) => void): () => void;
   /** Desktop only: the native folder picker; resolves null when the user cancels. */
   pickFolder?(): Promise<string | null>;
+  /** Web mode only: one level of the server's folders with image counts, for the in-page folder browser. */
+  listFolders?(path: string | null): Promise<{ ok: true; value: FolderListing } | { ok: false; error: ApiErrorShape }>;
   /** Desktop only: a save dialog for a model archive (.vaestudio); null when cancelled. */
   pickSavePath?(defaultName: string): Promise<string | null>;
   /** Desktop only: an open dialog for a model archive (.vaestudio); null when cancelled. */

@@ -37,6 +37,37 @@ const api = (name: string, body: unknown, headers: Record<string, string> = {}) 
     body: JSON.stringify(body),
   });
 
+describe('web folder browser route', () => {
+  const folders = (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${server.token}` }, method = 'POST') =>
+    fetch(`${base}/web/folders`, { method, headers: { 'content-type': 'application/json', ...headers }, body: method === 'POST' ? JSON.stringify(body) : undefined });
+
+  it('lists folder names and image counts for the token holder only, never file names or contents', async () => {
+    mkdirSync(join(dir.path, 'data', 'digits'), { recursive: true });
+    writeFileSync(join(dir.path, 'data', 'digits', 'a.png'), 'pixels');
+    const anonymous = await folders({ path: join(dir.path, 'data') }, {});
+    expect(anonymous.status).toBe(401);
+    const wrong = await folders({ path: join(dir.path, 'data') }, { authorization: 'Bearer not-the-token' });
+    expect(wrong.status).toBe(401);
+    const answer = await folders({ path: join(dir.path, 'data') });
+    expect(answer.status).toBe(200);
+    const text = await answer.text();
+    expect(JSON.parse(text)).toMatchObject({ ok: true, value: { path: join(dir.path, 'data'), folders: [{ name: 'digits', images: 1 }] } });
+    expect(text).not.toMatch(/a\.png|pixels/);
+  });
+
+  it('refuses GET, a malformed body and a relative path with typed errors', async () => {
+    expect((await folders(undefined, { authorization: `Bearer ${server.token}` }, 'GET')).status).toBe(405);
+    const extra = await folders({ path: '/', recursive: true });
+    expect(extra.status).toBe(400);
+    expect(await extra.json()).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'path' } } });
+    const relative = await folders({ path: 'data' });
+    expect(relative.status).toBe(400);
+    expect(await relative.json()).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'path' } } });
+    const missing = await folders({ path: join(dir.path, 'nope') });
+    expect(missing.status).toBe(404);
+  });
+});
+
 describe('web adapter', () => {
   it('listens on loopback only and prints a URL carrying the token', () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);

@@ -2,7 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ErrorCode } from '@shared/errors';
+import { folderListRequestSchema } from '@shared/folder-browser';
+import { toApiError } from '../core/errors';
 import type { Core } from '../core/core';
+import { listFolders } from '../core/datasets/list-folders';
 import { isAllowedHost, isAllowedOrigin, isAuthorized, newToken, sameSecret, SESSION_COOKIE } from './auth';
 import { readStatic } from './static-files';
 
@@ -14,6 +17,8 @@ export interface WebServer {
 }
 
 const MAX_BODY = 1024 * 1024;
+/** The folder browser's route (web mode only; not part of the API map the other adapters share). */
+export const FOLDERS_ROUTE = '/web/folders';
 /**
  * The adapter's limits. A request (headers and body, at most 1 MiB) must arrive within
  * `requestTimeoutMs`, its headers within `headersTimeoutMs`: an authenticated client
@@ -137,6 +142,29 @@ export async function startWebServer(core: Core, options: { port?: number; rende
       }
       const envelope = await core.handle(name, input);
       return sendJson(res, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope);
+    }
+
+    // Web mode's folder browser (Electron has the native dialog): folder names and image
+    // counts under a path, never a file's name or contents.
+    if (url.pathname === FOLDERS_ROUTE) {
+      if (req.method !== 'POST') return refuse(res, 405, 'Use POST for the folder list.');
+      let input: unknown;
+      try {
+        const body = await readBody(req);
+        input = body.length ? JSON.parse(body) : {};
+      } catch (error) {
+        return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: `Request body is not valid JSON: ${String(error)}`, details: { field: '(body)' } } });
+      }
+      const parsed = folderListRequestSchema.safeParse(input);
+      if (!parsed.success) {
+        return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: 'The folder list takes { path?: an absolute path }.', details: { field: 'path' } } });
+      }
+      try {
+        return sendJson(res, 200, { ok: true, value: await listFolders(parsed.data.path) });
+      } catch (error) {
+        const shape = toApiError(error).toJSON();
+        return sendJson(res, HTTP_STATUS[shape.code], { ok: false, error: shape });
+      }
     }
 
     if (req.method !== 'GET') return refuse(res, 405, 'Method not allowed.');

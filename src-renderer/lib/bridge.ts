@@ -106,6 +106,19 @@ export function webBridge(target: Window = window): StudioBridge {
     onConnection(listener) {
       return connection.listen(listener);
     },
+    async listFolders(path) {
+      try {
+        const response = await fetch('/web/folders', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(path === null ? {} : { path }),
+          credentials: 'same-origin',
+        });
+        return (await response.json()) as Awaited<ReturnType<NonNullable<StudioBridge['listFolders']>>>;
+      } catch (error) {
+        return lost(error) as { ok: false; error: ApiErrorShape };
+      }
+    },
   };
 }
 
