@@ -6,7 +6,7 @@ import { networkShapes, type Activation, type Network } from './graph';
  * are few (Gemm, MatMul, Add, Relu, Sigmoid, Flatten, Reshape, Concat, Gather, Transpose,
  * Conv, ConvTranspose) and a converter would drag in Python or a large dependency.
  * Interface is channels-last like the app and the tfjs export (x [N, H, W, C], z [N, d]);
- * convolutions run in ONNX's NCHW between Transposes. Checked against onnxruntime-node
+ * convolutions run in ONNX's NCHW between Transposes. Checked against onnxruntime (onnxruntime-web's wasm build in Node)
  * in the round-trip tests.
  */
 export const ONNX_OPSET = 13;

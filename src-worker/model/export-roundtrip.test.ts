@@ -4,14 +4,14 @@
 // then
 //  - loaded with plain @tensorflow/tfjs `loadLayersModel` over HTTP in a separate Node
 //    process (no code of ours there), and
-//  - run by onnxruntime-node,
+//  - run by onnxruntime (onnxruntime-web, its wasm build, in Node),
 // and every exported network must answer what the engine answers for the same inputs.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-web';
 import { runConfigSchema, type RunConfigInput } from '@shared/config';
 import { parseCheckpoint } from '@shared/checkpoint-format';
 import type { Network } from '@shared/model-export/graph';
