@@ -102,11 +102,6 @@ const choices = {
   lrDecay: lrDecayKinds,
 } as const satisfies Partial<Record<RunFormField, readonly string[]>>;
 
-/** A run's settings as form values: "Clone" starts a new run from them. */
-export function formFromRun(run: { datasetId: number; config: RunConfig }): RunFormValues {
-  return runFormFrom(run.config, run.datasetId);
-}
-
 /** The form showing `config` (a clone, or the defaults). */
 export function runFormFrom(config: RunConfig, datasetId: number | null, name = ''): RunFormValues {
   return {
