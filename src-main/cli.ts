@@ -11,6 +11,7 @@ import type { Project, Run } from '@shared/types';
 import { runConfigFromFlags, runFlagOptions, trainUsage } from './cli-run-flags';
 import { createCore, type Core } from './core/core';
 import { toApiError } from './core/errors';
+import { forkWorker } from './core/jobs/spawn';
 import { probeBackendsInWorker } from './doctor';
 import { formatDoctorReport } from './doctor-format';
 import { defaultHome } from './core/workspace/home';
@@ -462,7 +463,7 @@ export async function main(argv: string[]): Promise<number> {
   const closeCore = (): Promise<void> => (closing ??= core?.close() ?? Promise.resolve());
   try {
     if (command === 'doctor') {
-      const report = await probeBackendsInWorker(appPaths.workerEntry);
+      const report = await probeBackendsInWorker(forkWorker, appPaths.workerEntry);
       out.event({ type: 'result', command: 'doctor', report }, formatDoctorReport(report, appVersion));
       return report.chosen === null ? 1 : 0;
     }

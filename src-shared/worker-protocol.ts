@@ -77,6 +77,16 @@ export type ToWorkerMessage =
   | { type: 'pause' }
   | { type: 'resume' };
 
+/**
+ * How every message to or from a child process travels (the training worker's protocol
+ * here, the import child's in src-main): tagged with the protocol version its sender
+ * speaks, so a child from another build is refused at its first message.
+ */
+export interface Envelope<M> {
+  v: number;
+  msg: M;
+}
+
 export interface ToWorker {
   v: typeof WORKER_PROTOCOL_VERSION;
   msg: ToWorkerMessage;

@@ -1,21 +1,23 @@
 import { utilityProcess } from 'electron';
-import { appendTail, workerStderrEcho, type SpawnWorker, type WorkerExit, type WorkerHandle } from '../core/jobs/spawn';
+import { appendTail, workerStderrEcho, type SpawnOptions, type SpawnWorker, type WorkerExit, type WorkerHandle } from '../core/jobs/spawn';
 
 /** Electron's way to run the trainer: a utilityProcess (Chromium's service process model). */
-export const spawnUtilityWorker: SpawnWorker = <In, Out>(entry: string, options: { name: string; maxMemoryMb?: number }) => {
+export const spawnUtilityWorker: SpawnWorker = <In, Out>(entry: string, options: SpawnOptions) => {
   const child = utilityProcess.fork(entry, [], {
     serviceName: `VAE Studio ${options.name}`,
-    stdio: ['ignore', 'inherit', 'pipe'],
+    stdio: ['ignore', options.quiet ? 'pipe' : 'inherit', 'pipe'],
     execArgv: options.maxMemoryMb ? [`--max-old-space-size=${options.maxMemoryMb}`] : [],
   });
   let stderrTail = '';
   let fatal: string | null = null;
-  const echo = workerStderrEcho(options.name);
+  const echo = options.quiet ? { push: () => undefined, flush: () => undefined } : workerStderrEcho(options.name);
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
     stderrTail = appendTail(stderrTail, chunk);
     echo.push(chunk);
   });
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => (stderrTail = appendTail(stderrTail, chunk)));
   // Electron reports *why* a utility process died (crash, OOM) before it exits.
   child.on('error', (type: string) => {
     fatal = type;

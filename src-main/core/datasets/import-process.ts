@@ -9,14 +9,14 @@ import { toApiError } from '../errors';
 import { childChannel } from '../jobs/child-channel';
 import { holdsWorkspaceLock } from '../workspace/lock';
 import { importFolder, type IndexEntry } from './import-folder';
-import type { ImportAck, ImportReply, ImportRequest } from './import-protocol';
+import { IMPORT_PROTOCOL_VERSION, type ImportAck, type ImportReply, type ImportRequest } from './import-protocol';
 
 /** How long the child waits for the core to take its reply before it exits anyway. */
 const ACK_TIMEOUT_MS = 60_000;
 /** How often a child whose event loop runs looks for its parent (kill -9 closes no channel under utilityProcess). */
 const PARENT_CHECK_MS = 200;
 
-const channel = childChannel<ImportRequest | ImportAck, ImportReply>();
+const channel = childChannel<ImportRequest | ImportAck, ImportReply>(IMPORT_PROTOCOL_VERSION);
 const parentPid = process.ppid;
 
 /** Re-parented means the app died (kill -9): an orphan must stop, and write nothing. */
@@ -89,3 +89,6 @@ async function run(request: ImportRequest): Promise<void> {
   }
   channel.send({ type: 'result', ...paths });
 }
+
+// Listening: the core sends the request once it hears this.
+channel.send({ type: 'hello', pid: process.pid });

@@ -3,6 +3,12 @@ import type { ApiErrorShape } from '@shared/errors';
 import type { ImportProgress } from '@shared/types';
 import type { ImportResult } from './import-folder';
 
+/**
+ * Messages between the core and its import child process, each in an envelope with this
+ * version (worker-connection.ts); the child says `hello` first, then gets its request.
+ */
+export const IMPORT_PROTOCOL_VERSION = 1;
+
 /** Messages between the core and its import child process. */
 export interface ImportRequest {
   type: 'import';
@@ -32,6 +38,7 @@ export type ImportMeta = Omit<ImportResult, 'packed' | 'index'>;
  * child exits, and is lost with it.
  */
 export type ImportReply =
+  | { type: 'hello'; pid: number }
   | { type: 'progress'; progress: Omit<ImportProgress, 'jobId'> }
   | { type: 'result'; packedPath: string; indexPath: string; metaPath: string }
   | { type: 'error'; error: ApiErrorShape };

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { decodePacked } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import type { SpawnWorker } from '../jobs/spawn';
+import { openConnection } from '../jobs/worker-connection';
 import { importFolder, type IndexEntry, type ProgressSink } from './import-folder';
-import type { ImportAck, ImportMeta, ImportReply, ImportRequest } from './import-protocol';
+import { IMPORT_PROTOCOL_VERSION, type ImportAck, type ImportMeta, type ImportReply, type ImportRequest } from './import-protocol';
 
 export interface ImportOutput {
   meta: ImportMeta;
@@ -19,7 +20,13 @@ export type ImportRunner = (request: ImportRequest, onProgress: ProgressSink, si
 export function childProcessImporter(spawn: SpawnWorker, entry: string): ImportRunner {
   return (request, onProgress, signal) =>
     new Promise<ImportOutput>((resolve, reject) => {
-      const child = spawn<ImportRequest | ImportAck, ImportReply>(entry, { name: 'import' });
+      // No watchdog: decoding a large file may hold the child's event loop (it has no heartbeat).
+      const child = openConnection<ImportRequest | ImportAck, ImportReply>(spawn, entry, {
+        name: 'import',
+        version: IMPORT_PROTOCOL_VERSION,
+        hello: request,
+        heartbeatTimeoutMs: null,
+      });
       let settled = false;
       const finish = (fn: () => void, kept = false): void => {
         if (settled) return;
@@ -39,7 +46,7 @@ export function childProcessImporter(spawn: SpawnWorker, entry: string): ImportR
           onProgress(reply.progress);
           return;
         }
-        if (settled) return;
+        if (settled || reply.type === 'hello') return;
         if (reply.type === 'error') {
           child.send({ type: 'ack' });
           finish(() => reject(ApiError.from(reply.error)));
@@ -57,13 +64,14 @@ export function childProcessImporter(spawn: SpawnWorker, entry: string): ImportR
         child.send({ type: 'ack' });
         finish(() => resolve({ meta, packedPath: reply.packedPath, indexPath: reply.indexPath }), true);
       });
-      child.onExit((exit) => {
-        const how = exit.signal ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
-        finish(() =>
-          reject(new ApiError('worker_failed', `The import process of ${request.folder} ended unexpectedly (${how}); nothing was saved.`, { stderr: exit.stderrTail.slice(-1000) })),
-        );
+      void child.ended.then(({ reason }) => {
+        // Refused (a child of another build) says so; any other end before a reply is unexpected.
+        const error =
+          reason.kind === 'reported' && reason.error
+            ? ApiError.from(reason.error)
+            : new ApiError('worker_failed', `The import process of ${request.folder} ended unexpectedly (${reason.how}); nothing was saved.`, { stderr: reason.details.stderr });
+        finish(() => reject(error));
       });
-      child.send(request);
     });
 }
 

@@ -12,6 +12,7 @@ import { readMetrics } from '../store/metrics';
 import { getRun } from '../store/runs';
 import { tempDir, testCore, until, writeImageFolder } from '../testing';
 import { childProcessImporter } from '../datasets/import-runner';
+import { IMPORT_PROTOCOL_VERSION } from '../datasets/import-protocol';
 import { verifiedCheckpointHeader } from './orphan-checkpoints';
 import type { SpawnWorker, WorkerExit } from './spawn';
 
@@ -166,7 +167,8 @@ describe('when the import child dies', () => {
         writeFileSync(join(out, 'import-4242-ab12.pack'), 'half a pack');
         setTimeout(() => exit!({ code: null, signal: 'SIGKILL', stderrTail: '' }), 5);
       },
-      onMessage: () => {},
+      // The child is listening: it gets the request.
+      onMessage: (listener: (m: unknown) => void) => setImmediate(() => listener({ v: IMPORT_PROTOCOL_VERSION, msg: { type: 'hello', pid: 4242 } })),
       onExit: (listener: (e: WorkerExit) => void) => (exit = listener),
       kill: () => {},
     })) as unknown as SpawnWorker;

@@ -1,12 +1,14 @@
 import { ApiError, type ApiErrorShape } from '@shared/errors';
 import type { Run } from '@shared/types';
-import { HEARTBEAT_TIMEOUT_MS, STOP_GRACE_MS, WORKER_PROTOCOL_VERSION, type CheckpointRef, type FromWorker } from '@shared/worker-protocol';
+import type { CheckpointRef } from '@shared/worker-protocol';
 import type { EventBus } from '../events';
 import { explainWorkerDamage } from '../damage';
 import { insertMetrics } from '../store/metrics';
 import { getRun, patchRunSummary } from '../store/runs';
 import type { Db } from '../store/db';
+import type { ExitReason } from './exit-reason';
 import type { SpawnWorker } from './spawn';
+import { openWorkerConnection } from './worker-connection';
 
 /**
  * An on-demand evaluation: one worker process computes the IWAE bound of a saved
@@ -44,41 +46,26 @@ export interface EvaluationHandle {
 export function startEvaluation(deps: EvaluationDeps, request: EvaluationRequest): EvaluationHandle {
   const { db, events } = deps;
   const runId = request.run.id;
-  const worker = deps.spawn(deps.workerEntry, { name: `evaluate run ${runId}` });
+  const worker = openWorkerConnection(deps.spawn, deps.workerEntry, {
+    name: `evaluate run ${runId}`,
+    hello: {
+      type: 'evaluate',
+      runId,
+      config: request.run.config,
+      datasetPath: request.datasetPath,
+      datasetSha256: request.datasetSha256,
+      checkpoint: request.checkpoint,
+      iwaeSamples: request.iwaeSamples,
+      ...(request.images === 'all' ? {} : { images: request.images }),
+    },
+    ...(deps.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: deps.heartbeatTimeoutMs }),
+    ...(deps.stopGraceMs !== undefined && { stopGraceMs: deps.stopGraceMs }),
+  });
   let summary: Record<string, number> | null = null;
-  let reported: ApiErrorShape | null = null;
-  let stopRequested = false;
-  let killTimer: NodeJS.Timeout | null = null;
-  let lastBeat = Date.now();
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastBeat > (deps.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS)) worker.kill();
-  }, 1000);
 
   events.emit('run.evaluation', { runId, state: 'started', iwaeSamples: request.iwaeSamples, images: request.images });
-  worker.onMessage((message: FromWorker) => {
-    lastBeat = Date.now();
-    if (message?.v !== WORKER_PROTOCOL_VERSION) {
-      reported = { code: 'worker_failed', message: `The worker speaks protocol ${String(message?.v)}, this app ${WORKER_PROTOCOL_VERSION}.` };
-      worker.kill();
-      return;
-    }
-    const msg = message.msg;
+  worker.onMessage((msg) => {
     switch (msg.type) {
-      case 'hello':
-        worker.send({
-          v: WORKER_PROTOCOL_VERSION,
-          msg: {
-            type: 'evaluate',
-            runId,
-            config: request.run.config,
-            datasetPath: request.datasetPath,
-            datasetSha256: request.datasetSha256,
-            checkpoint: request.checkpoint,
-            iwaeSamples: request.iwaeSamples,
-            ...(request.images === 'all' ? {} : { images: request.images }),
-          },
-        });
-        break;
       case 'metrics':
         insertMetrics(db, runId, msg.points);
         events.emit('run.metrics', { runId, points: msg.points });
@@ -89,37 +76,33 @@ export function startEvaluation(deps: EvaluationDeps, request: EvaluationRequest
       case 'done':
         if (msg.reason === 'finished') summary = msg.summary;
         break;
-      case 'error':
-        reported = msg.error;
-        break;
       default:
         break;
     }
   });
-  const done = new Promise<void>((resolve) => {
-    worker.onExit((exit) => {
-      clearInterval(watchdog);
-      if (killTimer) clearTimeout(killTimer);
-      if (summary !== null) {
-        patchRunSummary(db, runId, summary);
-        events.emit('run.evaluation', { runId, state: 'finished', summary });
-        const run = getRun(db, runId);
-        if (run) events.emit('run.status', { runId, status: run.status, run });
-      } else if (stopRequested) {
-        events.emit('run.evaluation', { runId, state: 'cancelled' });
-      } else {
-        const how = exit.signal ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
-        const error = reported ? explainWorkerDamage(db, runId, request.datasetSha256, reported) : new ApiError('worker_failed', `The evaluation process ended (${how}) before reporting a result.`).toJSON();
-        events.emit('run.evaluation', { runId, state: 'failed', error });
-      }
-      resolve();
-    });
+  const done = worker.ended.then((end) => {
+    if (summary !== null) {
+      patchRunSummary(db, runId, summary);
+      events.emit('run.evaluation', { runId, state: 'finished', summary });
+      const run = getRun(db, runId);
+      if (run) events.emit('run.status', { runId, status: run.status, run });
+    } else if (worker.stopRequested) {
+      events.emit('run.evaluation', { runId, state: 'cancelled' });
+    } else {
+      events.emit('run.evaluation', { runId, state: 'failed', error: evaluationError(db, runId, request.datasetSha256, end.reason) });
+    }
   });
-  const stop = (): void => {
-    if (stopRequested) return;
-    stopRequested = true;
-    worker.send({ v: WORKER_PROTOCOL_VERSION, msg: { type: 'stop' } });
-    killTimer = setTimeout(() => worker.kill(), deps.stopGraceMs ?? STOP_GRACE_MS);
-  };
-  return { done, stop, kill: () => worker.kill() };
+  return { done, stop: () => worker.stop(), kill: () => worker.kill() };
+}
+
+/** Why an evaluation gave no figure, from how its worker ended. */
+function evaluationError(db: Db, runId: number, datasetSha256: string, reason: ExitReason): ApiErrorShape {
+  if (reason.error) return explainWorkerDamage(db, runId, datasetSha256, reason.error);
+  const message =
+    reason.kind === 'hung'
+      ? 'The evaluation process stopped responding and was killed before reporting a result.'
+      : reason.kind === 'oom'
+        ? `The evaluation process ran out of memory (${reason.how}) before reporting a result; try fewer importance samples or images.`
+        : `The evaluation process ended (${reason.how}) before reporting a result.`;
+  return new ApiError('worker_failed', message).toJSON();
 }

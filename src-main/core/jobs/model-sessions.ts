@@ -1,14 +1,9 @@
 import { ApiError } from '@shared/errors';
 import type { InferRequest, ModelSessionInfo } from '@shared/inference';
 import type { RunConfig } from '@shared/config';
-import {
-  HEARTBEAT_TIMEOUT_MS,
-  WORKER_PROTOCOL_VERSION,
-  type CheckpointRef,
-  type FromWorker,
-  type ToWorker,
-} from '@shared/worker-protocol';
-import type { SpawnWorker, WorkerHandle } from './spawn';
+import type { CheckpointRef } from '@shared/worker-protocol';
+import type { SpawnWorker } from './spawn';
+import { openWorkerConnection, type ConnectionEnd, type RequestOptions, type WorkerConnection } from './worker-connection';
 
 /**
  * Trained models kept open in worker processes to answer Explore and Inpaint requests.
@@ -27,10 +22,7 @@ export interface ModelKey {
   datasetSha256: string;
 }
 
-export interface CallOptions {
-  onPartial?: (data: unknown) => void;
-  signal?: AbortSignal;
-}
+export type CallOptions = RequestOptions;
 
 /**
  * A private name for a checkpoint file while its session loads it: the run may replace
@@ -51,35 +43,35 @@ export interface ModelSessionsDeps {
   heartbeatTimeoutMs?: number;
 }
 
-interface Pending {
-  resolve(data: unknown): void;
-  reject(error: ApiError): void;
-  onPartial?: (data: unknown) => void;
-}
-
 const DEFAULT_IDLE_MS = 5 * 60_000;
 const DEFAULT_MAX_SESSIONS = 2;
+/** A closed session's worker has this long to stop before it is killed. */
+const CLOSE_GRACE_MS = 3000;
 
 /** Recency order for closing the least recently used session (several uses can share a millisecond). */
 let uses = 0;
+
+/** What requests to a session fail with once its worker has gone. */
+function sessionEndError(end: ConnectionEnd): ApiError {
+  const { kind, how, error, details } = end.reason;
+  if (error) return ApiError.from(error);
+  if (kind === 'hung') return new ApiError('worker_failed', 'The model process stopped responding and was restarted; try again.');
+  const stderr = { stderr: details.stderr };
+  if (kind === 'oom') return new ApiError('worker_failed', `The model process ran out of memory (${how}).`, stderr);
+  return new ApiError('worker_failed', `The model process ended (${how}) before answering.`, stderr);
+}
 
 class Session {
   readonly ready: Promise<ModelSessionInfo>;
   lastUsed = Date.now();
   lastUse = ++uses;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
   private closed = false;
-  private lastBeat = Date.now();
-  private readonly watchdog: ReturnType<typeof setInterval>;
   private failure: ApiError | null = null;
 
   constructor(
     readonly key: string,
     readonly runId: number,
-    private readonly worker: WorkerHandle,
-    open: ModelKey,
-    heartbeatTimeoutMs: number,
+    private readonly worker: WorkerConnection,
     private readonly onGone: (session: Session) => void,
   ) {
     let markReady: (info: ModelSessionInfo) => void = () => undefined;
@@ -90,71 +82,21 @@ class Session {
     });
     // An unawaited failure is still reported through the awaiting callers.
     this.ready.catch(() => undefined);
-    this.watchdog = setInterval(() => {
-      if (Date.now() - this.lastBeat > heartbeatTimeoutMs) {
-        this.failure = new ApiError('worker_failed', 'The model process stopped responding and was restarted; try again.');
-        worker.kill();
-      }
-    }, 1000);
-    worker.onMessage((message: FromWorker) => {
-      this.lastBeat = Date.now();
-      if (message?.v !== WORKER_PROTOCOL_VERSION) {
-        this.failure = new ApiError('worker_failed', `The worker speaks protocol ${String(message?.v)}, this app ${WORKER_PROTOCOL_VERSION}.`);
-        worker.kill();
-        return;
-      }
-      const msg = message.msg;
-      switch (msg.type) {
-        case 'hello':
-          worker.send({
-            v: WORKER_PROTOCOL_VERSION,
-            msg: { type: 'open', runId: open.runId, config: open.config, datasetPath: open.datasetPath, datasetSha256: open.datasetSha256, checkpoint: open.checkpoint },
-          });
-          break;
-        case 'ready':
-          markReady(msg.info);
-          break;
-        case 'infer-partial':
-          this.pending.get(msg.id)?.onPartial?.(msg.data);
-          break;
-        case 'infer-result':
-          this.settle(msg.id)?.resolve(msg.data);
-          break;
-        case 'infer-error':
-          this.settle(msg.id)?.reject(ApiError.from(msg.error));
-          break;
-        case 'error':
-          // Only an open that failed ends in `error`; the worker exits right after.
-          this.failure = ApiError.from(msg.error);
-          failOpen(this.failure);
-          break;
-        default:
-          break;
-      }
+    worker.onMessage((msg) => {
+      if (msg.type === 'ready') markReady(msg.info);
+      // Only an open that failed ends in `error`; the worker exits right after.
+      if (msg.type === 'error') failOpen(ApiError.from(msg.error));
     });
-    worker.onExit((exit) => {
-      clearInterval(this.watchdog);
+    void worker.ended.then((end) => {
       this.closed = true;
-      const how = exit.signal ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
-      const oom = /heap out of memory|Allocation failed|out of memory/i.test(exit.stderrTail);
-      const error =
-        this.failure ??
-        new ApiError(
-          'worker_failed',
-          oom
-            ? `The model process ran out of memory (${how}).`
-            : `The model process ended (${how}) before answering.`,
-          { stderr: exit.stderrTail.slice(-1000) },
-        );
-      failOpen(error);
-      for (const [, pending] of this.pending) pending.reject(error);
-      this.pending.clear();
+      this.failure = sessionEndError(end);
+      failOpen(this.failure);
       onGone(this);
     });
   }
 
   get busy(): boolean {
-    return this.pending.size > 0;
+    return this.worker.pendingRequests > 0;
   }
 
   get isClosed(): boolean {
@@ -166,36 +108,20 @@ class Session {
     this.lastUse = ++uses;
   }
 
-  private settle(id: number): Pending | undefined {
-    const pending = this.pending.get(id);
-    this.pending.delete(id);
-    this.touch();
-    return pending;
-  }
-
   async call(request: InferRequest, options: CallOptions): Promise<unknown> {
     await this.ready;
     if (this.closed) throw this.failure ?? new ApiError('worker_failed', 'The model process has ended; try again.');
-    if (options.signal?.aborted) throw new ApiError('cancelled', 'The request was cancelled');
-    const id = this.nextId++;
     this.touch();
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, ...(options.onPartial && { onPartial: options.onPartial }) });
-      options.signal?.addEventListener('abort', () => this.send({ type: 'cancel', id }), { once: true });
-      this.send({ type: 'infer', id, request });
-    });
-  }
-
-  private send(msg: ToWorker['msg']): void {
-    this.worker.send({ v: WORKER_PROTOCOL_VERSION, msg });
+    try {
+      return await this.worker.request(request, options);
+    } finally {
+      this.touch();
+    }
   }
 
   /** Polite stop; killed if it does not go within a few seconds. */
   close(): void {
-    if (this.closed) return;
-    this.send({ type: 'stop' });
-    const timer = setTimeout(() => this.worker.kill(), 3000);
-    timer.unref?.();
+    if (!this.closed) this.worker.stop();
   }
 }
 
@@ -260,8 +186,15 @@ export class ModelSessions {
     const max = this.deps.maxSessions ?? DEFAULT_MAX_SESSIONS;
     const idle = [...this.sessions.values()].filter((s) => !s.busy).sort((a, b) => a.lastUse - b.lastUse);
     while (this.sessions.size >= max && idle.length > 0) this.drop(idle.shift()!);
-    const worker = this.deps.spawn(this.deps.workerEntry, { name: `model run ${key.runId}` });
-    const session = new Session(id, key.runId, worker, { ...key, checkpoint: staged.ref }, this.deps.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS, (gone) => {
+    const { runId, config, datasetPath, datasetSha256 } = key;
+    const worker = openWorkerConnection(this.deps.spawn, this.deps.workerEntry, {
+      name: `model run ${runId}`,
+      hello: { type: 'open', runId, config, datasetPath, datasetSha256, checkpoint: staged.ref },
+      ...(this.deps.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: this.deps.heartbeatTimeoutMs }),
+      stopGraceMs: CLOSE_GRACE_MS,
+      endError: sessionEndError,
+    });
+    const session = new Session(id, runId, worker, (gone) => {
       staged.release();
       if (this.sessions.get(gone.key) === gone) this.sessions.delete(gone.key);
     });

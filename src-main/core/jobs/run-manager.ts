@@ -4,15 +4,7 @@ import { join, relative, isAbsolute } from 'node:path';
 import { UI_EVENT_INTERVAL_MS } from '@shared/api';
 import { ApiError, type ApiErrorShape } from '@shared/errors';
 import type { MetricPoint, Run, RunProgress, RunStatus } from '@shared/types';
-import {
-  HEARTBEAT_TIMEOUT_MS,
-  STOP_GRACE_MS,
-  WORKER_PROTOCOL_VERSION,
-  type CheckpointRef,
-  type CheckpointWritten,
-  type FromWorkerMessage,
-  type ToWorker,
-} from '@shared/worker-protocol';
+import type { CheckpointRef, CheckpointWritten, FromWorkerMessage } from '@shared/worker-protocol';
 import type { EventBus } from '../events';
 import { blobStillReferenced, insertArtifact } from '../store/artifacts';
 import { getCheckpoint, replaceCheckpoint } from '../store/checkpoints';
@@ -35,8 +27,9 @@ import { isDiskFull, toApiError } from '../errors';
 import { startEvaluation, type EvaluationHandle } from './evaluation';
 import { classifyExit } from './exit-reason';
 import { adoptOrphanCheckpoints } from './orphan-checkpoints';
-import type { SpawnWorker, WorkerHandle } from './spawn';
+import type { SpawnWorker } from './spawn';
 import { Batcher } from './throttle';
+import { openWorkerConnection, type WorkerConnection } from './worker-connection';
 
 /**
  * Runs trained at once unless configured: two where there is a core to spare beside the
@@ -68,18 +61,9 @@ export interface RunManagerOptions {
 
 interface Active {
   runId: number;
-  worker: WorkerHandle;
-  done: 'finished' | 'stopped' | null;
+  /** Its worker: handshake, watchdog, stop and how it ended are the connection's. */
+  worker: WorkerConnection;
   summary: Record<string, number>;
-  reportedError: ApiErrorShape | null;
-  stopRequested: boolean;
-  hung: boolean;
-  shuttingDown: boolean;
-  lastBeat: number;
-  /** Resident memory of the worker at its last heartbeat, bytes (0 before the first). */
-  memoryBytes: number;
-  watchdog: NodeJS.Timeout;
-  killTimer: NodeJS.Timeout | null;
   dbBatch: Batcher<MetricPoint>;
   uiBatch: Batcher<MetricPoint>;
   progress: Batcher<RunProgress>;
@@ -238,10 +222,7 @@ export class RunManager {
       }
       return;
     }
-    if (job.stopRequested) return;
-    job.stopRequested = true;
-    this.send(job, { v: WORKER_PROTOCOL_VERSION, msg: { type: 'stop' } });
-    job.killTimer = setTimeout(() => job.worker.kill(), this.options.stopGraceMs ?? STOP_GRACE_MS);
+    job.worker.stop();
   }
 
   /**
@@ -251,15 +232,15 @@ export class RunManager {
    */
   pause(runId: number): boolean {
     const job = this.active.get(runId);
-    if (!job || job.stopRequested) return false;
-    this.send(job, { v: WORKER_PROTOCOL_VERSION, msg: { type: 'pause' } });
+    if (!job || job.worker.stopRequested) return false;
+    job.worker.send({ type: 'pause' });
     return true;
   }
 
   unpause(runId: number): boolean {
     const job = this.active.get(runId);
-    if (!job || job.stopRequested) return false;
-    this.send(job, { v: WORKER_PROTOCOL_VERSION, msg: { type: 'resume' } });
+    if (!job || job.worker.stopRequested) return false;
+    job.worker.send({ type: 'resume' });
     return true;
   }
 
@@ -297,8 +278,7 @@ export class RunManager {
     this.closed = true;
     this.queue.length = 0;
     const pending = [...this.active.values()].map((job) => {
-      job.shuttingDown = true;
-      job.worker.kill();
+      job.worker.shutdown();
       return job.settled;
     });
     for (const evaluation of this.evaluations.values()) {
@@ -347,26 +327,25 @@ export class RunManager {
       step: last.step,
     };
 
-    const worker = this.options.spawn(this.options.workerEntry, { name: `run ${runId}` });
+    const worker = openWorkerConnection(this.options.spawn, this.options.workerEntry, {
+      name: `run ${runId}`,
+      hello: {
+        type: 'start',
+        runId,
+        config: run.config,
+        datasetPath: workspace.blobs.pathOf(dataset.contentHash),
+        datasetSha256: dataset.contentHash,
+        runDir,
+        ...(resumeFrom && { resumeFrom }),
+      },
+      ...(this.options.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }),
+      ...(this.options.stopGraceMs !== undefined && { stopGraceMs: this.options.stopGraceMs }),
+    });
     let resolveSettled!: () => void;
     const job: Active = {
       runId,
       worker,
-      done: null,
       summary: {},
-      reportedError: null,
-      stopRequested: false,
-      hung: false,
-      shuttingDown: false,
-      lastBeat: Date.now(),
-      memoryBytes: 0,
-      watchdog: setInterval(() => {
-        if (Date.now() - job.lastBeat > (this.options.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS)) {
-          job.hung = true;
-          worker.kill();
-        }
-      }, 1000),
-      killTimer: null,
       dbBatch: new Batcher(this.options.dbFlushMs ?? 250, (points) => this.guard(job, () => insertMetrics(db, runId, points))),
       uiBatch: new Batcher(UI_EVENT_INTERVAL_MS, (points) => events.emit('run.metrics', { runId, points })),
       progress: new Batcher(UI_EVENT_INTERVAL_MS, (items) => events.emit('run.progress', items[items.length - 1]!)),
@@ -377,27 +356,14 @@ export class RunManager {
     markRunStarted(db, runId, worker.pid ?? null, this.now());
     this.emitStatus(runId);
 
-    worker.onMessage((message) => {
-      if (message?.v !== WORKER_PROTOCOL_VERSION) {
-        job.reportedError = {
-          code: 'worker_failed',
-          message: `The worker speaks protocol ${String(message?.v)}, this app ${WORKER_PROTOCOL_VERSION}. Rebuild the app.`,
-        };
-        worker.kill();
-        return;
-      }
-      job.lastBeat = Date.now();
-      this.guard(job, () => this.onWorkerMessage(job, run, dataset.id, runDir, resumeFrom, message.msg));
-    });
-    worker.onExit(async (exit) => {
-      clearInterval(job.watchdog);
-      if (job.killTimer) clearTimeout(job.killTimer);
+    worker.onMessage((msg) => this.guard(job, () => this.onWorkerMessage(job, runDir, msg)));
+    void worker.ended.then(async (end) => {
       job.dbBatch.flush();
       job.uiBatch.flush();
       job.progress.flush();
       // The last checkpoint must be in the store before the run reads as ended (resumable).
       await job.ingest;
-      const verdict = classifyExit({ ...job, exit });
+      const verdict = classifyExit(end);
       const error = verdict.error && explainWorkerDamage(db, runId, dataset.contentHash, verdict.error);
       this.recordEnding(runId, { status: verdict.status, error, summary: job.summary, finishedAt: this.now(), runDir, cause: '' });
       this.active.delete(runId);
@@ -407,46 +373,20 @@ export class RunManager {
     });
   }
 
-  private onWorkerMessage(
-    job: Active,
-    run: Run,
-    datasetId: number,
-    runDir: string,
-    resumeFrom: CheckpointRef | undefined,
-    msg: FromWorkerMessage,
-  ): void {
+  private onWorkerMessage(job: Active, runDir: string, msg: FromWorkerMessage): void {
     const { db, blobs } = this.options.workspace;
     const runId = job.runId;
     switch (msg.type) {
-      case 'hello': {
-        const dataset = getDataset(db, datasetId)!;
-        this.send(job, {
-          v: WORKER_PROTOCOL_VERSION,
-          msg: {
-            type: 'start',
-            runId,
-            config: run.config,
-            datasetPath: blobs.pathOf(dataset.contentHash),
-            datasetSha256: dataset.contentHash,
-            runDir,
-            ...(resumeFrom && { resumeFrom }),
-          },
-        });
-        break;
-      }
       case 'backend':
         setRunBackend(db, runId, msg.backend, msg.notes, msg.adapter);
         this.emitStatus(runId);
-        break;
-      case 'heartbeat':
-        job.memoryBytes = msg.memoryBytes;
         break;
       case 'metrics':
         job.dbBatch.push(...msg.points);
         job.uiBatch.push(...msg.points);
         break;
       case 'progress':
-        job.progress.push({ runId, ...msg, ...(job.memoryBytes > 0 && { memoryBytes: job.memoryBytes }) });
+        job.progress.push({ runId, ...msg, ...(job.worker.memoryBytes > 0 && { memoryBytes: job.worker.memoryBytes }) });
         break;
       case 'epoch':
         job.dbBatch.flush();
@@ -464,15 +404,16 @@ export class RunManager {
         job.ingest = job.ingest.then(() => this.ingestCheckpoint(runId, runDir, msg));
         break;
       case 'state':
+        // Every step before the hold is stored before the run reads as paused.
+        job.dbBatch.flush();
         setRunPaused(db, runId, msg.state === 'paused');
         this.emitStatus(runId);
         break;
       case 'done':
-        job.done = msg.reason;
         job.summary = msg.summary;
         break;
-      case 'error':
-        job.reportedError = msg.error;
+      default:
+        // 'error' and 'done' reasons are kept by the connection for the verdict.
         break;
     }
   }
@@ -579,22 +520,11 @@ export class RunManager {
     try {
       store();
     } catch (error) {
-      if (job.reportedError === null) {
-        const cause = toApiError(error);
-        job.reportedError = {
-          code: cause.code === 'internal' ? 'worker_failed' : cause.code,
-          message: `Run ${job.runId} stopped: its results could not be saved. ${cause.message.replace(/ ?Nothing was saved[^.]*\./, '')} What was saved before is kept; resume the run once that is fixed.`.replace(/\s+/g, ' '),
-        };
-      }
-      job.worker.kill();
-    }
-  }
-
-  private send(job: Active, message: ToWorker): void {
-    try {
-      job.worker.send(message);
-    } catch {
-      // The worker is already gone; its exit handler records why.
+      const cause = toApiError(error);
+      job.worker.fail({
+        code: cause.code === 'internal' ? 'worker_failed' : cause.code,
+        message: `Run ${job.runId} stopped: its results could not be saved. ${cause.message.replace(/ ?Nothing was saved[^.]*\./, '')} What was saved before is kept; resume the run once that is fixed.`.replace(/\s+/g, ' '),
+      });
     }
   }
 

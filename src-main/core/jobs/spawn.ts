@@ -17,11 +17,22 @@ export interface WorkerHandle<In = ToWorker, Out = FromWorker> {
   kill(): void;
 }
 
-/** Starts a child process speaking typed messages (training workers, import workers). */
-export type SpawnWorker = <In = ToWorker, Out = FromWorker>(
-  entry: string,
-  options: { name: string; maxMemoryMb?: number },
-) => WorkerHandle<In, Out>;
+export interface SpawnOptions {
+  /** Shown in the terminal before each of its stderr lines, and as the process's name. */
+  name: string;
+  maxMemoryMb?: number;
+  /**
+   * Keep the child's stdout and stderr to itself (only in `stderrTail`, nothing echoed):
+   * for `vae-studio doctor --json`, whose stdout must hold only its JSON.
+   */
+  quiet?: boolean;
+}
+
+/**
+ * Starts a child process speaking typed messages (training workers, import workers).
+ * Only `worker-connection.ts` calls it; everything else opens a connection.
+ */
+export type SpawnWorker = <In = ToWorker, Out = FromWorker>(entry: string, options: SpawnOptions) => WorkerHandle<In, Out>;
 
 const TAIL_BYTES = 4096;
 
@@ -61,26 +72,36 @@ export function appendTail(tail: string, chunk: string): string {
 }
 
 /** Web and CLI mode: a plain Node child process with an IPC channel. */
-export const forkWorker: SpawnWorker = <In, Out>(entry: string, options: { name: string; maxMemoryMb?: number }) => {
+export const forkWorker: SpawnWorker = <In, Out>(entry: string, options: SpawnOptions) => {
   const execArgv = options.maxMemoryMb ? [`--max-old-space-size=${options.maxMemoryMb}`] : [];
-  const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], execArgv, serialization: 'json' });
+  // Quiet: stdout too, as native libraries and tfjs print banners there.
+  const child = fork(entry, [], { stdio: ['ignore', options.quiet ? 'pipe' : 'inherit', 'pipe', 'ipc'], execArgv, serialization: 'json' });
   let stderrTail = '';
-  const echo = workerStderrEcho(options.name);
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
+  const echo = options.quiet ? { push: () => undefined, flush: () => undefined } : workerStderrEcho(options.name);
+  const keep = (chunk: string): void => {
     stderrTail = appendTail(stderrTail, chunk);
     echo.push(chunk);
-  });
+  };
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', keep);
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => (stderrTail = appendTail(stderrTail, chunk)));
   const exitListeners: ((exit: WorkerExit) => void)[] = [];
-  child.on('exit', (code, signal) => {
+  let exited = false;
+  const emitExit = (code: number | null, signal: string | null): void => {
+    if (exited) return;
+    exited = true;
     // stderr may still hold the last bytes; give it a tick to drain.
     setImmediate(() => {
       echo.flush();
       for (const listener of exitListeners) listener({ code, signal, stderrTail });
     });
-  });
+  };
+  child.on('exit', emitExit);
   child.on('error', (error) => {
     stderrTail = appendTail(stderrTail, `\n${String(error)}`);
+    // A process that never started has no exit of its own to report.
+    if (child.pid === undefined) emitExit(null, null);
   });
   const handle: WorkerHandle<In, Out> = {
     pid: child.pid,
