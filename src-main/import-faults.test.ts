@@ -3,14 +3,16 @@
 // files, folders deleted mid-import, kill -9 of the app mid-import, a workspace taken
 // over by another instance. Summarized in docs/RELIABILITY.md (issue 17, parts 3–5).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { SkippedFile } from '@shared/types';
 import { importSettingsSchema } from '@shared/config';
 import { pngBomb, tempDir, until, writeImageFolder } from './core/testing';
-import type { ImportReply, ImportRequest } from './core/datasets/import-protocol';
+import { IMPORT_PROTOCOL_VERSION, type ImportAck, type ImportReply, type ImportRequest } from './core/datasets/import-protocol';
+import { forkWorker } from './core/jobs/spawn';
+import { openConnection } from './core/jobs/worker-connection';
 import { appPaths } from './paths';
 import { cliBin, requireBuiltApp, runCli } from './cli-testing';
 
@@ -203,17 +205,23 @@ describe('an orphaned import child', () => {
     writeFileSync(lockPath, JSON.stringify({ pid: process.pid, mode: 'web server', since: 'now', token: 'theirs' }));
 
     const runChild = async (token: string): Promise<{ reply: ImportReply; code: number | null }> => {
-      const child = fork(appPaths.importWorkerEntry, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'json' });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const request: ImportRequest = { type: 'import', folder, settings: importSettingsSchema.parse({ size: 16 }), outDir, lock: { path: lockPath, token } };
+      // Through the connection the core uses: envelope, hello, then the request.
+      const child = openConnection<ImportRequest | ImportAck, ImportReply>(forkWorker, appPaths.importWorkerEntry, {
+        name: 'import',
+        version: IMPORT_PROTOCOL_VERSION,
+        hello: request,
+        heartbeatTimeoutMs: null,
+        quiet: true,
+      });
+      const exited = child.ended.then((end) => end.exit.code);
       const reply = new Promise<ImportReply>((resolve) =>
-        child.on('message', (message: ImportReply) => {
+        child.onMessage((message) => {
           if (message.type === 'progress') return;
           child.send({ type: 'ack' });
           resolve(message);
         }),
       );
-      const request: ImportRequest = { type: 'import', folder, settings: importSettingsSchema.parse({ size: 16 }), outDir, lock: { path: lockPath, token } };
-      child.send(request);
       return { reply: await reply, code: await exited };
     };
 
