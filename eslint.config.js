@@ -4,9 +4,19 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
 /** Layer rules (STYLE.md): lower layers never import higher ones. */
-const forbid = (patterns, message) => [
+const forbid = (...rules) => [
   'error',
-  { patterns: patterns.map((group) => ({ group: [group], message })) },
+  { patterns: rules.flatMap(([patterns, message]) => patterns.map((group) => ({ group: [group], message }))) },
+];
+
+const CORE_LAYER = [
+  ['electron', '**/electron/**', '**/src-renderer/**', '**/src-worker/**', '**/web/**'],
+  'src-main/core knows nothing of Electron, adapters, the renderer or worker internals.',
+];
+/** Child processes start in one place: every kind goes through core/jobs/worker-connection.ts. */
+const ONE_SPAWNER = [
+  ['node:child_process', 'child_process'],
+  'Start child processes through openConnection / openWorkerConnection (src-main/core/jobs/worker-connection.ts): only the spawners (core/jobs/spawn.ts, electron/utility-worker.ts) touch child_process.',
 ];
 
 export default tseslint.config(
@@ -33,28 +43,33 @@ export default tseslint.config(
   {
     files: ['src-shared/**'],
     rules: {
-      'no-restricted-imports': forbid(
+      'no-restricted-imports': forbid([
         ['**/src-main/**', '**/src-worker/**', '**/src-renderer/**', 'node:*', 'electron', '@tensorflow/*', 'better-sqlite3', 'fs', 'path'],
         'src-shared is the pure contract: no Node, DOM, Electron, tfjs or other layers.',
-      ),
+      ]),
     },
   },
   {
+    files: ['src-main/**'],
+    ignores: ['**/*.test.ts', '**/fixtures/**', 'src-main/cli-testing.ts', 'src-main/electron/utility-worker.ts'],
+    rules: { 'no-restricted-imports': forbid(ONE_SPAWNER) },
+  },
+  {
     files: ['src-main/core/**'],
-    rules: {
-      'no-restricted-imports': forbid(
-        ['electron', '**/electron/**', '**/src-renderer/**', '**/src-worker/**', '**/web/**'],
-        'src-main/core knows nothing of Electron, adapters, the renderer or worker internals.',
-      ),
-    },
+    rules: { 'no-restricted-imports': forbid(CORE_LAYER, ONE_SPAWNER) },
+  },
+  {
+    // The fork spawner itself, and tests that start processes of their own to attack them.
+    files: ['src-main/core/jobs/spawn.ts', 'src-main/core/**/*.test.ts', 'src-main/core/**/fixtures/**'],
+    rules: { 'no-restricted-imports': forbid(CORE_LAYER) },
   },
   {
     files: ['src-worker/**'],
     rules: {
-      'no-restricted-imports': forbid(
+      'no-restricted-imports': forbid([
         ['**/src-main/**', '**/src-renderer/**', 'electron', 'better-sqlite3'],
         'src-worker talks to main only through the typed messages in src-shared.',
-      ),
+      ]),
     },
   },
   {
@@ -62,10 +77,10 @@ export default tseslint.config(
     files: ['src-worker/{engine,model,objectives,train,backends}/**'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': forbid(
+      'no-restricted-imports': forbid([
         ['**/src-main/**', '**/src-renderer/**', 'electron', 'better-sqlite3', 'node:*', 'fs', 'path', 'child_process', 'worker_threads'],
         'The numeric engine stays free of Node APIs (and talks to main only through src-shared messages).',
-      ),
+      ]),
     },
   },
   {
@@ -86,10 +101,10 @@ export default tseslint.config(
   {
     files: ['src-renderer/**'],
     rules: {
-      'no-restricted-imports': forbid(
+      'no-restricted-imports': forbid([
         ['**/src-main/**', '**/src-worker/**', 'electron', 'node:*', 'better-sqlite3', '@tensorflow/*'],
         'The renderer reaches main only through the api client (src-renderer/lib/api.ts).',
-      ),
+      ]),
     },
   },
 );

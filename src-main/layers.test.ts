@@ -17,6 +17,9 @@ describe('layer boundaries', () => {
     ['src-shared/x.ts', "import { createCore } from '../src-main/core/core';"],
     ['src-main/core/x.ts', "import { app } from 'electron';"],
     ['src-main/core/x.ts', "import { startWebServer } from '../web/server';"],
+    ['src-main/core/x.ts', "import { fork } from 'node:child_process';"],
+    ['src-main/x.ts', "import { fork } from 'node:child_process';"],
+    ['src-main/web/x.ts', "import { spawn } from 'child_process';"],
     ['src-worker/x.ts', "import { createCore } from '../src-main/core/core';"],
     ['src-worker/x.ts', "import Database from 'better-sqlite3';"],
     ['src-worker/model/x.ts', "import { readFileSync } from 'node:fs';"],
@@ -29,6 +32,13 @@ describe('layer boundaries', () => {
       expect(await restrictedImports(file, `${code}\nexport {};\n`)).toHaveLength(1);
     });
   }
+
+  it('lets only the spawners start child processes (and tests, which attack processes of their own)', async () => {
+    const fork = "import { fork } from 'node:child_process';\nexport const f = fork;\n";
+    for (const file of ['src-main/core/jobs/spawn.ts', 'src-main/electron/utility-worker.ts', 'src-main/x.test.ts', 'src-main/core/x.test.ts']) {
+      expect(await restrictedImports(file, fork)).toEqual([]);
+    }
+  });
 
   it('allows the contract everywhere', async () => {
     for (const file of ['src-main/core/x.ts', 'src-worker/x.ts', 'src-renderer/lib/x.ts']) {

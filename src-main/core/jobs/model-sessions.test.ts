@@ -87,6 +87,16 @@ describe('model sessions', () => {
     await expect(sessions.call(key(1), samples)).resolves.toMatchObject({ request: samples });
   });
 
+  it('fails the pending requests of a model process that died, saying how, and the next request starts a fresh one', async () => {
+    const { sessions } = setup();
+    const first = (await sessions.call(key(1), samples)) as { pid: number };
+    const held = sessions.call(key(1), { op: 'hold' } as unknown as InferRequest);
+    process.kill(first.pid, 'SIGKILL');
+    await expect(held).rejects.toThrow(/^The model process ended \(signal SIGKILL\) before answering\.$/);
+    const again = (await sessions.call(key(1), samples)) as { pid: number };
+    expect(again.pid).not.toBe(first.pid);
+  });
+
   it('a model that cannot open fails its requests with the worker\'s reason, naming the field', async () => {
     process.env.FAKE_WORKER_MODE = 'open-error';
     const { sessions } = setup();
