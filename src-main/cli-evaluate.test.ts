@@ -24,7 +24,8 @@ beforeAll(async () => {
   const trained = cli(['train', '--dataset', 'shapes', '--epochs', '1', '--batch', '16', '--latent', '2', '--hidden', '16']);
   expect(trained.status, trained.stderr).toBe(0);
   runId = (trained.lines.at(-1) as { run: Run }).run.id;
-});
+  // An import and a training run: 10–14 s on a loaded 2-core machine, past the default hook limit.
+}, 120_000);
 afterAll(() => dir.cleanup());
 
 describe('vae-studio evaluate', () => {

@@ -15,7 +15,7 @@ const TAIL = 2000;
 export function probeBackendsInWorker(spawn: SpawnWorker, workerEntry: string, timeoutMs = DOCTOR_TIMEOUT_MS): Promise<BackendReport> {
   // Quiet: native libraries and tfjs print banners on stdout, which would corrupt --json.
   // No heartbeat watchdog: the whole probe has one deadline instead.
-  const worker = openWorkerConnection(spawn, workerEntry, { name: 'doctor', hello: { type: 'probe' }, heartbeatTimeoutMs: null, quiet: true });
+  const worker = openWorkerConnection(spawn, workerEntry, { name: 'doctor', job: { type: 'probe' }, heartbeatTimeoutMs: null, quiet: true });
   return new Promise<BackendReport>((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void): void => {

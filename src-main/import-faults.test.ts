@@ -210,7 +210,7 @@ describe('an orphaned import child', () => {
       const child = openConnection<ImportRequest | ImportAck, ImportReply>(forkWorker, appPaths.importWorkerEntry, {
         name: 'import',
         version: IMPORT_PROTOCOL_VERSION,
-        hello: request,
+        job: request,
         heartbeatTimeoutMs: null,
         quiet: true,
       });

@@ -24,7 +24,7 @@ export function childProcessImporter(spawn: SpawnWorker, entry: string): ImportR
       const child = openConnection<ImportRequest | ImportAck, ImportReply>(spawn, entry, {
         name: 'import',
         version: IMPORT_PROTOCOL_VERSION,
-        hello: request,
+        job: request,
         heartbeatTimeoutMs: null,
       });
       let settled = false;

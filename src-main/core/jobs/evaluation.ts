@@ -48,7 +48,7 @@ export function startEvaluation(deps: EvaluationDeps, request: EvaluationRequest
   const runId = request.run.id;
   const worker = openWorkerConnection(deps.spawn, deps.workerEntry, {
     name: `evaluate run ${runId}`,
-    hello: {
+    job: {
       type: 'evaluate',
       runId,
       config: request.run.config,

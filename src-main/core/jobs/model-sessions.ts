@@ -189,7 +189,7 @@ export class ModelSessions {
     const { runId, config, datasetPath, datasetSha256 } = key;
     const worker = openWorkerConnection(this.deps.spawn, this.deps.workerEntry, {
       name: `model run ${runId}`,
-      hello: { type: 'open', runId, config, datasetPath, datasetSha256, checkpoint: staged.ref },
+      job: { type: 'open', runId, config, datasetPath, datasetSha256, checkpoint: staged.ref },
       ...(this.deps.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: this.deps.heartbeatTimeoutMs }),
       stopGraceMs: CLOSE_GRACE_MS,
       endError: sessionEndError,

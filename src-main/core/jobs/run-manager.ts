@@ -329,7 +329,7 @@ export class RunManager {
 
     const worker = openWorkerConnection(this.options.spawn, this.options.workerEntry, {
       name: `run ${runId}`,
-      hello: {
+      job: {
         type: 'start',
         runId,
         config: run.config,

@@ -48,7 +48,7 @@ afterEach(async () => {
 /** A connection to the stand-in worker, keeping every message it passed on. */
 function connect(mode: string, options: Partial<WorkerConnectionOptions> = {}): { worker: WorkerConnection; heard: FromWorkerMessage[] } {
   process.env.FAKE_WORKER_MODE = mode;
-  const worker = openWorkerConnection(forkWorker, fakeWorker, { name: `test ${mode}`, hello: start, ...options });
+  const worker = openWorkerConnection(forkWorker, fakeWorker, { name: `test ${mode}`, job: start, ...options });
   connections.push(worker);
   const heard: FromWorkerMessage[] = [];
   worker.onMessage((msg) => heard.push(msg));
@@ -67,7 +67,7 @@ describe('a worker connection', () => {
       return { pid: handle.pid, send, onMessage: handle.onMessage, onExit: handle.onExit, kill: handle.kill };
     };
     process.env.FAKE_WORKER_MODE = 'finish';
-    const worker = openWorkerConnection(spy, fakeWorker, { name: 'test', hello: start });
+    const worker = openWorkerConnection(spy, fakeWorker, { name: 'test', job: start });
     connections.push(worker);
     const heard: string[] = [];
     worker.onMessage((msg) => heard.push(msg.type));
@@ -146,7 +146,7 @@ describe('a worker connection', () => {
   });
 
   it('cancels one request by its id while the others are answered, and fails the unanswered ones when the worker dies', async () => {
-    const { worker } = connect('finish', { hello: open });
+    const { worker } = connect('finish', { job: open });
     const abort = new AbortController();
     const held = worker.request(hold, { signal: abort.signal });
     const answered = (await worker.request(samples)) as { pid: number; request: unknown };

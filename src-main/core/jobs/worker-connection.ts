@@ -21,7 +21,7 @@ import type { SpawnWorker } from './spawn';
  * - every message an envelope carrying its protocol version: a child speaking another
  *   version is refused with a clear error and killed at its first message;
  * - a handshake: the child says `hello` when it is ready to listen, and only then gets its
- *   job (the `hello` message of the options);
+ *   job (`job` of the options);
  * - a watchdog: a child silent for the heartbeat timeout is killed as hung;
  * - a polite stop (the protocol's stop message), then a kill after the grace period;
  * - its end read once, by `exitReason` (exit-reason.ts), into a typed reason.
@@ -60,7 +60,7 @@ export interface ConnectionOptions<In> {
   /** The protocol version both ends must speak. */
   version: number;
   /** The job, sent once the child said hello. */
-  hello: In;
+  job: In;
   /** The polite stop of this protocol; without one, `stop` kills. */
   stopMessage?: In;
   /** Kill a child silent this long (ms); null: no watchdog (its protocol has no heartbeat). */
@@ -122,7 +122,7 @@ export function openConnection<In, Out extends { type: string }>(spawn: SpawnWor
     lastHeard = Date.now();
     const msg = envelope.msg;
     if (msg.type === 'hello') {
-      if (!greeted) send(options.hello);
+      if (!greeted) send(options.job);
       greeted = true;
       return;
     }
@@ -194,7 +194,7 @@ export interface WorkerConnection extends Connection<ToWorkerMessage, FromWorker
 export interface WorkerConnectionOptions {
   name: string;
   /** The job: start, evaluate, open or probe. */
-  hello: ToWorkerMessage;
+  job: ToWorkerMessage;
   /** Default HEARTBEAT_TIMEOUT_MS; null for none. */
   heartbeatTimeoutMs?: number | null;
   stopGraceMs?: number;
@@ -213,7 +213,7 @@ export function openWorkerConnection(spawn: SpawnWorker, entry: string, options:
   const connection = openConnection<ToWorkerMessage, FromWorkerMessage>(spawn, entry, {
     name: options.name,
     version: WORKER_PROTOCOL_VERSION,
-    hello: options.hello,
+    job: options.job,
     stopMessage: { type: 'stop' },
     heartbeatTimeoutMs: options.heartbeatTimeoutMs === undefined ? HEARTBEAT_TIMEOUT_MS : options.heartbeatTimeoutMs,
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
