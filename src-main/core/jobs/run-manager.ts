@@ -64,6 +64,8 @@ interface Active {
   /** Its worker: handshake, watchdog, stop and how it ended are the connection's. */
   worker: WorkerConnection;
   summary: Record<string, number>;
+  /** What the workspace refused to store (also after the worker exited: its last points). */
+  storeFailure: ApiErrorShape | null;
   dbBatch: Batcher<MetricPoint>;
   uiBatch: Batcher<MetricPoint>;
   progress: Batcher<RunProgress>;
@@ -346,6 +348,7 @@ export class RunManager {
       runId,
       worker,
       summary: {},
+      storeFailure: null,
       dbBatch: new Batcher(this.options.dbFlushMs ?? 250, (points) => this.guard(job, () => insertMetrics(db, runId, points))),
       uiBatch: new Batcher(UI_EVENT_INTERVAL_MS, (points) => events.emit('run.metrics', { runId, points })),
       progress: new Batcher(UI_EVENT_INTERVAL_MS, (items) => events.emit('run.progress', items[items.length - 1]!)),
@@ -363,7 +366,7 @@ export class RunManager {
       job.progress.flush();
       // The last checkpoint must be in the store before the run reads as ended (resumable).
       await job.ingest;
-      const verdict = classifyExit(end);
+      const verdict = classifyExit({ ...end, reportedError: end.reportedError ?? job.storeFailure });
       const error = verdict.error && explainWorkerDamage(db, runId, dataset.contentHash, verdict.error);
       this.recordEnding(runId, { status: verdict.status, error, summary: job.summary, finishedAt: this.now(), runDir, cause: '' });
       this.active.delete(runId);
@@ -521,10 +524,11 @@ export class RunManager {
       store();
     } catch (error) {
       const cause = toApiError(error);
-      job.worker.fail({
+      job.storeFailure ??= {
         code: cause.code === 'internal' ? 'worker_failed' : cause.code,
         message: `Run ${job.runId} stopped: its results could not be saved. ${cause.message.replace(/ ?Nothing was saved[^.]*\./, '')} What was saved before is kept; resume the run once that is fixed.`.replace(/\s+/g, ' '),
-      });
+      };
+      job.worker.fail(job.storeFailure);
     }
   }
 
