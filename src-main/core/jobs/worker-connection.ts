@@ -27,8 +27,10 @@ import type { SpawnWorker } from './spawn';
  * - its end read once, by `exitReason` (exit-reason.ts), into a typed reason.
  *
  * `WorkerConnection` adds the training worker's request ids (`infer`, answered by id,
- * `cancel` by id). Everything here is interface: a worker on another machine would
- * implement the same `WorkerConnection` over its own transport.
+ * `cancel` by id). The interfaces know nothing of local processes but a pid: a worker on
+ * another machine would implement the same `WorkerConnection` over its own transport.
+ * The other half, a child noticing its parent's death (IPC closed, or re-parented), is
+ * the child's own: src-worker/index.ts and datasets/import-process.ts.
  */
 export interface Connection<In, Out> {
   /** The child's process id (a local child; undefined if it could not start). */
