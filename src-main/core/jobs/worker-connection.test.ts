@@ -93,17 +93,20 @@ describe('a worker connection', () => {
   });
 
   it('kills a worker that goes silent and says it hung', async () => {
-    const { worker, heard } = connect('hang', { heartbeatTimeoutMs: 300 });
+    // Silent from its start (the stand-in beats until it gets its job, then stops); on a
+    // loaded machine its start-up alone may outlast 300 ms, which counts as silence too.
+    const { worker } = connect('hang', { heartbeatTimeoutMs: 300 });
     const end = await worker.ended;
-    expect(heard.map((m) => m.type)).toContain('backend');
     expect(end.hung).toBe(true);
     expect(end.reason.kind).toBe('hung');
     expect(end.exit.signal).toBe('SIGKILL');
   });
 
   it('keeps a worker that beats alive past the heartbeat timeout', async () => {
-    const { worker } = connect('forever', { heartbeatTimeoutMs: 400 });
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const { worker } = connect('forever', { heartbeatTimeoutMs: 2000 });
+    await until(() => worker.memoryBytes > 0, 10_000, 'a heartbeat');
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Killed as hung it would have ended already, and read 'hung': a stop now is too late to change that.
     worker.stop();
     expect((await worker.ended).reason.kind).toBe('stopped');
   });
@@ -192,7 +195,7 @@ describe('every child notices the death of its parent', () => {
     expect(running(child)).toBe(true);
     parent.kill('SIGKILL');
     const killedAt = Date.now();
-    await until(() => !running(child), 5_000, 'the orphaned child to exit');
+    await until(() => !running(child), 10_000, 'the orphaned child to exit');
     console.log(`${entry}: exited ${Date.now() - killedAt} ms after kill -9 of its parent`);
   }, 30_000);
 });
