@@ -21,7 +21,7 @@ describe('config diff', () => {
     const rows = configDiff([run('a'), run('b', { backend: 'wasm' })]);
     expect(rows[0]).toEqual({ key: 'dataset', label: 'Dataset', values: ['a', 'b'], differs: true });
     expect(rows.find((r) => r.key === 'iwaeSamples')?.label).toBe('IWAE k');
-    expect(rows.find((r) => r.key === 'model')?.values).toEqual(['MLP', 'MLP']);
+    expect(rows.find((r) => r.key === 'architecture')?.values).toEqual(['MLP', 'MLP']);
     expect(rows.find((r) => r.key === 'backend')).toEqual({ key: 'backend', label: 'Backend', values: ['automatic', 'wasm'], differs: true });
   });
 
