@@ -16,6 +16,8 @@ export const LIMITS = {
   flowSteps: { min: 1, max: 32 },
   codebookSize: { min: 2, max: 4096 },
   codeDim: { min: 1, max: 256 },
+  /** Logistic components per sub-pixel of the discretized logistic mixture decoder. */
+  mixtureComponents: { min: 1, max: 10 },
 } as const;
 
 export const fitModes = ['resize', 'crop', 'pad'] as const;
@@ -84,8 +86,17 @@ export type FlowKind = (typeof flowKinds)[number];
 export const classifierKinds = ['mlp', 'conv'] as const;
 export type ClassifierKind = (typeof classifierKinds)[number];
 
-export const decoderKinds = ['bernoulli', 'gaussian'] as const;
+/**
+ * Decoder likelihood p(x|z) (src-shared/likelihood.ts says which suits which data):
+ * `bernoulli` for binary pixels; `gaussian` a density on dequantized 8-bit data;
+ * `logistic` a discretized logistic mixture (Salimans et al. 2017), a probability of
+ * each of the 256 levels of every sub-pixel.
+ */
+export const decoderKinds = ['bernoulli', 'gaussian', 'logistic'] as const;
 export type DecoderKind = (typeof decoderKinds)[number];
+
+/** Components K of the logistic mixture per sub-pixel when none is given. */
+export const MIXTURE_COMPONENTS_DEFAULT = 5;
 
 /** See the README of src-worker for the measurement behind this default. */
 export const IWAE_DEFAULT_SAMPLES = 100;
@@ -164,6 +175,13 @@ export const runConfigObject = z
      */
     gaussianSigma: z.number().positive().max(10).default(0.1),
     decoderVariance: z.enum(decoderVariances).default('fixed'),
+    /** Logistic decoder: mixture components K per sub-pixel (stored configs before it never read it). */
+    mixtureComponents: z
+      .number()
+      .int()
+      .min(LIMITS.mixtureComponents.min)
+      .max(LIMITS.mixtureComponents.max)
+      .default(MIXTURE_COMPONENTS_DEFAULT),
     objective: z.enum(objectiveKinds).default('beta'),
     beta: z.number().min(0).max(1000).default(1),
     /** Steps over which the KL weight rises linearly from 0 to beta; 0 = no warm-up. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, type FlowKind, type ModelFamily } from './config';
+import { LIMITS, type DecoderKind, type FlowKind, type ModelFamily } from './config';
 import { maskKinds, type MaskKind } from './pixel-mask';
 
 /**
@@ -364,7 +364,7 @@ export interface ModelSessionInfo {
   width: number;
   height: number;
   channels: 1 | 3;
-  decoder: 'bernoulli' | 'gaussian';
+  decoder: DecoderKind;
   /**
    * Model family and posterior flow of the run. A conditional VAE (`cvae`) has
    * `classes` > 0: its decoder takes a label, so Explore's existing pictures decode with

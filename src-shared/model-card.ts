@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flowKinds, importSettingsSchema, modelFamilies, runConfigSchema } from './config';
+import { decoderKinds, flowKinds, importSettingsSchema, modelFamilies, runConfigSchema } from './config';
 
 /**
  * An exported model (models.export) as a folder or a single `.vaestudio` archive (zip):
@@ -86,7 +86,9 @@ export const modelCardSchema = z.object({
       .default(null),
   }),
   decoder: z.object({
-    likelihood: z.enum(['bernoulli', 'gaussian']),
+    likelihood: z.enum(decoderKinds),
+    /** Logistic mixture: components K per sub-pixel (absent for the other decoders and older cards). */
+    mixtureComponents: z.number().int().positive().optional(),
     variance: z.string(),
     /** Fixed σ, or the learned one's starting value. */
     gaussianSigma: z.number().nullable(),

@@ -109,6 +109,11 @@ export interface ImportStats {
   /** Kept images whose original size is known, and those of them smaller than the chosen size (upscaled). */
   measured?: number;
   upscaled?: number;
+  /**
+   * Whether every stored pixel value is 0 or 255 (`binary`) or not (`8-bit`): the default
+   * decoder follows it (src-shared/likelihood.ts). Absent on datasets imported before the check.
+   */
+  pixelLevels?: 'binary' | '8-bit';
 }
 
 export interface SkippedFile {

@@ -54,6 +54,8 @@ export function settingApplies(setting: RunSetting, choices: SettingChoices): bo
     case 'gaussianSigma':
     case 'decoderVariance':
       return choices.decoder === 'gaussian';
+    case 'mixtureComponents':
+      return choices.decoder === 'logistic';
     case 'beta':
     case 'klWarmupSteps':
     case 'freeBits':

@@ -1,4 +1,5 @@
 import type { ClassifierKind, ArchitectureKind } from '../config';
+import type { DecoderHead } from '../likelihood';
 import { CONV_DOWNSAMPLE, CONV_STRIDE } from '../conv';
 import { madeDegreeMasks, madeMasks, IAF_GATE_BIAS } from '../made-masks';
 import type { Activation, NetworkInput } from './graph';
@@ -13,7 +14,8 @@ import type { ConstDecl, Init, Layer, LayerNode, ModelDecl, NetworkDecl, ParamDe
  *
  * Inputs and outputs are per example and channels-last, as the export has them: images
  * [H, W, C], vectors [n]. Decoders end in raw outputs (logits, or the pre-sigmoid mean);
- * the export adds the sigmoid.
+ * the export adds the sigmoid. A logistic mixture decoder ends in its parameters
+ * (`x_params`, src-shared/likelihood.ts) and the export adds the head to its mean.
  */
 
 export interface ImageSize {
@@ -32,6 +34,14 @@ export const iafContext = (latent: number): number => 2 * latent;
 export const iafHidden = (latent: number): number => Math.min(256, Math.max(16, 4 * latent));
 
 const imageShape = (image: ImageSize): number[] => [image.height, image.width, image.channels];
+
+/**
+ * The decoder's last layer (src-shared/likelihood.ts decoderHead): its channels per pixel
+ * and name. Absent: one raw value per image channel, `x_mean`, as every model before the
+ * logistic mixture.
+ */
+const headOf = (image: ImageSize, output: DecoderHead | undefined): DecoderHead => output ?? { channels: image.channels, name: 'x_mean' };
+const headShape = (image: ImageSize, head: DecoderHead): number[] => [image.height, image.width, head.channels];
 
 /** Collects a model's parameters (in creation order), constants and networks. */
 class ModelBuilder {
@@ -130,6 +140,8 @@ export interface GaussianArchitecture {
   classes: number;
   /** Extra encoder outputs from the last hidden layer (a flow's parameters or context), and their name. */
   extra: { size: number; name: string } | null;
+  /** The decoder's last layer; absent: one value per image channel, `x_mean`. */
+  output?: DecoderHead;
 }
 
 /**
@@ -150,6 +162,7 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
   const label = (inputs: NetworkInput[]): NetworkInput[] => (conditional ? [...inputs, float('y', [c])] : inputs);
   const enc = new NetBuilder('encoder', label([float('x', imageShape(image))]));
   const dec = new NetBuilder('decoder', label([float('z', [d])]));
+  const out = headOf(image, a.output);
   let hiddenOut: string;
   let head: { w: string; b: string };
   if (a.model === 'mlp') {
@@ -159,11 +172,11 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
     head = m.dense('head', h, 2 * d, 'glorot');
     const dec1 = m.dense('dec1', d + c, h, 'he');
     const dec2 = m.dense('dec2', h, h, 'he');
-    const out = m.dense('out', h, D, 'glorot');
+    const outP = m.dense('out', h, image.width * image.height * out.channels, 'glorot');
     const x = enc.withLabel('x_y', enc.add('x_flat', { kind: 'flatten' }, 'x'), conditional);
     hiddenOut = enc.dense('enc2', enc.dense('enc1', x, enc1, 'relu'), enc2, 'relu');
     const a2 = dec.dense('dec2', dec.dense('dec1', dec.withLabel('z_y', 'z', conditional), dec1, 'relu'), dec2, 'relu');
-    dec.add('x_mean', { kind: 'reshape', shape: imageShape(image) }, dec.dense('out', a2, out, 'linear'));
+    dec.add(out.name, { kind: 'reshape', shape: headShape(image, out) }, dec.dense('out', a2, outP, 'linear'));
   } else {
     const [c1, c2] = CONV_CHANNELS;
     const k = CONV_KERNEL;
@@ -176,11 +189,11 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
     const decP = m.dense('dec', d + c, h, 'he');
     const unflat = m.dense('unflat', h, flat, 'he');
     const deconv1 = m.deconv('deconv1', k, CONV_STRIDE, c2, c1, 'he');
-    const deconv2 = m.deconv('deconv2', k, CONV_STRIDE, c1, image.channels, 'glorot');
+    const deconv2 = m.deconv('deconv2', k, CONV_STRIDE, c1, out.channels, 'glorot');
     const b = enc.conv('conv2', enc.conv('conv1', 'x', conv1, CONV_STRIDE, 'relu'), conv2, CONV_STRIDE, 'relu');
     hiddenOut = enc.dense('enc', enc.withLabel('features_y', enc.add('features', { kind: 'flatten' }, b), conditional), encP, 'relu');
     const u = dec.dense('unflat', dec.dense('dec', dec.withLabel('z_y', 'z', conditional), decP, 'relu'), unflat, 'relu');
-    dec.deconv('x_mean', dec.deconv('deconv1', dec.add('unflatten', { kind: 'reshape', shape: grid }, u), deconv1, 'relu'), deconv2, 'linear');
+    dec.deconv(out.name, dec.deconv('deconv1', dec.add('unflatten', { kind: 'reshape', shape: grid }, u), deconv1, 'relu'), deconv2, 'linear');
   }
   const headOut = enc.dense('head', hiddenOut, head, 'linear');
   const outputs = enc.split('head_split', headOut, [d, d], ['mu', 'log_var']);
@@ -188,7 +201,7 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
     // Small weights: the flow starts near its identity.
     outputs.push(enc.dense(a.extra.name, hiddenOut, m.dense('extra', h, a.extra.size, 'small'), 'linear'));
   }
-  m.networks.push(enc.build(outputs), dec.build(['x_mean']));
+  m.networks.push(enc.build(outputs), dec.build([out.name]));
   return m.build();
 }
 
@@ -260,6 +273,8 @@ export interface VqArchitecture {
   codeDim: number;
   /** Positions L of the MLP's code grid (the conv grid is (H/4)·(W/4)). */
   positions: number;
+  /** The decoder's last layer; absent: one value per image channel, `x_mean`. */
+  output?: DecoderHead;
 }
 
 /** Code positions L per image and the grid [rows, cols] they are drawn as. */
@@ -282,6 +297,7 @@ export function vqArchitecture(a: VqArchitecture): ModelDecl {
   const m = new ModelBuilder('vq');
   const enc = new NetBuilder('encoder', [float('x', imageShape(image))]);
   const dec = new NetBuilder('decoder', [float('z_q', [L, e])]);
+  const last = headOf(image, a.output);
   if (a.model === 'mlp') {
     const D = image.width * image.height * image.channels;
     const enc1 = m.dense('enc1', D, h, 'he');
@@ -289,11 +305,11 @@ export function vqArchitecture(a: VqArchitecture): ModelDecl {
     const head = m.dense('head', h, L * e, 'glorot');
     const dec1 = m.dense('dec1', L * e, h, 'he');
     const dec2 = m.dense('dec2', h, h, 'he');
-    const out = m.dense('out', h, D, 'glorot');
+    const out = m.dense('out', h, image.width * image.height * last.channels, 'glorot');
     const b = enc.dense('enc2', enc.dense('enc1', enc.add('x_flat', { kind: 'flatten' }, 'x'), enc1, 'relu'), enc2, 'relu');
     enc.add('z_e', { kind: 'reshape', shape: [L, e] }, enc.dense('head', b, head, 'linear'));
     const a2 = dec.dense('dec2', dec.dense('dec1', dec.add('z_q_flat', { kind: 'reshape', shape: [L * e] }, 'z_q'), dec1, 'relu'), dec2, 'relu');
-    dec.add('x_mean', { kind: 'reshape', shape: imageShape(image) }, dec.dense('out', a2, out, 'linear'));
+    dec.add(last.name, { kind: 'reshape', shape: headShape(image, last) }, dec.dense('out', a2, out, 'linear'));
   } else {
     const [c1, c2] = CONV_CHANNELS;
     const k = CONV_KERNEL;
@@ -302,13 +318,13 @@ export function vqArchitecture(a: VqArchitecture): ModelDecl {
     const toCode = m.conv('tocode', 1, c2, e, 'glorot');
     const fromCode = m.conv('fromcode', 1, e, c2, 'he');
     const deconv1 = m.deconv('deconv1', k, CONV_STRIDE, c2, c1, 'he');
-    const deconv2 = m.deconv('deconv2', k, CONV_STRIDE, c1, image.channels, 'glorot');
+    const deconv2 = m.deconv('deconv2', k, CONV_STRIDE, c1, last.channels, 'glorot');
     const b = enc.conv('conv2', enc.conv('conv1', 'x', conv1, CONV_STRIDE, 'relu'), conv2, CONV_STRIDE, 'relu');
     enc.conv('z_e', b, toCode, 1, 'linear');
     const g = dec.conv('fromcode', dec.add('z_q_grid', { kind: 'reshape', shape: [grid[0], grid[1], e] }, 'z_q'), fromCode, 1, 'relu');
-    dec.deconv('x_mean', dec.deconv('deconv1', g, deconv1, 'relu'), deconv2, 'linear');
+    dec.deconv(last.name, dec.deconv('deconv1', g, deconv1, 'relu'), deconv2, 'linear');
   }
-  m.networks.push(enc.build(['z_e']), dec.build(['x_mean']));
+  m.networks.push(enc.build(['z_e']), dec.build([last.name]));
   return m.build();
 }
 

@@ -25,7 +25,11 @@ export type Op =
   /** 'same' transposed convolution, filter [k, k, outC, inC] (tfjs' layout). */
   | { kind: 'deconv'; filter: CheckpointTensor; bias: CheckpointTensor; stride: number; activation: Activation }
   /** Integer indices → rows of table [K, e] (a codebook lookup). */
-  | { kind: 'embedding'; table: CheckpointTensor };
+  | { kind: 'embedding'; table: CheckpointTensor }
+  /** softmax over the last axis (a logistic mixture's weights). */
+  | { kind: 'softmax' }
+  /** Element-wise product of inputs of one shape. */
+  | { kind: 'multiply' };
 
 export interface GraphNode {
   /** Also the name of its output value. */
@@ -143,6 +147,13 @@ export function networkShapes(network: Network): Map<string, number[]> {
       case 'embedding':
         out = [...first, op.table.shape[1]!];
         break;
+      case 'softmax':
+        out = first;
+        break;
+      case 'multiply':
+        if (ins.some((shape) => shape.join('x') !== first.join('x'))) fail(`multiplies values of different shapes: ${ins.map((s) => `[${s.join(', ')}]`).join(' and ')}`);
+        out = first;
+        break;
     }
     shapes.set(node.name, out);
   }
@@ -182,6 +193,10 @@ function describeOp(op: Op): string {
       return `Conv2DTranspose ${op.filter.shape[0]}×${op.filter.shape[1]} stride ${op.stride} same, ${op.filter.shape[3]}→${op.filter.shape[2]} ch, ${op.activation}`;
     case 'embedding':
       return `Embedding ${op.table.shape[0]} rows × ${op.table.shape[1]}`;
+    case 'softmax':
+      return 'Softmax (last axis)';
+    case 'multiply':
+      return 'Multiply';
   }
 }
 

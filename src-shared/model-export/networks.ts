@@ -3,6 +3,7 @@ import type { FlowKind, ModelFamily, ArchitectureKind } from '../config';
 import { classifierArchitecture, gaussianArchitecture, iafArchitecture, iafContext, madePriorArchitecture, vqArchitecture, vqGrid } from './architectures';
 import { NetworkBuilder, requireParam, type Network, type NetworkInput } from './graph';
 import { lowerNetwork, type ModelDecl, type NetworkDecl } from './layers';
+import { decoderHead, LOGISTIC_PARAMS, mixtureComponentsOf, type DecoderChoice } from '../likelihood';
 
 /**
  * Which networks a trained model exports and what each computes, for every family. Each
@@ -17,6 +18,7 @@ import { lowerNetwork, type ModelDecl, type NetworkDecl } from './layers';
  *   vae, cvae, m2   encoder  x [, y] → mu, log_var [, flow_params | flow_context]   q0(z|x[, y])
  *   with an IAF     iaf_step<k>  z, h → m, s                         one autoregressive step each
  *                   decoder  z [, y] → x_mean                        sigmoid of the decoder output
+ *                            (logistic mixture: x_mean, x_params      mixture mean, and its 3·K parameters per sub-pixel)
  *   m2              classifier x → logits                            q(y|x) = softmax(logits)
  *   vqvae           encoder  x → z_e, code_scores                    code = argmax of code_scores
  *                   decoder  codes (int32) → x_mean                  codebook lookup inside
@@ -34,6 +36,8 @@ export interface ExportSpec {
   /** The posterior's flow and its steps (flowSteps is ignored without one). */
   flow: FlowKind;
   flowSteps: number;
+  /** The decoder likelihood; absent (older callers): a sigmoid image head, as Bernoulli and Gaussian have. */
+  decoder?: DecoderChoice;
 }
 
 export interface ExportNetworks {
@@ -79,13 +83,71 @@ function bind(model: ModelDecl, params: ReadonlyMap<string, CheckpointTensor>): 
 function exportNetwork(
   declared: NetworkDecl,
   tensor: (name: string) => CheckpointTensor,
-  options: { inputs?: NetworkInput[]; before?: (b: NetworkBuilder) => void; sigmoid?: string; after?: (b: NetworkBuilder) => string[] } = {},
+  options: { inputs?: NetworkInput[]; before?: (b: NetworkBuilder) => void; sigmoid?: string; after?: (b: NetworkBuilder) => string[]; image?: ImageHead } = {},
 ): Network {
   const b = new NetworkBuilder(declared.name, options.inputs ?? declared.inputs);
   options.before?.(b);
   lowerNetwork(b, declared, tensor);
+  if (options.image?.decoder.decoder === 'logistic') {
+    // The image first: whoever reads the first output gets pixels, as from every other decoder.
+    return b.build([mixtureMeanOf(b, options.image), ...declared.outputs]);
+  }
   if (options.sigmoid !== undefined) sigmoidOf(b, options.sigmoid);
   return b.build([...declared.outputs, ...(options.after?.(b) ?? [])]);
+}
+
+/** What a decoder's image output is made from: its likelihood, and the image's size. */
+interface ImageHead {
+  decoder: DecoderChoice;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/** A 1×1 convolution with a fixed filter [1, 1, inC, outC] and no bias. */
+function fixedConv(b: NetworkBuilder, name: string, input: string, filter: Float32Array, inC: number, outC: number, activation: 'linear' | 'sigmoid'): string {
+  return b.add(
+    name,
+    {
+      kind: 'conv',
+      filter: { name: `${name}/filter`, shape: [1, 1, inC, outC], values: filter },
+      bias: { name: `${name}/bias`, shape: [outC], values: new Float32Array(outC) },
+      stride: 1,
+      activation,
+    },
+    input,
+  );
+}
+
+/**
+ * The logistic mixture's mean, as the engine computes it (src-worker/objectives/logistic.ts):
+ * x_mean = Σ_k softmax(logits)_k · sigmoid(locations_k) per sub-pixel, from `x_params`
+ * [H, W, 3KC] laid out per channel c as [K logits, K locations, K log scales]. Made of
+ * plain layers every runtime has: fixed 1×1 convolutions pick the logits and the
+ * locations (sigmoid), a softmax over K (a reshape to [H, W, C, K] and back), a product,
+ * and a fixed 1×1 convolution sums over k.
+ */
+function mixtureMeanOf(b: NetworkBuilder, image: ImageHead): string {
+  const { height: H, width: W, channels: C } = image;
+  const K = mixtureComponentsOf(image.decoder);
+  const P = decoderHead(image.decoder, C).channels;
+  const pickLogits = new Float32Array(P * C * K);
+  const pickLocations = new Float32Array(P * C * K);
+  const sumOverK = new Float32Array(C * K * C);
+  for (let c = 0; c < C; c++) {
+    for (let k = 0; k < K; k++) {
+      const out = c * K + k;
+      pickLogits[(c * LOGISTIC_PARAMS * K + k) * C * K + out] = 1;
+      pickLocations[(c * LOGISTIC_PARAMS * K + K + k) * C * K + out] = 1;
+      sumOverK[out * C + c] = 1;
+    }
+  }
+  const params = 'x_params';
+  const logits = b.add('x_mix_logits_grid', { kind: 'reshape', shape: [H, W, C, K] }, fixedConv(b, 'x_mix_logits', params, pickLogits, P, C * K, 'linear'));
+  const weights = b.add('x_mix_weights', { kind: 'reshape', shape: [H, W, C * K] }, b.add('x_mix_softmax', { kind: 'softmax' }, logits));
+  const locations = fixedConv(b, 'x_mix_locations', params, pickLocations, P, C * K, 'sigmoid');
+  const weighted = b.add('x_mix_weighted', { kind: 'multiply' }, weights, locations);
+  return fixedConv(b, 'x_mean', weighted, sumOverK, C * K, C, 'linear');
 }
 
 /**
@@ -123,10 +185,12 @@ function gaussianNetworks(spec: ExportSpec, params: ReadonlyMap<string, Checkpoi
       : spec.flow === 'iaf'
         ? { size: iafContext(d), name: 'flow_context' }
         : null;
-  const vae = gaussianArchitecture({ model, image, latent: d, hidden, classes: conditional ? classes : 0, extra });
+  const output = spec.decoder ? decoderHead(spec.decoder, channels) : undefined;
+  const vae = gaussianArchitecture({ model, image, latent: d, hidden, classes: conditional ? classes : 0, extra, output });
   const tensor = bind(vae, params);
   const [encoder, decoder] = vae.networks as [NetworkDecl, NetworkDecl];
-  const networks = [exportNetwork(encoder, tensor), exportNetwork(decoder, tensor, { sigmoid: 'x_mean' })];
+  const imageHead = spec.decoder ? { decoder: spec.decoder, ...image } : undefined;
+  const networks = [exportNetwork(encoder, tensor), exportNetwork(decoder, tensor, { sigmoid: 'x_mean', image: imageHead })];
 
   if (spec.flow === 'iaf') {
     const iaf = iafArchitecture(spec.flowSteps, d);
@@ -157,7 +221,8 @@ function vqNetworks(spec: ExportSpec, params: ReadonlyMap<string, CheckpointTens
     hidden = head.shape[0]!;
   }
   const { positions: L, grid } = vqGrid({ model, image, positions });
-  const vq = vqArchitecture({ model, image, hidden, codeDim: e, positions });
+  const output = spec.decoder ? decoderHead(spec.decoder, channels) : undefined;
+  const vq = vqArchitecture({ model, image, hidden, codeDim: e, positions, output });
   const tensor = bind(vq, params);
   const [encoderDecl, decoderDecl] = vq.networks as [NetworkDecl, NetworkDecl];
 
@@ -187,6 +252,7 @@ function vqNetworks(spec: ExportSpec, params: ReadonlyMap<string, CheckpointTens
     inputs: [{ name: 'codes', shape: [L], dtype: 'int32' }],
     before: (b) => void b.add('z_q', { kind: 'embedding', table: codebook }, 'codes'),
     sigmoid: 'x_mean',
+    image: spec.decoder ? { decoder: spec.decoder, ...image } : undefined,
   });
 
   const priorTrained = (params.get('prior_adam_step')?.values[0] ?? 0) > 0;

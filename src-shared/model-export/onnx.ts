@@ -4,7 +4,7 @@ import { networkShapes, type Activation, type Network } from './graph';
 /**
  * A network as an ONNX model (IR 8, opset 13), protobuf encoded by hand: the ops needed
  * are few (Gemm, MatMul, Add, Relu, Sigmoid, Flatten, Reshape, Concat, Gather, Transpose,
- * Conv, ConvTranspose) and a converter would drag in Python or a large dependency.
+ * Conv, ConvTranspose, Softmax, Mul) and a converter would drag in Python or a large dependency.
  * Interface is channels-last like the app and the tfjs export (x [N, H, W, C], z [N, d]);
  * convolutions run in ONNX's NCHW between Transposes. Checked against onnxruntime (onnxruntime-web's wasm build in Node)
  * in the round-trip tests.
@@ -180,6 +180,14 @@ export function toOnnx(network: Network, producerVersion: string): Uint8Array {
       case 'concat':
         nodes.push(node('Concat', inputs.map((input) => get(input, 'nhwc')), [name], name, [{ name: 'axis', int: -1 }]));
         values.set(name, { name, layout: 'plain' });
+        break;
+      case 'softmax':
+        nodes.push(node('Softmax', [get(inputs[0]!, 'nhwc')], [name], name, [{ name: 'axis', int: -1 }]));
+        values.set(name, { name, layout: shapes.get(name)!.length === 3 ? 'nhwc' : 'plain' });
+        break;
+      case 'multiply':
+        nodes.push(node('Mul', inputs.map((input) => get(input, 'nhwc')), [name], name));
+        values.set(name, { name, layout: shapes.get(name)!.length === 3 ? 'nhwc' : 'plain' });
         break;
       case 'embedding': {
         const table = `${name}/embeddings`;

@@ -6,7 +6,8 @@ import { networkWeights, type Network, type Op } from './graph';
  * order. Loads with plain `@tensorflow/tfjs` `tf.loadLayersModel('…/model.json')`.
  * Layer types map one to one: Dense, Conv2D and Conv2DTranspose ('same' padding, the
  * kernel layouts of tfjs), Flatten and Reshape (row-major, channels-last, as the app),
- * Concatenate (last axis) and Embedding (a codebook lookup). Several inputs or outputs
+ * Concatenate (last axis), Embedding (a codebook lookup), Activation 'softmax' (last
+ * axis) and Multiply. Several inputs or outputs
  * are a list in `predict`, in the order of the network's inputs and outputs.
  */
 export const TFJS_WEIGHTS_FILE = 'weights.bin';
@@ -27,6 +28,10 @@ function layerConfig(name: string, op: Op): { class_name: string; config: Record
       return { class_name: 'Reshape', config: { ...common, target_shape: op.shape } };
     case 'concat':
       return { class_name: 'Concatenate', config: { ...common, axis: -1 } };
+    case 'softmax':
+      return { class_name: 'Activation', config: { ...common, activation: 'softmax' } };
+    case 'multiply':
+      return { class_name: 'Multiply', config: common };
     case 'dense':
       return { class_name: 'Dense', config: { ...common, units: op.kernel.shape[1], activation: op.activation, use_bias: true } };
     case 'embedding':

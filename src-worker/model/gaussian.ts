@@ -13,6 +13,9 @@ import { classesOf, conditionOf, extraOutputsOf, inputSize, type Vae, type VaeSp
 export function createGaussianVae(spec: VaeSpec, rng: Rng): Vae {
   const D = inputSize(spec.image);
   const extra = extraOutputsOf(spec);
+  const head = spec.output ?? { channels: spec.image.channels, name: 'x_mean' as const };
+  /** Raw decoder outputs per image: one per sub-pixel, or the mixture's parameters. */
+  const outputs = spec.image.width * spec.image.height * head.channels;
   const model = buildModel(
     gaussianArchitecture({
       model: spec.kind,
@@ -21,6 +24,7 @@ export function createGaussianVae(spec: VaeSpec, rng: Rng): Vae {
       hidden: spec.hidden,
       classes: classesOf(spec),
       extra: extra > 0 ? { size: extra, name: 'extra' } : null,
+      output: head,
     }),
     rng,
   );
@@ -45,7 +49,7 @@ export function createGaussianVae(spec: VaeSpec, rng: Rng): Vae {
         const [mu, logVar, out] = model.run('encoder', x.shape[0], inputs('x', x, y), heads) as tf.Tensor2D[];
         return { mu: mu!, logVar: logVar!, extra: out ?? (tf.zeros([x.shape[0], 0]) as tf.Tensor2D) };
       }),
-    decode: (z, y) => tf.tidy(() => model.run('decoder', z.shape[0], inputs('z', z, y), ['x_mean'], [[z.shape[0], D]])[0] as tf.Tensor2D),
+    decode: (z, y) => tf.tidy(() => model.run('decoder', z.shape[0], inputs('z', z, y), [head.name], [[z.shape[0], outputs]])[0] as tf.Tensor2D),
     dispose: () => model.dispose(),
   };
 }

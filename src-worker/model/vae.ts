@@ -1,3 +1,4 @@
+import type { DecoderHead } from '@shared/likelihood';
 import { ApiError } from '@shared/errors';
 import { convMisfit } from '@shared/conv';
 import type { ArchitectureKind } from '@shared/config';
@@ -26,6 +27,8 @@ export interface VaeSpec {
    * (a flow's amortized parameters). 0 or absent: none.
    */
   extraOutputs?: number;
+  /** The decoder's last layer (src-shared/likelihood.ts decoderHead); absent: one raw value per image channel. */
+  output?: DecoderHead;
 }
 
 /** The one-hot width a spec's encoder and decoder expect (0 when unconditional). */

@@ -1,4 +1,5 @@
 import { ApiError } from '@shared/errors';
+import type { DecoderHead } from '@shared/likelihood';
 import { convMisfit } from '@shared/conv';
 import type { ArchitectureKind } from '@shared/config';
 import { vqArchitecture, vqGrid } from '@shared/model-export/architectures';
@@ -23,6 +24,8 @@ export interface VqSpec {
   codeDim: number;
   /** Grid positions of the MLP (the conv grid is (H/4)·(W/4)). */
   positions: number;
+  /** The decoder's last layer (src-shared/likelihood.ts decoderHead); absent: one raw value per image channel. */
+  output?: DecoderHead;
 }
 
 export interface VqNetworks {
@@ -35,7 +38,7 @@ export interface VqNetworks {
   readonly variables: tf.Variable[];
   /** x [N, D] → z_e [N·L, codeDim], positions of one image together. */
   encode(x: tf.Tensor2D): tf.Tensor2D;
-  /** z [N·L, codeDim] → raw decoder output [N, D]. */
+  /** z [N·L, codeDim] → raw decoder output [N, D] (a logistic mixture's: [N, H·W·3KC]). */
   decode(z: tf.Tensor2D): tf.Tensor2D;
   dispose(): void;
 }
@@ -54,7 +57,12 @@ export function createVqNetworks(spec: VqSpec, rng: Rng): VqNetworks {
   const D = inputSize(spec.image);
   const e = spec.codeDim;
   const { positions: L, grid } = vqGrid({ model: spec.kind, image: spec.image, positions: spec.positions });
-  const model = buildModel(vqArchitecture({ model: spec.kind, image: spec.image, hidden: spec.hidden, codeDim: e, positions: spec.positions }), rng);
+  const head = spec.output ?? { channels: spec.image.channels, name: 'x_mean' as const };
+  const outputs = spec.image.width * spec.image.height * head.channels;
+  const model = buildModel(
+    vqArchitecture({ model: spec.kind, image: spec.image, hidden: spec.hidden, codeDim: e, positions: spec.positions, output: head }),
+    rng,
+  );
   return {
     spec,
     inputSize: D,
@@ -65,7 +73,7 @@ export function createVqNetworks(spec: VqSpec, rng: Rng): VqNetworks {
     decode: (z) =>
       tf.tidy(() => {
         const n = z.shape[0] / L;
-        return model.run('decoder', n, { z_q: z }, ['x_mean'], [[n, D]])[0] as tf.Tensor2D;
+        return model.run('decoder', n, { z_q: z }, [head.name], [[n, outputs]])[0] as tf.Tensor2D;
       }),
     dispose: () => model.dispose(),
   };

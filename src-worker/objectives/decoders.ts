@@ -2,6 +2,7 @@ import type { RunConfig } from '@shared/config';
 import { takeValues } from '../engine/read';
 import { tf } from '../engine/tf';
 import { bernoulliDecoder, gaussianDecoder, type DecoderLikelihood } from './elbo';
+import { logisticMixtureDecoder } from './logistic';
 
 /**
  * The decoder likelihood a trainer uses, with the parameters it may own itself: a
@@ -12,7 +13,7 @@ import { bernoulliDecoder, gaussianDecoder, type DecoderLikelihood } from './elb
 export interface TrainableDecoder extends DecoderLikelihood {
   /** Extra trainable variables (empty unless the variance is learned). */
   readonly variables: tf.Variable[];
-  /** σ of the decoder for reporting: the fixed or learned value (geometric mean per pixel); null for Bernoulli. */
+  /** σ of the decoder for reporting: the fixed or learned value (geometric mean per pixel); null for Bernoulli and logistic. */
   sigma(): Promise<number | null>;
   dispose(): void;
 }
@@ -71,6 +72,9 @@ export function createDecoder(
   config: Pick<RunConfig, 'decoder' | 'gaussianSigma' | 'decoderVariance'>,
   pixels: number,
 ): TrainableDecoder {
+  if (config.decoder === 'logistic') {
+    return { ...logisticMixtureDecoder(pixels), variables: [], sigma: () => Promise.resolve(null), dispose: () => undefined };
+  }
   if (config.decoder === 'bernoulli') {
     return { ...bernoulliDecoder(), variables: [], sigma: () => Promise.resolve(null), dispose: () => undefined };
   }

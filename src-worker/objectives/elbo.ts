@@ -67,7 +67,7 @@ export interface DecoderLikelihood {
    * where only some pixels count (imputation scores the observed ones).
    */
   pixelLogLikelihood(x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor2D;
-  /** Which noise `sample` takes: U[0, 1) for Bernoulli, N(0, 1) for Gaussian. */
+  /** Which noise `sample` takes: U[0, 1) for Bernoulli and logistic, N(0, 1) for Gaussian. */
   readonly noise: 'uniform' | 'normal';
   /** One draw x ~ p(x|z) per pixel from `noise` of the same shape (the engine's seeded streams, never tf.random). */
   sample(output: tf.Tensor2D, noise: tf.Tensor2D): tf.Tensor2D;
@@ -98,10 +98,6 @@ export function gaussianDecoder(sigma: number): DecoderLikelihood {
     noise: 'normal',
     sample: (output, normal) => tf.tidy(() => tf.add(tf.sigmoid(output), tf.mul(sigma, normal))),
   };
-}
-
-export function decoderLikelihood(kind: DecoderKind, gaussianSigma: number): DecoderLikelihood {
-  return kind === 'bernoulli' ? bernoulliDecoder() : gaussianDecoder(gaussianSigma);
 }
 
 /** Per-image terms of one ELBO estimate (one z sample per image). */

@@ -1,4 +1,5 @@
 import type { DecoderKind } from '@shared/config';
+import { nllFigures } from '@shared/likelihood';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
 import type { Posterior, Vae } from '../model/vae';
@@ -113,11 +114,10 @@ export interface NllReport {
 }
 
 /**
- * From the mean IWAE log p̂(x) to comparable numbers. A Gaussian decoder is a density on
- * dequantized data: add D·ln 256 to reach the discrete 8-bit NLL. A Bernoulli decoder is
- * already a probability of binary pixels.
+ * From the mean IWAE log p̂(x) to comparable numbers (nllFigures): a Gaussian decoder is a
+ * density on dequantized data, D·ln 256 is added to reach the discrete 8-bit NLL; the
+ * logistic mixture and Bernoulli decoders are already probabilities of the discrete pixels.
  */
 export function nllReport(meanLogLikelihood: number, pixels: number, decoder: DecoderKind): NllReport {
-  const nll = decoder === 'gaussian' ? -meanLogLikelihood + pixels * Math.log(256) : -meanLogLikelihood;
-  return { nll, bitsPerDim: nll / (pixels * Math.LN2) };
+  return nllFigures(meanLogLikelihood, pixels, decoder);
 }

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import type { ImportSettings } from '@shared/config';
 import { encodePacked, imageBytes, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
+import { binaryPixels } from '@shared/likelihood';
 import type { ImportProgress, ImportStats, SkippedFile, SplitCounts } from '@shared/types';
 import { decodeImage, describeDecodeError } from './decode-image';
 import { readSidecar, resolveLayout, type Placement } from './layout';
@@ -287,6 +288,7 @@ export async function importFolder(
     layout: layout.info,
     measured,
     upscaled: enlarged,
+    pixelLevels: binaryPixels(pixels) ? 'binary' : '8-bit',
   };
   if (previous) {
     const before = new Set(previous.entries.map((e) => e.path));

@@ -156,9 +156,14 @@ function modelCard(run: Run, dataset: Dataset, row: CheckpointRow, exported: Exp
       likelihood: c.decoder,
       variance: c.decoder === 'gaussian' ? c.decoderVariance : 'none',
       gaussianSigma: c.decoder === 'gaussian' ? c.gaussianSigma : null,
+      ...(c.decoder === 'logistic' ? { mixtureComponents: c.mixtureComponents } : {}),
       output:
-        'x_mean = sigmoid(decoder output): the Bernoulli probability of each pixel, or the Gaussian mean; ' +
-        'the raw logit is log(x_mean / (1 − x_mean)).',
+        c.decoder === 'logistic'
+          ? `x_mean = Σ_k π_k μ_k per sub-pixel, the mean of the discretized logistic mixture (K = ${c.mixtureComponents}): ` +
+            'π = softmax of the mixture logits, μ_k = sigmoid of the locations, both from the decoder\'s last layer ' +
+            '(3·K values per sub-pixel: K logits, K locations, K log scales), in [0, 1].'
+          : 'x_mean = sigmoid(decoder output): the Bernoulli probability of each pixel, or the Gaussian mean; ' +
+            'the raw logit is log(x_mean / (1 − x_mean)).',
     },
     preprocessing: {
       width: dataset.width,
@@ -199,7 +204,17 @@ export async function buildExport(
   const { bytes, parsed } = await loadCheckpointBlob(blobs, row.blob_hash, `run ${run.id}`);
   const checkpointBytes = await slimCheckpoint(bytes);
   const c = run.config;
-  const spec = { family: c.family, model: c.architecture, width: dataset.width, height: dataset.height, channels: dataset.channels, latent: latentWidthOf(c), flow: c.flow, flowSteps: c.flowSteps };
+  const spec = {
+    family: c.family,
+    model: c.architecture,
+    width: dataset.width,
+    height: dataset.height,
+    channels: dataset.channels,
+    latent: latentWidthOf(c),
+    flow: c.flow,
+    flowSteps: c.flowSteps,
+    decoder: { decoder: c.decoder, mixtureComponents: c.mixtureComponents },
+  };
   let exported: ExportNetworks;
   try {
     exported = buildExportNetworks(spec, exportParams(parsed.tensors));

@@ -271,7 +271,20 @@ async function readBundle(files: ExportSource, source: string): Promise<Imported
     if (config.architecture !== card.architecture.kind || latentWidthOf(config) !== card.architecture.latent) throw new Error('it does not match the model card');
     if (config.family !== card.architecture.family) throw new Error(`it holds a '${config.family}' model, the model card says '${card.architecture.family}'`);
     const { width, height, channels } = card.preprocessing;
-    buildExportNetworks({ family: config.family, model: config.architecture, width, height, channels, latent: latentWidthOf(config), flow: config.flow, flowSteps: config.flowSteps }, exportParams(parsed.tensors));
+    buildExportNetworks(
+      {
+        family: config.family,
+        model: config.architecture,
+        width,
+        height,
+        channels,
+        latent: latentWidthOf(config),
+        flow: config.flow,
+        flowSteps: config.flowSteps,
+        decoder: { decoder: config.decoder, mixtureComponents: config.mixtureComponents },
+      },
+      exportParams(parsed.tensors),
+    );
   } catch (error) {
     throw bad(source, `${EXPORT_FILES.checkpoint}: ${(error as Error).message}`);
   }

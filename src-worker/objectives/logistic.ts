@@ -1,0 +1,133 @@
+import { LOGISTIC_PARAMS } from '@shared/likelihood';
+import { tf } from '../engine/tf';
+import type { DecoderLikelihood } from './elbo';
+
+/**
+ * Discretized logistic mixture decoder (Salimans et al. 2017, PixelCNN++), one mixture
+ * per sub-pixel, without PixelCNN++'s coupling of a pixel's channels: given z the
+ * sub-pixels are independent (as with the other decoders), so the per-pixel terms,
+ * imputation's masks and sampling work sub-pixel by sub-pixel.
+ *
+ * Pixels x are k/255, k ∈ {0…255}, on [0, 1]; bin k covers x ± h with h = 1/(2·255), the
+ * first and last bins reach to −∞ and +∞. For a component with location μ ∈ (0, 1)
+ * (sigmoid of its raw output) and log scale s (floored at LOG_SCALE_MIN):
+ *   P(x) = σ((x + h − μ)/e^s) − σ((x − h − μ)/e^s)    0 < k < 255
+ *   P(0) = σ((h − μ)/e^s),  P(1) = 1 − σ((1 − h − μ)/e^s)
+ * and the mixture P(x) = Σ_k π_k P_k(x), π = softmax(logits). In log space: log σ(a) =
+ * a − softplus(a), log(1 − σ(b)) = −softplus(b), and for the inner bins, with
+ * a = (x + h − μ)/e^s, b = (x − h − μ)/e^s and d = (a − b)/2 = h/e^s > 0, the exact identity
+ *   σ(a) − σ(b) = sinh d / (2 cosh(a/2) cosh(b/2))
+ *   log(σ(a) − σ(b)) = d + log(−expm1(−2d)) − |a|/2 − |b|/2 − softplus(−|a|) − softplus(−|b|)
+ * never subtracts two nearly equal numbers, so it stays accurate (and finite) where the
+ * difference of sigmoids would cancel to 0 in float32, far in either tail. It replaces
+ * PixelCNN++'s fallback to the density at the bin's centre × 2h, which is only an
+ * approximation there. No comparison of the parameters is on the gradient path (tfjs has
+ * no gradient for comparisons): the edge bins are picked by x alone. The sum over the 256
+ * bins is 1, so log p(x|z) is a discrete likelihood: bits/dim = −log p / (D ln 2) directly.
+ */
+
+/** Scales below e^−7 (about 1/1100, a tenth of a bin) add nothing but overflow. */
+export const LOG_SCALE_MIN = -7;
+/** Half the width of one of the 256 bins on [0, 1]. */
+const HALF_BIN = 1 / (2 * 255);
+
+/** The three parameter blocks of an output [N, D·3K], each [N·D, K]. */
+function parts(output: tf.Tensor2D, pixels: number): { logits: tf.Tensor2D; locations: tf.Tensor2D; logScales: tf.Tensor2D } {
+  const rows = output.shape[0] * pixels;
+  const K = output.shape[1] / (pixels * LOGISTIC_PARAMS);
+  if (!Number.isInteger(K) || K < 1) throw new Error(`a logistic mixture output of ${output.shape[1]} values does not fit ${pixels} pixels`);
+  const [logits, raw, logScales] = tf.split(tf.reshape(output, [rows, LOGISTIC_PARAMS * K]), LOGISTIC_PARAMS, 1) as tf.Tensor2D[];
+  return { logits: logits!, locations: tf.sigmoid(raw!), logScales: tf.maximum(logScales!, LOG_SCALE_MIN) };
+}
+
+/**
+ * log P(x) of each component, [rows, K], for x [rows, 1] on the 1/255 grid: the
+ * stable form described above.
+ */
+export function discretizedLogisticLogProbs(x: tf.Tensor2D, locations: tf.Tensor2D, logScales: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const inv = tf.exp(tf.neg(logScales));
+    const centred = tf.sub(x, locations);
+    const plus = tf.mul(inv, tf.add(centred, HALF_BIN));
+    const minus = tf.mul(inv, tf.sub(centred, HALF_BIN));
+    // Lowest bin: log σ(plus); highest bin: log(1 − σ(minus)) = −softplus(minus).
+    const logCdfPlus = tf.sub(plus, tf.softplus(plus));
+    const logOneMinusCdfMinus = tf.neg(tf.softplus(minus));
+    // Inner bins: log(σ(plus) − σ(minus)) by the identity above.
+    const d = tf.mul(inv, HALF_BIN);
+    const absPlus = tf.abs(plus);
+    const absMinus = tf.abs(minus);
+    const inner = tf.sub(
+      tf.add(d, tf.log(tf.neg(tf.expm1(tf.mul(-2, d))))),
+      tf.add(tf.mul(0.5, tf.add(absPlus, absMinus)), tf.add(tf.softplus(tf.neg(absPlus)), tf.softplus(tf.neg(absMinus)))),
+    );
+    const lowest = tf.less(x, HALF_BIN);
+    const highest = tf.greater(x, 1 - HALF_BIN);
+    const shape = logScales.shape;
+    return tf.where(tf.broadcastTo(lowest, shape), logCdfPlus, tf.where(tf.broadcastTo(highest, shape), logOneMinusCdfMinus, inner)) as tf.Tensor2D;
+  });
+}
+
+/** log p(x|z) per sub-pixel, [N, D]: log Σ_k π_k P_k(x). */
+export function logisticMixturePixelLogLikelihood(x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [n, pixels] = x.shape;
+    const { logits, locations, logScales } = parts(output, pixels);
+    const logProbs = discretizedLogisticLogProbs(tf.reshape(x, [n * pixels, 1]) as tf.Tensor2D, locations, logScales);
+    return tf.reshape(tf.logSumExp(tf.add(tf.logSoftmax(logits), logProbs), 1), [n, pixels]) as tf.Tensor2D;
+  });
+}
+
+/**
+ * The image shown for reconstructions and samples, [N, D]: the mixture's mean
+ * Σ_k π_k μ_k (the mean of the undiscretized mixture; each μ_k is in (0, 1), so it is too).
+ * The export's image head computes the same (src-shared/model-export/networks.ts).
+ */
+export function logisticMixtureMean(output: tf.Tensor2D, pixels: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const { logits, locations } = parts(output, pixels);
+    return tf.reshape(tf.sum(tf.mul(tf.softmax(logits), locations), 1), [output.shape[0], pixels]) as tf.Tensor2D;
+  });
+}
+
+/** Keeps a uniform draw strictly inside (0, 1), so its logit is finite. */
+const EDGE = 1e-5;
+
+/**
+ * One draw per sub-pixel from one uniform u each: the component is the one whose
+ * stretch of the cumulative weights holds u, and u's place within that stretch,
+ * u' = (u − c_{k−1})/π_k, is again uniform and independent of the choice; then
+ * x = μ_k + e^{s_k}·log(u'/(1 − u')), clipped to [0, 1] and rounded to the 1/255 grid.
+ */
+export function logisticMixtureSample(output: tf.Tensor2D, uniform: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [n, pixels] = uniform.shape;
+    const { logits, locations, logScales } = parts(output, pixels);
+    const K = logits.shape[1];
+    const weights = tf.softmax(logits);
+    const upperEdge = tf.cumsum(weights, 1);
+    const u = tf.reshape(uniform, [n * pixels, 1]);
+    // Component index: how many cumulative weights lie at or below u (the last one when rounding leaves u above all).
+    const index = tf.minimum(tf.sum(tf.cast(tf.lessEqual(upperEdge, u), 'int32'), 1), tf.scalar(K - 1, 'int32')) as tf.Tensor1D;
+    const chosen = tf.oneHot(index, K, 1, 0, 'float32');
+    const pick = (t: tf.Tensor): tf.Tensor2D => tf.sum(tf.mul(chosen, t), 1, true) as tf.Tensor2D;
+    const weight = pick(weights);
+    const below = tf.sub(pick(upperEdge), weight);
+    const inner = tf.clipByValue(tf.div(tf.sub(u, below), tf.maximum(weight, 1e-12)), EDGE, 1 - EDGE);
+    const draw = tf.add(pick(locations), tf.mul(tf.exp(pick(logScales)), tf.sub(tf.log(inner), tf.log1p(tf.neg(inner)))));
+    const level = tf.div(tf.round(tf.mul(tf.clipByValue(draw, 0, 1), 255)), 255);
+    return tf.reshape(level, [n, pixels]) as tf.Tensor2D;
+  });
+}
+
+/** The decoder likelihood of a logistic mixture; `pixels` is D, the sub-pixels of an image. */
+export function logisticMixtureDecoder(pixels: number): DecoderLikelihood {
+  return {
+    kind: 'logistic',
+    logLikelihood: (x, output) => tf.tidy(() => tf.sum(logisticMixturePixelLogLikelihood(x, output), 1)),
+    mean: (output) => logisticMixtureMean(output, pixels),
+    pixelLogLikelihood: logisticMixturePixelLogLikelihood,
+    noise: 'uniform',
+    sample: logisticMixtureSample,
+  };
+}
