@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
 import { runConfigSchema, type RunConfigInput } from '@shared/config';
 import { parseCheckpoint } from '@shared/checkpoint-format';
-import type { Network } from '@shared/model-export/graph';
+import { networkShapes, type Network } from '@shared/model-export/graph';
 import { buildExportNetworks, exportParams, type ExportNetworks } from '@shared/model-export/networks';
 import { toOnnx } from '@shared/model-export/onnx';
 import { toTfjsLayers, TFJS_WEIGHTS_FILE } from '@shared/model-export/tfjs-layers';
@@ -153,7 +153,7 @@ async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expec
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
     const networks = buildExportNetworks(
-      { family: full.family, model: full.architecture, ...IMAGE, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps },
+      { family: full.family, model: full.architecture, ...IMAGE, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps, decoder: full },
       exportParams(checkpoint.tensors),
     );
     const random = mulberry32(seed + 2);
@@ -165,17 +165,20 @@ async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expec
     const engine = tf.tidy(() => {
       const yT = conditional ? tf.tensor2d(y, [N, CLASSES]) : undefined;
       const { mu, logVar, extra } = trainer.model.encodeExtra(tf.tensor2d(x, [N, D]), yT);
-      const decoded = tf.sigmoid(trainer.model.decode(tf.tensor2d(z, [N, d]), yT));
+      const raw = trainer.model.decode(tf.tensor2d(z, [N, d]), yT);
+      // The image the app shows: the sigmoid, or the logistic mixture's mean.
+      const decoded = trainer.decoder.mean(raw);
       const logits = trainer.classifier?.logits(tf.tensor2d(x, [N, D])) ?? tf.zeros([0, 0]);
-      return { mu, logVar, extra, decoded, logits };
+      return { mu, logVar, extra, decoded, logits, raw };
     });
-    const [mu, logVar, extra, decoded, logits] = await Promise.all([engine.mu, engine.logVar, engine.extra, engine.decoded, engine.logits].map(takeValues));
+    const [mu, logVar, extra, decoded, logits, raw] = await Promise.all([engine.mu, engine.logVar, engine.extra, engine.decoded, engine.logits, engine.raw].map(takeValues));
     // The decoder must actually depend on z (else equal outputs prove nothing).
     expect(maxAbsDiff(decoded!.subarray(0, D), decoded!.subarray(D, 2 * D))).toBeGreaterThan(1e-3);
     const withLabel = (first: Value): Value[] => (conditional ? [first, float(y, [CLASSES])] : [first]);
     const expected: Expectation['expected'] = {
       encoder: { mu: mu!, log_var: logVar!, ...(full.flow === 'planar' ? { flow_params: extra! } : full.flow === 'iaf' ? { flow_context: extra! } : {}) },
-      decoder: { x_mean: decoded! },
+      // A mixture's decoder also answers its parameters, the engine's raw output.
+      decoder: { x_mean: decoded!, ...(full.decoder === 'logistic' ? { x_params: raw! } : {}) },
     };
     const inputs: Expectation['inputs'] = { encoder: withLabel(float(x, HWC)), decoder: withLabel(float(z, [d])) };
     if (full.family === 'm2') {
@@ -197,13 +200,13 @@ async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expec
   }
 }
 
-async function vqCase(model: 'mlp' | 'conv', seed: number): Promise<Expectation> {
-  const full = runConfigSchema.parse({ family: 'vqvae', architecture: model, codePositions: 6, hidden: 24, codebookSize: 10, codeDim: 3, seed });
+async function vqCase(model: 'mlp' | 'conv', seed: number, config: RunConfigInput = {}): Promise<Expectation> {
+  const full = runConfigSchema.parse({ family: 'vqvae', architecture: model, codePositions: 6, hidden: 24, codebookSize: 10, codeDim: 3, seed, ...config });
   const trainer = new VqVaeTrainer({ kind: model, image: IMAGE, hidden: full.hidden, codeDim: full.codeDim, positions: full.codePositions }, full);
   try {
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
-    const networks = buildExportNetworks({ family: 'vqvae', model, ...IMAGE, latent: full.codePositions, flow: 'none', flowSteps: 0 }, exportParams(checkpoint.tensors));
+    const networks = buildExportNetworks({ family: 'vqvae', model, ...IMAGE, latent: full.codePositions, flow: 'none', flowSteps: 0, decoder: full }, exportParams(checkpoint.tensors));
     const { positions: L } = trainer.nets;
     const K = trainer.codes;
     const random = mulberry32(seed + 2);
@@ -213,13 +216,14 @@ async function vqCase(model: 'mlp' | 'conv', seed: number): Promise<Expectation>
     // Decode other grids than the encoder's, and score random code grids with the prior.
     const grids = Int32Array.from({ length: N * L }, () => Math.floor(random() * K));
     const decoded = await trainer.decodeCodes(grids, N);
+    const raw = await takeValues(tf.tidy(() => trainer.nets.decode(tf.gather(trainer.ema.codebook, tf.tensor1d(grids, 'int32')) as tf.Tensor2D)));
     const oneHot = Float32Array.from({ length: N * L * K }, (_, i) => (grids[Math.floor(i / K)] === i % K ? 1 : 0));
     const logits = await takeValues(tf.tidy(() => trainer.prior.logits(tf.tensor2d(oneHot, [N, L * K]))));
     expect(new Set(codes).size).toBeGreaterThan(1);
     return {
       networks,
       inputs: { encoder: [float(x, HWC)], decoder: [{ values: grids, shape: [L], dtype: 'int32' }], prior: [float(oneHot, [L * K])] },
-      expected: { encoder: { z_e: ze }, decoder: { x_mean: decoded }, prior: { logits } },
+      expected: { encoder: { z_e: ze }, decoder: { x_mean: decoded, ...(full.decoder === 'logistic' ? { x_params: raw } : {}) }, prior: { logits } },
       codes,
     };
   } finally {
@@ -371,6 +375,26 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
       await verify(`${model}-vq`, expectation);
     }, 60_000);
   }
+
+  for (const model of ['mlp', 'conv'] as const) {
+    it(`${model} VAE with a discretized logistic mixture decoder (image = mixture mean, and its parameters)`, async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase({ model, decoder: 'logistic', mixtureComponents: 3 }, 19);
+      const decoder = expectation.networks.networks[1]!;
+      // The image first, as every decoder's; then 3·K values per sub-pixel.
+      expect(decoder.outputs).toEqual(['x_mean', 'x_params']);
+      expect(networkShapes(decoder).get('x_mean')).toEqual(HWC);
+      expect(networkShapes(decoder).get('x_params')).toEqual([IMAGE.height, IMAGE.width, 3 * 3 * IMAGE.channels]);
+      await verify(`${model}-logistic`, expectation);
+    }, 60_000);
+  }
+
+  it('conv VQ-VAE with a discretized logistic mixture decoder', async () => {
+    await useBackend('cpu');
+    const expectation = await vqCase('conv', 23, { decoder: 'logistic', mixtureComponents: 2 });
+    expect(expectation.networks.networks.find((n) => n.name === 'decoder')!.outputs).toEqual(['x_mean', 'x_params']);
+    await verify('conv-vq-logistic', expectation);
+  }, 60_000);
 
   it('semi-supervised M2 (encoder and decoder with labels, classifier)', async () => {
     await useBackend('cpu');

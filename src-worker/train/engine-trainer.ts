@@ -1,5 +1,4 @@
 import type { RunConfig } from '@shared/config';
-import { decoderHead } from '@shared/likelihood';
 import { familyOf, type FamilyDescriptor } from '@shared/families';
 import type { Rng } from '../engine/random';
 import { checkVaeSpec } from '../model/vae';
@@ -59,7 +58,6 @@ const vqSpec = (config: RunConfig, images: ImageSet): VqSpec => ({
   hidden: config.hidden,
   codeDim: config.codeDim,
   positions: config.codePositions,
-  ...(config.decoder === 'logistic' ? { output: decoderHead(config, images.shape.channels) } : {}),
 });
 
 /** The trainer of each engine a family names (FamilyDescriptor.engine), and its check against the data. */

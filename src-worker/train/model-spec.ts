@@ -1,7 +1,6 @@
 import type { RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import { familyOf } from '@shared/families';
-import { decoderHead } from '@shared/likelihood';
 import type { VaeSpec } from '../model/vae';
 import type { ImageSet } from './images';
 
@@ -10,17 +9,8 @@ import type { ImageSet } from './images';
  * label of the data set (labels are 0…C−1 in the packed file, −1 unlabelled): every
  * image must carry one, or the model would have nothing to condition on.
  */
-export function modelSpec(
-  config: Pick<RunConfig, 'architecture' | 'latent' | 'hidden' | 'family'> & Partial<Pick<RunConfig, 'decoder' | 'mixtureComponents'>>,
-  images: ImageSet,
-): VaeSpec {
-  const spec: VaeSpec = {
-    kind: config.architecture,
-    image: images.shape,
-    latent: config.latent,
-    hidden: config.hidden,
-    ...(config.decoder === 'logistic' ? { output: decoderHead({ decoder: config.decoder, mixtureComponents: config.mixtureComponents }, images.shape.channels) } : {}),
-  };
+export function modelSpec(config: Pick<RunConfig, 'architecture' | 'latent' | 'hidden' | 'family'>, images: ImageSet): VaeSpec {
+  const spec: VaeSpec = { kind: config.architecture, image: images.shape, latent: config.latent, hidden: config.hidden };
   // A family that uses labels (cVAE, M2) conditions encoder and decoder on y (M2 hides most in training).
   if (familyOf(config).labels === 'none') return spec;
   return { ...spec, classes: classCount(images) };

@@ -15,6 +15,7 @@ import { enumerateClasses, m2Loss, m2PerImage, type M2Terms } from '../objective
 import { learningRateAt, objectiveAt, type ScheduleConfig } from '../objectives/schedule';
 import { trainingObjective } from '../objectives/training-loss';
 import { familyOf } from '@shared/families';
+import { decoderHead } from '@shared/likelihood';
 import { Adam } from './adam';
 import { SAMPLE_COUNT, samplesGrid, traversalGrid, type ArtifactKind } from './artifacts';
 import type { EpochView } from './engine-trainer';
@@ -47,7 +48,7 @@ export interface EvalSums {
 
 export type TrainerConfig = ScheduleConfig &
   Pick<RunConfig, 'seed' | 'decoder' | 'gaussianSigma' | 'decoderVariance' | 'denoise' | 'denoiseSigma' | 'denoiseMaskProb'> &
-  Partial<Pick<RunConfig, 'flow' | 'flowSteps' | 'family' | 'classifierWeight' | 'classifier'>>;
+  Partial<Pick<RunConfig, 'flow' | 'flowSteps' | 'family' | 'classifierWeight' | 'classifier' | 'mixtureComponents'>>;
 
 /** Class labels of the images of a batch, in row order (conditional models). */
 export type BatchLabels = ArrayLike<number>;
@@ -106,7 +107,8 @@ export class VaeTrainer {
     private readonly config: TrainerConfig,
   ) {
     this.flow = createPosteriorFlow(config.flow ?? 'none', config.flowSteps ?? 0, spec.latent, createRng(config.seed, STREAM.flowInit));
-    this.model = createVae({ ...spec, extraOutputs: this.flow?.extraOutputs ?? 0 }, config.seed);
+    // The decoder's last layer is what its likelihood reads (one value per sub-pixel, or a mixture's parameters).
+    this.model = createVae({ ...spec, extraOutputs: this.flow?.extraOutputs ?? 0, output: decoderHead(config, spec.image.channels) }, config.seed);
     this.decoder = createDecoder(config, this.model.inputSize);
     // A family that keeps only some labels infers the others with a classifier q(y|x) (M2).
     const semiSupervised = config.family !== undefined && familyOf({ family: config.family }).labels === 'some';

@@ -1,4 +1,5 @@
 import type { RunConfig } from '@shared/config';
+import { decoderHead } from '@shared/likelihood';
 import { tf } from '../engine/tf';
 import { createRng, STREAM, type Rng } from '../engine/random';
 import { copyValues, takeValues } from '../engine/read';
@@ -46,7 +47,7 @@ export class VqVaeTrainer {
     spec: VqSpec,
     private readonly config: VqTrainerConfig,
   ) {
-    this.nets = createVqNetworks(spec, createRng(config.seed, STREAM.init));
+    this.nets = createVqNetworks({ ...spec, output: decoderHead(config, spec.image.channels) }, createRng(config.seed, STREAM.init));
     this.decoder = createDecoder(config, this.nets.inputSize);
     this.codes = config.codebookSize;
     const init = createRng(config.seed, STREAM.classifierInit);
