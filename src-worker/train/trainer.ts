@@ -97,6 +97,8 @@ export class VaeTrainer {
   readonly flow: PosteriorFlow | null;
   /** M2's q(y|x); null for every other family. */
   readonly classifier: Classifier | null;
+  /** Raw decoder outputs per image: D, or a logistic mixture's 3·K per sub-pixel. */
+  private readonly outputWidth: number;
 
   /**
    * `spec.classes` makes a conditional model (every method then needs the batch's
@@ -108,7 +110,9 @@ export class VaeTrainer {
   ) {
     this.flow = createPosteriorFlow(config.flow ?? 'none', config.flowSteps ?? 0, spec.latent, createRng(config.seed, STREAM.flowInit));
     // The decoder's last layer is what its likelihood reads (one value per sub-pixel, or a mixture's parameters).
-    this.model = createVae({ ...spec, extraOutputs: this.flow?.extraOutputs ?? 0, output: decoderHead(config, spec.image.channels) }, config.seed);
+    const head = decoderHead(config, spec.image.channels);
+    this.model = createVae({ ...spec, extraOutputs: this.flow?.extraOutputs ?? 0, output: head }, config.seed);
+    this.outputWidth = spec.image.width * spec.image.height * head.channels;
     this.decoder = createDecoder(config, this.model.inputSize);
     // A family that keeps only some labels infers the others with a classifier q(y|x) (M2).
     const semiSupervised = config.family !== undefined && familyOf({ family: config.family }).labels === 'some';
@@ -377,7 +381,8 @@ export class VaeTrainer {
 
   private async iwaeConditional(batch: Float32Array, n: number, k: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
     const D = this.model.inputSize;
-    const perChunk = Math.max(1, Math.min(k, Math.floor(iwaeRowsPerChunk(D) / n)));
+    // Memory follows the decoder's output, 3·K times the image for a logistic mixture.
+    const perChunk = Math.max(1, Math.min(k, Math.floor(iwaeRowsPerChunk(this.outputWidth) / n)));
     const accumulator = new LogMeanExp(n);
     const x = tf.tensor2d(batch, [n, D]);
     let y: tf.Tensor2D | undefined;
