@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { importSettingsSchema } from '@shared/config';
 import { decodePacked, SPLIT_TEST } from '@shared/dataset-format';
+import { suggestDecoder } from '@shared/likelihood';
 import { pngBomb, tempDir, testCore } from '../testing';
 import type { Core } from '../core';
 import { decodeImage } from './decode-image';
@@ -274,6 +275,31 @@ describe('formats and preprocessing', () => {
 });
 
 describe('re-import, duplicates and splits', () => {
+  it('records whether the pixels are binary or 8-bit, and the decoder the form then suggests', async () => {
+    const folder = join(dir.path, 'levels');
+    mkdirSync(join(folder, 'bw'), { recursive: true });
+    mkdirSync(join(folder, 'grey'), { recursive: true });
+    // Black and white squares: every stored value 0 or 255 (nearest-neighbour keeps them so).
+    for (let i = 0; i < 3; i++) {
+      const pixels = Buffer.alloc(8 * 8, 0);
+      for (let p = 0; p < 8 * 8; p += 2 + i) pixels[p] = 255;
+      await sharp(pixels, { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(join(folder, 'bw', `${i}.png`));
+    }
+    for (let i = 0; i < 3; i++) await (await gradient(16 + i, 3)).png().toFile(join(folder, 'grey', `${i}.png`));
+    const binary = await core.call('datasets.import', { projectId, folder: join(folder, 'bw'), size: 8, name: 'bw' });
+    expect(binary.stats.pixelLevels).toBe('binary');
+    expect(suggestDecoder(binary).decoder).toBe('bernoulli');
+    const rgb = await core.call('datasets.import', { projectId, folder: join(folder, 'grey'), size: 12, channels: 3, name: 'rgb' });
+    expect(rgb.stats.pixelLevels).toBe('8-bit');
+    expect(suggestDecoder(rgb)).toMatchObject({ decoder: 'logistic', reason: expect.stringMatching(/8-bit RGB/) });
+    // Binarized at import: binary, whatever the originals were.
+    const thresholded = await core.call('datasets.import', { projectId, folder: join(folder, 'grey'), size: 12, binarize: true, name: 'thresholded' });
+    expect(thresholded.stats.pixelLevels).toBe('binary');
+    // Read back from the store as saved.
+    const listed = await core.call('datasets.list', { projectId });
+    expect(listed.map((d) => [d.name, d.stats.pixelLevels])).toEqual([['bw', 'binary'], ['rgb', '8-bit'], ['thresholded', 'binary']]);
+  });
+
   it('reports duplicates, reuses unchanged files, picks up added and removed ones', async () => {
     const folder = join(dir.path, 'set');
     mkdirSync(join(folder, 'a'), { recursive: true });
