@@ -58,7 +58,7 @@ test('export a run as a .vaestudio archive from its page, then import it back fr
 
     const card = page.getByTestId('model-card');
     await expect(card).toContainText('from run #1 "exported mlp" (last checkpoint, epoch 2)');
-    await expect(card).toContainText('MLP VAE (latent 3, bernoulli decoder)');
+    await expect(card).toContainText('MLP VAE (latent 3, logistic decoder)');
     await expect(card).toContainText('Test NLL');
     await expect(page.getByTestId('run-tags')).toHaveValue(/imported/);
     // Named as a copy; its held-out images are shown as part of it.

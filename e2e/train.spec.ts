@@ -24,18 +24,26 @@ test('new-run form: defaults per dataset, advanced options checked next to their
     await page.getByTestId('import-submit').click();
     await expect(page.getByTestId('dataset-name')).toHaveText('shapes-rgb', { timeout: 60_000 });
 
-    // Choosing a dataset picks the decoder that suits it; the advanced settings' title names it.
+    // Choosing a dataset picks the decoder that suits its pixels, and says why.
     await page.getByTestId('nav-train').click();
     const dataset = page.getByTestId('run-dataset');
     await dataset.selectOption({ label: 'shapes-rgb · 24 · 16×16×3' });
-    await expect(page.getByTestId('run-advanced-summary')).toContainText('Gaussian decoder');
+    // The advanced settings' title names it; they open to say why.
+    await expect(page.getByTestId('run-advanced-summary')).toContainText('Logistic mixture decoder');
     await page.getByTestId('run-advanced').locator('summary').click();
-    await expect(page.getByTestId('run-decoder')).toHaveValue('gaussian');
-    await expect(page.getByTestId('run-decoder-hint')).toContainText('RGB');
+    await expect(page.getByTestId('run-decoder')).toHaveValue('logistic');
+    await expect(page.getByTestId('run-decoder-hint')).toContainText('8-bit RGB');
+    await expect(page.getByTestId('run-mixture-components')).toBeVisible();
+    await expect(page.getByTestId('run-sigma')).toHaveCount(0);
+    // Bernoulli stays selectable on 8-bit pixels, flagged: its NLL is no likelihood of them.
+    await page.getByTestId('run-decoder').selectOption('bernoulli');
+    await expect(page.getByTestId('run-decoder-caveat')).toContainText('not a likelihood');
+    await page.getByTestId('run-decoder').selectOption('gaussian');
     await expect(page.getByTestId('run-sigma')).toBeVisible();
     await dataset.selectOption({ label: 'shapes-bw · 24 · 16×16×1' });
     await expect(page.getByTestId('run-decoder')).toHaveValue('bernoulli');
-    await expect(page.getByTestId('run-decoder-hint')).toContainText('Binarized');
+    await expect(page.getByTestId('run-decoder-hint')).toContainText('0 or 1');
+    await expect(page.getByTestId('run-decoder-caveat')).toHaveCount(0);
 
     // Capacity annealing: its own fields replace β, warm-up and free bits.
     await page.getByTestId('run-objective').selectOption('capacity');

@@ -10,7 +10,7 @@ const grey = { channels: 1, settings: { binarize: false } };
 describe('likelihoods for the data', () => {
   it('suggests Bernoulli for binary pixels and the logistic mixture for 8-bit grey or RGB, saying why', () => {
     expect(suggestDecoder({ ...grey, stats: { pixelLevels: 'binary' } })).toMatchObject({ decoder: 'bernoulli', reason: expect.stringMatching(/0 or 1.*exact/) });
-    expect(suggestDecoder({ ...rgb, stats: { pixelLevels: '8-bit' } })).toMatchObject({ decoder: 'logistic', reason: expect.stringMatching(/8-bit RGB.*bits\/dim/) });
+    expect(suggestDecoder({ ...rgb, stats: { pixelLevels: '8-bit' } })).toMatchObject({ decoder: 'logistic', reason: expect.stringMatching(/8-bit RGB.*bits\/dim compare/) });
     expect(suggestDecoder({ ...grey, stats: { pixelLevels: '8-bit' } })).toMatchObject({ decoder: 'logistic', reason: expect.stringMatching(/8-bit greyscale/) });
   });
 

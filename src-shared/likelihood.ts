@@ -95,9 +95,7 @@ export function suggestDecoder(dataset: PixelFacts): DecoderSuggestion {
   const what = dataset.channels === 3 ? 'RGB' : 'greyscale';
   return {
     decoder: 'logistic',
-    reason:
-      `8-bit ${what} pixels (256 levels): a discretized logistic mixture gives the probability of each level, ` +
-      'so test NLL and bits/dim are a true likelihood bound, comparable with published figures.',
+    reason: `8-bit ${what} pixels (256 levels): the logistic mixture gives each level a probability, so test NLL and bits/dim compare with published figures.`,
   };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LIMITS, defaultRunConfig, importSettingsSchema, runConfigSchema } from '@shared/config';
 import {
   defaultRunForm,
+  explainDecoder,
   mseScale,
   runFormFrom,
   sanitizeRunForm,
@@ -105,10 +106,36 @@ describe('clone', () => {
 });
 
 describe('dataset suggestions', () => {
-  it('picks Gaussian for RGB and Bernoulli for greyscale or binarized images', () => {
-    expect(suggestForDataset(dataset({ channels: 3 }), 'mlp').decoder).toBe('gaussian');
+  it('picks the logistic mixture for 8-bit grey or RGB pixels and Bernoulli for binary ones, from what the import measured', () => {
+    expect(suggestForDataset(dataset({ channels: 3, stats: { pixelLevels: '8-bit' } }), 'mlp').decoder).toBe('logistic');
+    expect(suggestForDataset(dataset({ stats: { pixelLevels: '8-bit' } }), 'mlp')).toMatchObject({ decoder: 'logistic', reason: expect.stringMatching(/8-bit greyscale/) });
+    // A folder of black-and-white PNGs, not binarized by the import, is binary all the same.
+    expect(suggestForDataset(dataset({ stats: { pixelLevels: 'binary' } }), 'mlp').decoder).toBe('bernoulli');
+    // Imported before the measurement: binarized means binary.
     expect(suggestForDataset(dataset({ binarize: true }), 'mlp').decoder).toBe('bernoulli');
-    expect(suggestForDataset(dataset(), 'mlp')).toMatchObject({ decoder: 'bernoulli', reason: expect.stringMatching(/Greyscale/) });
+    expect(suggestForDataset(dataset(), 'mlp').decoder).toBe('logistic');
+  });
+
+  it('explains the decoder: why it is the default, what its NLL is, and flags Bernoulli on 8-bit pixels', () => {
+    const photos = dataset({ channels: 3, stats: { pixelLevels: '8-bit' } });
+    const logistic = explainDecoder('logistic', photos, 'mlp');
+    expect(logistic.why).toMatch(/^8-bit RGB pixels/);
+    expect(logistic.meaning).toMatch(/Bits\/dim on the 0–255 scale/);
+    expect(logistic.caveat).toBeNull();
+    const bernoulli = explainDecoder('bernoulli', photos, 'mlp');
+    expect(bernoulli.why).toMatch(/^Suggested: Logistic mixture\./);
+    expect(bernoulli.caveat).toMatch(/not a likelihood of this data/);
+    expect(explainDecoder('bernoulli', dataset({ stats: { pixelLevels: 'binary' } }), 'mlp').caveat).toBeNull();
+    expect(explainDecoder('gaussian', photos, 'mlp').meaning).toMatch(/D·ln 256/);
+    expect(explainDecoder('gaussian', null, 'mlp').why).toBeNull();
+  });
+
+  it('sends K only with the logistic decoder', () => {
+    const form = { ...defaultRunForm(1), decoder: 'logistic' as const, mixtureComponents: 7 };
+    expect(validateRunForm(form).config).toMatchObject({ decoder: 'logistic', mixtureComponents: 7 });
+    expect(validateRunForm({ ...form, mixtureComponents: 0 }).errors.mixtureComponents).toMatch(/at least 1/);
+    // Not shown for another decoder, so not sent: the default stays.
+    expect(validateRunForm({ ...form, decoder: 'gaussian', mixtureComponents: 0 }).config?.mixtureComponents).toBe(5);
   });
 
   it('falls back to the MLP only when the conv model cannot take the size', () => {

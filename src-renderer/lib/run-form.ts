@@ -25,7 +25,8 @@ import {
 } from '@shared/config';
 import { convFits, convMisfit } from '@shared/conv';
 import { labelsBlocker, settingApplies, type LabelledDataset, type RunSetting } from '@shared/families';
-import type { Dataset } from '@shared/types';
+import type { Dataset, ImportStats } from '@shared/types';
+import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
 
 /**
  * The new-run form as the inputs hold it: number inputs give `null` when empty, so
@@ -55,6 +56,8 @@ export interface RunFormValues {
   decoder: DecoderKind;
   gaussianSigma: number | null;
   decoderVariance: DecoderVariance;
+  /** Logistic decoder: mixture components K per sub-pixel. */
+  mixtureComponents: number | null;
   objective: ObjectiveKind;
   beta: number | null;
   klWarmupSteps: number | null;
@@ -80,7 +83,7 @@ export type RunFormField = keyof RunFormValues;
 /** The run settings the form holds under their own names (labelFraction is labelPercent here). */
 const FORM_SETTINGS = [
   'architecture', 'family', 'flow', 'flowSteps', 'classifierWeight', 'classifier', 'codebookSize', 'codeDim', 'commitment',
-  'codebookDecay', 'priorEpochs', 'codePositions', 'latent', 'hidden', 'decoder', 'gaussianSigma', 'decoderVariance', 'objective', 'beta',
+  'codebookDecay', 'priorEpochs', 'codePositions', 'latent', 'hidden', 'decoder', 'gaussianSigma', 'decoderVariance', 'mixtureComponents', 'objective', 'beta',
   'klWarmupSteps', 'freeBits', 'capacityMax', 'capacitySteps', 'capacityGamma', 'denoise', 'denoiseSigma', 'denoiseMaskProb',
   'epochs', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayRate', 'lrDecaySteps', 'iwaeSamples', 'seed',
 ] as const satisfies readonly (RunSetting & RunFormField)[];
@@ -125,6 +128,7 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
     decoder: config.decoder,
     gaussianSigma: config.gaussianSigma,
     decoderVariance: config.decoderVariance,
+    mixtureComponents: config.mixtureComponents,
     objective: config.objective,
     beta: config.beta,
     klWarmupSteps: config.klWarmupSteps,
@@ -161,6 +165,7 @@ export const runFormHints: Partial<Record<RunFormField, string>> = {
   classifierWeight: 'Weight α of the labelled cross-entropy; empty: 0.1 · unlabelled / labelled',
   codebookSize: `Codes K, ${range(LIMITS.codebookSize)}`,
   codeDim: `Dimension of each code, ${range(LIMITS.codeDim)}`,
+  mixtureComponents: `Logistics per sub-pixel, ${range(LIMITS.mixtureComponents)}`,
   commitment: 'β of ‖z_e − sg(e)‖², 0.25 in the paper',
   codebookDecay: 'EMA decay γ of the codebook, e.g. 0.99',
   priorEpochs: 'The last N epochs train the prior over codes',
@@ -201,8 +206,11 @@ function describeIssue(issue: { code: string; message: string; minimum?: unknown
   return issue.message.charAt(0).toUpperCase() + issue.message.slice(1);
 }
 
-/** What the form knows of the chosen dataset: enough to check the model against it. */
-export type FormDataset = Pick<Dataset, 'width' | 'height' | 'channels' | 'settings'> & LabelledDataset;
+/**
+ * What the form knows of the chosen dataset: enough to check the model against it, and
+ * (stats.pixelLevels, absent on datasets imported before it) whether its pixels are binary.
+ */
+export type FormDataset = Pick<Dataset, 'width' | 'height' | 'channels' | 'settings'> & { stats?: Pick<ImportStats, 'pixelLevels'> } & LabelledDataset;
 
 /** Whether the run these values describe reads `setting` (the form shows and sends only those). */
 export function applies(setting: RunSetting, values: RunFormValues): boolean {
@@ -276,19 +284,45 @@ export interface DatasetSuggestion {
 }
 
 /**
- * Defaults that fit a dataset: a Bernoulli likelihood for binarized or greyscale
- * images (digits, sketches: pixels near 0 or 1), a Gaussian one for RGB photos whose
- * pixels are continuous; the MLP when the size does not suit the conv stack.
+ * Defaults that fit a dataset: the decoder its pixels call for (src-shared/likelihood.ts:
+ * Bernoulli for binary pixels, the discretized logistic mixture for 8-bit grey or RGB),
+ * and the MLP when the size does not suit the conv stack.
  */
 export function suggestForDataset(dataset: FormDataset, architecture: ArchitectureKind): DatasetSuggestion {
   const fallback = architecture === 'conv' && !convFits(dataset) ? { architecture: 'mlp' as const } : {};
-  if (dataset.channels === 3) {
-    return { decoder: 'gaussian', reason: 'RGB images: a Gaussian decoder fits continuous colours.', ...fallback };
-  }
-  if (dataset.settings.binarize) {
-    return { decoder: 'bernoulli', reason: 'Binarized pixels are 0 or 1: a Bernoulli decoder is exact.', ...fallback };
-  }
-  return { decoder: 'bernoulli', reason: 'Greyscale images: a Bernoulli decoder (cross-entropy) suits digit-like data.', ...fallback };
+  return { ...suggestDecoder(dataset), ...fallback };
+}
+
+/** The decoders as the form names them. */
+export const DECODER_NAMES: Record<DecoderKind, string> = {
+  bernoulli: 'Bernoulli',
+  gaussian: 'Gaussian',
+  logistic: 'Logistic mixture',
+};
+
+/** What each decoder's test NLL is, in a sentence under the choice. */
+const DECODER_MEANING: Record<DecoderKind, string> = {
+  bernoulli: 'Bernoulli: the probability of pixels that are 0 or 1. Images show p.',
+  gaussian:
+    'Gaussian density on dequantized pixels (x·255 + u)/256: test NLL adds D·ln 256, a bound on the 8-bit likelihood in bits/dim on the 0–255 scale. Images show the mean.',
+  logistic:
+    'Discretized logistic mixture (Salimans 2017): K logistics per sub-pixel, cut at the 256 levels. Bits/dim on the 0–255 scale, uniform = 8. Images show the mixture mean Σ π_k μ_k.',
+};
+
+export interface DecoderExplanation {
+  /** Why the default for this dataset is what it is (and which it is, when another is chosen). */
+  why: string | null;
+  /** What the chosen decoder's test NLL means. */
+  meaning: string;
+  /** Set when the chosen decoder's NLL is not a likelihood of this dataset (Bernoulli on 8-bit pixels). */
+  caveat: string | null;
+}
+
+/** The words under the decoder choice, for the chosen dataset (null: none chosen). */
+export function explainDecoder(decoder: DecoderKind, dataset: FormDataset | null, architecture: ArchitectureKind): DecoderExplanation {
+  const suggestion = dataset ? suggestForDataset(dataset, architecture) : null;
+  const why = suggestion === null ? null : suggestion.decoder === decoder ? suggestion.reason : `Suggested: ${DECODER_NAMES[suggestion.decoder]}. ${suggestion.reason}`;
+  return { why, meaning: DECODER_MEANING[decoder], caveat: dataset ? likelihoodCaveat(decoder, pixelLevelsOf(dataset)) : null };
 }
 
 const LAST_FORM_KEY = 'vae-studio.lastRunForm';
