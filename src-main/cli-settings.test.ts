@@ -106,6 +106,19 @@ describe('vae-studio train', () => {
     expect(result.run.summary['capacity']).toBeGreaterThan(0);
   });
 
+  it('without --decoder, trains the decoder the pixels call for (8-bit: logistic mixture) and says why', () => {
+    const trained = cli(['train', '--dataset', 'shapes', '--epochs', '1', '--batch', '16', '--latent', '2', '--hidden', '16', '--backend', 'cpu', '--iwae-samples', '2']);
+    expect(trained.status, trained.stderr).toBe(0);
+    const started = trained.lines.find((line) => (line as { type?: string }).type === 'started') as { decoder: string };
+    expect(started.decoder).toBe('logistic');
+    const result = trained.lines.at(-1) as { run: { config: Record<string, unknown>; summary: Record<string, number> } };
+    expect(result.run.config).toMatchObject({ decoder: 'logistic', mixtureComponents: 5 });
+    // A discrete likelihood of the 8-bit pixels: bits/dim on the 0–255 scale, finite and positive.
+    expect(result.run.summary['test_bpd']).toBeGreaterThan(0);
+    expect(Number.isFinite(result.run.summary['test_bpd'])).toBe(true);
+    expect(result.run.summary['test_data_binary']).toBeUndefined();
+  });
+
   it('refuses, before any worker starts, a labelled family on an unlabelled dataset and the conv model on sides that are not multiples of 4', () => {
     const folder = join(dir.path, 'shapes');
     expect(cli(['import', folder, '--size', '8', '--labels', 'none', '--name', 'plain']).status).toBe(0);

@@ -4,6 +4,7 @@ import { datasetLayouts, LIMITS, type DatasetLayout } from '@shared/config';
 import { describeLayout } from '@shared/dataset-warnings';
 import { ApiError } from '@shared/errors';
 import { latentWidthOf } from '@shared/families';
+import { suggestDecoder } from '@shared/likelihood';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
@@ -175,9 +176,15 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
   }
   // One flag per run setting (cli-run-flags.ts); the core checks the values against the schema.
   const config = runConfigFromFlags(values);
+  // No --decoder: the one the dataset's pixels call for, as the form picks it (src-shared/likelihood.ts).
+  const suggested = config.decoder === undefined ? suggestDecoder(dataset) : null;
+  if (suggested) config.decoder = suggested.decoder;
 
   const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
-  out.event({ type: 'started', runId: run.id }, `Training run #${run.id} "${run.name}" on "${dataset.name}"…`);
+  out.event(
+    { type: 'started', runId: run.id, decoder: run.config.decoder },
+    `Training run #${run.id} "${run.name}" on "${dataset.name}"…` + (suggested ? `\nDecoder ${suggested.decoder}: ${suggested.reason}` : ''),
+  );
   await followRun(core, run.id, 'train', out);
 }
 

@@ -31,14 +31,39 @@ export const LOG_SCALE_MIN = -7;
 /** Half the width of one of the 256 bins on [0, 1]. */
 const HALF_BIN = 1 / (2 * 255);
 
-/** The three parameter blocks of an output [N, D·3K], each [N·D, K]. */
+/** [3K, K] picking block `block` (0 logits, 1 locations, 2 log scales) of a row of 3K parameters. */
+function blockPicker(block: number, K: number): tf.Tensor2D {
+  const values = new Float32Array(LOGISTIC_PARAMS * K * K);
+  for (let k = 0; k < K; k++) values[(block * K + k) * K + k] = 1;
+  return tf.tensor2d(values, [LOGISTIC_PARAMS * K, K]);
+}
+
+/**
+ * The three parameter blocks of an output [N, D·3K], each [N·D, K]. Picked by products
+ * with 0/1 matrices rather than tf.split: splitting (and its gradient, a concat) along the
+ * short last axis of N·D rows ran row by row and cost more than the rest of a step on wasm.
+ */
 function parts(output: tf.Tensor2D, pixels: number): { logits: tf.Tensor2D; locations: tf.Tensor2D; logScales: tf.Tensor2D } {
   const rows = output.shape[0] * pixels;
   const K = output.shape[1] / (pixels * LOGISTIC_PARAMS);
   if (!Number.isInteger(K) || K < 1) throw new Error(`a logistic mixture output of ${output.shape[1]} values does not fit ${pixels} pixels`);
-  const [logits, raw, logScales] = tf.split(tf.reshape(output, [rows, LOGISTIC_PARAMS * K]), LOGISTIC_PARAMS, 1) as tf.Tensor2D[];
-  return { logits: logits!, locations: tf.sigmoid(raw!), logScales: tf.maximum(logScales!, LOG_SCALE_MIN) };
+  const flat = tf.reshape(output, [rows, LOGISTIC_PARAMS * K]) as tf.Tensor2D;
+  const pick = (block: number): tf.Tensor2D => tf.matMul(flat, blockPicker(block, K));
+  return { logits: pick(0), locations: tf.sigmoid(pick(1)), logScales: tf.maximum(pick(2), LOG_SCALE_MIN) };
 }
+
+/**
+ * log Σ_k e^{v_k} over the last axis, with its gradient softmax(v) written out: tfjs'
+ * own goes through the max's gradient (an equality mask, tiled), several times dearer.
+ */
+const logSumExpRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const v = args[0] as tf.Tensor;
+  (args[1] as tf.GradSaveFunc)([v]);
+  return {
+    value: tf.logSumExp(v, 1),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.expandDims(dy, 1), tf.softmax(saved[0]!)),
+  };
+}) as (v: tf.Tensor2D) => tf.Tensor1D;
 
 /**
  * log P(x) of each component, [rows, K], for x [rows, 1] on the 1/255 grid: the
@@ -50,21 +75,21 @@ export function discretizedLogisticLogProbs(x: tf.Tensor2D, locations: tf.Tensor
     const centred = tf.sub(x, locations);
     const plus = tf.mul(inv, tf.add(centred, HALF_BIN));
     const minus = tf.mul(inv, tf.sub(centred, HALF_BIN));
-    // Lowest bin: log σ(plus); highest bin: log(1 − σ(minus)) = −softplus(minus).
-    const logCdfPlus = tf.sub(plus, tf.softplus(plus));
-    const logOneMinusCdfMinus = tf.neg(tf.softplus(minus));
-    // Inner bins: log(σ(plus) − σ(minus)) by the identity above.
-    const d = tf.mul(inv, HALF_BIN);
+    // softplus(−|a|) serves both forms: softplus(a) = max(a, 0) + softplus(−|a|).
     const absPlus = tf.abs(plus);
     const absMinus = tf.abs(minus);
-    const inner = tf.sub(
-      tf.add(d, tf.log(tf.neg(tf.expm1(tf.mul(-2, d))))),
-      tf.add(tf.mul(0.5, tf.add(absPlus, absMinus)), tf.add(tf.softplus(tf.neg(absPlus)), tf.softplus(tf.neg(absMinus)))),
-    );
-    const lowest = tf.less(x, HALF_BIN);
-    const highest = tf.greater(x, 1 - HALF_BIN);
-    const shape = logScales.shape;
-    return tf.where(tf.broadcastTo(lowest, shape), logCdfPlus, tf.where(tf.broadcastTo(highest, shape), logOneMinusCdfMinus, inner)) as tf.Tensor2D;
+    const tailPlus = tf.softplus(tf.neg(absPlus));
+    const tailMinus = tf.softplus(tf.neg(absMinus));
+    // Lowest bin: log σ(plus) = plus − softplus(plus); highest bin: log(1 − σ(minus)) = −softplus(minus).
+    const logCdfPlus = tf.sub(tf.sub(plus, tf.relu(plus)), tailPlus);
+    const logOneMinusCdfMinus = tf.neg(tf.add(tf.relu(minus), tailMinus));
+    // Inner bins: log(σ(plus) − σ(minus)) by the identity above.
+    const d = tf.mul(inv, HALF_BIN);
+    const inner = tf.sub(tf.add(d, tf.log(tf.neg(tf.expm1(tf.mul(-2, d))))), tf.add(tf.mul(0.5, tf.add(absPlus, absMinus)), tf.add(tailPlus, tailMinus)));
+    // 0/1 columns from the data alone, broadcast over the components: the edge bins replace the inner form.
+    const lowest = tf.cast(tf.less(x, HALF_BIN), 'float32');
+    const highest = tf.cast(tf.greater(x, 1 - HALF_BIN), 'float32');
+    return tf.add(inner, tf.add(tf.mul(lowest, tf.sub(logCdfPlus, inner)), tf.mul(highest, tf.sub(logOneMinusCdfMinus, inner)))) as tf.Tensor2D;
   });
 }
 
@@ -74,7 +99,7 @@ export function logisticMixturePixelLogLikelihood(x: tf.Tensor2D, output: tf.Ten
     const [n, pixels] = x.shape;
     const { logits, locations, logScales } = parts(output, pixels);
     const logProbs = discretizedLogisticLogProbs(tf.reshape(x, [n * pixels, 1]) as tf.Tensor2D, locations, logScales);
-    return tf.reshape(tf.logSumExp(tf.add(tf.logSoftmax(logits), logProbs), 1), [n, pixels]) as tf.Tensor2D;
+    return tf.reshape(logSumExpRows(tf.add(tf.logSoftmax(logits), logProbs) as tf.Tensor2D), [n, pixels]) as tf.Tensor2D;
   });
 }
 
