@@ -93,7 +93,8 @@ export class ChainImputer extends BaseImputer {
         const logAlpha = tf.sub(weight(proposal.z, proposedOutput, proposal, yStar), weight(this.z, this.output, posteriorNow, yNow));
         const accept = tf.reshape(tf.less(tf.log(tf.tensor1d(uniforms)), logAlpha), [rows, 1]);
         z = tf.where(tf.tile(accept, [1, this.d]), proposal.z, this.z);
-        output = tf.where(tf.tile(accept, [1, this.obs.D]), proposedOutput, this.output);
+        // The decoder's raw output: D values, or a logistic mixture's 3·K per sub-pixel.
+        output = tf.where(tf.tile(accept, [1, proposedOutput.shape[1]]), proposedOutput, this.output);
         accepted = tf.sum(tf.cast(accept, 'float32'));
         // What the average adds is E[f(z_t+1) | z_t, z*] = α f(z*) + (1 − α) f(z_t), not
         // f(z_t+1): the same expectation, without the coin flip's noise (rejected

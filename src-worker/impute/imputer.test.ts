@@ -223,6 +223,45 @@ describe('decoder terms imputation relies on', () => {
   });
 });
 
+describe('a logistic mixture decoder', () => {
+  it('every method imputes with it: observed pixels kept, missing ones filled in [0, 1]', async () => {
+    const logistic = new VaeTrainer(
+      { kind: 'mlp', image: images.shape, latent: 3, hidden: 64 },
+      { ...defaultRunConfig(), decoder: 'logistic', mixtureComponents: 3, learningRate: 3e-3, seed: 5 },
+    );
+    try {
+      for (let step = 0; step < 150; step++) {
+        const from = (step * 30) % 300;
+        await logistic.step(gatherBatch(images, train, from, from + 30), 30);
+      }
+      const missing = makeMask('random50', 8, 8, createRng(3).uniform);
+      const x = gatherBatch(images, heldOut, 0, 1);
+      for (const method of imputeMethods) {
+        const before = tf.memory().numTensors;
+        const { snapshot } = await run({ model: logistic.model, decoder: logistic.decoder, x, n: 1, missing, init: means }, options(method, { iterations: 4 }));
+        expect(tf.memory().numTensors, method).toBe(before);
+        let moved = 0;
+        for (let i = 0; i < D; i++) {
+          if (!missing[i]) {
+            expect(snapshot.mean[i], method).toBe(x[i]);
+            continue;
+          }
+          expect(snapshot.mean[i]).toBeGreaterThanOrEqual(0);
+          expect(snapshot.mean[i]).toBeLessThanOrEqual(1);
+          if (Math.abs(snapshot.mean[i]! - means[i]!) > 1e-3) moved++;
+          for (let k = 0; k < 4; k++) {
+            expect(snapshot.samples[k * D + i]).toBeGreaterThanOrEqual(0);
+            expect(snapshot.samples[k * D + i]).toBeLessThanOrEqual(1);
+          }
+        }
+        expect(moved, method).toBeGreaterThan(5);
+      }
+    } finally {
+      logistic.dispose();
+    }
+  }, 120_000);
+});
+
 describe('RGB models', () => {
   it('a missing pixel is imputed in all three channels; observed ones are kept', async () => {
     const { expandMask } = await import('./evaluate');
