@@ -150,6 +150,28 @@ describe('RunPanel and its loss chart, live', () => {
     await waitFor(() => expect(chartPoints(view)).toBe('4'));
   });
 
+  it('shows test bits/dim, and for a Bernoulli decoder on grey pixels says it is not a likelihood instead', async () => {
+    const summary = { test_nll: 5754, test_bpd: 0.68, test_images: 100, test_images_total: 100, iwae_k: 5, test_nll_partial: 0 };
+    const logistic = makeRun({ id: 6, status: 'finished', epochsDone: 1, lastStep: 4, config: { decoder: 'logistic' }, summary: { ...summary, test_bpd: 4.71 } });
+    const view = await open(logistic);
+    expect(view.get('run-test-bpd').textContent).toBe('4.71');
+    expect(view.query('run-likelihood-caveat')).toBeNull();
+    view.unmount();
+
+    const grey = makeRun({ id: 7, status: 'finished', epochsDone: 1, lastStep: 4, config: { decoder: 'bernoulli' }, summary: { ...summary, test_data_binary: 0 } });
+    const flagged = await open(grey);
+    expect(flagged.get('run-test-bpd').dataset['state']).toBe('not-a-likelihood');
+    expect(flagged.get('run-test-bpd').textContent).not.toContain('0.68');
+    expect(flagged.get('run-likelihood-caveat').textContent).toContain('not a likelihood of this data');
+    flagged.unmount();
+
+    // Binary test pixels: a Bernoulli NLL is exact, its bits/dim shown.
+    const binary = makeRun({ id: 8, status: 'finished', epochsDone: 1, lastStep: 4, config: { decoder: 'bernoulli' }, summary: { ...summary, test_data_binary: 1 } });
+    const exact = await open(binary);
+    expect(exact.get('run-test-bpd').textContent).toBe('0.680');
+    exact.unmount();
+  });
+
   it('says what its test NLL covers, and follows a full evaluation from its start to its end', async () => {
     const finished = makeRun({
       id: 5,

@@ -23,7 +23,7 @@ Exported by VAE Studio ${card.app.version} on ${card.exportedAt} from run #${car
 ## What it computes
 
 ${computes(card).join('\n')}
-- Likelihood: ${card.decoder.likelihood}${card.decoder.gaussianSigma !== null ? ` (σ ${card.decoder.gaussianSigma}, variance ${card.decoder.variance})` : ''}. ${card.decoder.output}
+- Likelihood: ${card.decoder.likelihood}${card.decoder.gaussianSigma !== null ? ` (σ ${card.decoder.gaussianSigma}, variance ${card.decoder.variance})` : ''}${card.decoder.mixtureComponents !== undefined ? ` (K = ${card.decoder.mixtureComponents} per sub-pixel)` : ''}. ${card.decoder.output}
 - Pixels: ${card.preprocessing.normalization}; ${card.preprocessing.layout}. Images were fitted to ${card.preprocessing.width}×${card.preprocessing.height} by "${card.preprocessing.fit}"${card.preprocessing.fit === 'pad' ? ` on ${card.preprocessing.background}` : ''}.
 
 Layers (\`name ← inputs: Op → shape\`):
