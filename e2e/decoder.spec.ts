@@ -25,7 +25,7 @@ test('the run form picks the decoder from the pixels, says why, and flags Bernou
     await expect(page.getByTestId('run-decoder')).toHaveValue('logistic');
     await expect(page.getByTestId('run-decoder-hint')).toContainText('8-bit greyscale pixels');
     await expect(page.getByTestId('run-decoder-meaning')).toContainText('Bits/dim on the 0–255 scale');
-    await expect(page.getByTestId('run-mixture-components')).toHaveValue('5');
+    await expect(page.getByTestId('run-mixture-components')).toHaveValue('1');
     await expect(page.getByTestId('run-decoder-caveat')).toHaveCount(0);
     await captureDecoder(page, '19-decoder-logistic');
     await page.emulateMedia({ colorScheme: 'dark' });

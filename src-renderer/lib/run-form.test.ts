@@ -135,7 +135,7 @@ describe('dataset suggestions', () => {
     expect(validateRunForm(form).config).toMatchObject({ decoder: 'logistic', mixtureComponents: 7 });
     expect(validateRunForm({ ...form, mixtureComponents: 0 }).errors.mixtureComponents).toMatch(/at least 1/);
     // Not shown for another decoder, so not sent: the default stays.
-    expect(validateRunForm({ ...form, decoder: 'gaussian', mixtureComponents: 0 }).config?.mixtureComponents).toBe(5);
+    expect(validateRunForm({ ...form, decoder: 'gaussian', mixtureComponents: 0 }).config?.mixtureComponents).toBe(1);
   });
 
   it('falls back to the MLP only when the conv model cannot take the size', () => {

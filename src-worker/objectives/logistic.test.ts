@@ -121,6 +121,16 @@ describe('discretized logistic mixture decoder', () => {
     });
   });
 
+  it('samples and shows the mean with a single component (K = 1, the default) too', () => {
+    tf.tidy(() => {
+      const output = tf.tensor2d([rawOutput([0], [Math.log(0.4 / 0.6)], [LOG_SCALE_MIN]), rawOutput([3], [0], [-2])], [2, 3]);
+      const draws = logisticMixtureSample(output, tf.tensor2d([[0.5], [0.999]])).dataSync();
+      expect(draws[0]).toBeCloseTo(Math.round(0.4 * 255) / 255, 6);
+      expect(draws[1]).toBeGreaterThan(0.5);
+      expect(logisticMixtureMean(output, 1).dataSync()[0]).toBeCloseTo(0.4, 5);
+    });
+  });
+
   it('its network output has 3·K values per sub-pixel, and createDecoder builds it without variables', () => {
     const config = { ...defaultRunConfig(), decoder: 'logistic' as const, mixtureComponents: 4 };
     expect(decoderOutputChannels(config, 3)).toBe(36);

@@ -134,7 +134,8 @@ export function logisticMixtureSample(output: tf.Tensor2D, uniform: tf.Tensor2D)
     const u = tf.reshape(uniform, [n * pixels, 1]);
     // Component index: how many cumulative weights lie at or below u (the last one when rounding leaves u above all).
     const index = tf.minimum(tf.sum(tf.cast(tf.lessEqual(upperEdge, u), 'int32'), 1), tf.scalar(K - 1, 'int32')) as tf.Tensor1D;
-    const chosen = tf.oneHot(index, K, 1, 0, 'float32');
+    // One-hot rows by comparison (tf.oneHot refuses a depth of 1, the default K).
+    const chosen = tf.cast(tf.equal(tf.expandDims(index, 1), tf.range(0, K, 1, 'int32')), 'float32');
     const pick = (t: tf.Tensor): tf.Tensor2D => tf.sum(tf.mul(chosen, t), 1, true) as tf.Tensor2D;
     const weight = pick(weights);
     const below = tf.sub(pick(upperEdge), weight);
