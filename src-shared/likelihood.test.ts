@@ -72,7 +72,7 @@ describe('the decoder network follows the decoder', () => {
     const result = runConfigSchema.safeParse({ decoder: 'logistic', mixtureComponents: 11 });
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]!.path).toEqual(['mixtureComponents']);
-    const choices = { family: 'vae', model: 'mlp', flow: 'none', objective: 'beta', denoise: 'none', lrDecay: 'none' } as const;
+    const choices = { family: 'vae', architecture: 'mlp', flow: 'none', objective: 'beta', denoise: 'none', lrDecay: 'none' } as const;
     expect(settingApplies('mixtureComponents', { ...choices, decoder: 'logistic' })).toBe(true);
     expect(settingApplies('mixtureComponents', { ...choices, decoder: 'gaussian' })).toBe(false);
     expect(settingApplies('gaussianSigma', { ...choices, decoder: 'logistic' })).toBe(false);

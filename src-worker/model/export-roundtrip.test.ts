@@ -379,7 +379,7 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
   for (const model of ['mlp', 'conv'] as const) {
     it(`${model} VAE with a discretized logistic mixture decoder (image = mixture mean, and its parameters)`, async () => {
       await useBackend('cpu');
-      const expectation = await gaussianCase({ model, decoder: 'logistic', mixtureComponents: 3 }, 19);
+      const expectation = await gaussianCase({ architecture: model, decoder: 'logistic', mixtureComponents: 3 }, 19);
       const decoder = expectation.networks.networks[1]!;
       // The image first, as every decoder's; then 3·K values per sub-pixel.
       expect(decoder.outputs).toEqual(['x_mean', 'x_params']);
