@@ -23,6 +23,8 @@ export default defineConfig({
           main: resolve(root, 'src-main/electron/main.ts'),
           cli: resolve(root, 'src-main/cli.ts'),
           worker: resolve(root, 'src-worker/index.ts'),
+          // A data-parallel training replica (worker_threads), loaded from beside worker.js.
+          'train-thread': resolve(root, 'src-worker/threads/train-thread.ts'),
           'import-worker': resolve(root, 'src-main/core/datasets/import-process.ts'),
         },
       },

@@ -9,6 +9,7 @@ import type { ImageSet } from './images';
 import { modelSpec } from './model-spec';
 import { VaeTrainer, type BatchLabels, type EvalSums, type StepStats, type TrainerState } from './trainer';
 import { VqVaeTrainer } from './vq-trainer';
+import { DataParallelTrainer, type StartReplicas } from './data-parallel';
 
 /** What a trainer draws after each epoch besides reconstructions. */
 export interface EpochView {
@@ -91,3 +92,37 @@ export function openTrainer(config: RunConfig, images: ImageSet): OpenedTrainer 
   const kind = familyOf(config).engine;
   return { kind, trainer: ENGINES[kind].create(config, images) } as OpenedTrainer;
 }
+
+/** Data-parallel training: how many threads, and how replicas start (Node: threads/replica-pool.ts). */
+export interface ParallelOptions {
+  threads: number;
+  /** Resolves null when no replica could start (the run then trains on one thread). */
+  start: (...args: Parameters<StartReplicas>) => Promise<Awaited<ReturnType<StartReplicas>> | null>;
+}
+
+/**
+ * createTrainer across `parallel.threads` threads where the family's engine can split
+ * its steps (the Gaussian-latent one: VAE, cVAE, flows, M2); one thread otherwise, and
+ * for one thread today's trainer itself. `threads` is what the steps run on.
+ */
+export async function createParallelTrainer(
+  config: RunConfig,
+  images: ImageSet,
+  parallel: ParallelOptions | undefined,
+): Promise<{ trainer: EngineTrainer; threads: number }> {
+  const engine = familyOf(config).engine;
+  if (parallel === undefined || parallel.threads <= 1 || engine !== 'gaussian') return { trainer: createTrainer(config, images), threads: 1 };
+  const spec = modelSpec(config, images);
+  const local = new VaeTrainer(spec, config);
+  try {
+    const replicas = await parallel.start(parallel.threads - 1, { spec, config, shapes: local.parameterShapes() });
+    if (replicas === null) return { trainer: local, threads: 1 };
+    return { trainer: new DataParallelTrainer(local, replicas), threads: replicas.count + 1 };
+  } catch (error) {
+    local.dispose();
+    throw error;
+  }
+}
+
+/** Whether a family's steps can run data-parallel (the VQ-VAE's codebook update runs on one thread). */
+export const splitsSteps = (config: RunConfig): boolean => familyOf(config).engine === 'gaussian';

@@ -15,7 +15,7 @@ import { estimateEtaSeconds, type EpochCost } from './eta';
 import { keepLabels, labelledBatch, resolveClassifierWeight } from './semi-supervised';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
 import type { RasterImage } from './grid';
-import { createTrainer } from './engine-trainer';
+import { createParallelTrainer, type ParallelOptions } from './engine-trainer';
 
 /**
  * The training loop: epochs of shuffled minibatches; after each epoch a validation
@@ -54,6 +54,8 @@ export interface TrainOptions {
   waitWhilePaused?: () => Promise<void>;
   /** Continue from this checkpoint instead of fresh weights. */
   resume?: TrainingCheckpoint;
+  /** Data-parallel steps across threads (absent: one thread, no replica). */
+  parallel?: ParallelOptions;
   metricsIntervalMs?: number;
   progressIntervalMs?: number;
   now?: () => number;
@@ -104,7 +106,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // A semi-supervised family (M2) keeps a fraction of the training labels; the rest train unlabelled.
   const semi = familyOf(config).labels === 'some' ? keepLabels(images, split.train, config.labelFraction, config.seed) : null;
   const trainerConfig = semi ? { ...config, classifierWeight: resolveClassifierWeight(config, semi, split.train.length) } : config;
-  const trainer = createTrainer(trainerConfig, images);
+  const { trainer, threads } = await createParallelTrainer(trainerConfig, images, options.parallel);
   try {
     const nTrain = split.train.length;
     const { batchSize, epochs } = config;
@@ -294,6 +296,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       epochs: epochsDone,
       steps: step,
       imagesPerSec: round1(imagesPerSec()),
+      threads,
       ...latestEval,
     };
     if (epochSums.images > 0) {

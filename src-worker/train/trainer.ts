@@ -50,6 +50,28 @@ export type TrainerConfig = ScheduleConfig &
   Pick<RunConfig, 'seed' | 'decoder' | 'gaussianSigma' | 'decoderVariance' | 'denoise' | 'denoiseSigma' | 'denoiseMaskProb'> &
   Partial<Pick<RunConfig, 'flow' | 'flowSteps' | 'family' | 'classifierWeight' | 'classifier' | 'mixtureComponents'>>;
 
+/** What one step's gradient needs besides the weights (VaeTrainer.drawStep). */
+export interface StepInputs {
+  /** Clean images [n, D] row-major: what the decoder is scored on. */
+  batch: Float32Array;
+  /** What the encoder sees: `batch` itself, or its corrupted copy (denoising). */
+  corrupted: Float32Array;
+  /** Standard normal noise, [n · rows per image, latent] row-major. */
+  eps: Float32Array;
+  n: number;
+  labels?: BatchLabels;
+  /** The 1-based optimizer step (the objective's schedules depend on it). */
+  stepNumber: number;
+}
+
+/** A step's batch means and its gradient by trainable variable (undefined where a variable has none). */
+export interface StepGradients {
+  loss: number;
+  recon: number;
+  kl: number;
+  grads: (tf.Tensor | undefined)[];
+}
+
 /** Class labels of the images of a batch, in row order (conditional models). */
 export type BatchLabels = ArrayLike<number>;
 
@@ -90,7 +112,7 @@ export class VaeTrainer {
   readonly model: Vae;
   readonly decoder: TrainableDecoder;
   private readonly trainable: tf.Variable[];
-  private readonly adam: Adam;
+  private optimizer: Adam | null = null;
   private readonly noise: Rng;
   private readonly corruption: Rng;
   /** The flow on the posterior sample (planar or IAF), null for a plain Gaussian q. */
@@ -123,9 +145,14 @@ export class VaeTrainer {
         : null;
     // The flow's own weights (IAF) come last: checkpoints of every other model keep their order.
     this.trainable = [...this.model.variables, ...this.decoder.variables, ...(this.classifier?.variables ?? []), ...(this.flow?.variables ?? [])];
-    this.adam = new Adam(this.trainable);
     this.noise = createRng(config.seed, STREAM.noise);
     this.corruption = createRng(config.seed, STREAM.corrupt);
+  }
+
+  /** Created on first use: a replica that only computes gradients holds no moments. */
+  private get adam(): Adam {
+    this.optimizer ??= new Adam(this.trainable);
+    return this.optimizer;
   }
 
   get latent(): number {
@@ -252,23 +279,38 @@ export class VaeTrainer {
   }
 
   /**
-   * One Adam step on `n` images with the objective and learning rate of this step. If
-   * the loss is not finite the parameters are left untouched and the stats are
-   * returned as they are, for the caller to report.
+   * What step `stepsDone + 1` draws from the trainer's own streams for a batch: the
+   * corrupted copy the encoder sees and the noise of every row. Drawn once for the
+   * whole batch (whichever thread then computes which rows), so the random numbers of
+   * a run do not depend on how many threads train it.
    */
-  async step(batch: Float32Array, n: number, labels?: BatchLabels): Promise<StepStats> {
-    const D = this.model.inputSize;
-    const stepNumber = this.adam.step + 1;
-    const settings = objectiveAt(this.config, stepNumber);
+  drawStep(batch: Float32Array, n: number, labels?: BatchLabels): StepInputs {
     const corrupted = this.config.denoise === 'none' ? batch : corruptBatch(batch, this.model.spec.image.channels, this.config, this.corruption);
     // M2 draws one z per image and class (every label is tried for unlabelled images).
-    const rows = this.classifier ? n * this.classes : n;
-    const epsValues = this.noise.normals(rows * this.latent);
+    const eps = this.noise.normals(n * this.noiseRowsPerImage * this.latent);
+    return { batch, corrupted, eps, n, ...(labels === undefined ? {} : { labels }), stepNumber: this.adam.step + 1 };
+  }
+
+  /** Noise rows per image of a step: M2 decodes each image once per class. */
+  get noiseRowsPerImage(): number {
+    return this.classifier ? this.classes : 1;
+  }
+
+  /**
+   * The gradient of the step's objective (the batch mean) by trainable variable, in
+   * their order, with the batch means loss/recon/kl. Touches no weight and no stream:
+   * a replica on another thread runs it on its rows. The caller disposes the gradients.
+   */
+  async gradients(inputs: StepInputs): Promise<StepGradients> {
+    const { batch, corrupted, n, labels } = inputs;
+    const D = this.model.inputSize;
+    const settings = objectiveAt(this.config, inputs.stepNumber);
+    const rows = n * this.noiseRowsPerImage;
     let stats: tf.Tensor1D | undefined;
     const grads = tf.tidy(() => {
       const x = tf.tensor2d(batch, [n, D]);
       const input = corrupted === batch ? x : tf.tensor2d(corrupted, [n, D]);
-      const eps = tf.tensor2d(epsValues, [rows, this.latent]);
+      const eps = tf.tensor2d(inputs.eps, [rows, this.latent]);
       const partial = this.classifier ? this.partialOneHot(labels ?? new Int32Array(n).fill(-1), n) : null;
       const y = this.classifier ? undefined : this.oneHot(labels, n);
       const { grads } = tf.variableGrads(() => {
@@ -281,14 +323,58 @@ export class VaeTrainer {
       }, this.trainable);
       return grads;
     });
+    const ordered = this.trainable.map((variable) => grads[variable.name]);
     try {
       const [loss = NaN, recon = NaN, kl = NaN] = stats === undefined ? [] : await stats.data();
-      if (Number.isFinite(loss)) this.adam.apply(grads, learningRateAt(this.config, stepNumber));
-      return { loss, recon, kl };
+      return { loss, recon, kl, grads: ordered };
+    } catch (error) {
+      tf.dispose(grads);
+      throw error;
     } finally {
       stats?.dispose();
-      tf.dispose(grads);
     }
+  }
+
+  /** Adam on gradients in the trainable variables' order (undefined: that variable has none this step). */
+  applyGradients(grads: readonly (tf.Tensor | undefined)[], stepNumber: number): void {
+    const named: tf.NamedTensorMap = {};
+    this.trainable.forEach((variable, i) => {
+      const g = grads[i];
+      if (g !== undefined) named[variable.name] = g;
+    });
+    this.adam.apply(named, learningRateAt(this.config, stepNumber));
+  }
+
+  /**
+   * One Adam step on `n` images with the objective and learning rate of this step. If
+   * the loss is not finite the parameters are left untouched and the stats are
+   * returned as they are, for the caller to report.
+   */
+  async step(batch: Float32Array, n: number, labels?: BatchLabels): Promise<StepStats> {
+    const inputs = this.drawStep(batch, n, labels);
+    const { loss, recon, kl, grads } = await this.gradients(inputs);
+    try {
+      if (Number.isFinite(loss)) this.applyGradients(grads, inputs.stepNumber);
+      return { loss, recon, kl };
+    } finally {
+      tf.dispose(grads.filter((g) => g !== undefined));
+    }
+  }
+
+  /** The trainable variables' shapes, in order (what a replica's weights are laid out as). */
+  parameterShapes(): number[][] {
+    return this.trainable.map((v) => [...v.shape]);
+  }
+
+  /** The trainable variables' current values, in order. */
+  parameterValues(): Promise<Float32Array[]> {
+    return Promise.all(this.trainable.map(copyValues));
+  }
+
+  /** Overwrites the weights (a replica takes its coordinator's after every step); Adam and streams untouched. */
+  setParameterValues(values: readonly Float32Array[]): void {
+    if (values.length !== this.trainable.length) throw new Error(`${values.length} parameter tensors for ${this.trainable.length} variables`);
+    this.trainable.forEach((variable, i) => tf.tidy(() => variable.assign(tf.tensor(values[i]!, variable.shape))));
   }
 
   /** ELBO sums over a batch with one z sample per image drawn from `rng` (clean inputs). */
@@ -508,7 +594,7 @@ export class VaeTrainer {
   dispose(): void {
     this.classifier?.dispose();
     this.flow?.dispose();
-    this.adam.dispose();
+    this.optimizer?.dispose();
     this.decoder.dispose();
     this.model.dispose();
   }

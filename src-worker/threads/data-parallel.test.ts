@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultRunConfig, type RunConfig } from '@shared/config';
+import { splitIndices } from '@shared/random';
+import { wasmBinaryDir } from '../io/wasm-files';
+import { syntheticImages, useBackend } from '../testing/setup';
+import { DataParallelTrainer, shardRanges, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
+import type { ParallelOptions } from '../train/engine-trainer';
+import { gatherBatch } from '../train/images';
+import { train } from '../train/loop';
+import { modelSpec } from '../train/model-spec';
+import { VaeTrainer, type StepInputs } from '../train/trainer';
+import { startReplicaThreads } from './replica-pool';
+
+/**
+ * Data-parallel training on real worker threads (out/main/train-thread.js: `npm run
+ * build` first). One thread must give the numbers the trainer gave before threads
+ * existed (fixture recorded then), and a thread count must give the same run twice.
+ */
+const SCRIPT = process.env['VAE_TRAIN_THREAD_JS'] ?? resolve(import.meta.dirname, '../../out/main/train-thread.js');
+const FIXTURE = JSON.parse(readFileSync(resolve(import.meta.dirname, '../train/fixtures/single-thread-losses.json'), 'utf8')) as {
+  cases: Record<string, Partial<RunConfig>>;
+  losses: Record<string, [number, number, number][]>;
+};
+
+const labelled = () => ({ ...syntheticImages(40, 8, 8), labels: Int32Array.from({ length: 40 }, (_, i) => i % 3), classes: 3 });
+const configOf = (extra: Partial<RunConfig>): RunConfig =>
+  ({ ...defaultRunConfig(), hidden: 32, latent: 3, batchSize: 8, epochs: 2, validationFraction: 0.25, ...extra }) as RunConfig;
+
+const threadsOn = (threads: number): ParallelOptions => ({
+  threads,
+  start: (count, setup) => startReplicaThreads(count, setup, { backend: 'wasm', ...(wasmBinaryDir() ? { wasmDir: wasmBinaryDir()! } : {}), script: SCRIPT }),
+});
+
+/** [step, kind, value] of every loss (kind 0) and val_elbo (kind 1), and the run's summary. */
+async function run(extra: Partial<RunConfig>, parallel?: ParallelOptions): Promise<{ losses: [number, number, number][]; summary: Record<string, number> }> {
+  const config = configOf(extra);
+  const images = labelled();
+  const losses: [number, number, number][] = [];
+  const result = await train({
+    config,
+    images,
+    split: splitIndices(images.count, config.validationFraction, config.seed),
+    listener: {
+      metrics: (points) => {
+        for (const p of points) if (p.name === 'loss' || p.name === 'val_elbo') losses.push([p.step, p.name === 'loss' ? 0 : 1, p.value]);
+      },
+      progress: () => {},
+      epoch: () => {},
+      image: () => {},
+      checkpoint: () => {},
+    },
+    shouldStop: () => false,
+    yieldToEventLoop: () => Promise.resolve(),
+    ...(parallel ? { parallel } : {}),
+  });
+  return { losses, summary: result.summary };
+}
+
+beforeAll(async () => {
+  if (!existsSync(SCRIPT)) throw new Error(`${SCRIPT} is missing: run \`npm run build\` first`);
+  await useBackend('wasm');
+});
+
+describe('data-parallel training', () => {
+  it('one thread gives the losses the single-thread trainer gave before threads existed, bit for bit', async () => {
+    for (const [name, extra] of Object.entries(FIXTURE.cases)) {
+      const { losses, summary } = await run(extra, threadsOn(1));
+      expect(losses, name).toEqual(FIXTURE.losses[name]);
+      expect(summary['threads']).toBe(1);
+    }
+  });
+
+  it('two threads: the same run twice, and the one-thread losses up to float rounding', async () => {
+    const first = await run({}, threadsOn(2));
+    const second = await run({}, threadsOn(2));
+    expect(first.summary['threads']).toBe(2);
+    expect(second.losses).toEqual(first.losses);
+    const single = FIXTURE.losses['mlp-vae']!;
+    expect(first.losses.map(([s, k]) => [s, k])).toEqual(single.map(([s, k]) => [s, k]));
+    first.losses.forEach(([, , value], i) => expect(Math.abs(value - single[i]![2]) / Math.abs(single[i]![2])).toBeLessThan(1e-4));
+    // Not the same computation: a test that passed by running one thread would not see this.
+    expect(first.losses).not.toEqual(single);
+  });
+
+  it('M2, a conv model and denoising with a flow train reproducibly on three threads (some shards empty)', async () => {
+    const cases: Partial<RunConfig>[] = [
+      { family: 'm2', labelFraction: 0.5, epochs: 1 },
+      { model: 'conv', hidden: 16, batchSize: 2, epochs: 1, validationFraction: 0.5 },
+      { denoise: 'mask', flow: 'planar', flowSteps: 2, epochs: 1 },
+    ];
+    for (const extra of cases) {
+      const a = await run(extra, threadsOn(3));
+      const b = await run(extra, threadsOn(3));
+      expect(a.summary['threads']).toBe(3);
+      expect(a.losses.every(([, , v]) => Number.isFinite(v))).toBe(true);
+      expect(b.losses).toEqual(a.losses);
+    }
+  });
+
+  it('a gradient through a thread and shared memory is the in-process gradient exactly', async () => {
+    const config = configOf({ model: 'conv', hidden: 16 });
+    const images = labelled();
+    const spec = modelSpec(config, images);
+    // A replica in this thread: what the thread pool must be indistinguishable from.
+    const inProcess = (setup: ReplicaSetup): GradientReplicas => {
+      const replica = new VaeTrainer(setup.spec, setup.config);
+      return {
+        count: 1,
+        setParameters: (values) => Promise.resolve(replica.setParameterValues(values)),
+        gradients: async (shards: readonly (StepInputs | null)[]): Promise<(ReplicaGradients | null)[]> => {
+          const shard = shards[0];
+          if (!shard) return [null];
+          const g = await replica.gradients(shard);
+          const grads = await Promise.all(g.grads.map(async (t) => (t === undefined ? null : Float32Array.from(await t.data<'float32'>()))));
+          g.grads.forEach((t) => t?.dispose());
+          return [{ loss: g.loss, recon: g.recon, kl: g.kl, grads }];
+        },
+        close: () => replica.dispose(),
+      };
+    };
+    const losses = async (threaded: boolean): Promise<number[]> => {
+      const local = new VaeTrainer(spec, config);
+      const setup = { spec, config, shapes: local.parameterShapes() };
+      const replicas = threaded ? await threadsOn(2).start(1, setup) : inProcess(setup);
+      const trainer = new DataParallelTrainer(local, replicas!);
+      const out: number[] = [];
+      try {
+        for (let s = 0; s < 4; s++) {
+          const rows = Array.from({ length: 7 }, (_, i) => (s * 7 + i) % images.count);
+          out.push((await trainer.step(gatherBatch(images, rows, 0, rows.length), rows.length)).loss);
+        }
+        const state = await trainer.exportState();
+        out.push(...state.tensors[0]!.values.subarray(0, 16));
+      } finally {
+        trainer.dispose();
+      }
+      return out;
+    };
+    expect(await losses(true)).toEqual(await losses(false));
+  });
+
+  it('splits a batch into contiguous shards, the larger first, never leaving this thread empty', () => {
+    expect(shardRanges(8, 2)).toEqual([[0, 4], [4, 8]]);
+    expect(shardRanges(7, 3)).toEqual([[0, 3], [3, 5], [5, 7]]);
+    expect(shardRanges(1, 3)).toEqual([[0, 1], [1, 1], [1, 1]]);
+  });
+});

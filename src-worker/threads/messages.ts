@@ -1,0 +1,51 @@
+import type { VaeSpec } from '../model/vae';
+import type { TrainerConfig } from '../train/trainer';
+
+/**
+ * What a training replica thread (train-thread.ts) and its pool (replica-pool.ts)
+ * exchange. Weights and gradients travel through shared memory, never through
+ * messages: `params` holds the coordinator's weights (every variable's values, one
+ * after the other, in the trainable order), `grads` one such block per replica, and
+ * `control[0]` the weights' version, bumped (atomically) after every write.
+ */
+export interface ReplicaThreadData {
+  index: number;
+  backend: 'wasm' | 'cpu';
+  /** tfjs-backend-wasm's .wasm folder, the same local files the worker loads (never the network). */
+  wasmDir?: string;
+  spec: VaeSpec;
+  config: TrainerConfig;
+  shapes: number[][];
+  params: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+}
+
+/** One step's rows; `corrupted` null when the encoder sees the clean batch. */
+export interface StepRequest {
+  type: 'step';
+  id: number;
+  batch: Float32Array;
+  corrupted: Float32Array | null;
+  eps: Float32Array;
+  n: number;
+  labels: Int32Array | null;
+  stepNumber: number;
+}
+
+export type ToPool =
+  | { type: 'ready' }
+  | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[] }
+  | { type: 'failed'; id: number | null; message: string };
+
+/** Offsets of each variable's values in a flat block, and the block's length. */
+export function layout(shapes: readonly number[][]): { offsets: number[]; sizes: number[]; total: number } {
+  const sizes = shapes.map((shape) => shape.reduce((a, b) => a * b, 1));
+  const offsets: number[] = [];
+  let total = 0;
+  for (const size of sizes) {
+    offsets.push(total);
+    total += size;
+  }
+  return { offsets, sizes, total };
+}

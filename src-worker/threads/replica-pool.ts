@@ -1,0 +1,175 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { GradientReplicas, ReplicaGradients, ReplicaSetup } from '../train/data-parallel';
+import type { StepInputs } from '../train/trainer';
+import { layout, type ReplicaThreadData, type StepRequest, type ToPool } from './messages';
+
+/**
+ * Training replicas on worker threads (Node's side of train/data-parallel.ts). Each
+ * thread loads its own tfjs and wasm instance from the same local .wasm files as the
+ * worker; weights go out and gradients come back through SharedArrayBuffers (one copy
+ * each way, no message carries a tensor); a step's rows go out in one message.
+ */
+
+/** The built thread entry beside this bundle (out/main/train-thread.js, out/bench/train-thread.mjs), or VAE_TRAIN_THREAD_JS. */
+export function replicaScript(): string | undefined {
+  const override = process.env['VAE_TRAIN_THREAD_JS'];
+  if (override !== undefined && override !== '') return override;
+  for (const name of ['train-thread.js', 'train-thread.mjs']) {
+    const candidate = fileURLToPath(new URL(`./${name}`, import.meta.url));
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export interface ReplicaThreadOptions {
+  backend: 'wasm' | 'cpu';
+  wasmDir?: string;
+  /** Path of the built thread entry (default: replicaScript()). */
+  script?: string;
+  /** How long the threads may take to load tfjs and build their model. */
+  startTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve(answer: ReplicaGradients): void;
+  reject(error: Error): void;
+}
+
+/** Starts `count` replica threads; rejects (and stops them all) when one cannot start. */
+export async function startReplicaThreads(count: number, setup: ReplicaSetup, options: ReplicaThreadOptions): Promise<GradientReplicas> {
+  const script = options.script ?? replicaScript();
+  if (script === undefined) throw new Error('the training thread script (train-thread.js) is missing from this build');
+  const { offsets, sizes, total } = layout(setup.shapes);
+  const params = new SharedArrayBuffer(total * 4);
+  const grads = new SharedArrayBuffer(count * total * 4);
+  const control = new SharedArrayBuffer(4);
+  const paramsView = new Float32Array(params);
+  const versions = new Int32Array(control);
+  const pending = new Map<number, Pending>();
+  let nextId = 0;
+  let broken: Error | null = null;
+
+  const fail = (error: Error): void => {
+    broken ??= error;
+    for (const waiting of pending.values()) waiting.reject(error);
+    pending.clear();
+  };
+
+  const threads: Worker[] = [];
+  const ready = Array.from({ length: count }, (_, index) => {
+    const data: ReplicaThreadData = {
+      index,
+      backend: options.backend,
+      ...(options.wasmDir === undefined ? {} : { wasmDir: options.wasmDir }),
+      spec: setup.spec,
+      config: setup.config,
+      shapes: setup.shapes,
+      params,
+      grads,
+      control,
+    };
+    const thread = new Worker(script, { workerData: data });
+    thread.unref();
+    threads.push(thread);
+    return new Promise<void>((resolve, reject) => {
+      thread.on('message', (message: ToPool) => {
+        if (message.type === 'ready') {
+          resolve();
+        } else if (message.type === 'failed') {
+          const error = new Error(`training thread ${index + 1}: ${message.message}`);
+          if (message.id === null) reject(error);
+          else fail(error);
+        } else {
+          const waiting = pending.get(message.id);
+          if (waiting === undefined) return;
+          pending.delete(message.id);
+          const region = index * total;
+          waiting.resolve({
+            loss: message.loss,
+            recon: message.recon,
+            kl: message.kl,
+            grads: message.present.map((present, i) => (present ? new Float32Array(grads, (region + offsets[i]!) * 4, sizes[i]) : null)),
+          });
+        }
+      });
+      thread.on('error', (error) => {
+        const wrapped = new Error(`training thread ${index + 1} failed: ${error.message}`);
+        reject(wrapped);
+        fail(wrapped);
+      });
+      thread.on('exit', (code) => {
+        const error = new Error(`training thread ${index + 1} exited (code ${code})`);
+        reject(error);
+        fail(error);
+      });
+    });
+  });
+
+  const close = (): void => {
+    broken ??= new Error('the training threads were closed');
+    for (const thread of threads) {
+      thread.removeAllListeners('exit');
+      void thread.terminate();
+    }
+  };
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      Promise.all(ready),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the training threads did not start in time')), options.startTimeoutMs ?? 60_000);
+      }),
+    ]);
+  } catch (error) {
+    close();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+
+  return {
+    count,
+    setParameters(values: readonly Float32Array[]): Promise<void> {
+      if (broken) return Promise.reject(broken);
+      values.forEach((v, i) => {
+        if (v.length !== sizes[i]) throw new Error(`parameter ${i} has ${v.length} values, the replicas ${sizes[i]}`);
+        paramsView.set(v, offsets[i]);
+      });
+      // The version is what a thread compares before a step: bumped after the weights are written.
+      Atomics.add(versions, 0, 1);
+      return Promise.resolve();
+    },
+    gradients(shards: readonly (StepInputs | null)[]): Promise<(ReplicaGradients | null)[]> {
+      if (broken) return Promise.reject(broken);
+      if (shards.length !== count) return Promise.reject(new Error(`${shards.length} shards for ${count} replicas`));
+      return Promise.all(
+        shards.map((shard, index) => {
+          if (shard === null) return Promise.resolve(null);
+          const id = nextId++;
+          // Compact copies (a view would clone its whole buffer), handed over without a second copy.
+          const batch = shard.batch.slice();
+          const corrupted = shard.corrupted === shard.batch ? null : shard.corrupted.slice();
+          const eps = shard.eps.slice();
+          const request: StepRequest = {
+            type: 'step',
+            id,
+            batch,
+            corrupted,
+            eps,
+            n: shard.n,
+            labels: shard.labels === undefined ? null : Int32Array.from(shard.labels),
+            stepNumber: shard.stepNumber,
+          };
+          return new Promise<ReplicaGradients>((resolve, reject) => {
+            pending.set(id, { resolve, reject });
+            threads[index]!.postMessage(request, [batch.buffer, eps.buffer, ...(corrupted === null ? [] : [corrupted.buffer])]);
+          });
+        }),
+      );
+    },
+    close,
+  };
+}

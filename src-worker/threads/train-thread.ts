@@ -1,0 +1,72 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-cpu';
+import { tf } from '../engine/tf';
+import { registerWasmKernels } from '../backends/wasm-kernels/register';
+import { VaeTrainer } from '../train/trainer';
+import { layout, type ReplicaThreadData, type StepRequest, type ToPool } from './messages';
+
+/**
+ * A training replica: one worker thread with its own tfjs and wasm instance and a copy
+ * of the model, computing the gradient of the rows it is sent at the weights in shared
+ * memory (see train/data-parallel.ts). Built as its own entry (out/main/train-thread.js).
+ */
+if (parentPort === null) throw new Error('train-thread runs as a worker thread');
+const port = parentPort;
+const data = workerData as ReplicaThreadData;
+const post = (message: ToPool): void => port.postMessage(message);
+const why = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+async function start(): Promise<void> {
+  if (data.backend === 'wasm') {
+    if (data.wasmDir !== undefined) setWasmPaths(data.wasmDir);
+    registerWasmKernels('wasm');
+  }
+  if (!(await tf.setBackend(data.backend))) throw new Error(`the ${data.backend} backend did not start in a training thread`);
+  const trainer = new VaeTrainer(data.spec, data.config);
+  const shapes = trainer.parameterShapes();
+  if (shapes.map((s) => s.join('x')).join() !== data.shapes.map((s) => s.join('x')).join()) {
+    throw new Error('a training thread built a model with other shapes than the coordinator');
+  }
+  const { offsets, sizes, total } = layout(shapes);
+  const params = new Float32Array(data.params);
+  const grads = new Float32Array(data.grads, data.index * total * 4, total);
+  const control = new Int32Array(data.control);
+  let version = -1;
+
+  const step = async (request: StepRequest): Promise<void> => {
+    const current = Atomics.load(control, 0);
+    if (current !== version) {
+      trainer.setParameterValues(offsets.map((offset, i) => params.subarray(offset, offset + sizes[i]!)));
+      version = current;
+    }
+    const result = await trainer.gradients({
+      batch: request.batch,
+      corrupted: request.corrupted ?? request.batch,
+      eps: request.eps,
+      n: request.n,
+      ...(request.labels === null ? {} : { labels: request.labels }),
+      stepNumber: request.stepNumber,
+    });
+    try {
+      const present: boolean[] = [];
+      for (let i = 0; i < result.grads.length; i++) {
+        const g = result.grads[i];
+        present.push(g !== undefined);
+        if (g !== undefined) grads.set(await g.data<'float32'>(), offsets[i]);
+      }
+      post({ type: 'grads', id: request.id, loss: result.loss, recon: result.recon, kl: result.kl, present });
+    } finally {
+      tf.dispose(result.grads.filter((g) => g !== undefined));
+    }
+  };
+
+  // One step at a time, in the order they come.
+  let queue = Promise.resolve();
+  port.on('message', (request: StepRequest) => {
+    queue = queue.then(() => step(request).catch((error: unknown) => post({ type: 'failed', id: request.id, message: why(error) })));
+  });
+  post({ type: 'ready' });
+}
+
+start().catch((error: unknown) => post({ type: 'failed', id: null, message: why(error) }));
