@@ -22,11 +22,16 @@ export async function runBench(entry, name) {
     logLevel: 'warn',
     resolve: { alias: { '@shared': resolve(root, 'src-shared') } },
     build: {
-      ssr: resolve(root, entry),
+      ssr: true,
       outDir: resolve(root, 'out', name),
       emptyOutDir: true,
       target: 'node20',
-      rolldownOptions: { external, output: { entryFileNames: 'bench.mjs', format: 'es' } },
+      rolldownOptions: {
+        // The training thread (data-parallel replicas) is its own entry, loaded from beside bench.mjs.
+        input: { bench: resolve(root, entry), 'train-thread': resolve(root, 'src-worker/threads/train-thread.ts') },
+        external,
+        output: { entryFileNames: '[name].mjs', chunkFileNames: '[name]-[hash].mjs', format: 'es' },
+      },
     },
     ssr: { noExternal: true },
   });

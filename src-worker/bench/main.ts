@@ -9,7 +9,9 @@ import { nodeBackendPlatform } from '../platform/node-backends';
 import { digitsFile, loadDigits, loadSampleDigits, type DigitSplit } from './digits';
 import { familiesBench, type FamilyRow } from './families';
 import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThroughput, type QualityResult } from './measure';
-import { printFamilies, printQuality, printSameSteps, printSpeed, type SpeedRow } from './report';
+import { printFamilies, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
+import { physicalCores } from '../threads/cores';
+import { scalingCurve } from './scaling';
 import { runTorchReference, torchAvailable, type TorchFigures } from './torch-reference';
 
 /**
@@ -43,6 +45,13 @@ const { values: args } = parseArgs({
     /** Only the families table (no speed, no quality, no reference). */
     'families-only': { type: 'boolean', default: false },
     script: { type: 'string', default: resolve('scripts/torch_vae_reference.py') },
+    /** Most threads of the multi-core scaling curve (default: the physical cores). */
+    threads: { type: 'string' },
+    /** Measurements per thread count of the scaling curve (the best is kept). */
+    'scaling-rounds': { type: 'string', default: '2' },
+    /** Only the multi-core scaling curve (no quality, no reference, no families). */
+    'scaling-only': { type: 'boolean', default: false },
+    'no-scaling': { type: 'boolean', default: false },
     /** Only write the digits file the PyTorch script reads (to run it by hand), then exit. */
     'write-digits': { type: 'string' },
   },
@@ -88,6 +97,28 @@ async function main(): Promise<void> {
   const only = args.families?.split(',').map((key) => key.trim());
   const familyData = args['no-families'] ? digits : await familyDigits(digits);
   const families = async (): Promise<FamilyRow[] | null> => (args['no-families'] ? null : familiesBench(familyData, familyRecipe, only));
+  const scaling = async (torch: TorchFigures | null): Promise<void> => {
+    if (args['no-scaling']) return;
+    if (auto !== 'wasm') {
+      console.log(`\nMulti-core scaling: not measured (the automatic backend is ${auto}; threads split wasm training).`);
+      return;
+    }
+    const maxThreads = args.threads === undefined ? physicalCores() : Number(args.threads);
+    const rounds = Number(args['scaling-rounds']);
+    const rows: ScalingRow[] = [];
+    for (const [label, image] of [
+      ['conv 28×28×1', { width: 28, height: 28, channels: 1 as const }],
+      ['conv 64×64×3', { width: 64, height: 64, channels: 3 as const }],
+    ] as const) {
+      const spec = { kind: 'conv' as const, image, latent: 16, hidden: 256 };
+      rows.push({ label, points: await scalingCurve(spec, batch, maxThreads, seconds, rounds), torch: image.width === 28 ? torch?.conv : undefined });
+    }
+    printScaling(rows, batch, physicalCores(), rounds);
+  };
+  if (args['scaling-only']) {
+    await scaling(null);
+    return;
+  }
   if (args['families-only']) {
     printFamilies((await families()) ?? [], auto, { ...familyRecipe, digits: familyData });
     return;
@@ -141,6 +172,8 @@ async function main(): Promise<void> {
     }
   }
   printSpeed(rows, notes, torch, batch);
+  await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false });
+  await scaling(torch);
   if (quality) printQuality(quality, auto, torch, { digits, epochs, batch, k });
   // Last, on the automatic backend again (the speed loop left another one active).
   await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false });

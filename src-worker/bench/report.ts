@@ -2,7 +2,8 @@ import type { BackendName, ArchitectureKind } from '@shared/config';
 import type { DigitSplit } from './digits';
 import type { FamilyRecipe, FamilyRow } from './families';
 import type { QualityResult, Throughput } from './measure';
-import type { TorchFigures } from './torch-reference';
+import type { ScalingPoint } from './scaling';
+import type { TorchFigures, TorchModelFigures } from './torch-reference';
 
 /** The bench's printed tables: figures beside their reference and target. */
 export const TARGET_RATIO = 1.5;
@@ -88,6 +89,35 @@ export function printFamilies(rows: FamilyRow[], backend: BackendName, recipe: F
   for (const row of rows) {
     if (row.name.startsWith('VAE +') && plain != null && row.nll !== null) {
       console.log(`${row.name} − VAE: ${(row.nll - plain).toFixed(2)} nats (negative: the flow helps)`);
+    }
+  }
+}
+
+/** Data-parallel training: the app's img/s by thread count, beside its own 1-thread figure. */
+export const TARGET_SCALING_2 = 1.8;
+
+export interface ScalingRow {
+  label: string;
+  points: ScalingPoint[];
+  /** PyTorch on the same model (28×28 only), 1 and 2 threads. */
+  torch?: TorchModelFigures | undefined;
+}
+
+export function printScaling(rows: ScalingRow[], batch: number, cores: number, rounds: number): void {
+  console.log(
+    `\nMulti-core scaling: data-parallel training (wasm, batch ${batch} split across threads), img/s, best of ${rounds}; ` +
+      `${cores} physical cores (target on 2 cores: ≥ ${TARGET_SCALING_2}× the 1-thread figure)`,
+  );
+  console.log(`${pad('model', 15)}${pad('threads', 9)}${pad('img/s', 10)}${pad('× 1 thread', 12)}${pad('steps', 7)}PyTorch (same threads)`);
+  for (const row of rows) {
+    const one = row.points.find((p) => p.threads === 1)?.imagesPerSec;
+    for (const p of row.points) {
+      const ref = p.threads === 1 ? row.torch?.imgPerSec1Thread : p.threads === 2 ? row.torch?.imgPerSec2Threads : undefined;
+      const versus = ref ? `${fmt(ref)} (ours ${(p.imagesPerSec / ref).toFixed(2)}×)` : '—';
+      console.log(
+        `${pad(row.label, 15)}${pad(String(p.threads), 9)}${pad(fmt(p.imagesPerSec), 10)}` +
+          `${pad(one ? `${(p.imagesPerSec / one).toFixed(2)}×` : '—', 12)}${pad(String(p.steps), 7)}${versus}`,
+      );
     }
   }
 }

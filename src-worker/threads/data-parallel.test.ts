@@ -5,7 +5,7 @@ import { defaultRunConfig, type RunConfig } from '@shared/config';
 import { splitIndices } from '@shared/random';
 import { wasmBinaryDir } from '../io/wasm-files';
 import { syntheticImages, useBackend } from '../testing/setup';
-import { DataParallelTrainer, shardRanges, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
+import { adamRange, DataParallelTrainer, shardRanges, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { ParallelOptions } from '../train/engine-trainer';
 import { gatherBatch } from '../train/images';
 import { train } from '../train/loop';
@@ -106,16 +106,38 @@ describe('data-parallel training', () => {
     // A replica in this thread: what the thread pool must be indistinguishable from.
     const inProcess = (setup: ReplicaSetup): GradientReplicas => {
       const replica = new VaeTrainer(setup.spec, setup.config);
+      const sizes = setup.shapes.map((shape) => shape.reduce((a, b) => a * b, 1));
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const parameters = new Float32Array(total);
+      const block = new Float32Array(total);
+      const load = (): void => {
+        let offset = 0;
+        replica.setParameterValues(sizes.map((size) => parameters.subarray(offset, (offset += size))));
+      };
       return {
         count: 1,
-        setParameters: (values) => Promise.resolve(replica.setParameterValues(values)),
+        parameters,
+        m: new Float32Array(total),
+        v: new Float32Array(total),
+        published: load,
         gradients: async (shards: readonly (StepInputs | null)[]): Promise<(ReplicaGradients | null)[]> => {
           const shard = shards[0];
           if (!shard) return [null];
           const g = await replica.gradients(shard);
-          const grads = await Promise.all(g.grads.map(async (t) => (t === undefined ? null : Float32Array.from(await t.data<'float32'>()))));
+          let offset = 0;
+          const grads: (Float32Array | null)[] = [];
+          for (const [i, t] of g.grads.entries()) {
+            if (t !== undefined) block.set(await t.data<'float32'>(), offset);
+            grads.push(t === undefined ? null : block.subarray(offset, offset + sizes[i]!));
+            offset += sizes[i]!;
+          }
           g.grads.forEach((t) => t?.dispose());
           return [{ loss: g.loss, recon: g.recon, kl: g.kl, grads }];
+        },
+        update(step) {
+          adamRange(step, 0, total, sizes, [block], this);
+          load();
+          return Promise.resolve();
         },
         close: () => replica.dispose(),
       };

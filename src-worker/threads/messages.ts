@@ -1,12 +1,14 @@
 import type { VaeSpec } from '../model/vae';
+import type { AdamUpdate } from '../train/data-parallel';
 import type { TrainerConfig } from '../train/trainer';
 
 /**
  * What a training replica thread (train-thread.ts) and its pool (replica-pool.ts)
  * exchange. Weights and gradients travel through shared memory, never through
- * messages: `params` holds the coordinator's weights (every variable's values, one
- * after the other, in the trainable order), `grads` one such block per replica, and
- * `control[0]` the weights' version, bumped (atomically) after every write.
+ * messages: `params` holds the weights (every variable's values, one after the other,
+ * in the trainable order), `m` and `v` Adam's moments, `grads` one such block per
+ * replica, and `control[0]` the weights' version, bumped (atomically) after every
+ * write.
  */
 export interface ReplicaThreadData {
   index: number;
@@ -17,7 +19,11 @@ export interface ReplicaThreadData {
   config: TrainerConfig;
   shapes: number[][];
   params: SharedArrayBuffer;
+  m: SharedArrayBuffer;
+  v: SharedArrayBuffer;
   grads: SharedArrayBuffer;
+  /** How many replicas write into `grads`. */
+  count: number;
   control: SharedArrayBuffer;
 }
 
@@ -33,8 +39,20 @@ export interface StepRequest {
   stepNumber: number;
 }
 
+/** The optimizer step on elements [from, to) of the weights. */
+export interface UpdateRequest {
+  type: 'update';
+  id: number;
+  step: AdamUpdate;
+  from: number;
+  to: number;
+}
+
+export type ToReplica = StepRequest | UpdateRequest;
+
 export type ToPool =
   | { type: 'ready' }
+  | { type: 'updated'; id: number }
   | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[] }
   | { type: 'failed'; id: number | null; message: string };
 

@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { GradientReplicas, ReplicaGradients, ReplicaSetup } from '../train/data-parallel';
+import { shardRanges, type AdamUpdate, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { StepInputs } from '../train/trainer';
-import { layout, type ReplicaThreadData, type StepRequest, type ToPool } from './messages';
+import { layout, type ReplicaThreadData, type StepRequest, type ToPool, type UpdateRequest } from './messages';
 
 /**
  * Training replicas on worker threads (Node's side of train/data-parallel.ts). Each
  * thread loads its own tfjs and wasm instance from the same local .wasm files as the
- * worker; weights go out and gradients come back through SharedArrayBuffers (one copy
- * each way, no message carries a tensor); a step's rows go out in one message.
+ * worker; weights, moments and gradients stay in SharedArrayBuffers (no message
+ * carries a tensor), a step's rows go out in one message (moved, not copied), and each
+ * thread applies the optimizer step to its slice of the weights.
  */
 
 /** The built thread entry beside this bundle (out/main/train-thread.js, out/bench/train-thread.mjs), or VAE_TRAIN_THREAD_JS. */
@@ -33,7 +34,7 @@ export interface ReplicaThreadOptions {
 }
 
 interface Pending {
-  resolve(answer: ReplicaGradients): void;
+  resolve(answer: ReplicaGradients | null): void;
   reject(error: Error): void;
 }
 
@@ -42,11 +43,14 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
   const script = options.script ?? replicaScript();
   if (script === undefined) throw new Error('the training thread script (train-thread.js) is missing from this build');
   const { offsets, sizes, total } = layout(setup.shapes);
-  const params = new SharedArrayBuffer(total * 4);
-  const grads = new SharedArrayBuffer(count * total * 4);
+  const shared = (floats: number): SharedArrayBuffer => new SharedArrayBuffer(floats * 4);
+  const params = shared(total);
+  const m = shared(total);
+  const v = shared(total);
+  const grads = shared(count * total);
   const control = new SharedArrayBuffer(4);
-  const paramsView = new Float32Array(params);
   const versions = new Int32Array(control);
+  const slices = shardRanges(total, count);
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let broken: Error | null = null;
@@ -67,7 +71,10 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
       config: setup.config,
       shapes: setup.shapes,
       params,
+      m,
+      v,
       grads,
+      count,
       control,
     };
     const thread = new Worker(script, { workerData: data });
@@ -77,22 +84,28 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
       thread.on('message', (message: ToPool) => {
         if (message.type === 'ready') {
           resolve();
-        } else if (message.type === 'failed') {
+          return;
+        }
+        if (message.type === 'failed') {
           const error = new Error(`training thread ${index + 1}: ${message.message}`);
           if (message.id === null) reject(error);
           else fail(error);
-        } else {
-          const waiting = pending.get(message.id);
-          if (waiting === undefined) return;
-          pending.delete(message.id);
-          const region = index * total;
-          waiting.resolve({
-            loss: message.loss,
-            recon: message.recon,
-            kl: message.kl,
-            grads: message.present.map((present, i) => (present ? new Float32Array(grads, (region + offsets[i]!) * 4, sizes[i]) : null)),
-          });
+          return;
         }
+        const waiting = pending.get(message.id);
+        if (waiting === undefined) return;
+        pending.delete(message.id);
+        if (message.type === 'updated') {
+          waiting.resolve(null);
+          return;
+        }
+        const region = index * total;
+        waiting.resolve({
+          loss: message.loss,
+          recon: message.recon,
+          kl: message.kl,
+          grads: message.present.map((present, i) => (present ? new Float32Array(grads, (region + offsets[i]!) * 4, sizes[i]) : null)),
+        });
       });
       thread.on('error', (error) => {
         const wrapped = new Error(`training thread ${index + 1} failed: ${error.message}`);
@@ -130,17 +143,21 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
     clearTimeout(timer);
   }
 
+  /** Sends one request to a thread and resolves with its answer. */
+  const ask = (index: number, request: StepRequest | UpdateRequest, transfer: ArrayBuffer[] = []): Promise<ReplicaGradients | null> =>
+    new Promise((resolve, reject) => {
+      pending.set(request.id, { resolve, reject });
+      threads[index]!.postMessage(request, transfer);
+    });
+
   return {
     count,
-    setParameters(values: readonly Float32Array[]): Promise<void> {
-      if (broken) return Promise.reject(broken);
-      values.forEach((v, i) => {
-        if (v.length !== sizes[i]) throw new Error(`parameter ${i} has ${v.length} values, the replicas ${sizes[i]}`);
-        paramsView.set(v, offsets[i]);
-      });
-      // The version is what a thread compares before a step: bumped after the weights are written.
+    parameters: new Float32Array(params),
+    m: new Float32Array(m),
+    v: new Float32Array(v),
+    published(): void {
+      // What a thread compares before a step: bumped after the weights are written.
       Atomics.add(versions, 0, 1);
-      return Promise.resolve();
     },
     gradients(shards: readonly (StepInputs | null)[]): Promise<(ReplicaGradients | null)[]> {
       if (broken) return Promise.reject(broken);
@@ -148,14 +165,13 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
       return Promise.all(
         shards.map((shard, index) => {
           if (shard === null) return Promise.resolve(null);
-          const id = nextId++;
-          // Compact copies (a view would clone its whole buffer), handed over without a second copy.
+          // Compact copies (a view would clone its whole buffer), then moved to the thread.
           const batch = shard.batch.slice();
           const corrupted = shard.corrupted === shard.batch ? null : shard.corrupted.slice();
           const eps = shard.eps.slice();
           const request: StepRequest = {
             type: 'step',
-            id,
+            id: nextId++,
             batch,
             corrupted,
             eps,
@@ -163,12 +179,14 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
             labels: shard.labels === undefined ? null : Int32Array.from(shard.labels),
             stepNumber: shard.stepNumber,
           };
-          return new Promise<ReplicaGradients>((resolve, reject) => {
-            pending.set(id, { resolve, reject });
-            threads[index]!.postMessage(request, [batch.buffer, eps.buffer, ...(corrupted === null ? [] : [corrupted.buffer])]);
-          });
+          return ask(index, request, [batch.buffer, eps.buffer, ...(corrupted === null ? [] : [corrupted.buffer])] as ArrayBuffer[]);
         }),
       );
+    },
+    async update(step: AdamUpdate): Promise<void> {
+      if (broken) throw broken;
+      await Promise.all(slices.map(([from, to], index) => ask(index, { type: 'update', id: nextId++, step, from, to })));
+      Atomics.add(versions, 0, 1);
     },
     close,
   };

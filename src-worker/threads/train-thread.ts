@@ -3,8 +3,9 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../engine/tf';
 import { registerWasmKernels } from '../backends/wasm-kernels/register';
+import { adamRange } from '../train/data-parallel';
 import { VaeTrainer } from '../train/trainer';
-import { layout, type ReplicaThreadData, type StepRequest, type ToPool } from './messages';
+import { layout, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
 
 /**
  * A training replica: one worker thread with its own tfjs and wasm instance and a copy
@@ -31,6 +32,8 @@ async function start(): Promise<void> {
   const { offsets, sizes, total } = layout(shapes);
   const params = new Float32Array(data.params);
   const grads = new Float32Array(data.grads, data.index * total * 4, total);
+  const everyGrads = Array.from({ length: data.count }, (_, r) => new Float32Array(data.grads, r * total * 4, total));
+  const state = { parameters: params, m: new Float32Array(data.m), v: new Float32Array(data.v) };
   const control = new Int32Array(data.control);
   let version = -1;
 
@@ -61,10 +64,20 @@ async function start(): Promise<void> {
     }
   };
 
-  // One step at a time, in the order they come.
+  // Every replica's gradient is in: this thread's slice of the optimizer step.
+  const update = (request: UpdateRequest): void => {
+    adamRange(request.step, request.from, request.to, sizes, everyGrads, state);
+    post({ type: 'updated', id: request.id });
+  };
+
+  // One request at a time, in the order they come.
   let queue = Promise.resolve();
-  port.on('message', (request: StepRequest) => {
-    queue = queue.then(() => step(request).catch((error: unknown) => post({ type: 'failed', id: request.id, message: why(error) })));
+  port.on('message', (request: ToReplica) => {
+    queue = queue.then(() =>
+      (request.type === 'step' ? step(request) : Promise.resolve(update(request))).catch((error: unknown) =>
+        post({ type: 'failed', id: request.id, message: why(error) }),
+      ),
+    );
   });
   post({ type: 'ready' });
 }

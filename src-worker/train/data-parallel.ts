@@ -1,6 +1,6 @@
-import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
 import type { VaeSpec } from '../model/vae';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON } from './adam';
 import type { ArtifactKind } from './artifacts';
 import type { EngineTrainer, EpochView } from './engine-trainer';
 import type { RasterImage } from './grid';
@@ -8,14 +8,19 @@ import type { BatchLabels, EvalSums, StepInputs, StepStats, TrainerConfig, Train
 
 /**
  * Data-parallel training across threads. tfjs-backend-wasm runs its kernels on one
- * thread under Node, so the batch is split instead: this thread and each replica (a
- * copy of the model on another thread, with its own tfjs) compute the gradient of
- * their rows, the gradients are summed in a fixed order (this thread's rows, then
- * replica 1, 2, …) weighted by each shard's share of the batch, and one Adam step on
- * this thread's weights follows; the replicas take the new weights before the next
- * step. The noise and corruption of every row are drawn here for the whole batch, so
- * the random numbers do not depend on the thread count; a run is reproducible for a
- * seed and a thread count, and one thread is today's trainer itself (no replica).
+ * thread under Node, so the batch is split instead: each replica (a copy of the model
+ * on a worker thread, with its own tfjs) computes the gradient of its contiguous shard
+ * of rows at the weights in shared memory; this thread sums the gradients in a fixed
+ * order (replica 1, 2, …), each weighted by its shard's share of the batch, and one
+ * Adam step (PyTorch's formula, as train/adam.ts, fused in one pass) updates the
+ * shared weights, each replica its own slice of them; the replicas read the new
+ * weights before the next step. This thread computes no rows and no update: it draws
+ * the noise, hands out the work and keeps the run's state, and the replicas are what
+ * the cores run.
+ *
+ * The noise and corruption of every row are drawn here for the whole batch, so the
+ * random numbers do not depend on the thread count; a run is reproducible for a seed
+ * and a thread count, and one thread is today's trainer itself (no replica at all).
  *
  * The objective is each shard's own batch mean, weighted by its share: for the ELBO
  * and β-VAE (linear in the rows) that is the whole batch's gradient up to float
@@ -23,8 +28,9 @@ import type { BatchLabels, EvalSums, StepInputs, StepStats, TrainerConfig, Train
  * the batch means, so with several threads they are computed per shard (as every
  * data-parallel trainer does); one thread computes them over the whole batch.
  *
- * No Node API here: the threads themselves are behind GradientReplicas
- * (src-worker/threads/replica-pool.ts under Node; a browser would use Web Workers).
+ * Evaluation, images and checkpoints use the local trainer, whose weights and moments
+ * are brought up to date from the shared ones first. No Node API here: the threads
+ * are behind GradientReplicas (src-worker/threads/replica-pool.ts under Node).
  */
 
 /** A replica's answer: its shard's batch means and its gradient by trainable variable (null: none). */
@@ -36,20 +42,103 @@ export interface ReplicaGradients {
   grads: (Float32Array | null)[];
 }
 
-/** Model replicas on other threads. */
+/** One optimizer step, as every replica applies it to its slice of the weights. */
+export interface AdamUpdate {
+  /** The 1-based optimizer step (Adam's bias corrections). */
+  stepNumber: number;
+  learningRate: number;
+  /** Each replica's share of the batch (0: it had no rows). */
+  weights: number[];
+  /** [replica][variable]: whether that replica's gradient of that variable counts. */
+  present: boolean[][];
+}
+
+/**
+ * Model replicas on other threads. Weights, Adam's moments and the replicas'
+ * gradients live in shared memory, every variable's values one after the other in the
+ * trainable order; the replicas also apply the optimizer step, each to its own slice
+ * of the weights, so no thread waits on one doing it all.
+ */
 export interface GradientReplicas {
   readonly count: number;
-  /** Every replica computes its next gradient at these weights (trainable order). */
-  setParameters(values: readonly Float32Array[]): Promise<void>;
-  /**
-   * Shard i goes to replica i (null: no rows for it this step). The shards are handed
-   * over before this returns, so the caller computes its own rows meanwhile.
-   */
+  /** The weights the replicas compute at. */
+  readonly parameters: Float32Array;
+  /** Adam's first and second moments, same layout. */
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Call after writing `parameters` here: the replicas take them before their next gradient. */
+  published(): void;
+  /** Shard i goes to replica i (null: no rows for it this step); answers in the same order. */
   gradients(shards: readonly (StepInputs | null)[]): Promise<(ReplicaGradients | null)[]>;
+  /** Σ_r w_r g_r in replica order, then Adam, on the shared weights (the replicas then take them). */
+  update(step: AdamUpdate): Promise<void>;
   close(): void;
 }
 
-/** What a replica is built from: the trainer's spec and config (its weights come from setParameters). */
+/**
+ * Elements [from, to) of the optimizer step: the weighted sum of the replicas'
+ * gradients in replica order, then Adam as train/adam.ts computes it (PyTorch's
+ * formula). Elementwise, so how the elements are split between threads changes no
+ * number. A variable no replica has a gradient for keeps its weights and moments.
+ * `grads[r]`: replica r's gradient block.
+ */
+export function adamRange(
+  step: AdamUpdate,
+  from: number,
+  to: number,
+  sizes: readonly number[],
+  grads: readonly Float32Array[],
+  state: { parameters: Float32Array; m: Float32Array; v: Float32Array },
+): void {
+  const stepSize = step.learningRate / (1 - ADAM_BETA1 ** step.stepNumber);
+  const secondCorrection = 1 / (1 - ADAM_BETA2 ** step.stepNumber);
+  const { parameters: params, m, v } = state;
+  let offset = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    const size = sizes[i]!;
+    const start = Math.max(from, offset);
+    const end = Math.min(to, offset + size);
+    offset += size;
+    if (start >= end) continue;
+    const sources: Float32Array[] = [];
+    const weights: number[] = [];
+    grads.forEach((g, r) => {
+      if (step.weights[r]! > 0 && step.present[r]?.[i] === true) {
+        sources.push(g);
+        weights.push(step.weights[r]!);
+      }
+    });
+    if (sources.length > 0) adamSpan(start, end, sources, weights, params, m, v, stepSize, secondCorrection);
+  }
+}
+
+/** adamRange's inner loop over one variable's elements [start, end): monomorphic, no closure. */
+function adamSpan(
+  start: number,
+  end: number,
+  sources: Float32Array[],
+  weights: number[],
+  params: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  stepSize: number,
+  secondCorrection: number,
+): void {
+  const b1 = ADAM_BETA1;
+  const b2 = ADAM_BETA2;
+  const count = sources.length;
+  for (let k = start; k < end; k++) {
+    // The weighted sum in replica order, then Adam with the moments rounded to float32
+    // as they are stored (like tfjs's Adam).
+    let g = weights[0]! * sources[0]![k]!;
+    for (let r = 1; r < count; r++) g += weights[r]! * sources[r]![k]!;
+    const mk = (m[k] = b1 * m[k]! + (1 - b1) * g);
+    const vk = (v[k] = b2 * v[k]! + (1 - b2) * g * g);
+    params[k] = params[k]! - (Math.fround(mk) / (Math.sqrt(Math.fround(vk) * secondCorrection) + ADAM_EPSILON)) * stepSize;
+  }
+}
+
+/** What a replica is built from: the trainer's spec and config (its weights come from `parameters`). */
 export interface ReplicaSetup {
   spec: VaeSpec;
   config: TrainerConfig;
@@ -62,7 +151,7 @@ export type StartReplicas = (count: number, setup: ReplicaSetup) => Promise<Grad
 
 /**
  * Row ranges of `shards` contiguous shards of n rows, as even as possible, the larger
- * ones first (so the first, this thread's, is never empty).
+ * ones first (so the first is never empty).
  */
 export function shardRanges(n: number, shards: number): [number, number][] {
   const base = Math.floor(n / shards);
@@ -77,7 +166,7 @@ export function shardRanges(n: number, shards: number): [number, number][] {
   return ranges;
 }
 
-/** Rows [from, to) of a step's inputs (noise rows per image: M2 has one per class). */
+/** Rows [from, to) of a step's inputs (`noisePerImage`: noise values per image, M2 has a row per class). */
 export function sliceStep(inputs: StepInputs, from: number, to: number, inputSize: number, noisePerImage: number): StepInputs {
   const batch = inputs.batch.subarray(from * inputSize, to * inputSize);
   return {
@@ -90,23 +179,41 @@ export function sliceStep(inputs: StepInputs, from: number, to: number, inputSiz
   };
 }
 
-/** A Gaussian-latent trainer (VAE, cVAE, flows, M2) whose steps run on this thread and `replicas.count` others. */
+/** A Gaussian-latent trainer (VAE, cVAE, flows, M2) whose steps run on `replicas.count` threads. */
 export class DataParallelTrainer implements EngineTrainer {
-  private weightsStale = true;
+  /** Where the current weights and moments are: the local trainer's (at the start, after a resume) or the shared arrays. */
+  private current: 'local' | 'shared' = 'local';
+  /** The local trainer's weights are behind the shared ones. */
+  private localBehind = false;
+  private step_ = 0;
+  private readonly offsets: number[];
+  private readonly sizes: number[];
   readonly classify?: VaeTrainer['classify'];
 
   constructor(
     readonly local: VaeTrainer,
     private readonly replicas: GradientReplicas,
   ) {
-    if (local.classifier) this.classify = local.classify.bind(local);
+    this.sizes = local.parameterShapes().map((shape) => shape.reduce((a, b) => a * b, 1));
+    this.offsets = [];
+    let total = 0;
+    for (const size of this.sizes) {
+      this.offsets.push(total);
+      total += size;
+    }
+    if (replicas.parameters.length !== total) throw new Error(`the replicas hold ${replicas.parameters.length} weights, the model ${total}`);
+    if (local.classifier) {
+      this.classify = async (batch, n) => {
+        this.catchUpLocal();
+        return local.classify(batch, n);
+      };
+    }
   }
 
-  /** Threads a step runs on: this one and the replicas. */
+  /** Threads a step runs on. */
   get threads(): number {
-    return this.replicas.count + 1;
+    return this.replicas.count;
   }
-
   get latent(): number {
     return this.local.latent;
   }
@@ -117,82 +224,91 @@ export class DataParallelTrainer implements EngineTrainer {
     return this.local.inputSize;
   }
 
+  /** Moves weights, moments and step count from the local trainer into the shared arrays (first step, after a resume). */
+  private async takeFromLocal(): Promise<void> {
+    const params = await this.local.parameterValues();
+    const moments = await this.local.exportMoments();
+    params.forEach((values, i) => this.replicas.parameters.set(values, this.offsets[i]));
+    moments.m.forEach((values, i) => this.replicas.m.set(values, this.offsets[i]));
+    moments.v.forEach((values, i) => this.replicas.v.set(values, this.offsets[i]));
+    this.step_ = moments.step;
+    this.replicas.published();
+    this.current = 'shared';
+    this.localBehind = false;
+  }
+
+  private views(values: Float32Array): Float32Array[] {
+    return this.offsets.map((offset, i) => values.subarray(offset, offset + this.sizes[i]!));
+  }
+
+  /** Gives the local trainer the shared weights before it evaluates or draws. */
+  private catchUpLocal(): void {
+    if (this.current !== 'shared' || !this.localBehind) return;
+    this.local.setParameterValues(this.views(this.replicas.parameters));
+    this.localBehind = false;
+  }
+
   async step(batch: Float32Array, n: number, labels?: BatchLabels): Promise<StepStats> {
+    if (this.current === 'local') await this.takeFromLocal();
     const local = this.local;
-    const inputs = local.drawStep(batch, n, labels);
-    if (this.weightsStale) {
-      await this.replicas.setParameters(await local.parameterValues());
-      this.weightsStale = false;
-    }
-    const ranges = shardRanges(n, this.threads);
+    const stepNumber = this.step_ + 1;
+    const inputs = { ...local.drawStep(batch, n, labels), stepNumber };
+    const ranges = shardRanges(n, this.replicas.count);
     const noisePerImage = local.noiseRowsPerImage * local.latent;
-    const shards = ranges.map(([from, to]) => (to > from ? sliceStep(inputs, from, to, local.inputSize, noisePerImage) : null));
-    // The replicas start on their rows first; this thread then computes its own.
-    const remote = this.replicas.gradients(shards.slice(1));
-    const mine = await local.gradients(shards[0]!);
-    const theirs = await remote.catch((error: unknown) => {
-      tf.dispose(mine.grads.filter((g) => g !== undefined));
-      throw error;
-    });
-    const weights = ranges.map(([from, to]) => (to - from) / n);
-    const stats = { loss: mine.loss * weights[0]!, recon: mine.recon * weights[0]!, kl: mine.kl * weights[0]! };
-    theirs.forEach((answer, r) => {
-      if (answer === null) return;
-      const w = weights[r + 1]!;
-      stats.loss += answer.loss * w;
-      stats.recon += answer.recon * w;
-      stats.kl += answer.kl * w;
-    });
-    const shapes = local.parameterShapes();
-    // Σ_s w_s g_s in shard order, one variable at a time.
-    const summed = mine.grads.map((own, i) =>
-      tf.tidy(() => {
-        let total: tf.Tensor | undefined = own === undefined ? undefined : tf.mul(own, weights[0]!);
-        theirs.forEach((answer, r) => {
-          const values = answer?.grads[i];
-          if (values === null || values === undefined) return;
-          const term = tf.mul(tf.tensor(values, shapes[i]), weights[r + 1]!);
-          total = total === undefined ? term : tf.add(total, term);
-        });
-        return total;
-      }),
+    const answers = await this.replicas.gradients(
+      ranges.map(([from, to]) => (to > from ? sliceStep(inputs, from, to, local.inputSize, noisePerImage) : null)),
     );
-    tf.dispose(mine.grads.filter((g) => g !== undefined));
-    try {
-      if (Number.isFinite(stats.loss)) {
-        local.applyGradients(summed, inputs.stepNumber);
-        this.weightsStale = true;
-      }
-      return stats;
-    } finally {
-      tf.dispose(summed.filter((g) => g !== undefined));
+    const weights = ranges.map(([from, to]) => (to - from) / n);
+    const stats = { loss: 0, recon: 0, kl: 0 };
+    answers.forEach((answer, r) => {
+      if (answer === null) return;
+      stats.loss += answer.loss * weights[r]!;
+      stats.recon += answer.recon * weights[r]!;
+      stats.kl += answer.kl * weights[r]!;
+    });
+    if (Number.isFinite(stats.loss)) {
+      const present = answers.map((answer) => (answer === null ? [] : answer.grads.map((g) => g !== null)));
+      await this.replicas.update({ stepNumber, learningRate: local.learningRate(stepNumber), weights, present });
+      this.step_ = stepNumber;
+      this.localBehind = true;
     }
+    return stats;
   }
 
   evaluate(batch: Float32Array, n: number, rng: Rng, labels?: BatchLabels): Promise<EvalSums> {
+    this.catchUpLocal();
     return this.local.evaluate(batch, n, rng, labels);
   }
   iwaeLogLikelihood(batch: Float32Array, n: number, k: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
+    this.catchUpLocal();
     return this.local.iwaeLogLikelihood(batch, n, k, rng, labels);
   }
   reconstruct(batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
+    this.catchUpLocal();
     return this.local.reconstruct(batch, n, labels);
   }
   klPerDimSums(batch: Float32Array, n: number, labels?: BatchLabels): Promise<ArrayLike<number>> {
+    this.catchUpLocal();
     return this.local.klPerDimSums(batch, n, labels);
   }
   epochImages(view: EpochView): Promise<{ kind: ArtifactKind; image: RasterImage }[]> {
+    this.catchUpLocal();
     return this.local.epochImages(view);
   }
+  decoderSigma(): Promise<number | null> {
+    this.catchUpLocal();
+    return this.local.decoderSigma();
+  }
   exportState(): Promise<TrainerState> {
+    if (this.current === 'shared') {
+      this.catchUpLocal();
+      this.local.importMoments({ step: this.step_, m: this.views(this.replicas.m), v: this.views(this.replicas.v) });
+    }
     return this.local.exportState();
   }
   importState(state: TrainerState): void {
     this.local.importState(state);
-    this.weightsStale = true;
-  }
-  decoderSigma(): Promise<number | null> {
-    return this.local.decoderSigma();
+    this.current = 'local';
   }
   dispose(): void {
     this.replicas.close();

@@ -115,9 +115,9 @@ export async function createParallelTrainer(
   const spec = modelSpec(config, images);
   const local = new VaeTrainer(spec, config);
   try {
-    const replicas = await parallel.start(parallel.threads - 1, { spec, config, shapes: local.parameterShapes() });
+    const replicas = await parallel.start(parallel.threads, { spec, config, shapes: local.parameterShapes() });
     if (replicas === null) return { trainer: local, threads: 1 };
-    return { trainer: new DataParallelTrainer(local, replicas), threads: replicas.count + 1 };
+    return { trainer: new DataParallelTrainer(local, replicas), threads: replicas.count };
   } catch (error) {
     local.dispose();
     throw error;

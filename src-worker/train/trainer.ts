@@ -16,7 +16,7 @@ import { learningRateAt, objectiveAt, type ScheduleConfig } from '../objectives/
 import { trainingObjective } from '../objectives/training-loss';
 import { familyOf } from '@shared/families';
 import { decoderHead } from '@shared/likelihood';
-import { Adam } from './adam';
+import { Adam, type AdamMoments } from './adam';
 import { SAMPLE_COUNT, samplesGrid, traversalGrid, type ArtifactKind } from './artifacts';
 import type { EpochView } from './engine-trainer';
 import type { RasterImage } from './grid';
@@ -359,6 +359,20 @@ export class VaeTrainer {
     } finally {
       tf.dispose(grads.filter((g) => g !== undefined));
     }
+  }
+
+  /** The learning rate of a 1-based optimizer step (the run's decay schedule). */
+  learningRate(stepNumber: number): number {
+    return learningRateAt(this.config, stepNumber);
+  }
+
+  /** Adam's step count and moments (a data-parallel coordinator runs its own update on them). */
+  exportMoments(): Promise<AdamMoments> {
+    return this.adam.exportMoments();
+  }
+
+  importMoments(moments: AdamMoments): void {
+    this.adam.importMoments(moments);
   }
 
   /** The trainable variables' shapes, in order (what a replica's weights are laid out as). */

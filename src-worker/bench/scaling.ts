@@ -1,0 +1,66 @@
+import { defaultRunConfig } from '@shared/config';
+import { createRng } from '../engine/random';
+import { wasmBinaryDir } from '../io/wasm-files';
+import type { VaeSpec } from '../model/vae';
+import { startReplicaThreads } from '../threads/replica-pool';
+import { DataParallelTrainer } from '../train/data-parallel';
+import type { EngineTrainer } from '../train/engine-trainer';
+import { VaeTrainer } from '../train/trainer';
+
+/**
+ * The multi-core scaling curve: training img/s of one model with 1, 2, … threads
+ * (train/data-parallel.ts; 1 = the single-thread trainer itself, no replica). Each
+ * count is measured `rounds` times, the counts interleaved, and the best kept: on a
+ * machine shared with other work the best is the least disturbed, and interleaving
+ * keeps a burst of load from landing on one count only.
+ */
+export interface ScalingPoint {
+  threads: number;
+  imagesPerSec: number;
+  steps: number;
+}
+
+async function trainerOn(spec: VaeSpec, threads: number): Promise<EngineTrainer> {
+  const config = { ...defaultRunConfig(), seed: 1 };
+  const local = new VaeTrainer(spec, config);
+  if (threads === 1) return local;
+  const wasmDir = wasmBinaryDir();
+  const replicas = await startReplicaThreads(threads, { spec, config, shapes: local.parameterShapes() }, {
+    backend: 'wasm',
+    ...(wasmDir === undefined ? {} : { wasmDir }),
+  });
+  return new DataParallelTrainer(local, replicas);
+}
+
+async function measure(spec: VaeSpec, threads: number, batch: number, seconds: number, minSteps: number): Promise<ScalingPoint> {
+  const D = spec.image.width * spec.image.height * spec.image.channels;
+  const rng = createRng(7);
+  const x = Float32Array.from({ length: batch * D }, () => (rng.uniform() > 0.5 ? 1 : 0));
+  const trainer = await trainerOn(spec, threads);
+  try {
+    // Warm-up: kernel setup, Adam's first allocation, the replicas' first weights.
+    await trainer.step(x, batch);
+    await trainer.step(x, batch);
+    let steps = 0;
+    const t0 = performance.now();
+    while (steps < minSteps || performance.now() - t0 < seconds * 1000) {
+      await trainer.step(x, batch);
+      steps++;
+    }
+    return { threads, imagesPerSec: (steps * batch * 1000) / (performance.now() - t0), steps };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+export async function scalingCurve(spec: VaeSpec, batch: number, maxThreads: number, seconds: number, rounds: number, minSteps = 3): Promise<ScalingPoint[]> {
+  const best = new Map<number, ScalingPoint>();
+  for (let round = 0; round < rounds; round++) {
+    for (let threads = 1; threads <= maxThreads; threads++) {
+      const point = await measure(spec, threads, batch, seconds, minSteps);
+      const previous = best.get(threads);
+      if (previous === undefined || point.imagesPerSec > previous.imagesPerSec) best.set(threads, point);
+    }
+  }
+  return [...best.values()].sort((a, b) => a.threads - b.threads);
+}
