@@ -10,6 +10,7 @@ export const LIMITS = {
   learningRate: { min: 1e-6, max: 1 },
   /** Importance samples per test image for the IWAE bound. */
   iwaeSamples: { min: 1, max: 5000 },
+  threads: { min: 1, max: 256 },
   /** Schedules (warm-up, capacity, learning-rate decay) are counted in optimizer steps. */
   scheduleSteps: { min: 1, max: 10_000_000 },
   nameLength: 120,
@@ -224,6 +225,12 @@ export const runConfigObject = z
     validationFraction: z.number().min(0).max(0.5).default(0.1),
     /** Force a backend instead of the automatic choice. */
     backend: z.enum(backendNames).optional(),
+    /**
+     * Threads a training step is split across (data-parallel, one model replica each);
+     * absent: the machine's physical cores. Losses are reproducible for a seed and a
+     * thread count; 1 is the single-thread trainer.
+     */
+    threads: z.number().int().min(1).max(LIMITS.threads.max).optional(),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -46,6 +46,7 @@ const DESCRIPTIONS: Record<RunSetting, string> = {
   seed: 'Random seed: same seed, same run',
   validationFraction: 'Only for datasets packed without a split: share held out for validation',
   backend: 'Compute backend',
+  threads: 'Threads a training step is split across (data-parallel; reproducible per seed and thread count)',
 };
 
 /** What an optional setting without a schema default comes to when left out. */
@@ -53,6 +54,7 @@ const RESOLVED_DEFAULTS: Partial<Record<RunSetting, string>> = {
   classifierWeight: '0.1 · unlabelled / labelled images',
   classifier: 'mlp',
   backend: 'the fastest that passes its self-check',
+  threads: 'the physical cores, fewer when memory is short',
 };
 
 export interface RunSettingInfo {

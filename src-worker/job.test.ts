@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '@shared/errors';
-import { parseRunConfig } from './job';
+import { chooseThreads, parseRunConfig } from './job';
+import { trainingBytes } from './model/memory';
+import { syntheticImages } from './testing/setup';
 
 describe('run config at the worker edge', () => {
   it('fills defaults', () => {
@@ -46,5 +48,35 @@ describe('run config at the worker edge', () => {
         expect((error as ApiError).message).toContain(field);
       }
     }
+  });
+});
+
+describe('training threads', () => {
+  const images = syntheticImages(10, 28, 28);
+  const conv = parseRunConfig({ model: 'conv', latent: 16, hidden: 256, batchSize: 128 });
+  const spec = { kind: 'conv' as const, image: images.shape, latent: 16, hidden: 256 };
+  const plenty = { cores: 8, memoryBytes: 64 * 1024 ** 3 };
+
+  it('defaults to the physical cores, and takes the run setting instead when given', () => {
+    expect(chooseThreads(conv, images, 'wasm', 1000, plenty)).toEqual({ threads: 8, notes: ['training: 8 threads, data-parallel, one replica each'] });
+    expect(chooseThreads({ ...conv, threads: 3 }, images, 'wasm', 1000, plenty).threads).toBe(3);
+    expect(chooseThreads({ ...conv, threads: 1 }, images, 'wasm', 1000, plenty)).toEqual({ threads: 1, notes: ['training: 1 thread'] });
+  });
+
+  it('lowers the count, saying why, when the replicas would not fit in memory instead of failing', () => {
+    // Room for the single-thread step and about one more replica, not eight.
+    const memoryBytes = 2 * trainingBytes(spec, 128);
+    const chosen = chooseThreads(conv, images, 'wasm', 1000, { cores: 8, memoryBytes });
+    expect(chosen.threads).toBeGreaterThan(1);
+    expect(chosen.threads).toBeLessThan(8);
+    expect(chosen.notes[0]).toMatch(/^training: \d threads, data-parallel, one replica each \(the 8 physical cores asked for 8; lowered: 8 replicas of this model would not fit in memory\)$/);
+    expect(chooseThreads(conv, images, 'wasm', 1000, { cores: 8, memoryBytes: trainingBytes(spec, 128) }).threads).toBe(1);
+  });
+
+  it('says why a run trains on one thread: a VQ-VAE, a backend with its own kernels, a batch of one', () => {
+    const vq = parseRunConfig({ family: 'vqvae', model: 'conv', latent: 16 });
+    expect(chooseThreads(vq, images, 'wasm', 1000, plenty).notes[0]).toMatch(/^training: 1 thread — a vqvae's steps/);
+    expect(chooseThreads(conv, images, 'webgpu', 1000, plenty)).toEqual({ threads: 1, notes: ['training: 1 thread — threads split wasm training; webgpu runs its own kernels'] });
+    expect(chooseThreads({ ...conv, batchSize: 2 }, images, 'wasm', 1000, plenty).notes[0]).toMatch(/a batch of 2 images splits at most 2 ways/);
   });
 });

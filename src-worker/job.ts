@@ -3,18 +3,23 @@ import { join } from 'node:path';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import { familyOf } from '@shared/families';
+import type { GpuAdapterInfo } from '@shared/backend-report';
 import type { CheckpointRef, FromWorkerMessage, StartTraining } from '@shared/worker-protocol';
 import { selectBackend } from './backends/select';
 import { toErrorShape } from './errors';
 import { encodeCheckpoint, readCheckpointFile, writeFileAtomic, type LoadedCheckpoint } from './io/checkpoint-file';
 import { loadPackedDataset, type LoadedDataset } from './io/dataset';
 import { encodePngBase64 } from './io/png';
-import { checkTrainingMemory, WASM_HEAP_BYTES } from './model/memory';
+import { checkTrainingMemory, threadsThatFit, WASM_HEAP_BYTES } from './model/memory';
 import { classesOf } from './model/vae';
 import { nodeBackendPlatform } from './platform/node-backends';
-import { checkModelFits } from './train/engine-trainer';
+import { wasmBinaryDir } from './io/wasm-files';
+import { physicalCores } from './threads/cores';
+import { startReplicaThreads } from './threads/replica-pool';
+import { checkModelFits, splitsSteps, type ParallelOptions } from './train/engine-trainer';
 import { train, type TrainListener } from './train/loop';
 import { modelSpec } from './train/model-spec';
+import type { ImageSet } from './train/images';
 import { chooseSplit } from './train/split';
 
 /**
@@ -51,7 +56,7 @@ export async function prepareJob(
   datasetPath: unknown,
   send: JobContext['send'],
   datasetSha256?: string,
-): Promise<{ config: RunConfig; images: LoadedDataset; backend: string }> {
+): Promise<{ config: RunConfig; images: LoadedDataset; backend: string; notes: string[]; adapter?: GpuAdapterInfo }> {
   const config = parseRunConfig(rawConfig);
   if (typeof datasetPath !== 'string' || datasetPath === '') {
     throw new ApiError('invalid_input', 'start message has no datasetPath', { field: 'datasetPath' });
@@ -62,7 +67,7 @@ export async function prepareJob(
 
   const selection = await selectBackend({ requested: config.backend, platform: nodeBackendPlatform() });
   send({ type: 'backend', backend: selection.backend, notes: selection.notes, ...(selection.adapter && { adapter: selection.adapter }) });
-  return { config, images, backend: selection.backend };
+  return { config, images, backend: selection.backend, notes: selection.notes, ...(selection.adapter && { adapter: selection.adapter }) };
 }
 
 /** A run whose training step cannot fit in memory fails now, with that reason, instead of thrashing first. */
@@ -73,6 +78,43 @@ function checkMemoryFor(config: RunConfig, images: LoadedDataset, backend: strin
   // A semi-supervised family (M2) runs the whole model on every image once per class.
   const passes = familyOf(config).labels === 'some' ? classesOf(spec) : 1;
   checkTrainingMemory(spec, batch, wasm ? Math.min(WASM_HEAP_BYTES, totalmem()) : totalmem(), wasm ? 'the wasm backend' : 'this machine', passes);
+}
+
+/**
+ * How many threads the steps split across (data-parallel), with the reasons when fewer
+ * than asked for: the run's `threads` or the physical cores, lowered — and saying so —
+ * for a family whose steps do not split, a backend with kernels of its own, a batch
+ * smaller than the count, or replicas that would not fit in memory.
+ */
+export function chooseThreads(
+  config: RunConfig,
+  images: ImageSet,
+  backend: string,
+  trainImages: number,
+  machine: { cores: number; memoryBytes: number } = { cores: physicalCores(), memoryBytes: totalmem() },
+): { threads: number; notes: string[] } {
+  const cores = machine.cores;
+  const asked = config.threads ?? cores;
+  const source = config.threads === undefined ? `the ${cores} physical cores` : `threads ${config.threads}`;
+  if (asked <= 1) return { threads: 1, notes: ['training: 1 thread'] };
+  if (!splitsSteps(config)) {
+    return { threads: 1, notes: [`training: 1 thread — a ${config.family}'s steps (its codebook update) do not split across threads yet`] };
+  }
+  if (backend !== 'wasm' && backend !== 'cpu') {
+    return { threads: 1, notes: [`training: 1 thread — threads split wasm training; ${backend} runs its own kernels`] };
+  }
+  const batch = Math.max(1, Math.min(config.batchSize, trainImages));
+  const spec = modelSpec(config, images);
+  const passes = familyOf(config).labels === 'some' ? classesOf(spec) : 1;
+  const heap = backend === 'wasm' ? WASM_HEAP_BYTES : machine.memoryBytes;
+  const fits = threadsThatFit(spec, batch, asked, heap, machine.memoryBytes, passes);
+  const why =
+    fits === asked
+      ? ''
+      : fits < Math.min(asked, batch)
+        ? ` (${source} asked for ${asked}; lowered: ${Math.min(asked, batch)} replicas of this model would not fit in memory)`
+        : ` (${source} asked for ${asked}; a batch of ${batch} images splits at most ${batch} ways)`;
+  return { threads: fits, notes: [`training: ${fits} thread${fits === 1 ? '' : 's'}, data-parallel, one replica each${why}`] };
 }
 
 /** Load a checkpoint the supervisor points at, refusing one that is damaged or swapped. */
@@ -92,9 +134,32 @@ export function loadCheckpoint(ref: CheckpointRef, field = 'checkpoint'): Loaded
 export async function runTrainingJob(start: StartTraining, context: JobContext): Promise<number> {
   const { send } = context;
   try {
-    const { config, images, backend } = await prepareJob(start.config, start.datasetPath, send, start.datasetSha256);
+    const { config, images, backend, notes, adapter } = await prepareJob(start.config, start.datasetPath, send, start.datasetSha256);
     const split = chooseSplit(images.count, images.split, config);
     checkMemoryFor(config, images, backend, split.train.length);
+    const chosen = chooseThreads(config, images, backend, split.train.length);
+    // The run page and `runs` show the backend's notes: the threads line joins them.
+    const announce = (threadNotes: string[]): void =>
+      send({ type: 'backend', backend, notes: [...notes, ...threadNotes], ...(adapter && { adapter }) });
+    let parallel: ParallelOptions | undefined;
+    if (chosen.threads > 1) {
+      const wasmDir = wasmBinaryDir();
+      parallel = {
+        threads: chosen.threads,
+        start: async (count, setup) => {
+          try {
+            const replicas = await startReplicaThreads(count, setup, { backend: backend as 'wasm' | 'cpu', ...(wasmDir === undefined ? {} : { wasmDir }) });
+            announce(chosen.notes);
+            return replicas;
+          } catch (error) {
+            announce([`training: 1 thread — the training threads could not start (${error instanceof Error ? error.message : String(error)})`]);
+            return null;
+          }
+        },
+      };
+    } else {
+      announce(chosen.notes);
+    }
     const resume = start.resumeFrom === undefined ? undefined : loadCheckpoint(start.resumeFrom, 'resumeFrom').checkpoint;
 
     const listener: TrainListener = {
@@ -124,6 +189,7 @@ export async function runTrainingJob(start: StartTraining, context: JobContext):
       yieldToEventLoop: context.yieldToEventLoop,
       waitWhilePaused: context.waitWhilePaused,
       ...(resume === undefined ? {} : { resume }),
+      ...(parallel === undefined ? {} : { parallel }),
     });
     send({ type: 'done', reason: result.reason, summary: result.summary });
     return 0;

@@ -2,6 +2,7 @@ import type { BackendReport } from '@shared/backend-report';
 import { probeBackends } from './backends/select';
 import { tf } from './engine/tf';
 import { nodeBackendPlatform } from './platform/node-backends';
+import { physicalCores } from './threads/cores';
 
 /**
  * `vae-studio doctor`: every backend tried in this process, the kind that trains,
@@ -17,6 +18,8 @@ export async function probeReport(): Promise<BackendReport> {
       platform: process.platform,
       arch: process.arch,
       '@tensorflow/tfjs-core': tf.version_core,
+      // What a run's `threads` defaults to: wasm training splits each batch this many ways.
+      'training threads': String(physicalCores()),
     },
   };
 }

@@ -161,6 +161,25 @@ describe(`worker process (${workerJs})`, () => {
     expect((s.messages.at(-1) as Message<'done'>).summary['test_nll']).toBe((firstRun!.messages.at(-1) as Message<'done'>).summary['test_nll']);
   });
 
+  it('splits training across the threads asked for and says so beside the backend; a VQ-VAE says it trains on one', async () => {
+    const runs: Record<string, Session> = {};
+    for (const [name, config] of [
+      ['vae', { epochs: 1, hidden: 32, latent: 4, batchSize: 32, seed: 3, threads: 2 }],
+      ['vqvae', { epochs: 1, hidden: 32, latent: 4, batchSize: 32, seed: 3, threads: 2, family: 'vqvae', codebookSize: 8, codeDim: 4, priorEpochs: 0 }],
+    ] as const) {
+      const s = startWorker();
+      await s.next('hello');
+      start(s, config as RunConfigInput, smallPath());
+      expect(await s.exited).toBe(0);
+      runs[name] = s;
+    }
+    const notes = (s: Session): string[] => all(s, 'backend').at(-1)!.notes;
+    expect(notes(runs['vae']!)).toContain('training: 2 threads, data-parallel, one replica each');
+    expect((runs['vae']!.messages.at(-1) as Message<'done'>).summary['threads']).toBe(2);
+    expect(notes(runs['vqvae']!).some((n) => n.startsWith("training: 1 thread — a vqvae's steps"))).toBe(true);
+    expect((runs['vqvae']!.messages.at(-1) as Message<'done'>).summary['threads']).toBe(1);
+  });
+
   it('refuses to resume from a checkpoint whose hash is not the one expected', async () => {
     const checkpoint = all(firstRun!, 'checkpoint')[0]!;
     const s = startWorker();

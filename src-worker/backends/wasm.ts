@@ -15,7 +15,10 @@ export async function startWasm(platform: BackendPlatform): Promise<BackendStart
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return {
     ok: true,
-    notes: [`wasm: ${simd ? 'SIMD' : 'no SIMD'}, single thread (tfjs-backend-wasm has no thread support under Node)`],
+    notes: [
+      `wasm: ${simd ? 'SIMD' : 'no SIMD'}; its kernels run on one thread under Node (tfjs-backend-wasm has no thread support there), ` +
+        'so training splits each batch across worker threads, one model replica each (run setting threads)',
+    ],
     versions,
   };
 }

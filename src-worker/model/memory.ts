@@ -53,3 +53,21 @@ export function checkTrainingMemory(spec: VaeSpec, batch: number, limitBytes: nu
     { field: fits > 0 ? 'batchSize' : 'hidden', reason: OUT_OF_MEMORY, neededBytes: need, limitBytes },
   );
 }
+
+/**
+ * The most training threads, at most `requested`, whose replicas fit (train/data-parallel.ts):
+ * each replica holds the weights, their gradient and its shard's activations in its own
+ * wasm heap (`heapBytes` each); all of them, plus the coordinating model, the shared
+ * weights, Adam's moments and one gradient block per replica, in `machineBytes`.
+ * 1 when no split fits (the single-thread check then decides).
+ */
+export function threadsThatFit(spec: VaeSpec, batch: number, requested: number, heapBytes: number, machineBytes: number, passes = 1): number {
+  const params = parameterCount(spec);
+  for (let threads = Math.min(requested, batch); threads > 1; threads--) {
+    const shard = Math.ceil(batch / threads);
+    const replica = 4 * (2 * params + 2 * shard * passes * activationsPerImage(spec));
+    const coordinator = 4 * (4 + threads) * params;
+    if (replica <= heapBytes && threads * replica + coordinator <= machineBytes) return threads;
+  }
+  return 1;
+}
