@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import { familyOf } from '@shared/families';
+import { threadsNote } from '@shared/training-threads';
 import type { GpuAdapterInfo } from '@shared/backend-report';
 import type { CheckpointRef, FromWorkerMessage, StartTraining } from '@shared/worker-protocol';
 import { selectBackend } from './backends/select';
@@ -96,12 +97,12 @@ export function chooseThreads(
   const cores = machine.cores;
   const asked = config.threads ?? cores;
   const source = config.threads === undefined ? `the ${cores} physical cores` : `threads ${config.threads}`;
-  if (asked <= 1) return { threads: 1, notes: ['training: 1 thread'] };
+  if (asked <= 1) return { threads: 1, notes: [threadsNote(1)] };
   if (!splitsSteps(config)) {
-    return { threads: 1, notes: [`training: 1 thread — a ${config.family}'s steps (its codebook update) do not split across threads yet`] };
+    return { threads: 1, notes: [threadsNote(1, ` — a ${config.family}'s steps (its codebook update) do not split across threads yet`)] };
   }
   if (backend !== 'wasm' && backend !== 'cpu') {
-    return { threads: 1, notes: [`training: 1 thread — threads split wasm training; ${backend} runs its own kernels`] };
+    return { threads: 1, notes: [threadsNote(1, ` — threads split wasm training; ${backend} runs its own kernels`)] };
   }
   const batch = Math.max(1, Math.min(config.batchSize, trainImages));
   const spec = modelSpec(config, images);
@@ -114,7 +115,7 @@ export function chooseThreads(
       : fits < Math.min(asked, batch)
         ? ` (${source} asked for ${asked}; lowered: ${Math.min(asked, batch)} replicas of this model would not fit in memory)`
         : ` (${source} asked for ${asked}; a batch of ${batch} images splits at most ${batch} ways)`;
-  return { threads: fits, notes: [`training: ${fits} thread${fits === 1 ? '' : 's'}, data-parallel, one replica each${why}`] };
+  return { threads: fits, notes: [threadsNote(fits, why)] };
 }
 
 /** Load a checkpoint the supervisor points at, refusing one that is damaged or swapped. */
@@ -152,7 +153,7 @@ export async function runTrainingJob(start: StartTraining, context: JobContext):
             announce(chosen.notes);
             return replicas;
           } catch (error) {
-            announce([`training: 1 thread — the training threads could not start (${error instanceof Error ? error.message : String(error)})`]);
+            announce([threadsNote(1, ` — the training threads could not start (${error instanceof Error ? error.message : String(error)})`)]);
             return null;
           }
         },
