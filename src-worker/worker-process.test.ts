@@ -31,8 +31,8 @@ interface Session {
   send(msg: ToWorker['msg']): void;
 }
 
-function startWorker(): Session {
-  const child = fork(workerJs, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+function startWorker(env?: NodeJS.ProcessEnv): Session {
+  const child = fork(workerJs, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], ...(env && { env: { ...process.env, ...env } }) });
   const messages: FromWorkerMessage[] = [];
   const waiters: { type: string; resolve: (m: FromWorkerMessage) => void }[] = [];
   child.on('message', (raw: unknown) => {
@@ -178,6 +178,18 @@ describe(`worker process (${workerJs})`, () => {
     expect((runs['vae']!.messages.at(-1) as Message<'done'>).summary['threads']).toBe(2);
     expect(notes(runs['vqvae']!).some((n) => n.startsWith("training: 1 thread — a vqvae's steps"))).toBe(true);
     expect((runs['vqvae']!.messages.at(-1) as Message<'done'>).summary['threads']).toBe(1);
+  });
+
+  it('trains on one thread, saying why, when its training threads cannot start', async () => {
+    const broken = join(dir, 'broken-thread.mjs');
+    writeFileSync(broken, "throw new Error('this thread cannot load');\n");
+    const s = startWorker({ VAE_TRAIN_THREAD_JS: broken });
+    await s.next('hello');
+    start(s, { epochs: 1, hidden: 32, latent: 4, batchSize: 32, seed: 3, threads: 2 }, smallPath());
+    expect(await s.exited).toBe(0);
+    // Whichever of the two threads fails first names itself.
+    expect(all(s, 'backend').at(-1)!.notes.at(-1)).toMatch(/^training: 1 thread — the training threads could not start \(training thread [12] failed: this thread cannot load\)$/);
+    expect((s.messages.at(-1) as Message<'done'>).summary['threads']).toBe(1);
   });
 
   it('refuses to resume from a checkpoint whose hash is not the one expected', async () => {
