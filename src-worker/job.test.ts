@@ -73,10 +73,14 @@ describe('training threads', () => {
     expect(chooseThreads(conv, images, 'wasm', 1000, { cores: 8, memoryBytes: trainingBytes(spec, 128) }).threads).toBe(1);
   });
 
-  it('says why a run trains on one thread: a VQ-VAE, a backend with its own kernels, a batch of one', () => {
+  it('says why a run trains on fewer threads: a VQ-VAE, a backend with its own kernels, a small batch', () => {
     const vq = parseRunConfig({ family: 'vqvae', model: 'conv', latent: 16 });
     expect(chooseThreads(vq, images, 'wasm', 1000, plenty).notes[0]).toMatch(/^training: 1 thread — a vqvae's steps/);
     expect(chooseThreads(conv, images, 'webgpu', 1000, plenty)).toEqual({ threads: 1, notes: ['training: 1 thread — threads split wasm training; webgpu runs its own kernels'] });
-    expect(chooseThreads({ ...conv, batchSize: 2 }, images, 'wasm', 1000, plenty).notes[0]).toMatch(/a batch of 2 images splits at most 2 ways/);
+    expect(chooseThreads({ ...conv, batchSize: 40 }, images, 'wasm', 1000, plenty)).toEqual({
+      threads: 2,
+      notes: ['training: 2 threads, data-parallel, one replica each (the 8 physical cores asked for 8; a batch of 40 images splits at most 2 ways, 16 images per thread at least)'],
+    });
+    expect(chooseThreads({ ...conv, batchSize: 8 }, images, 'wasm', 1000, plenty).threads).toBe(1);
   });
 });

@@ -81,11 +81,15 @@ function checkMemoryFor(config: RunConfig, images: LoadedDataset, backend: strin
   checkTrainingMemory(spec, batch, wasm ? Math.min(WASM_HEAP_BYTES, totalmem()) : totalmem(), wasm ? 'the wasm backend' : 'this machine', passes);
 }
 
+/** The fewest images of a batch a training thread gets: smaller shards lose more to the exchange than they gain. */
+export const MIN_ROWS_PER_THREAD = 16;
+
 /**
  * How many threads the steps split across (data-parallel), with the reasons when fewer
  * than asked for: the run's `threads` or the physical cores, lowered — and saying so —
  * for a family whose steps do not split, a backend with kernels of its own, a batch
- * smaller than the count, or replicas that would not fit in memory.
+ * with fewer than MIN_ROWS_PER_THREAD images per thread, or replicas that would not fit
+ * in memory.
  */
 export function chooseThreads(
   config: RunConfig,
@@ -108,13 +112,15 @@ export function chooseThreads(
   const spec = modelSpec(config, images);
   const passes = familyOf(config).labels === 'some' ? classesOf(spec) : 1;
   const heap = backend === 'wasm' ? WASM_HEAP_BYTES : machine.memoryBytes;
-  const fits = threadsThatFit(spec, batch, asked, heap, machine.memoryBytes, passes);
+  // A shard of a few rows costs a replica about as much as the step's exchange and update saves it.
+  const splits = Math.max(1, Math.floor(batch / MIN_ROWS_PER_THREAD));
+  const fits = threadsThatFit(spec, batch, Math.min(asked, splits), heap, machine.memoryBytes, passes);
   const why =
     fits === asked
       ? ''
-      : fits < Math.min(asked, batch)
-        ? ` (${source} asked for ${asked}; lowered: ${Math.min(asked, batch)} replicas of this model would not fit in memory)`
-        : ` (${source} asked for ${asked}; a batch of ${batch} images splits at most ${batch} ways)`;
+      : fits < Math.min(asked, splits)
+        ? ` (${source} asked for ${asked}; lowered: ${Math.min(asked, splits)} replicas of this model would not fit in memory)`
+        : ` (${source} asked for ${asked}; a batch of ${batch} images splits at most ${splits} way${splits === 1 ? '' : 's'}, ${MIN_ROWS_PER_THREAD} images per thread at least)`;
   return { threads: fits, notes: [threadsNote(fits, why)] };
 }
 
