@@ -169,7 +169,7 @@ describe(`worker process (${workerJs})`, () => {
     ] as const) {
       const s = startWorker();
       await s.next('hello');
-      start(s, config as RunConfigInput, smallPath());
+      start(s, config as RunConfigInput);
       expect(await s.exited).toBe(0);
       runs[name] = s;
     }
@@ -185,7 +185,7 @@ describe(`worker process (${workerJs})`, () => {
     writeFileSync(broken, "throw new Error('this thread cannot load');\n");
     const s = startWorker({ VAE_TRAIN_THREAD_JS: broken });
     await s.next('hello');
-    start(s, { epochs: 1, hidden: 32, latent: 4, batchSize: 32, seed: 3, threads: 2 }, smallPath());
+    start(s, { epochs: 1, hidden: 32, latent: 4, batchSize: 32, seed: 3, threads: 2 });
     expect(await s.exited).toBe(0);
     // Whichever of the two threads fails first names itself.
     expect(all(s, 'backend').at(-1)!.notes.at(-1)).toMatch(/^training: 1 thread — the training threads could not start \(training thread [12] failed: this thread cannot load\)$/);
