@@ -88,7 +88,7 @@ describe('data-parallel training', () => {
   it('M2, and a denoising conv model with batches smaller than the thread count, train reproducibly on three threads', async () => {
     const cases: Partial<RunConfig>[] = [
       { family: 'm2', labelFraction: 0.5, epochs: 1 },
-      { model: 'conv', hidden: 16, batchSize: 2, epochs: 1, validationFraction: 0.5, denoise: 'mask' },
+      { architecture: 'conv', hidden: 16, batchSize: 2, epochs: 1, validationFraction: 0.5, denoise: 'mask' },
     ];
     for (const extra of cases) {
       const a = await run(extra, threadsOn(3));
@@ -100,7 +100,7 @@ describe('data-parallel training', () => {
   });
 
   it('a gradient through a thread and shared memory is the in-process gradient exactly', async () => {
-    const config = configOf({ model: 'conv', hidden: 16 });
+    const config = configOf({ architecture: 'conv', hidden: 16 });
     const images = labelled();
     const spec = modelSpec(config, images);
     // A replica in this thread: what the thread pool must be indistinguishable from.
