@@ -16,6 +16,7 @@ import type {
 import type { ApiErrorShape } from './errors';
 import type { FolderListing } from './folder-browser';
 import { exportFormats, type ModelExportResult } from './model-card';
+import { MAX_HEALTH_PAGE, type DatasetHealthAnswer, type HealthSummary } from './health';
 import { checkpointChoice, inferRequestSchemas, type ImputeFrame, type InferResults, type ModelSessionInfo } from './inference';
 
 const id = z.number().int().positive();
@@ -73,6 +74,27 @@ export const requestSchemas = {
       perClass: z.number().int().min(1).max(32).optional(),
     })
     .strict(),
+  /**
+   * One page of a dataset's health findings (near-duplicate pairs, the pairs among them
+   * that straddle splits, nearly blank images), ranked as stored or by image index; a
+   * filter keeps items with an image in `split` or labelled `label`. `thumbnails` adds a
+   * PNG data URL per image. Answers `computed: false` for a dataset imported before health
+   * reports (datasets.computeHealth makes one).
+   */
+  'datasets.health': z
+    .object({
+      datasetId: id,
+      kind: z.enum(['pairs', 'leakage', 'blank']).default('pairs'),
+      sort: z.enum(['rank', 'index']).default('rank'),
+      split: z.enum(['train', 'validation', 'test']).optional(),
+      label: z.string().min(1).max(200).optional(),
+      offset: z.number().int().min(0).max(10_000_000).default(0),
+      limit: z.number().int().min(1).max(MAX_HEALTH_PAGE).default(50),
+      thumbnails: z.boolean().default(false),
+    })
+    .strict(),
+  /** Compute (or compute again) a dataset's health report from its packed images; answers its summary. */
+  'datasets.computeHealth': z.object({ datasetId: id }).strict(),
   'runs.list': z.object({ projectId: id.optional() }).strict(),
   'runs.get': z.object({ runId: id }).strict(),
   'runs.create': z
@@ -234,6 +256,8 @@ export interface RequestOutputs {
   'datasets.skippedCsv': { filename: string; csv: string };
   'datasets.cancelImport': { cancelled: boolean };
   'datasets.preview': DatasetPreview;
+  'datasets.health': DatasetHealthAnswer;
+  'datasets.computeHealth': { datasetId: number; summary: HealthSummary };
   'runs.list': Run[];
   'runs.get': Run;
   'runs.create': Run;
@@ -344,6 +368,7 @@ export const readOnlyRequests: ReadonlySet<RequestName> = new Set<RequestName>([
   'app.info',
   'projects.list',
   'datasets.list',
+  'datasets.health',
   'runs.list',
   'runs.get',
   'runs.metrics',

@@ -8,6 +8,7 @@ import { inspectFolder } from '../datasets/inspect-folder';
 import { classStrips, previewGrid } from '../datasets/preview';
 import { toCsv } from '../datasets/csv';
 import {
+  datasetHealthHash,
   datasetIndexHash,
   datasetNameTaken,
   deleteDatasetRow,
@@ -73,6 +74,8 @@ async function runImport(ctx: Context, job: ImportJob): Promise<Dataset> {
     const blobHash = await blobs.putFile(output.packedPath);
     const indexHash = await blobs.putFile(output.indexPath);
     const { meta } = output;
+    // An import child of an older build answers no health: the dataset then shows "not computed".
+    const healthHash = meta.health ? blobs.put(Buffer.from(JSON.stringify(meta.health))) : null;
     const count = meta.splitCounts.train + meta.splitCounts.validation + meta.splitCounts.test;
     const dataset = insertDataset(
       db,
@@ -90,6 +93,7 @@ async function runImport(ctx: Context, job: ImportJob): Promise<Dataset> {
         previousId: job.previous?.id ?? null,
         blobHash,
         indexHash,
+        healthHash,
       },
       ctx.now(),
     );

@@ -24,6 +24,8 @@ const samples: Record<RequestName, Record<string, unknown>> = {
   'datasets.skippedCsv': { datasetId: 1 },
   'datasets.cancelImport': { jobId: 'j' },
   'datasets.preview': { datasetId: 1, count: 4, perClass: 2 },
+  'datasets.health': { datasetId: 1, kind: 'leakage', sort: 'index', split: 'test', label: 'a', offset: 0, limit: 10, thumbnails: true },
+  'datasets.computeHealth': { datasetId: 1 },
   'runs.list': { projectId: 1 },
   'runs.get': { runId: 1 },
   'runs.create': { projectId: 1, datasetId: 1, name: 'r', config: { latent: 4, epochs: 1 } },

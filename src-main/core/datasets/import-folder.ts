@@ -6,7 +6,9 @@ import { encodePacked, imageBytes, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } f
 import { ApiError } from '@shared/errors';
 import { binaryPixels } from '@shared/likelihood';
 import type { ImportProgress, ImportStats, SkippedFile, SplitCounts } from '@shared/types';
+import type { HealthReport } from '@shared/health';
 import { decodeImage, describeDecodeError } from './decode-image';
+import { computeHealth } from './health';
 import { readSidecar, resolveLayout, type Placement } from './layout';
 import { describeFsError, fileKind, relativeTo, scanFolder } from './scan-folder';
 
@@ -36,6 +38,8 @@ export interface ImportResult {
   splitCounts: SplitCounts;
   skipped: SkippedFile[];
   stats: ImportStats;
+  /** Near-duplicates, leakage, blanks, balance and sizes of what was kept (health.ts). */
+  health: HealthReport;
 }
 
 export type ProgressSink = (progress: Omit<ImportProgress, 'jobId'>) => void;
@@ -271,13 +275,18 @@ export async function importFolder(
     });
   }
   for (const code of split) splitCounts[splitNames[code]!]++;
-  const packed = encodePacked({
-    header: { version: 2, count: kept.length, width: settings.size, height: settings.size, channels: settings.channels, labels: labelNames },
-    pixels,
-    labels,
-    split,
-  });
+  const header = { version: 2, count: kept.length, width: settings.size, height: settings.size, channels: settings.channels, labels: labelNames } as const;
   const index = kept.map((slot) => slot.entry);
+  const health = await computeHealth({
+    dataset: { header, pixels, labels, split },
+    originals: index,
+    exactDuplicates: duplicates,
+    checkpoint: () => {
+      checkpoint?.();
+      signal?.throwIfAborted();
+    },
+  });
+  const packed = encodePacked({ header: { ...header, labels: labelNames }, pixels, labels, split });
   const stats: ImportStats = {
     scanned: total,
     decoded,
@@ -296,5 +305,5 @@ export async function importFolder(
     stats.added = index.filter((e) => !before.has(e.path)).length;
     stats.removed = previous.entries.filter((e) => !now.has(e.path)).length;
   }
-  return { packed, index, labelNames, labelCounts, splitCounts, skipped: summariseSkipped(skipped), stats };
+  return { packed, index, labelNames, labelCounts, splitCounts, skipped: summariseSkipped(skipped), stats, health };
 }

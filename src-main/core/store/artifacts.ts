@@ -61,7 +61,7 @@ export function blobStillReferenced(db: Db, hash: string): boolean {
     db
       .prepare(
         `SELECT 1 FROM artifacts WHERE blob_hash = @hash UNION ALL SELECT 1 FROM checkpoints WHERE blob_hash = @hash
-         UNION ALL SELECT 1 FROM datasets WHERE blob_hash = @hash OR index_hash = @hash LIMIT 1`,
+         UNION ALL SELECT 1 FROM datasets WHERE blob_hash = @hash OR index_hash = @hash OR health_hash = @hash LIMIT 1`,
       )
       .get({ hash }) !== undefined
   );
@@ -77,7 +77,7 @@ export interface BlobOwners {
 export function blobOwners(db: Db, hash: string): BlobOwners {
   return {
     datasets: db
-      .prepare('SELECT id, name, source_path AS sourcePath FROM datasets WHERE blob_hash = @hash OR index_hash = @hash ORDER BY id')
+      .prepare('SELECT id, name, source_path AS sourcePath FROM datasets WHERE blob_hash = @hash OR index_hash = @hash OR health_hash = @hash ORDER BY id')
       .all({ hash }) as BlobOwners['datasets'],
     checkpoints: db
       .prepare('SELECT run_id AS runId, kind, epoch FROM checkpoints WHERE blob_hash = ? ORDER BY run_id, kind')

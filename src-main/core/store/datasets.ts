@@ -39,6 +39,8 @@ export interface NewDataset {
   blobHash: string;
   /** Null for datasets that have no source file index (e.g. the held-out images of an imported model). */
   indexHash: string | null;
+  /** The health report's blob, when it was computed at import. */
+  healthHash?: string | null;
 }
 
 const toDataset = (row: DatasetRow): Dataset => {
@@ -87,6 +89,15 @@ export function datasetIndexHash(db: Db, id: number): string | null {
   return (db.prepare('SELECT index_hash FROM datasets WHERE id = ?').pluck().get(id) as string | null | undefined) ?? null;
 }
 
+/** The blob holding a dataset's health report, or null when it was never computed (datasets from before health). */
+export function datasetHealthHash(db: Db, id: number): string | null {
+  return (db.prepare('SELECT health_hash FROM datasets WHERE id = ?').pluck().get(id) as string | null | undefined) ?? null;
+}
+
+export function setDatasetHealthHash(db: Db, id: number, hash: string): void {
+  db.prepare('UPDATE datasets SET health_hash = ? WHERE id = ?').run(hash, id);
+}
+
 export function datasetNameTaken(db: Db, projectId: number, name: string): boolean {
   return db.prepare('SELECT 1 FROM datasets WHERE project_id = ? AND name = ?').get(projectId, name) !== undefined;
 }
@@ -96,9 +107,9 @@ export function runIdsUsingDataset(db: Db, id: number): number[] {
   return db.prepare('SELECT id FROM runs WHERE dataset_id = ? ORDER BY id').pluck().all(id) as number[];
 }
 
-/** Deletes a dataset's row; answers the blobs it named (packed images, index), to remove when nothing else uses them. */
+/** Deletes a dataset's row; answers the blobs it named (packed images, index, health report), to remove when nothing else uses them. */
 export function deleteDatasetRow(db: Db, dataset: Pick<Dataset, 'id' | 'contentHash'>): string[] {
-  const hashes = [dataset.contentHash, datasetIndexHash(db, dataset.id)].filter((h): h is string => h !== null);
+  const hashes = [dataset.contentHash, datasetIndexHash(db, dataset.id), datasetHealthHash(db, dataset.id)].filter((h): h is string => h !== null);
   db.prepare('DELETE FROM datasets WHERE id = ?').run(dataset.id);
   return hashes;
 }
@@ -108,8 +119,8 @@ export function insertDataset(db: Db, d: NewDataset, now: string): Dataset {
     .prepare(
       `INSERT INTO datasets (project_id, name, source_path, width, height, channels, count,
          labels_json, label_counts_json, skipped_json, settings_json, blob_hash, index_hash,
-         split_json, stats_json, previous_id, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         split_json, stats_json, previous_id, created_at, health_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       d.projectId,
@@ -129,6 +140,7 @@ export function insertDataset(db: Db, d: NewDataset, now: string): Dataset {
       JSON.stringify(d.stats),
       d.previousId,
       now,
+      d.healthHash ?? null,
     );
   return getDataset(db, Number(info.lastInsertRowid))!;
 }

@@ -170,6 +170,13 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN imported_json TEXT;
     `,
   },
+  {
+    version: 7,
+    description: 'dataset health: the blob of its import-time health report (NULL until computed)',
+    sql: `
+      ALTER TABLE datasets ADD COLUMN health_hash TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
