@@ -9,6 +9,7 @@ import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
 import type { Project, Run } from '@shared/types';
+import { cmdHealth } from './cli-health';
 import { runConfigFromFlags, runFlagOptions, trainUsage } from './cli-run-flags';
 import { createCore, type Core } from './core/core';
 import { toApiError } from './core/errors';
@@ -46,6 +47,9 @@ Usage:
                    [--images 200] [--iterations 40] [--proposals 64] [--checkpoint best|last] [--seed 1]
                                     imputation error on the missing pixels of held-out images, per method,
                                     beside the per-pixel-mean floor
+  vae-studio health --dataset <id|name> [--top 10] [--kind leakage|pairs|blank] [--project P]
+                                    the dataset's health: near-duplicate pairs (leakage: across splits), nearly
+                                    blank images, class balance, the originals' sizes; the top N of each finding
   vae-studio serve [--port 0]
   vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used
   vae-studio restore-db [--from FILE]
@@ -81,6 +85,8 @@ const options = {
   iterations: { type: 'string' },
   proposals: { type: 'string' },
   from: { type: 'string' },
+  top: { type: 'string' },
+  kind: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -478,7 +484,7 @@ export async function main(argv: string[]): Promise<number> {
       cmdRestoreDb(home, values, out);
       return 0;
     }
-    if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute', 'evaluate'].includes(command)) {
+    if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute', 'evaluate', 'health'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
     }
     core = createCore({
@@ -500,6 +506,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'import-model') await cmdImportModel(core, values, rest, out);
     else if (command === 'impute') await cmdImpute(core, values, out);
     else if (command === 'evaluate') await cmdEvaluate(core, values, rest, out);
+    else if (command === 'health') await cmdHealth(core, { dataset: values.dataset, project: values.project, top: num(values, 'top'), kind: values.kind }, (o, h) => out.event(o, h));
     else await cmdServe(core, values, out, closeCore);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {

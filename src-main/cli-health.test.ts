@@ -1,0 +1,80 @@
+// `vae-studio health` through the built CLI and its real import child: the leaking
+// near-duplicate a user planted is printed by path, as JSON and for people. Needs `npm run build`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { HealthItem, HealthSummary } from '@shared/health';
+import { tempDir } from './core/testing';
+import { spawnSync } from 'node:child_process';
+import { cliBin, requireBuiltApp, runCli } from './cli-testing';
+
+let dir: ReturnType<typeof tempDir>;
+
+/** A smooth random texture (never near-blank, never near another seed's). */
+function texture(seed: number): Buffer {
+  const size = 24;
+  const raw = new Uint8Array(size * size);
+  let s = seed * 2654435761 + 7;
+  for (let i = 0; i < raw.length; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    raw[i] = s >>> 24;
+  }
+  const out = Buffer.alloc(raw.length);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+    let sum = 0;
+    let n = 0;
+    for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) {
+      if (y + dy >= 0 && y + dy < size && x + dx >= 0 && x + dx < size) {
+        sum += raw[(y + dy) * size + x + dx]!;
+        n++;
+      }
+    }
+    out[y * size + x] = Math.max(0, Math.min(255, Math.round((sum / n - 128) * 4 + 128)));
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  requireBuiltApp();
+  dir = tempDir();
+  const put = async (rel: string, pixels: Buffer): Promise<void> => {
+    mkdirSync(join(dir.path, 'set', rel, '..'), { recursive: true });
+    writeFileSync(join(dir.path, 'set', rel), await sharp(pixels, { raw: { width: 24, height: 24, channels: 1 } }).png().toBuffer());
+  };
+  for (let i = 0; i < 10; i++) await put(`train/cat/c${i}.png`, texture(i + 1));
+  for (let i = 0; i < 3; i++) await put(`test/cat/t${i}.png`, texture(50 + i));
+  // c4 re-saved a shade darker into test: a leak.
+  await put('test/cat/c4-again.png', Buffer.from(texture(5).map((v) => Math.max(0, v - 1))));
+});
+afterAll(() => dir.cleanup());
+
+describe('vae-studio health', () => {
+  it('prints the leaking pair by path, as JSON and as text, and refuses a bad --top or --kind by name', () => {
+    const home = join(dir.path, 'home');
+    const imported = runCli(home, ['import', join(dir.path, 'set'), '--size', '24', '--name', 'cats']);
+    expect(imported.status, imported.stderr).toBe(0);
+
+    const json = runCli<{ type: string; summary?: HealthSummary; findings?: Record<string, { total: number; items: HealthItem[] }> }>(home, ['health', '--dataset', 'cats', '--top', '5']);
+    expect(json.status, json.stderr).toBe(0);
+    const result = json.lines.at(-1)!;
+    expect(result.summary!.nearDuplicates).toMatchObject({ total: 1, leaking: 1 });
+    const leak = result.findings!['leakage']!;
+    expect(leak.total).toBe(1);
+    expect(new Set(leak.items[0]!.images.map((i) => `${i.split}:${i.path}`))).toEqual(new Set(['train:train/cat/c4.png', 'test:test/cat/c4-again.png']));
+    expect(result.findings!['blank']!.total).toBe(0);
+
+    const text = spawnSync(process.execPath, [cliBin, 'health', '--dataset', 'cats', '--kind', 'leakage', '--home', home], { encoding: 'utf8' });
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toContain('near-duplicate pairs: 1, of which across splits (leakage): 1');
+    expect(text.stdout).toMatch(/train\/cat\/c4\.png \(train, cat\) ≈ test\/cat\/c4-again\.png \(test, cat\).*LEAK|test\/cat\/c4-again\.png \(test, cat\) ≈ train\/cat\/c4\.png \(train, cat\).*LEAK/);
+
+    const badTop = runCli(home, ['health', '--dataset', 'cats', '--top', 'lots']);
+    expect(badTop.status).toBe(1);
+    expect(badTop.lines.at(-1)).toMatchObject({ type: 'error', error: { details: { field: 'top' } } });
+    const badKind = runCli(home, ['health', '--dataset', 'cats', '--kind', 'weird']);
+    expect(badKind.lines.at(-1)).toMatchObject({ type: 'error', error: { details: { field: 'kind' } } });
+    const missing = runCli(home, ['health', '--dataset', 'dogs']);
+    expect(missing.lines.at(-1)).toMatchObject({ type: 'error', error: { code: 'not_found', details: { field: 'dataset' } } });
+  });
+});
