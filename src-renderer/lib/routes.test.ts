@@ -7,6 +7,7 @@ describe('routes', () => {
       { view: 'projects' },
       { view: 'datasets', datasetId: null },
       { view: 'datasets', datasetId: 7 },
+      { view: 'health', datasetId: 7 },
       { view: 'train', runId: null },
       { view: 'train', runId: 12 },
       { view: 'runs' },
@@ -38,6 +39,7 @@ describe('routes', () => {
     expect(parseHash('#/runs/12/other')).toEqual({ view: 'run', runId: 12 });
     expect(parseHash('#/runs/12/inpaint')).toEqual({ view: 'inpaint', runId: 12 });
     expect(parseHash('#/runs/x/inpaint')).toEqual({ view: 'runs' });
+    expect(parseHash('#/datasets/x/health')).toEqual({ view: 'datasets', datasetId: null });
   });
 
   it('gives a bare Explore link to the traversals', () => {

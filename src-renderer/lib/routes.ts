@@ -1,11 +1,12 @@
 /**
  * Hash routes, so a reload (or a link pasted from the web mode) lands on the same
- * screen: #/projects, #/datasets, #/datasets/7, #/train, #/train/12, #/runs, #/runs/12,
+ * screen: #/projects, #/datasets, #/datasets/7, #/datasets/7/health, #/train, #/train/12, #/runs, #/runs/12,
  * #/runs/12/explore[/map|interpolate|samples|classes|codes], #/runs/12/inpaint, #/compare/12,15.
  */
 export type Route =
   | { view: 'projects' }
   | { view: 'datasets'; datasetId: number | null }
+  | { view: 'health'; datasetId: number }
   | { view: 'train'; runId: number | null }
   | { view: 'runs' }
   | { view: 'run'; runId: number }
@@ -44,8 +45,10 @@ export function parseHash(hash: string): Route {
       if (sub === 'inpaint') return { view: 'inpaint', runId };
       return sub === 'explore' ? { view: 'explore', runId, tab: toTab(tab) } : { view: 'run', runId };
     }
-    case 'datasets':
-      return { view: 'datasets', datasetId: toId(id) };
+    case 'datasets': {
+      const datasetId = toId(id);
+      return datasetId !== null && sub === 'health' ? { view: 'health', datasetId } : { view: 'datasets', datasetId };
+    }
     case 'projects':
       return { view: 'projects' };
     case 'compare': {
@@ -64,6 +67,8 @@ export function href(route: Route): string {
       return '#/projects';
     case 'datasets':
       return route.datasetId === null ? '#/datasets' : `#/datasets/${route.datasetId}`;
+    case 'health':
+      return `#/datasets/${route.datasetId}/health`;
     case 'train':
       return route.runId === null ? '#/train' : `#/train/${route.runId}`;
     case 'runs':
@@ -82,6 +87,7 @@ export function href(route: Route): string {
 /** Which sidebar entry a route belongs to (the projects list has none: the picker leads there). */
 export function section(route: Route): ViewName | null {
   if (route.view === 'projects') return null;
+  if (route.view === 'health') return 'datasets';
   return route.view === 'run' || route.view === 'compare' || route.view === 'explore' || route.view === 'inpaint' ? 'runs' : route.view;
 }
 

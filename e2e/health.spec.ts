@@ -1,0 +1,68 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
+import { createFirstProject, importFolder } from './steps';
+
+test('dataset health: near-duplicates, blank images, class balance; sort, filter and page through them', async ({ page, studio }) => {
+  const data = await tempFolder();
+  try {
+    const { folder } = await writeShapesFolder(data.path, 12);
+    // A blank frame among the bars, and a re-saved copy of a ring with one pixel changed.
+    await sharp(Buffer.alloc(16 * 16, 40), { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(join(folder, 'bars', 'blank.png'));
+    const ring = await sharp(await readFile(join(folder, 'rings', 'rings-003.png'))).extractChannel(0).raw().toBuffer();
+    ring[0] = ring[0]! ^ 3;
+    await writeFile(join(folder, 'rings', 'rings-003-again.png'), await sharp(ring, { raw: { width: 16, height: 16, channels: 1 } }).png().toBuffer());
+
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await openStudio(page, studio);
+    await createFirstProject(page);
+    await importFolder(page, folder, 'shapes');
+    await page.getByTestId('dataset-health').click();
+
+    await expect(page.getByTestId('health-summary')).toBeVisible();
+    await expect(page.getByTestId('health-blanks')).toHaveText('1');
+    await expect(page.getByTestId('health-class')).toHaveCount(3);
+
+    await page.getByTestId('health-kind-blank').check();
+    await expect(page.getByTestId('health-item')).toHaveCount(1);
+    await expect(page.getByTestId('health-path')).toHaveText('bars/blank.png');
+
+    await page.getByTestId('health-kind-pairs').check();
+    const items = page.getByTestId('health-items');
+    await expect(items).toBeVisible();
+    const total = Number(await items.getAttribute('data-total'));
+    expect(total).toBeGreaterThan(0);
+    // The planted copy is among the pairs (its rings are filtered in by label).
+    await page.getByTestId('health-label').selectOption('rings');
+    await expect(page.getByTestId('health-path').filter({ hasText: 'rings/rings-003-again.png' })).toHaveCount(1);
+    await page.getByTestId('health-label').selectOption('');
+    // Dataset order sorts pairs by their first image; a split filter keeps only pairs touching it.
+    await page.getByTestId('health-sort').selectOption('index');
+    await expect(page.getByTestId('health-item').first()).toBeVisible();
+    // A split filter keeps the pairs with an image in that split: the planted pair's own split keeps it, another drops it.
+    await page.getByTestId('health-sort').selectOption('rank');
+    const splits = await page.getByTestId('health-item').first().locator('.tag[class*="split-"]').allTextContents();
+    const other = ['train', 'validation', 'test'].find((name) => !splits.includes(name))!;
+    await page.getByTestId('health-split').selectOption(other);
+    await expect(page.getByTestId('health-none')).toBeVisible();
+    await page.getByTestId('health-split').selectOption(splits[0]!);
+    await expect(page.getByTestId('health-item')).toHaveCount(1);
+    await page.getByTestId('health-split').selectOption('');
+    await page.getByTestId('health-sort').selectOption('rank');
+    await expect(page.getByTestId('health-items')).toHaveAttribute('data-total', String(total));
+    if (total > 24) {
+      await page.getByTestId('health-next').click();
+      await expect(page.getByTestId('health-range')).toContainText(`25–`);
+    }
+    await screenshot(page, '30-dataset-health');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, '30-dataset-health-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    await page.getByTestId('health-back').click();
+    await expect(page.getByTestId('dataset-name')).toHaveText('shapes');
+  } finally {
+    await data.remove();
+  }
+});
