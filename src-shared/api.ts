@@ -95,6 +95,13 @@ export const requestSchemas = {
     .strict(),
   /** Compute (or compute again) a dataset's health report from its packed images; answers its summary. */
   'datasets.computeHealth': z.object({ datasetId: id }).strict(),
+  /**
+   * A new version of a dataset without the images at `indices` (as datasets.health names
+   * them); the dataset itself, its files and its runs are left as they are.
+   */
+  'datasets.exclude': z
+    .object({ datasetId: id, indices: z.array(z.number().int().min(0)).min(1).max(100_000), name: name.optional() })
+    .strict(),
   'runs.list': z.object({ projectId: id.optional() }).strict(),
   'runs.get': z.object({ runId: id }).strict(),
   'runs.create': z
@@ -258,6 +265,7 @@ export interface RequestOutputs {
   'datasets.preview': DatasetPreview;
   'datasets.health': DatasetHealthAnswer;
   'datasets.computeHealth': { datasetId: number; summary: HealthSummary };
+  'datasets.exclude': Dataset;
   'runs.list': Run[];
   'runs.get': Run;
   'runs.create': Run;

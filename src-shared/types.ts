@@ -114,6 +114,8 @@ export interface ImportStats {
    * decoder follows it (src-shared/likelihood.ts). Absent on datasets imported before the check.
    */
   pixelLevels?: 'binary' | '8-bit';
+  /** Images left out by hand (datasets.exclude) from the version this one was made from. */
+  excluded?: number;
 }
 
 export interface SkippedFile {

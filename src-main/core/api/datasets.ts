@@ -38,7 +38,7 @@ interface ImportJob {
   previous?: Dataset;
 }
 
-function nextVersionName(ctx: Context, projectId: number, name: string): string {
+export function nextVersionName(ctx: Context, projectId: number, name: string): string {
   const base = name.replace(/ \(v\d+\)$/, '');
   for (let version = 2; ; version++) {
     const candidate = `${base} (v${version})`;

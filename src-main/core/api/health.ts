@@ -4,12 +4,14 @@ import { decodePacked, imageBytes, type PackedDataset } from '@shared/dataset-fo
 import { ApiError } from '@shared/errors';
 import type { HealthImage, HealthItem, HealthReport, HealthSummary } from '@shared/health';
 import type { Dataset } from '@shared/types';
+import { withoutImages } from '../datasets/exclude';
 import { computeHealth } from '../datasets/health';
 import type { IndexEntry } from '../datasets/import-folder';
-import { datasetHealthHash, datasetIndexHash, setDatasetHealthHash } from '../store/datasets';
+import { datasetHealthHash, datasetIndexHash, datasetNameTaken, insertDataset, setDatasetHealthHash } from '../store/datasets';
+import { nextVersionName } from './datasets';
 import { requireDataset, type Context, type HandlerMap } from './context';
 
-type HealthRequests = 'datasets.health' | 'datasets.computeHealth';
+type HealthRequests = 'datasets.health' | 'datasets.computeHealth' | 'datasets.exclude';
 
 const SPLITS = ['train', 'validation', 'test'] as const;
 
@@ -130,6 +132,41 @@ export function healthHandlers(ctx: Context): HandlerMap<HealthRequests> {
       if (!report) return { datasetId: dataset.id, computed: false };
       const { total, items } = await page(input, dataset, report);
       return { datasetId: dataset.id, computed: true, summary: summaryOf(report), kind: input.kind, offset: input.offset, total, items };
+    },
+    'datasets.exclude': async ({ datasetId, indices, name }) => {
+      const dataset = requireDataset(ctx, datasetId);
+      const newName = name ?? nextVersionName(ctx, dataset.projectId, dataset.name);
+      if (datasetNameTaken(db, dataset.projectId, newName)) {
+        throw new ApiError('conflict', `This project already has a dataset named "${newName}"`, { field: 'name' });
+      }
+      const index = indexOf(dataset);
+      const result = withoutImages(packOf(dataset), index, indices, dataset.name);
+      const excluded = dataset.count - result.kept.header.count;
+      const health = await computeHealth({ dataset: result.kept, originals: result.index, exactDuplicates: dataset.stats.duplicates ?? 0 });
+      // Blobs first, the row last: a failure between leaves unreferenced blobs, never a row without its files.
+      const blobHash = blobs.put(result.packed);
+      const indexHash = result.index ? blobs.put(Buffer.from(JSON.stringify(result.index))) : null;
+      const healthHash = blobs.put(Buffer.from(JSON.stringify(health)));
+      return insertDataset(
+        db,
+        {
+          projectId: dataset.projectId,
+          name: newName,
+          sourcePath: dataset.sourcePath,
+          count: result.kept.header.count,
+          labels: dataset.labels,
+          labelCounts: result.labelCounts,
+          skipped: dataset.skipped,
+          settings: dataset.settings,
+          splitCounts: result.splitCounts,
+          stats: { ...dataset.stats, excluded, added: 0, removed: excluded, seconds: health.seconds },
+          previousId: dataset.id,
+          blobHash,
+          indexHash,
+          healthHash,
+        },
+        ctx.now(),
+      );
     },
     'datasets.computeHealth': async ({ datasetId }) => {
       const dataset = requireDataset(ctx, datasetId);

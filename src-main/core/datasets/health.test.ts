@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { SPLIT_TEST, SPLIT_TRAIN, type PackedDataset } from '@shared/dataset-format';
+import { decodePacked, SPLIT_TEST, SPLIT_TRAIN, type PackedDataset } from '@shared/dataset-format';
 import { MAX_HEALTH_PAIRS, SIZE_BINS, type HealthImage } from '@shared/health';
 import { tempDir, testCore } from '../testing';
 import type { Core } from '../core';
@@ -196,5 +196,38 @@ describe('health through the API', () => {
     expect(core.workspace.blobs.has(hash)).toBe(true);
     await core.call('datasets.delete', { datasetId: dataset.id });
     expect(core.workspace.blobs.has(hash)).toBe(false);
+  });
+
+  it('excluding the leaking copy and the blank image makes a new version; the old one keeps every image', async () => {
+    const dataset = await core.call('datasets.import', { projectId, folder: await writeSplitFolder(), size: 28, channels: 1, validationFraction: 0 });
+    const leak = await core.call('datasets.health', { datasetId: dataset.id, kind: 'leakage' });
+    const blank = await core.call('datasets.health', { datasetId: dataset.id, kind: 'blank' });
+    if (!leak.computed || !blank.computed) throw new Error('health not computed at import');
+    const copy = leak.items[0]!.images.find((i) => i.split === 'test')!;
+    const drop = [copy.index, blank.items[0]!.images[0].index];
+
+    const next = await core.call('datasets.exclude', { datasetId: dataset.id, indices: drop });
+    expect(next).toMatchObject({ name: `${dataset.name} (v2)`, count: dataset.count - 2, previousId: dataset.id, stats: { excluded: 2 } });
+    expect(next.splitCounts).toEqual({ train: dataset.splitCounts.train - 1, validation: 0, test: dataset.splitCounts.test - 1 });
+    const after = await core.call('datasets.health', { datasetId: next.id, kind: 'pairs', limit: 200 });
+    expect(after.computed && after.summary.nearDuplicates.total).toBe(0);
+    expect(after.computed && after.summary.blanks.total).toBe(0);
+    const nextPack = decodePacked(core.workspace.blobs.read(next.contentHash));
+    expect(nextPack.header.count).toBe(dataset.count - 2);
+
+    // The old version is untouched: same row, same packed file, same findings.
+    const old = (await core.call('datasets.list', { projectId })).find((d) => d.id === dataset.id)!;
+    expect(old.count).toBe(dataset.count);
+    expect(decodePacked(core.workspace.blobs.read(old.contentHash)).header.count).toBe(dataset.count);
+    const oldLeak = await core.call('datasets.health', { datasetId: dataset.id, kind: 'leakage' });
+    expect(oldLeak.computed && oldLeak.total).toBe(1);
+
+    await expect(core.call('datasets.exclude', { datasetId: dataset.id, indices: [dataset.count] })).rejects.toMatchObject({ code: 'invalid_input', details: { field: 'indices' } });
+    const everyTrain = Array.from({ length: dataset.count }, (_, i) => i);
+    await expect(core.call('datasets.exclude', { datasetId: dataset.id, indices: everyTrain })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('no training image'),
+    });
+    expect((await core.call('datasets.list', { projectId })).length).toBe(2);
   });
 });
