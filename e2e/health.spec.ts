@@ -7,7 +7,7 @@ import { createFirstProject, importFolder } from './steps';
 test('dataset health: near-duplicates, blank images, class balance; sort, filter and page through them', async ({ page, studio }) => {
   const data = await tempFolder();
   try {
-    const { folder } = await writeShapesFolder(data.path, 12);
+    const { folder, images } = await writeShapesFolder(data.path, 12);
     // A blank frame among the bars, and a re-saved copy of a ring with one pixel changed.
     await sharp(Buffer.alloc(16 * 16, 40), { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(join(folder, 'bars', 'blank.png'));
     const ring = await sharp(await readFile(join(folder, 'rings', 'rings-003.png'))).extractChannel(0).raw().toBuffer();
@@ -60,8 +60,22 @@ test('dataset health: near-duplicates, blank images, class balance; sort, filter
     await screenshot(page, '30-dataset-health-dark');
     await page.emulateMedia({ colorScheme: 'light' });
 
+    // Leave out the blank frame and the re-saved ring: a new version without them, the old one kept.
+    await page.locator('[data-testid="health-pick"][data-path="rings/rings-003-again.png"]').check();
+    await page.getByTestId('health-kind-blank').check();
+    await page.locator('[data-testid="health-pick"][data-path="bars/blank.png"]').check();
+    await expect(page.getByTestId('health-picked')).toHaveText('2 picked');
+    await screenshot(page, '31-dataset-health-exclude');
+    await page.getByTestId('health-exclude').click();
+    await expect(page.getByTestId('dataset-name')).toHaveText('shapes (v2)', { timeout: 30_000 });
+    await expect(page.getByTestId('dataset-count')).toHaveText(String(images));
+    await expect(page.getByTestId('dataset-stats')).toContainText('2 images left out by hand from the previous version');
+    await expect(page.getByTestId('dataset-row')).toHaveCount(2);
+    await page.getByTestId('dataset-health').click();
+    await expect(page.getByTestId('health-blanks')).toHaveText('0');
+    await expect(page.getByTestId('health-pairs')).toHaveText('0');
     await page.getByTestId('health-back').click();
-    await expect(page.getByTestId('dataset-name')).toHaveText('shapes');
+    await expect(page.getByTestId('dataset-name')).toHaveText('shapes (v2)');
   } finally {
     await data.remove();
   }

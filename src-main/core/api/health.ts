@@ -159,7 +159,7 @@ export function healthHandlers(ctx: Context): HandlerMap<HealthRequests> {
           skipped: dataset.skipped,
           settings: dataset.settings,
           splitCounts: result.splitCounts,
-          stats: { ...dataset.stats, excluded, added: 0, removed: excluded, seconds: health.seconds },
+          stats: { ...dataset.stats, excluded, added: undefined, removed: undefined, seconds: health.seconds },
           previousId: dataset.id,
           blobHash,
           indexHash,
