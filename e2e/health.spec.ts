@@ -55,6 +55,12 @@ test('dataset health: near-duplicates, blank images, class balance; sort, filter
       await page.getByTestId('health-next').click();
       await expect(page.getByTestId('health-range')).toContainText(`25–`);
     }
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('health-csv').click()]);
+    expect(download.suggestedFilename()).toBe('shapes-health.csv');
+    const csv = await readFile((await download.path())!, 'utf8');
+    expect(csv.split('\r\n')[0]).toBe('path,split,label,finding,score,reason');
+    expect(csv).toContain('bars/blank.png,');
+    expect(csv).toContain('rings/rings-003-again.png,');
     await screenshot(page, '30-dataset-health');
     await page.emulateMedia({ colorScheme: 'dark' });
     await screenshot(page, '30-dataset-health-dark');

@@ -93,6 +93,8 @@ export const requestSchemas = {
       thumbnails: z.boolean().default(false),
     })
     .strict(),
+  /** The stored health findings as CSV: one row per image per finding (path, split, label, finding, score, reason). */
+  'datasets.healthCsv': z.object({ datasetId: id }).strict(),
   /** Compute (or compute again) a dataset's health report from its packed images; answers its summary. */
   'datasets.computeHealth': z.object({ datasetId: id }).strict(),
   /**
@@ -266,6 +268,7 @@ export interface RequestOutputs {
   'datasets.health': DatasetHealthAnswer;
   'datasets.computeHealth': { datasetId: number; summary: HealthSummary };
   'datasets.exclude': Dataset;
+  'datasets.healthCsv': { filename: string; csv: string };
   'runs.list': Run[];
   'runs.get': Run;
   'runs.create': Run;

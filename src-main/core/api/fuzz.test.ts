@@ -26,6 +26,7 @@ const samples: Record<RequestName, Record<string, unknown>> = {
   'datasets.preview': { datasetId: 1, count: 4, perClass: 2 },
   'datasets.health': { datasetId: 1, kind: 'leakage', sort: 'index', split: 'test', label: 'a', offset: 0, limit: 10, thumbnails: true },
   'datasets.computeHealth': { datasetId: 1 },
+  'datasets.healthCsv': { datasetId: 1 },
   'datasets.exclude': { datasetId: 1, indices: [0], name: 'fewer' },
   'runs.list': { projectId: 1 },
   'runs.get': { runId: 1 },

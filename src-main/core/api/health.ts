@@ -4,6 +4,7 @@ import { decodePacked, imageBytes, type PackedDataset } from '@shared/dataset-fo
 import { ApiError } from '@shared/errors';
 import type { HealthImage, HealthItem, HealthReport, HealthSummary } from '@shared/health';
 import type { Dataset } from '@shared/types';
+import { toCsv } from '../datasets/csv';
 import { withoutImages } from '../datasets/exclude';
 import { computeHealth } from '../datasets/health';
 import type { IndexEntry } from '../datasets/import-folder';
@@ -11,7 +12,7 @@ import { datasetHealthHash, datasetIndexHash, datasetNameTaken, insertDataset, s
 import { nextVersionName } from './datasets';
 import { requireDataset, type Context, type HandlerMap } from './context';
 
-type HealthRequests = 'datasets.health' | 'datasets.computeHealth' | 'datasets.exclude';
+type HealthRequests = 'datasets.health' | 'datasets.computeHealth' | 'datasets.exclude' | 'datasets.healthCsv';
 
 const SPLITS = ['train', 'validation', 'test'] as const;
 
@@ -167,6 +168,34 @@ export function healthHandlers(ctx: Context): HandlerMap<HealthRequests> {
         },
         ctx.now(),
       );
+    },
+    'datasets.healthCsv': async ({ datasetId }) => {
+      const dataset = requireDataset(ctx, datasetId);
+      const report = readReport(dataset) ?? (await compute(dataset));
+      const pack = packOf(dataset);
+      const index = indexOf(dataset);
+      const describe = (i: number): [string, string, string] => [
+        index?.[i]?.path ?? `#${i}`,
+        SPLITS[pack.split?.[i] ?? 0] ?? 'train',
+        pack.header.labels[pack.labels[i]!] ?? '',
+      ];
+      const rows: string[][] = [];
+      for (const p of report.nearDuplicates.pairs) {
+        for (const [self, other] of [
+          [p.a, p.b],
+          [p.b, p.a],
+        ] as const) {
+          const [otherPath, otherSplit] = describe(other);
+          rows.push([
+            ...describe(self),
+            p.leak ? 'leakage' : 'near-duplicate',
+            String(p.bits),
+            `near-duplicate of ${otherPath} (${otherSplit}): ${p.bits} hash bits apart, mean difference ${p.meanDiff}`,
+          ]);
+        }
+      }
+      for (const b of report.blanks.items) rows.push([...describe(b.index), 'blank', String(b.std), `nearly blank: grey spread ${b.std}, mean ${b.mean}`]);
+      return { filename: `${dataset.name.replace(/[^\w.-]+/g, '_')}-health.csv`, csv: toCsv(['path', 'split', 'label', 'finding', 'score', 'reason'], rows) };
     },
     'datasets.computeHealth': async ({ datasetId }) => {
       const dataset = requireDataset(ctx, datasetId);

@@ -173,6 +173,17 @@ describe('health through the API', () => {
 
     const blank = await core.call('datasets.health', { datasetId: dataset.id, kind: 'blank' });
     expect(blank.computed && blank.items.map((item) => item.images[0].path)).toEqual(['train/odd/blank.png']);
+    const { filename, csv } = await core.call('datasets.healthCsv', { datasetId: dataset.id });
+    expect(filename).toBe('digits-health.csv');
+    const lines = csv.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('path,split,label,finding,score,reason');
+    expect(lines.slice(1).sort()).toEqual(
+      [
+        expect.stringMatching(/^test\/even\/copy-of-t2\.png,test,even,leakage,\d,"near-duplicate of train\/even\/t2\.png \(train\)/),
+        expect.stringMatching(/^train\/even\/t2\.png,train,even,leakage,\d,"near-duplicate of test\/even\/copy-of-t2\.png \(test\)/),
+        'train/odd/blank.png,train,odd,blank,0,"nearly blank: grey spread 0, mean 200"',
+      ],
+    );
     // Filters and paging: nothing blank in test; a page past the end is empty.
     const none = await core.call('datasets.health', { datasetId: dataset.id, kind: 'blank', split: 'test' });
     expect(none.computed && none.total).toBe(0);
