@@ -8,7 +8,6 @@ import { inspectFolder } from '../datasets/inspect-folder';
 import { classStrips, previewGrid } from '../datasets/preview';
 import { toCsv } from '../datasets/csv';
 import {
-  datasetHealthHash,
   datasetIndexHash,
   datasetNameTaken,
   deleteDatasetRow,
