@@ -25,7 +25,15 @@ export type Op =
   /** 'same' transposed convolution, filter [k, k, outC, inC] (tfjs' layout). */
   | { kind: 'deconv'; filter: CheckpointTensor; bias: CheckpointTensor; stride: number; activation: Activation }
   /** Integer indices → rows of table [K, e] (a codebook lookup). */
-  | { kind: 'embedding'; table: CheckpointTensor };
+  | { kind: 'embedding'; table: CheckpointTensor }
+  /** Layer normalisation over the last axis (channels), gamma and beta [C]. */
+  | { kind: 'norm'; gamma: CheckpointTensor; beta: CheckpointTensor; epsilon: number }
+  /** An activation alone (after a normalisation). */
+  | { kind: 'activation'; activation: Activation }
+  /** The sum of two values of one shape. */
+  | { kind: 'add' }
+  /** An image's first `height` rows and `width` columns. */
+  | { kind: 'crop'; height: number; width: number };
 
 export interface GraphNode {
   /** Also the name of its output value. */
@@ -143,6 +151,21 @@ export function networkShapes(network: Network): Map<string, number[]> {
       case 'embedding':
         out = [...first, op.table.shape[1]!];
         break;
+      case 'norm':
+        if (first.at(-1) !== op.gamma.shape[0]) fail(`normalises ${op.gamma.shape[0]} channels, gets [${first.join(', ')}]`);
+        out = first;
+        break;
+      case 'activation':
+        out = first;
+        break;
+      case 'add':
+        if (ins.length !== 2 || ins[1]!.join('x') !== first.join('x')) fail('adds values of one shape only');
+        out = first;
+        break;
+      case 'crop':
+        if (first.length !== 3 || first[0]! < op.height || first[1]! < op.width) fail(`cannot crop [${first.join(', ')}] to ${op.height}×${op.width}`);
+        out = [op.height, op.width, first[2]!];
+        break;
     }
     shapes.set(node.name, out);
   }
@@ -150,7 +173,7 @@ export function networkShapes(network: Network): Map<string, number[]> {
   return shapes;
 }
 
-export type WeightKind = 'kernel' | 'bias' | 'embeddings';
+export type WeightKind = 'kernel' | 'bias' | 'embeddings' | 'gamma' | 'beta';
 
 /** Every weight tensor of a network in node order: [kernel, bias] per weighted layer, a table per lookup. */
 export function networkWeights(network: Network): { layer: string; kind: WeightKind; tensor: CheckpointTensor }[] {
@@ -159,6 +182,7 @@ export function networkWeights(network: Network): { layer: string; kind: WeightK
     if (op.kind === 'dense') out.push({ layer: name, kind: 'kernel', tensor: op.kernel }, { layer: name, kind: 'bias', tensor: op.bias });
     if (op.kind === 'conv' || op.kind === 'deconv') out.push({ layer: name, kind: 'kernel', tensor: op.filter }, { layer: name, kind: 'bias', tensor: op.bias });
     if (op.kind === 'embedding') out.push({ layer: name, kind: 'embeddings', tensor: op.table });
+    if (op.kind === 'norm') out.push({ layer: name, kind: 'gamma', tensor: op.gamma }, { layer: name, kind: 'beta', tensor: op.beta });
   }
   return out;
 }
@@ -182,6 +206,14 @@ function describeOp(op: Op): string {
       return `Conv2DTranspose ${op.filter.shape[0]}×${op.filter.shape[1]} stride ${op.stride} same, ${op.filter.shape[3]}→${op.filter.shape[2]} ch, ${op.activation}`;
     case 'embedding':
       return `Embedding ${op.table.shape[0]} rows × ${op.table.shape[1]}`;
+    case 'norm':
+      return `LayerNormalization over ${op.gamma.shape[0]} channels, ε ${op.epsilon}`;
+    case 'activation':
+      return `Activation ${op.activation}`;
+    case 'add':
+      return 'Add';
+    case 'crop':
+      return `Crop to ${op.height}×${op.width}`;
   }
 }
 

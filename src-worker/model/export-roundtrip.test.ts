@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { runConfigSchema, type RunConfigInput } from '@shared/config';
+import { convDesignOf, runConfigSchema, type RunConfigInput } from '@shared/config';
 import { parseCheckpoint } from '@shared/checkpoint-format';
 import type { Network } from '@shared/model-export/graph';
 import { buildExportNetworks, exportParams, type ExportNetworks } from '@shared/model-export/networks';
@@ -100,10 +100,19 @@ function argmaxRows(values: ArrayLike<number>, width: number): number[] {
 }
 
 const N = 5;
+type Image = { width: number; height: number; channels: 3 };
 // Non-square, 3 channels: a swapped width/height or channel order cannot pass.
-const IMAGE = { width: 12, height: 8, channels: 3 as const };
-const HWC = [IMAGE.height, IMAGE.width, IMAGE.channels];
-const D = IMAGE.width * IMAGE.height * IMAGE.channels;
+const IMAGE: Image = { width: 12, height: 8, channels: 3 };
+/**
+ * For the scaled conv: two stages (convStages of an 18-px side), odd sides inside (34 →
+ * 17 → 9, 18 → 9 → 5), so the 'same' padding of an odd input and the decoder's crop
+ * back from 36×20 are both exercised.
+ */
+const ODD_IMAGE: Image = { width: 34, height: 18, channels: 3 };
+/** A small scaled conv with every optional part: two residual blocks per stage, layer norm. */
+const SCALED = { model: 'conv', convArch: 'small', convWidth: 4, convResBlocks: 2, convNorm: 'layer' } as const;
+const hwc = (image: Image): number[] => [image.height, image.width, image.channels];
+const pixels = (image: Image): number => image.width * image.height * image.channels;
 const CLASSES = 4;
 
 /** Random weights for every parameter (and the VQ prior), and a trained prior, written as a checkpoint. */
@@ -145,15 +154,19 @@ interface Expectation {
 
 const float = (values: Float32Array, shape: number[]): Value => ({ values, shape, dtype: 'float32' });
 
-async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expectation> {
+async function gaussianCase(config: RunConfigInput, seed: number, image = IMAGE): Promise<Expectation> {
   const full = runConfigSchema.parse({ latent: 3, hidden: 24, seed, ...config });
   const conditional = full.family === 'cvae' || full.family === 'm2';
-  const trainer = new VaeTrainer({ kind: full.model, image: IMAGE, latent: full.latent, hidden: full.hidden, classes: conditional ? CLASSES : 0 }, full);
+  const [HWC, D] = [hwc(image), pixels(image)];
+  const trainer = new VaeTrainer(
+    { kind: full.model, image, latent: full.latent, hidden: full.hidden, classes: conditional ? CLASSES : 0, conv: convDesignOf(full) },
+    full,
+  );
   try {
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
     const networks = buildExportNetworks(
-      { family: full.family, model: full.model, ...IMAGE, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps },
+      { family: full.family, model: full.model, ...image, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps },
       exportParams(checkpoint.tensors),
     );
     const random = mulberry32(seed + 2);
@@ -197,13 +210,15 @@ async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expec
   }
 }
 
-async function vqCase(model: 'mlp' | 'conv', seed: number): Promise<Expectation> {
-  const full = runConfigSchema.parse({ family: 'vqvae', model, latent: 6, hidden: 24, codebookSize: 10, codeDim: 3, seed });
-  const trainer = new VqVaeTrainer({ kind: model, image: IMAGE, hidden: full.hidden, codeDim: full.codeDim, positions: full.latent }, full);
+async function vqCase(config: RunConfigInput & { model: 'mlp' | 'conv' }, seed: number, image = IMAGE): Promise<Expectation> {
+  const full = runConfigSchema.parse({ family: 'vqvae', latent: 6, hidden: 24, codebookSize: 10, codeDim: 3, seed, ...config });
+  const model = full.model;
+  const [HWC, D] = [hwc(image), pixels(image)];
+  const trainer = new VqVaeTrainer({ kind: model, image, hidden: full.hidden, codeDim: full.codeDim, positions: full.latent, conv: convDesignOf(full) }, full);
   try {
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
-    const networks = buildExportNetworks({ family: 'vqvae', model, ...IMAGE, latent: full.latent, flow: 'none', flowSteps: 0 }, exportParams(checkpoint.tensors));
+    const networks = buildExportNetworks({ family: 'vqvae', model, ...image, latent: full.latent, flow: 'none', flowSteps: 0 }, exportParams(checkpoint.tensors));
     const { positions: L } = trainer.nets;
     const K = trainer.codes;
     const random = mulberry32(seed + 2);
@@ -366,7 +381,7 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
 
     it(`${model} VQ-VAE (codes, codebook lookup, autoregressive prior)`, async () => {
       await useBackend('cpu');
-      const expectation = await vqCase(model, 9);
+      const expectation = await vqCase({ model }, 9);
       expect(expectation.networks.networks.map((n) => n.name)).toEqual(['encoder', 'decoder', 'prior']);
       await verify(`${model}-vq`, expectation);
     }, 60_000);
@@ -386,6 +401,42 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
     expect(classifier.nodes.filter((node) => node.op.kind === 'conv').length).toBe(2);
     await verify('conv-m2', expectation);
   }, 60_000);
+
+  describe('scaled conv (residual blocks, layer norm, odd sides cropped back)', () => {
+    it('VAE', async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase(SCALED, 21, ODD_IMAGE);
+      const [encoder, decoder] = expectation.networks.networks;
+      const kinds = (net: Network): string[] => net.nodes.map((node) => node.op.kind);
+      // Two stride-2 stages, each with its norm and two residual blocks; the decoder crops 36×20 back to 34×18.
+      expect(encoder!.nodes.filter((node) => node.op.kind === 'conv' && node.op.stride === 2).length).toBe(2);
+      expect(kinds(encoder!).filter((k) => k === 'add').length).toBe(4);
+      expect(kinds(encoder!).filter((k) => k === 'norm').length).toBe(2);
+      expect(kinds(decoder!).at(-1)).toBe('crop');
+      await verify('scaled-vae', expectation);
+    }, 60_000);
+
+    it('conditional VAE with an inverse autoregressive flow', async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase({ ...SCALED, family: 'cvae', flow: 'iaf', flowSteps: 2 }, 23, ODD_IMAGE);
+      await verify('scaled-cvae-iaf', expectation);
+    }, 60_000);
+
+    it('M2 with a conv classifier of the same stack', async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase({ ...SCALED, family: 'm2', classifier: 'conv' }, 25, ODD_IMAGE);
+      const classifier = expectation.networks.networks.find((n) => n.name === 'classifier')!;
+      expect(classifier.nodes.filter((node) => node.op.kind === 'norm').length).toBe(2);
+      await verify('scaled-m2', expectation);
+    }, 60_000);
+
+    it('VQ-VAE (its code grid is the stack\'s 5×9)', async () => {
+      await useBackend('cpu');
+      const expectation = await vqCase(SCALED, 31, ODD_IMAGE);
+      expect(expectation.networks.codes!.grid).toEqual([5, 9]);
+      await verify('scaled-vq', expectation);
+    }, 60_000);
+  });
 
   it('refuses a checkpoint whose shapes do not fit the family, naming the parameter', async () => {
     await useBackend('cpu');
