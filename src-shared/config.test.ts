@@ -76,13 +76,13 @@ describe('run config: the conv architecture', () => {
     expect(stored.convArch).toBeUndefined();
     expect(convDesignOf(stored)).toBeNull();
     // A new conv run that names no architecture gets the scaled default, written out in full.
-    expect(newRunConfig(stored)).toMatchObject({ convArch: 'medium', convWidth: 32, convResBlocks: 1, convNorm: 'layer' });
-    expect(convDesignOf(newRunConfig(stored))).toEqual({ width: 32, resBlocks: 1, norm: 'layer' });
+    expect(newRunConfig(stored)).toMatchObject({ convArch: 'medium', convWidth: 16, convResBlocks: 1, convNorm: 'none' });
+    expect(convDesignOf(newRunConfig(stored))).toEqual({ width: 16, resBlocks: 1, norm: 'none' });
     expect(newRunConfig(parse({ model: 'conv', convArch: 'classic' })).convArch).toBe('classic');
     expect(convDesignOf(newRunConfig(parse({ model: 'conv', convArch: 'classic' })))).toBeNull();
     expect(newRunConfig(parse({ model: 'mlp' })).convArch).toBeUndefined();
     // A preset's settings can be overridden one by one.
-    expect(convDesignOf(parse({ model: 'conv', convArch: 'small', convNorm: 'layer' }))).toEqual({ width: 16, resBlocks: 0, norm: 'layer' });
+    expect(convDesignOf(parse({ model: 'conv', convArch: 'small', convNorm: 'layer' }))).toEqual({ width: 8, resBlocks: 0, norm: 'layer' });
   });
 
   it('refuses settings that would be ignored, naming the field', () => {

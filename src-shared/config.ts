@@ -162,7 +162,7 @@ export const runConfigSchema = z
     convArch: z.enum(convArchitectures).optional(),
     /** Scaled conv: base channels of the first stage (doubling per stage up to 8×); absent: the preset's. */
     convWidth: z.number().int().min(CONV_WIDTH.min).max(CONV_WIDTH.max).optional(),
-    /** Scaled conv: residual blocks (3×3, 1×1) after each stage; absent: the preset's. */
+    /** Scaled conv: residual blocks (3×3, 1×1) at the deepest stage (and the decoder's first); absent: the preset's. */
     convResBlocks: z.number().int().min(CONV_RES_BLOCKS.min).max(CONV_RES_BLOCKS.max).optional(),
     /** Scaled conv: normalisation after each stride-2 convolution (a layer norm over each pixel's channels); absent: the preset's. */
     convNorm: z.enum(convNorms).optional(),

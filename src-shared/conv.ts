@@ -8,7 +8,7 @@
  *   scaled   (presets small, medium, large) one 4×4 stride-2 stage per halving, as many
  *            as the image size asks (convStages: 28 → 2, 32 → 3, 64 → 4, 128 → 5,
  *            256 → 6), channels width·2^i up to 8·width, optionally residual blocks
- *            after each stage and a channel-wise layer normalisation. Any size from 8 px
+ *            at the deepest stage and a channel-wise layer normalisation. Any size from 8 px
  *            fits: 'same' convolutions round odd sides up (padding at the bottom and
  *            right), and the decoder crops its last layer back to the image.
  */
@@ -36,7 +36,7 @@ export const DEFAULT_CONV_PRESET: ConvPreset = 'medium';
 export const convNorms = ['none', 'layer'] as const;
 export type ConvNorm = (typeof convNorms)[number];
 
-/** A scaled conv network's settings: base width, residual blocks after each stage, normalisation after each stride-2 convolution. */
+/** A scaled conv network's settings: base width, residual blocks at the deepest stage, normalisation after each stride-2 convolution. */
 export interface ScaledConv {
   width: number;
   resBlocks: number;
@@ -44,9 +44,9 @@ export interface ScaledConv {
 }
 
 export const CONV_PRESETS: Record<ConvPreset, ScaledConv> = {
-  small: { width: 16, resBlocks: 0, norm: 'none' },
-  medium: { width: 32, resBlocks: 1, norm: 'layer' },
-  large: { width: 64, resBlocks: 1, norm: 'layer' },
+  small: { width: 8, resBlocks: 0, norm: 'none' },
+  medium: { width: 16, resBlocks: 1, norm: 'none' },
+  large: { width: 32, resBlocks: 2, norm: 'layer' },
 };
 
 /** Bounds of the residual blocks per stage (convResBlocks). */
@@ -70,7 +70,7 @@ export function convStages(image: ImageSides): number {
   return Math.min(6, Math.max(1, Math.floor(Math.log2(side / 4))));
 }
 
-/** A resolved conv stack: channels per stride-2 stage, residual blocks after each and normalisation, and the grid it leaves. */
+/** A resolved conv stack: channels per stride-2 stage, residual blocks at the deepest, normalisation, and the grid it leaves. */
 export interface ConvPlan {
   channels: number[];
   resBlocks: number;

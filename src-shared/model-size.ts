@@ -46,17 +46,18 @@ export function activationsPerImage(spec: ModelSizeSpec): number {
   const middle = h + 2 * d + (spec.extraOutputs ?? 0) + d + (spec.classes ?? 0) + h;
   if (spec.kind === 'mlp') return pixels + h + middle + h + pixels;
   const plan = convPlan(spec.conv ?? null, spec.image);
-  // Each stage's output at its size; a norm adds its output (and the pre-norm one), a
-  // residual block its half-width hidden layer, the 1×1's output and the sum.
+  // Each stage's output at its size; a norm adds its output (and the pre-norm one); a
+  // residual block (deepest stage) its half-width hidden layer, the 1×1's output and the sum.
   let stages = 0;
   let rows = spec.image.height;
   let cols = spec.image.width;
   for (const c of plan.channels) {
     rows = Math.ceil(rows / 2);
     cols = Math.ceil(cols / 2);
-    const area = rows * cols;
-    stages += area * c * (plan.norm ? 2 : 1) + plan.resBlocks * area * (Math.ceil(c / 2) + 2 * c);
+    stages += rows * cols * c * (plan.norm ? 2 : 1);
   }
+  const top = plan.channels.at(-1)!;
+  stages += plan.resBlocks * rows * cols * (Math.ceil(top / 2) + 2 * top);
   return pixels + stages + middle + stages + pixels;
 }
 

@@ -24,9 +24,12 @@ export interface ImageSize {
 
 /**
  * Conv stacks: 4×4 stride-2 convolutions, as many and as wide as @shared/conv's plan says
- * (classic: two, 32 and 64 channels). Residual blocks are a 3×3 convolution to half the
- * channels, ReLU, a 1×1 convolution back (starting small, so the block starts near the
- * identity), added to the input (van den Oord 2017's blocks). The layer norm's ε.
+ * (classic: two, 32 and 64 channels). Residual blocks sit at the deepest resolution (end
+ * of the encoder, start of the decoder, as in van den Oord 2017's VQ-VAE), where they
+ * are cheap: on this app's CPU backends a 3×3 convolution's gradient at full resolution
+ * cost more than the whole stride-2 stack (src-worker/README.md). Each is a 3×3
+ * convolution to half the channels, ReLU, a 1×1 convolution back (starting small, so the
+ * block starts near the identity), added to its input. The layer norm's ε.
  */
 export const CONV_CHANNELS = CLASSIC_CONV_CHANNELS;
 export const CONV_KERNEL = 4;
@@ -157,8 +160,9 @@ function residualBlock(m: ModelBuilder, net: NetBuilder, key: string, nodes: str
 
 /**
  * The encoder's stride-2 stages from `x` (inC channels): per stage k, parameters
- * conv<k> [, norm<k>] [, res<k>a, res<k>b per residual block], nodes named the same after `nodes`. Returns
- * the last stage's output, the plan's grid.
+ * conv<k> [, norm<k>], and after the deepest stage S the residual blocks res<S>a,
+ * res<S>b (res<S>_2a, … for more); nodes named the same after `nodes`. Returns the last
+ * stage's output, the plan's grid.
  */
 function encoderStack(m: ModelBuilder, net: NetBuilder, plan: ConvPlan, inC: number, x: string, nodes = ''): string {
   let y = x;
@@ -169,7 +173,7 @@ function encoderStack(m: ModelBuilder, net: NetBuilder, plan: ConvPlan, inC: num
     const norm = plan.norm ? m.norm(`norm${k}`, out) : null;
     y = net.conv(`${nodes}conv${k}`, y, conv, CONV_STRIDE, norm ? 'linear' : 'relu');
     if (norm) y = net.norm(`${nodes}norm${k}`, y, norm, 'relu');
-    for (let n = 1; n <= plan.resBlocks; n++) y = residualBlock(m, net, resKey('res', k, n), nodes, y, out);
+    if (k === plan.channels.length) for (let n = 1; n <= plan.resBlocks; n++) y = residualBlock(m, net, resKey('res', k, n), nodes, y, out);
     c = out;
   });
   return y;
@@ -177,7 +181,7 @@ function encoderStack(m: ModelBuilder, net: NetBuilder, plan: ConvPlan, inC: num
 
 /**
  * The decoder's stride-2 transposed stages from the grid `u` to the image: per stage j
- * (deepest first), parameters [dres<j>a, dres<j>b per block,] deconv<j> [, dnorm<j>]; the last
+ * (deepest first), parameters [dres1a, dres1b, … before the first,] deconv<j> [, dnorm<j>]; the last
  * gives decoderOutputChannels, linear, as `x_mean`, cropped to the image when the grid
  * was rounded up.
  */
@@ -190,7 +194,7 @@ function decoderStack(m: ModelBuilder, net: NetBuilder, plan: ConvPlan, image: I
     const inC = plan.channels[S - j]!;
     const last = j === S;
     const out = last ? decoderOutputChannels(image) : plan.channels[S - j - 1]!;
-    for (let n = 1; n <= plan.resBlocks; n++) y = residualBlock(m, net, resKey('dres', j, n), '', y, inC);
+    if (j === 1) for (let n = 1; n <= plan.resBlocks; n++) y = residualBlock(m, net, resKey('dres', j, n), '', y, inC);
     const deconv = m.deconv(`deconv${j}`, CONV_KERNEL, CONV_STRIDE, inC, out, last ? 'glorot' : 'he');
     const norm = !last && plan.norm ? m.norm(`dnorm${j}`, out) : null;
     y = net.deconv(last ? (crop ? 'x_full' : 'x_mean') : `deconv${j}`, y, deconv, last || norm ? 'linear' : 'relu');

@@ -106,15 +106,15 @@ function sigmoidOf(b: NetworkBuilder, output: string): void {
 
 /**
  * The conv stack a checkpoint was trained with, read off its parameters under `prefix`:
- * one stage per `conv<k>/f` (its output channels), as many residual blocks per stage
- * as stage 1 has (`res1a/f`, `res1_2a/f`, …), normalisation when `norm1/g` is (classic: conv1, conv2 of 32 and 64 channels).
+ * one stage per `conv<k>/f` (its output channels), the residual blocks of the deepest
+ * stage S (`res<S>a/f`, `res<S>_2a/f`, …), normalisation when `norm1/g` is (classic: conv1, conv2 of 32 and 64 channels).
  */
 function convPlanOf(params: ReadonlyMap<string, CheckpointTensor>, prefix: string, image: { width: number; height: number }): ConvPlan {
   const channels: number[] = [];
   for (let k = 1; params.has(`${prefix}/conv${k}/f`); k++) channels.push(params.get(`${prefix}/conv${k}/f`)!.shape[3]!);
   if (channels.length === 0) requireParam(params, `${prefix}/conv1/f`);
   let resBlocks = 0;
-  while (params.has(`${prefix}/${resKey('res', 1, resBlocks + 1)}a/f`)) resBlocks++;
+  while (params.has(`${prefix}/${resKey('res', channels.length, resBlocks + 1)}a/f`)) resBlocks++;
   return convPlanOfChannels(channels, resBlocks, params.has(`${prefix}/norm1/g`), image);
 }
 
