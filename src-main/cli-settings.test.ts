@@ -104,7 +104,7 @@ describe('vae-studio train', () => {
     expect(result.run.summary['capacity']).toBeGreaterThan(0);
   });
 
-  it('refuses, before any worker starts, a labelled family on an unlabelled dataset and the conv model on sides that are not multiples of 4', () => {
+  it('refuses, before any worker starts, a labelled family on an unlabelled dataset and the classic conv model on sides that are not multiples of 4', () => {
     const folder = join(dir.path, 'shapes');
     expect(cli(['import', folder, '--size', '8', '--labels', 'none', '--name', 'plain']).status).toBe(0);
     expect(cli(['import', folder, '--size', '10', '--name', 'ten']).status).toBe(0);
@@ -114,7 +114,7 @@ describe('vae-studio train', () => {
       expect(bad.status).toBe(1);
       expect(bad.lines.at(-1)).toMatchObject({ type: 'error', error: { code: 'invalid_input', message: expect.stringMatching(/imported without labels/), details: { field: 'config.family' } } });
     }
-    const conv = cli(['train', '--dataset', 'ten', '--model', 'conv']);
+    const conv = cli(['train', '--dataset', 'ten', '--model', 'conv', '--conv-arch', 'classic']);
     expect(conv.lines.at(-1)).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/multiple of 4.*10×10/), details: { field: 'config.model' } } });
     expect((cli(['runs']).lines.at(-1) as { runs: unknown[] }).runs).toHaveLength(before);
   });
