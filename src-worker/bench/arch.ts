@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convDesignOf, runConfigSchema, type RunConfig } from '@shared/config';
+import { convDesignOf, runConfigSchema, type RunConfig, type RunConfigInput } from '@shared/config';
 import { convArchitectures, type ConvArchitecture } from '@shared/conv';
 import { CONV_BENCH_SIDES, CONV_BENCH_SPEC, type ConvBench } from '@shared/conv-bench';
 import { modelParameterCount } from '@shared/model-size';
@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: resolve('src-shared/conv-bench.json') },
     /** Seconds of training per model for the quality comparison (0: none). */
     quality: { type: 'string', default: '0' },
+    /** The quality comparison's models: a JSON array of run-config patches (default classic and medium). */
+    'quality-configs': { type: 'string', default: '[{"convArch":"classic"},{"convArch":"medium"}]' },
     'no-speed': { type: 'boolean', default: false },
   },
 });
@@ -76,10 +78,10 @@ async function main(): Promise<void> {
   }
   const qualitySeconds = Number(args.quality);
   if (qualitySeconds > 0) {
-    for (const arch of ['classic', 'medium'] as const) {
-      const q = await archQuality(configOf(arch), qualitySeconds);
+    for (const patch of JSON.parse(args['quality-configs']) as RunConfigInput[]) {
+      const q = await archQuality(runConfigSchema.parse({ ...configOf('classic'), convArch: undefined, ...patch }), qualitySeconds);
       console.log(
-        `quality ${arch.padEnd(8)} ${q.epochs.toFixed(2)} epochs (${q.images} images) in ${q.trainSeconds.toFixed(0)} s: test ${q.bitsPerDim.toFixed(3)} bits/dim ` +
+        `quality ${JSON.stringify(patch)} ${q.epochs.toFixed(2)} epochs (${q.images} images) in ${q.trainSeconds.toFixed(0)} s: test ${q.bitsPerDim.toFixed(3)} bits/dim ` +
           `(IWAE k=${q.k} on ${q.testImages} dequantized test images, ${q.evalSeconds.toFixed(0)} s)`,
       );
     }
