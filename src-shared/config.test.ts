@@ -76,8 +76,8 @@ describe('run config: the conv architecture', () => {
     expect(stored.convArch).toBeUndefined();
     expect(convDesignOf(stored)).toBeNull();
     // A new conv run that names no architecture gets the scaled default, written out in full.
-    expect(newRunConfig(stored)).toMatchObject({ convArch: 'medium', convWidth: 16, convResBlocks: 1, convNorm: 'none' });
-    expect(convDesignOf(newRunConfig(stored))).toEqual({ width: 16, resBlocks: 1, norm: 'none' });
+    expect(newRunConfig(stored)).toMatchObject({ convArch: 'medium', convWidth: 16, convResBlocks: 1, convNorm: 'layer' });
+    expect(convDesignOf(newRunConfig(stored))).toEqual({ width: 16, resBlocks: 1, norm: 'layer' });
     expect(newRunConfig(parse({ model: 'conv', convArch: 'classic' })).convArch).toBe('classic');
     expect(convDesignOf(newRunConfig(parse({ model: 'conv', convArch: 'classic' })))).toBeNull();
     expect(newRunConfig(parse({ model: 'mlp' })).convArch).toBeUndefined();

@@ -45,7 +45,7 @@ export interface ScaledConv {
 
 export const CONV_PRESETS: Record<ConvPreset, ScaledConv> = {
   small: { width: 8, resBlocks: 0, norm: 'none' },
-  medium: { width: 16, resBlocks: 1, norm: 'none' },
+  medium: { width: 16, resBlocks: 1, norm: 'layer' },
   large: { width: 32, resBlocks: 2, norm: 'layer' },
 };
 

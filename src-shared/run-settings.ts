@@ -57,7 +57,7 @@ const RESOLVED_DEFAULTS: Partial<Record<RunSetting, string>> = {
   convArch: 'medium for a new conv run; classic for runs stored before presets',
   convWidth: "the preset's (small 8, medium 16, large 32)",
   convResBlocks: "the preset's (small 0, medium 1, large 2)",
-  convNorm: "the preset's (small and medium none, large layer)",
+  convNorm: "the preset's (small none, medium and large layer)",
   backend: 'the fastest that passes its self-check',
 };
 

@@ -92,7 +92,7 @@ describe('clone', () => {
     const cloned = validateRunForm(runFormFrom(stored, 3, 'copy')).config!;
     expect(cloned).toEqual({ ...stored, convArch: 'classic' });
     expect(newRunConfig(cloned).convArch).toBe('classic');
-    expect(validateRunForm(valid({ model: 'conv' })).config).toMatchObject({ convArch: 'medium', convWidth: 16, convResBlocks: 1, convNorm: 'none' });
+    expect(validateRunForm(valid({ model: 'conv' })).config).toMatchObject({ convArch: 'medium', convWidth: 16, convResBlocks: 1, convNorm: 'layer' });
     // Emptied figures fall back to the preset's; settings of a conv design are not sent for the MLP.
     expect(convDesignOf(validateRunForm(valid({ model: 'conv', convArch: 'large', convWidth: null })).config!)).toMatchObject({ width: 32 });
     expect(validateRunForm(valid({ model: 'mlp' })).config!.convArch).toBeUndefined();
@@ -134,7 +134,7 @@ describe('conv preset chooser', () => {
     expect(medium!.params).toBeLessThan(large!.params);
     // At 64 px the classic dense layer reads 16×16×64 features: more weights than the medium preset.
     expect(classic!.params).toBeGreaterThan(medium!.params);
-    expect(medium!.memoryBytes).toBe(trainingBytes({ kind: 'conv', image: { width: 64, height: 64, channels: 3 }, latent: 32, hidden: 256, conv: { width: 16, resBlocks: 1, norm: 'none' } }, 64));
+    expect(medium!.memoryBytes).toBe(trainingBytes({ kind: 'conv', image: { width: 64, height: 64, channels: 3 }, latent: 32, hidden: 256, conv: { width: 16, resBlocks: 1, norm: 'layer' } }, 64));
     // Speeds are the checked-in measurements, never estimates.
     for (const f of figures) {
       const row = CONV_BENCH.rows.find((r) => r.arch === f.arch && r.side === 64);
