@@ -119,7 +119,7 @@ describe('vae-studio train', () => {
     expect(result.run.summary['test_data_binary']).toBeUndefined();
   });
 
-  it('refuses, before any worker starts, a labelled family on an unlabelled dataset and the conv model on sides that are not multiples of 4', () => {
+  it('refuses, before any worker starts, a labelled family on an unlabelled dataset and the classic conv model on sides that are not multiples of 4', () => {
     const folder = join(dir.path, 'shapes');
     expect(cli(['import', folder, '--size', '8', '--labels', 'none', '--name', 'plain']).status).toBe(0);
     expect(cli(['import', folder, '--size', '10', '--name', 'ten']).status).toBe(0);
@@ -131,7 +131,7 @@ describe('vae-studio train', () => {
     }
     // --model is the flag's name in earlier versions; scripts that use it still work.
     for (const flag of ['--architecture', '--model']) {
-      const conv = cli(['train', '--dataset', 'ten', flag, 'conv']);
+      const conv = cli(['train', '--dataset', 'ten', flag, 'conv', '--conv-arch', 'classic']);
       expect(conv.lines.at(-1)).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/multiple of 4.*10×10/), details: { field: 'config.architecture' } } });
     }
     expect((cli(['runs']).lines.at(-1) as { runs: unknown[] }).runs).toHaveLength(before);

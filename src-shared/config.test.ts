@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifierKindOf, defaultRunConfig, inferenceBlocker, newRunConfig, runConfigSchema, type RunConfig, type RunConfigInput } from './config';
+import { classifierKindOf, convDesignOf, defaultRunConfig, inferenceBlocker, newRunConfig, runConfigSchema, type RunConfig, type RunConfigInput } from './config';
 
 describe('run config: model families and flows', () => {
   it('reads a config stored before families existed as the plain VAE it was', () => {
@@ -78,5 +78,32 @@ describe('run config: model families and flows', () => {
     // Explore opens a VQ-VAE with its own tabs (prior samples, code grids).
     expect(inferenceBlocker({ family: 'vqvae' }, 'explore')).toBeNull();
     expect(inferenceBlocker({ family: 'vqvae' }, 'inpaint')).toMatch(/^Inpaint works on continuous latents/);
+  });
+});
+
+describe('run config: the conv architecture', () => {
+  const parse = (input: RunConfigInput): RunConfig => runConfigSchema.parse(input);
+
+  it('reads a conv config stored before presets as the classic two-stage network, and keeps it classic through newRunConfig only when asked', () => {
+    const stored = parse({ architecture: 'conv', latent: 8, hidden: 128 });
+    expect(stored.convArch).toBeUndefined();
+    expect(convDesignOf(stored)).toBeNull();
+    // A new conv run that names no architecture gets the scaled default, written out in full.
+    expect(newRunConfig(stored)).toMatchObject({ convArch: 'medium', convWidth: 16, convResBlocks: 1, convNorm: 'layer' });
+    expect(convDesignOf(newRunConfig(stored))).toEqual({ width: 16, resBlocks: 1, norm: 'layer' });
+    expect(newRunConfig(parse({ architecture: 'conv', convArch: 'classic' })).convArch).toBe('classic');
+    expect(convDesignOf(newRunConfig(parse({ architecture: 'conv', convArch: 'classic' })))).toBeNull();
+    expect(newRunConfig(parse({ architecture: 'mlp' })).convArch).toBeUndefined();
+    // A preset's settings can be overridden one by one.
+    expect(convDesignOf(parse({ architecture: 'conv', convArch: 'small', convNorm: 'layer' }))).toEqual({ width: 8, resBlocks: 0, norm: 'layer' });
+  });
+
+  it('refuses settings that would be ignored, naming the field', () => {
+    const path = (input: RunConfigInput): string | undefined => runConfigSchema.safeParse(input).error?.issues[0]?.path.join('.');
+    expect(path({ architecture: 'mlp', convArch: 'medium' })).toBe('convArch');
+    expect(path({ architecture: 'conv', convWidth: 48 })).toBe('convWidth');
+    expect(path({ architecture: 'conv', convArch: 'classic', convResBlocks: 1 })).toBe('convResBlocks');
+    expect(path({ architecture: 'conv', convArch: 'large', convWidth: 2 })).toBe('convWidth');
+    expect(path({ architecture: 'conv', convArch: 'large', convWidth: 48, convResBlocks: 2 })).toBeUndefined();
   });
 });

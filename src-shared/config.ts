@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONV_PRESETS, CONV_RES_BLOCKS, CONV_WIDTH, convArchitectures, convNorms, DEFAULT_CONV_PRESET } from './conv';
 import { familyOf, modelFamilies, refineForFamily } from './families';
 
 /** Limits shared by every adapter; the UI shows them next to the fields. */
@@ -172,6 +173,19 @@ export const runConfigObject = z
     priorEpochs: z.number().int().min(0).max(LIMITS.epochs.max - 1).default(5),
     /** VQ-VAE with an MLP: code positions per image (a conv model's grid follows the image size instead). */
     codePositions: z.number().int().min(LIMITS.latent.min).max(LIMITS.latent.max).default(16),
+    /**
+     * The conv model's design (@shared/conv): 'classic' (two stride-2 stages, 32 and 64
+     * channels) or a scaled preset whose stages follow the image size. Absent means
+     * classic, what every conv run stored before presets meant; a new conv run that names
+     * none gets DEFAULT_CONV_PRESET written out (newRunConfig).
+     */
+    convArch: z.enum(convArchitectures).optional(),
+    /** Scaled conv: base channels of the first stage (doubling per stage up to 8×); absent: the preset's. */
+    convWidth: z.number().int().min(CONV_WIDTH.min).max(CONV_WIDTH.max).optional(),
+    /** Scaled conv: residual blocks (3×3, 1×1) at the deepest stage (and the decoder's first); absent: the preset's. */
+    convResBlocks: z.number().int().min(CONV_RES_BLOCKS.min).max(CONV_RES_BLOCKS.max).optional(),
+    /** Scaled conv: normalisation after each stride-2 convolution (a layer norm over each pixel's channels); absent: the preset's. */
+    convNorm: z.enum(convNorms).optional(),
     latent: z.number().int().min(LIMITS.latent.min).max(LIMITS.latent.max).default(16),
     hidden: z.number().int().min(8).max(4096).default(256),
     decoder: z.enum(decoderKinds).default('bernoulli'),
@@ -252,6 +266,12 @@ export const runConfigObject = z
       // single-sample estimate over the whole z, with no per-dim split.
       ctx.addIssue({ code: 'custom', path: ['freeBits'], message: 'free bits need a Gaussian posterior without a flow (flow none)' });
     }
+    const scaledOnly = (['convWidth', 'convResBlocks', 'convNorm'] as const).filter((field) => config[field] !== undefined);
+    if (config.architecture !== 'conv' && config.convArch !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['convArch'], message: "a conv design (convArch) needs architecture 'conv'" });
+    } else if (scaledOnly.length > 0 && (config.convArch ?? 'classic') === 'classic') {
+      ctx.addIssue({ code: 'custom', path: [scaledOnly[0]!], message: "width, residual blocks and normalisation apply to a scaled conv (convArch small, medium or large), not to 'classic'" });
+    }
     // What only some families read, and each family's own constraints (./families).
     refineForFamily(config, (path, message) => ctx.addIssue({ code: 'custom', path: [path], message }));
     if (config.decoderVariance !== 'fixed' && config.decoder !== 'gaussian') {
@@ -307,8 +327,23 @@ export const classifierKindOf = (config: Pick<RunConfig, 'classifier'>): Classif
  * (an M2's classifier), so the run reproduces even if that default changes.
  */
 export function newRunConfig(config: RunConfig): RunConfig {
-  return familyOf(config).stored?.(config) ?? config;
+  const stored = familyOf(config).stored?.(config) ?? config;
+  if (stored.architecture !== 'conv') return stored;
+  // A conv run without an architecture gets the default preset; a scaled one writes its settings out.
+  const arch = stored.convArch ?? DEFAULT_CONV_PRESET;
+  if (arch === 'classic') return { ...stored, convArch: arch };
+  const preset = CONV_PRESETS[arch];
+  return {
+    ...stored,
+    convArch: arch,
+    convWidth: stored.convWidth ?? preset.width,
+    convResBlocks: stored.convResBlocks ?? preset.resBlocks,
+    convNorm: stored.convNorm ?? preset.norm,
+  };
 }
+
+/** A config's conv design (null: classic), see @shared/conv. */
+export { convDesignOf } from './conv';
 
 export function defaultRunConfig(): RunConfig {
   return runConfigSchema.parse({});

@@ -7,7 +7,11 @@ import { FAMILIES, modelFamilies, ownerOf, type ModelFamily, type RunSetting } f
  * key of the config, so a setting added to the schema without words fails to compile.
  */
 const DESCRIPTIONS: Record<RunSetting, string> = {
-  architecture: 'Architecture: MLP, or convolutional (sides a multiple of 4)',
+  architecture: 'Architecture: MLP, or convolutional',
+  convArch: "Conv design: classic (2 stride-2 stages, sides a multiple of 4) or a scaled preset whose stages follow the image size",
+  convWidth: 'Scaled conv: channels of the first stage, doubling per stage up to 8×',
+  convResBlocks: 'Scaled conv: residual blocks at the deepest stage (encoder end, decoder start)',
+  convNorm: 'Scaled conv: normalisation after each stride-2 convolution (layer: over each pixel\'s channels)',
   family: 'Model family: plain VAE, conditional VAE, semi-supervised M2, VQ-VAE',
   flow: 'Normalizing flow on the Gaussian posterior',
   flowSteps: 'Flow steps K (with a flow)',
@@ -53,6 +57,10 @@ const DESCRIPTIONS: Record<RunSetting, string> = {
 const RESOLVED_DEFAULTS: Partial<Record<RunSetting, string>> = {
   classifierWeight: '0.1 · unlabelled / labelled images',
   classifier: 'mlp',
+  convArch: 'medium for a new conv run; classic for runs stored before presets',
+  convWidth: "the preset's (small 8, medium 16, large 32)",
+  convResBlocks: "the preset's (small 0, medium 1, large 2)",
+  convNorm: "the preset's (small none, medium and large layer)",
   backend: 'the fastest that passes its self-check',
   threads: 'the physical cores, fewer when memory is short',
 };

@@ -128,12 +128,12 @@ describe('dataset import', () => {
     expect(result.ok ? '' : result.error.message).toMatch(/No readable images/);
   });
 
-  it('refuses a conv model on images too small for its stack, naming the field', async () => {
+  it('refuses the classic conv model on images its two stages cannot halve twice, naming the field', async () => {
     const folder = join(dir.path, 'images');
     await writeImageFolder(folder, ['a'], 2, { size: 10 });
     const project = await core.call('projects.create', { name: 'p' });
     const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 10 });
-    const result = await core.handle('runs.create', { projectId: project.id, datasetId: dataset.id, config: { architecture: 'conv' } });
+    const result = await core.handle('runs.create', { projectId: project.id, datasetId: dataset.id, config: { architecture: 'conv', convArch: 'classic' } });
     expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'config.architecture' } } });
     expect(rowCounts().runs).toBe(0);
   });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LIMITS, defaultRunConfig, importSettingsSchema, runConfigSchema } from '@shared/config';
+import { LIMITS, convDesignOf, defaultRunConfig, importSettingsSchema, newRunConfig, runConfigSchema } from '@shared/config';
+import { CONV_BENCH } from '@shared/conv-bench';
+import { trainingBytes } from '@shared/model-size';
 import {
+  convChoiceFigures,
   defaultRunForm,
   explainDecoder,
   mseScale,
@@ -77,15 +80,32 @@ describe('validateRunForm', () => {
   });
 
   it('refuses the conv model on a dataset whose size does not suit it, at the model field', () => {
-    expect(validateRunForm(valid({ architecture: 'conv' }), dataset({ width: 10, height: 10 })).errors.architecture).toMatch(/multiple of 4.*10×10/);
-    expect(validateRunForm(valid({ architecture: 'conv' }), dataset()).errors).toEqual({});
+    expect(validateRunForm(valid({ architecture: 'conv', convArch: 'classic' }), dataset({ width: 10, height: 10 })).errors.architecture).toMatch(/multiple of 4.*10×10/);
+    expect(validateRunForm(valid({ architecture: 'conv', convArch: 'classic' }), dataset()).errors).toEqual({});
+    // A scaled preset takes any size: its stages follow the image and the decoder crops back.
+    expect(validateRunForm(valid({ architecture: 'conv' }), dataset({ width: 10, height: 10 })).errors).toEqual({});
   });
 });
 
 describe('clone', () => {
+  it('keeps a conv run stored before presets classic when cloned, and a new conv form on the default preset', () => {
+    const stored = runConfigSchema.parse({ model: 'conv', latent: 8 });
+    const cloned = validateRunForm(runFormFrom(stored, 3, 'copy')).config!;
+    expect(cloned).toEqual({ ...stored, convArch: 'classic' });
+    expect(newRunConfig(cloned).convArch).toBe('classic');
+    expect(validateRunForm(valid({ architecture: 'conv' })).config).toMatchObject({ convArch: 'medium', convWidth: 16, convResBlocks: 1, convNorm: 'layer' });
+    // Emptied figures fall back to the preset's; settings of a conv design are not sent for the MLP.
+    expect(convDesignOf(validateRunForm(valid({ architecture: 'conv', convArch: 'large', convWidth: null })).config!)).toMatchObject({ width: 32 });
+    expect(validateRunForm(valid({ architecture: 'mlp' })).config!.convArch).toBeUndefined();
+  });
+
   it('round-trips any valid config through the form unchanged', () => {
     const config = runConfigSchema.parse({
       architecture: 'conv',
+      convArch: 'large',
+      convWidth: 24,
+      convResBlocks: 0,
+      convNorm: 'layer',
       decoder: 'gaussian',
       decoderVariance: 'per-pixel',
       gaussianSigma: 0.3,
@@ -102,6 +122,26 @@ describe('clone', () => {
       seed: 9,
     });
     expect(validateRunForm(runFormFrom(config, 3, 'copy')).config).toEqual(config);
+  });
+});
+
+describe('conv preset chooser', () => {
+  it('shows stages, parameters, the memory the worker checks and the img/s the bench measured, per architecture', () => {
+    const figures = convChoiceFigures(valid({ architecture: 'conv', latent: 32, hidden: 256, batchSize: 64 }), { width: 64, height: 64, channels: 3 });
+    expect(figures.map((f) => f.arch)).toEqual(['classic', 'small', 'medium', 'large']);
+    expect(figures.map((f) => f.stages)).toEqual([2, 4, 4, 4]);
+    const [classic, small, medium, large] = figures;
+    expect(small!.params).toBeLessThan(medium!.params);
+    expect(medium!.params).toBeLessThan(large!.params);
+    // At 64 px the classic dense layer reads 16×16×64 features: more weights than the medium preset.
+    expect(classic!.params).toBeGreaterThan(medium!.params);
+    expect(medium!.memoryBytes).toBe(trainingBytes({ kind: 'conv', image: { width: 64, height: 64, channels: 3 }, latent: 32, hidden: 256, conv: { width: 16, resBlocks: 1, norm: 'layer' } }, 64));
+    // Speeds are the checked-in measurements, never estimates.
+    for (const f of figures) {
+      const row = CONV_BENCH.rows.find((r) => r.arch === f.arch && r.side === 64);
+      expect(f.speed).toEqual(row ? { imagesPerSec: row.imagesPerSec, side: 64 } : null);
+    }
+    expect(convChoiceFigures(valid({ architecture: 'conv' }), { width: 30, height: 30, channels: 1 })[0]!.misfit).toMatch(/multiple of 4/);
   });
 });
 

@@ -23,7 +23,21 @@ import {
   type ObjectiveKind,
   type RunConfig,
 } from '@shared/config';
-import { convFits, convMisfit } from '@shared/conv';
+import {
+  CONV_PRESETS,
+  DEFAULT_CONV_PRESET,
+  convArchitectures,
+  convDesignOf,
+  convFits,
+  convMisfit,
+  convNorms,
+  convStages,
+  type ConvArchitecture,
+  type ConvDesign,
+  type ConvNorm,
+} from '@shared/conv';
+import { CONV_BENCH, measuredSpeed } from '@shared/conv-bench';
+import { modelParameterCount, trainingBytes } from '@shared/model-size';
 import { labelsBlocker, settingApplies, type LabelledDataset, type RunSetting } from '@shared/families';
 import type { Dataset, ImportStats } from '@shared/types';
 import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
@@ -36,6 +50,11 @@ export interface RunFormValues {
   name: string;
   datasetId: number | null;
   architecture: ArchitectureKind;
+  /** The conv design; shown and sent only with architecture 'conv'. */
+  convArch: ConvArchitecture;
+  convWidth: number | null;
+  convResBlocks: number | null;
+  convNorm: ConvNorm;
   family: ModelFamily;
   flow: FlowKind;
   flowSteps: number | null;
@@ -82,7 +101,7 @@ export type RunFormField = keyof RunFormValues;
 
 /** The run settings the form holds under their own names (labelFraction is labelPercent here). */
 const FORM_SETTINGS = [
-  'architecture', 'family', 'flow', 'flowSteps', 'classifierWeight', 'classifier', 'codebookSize', 'codeDim', 'commitment',
+  'architecture', 'convArch', 'convWidth', 'convResBlocks', 'convNorm', 'family', 'flow', 'flowSteps', 'classifierWeight', 'classifier', 'codebookSize', 'codeDim', 'commitment',
   'codebookDecay', 'priorEpochs', 'codePositions', 'latent', 'hidden', 'decoder', 'gaussianSigma', 'decoderVariance', 'mixtureComponents', 'objective', 'beta',
   'klWarmupSteps', 'freeBits', 'capacityMax', 'capacitySteps', 'capacityGamma', 'denoise', 'denoiseSigma', 'denoiseMaskProb',
   'epochs', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayRate', 'lrDecaySteps', 'iwaeSamples', 'seed',
@@ -95,6 +114,8 @@ export type RunFormErrors = Partial<Record<RunFormField, string>>;
 /** The choice fields and what each may hold: stored or cloned values are checked against these. */
 const choices = {
   architecture: architectureKinds,
+  convArch: convArchitectures,
+  convNorm: convNorms,
   family: modelFamilies,
   flow: flowKinds,
   classifier: classifierKinds,
@@ -107,10 +128,17 @@ const choices = {
 
 /** The form showing `config` (a clone, or the defaults). */
 export function runFormFrom(config: RunConfig, datasetId: number | null, name = ''): RunFormValues {
+  // A conv config without an architecture is classic (stored before presets); any other starts from the default preset.
+  const convArch = config.convArch ?? (config.architecture === 'conv' ? 'classic' : DEFAULT_CONV_PRESET);
+  const preset = CONV_PRESETS[convArch === 'classic' ? DEFAULT_CONV_PRESET : convArch];
   return {
     name,
     datasetId,
     architecture: config.architecture,
+    convArch,
+    convWidth: config.convWidth ?? preset.width,
+    convResBlocks: config.convResBlocks ?? preset.resBlocks,
+    convNorm: config.convNorm ?? preset.norm,
     family: config.family,
     flow: config.flow,
     flowSteps: config.flowSteps,
@@ -158,6 +186,8 @@ const range = (r: { min: number; max: number }): string => `${r.min}–${r.max.t
 
 /** Hints shown under the fields; the same LIMITS the core enforces. */
 export const runFormHints: Partial<Record<RunFormField, string>> = {
+  convWidth: 'Channels of the first stage, doubling per stage up to 8×',
+  convResBlocks: 'At the deepest stage (encoder end, decoder start)',
   latent: range(LIMITS.latent),
   codePositions: `Codes per image, ${range(LIMITS.latent)}; a conv model's grid follows the image size`,
   flowSteps: `Flow steps K, ${range(LIMITS.flowSteps)}`,
@@ -237,7 +267,7 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
 
   if (values.datasetId === null) put('datasetId', 'Choose a dataset to train on.');
   if (values.name.trim().length > LIMITS.nameLength) put('name', `Keep the name under ${LIMITS.nameLength} characters.`);
-  const misfit = dataset && values.architecture === 'conv' ? convMisfit(dataset) : null;
+  const misfit = dataset && values.architecture === 'conv' ? convMisfit(dataset, formConvDesign(values)) : null;
   if (misfit) put('architecture', `The convolutional ${misfit.replace(/^architecture 'conv' /, 'model ')} Use the MLP.`);
   if (dataset) put('family', labelsBlocker(values, dataset));
   if (applies('labelFraction', values)) put('labelPercent', numberIn(values.labelPercent, 'Labels kept', { min: 0.01, max: 100 }));
@@ -253,8 +283,9 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   const candidate: Record<string, unknown> = {};
   for (const setting of FORM_SETTINGS) if (applies(setting, values)) candidate[setting] = values[setting];
   if (applies('labelFraction', values) && values.labelPercent !== null) candidate['labelFraction'] = values.labelPercent / 100;
-  // Empty means the default α, which depends on the split.
+  // Empty means the default α, which depends on the split; an empty conv figure, the preset's.
   if (values.classifierWeight === null) delete candidate['classifierWeight'];
+  for (const field of ['convWidth', 'convResBlocks'] as const) if (values[field] === null) delete candidate[field];
   // Only a conv model offers a conv classifier.
   if (applies('classifier', values) && values.architecture !== 'conv') candidate['classifier'] = 'mlp';
 
@@ -269,6 +300,63 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   const ok = Object.keys(errors).length === 0 && parsed.success;
   return { errors, config: ok ? parsed.data : null };
 }
+
+/** The conv design the form describes (null: classic); unset numbers take the preset's. */
+export function formConvDesign(values: Pick<RunFormValues, 'architecture' | 'convArch' | 'convWidth' | 'convResBlocks' | 'convNorm'>): ConvDesign {
+  return convDesignOf({
+    architecture: values.architecture,
+    convArch: values.convArch,
+    convWidth: values.convWidth ?? undefined,
+    convResBlocks: values.convResBlocks ?? undefined,
+    convNorm: values.convNorm,
+  });
+}
+
+/** What one conv architecture costs on the chosen dataset, for the form's preset chooser. */
+export interface ConvChoiceFigures {
+  arch: ConvArchitecture;
+  /** Stride-2 stages at this image size. */
+  stages: number;
+  params: number;
+  /** Lower bound of one training step's memory at the form's batch size (the worker refuses by the same estimate). */
+  memoryBytes: number;
+  /** img/s measured by `npm run bench:arch` at the nearest measured size (see CONV_BENCH.machine), or null. */
+  speed: { imagesPerSec: number; side: number } | null;
+  /** Why it cannot take this dataset, or null. */
+  misfit: string | null;
+}
+
+/**
+ * Parameters, training memory and measured speed of every conv architecture for the
+ * dataset and the form's latent, hidden and batch size (Gaussian-latent VAE; the
+ * numbers the worker's memory check uses). The scaled presets use their own settings,
+ * the chosen one the form's width, blocks and norm.
+ */
+export function convChoiceFigures(values: RunFormValues, dataset: Pick<Dataset, 'width' | 'height' | 'channels'>): ConvChoiceFigures[] {
+  const image = { width: dataset.width, height: dataset.height, channels: dataset.channels === 3 ? (3 as const) : (1 as const) };
+  const latent = values.latent ?? 16;
+  const hidden = values.hidden ?? 256;
+  const batch = values.batchSize ?? 64;
+  return convArchitectures.map((arch) => {
+    const design = arch === values.convArch ? formConvDesign(values) : arch === 'classic' ? null : CONV_PRESETS[arch];
+    const misfit = convMisfit(image, design);
+    const spec = { kind: 'conv' as const, image, latent, hidden, conv: design };
+    return {
+      arch,
+      stages: design === null ? 2 : convStages(image),
+      params: misfit ? 0 : modelParameterCount(spec),
+      memoryBytes: misfit ? 0 : trainingBytes(spec, batch),
+      speed: measuredSpeed(arch, Math.min(image.width, image.height)),
+      misfit,
+    };
+  });
+}
+
+/** Where the measured speeds come from, in a line. */
+export const convBenchSource = (): string =>
+  CONV_BENCH.rows.length === 0
+    ? 'No speeds measured yet: run npm run bench:arch.'
+    : `img/s: training, RGB, batch ${CONV_BENCH.batch}, measured by npm run bench:arch on ${CONV_BENCH.machine} (${CONV_BENCH.measured}, load average ${CONV_BENCH.loadAverage}).`;
 
 /** Gaussian decoder with fixed σ: the reconstruction term is MSE · 1/(2σ²). */
 export function mseScale(sigma: number | null): number | null {
@@ -288,8 +376,8 @@ export interface DatasetSuggestion {
  * Bernoulli for binary pixels, the discretized logistic mixture for 8-bit grey or RGB),
  * and the MLP when the size does not suit the conv stack.
  */
-export function suggestForDataset(dataset: FormDataset, architecture: ArchitectureKind): DatasetSuggestion {
-  const fallback = architecture === 'conv' && !convFits(dataset) ? { architecture: 'mlp' as const } : {};
+export function suggestForDataset(dataset: FormDataset, architecture: ArchitectureKind, design: ConvDesign = null): DatasetSuggestion {
+  const fallback = architecture === 'conv' && !convFits(dataset, design) ? { architecture: 'mlp' as const } : {};
   return { ...suggestDecoder(dataset), ...fallback };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runConfigObject, runConfigSchema } from '../config';
-import { convFits, convMisfit } from '../conv';
+import { convFits, convMisfit, convPlan, convStages } from '../conv';
 import { FAMILIES, labelsBlocker, modelFamilies, ownerOf, settingApplies } from './index';
 
 const settings = Object.keys(runConfigObject.shape);
@@ -56,5 +56,18 @@ describe('the conv rule', () => {
       expect(convMisfit({ width, height })).toMatch(new RegExp(`multiple of 4.*${width}×${height}`));
     }
     expect(convMisfit({ width: 16, height: 16 })).toBeNull();
+  });
+
+  it('scaled: one stride-2 stage per halving (28 → 2, 32 → 3, 64 → 4, 128 → 5, 256 → 6), any side from 8 px', () => {
+    expect([28, 32, 64, 128, 256].map((side) => convStages({ width: side, height: side }))).toEqual([2, 3, 4, 5, 6]);
+    // The shorter side decides; odd sides round up stage by stage and the decoder crops back.
+    expect(convStages({ width: 100, height: 36 })).toBe(3);
+    const medium = { width: 32, resBlocks: 1, norm: 'layer' as const };
+    expect(convPlan(medium, { width: 100, height: 36 })).toEqual({ channels: [32, 64, 128], resBlocks: 1, norm: true, grid: [5, 13] });
+    expect(convPlan(medium, { width: 256, height: 256 }).channels).toEqual([32, 64, 128, 256, 256, 256]);
+    expect(convFits({ width: 30, height: 9 }, medium)).toBe(true);
+    expect(convMisfit({ width: 30, height: 6 }, medium)).toMatch(/at least 8×8 px.*30×6/);
+    // Classic stays what stored conv runs meant.
+    expect(convPlan(null, { width: 28, height: 28 })).toEqual({ channels: [32, 64], resBlocks: 0, norm: false, grid: [7, 7] });
   });
 });

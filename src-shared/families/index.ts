@@ -35,7 +35,7 @@ export function familyReads(config: Pick<RunConfig, 'family'>, setting: RunSetti
 }
 
 /** The choices that decide which settings a run reads. */
-export type SettingChoices = Pick<RunConfig, 'family' | 'architecture' | 'flow' | 'decoder' | 'objective' | 'denoise' | 'lrDecay'>;
+export type SettingChoices = Pick<RunConfig, 'family' | 'architecture' | 'flow' | 'decoder' | 'objective' | 'denoise' | 'lrDecay' | 'convArch'>;
 
 /**
  * Whether a run with these choices reads `setting`. A setting it does not read is not
@@ -71,6 +71,12 @@ export function settingApplies(setting: RunSetting, choices: SettingChoices): bo
     case 'lrDecayRate':
     case 'lrDecaySteps':
       return choices.lrDecay !== 'none';
+    case 'convArch':
+      return choices.architecture === 'conv';
+    case 'convWidth':
+    case 'convResBlocks':
+    case 'convNorm':
+      return choices.architecture === 'conv' && (choices.convArch ?? 'classic') !== 'classic';
     default:
       return true;
   }

@@ -1,6 +1,6 @@
 import type { ClassifierKind, ArchitectureKind } from '../config';
 import type { DecoderHead } from '../likelihood';
-import { CONV_DOWNSAMPLE, CONV_STRIDE } from '../conv';
+import { CLASSIC_CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_STRIDE, convPlan, type ConvPlan } from '../conv';
 import { madeDegreeMasks, madeMasks, IAF_GATE_BIAS } from '../made-masks';
 import type { Activation, NetworkInput } from './graph';
 import type { ConstDecl, Init, Layer, LayerNode, ModelDecl, NetworkDecl, ParamDecl } from './layers';
@@ -24,9 +24,18 @@ export interface ImageSize {
   channels: number;
 }
 
-/** Conv stacks: two 4×4 stride-2 convolutions (32, 64 channels); their size rule is @shared/conv's. */
-export const CONV_CHANNELS = [32, 64] as const;
+/**
+ * Conv stacks: 4×4 stride-2 convolutions, as many and as wide as @shared/conv's plan says
+ * (classic: two, 32 and 64 channels). Residual blocks sit at the deepest resolution (end
+ * of the encoder, start of the decoder, as in van den Oord 2017's VQ-VAE), where they
+ * are cheap: on this app's CPU backends a 3×3 convolution's gradient at full resolution
+ * cost more than the whole stride-2 stack (src-worker/README.md). Each is a 3×3
+ * convolution to half the channels, ReLU, a 1×1 convolution back (starting small, so the
+ * block starts near the identity), added to its input. The layer norm's ε.
+ */
+export const CONV_CHANNELS = CLASSIC_CONV_CHANNELS;
 export const CONV_KERNEL = 4;
+export const NORM_EPSILON = 1e-5;
 export { CONV_DOWNSAMPLE, CONV_STRIDE };
 
 /** The context width h the encoder gives an IAF posterior, and its MADE's hidden width. */
@@ -83,6 +92,11 @@ class ModelBuilder {
     return { f: this.param(`${key}/f`, [k, k, outC, inC], init, taps * inC, taps * outC), b: this.bias(`${key}/b`, outC) };
   }
 
+  /** `key/g` [c] (ones) and `key/b` [c] (zeros): a layer norm's scale and shift. */
+  norm(key: string, c: number): { g: string; b: string } {
+    return { g: this.param(`${key}/g`, [c], 'ones', c, c), b: this.bias(`${key}/b`, c) };
+  }
+
   build(): ModelDecl {
     return { prefix: this.prefix, params: this.params, constants: this.constants, networks: this.networks };
   }
@@ -119,6 +133,10 @@ class NetBuilder {
     return this.add(name, { kind: 'deconv', filter: p.f, bias: p.b, stride: CONV_STRIDE, activation }, input);
   }
 
+  norm(name: string, input: string, p: { g: string; b: string }, activation: Activation): string {
+    return this.add(name, { kind: 'norm', gamma: p.g, beta: p.b, epsilon: NORM_EPSILON, activation }, input);
+  }
+
   /** [x, y] when there is a label input, else x. */
   withLabel(name: string, x: string, conditional: boolean): string {
     return conditional ? this.add(name, { kind: 'concat' }, x, 'y') : x;
@@ -131,6 +149,63 @@ class NetBuilder {
 
 const float = (name: string, shape: number[]): NetworkInput => ({ name, shape, dtype: 'float32' });
 
+/** The parameter key of residual block n of stage k: res<k>, res<k>_2, … (dres in the decoder). */
+export const resKey = (kind: 'res' | 'dres', k: number, n: number): string => (n === 1 ? `${kind}${k}` : `${kind}${k}_${n}`);
+
+/** x + 1×1(ReLU(3×3(x))), parameters `key`a and `key`b, nodes named with `nodes` before. */
+function residualBlock(m: ModelBuilder, net: NetBuilder, key: string, nodes: string, x: string, c: number): string {
+  const hidden = Math.max(1, Math.ceil(c / 2));
+  const a = m.conv(`${key}a`, 3, c, hidden, 'he');
+  const b = m.conv(`${key}b`, 1, hidden, c, 'small');
+  const h = net.conv(`${nodes}${key}a`, x, a, 1, 'relu');
+  return net.add(`${nodes}${key}`, { kind: 'add' }, x, net.conv(`${nodes}${key}b`, h, b, 1, 'linear'));
+}
+
+/**
+ * The encoder's stride-2 stages from `x` (inC channels): per stage k, parameters
+ * conv<k> [, norm<k>], and after the deepest stage S the residual blocks res<S>a,
+ * res<S>b (res<S>_2a, … for more); nodes named the same after `nodes`. Returns the last
+ * stage's output, the plan's grid.
+ */
+function encoderStack(m: ModelBuilder, net: NetBuilder, plan: ConvPlan, inC: number, x: string, nodes = ''): string {
+  let y = x;
+  let c = inC;
+  plan.channels.forEach((out, i) => {
+    const k = i + 1;
+    const conv = m.conv(`conv${k}`, CONV_KERNEL, c, out, 'he');
+    const norm = plan.norm ? m.norm(`norm${k}`, out) : null;
+    y = net.conv(`${nodes}conv${k}`, y, conv, CONV_STRIDE, norm ? 'linear' : 'relu');
+    if (norm) y = net.norm(`${nodes}norm${k}`, y, norm, 'relu');
+    if (k === plan.channels.length) for (let n = 1; n <= plan.resBlocks; n++) y = residualBlock(m, net, resKey('res', k, n), nodes, y, out);
+    c = out;
+  });
+  return y;
+}
+
+/**
+ * The decoder's stride-2 transposed stages from the grid `u` to the image: per stage j
+ * (deepest first), parameters [dres1a, dres1b, … before the first,] deconv<j> [, dnorm<j>]; the last
+ * gives the decoder head's channels (headOf), linear, under its name, cropped to the image when the grid
+ * was rounded up.
+ */
+function decoderStack(m: ModelBuilder, net: NetBuilder, plan: ConvPlan, image: ImageSize, u: string, head: DecoderHead): string {
+  const S = plan.channels.length;
+  const full = [plan.grid[0] * CONV_STRIDE ** S, plan.grid[1] * CONV_STRIDE ** S];
+  const crop = full[0] !== image.height || full[1] !== image.width;
+  let y = u;
+  for (let j = 1; j <= S; j++) {
+    const inC = plan.channels[S - j]!;
+    const last = j === S;
+    const out = last ? head.channels : plan.channels[S - j - 1]!;
+    if (j === 1) for (let n = 1; n <= plan.resBlocks; n++) y = residualBlock(m, net, resKey('dres', j, n), '', y, inC);
+    const deconv = m.deconv(`deconv${j}`, CONV_KERNEL, CONV_STRIDE, inC, out, last ? 'glorot' : 'he');
+    const norm = !last && plan.norm ? m.norm(`dnorm${j}`, out) : null;
+    y = net.deconv(last ? (crop ? `${head.name}_full` : head.name) : `deconv${j}`, y, deconv, last || norm ? 'linear' : 'relu');
+    if (norm) y = net.norm(`dnorm${j}`, y, norm, 'relu');
+  }
+  return crop ? net.add(head.name, { kind: 'crop', height: image.height, width: image.width }, y) : y;
+}
+
 export interface GaussianArchitecture {
   model: ArchitectureKind;
   image: ImageSize;
@@ -142,16 +217,21 @@ export interface GaussianArchitecture {
   extra: { size: number; name: string } | null;
   /** The decoder's last layer; absent: one value per image channel, `x_mean`. */
   output?: DecoderHead;
+  /** The conv stack (architecture 'conv'); absent: classic. */
+  conv?: ConvPlan | undefined;
 }
+
+/** The conv plan an architecture uses: the one given, else classic's for the image. */
+const planOf = (conv: ConvPlan | undefined, image: ImageSize): ConvPlan => conv ?? convPlan(null, image);
 
 /**
  * The VAE of every Gaussian-latent family (vae, cvae, m2), networks `encoder`
  * x [, y] → mu, log_var [, extra] and `decoder` z [, y] → x_mean (raw). Parameters under
  * the model kind ("mlp/…", "conv/…").
  *   mlp:  D [+ C] → h → h → 2d (μ, log σ²) and d [+ C] → h → h → D, ReLU between.
- *   conv: two 4×4 stride-2 convolutions (32, 64), flatten [, y], dense to h, dense to
- *         (μ, log σ²); the decoder mirrors it with stride-2 transposed convolutions
- *         (kernel 4 with stride 2 leaves no checkerboard).
+ *   conv: the plan's 4×4 stride-2 stages (classic: two, 32 and 64 channels), flatten
+ *         [, y], dense to h, dense to (μ, log σ²); the decoder mirrors it with stride-2
+ *         transposed convolutions (kernel 4 with stride 2 leaves no checkerboard).
  * The extra head comes from the last hidden layer and is created after every other
  * weight, so the rest starts as the plain model of the seed.
  */
@@ -178,22 +258,18 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
     const a2 = dec.dense('dec2', dec.dense('dec1', dec.withLabel('z_y', 'z', conditional), dec1, 'relu'), dec2, 'relu');
     dec.add(out.name, { kind: 'reshape', shape: headShape(image, out) }, dec.dense('out', a2, outP, 'linear'));
   } else {
-    const [c1, c2] = CONV_CHANNELS;
-    const k = CONV_KERNEL;
-    const grid = [image.height / CONV_DOWNSAMPLE, image.width / CONV_DOWNSAMPLE, c2];
-    const flat = grid[0]! * grid[1]! * c2;
-    const conv1 = m.conv('conv1', k, image.channels, c1, 'he');
-    const conv2 = m.conv('conv2', k, c1, c2, 'he');
+    const plan = planOf(a.conv, image);
+    const top = plan.channels.at(-1)!;
+    const grid = [plan.grid[0], plan.grid[1], top];
+    const flat = plan.grid[0] * plan.grid[1] * top;
+    const b = encoderStack(m, enc, plan, image.channels, 'x');
     const encP = m.dense('enc', flat + c, h, 'he');
     head = m.dense('head', h, 2 * d, 'glorot');
     const decP = m.dense('dec', d + c, h, 'he');
     const unflat = m.dense('unflat', h, flat, 'he');
-    const deconv1 = m.deconv('deconv1', k, CONV_STRIDE, c2, c1, 'he');
-    const deconv2 = m.deconv('deconv2', k, CONV_STRIDE, c1, out.channels, 'glorot');
-    const b = enc.conv('conv2', enc.conv('conv1', 'x', conv1, CONV_STRIDE, 'relu'), conv2, CONV_STRIDE, 'relu');
     hiddenOut = enc.dense('enc', enc.withLabel('features_y', enc.add('features', { kind: 'flatten' }, b), conditional), encP, 'relu');
     const u = dec.dense('unflat', dec.dense('dec', dec.withLabel('z_y', 'z', conditional), decP, 'relu'), unflat, 'relu');
-    dec.deconv(out.name, dec.deconv('deconv1', dec.add('unflatten', { kind: 'reshape', shape: grid }, u), deconv1, 'relu'), deconv2, 'linear');
+    decoderStack(m, dec, plan, image, dec.add('unflatten', { kind: 'reshape', shape: grid }, u), out);
   }
   const headOut = enc.dense('head', hiddenOut, head, 'linear');
   const outputs = enc.split('head_split', headOut, [d, d], ['mu', 'log_var']);
@@ -207,10 +283,10 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
 
 /**
  * q(y|x) of the semi-supervised M2 model, network `classifier` x → logits, parameters
- * under "cls/". mlp: D → h → h → C. conv: the conv encoder's stack (two 4×4 stride-2
- * convolutions, 32 and 64 channels), flatten → h → C.
+ * under "cls/". mlp: D → h → h → C. conv: the conv encoder's stack (the plan's stride-2
+ * stages; classic: two, 32 and 64 channels), flatten → h → C.
  */
-export function classifierArchitecture(kind: ClassifierKind, image: ImageSize, hidden: number, classes: number): ModelDecl {
+export function classifierArchitecture(kind: ClassifierKind, image: ImageSize, hidden: number, classes: number, conv?: ConvPlan): ModelDecl {
   const m = new ModelBuilder('cls');
   const net = new NetBuilder('classifier', [float('x', imageShape(image))]);
   let features: string;
@@ -219,12 +295,9 @@ export function classifierArchitecture(kind: ClassifierKind, image: ImageSize, h
     const cls2 = m.dense('cls2', hidden, hidden, 'he');
     features = net.dense('cls2', net.dense('cls1', net.add('x_flat', { kind: 'flatten' }, 'x'), cls1, 'relu'), cls2, 'relu');
   } else {
-    const [c1, c2] = CONV_CHANNELS;
-    const flat = (image.height / CONV_DOWNSAMPLE) * (image.width / CONV_DOWNSAMPLE) * c2;
-    const conv1 = m.conv('conv1', CONV_KERNEL, image.channels, c1, 'he');
-    const conv2 = m.conv('conv2', CONV_KERNEL, c1, c2, 'he');
-    const dense = m.dense('dense', flat, hidden, 'he');
-    const b = net.conv('cls_conv2', net.conv('cls_conv1', 'x', conv1, CONV_STRIDE, 'relu'), conv2, CONV_STRIDE, 'relu');
+    const plan = planOf(conv, image);
+    const b = encoderStack(m, net, plan, image.channels, 'x', 'cls_');
+    const dense = m.dense('dense', plan.grid[0] * plan.grid[1] * plan.channels.at(-1)!, hidden, 'he');
     features = net.dense('cls_dense', net.add('cls_features', { kind: 'flatten' }, b), dense, 'relu');
   }
   const out = m.dense('clsout', hidden, classes, 'glorot');
@@ -271,24 +344,27 @@ export interface VqArchitecture {
   image: ImageSize;
   hidden: number;
   codeDim: number;
-  /** Positions L of the MLP's code grid (the conv grid is (H/4)·(W/4)). */
+  /** Positions L of the MLP's code grid (the conv grid is the conv plan's). */
   positions: number;
   /** The decoder's last layer; absent: one value per image channel, `x_mean`. */
   output?: DecoderHead;
+  /** The conv stack (architecture 'conv'); absent: classic. */
+  conv?: ConvPlan | undefined;
 }
 
 /** Code positions L per image and the grid [rows, cols] they are drawn as. */
-export function vqGrid(a: Pick<VqArchitecture, 'model' | 'image' | 'positions'>): { positions: number; grid: [number, number] } {
+export function vqGrid(a: Pick<VqArchitecture, 'model' | 'image' | 'positions' | 'conv'>): { positions: number; grid: [number, number] } {
   if (a.model === 'mlp') return { positions: a.positions, grid: [1, a.positions] };
-  const grid: [number, number] = [a.image.height / CONV_DOWNSAMPLE, a.image.width / CONV_DOWNSAMPLE];
+  const grid: [number, number] = [...planOf(a.conv, a.image).grid];
   return { positions: grid[0] * grid[1], grid };
 }
 
 /**
  * The VQ-VAE's encoder x → z_e [L, e] and decoder z_q [L, e] → x_mean (raw), parameters
  * under "vq/" (van den Oord 2017).
- *   conv: two 4×4 stride-2 convolutions (32, 64) and a 1×1 convolution to e: an
- *         (H/4)×(W/4) grid; the decoder mirrors it.
+ *   conv: the plan's stride-2 stages (classic: two, 32 and 64 channels) and a 1×1
+ *         convolution to e: the plan's grid ((H/4)×(W/4) for classic); the decoder
+ *         mirrors it.
  *   mlp:  D → h → h → L·e; the decoder mirrors it.
  */
 export function vqArchitecture(a: VqArchitecture): ModelDecl {
@@ -311,18 +387,14 @@ export function vqArchitecture(a: VqArchitecture): ModelDecl {
     const a2 = dec.dense('dec2', dec.dense('dec1', dec.add('z_q_flat', { kind: 'reshape', shape: [L * e] }, 'z_q'), dec1, 'relu'), dec2, 'relu');
     dec.add(last.name, { kind: 'reshape', shape: headShape(image, last) }, dec.dense('out', a2, out, 'linear'));
   } else {
-    const [c1, c2] = CONV_CHANNELS;
-    const k = CONV_KERNEL;
-    const conv1 = m.conv('conv1', k, image.channels, c1, 'he');
-    const conv2 = m.conv('conv2', k, c1, c2, 'he');
-    const toCode = m.conv('tocode', 1, c2, e, 'glorot');
-    const fromCode = m.conv('fromcode', 1, e, c2, 'he');
-    const deconv1 = m.deconv('deconv1', k, CONV_STRIDE, c2, c1, 'he');
-    const deconv2 = m.deconv('deconv2', k, CONV_STRIDE, c1, last.channels, 'glorot');
-    const b = enc.conv('conv2', enc.conv('conv1', 'x', conv1, CONV_STRIDE, 'relu'), conv2, CONV_STRIDE, 'relu');
+    const plan = planOf(a.conv, image);
+    const top = plan.channels.at(-1)!;
+    const b = encoderStack(m, enc, plan, image.channels, 'x');
+    const toCode = m.conv('tocode', 1, top, e, 'glorot');
+    const fromCode = m.conv('fromcode', 1, e, top, 'he');
     enc.conv('z_e', b, toCode, 1, 'linear');
     const g = dec.conv('fromcode', dec.add('z_q_grid', { kind: 'reshape', shape: [grid[0], grid[1], e] }, 'z_q'), fromCode, 1, 'relu');
-    dec.deconv(last.name, dec.deconv('deconv1', g, deconv1, 'relu'), deconv2, 'linear');
+    decoderStack(m, dec, plan, image, g, last);
   }
   m.networks.push(enc.build(['z_e']), dec.build([last.name]));
   return m.build();

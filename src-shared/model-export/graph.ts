@@ -29,7 +29,15 @@ export type Op =
   /** softmax over the last axis (a logistic mixture's weights). */
   | { kind: 'softmax' }
   /** Element-wise product of inputs of one shape. */
-  | { kind: 'multiply' };
+  | { kind: 'multiply' }
+  /** Layer normalisation over the last axis (channels), gamma and beta [C]. */
+  | { kind: 'norm'; gamma: CheckpointTensor; beta: CheckpointTensor; epsilon: number }
+  /** An activation alone (after a normalisation). */
+  | { kind: 'activation'; activation: Activation }
+  /** The sum of two values of one shape. */
+  | { kind: 'add' }
+  /** An image's first `height` rows and `width` columns. */
+  | { kind: 'crop'; height: number; width: number };
 
 export interface GraphNode {
   /** Also the name of its output value. */
@@ -154,6 +162,21 @@ export function networkShapes(network: Network): Map<string, number[]> {
         if (ins.some((shape) => shape.join('x') !== first.join('x'))) fail(`multiplies values of different shapes: ${ins.map((s) => `[${s.join(', ')}]`).join(' and ')}`);
         out = first;
         break;
+      case 'norm':
+        if (first.at(-1) !== op.gamma.shape[0]) fail(`normalises ${op.gamma.shape[0]} channels, gets [${first.join(', ')}]`);
+        out = first;
+        break;
+      case 'activation':
+        out = first;
+        break;
+      case 'add':
+        if (ins.length !== 2 || ins[1]!.join('x') !== first.join('x')) fail('adds values of one shape only');
+        out = first;
+        break;
+      case 'crop':
+        if (first.length !== 3 || first[0]! < op.height || first[1]! < op.width) fail(`cannot crop [${first.join(', ')}] to ${op.height}×${op.width}`);
+        out = [op.height, op.width, first[2]!];
+        break;
     }
     shapes.set(node.name, out);
   }
@@ -161,7 +184,7 @@ export function networkShapes(network: Network): Map<string, number[]> {
   return shapes;
 }
 
-export type WeightKind = 'kernel' | 'bias' | 'embeddings';
+export type WeightKind = 'kernel' | 'bias' | 'embeddings' | 'gamma' | 'beta';
 
 /** Every weight tensor of a network in node order: [kernel, bias] per weighted layer, a table per lookup. */
 export function networkWeights(network: Network): { layer: string; kind: WeightKind; tensor: CheckpointTensor }[] {
@@ -170,6 +193,7 @@ export function networkWeights(network: Network): { layer: string; kind: WeightK
     if (op.kind === 'dense') out.push({ layer: name, kind: 'kernel', tensor: op.kernel }, { layer: name, kind: 'bias', tensor: op.bias });
     if (op.kind === 'conv' || op.kind === 'deconv') out.push({ layer: name, kind: 'kernel', tensor: op.filter }, { layer: name, kind: 'bias', tensor: op.bias });
     if (op.kind === 'embedding') out.push({ layer: name, kind: 'embeddings', tensor: op.table });
+    if (op.kind === 'norm') out.push({ layer: name, kind: 'gamma', tensor: op.gamma }, { layer: name, kind: 'beta', tensor: op.beta });
   }
   return out;
 }
@@ -197,6 +221,14 @@ function describeOp(op: Op): string {
       return 'Softmax (last axis)';
     case 'multiply':
       return 'Multiply';
+    case 'norm':
+      return `LayerNormalization over ${op.gamma.shape[0]} channels, ε ${op.epsilon}`;
+    case 'activation':
+      return `Activation ${op.activation}`;
+    case 'add':
+      return 'Add';
+    case 'crop':
+      return `Crop to ${op.height}×${op.width}`;
   }
 }
 

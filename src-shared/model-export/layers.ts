@@ -16,8 +16,8 @@ import type { Activation, GraphNode, NetworkBuilder, NetworkInput } from './grap
  * vectors [n], grids [L, e].
  */
 
-/** How a trained parameter starts: He-normal before a ReLU, Glorot for linear outputs, a tenth of Glorot, or zeros (biases). */
-export type Init = 'he' | 'glorot' | 'small' | 'zeros';
+/** How a trained parameter starts: He-normal before a ReLU, Glorot for linear outputs, a tenth of Glorot, zeros (biases) or ones (a normalisation's scale). */
+export type Init = 'he' | 'glorot' | 'small' | 'zeros' | 'ones';
 
 /** A trained parameter, named under its model's prefix ("enc1/w" of model "mlp" is stored as "mlp/enc1/w"). */
 export interface ParamDecl {
@@ -52,6 +52,16 @@ export type Layer =
   | { kind: 'conv'; filter: string; bias: string; stride: number; activation: Activation }
   /** 'same' transposed convolution, filter [k, k, outC, inC] (tfjs' layout). */
   | { kind: 'deconv'; filter: string; bias: string; stride: number; activation: Activation }
+  /**
+   * Layer normalisation over the channels of each pixel (the last axis), as ConvNeXt's
+   * channels-last LayerNorm: (x − mean) / sqrt(var + epsilon) · gamma + beta, gamma and
+   * beta [C], then the activation. No batch statistics: training and inference agree.
+   */
+  | { kind: 'norm'; gamma: string; beta: string; epsilon: number; activation: Activation }
+  /** The sum of two inputs of one shape (a residual connection). */
+  | { kind: 'add' }
+  /** An image's first `height` rows and `width` columns (the decoder's output back to the image size). */
+  | { kind: 'crop'; height: number; width: number }
   /**
    * A vector cut into consecutive parts of `sizes`, one output each (μ and log σ² of an
    * encoder head); the export folds it into the dense layer it reads: one dense layer
@@ -107,6 +117,10 @@ export interface TensorOps<T> {
   concat(xs: T[]): T;
   /** [batch, n] into [batch, sizes[i]] parts. */
   split(x: T, sizes: number[]): T[];
+  /** (x − mean) / sqrt(var + epsilon) over the last axis. */
+  normalize(x: T, epsilon: number): T;
+  /** [batch, H, W, C] → [batch, height, width, C], the top-left part. */
+  crop(x: T, height: number, width: number): T;
 }
 
 /** What a layer sees when it computes: its inputs, its parameters and constants by name, its output shapes. */
@@ -257,6 +271,42 @@ export const LAYERS: LayerSpecs = {
     ],
     lower: (layer, c) =>
       void c.b.add(c.outputs[0]!, { kind: 'deconv', filter: c.tensor(layer.filter), bias: c.tensor(layer.bias), stride: layer.stride, activation: layer.activation }, c.inputs[0]!),
+  },
+  norm: {
+    tensors: (layer) => [layer.gamma, layer.beta],
+    shape: (layer, [x], shapeOf) => {
+      const c = shapeOf(layer.gamma)[0];
+      if (x!.at(-1) !== c || shapeOf(layer.beta)[0] !== c) throw new Error(`normalises ${c} channels, gets [${x!.join(', ')}]`);
+      return [x!];
+    },
+    forward: (layer, c) => {
+      const { ops } = c;
+      return [activate(ops, ops.add(ops.mul(ops.normalize(c.inputs[0]!, layer.epsilon), c.tensor(layer.gamma)), c.tensor(layer.beta)), layer.activation)];
+    },
+    lower: (layer, c) => {
+      const name = c.outputs[0]!;
+      const op = { kind: 'norm' as const, gamma: c.tensor(layer.gamma), beta: c.tensor(layer.beta), epsilon: layer.epsilon };
+      if (layer.activation === 'linear') c.b.add(name, op, c.inputs[0]!);
+      else c.b.add(name, { kind: 'activation', activation: layer.activation }, c.b.add(`${name}_ln`, op, c.inputs[0]!));
+    },
+  },
+  add: {
+    tensors: () => [],
+    shape: (_, ins) => {
+      if (ins.length !== 2 || ins[0]!.join('x') !== ins[1]!.join('x')) throw new Error(`adds inputs of one shape, gets ${ins.map((s) => `[${s.join(', ')}]`).join(' and ')}`);
+      return [ins[0]!];
+    },
+    forward: (_, c) => [c.ops.add(c.inputs[0]!, c.inputs[1]!)],
+    lower: (_, c) => void c.b.add(c.outputs[0]!, { kind: 'add' }, ...c.inputs),
+  },
+  crop: {
+    tensors: () => [],
+    shape: (layer, [x]) => {
+      if (x!.length !== 3 || x![0]! < layer.height || x![1]! < layer.width) throw new Error(`cannot crop [${x!.join(', ')}] to ${layer.height}×${layer.width}`);
+      return [[layer.height, layer.width, x![2]!]];
+    },
+    forward: (layer, c) => [c.ops.crop(c.inputs[0]!, layer.height, layer.width)],
+    lower: (layer, c) => void c.b.add(c.outputs[0]!, { kind: 'crop', height: layer.height, width: layer.width }, c.inputs[0]!),
   },
   split: {
     tensors: () => [],

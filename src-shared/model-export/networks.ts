@@ -1,6 +1,7 @@
 import type { CheckpointTensor } from '../checkpoint-format';
 import type { FlowKind, ModelFamily, ArchitectureKind } from '../config';
-import { classifierArchitecture, gaussianArchitecture, iafArchitecture, iafContext, madePriorArchitecture, vqArchitecture, vqGrid } from './architectures';
+import { classifierArchitecture, gaussianArchitecture, resKey, iafArchitecture, iafContext, madePriorArchitecture, vqArchitecture, vqGrid } from './architectures';
+import { convPlanOfChannels, type ConvPlan } from '../conv';
 import { NetworkBuilder, requireParam, type Network, type NetworkInput } from './graph';
 import { lowerNetwork, type ModelDecl, type NetworkDecl } from './layers';
 import { decoderHead, LOGISTIC_PARAMS, mixtureComponentsOf, type DecoderChoice } from '../likelihood';
@@ -153,16 +154,30 @@ function mixtureMeanOf(b: NetworkBuilder, image: ImageHead): string {
 /**
  * The exported decoders give the mean, sigmoid of the raw output the engine computes: the
  * sigmoid goes into the activation of the weighted layer that makes `output` (through
- * reshapes).
+ * reshapes and a crop).
  */
 function sigmoidOf(b: NetworkBuilder, output: string): void {
   let node = b.nodeOf(output);
-  while (node && (node.op.kind === 'reshape' || node.op.kind === 'flatten')) node = b.nodeOf(node.inputs[0]!);
+  while (node && (node.op.kind === 'reshape' || node.op.kind === 'flatten' || node.op.kind === 'crop')) node = b.nodeOf(node.inputs[0]!);
   const op = node?.op;
   if (!node || !op || (op.kind !== 'dense' && op.kind !== 'conv' && op.kind !== 'deconv') || op.activation !== 'linear') {
     throw new Error(`"${output}" does not end in a linear weighted layer, so its sigmoid cannot be folded in`);
   }
   node.op = { ...op, activation: 'sigmoid' };
+}
+
+/**
+ * The conv stack a checkpoint was trained with, read off its parameters under `prefix`:
+ * one stage per `conv<k>/f` (its output channels), the residual blocks of the deepest
+ * stage S (`res<S>a/f`, `res<S>_2a/f`, …), normalisation when `norm1/g` is (classic: conv1, conv2 of 32 and 64 channels).
+ */
+function convPlanOf(params: ReadonlyMap<string, CheckpointTensor>, prefix: string, image: { width: number; height: number }): ConvPlan {
+  const channels: number[] = [];
+  for (let k = 1; params.has(`${prefix}/conv${k}/f`); k++) channels.push(params.get(`${prefix}/conv${k}/f`)!.shape[3]!);
+  if (channels.length === 0) requireParam(params, `${prefix}/conv1/f`);
+  let resBlocks = 0;
+  while (params.has(`${prefix}/${resKey('res', channels.length, resBlocks + 1)}a/f`)) resBlocks++;
+  return convPlanOfChannels(channels, resBlocks, params.has(`${prefix}/norm1/g`), image);
 }
 
 /** Encoder, decoder, IAF steps and (M2) classifier of the Gaussian-latent families. */
@@ -186,7 +201,8 @@ function gaussianNetworks(spec: ExportSpec, params: ReadonlyMap<string, Checkpoi
         ? { size: iafContext(d), name: 'flow_context' }
         : null;
   const output = spec.decoder ? decoderHead(spec.decoder, channels) : undefined;
-  const vae = gaussianArchitecture({ model, image, latent: d, hidden, classes: conditional ? classes : 0, extra, output });
+  const conv = model === 'conv' ? convPlanOf(params, model, image) : undefined;
+  const vae = gaussianArchitecture({ model, image, latent: d, hidden, classes: conditional ? classes : 0, extra, output, conv });
   const tensor = bind(vae, params);
   const [encoder, decoder] = vae.networks as [NetworkDecl, NetworkDecl];
   const imageHead = spec.decoder ? { decoder: spec.decoder, ...image } : undefined;
@@ -200,7 +216,8 @@ function gaussianNetworks(spec: ExportSpec, params: ReadonlyMap<string, Checkpoi
   if (spec.family === 'm2') {
     const out = requireParam(params, 'cls/clsout/w');
     if (out.shape[1] !== classes) throw new Error(`the classifier has ${out.shape[1]} classes, the decoder ${classes}`);
-    const cls = classifierArchitecture(params.has('cls/conv1/f') ? 'conv' : 'mlp', image, out.shape[0]!, classes);
+    const convClassifier = params.has('cls/conv1/f');
+    const cls = classifierArchitecture(convClassifier ? 'conv' : 'mlp', image, out.shape[0]!, classes, convClassifier ? convPlanOf(params, 'cls', image) : undefined);
     networks.push(exportNetwork(cls.networks[0]!, bind(cls, params)));
   }
   return { networks, classes: conditional ? classes : 0, flowContext: extra?.name === 'flow_context' ? extra.size : 0, codes: null, priorTrained: false };
@@ -220,9 +237,10 @@ function vqNetworks(spec: ExportSpec, params: ReadonlyMap<string, CheckpointTens
     if (!Number.isInteger(positions)) throw new Error(`the encoder head's ${head.shape[1]} outputs are not whole codes of ${e}`);
     hidden = head.shape[0]!;
   }
-  const { positions: L, grid } = vqGrid({ model, image, positions });
+  const conv = model === 'conv' ? convPlanOf(params, 'vq', image) : undefined;
+  const { positions: L, grid } = vqGrid({ model, image, positions, conv });
   const output = spec.decoder ? decoderHead(spec.decoder, channels) : undefined;
-  const vq = vqArchitecture({ model, image, hidden, codeDim: e, positions, output });
+  const vq = vqArchitecture({ model, image, hidden, codeDim: e, positions, output, conv });
   const tensor = bind(vq, params);
   const [encoderDecl, decoderDecl] = vq.networks as [NetworkDecl, NetworkDecl];
 

@@ -4,7 +4,7 @@ import { networkShapes, type Activation, type Network } from './graph';
 /**
  * A network as an ONNX model (IR 8, opset 13), protobuf encoded by hand: the ops needed
  * are few (Gemm, MatMul, Add, Relu, Sigmoid, Flatten, Reshape, Concat, Gather, Transpose,
- * Conv, ConvTranspose, Softmax, Mul) and a converter would drag in Python or a large dependency.
+ * Conv, ConvTranspose, Softmax, Mul, Slice, and ReduceMean, Sub, Sqrt, Div for a layer norm) and a converter would drag in Python or a large dependency.
  * Interface is channels-last like the app and the tfjs export (x [N, H, W, C], z [N, d]);
  * convolutions run in ONNX's NCHW between Transposes. Checked against onnxruntime (onnxruntime-web's wasm build in Node)
  * in the round-trip tests.
@@ -127,11 +127,15 @@ function filterToOnnx(filter: CheckpointTensor): { dims: number[]; values: Float
   return { dims: [b, a, kh, kw], values: out };
 }
 
-/** TF 'same' padding of a stride-s layer with an even input: (k − s) split evenly, extra at the end. */
-function samePads(k: number, stride: number): number[] {
-  const total = Math.max(0, k - stride);
-  const begin = Math.floor(total / 2);
-  return [begin, begin, total - begin, total - begin];
+/**
+ * TF 'same' padding [top, left, bottom, right] of a k×k stride-s convolution of an
+ * [h, w] input: (out − 1)·s + k − in in all, out = ⌈in / s⌉, the extra one at the end
+ * (an odd side). A transposed convolution pads as the convolution from its output.
+ */
+function samePads(k: number, stride: number, [h, w]: number[]): number[] {
+  const total = (n: number): number => Math.max(0, (Math.ceil(n / stride) - 1) * stride + k - n);
+  const [th, tw] = [total(h!), total(w!)];
+  return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
 }
 
 type Layout = 'nhwc' | 'nchw' | 'plain';
@@ -225,10 +229,59 @@ export function toOnnx(network: Network, producerVersion: string): Uint8Array {
           node(op.kind === 'conv' ? 'Conv' : 'ConvTranspose', [get(inputs[0]!, 'nchw'), w, b], [linear], name, [
             { name: 'kernel_shape', ints: [k, op.filter.shape[1]!] },
             { name: 'strides', ints: [op.stride, op.stride] },
-            { name: 'pads', ints: samePads(k, op.stride) },
+            { name: 'pads', ints: samePads(k, op.stride, op.kind === 'conv' ? shapes.get(inputs[0]!)! : shapes.get(name)!) },
           ]),
         );
         activate(name, op.activation, linear, out);
+        values.set(name, { name: out, layout: 'nchw' });
+        break;
+      }
+      case 'norm': {
+        // ONNX 13 has no LayerNormalization: mean and variance over the channels, written out.
+        const image = shapes.get(inputs[0]!)!.length === 3;
+        const x = image ? get(inputs[0]!, 'nchw') : get(inputs[0]!, 'nhwc');
+        const axis = image ? 1 : -1;
+        const c = op.gamma.shape[0]!;
+        const dims = image ? [c, 1, 1] : [c];
+        const t = (suffix: string): string => `${name}__${suffix}`;
+        initializers.push(floatTensor(t('gamma'), dims, op.gamma.values), floatTensor(t('beta'), dims, op.beta.values), floatTensor(t('epsilon'), [], Float32Array.of(op.epsilon)));
+        const reduce = (input: string, output: string): Proto => node('ReduceMean', [input], [output], `${name}/${output}`, [{ name: 'axes', ints: [axis] }, { name: 'keepdims', int: 1 }]);
+        const out = image ? t('nchw') : name;
+        nodes.push(
+          reduce(x, t('mean')),
+          node('Sub', [x, t('mean')], [t('centred')], `${name}/centred`),
+          node('Mul', [t('centred'), t('centred')], [t('squared')], `${name}/squared`),
+          reduce(t('squared'), t('variance')),
+          node('Add', [t('variance'), t('epsilon')], [t('variance_eps')], `${name}/variance_eps`),
+          node('Sqrt', [t('variance_eps')], [t('std')], `${name}/std`),
+          node('Div', [t('centred'), t('std')], [t('normalised')], `${name}/normalised`),
+          node('Mul', [t('normalised'), t('gamma')], [t('scaled')], `${name}/scaled`),
+          node('Add', [t('scaled'), t('beta')], [out], `${name}/shifted`),
+        );
+        values.set(name, { name: out, layout: image ? 'nchw' : 'plain' });
+        break;
+      }
+      case 'activation': {
+        const input = values.get(inputs[0]!)!;
+        const out = `${name}__${input.layout}`;
+        nodes.push(node(op.activation === 'relu' ? 'Relu' : op.activation === 'sigmoid' ? 'Sigmoid' : 'Identity', [input.name], [out], name));
+        values.set(name, { name: out, layout: input.layout });
+        break;
+      }
+      case 'add': {
+        const image = shapes.get(name)!.length === 3;
+        const out = image ? `${name}__nchw` : name;
+        nodes.push(node('Add', inputs.map((input) => (image ? get(input, 'nchw') : get(input, 'nhwc'))), [out], name));
+        values.set(name, { name: out, layout: image ? 'nchw' : 'plain' });
+        break;
+      }
+      case 'crop': {
+        const t = (suffix: string, v: number[]): string => {
+          initializers.push(int64Tensor(`${name}/${suffix}`, v));
+          return `${name}/${suffix}`;
+        };
+        const out = `${name}__nchw`;
+        nodes.push(node('Slice', [get(inputs[0]!, 'nchw'), t('starts', [0, 0]), t('ends', [op.height, op.width]), t('axes', [2, 3])], [out], name));
         values.set(name, { name: out, layout: 'nchw' });
         break;
       }

@@ -1,4 +1,4 @@
-import { networkWeights, type Network, type Op } from './graph';
+import { networkShapes, networkWeights, type Network, type Op } from './graph';
 
 /**
  * A network in the TensorFlow.js layers format: `model.json` (Keras-style functional
@@ -7,7 +7,7 @@ import { networkWeights, type Network, type Op } from './graph';
  * Layer types map one to one: Dense, Conv2D and Conv2DTranspose ('same' padding, the
  * kernel layouts of tfjs), Flatten and Reshape (row-major, channels-last, as the app),
  * Concatenate (last axis), Embedding (a codebook lookup), Activation 'softmax' (last
- * axis) and Multiply. Several inputs or outputs
+ * axis), Multiply, LayerNormalization (last axis), Activation, Add and Cropping2D. Several inputs or outputs
  * are a list in `predict`, in the order of the network's inputs and outputs.
  */
 export const TFJS_WEIGHTS_FILE = 'weights.bin';
@@ -39,6 +39,18 @@ function layerConfig(name: string, op: Op): { class_name: string; config: Record
         class_name: 'Embedding',
         config: { ...common, input_dim: op.table.shape[0], output_dim: op.table.shape[1], mask_zero: false, input_length: null },
       };
+    case 'norm':
+      return {
+        class_name: 'LayerNormalization',
+        config: { ...common, axis: -1, epsilon: op.epsilon, center: true, scale: true, beta_initializer: null, gamma_initializer: null, beta_regularizer: null, gamma_regularizer: null },
+      };
+    case 'activation':
+      return { class_name: 'Activation', config: { ...common, activation: op.activation } };
+    case 'add':
+      return { class_name: 'Add', config: common };
+    case 'crop':
+      // Inputs are known per network, so the rows and columns to cut are written when lowering (see toTfjsLayers).
+      return { class_name: 'Cropping2D', config: { ...common, data_format: 'channels_last' } };
     case 'conv':
     case 'deconv': {
       const [kh, kw, a, b] = op.filter.shape as [number, number, number, number];
@@ -62,6 +74,7 @@ function layerConfig(name: string, op: Op): { class_name: string; config: Record
 }
 
 export function toTfjsLayers(network: Network, generatedBy: string): TfjsLayersFiles {
+  const shapes = networkShapes(network);
   const layers: Record<string, unknown>[] = network.inputs.map((input) => ({
     name: input.name,
     class_name: 'InputLayer',
@@ -70,6 +83,13 @@ export function toTfjsLayers(network: Network, generatedBy: string): TfjsLayersF
   }));
   for (const node of network.nodes) {
     const { class_name, config } = layerConfig(node.name, node.op);
+    if (node.op.kind === 'crop') {
+      const [h, w] = shapes.get(node.inputs[0]!)!;
+      config['cropping'] = [
+        [0, h! - node.op.height],
+        [0, w! - node.op.width],
+      ];
+    }
     const inbound: Inbound = [node.inputs.map((input) => [input, 0, 0, {}])];
     layers.push({ name: node.name, class_name, config, inbound_nodes: inbound });
   }

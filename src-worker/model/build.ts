@@ -40,6 +40,11 @@ const TENSOR_OPS: TensorOps<tf.Tensor> = {
   reshape: (x, shape) => toShape(x, [x.shape[0]!, ...shape]),
   concat: (xs) => tf.concat(xs, xs[0]!.rank - 1),
   split: (x, sizes) => tf.split(x, sizes, 1),
+  normalize: (x, epsilon) => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
+  },
+  crop: (x, height, width) => tf.slice(x, [0, 0, 0, 0], [-1, height, width, -1]),
 };
 
 interface Compiled {

@@ -1,4 +1,5 @@
 import type { ClassifierKind } from '@shared/config';
+import { convPlan } from '@shared/conv';
 import { classifierArchitecture } from '@shared/model-export/architectures';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
@@ -9,8 +10,8 @@ import type { VaeSpec } from './vae';
  * q(y|x) of the semi-supervised M2 model, as declared in
  * src-shared/model-export/architectures.ts, ReLU between layers.
  * - `mlp`: D → h → h → C logits (parameters `cls/cls1`, `cls/cls2`, `cls/clsout`).
- * - `conv` (conv models): the conv VAE's encoder stack — two 4×4 stride-2 convolutions
- *   (32, 64 channels) — then flatten → h → C (`cls/conv1`, `cls/conv2`, `cls/dense`,
+ * - `conv` (conv models): the conv VAE's encoder stack (its design's stages; classic: two
+ *   4×4 stride-2 convolutions, 32 and 64 channels) — then flatten → h → C (`cls/conv1`, `cls/conv2`, `cls/dense`,
  *   `cls/clsout`). On the 28×28 digits it was not more accurate than the MLP at the
  *   bench's budget (src-worker/README.md); it is there for larger images, where an MLP
  *   of the pixels must learn every position separately.
@@ -24,7 +25,7 @@ export interface Classifier {
 }
 
 export function createClassifier(spec: VaeSpec, classes: number, rng: Rng, kind: ClassifierKind): Classifier {
-  const model = buildModel(classifierArchitecture(kind, spec.image, spec.hidden, classes), rng);
+  const model = buildModel(classifierArchitecture(kind, spec.image, spec.hidden, classes, convPlan(spec.conv ?? null, spec.image)), rng);
   return {
     kind,
     variables: model.variables,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
-import { runConfigSchema, type RunConfigInput } from '@shared/config';
+import { convDesignOf, runConfigSchema, type RunConfigInput } from '@shared/config';
 import { parseCheckpoint } from '@shared/checkpoint-format';
 import { networkShapes, type Network } from '@shared/model-export/graph';
 import { buildExportNetworks, exportParams, type ExportNetworks } from '@shared/model-export/networks';
@@ -100,10 +100,19 @@ function argmaxRows(values: ArrayLike<number>, width: number): number[] {
 }
 
 const N = 5;
+type Image = { width: number; height: number; channels: 3 };
 // Non-square, 3 channels: a swapped width/height or channel order cannot pass.
-const IMAGE = { width: 12, height: 8, channels: 3 as const };
-const HWC = [IMAGE.height, IMAGE.width, IMAGE.channels];
-const D = IMAGE.width * IMAGE.height * IMAGE.channels;
+const IMAGE: Image = { width: 12, height: 8, channels: 3 };
+/**
+ * For the scaled conv: two stages (convStages of an 18-px side), odd sides inside (34 →
+ * 17 → 9, 18 → 9 → 5), so the 'same' padding of an odd input and the decoder's crop
+ * back from 36×20 are both exercised.
+ */
+const ODD_IMAGE: Image = { width: 34, height: 18, channels: 3 };
+/** A small scaled conv with every optional part: two residual blocks, layer norm. */
+const SCALED = { architecture: 'conv', convArch: 'small', convWidth: 4, convResBlocks: 2, convNorm: 'layer' } as const;
+const hwc = (image: Image): number[] => [image.height, image.width, image.channels];
+const pixels = (image: Image): number => image.width * image.height * image.channels;
 const CLASSES = 4;
 
 /** Random weights for every parameter (and the VQ prior), and a trained prior, written as a checkpoint. */
@@ -145,15 +154,19 @@ interface Expectation {
 
 const float = (values: Float32Array, shape: number[]): Value => ({ values, shape, dtype: 'float32' });
 
-async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expectation> {
+async function gaussianCase(config: RunConfigInput, seed: number, image = IMAGE): Promise<Expectation> {
   const full = runConfigSchema.parse({ latent: 3, hidden: 24, seed, ...config });
   const conditional = full.family === 'cvae' || full.family === 'm2';
-  const trainer = new VaeTrainer({ kind: full.architecture, image: IMAGE, latent: full.latent, hidden: full.hidden, classes: conditional ? CLASSES : 0 }, full);
+  const [HWC, D] = [hwc(image), pixels(image)];
+  const trainer = new VaeTrainer(
+    { kind: full.architecture, image, latent: full.latent, hidden: full.hidden, classes: conditional ? CLASSES : 0, conv: convDesignOf(full) },
+    full,
+  );
   try {
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
     const networks = buildExportNetworks(
-      { family: full.family, model: full.architecture, ...IMAGE, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps, decoder: full },
+      { family: full.family, model: full.architecture, ...image, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps, decoder: full },
       exportParams(checkpoint.tensors),
     );
     const random = mulberry32(seed + 2);
@@ -200,13 +213,28 @@ async function gaussianCase(config: RunConfigInput, seed: number): Promise<Expec
   }
 }
 
-async function vqCase(model: 'mlp' | 'conv', seed: number, config: RunConfigInput = {}): Promise<Expectation> {
-  const full = runConfigSchema.parse({ family: 'vqvae', architecture: model, codePositions: 6, hidden: 24, codebookSize: 10, codeDim: 3, seed, ...config });
-  const trainer = new VqVaeTrainer({ kind: model, image: IMAGE, hidden: full.hidden, codeDim: full.codeDim, positions: full.codePositions }, full);
+async function vqCase(config: RunConfigInput & { architecture: 'mlp' | 'conv' }, seed: number, image = IMAGE, codebookFromData = false): Promise<Expectation> {
+  const full = runConfigSchema.parse({ family: 'vqvae', codePositions: 6, hidden: 24, codebookSize: 10, codeDim: 3, seed, ...config });
+  const model = full.architecture;
+  const [HWC, D] = [hwc(image), pixels(image)];
+  const trainer = new VqVaeTrainer({ kind: model, image, hidden: full.hidden, codeDim: full.codeDim, positions: full.codePositions, conv: convDesignOf(full) }, full);
   try {
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
+    if (codebookFromData) {
+      // Random weights can put every z_e nearest one noise code; codes taken from z_e of these images are all in use.
+      const xs = Float32Array.from({ length: N * pixels(image) }, mulberry32(seed + 3));
+      const ze = await takeValues(tf.tidy(() => trainer.nets.encode(tf.tensor2d(xs, [N, pixels(image)]))));
+      const state = await trainer.exportState();
+      const codebook = state.tensors.find((t) => t.name === 'ema/codebook')!;
+      const rows = ze.length / full.codeDim;
+      for (let k = 0; k < full.codebookSize; k++) {
+        const row = Math.floor((k * rows) / full.codebookSize);
+        codebook.values.set(ze.subarray(row * full.codeDim, (row + 1) * full.codeDim), k * full.codeDim);
+      }
+      trainer.importState(state);
+    }
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
-    const networks = buildExportNetworks({ family: 'vqvae', model, ...IMAGE, latent: full.codePositions, flow: 'none', flowSteps: 0, decoder: full }, exportParams(checkpoint.tensors));
+    const networks = buildExportNetworks({ family: 'vqvae', model, ...image, latent: full.codePositions, flow: 'none', flowSteps: 0, decoder: full }, exportParams(checkpoint.tensors));
     const { positions: L } = trainer.nets;
     const K = trainer.codes;
     const random = mulberry32(seed + 2);
@@ -370,7 +398,7 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
 
     it(`${model} VQ-VAE (codes, codebook lookup, autoregressive prior)`, async () => {
       await useBackend('cpu');
-      const expectation = await vqCase(model, 9);
+      const expectation = await vqCase({ architecture: model }, 9);
       expect(expectation.networks.networks.map((n) => n.name)).toEqual(['encoder', 'decoder', 'prior']);
       await verify(`${model}-vq`, expectation);
     }, 60_000);
@@ -383,7 +411,7 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
       const decoder = expectation.networks.networks[1]!;
       // The image first, as every decoder's; then 3·K values per sub-pixel.
       expect(decoder.outputs).toEqual(['x_mean', 'x_params']);
-      expect(networkShapes(decoder).get('x_mean')).toEqual(HWC);
+      expect(networkShapes(decoder).get('x_mean')).toEqual(hwc(IMAGE));
       expect(networkShapes(decoder).get('x_params')).toEqual([IMAGE.height, IMAGE.width, 3 * 3 * IMAGE.channels]);
       await verify(`${model}-logistic`, expectation);
     }, 60_000);
@@ -391,7 +419,7 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
 
   it('conv VQ-VAE with a discretized logistic mixture decoder', async () => {
     await useBackend('cpu');
-    const expectation = await vqCase('conv', 23, { decoder: 'logistic', mixtureComponents: 2 });
+    const expectation = await vqCase({ architecture: 'conv', decoder: 'logistic', mixtureComponents: 2 }, 23);
     expect(expectation.networks.networks.find((n) => n.name === 'decoder')!.outputs).toEqual(['x_mean', 'x_params']);
     await verify('conv-vq-logistic', expectation);
   }, 60_000);
@@ -410,6 +438,43 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
     expect(classifier.nodes.filter((node) => node.op.kind === 'conv').length).toBe(2);
     await verify('conv-m2', expectation);
   }, 60_000);
+
+  describe('scaled conv (residual blocks, layer norm, odd sides cropped back)', () => {
+    it('VAE', async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase(SCALED, 21, ODD_IMAGE);
+      const [encoder, decoder] = expectation.networks.networks;
+      const kinds = (net: Network): string[] => net.nodes.map((node) => node.op.kind);
+      // Two stride-2 stages, each with its norm, two residual blocks at the deepest; the decoder crops 36×20 back to 34×18.
+      expect(encoder!.nodes.filter((node) => node.op.kind === 'conv' && node.op.stride === 2).length).toBe(2);
+      expect(kinds(encoder!).filter((k) => k === 'add').length).toBe(2);
+      expect(kinds(decoder!).filter((k) => k === 'add').length).toBe(2);
+      expect(kinds(encoder!).filter((k) => k === 'norm').length).toBe(2);
+      expect(kinds(decoder!).at(-1)).toBe('crop');
+      await verify('scaled-vae', expectation);
+    }, 60_000);
+
+    it('conditional VAE with an inverse autoregressive flow', async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase({ ...SCALED, family: 'cvae', flow: 'iaf', flowSteps: 2 }, 23, ODD_IMAGE);
+      await verify('scaled-cvae-iaf', expectation);
+    }, 60_000);
+
+    it('M2 with a conv classifier of the same stack', async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase({ ...SCALED, family: 'm2', classifier: 'conv' }, 25, ODD_IMAGE);
+      const classifier = expectation.networks.networks.find((n) => n.name === 'classifier')!;
+      expect(classifier.nodes.filter((node) => node.op.kind === 'norm').length).toBe(2);
+      await verify('scaled-m2', expectation);
+    }, 60_000);
+
+    it('VQ-VAE (its code grid is the stack\'s 5×9)', async () => {
+      await useBackend('cpu');
+      const expectation = await vqCase(SCALED, 27, ODD_IMAGE, true);
+      expect(expectation.networks.codes!.grid).toEqual([5, 9]);
+      await verify('scaled-vq', expectation);
+    }, 60_000);
+  });
 
   it('refuses a checkpoint whose shapes do not fit the family, naming the parameter', async () => {
     await useBackend('cpu');

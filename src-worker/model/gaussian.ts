@@ -1,3 +1,4 @@
+import { convPlan } from '@shared/conv';
 import { gaussianArchitecture } from '@shared/model-export/architectures';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
@@ -25,6 +26,7 @@ export function createGaussianVae(spec: VaeSpec, rng: Rng): Vae {
       classes: classesOf(spec),
       extra: extra > 0 ? { size: extra, name: 'extra' } : null,
       output: head,
+      conv: spec.kind === 'conv' ? convPlan(spec.conv ?? null, spec.image) : undefined,
     }),
     rng,
   );

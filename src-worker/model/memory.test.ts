@@ -50,3 +50,19 @@ describe('training memory estimate', () => {
     expect(() => checkTrainingMemory(spec, suggested + 1, WASM_HEAP_BYTES, 'the wasm backend', 10)).toThrow(ApiError);
   });
 });
+
+describe('scaled conv size (the numbers the run form shows)', () => {
+  it('counts more parameters and activations for larger presets, and refuses what the wasm heap cannot hold', () => {
+    const image = { width: 64, height: 64, channels: 3 as const };
+    const spec = (width: number, resBlocks: number, norm: 'none' | 'layer'): VaeSpec => ({ kind: 'conv', image, latent: 64, hidden: 256, conv: { width, resBlocks, norm } });
+    const [small, medium, large] = [spec(16, 0, 'none'), spec(32, 1, 'layer'), spec(64, 1, 'layer')];
+    expect(parameterCount(small)).toBeLessThan(parameterCount(medium));
+    expect(parameterCount(medium)).toBeLessThan(parameterCount(large));
+    expect(activationsPerImage(small)).toBeLessThan(activationsPerImage(medium));
+    // Four stages at 64 px: the dense layer reads a 4×4 grid, not the classic 16×16.
+    const classic: VaeSpec = { kind: 'conv', image, latent: 64, hidden: 256 };
+    expect(parameterCount(classic)).toBeGreaterThan(parameterCount(small));
+    expect(() => checkTrainingMemory(large, 64, WASM_HEAP_BYTES, 'the wasm backend')).not.toThrow();
+    expect(() => checkTrainingMemory(large, 4096, WASM_HEAP_BYTES, 'the wasm backend')).toThrow(ApiError);
+  });
+});

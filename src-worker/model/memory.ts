@@ -1,29 +1,9 @@
 import { ApiError } from '@shared/errors';
-import { CONV_CHANNELS, CONV_DOWNSAMPLE, classesOf, extraOutputsOf, inputSize, parameterCount, type VaeSpec } from './vae';
+import { activationsPerImage, trainingBytes } from '@shared/model-size';
+import { parameterCount, type VaeSpec } from './vae';
 
-/**
- * A lower bound of the memory one training step needs, so that a model that cannot fit
- * fails at once with an out-of-memory reason instead of grinding the machine (or the
- * wasm heap) to a halt first. Counted in float32s: weights, their gradients and Adam's
- * two moments, plus every layer's output for the batch, once for the forward pass and
- * once for its gradient. Real use is higher (temporaries), never lower.
- */
-export function trainingBytes(spec: VaeSpec, batch: number, passes = 1): number {
-  return 4 * (4 * parameterCount(spec) + 2 * batch * passes * activationsPerImage(spec));
-}
-
-/** Floats every layer outputs for one image, input and reconstruction included. */
-export function activationsPerImage(spec: VaeSpec): number {
-  const pixels = inputSize(spec.image);
-  const { latent: d, hidden: h } = spec;
-  const middle = h + 2 * d + extraOutputsOf(spec) + d + classesOf(spec) + h;
-  if (spec.kind === 'mlp') return pixels + h + middle + h + pixels;
-  const [c1, c2] = CONV_CHANNELS;
-  const { width, height } = spec.image;
-  const half = (width / 2) * (height / 2) * c1;
-  const quarter = (width / CONV_DOWNSAMPLE) * (height / CONV_DOWNSAMPLE) * c2;
-  return pixels + half + quarter + middle + quarter + half + pixels;
-}
+/** The estimate is shared with the run form (@shared/model-size). */
+export { activationsPerImage, trainingBytes };
 
 /** `details.reason` of an error that means out of memory (the run's status becomes 'oom'). */
 export const OUT_OF_MEMORY = 'out_of_memory';

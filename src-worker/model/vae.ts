@@ -1,35 +1,24 @@
 import type { DecoderHead } from '@shared/likelihood';
 import { ApiError } from '@shared/errors';
 import { convMisfit } from '@shared/conv';
-import type { ArchitectureKind } from '@shared/config';
-import { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL, declaredParameters, gaussianArchitecture } from '@shared/model-export/architectures';
+import { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL } from '@shared/model-export/architectures';
+import { modelParameterCount, type ModelSizeSpec } from '@shared/model-size';
 import type { tf } from '../engine/tf';
 
 /** Pixel layout of the data set the model is built for (HWC, as packed). */
-export interface ImageShape {
-  width: number;
-  height: number;
-  channels: 1 | 3;
-}
+export type ImageShape = ModelSizeSpec['image'];
 
-export interface VaeSpec {
-  kind: ArchitectureKind;
-  image: ImageShape;
-  latent: number;
-  hidden: number;
-  /**
-   * Conditional VAE: number of classes C of the one-hot label y that encoder and
-   * decoder take beside x and z. 0 or absent: unconditional.
-   */
-  classes?: number;
-  /**
-   * Extra encoder outputs per image besides (μ, log σ²), from the last hidden layer
-   * (a flow's amortized parameters). 0 or absent: none.
-   */
-  extraOutputs?: number;
+/**
+ * A Gaussian-latent VAE's sizes: model kind, image, latent d, hidden width, the conv
+ * design (`conv`, null or absent: classic), and for a conditional VAE the number of
+ * classes C of the one-hot label y that encoder and decoder take beside x and z (0 or
+ * absent: unconditional); `extraOutputs`: encoder outputs per image besides (μ, log σ²),
+ * from the last hidden layer (a flow's amortized parameters).
+ */
+export type VaeSpec = ModelSizeSpec & {
   /** The decoder's last layer (src-shared/likelihood.ts decoderHead); absent: one raw value per image channel. */
   output?: DecoderHead;
-}
+};
 
 /** The one-hot width a spec's encoder and decoder expect (0 when unconditional). */
 export const classesOf = (spec: VaeSpec): number => spec.classes ?? 0;
@@ -65,16 +54,12 @@ export interface Vae {
 /** Beyond this, Adam's state alone needs gigabytes and the wasm heap runs out. */
 export const MAX_PARAMETERS = 40_000_000;
 
-export const inputSize = (image: ImageShape): number => image.width * image.height * image.channels;
+export { inputSize } from '@shared/model-size';
 
 export { CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_KERNEL };
 
 /** Count the parameters a spec would create, from its declaration, without allocating anything. */
-export function parameterCount(spec: VaeSpec): number {
-  const { image, latent, hidden } = spec;
-  const extra = extraOutputsOf(spec);
-  return declaredParameters(gaussianArchitecture({ model: spec.kind, image, latent, hidden, classes: classesOf(spec), extra: extra > 0 ? { size: extra, name: 'extra' } : null }));
-}
+export const parameterCount = (spec: VaeSpec): number => modelParameterCount(spec);
 
 const invalid = (field: string, message: string): ApiError => new ApiError('invalid_input', message, { field });
 
@@ -118,14 +103,14 @@ export function checkVaeSpec(spec: VaeSpec): void {
   if (width < 1 || height < 1 || (channels !== 1 && channels !== 3)) {
     throw invalid('datasetPath', `The dataset has unusable images (${width}×${height}×${channels}).`);
   }
-  const misfit = spec.kind === 'conv' ? convMisfit(spec.image) : null;
+  const misfit = spec.kind === 'conv' ? convMisfit(spec.image, spec.conv ?? null) : null;
   if (misfit) throw invalid('architecture', `${misfit} Use architecture 'mlp' or re-import the dataset at another size.`);
   const count = parameterCount(spec);
   if (count > MAX_PARAMETERS) {
     throw invalid(
       'hidden',
       `This model would have ${(count / 1e6).toFixed(1)} M parameters (limit ${MAX_PARAMETERS / 1e6} M); ` +
-        `lower hidden (now ${spec.hidden})${spec.kind === 'mlp' ? " or use model 'conv'" : ''}.`,
+        `lower hidden (now ${spec.hidden})${spec.kind === 'mlp' ? " or use architecture 'conv'" : ''}.`,
     );
   }
 }

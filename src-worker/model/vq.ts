@@ -1,6 +1,6 @@
 import { ApiError } from '@shared/errors';
 import type { DecoderHead } from '@shared/likelihood';
-import { convMisfit } from '@shared/conv';
+import { convMisfit, convPlan, type ConvDesign } from '@shared/conv';
 import type { ArchitectureKind } from '@shared/config';
 import { vqArchitecture, vqGrid } from '@shared/model-export/architectures';
 import { tf } from '../engine/tf';
@@ -13,8 +13,8 @@ import { inputSize, type ImageShape } from './vae';
  * src-shared/model-export/architectures.ts. The encoder maps an image to a grid of L
  * continuous vectors z_e of dimension `codeDim`; each is replaced by its nearest
  * codebook vector (see objectives/vq.ts) and the decoder maps the grid back.
- *   conv: two 4×4 stride-2 convolutions (32, 64) and a 1×1 convolution to codeDim: an
- *         (H/4)×(W/4) grid; the decoder mirrors it.
+ *   conv: the conv design's stride-2 stages (classic: two, 32 and 64 channels) and a
+ *         1×1 convolution to codeDim: its grid; the decoder mirrors it.
  *   mlp:  D → h → h → L·codeDim, L = `positions`; the decoder mirrors it.
  */
 export interface VqSpec {
@@ -22,11 +22,20 @@ export interface VqSpec {
   image: ImageShape;
   hidden: number;
   codeDim: number;
-  /** Grid positions of the MLP (the conv grid is (H/4)·(W/4)). */
+  /** Grid positions of the MLP (the conv grid is the conv design's). */
   positions: number;
   /** The decoder's last layer (src-shared/likelihood.ts decoderHead); absent: one raw value per image channel. */
   output?: DecoderHead;
+  /** The conv design; null or absent: classic. */
+  conv?: ConvDesign | undefined;
 }
+
+const archOf = (spec: Pick<VqSpec, 'kind' | 'image' | 'positions' | 'conv'>) => ({
+  model: spec.kind,
+  image: spec.image,
+  positions: spec.positions,
+  conv: spec.kind === 'conv' ? convPlan(spec.conv ?? null, spec.image) : undefined,
+});
 
 export interface VqNetworks {
   readonly spec: VqSpec;
@@ -43,12 +52,12 @@ export interface VqNetworks {
   dispose(): void;
 }
 
-export function vqPositions(spec: Pick<VqSpec, 'kind' | 'image' | 'positions'>): number {
-  return vqGrid({ model: spec.kind, image: spec.image, positions: spec.positions }).positions;
+export function vqPositions(spec: Pick<VqSpec, 'kind' | 'image' | 'positions' | 'conv'>): number {
+  return vqGrid(archOf(spec)).positions;
 }
 
 export function checkVqSpec(spec: VqSpec): void {
-  const misfit = spec.kind === 'conv' ? convMisfit(spec.image) : null;
+  const misfit = spec.kind === 'conv' ? convMisfit(spec.image, spec.conv ?? null) : null;
   if (misfit) throw new ApiError('invalid_input', misfit, { field: 'architecture' });
 }
 
@@ -56,13 +65,10 @@ export function createVqNetworks(spec: VqSpec, rng: Rng): VqNetworks {
   checkVqSpec(spec);
   const D = inputSize(spec.image);
   const e = spec.codeDim;
-  const { positions: L, grid } = vqGrid({ model: spec.kind, image: spec.image, positions: spec.positions });
+  const { positions: L, grid } = vqGrid(archOf(spec));
   const head = spec.output ?? { channels: spec.image.channels, name: 'x_mean' as const };
   const outputs = spec.image.width * spec.image.height * head.channels;
-  const model = buildModel(
-    vqArchitecture({ model: spec.kind, image: spec.image, hidden: spec.hidden, codeDim: e, positions: spec.positions, output: head }),
-    rng,
-  );
+  const model = buildModel(vqArchitecture({ ...archOf(spec), hidden: spec.hidden, codeDim: e, output: head }), rng);
   return {
     spec,
     inputSize: D,

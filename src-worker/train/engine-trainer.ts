@@ -1,4 +1,4 @@
-import type { RunConfig } from '@shared/config';
+import { convDesignOf, type RunConfig } from '@shared/config';
 import { familyOf, type FamilyDescriptor } from '@shared/families';
 import type { Rng } from '../engine/random';
 import { checkVaeSpec } from '../model/vae';
@@ -59,6 +59,7 @@ const vqSpec = (config: RunConfig, images: ImageSet): VqSpec => ({
   hidden: config.hidden,
   codeDim: config.codeDim,
   positions: config.codePositions,
+  conv: convDesignOf(config),
 });
 
 /** The trainer of each engine a family names (FamilyDescriptor.engine), and its check against the data. */

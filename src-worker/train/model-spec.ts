@@ -1,4 +1,4 @@
-import type { RunConfig } from '@shared/config';
+import { convDesignOf, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import { familyOf } from '@shared/families';
 import type { VaeSpec } from '../model/vae';
@@ -9,8 +9,11 @@ import type { ImageSet } from './images';
  * label of the data set (labels are 0…C−1 in the packed file, −1 unlabelled): every
  * image must carry one, or the model would have nothing to condition on.
  */
-export function modelSpec(config: Pick<RunConfig, 'architecture' | 'latent' | 'hidden' | 'family'>, images: ImageSet): VaeSpec {
-  const spec: VaeSpec = { kind: config.architecture, image: images.shape, latent: config.latent, hidden: config.hidden };
+export function modelSpec(
+  config: Pick<RunConfig, 'architecture' | 'latent' | 'hidden' | 'family' | 'convArch' | 'convWidth' | 'convResBlocks' | 'convNorm'>,
+  images: ImageSet,
+): VaeSpec {
+  const spec: VaeSpec = { kind: config.architecture, image: images.shape, latent: config.latent, hidden: config.hidden, conv: convDesignOf(config) };
   // A family that uses labels (cVAE, M2) conditions encoder and decoder on y (M2 hides most in training).
   if (familyOf(config).labels === 'none') return spec;
   return { ...spec, classes: classCount(images) };

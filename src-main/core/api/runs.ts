@@ -1,4 +1,4 @@
-import { newRunConfig } from '@shared/config';
+import { convDesignOf, newRunConfig } from '@shared/config';
 import { convMisfit } from '@shared/conv';
 import { familyOf, labelsBlocker } from '@shared/families';
 import { ApiError } from '@shared/errors';
@@ -72,14 +72,16 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
           { field: 'datasetId' },
         );
       }
-      const misfit = config.architecture === 'conv' ? convMisfit(dataset) : null;
+      // As it will be stored: a conv run naming no architecture gets the default preset.
+      const stored = newRunConfig(config);
+      const misfit = stored.architecture === 'conv' ? convMisfit(dataset, convDesignOf(stored)) : null;
       if (misfit) {
         throw new ApiError('invalid_input', `"${dataset.name}": ${misfit} Use architecture 'mlp', or re-import it at another size.`, { field: 'config.architecture' });
       }
       const unlabelled = labelsBlocker(config, dataset);
       if (unlabelled) throw new ApiError('invalid_input', `"${dataset.name}": ${unlabelled}`, { field: 'config.family' });
       const runName = name ?? `${familyOf(config).runName(config)}-${countRunsInProject(db, projectId) + 1}`;
-      const run = insertRun(db, { projectId, datasetId, name: runName, configJson: JSON.stringify(newRunConfig(config)) }, ctx.now());
+      const run = insertRun(db, { projectId, datasetId, name: runName, configJson: JSON.stringify(stored) }, ctx.now());
       ctx.events.emit('run.status', { runId: run.id, status: run.status, run });
       ctx.runs.enqueue(run.id);
       return getRun(db, run.id)!;
