@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultRunConfig, type RunConfig } from '@shared/config';
+import { runConfigSchema, type RunConfig } from '@shared/config';
 import { splitIndices } from '@shared/random';
 import { wasmBinaryDir } from '../io/wasm-files';
 import { syntheticImages, useBackend } from '../testing/setup';
@@ -26,8 +26,9 @@ const FIXTURE = JSON.parse(readFileSync(resolve(import.meta.dirname, '../train/f
 };
 
 const labelled = () => ({ ...syntheticImages(40, 8, 8), labels: Int32Array.from({ length: 40 }, (_, i) => i % 3), classes: 3 });
+/** Parsed as a stored config is: the fixture's cases were recorded with the names of their time (`model`). */
 const configOf = (extra: Partial<RunConfig>): RunConfig =>
-  ({ ...defaultRunConfig(), hidden: 32, latent: 3, batchSize: 8, epochs: 2, validationFraction: 0.25, ...extra }) as RunConfig;
+  runConfigSchema.parse({ hidden: 32, latent: 3, batchSize: 8, epochs: 2, validationFraction: 0.25, ...extra });
 
 const threadsOn = (threads: number): ParallelOptions => ({
   threads,
