@@ -303,7 +303,7 @@ describe(`worker process (${workerJs})`, () => {
     start(s, { architecture: 'conv' }, smallPath());
     expect(await s.exited).toBe(1);
     const error = s.messages.find((m) => m.type === 'error');
-    expect(error).toMatchObject({ type: 'error', error: { code: 'invalid_input', details: { field: 'model' } } });
+    expect(error).toMatchObject({ type: 'error', error: { code: 'invalid_input', details: { field: 'architecture' } } });
   });
 
   it('exits when its parent disconnects (no orphans)', async () => {

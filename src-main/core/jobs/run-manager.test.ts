@@ -209,7 +209,8 @@ describe('checkpoints, resume, pause and evaluation', () => {
     const datasetBlobs = core.workspace.db.prepare('SELECT COUNT(DISTINCT blob_hash) FROM datasets').pluck().get() as number;
     const artifactBlobs = core.workspace.db.prepare('SELECT COUNT(DISTINCT blob_hash) FROM artifacts').pluck().get() as number;
     const indexBlobs = core.workspace.db.prepare('SELECT COUNT(DISTINCT index_hash) FROM datasets').pluck().get() as number;
-    expect(blobFiles).toHaveLength(datasetBlobs + indexBlobs + artifactBlobs + 2);
+    const healthBlobs = core.workspace.db.prepare('SELECT COUNT(DISTINCT health_hash) FROM datasets').pluck().get() as number;
+    expect(blobFiles).toHaveLength(datasetBlobs + indexBlobs + healthBlobs + artifactBlobs + 2);
     expect(existsSync(`${core.workspace.runsDir}/${run.id}`)).toBe(false);
     expect(await core.call('runs.checkpoints', { runId: run.id })).toEqual([
       expect.objectContaining({ runId: run.id, kind: 'last', epoch: 3, step: 15 }),
