@@ -52,7 +52,8 @@ describe('the decoder network follows the decoder', () => {
   it('old configs (no mixtureComponents) load unchanged: same decoder, same parameters as before the field', () => {
     const stored = { model: 'conv', latent: 2, hidden: 16, decoder: 'gaussian', decoderVariance: 'per-pixel', epochs: 3, seed: 4 };
     const config = runConfigSchema.parse(stored);
-    expect(config).toEqual({ ...defaultRunConfig(), ...stored, mixtureComponents: 1 });
+    const { model, ...rest } = stored;
+    expect(config).toEqual({ ...defaultRunConfig(), ...rest, architecture: model, mixtureComponents: 1 });
     const head = decoderHead(config, 3);
     expect(head).toEqual({ channels: 3, name: 'x_mean' });
     // The declaration with the head of an old config is the one without any head: checkpoints still fit.
