@@ -21,7 +21,7 @@ export default defineConfig({
       rolldownOptions: {
         input: {
           main: resolve(root, 'src-main/electron/main.ts'),
-          cli: resolve(root, 'src-main/cli.ts'),
+          cli: resolve(root, 'src-main/cli/main.ts'),
           worker: resolve(root, 'src-worker/index.ts'),
           // A data-parallel training replica (worker_threads), loaded from beside worker.js.
           'train-thread': resolve(root, 'src-worker/threads/train-thread.ts'),

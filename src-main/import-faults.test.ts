@@ -14,7 +14,7 @@ import { IMPORT_PROTOCOL_VERSION, type ImportAck, type ImportReply, type ImportR
 import { forkWorker } from './core/jobs/spawn';
 import { openConnection } from './core/jobs/worker-connection';
 import { appPaths } from './paths';
-import { cliBin, requireBuiltApp, runCli } from './cli-testing';
+import { cliBin, requireBuiltApp, runCli } from './cli/testing';
 
 interface Line {
   type: string;

@@ -13,7 +13,7 @@ import { getRun } from './core/store/runs';
 import { tempDir, testCore, until, writeImageFolder } from './core/testing';
 import { RESERVE_FILE } from './core/workspace/workspace';
 import { appPaths } from './paths';
-import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli-testing';
+import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli/testing';
 
 let dir: ReturnType<typeof tempDir>;
 

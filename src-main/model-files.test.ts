@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { constants, crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli-testing';
+import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli/testing';
 import { tempDir, writeImageFolder } from './core/testing';
 import { readZip } from './core/models/zip';
 

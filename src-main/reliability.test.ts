@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { tempDir, until, writeImageFolder } from './core/testing';
 import { verifiedCheckpointHeader } from './core/jobs/orphan-checkpoints';
 import { appPaths } from './paths';
-import { runCli, type CliResult } from './cli-testing';
+import { runCli, type CliResult } from './cli/testing';
 
 const bin = join(appPaths.root, 'bin', 'vae-studio.mjs');
 let dir: ReturnType<typeof tempDir>;

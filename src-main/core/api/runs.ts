@@ -3,7 +3,7 @@ import { convMisfit } from '@shared/conv';
 import { familyOf, labelsBlocker } from '@shared/families';
 import { ApiError } from '@shared/errors';
 import { resumableStatuses } from '@shared/types';
-import { toArtifact } from '../artifacts';
+import { toArtifact } from './artifact-data-url';
 import { artifactEpochs, blobHashesOfRun, blobStillReferenced, listArtifacts } from '../store/artifacts';
 import { getCheckpoint, listCheckpoints, toCheckpointInfo } from '../store/checkpoints';
 import { deleteDatasetRow, getDataset, runIdsUsingDataset } from '../store/datasets';

@@ -21,7 +21,7 @@ import {
   setRunPaused,
 } from '../store/runs';
 import type { Workspace } from '../workspace/workspace';
-import { toArtifact } from '../artifacts';
+import { toArtifact } from '../api/artifact-data-url';
 import { explainWorkerDamage } from '../damage';
 import { isDiskFull, toApiError } from '../errors';
 import { startEvaluation, type EvaluationHandle } from './evaluation';

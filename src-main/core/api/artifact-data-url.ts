@@ -1,5 +1,5 @@
 import type { Artifact } from '@shared/types';
-import type { ArtifactRow } from './store/artifacts';
+import type { ArtifactRow } from '../store/artifacts';
 
 export function toArtifact(row: ArtifactRow, bytes: Uint8Array): Artifact {
   return {

@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, writeImageFolder } from './core/testing';
-import { requireBuiltApp, runCli, type CliResult } from './cli-testing';
+import { tempDir, writeImageFolder } from '../core/testing';
+import { requireBuiltApp, runCli, type CliResult } from './testing';
 
 let dir: ReturnType<typeof tempDir>;
 

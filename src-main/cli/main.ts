@@ -9,18 +9,18 @@ import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
 import type { Project, Run } from '@shared/types';
-import { cmdHealth } from './cli-health';
-import { runConfigFromFlags, runFlagOptions, trainUsage } from './cli-run-flags';
-import { createCore, type Core } from './core/core';
-import { toApiError } from './core/errors';
-import { forkWorker } from './core/jobs/spawn';
+import { cmdHealth } from './health';
+import { runConfigFromFlags, runFlagOptions, trainUsage } from './run-flags';
+import { createCore, type Core } from '../core/core';
+import { toApiError } from '../core/errors';
+import { forkWorker } from '../core/jobs/spawn';
 import { probeBackendsInWorker } from './doctor';
 import { formatDoctorReport } from './doctor-format';
-import { defaultHome } from './core/workspace/home';
-import { acquireWorkspaceLock } from './core/workspace/lock';
-import { restoreDatabase } from './core/store/backup';
-import { appPaths, appVersion } from './paths';
-import { startWebServer } from './web/server';
+import { defaultHome } from '../core/workspace/home';
+import { acquireWorkspaceLock } from '../core/workspace/lock';
+import { restoreDatabase } from '../core/store/backup';
+import { appPaths, appVersion } from '../paths';
+import { startWebServer } from '../web/server';
 
 const USAGE = `vae-studio — train variational autoencoders on your own images
 
@@ -180,7 +180,7 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
   if (!dataset) {
     throw new ApiError('not_found', `No dataset "${values.dataset}" in project "${project.name}". Import one first.`, { field: 'dataset' });
   }
-  // One flag per run setting (cli-run-flags.ts); the core checks the values against the schema.
+  // One flag per run setting (run-flags.ts); the core checks the values against the schema.
   const config = runConfigFromFlags(values);
   // No --decoder: the one the dataset's pixels call for, as the form picks it (src-shared/likelihood.ts).
   const suggested = config.decoder === undefined ? suggestDecoder(dataset) : null;

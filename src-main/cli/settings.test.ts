@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConfigObject } from '@shared/config';
-import { runConfigFromFlags, runFlags } from './cli-run-flags';
-import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli-testing';
-import { tempDir, writeImageFolder } from './core/testing';
+import { runConfigFromFlags, runFlags } from './run-flags';
+import { cliBin, requireBuiltApp, runCli, type CliResult } from './testing';
+import { tempDir, writeImageFolder } from '../core/testing';
 
 const schemaSettings = Object.keys(runConfigObject.shape).sort();
 

@@ -5,9 +5,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { HealthItem, HealthSummary } from '@shared/health';
-import { tempDir } from './core/testing';
+import { tempDir } from '../core/testing';
 import { spawnSync } from 'node:child_process';
-import { cliBin, requireBuiltApp, runCli } from './cli-testing';
+import { cliBin, requireBuiltApp, runCli } from './testing';
 
 let dir: ReturnType<typeof tempDir>;
 

@@ -2,8 +2,8 @@
 // Needs `npm run build` first (the test script runs it before the unit tests).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { tempDir, writeImageFolder } from './core/testing';
-import { requireBuiltApp, runCli, type CliResult } from './cli-testing';
+import { tempDir, writeImageFolder } from '../core/testing';
+import { requireBuiltApp, runCli, type CliResult } from './testing';
 
 let dir: ReturnType<typeof tempDir>;
 

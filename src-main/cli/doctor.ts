@@ -1,7 +1,7 @@
 import type { BackendReport } from '@shared/backend-report';
 import { ApiError } from '@shared/errors';
-import type { SpawnWorker } from './core/jobs/spawn';
-import { openWorkerConnection } from './core/jobs/worker-connection';
+import type { SpawnWorker } from '../core/jobs/spawn';
+import { openWorkerConnection } from '../core/jobs/worker-connection';
 
 /**
  * `vae-studio doctor`: ask a training worker — the same built entry and the same

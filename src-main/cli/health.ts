@@ -1,6 +1,6 @@
 import { ApiError } from '@shared/errors';
 import { ASPECT_BINS, MAX_HEALTH_PAGE, SIZE_BINS, type HealthItem, type HealthKind, type HealthSummary } from '@shared/health';
-import type { Core } from './core/core';
+import type { Core } from '../core/core';
 
 export interface HealthFlags {
   dataset?: string;

@@ -4,8 +4,8 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { tempDir, until, writeImageFolder } from './core/testing';
-import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli-testing';
+import { tempDir, until, writeImageFolder } from '../core/testing';
+import { cliBin, requireBuiltApp, runCli, type CliResult } from './testing';
 
 const bin = cliBin;
 let dir: ReturnType<typeof tempDir>;

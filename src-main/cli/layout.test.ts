@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Dataset } from '@shared/types';
-import { tempDir, writeImageFolder } from './core/testing';
-import { cliBin, requireBuiltApp, runCli } from './cli-testing';
+import { tempDir, writeImageFolder } from '../core/testing';
+import { cliBin, requireBuiltApp, runCli } from './testing';
 
 let dir: ReturnType<typeof tempDir>;
 

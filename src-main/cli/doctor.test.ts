@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendReport, BackendStatus } from '@shared/backend-report';
 import type { Run } from '@shared/types';
-import { tempDir, writeImageFolder } from './core/testing';
+import { tempDir, writeImageFolder } from '../core/testing';
 import { describeAdapter, formatDoctorReport } from './doctor-format';
-import { appPaths } from './paths';
+import { appPaths } from '../paths';
 
 const bin = join(appPaths.root, 'bin', 'vae-studio.mjs');
 /** The one opt-out of the WebGPU tests (see src-worker/testing/gpu.ts). */

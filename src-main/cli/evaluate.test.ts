@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '@shared/types';
-import { tempDir, writeImageFolder } from './core/testing';
-import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli-testing';
+import { tempDir, writeImageFolder } from '../core/testing';
+import { cliBin, requireBuiltApp, runCli, type CliResult } from './testing';
 
 let dir: ReturnType<typeof tempDir>;
 let runId = 0;

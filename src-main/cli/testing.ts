@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { appPaths } from './paths';
+import { appPaths } from '../paths';
 
 export const cliBin = join(appPaths.root, 'bin', 'vae-studio.mjs');
 

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { tempDir, until, writeImageFolder } from './core/testing';
-import { cliBin, requireBuiltApp } from './cli-testing';
-import { shutdownReport } from './cli';
+import { tempDir, until, writeImageFolder } from '../core/testing';
+import { cliBin, requireBuiltApp } from './testing';
+import { shutdownReport } from './main';
 
 let dir: ReturnType<typeof tempDir>;
 
