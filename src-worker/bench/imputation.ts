@@ -9,7 +9,7 @@ import { createRng } from '../engine/random';
 import { tf } from '../engine/tf';
 import { evaluateImputation, pixelMeans } from '../impute/evaluate';
 import { createImputer } from '../impute/imputer';
-import { frameOf } from '../inference/impute';
+import { frameOf } from '../inference/inpaint';
 import { nodeBackendPlatform } from '../platform/node-backends';
 import { gatherBatch, gatherLabels } from '../train/images';
 import { VaeTrainer } from '../train/trainer';

@@ -4,7 +4,7 @@ import { ApiError } from '@shared/errors';
 import { inferRequestSchemas, type InferOp, type InferRequest, type InferRequestOf, type InferResults } from '@shared/inference';
 import * as conditional from './conditional';
 import * as explore from './explore';
-import { impute, imputeEvaluate } from './impute';
+import { impute, imputeEvaluate } from './inpaint';
 import type { AnyModelSession, ModelSession, VqModelSession } from './session';
 import { vqCodes, vqSamples } from './vq-explore';
 

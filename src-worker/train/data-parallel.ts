@@ -1,7 +1,7 @@
 import type { Rng } from '../engine/random';
 import type { VaeSpec } from '../model/vae';
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON } from './adam';
-import type { ArtifactKind } from './artifacts';
+import type { ArtifactKind } from './epoch-images';
 import type { EngineTrainer, EpochView } from './engine-trainer';
 import type { RasterImage } from './grid';
 import type { BatchLabels, EvalSums, StepInputs, StepStats, TrainerConfig, TrainerState, VaeTrainer } from './trainer';

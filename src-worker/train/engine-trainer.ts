@@ -3,7 +3,7 @@ import { familyOf, type FamilyDescriptor } from '@shared/families';
 import type { Rng } from '../engine/random';
 import { checkVaeSpec } from '../model/vae';
 import { checkVqSpec, type VqSpec } from '../model/vq';
-import type { ArtifactKind } from './artifacts';
+import type { ArtifactKind } from './epoch-images';
 import type { RasterImage } from './grid';
 import type { ImageSet } from './images';
 import { modelSpec } from './model-spec';

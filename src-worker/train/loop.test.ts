@@ -10,7 +10,7 @@ import { train, type ArtifactKind, type TrainOptions, type TrainProgress } from 
 import type { RasterImage } from './grid';
 import type { TrainingCheckpoint } from './checkpoint-state';
 import { decodeCheckpoint, encodeCheckpoint } from '../io/checkpoint-file';
-import { TRAVERSAL_VALUES } from './artifacts';
+import { TRAVERSAL_VALUES } from './epoch-images';
 
 const images = syntheticImages(40, 8, 8);
 

@@ -6,7 +6,7 @@ import type { MetricPoint, RunProgress } from '@shared/types';
 import type { EpochSummary } from '@shared/worker-protocol';
 import { createRng, STREAM } from '../engine/random';
 import { learningRateAt, objectiveAt } from '../objectives/schedule';
-import { RECONSTRUCTION_COUNT, reconstructionGrid, SAMPLE_COUNT, type ArtifactKind } from './artifacts';
+import { RECONSTRUCTION_COUNT, reconstructionGrid, SAMPLE_COUNT, type ArtifactKind } from './epoch-images';
 import type { TrainingCheckpoint } from './checkpoint-state';
 import { summarizeEvaluation, klDimMetric } from './epoch-report';
 import { budgetedIwaeBound, classificationAccuracy, elboSums, iwaeSummary } from './evaluate';
@@ -25,7 +25,7 @@ import { createParallelTrainer, type ParallelOptions } from './engine-trainer';
  * so it can run in a browser worker too.
  */
 
-export type { ArtifactKind } from './artifacts';
+export type { ArtifactKind } from './epoch-images';
 
 /** What the loop reports as it goes: the run's progress without the run id. */
 export type TrainProgress = Omit<RunProgress, 'runId'>;

@@ -17,7 +17,7 @@ import { trainingObjective } from '../objectives/training-loss';
 import { familyOf } from '@shared/families';
 import { decoderHead } from '@shared/likelihood';
 import { Adam, type AdamMoments } from './adam';
-import { SAMPLE_COUNT, samplesGrid, traversalGrid, type ArtifactKind } from './artifacts';
+import { SAMPLE_COUNT, samplesGrid, traversalGrid, type ArtifactKind } from './epoch-images';
 import type { EpochView } from './engine-trainer';
 import type { RasterImage } from './grid';
 

@@ -10,7 +10,7 @@ import { createDecoder, type TrainableDecoder } from '../objectives/decoders';
 import { commitment, emaUpdate, nearestCodes, perplexity, restartCodes, straightThrough, type EmaState } from '../objectives/vq';
 import { learningRateAt } from '../objectives/schedule';
 import { Adam } from './adam';
-import { codebookChart, SAMPLE_COUNT, type ArtifactKind } from './artifacts';
+import { codebookChart, SAMPLE_COUNT, type ArtifactKind } from './epoch-images';
 import type { EpochView } from './engine-trainer';
 import { tileImages, type RasterImage } from './grid';
 import type { EvalSums, StepStats, TensorRecord, TrainerConfig, TrainerState } from './trainer';
