@@ -14,13 +14,13 @@ async function restrictedImports(file: string, code: string): Promise<string[]> 
 describe('layer boundaries', () => {
   const forbidden: [string, string][] = [
     ['src-shared/x.ts', "import { readFileSync } from 'node:fs';"],
-    ['src-shared/x.ts', "import { createCore } from './core/core';"],
+    ['src-shared/x.ts', "import { createCore } from '../src-main/core/core';"],
     ['src-main/core/x.ts', "import { app } from 'electron';"],
     ['src-main/core/x.ts', "import { startWebServer } from '../web/server';"],
     ['src-main/core/x.ts', "import { fork } from 'node:child_process';"],
     ['src-main/x.ts', "import { fork } from 'node:child_process';"],
     ['src-main/web/x.ts', "import { spawn } from 'child_process';"],
-    ['src-worker/x.ts', "import { createCore } from './core/core';"],
+    ['src-worker/x.ts', "import { createCore } from '../src-main/core/core';"],
     ['src-worker/x.ts', "import Database from 'better-sqlite3';"],
     ['src-worker/model/x.ts', "import { readFileSync } from 'node:fs';"],
     ['src-renderer/lib/x.ts', "import { createCore } from '../../src-main/core/core';"],
