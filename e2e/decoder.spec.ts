@@ -22,6 +22,9 @@ test('the run form picks the decoder from the pixels, says why, and flags Bernou
     await importFolder(page, folder, 'shapes');
 
     await page.getByTestId('nav-train').click();
+    // The decoder sits in the advanced settings, whose title names it.
+    await expect(page.getByTestId('run-advanced-summary')).toContainText('Logistic mixture decoder');
+    await page.getByTestId('run-advanced').locator('summary').click();
     await expect(page.getByTestId('run-decoder')).toHaveValue('logistic');
     await expect(page.getByTestId('run-decoder-hint')).toContainText('8-bit greyscale pixels');
     await expect(page.getByTestId('run-decoder-meaning')).toContainText('Bits/dim on the 0–255 scale');
