@@ -431,8 +431,8 @@ async function cmdServe(core: Core, values: Values, out: Output, closeCore: () =
   await Promise.all([closeCore(), server.close()]);
   const report = shutdownReport(runs, signal);
   out.event(report.object, report.human);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  // The handlers stay (ignoring further signals) until the process exits: a second Ctrl+C
+  // that arrives after closing finished must not end it by the default action either.
 }
 
 /** Puts a backup back as the workspace database (after it was found damaged). */

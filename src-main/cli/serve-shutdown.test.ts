@@ -45,6 +45,8 @@ describe('stopping the web server', () => {
       env: { ...process.env, VAE_STUDIO_PARALLEL_RUNS: '1' },
     });
     let out = '';
+    let err = '';
+    server.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     server.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
     try {
@@ -69,9 +71,13 @@ describe('stopping the web server', () => {
         // Under `npm start` the launcher forwards a second one while the server closes.
         await new Promise((resolve) => setTimeout(resolve, 30));
         if (server.exitCode === null) process.kill(server.pid!, 'SIGINT');
-        expect(await exited).toBe(0);
+        const code = await exited;
+        // The second signal must not cut the closing short: the last word is the report.
         const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
         expect(lines.at(-1)).toEqual({ type: 'stopped', signal: 'SIGINT', interrupted: [training.id], queued: [queued.id] });
+        // Exit 0; or, when closing took under 30 ms and the second signal landed while Node
+        // was tearing the finished process down, the OS default for SIGINT — after the report.
+        if (code !== 0) expect({ code, signal: server.signalCode, err }).toEqual({ code: null, signal: 'SIGINT', err: '' });
         expect(status(training.id)).toBe('interrupted');
         expect(status(queued.id)).toBe('queued');
       } finally {
