@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`VAE Studio engine bench — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.versions.node}, tfjs-core ${tf.version_core}`);
-  console.log(`Model: 28×28×1, latent 16, hidden 256; Bernoulli ELBO; Adam 1e-3; batch ${batch}.\n`);
+  if (!args['scaled-only']) console.log(`Model: 28×28×1, latent 16, hidden 256; Bernoulli ELBO; Adam 1e-3; batch ${batch}.\n`);
 
   // The quality run and the same-steps check use the backend a run would get by itself.
   const auto = (await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false })).backend;
