@@ -55,8 +55,8 @@ function parts(output: tf.Tensor2D, pixels: number): { logits: tf.Tensor2D; loca
 /**
  * log Σ_k e^{v_k} over the last axis, with its gradient softmax(v) written out as
  * e^{v − lse(v)} from the saved value: tfjs' own goes through the max's gradient (an
- * equality mask, tiled), and its softmax kernel over N·D short rows cost more than the
- * forward pass here (235 ms of a 64×64×3 step on wasm).
+ * equality mask, tiled), and its softmax kernel over N·D short rows is slow on wasm
+ * (235 ms of a 4.8 s 64×64×3 step profiled with K = 1 on a loaded machine).
  */
 const logSumExpRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const v = args[0] as tf.Tensor;
