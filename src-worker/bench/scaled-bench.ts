@@ -111,6 +111,9 @@ export async function scaledBench(o: ScaledBenchOptions): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
 
+  if (o.quality && train < 2000) {
+    notes.push(`${train} training images (fewer than the few thousand of the issue's target, to keep this run to a few minutes): --scaled-train 3000 --scaled-epochs 3 for more.`);
+  }
   const speed: ScaledSpeedRow[] = [];
   const torchAt = (figures: ScaledTorchFigures | null, threads: number): number | undefined =>
     threads === 1 ? figures?.imgPerSec1Thread : threads === 2 ? figures?.imgPerSec2Threads : undefined;
