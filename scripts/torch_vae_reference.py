@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch reference for `npm run bench`: the same conv and MLP VAEs as
-src-worker/model (conv: two 4x4 stride-2 convolutions 32/64 channels, dense to the
+src-worker/model, and (--scaled PLAN.json) the scaled conv VAE of the presets with the
+discretized logistic mixture decoder, built from the app's conv plan (see ScaledConvVae).
+Classic 28x28 (conv: two 4x4 stride-2 convolutions 32/64 channels, dense to the
 hidden size, (mu, log var) head; mirrored decoder with transposed convolutions; MLP:
 D-h-h-2d / d-h-h-D), Bernoulli decoder, analytic KL, Adam (PyTorch's defaults, the
 formulation the engine uses). Prints one JSON object.
@@ -261,6 +263,314 @@ def same_steps(data_path, eps_path, init, side, hidden, latent, batch, steps):
     return losses
 
 
+# ---------------------------------------------------------------------------
+# The scaled conv VAE (src-shared/conv.ts presets) with the discretized logistic
+# mixture decoder (src-worker/objectives/logistic.ts), built from the plan the bench
+# writes (--scaled SPEC.json): {image: {width, height, channels}, latent, hidden,
+# plan: {channels, resBlocks, norm, grid}, head: {channels}, mixtureComponents}.
+# Nothing of the architecture is re-derived here: stage widths, residual blocks, the
+# layer norm and the decoder head's channels all come from the app's plan.
+# ---------------------------------------------------------------------------
+
+LOG_SCALE_MIN = -7.0
+HALF_BIN = 1 / (2 * 255)
+NORM_EPSILON = 1e-5
+
+
+class PixelNorm(nn.Module):
+    """Layer norm over each pixel's channels (dim 1 of NCHW), biased variance, then scale and shift."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.g = nn.Parameter(torch.ones(c))
+        self.b = nn.Parameter(torch.zeros(c))
+
+    def forward(self, x):
+        mean = x.mean(dim=1, keepdim=True)
+        var = (x - mean).pow(2).mean(dim=1, keepdim=True)
+        return (x - mean) * torch.rsqrt(var + NORM_EPSILON) * self.g[None, :, None, None] + self.b[None, :, None, None]
+
+
+class Residual(nn.Module):
+    """x + 1×1(ReLU(3×3(x))) with a half-width hidden layer, as architectures.ts residualBlock."""
+
+    def __init__(self, c):
+        super().__init__()
+        hidden = max(1, math.ceil(c / 2))
+        self.a = nn.Conv2d(c, hidden, 3, 1, 1)
+        self.b = nn.Conv2d(hidden, c, 1, 1, 0)
+
+    def forward(self, x):
+        return x + self.b(F.relu(self.a(x)))
+
+
+class ScaledConvVae(nn.Module):
+    def __init__(self, spec):
+        super().__init__()
+        image, plan = spec['image'], spec['plan']
+        self.height, self.width, self.channels = image['height'], image['width'], image['channels']
+        self.latent, self.hidden = spec['latent'], spec['hidden']
+        self.K = spec['mixtureComponents']
+        chans, S = plan['channels'], len(plan['channels'])
+        self.grid = plan['grid']
+        if self.grid[0] * 2 ** S != self.height or self.grid[1] * 2 ** S != self.width:
+            # TensorFlow's 'same' pads odd sides at the bottom and right only, and the decoder crops: not mirrored here.
+            raise SystemExit(f"the reference takes images whose sides halve evenly at each of the {S} stages; {self.width}×{self.height} does not")
+        if spec['head']['channels'] != 3 * self.K * self.channels:
+            raise SystemExit(f"head of {spec['head']['channels']} channels is not a logistic mixture of {self.K} for {self.channels} channels")
+        self.top = chans[-1]
+        self.flat = self.grid[0] * self.grid[1] * self.top
+        self.convs, self.norms = nn.ModuleList(), nn.ModuleList()
+        c = self.channels
+        for out in chans:
+            self.convs.append(nn.Conv2d(c, out, 4, 2, 1))
+            self.norms.append(PixelNorm(out) if plan['norm'] else nn.Identity())
+            c = out
+        self.res = nn.ModuleList(Residual(self.top) for _ in range(plan['resBlocks']))
+        self.enc = nn.Linear(self.flat, self.hidden)
+        self.head = nn.Linear(self.hidden, 2 * self.latent)
+        self.dec = nn.Linear(self.latent, self.hidden)
+        self.unflat = nn.Linear(self.hidden, self.flat)
+        self.dres = nn.ModuleList(Residual(self.top) for _ in range(plan['resBlocks']))
+        self.deconvs, self.dnorms = nn.ModuleList(), nn.ModuleList()
+        for j in range(1, S + 1):
+            last = j == S
+            out = spec['head']['channels'] if last else chans[S - j - 1]
+            self.deconvs.append(nn.ConvTranspose2d(chans[S - j], out, 4, 2, 1))
+            self.dnorms.append(PixelNorm(out) if plan['norm'] and not last else nn.Identity())
+
+    def encode(self, x):
+        n = x.shape[0]
+        # Flat rows are HWC (as the app packs images); convolutions take NCHW.
+        y = x.view(n, self.height, self.width, self.channels).permute(0, 3, 1, 2)
+        for conv, norm in zip(self.convs, self.norms):
+            y = F.relu(norm(conv(y)))
+        for block in self.res:
+            y = block(y)
+        e = F.relu(self.enc(y.reshape(n, -1)))
+        mu, log_var = self.head(e).chunk(2, dim=1)
+        return mu, log_var
+
+    def decode(self, z):
+        """Raw mixture parameters, [N, D, 3, K] in the app's order (sub-pixel, block, component)."""
+        n = z.shape[0]
+        y = F.relu(self.unflat(F.relu(self.dec(z)))).view(n, self.top, self.grid[0], self.grid[1])
+        for block in self.dres:
+            y = block(y)
+        for j, (deconv, norm) in enumerate(zip(self.deconvs, self.dnorms)):
+            y = deconv(y)
+            if j < len(self.deconvs) - 1:
+                y = F.relu(norm(y))
+        return y.permute(0, 2, 3, 1).reshape(n, self.height * self.width * self.channels, 3, self.K)
+
+
+def load_scaled_weights(model, path):
+    """The app's initial weights (JSON list of {name, shape, values}, names as in
+    architectures.ts: conv1/f, norm1/g, res4a/f, enc/w, dres1a/f, deconv1/f, …) in
+    PyTorch's layouts: HWIO conv filters to OIHW, tfjs' [k, k, out, in] transposed
+    filters to [in, out, k, k], x·W dense weights transposed, and the HWC flattening of
+    the deepest grid mapped onto PyTorch's CHW. Every app weight must be used once."""
+    weights = {w['name']: torch.tensor(w['values'], dtype=torch.float32).view(*w['shape']) for w in json.load(open(path))}
+    used = set()
+
+    def take(name):
+        used.add(name)
+        if name not in weights:
+            raise SystemExit(f'{path}: no weight {name} (the architectures diverge)')
+        return weights[name]
+
+    cells = model.grid[0] * model.grid[1]
+    chw = torch.arange(model.flat)
+    hwc_of_chw = (chw % cells) * model.top + chw // cells
+
+    def conv(module, key):
+        # HWIO → OIHW; tfjs' transposed [k, k, out, in] → PyTorch's [in, out, k, k]: the same permutation.
+        module.weight.copy_(take(f'{key}/f').permute(3, 2, 0, 1))
+        module.bias.copy_(take(f'{key}/b'))
+
+    def norm(module, key):
+        module.g.copy_(take(f'{key}/g'))
+        module.b.copy_(take(f'{key}/b'))
+
+    def res_key(kind, k, n):
+        return f'{kind}{k}' if n == 1 else f'{kind}{k}_{n}'
+
+    S = len(model.convs)
+    with torch.no_grad():
+        for i, (c, nm) in enumerate(zip(model.convs, model.norms)):
+            conv(c, f'conv{i + 1}')
+            if isinstance(nm, PixelNorm):
+                norm(nm, f'norm{i + 1}')
+        for n, block in enumerate(model.res):
+            conv(block.a, res_key('res', S, n + 1) + 'a')
+            conv(block.b, res_key('res', S, n + 1) + 'b')
+        model.enc.weight.copy_(take('enc/w')[hwc_of_chw].t())
+        model.enc.bias.copy_(take('enc/b'))
+        for name in ('head', 'dec'):
+            getattr(model, name).weight.copy_(take(f'{name}/w').t())
+            getattr(model, name).bias.copy_(take(f'{name}/b'))
+        model.unflat.weight.copy_(take('unflat/w')[:, hwc_of_chw].t())
+        model.unflat.bias.copy_(take('unflat/b')[hwc_of_chw])
+        for n, block in enumerate(model.dres):
+            conv(block.a, res_key('dres', 1, n + 1) + 'a')
+            conv(block.b, res_key('dres', 1, n + 1) + 'b')
+        for j, (d, nm) in enumerate(zip(model.deconvs, model.dnorms)):
+            conv(d, f'deconv{j + 1}')
+            if isinstance(nm, PixelNorm):
+                norm(nm, f'dnorm{j + 1}')
+    unused = sorted(set(weights) - used)
+    if unused:
+        raise SystemExit(f'{path}: app weights with no place in the reference: {", ".join(unused)} (the architectures diverge)')
+    return model
+
+
+def logistic_mixture_ll(x, params):
+    """log p(x|z) per image: Σ over sub-pixels of log Σ_k π_k P_k(x), x = level/255 on [0, 1],
+    bins of half-width 1/510, the first and last reaching to ∓∞. The inner bins use
+    log(σ(a) − σ(b)) = d + log(−expm1(−2d)) − |a|/2 − |b|/2 − softplus(−|a|) − softplus(−|b|),
+    d = (a − b)/2, which does not cancel in float32 in the tails."""
+    logits, loc, log_scale = params.unbind(dim=2)
+    loc = torch.sigmoid(loc)
+    inv = torch.exp(-torch.clamp(log_scale, min=LOG_SCALE_MIN))
+    x = x.unsqueeze(-1)
+    centred = x - loc
+    plus = inv * (centred + HALF_BIN)
+    minus = inv * (centred - HALF_BIN)
+    abs_plus, abs_minus = plus.abs(), minus.abs()
+    tail_plus, tail_minus = F.softplus(-abs_plus), F.softplus(-abs_minus)
+    log_cdf_plus = plus - F.relu(plus) - tail_plus
+    log_one_minus_cdf_minus = -(F.relu(minus) + tail_minus)
+    d = inv * HALF_BIN
+    inner = d + torch.log(-torch.expm1(-2 * d)) - 0.5 * (abs_plus + abs_minus) - (tail_plus + tail_minus)
+    log_probs = torch.where(x < HALF_BIN, log_cdf_plus, torch.where(x > 1 - HALF_BIN, log_one_minus_cdf_minus, inner))
+    if logits.shape[-1] == 1:
+        per_pixel = log_probs.squeeze(-1)
+    else:
+        per_pixel = torch.logsumexp(F.log_softmax(logits, dim=-1) + log_probs, dim=-1)
+    return per_pixel.sum(dim=1)
+
+
+def scaled_loss(model, x, eps):
+    mu, log_var = model.encode(x)
+    z = mu + torch.exp(0.5 * log_var) * eps
+    kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum(dim=1)
+    return (kl - logistic_mixture_ll(x, model.decode(z))).mean()
+
+
+def read_images(path):
+    """The bench's image file: u32 train count, u32 test count, then uint8 levels (HWC rows, train first)."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    n_train, n_test = int.from_bytes(raw[:4].tobytes(), 'little'), int.from_bytes(raw[4:8].tobytes(), 'little')
+    levels = torch.from_numpy(raw[8:].astype(np.float32) / 255).view(n_train + n_test, -1)
+    return levels[:n_train], levels[n_train:]
+
+
+def scaled_model(spec, init):
+    model = ScaledConvVae(spec)
+    if init:
+        load_scaled_weights(model, init)
+    return model
+
+
+def scaled_same_steps(spec, init, data, eps_path, batch, steps):
+    """Losses of the first `steps` Adam steps from the app's weights, on the first training
+    images, with the app's noise: equal to float32 rounding when the models are the same."""
+    torch.set_num_threads(1)
+    train, _ = read_images(data)
+    eps = torch.from_numpy(np.fromfile(eps_path, dtype=np.float32)).view(steps, batch, spec['latent'])
+    model = scaled_model(spec, init)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for s in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss = scaled_loss(model, train[s * batch:(s + 1) * batch], eps[s])
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def scaled_throughput(spec, init, batch, seconds, threads):
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    model = scaled_model(spec, init)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randint(0, 256, (batch, spec['image']['width'] * spec['image']['height'] * spec['image']['channels'])).float() / 255
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        scaled_loss(model, x, torch.randn(batch, spec['latent'])).backward()
+        opt.step()
+
+    for _ in range(2):
+        step()
+    steps, start = 0, time.perf_counter()
+    while steps < 2 or time.perf_counter() - start < seconds:
+        step()
+        steps += 1
+    return steps * batch / (time.perf_counter() - start)
+
+
+@torch.no_grad()
+def scaled_iwae_bits(model, test, k, per_batch=16):
+    """−mean log (1/k) Σ w over the test images, in bits/dim (a discrete likelihood: no dequantization term)."""
+    total = 0.0
+    for start in range(0, test.shape[0], per_batch):
+        xb = test[start:start + per_batch]
+        n = xb.shape[0]
+        mu, log_var = model.encode(xb)
+        eps = torch.randn(n, k, mu.shape[1])
+        z = (mu[:, None, :] + torch.exp(0.5 * log_var)[:, None, :] * eps).reshape(n * k, -1)
+        ll = logistic_mixture_ll(xb.repeat_interleave(k, dim=0), model.decode(z)).view(n, k)
+        log_w = (ll - 0.5 * (z.view(n, k, -1).pow(2) - eps.pow(2) - log_var[:, None, :]).sum(dim=2)).double()
+        total += (torch.logsumexp(log_w, dim=1) - math.log(k)).sum().item()
+    return -total / test.shape[0] / (test.shape[1] * math.log(2))
+
+
+def scaled_quality(spec, init, data, batch, epochs, k, threads, replay):
+    """From the app's weights, the app's batch order and noise (replay: int32 orders per
+    epoch, float32 noise), `epochs` of Adam 1e-3, then the test IWAE bound in bits/dim."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    train, test = read_images(data)
+    n_train = train.shape[0]
+    model = scaled_model(spec, init)
+    orders = torch.from_numpy(np.fromfile(replay[0], dtype=np.int32).astype(np.int64)).view(epochs, n_train)
+    eps = torch.from_numpy(np.fromfile(replay[1], dtype=np.float32))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    latent, used, last = spec['latent'], 0, float('nan')
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        for s in range(0, n_train, batch):
+            x = train[orders[epoch][s:s + batch]]
+            noise = eps[used:used + x.shape[0] * latent].view(x.shape[0], latent)
+            used += x.shape[0] * latent
+            opt.zero_grad(set_to_none=True)
+            loss = scaled_loss(model, x, noise)
+            loss.backward()
+            opt.step()
+            last = loss.item()
+    train_seconds = time.perf_counter() - start
+    model.eval()
+    t1 = time.perf_counter()
+    bits = scaled_iwae_bits(model, test, k)
+    return {'bitsPerDim': bits, 'trainSeconds': train_seconds, 'evalSeconds': time.perf_counter() - t1, 'lastLoss': last}
+
+
+def scaled_main(a):
+    spec = json.load(open(a.scaled))
+    sections = a.sections.split(',')
+    out = {'torch': torch.__version__}
+    if 'check' in sections:
+        out['sameSteps'] = scaled_same_steps(spec, a.init, a.data, a.eps, a.batch, a.check_steps)
+    if 'throughput' in sections:
+        out['imgPerSec1Thread'] = scaled_throughput(spec, a.init, a.batch, a.seconds, 1)
+        out['imgPerSec2Threads'] = scaled_throughput(spec, a.init, a.batch, a.seconds, 2)
+    if 'quality' in sections:
+        out['quality'] = scaled_quality(spec, a.init, a.data, a.batch, a.epochs, a.k, a.threads, (a.replay_order, a.replay_eps))
+    print(json.dumps(out))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--side', type=int, default=28)
@@ -277,7 +587,12 @@ def main():
     p.add_argument('--epochs', type=int, default=2)
     p.add_argument('--k', type=int, default=50)
     p.add_argument('--sections', default='throughput,decode,quality')
+    p.add_argument('--scaled', help='the scaled conv VAE with a logistic mixture decoder: its plan, JSON (sections check, throughput, quality)')
+    p.add_argument('--threads', type=int, default=1, help='PyTorch threads of the scaled quality run')
     a = p.parse_args()
+    if a.scaled:
+        scaled_main(a)
+        return
     sections = a.sections.split(',')
     out = {'torch': torch.__version__}
     for kind in ('conv', 'mlp'):

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { backendNames, type BackendName } from '@shared/config';
+import { backendNames, MIXTURE_COMPONENTS_DEFAULT, type BackendName } from '@shared/config';
+import { convArchitectures, DEFAULT_CONV_PRESET, type ConvPreset } from '@shared/conv';
 import { selectBackend, type BackendSelection } from '../backends/select';
 import { tf } from '../engine/tf';
 import { nodeBackendPlatform } from '../platform/node-backends';
@@ -12,6 +13,7 @@ import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThro
 import { printFamilies, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
 import { physicalCores } from '../threads/cores';
 import { scalingCurve } from './scaling';
+import { scaledBench } from './scaled-bench';
 import { runTorchReference, torchAvailable, type TorchFigures } from './torch-reference';
 
 /**
@@ -52,6 +54,19 @@ const { values: args } = parseArgs({
     /** Only the multi-core scaling curve (no quality, no reference, no families). */
     'scaling-only': { type: 'boolean', default: false },
     'no-scaling': { type: 'boolean', default: false },
+    /** The scaled conv VAE with the logistic mixture decoder at 64×64×3 (and 128×128×3 speed) beside PyTorch (scaled-bench.ts). */
+    'no-scaled': { type: 'boolean', default: false },
+    /** Only that section. */
+    'scaled-only': { type: 'boolean', default: false },
+    /** The scaled section's quick variant: fewer images, one epoch, no 128×128×3 row. */
+    quick: { type: 'boolean', default: false },
+    'scaled-preset': { type: 'string', default: DEFAULT_CONV_PRESET },
+    'scaled-mixture': { type: 'string', default: String(MIXTURE_COMPONENTS_DEFAULT) },
+    'scaled-batch': { type: 'string', default: '64' },
+    'scaled-train': { type: 'string' },
+    'scaled-test': { type: 'string' },
+    'scaled-epochs': { type: 'string' },
+    'scaled-k': { type: 'string', default: '16' },
     /** Only write the digits file the PyTorch script reads (to run it by hand), then exit. */
     'write-digits': { type: 'string' },
   },
@@ -89,7 +104,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`VAE Studio engine bench — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.versions.node}, tfjs-core ${tf.version_core}`);
-  console.log(`Model: 28×28×1, latent 16, hidden 256; Bernoulli ELBO; Adam 1e-3; batch ${batch}.\n`);
+  if (!args['scaled-only']) console.log(`Model: 28×28×1, latent 16, hidden 256; Bernoulli ELBO; Adam 1e-3; batch ${batch}.\n`);
 
   // The quality run and the same-steps check use the backend a run would get by itself.
   const auto = (await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false })).backend;
@@ -117,6 +132,34 @@ async function main(): Promise<void> {
   };
   if (args['scaling-only']) {
     await scaling(null);
+    return;
+  }
+  const scaled = async (): Promise<void> => {
+    if (args['no-scaled']) return;
+    const preset = args['scaled-preset'];
+    if (preset === 'classic' || !convArchitectures.includes(preset as ConvPreset)) throw new Error(`--scaled-preset must be small, medium or large, not '${preset}'`);
+    const quick = args.quick;
+    const torchVersion = args['no-torch'] ? null : torchAvailable();
+    await scaledBench({
+      preset: preset as ConvPreset,
+      mixture: Number(args['scaled-mixture']),
+      batch: Number(args['scaled-batch']),
+      latent: 16,
+      hidden: 256,
+      train: Number(args['scaled-train'] ?? (quick ? 256 : 1500)),
+      test: Number(args['scaled-test'] ?? (quick ? 32 : 100)),
+      epochs: Number(args['scaled-epochs'] ?? (quick ? 1 : 2)),
+      k: Number(args['scaled-k']),
+      seconds: quick ? Math.min(seconds, 2) : seconds,
+      threads: [1, 2],
+      large: !quick,
+      quality: !args['no-quality'],
+      script: torchVersion === null ? null : args.script,
+      backend: auto,
+    });
+  };
+  if (args['scaled-only']) {
+    await scaled();
     return;
   }
   if (args['families-only']) {
@@ -175,6 +218,8 @@ async function main(): Promise<void> {
   await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false });
   await scaling(torch);
   if (quality) printQuality(quality, auto, torch, { digits, epochs, batch, k });
+  await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false });
+  await scaled();
   // Last, on the automatic backend again (the speed loop left another one active).
   await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false });
   const familyRows = await families();

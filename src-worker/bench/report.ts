@@ -3,7 +3,8 @@ import type { DigitSplit } from './digits';
 import type { FamilyRecipe, FamilyRow } from './families';
 import type { QualityResult, Throughput } from './measure';
 import type { ScalingPoint } from './scaling';
-import type { TorchFigures, TorchModelFigures } from './torch-reference';
+import type { ScaledQuality } from './scaled-reference';
+import type { ScaledTorchFigures, TorchFigures, TorchModelFigures } from './torch-reference';
 
 /** The bench's printed tables: figures beside their reference and target. */
 export const TARGET_RATIO = 1.5;
@@ -126,4 +127,64 @@ export function printScaling(rows: ScalingRow[], batch: number, cores: number, r
       );
     }
   }
+}
+
+/** The scaled conv VAE beside PyTorch: targets of issue 19. */
+export const TARGET_BITS_GAP = 0.01;
+export const TARGET_SCALED_RATIO = 1.5;
+export const TARGET_SAME_LOSS = 1e-4;
+
+export interface ScaledSpeedRow {
+  label: string;
+  threads: number;
+  ours: number | null;
+  torch: number | undefined;
+  /** Only the 64×64×3 rows carry the ratio target. */
+  target: boolean;
+}
+
+export interface ScaledReport {
+  title: string;
+  same: { ours: number[]; torch: number[] | undefined } | null;
+  speed: ScaledSpeedRow[];
+  quality: { ours: ScaledQuality; torch: ScaledTorchFigures['quality']; recipe: string } | null;
+  notes: string[];
+}
+
+export function printScaled(report: ScaledReport): void {
+  console.log(`\n${report.title}`);
+  const { same } = report;
+  if (same?.torch) {
+    const worst = Math.max(...same.ours.map((v, i) => Math.abs(v - (same.torch![i] ?? NaN)) / Math.abs(v)));
+    console.log(
+      `Same model check: ${same.ours.length} Adam steps from identical weights, images and noise — losses ours ` +
+        `${same.ours.map((v) => v.toFixed(2)).join(', ')} / PyTorch ${same.torch.map((v) => v.toFixed(2)).join(', ')} ` +
+        `(largest relative difference ${worst.toExponential(1)}; target ≤ ${TARGET_SAME_LOSS.toExponential(0)}: ${worst <= TARGET_SAME_LOSS ? 'met' : 'NOT MET — the models differ'})`,
+    );
+  }
+  console.log(`Training img/s, app vs PyTorch at the same thread count (target at 64×64×3: app ≥ ${TARGET_SCALED_RATIO}× PyTorch)`);
+  console.log(`${pad('image', 12)}${pad('threads', 9)}${pad('app', 10)}${pad('PyTorch', 10)}${pad('app/PyTorch', 13)}target`);
+  for (const row of report.speed) {
+    const ratio = row.ours !== null && row.torch ? row.ours / row.torch : undefined;
+    const target = !row.target || ratio === undefined ? '—' : ratio >= TARGET_SCALED_RATIO ? `≥ ${TARGET_SCALED_RATIO}×: met` : `≥ ${TARGET_SCALED_RATIO}×: NOT MET`;
+    console.log(
+      `${pad(row.label, 12)}${pad(String(row.threads), 9)}${pad(fmt(row.ours ?? undefined), 10)}${pad(fmt(row.torch), 10)}` +
+        `${pad(ratio === undefined ? '—' : `${ratio.toFixed(2)}×`, 13)}${target}`,
+    );
+  }
+  const q = report.quality;
+  if (q) {
+    console.log(`Test bits/dim (0–255 scale, discretized logistic −IWAE bound) — ${q.recipe}`);
+    console.log(`${pad('', 52)}${pad('bits/dim', 10)}${pad('train s', 9)}eval s`);
+    console.log(`${pad('app (1 thread)', 52)}${pad(fmt(q.ours.bitsPerDim, 4), 10)}${pad(fmt(q.ours.trainSeconds), 9)}${fmt(q.ours.evalSeconds)}`);
+    if (q.torch) {
+      console.log(`${pad('PyTorch (1 thread), replaying our order and noise', 52)}${pad(fmt(q.torch.bitsPerDim, 4), 10)}${pad(fmt(q.torch.trainSeconds), 9)}${fmt(q.torch.evalSeconds)}`);
+      const gap = (q.ours.bitsPerDim - q.torch.bitsPerDim) / q.torch.bitsPerDim;
+      console.log(
+        `app − PyTorch: ${(q.ours.bitsPerDim - q.torch.bitsPerDim).toFixed(4)} bits/dim (${(gap * 100).toFixed(2)} %; target within ${TARGET_BITS_GAP * 100} %: ` +
+          `${Math.abs(gap) <= TARGET_BITS_GAP ? 'met' : 'NOT MET'})`,
+      );
+    }
+  }
+  for (const line of report.notes) console.log(`  ${line}`);
 }
