@@ -18,6 +18,8 @@ import { childProcessImporter, inProcessImporter } from './datasets/import-runne
 import { EventBus } from './events';
 import { CheckpointReplaced, ModelSessions, type StageCheckpoint } from './jobs/model-sessions';
 import { RunManager } from './jobs/run-manager';
+import { RemoteDispatcher } from './jobs/remote/remote-dispatcher';
+import type { RedisSettings } from './jobs/remote/redis-config';
 import { forkWorker, type SpawnWorker } from './jobs/spawn';
 import { backupIfDue } from './store/backup';
 import { openWorkspace, type Workspace } from './workspace/workspace';
@@ -40,6 +42,8 @@ export interface CoreOptions {
   instanceLabel?: string;
   /** When another instance holds the workspace, open it read-only instead of failing. */
   allowReadOnly?: boolean;
+  /** Send runs to this Redis for `vae-studio worker`s (CLI --redis); without it, runs train here. */
+  redis?: RedisSettings;
 }
 
 type Handlers = { [N in RequestName]: (input: ParsedInput<N>) => Promise<RequestOutput<N>> };
@@ -60,7 +64,8 @@ export function createCore(options: CoreOptions): Core {
   const events = new EventBus();
   const spawn = options.spawnWorker ?? forkWorker;
   const now = (): string => new Date().toISOString();
-  const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns, now });
+  const dispatcher = options.redis && !workspace.readOnly ? new RemoteDispatcher(options.redis) : undefined;
+  const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns, now, ...(dispatcher && { dispatcher }) });
   const models = new ModelSessions({ spawn, workerEntry: options.workerEntry, stage: stageCheckpoint(workspace) });
   const ctx: Context = {
     workspace,
@@ -115,6 +120,7 @@ export function createCore(options: CoreOptions): Core {
       for (const controller of ctx.imports.values()) controller.abort();
       models.closeAll();
       await runs.close();
+      await dispatcher?.close();
       if (backupTimer && workspace.db.open) {
         clearInterval(backupTimer);
         backupIfNeeded();
