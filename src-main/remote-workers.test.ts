@@ -1,0 +1,266 @@
+// A redis-server of the test's own (never a system one): a free loopback port, no
+// persistence, a temp folder; and `vae-studio worker` processes with homes of their own.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { cliBin } from './cli/testing';
+
+const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+interface TestRedis {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** Runs redis-cli-like commands through the server's own binary folder (`redis-cli`). */
+  cli(...args: string[]): string;
+  stop(): Promise<void>;
+}
+
+/** Starts redis-server, or fails saying how to install it. */
+async function startRedis(dir: string, extraArgs: string[] = []): Promise<TestRedis> {
+  if (!existsSync(REDIS_SERVER)) {
+    throw new Error(`${REDIS_SERVER} is missing: these tests start a Redis of their own. Install it with "apt-get install redis-server" (bash .ci/install-system-deps does), or set REDIS_SERVER to its path.`);
+  }
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const started = Date.now();
+    const check = (): void => {
+      if (/Ready to accept connections/.test(log)) resolve();
+      else if (child.exitCode !== null || Date.now() - started > 10_000) reject(new Error(`redis-server did not start: ${log.slice(-2000)}`));
+      else setTimeout(check, 20);
+    };
+    check();
+  });
+  const cliPath = join(REDIS_SERVER, '..', 'redis-cli');
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    process: child,
+    cli: (...args) => spawnSync(cliPath, ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim(),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
+}
+
+interface WorkerLine {
+  type: string;
+  runId?: number;
+  attempt?: number;
+  resumeFromEpoch?: number;
+  how?: string;
+  error?: string;
+}
+
+interface TestWorker {
+  process: ChildProcess;
+  lines(): WorkerLine[];
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+/** A `vae-studio worker` process (the built CLI) with its own home. */
+function startWorker(home: string, args: string[]): TestWorker {
+  const child = spawn(process.execPath, [cliBin, 'worker', ...args, '--home', home, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    lines: () =>
+      out
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as WorkerLine),
+    stderr: () => err,
+    exited,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Core } from './core/core';
+import { tempDir, testCore, until, writeImageFolder } from './core/testing';
+import { requireBuiltApp } from './cli/testing';
+import { getCheckpoint } from './core/store/checkpoints';
+import { listArtifacts } from './core/store/artifacts';
+import { readMetrics } from './core/store/metrics';
+import { getRun } from './core/store/runs';
+import { getDataset } from './core/store/datasets';
+import type { Run } from '@shared/types';
+
+/** Tiny runs: 48 images of 8×8, 4 epochs of a few steps, the cheapest bound at the end. */
+const TINY = { architecture: 'mlp', latent: 2, hidden: 8, epochs: 4, batchSize: 8, iwaeSamples: 1, backend: 'cpu' } as const;
+const EPOCHS = TINY.epochs;
+
+let dir: ReturnType<typeof tempDir>;
+let redis: TestRedis;
+
+beforeAll(async () => {
+  requireBuiltApp();
+  dir = tempDir('vae-studio-remote-');
+  redis = await startRedis(join(dir.path, 'redis'));
+  await writeImageFolder(join(dir.path, 'images'), ['a', 'b'], 24, { size: 8 });
+});
+afterAll(async () => {
+  await redis?.stop();
+  dir?.cleanup();
+});
+
+async function appWithDataset(name: string): Promise<{ core: Core; projectId: number; datasetId: number; home: string }> {
+  const home = join(dir.path, name);
+  const core = testCore(home, { redis: { url: redis.url } });
+  const project = await core.call('projects.create', { name: 'p' });
+  const dataset = await core.call('datasets.import', { projectId: project.id, folder: join(dir.path, 'images'), size: 8 });
+  return { core, projectId: project.id, datasetId: dataset.id, home };
+}
+
+/** Socket inodes a process listens on (TCP, v4 and v6): none for a worker. */
+function listeningSockets(pid: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const listening: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && inodes.has(cols[9]!)) listening.push(cols[1]!);
+    }
+  }
+  return listening;
+}
+
+const childrenOf = (pid: number): number[] => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Each epoch once: one validation point per epoch 1..epochs, and train steps 1..last without a gap or a repeat. */
+function expectEachEpochOnce(core: Core, runId: number): void {
+  const run = getRun(core.workspace.db, runId)!;
+  expect(run.status, `run ${runId}: ${run.error?.message ?? ''}`).toBe('finished');
+  expect(run.epochsDone).toBe(EPOCHS);
+  const points = readMetrics(core.workspace.db, runId);
+  expect(points.filter((p) => p.name === 'val_loss').map((p) => p.epoch)).toEqual([1, 2, 3, 4]);
+  const steps = points.filter((p) => p.name === 'loss').map((p) => p.step);
+  expect(steps).toEqual(Array.from({ length: steps.length }, (_, i) => i + 1));
+  expect(steps.length).toBe(run.lastStep);
+  const images = listArtifacts(core.workspace.db, runId).map((a) => `${a.kind}@${a.epoch}`);
+  expect(new Set(images).size).toBe(images.length);
+  expect(getCheckpoint(core.workspace.db, runId, 'last')).toMatchObject({ epoch: EPOCHS });
+}
+
+describe('runs on other machines through Redis (BullMQ)', () => {
+  it('a run sent to the queue is trained by a worker process with its own home, its results in the app store; the worker listens on nothing', async () => {
+    const { core, projectId, datasetId } = await appWithDataset('app-one');
+    const workerHome = join(dir.path, 'worker-one');
+    const worker = startWorker(workerHome, ['--redis', redis.url, '--lock-ms', '2000']);
+    try {
+      const run = await core.call('runs.create', { projectId, datasetId, config: TINY });
+      await until(() => worker.lines().some((l) => l.type === 'run'), 20_000, 'the worker to take the run');
+      expect(listeningSockets(worker.process.pid!)).toEqual([]);
+      await core.runs.settled(run.id);
+      expectEachEpochOnce(core, run.id);
+      expect(getRun(core.workspace.db, run.id)!.backend).toBe('cpu');
+      expect(worker.lines().filter((l) => l.type === 'ended')).toEqual([expect.objectContaining({ runId: run.id, how: 'finished' })]);
+      // The dataset was fetched into the worker's own home (by hash), not read from the app's.
+      const dataset = getDataset(core.workspace.db, datasetId)!;
+      expect(readdirSync(join(workerHome, 'remote-worker', 'datasets'))).toEqual([dataset.contentHash]);
+    } finally {
+      worker.process.kill('SIGTERM');
+      await worker.exited;
+      await core.close();
+    }
+  }, 60_000);
+
+  it('12 runs over 2 workers, one killed with kill -9 halfway: all 12 finish once, the lost run continues from its checkpoint, each epoch recorded once', async () => {
+    const { core, projectId, datasetId } = await appWithDataset('app-twelve');
+    const workers = [startWorker(join(dir.path, 'worker-a'), ['--redis', redis.url, '--lock-ms', '1500']), startWorker(join(dir.path, 'worker-b'), ['--redis', redis.url, '--lock-ms', '1500'])];
+    try {
+      const runs: Run[] = [];
+      for (let i = 0; i < 12; i++) runs.push(await core.call('runs.create', { projectId, datasetId, name: `trial-${i}`, config: { ...TINY, seed: i + 1 } }));
+      const finished = (): number => runs.filter((r) => getRun(core.workspace.db, r.id)!.status === 'finished').length;
+      // Halfway: worker A is training a run that already has a checkpoint in the app's store.
+      const [a] = workers;
+      const held = (): number | null => {
+        const lines = a!.lines();
+        const taken = lines.filter((l) => l.type === 'run').map((l) => l.runId!);
+        const ended = new Set(lines.filter((l) => l.type === 'ended').map((l) => l.runId!));
+        return taken.find((id) => !ended.has(id)) ?? null;
+      };
+      let victim: number | null = null;
+      await until(
+        () => {
+          const id = held();
+          if (finished() >= 4 && id !== null && (getCheckpoint(core.workspace.db, id, 'last')?.epoch ?? 0) >= 1 && getRun(core.workspace.db, id)!.epochsDone < EPOCHS) victim = id;
+          return victim !== null;
+        },
+        60_000,
+        'worker A halfway through a run with a checkpoint',
+      );
+      const trainer = childrenOf(a!.process.pid!);
+      expect(trainer.length).toBeGreaterThan(0);
+      a!.process.kill('SIGKILL');
+      await a!.exited;
+      // Its training process notices its parent's death and goes too.
+      await until(() => trainer.every((pid) => !alive(pid)), 10_000, "the killed worker's training process to exit");
+
+      await Promise.all(runs.map((r) => core.runs.settled(r.id)));
+      expect(finished()).toBe(12);
+      for (const r of runs) expectEachEpochOnce(core, r.id);
+      // None duplicated: twelve runs in the store, each finished by exactly one worker once.
+      expect((await core.call('runs.list', { projectId })).length).toBe(12);
+      const ends = workers.flatMap((w) => w.lines().filter((l) => l.type === 'ended' && l.how === 'finished').map((l) => l.runId));
+      expect(ends.sort((x, y) => x! - y!)).toEqual(runs.map((r) => r.id).sort((x, y) => x - y));
+      // The lost run went on at worker B from its last checkpoint, not from the start.
+      const takeover = workers[1]!.lines().find((l) => l.type === 'run' && l.runId === victim);
+      expect(takeover).toMatchObject({ attempt: 2 });
+      expect(takeover!.resumeFromEpoch).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const w of workers) if (w.process.exitCode === null) w.process.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.exited));
+      await core.close();
+    }
+  }, 120_000);
+});
