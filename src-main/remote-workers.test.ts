@@ -264,3 +264,55 @@ describe('runs on other machines through Redis (BullMQ)', () => {
     }
   }, 120_000);
 });
+
+describe('files fetched from Redis are checked before a worker uses them', () => {
+  /** The app sends a run while no worker runs; `tamper` changes its dataset in Redis; then a worker comes. */
+  async function tamperedRun(name: string, tamper: (chunkKey: string) => void): Promise<{ run: Run; core: Core; worker: TestWorker; workerHome: string }> {
+    redis.cli('FLUSHALL');
+    const { core, projectId, datasetId } = await appWithDataset(name);
+    const run = await core.call('runs.create', { projectId, datasetId, config: TINY });
+    const dataset = getDataset(core.workspace.db, datasetId)!;
+    const chunkKey = `vae-studio:blob:${dataset.contentHash}:0`;
+    await until(() => redis.cli('LLEN', 'bull:vae-studio-runs:wait') === '1', 20_000, 'the run to wait in the queue');
+    tamper(chunkKey);
+    const workerHome = join(dir.path, `${name}-worker`);
+    const worker = startWorker(workerHome, ['--redis', redis.url, '--lock-ms', '2000']);
+    await core.runs.settled(run.id);
+    return { run, core, worker, workerHome };
+  }
+
+  it('refuses a dataset whose bytes in Redis do not match its hash, and the run fails saying so', async () => {
+    const { run, core, worker, workerHome } = await tamperedRun('app-mismatch', (key) => redis.cli('SETRANGE', key, '100', 'tampered'));
+    try {
+      const stored = getRun(core.workspace.db, run.id)!;
+      expect(stored.status).toBe('failed');
+      expect(stored.error?.message).toMatch(/The dataset of run \d+ fetched from Redis has SHA-256 \w+…, not \w+… as named: .*not used\. Send the run again/);
+      expect(worker.lines().find((l) => l.type === 'refused')?.error).toMatch(/SHA-256/);
+      // Nothing was kept on the worker, and the damaged copy is gone from Redis (a new send uploads it again).
+      expect(readdirSync(join(workerHome, 'remote-worker', 'datasets'))).toEqual([]);
+      expect(redis.cli('KEYS', 'vae-studio:blob:*')).toBe('');
+    } finally {
+      worker.process.kill('SIGTERM');
+      await worker.exited;
+      await core.close();
+    }
+  }, 60_000);
+
+  it('refuses an oversized chunk without reading it (the worker stays small), and the run fails saying so', async () => {
+    const bigMiB = 128;
+    const { run, core, worker } = await tamperedRun('app-oversized', (key) => redis.cli('SETRANGE', key, String(bigMiB * 1024 * 1024 - 1), 'x'));
+    try {
+      const stored = getRun(core.workspace.db, run.id)!;
+      expect(stored.status).toBe('failed');
+      expect(stored.error?.message).toMatch(new RegExp(`chunk 0 in Redis is ${bigMiB * 1024 * 1024} bytes where \\d+ were declared .*not fetched`));
+      const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker.process.pid}/status`, 'utf8'))![1]);
+      console.log(`worker peak RSS after refusing a ${bigMiB} MiB chunk: ${(peakKiB / 1024).toFixed(0)} MiB`);
+      // About 95 MiB with nothing fetched; reading the chunk would add its 128 MiB.
+      expect(peakKiB).toBeLessThan(150 * 1024);
+    } finally {
+      worker.process.kill('SIGTERM');
+      await worker.exited;
+      await core.close();
+    }
+  }, 60_000);
+});

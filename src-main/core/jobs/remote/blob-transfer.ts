@@ -14,7 +14,8 @@ import { KEY_PREFIX } from './redis-config';
  * A reader trusts nothing it fetched: the size must be the one the job declared and within
  * the limit for its kind, every chunk's length is asked (STRLEN) before it is read, so at
  * most one chunk is ever held, and the file is kept only if its hash is the name it was
- * fetched by.
+ * fetched by. A copy found damaged is removed from Redis, so sending the run again uploads
+ * it afresh.
  */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 export const BLOB_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -82,6 +83,7 @@ export async function fetchBlob(redis: Redis, ref: BlobRef, dest: string, what: 
   }
   const chunks = chunkCount(ref.bytes);
   if (header.bytes !== String(ref.bytes) || header.chunks !== String(chunks)) {
+    await removeBlob(redis, ref);
     throw new ApiError('invalid_input', `${what} in Redis is ${header.bytes} bytes in ${header.chunks} chunks, not the ${ref.bytes} its job declares; it was not fetched. ${resend}`, {
       field: 'bytes',
       sha256: ref.sha256,
@@ -97,6 +99,7 @@ export async function fetchBlob(redis: Redis, ref: BlobRef, dest: string, what: 
       const length = await redis.strlen(key);
       const expected = Math.min(CHUNK_BYTES, ref.bytes - total);
       if (length !== expected) {
+        await removeBlob(redis, ref);
         throw new ApiError('invalid_input', `${what}: chunk ${i} in Redis is ${length} bytes where ${expected} were declared (missing, oversized or truncated); it was not fetched. ${resend}`, {
           field: 'bytes',
           sha256: ref.sha256,
@@ -118,6 +121,7 @@ export async function fetchBlob(redis: Redis, ref: BlobRef, dest: string, what: 
   const digest = hash.digest('hex');
   if (digest !== ref.sha256) {
     rmSync(tmp, { force: true });
+    await removeBlob(redis, ref);
     throw new ApiError('invalid_input', `${what} fetched from Redis has SHA-256 ${digest.slice(0, 12)}…, not ${ref.sha256.slice(0, 12)}… as named: the copy in Redis is damaged or was replaced, so it was not used. ${resend}`, {
       field: 'sha256',
       sha256: ref.sha256,
