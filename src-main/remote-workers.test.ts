@@ -316,3 +316,32 @@ describe('files fetched from Redis are checked before a worker uses them', () =>
     }
   }, 60_000);
 });
+
+describe('the app controls a remote run', () => {
+  it('pauses, resumes and cancels a run training on a worker', async () => {
+    redis.cli('FLUSHALL');
+    const { core, projectId, datasetId } = await appWithDataset('app-control');
+    const worker = startWorker(join(dir.path, 'worker-control'), ['--redis', redis.url, '--lock-ms', '2000']);
+    try {
+      const run = await core.call('runs.create', { projectId, datasetId, config: { ...TINY, epochs: 1000 } });
+      const status = (): string => getRun(core.workspace.db, run.id)!.status;
+      await until(() => getRun(core.workspace.db, run.id)!.epochsDone >= 1, 30_000, 'a first epoch');
+      await core.call('runs.pause', { runId: run.id });
+      await until(() => status() === 'paused', 10_000, 'paused');
+      // Held: no step is taken while paused.
+      const held = getRun(core.workspace.db, run.id)!.lastStep;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(readMetrics(core.workspace.db, run.id).filter((p) => p.name === 'loss').at(-1)!.step).toBeLessThanOrEqual(held + 1);
+      await core.call('runs.unpause', { runId: run.id });
+      await until(() => status() === 'running', 10_000, 'running again');
+      await core.call('runs.cancel', { runId: run.id });
+      await core.runs.settled(run.id);
+      expect(status()).toBe('cancelled');
+      expect(worker.lines().find((l) => l.type === 'ended')).toMatchObject({ runId: run.id, how: 'stopped' });
+    } finally {
+      worker.process.kill('SIGTERM');
+      await worker.exited;
+      await core.close();
+    }
+  }, 60_000);
+});
