@@ -114,7 +114,7 @@ import { getDataset } from './core/store/datasets';
 import type { Run } from '@shared/types';
 
 /** Tiny runs: 48 images of 8×8, 4 epochs of a few steps, the cheapest bound at the end. */
-const TINY = { architecture: 'mlp', latent: 2, hidden: 8, epochs: 4, batchSize: 8, iwaeSamples: 1, backend: 'cpu' } as const;
+const TINY = { architecture: 'mlp', latent: 2, hidden: 8, epochs: 4, batchSize: 8, iwaeSamples: 1, backend: 'cpu' as const };
 const EPOCHS = TINY.epochs;
 
 let dir: ReturnType<typeof tempDir>;
@@ -177,18 +177,18 @@ const alive = (pid: number): boolean => {
 };
 
 /** Each epoch once: one validation point per epoch 1..epochs, and train steps 1..last without a gap or a repeat. */
-function expectEachEpochOnce(core: Core, runId: number): void {
+function expectEachEpochOnce(core: Core, runId: number, epochs = EPOCHS): void {
   const run = getRun(core.workspace.db, runId)!;
   expect(run.status, `run ${runId}: ${run.error?.message ?? ''}`).toBe('finished');
-  expect(run.epochsDone).toBe(EPOCHS);
+  expect(run.epochsDone).toBe(epochs);
   const points = readMetrics(core.workspace.db, runId);
-  expect(points.filter((p) => p.name === 'val_loss').map((p) => p.epoch)).toEqual([1, 2, 3, 4]);
+  expect(points.filter((p) => p.name === 'val_loss').map((p) => p.epoch)).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
   const steps = points.filter((p) => p.name === 'loss').map((p) => p.step);
   expect(steps).toEqual(Array.from({ length: steps.length }, (_, i) => i + 1));
   expect(steps.length).toBe(run.lastStep);
   const images = listArtifacts(core.workspace.db, runId).map((a) => `${a.kind}@${a.epoch}`);
   expect(new Set(images).size).toBe(images.length);
-  expect(getCheckpoint(core.workspace.db, runId, 'last')).toMatchObject({ epoch: EPOCHS });
+  expect(getCheckpoint(core.workspace.db, runId, 'last')).toMatchObject({ epoch: epochs });
 }
 
 describe('runs on other machines through Redis (BullMQ)', () => {
@@ -344,4 +344,32 @@ describe('the app controls a remote run', () => {
       await core.close();
     }
   }, 60_000);
+});
+
+describe('Redis unreachable mid-run', () => {
+  it('a run whose Redis stops answering for longer than the lock carries on once it is back, each epoch once', async () => {
+    redis.cli('FLUSHALL');
+    const { core, projectId, datasetId } = await appWithDataset('app-unreachable');
+    const worker = startWorker(join(dir.path, 'worker-unreachable'), ['--redis', redis.url, '--lock-ms', '1500']);
+    try {
+      const epochs = 12;
+      const run = await core.call('runs.create', { projectId, datasetId, config: { ...TINY, epochs } });
+      await until(() => (getCheckpoint(core.workspace.db, run.id, 'last')?.epoch ?? 0) >= 1, 30_000, 'a first checkpoint');
+      // Frozen, not closed: both sides' commands hang as on a dead network, for twice the lock.
+      redis.process.kill('SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      redis.process.kill('SIGCONT');
+      await core.runs.settled(run.id);
+      expectEachEpochOnce(core, run.id, epochs);
+      // The lock did lapse meanwhile; the run was trained once all the same, and a second hand-out of its job trains nothing.
+      expect(worker.lines().some((l) => l.type === 'lock-lost')).toBe(true);
+      await until(() => redis.cli('LLEN', 'bull:vae-studio-runs:wait') === '0' && redis.cli('LLEN', 'bull:vae-studio-runs:active') === '0', 15_000, 'the queue to empty');
+      expect(worker.lines().filter((l) => l.type === 'ended')).toEqual([expect.objectContaining({ runId: run.id, how: 'finished' })]);
+    } finally {
+      redis.process.kill('SIGCONT');
+      worker.process.kill('SIGTERM');
+      await worker.exited;
+      await core.close();
+    }
+  }, 90_000);
 });

@@ -11,7 +11,7 @@ import type { RunDispatcher } from '../run-manager';
 import type { ConnectionEnd, WorkerConnection } from '../worker-connection';
 import { fetchBlob, MAX_CHECKPOINT_BYTES, putBlobFile, removeBlob, type BlobRef } from './blob-transfer';
 import { redactedUrl, redisOptions, RUN_QUEUE, type RedisSettings } from './redis-config';
-import { jobKeys, MAX_EVENT_BYTES, PROTOCOL, type RemoteEvent, type RemoteRunJob } from './wire';
+import { jobKeys, KEYS_TTL_MS, MAX_EVENT_BYTES, PROTOCOL, type RemoteEvent, type RemoteRunJob } from './wire';
 
 /** How often the app reads a remote run's events, and asks BullMQ how its job stands. */
 const READ_EVERY_MS = 100;
@@ -247,8 +247,12 @@ class RemoteRun {
   private async cleanUp(): Promise<void> {
     try {
       for (const old of this.fetched) await removeBlob(this.client, old);
-      // A stop the worker has not answered yet stays for it to read (the key expires).
-      if (this.endSeen) await this.client.del(this.keys.events, this.keys.control, this.keys.attempt);
+      // A stop the worker has not answered yet stays for it to read (the key expires); once
+      // the end was seen, `done` keeps any later attempt from training the run again.
+      if (this.endSeen) {
+        await this.client.del(this.keys.events, this.keys.attempt);
+        await this.client.multi().hset(this.keys.control, 'done', '1').pexpire(this.keys.control, KEYS_TTL_MS).exec();
+      }
     } catch (error) {
       console.error(`${this.name}: could not clean up its keys in Redis (they expire with its job): ${(error as Error).message}`);
     }
@@ -256,7 +260,7 @@ class RemoteRun {
 
   private control(field: 'pause' | 'stop', value: '0' | '1'): void {
     this.controls = this.controls.then(async () => {
-      await this.client.multi().hset(this.keys.control, field, value).pexpire(this.keys.control, 7 * 24 * 3600 * 1000).exec();
+      await this.client.multi().hset(this.keys.control, field, value).pexpire(this.keys.control, KEYS_TTL_MS).exec();
       if (field !== 'stop') return;
       // Not picked up by any worker yet: nobody would read the flag, so the job goes.
       const job = await this.queue.getJob(this.jobId);

@@ -12,8 +12,9 @@ import { KEY_PREFIX } from './redis-config';
  *   after a failover…) and `m` (one RemoteEvent as JSON). The app reads it in order and
  *   ignores entries of an attempt older than the newest it has seen, so a worker that lost
  *   its job can never write over the one that took it over.
- * - `control`: a hash the app sets (`pause` 0/1, `stop` 1) and the worker polls, so a
- *   worker that takes the run over after a failover also finds it paused or stopped.
+ * - `control`: a hash the app sets (`pause` 0/1, `stop` 1, and `done` 1 once it has seen
+ *   the run end) and the worker polls, so a worker that takes the run over after a
+ *   failover also finds it paused or stopped, and none trains an ended run again.
  * - `attempt`: a counter each attempt increments when it begins.
  */
 export const PROTOCOL = 1;
@@ -48,3 +49,5 @@ export const jobKeys = (jobId: string): { events: string; control: string; attem
 export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 /** Entries kept in a job's stream (roughly) while the app has not read them. */
 export const STREAM_MAX_ENTRIES = 100_000;
+/** Every key of a job expires this long after it was last written (the app deletes them sooner). */
+export const KEYS_TTL_MS = 7 * 24 * 3600 * 1000;

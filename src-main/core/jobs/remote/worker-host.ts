@@ -10,7 +10,7 @@ import type { SpawnWorker } from '../spawn';
 import { openWorkerConnection, type WorkerConnection } from '../worker-connection';
 import { fetchBlob, MAX_CHECKPOINT_BYTES, MAX_DATASET_BYTES, putBlobFile } from './blob-transfer';
 import { redactedUrl, redisOptions, RUN_QUEUE, type RedisSettings } from './redis-config';
-import { jobKeys, PROTOCOL, STREAM_MAX_ENTRIES, type RemoteEvent, type RemoteRunJob } from './wire';
+import { jobKeys, KEYS_TTL_MS, PROTOCOL, STREAM_MAX_ENTRIES, type RemoteEvent, type RemoteRunJob } from './wire';
 
 export interface WorkerHostOptions {
   redis: RedisSettings;
@@ -58,7 +58,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
   // A connection of its own carries the events, control flags and files (BullMQ's clients adapt some commands' arguments).
   const redis = new Redis(connection);
   const children = new Map<string, WorkerConnection>();
-  /** Jobs whose lock this worker lost: another worker may hold them now, so this one goes quiet. */
+  /** Jobs this worker gave up (closing): it writes nothing more for them. */
   const lost = new Set<string>();
   let closingAll = false;
 
@@ -69,7 +69,15 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
       throw new Error(`this worker speaks run protocol ${PROTOCOL}, the job ${String(data.protocol)}: run the same VAE Studio version on the app and the workers`);
     }
     const keys = jobKeys(jobId);
+    // A run the app has already seen end (a job BullMQ handed out again after this or
+    // another worker lost its lock at the very end) is not trained twice.
+    const [done, stopped] = await redis.hmget(keys.control, 'done', 'stop');
+    if (done === '1') {
+      options.log({ type: 'skipped', runId: data.runId, job: jobId }, `run ${data.runId}: already ended in the app; not trained again`);
+      return;
+    }
     const attempt = await redis.incr(keys.attempt);
+    await redis.pexpire(keys.attempt, KEYS_TTL_MS);
     let sent: Promise<unknown> = Promise.resolve();
     const emit = (event: RemoteEvent): void => {
       if (lost.has(jobId)) return;
@@ -77,6 +85,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     };
     const name = `run ${data.runId}`;
     emit({ type: 'attempt', worker: me, resumeFromEpoch: data.resumeFrom?.epoch ?? 0 });
+    sent = sent.then(() => redis.pexpire(keys.events, KEYS_TTL_MS));
     options.log({ type: 'run', runId: data.runId, job: jobId, attempt, origin: data.origin, resumeFromEpoch: data.resumeFrom?.epoch ?? 0 }, `${name} from ${data.origin}: attempt ${attempt}${data.resumeFrom ? `, from epoch ${data.resumeFrom.epoch}` : ''}`);
     const runDir = join(runs, jobId);
     mkdirSync(runDir, { recursive: true });
@@ -88,6 +97,10 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     const refused = (message: string): Promise<void> =>
       finish({ exit: { code: null, signal: null, stderrTail: '' }, done: null, reportedError: { code: 'worker_failed', message }, stopRequested: false, hung: false, shuttingDown: false });
 
+    if (stopped === '1') {
+      // Stopped by the app between two attempts: nothing to train.
+      return finish({ exit: { code: 0, signal: null, stderrTail: '' }, done: 'stopped', reportedError: null, stopRequested: true, hung: false, shuttingDown: false });
+    }
     let datasetPath: string;
     let resumePath: string | undefined;
     try {
@@ -167,7 +180,6 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     options.log({ type: 'ended', runId: data.runId, job: jobId, how: end.reason.kind }, `${name}: ${end.reason.kind}`);
     // Closing: the job is left as a killed worker leaves it, for another worker once its lock lapses.
     if (closingAll) await new Promise(() => undefined);
-    if (lost.has(jobId)) throw new Error(`${name}: this worker lost the job's lock; another worker continues it`);
     await finish({ ...context, exit: { ...context.exit, stderrTail: context.exit.stderrTail.slice(-2000) } });
   };
 
@@ -186,11 +198,12 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
   };
   worker.on('error', report);
   redis.on('error', report);
+  // A lock this worker could not renew (Redis unreachable for a while) may or may not have
+  // lapsed. The run trains on either way: if the job was given to another worker meanwhile,
+  // the app follows the newer attempt and ignores this one's events (wire.ts), and BullMQ
+  // refuses this one's completion. Failing it here would fail a run that may well be fine.
   worker.on('lockRenewalFailed', (jobIds: string[]) => {
-    for (const id of jobIds) {
-      lost.add(id);
-      children.get(id)?.kill();
-    }
+    options.log({ type: 'lock-lost', jobs: jobIds }, `could not renew the lock of ${jobIds.join(', ')} (Redis unreachable?); training on`);
   });
   await worker.waitUntilReady();
   options.log({ type: 'ready', redis: redactedUrl(options.redis.url), concurrency: options.concurrency ?? 1, home: options.home }, `worker ${me} takes runs from ${redactedUrl(options.redis.url)} (${options.concurrency ?? 1} at a time)`);
