@@ -131,9 +131,11 @@ afterAll(async () => {
   dir?.cleanup();
 });
 
-async function appWithDataset(name: string): Promise<{ core: Core; projectId: number; datasetId: number; home: string }> {
+async function appWithDataset(name: string, options: { saved?: boolean } = {}): Promise<{ core: Core; projectId: number; datasetId: number; home: string }> {
   const home = join(dir.path, name);
-  const core = testCore(home, { redis: { url: redis.url } });
+  // As the CLI's --redis does, or as the Settings page saves it.
+  const core = options.saved ? testCore(home) : testCore(home, { redis: { url: redis.url } });
+  if (options.saved) await core.call('settings.setRemote', { redisUrl: redis.url, redisCaFile: null });
   const project = await core.call('projects.create', { name: 'p' });
   const dataset = await core.call('datasets.import', { projectId: project.id, folder: join(dir.path, 'images'), size: 8 });
   return { core, projectId: project.id, datasetId: dataset.id, home };
@@ -193,7 +195,8 @@ function expectEachEpochOnce(core: Core, runId: number, epochs = EPOCHS): void {
 
 describe('runs on other machines through Redis (BullMQ)', () => {
   it('a run sent to the queue is trained by a worker process with its own home, its results in the app store; the worker listens on nothing', async () => {
-    const { core, projectId, datasetId } = await appWithDataset('app-one');
+    const { core, projectId, datasetId } = await appWithDataset('app-one', { saved: true });
+    expect(await core.call('settings.get', {})).toEqual({ redisUrl: redis.url, redisCaFile: null, source: 'saved' });
     const workerHome = join(dir.path, 'worker-one');
     const worker = startWorker(workerHome, ['--redis', redis.url, '--lock-ms', '2000']);
     try {
@@ -372,4 +375,29 @@ describe('Redis unreachable mid-run', () => {
       await core.close();
     }
   }, 90_000);
+});
+
+describe('the Redis setting', () => {
+  it('refuses a URL or CA file it cannot use, naming the field, and saves nothing; null trains here again', async () => {
+    const core = testCore(join(dir.path, 'app-settings'));
+    try {
+      const refused = async (input: { redisUrl: string | null; redisCaFile: string | null }): Promise<{ code: string; message: string; details?: { field?: string } }> =>
+        core.call('settings.setRemote', input).then(
+          () => ({ code: 'accepted', message: '' }),
+          (error: { toJSON(): { code: string; message: string; details?: { field?: string } } }) => error.toJSON(),
+        );
+      expect(await refused({ redisUrl: 'http://host:6379', redisCaFile: null })).toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/redis:\/\/ or rediss:\/\//), details: { field: 'redisUrl' } });
+      expect(await refused({ redisUrl: 'redis://host:6379', redisCaFile: '/no/ca.pem' })).toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/only used with TLS/), details: { field: 'redisCa' } });
+      expect(await refused({ redisUrl: 'rediss://host:6379', redisCaFile: '/no/ca.pem' })).toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/Cannot read the Redis CA file \/no\/ca.pem/), details: { field: 'redisCa' } });
+      expect(await core.call('settings.get', {})).toEqual({ redisUrl: null, redisCaFile: null, source: 'none' });
+      // A password stays out of messages.
+      expect((await refused({ redisUrl: 'redis://user:s3cret@host:6379/99', redisCaFile: null })).message).not.toContain('s3cret');
+      await core.call('settings.setRemote', { redisUrl: 'redis://user:pw@127.0.0.1:1', redisCaFile: null });
+      expect((await core.call('settings.get', {})).source).toBe('saved');
+      await core.call('settings.setRemote', { redisUrl: null, redisCaFile: null });
+      expect(await core.call('settings.get', {})).toEqual({ redisUrl: null, redisCaFile: null, source: 'none' });
+    } finally {
+      await core.close();
+    }
+  });
 });

@@ -313,3 +313,35 @@ class RemoteRun {
     };
   }
 }
+
+/**
+ * The dispatcher runs go through now, changed from the Settings page: none (runs train
+ * here) or one per Redis URL. Runs already sent keep following the dispatcher that sent them.
+ */
+export class RemoteSwitch implements RunDispatcher {
+  private current: RemoteDispatcher | null = null;
+  private readonly retired: RemoteDispatcher[] = [];
+
+  get settings(): RedisSettings | null {
+    return this.current?.settings ?? null;
+  }
+
+  use(settings: RedisSettings | null): void {
+    const now = this.current?.settings;
+    if (now?.url === settings?.url && now?.caFile === settings?.caFile) return;
+    if (this.current) this.retired.push(this.current);
+    this.current = settings ? new RemoteDispatcher(settings) : null;
+  }
+
+  open(name: string, job: StartTraining): WorkerConnection | null {
+    return this.current?.open(name, job) ?? null;
+  }
+
+  maxRuns(): number | null {
+    return this.current?.maxRuns() ?? null;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.current, ...this.retired].map((dispatcher) => dispatcher?.close()));
+  }
+}
