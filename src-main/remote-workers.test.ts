@@ -105,7 +105,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Core } from './core/core';
 import { tempDir, testCore, until, writeImageFolder } from './core/testing';
-import { requireBuiltApp } from './cli/testing';
+import { requireBuiltApp, runCli } from './cli/testing';
 import { getCheckpoint } from './core/store/checkpoints';
 import { listArtifacts } from './core/store/artifacts';
 import { readMetrics } from './core/store/metrics';
@@ -399,5 +399,21 @@ describe('the Redis setting', () => {
     } finally {
       await core.close();
     }
+  });
+});
+
+describe('vae-studio worker and --redis on the command line', () => {
+  it('refuse what they cannot use, naming the flag, before connecting anywhere', () => {
+    const home = join(dir.path, 'cli-flags');
+    const error = (args: string[]): { status: number | null; error?: { code: string; message: string; details?: { field?: string } } } => {
+      const result = runCli<{ type: string; error?: { code: string; message: string; details?: { field?: string } } }>(home, args, 30_000);
+      return { status: result.status, error: result.lines.find((l) => l.type === 'error')?.error };
+    };
+    expect(error(['worker'])).toMatchObject({ status: 1, error: { details: { field: 'redis' }, message: expect.stringMatching(/worker needs --redis/) } });
+    expect(error(['worker', '--redis', 'redis://127.0.0.1:1', '--concurrency', '0'])).toMatchObject({ status: 1, error: { details: { field: 'concurrency' } } });
+    expect(error(['worker', '--redis', 'redis://127.0.0.1:1', '--redis-ca', '/no/ca.pem'])).toMatchObject({ status: 1, error: { details: { field: 'redisCa' }, message: expect.stringMatching(/only used with TLS/) } });
+    expect(error(['worker', '--redis', 'tcp://u:hunter2@host:1'])).toMatchObject({ status: 1, error: { details: { field: 'redis' } } });
+    expect(JSON.stringify(error(['worker', '--redis', 'tcp://u:hunter2@host:1']))).not.toContain('hunter2');
+    expect(error(['runs', '--redis', redis.url])).toMatchObject({ status: 1, error: { details: { field: 'redis' }, message: expect.stringMatching(/commands that start runs/) } });
   });
 });
