@@ -16,7 +16,8 @@ export default defineConfig({
     build: {
       // Only `dependencies` are external by default; the optional Dawn package (native
       // dawn.node found relative to its own files) must be loaded from node_modules too.
-      externalizeDeps: { include: ['webgpu'] },
+      // ioredis (BullMQ's client, which the remote runs also use directly) stays BullMQ's own copy.
+      externalizeDeps: { include: ['webgpu', 'ioredis'] },
       outDir: 'out/main',
       rolldownOptions: {
         input: {

@@ -9,6 +9,7 @@ import type {
   ImportProgress,
   MetricPoint,
   Project,
+  RemoteSettings,
   Run,
   RunProgress,
   RunStatus,
@@ -31,6 +32,15 @@ const explore = <S extends z.ZodRawShape>(schema: z.ZodObject<S>) => z.object({ 
  */
 export const requestSchemas = {
   'app.info': z.object({}).strict(),
+  /** Where new runs train (Settings page): the saved Redis URL, if any. */
+  'settings.get': z.object({}).strict(),
+  /**
+   * Save the Redis URL runs are sent to (null: train here again). Checked before it is
+   * saved (redis:// or rediss://, a readable CA file); runs already sent stay where they are.
+   */
+  'settings.setRemote': z
+    .object({ redisUrl: z.string().trim().min(1).max(2048).nullable(), redisCaFile: z.string().trim().min(1).max(4096).nullable() })
+    .strict(),
   'projects.list': z.object({}).strict(),
   'projects.create': z.object({ name }).strict(),
   'datasets.list': z.object({ projectId: id.optional() }).strict(),
@@ -255,6 +265,8 @@ export interface DatasetPreview {
 
 export interface RequestOutputs {
   'app.info': AppInfo;
+  'settings.get': RemoteSettings;
+  'settings.setRemote': RemoteSettings;
   'projects.list': Project[];
   'projects.create': Project;
   'datasets.list': Dataset[];
@@ -377,6 +389,7 @@ export interface StudioBridge {
  */
 export const readOnlyRequests: ReadonlySet<RequestName> = new Set<RequestName>([
   'app.info',
+  'settings.get',
   'projects.list',
   'datasets.list',
   'datasets.health',

@@ -231,6 +231,17 @@ export interface RunProgress {
   memoryBytes?: number;
 }
 
+/**
+ * Where runs train: here (no Redis URL) or on \`vae-studio worker\`s through a Redis queue.
+ * `source`: 'flag' when the command line's --redis overrides the saved URL for this session.
+ */
+export interface RemoteSettings {
+  redisUrl: string | null;
+  /** PEM file of the CA for a rediss:// server with a private certificate. */
+  redisCaFile: string | null;
+  source: 'none' | 'saved' | 'flag';
+}
+
 export interface AppInfo {
   version: string;
   mode: 'electron' | 'web' | 'cli';

@@ -14,6 +14,8 @@ import { runConfigFromFlags, runFlagOptions, trainUsage } from './run-flags';
 import { createCore, type Core } from '../core/core';
 import { toApiError } from '../core/errors';
 import { forkWorker } from '../core/jobs/spawn';
+import { redisOptions, type RedisSettings } from '../core/jobs/remote/redis-config';
+import { startWorkerHost } from '../core/jobs/remote/worker-host';
 import { probeBackendsInWorker } from './doctor';
 import { formatDoctorReport } from './doctor-format';
 import { defaultHome } from '../core/workspace/home';
@@ -51,13 +53,18 @@ Usage:
                                     the dataset's health: near-duplicate pairs (leakage: across splits), nearly
                                     blank images, class balance, the originals' sizes; the top N of each finding
   vae-studio serve [--port 0]
+  vae-studio worker --redis redis://[user:password@]host:6379 [--redis-ca FILE] [--concurrency 1] [--threads N] [--lock-ms 30000]
+                                    train runs other machines send through Redis (BullMQ), headless; opens no port.
+                                    Its --home keeps fetched datasets; Ctrl+C leaves its runs to another worker
   vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used
   vae-studio restore-db [--from FILE]
                                     put back the newest good backup of the workspace database (or FILE) after it
                                     was found damaged; the damaged file is kept beside it
 
 Every command takes --home <dir> (default $VAE_STUDIO_HOME or the OS app-data folder)
-and --json (one JSON object per line: progress events, then a final result).`;
+and --json (one JSON object per line: progress events, then a final result).
+train, resume and serve take --redis URL [--redis-ca FILE]: runs go to the queue there, for
+\`vae-studio worker\`s to train (rediss:// for TLS; the workspace's saved URL when not given).`;
 
 const options = {
   home: { type: 'string' },
@@ -87,6 +94,10 @@ const options = {
   from: { type: 'string' },
   top: { type: 'string' },
   kind: { type: 'string' },
+  redis: { type: 'string' },
+  'redis-ca': { type: 'string' },
+  concurrency: { type: 'string' },
+  'lock-ms': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -451,6 +462,44 @@ function cmdRestoreDb(home: string, values: Values, out: Output): void {
   }
 }
 
+function redisFlags(values: Values): RedisSettings {
+  const settings: RedisSettings = { url: values.redis ?? '', ...(values['redis-ca'] !== undefined && { caFile: resolve(values['redis-ca']) }) };
+  redisOptions(settings); // a bad URL or CA file is refused here, naming the flag
+  return settings;
+}
+
+/** `vae-studio worker`: trains runs from the queue until Ctrl+C (or SIGTERM). */
+async function cmdWorker(home: string, values: Values, out: Output): Promise<number> {
+  if (values.redis === undefined) throw new ApiError('invalid_input', 'worker needs --redis redis://host:6379 (the Redis the app sends runs to)', { field: 'redis' });
+  const positive = (flag: 'concurrency' | 'threads' | 'lock-ms', min: number, max: number): number | undefined => {
+    const raw = values[flag];
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) throw new ApiError('invalid_input', `--${flag} must be a whole number from ${min} to ${max}, not "${String(raw)}"`, { field: flag });
+    return value;
+  };
+  const concurrency = positive('concurrency', 1, 64);
+  const threads = positive('threads', 1, LIMITS.threads.max);
+  const lockMs = positive('lock-ms', 1000, 600_000);
+  const host = await startWorkerHost({
+    redis: redisFlags(values),
+    // Not the workspace's own folders: a worker may share a machine (and a home) with the app.
+    home: join(home, 'remote-worker'),
+    spawn: forkWorker,
+    workerEntry: appPaths.workerEntry,
+    ...(concurrency !== undefined && { concurrency }),
+    ...(threads !== undefined && { threads }),
+    ...(lockMs !== undefined && { lockMs }),
+    log: (event, human) => out.event(event, human),
+  });
+  const stop = (): void => void host.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await host.closed;
+  out.event({ type: 'result', command: 'worker' }, 'worker stopped; the runs it held continue on another worker');
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -484,6 +533,14 @@ export async function main(argv: string[]): Promise<number> {
       cmdRestoreDb(home, values, out);
       return 0;
     }
+    if (command === 'worker') return await cmdWorker(home, values, out);
+    if (values.redis === undefined && values['redis-ca'] !== undefined) {
+      throw new ApiError('invalid_input', '--redis-ca needs --redis rediss://host:port', { field: 'redis-ca' });
+    }
+    const redis = values.redis === undefined ? undefined : redisFlags(values);
+    if (redis && !['train', 'resume', 'serve'].includes(command)) {
+      throw new ApiError('invalid_input', `--redis is for the commands that start runs (train, resume, serve), not ${command}`, { field: 'redis' });
+    }
     if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute', 'evaluate', 'health'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
     }
@@ -497,6 +554,7 @@ export async function main(argv: string[]): Promise<number> {
       workerEntry: appPaths.workerEntry,
       importWorkerEntry: appPaths.importWorkerEntry,
       sampleDatasetPath: appPaths.sampleDataset,
+      ...(redis && { redis }),
     });
     if (command === 'import') await cmdImport(core, values, rest, out);
     else if (command === 'train') await cmdTrain(core, values, out);

@@ -18,6 +18,10 @@ import { childProcessImporter, inProcessImporter } from './datasets/import-runne
 import { EventBus } from './events';
 import { CheckpointReplaced, ModelSessions, type StageCheckpoint } from './jobs/model-sessions';
 import { RunManager } from './jobs/run-manager';
+import { RemoteSwitch } from './jobs/remote/remote-dispatcher';
+import { settingsHandlers } from './api/settings';
+import { getRemoteSetting } from './store/settings';
+import type { RedisSettings } from './jobs/remote/redis-config';
 import { forkWorker, type SpawnWorker } from './jobs/spawn';
 import { backupIfDue } from './store/backup';
 import { openWorkspace, type Workspace } from './workspace/workspace';
@@ -40,6 +44,8 @@ export interface CoreOptions {
   instanceLabel?: string;
   /** When another instance holds the workspace, open it read-only instead of failing. */
   allowReadOnly?: boolean;
+  /** Send runs to this Redis for `vae-studio worker`s (CLI --redis); without it, runs train here. */
+  redis?: RedisSettings;
 }
 
 type Handlers = { [N in RequestName]: (input: ParsedInput<N>) => Promise<RequestOutput<N>> };
@@ -60,7 +66,11 @@ export function createCore(options: CoreOptions): Core {
   const events = new EventBus();
   const spawn = options.spawnWorker ?? forkWorker;
   const now = (): string => new Date().toISOString();
-  const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns, now });
+  // Runs go to Redis when --redis or the saved URL (Settings) names one; else they train here.
+  const remote = new RemoteSwitch();
+  const saved = workspace.readOnly ? null : getRemoteSetting(workspace.db);
+  if (!workspace.readOnly) remote.use(options.redis ?? (saved && { url: saved.redisUrl, ...(saved.redisCaFile !== null && { caFile: saved.redisCaFile }) }));
+  const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns, now, dispatcher: remote });
   const models = new ModelSessions({ spawn, workerEntry: options.workerEntry, stage: stageCheckpoint(workspace) });
   const ctx: Context = {
     workspace,
@@ -72,10 +82,11 @@ export function createCore(options: CoreOptions): Core {
         ? childProcessImporter(spawn, options.importWorkerEntry)
         : inProcessImporter((bytes, suffix) => workspace.blobs.writeTemp(bytes, suffix)),
     imports: new Map(),
+    remote: { switch: remote, flag: options.redis ?? null },
     info: { version: options.version, mode: options.mode, home: options.home, sampleDatasetPath: options.sampleDatasetPath },
     now,
   };
-  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...healthHandlers(ctx), ...runHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx) };
+  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...healthHandlers(ctx), ...runHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx), ...settingsHandlers(ctx) };
 
   const call = async <N extends RequestName>(name: N, input: unknown): Promise<RequestOutput<N>> => {
     const parsed = parseRequest(name, input);
@@ -115,6 +126,7 @@ export function createCore(options: CoreOptions): Core {
       for (const controller of ctx.imports.values()) controller.abort();
       models.closeAll();
       await runs.close();
+      await remote.close();
       if (backupTimer && workspace.db.open) {
         clearInterval(backupTimer);
         backupIfNeeded();

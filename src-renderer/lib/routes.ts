@@ -1,7 +1,7 @@
 /**
  * Hash routes, so a reload (or a link pasted from the web mode) lands on the same
  * screen: #/projects, #/datasets, #/datasets/7, #/datasets/7/health, #/train, #/train/12, #/runs, #/runs/12,
- * #/runs/12/explore[/map|interpolate|samples|classes|codes], #/runs/12/inpaint, #/compare/12,15.
+ * #/runs/12/explore[/map|interpolate|samples|classes|codes], #/runs/12/inpaint, #/compare/12,15, #/settings.
  */
 export type Route =
   | { view: 'projects' }
@@ -12,7 +12,8 @@ export type Route =
   | { view: 'run'; runId: number }
   | { view: 'compare'; runIds: number[] }
   | { view: 'explore'; runId: number; tab: ExploreTab }
-  | { view: 'inpaint'; runId: number };
+  | { view: 'inpaint'; runId: number }
+  | { view: 'settings' };
 
 /**
  * Explore's sections; `traverse` is the one a bare #/runs/12/explore opens. `classes` only
@@ -51,6 +52,8 @@ export function parseHash(hash: string): Route {
     }
     case 'projects':
       return { view: 'projects' };
+    case 'settings':
+      return { view: 'settings' };
     case 'compare': {
       const ids = (id ?? '').split(',').map(toId);
       const runIds = [...new Set(ids.filter((value): value is number => value !== null))];
@@ -81,12 +84,14 @@ export function href(route: Route): string {
       return route.tab === 'traverse' ? `#/runs/${route.runId}/explore` : `#/runs/${route.runId}/explore/${route.tab}`;
     case 'inpaint':
       return `#/runs/${route.runId}/inpaint`;
+    case 'settings':
+      return '#/settings';
   }
 }
 
-/** Which sidebar entry a route belongs to (the projects list has none: the picker leads there). */
+/** Which sidebar entry a route belongs to (the projects list has none: the picker leads there; settings: the footer). */
 export function section(route: Route): ViewName | null {
-  if (route.view === 'projects') return null;
+  if (route.view === 'projects' || route.view === 'settings') return null;
   if (route.view === 'health') return 'datasets';
   return route.view === 'run' || route.view === 'compare' || route.view === 'explore' || route.view === 'inpaint' ? 'runs' : route.view;
 }

@@ -5,6 +5,8 @@ import type { ImportRunner } from '../datasets/import-runner';
 import type { EventBus } from '../events';
 import type { ModelSessions } from '../jobs/model-sessions';
 import type { RunManager } from '../jobs/run-manager';
+import type { RedisSettings } from '../jobs/remote/redis-config';
+import type { RemoteSwitch } from '../jobs/remote/remote-dispatcher';
 import { getDataset } from '../store/datasets';
 import { getProject } from '../store/projects';
 import { getRun } from '../store/runs';
@@ -21,6 +23,8 @@ export interface Context {
   /** Running imports by job id, for cancellation. */
   imports: Map<string, AbortController>;
   info: AppInfo;
+  /** Where runs are sent (remote/): the switch, and the command line's --redis that overrides the saved URL. */
+  remote: { switch: RemoteSwitch; flag: RedisSettings | null };
   now(): string;
 }
 

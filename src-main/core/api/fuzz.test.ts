@@ -14,6 +14,8 @@ let core: Core;
 /** One valid payload per request, against the rows created in beforeAll (ids 1). */
 const samples: Record<RequestName, Record<string, unknown>> = {
   'app.info': {},
+  'settings.get': {},
+  'settings.setRemote': { redisUrl: null, redisCaFile: null },
   'projects.list': {},
   'projects.create': { name: 'fuzzed' },
   'datasets.list': { projectId: 1 },

@@ -4,7 +4,7 @@ import { join, relative, isAbsolute } from 'node:path';
 import { UI_EVENT_INTERVAL_MS } from '@shared/api';
 import { ApiError, type ApiErrorShape } from '@shared/errors';
 import type { MetricPoint, Run, RunProgress, RunStatus } from '@shared/types';
-import type { CheckpointRef, CheckpointWritten, FromWorkerMessage } from '@shared/worker-protocol';
+import type { CheckpointRef, CheckpointWritten, FromWorkerMessage, StartTraining } from '@shared/worker-protocol';
 import type { EventBus } from '../events';
 import { blobStillReferenced, insertArtifact } from '../store/artifacts';
 import { getCheckpoint, replaceCheckpoint } from '../store/checkpoints';
@@ -57,6 +57,18 @@ export interface RunManagerOptions {
   stopGraceMs?: number;
   /** How often buffered metric points are written to SQLite. */
   dbFlushMs?: number;
+  /** Where runs train when not in a local child (remote/remote-dispatcher.ts: a queue on Redis). */
+  dispatcher?: RunDispatcher;
+}
+
+/**
+ * Another place for runs to train: consulted for every run started; `open` answers null
+ * to leave the run to a local worker. `maxRuns`: runs active at once while it takes them
+ * (a queue's workers, not this machine's cores, bound how many train).
+ */
+export interface RunDispatcher {
+  open(name: string, job: StartTraining): WorkerConnection | null;
+  maxRuns(): number | null;
 }
 
 interface Active {
@@ -297,7 +309,7 @@ export class RunManager {
   }
 
   private pump(): void {
-    const limit = this.options.maxConcurrent ?? parallelRunsSetting();
+    const limit = this.options.dispatcher?.maxRuns() ?? this.options.maxConcurrent ?? parallelRunsSetting();
     while (!this.closed && this.active.size < limit && this.queue.length > 0) {
       const runId = this.queue.shift()!;
       try {
@@ -329,20 +341,23 @@ export class RunManager {
       step: last.step,
     };
 
-    const worker = openWorkerConnection(this.options.spawn, this.options.workerEntry, {
-      name: `run ${runId}`,
-      job: {
-        type: 'start',
-        runId,
-        config: run.config,
-        datasetPath: workspace.blobs.pathOf(dataset.contentHash),
-        datasetSha256: dataset.contentHash,
-        runDir,
-        ...(resumeFrom && { resumeFrom }),
-      },
-      ...(this.options.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }),
-      ...(this.options.stopGraceMs !== undefined && { stopGraceMs: this.options.stopGraceMs }),
-    });
+    const start: StartTraining = {
+      type: 'start',
+      runId,
+      config: run.config,
+      datasetPath: workspace.blobs.pathOf(dataset.contentHash),
+      datasetSha256: dataset.contentHash,
+      runDir,
+      ...(resumeFrom && { resumeFrom }),
+    };
+    const worker =
+      this.options.dispatcher?.open(`run ${runId}`, start) ??
+      openWorkerConnection(this.options.spawn, this.options.workerEntry, {
+        name: `run ${runId}`,
+        job: start,
+        ...(this.options.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }),
+        ...(this.options.stopGraceMs !== undefined && { stopGraceMs: this.options.stopGraceMs }),
+      });
     let resolveSettled!: () => void;
     const job: Active = {
       runId,

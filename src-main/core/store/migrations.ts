@@ -177,6 +177,16 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE datasets ADD COLUMN health_hash TEXT;
     `,
   },
+  {
+    version: 11,
+    description: 'workspace settings (key → JSON value): the Redis URL runs are sent to',
+    sql: `
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value_json TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
