@@ -16,9 +16,11 @@ import { runTorchScript, torchAvailable, type ScaledTorchFigures } from './torch
  * than float32 rounding, and a plan that does not match the weights is refused.
  *
  * Needs Debian's python3-torch at /usr/bin/python3 (`apt-get install python3-torch`);
- * where it is missing these tests are skipped and say why.
+ * .ci/install-system-deps installs it, so in CI (CI set) a missing torch fails the test;
+ * on a developer's machine without it they are skipped and say why.
  */
 const torch = torchAvailable();
+if (torch === null && process.env.CI) throw new Error('CI needs the PyTorch reference: /usr/bin/python3 cannot import torch (bash .ci/install-system-deps installs python3-torch)');
 const SCRIPT = resolve('scripts/torch_vae_reference.py');
 const STEPS = 3;
 
