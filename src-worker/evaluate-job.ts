@@ -5,7 +5,14 @@ import { iwaeBound, iwaeSummary } from './train/evaluate';
 import { evaluationOrder } from './train/eval-budget';
 import { chooseSplit } from './train/split';
 import { createTrainer } from './train/engine-trainer';
-import { loadCheckpoint, prepareJob, type JobContext } from './job';
+import { chooseEvaluationThreads, loadCheckpoint, prepareJob, type JobContext } from './job';
+import { wasmBinaryDir } from './io/wasm-files';
+import { startInferenceThreads, type InferenceReplicas } from './threads/replica-pool';
+import type { EngineTrainer } from './train/engine-trainer';
+import type { ImageSet } from './train/images';
+import { modelSpec } from './train/model-spec';
+import { VaeTrainer } from './train/trainer';
+import type { RunConfig } from '@shared/config';
 
 /**
  * On-demand honest evaluation of a saved model: the IWAE bound on the test split (all
@@ -17,7 +24,7 @@ import { loadCheckpoint, prepareJob, type JobContext } from './job';
 export async function runEvaluationJob(start: StartEvaluation, context: JobContext): Promise<number> {
   const { send } = context;
   try {
-    const { config, images } = await prepareJob(start.config, start.datasetPath, send, start.datasetSha256);
+    const { config, images, backend, notes, adapter } = await prepareJob(start.config, start.datasetPath, send, start.datasetSha256);
     const { checkpoint } = loadCheckpoint(start.checkpoint);
     const { test } = chooseSplit(images.count, images.split, config);
     if (test.length === 0) {
@@ -28,15 +35,20 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
       );
     }
     const trainer = createTrainer(config, images);
+    let threads: InferenceReplicas | null = null;
     try {
       trainer.importState(checkpoint.trainer);
       const started = performance.now();
+      threads = await startEvaluationThreads(trainer, config, images, backend, (note) =>
+        send({ type: 'backend', backend, notes: [...notes, note], ...(adapter && { adapter }) }),
+      );
       const order = evaluationOrder(test);
       const subset = start.images === undefined ? order : order.subarray(0, Math.min(order.length, start.images));
       const result = await iwaeBound(trainer, images, subset, config, start.iwaeSamples, {
         shouldStop: context.shouldStop,
         yieldToEventLoop: context.yieldToEventLoop,
         waitWhilePaused: context.waitWhilePaused,
+        threads,
         now: () => performance.now(),
         progress: (p) =>
           send({
@@ -56,7 +68,7 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
         return 0;
       }
       // Not budgeted: a zero replaces the automatic bound's budget in the run's summary.
-      const summary: Record<string, number> = { ...iwaeSummary(result, config.decoder, test.length), iwae_budget_seconds: 0 };
+      const summary: Record<string, number> = { ...iwaeSummary(result, config.decoder, test.length, threads?.count ?? 1), iwae_budget_seconds: 0 };
       const t = Math.round(checkpoint.progress.elapsedMs + (performance.now() - started));
       send({
         type: 'metrics',
@@ -65,10 +77,49 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
       send({ type: 'done', reason: 'finished', summary });
       return 0;
     } finally {
+      threads?.close();
       trainer.dispose();
     }
   } catch (error) {
     send({ type: 'error', error: toErrorShape(error) });
     return 1;
+  }
+}
+
+/**
+ * The threads the bound spreads over (chooseEvaluationThreads), holding the
+ * checkpoint's weights from the start; null for one thread, or when they cannot start
+ * (the bound then runs here, and the note says why).
+ */
+async function startEvaluationThreads(
+  trainer: EngineTrainer,
+  config: RunConfig,
+  images: ImageSet,
+  backend: string,
+  announce: (note: string) => void,
+): Promise<InferenceReplicas | null> {
+  const chosen = chooseEvaluationThreads(config, images, backend);
+  if (chosen.threads <= 1 || !(trainer instanceof VaeTrainer)) {
+    announce(chosen.note);
+    return null;
+  }
+  const wasmDir = wasmBinaryDir();
+  try {
+    const threads = await startInferenceThreads(
+      chosen.threads,
+      { spec: modelSpec(config, images), config, shapes: trainer.parameterShapes() },
+      { backend: backend as 'wasm' | 'cpu', ...(wasmDir === undefined ? {} : { wasmDir }) },
+    );
+    let offset = 0;
+    for (const values of await trainer.parameterValues()) {
+      threads.parameters.set(values, offset);
+      offset += values.length;
+    }
+    threads.published();
+    announce(chosen.note);
+    return threads;
+  } catch (error) {
+    announce(`evaluation: 1 thread — the evaluation threads could not start (${error instanceof Error ? error.message : String(error)})`);
+    return null;
   }
 }

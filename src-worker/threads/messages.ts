@@ -4,7 +4,8 @@ import type { TrainerConfig } from '../train/trainer';
 
 /**
  * What a training replica thread (train-thread.ts) and its pool (replica-pool.ts)
- * exchange. Weights and gradients travel through shared memory, never through
+ * exchange (and the inference threads of evaluations, which use the same entry and the
+ * same shared weights without gradients). Weights and gradients travel through shared memory, never through
  * messages: `params` holds the weights (every variable's values, one after the other,
  * in the trainable order), `m` and `v` Adam's moments, `grads` one such block per
  * replica, and `control[0]` the weights' version, bumped (atomically) after every
@@ -21,6 +22,7 @@ export interface ReplicaThreadData {
   params: SharedArrayBuffer;
   m: SharedArrayBuffer;
   v: SharedArrayBuffer;
+  /** Empty for threads that only infer (no gradient, no optimizer step). */
   grads: SharedArrayBuffer;
   /** How many replicas write into `grads`. */
   count: number;
@@ -48,11 +50,27 @@ export interface UpdateRequest {
   to: number;
 }
 
-export type ToReplica = StepRequest | UpdateRequest;
+/**
+ * IWAE estimates of one batch at the shared weights (train/evaluate.ts): `noise` holds the
+ * normal draws VaeTrainer.iwaeNoise made for it on the coordinator, so the thread computes
+ * exactly what the coordinator would.
+ */
+export interface IwaeRequest {
+  type: 'iwae';
+  id: number;
+  batch: Float32Array;
+  n: number;
+  k: number;
+  noise: Float32Array[];
+  labels: Int32Array | null;
+}
+
+export type ToReplica = StepRequest | UpdateRequest | IwaeRequest;
 
 export type ToPool =
   | { type: 'ready' }
   | { type: 'updated'; id: number }
+  | { type: 'iwae'; id: number; values: Float64Array }
   | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[] }
   | { type: 'failed'; id: number | null; message: string };
 

@@ -3,14 +3,17 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../engine/tf';
 import { registerWasmKernels } from '../backends/wasm-kernels/register';
+import { replayNormals } from '../engine/random';
 import { adamRange } from '../train/data-parallel';
 import { VaeTrainer } from '../train/trainer';
-import { layout, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
+import { layout, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
 
 /**
  * A training replica: one worker thread with its own tfjs and wasm instance and a copy
  * of the model, computing the gradient of the rows it is sent at the weights in shared
- * memory (see train/data-parallel.ts). Built as its own entry (out/main/train-thread.js).
+ * memory (see train/data-parallel.ts), or the IWAE estimates of the batches it is sent
+ * (train/evaluate.ts: the test bound, the evaluation job). Built as its own entry
+ * (out/main/train-thread.js).
  */
 if (parentPort === null) throw new Error('train-thread runs as a worker thread');
 const port = parentPort;
@@ -31,18 +34,25 @@ async function start(): Promise<void> {
   }
   const { offsets, sizes, total } = layout(shapes);
   const params = new Float32Array(data.params);
-  const grads = new Float32Array(data.grads, data.index * total * 4, total);
-  const everyGrads = Array.from({ length: data.count }, (_, r) => new Float32Array(data.grads, r * total * 4, total));
+  // An inference thread's pool shares no gradient block.
+  const training = data.grads.byteLength > 0;
+  const grads = training ? new Float32Array(data.grads, data.index * total * 4, total) : new Float32Array(0);
+  const everyGrads = training ? Array.from({ length: data.count }, (_, r) => new Float32Array(data.grads, r * total * 4, total)) : [];
   const state = { parameters: params, m: new Float32Array(data.m), v: new Float32Array(data.v) };
   const control = new Int32Array(data.control);
   let version = -1;
 
-  const step = async (request: StepRequest): Promise<void> => {
+  // The shared weights, read again only after the coordinator (or an update) has changed them.
+  const takeWeights = (): void => {
     const current = Atomics.load(control, 0);
     if (current !== version) {
       trainer.setParameterValues(offsets.map((offset, i) => params.subarray(offset, offset + sizes[i]!)));
       version = current;
     }
+  };
+
+  const step = async (request: StepRequest): Promise<void> => {
+    takeWeights();
     const result = await trainer.gradients({
       batch: request.batch,
       corrupted: request.corrupted ?? request.batch,
@@ -64,6 +74,13 @@ async function start(): Promise<void> {
     }
   };
 
+  const iwae = async (request: IwaeRequest): Promise<void> => {
+    takeWeights();
+    const labels = request.labels ?? undefined;
+    const values = await trainer.iwaeLogLikelihood(request.batch, request.n, request.k, replayNormals(request.noise), labels);
+    port.postMessage({ type: 'iwae', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
+  };
+
   // Every replica's gradient is in: this thread's slice of the optimizer step.
   const update = (request: UpdateRequest): void => {
     adamRange(request.step, request.from, request.to, sizes, everyGrads, state);
@@ -74,7 +91,7 @@ async function start(): Promise<void> {
   let queue = Promise.resolve();
   port.on('message', (request: ToReplica) => {
     queue = queue.then(() =>
-      (request.type === 'step' ? step(request) : Promise.resolve(update(request))).catch((error: unknown) =>
+      (request.type === 'step' ? step(request) : request.type === 'iwae' ? iwae(request) : Promise.resolve(update(request))).catch((error: unknown) =>
         post({ type: 'failed', id: request.id, message: why(error) }),
       ),
     );
