@@ -9,9 +9,10 @@ import { nodeBackendPlatform } from '../platform/node-backends';
 import { digitsFile, loadDigits, loadSampleDigits, type DigitSplit } from './digits';
 import { familiesBench, type FamilyRow } from './families';
 import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThroughput, type QualityResult } from './measure';
-import { printFamilies, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
+import { printEvaluationScaling, printFamilies, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
 import { physicalCores } from '../threads/cores';
 import { scalingCurve } from './scaling';
+import { evaluationScaling } from './evaluation-scaling';
 import { runTorchReference, torchAvailable, type TorchFigures } from './torch-reference';
 
 /**
@@ -52,6 +53,8 @@ const { values: args } = parseArgs({
     /** Only the multi-core scaling curve (no quality, no reference, no families). */
     'scaling-only': { type: 'boolean', default: false },
     'no-scaling': { type: 'boolean', default: false },
+    /** Test images of the IWAE evaluation's scaling rows (k: --k). */
+    'eval-images': { type: 'string', default: '128' },
     /** Only write the digits file the PyTorch script reads (to run it by hand), then exit. */
     'write-digits': { type: 'string' },
   },
@@ -114,6 +117,10 @@ async function main(): Promise<void> {
       rows.push({ label, points: await scalingCurve(spec, batch, maxThreads, seconds, rounds), torch: image.width === 28 ? torch?.conv : undefined });
     }
     printScaling(rows, batch, physicalCores(), rounds);
+    // The test IWAE bound on the same cores, beside the factor training reached in this run.
+    const evalSpec = { kind: 'conv' as const, image: { width: 28, height: 28, channels: 1 as const }, latent: 16, hidden: 256 };
+    const evalImages = Number(args['eval-images']);
+    printEvaluationScaling(await evaluationScaling(evalSpec, maxThreads, evalImages, k, seconds, rounds), rows[0]!.points, 'conv 28×28×1', evalImages, k, rounds);
   };
   if (args['scaling-only']) {
     await scaling(null);

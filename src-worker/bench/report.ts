@@ -3,6 +3,7 @@ import type { DigitSplit } from './digits';
 import type { FamilyRecipe, FamilyRow } from './families';
 import type { QualityResult, Throughput } from './measure';
 import type { ScalingPoint } from './scaling';
+import type { EvaluationPoint } from './evaluation-scaling';
 import type { TorchFigures, TorchModelFigures } from './torch-reference';
 
 /** The bench's printed tables: figures beside their reference and target. */
@@ -125,5 +126,29 @@ export function printScaling(rows: ScalingRow[], batch: number, cores: number, r
           `${pad(oneAlone ? `${(p.independentImagesPerSec / oneAlone).toFixed(2)}×` : '—', 11)}${versus}`,
       );
     }
+  }
+}
+
+/**
+ * The test IWAE bound by thread count, beside the factor data-parallel training reached
+ * with as many threads in the same run (the target: the same factor) and the 1.8× target
+ * of training; the bound must be the same figure on every count.
+ */
+export function printEvaluationScaling(points: EvaluationPoint[], training: ScalingPoint[], label: string, images: number, k: number, rounds: number): void {
+  console.log(
+    `\nTest IWAE evaluation across threads (wasm, ${images} test images at k = ${k}, batches spread over inference threads), test img/s, best of ${rounds}; ` +
+      `target: the factor training reaches with as many threads (this run's, beside), ≥ ${TARGET_SCALING_2}× on 2 cores`,
+  );
+  console.log(`${pad('model', 15)}${pad('threads', 9)}${pad('img/s', 10)}${pad('× 1 thread', 12)}${pad('training ×', 12)}same bound as 1 thread`);
+  const one = points.find((p) => p.threads === 1);
+  const trainingOne = training.find((p) => p.threads === 1)?.imagesPerSec;
+  for (const p of points) {
+    const trained = training.find((t) => t.threads === p.threads)?.imagesPerSec;
+    console.log(
+      `${pad(label, 15)}${pad(String(p.threads), 9)}${pad(fmt(p.imagesPerSec), 10)}` +
+        `${pad(one ? `${(p.imagesPerSec / one.imagesPerSec).toFixed(2)}×` : '—', 12)}` +
+        `${pad(trained && trainingOne ? `${(trained / trainingOne).toFixed(2)}×` : '—', 12)}` +
+        `${one ? (p.meanLogLikelihood === one.meanLogLikelihood ? `yes (${p.meanLogLikelihood.toFixed(4)} nats)` : `NO: ${p.meanLogLikelihood} vs ${one.meanLogLikelihood}`) : '—'}`,
+    );
   }
 }
