@@ -1,3 +1,4 @@
+import type { ChainNoise, ChainRows, ChainSetup } from '../impute/chain';
 import type { VaeSpec } from '../model/vae';
 import type { AdamUpdate } from '../train/data-parallel';
 import type { TrainerConfig } from '../train/trainer';
@@ -65,12 +66,19 @@ export interface IwaeRequest {
   labels: Int32Array | null;
 }
 
-export type ToReplica = StepRequest | UpdateRequest | IwaeRequest;
+/** Imputation chains a thread holds (impute/chain.ts): open some, move them one iteration, close them. */
+export type ChainsRequest =
+  | { type: 'chains-open'; id: number; key: number; setup: ChainSetup }
+  | { type: 'chains-step'; id: number; key: number; noise: ChainNoise }
+  | { type: 'chains-close'; id: number; key: number };
+
+export type ToReplica = StepRequest | UpdateRequest | IwaeRequest | ChainsRequest;
 
 export type ToPool =
   | { type: 'ready' }
   | { type: 'updated'; id: number }
   | { type: 'iwae'; id: number; values: Float64Array }
+  | { type: 'chains'; id: number; rows: ChainRows | null }
   | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[] }
   | { type: 'failed'; id: number | null; message: string };
 

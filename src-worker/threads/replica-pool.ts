@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { shardRanges, type AdamUpdate, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
+import type { ChainNoise, ChainRows, ChainSetup, ChainThreads } from '../impute/chain';
 import type { IwaeThreads } from '../train/evaluate';
 import type { BatchLabels, StepInputs } from '../train/trainer';
 import { layout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
@@ -44,7 +45,7 @@ interface Pending {
 }
 
 /** Threads that compute IWAE estimates at the weights written into `parameters` (then `published()`). */
-export interface InferenceReplicas extends IwaeThreads {
+export interface InferenceReplicas extends IwaeThreads, ChainThreads {
   readonly parameters: Float32Array;
   published(): void;
   close(): void;
@@ -60,7 +61,7 @@ export function startInferenceThreads(count: number, setup: ReplicaSetup, option
   return startThreads(count, setup, options, false);
 }
 
-async function startThreads(count: number, setup: ReplicaSetup, options: ReplicaThreadOptions, training: boolean): Promise<GradientReplicas> {
+async function startThreads(count: number, setup: ReplicaSetup, options: ReplicaThreadOptions, training: boolean): Promise<GradientReplicas & InferenceReplicas> {
   const script = options.script ?? replicaScript();
   if (script === undefined) throw new Error('the training thread script (train-thread.js) is missing from this build');
   const { offsets, sizes, total } = layout(setup.shapes);
@@ -219,6 +220,21 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
       const answer = await ask(thread % count, request, [rows.buffer, ...draws.map((values) => values.buffer)] as ArrayBuffer[]);
       if (answer.type !== 'iwae') throw new Error(`training thread ${(thread % count) + 1} answered ${answer.type} to an IWAE batch`);
       return answer.values;
+    },
+    async openChains(thread: number, key: number, chains: ChainSetup): Promise<void> {
+      if (broken) throw broken;
+      await ask(thread % count, { type: 'chains-open', id: nextId++, key, setup: chains });
+    },
+    async stepChains(thread: number, key: number, noise: ChainNoise): Promise<ChainRows> {
+      if (broken) throw broken;
+      const buffers = [noise.uniforms, noise.eps, noise.pixels, ...(noise.labelUniforms === null ? [] : [noise.labelUniforms])].map((v) => v.buffer as ArrayBuffer);
+      const answer = await ask(thread % count, { type: 'chains-step', id: nextId++, key, noise }, buffers);
+      if (answer.type !== 'chains' || answer.rows === null) throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to an imputation step`);
+      return answer.rows;
+    },
+    closeChains(thread: number, key: number): void {
+      // No answer: the thread frees them when it gets there.
+      if (!broken) threads[thread % count]!.postMessage({ type: 'chains-close', id: nextId++, key } satisfies ToReplica);
     },
     close,
   };

@@ -6,7 +6,8 @@ import { registerWasmKernels } from '../backends/wasm-kernels/register';
 import { replayNormals } from '../engine/random';
 import { adamRange } from '../train/data-parallel';
 import { VaeTrainer } from '../train/trainer';
-import { layout, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
+import { ChainImputer } from '../impute/chain';
+import { layout, type ChainsRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
 
 /**
  * A training replica: one worker thread with its own tfjs and wasm instance and a copy
@@ -81,6 +82,41 @@ async function start(): Promise<void> {
     port.postMessage({ type: 'iwae', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
   };
 
+  // Imputation chains held here, by key: the coordinator draws their noise and keeps the averages.
+  const chains = new Map<number, ChainImputer>();
+  const chainRequest = async (request: ChainsRequest): Promise<void> => {
+    if (request.type === 'chains-open') {
+      const { setup } = request;
+      takeWeights();
+      const problem = {
+        model: trainer.model,
+        decoder: trainer.decoder,
+        x: setup.x,
+        n: setup.n,
+        missing: setup.missing,
+        init: setup.init,
+        ...(setup.labels === null ? {} : { labels: setup.labels }),
+        classifier: trainer.classifier,
+      };
+      // Never drawn from: every iteration's noise comes with its request.
+      const options = { method: setup.metropolis ? ('metropolis' as const) : ('pseudo-gibbs' as const), samples: setup.samples, proposals: 0, iterations: setup.iterations, rng: replayNormals([]) };
+      chains.set(request.key, new ChainImputer(problem, options, setup.metropolis));
+      post({ type: 'chains', id: request.id, rows: null });
+      return;
+    }
+    const held = chains.get(request.key);
+    if (request.type === 'chains-close') {
+      held?.dispose();
+      chains.delete(request.key);
+      return;
+    }
+    if (held === undefined) throw new Error(`no chains ${request.key} on this thread`);
+    takeWeights();
+    const rows = await held.moveRows(request.noise);
+    const buffers = Object.values(rows).filter((v): v is Float32Array => v !== null).map((v) => v.buffer as ArrayBuffer);
+    port.postMessage({ type: 'chains', id: request.id, rows } satisfies ToPool, buffers);
+  };
+
   // Every replica's gradient is in: this thread's slice of the optimizer step.
   const update = (request: UpdateRequest): void => {
     adamRange(request.step, request.from, request.to, sizes, everyGrads, state);
@@ -91,7 +127,14 @@ async function start(): Promise<void> {
   let queue = Promise.resolve();
   port.on('message', (request: ToReplica) => {
     queue = queue.then(() =>
-      (request.type === 'step' ? step(request) : request.type === 'iwae' ? iwae(request) : Promise.resolve(update(request))).catch((error: unknown) =>
+      (request.type === 'step'
+        ? step(request)
+        : request.type === 'iwae'
+          ? iwae(request)
+          : request.type === 'update'
+            ? Promise.resolve(update(request))
+            : chainRequest(request)
+      ).catch((error: unknown) =>
         post({ type: 'failed', id: request.id, message: why(error) }),
       ),
     );
