@@ -5,14 +5,10 @@ import { iwaeBound, iwaeSummary } from './train/evaluate';
 import { evaluationOrder } from './train/eval-budget';
 import { chooseSplit } from './train/split';
 import { createTrainer } from './train/engine-trainer';
-import { chooseEvaluationThreads, loadCheckpoint, prepareJob, type JobContext } from './job';
-import { wasmBinaryDir } from './io/wasm-files';
-import { startInferenceThreads, type InferenceReplicas } from './threads/replica-pool';
-import type { EngineTrainer } from './train/engine-trainer';
-import type { ImageSet } from './train/images';
-import { modelSpec } from './train/model-spec';
+import { loadCheckpoint, prepareJob, type JobContext } from './job';
+import { startInferenceThreadsFor } from './threads/inference-threads';
+import type { InferenceReplicas } from './threads/replica-pool';
 import { VaeTrainer } from './train/trainer';
-import type { RunConfig } from '@shared/config';
 
 /**
  * On-demand honest evaluation of a saved model: the IWAE bound on the test split (all
@@ -39,9 +35,10 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
     try {
       trainer.importState(checkpoint.trainer);
       const started = performance.now();
-      threads = await startEvaluationThreads(trainer, config, images, backend, (note) =>
-        send({ type: 'backend', backend, notes: [...notes, note], ...(adapter && { adapter }) }),
-      );
+      const announce = (note: string): void => send({ type: 'backend', backend, notes: [...notes, note], ...(adapter && { adapter }) });
+      // A code model's bound is not split (its trainer is no VaeTrainer): chooseInferenceThreads says so.
+      threads = trainer instanceof VaeTrainer ? await startInferenceThreadsFor(trainer, config, images, backend, 'evaluation', announce) : null;
+      if (!(trainer instanceof VaeTrainer)) announce(`evaluation: 1 thread — a ${config.family}'s bound is not split across threads`);
       const order = evaluationOrder(test);
       const subset = start.images === undefined ? order : order.subarray(0, Math.min(order.length, start.images));
       const result = await iwaeBound(trainer, images, subset, config, start.iwaeSamples, {
@@ -86,40 +83,3 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
   }
 }
 
-/**
- * The threads the bound spreads over (chooseEvaluationThreads), holding the
- * checkpoint's weights from the start; null for one thread, or when they cannot start
- * (the bound then runs here, and the note says why).
- */
-async function startEvaluationThreads(
-  trainer: EngineTrainer,
-  config: RunConfig,
-  images: ImageSet,
-  backend: string,
-  announce: (note: string) => void,
-): Promise<InferenceReplicas | null> {
-  const chosen = chooseEvaluationThreads(config, images, backend);
-  if (chosen.threads <= 1 || !(trainer instanceof VaeTrainer)) {
-    announce(chosen.note);
-    return null;
-  }
-  const wasmDir = wasmBinaryDir();
-  try {
-    const threads = await startInferenceThreads(
-      chosen.threads,
-      { spec: modelSpec(config, images), config, shapes: trainer.parameterShapes() },
-      { backend: backend as 'wasm' | 'cpu', ...(wasmDir === undefined ? {} : { wasmDir }) },
-    );
-    let offset = 0;
-    for (const values of await trainer.parameterValues()) {
-      threads.parameters.set(values, offset);
-      offset += values.length;
-    }
-    threads.published();
-    announce(chosen.note);
-    return threads;
-  } catch (error) {
-    announce(`evaluation: 1 thread — the evaluation threads could not start (${error instanceof Error ? error.message : String(error)})`);
-    return null;
-  }
-}

@@ -11,7 +11,7 @@ import { toErrorShape } from './errors';
 import { encodeCheckpoint, readCheckpointFile, writeFileAtomic, type LoadedCheckpoint } from './io/checkpoint-file';
 import { loadPackedDataset, type LoadedDataset } from './io/dataset';
 import { encodePngBase64 } from './io/png';
-import { checkTrainingMemory, inferenceThreadsThatFit, threadsThatFit, WASM_HEAP_BYTES } from './model/memory';
+import { checkTrainingMemory, threadsThatFit, WASM_HEAP_BYTES } from './model/memory';
 import { classesOf } from './model/vae';
 import { nodeBackendPlatform } from './platform/node-backends';
 import { wasmBinaryDir } from './io/wasm-files';
@@ -21,7 +21,6 @@ import { checkModelFits, splitsSteps, type ParallelOptions } from './train/engin
 import { train, type TrainListener } from './train/loop';
 import { modelSpec } from './train/model-spec';
 import type { ImageSet } from './train/images';
-import { iwaeRowsPerChunk } from './train/trainer';
 import { chooseSplit } from './train/split';
 
 /**
@@ -123,32 +122,6 @@ export function chooseThreads(
         ? ` (${source} asked for ${asked}; lowered: ${Math.min(asked, splits)} replicas of this model would not fit in memory)`
         : ` (${source} asked for ${asked}; a batch of ${batch} images splits at most ${splits} way${splits === 1 ? '' : 's'}, ${MIN_ROWS_PER_THREAD} images per thread at least)`;
   return { threads: fits, notes: [threadsNote(fits, why)] };
-}
-
-/**
- * How many threads an evaluation (the IWAE bound of a saved model) spreads its batches
- * over: the run's `threads` or the physical cores, lowered — and saying so — for a code
- * model (its bound is exact and one pass), a backend with kernels of its own, or copies
- * of the model that would not fit in memory. Each thread computes whole batches, so no
- * batch size limits the count.
- */
-export function chooseEvaluationThreads(
-  config: RunConfig,
-  images: ImageSet,
-  backend: string,
-  machine: { cores: number; memoryBytes: number } = { cores: physicalCores(), memoryBytes: totalmem() },
-): { threads: number; note: string } {
-  const asked = config.threads ?? machine.cores;
-  const source = config.threads === undefined ? `the ${machine.cores} physical cores` : `threads ${config.threads}`;
-  const note = (threads: number, why = ''): string =>
-    `evaluation: ${threads} thread${threads === 1 ? '' : 's'}${threads > 1 ? ', one copy of the model each' : ''}${why}`;
-  if (asked <= 1) return { threads: 1, note: note(1) };
-  if (familyOf(config).engine !== 'gaussian') return { threads: 1, note: note(1, ` — a ${config.family}'s bound is one pass over its codes, not split`) };
-  if (backend !== 'wasm' && backend !== 'cpu') return { threads: 1, note: note(1, ` — threads split wasm work; ${backend} runs its own kernels`) };
-  const spec = modelSpec(config, images);
-  const rows = iwaeRowsPerChunk(images.shape.width * images.shape.height * images.shape.channels);
-  const fits = inferenceThreadsThatFit(spec, rows, asked, backend === 'wasm' ? WASM_HEAP_BYTES : machine.memoryBytes, machine.memoryBytes);
-  return { threads: fits, note: note(fits, fits < asked ? ` (${source} asked for ${asked}; lowered: ${asked} copies of this model would not fit in memory)` : '') };
 }
 
 /** Load a checkpoint the supervisor points at, refusing one that is damaged or swapped. */

@@ -182,6 +182,8 @@ export async function impute(session: ModelSession, request: InferRequestOf<'imp
       proposals: request.proposals,
       iterations: request.iterations,
       rng: createRng(request.seed, IMPUTE_STREAM),
+      // The chains split over the session's threads: the same imputation on any count.
+      threads: session.threads,
     },
   );
   const start = performance.now();

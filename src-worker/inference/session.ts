@@ -9,6 +9,9 @@ import type { VaeTrainer } from '../train/trainer';
 import type { VqVaeTrainer } from '../train/vq-trainer';
 import type { RunConfig } from '@shared/config';
 import type { LoadedCheckpoint } from '../io/checkpoint-file';
+import type { ChainThreads } from '../impute/chain';
+import { startInferenceThreadsFor } from '../threads/inference-threads';
+import type { InferenceReplicas } from '../threads/replica-pool';
 
 /** What every model session holds besides its trainer: the run's config, dataset and split. */
 export interface SessionBase {
@@ -32,6 +35,8 @@ export interface SessionBase {
 export interface ModelSession extends SessionBase {
   readonly kind: 'gaussian';
   readonly trainer: VaeTrainer;
+  /** Threads holding the model's weights since the session opened (imputation's chains); null: one thread. */
+  readonly threads: ChainThreads | null;
 }
 
 /** A VQ-VAE's session: a grid of discrete codes and its autoregressive prior instead of a Gaussian latent. */
@@ -94,15 +99,23 @@ export async function openModelSession(
     const why = error instanceof Error ? error.message : String(error);
     throw new ApiError('invalid_input', `The checkpoint of run ${open.runId} does not fit its model: ${why}`, { field: 'checkpoint' });
   }
+  // The threads get the weights once, now, while KL is measured here.
+  let threadCount = 1;
+  const starting: Promise<InferenceReplicas | null> =
+    opened.kind === 'gaussian'
+      ? startInferenceThreadsFor(opened.trainer, config, images, backend, 'inference', (_note, count) => (threadCount = count))
+      : Promise.resolve(null);
   // KL is measured on held-out images when there are any (what the model generalises to).
   const probe = split.test.length > 0 ? split.test : split.validation.length > 0 ? split.validation : split.train;
   let klPerDim: number[];
   try {
     klPerDim = await klPerDimension(trainer, images, probe.subarray(0, KL_IMAGES));
   } catch (error) {
+    (await starting)?.close();
     trainer.dispose();
     throw error;
   }
+  const threads = await starting;
   const dimsByKl = klPerDim.map((kl, dim) => ({ kl, dim })).sort((a, b) => b.kl - a.kl || a.dim - b.dim).map((e) => e.dim);
   const info: ModelSessionInfo = {
     latent: trainer.latent,
@@ -117,6 +130,7 @@ export async function openModelSession(
     dimsByKl,
     splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length },
     backend,
+    threads: threadCount,
     vq: trainer.codeGrid?.() ?? null,
   };
   const base: SessionBase = {
@@ -131,7 +145,10 @@ export async function openModelSession(
         throw new ApiError('invalid_input', `${field}: image ${index} does not exist (the dataset has ${images.count} images)`, { field });
       }
     },
-    dispose: () => trainer.dispose(),
+    dispose: () => {
+      threads?.close();
+      trainer.dispose();
+    },
   };
-  return { ...base, ...opened };
+  return opened.kind === 'gaussian' ? { ...base, ...opened, threads } : { ...base, ...opened };
 }
