@@ -9,10 +9,11 @@ import { nodeBackendPlatform } from '../platform/node-backends';
 import { digitsFile, loadDigits, loadSampleDigits, type DigitSplit } from './digits';
 import { familiesBench, type FamilyRow } from './families';
 import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThroughput, type QualityResult } from './measure';
-import { printEvaluationScaling, printFamilies, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
+import { printEvaluationScaling, printFamilies, printImputationScaling, type ImputationRow, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
 import { physicalCores } from '../threads/cores';
 import { scalingCurve } from './scaling';
 import { evaluationScaling } from './evaluation-scaling';
+import { imputationScaling } from './imputation-scaling';
 import { runTorchReference, torchAvailable, type TorchFigures } from './torch-reference';
 
 /**
@@ -121,6 +122,14 @@ async function main(): Promise<void> {
     const evalSpec = { kind: 'conv' as const, image: { width: 28, height: 28, channels: 1 as const }, latent: 16, hidden: 256 };
     const evalImages = Number(args['eval-images']);
     printEvaluationScaling(await evaluationScaling(evalSpec, maxThreads, evalImages, k, seconds, rounds), rows[0]!.points, 'conv 28×28×1', evalImages, k, rounds);
+    // Inpaint's chains on the same cores: K 6 (the default) and 16 (the most), MLP and conv.
+    const imputation: ImputationRow[] = [];
+    for (const kind of ['mlp', 'conv'] as const) {
+      for (const K of [6, 16]) {
+        imputation.push({ label: `${kind} 28×28×1`, K, points: await imputationScaling({ ...evalSpec, kind }, K, maxThreads, seconds / 2, rounds) });
+      }
+    }
+    printImputationScaling(imputation, rows[0]!.points, rounds);
   };
   if (args['scaling-only']) {
     await scaling(null);

@@ -4,6 +4,7 @@ import type { FamilyRecipe, FamilyRow } from './families';
 import type { QualityResult, Throughput } from './measure';
 import type { ScalingPoint } from './scaling';
 import type { EvaluationPoint } from './evaluation-scaling';
+import type { ImputationPoint } from './imputation-scaling';
 import type { TorchFigures, TorchModelFigures } from './torch-reference';
 
 /** The bench's printed tables: figures beside their reference and target. */
@@ -150,5 +151,33 @@ export function printEvaluationScaling(points: EvaluationPoint[], training: Scal
         `${pad(trained && trainingOne ? `${(trained / trainingOne).toFixed(2)}×` : '—', 12)}` +
         `${one ? (p.meanLogLikelihood === one.meanLogLikelihood ? `yes (${p.meanLogLikelihood.toFixed(4)} nats)` : `NO: ${p.meanLogLikelihood} vs ${one.meanLogLikelihood}`) : '—'}`,
     );
+  }
+}
+
+export interface ImputationRow {
+  label: string;
+  K: number;
+  points: ImputationPoint[];
+}
+
+/** Imputation's chains by thread count, beside training's factor in the same run; the imputation must be the same on every count. */
+export function printImputationScaling(rows: ImputationRow[], training: ScalingPoint[], rounds: number): void {
+  console.log(
+    `\nImputation across threads (wasm, Metropolis-within-Gibbs on one image, top half missing, K chains split over inference threads), iterations/s, best of ${rounds}; ` +
+      `target: the factor training reaches with as many threads (this run's, beside)`,
+  );
+  console.log(`${pad('model', 15)}${pad('K', 4)}${pad('threads', 9)}${pad('it/s', 9)}${pad('× 1 thread', 12)}${pad('training ×', 12)}same imputation as 1 thread`);
+  const trainingOne = training.find((p) => p.threads === 1)?.imagesPerSec;
+  for (const row of rows) {
+    const one = row.points.find((p) => p.threads === 1);
+    for (const p of row.points) {
+      const trained = training.find((t) => t.threads === p.threads)?.imagesPerSec;
+      console.log(
+        `${pad(row.label, 15)}${pad(String(row.K), 4)}${pad(String(p.threads), 9)}${pad(fmt(p.iterationsPerSec), 9)}` +
+          `${pad(one ? `${(p.iterationsPerSec / one.iterationsPerSec).toFixed(2)}×` : '—', 12)}` +
+          `${pad(trained && trainingOne ? `${(trained / trainingOne).toFixed(2)}×` : '—', 12)}` +
+          `${one ? (p.checksum === one.checksum ? 'yes' : `NO: Σ ${p.checksum} vs ${one.checksum}`) : '—'}`,
+      );
+    }
   }
 }
