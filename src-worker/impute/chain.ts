@@ -3,6 +3,7 @@ import type { Posterior } from '../model/vae';
 import { logPosterior, logPrior } from './latent';
 import type { ImputeDiagnostic, ImputeOptions, ImputeProblem } from './problem';
 import { BaseImputer, disposeAll, MeanAccumulator, replace, rowMoments } from './base';
+import { activationsPerImage, type ModelSizeSpec } from '@shared/model-size';
 import { shardRanges } from '../train/data-parallel';
 
 /**
@@ -291,6 +292,32 @@ export interface ChainThreads {
   openChains(thread: number, key: number, setup: ChainSetup): Promise<void>;
   stepChains(thread: number, key: number, noise: ChainNoise): Promise<ChainRows>;
   closeChains(thread: number, key: number): void;
+}
+
+/**
+ * The least work (activations of the model's passes, activationsPerImage × chains) a
+ * thread's share of an iteration must hold for splitting to pay: measured on 2 cores,
+ * shares of 126 k–168 k (conv 28×28, K 6–16) ran 1.0–1.1× the one-thread speed and an
+ * MLP's even slower (each share still dispatches every operation, and the rows go back
+ * and forth every iteration); shares of 370 k and 1 M (conv 64×64×3, K 6 and 16) ran
+ * 1.4× and 1.7× (docs/PERFORMANCE.md).
+ */
+export const MIN_CHAIN_WORK_PER_THREAD = 250_000;
+
+/**
+ * The threads worth splitting `n` images' K chains over: as many as keep each share at
+ * MIN_CHAIN_WORK_PER_THREAD or more (at most one per chain), or null when fewer than two.
+ */
+export function chainThreadsFor(threads: ChainThreads | null, spec: ModelSizeSpec, n: number, K: number): ChainThreads | null {
+  if (threads === null) return null;
+  const count = Math.min(threads.count, K, Math.floor((n * K * activationsPerImage(spec)) / MIN_CHAIN_WORK_PER_THREAD));
+  if (count < 2) return null;
+  return {
+    count,
+    openChains: (thread, key, setup) => threads.openChains(thread, key, setup),
+    stepChains: (thread, key, noise) => threads.stepChains(thread, key, noise),
+    closeChains: (thread, key) => threads.closeChains(thread, key),
+  };
 }
 
 let nextKey = 0;

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { createRng } from '../engine/random';
 import { createImputer } from '../impute/imputer';
-import type { ChainThreads } from '../impute/chain';
+import { chainThreadsFor, type ChainThreads } from '../impute/chain';
 import { wasmBinaryDir } from '../io/wasm-files';
 import { syntheticImages, useBackend } from '../testing/setup';
 import { createTrainer } from '../train/engine-trainer';
@@ -121,5 +121,19 @@ describe('imputation chains across threads', () => {
         trainer.dispose();
       }
     }
+  });
+});
+
+describe('when Inpaint splits the chains', () => {
+  const pool = { count: 8, openChains: () => Promise.resolve(), stepChains: () => Promise.reject(new Error('unused')), closeChains: () => {} } as ChainThreads;
+  const spec = (size: number, channels: 1 | 3, kind: 'mlp' | 'conv') => ({ kind, image: { width: size, height: size, channels }, latent: 16, hidden: 256 });
+
+  it('where each thread gets work enough: large conv models, over at most one thread per chain; never an MLP at 28×28', () => {
+    expect(chainThreadsFor(pool, spec(28, 1, 'mlp'), 1, 16)).toBeNull();
+    expect(chainThreadsFor(pool, spec(28, 1, 'conv'), 1, 16)).toBeNull();
+    expect(chainThreadsFor(pool, spec(64, 3, 'conv'), 1, 6)?.count).toBe(2);
+    expect(chainThreadsFor(pool, spec(64, 3, 'conv'), 1, 16)?.count).toBe(7);
+    expect(chainThreadsFor(pool, spec(64, 3, 'conv'), 40, 4)?.count).toBe(4);
+    expect(chainThreadsFor(null, spec(64, 3, 'conv'), 1, 16)).toBeNull();
   });
 });
