@@ -226,6 +226,15 @@ describe(`worker process (${workerJs})`, () => {
       // The worker says how many threads the bound used.
       expect(all(t, 'backend').at(-1)!.notes).toContain(threads === 1 ? 'evaluation: 1 thread' : 'evaluation: 2 threads, one copy of the model each');
     }
+    // Threads that cannot start: the bound runs on the worker's own thread, saying why, with the same figure.
+    const broken = join(dir, 'broken-eval-thread.mjs');
+    writeFileSync(broken, "throw new Error('this thread cannot load');\n");
+    const b = startWorker({ VAE_TRAIN_THREAD_JS: broken });
+    await b.next('hello');
+    b.send({ type: 'evaluate', runId: 1, config: { ...config, threads: 2 } as never, datasetPath: datasetPath(), datasetSha256: sha256Of(datasetPath()), checkpoint, iwaeSamples: 10 });
+    expect(await b.exited).toBe(0);
+    expect((b.messages.at(-1) as Message<'done'>).summary).toMatchObject({ iwae_threads: 1, test_nll: done.summary['test_nll'] });
+    expect(all(b, 'backend').at(-1)!.notes.at(-1)).toMatch(/^evaluation: 1 thread — its threads could not start \(training thread [12] failed: this thread cannot load\)$/);
   });
 
   it('budgets the automatic test bound: 300 test images at k = 5 000 would take minutes, it costs a quarter of training (3 s at least)', async () => {
