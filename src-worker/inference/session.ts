@@ -5,7 +5,7 @@ import type { LoadedDataset } from '../io/dataset';
 import { gatherBatch, gatherLabels } from '../train/images';
 import { openTrainer, type EngineTrainer } from '../train/engine-trainer';
 import { chooseSplit, type RunSplit } from '../train/split';
-import type { VaeTrainer } from '../train/trainer';
+import type { BatchLabels, VaeTrainer } from '../train/trainer';
 import type { VqVaeTrainer } from '../train/vq-trainer';
 import type { RunConfig } from '@shared/config';
 import type { LoadedCheckpoint } from '../io/checkpoint-file';
@@ -35,8 +35,8 @@ export interface SessionBase {
 export interface ModelSession extends SessionBase {
   readonly kind: 'gaussian';
   readonly trainer: VaeTrainer;
-  /** Threads holding the model's weights since the session opened (imputation's chains); null: one thread. */
-  readonly threads: ChainThreads | null;
+  /** Threads holding the model's weights since the session opened (imputation's chains, the latent map); null: one thread. */
+  readonly threads: (ChainThreads & EncodeThreads) | null;
 }
 
 /** A VQ-VAE's session: a grid of discrete codes and its autoregressive prior instead of a Gaussian latent. */
@@ -51,15 +51,33 @@ export type AnyModelSession = ModelSession | VqModelSession;
 const KL_IMAGES = 1000;
 export const ENCODE_BATCH = 256;
 
-/** Posterior means of the given images, [indices.length, latent] row-major, in batches. */
-export async function encodeMeans(trainer: VaeTrainer, images: LoadedDataset, indices: ArrayLike<number>): Promise<Float32Array> {
+/** Threads that encode batches at the session's weights (threads/replica-pool.ts under Node). */
+export interface EncodeThreads {
+  readonly count: number;
+  encodeMean(thread: number, batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array>;
+}
+
+/**
+ * Posterior means of the given images, [indices.length, latent] row-major, in batches
+ * of ENCODE_BATCH; with `threads`, batch i on thread i mod count (two queued per thread),
+ * each placed at its own rows: the same batches, so the same numbers on any count.
+ */
+export async function encodeMeans(trainer: VaeTrainer, images: LoadedDataset, indices: ArrayLike<number>, threads?: EncodeThreads | null): Promise<Float32Array> {
   const d = trainer.latent;
   const out = new Float32Array(indices.length * d);
-  for (let from = 0; from < indices.length; from += ENCODE_BATCH) {
+  const depth = threads && threads.count > 1 ? 2 * threads.count : 1;
+  const inFlight: Promise<void>[] = [];
+  for (let from = 0, batch = 0; from < indices.length; from += ENCODE_BATCH, batch++) {
     const to = Math.min(indices.length, from + ENCODE_BATCH);
     const labels = trainer.classes > 0 ? gatherLabels(images, indices, from, to) : undefined;
-    out.set(await trainer.encodeMean(gatherBatch(images, indices, from, to), to - from, labels), from * d);
+    const rows = gatherBatch(images, indices, from, to);
+    const encoded = depth > 1 ? threads!.encodeMean(batch, rows, to - from, labels) : trainer.encodeMean(rows, to - from, labels);
+    const placed = encoded.then((values) => out.set(values, from * d));
+    placed.catch(() => {});
+    inFlight.push(placed);
+    if (inFlight.length >= depth) await inFlight.shift();
   }
+  await Promise.all(inFlight);
   return out;
 }
 

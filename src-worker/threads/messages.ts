@@ -72,13 +72,23 @@ export type ChainsRequest =
   | { type: 'chains-step'; id: number; key: number; noise: ChainNoise }
   | { type: 'chains-close'; id: number; key: number };
 
-export type ToReplica = StepRequest | UpdateRequest | IwaeRequest | ChainsRequest;
+/** Posterior means of a batch (Explore's latent map: inference/session.ts encodeMeans). */
+export interface EncodeRequest {
+  type: 'encode';
+  id: number;
+  batch: Float32Array;
+  n: number;
+  labels: Int32Array | null;
+}
+
+export type ToReplica = StepRequest | UpdateRequest | IwaeRequest | ChainsRequest | EncodeRequest;
 
 export type ToPool =
   | { type: 'ready' }
   | { type: 'updated'; id: number }
   | { type: 'iwae'; id: number; values: Float64Array }
   | { type: 'chains'; id: number; rows: ChainRows | null }
+  | { type: 'encoded'; id: number; values: Float32Array }
   | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[] }
   | { type: 'failed'; id: number | null; message: string };
 

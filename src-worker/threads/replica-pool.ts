@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { shardRanges, type AdamUpdate, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { ChainNoise, ChainRows, ChainSetup, ChainThreads } from '../impute/chain';
+import type { EncodeThreads } from '../inference/session';
 import type { IwaeThreads } from '../train/evaluate';
 import type { BatchLabels, StepInputs } from '../train/trainer';
 import { layout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
@@ -45,7 +46,7 @@ interface Pending {
 }
 
 /** Threads that compute IWAE estimates at the weights written into `parameters` (then `published()`). */
-export interface InferenceReplicas extends IwaeThreads, ChainThreads {
+export interface InferenceReplicas extends IwaeThreads, ChainThreads, EncodeThreads {
   readonly parameters: Float32Array;
   published(): void;
   close(): void;
@@ -231,6 +232,14 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
       const answer = await ask(thread % count, { type: 'chains-step', id: nextId++, key, noise }, buffers);
       if (answer.type !== 'chains' || answer.rows === null) throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to an imputation step`);
       return answer.rows;
+    },
+    async encodeMean(thread: number, batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
+      if (broken) throw broken;
+      const rows = batch.slice();
+      const request: ToReplica = { type: 'encode', id: nextId++, batch: rows, n, labels: labels === undefined ? null : Int32Array.from(labels) };
+      const answer = await ask(thread % count, request, [rows.buffer as ArrayBuffer]);
+      if (answer.type !== 'encoded') throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to an encoding`);
+      return answer.values;
     },
     closeChains(thread: number, key: number): void {
       // No answer: the thread frees them when it gets there.

@@ -7,7 +7,7 @@ import { replayNormals } from '../engine/random';
 import { adamRange } from '../train/data-parallel';
 import { VaeTrainer } from '../train/trainer';
 import { ChainImputer } from '../impute/chain';
-import { layout, type ChainsRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
+import { layout, type ChainsRequest, type EncodeRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
 
 /**
  * A training replica: one worker thread with its own tfjs and wasm instance and a copy
@@ -117,6 +117,12 @@ async function start(): Promise<void> {
     port.postMessage({ type: 'chains', id: request.id, rows } satisfies ToPool, buffers);
   };
 
+  const encode = async (request: EncodeRequest): Promise<void> => {
+    takeWeights();
+    const values = await trainer.encodeMean(request.batch, request.n, request.labels ?? undefined);
+    port.postMessage({ type: 'encoded', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
+  };
+
   // Every replica's gradient is in: this thread's slice of the optimizer step.
   const update = (request: UpdateRequest): void => {
     adamRange(request.step, request.from, request.to, sizes, everyGrads, state);
@@ -133,7 +139,9 @@ async function start(): Promise<void> {
           ? iwae(request)
           : request.type === 'update'
             ? Promise.resolve(update(request))
-            : chainRequest(request)
+            : request.type === 'encode'
+              ? encode(request)
+              : chainRequest(request)
       ).catch((error: unknown) =>
         post({ type: 'failed', id: request.id, message: why(error) }),
       ),

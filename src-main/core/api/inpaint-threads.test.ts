@@ -65,3 +65,11 @@ describe('inpainting on a session with threads', () => {
     expect(twoMetropolis!.meanDataUrl).not.toBe(twoGibbs!.meanDataUrl);
   });
 });
+
+describe("Explore's latent map on a session with threads", () => {
+  it('encodes on the threads with the one-thread numbers', async () => {
+    const one = await core.call('explore.latentMap', { runId: runs[1], max: 20, manifoldSteps: 5 });
+    const two = await core.call('explore.latentMap', { runId: runs[2], max: 20, manifoldSteps: 5 });
+    expect(two).toEqual(one);
+  });
+});
