@@ -184,7 +184,7 @@ export async function impute(session: ModelSession, request: InferRequestOf<'imp
       iterations: request.iterations,
       rng: createRng(request.seed, IMPUTE_STREAM),
       // The chains split over the session's threads where an iteration is work enough: the same imputation on any count.
-      threads: chainThreadsFor(session.threads, trainer.model.spec, 1, request.samples),
+      threads: chainThreadsFor(session.threads(), trainer.model.spec, 1, request.samples),
     },
   );
   const start = performance.now();

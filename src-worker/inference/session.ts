@@ -35,8 +35,12 @@ export interface SessionBase {
 export interface ModelSession extends SessionBase {
   readonly kind: 'gaussian';
   readonly trainer: VaeTrainer;
-  /** Threads holding the model's weights since the session opened (imputation's chains, the latent map); null: one thread. */
-  readonly threads: (ChainThreads & EncodeThreads) | null;
+  /**
+   * Threads holding the model's weights since the session opened (imputation's chains,
+   * the latent map); null: one thread, or after one of them died (its request failed
+   * with the reason; later ones run on the worker's thread).
+   */
+  threads(): (ChainThreads & EncodeThreads) | null;
 }
 
 /** A VQ-VAE's session: a grid of discrete codes and its autoregressive prior instead of a Gaussian latent. */
@@ -168,5 +172,5 @@ export async function openModelSession(
       trainer.dispose();
     },
   };
-  return opened.kind === 'gaussian' ? { ...base, ...opened, threads } : { ...base, ...opened };
+  return opened.kind === 'gaussian' ? { ...base, ...opened, threads: () => (threads && threads.failed() === null ? threads : null) } : { ...base, ...opened };
 }

@@ -130,7 +130,7 @@ describe('the IWAE bound across threads', () => {
     }
   });
 
-  it('a thread that dies during the bound fails it with the reason', async () => {
+  it('a thread that dies during the bound fails it with the reason, and the pool says it failed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vae-iwae-thread-'));
     const { config, trainer } = await fixtureModel({});
     try {
@@ -139,6 +139,8 @@ describe('the IWAE bound across threads', () => {
       const threads = await threadsFor(config, trainer as VaeTrainer, 2, dies);
       try {
         await expect(iwaeBound(trainer, images, indicesOf(40), config, 8, control({ threads }))).rejects.toThrow(/thread \d exited \(code 9\)/);
+        // A model session asks this before its next request, and runs that one on its own thread.
+        expect(threads.failed()?.message).toMatch(/thread \d exited \(code 9\)/);
       } finally {
         threads.close();
       }

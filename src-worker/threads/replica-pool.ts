@@ -48,6 +48,8 @@ interface Pending {
 /** Threads that compute IWAE estimates at the weights written into `parameters` (then `published()`). */
 export interface InferenceReplicas extends IwaeThreads, ChainThreads, EncodeThreads {
   readonly parameters: Float32Array;
+  /** Why the threads can no longer answer (one died, or they were closed), or null. */
+  failed(): Error | null;
   published(): void;
   close(): void;
 }
@@ -213,6 +215,7 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
       await Promise.all(slices.map(([from, to], index) => ask(index, { type: 'update', id: nextId++, step, from, to })));
       Atomics.add(versions, 0, 1);
     },
+    failed: () => broken,
     async logLikelihood(thread: number, batch: Float32Array, n: number, k: number, noise: Float32Array[], labels?: BatchLabels): Promise<Float64Array> {
       if (broken) throw broken;
       const rows = batch.slice();
