@@ -382,6 +382,8 @@ export interface ModelSessionInfo {
   /** Images per split in the run's dataset. */
   splitCounts: Record<SplitName, number>;
   backend: string;
+  /** Threads the session's heavy work (imputation's chains) spreads over; absent in sessions from before threads. */
+  threads?: number;
   /**
    * A VQ-VAE's code grid, null for Gaussian latents. For a VQ-VAE `latent` counts the grid's
    * positions, and klPerDim/dimsByKl are per position: the average code cost −log π(k_i | k_<i).

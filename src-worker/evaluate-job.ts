@@ -6,6 +6,9 @@ import { evaluationOrder } from './train/eval-budget';
 import { chooseSplit } from './train/split';
 import { createTrainer } from './train/engine-trainer';
 import { loadCheckpoint, prepareJob, type JobContext } from './job';
+import { startInferenceThreadsFor } from './threads/inference-threads';
+import type { InferenceReplicas } from './threads/replica-pool';
+import { VaeTrainer } from './train/trainer';
 
 /**
  * On-demand honest evaluation of a saved model: the IWAE bound on the test split (all
@@ -17,7 +20,7 @@ import { loadCheckpoint, prepareJob, type JobContext } from './job';
 export async function runEvaluationJob(start: StartEvaluation, context: JobContext): Promise<number> {
   const { send } = context;
   try {
-    const { config, images } = await prepareJob(start.config, start.datasetPath, send, start.datasetSha256);
+    const { config, images, backend, notes, adapter } = await prepareJob(start.config, start.datasetPath, send, start.datasetSha256);
     const { checkpoint } = loadCheckpoint(start.checkpoint);
     const { test } = chooseSplit(images.count, images.split, config);
     if (test.length === 0) {
@@ -28,15 +31,21 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
       );
     }
     const trainer = createTrainer(config, images);
+    let threads: InferenceReplicas | null = null;
     try {
       trainer.importState(checkpoint.trainer);
       const started = performance.now();
+      const announce = (note: string): void => send({ type: 'backend', backend, notes: [...notes, note], ...(adapter && { adapter }) });
+      // A code model's bound is not split (its trainer is no VaeTrainer): chooseInferenceThreads says so.
+      threads = trainer instanceof VaeTrainer ? await startInferenceThreadsFor(trainer, config, images, backend, 'evaluation', announce) : null;
+      if (!(trainer instanceof VaeTrainer)) announce(`evaluation: 1 thread — a ${config.family}'s bound is not split across threads`);
       const order = evaluationOrder(test);
       const subset = start.images === undefined ? order : order.subarray(0, Math.min(order.length, start.images));
       const result = await iwaeBound(trainer, images, subset, config, start.iwaeSamples, {
         shouldStop: context.shouldStop,
         yieldToEventLoop: context.yieldToEventLoop,
         waitWhilePaused: context.waitWhilePaused,
+        threads,
         now: () => performance.now(),
         progress: (p) =>
           send({
@@ -56,7 +65,7 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
         return 0;
       }
       // Not budgeted: a zero replaces the automatic bound's budget in the run's summary.
-      const summary: Record<string, number> = { ...iwaeSummary(result, config.decoder, test.length), iwae_budget_seconds: 0 };
+      const summary: Record<string, number> = { ...iwaeSummary(result, config.decoder, test.length, threads?.count ?? 1), iwae_budget_seconds: 0 };
       const t = Math.round(checkpoint.progress.elapsedMs + (performance.now() - started));
       send({
         type: 'metrics',
@@ -65,6 +74,7 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
       send({ type: 'done', reason: 'finished', summary });
       return 0;
     } finally {
+      threads?.close();
       trainer.dispose();
     }
   } catch (error) {
@@ -72,3 +82,4 @@ export async function runEvaluationJob(start: StartEvaluation, context: JobConte
     return 1;
   }
 }
+

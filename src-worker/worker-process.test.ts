@@ -214,6 +214,27 @@ describe(`worker process (${workerJs})`, () => {
     // Same weights, k and seed as the end of the first run: the same figure.
     expect(done.summary['test_nll']).toBe((firstRun!.messages.at(-1) as Message<'done'>).summary['test_nll']);
     expect(all(s, 'metrics').flatMap((m) => m.points.map((p) => `${p.name}@${p.step}`)).sort()).toEqual(['iwae_k@10', 'test_bpd@10', 'test_nll@10']);
+    // Spread over one or two threads (the run's `threads`), the same figure to the last bit.
+    for (const threads of [1, 2]) {
+      const t = startWorker();
+      await t.next('hello');
+      t.send({ type: 'evaluate', runId: 1, config: { ...config, threads } as never, datasetPath: datasetPath(), datasetSha256: sha256Of(datasetPath()), checkpoint, iwaeSamples: 10 });
+      expect(await t.exited).toBe(0);
+      const summary = (t.messages.at(-1) as Message<'done'>).summary;
+      expect(summary['iwae_threads']).toBe(threads);
+      expect(summary['test_nll']).toBe(done.summary['test_nll']);
+      // The worker says how many threads the bound used.
+      expect(all(t, 'backend').at(-1)!.notes).toContain(threads === 1 ? 'evaluation: 1 thread' : 'evaluation: 2 threads, one copy of the model each');
+    }
+    // Threads that cannot start: the bound runs on the worker's own thread, saying why, with the same figure.
+    const broken = join(dir, 'broken-eval-thread.mjs');
+    writeFileSync(broken, "throw new Error('this thread cannot load');\n");
+    const b = startWorker({ VAE_TRAIN_THREAD_JS: broken });
+    await b.next('hello');
+    b.send({ type: 'evaluate', runId: 1, config: { ...config, threads: 2 } as never, datasetPath: datasetPath(), datasetSha256: sha256Of(datasetPath()), checkpoint, iwaeSamples: 10 });
+    expect(await b.exited).toBe(0);
+    expect((b.messages.at(-1) as Message<'done'>).summary).toMatchObject({ iwae_threads: 1, test_nll: done.summary['test_nll'] });
+    expect(all(b, 'backend').at(-1)!.notes.at(-1)).toMatch(/^evaluation: 1 thread — its threads could not start \(training thread [12] failed: this thread cannot load\)$/);
   });
 
   it('budgets the automatic test bound: 300 test images at k = 5 000 would take minutes, it costs a quarter of training (3 s at least)', async () => {

@@ -366,7 +366,7 @@ async function cmdEvaluate(core: Core, values: Values, positionals: string[], ou
       out.event(
         { type: 'result', command: 'evaluate', runId, summary: s },
         `Run #${runId}: test NLL ${fmt(s.test_nll)} nats (${fmt(s.test_bpd, 3)} bits/dim) on ${s.test_images} of ${s.test_images_total ?? s.test_images} test images, ` +
-          `IWAE k = ${s.iwae_k}, in ${fmt(s.iwae_seconds, 1)} s`,
+          `IWAE k = ${s.iwae_k}, in ${fmt(s.iwae_seconds, 1)} s${s.iwae_threads !== undefined && s.iwae_threads > 1 ? ` on ${s.iwae_threads} threads` : ''}`,
       );
       return;
     }

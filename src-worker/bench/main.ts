@@ -10,10 +10,12 @@ import { nodeBackendPlatform } from '../platform/node-backends';
 import { digitsFile, loadDigits, loadSampleDigits, type DigitSplit } from './digits';
 import { familiesBench, type FamilyRow } from './families';
 import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThroughput, type QualityResult } from './measure';
-import { printFamilies, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
+import { printEvaluationScaling, printFamilies, printImputationScaling, type ImputationRow, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
 import { physicalCores } from '../threads/cores';
 import { scalingCurve } from './scaling';
 import { scaledBench } from './scaled-bench';
+import { evaluationScaling } from './evaluation-scaling';
+import { imputationScaling } from './imputation-scaling';
 import { runTorchReference, torchAvailable, type TorchFigures } from './torch-reference';
 
 /**
@@ -67,6 +69,8 @@ const { values: args } = parseArgs({
     'scaled-test': { type: 'string' },
     'scaled-epochs': { type: 'string' },
     'scaled-k': { type: 'string', default: '16' },
+    /** Test images of the IWAE evaluation's scaling rows (k: --k). */
+    'eval-images': { type: 'string', default: '128' },
     /** Only write the digits file the PyTorch script reads (to run it by hand), then exit. */
     'write-digits': { type: 'string' },
   },
@@ -129,6 +133,18 @@ async function main(): Promise<void> {
       rows.push({ label, points: await scalingCurve(spec, batch, maxThreads, seconds, rounds), torch: image.width === 28 ? torch?.conv : undefined });
     }
     printScaling(rows, batch, physicalCores(), rounds);
+    // The test IWAE bound on the same cores, beside the factor training reached in this run.
+    const evalSpec = { kind: 'conv' as const, image: { width: 28, height: 28, channels: 1 as const }, latent: 16, hidden: 256 };
+    const evalImages = Number(args['eval-images']);
+    printEvaluationScaling(await evaluationScaling(evalSpec, maxThreads, evalImages, k, seconds, rounds), rows[0]!.points, 'conv 28×28×1', evalImages, k, rounds);
+    // Inpaint's chains on the same cores: K 6 (the default) and 16 (the most), MLP and conv.
+    const imputation: ImputationRow[] = [];
+    for (const kind of ['mlp', 'conv'] as const) {
+      for (const K of [6, 16]) {
+        imputation.push({ label: `${kind} 28×28×1`, K, points: await imputationScaling({ ...evalSpec, kind }, K, maxThreads, seconds / 2, rounds) });
+      }
+    }
+    printImputationScaling(imputation, rows[0]!.points, rounds);
   };
   if (args['scaling-only']) {
     await scaling(null);

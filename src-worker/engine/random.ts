@@ -78,3 +78,28 @@ export function createRng(seed: number, stream = 0): Rng {
     },
   };
 }
+
+/**
+ * A stream that hands out recorded draws: `normals(n)` answers the next array of
+ * `draws` (which must hold n values), so a computation given it reads exactly the
+ * numbers the recording stream gave, on whichever thread it runs. Only `normals`.
+ */
+export function replayNormals(draws: readonly Float32Array[]): Rng {
+  let next = 0;
+  const refuse = (): never => {
+    throw new Error('a replayed stream only answers normals()');
+  };
+  return {
+    uniform: refuse,
+    normal: refuse,
+    normals(n, std = 1) {
+      const values = draws[next++];
+      if (values === undefined || values.length !== n || std !== 1) {
+        throw new Error(`replayed draw ${next} has ${values?.length ?? 'no'} values, ${n} were asked for`);
+      }
+      return values;
+    },
+    getState: refuse,
+    setState: refuse,
+  };
+}

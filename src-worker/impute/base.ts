@@ -166,17 +166,22 @@ export abstract class BaseImputer implements Imputer {
 
   /** Noise for decoder.sample, [rows, D]. */
   protected pixelNoise(rows: number): tf.Tensor2D {
+    return tf.tensor2d(this.pixelNoiseValues(rows), [rows, this.obs.D]);
+  }
+
+  /** pixelNoise's values, [rows·D] row-major, from the seeded stream. */
+  protected pixelNoiseValues(rows: number): Float32Array {
     const D = this.obs.D;
-    if (this.problem.decoder.noise === 'normal') return this.normals(rows, D);
+    if (this.problem.decoder.noise === 'normal') return this.rng.normals(rows * D);
     const u = new Float32Array(rows * D);
     for (let i = 0; i < u.length; i++) u[i] = this.rng.uniform();
-    return tf.tensor2d(u, [rows, D]);
+    return u;
   }
 
   /** z = μ + σ ε from the encoder of `inputs` (with labels y), plus μ and log σ² (all kept by the caller's tidy). */
-  protected encodeSample(inputs: tf.Tensor2D, y?: tf.Tensor2D): { z: tf.Tensor2D; mu: tf.Tensor2D; logVar: tf.Tensor2D } {
+  protected encodeSample(inputs: tf.Tensor2D, y?: tf.Tensor2D, noise?: Float32Array): { z: tf.Tensor2D; mu: tf.Tensor2D; logVar: tf.Tensor2D } {
     const { mu, logVar } = this.problem.model.encode(inputs, y);
-    const eps = this.normals(inputs.shape[0], this.d);
+    const eps = noise === undefined ? this.normals(inputs.shape[0], this.d) : tf.tensor2d(noise, [inputs.shape[0], this.d]);
     return { z: tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logVar)), eps)) as tf.Tensor2D, mu, logVar };
   }
 

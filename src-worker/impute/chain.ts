@@ -3,6 +3,8 @@ import type { Posterior } from '../model/vae';
 import { logPosterior, logPrior } from './latent';
 import type { ImputeDiagnostic, ImputeOptions, ImputeProblem } from './problem';
 import { BaseImputer, disposeAll, MeanAccumulator, replace, rowMoments } from './base';
+import { activationsPerImage, type ModelSizeSpec } from '@shared/model-size';
+import { shardRanges } from '../train/data-parallel';
 
 /**
  * Pseudo-Gibbs (Rezende 2014) and Metropolis-within-Gibbs (Mattei & Frellsen 2018):
@@ -41,6 +43,8 @@ export class ChainImputer extends BaseImputer {
   private readonly classAverage = new MeanAccumulator();
   private accepted: tf.Scalar | null = null;
   private proposed = 0;
+  /** The chains' shares of the threads (threaded: the chains live there, this keeps the figures). */
+  private readonly remote: RemoteChains | null;
 
   constructor(
     problem: ImputeProblem,
@@ -49,31 +53,56 @@ export class ChainImputer extends BaseImputer {
   ) {
     super(problem, options);
     this.xhat = this.startFill(this.samples);
+    this.remote =
+      options.threads && options.threads.count > 1 && this.samples > 1 ? new RemoteChains(options.threads, problem, this.samples, metropolis, options.iterations) : null;
   }
 
   get samples(): number {
     return Math.max(1, this.options.samples);
   }
 
-  protected async advance(): Promise<void> {
-    const { model, decoder } = this.problem;
-    const K = this.samples;
-    const rows = this.n * K;
+  /**
+   * One iteration's random numbers, for all n·K chains, in the order the single-thread
+   * engine has always drawn them: the Metropolis coins, the label draws' uniforms, the
+   * encoder's noise, the pixel noise (row-major, row = image·K + chain).
+   */
+  private drawNoise(): ChainNoise {
+    const rows = this.n * this.samples;
     const uniforms = new Float32Array(rows);
     for (let i = 0; i < rows; i++) uniforms[i] = this.rng.uniform();
     const labelUniforms = this.labels?.uniforms(this.rng, rows) ?? null;
+    const eps = this.rng.normals(rows * this.d);
+    return { uniforms, labelUniforms, eps, pixels: this.pixelNoiseValues(rows) };
+  }
+
+  protected async advance(): Promise<void> {
+    const noise = this.drawNoise();
+    const first = this.z === null;
+    const rows = this.remote ? await this.remote.step(noise, this.n) : this.propose(noise);
+    this.accumulate(rows, this.metropolis && !first);
+  }
+
+  /**
+   * The chains' move from the given noise: each row's new state (kept here) and what the
+   * averages take of it. Row by row: a chain's figures do not depend on the other rows
+   * (ChainRows), so a thread holding some of the chains computes theirs exactly.
+   */
+  propose(noise: ChainNoise): ChainRowTensors {
+    const { model, decoder } = this.problem;
+    const K = this.samples;
+    const rows = this.n * K;
     const first = this.z === null;
     const scored = this.metropolis && !first;
     const result = tf.tidy(() => {
       const labels = this.labels;
       const logQ = labels ? labels.logQ(this.xhat) : null;
-      const yStar = labels && logQ ? labels.draw(logQ, labelUniforms, K) : undefined;
-      const proposal = this.encodeSample(this.xhat, yStar);
+      const yStar = labels && logQ ? labels.draw(logQ, noise.labelUniforms, K) : undefined;
+      const proposal = this.encodeSample(this.xhat, yStar, noise.eps);
       const proposedOutput = model.decode(proposal.z, yStar);
       let z = proposal.z;
       let y = yStar;
       let output = proposedOutput;
-      let accepted: tf.Scalar = tf.scalar(0);
+      let accepted: tf.Tensor2D | undefined;
       let averaged: tf.Tensor2D | null = null;
       let averagedSquares: tf.Tensor2D | null = null;
       let classShare: tf.Tensor2D | undefined = yStar ? tf.clone(yStar) : undefined;
@@ -91,11 +120,11 @@ export class ChainImputer extends BaseImputer {
           return tf.add(logW, tf.sub(logPy, logQy)) as tf.Tensor1D;
         };
         const logAlpha = tf.sub(weight(proposal.z, proposedOutput, proposal, yStar), weight(this.z, this.output, posteriorNow, yNow));
-        const accept = tf.reshape(tf.less(tf.log(tf.tensor1d(uniforms)), logAlpha), [rows, 1]);
+        const accept = tf.reshape(tf.less(tf.log(tf.tensor1d(noise.uniforms)), logAlpha), [rows, 1]);
         z = tf.where(tf.tile(accept, [1, this.d]), proposal.z, this.z);
         // The decoder's raw output: D values, or a logistic mixture's 3·K per sub-pixel.
         output = tf.where(tf.tile(accept, [1, proposedOutput.shape[1]]), proposedOutput, this.output);
-        accepted = tf.sum(tf.cast(accept, 'float32'));
+        accepted = tf.cast(accept, 'float32') as tf.Tensor2D;
         // What the average adds is E[f(z_t+1) | z_t, z*] = α f(z*) + (1 − α) f(z_t), not
         // f(z_t+1): the same expectation, without the coin flip's noise (rejected
         // proposals still count, by their acceptance probability).
@@ -111,7 +140,7 @@ export class ChainImputer extends BaseImputer {
         }
       }
       const means = decoder.mean(output);
-      const draw = decoder.sample(output, this.pixelNoise(rows));
+      const draw = decoder.sample(output, tf.tensor2d(noise.pixels, [rows, this.obs.D]));
       return {
         z,
         y,
@@ -124,22 +153,54 @@ export class ChainImputer extends BaseImputer {
         accepted,
       };
     });
-    if (scored) {
-      this.proposed += rows;
-      const total = this.accepted ? tf.add(this.accepted, result.accepted) : tf.clone(result.accepted);
+    this.xhat = replace(this.xhat, result.xhat);
+    this.output = replace(this.output, result.output);
+    return {
+      z: result.z,
+      y: result.y ?? null,
+      means: result.means,
+      averaged: result.averaged,
+      averagedSquares: result.averagedSquares,
+      classShare: result.classShare ?? null,
+      accepted: result.accepted ?? null,
+    };
+  }
+
+  /** Takes one iteration's rows into the chains' state and the averages (all n·K rows, in order). */
+  private accumulate(result: ChainRowTensors, scored: boolean): void {
+    const K = this.samples;
+    if (scored && result.accepted) {
+      this.proposed += this.n * K;
+      const count = tf.sum(result.accepted) as tf.Scalar;
+      const total = this.accepted ? tf.add(this.accepted, count) : tf.clone(count);
+      count.dispose();
       this.accepted = replace(this.accepted, total as tf.Scalar);
     }
-    result.accepted.dispose();
-    this.xhat = replace(this.xhat, result.xhat);
+    result.accepted?.dispose();
     this.z = replace(this.z, result.z);
     if (result.y) this.y = replace(this.y, result.y);
-    this.output = replace(this.output, result.output);
     this.current = replace(this.current, result.means);
     if (this.done + 1 > Math.floor(this.options.iterations / 2)) {
       this.average.add(result.averaged, this.n, K, result.averagedSquares);
       if (result.classShare && this.labels?.inferred) this.classAverage.add(result.classShare, this.n, K);
     }
-    disposeAll(result.averaged, result.averagedSquares, result.classShare ?? null);
+    disposeAll(result.averaged, result.averagedSquares, result.classShare);
+  }
+
+  /** A thread's part of a threaded imputation: moves its chains and answers their rows' values. */
+  async moveRows(noise: ChainNoise): Promise<ChainRows> {
+    const rows = this.propose(noise);
+    const read = async (t: tf.Tensor | null): Promise<Float32Array | null> => (t === null ? null : Float32Array.from(await t.data<'float32'>()));
+    try {
+      const [z, y, means, averaged, averagedSquares, classShare, accepted] = await Promise.all(
+        [rows.z, rows.y, rows.means, rows.averaged, rows.averagedSquares, rows.classShare, rows.accepted].map(read),
+      );
+      return { z: z!, y: y ?? null, means: means!, averaged: averaged!, averagedSquares: averagedSquares!, classShare: classShare ?? null, accepted: accepted ?? null };
+    } finally {
+      this.z = replace(this.z, rows.z);
+      if (rows.y) this.y = replace(this.y, rows.y);
+      disposeAll(rows.means, rows.averaged, rows.averagedSquares, rows.classShare, rows.accepted);
+    }
   }
 
   protected estimate(): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | null] {
@@ -183,8 +244,167 @@ export class ChainImputer extends BaseImputer {
   }
 
   protected release(): void {
+    this.remote?.close();
     disposeAll(this.xhat, this.z, this.y, this.output, this.current, this.accepted);
     this.average.dispose();
     this.classAverage.dispose();
+  }
+}
+
+/** One iteration's random numbers for n·K chains (ChainImputer.drawNoise), row = image·K + chain. */
+export interface ChainNoise {
+  uniforms: Float32Array;
+  labelUniforms: Float32Array | null;
+  eps: Float32Array;
+  pixels: Float32Array;
+}
+
+/** What an iteration leaves of each chain, [rows, ·] tensors (accepted: Metropolis's coins, from the second iteration). */
+export interface ChainRowTensors {
+  z: tf.Tensor2D;
+  y: tf.Tensor2D | null;
+  means: tf.Tensor2D;
+  averaged: tf.Tensor2D;
+  averagedSquares: tf.Tensor2D;
+  classShare: tf.Tensor2D | null;
+  accepted: tf.Tensor2D | null;
+}
+
+/** The same rows as values, row-major (what a thread answers). */
+export type ChainRows = { [K in keyof ChainRowTensors]: null extends ChainRowTensors[K] ? Float32Array | null : Float32Array };
+
+/** What a thread needs to hold some chains of an imputation (the model is its own). */
+export interface ChainSetup {
+  x: Float32Array;
+  n: number;
+  missing: Uint8Array;
+  init: Float32Array;
+  labels: Int32Array | null;
+  metropolis: boolean;
+  /** The thread's chains per image. */
+  samples: number;
+  iterations: number;
+}
+
+/** Threads that hold chains (threads/replica-pool.ts under Node), each part known by a key. */
+export interface ChainThreads {
+  readonly count: number;
+  openChains(thread: number, key: number, setup: ChainSetup): Promise<void>;
+  stepChains(thread: number, key: number, noise: ChainNoise): Promise<ChainRows>;
+  closeChains(thread: number, key: number): void;
+}
+
+/**
+ * The least work (activations of the model's passes, activationsPerImage × chains) a
+ * thread's share of an iteration must hold for splitting to pay: measured on 2 cores,
+ * shares of 126 k–168 k (conv 28×28, K 6–16) ran 1.0–1.1× the one-thread speed and an
+ * MLP's even slower (each share still dispatches every operation, and the rows go back
+ * and forth every iteration); shares of 370 k and 1 M (conv 64×64×3, K 6 and 16) ran
+ * 1.4× and 1.7× (docs/PERFORMANCE.md).
+ */
+export const MIN_CHAIN_WORK_PER_THREAD = 250_000;
+
+/**
+ * The threads worth splitting `n` images' K chains over: as many as keep each share at
+ * MIN_CHAIN_WORK_PER_THREAD or more (at most one per chain), or null when fewer than two.
+ */
+export function chainThreadsFor(threads: ChainThreads | null, spec: ModelSizeSpec, n: number, K: number): ChainThreads | null {
+  if (threads === null) return null;
+  const count = Math.min(threads.count, K, Math.floor((n * K * activationsPerImage(spec)) / MIN_CHAIN_WORK_PER_THREAD));
+  if (count < 2) return null;
+  return {
+    count,
+    openChains: (thread, key, setup) => threads.openChains(thread, key, setup),
+    stepChains: (thread, key, noise) => threads.stepChains(thread, key, noise),
+    closeChains: (thread, key) => threads.closeChains(thread, key),
+  };
+}
+
+let nextKey = 0;
+
+/**
+ * The K chains of every image split into contiguous parts, one per thread (the larger
+ * first): each thread moves its part from the noise drawn here for it, and the rows come
+ * back in chain order, so the averages, the acceptance and the snapshots are computed
+ * here from exactly the rows one thread would have made.
+ */
+class RemoteChains {
+  private readonly parts: { thread: number; key: number; from: number; to: number }[];
+  private readonly opened: Promise<void>;
+  private readonly widths: { labels: number; d: number; D: number; out: number };
+
+  constructor(
+    private readonly threads: ChainThreads,
+    problem: ImputeProblem,
+    private readonly K: number,
+    metropolis: boolean,
+    iterations = 0,
+  ) {
+    this.parts = shardRanges(K, Math.min(threads.count, K)).map(([from, to], thread) => ({ thread, key: nextKey++, from, to }));
+    const classes = problem.model.spec.classes ?? 0;
+    this.widths = { labels: classes, d: problem.model.spec.latent, D: problem.model.inputSize, out: 0 };
+    const labels = problem.labels === undefined ? null : Int32Array.from(problem.labels);
+    this.opened = Promise.all(
+      this.parts.map((part) =>
+        threads.openChains(part.thread, part.key, {
+          x: problem.x,
+          n: problem.n,
+          missing: problem.missing,
+          init: problem.init,
+          labels,
+          metropolis,
+          samples: part.to - part.from,
+          iterations,
+        }),
+      ),
+    ).then(() => undefined);
+    this.opened.catch(() => {});
+  }
+
+  /** Rows [image·K + from, image·K + to) of every image, `width` values each. */
+  private rowsOf(values: Float32Array, width: number, n: number, from: number, to: number): Float32Array {
+    const out = new Float32Array(n * (to - from) * width);
+    for (let i = 0; i < n; i++) out.set(values.subarray((i * this.K + from) * width, (i * this.K + to) * width), i * (to - from) * width);
+    return out;
+  }
+
+  async step(noise: ChainNoise, n: number): Promise<ChainRowTensors> {
+    await this.opened;
+    const { labels: C, d, D } = this.widths;
+    const answers = await Promise.all(
+      this.parts.map((part) =>
+        this.threads.stepChains(part.thread, part.key, {
+          uniforms: this.rowsOf(noise.uniforms, 1, n, part.from, part.to),
+          labelUniforms: noise.labelUniforms === null ? null : this.rowsOf(noise.labelUniforms, C, n, part.from, part.to),
+          eps: this.rowsOf(noise.eps, d, n, part.from, part.to),
+          pixels: this.rowsOf(noise.pixels, D, n, part.from, part.to),
+        }),
+      ),
+    );
+    const rows = n * this.K;
+    // Each part's rows back in their places, image by image.
+    const join = (pick: (rows: ChainRows) => Float32Array | null, width: number): tf.Tensor2D | null => {
+      if (answers.some((a) => pick(a) === null)) return null;
+      const out = new Float32Array(rows * width);
+      this.parts.forEach((part, p) => {
+        const values = pick(answers[p]!)!;
+        const span = (part.to - part.from) * width;
+        for (let i = 0; i < n; i++) out.set(values.subarray(i * span, (i + 1) * span), (i * this.K + part.from) * width);
+      });
+      return tf.tensor2d(out, [rows, width]);
+    };
+    return {
+      z: join((a) => a.z, d)!,
+      y: join((a) => a.y, C),
+      means: join((a) => a.means, D)!,
+      averaged: join((a) => a.averaged, D)!,
+      averagedSquares: join((a) => a.averagedSquares, D)!,
+      classShare: join((a) => a.classShare, C),
+      accepted: join((a) => a.accepted, 1),
+    };
+  }
+
+  close(): void {
+    for (const part of this.parts) this.threads.closeChains(part.thread, part.key);
   }
 }

@@ -3,6 +3,7 @@ import type { Rng } from '../engine/random';
 import type { Classifier } from '../model/classifier';
 import type { Vae } from '../model/vae';
 import type { DecoderLikelihood } from '../objectives/elbo';
+import type { ChainThreads } from './chain';
 
 /**
  * Missing-pixel imputation with a trained VAE (VAE-MATH.md, "Imputation"). x = (x_obs,
@@ -57,6 +58,11 @@ export interface ImputeOptions {
    * narrower than p(z|x_obs).
    */
   priorShare?: number;
+  /**
+   * Threads to split the chains over (pseudo-Gibbs and Metropolis-within-Gibbs; the other
+   * methods ignore it): the same imputation, bit for bit, on any count.
+   */
+  threads?: ChainThreads | null;
 }
 
 export interface ImputeDiagnostic {

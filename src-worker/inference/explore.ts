@@ -113,7 +113,7 @@ export async function latentMap(session: ModelSession, request: InferRequestOf<'
   const chosen = pool.subarray(0, request.max);
   const n = chosen.length;
   const d = session.trainer.latent;
-  const means = await encodeMeans(session.trainer, session.images, chosen);
+  const means = await encodeMeans(session.trainer, session.images, chosen, session.threads());
   await ctx.yieldToEventLoop();
   let coords: Float32Array;
   let explained: [number, number] | null = null;

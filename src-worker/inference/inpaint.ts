@@ -3,6 +3,7 @@ import { imputeMethods, type ImputeFrame, type InferPartials, type InferRequestO
 import { base64ToBytes, decodeMask } from '@shared/pixel-mask';
 import { createRng } from '../engine/random';
 import { evaluateImputation, expandMask, pixelMeans } from '../impute/evaluate';
+import { chainThreadsFor } from '../impute/chain';
 import { createImputer, type ImputeSnapshot } from '../impute/imputer';
 import { argMaxRows } from '../impute/labels';
 import { encodePngBase64 } from '../io/png';
@@ -182,6 +183,8 @@ export async function impute(session: ModelSession, request: InferRequestOf<'imp
       proposals: request.proposals,
       iterations: request.iterations,
       rng: createRng(request.seed, IMPUTE_STREAM),
+      // The chains split over the session's threads where an iteration is work enough: the same imputation on any count.
+      threads: chainThreadsFor(session.threads(), trainer.model.spec, 1, request.samples),
     },
   );
   const start = performance.now();

@@ -5,10 +5,13 @@ import type { LoadedDataset } from '../io/dataset';
 import { gatherBatch, gatherLabels } from '../train/images';
 import { openTrainer, type EngineTrainer } from '../train/engine-trainer';
 import { chooseSplit, type RunSplit } from '../train/split';
-import type { VaeTrainer } from '../train/trainer';
+import type { BatchLabels, VaeTrainer } from '../train/trainer';
 import type { VqVaeTrainer } from '../train/vq-trainer';
 import type { RunConfig } from '@shared/config';
 import type { LoadedCheckpoint } from '../io/checkpoint-file';
+import type { ChainThreads } from '../impute/chain';
+import { startInferenceThreadsFor } from '../threads/inference-threads';
+import type { InferenceReplicas } from '../threads/replica-pool';
 
 /** What every model session holds besides its trainer: the run's config, dataset and split. */
 export interface SessionBase {
@@ -32,6 +35,12 @@ export interface SessionBase {
 export interface ModelSession extends SessionBase {
   readonly kind: 'gaussian';
   readonly trainer: VaeTrainer;
+  /**
+   * Threads holding the model's weights since the session opened (imputation's chains,
+   * the latent map); null: one thread, or after one of them died (its request failed
+   * with the reason; later ones run on the worker's thread).
+   */
+  threads(): (ChainThreads & EncodeThreads) | null;
 }
 
 /** A VQ-VAE's session: a grid of discrete codes and its autoregressive prior instead of a Gaussian latent. */
@@ -46,15 +55,33 @@ export type AnyModelSession = ModelSession | VqModelSession;
 const KL_IMAGES = 1000;
 export const ENCODE_BATCH = 256;
 
-/** Posterior means of the given images, [indices.length, latent] row-major, in batches. */
-export async function encodeMeans(trainer: VaeTrainer, images: LoadedDataset, indices: ArrayLike<number>): Promise<Float32Array> {
+/** Threads that encode batches at the session's weights (threads/replica-pool.ts under Node). */
+export interface EncodeThreads {
+  readonly count: number;
+  encodeMean(thread: number, batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array>;
+}
+
+/**
+ * Posterior means of the given images, [indices.length, latent] row-major, in batches
+ * of ENCODE_BATCH; with `threads`, batch i on thread i mod count (two queued per thread),
+ * each placed at its own rows: the same batches, so the same numbers on any count.
+ */
+export async function encodeMeans(trainer: VaeTrainer, images: LoadedDataset, indices: ArrayLike<number>, threads?: EncodeThreads | null): Promise<Float32Array> {
   const d = trainer.latent;
   const out = new Float32Array(indices.length * d);
-  for (let from = 0; from < indices.length; from += ENCODE_BATCH) {
+  const depth = threads && threads.count > 1 ? 2 * threads.count : 1;
+  const inFlight: Promise<void>[] = [];
+  for (let from = 0, batch = 0; from < indices.length; from += ENCODE_BATCH, batch++) {
     const to = Math.min(indices.length, from + ENCODE_BATCH);
     const labels = trainer.classes > 0 ? gatherLabels(images, indices, from, to) : undefined;
-    out.set(await trainer.encodeMean(gatherBatch(images, indices, from, to), to - from, labels), from * d);
+    const rows = gatherBatch(images, indices, from, to);
+    const encoded = depth > 1 ? threads!.encodeMean(batch, rows, to - from, labels) : trainer.encodeMean(rows, to - from, labels);
+    const placed = encoded.then((values) => out.set(values, from * d));
+    placed.catch(() => {});
+    inFlight.push(placed);
+    if (inFlight.length >= depth) await inFlight.shift();
   }
+  await Promise.all(inFlight);
   return out;
 }
 
@@ -94,15 +121,23 @@ export async function openModelSession(
     const why = error instanceof Error ? error.message : String(error);
     throw new ApiError('invalid_input', `The checkpoint of run ${open.runId} does not fit its model: ${why}`, { field: 'checkpoint' });
   }
+  // The threads get the weights once, now, while KL is measured here.
+  let threadCount = 1;
+  const starting: Promise<InferenceReplicas | null> =
+    opened.kind === 'gaussian'
+      ? startInferenceThreadsFor(opened.trainer, config, images, backend, 'inference', (_note, count) => (threadCount = count))
+      : Promise.resolve(null);
   // KL is measured on held-out images when there are any (what the model generalises to).
   const probe = split.test.length > 0 ? split.test : split.validation.length > 0 ? split.validation : split.train;
   let klPerDim: number[];
   try {
     klPerDim = await klPerDimension(trainer, images, probe.subarray(0, KL_IMAGES));
   } catch (error) {
+    (await starting)?.close();
     trainer.dispose();
     throw error;
   }
+  const threads = await starting;
   const dimsByKl = klPerDim.map((kl, dim) => ({ kl, dim })).sort((a, b) => b.kl - a.kl || a.dim - b.dim).map((e) => e.dim);
   const info: ModelSessionInfo = {
     latent: trainer.latent,
@@ -117,6 +152,7 @@ export async function openModelSession(
     dimsByKl,
     splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length },
     backend,
+    threads: threadCount,
     vq: trainer.codeGrid?.() ?? null,
   };
   const base: SessionBase = {
@@ -131,7 +167,10 @@ export async function openModelSession(
         throw new ApiError('invalid_input', `${field}: image ${index} does not exist (the dataset has ${images.count} images)`, { field });
       }
     },
-    dispose: () => trainer.dispose(),
+    dispose: () => {
+      threads?.close();
+      trainer.dispose();
+    },
   };
-  return { ...base, ...opened };
+  return opened.kind === 'gaussian' ? { ...base, ...opened, threads: () => (threads && threads.failed() === null ? threads : null) } : { ...base, ...opened };
 }

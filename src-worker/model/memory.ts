@@ -51,3 +51,18 @@ export function threadsThatFit(spec: VaeSpec, batch: number, requested: number, 
   }
   return 1;
 }
+
+/**
+ * The most inference threads, at most `requested`, that fit (train/evaluate.ts): each
+ * holds the weights and the activations of one decoder call of `rows` rows in its own
+ * wasm heap (`heapBytes` each); all of them, plus the coordinating model and the shared
+ * weights, in `machineBytes`. 1 when two do not fit.
+ */
+export function inferenceThreadsThatFit(spec: VaeSpec, rows: number, requested: number, heapBytes: number, machineBytes: number): number {
+  const params = parameterCount(spec);
+  const thread = 4 * (params + rows * activationsPerImage(spec));
+  for (let threads = requested; threads > 1; threads--) {
+    if (thread <= heapBytes && threads * thread + 4 * 2 * params <= machineBytes) return threads;
+  }
+  return 1;
+}

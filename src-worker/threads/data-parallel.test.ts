@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { splitIndices } from '@shared/random';
+import { replayNormals } from '../engine/random';
 import { wasmBinaryDir } from '../io/wasm-files';
 import { syntheticImages, useBackend } from '../testing/setup';
 import { adamRange, DataParallelTrainer, shardRanges, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
@@ -140,6 +141,7 @@ describe('data-parallel training', () => {
           load();
           return Promise.resolve();
         },
+        logLikelihood: (_thread, batch, n, k, noise, labels) => replica.iwaeLogLikelihood(batch, n, k, replayNormals(noise), labels),
         close: () => replica.dispose(),
       };
     };

@@ -1,10 +1,12 @@
+import type { ChainNoise, ChainRows, ChainSetup } from '../impute/chain';
 import type { VaeSpec } from '../model/vae';
 import type { AdamUpdate } from '../train/data-parallel';
 import type { TrainerConfig } from '../train/trainer';
 
 /**
  * What a training replica thread (train-thread.ts) and its pool (replica-pool.ts)
- * exchange. Weights and gradients travel through shared memory, never through
+ * exchange (and the inference threads of evaluations, which use the same entry and the
+ * same shared weights without gradients). Weights and gradients travel through shared memory, never through
  * messages: `params` holds the weights (every variable's values, one after the other,
  * in the trainable order), `m` and `v` Adam's moments, `grads` one such block per
  * replica, and `control[0]` the weights' version, bumped (atomically) after every
@@ -21,6 +23,7 @@ export interface ReplicaThreadData {
   params: SharedArrayBuffer;
   m: SharedArrayBuffer;
   v: SharedArrayBuffer;
+  /** Empty for threads that only infer (no gradient, no optimizer step). */
   grads: SharedArrayBuffer;
   /** How many replicas write into `grads`. */
   count: number;
@@ -48,11 +51,44 @@ export interface UpdateRequest {
   to: number;
 }
 
-export type ToReplica = StepRequest | UpdateRequest;
+/**
+ * IWAE estimates of one batch at the shared weights (train/evaluate.ts): `noise` holds the
+ * normal draws VaeTrainer.iwaeNoise made for it on the coordinator, so the thread computes
+ * exactly what the coordinator would.
+ */
+export interface IwaeRequest {
+  type: 'iwae';
+  id: number;
+  batch: Float32Array;
+  n: number;
+  k: number;
+  noise: Float32Array[];
+  labels: Int32Array | null;
+}
+
+/** Imputation chains a thread holds (impute/chain.ts): open some, move them one iteration, close them. */
+export type ChainsRequest =
+  | { type: 'chains-open'; id: number; key: number; setup: ChainSetup }
+  | { type: 'chains-step'; id: number; key: number; noise: ChainNoise }
+  | { type: 'chains-close'; id: number; key: number };
+
+/** Posterior means of a batch (Explore's latent map: inference/session.ts encodeMeans). */
+export interface EncodeRequest {
+  type: 'encode';
+  id: number;
+  batch: Float32Array;
+  n: number;
+  labels: Int32Array | null;
+}
+
+export type ToReplica = StepRequest | UpdateRequest | IwaeRequest | ChainsRequest | EncodeRequest;
 
 export type ToPool =
   | { type: 'ready' }
   | { type: 'updated'; id: number }
+  | { type: 'iwae'; id: number; values: Float64Array }
+  | { type: 'chains'; id: number; rows: ChainRows | null }
+  | { type: 'encoded'; id: number; values: Float32Array }
   | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[] }
   | { type: 'failed'; id: number | null; message: string };
 

@@ -2,8 +2,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { shardRanges, type AdamUpdate, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
-import type { StepInputs } from '../train/trainer';
-import { layout, type ReplicaThreadData, type StepRequest, type ToPool, type UpdateRequest } from './messages';
+import type { ChainNoise, ChainRows, ChainSetup, ChainThreads } from '../impute/chain';
+import type { EncodeThreads } from '../inference/session';
+import type { IwaeThreads } from '../train/evaluate';
+import type { BatchLabels, StepInputs } from '../train/trainer';
+import { layout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
 
 /**
  * Training replicas on worker threads (Node's side of train/data-parallel.ts). Each
@@ -11,6 +14,10 @@ import { layout, type ReplicaThreadData, type StepRequest, type ToPool, type Upd
  * worker; weights, moments and gradients stay in SharedArrayBuffers (no message
  * carries a tensor), a step's rows go out in one message (moved, not copied), and each
  * thread applies the optimizer step to its slice of the weights.
+ *
+ * The same threads compute IWAE estimates (the test bound at the end of training, on
+ * the training replicas' weights); startInferenceThreads starts ones that only do that
+ * (the evaluation job), with the weights written once into shared memory.
  */
 
 /** The built thread entry beside this bundle (out/main/train-thread.js, out/bench/train-thread.mjs), or VAE_TRAIN_THREAD_JS. */
@@ -34,20 +41,38 @@ export interface ReplicaThreadOptions {
 }
 
 interface Pending {
-  resolve(answer: ReplicaGradients | null): void;
+  resolve(answer: ToPool): void;
   reject(error: Error): void;
 }
 
+/** Threads that compute IWAE estimates at the weights written into `parameters` (then `published()`). */
+export interface InferenceReplicas extends IwaeThreads, ChainThreads, EncodeThreads {
+  readonly parameters: Float32Array;
+  /** Why the threads can no longer answer (one died, or they were closed), or null. */
+  failed(): Error | null;
+  published(): void;
+  close(): void;
+}
+
 /** Starts `count` replica threads; rejects (and stops them all) when one cannot start. */
-export async function startReplicaThreads(count: number, setup: ReplicaSetup, options: ReplicaThreadOptions): Promise<GradientReplicas> {
+export function startReplicaThreads(count: number, setup: ReplicaSetup, options: ReplicaThreadOptions): Promise<GradientReplicas> {
+  return startThreads(count, setup, options, true);
+}
+
+/** Starts `count` threads that only infer: no moments, no gradient blocks. */
+export function startInferenceThreads(count: number, setup: ReplicaSetup, options: ReplicaThreadOptions): Promise<InferenceReplicas> {
+  return startThreads(count, setup, options, false);
+}
+
+async function startThreads(count: number, setup: ReplicaSetup, options: ReplicaThreadOptions, training: boolean): Promise<GradientReplicas & InferenceReplicas> {
   const script = options.script ?? replicaScript();
   if (script === undefined) throw new Error('the training thread script (train-thread.js) is missing from this build');
   const { offsets, sizes, total } = layout(setup.shapes);
   const shared = (floats: number): SharedArrayBuffer => new SharedArrayBuffer(floats * 4);
   const params = shared(total);
-  const m = shared(total);
-  const v = shared(total);
-  const grads = shared(count * total);
+  const m = shared(training ? total : 0);
+  const v = shared(training ? total : 0);
+  const grads = shared(training ? count * total : 0);
   const control = new SharedArrayBuffer(4);
   const versions = new Int32Array(control);
   const slices = shardRanges(total, count);
@@ -95,17 +120,7 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
         const waiting = pending.get(message.id);
         if (waiting === undefined) return;
         pending.delete(message.id);
-        if (message.type === 'updated') {
-          waiting.resolve(null);
-          return;
-        }
-        const region = index * total;
-        waiting.resolve({
-          loss: message.loss,
-          recon: message.recon,
-          kl: message.kl,
-          grads: message.present.map((present, i) => (present ? new Float32Array(grads, (region + offsets[i]!) * 4, sizes[i]) : null)),
-        });
+        waiting.resolve(message);
       });
       thread.on('error', (error) => {
         const wrapped = new Error(`training thread ${index + 1} failed: ${error.message}`);
@@ -144,11 +159,22 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
   }
 
   /** Sends one request to a thread and resolves with its answer. */
-  const ask = (index: number, request: StepRequest | UpdateRequest, transfer: ArrayBuffer[] = []): Promise<ReplicaGradients | null> =>
+  const ask = (index: number, request: ToReplica, transfer: ArrayBuffer[] = []): Promise<ToPool> =>
     new Promise((resolve, reject) => {
       pending.set(request.id, { resolve, reject });
       threads[index]!.postMessage(request, transfer);
     });
+  /** A step's answer: the loss terms, and views of the thread's gradient block. */
+  const gradientsOf = (index: number, message: ToPool): ReplicaGradients => {
+    if (message.type !== 'grads') throw new Error(`training thread ${index + 1} answered ${message.type} to a step`);
+    const region = index * total;
+    return {
+      loss: message.loss,
+      recon: message.recon,
+      kl: message.kl,
+      grads: message.present.map((present, i) => (present ? new Float32Array(grads, (region + offsets[i]!) * 4, sizes[i]) : null)),
+    };
+  };
 
   return {
     count,
@@ -169,7 +195,7 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
           const batch = shard.batch.slice();
           const corrupted = shard.corrupted === shard.batch ? null : shard.corrupted.slice();
           const eps = shard.eps.slice();
-          const request: StepRequest = {
+          const request: ToReplica = {
             type: 'step',
             id: nextId++,
             batch,
@@ -179,7 +205,8 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
             labels: shard.labels === undefined ? null : Int32Array.from(shard.labels),
             stepNumber: shard.stepNumber,
           };
-          return ask(index, request, [batch.buffer, eps.buffer, ...(corrupted === null ? [] : [corrupted.buffer])] as ArrayBuffer[]);
+          const transfer = [batch.buffer, eps.buffer, ...(corrupted === null ? [] : [corrupted.buffer])] as ArrayBuffer[];
+          return ask(index, request, transfer).then((answer) => gradientsOf(index, answer));
         }),
       );
     },
@@ -187,6 +214,39 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
       if (broken) throw broken;
       await Promise.all(slices.map(([from, to], index) => ask(index, { type: 'update', id: nextId++, step, from, to })));
       Atomics.add(versions, 0, 1);
+    },
+    failed: () => broken,
+    async logLikelihood(thread: number, batch: Float32Array, n: number, k: number, noise: Float32Array[], labels?: BatchLabels): Promise<Float64Array> {
+      if (broken) throw broken;
+      const rows = batch.slice();
+      const draws = noise.map((values) => values.slice());
+      const request: ToReplica = { type: 'iwae', id: nextId++, batch: rows, n, k, noise: draws, labels: labels === undefined ? null : Int32Array.from(labels) };
+      const answer = await ask(thread % count, request, [rows.buffer, ...draws.map((values) => values.buffer)] as ArrayBuffer[]);
+      if (answer.type !== 'iwae') throw new Error(`training thread ${(thread % count) + 1} answered ${answer.type} to an IWAE batch`);
+      return answer.values;
+    },
+    async openChains(thread: number, key: number, chains: ChainSetup): Promise<void> {
+      if (broken) throw broken;
+      await ask(thread % count, { type: 'chains-open', id: nextId++, key, setup: chains });
+    },
+    async stepChains(thread: number, key: number, noise: ChainNoise): Promise<ChainRows> {
+      if (broken) throw broken;
+      const buffers = [noise.uniforms, noise.eps, noise.pixels, ...(noise.labelUniforms === null ? [] : [noise.labelUniforms])].map((v) => v.buffer as ArrayBuffer);
+      const answer = await ask(thread % count, { type: 'chains-step', id: nextId++, key, noise }, buffers);
+      if (answer.type !== 'chains' || answer.rows === null) throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to an imputation step`);
+      return answer.rows;
+    },
+    async encodeMean(thread: number, batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
+      if (broken) throw broken;
+      const rows = batch.slice();
+      const request: ToReplica = { type: 'encode', id: nextId++, batch: rows, n, labels: labels === undefined ? null : Int32Array.from(labels) };
+      const answer = await ask(thread % count, request, [rows.buffer as ArrayBuffer]);
+      if (answer.type !== 'encoded') throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to an encoding`);
+      return answer.values;
+    },
+    closeChains(thread: number, key: number): void {
+      // No answer: the thread frees them when it gets there.
+      if (!broken) threads[thread % count]!.postMessage({ type: 'chains-close', id: nextId++, key } satisfies ToReplica);
     },
     close,
   };

@@ -3,14 +3,18 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../engine/tf';
 import { registerWasmKernels } from '../backends/wasm-kernels/register';
+import { replayNormals } from '../engine/random';
 import { adamRange } from '../train/data-parallel';
 import { VaeTrainer } from '../train/trainer';
-import { layout, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
+import { ChainImputer } from '../impute/chain';
+import { layout, type ChainsRequest, type EncodeRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
 
 /**
  * A training replica: one worker thread with its own tfjs and wasm instance and a copy
  * of the model, computing the gradient of the rows it is sent at the weights in shared
- * memory (see train/data-parallel.ts). Built as its own entry (out/main/train-thread.js).
+ * memory (see train/data-parallel.ts), or the IWAE estimates of the batches it is sent
+ * (train/evaluate.ts: the test bound, the evaluation job). Built as its own entry
+ * (out/main/train-thread.js).
  */
 if (parentPort === null) throw new Error('train-thread runs as a worker thread');
 const port = parentPort;
@@ -31,18 +35,25 @@ async function start(): Promise<void> {
   }
   const { offsets, sizes, total } = layout(shapes);
   const params = new Float32Array(data.params);
-  const grads = new Float32Array(data.grads, data.index * total * 4, total);
-  const everyGrads = Array.from({ length: data.count }, (_, r) => new Float32Array(data.grads, r * total * 4, total));
+  // An inference thread's pool shares no gradient block.
+  const training = data.grads.byteLength > 0;
+  const grads = training ? new Float32Array(data.grads, data.index * total * 4, total) : new Float32Array(0);
+  const everyGrads = training ? Array.from({ length: data.count }, (_, r) => new Float32Array(data.grads, r * total * 4, total)) : [];
   const state = { parameters: params, m: new Float32Array(data.m), v: new Float32Array(data.v) };
   const control = new Int32Array(data.control);
   let version = -1;
 
-  const step = async (request: StepRequest): Promise<void> => {
+  // The shared weights, read again only after the coordinator (or an update) has changed them.
+  const takeWeights = (): void => {
     const current = Atomics.load(control, 0);
     if (current !== version) {
       trainer.setParameterValues(offsets.map((offset, i) => params.subarray(offset, offset + sizes[i]!)));
       version = current;
     }
+  };
+
+  const step = async (request: StepRequest): Promise<void> => {
+    takeWeights();
     const result = await trainer.gradients({
       batch: request.batch,
       corrupted: request.corrupted ?? request.batch,
@@ -64,6 +75,54 @@ async function start(): Promise<void> {
     }
   };
 
+  const iwae = async (request: IwaeRequest): Promise<void> => {
+    takeWeights();
+    const labels = request.labels ?? undefined;
+    const values = await trainer.iwaeLogLikelihood(request.batch, request.n, request.k, replayNormals(request.noise), labels);
+    port.postMessage({ type: 'iwae', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
+  };
+
+  // Imputation chains held here, by key: the coordinator draws their noise and keeps the averages.
+  const chains = new Map<number, ChainImputer>();
+  const chainRequest = async (request: ChainsRequest): Promise<void> => {
+    if (request.type === 'chains-open') {
+      const { setup } = request;
+      takeWeights();
+      const problem = {
+        model: trainer.model,
+        decoder: trainer.decoder,
+        x: setup.x,
+        n: setup.n,
+        missing: setup.missing,
+        init: setup.init,
+        ...(setup.labels === null ? {} : { labels: setup.labels }),
+        classifier: trainer.classifier,
+      };
+      // Never drawn from: every iteration's noise comes with its request.
+      const options = { method: setup.metropolis ? ('metropolis' as const) : ('pseudo-gibbs' as const), samples: setup.samples, proposals: 0, iterations: setup.iterations, rng: replayNormals([]) };
+      chains.set(request.key, new ChainImputer(problem, options, setup.metropolis));
+      post({ type: 'chains', id: request.id, rows: null });
+      return;
+    }
+    const held = chains.get(request.key);
+    if (request.type === 'chains-close') {
+      held?.dispose();
+      chains.delete(request.key);
+      return;
+    }
+    if (held === undefined) throw new Error(`no chains ${request.key} on this thread`);
+    takeWeights();
+    const rows = await held.moveRows(request.noise);
+    const buffers = Object.values(rows).filter((v): v is Float32Array => v !== null).map((v) => v.buffer as ArrayBuffer);
+    port.postMessage({ type: 'chains', id: request.id, rows } satisfies ToPool, buffers);
+  };
+
+  const encode = async (request: EncodeRequest): Promise<void> => {
+    takeWeights();
+    const values = await trainer.encodeMean(request.batch, request.n, request.labels ?? undefined);
+    port.postMessage({ type: 'encoded', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
+  };
+
   // Every replica's gradient is in: this thread's slice of the optimizer step.
   const update = (request: UpdateRequest): void => {
     adamRange(request.step, request.from, request.to, sizes, everyGrads, state);
@@ -74,7 +133,16 @@ async function start(): Promise<void> {
   let queue = Promise.resolve();
   port.on('message', (request: ToReplica) => {
     queue = queue.then(() =>
-      (request.type === 'step' ? step(request) : Promise.resolve(update(request))).catch((error: unknown) =>
+      (request.type === 'step'
+        ? step(request)
+        : request.type === 'iwae'
+          ? iwae(request)
+          : request.type === 'update'
+            ? Promise.resolve(update(request))
+            : request.type === 'encode'
+              ? encode(request)
+              : chainRequest(request)
+      ).catch((error: unknown) =>
         post({ type: 'failed', id: request.id, message: why(error) }),
       ),
     );

@@ -3,6 +3,7 @@ import type { VaeSpec } from '../model/vae';
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON } from './adam';
 import type { ArtifactKind } from './epoch-images';
 import type { EngineTrainer, EpochView } from './engine-trainer';
+import type { IwaeThreads } from './evaluate';
 import type { RasterImage } from './grid';
 import type { BatchLabels, EvalSums, StepInputs, StepStats, TrainerConfig, TrainerState, VaeTrainer } from './trainer';
 
@@ -28,6 +29,7 @@ import type { BatchLabels, EvalSums, StepInputs, StepStats, TrainerConfig, Train
  * the batch means, so with several threads they are computed per shard (as every
  * data-parallel trainer does); one thread computes them over the whole batch.
  *
+ * The test IWAE bound runs on the replicas too (iwaeThreads, train/evaluate.ts).
  * Evaluation, images and checkpoints use the local trainer, whose weights and moments
  * are brought up to date from the shared ones first. No Node API here: the threads
  * are behind GradientReplicas (src-worker/threads/replica-pool.ts under Node).
@@ -59,7 +61,7 @@ export interface AdamUpdate {
  * trainable order; the replicas also apply the optimizer step, each to its own slice
  * of the weights, so no thread waits on one doing it all.
  */
-export interface GradientReplicas {
+export interface GradientReplicas extends IwaeThreads {
   readonly count: number;
   /** The weights the replicas compute at. */
   readonly parameters: Float32Array;
@@ -282,6 +284,14 @@ export class DataParallelTrainer implements EngineTrainer {
   iwaeLogLikelihood(batch: Float32Array, n: number, k: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
     this.catchUpLocal();
     return this.local.iwaeLogLikelihood(batch, n, k, rng, labels);
+  }
+  iwaeNoise(n: number, k: number, rng: Rng): Float32Array[] {
+    return this.local.iwaeNoise(n, k, rng);
+  }
+  /** The replicas, at the current weights, as the IWAE bound's threads. */
+  async iwaeThreads(): Promise<IwaeThreads> {
+    if (this.current === 'local') await this.takeFromLocal();
+    return this.replicas;
   }
   reconstruct(batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
     this.catchUpLocal();

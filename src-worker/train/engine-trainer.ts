@@ -4,6 +4,7 @@ import type { Rng } from '../engine/random';
 import { checkVaeSpec } from '../model/vae';
 import { checkVqSpec, type VqSpec } from '../model/vq';
 import type { ArtifactKind } from './epoch-images';
+import type { IwaeThreads } from './evaluate';
 import type { RasterImage } from './grid';
 import type { ImageSet } from './images';
 import { modelSpec } from './model-spec';
@@ -49,6 +50,13 @@ export interface EngineTrainer {
   beginEpoch?(epoch: number): void;
   /** A classifier q(y|x) (M2): the test accuracy is scored with it. */
   classify?(batch: Float32Array, n: number): Promise<{ labels: Int32Array; probabilities: Float32Array }>;
+  /**
+   * The normal draws iwaeLogLikelihood(·, n, k, rng) takes, drawn ahead (VaeTrainer.iwaeNoise):
+   * with them another thread computes the same estimates (train/evaluate.ts).
+   */
+  iwaeNoise?(n: number, k: number, rng: Rng): Float32Array[];
+  /** Threads the test IWAE bound may spread its batches over (data-parallel training's replicas). */
+  iwaeThreads?(): Promise<IwaeThreads>;
   /** A code model's codebook and grid, as Explore shows it. */
   codeGrid?(): { codebookSize: number; grid: [number, number]; priorTrained: boolean };
 }

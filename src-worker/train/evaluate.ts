@@ -1,10 +1,10 @@
 import type { RunConfig } from '@shared/config';
-import { createRng, STREAM } from '../engine/random';
+import { createRng, STREAM, type Rng } from '../engine/random';
 import { dequantize, nllReport } from '../objectives/iwae';
 import { gatherBatch, gatherLabels, type ImageSet } from './images';
 import { chooseEvaluationPlan, evaluationOrder, type EvaluationPlan } from './eval-budget';
 import type { EngineTrainer } from './engine-trainer';
-import { iwaeRowsPerChunk, type EvalSums } from './trainer';
+import { iwaeRowsPerChunk, type BatchLabels, type EvalSums } from './trainer';
 
 /** Passes over a split between steps: one-sample ELBO sums, and the IWAE bound. */
 export interface EvalControl {
@@ -112,11 +112,52 @@ export function iwaeImagesPerBatch(inputSize: number, k: number): number {
 }
 
 /**
+ * Threads the IWAE bound spreads its batches over (threads/replica-pool.ts under Node):
+ * each computes a batch's estimates at the shared weights from normal draws made here.
+ */
+export interface IwaeThreads {
+  readonly count: number;
+  /** Thread `thread` (mod count)'s estimates of one batch, from VaeTrainer.iwaeNoise's draws for it. */
+  logLikelihood(thread: number, batch: Float32Array, n: number, k: number, noise: Float32Array[], labels?: BatchLabels): Promise<Float64Array>;
+}
+
+export type IwaeControl = EvalControl & {
+  now: () => number;
+  progress?: (p: IwaeProgress) => void;
+  /** Spread the batches over these (absent, or one thread: this thread computes them). */
+  threads?: IwaeThreads | null;
+};
+
+/** Batches each thread has queued besides the one it computes, so none waits for the next. */
+const QUEUED_PER_THREAD = 2;
+
+/**
+ * One batch's estimates, on this thread, or on a thread of `threads` from noise drawn
+ * here. Either way the draws come from `rng` in the same order (the caller asks for the
+ * batches in order), so an image's estimate does not depend on the thread count.
+ */
+function batchEstimator(
+  trainer: EngineTrainer,
+  k: number,
+  rng: Rng,
+  threads: IwaeThreads | null | undefined,
+): (batch: Float32Array, n: number, labels: BatchLabels | undefined, index: number) => Promise<Float64Array> {
+  const noise = trainer.iwaeNoise?.bind(trainer);
+  if (!threads || threads.count <= 1 || noise === undefined) return (batch, n, labels) => trainer.iwaeLogLikelihood(batch, n, k, rng, labels);
+  return (batch, n, labels, index) => threads.logLikelihood(index % threads.count, batch, n, k, noise(n, k, rng), labels);
+}
+
+/**
  * The IWAE bound with k samples, averaged over `indices` in their order, or null when
  * stopped before the first batch. Stopped later, it answers the mean over the images
  * read so far, marked `partial`. Gaussian decoders are scored on uniformly dequantized
  * pixels and reported with D·ln 256 added (VAE-MATH.md); the same seed draws the same
  * samples every time.
+ *
+ * With `control.threads`, batch i is computed by thread i mod count (a few batches
+ * queued per thread), its dequantization and importance noise drawn here in batch
+ * order, its estimates summed here in batch order: the figure is the one-thread figure
+ * exactly, whatever the count. A stop is answered after the batches already handed out.
  */
 export async function iwaeBound(
   trainer: EngineTrainer,
@@ -124,7 +165,7 @@ export async function iwaeBound(
   indices: Int32Array,
   config: Pick<RunConfig, 'seed' | 'decoder'>,
   k: number,
-  control: EvalControl & { now: () => number; progress?: (p: IwaeProgress) => void },
+  control: IwaeControl,
 ): Promise<IwaeResult | null> {
   const rng = createRng(config.seed, STREAM.iwae);
   const started = control.now();
@@ -145,23 +186,38 @@ export async function iwaeBound(
       seconds: (control.now() - started) / 1000,
     };
   };
+  const estimate = batchEstimator(trainer, k, rng, control.threads);
+  const threads = control.threads && control.threads.count > 1 && trainer.iwaeNoise ? control.threads.count : 1;
+  const depth = threads > 1 ? threads * (1 + QUEUED_PER_THREAD) : 1;
   const perBatch = iwaeImagesPerBatch(trainer.inputSize, k);
-  for (let from = 0; from < indices.length; from += perBatch) {
-    const to = Math.min(indices.length, from + perBatch);
-    const clean = gatherBatch(images, indices, from, to);
-    if (binaryData) binaryData = clean.every((v) => v === 0 || v === 1);
-    const batch = config.decoder === 'gaussian' ? dequantize(clean, rng) : clean;
-    const labels = trainer.classes > 0 ? gatherLabels(images, indices, from, to) : undefined;
-    for (const value of await trainer.iwaeLogLikelihood(batch, to - from, k, rng, labels)) sum += value;
-    done = to;
+  const inFlight: { to: number; values: Promise<Float64Array> }[] = [];
+  let from = 0;
+  let batches = 0;
+  let stopped = false;
+  while ((!stopped && from < indices.length) || inFlight.length > 0) {
+    while (!stopped && from < indices.length && inFlight.length < depth) {
+      const to = Math.min(indices.length, from + perBatch);
+      const clean = gatherBatch(images, indices, from, to);
+      if (binaryData) binaryData = clean.every((v) => v === 0 || v === 1);
+      const batch = config.decoder === 'gaussian' ? dequantize(clean, rng) : clean;
+      const labels = trainer.classes > 0 ? gatherLabels(images, indices, from, to) : undefined;
+      const values = estimate(batch, to - from, labels, batches++);
+      // Awaited in order below; a failure of a later one is not left unhandled meanwhile.
+      values.catch(() => {});
+      inFlight.push({ to, values });
+      from = to;
+    }
+    const next = inFlight.shift()!;
+    for (const value of await next.values) sum += value;
+    done = next.to;
     if (control.progress) {
       const seconds = (control.now() - started) / 1000;
-      const rate = seconds > 0 ? to / seconds : 0;
-      control.progress({ done: to, total: indices.length, k, imagesPerSec: rate, etaSeconds: rate > 0 ? (indices.length - to) / rate : null });
+      const rate = seconds > 0 ? done / seconds : 0;
+      control.progress({ done, total: indices.length, k, imagesPerSec: rate, etaSeconds: rate > 0 ? (indices.length - done) / rate : null });
     }
-    if (await interrupted(control)) return to < indices.length ? result(true) : result(false);
+    if (!stopped && (await interrupted(control))) stopped = true;
   }
-  return result(false);
+  return result(stopped && done < indices.length);
 }
 
 /** Importance samples of the probe that prices the budgeted bound, at most. */
@@ -191,18 +247,27 @@ export async function budgetedIwaeBound(
   config: Pick<RunConfig, 'seed' | 'decoder'>,
   kAsked: number,
   budgetMs: number,
-  control: EvalControl & { now: () => number; progress?: (p: IwaeProgress) => void },
+  control: IwaeControl,
 ): Promise<BudgetedIwae | null> {
   const order = evaluationOrder(test);
   const probeK = Math.min(kAsked, PROBE_K);
-  const probeRows = order.subarray(0, Math.min(iwaeImagesPerBatch(trainer.inputSize, probeK), order.length));
+  const perBatch = iwaeImagesPerBatch(trainer.inputSize, probeK);
+  // With threads, one batch on each at once: the price of an image-sample on all of them.
+  const threads = control.threads && control.threads.count > 1 && trainer.iwaeNoise ? control.threads.count : 1;
+  const probeRows = order.subarray(0, Math.min(perBatch * threads, order.length));
   const probeRng = createRng(config.seed, STREAM.iwaeProbe);
-  const clean = gatherBatch(images, probeRows, 0, probeRows.length);
-  const batch = config.decoder === 'gaussian' ? dequantize(clean, probeRng) : clean;
-  const labels = trainer.classes > 0 ? gatherLabels(images, probeRows, 0, probeRows.length) : undefined;
+  const estimate = batchEstimator(trainer, probeK, probeRng, control.threads);
+  const probes: Promise<Float64Array>[] = [];
   control.progress?.({ done: 0, total: order.length, k: probeK, imagesPerSec: 0, etaSeconds: null });
   const t0 = control.now();
-  await trainer.iwaeLogLikelihood(batch, probeRows.length, probeK, probeRng, labels);
+  for (let from = 0, index = 0; from < probeRows.length; from += perBatch, index++) {
+    const to = Math.min(probeRows.length, from + perBatch);
+    const clean = gatherBatch(images, probeRows, from, to);
+    const batch = config.decoder === 'gaussian' ? dequantize(clean, probeRng) : clean;
+    const labels = trainer.classes > 0 ? gatherLabels(images, probeRows, from, to) : undefined;
+    probes.push(estimate(batch, to - from, labels, index));
+  }
+  await Promise.all(probes);
   const probeMs = control.now() - t0;
   if (await interrupted(control)) return null;
   const plan = chooseEvaluationPlan({
@@ -216,8 +281,10 @@ export async function budgetedIwaeBound(
 }
 
 /** The figures the IWAE evaluation adds to a run's summary and metric points. */
-export function iwaeSummary(result: IwaeResult, decoder: RunConfig['decoder'], testImagesTotal: number): Record<string, number> {
+export function iwaeSummary(result: IwaeResult, decoder: RunConfig['decoder'], testImagesTotal: number, threads = 1): Record<string, number> {
   return {
+    // Threads the batches were spread over (the figure is the same on any count).
+    iwae_threads: threads,
     test_nll: result.nll,
     test_bpd: result.bitsPerDim,
     iwae_k: result.k,

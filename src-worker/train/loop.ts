@@ -410,8 +410,11 @@ class TrainingRun {
     const test = this.split.test ?? new Int32Array(0);
     if (test.length === 0) return false;
     summary['train_seconds'] = Math.round(this.trainMs) / 1000;
+    // Data-parallel training's replicas hold the final weights: the bound spreads over them.
+    const threads = this.trainer.iwaeThreads ? await this.trainer.iwaeThreads() : null;
     const budgeted = await budgetedIwaeBound(this.trainer, this.images, test, config, config.iwaeSamples, evaluationBudgetMs(this.trainMs), {
       ...this.control,
+      threads,
       now: this.now,
       progress: (p) =>
         listener.progress({
@@ -428,7 +431,7 @@ class TrainingRun {
     const result = budgeted?.result ?? null;
     if (result !== null && budgeted !== null) {
       const figures: Record<string, number> = {
-        ...iwaeSummary(result, config.decoder, test.length),
+        ...iwaeSummary(result, config.decoder, test.length, threads?.count ?? 1),
         iwae_budget_seconds: Math.round(budgeted.budgetMs) / 1000,
         iwae_seconds: Math.round(result.seconds * 10 + budgeted.probeMs / 100) / 10,
       };

@@ -479,10 +479,28 @@ export class VaeTrainer {
     return out;
   }
 
+  /** Samples per decoder call of iwaeLogLikelihood: memory follows the decoder's output, 3·K times the image for a logistic mixture. */
+  private iwaeSamplesPerChunk(n: number, k: number): number {
+    return Math.max(1, Math.min(k, Math.floor(iwaeRowsPerChunk(this.outputWidth) / n)));
+  }
+
+  /**
+   * The normal draws iwaeLogLikelihood(batch, n, k, rng) takes from `rng`, in its order
+   * (one array per decoder call; M2: per class): drawn here, they let another thread
+   * compute the same estimates from a replay of them (engine/random.ts replayNormals).
+   */
+  iwaeNoise(n: number, k: number, rng: Rng): Float32Array[] {
+    const perChunk = this.iwaeSamplesPerChunk(n, k);
+    const draws: Float32Array[] = [];
+    for (let c = 0; c < (this.classifier ? this.classes : 1); c++) {
+      for (let done = 0; done < k; done += perChunk) draws.push(rng.normals(n * Math.min(perChunk, k - done) * this.latent));
+    }
+    return draws;
+  }
+
   private async iwaeConditional(batch: Float32Array, n: number, k: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
     const D = this.model.inputSize;
-    // Memory follows the decoder's output, 3·K times the image for a logistic mixture.
-    const perChunk = Math.max(1, Math.min(k, Math.floor(iwaeRowsPerChunk(this.outputWidth) / n)));
+    const perChunk = this.iwaeSamplesPerChunk(n, k);
     const accumulator = new LogMeanExp(n);
     const x = tf.tensor2d(batch, [n, D]);
     let y: tf.Tensor2D | undefined;
