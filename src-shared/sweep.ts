@@ -277,7 +277,6 @@ export function expandSweep(spec: SweepSpec, base: RunConfigInput): PlannedRun[]
   const combinations = grid.reduce((n, d) => n * d.values.length, 1);
   const rng = mulberry32(spec.sweepSeed);
   const order = spec.trials < combinations && random.length === 0 ? permutation(combinations, rng) : null;
-  const baseSeed = typeof base.seed === 'number' ? base.seed : 1;
   const planned: PlannedRun[] = [];
   for (let trial = 0; trial < spec.trials; trial++) {
     let index = order ? order[trial]! : trial % combinations;
@@ -291,8 +290,7 @@ export function expandSweep(spec: SweepSpec, base: RunConfigInput): PlannedRun[]
     for (const d of random) settings[d.setting] = draw(d, rng);
     const ordered = Object.fromEntries(spec.dimensions.map((d) => [d.setting, settings[d.setting]!])) as typeof settings;
     for (let repeat = 0; repeat < spec.seeds; repeat++) {
-      const input = { ...base, ...ordered, ...(spec.seeds > 1 ? { seed: baseSeed + repeat } : {}) };
-      const checked = runConfigSchema.safeParse(input);
+      const checked = runConfigSchema.safeParse(plannedInput(base, { repeat, settings: ordered }, spec.seeds));
       if (!checked.success) {
         const issue = checked.error.issues[0]!;
         const values = Object.entries(ordered).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -302,6 +300,12 @@ export function expandSweep(spec: SweepSpec, base: RunConfigInput): PlannedRun[]
     }
   }
   return planned;
+}
+
+/** A planned run's config before the schema's defaults: the base, the swept values, and its seed (base seed + repeat). */
+export function plannedInput(base: RunConfigInput, entry: { repeat: number; settings: Partial<Record<RunSetting, SweepValue>> }, seeds: number): RunConfigInput {
+  const baseSeed = typeof base.seed === 'number' ? base.seed : 1;
+  return { ...base, ...entry.settings, ...(seeds > 1 ? { seed: baseSeed + entry.repeat } : {}) } as RunConfigInput;
 }
 
 /** The swept values of a run in a few characters: "beta=0.5 latent=16 lr=0.000312". */
@@ -317,3 +321,56 @@ export function tokenOf(d: SweepDimension): string {
   const prefix = d.log ? 'log:' : '';
   return `${d.setting}=${prefix}${d.min}..${d.max}`;
 }
+
+/** A planned run as a sweep stores it: trial, repeat and the swept values (the config is rebuilt from the base). */
+export interface StoredPlanEntry {
+  trial: number;
+  repeat: number;
+  settings: Partial<Record<RunSetting, SweepValue>>;
+}
+
+export interface Sweep {
+  id: number;
+  projectId: number;
+  datasetId: number;
+  datasetName: string;
+  name: string;
+  status: SweepStatus;
+  /** The definition as asked (tokens, counts): "sweep again" and the page show it. */
+  request: SweepRequest;
+  /** The settings every trial shares (the form's, or the run a sweep was made from). */
+  baseConfig: RunConfig;
+  /** The swept settings, in the order given. */
+  settings: RunSetting[];
+  trials: number;
+  seeds: number;
+  concurrency: number;
+  earlyStop: EarlyStop | null;
+  /** Runs the sweep plans (trials × seeds) and how many of them were queued so far. */
+  plannedRuns: number;
+  dispatched: number;
+  /** Trial runs by state: active (queued, running, paused), finished, stopped early, other ended (failed, cancelled…). */
+  counts: { active: number; finished: number; stopped: number; ended: number };
+  /** The finished trial with the lowest best validation loss. */
+  best: { runId: number; name: string; valLoss: number } | null;
+  error: { code: string; message: string } | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface SweepTrial {
+  runId: number;
+  name: string;
+  status: string;
+  settings: Partial<Record<RunSetting, SweepValue>>;
+  seed: number;
+  epochsDone: number;
+  epochs: number;
+  /** The lowest validation loss the run reached (nats), null before its first epoch. */
+  bestValLoss: number | null;
+  /** Why early stopping ended it, or null. */
+  stoppedEarly: string | null;
+}
+
+/** The Runs view's filter text that lists a sweep's runs (the filter language lives with the runs list). */
+export const sweepRunsFilter = (sweepId: number): string => `sweep:${sweepId}`;

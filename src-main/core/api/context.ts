@@ -5,6 +5,7 @@ import type { ImportRunner } from '../datasets/import-runner';
 import type { EventBus } from '../events';
 import type { ModelSessions } from '../jobs/model-sessions';
 import type { RunManager } from '../jobs/run-manager';
+import type { SweepScheduler } from '../jobs/sweep-scheduler';
 import { getDataset } from '../store/datasets';
 import { getProject } from '../store/projects';
 import { getRun } from '../store/runs';
@@ -15,6 +16,8 @@ export interface Context {
   workspace: Workspace;
   events: EventBus;
   runs: RunManager;
+  /** Sweeps: queues their trials through `runs`, stops poor ones early. */
+  sweeps: SweepScheduler;
   /** Trained models open in worker processes (Explore, Inpaint). */
   models: ModelSessions;
   importer: ImportRunner;
