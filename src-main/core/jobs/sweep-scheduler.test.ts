@@ -225,6 +225,22 @@ describe('sweep scheduler', () => {
     expect(sweep.best?.valLoss).toBeCloseTo(10 + 10 / 3);
   });
 
+  it('a trial stopped early is not resumed after a restart that caught it before its stop landed', () => {
+    loss = (config, epoch) => config.latent * 10 + 10 / epoch;
+    createSweep({ grid: ['latent=1,2,3,9'], concurrency: 1, earlyStop: 'median' }, { epochs: 3 });
+    for (let i = 0; i < 9; i++) advance();
+    expect(runs().map((r) => r.status)).toEqual(['finished', 'finished', 'finished', 'running']);
+    // The app dies between recording the reason and the worker's stop.
+    launcher.cancel = () => {};
+    advance();
+    expect(getSweepRecord(db, 1)!.stopped).toEqual({ [String(runs()[3]!.id)]: expect.stringMatching(/^median rule/) });
+    scheduler.close();
+    finishRun(db, runs()[3]!.id, 'interrupted', 'now', null);
+    scheduler = newScheduler();
+    expect(runs()[3]!.status).toBe('interrupted');
+    expect(status()).toBe('finished');
+  });
+
   it('successive halving: at each rung only the best 1/η of the trials that reached it go on', () => {
     loss = (config, epoch) => config.latent * 10 + 10 / epoch;
     createSweep({ grid: ['latent=1,4,2,3'], concurrency: 4, earlyStop: 'halving:eta=2' }, { epochs: 4 });
