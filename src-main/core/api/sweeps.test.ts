@@ -84,5 +84,13 @@ describe('sweeps through the core', () => {
       message: expect.stringMatching(/^Trial 2 \(family=cvae\): "flat"/),
     });
     expect(core.workspace.db.prepare('SELECT COUNT(*) FROM sweeps').pluck().get()).toBe(1);
+    // Early stopping needs validation loss: a dataset without validation images is refused for it, saying so.
+    const noValidation = await core.call('datasets.import', { projectId: 1, folder: join(dir.path, 'img'), size: 8, validationFraction: 0, name: 'all-train' });
+    await expect(core.call('sweeps.create', { projectId: 1, datasetId: noValidation.id, grid: ['latent=2,3'], earlyStop: 'median' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      details: { field: 'earlyStop' },
+      message: expect.stringMatching(/"all-train" has no validation images/),
+    });
+    expect(core.workspace.db.prepare('SELECT COUNT(*) FROM sweeps').pluck().get()).toBe(1);
   });
 });

@@ -64,6 +64,13 @@ export function sweepHandlers(ctx: Context): HandlerMap<SweepRequests> {
       }
       // Every trial is checked against the dataset before anything is stored.
       const dataset = checkNewRun(ctx, projectId, datasetId, config).dataset;
+      if (request.earlyStop !== undefined && parseSweep(request).earlyStop !== null && dataset.splitCounts.validation === 0) {
+        throw new ApiError(
+          'invalid_input',
+          `Early stopping judges trials on validation loss, and "${dataset.name}" has no validation images. Re-import it with a validation share, or leave early stopping off.`,
+          { field: 'earlyStop' },
+        );
+      }
       for (const run of planned) {
         try {
           checkNewRun(ctx, projectId, datasetId, run.config);
