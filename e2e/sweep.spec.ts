@@ -55,6 +55,13 @@ test('sweep from the new-run form: a bad row is named, trials queue two at a tim
     await screenshot(page, '21-sweep-1280-dark');
     await page.emulateMedia({ colorScheme: 'light' });
 
+    // The Runs view lists the sweep above its trials' runs and leads back to it.
+    await page.getByTestId('nav-runs').click();
+    await expect(page.getByTestId('sweeps-strip-item')).toContainText('4/4');
+    await expect(page.getByTestId('run-row')).toHaveCount(4);
+    await page.getByTestId('sweeps-strip-item').click();
+    await expect(page.getByTestId('sweep-trial')).toHaveCount(4);
+
     // "Sweep from this run" opens the form with the run's settings and the sweep rows.
     await page.getByTestId('sweep-best').locator('a').click();
     await page.getByTestId('run-sweep-from').click();
