@@ -2,7 +2,7 @@ import { parseSweep, type StoredPlanEntry } from '@shared/sweep';
 import { toApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { Db } from '../store/db';
-import { runsOfSweep } from '../store/runs';
+import { activeTrialCount, trialRowsOfSweep } from '../store/runs';
 import { getSweepRecord, recordStoppedEarly, setHeld, setSweepStatus, sweepIds, sweepValLosses, type SweepRecord } from '../store/sweeps';
 import { earlyStopVerdict, type TrialCurve } from './early-stop';
 
@@ -53,7 +53,7 @@ export class SweepScheduler {
     for (const id of sweepIds(this.options.db, { status: 'running' })) {
       // Trials the app's stop interrupted go on from their checkpoints.
       const record = getSweepRecord(this.options.db, id)!;
-      for (const run of runsOfSweep(this.options.db, id)) {
+      for (const run of trialRowsOfSweep(this.options.db, id)) {
         if (run.status === 'interrupted' && !(String(run.id) in record.stopped)) this.resumeTrial(id, run.id);
       }
       this.tick(id);
@@ -75,7 +75,7 @@ export class SweepScheduler {
     setSweepStatus(db, sweepId, 'paused', null);
     launcher.requestConcurrency(owner(sweepId), null);
     const held: number[] = [];
-    for (const run of runsOfSweep(db, sweepId)) {
+    for (const run of trialRowsOfSweep(db, sweepId)) {
       if (run.status === 'queued') {
         held.push(run.id);
         setHeld(db, sweepId, held);
@@ -91,7 +91,7 @@ export class SweepScheduler {
     const { db, launcher } = this.options;
     const record = getSweepRecord(db, sweepId)!;
     setSweepStatus(db, sweepId, 'running', null);
-    for (const run of runsOfSweep(db, sweepId)) {
+    for (const run of trialRowsOfSweep(db, sweepId)) {
       if (String(run.id) in record.stopped) continue;
       if (run.status === 'paused') launcher.unpause(run.id);
       else if (run.status === 'interrupted' || (record.held.includes(run.id) && !ACTIVE.has(run.status) && run.status !== 'finished')) this.resumeTrial(sweepId, run.id);
@@ -105,7 +105,7 @@ export class SweepScheduler {
     const { db, launcher } = this.options;
     setSweepStatus(db, sweepId, 'cancelled', this.options.now());
     launcher.requestConcurrency(owner(sweepId), null);
-    for (const run of runsOfSweep(db, sweepId)) if (ACTIVE.has(run.status)) this.safely(sweepId, () => launcher.cancel(run.id));
+    for (const run of trialRowsOfSweep(db, sweepId)) if (ACTIVE.has(run.status)) this.safely(sweepId, () => launcher.cancel(run.id));
     this.emit(sweepId);
   }
 
@@ -132,8 +132,7 @@ export class SweepScheduler {
     const record = getSweepRecord(db, sweepId);
     if (!record || record.status !== 'running') return;
     const concurrency = record.request.concurrency;
-    const runs = runsOfSweep(db, sweepId);
-    let active = runs.filter((r) => ACTIVE.has(r.status)).length;
+    let active = activeTrialCount(db, sweepId);
     let dispatched = record.dispatched;
     if (dispatched < record.plan.length) launcher.requestConcurrency(owner(sweepId), concurrency);
     while (active < concurrency && dispatched < record.plan.length) {
@@ -167,7 +166,12 @@ export class SweepScheduler {
     const rule = parseSweep(record.request).earlyStop;
     if (!rule) return;
     const curves = sweepValLosses(db, sweepId);
-    const trials: TrialCurve[] = runsOfSweep(db, sweepId).map((run) => ({ runId: run.id, status: run.status, epochs: run.config.epochs, curve: curves.get(run.id) ?? [] }));
+    const trials: TrialCurve[] = trialRowsOfSweep(db, sweepId).map((run) => ({
+      runId: run.id,
+      status: run.status,
+      epochs: Number(run.config['epochs'] ?? record.baseConfig.epochs),
+      curve: curves.get(run.id) ?? [],
+    }));
     const trial = trials.find((t) => t.runId === runId);
     if (!trial) return;
     const reason = earlyStopVerdict(rule, trial, trials);

@@ -86,6 +86,32 @@ export function runsOfSweep(db: Db, sweepId: number): Run[] {
   return (db.prepare(`${SELECT} WHERE r.sweep_id = ? ORDER BY r.id`).all(sweepId) as RunRow[]).map(toRun);
 }
 
+/** A sweep trial as the scheduler and the sweep's page read it, without validating its config again (many rows, often). */
+export interface TrialRow {
+  id: number;
+  name: string;
+  status: RunStatus;
+  epochsDone: number;
+  /** The stored config as written (every setting written out by newRunConfig). */
+  config: Record<string, unknown>;
+}
+
+export function trialRowsOfSweep(db: Db, sweepId: number): TrialRow[] {
+  const rows = db.prepare('SELECT id, name, status, epochs_done, config_json FROM runs WHERE sweep_id = ? ORDER BY id').all(sweepId) as {
+    id: number;
+    name: string;
+    status: RunStatus;
+    epochs_done: number;
+    config_json: string;
+  }[];
+  return rows.map((r) => ({ id: r.id, name: r.name, status: r.status, epochsDone: r.epochs_done, config: JSON.parse(r.config_json) as Record<string, unknown> }));
+}
+
+/** How many of a sweep's trials are queued, running or paused (the scheduler's count, on every trial's change). */
+export function activeTrialCount(db: Db, sweepId: number): number {
+  return db.prepare(`SELECT COUNT(*) FROM runs WHERE sweep_id = ? AND status IN ('queued', 'running', 'paused')`).pluck().get(sweepId) as number;
+}
+
 export interface NewRun {
   projectId: number;
   datasetId: number;

@@ -2,9 +2,8 @@ import { runConfigSchema } from '@shared/config';
 import type { ApiErrorShape } from '@shared/errors';
 import { sweepRequestSchema, type StoredPlanEntry, type Sweep, type SweepStatus, type SweepTrial } from '@shared/sweep';
 import { parseSweep } from '@shared/sweep';
-import type { Run } from '@shared/types';
 import type { Db } from './db';
-import { runsOfSweep } from './runs';
+import { trialRowsOfSweep, type TrialRow } from './runs';
 
 interface SweepRow {
   id: number;
@@ -141,8 +140,9 @@ export function sweepValLosses(db: Db, id: number): Map<number, [epoch: number, 
 const ACTIVE = new Set(['queued', 'running', 'paused']);
 
 /** The sweep as the API answers it, with its trials' counts and best trial. */
-export function sweepView(db: Db, record: SweepRecord, runs: Run[] = runsOfSweep(db, record.id)): { sweep: Sweep; trials: SweepTrial[] } {
+export function sweepView(db: Db, record: SweepRecord, runs: TrialRow[] = trialRowsOfSweep(db, record.id)): { sweep: Sweep; trials: SweepTrial[] } {
   const spec = parseSweep(record.request);
+  const base = record.baseConfig;
   const curves = sweepValLosses(db, record.id);
   const trials: SweepTrial[] = runs.map((run) => {
     const curve = curves.get(run.id);
@@ -152,9 +152,9 @@ export function sweepView(db: Db, record: SweepRecord, runs: Run[] = runsOfSweep
       name: run.name,
       status: run.status,
       settings,
-      seed: run.config.seed,
+      seed: Number(run.config['seed'] ?? base.seed),
       epochsDone: run.epochsDone,
-      epochs: run.config.epochs,
+      epochs: Number(run.config['epochs'] ?? base.epochs),
       bestValLoss: curve ? Math.min(...curve.map(([, loss]) => loss)) : null,
       stoppedEarly: record.stopped[String(run.id)] ?? null,
     };
