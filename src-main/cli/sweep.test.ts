@@ -54,12 +54,27 @@ describe('vae-studio sweep', () => {
     for (const { s } of spans) expect(spans.filter((o) => o.s <= s && s < o.f).length).toBeLessThanOrEqual(2);
   });
 
+  it('stops a poor real trial early by successive halving and says why', () => {
+    // A learning rate of 1e-6 barely moves in an epoch: at the first rung it ranks 2 of 2, and only the best 1/2 go on.
+    const swept = cli(['sweep', '--dataset', 'shapes', '--grid', 'lr=0.01,0.000001', '--concurrency', '1', '--early-stop', 'halving:eta=2', '--epochs', '3', ...TINY]);
+    expect(swept.status, swept.stderr).toBe(0);
+    const result = swept.lines.at(-1) as unknown as SweepLine;
+    expect(result.sweep).toMatchObject({ status: 'finished', counts: { finished: 1, stopped: 1 } });
+    const status = cli(['sweep', 'status', String(result.sweep.id)]);
+    const trials = (status.lines.at(-1) as unknown as SweepLine).trials! as unknown as { status: string; epochsDone: number; stoppedEarly: string | null }[];
+    expect(trials.map((t) => [t.status, t.epochsDone])).toEqual([
+      ['finished', 3],
+      ['cancelled', 1],
+    ]);
+    expect(trials[1]!.stoppedEarly).toMatch(/^successive halving: best validation loss [\d.]+ by epoch 1 ranks 2 of 2 trials at that rung; only the best 1 \(1\/2\) go on$/);
+  });
+
   it('refuses a bad token naming it, and stores nothing', () => {
     const bad = cli(['sweep', '--dataset', 'shapes', '--grid', 'latent=2,3', '--random', 'lr=log:1e-4..x', '--trials', '2']);
     expect(bad.status).toBe(1);
     expect(bad.lines.at(-1)).toMatchObject({ type: 'error', error: { code: 'invalid_input', details: { field: 'random.0' }, message: expect.stringMatching(/random "lr=log:1e-4..x": "x" is not a number; learningRate takes number/) } });
     const list = cli(['sweep', 'status']);
-    expect((list.lines.at(-1) as { sweeps: unknown[] }).sweeps).toHaveLength(1);
+    expect((list.lines.at(-1) as { sweeps: unknown[] }).sweeps).toHaveLength(2);
   });
 
   it('Ctrl+C pauses the sweep cleanly; `sweep resume` continues its trials from their checkpoints and finishes it', async () => {
@@ -72,7 +87,7 @@ describe('vae-studio sweep', () => {
     await until(() => {
       const d = db();
       try {
-        return (d.prepare(`SELECT COUNT(*) FROM checkpoints c JOIN runs r ON r.id = c.run_id WHERE r.sweep_id = 2`).pluck().get() as number) > 0;
+        return (d.prepare(`SELECT COUNT(*) FROM checkpoints c JOIN runs r ON r.id = c.run_id WHERE r.sweep_id = 3`).pluck().get() as number) > 0;
       } finally {
         d.close();
       }
@@ -80,15 +95,15 @@ describe('vae-studio sweep', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as SweepLine);
-    expect(lines.at(-1)).toMatchObject({ type: 'result', sweep: { id: 2, status: 'paused', dispatched: 1 } });
+    expect(lines.at(-1)).toMatchObject({ type: 'result', sweep: { id: 3, status: 'paused', dispatched: 1 } });
     const d = db();
-    const [trial] = d.prepare('SELECT id, status, epochs_done AS epochs FROM runs WHERE sweep_id = 2').all() as { id: number; status: string; epochs: number }[];
+    const [trial] = d.prepare('SELECT id, status, epochs_done AS epochs FROM runs WHERE sweep_id = 3').all() as { id: number; status: string; epochs: number }[];
     d.close();
     expect(trial!.status).toBe('interrupted');
     expect(trial!.epochs).toBeGreaterThanOrEqual(1);
 
     // Resume goes on from the checkpoint: every epoch recorded once, then the second trial.
-    const resumed = cli(['sweep', 'resume', '2']);
+    const resumed = cli(['sweep', 'resume', '3']);
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(resumed.lines.at(-1)).toMatchObject({ type: 'result', sweep: { status: 'finished', dispatched: 2, counts: { finished: 2 } } });
     const after = db();
