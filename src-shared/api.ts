@@ -17,6 +17,7 @@ import type {
 import type { ApiErrorShape } from './errors';
 import type { FolderListing } from './folder-browser';
 import { exportFormats, type ModelExportResult } from './model-card';
+import { sweepRequestShape, type Sweep, type SweepStatus, type SweepTrial } from './sweep';
 import { MAX_HEALTH_PAGE, type DatasetHealthAnswer, type HealthSummary } from './health';
 import { checkpointChoice, inferRequestSchemas, type ImputeFrame, type InferResults, type ModelSessionInfo } from './inference';
 
@@ -183,6 +184,29 @@ export const requestSchemas = {
   /** The epochs with images, per kind; `afterEpoch` keeps only later ones (a live view's new tail). */
   'runs.artifactEpochs': z.object({ runId: id, afterEpoch: z.number().int().min(0).optional() }).strict(),
   /**
+   * A sweep: runs of `config` over the grid and random settings (src-shared/sweep.ts
+   * parses the tokens; an error names the field, e.g. `grid.1`), each repeated over
+   * `seeds`, `concurrency` of them training at once, poor ones stopped early when asked.
+   */
+  'sweeps.create': z
+    .object({
+      projectId: id,
+      datasetId: id,
+      name: name.optional(),
+      config: runConfigSchema.default(runConfigSchema.parse({})),
+      ...sweepRequestShape,
+    })
+    .strict(),
+  'sweeps.list': z.object({ projectId: id.optional() }).strict(),
+  /** A sweep with its trials (status, swept values, best validation loss, why stopped early). */
+  'sweeps.get': z.object({ sweepId: id }).strict(),
+  /** Hold the whole sweep: running trials pause, queued ones leave the queue, nothing new starts. */
+  'sweeps.pause': z.object({ sweepId: id }).strict(),
+  /** Continue a paused sweep (or one interrupted by closing the app): its held trials go on from their checkpoints. */
+  'sweeps.resume': z.object({ sweepId: id }).strict(),
+  /** Stop the whole sweep: its queued and training trials are cancelled; finished ones stay. */
+  'sweeps.cancel': z.object({ sweepId: id }).strict(),
+  /**
    * Export a run's model (best or last checkpoint): `archive` writes one .vaestudio file
    * at `path` (a folder gets <run name>.vaestudio in it), `tfjs` / `onnx` a new or empty
    * folder. Both hold the model card, README, samples, metrics and what import needs.
@@ -295,6 +319,12 @@ export interface RequestOutputs {
   'runs.update': Run;
   'runs.artifacts': Artifact[];
   'runs.artifactEpochs': Record<string, number[]>;
+  'sweeps.create': Sweep;
+  'sweeps.list': Sweep[];
+  'sweeps.get': { sweep: Sweep; trials: SweepTrial[] };
+  'sweeps.pause': Sweep;
+  'sweeps.resume': Sweep;
+  'sweeps.cancel': Sweep;
   'models.export': ModelExportResult;
   'models.import': Run;
   'explore.info': ExploreInfo;
@@ -341,6 +371,8 @@ export interface EventPayloads {
   /** An on-demand evaluation (runs.evaluate) started, finished (summary: test_nll, test_bpd, iwae_k, test_images, …), was cancelled or failed. */
   'run.evaluation': RunEvaluationEvent;
   'dataset.progress': ImportProgress;
+  /** A sweep changed status (its trials' changes arrive as run.status with run.sweepId). */
+  'sweep.status': { sweepId: number; status: SweepStatus };
   /** An inpainting job refined its picture. */
   'inpaint.progress': { jobId: string; runId: number; frame: ImputeFrame };
 }
@@ -399,6 +431,8 @@ export const readOnlyRequests: ReadonlySet<RequestName> = new Set<RequestName>([
   'runs.artifacts',
   'runs.artifactEpochs',
   'runs.checkpoints',
+  'sweeps.list',
+  'sweeps.get',
 ]);
 
 export function isRequestName(value: string): value is RequestName {

@@ -123,6 +123,13 @@ function describeSetting(key: RunSetting, node: SchemaNode): RunSettingInfo {
   return info;
 }
 
+/**
+ * A setting's name on the command line (and in sweep definitions, beside its own name):
+ * kebab case (flowSteps → flow-steps), except the two shorter ones the CLI has always had.
+ */
+const SHORT_FLAGS: Partial<Record<RunSetting, string>> = { batchSize: 'batch', learningRate: 'lr' };
+export const settingFlag = (key: RunSetting): string => SHORT_FLAGS[key] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /** Every run setting of the config schema, in its order, with what the schema says of it. */
 export function runSettings(): RunSettingInfo[] {
   const shape = runConfigObject.shape as unknown as Record<RunSetting, SchemaNode>;

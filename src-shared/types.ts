@@ -183,6 +183,8 @@ export interface Run {
   imported?: ImportedModel;
   /** While an on-demand evaluation (runs.evaluate) of this run is under way: what it computes. */
   evaluating?: { iwaeSamples: number; images: number | 'all' };
+  /** The sweep this run is a trial of (sweeps.get). */
+  sweepId?: number;
 }
 
 export interface MetricPoint {

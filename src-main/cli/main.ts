@@ -8,8 +8,9 @@ import { suggestDecoder } from '@shared/likelihood';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
-import type { Project, Run } from '@shared/types';
+import type { Dataset, Project, Run } from '@shared/types';
 import { cmdHealth } from './health';
+import { cmdSweep } from './sweep';
 import { runConfigFromFlags, runFlagOptions, trainUsage } from './run-flags';
 import { createCore, type Core } from '../core/core';
 import { toApiError } from '../core/errors';
@@ -52,6 +53,12 @@ Usage:
   vae-studio health --dataset <id|name> [--top 10] [--kind leakage|pairs|blank] [--project P]
                                     the dataset's health: near-duplicate pairs (leakage: across splits), nearly
                                     blank images, class balance, the originals' sizes; the top N of each finding
+  vae-studio sweep --dataset <id|name> --grid beta=0.5,1,2 --grid latent=8,16,32 --random lr=log:1e-4..3e-3
+                   [--trials 20] [--seeds 3] [--early-stop median|halving] [--concurrency 2] [--sweep-seed 1] [run settings]
+                                    many runs over value lists (--grid) and ranges or choices (--random: beta=0.1..4,
+                                    latent=int:8..64, architecture=mlp,conv) of any run setting; other flags set what the
+                                    trials share. Progress per trial; Ctrl+C pauses the sweep
+  vae-studio sweep status [<id>] | pause <id> | resume <id> | cancel <id>
   vae-studio serve [--port 0]
   vae-studio worker --redis redis://[user:password@]host:6379 [--redis-ca FILE] [--concurrency 1] [--threads N] [--lock-ms 30000]
                                     train runs other machines send through Redis (BullMQ), headless; opens no port.
@@ -98,6 +105,12 @@ const options = {
   'redis-ca': { type: 'string' },
   concurrency: { type: 'string' },
   'lock-ms': { type: 'string' },
+  grid: { type: 'string', multiple: true },
+  random: { type: 'string', multiple: true },
+  trials: { type: 'string' },
+  seeds: { type: 'string' },
+  'early-stop': { type: 'string' },
+  'sweep-seed': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -183,19 +196,29 @@ async function cmdImport(core: Core, values: Values, positionals: string[], out:
   }
 }
 
-async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> {
-  if (!values.dataset) throw new ApiError('invalid_input', 'train needs --dataset <id|name>', { field: 'dataset' });
+async function datasetFor(core: Core, values: Values, command: string): Promise<{ project: Project; dataset: Dataset }> {
+  if (!values.dataset) throw new ApiError('invalid_input', `${command} needs --dataset <id|name>`, { field: 'dataset' });
   const project = await projectFor(core, values.project);
   const datasets = await core.call('datasets.list', { projectId: project.id });
   const dataset = datasets.find((d) => String(d.id) === values.dataset || d.name === values.dataset);
   if (!dataset) {
     throw new ApiError('not_found', `No dataset "${values.dataset}" in project "${project.name}". Import one first.`, { field: 'dataset' });
   }
+  return { project, dataset };
+}
+
+/** The run settings the flags ask for; no --decoder: the one the dataset's pixels call for, as the form picks it (src-shared/likelihood.ts). */
+function configFor(values: Values, dataset: Dataset): { config: ReturnType<typeof runConfigFromFlags>; suggested: ReturnType<typeof suggestDecoder> | null } {
   // One flag per run setting (run-flags.ts); the core checks the values against the schema.
   const config = runConfigFromFlags(values);
-  // No --decoder: the one the dataset's pixels call for, as the form picks it (src-shared/likelihood.ts).
   const suggested = config.decoder === undefined ? suggestDecoder(dataset) : null;
   if (suggested) config.decoder = suggested.decoder;
+  return { config, suggested };
+}
+
+async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> {
+  const { project, dataset } = await datasetFor(core, values, 'train');
+  const { config, suggested } = configFor(values, dataset);
 
   const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
   out.event(
@@ -538,17 +561,17 @@ export async function main(argv: string[]): Promise<number> {
       throw new ApiError('invalid_input', '--redis-ca needs --redis rediss://host:port', { field: 'redis-ca' });
     }
     const redis = values.redis === undefined ? undefined : redisFlags(values);
-    if (redis && !['train', 'resume', 'serve'].includes(command)) {
-      throw new ApiError('invalid_input', `--redis is for the commands that start runs (train, resume, serve), not ${command}`, { field: 'redis' });
+    if (redis && !['train', 'resume', 'serve', 'sweep'].includes(command)) {
+      throw new ApiError('invalid_input', `--redis is for the commands that start runs (train, resume, serve, sweep), not ${command}`, { field: 'redis' });
     }
-    if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute', 'evaluate', 'health'].includes(command)) {
+    if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute', 'evaluate', 'health', 'sweep'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
     }
     core = createCore({
       home,
       mode: command === 'serve' ? 'web' : 'cli',
       // Export only reads: it works beside a running app.
-      allowReadOnly: command === 'runs' || command === 'export' || command === 'impute',
+      allowReadOnly: command === 'runs' || command === 'export' || command === 'impute' || (command === 'sweep' && rest[0] === 'status'),
       instanceLabel: command === 'serve' ? 'web server' : `command line: ${command}`,
       version: appVersion,
       workerEntry: appPaths.workerEntry,
@@ -564,7 +587,32 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'import-model') await cmdImportModel(core, values, rest, out);
     else if (command === 'impute') await cmdImpute(core, values, out);
     else if (command === 'evaluate') await cmdEvaluate(core, values, rest, out);
-    else if (command === 'health') await cmdHealth(core, { dataset: values.dataset, project: values.project, top: num(values, 'top'), kind: values.kind }, (o, h) => out.event(o, h));
+    else if (command === 'sweep') {
+      let target: Promise<{ project: Project; dataset: Dataset }> | null = null;
+      const pick = (): Promise<{ project: Project; dataset: Dataset }> => (target ??= datasetFor(core!, values, 'sweep'));
+      const dataset = rest.length === 0 ? (await pick()).dataset : null;
+      const code = await cmdSweep(
+        core,
+        rest,
+        {
+          projectId: async () => (await pick()).project.id,
+          datasetId: async () => (await pick()).dataset.id,
+          config: dataset ? configFor(values, dataset).config : {},
+          flags: {
+            grid: values.grid ?? [],
+            random: values.random ?? [],
+            trials: num(values, 'trials'),
+            seeds: num(values, 'seeds'),
+            concurrency: num(values, 'concurrency'),
+            earlyStop: values['early-stop'],
+            sweepSeed: num(values, 'sweep-seed'),
+            name: values.name,
+          },
+        },
+        (o, h) => out.event(o, h),
+      );
+      if (code !== 0) process.exitCode = code;
+    } else if (command === 'health') await cmdHealth(core, { dataset: values.dataset, project: values.project, top: num(values, 'top'), kind: values.kind }, (o, h) => out.event(o, h));
     else await cmdServe(core, values, out, closeCore);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {

@@ -1,15 +1,13 @@
 import { ApiError } from '@shared/errors';
 import type { RunSetting } from '@shared/families';
-import { runSettings, settingRange, type RunSettingInfo } from '@shared/run-settings';
+import { runSettings, settingFlag, settingRange, type RunSettingInfo } from '@shared/run-settings';
 
 /**
  * `train`'s flags, one per run setting, generated from the config schema and the family
  * descriptors (src-shared/run-settings.ts): a setting added to the schema gets its flag
  * and its line in `train --help` without touching this file. Flags are the settings'
- * names in kebab case (flowSteps → --flow-steps), except the two shorter ones below
- * that the CLI has always had.
+ * names in kebab case (flowSteps → --flow-steps), except two shorter ones (settingFlag).
  */
-const SHORT_FLAGS: Partial<Record<RunSetting, string>> = { batchSize: 'batch', learningRate: 'lr' };
 
 /** Flags of earlier versions, still read as the setting's flag (`--model` named the architecture). */
 const FORMER_FLAGS: Readonly<Record<string, RunSetting>> = { model: 'architecture' };
@@ -18,9 +16,7 @@ export interface RunFlag extends RunSettingInfo {
   flag: string;
 }
 
-const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-export const runFlags: readonly RunFlag[] = runSettings().map((info) => ({ ...info, flag: SHORT_FLAGS[info.key] ?? kebab(info.key) }));
+export const runFlags: readonly RunFlag[] = runSettings().map((info) => ({ ...info, flag: settingFlag(info.key) }));
 
 /** parseArgs options for every run setting (all strings: numbers are parsed below, choices checked by the core). */
 export const runFlagOptions: Record<string, { type: 'string' }> = Object.fromEntries(

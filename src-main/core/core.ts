@@ -14,6 +14,7 @@ import { toApiError } from './errors';
 import type { Context } from './api/context';
 import { projectHandlers } from './api/projects';
 import { runHandlers } from './api/runs';
+import { sweepHandlers, trialLauncher } from './api/sweeps';
 import { childProcessImporter, inProcessImporter } from './datasets/import-runner';
 import { EventBus } from './events';
 import { CheckpointReplaced, ModelSessions, type StageCheckpoint } from './jobs/model-sessions';
@@ -22,6 +23,7 @@ import { RemoteSwitch } from './jobs/remote/remote-dispatcher';
 import { settingsHandlers } from './api/settings';
 import { getRemoteSetting } from './store/settings';
 import type { RedisSettings } from './jobs/remote/redis-config';
+import { SweepScheduler } from './jobs/sweep-scheduler';
 import { forkWorker, type SpawnWorker } from './jobs/spawn';
 import { backupIfDue } from './store/backup';
 import { openWorkspace, type Workspace } from './workspace/workspace';
@@ -72,10 +74,13 @@ export function createCore(options: CoreOptions): Core {
   if (!workspace.readOnly) remote.use(options.redis ?? (saved && { url: saved.redisUrl, ...(saved.redisCaFile !== null && { caFile: saved.redisCaFile }) }));
   const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns, now, dispatcher: remote });
   const models = new ModelSessions({ spawn, workerEntry: options.workerEntry, stage: stageCheckpoint(workspace) });
+  // The scheduler acts through the handlers' context, made just below.
+  const sweeps = new SweepScheduler({ db: workspace.db, events, launcher: trialLauncher(() => ctx), now });
   const ctx: Context = {
     workspace,
     events,
     runs,
+    sweeps,
     models,
     importer:
       options.importWorkerEntry && existsSync(options.importWorkerEntry)
@@ -86,7 +91,7 @@ export function createCore(options: CoreOptions): Core {
     info: { version: options.version, mode: options.mode, home: options.home, sampleDatasetPath: options.sampleDatasetPath },
     now,
   };
-  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...healthHandlers(ctx), ...runHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx), ...settingsHandlers(ctx) };
+  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...healthHandlers(ctx), ...runHandlers(ctx), ...sweepHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx), ...settingsHandlers(ctx) };
 
   const call = async <N extends RequestName>(name: N, input: unknown): Promise<RequestOutput<N>> => {
     const parsed = parseRequest(name, input);
@@ -98,7 +103,11 @@ export function createCore(options: CoreOptions): Core {
     }
   };
 
-  if (!workspace.readOnly) runs.recover();
+  if (!workspace.readOnly) {
+    runs.recover();
+    // After the runs: sweeps left running carry on queueing (and resume trials the app's end interrupted).
+    sweeps.recover();
+  }
 
   // A daily copy of the database (see store/backup.ts): checked hourly and at close, one at a time.
   let backup: Promise<unknown> = Promise.resolve();
@@ -125,6 +134,8 @@ export function createCore(options: CoreOptions): Core {
     async close() {
       for (const controller of ctx.imports.values()) controller.abort();
       models.closeAll();
+      // First, so trials that closing interrupts do not make room for new ones.
+      sweeps.close();
       await runs.close();
       await remote.close();
       if (backupTimer && workspace.db.open) {

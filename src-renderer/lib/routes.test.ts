@@ -19,6 +19,7 @@ describe('routes', () => {
       { view: 'explore', runId: 4, tab: 'samples' },
       { view: 'explore', runId: 4, tab: 'codes' },
       { view: 'inpaint', runId: 12 },
+      { view: 'sweep', sweepId: 3 },
     ];
     for (const route of routes) expect(parseHash(href(route))).toEqual(route);
   });
@@ -27,6 +28,8 @@ describe('routes', () => {
     expect(parseHash('')).toEqual({ view: 'datasets', datasetId: null });
     expect(parseHash('#/nowhere')).toEqual({ view: 'datasets', datasetId: null });
     expect(parseHash('#/runs/abc')).toEqual({ view: 'runs' });
+    expect(parseHash('#/runs?filter=sweep%3A3')).toEqual({ view: 'runs' });
+    expect(parseHash('#/sweeps/x')).toEqual({ view: 'runs' });
     expect(parseHash('#/train/-3')).toEqual({ view: 'train', runId: null });
     expect(parseHash('#/runs/1.5')).toEqual({ view: 'runs' });
     // Compare keeps the valid ids once each; with none it is the runs list.

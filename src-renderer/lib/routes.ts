@@ -1,7 +1,7 @@
 /**
  * Hash routes, so a reload (or a link pasted from the web mode) lands on the same
  * screen: #/projects, #/datasets, #/datasets/7, #/datasets/7/health, #/train, #/train/12, #/runs, #/runs/12,
- * #/runs/12/explore[/map|interpolate|samples|classes|codes], #/runs/12/inpaint, #/compare/12,15, #/settings.
+ * #/runs/12/explore[/map|interpolate|samples|classes|codes], #/runs/12/inpaint, #/compare/12,15, #/sweeps/3, #/settings.
  */
 export type Route =
   | { view: 'projects' }
@@ -13,6 +13,7 @@ export type Route =
   | { view: 'compare'; runIds: number[] }
   | { view: 'explore'; runId: number; tab: ExploreTab }
   | { view: 'inpaint'; runId: number }
+  | { view: 'sweep'; sweepId: number }
   | { view: 'settings' };
 
 /**
@@ -36,7 +37,8 @@ function toId(text: string | undefined): number | null {
 }
 
 export function parseHash(hash: string): Route {
-  const [view, id, sub, tab] = hash.replace(/^#\/?/, '').split('/');
+  // A query after the path (#/runs?filter=sweep:3, the Runs view's filter) does not change the screen.
+  const [view, id, sub, tab] = hash.replace(/^#\/?/, '').split('?')[0]!.split('/');
   switch (view) {
     case 'train':
       return { view: 'train', runId: toId(id) };
@@ -54,6 +56,10 @@ export function parseHash(hash: string): Route {
       return { view: 'projects' };
     case 'settings':
       return { view: 'settings' };
+    case 'sweeps': {
+      const sweepId = toId(id);
+      return sweepId === null ? { view: 'runs' } : { view: 'sweep', sweepId };
+    }
     case 'compare': {
       const ids = (id ?? '').split(',').map(toId);
       const runIds = [...new Set(ids.filter((value): value is number => value !== null))];
@@ -86,6 +92,8 @@ export function href(route: Route): string {
       return `#/runs/${route.runId}/inpaint`;
     case 'settings':
       return '#/settings';
+    case 'sweep':
+      return `#/sweeps/${route.sweepId}`;
   }
 }
 
@@ -93,7 +101,7 @@ export function href(route: Route): string {
 export function section(route: Route): ViewName | null {
   if (route.view === 'projects' || route.view === 'settings') return null;
   if (route.view === 'health') return 'datasets';
-  return route.view === 'run' || route.view === 'compare' || route.view === 'explore' || route.view === 'inpaint' ? 'runs' : route.view;
+  return route.view === 'run' || route.view === 'compare' || route.view === 'explore' || route.view === 'inpaint' || route.view === 'sweep' ? 'runs' : route.view;
 }
 
 /**

@@ -44,6 +44,8 @@ class Studio {
   trainDatasetId = $state<number | null>(null);
   /** Set by Clone: the run whose settings the new-run form holds, named beside the form until a run starts. */
   clonedFrom = $state.raw<{ runId: number; name: string } | null>(null);
+  /** Set by "Sweep from this run": the new-run form opens with its sweep rows showing. */
+  sweepNext = $state(false);
   /** Set by "Show its runs" (a dataset's delete dialog): the Runs view shows that dataset's runs, taken once. */
   runsFilter = $state.raw<{ datasetId: number; name: string } | null>(null);
   /**

@@ -7,6 +7,7 @@ import type { ModelSessions } from '../jobs/model-sessions';
 import type { RunManager } from '../jobs/run-manager';
 import type { RedisSettings } from '../jobs/remote/redis-config';
 import type { RemoteSwitch } from '../jobs/remote/remote-dispatcher';
+import type { SweepScheduler } from '../jobs/sweep-scheduler';
 import { getDataset } from '../store/datasets';
 import { getProject } from '../store/projects';
 import { getRun } from '../store/runs';
@@ -17,6 +18,8 @@ export interface Context {
   workspace: Workspace;
   events: EventBus;
   runs: RunManager;
+  /** Sweeps: queues their trials through `runs`, stops poor ones early. */
+  sweeps: SweepScheduler;
   /** Trained models open in worker processes (Explore, Inpaint). */
   models: ModelSessions;
   importer: ImportRunner;

@@ -40,6 +40,12 @@ const samples: Record<RequestName, Record<string, unknown>> = {
   'runs.evaluate': { runId: 1 },
   'runs.checkpoints': { runId: 1 },
   'runs.delete': { runId: 1 },
+  'sweeps.create': { projectId: 1, datasetId: 1, config: { epochs: 1 }, grid: ['latent=2,3'], concurrency: 1 },
+  'sweeps.list': { projectId: 1 },
+  'sweeps.get': { sweepId: 1 },
+  'sweeps.pause': { sweepId: 1 },
+  'sweeps.resume': { sweepId: 1 },
+  'sweeps.cancel': { sweepId: 1 },
   'runs.metrics': { runId: 1, names: ['loss'], afterStep: 0 },
   'runs.update': { runId: 1, name: 'n', notes: 'x', tags: ['t'] },
   'runs.artifacts': { runId: 1, kind: 'samples', epoch: 1, latest: true },
@@ -75,7 +81,7 @@ const junk = fc.oneof(
 
 const counts = (): string =>
   JSON.stringify(
-    ['projects', 'datasets', 'runs', 'metrics', 'artifacts', 'checkpoints'].map((t) => core.workspace.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get()),
+    ['projects', 'datasets', 'runs', 'metrics', 'artifacts', 'checkpoints', 'sweeps'].map((t) => core.workspace.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get()),
   );
 
 beforeAll(async () => {

@@ -1,8 +1,8 @@
-import { convDesignOf, newRunConfig } from '@shared/config';
+import { convDesignOf, newRunConfig, type RunConfig } from '@shared/config';
 import { convMisfit } from '@shared/conv';
 import { familyOf, labelsBlocker } from '@shared/families';
 import { ApiError } from '@shared/errors';
-import { resumableStatuses } from '@shared/types';
+import { resumableStatuses, type Dataset, type Run } from '@shared/types';
 import { toArtifact } from './artifact-data-url';
 import { artifactEpochs, blobHashesOfRun, blobStillReferenced, listArtifacts } from '../store/artifacts';
 import { getCheckpoint, listCheckpoints, toCheckpointInfo } from '../store/checkpoints';
@@ -54,36 +54,75 @@ export function deleteRuns(ctx: Context, runIds: readonly number[], field: strin
   for (const hash of new Set(hashes)) if (!blobStillReferenced(db, hash)) blobs.remove(hash);
 }
 
+/**
+ * What a new run would be stored as, or why it cannot be: the dataset must be in the
+ * project and have training images, a conv design must fit its size, a family that needs
+ * labels needs labelled images. runs.create and every sweep trial go through here.
+ */
+export function checkNewRun(ctx: Context, projectId: number, datasetId: number, config: RunConfig, field = 'config'): { dataset: Dataset; stored: RunConfig } {
+  requireProject(ctx, projectId);
+  const dataset = requireDataset(ctx, datasetId);
+  if (dataset.projectId !== projectId) {
+    throw new ApiError('not_found', `Dataset ${datasetId} is not in project ${projectId}`, { field: 'datasetId' });
+  }
+  if (dataset.splitCounts.train === 0) {
+    throw new ApiError(
+      'invalid_input',
+      `"${dataset.name}" has no training images (${dataset.count} held-out images${dataset.splitCounts.test === dataset.count ? ', as an imported model brings along' : ''}); import an image folder to train on.`,
+      { field: 'datasetId' },
+    );
+  }
+  // As it will be stored: a conv run naming no architecture gets the default preset.
+  const stored = newRunConfig(config);
+  const misfit = stored.architecture === 'conv' ? convMisfit(dataset, convDesignOf(stored)) : null;
+  if (misfit) {
+    throw new ApiError('invalid_input', `"${dataset.name}": ${misfit} Use architecture 'mlp', or re-import it at another size.`, { field: `${field}.architecture` });
+  }
+  const unlabelled = labelsBlocker(config, dataset);
+  if (unlabelled) throw new ApiError('invalid_input', `"${dataset.name}": ${unlabelled}`, { field: `${field}.family` });
+  return { dataset, stored };
+}
+
+/** A run just inserted: announced and queued. */
+export function queueNewRun(ctx: Context, run: Run): void {
+  ctx.events.emit('run.status', { runId: run.id, status: run.status, run });
+  ctx.runs.enqueue(run.id);
+}
+
+/**
+ * Re-queue a run that ended early from its last checkpoint (a run that died in its first
+ * epoch starts over); what it recorded after that checkpoint is dropped.
+ */
+export function resumeRun(ctx: Context, runId: number): void {
+  const { db, blobs } = ctx.workspace;
+  const run = requireRun(ctx, runId);
+  if (ctx.runs.isActive(runId)) throw new ApiError('conflict', `Run ${runId} is already ${run.status}`, { field: 'runId' });
+  ctx.runs.saveEnding(runId);
+  if (!resumableStatuses.includes(run.status)) {
+    throw new ApiError(
+      'conflict',
+      `Run ${runId} is ${run.status}; only a run that ended early (${resumableStatuses.join(', ')}) can be resumed`,
+      { field: 'runId' },
+    );
+  }
+  const last = getCheckpoint(db, runId, 'last');
+  const dropped = requeueRun(db, runId, last ? { epoch: last.epoch, step: last.step } : { epoch: 0, step: 0 });
+  for (const hash of dropped) if (!blobStillReferenced(db, hash)) blobs.remove(hash);
+  const queued = getRun(db, runId)!;
+  ctx.events.emit('run.status', { runId, status: queued.status, run: queued });
+  ctx.runs.enqueue(runId);
+}
+
 export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
   const { db, blobs } = ctx.workspace;
   return {
     'runs.list': async ({ projectId }) => listRuns(db, projectId).map((run) => ctx.runs.view(run)),
     'runs.get': async ({ runId }) => requireRun(ctx, runId),
     'runs.create': async ({ projectId, datasetId, name, config }) => {
-      requireProject(ctx, projectId);
-      const dataset = requireDataset(ctx, datasetId);
-      if (dataset.projectId !== projectId) {
-        throw new ApiError('not_found', `Dataset ${datasetId} is not in project ${projectId}`, { field: 'datasetId' });
-      }
-      if (dataset.splitCounts.train === 0) {
-        throw new ApiError(
-          'invalid_input',
-          `"${dataset.name}" has no training images (${dataset.count} held-out images${dataset.splitCounts.test === dataset.count ? ', as an imported model brings along' : ''}); import an image folder to train on.`,
-          { field: 'datasetId' },
-        );
-      }
-      // As it will be stored: a conv run naming no architecture gets the default preset.
-      const stored = newRunConfig(config);
-      const misfit = stored.architecture === 'conv' ? convMisfit(dataset, convDesignOf(stored)) : null;
-      if (misfit) {
-        throw new ApiError('invalid_input', `"${dataset.name}": ${misfit} Use architecture 'mlp', or re-import it at another size.`, { field: 'config.architecture' });
-      }
-      const unlabelled = labelsBlocker(config, dataset);
-      if (unlabelled) throw new ApiError('invalid_input', `"${dataset.name}": ${unlabelled}`, { field: 'config.family' });
+      const { stored } = checkNewRun(ctx, projectId, datasetId, config);
       const runName = name ?? `${familyOf(config).runName(config)}-${countRunsInProject(db, projectId) + 1}`;
       const run = insertRun(db, { projectId, datasetId, name: runName, configJson: JSON.stringify(stored) }, ctx.now());
-      ctx.events.emit('run.status', { runId: run.id, status: run.status, run });
-      ctx.runs.enqueue(run.id);
+      queueNewRun(ctx, run);
       return getRun(db, run.id)!;
     },
     'runs.cancel': async ({ runId }) => {
@@ -92,23 +131,7 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       return requireRun(ctx, runId);
     },
     'runs.resume': async ({ runId }) => {
-      const run = requireRun(ctx, runId);
-      if (ctx.runs.isActive(runId)) throw new ApiError('conflict', `Run ${runId} is already ${run.status}`, { field: 'runId' });
-      ctx.runs.saveEnding(runId);
-      if (!resumableStatuses.includes(run.status)) {
-        throw new ApiError(
-          'conflict',
-          `Run ${runId} is ${run.status}; only a run that ended early (${resumableStatuses.join(', ')}) can be resumed`,
-          { field: 'runId' },
-        );
-      }
-      // From the last checkpoint; a run that died in its first epoch starts over.
-      const last = getCheckpoint(db, runId, 'last');
-      const dropped = requeueRun(db, runId, last ? { epoch: last.epoch, step: last.step } : { epoch: 0, step: 0 });
-      for (const hash of dropped) if (!blobStillReferenced(db, hash)) blobs.remove(hash);
-      const queued = getRun(db, runId)!;
-      ctx.events.emit('run.status', { runId, status: queued.status, run: queued });
-      ctx.runs.enqueue(runId);
+      resumeRun(ctx, runId);
       return requireRun(ctx, runId);
     },
     'runs.pause': async ({ runId }) => {

@@ -113,6 +113,8 @@ export class RunManager {
   /** Endings not yet in the database; shown from here and retried until they are. */
   private readonly unrecorded = new Map<number, Ending>();
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Runs at once that others (a sweep's scheduler) asked for, by who asked: the limit is the largest. */
+  private readonly concurrencyRequests = new Map<string, number>();
   private readonly now: () => string;
   private closed = false;
 
@@ -308,8 +310,19 @@ export class RunManager {
     }
   }
 
+  /**
+   * Let `owner` (sweep 3's scheduler) have `runs` training at once, above the configured
+   * number if need be, until it asks for null. The owner keeps its own count of what it queues.
+   */
+  requestConcurrency(owner: string, runs: number | null): void {
+    if (runs === null) this.concurrencyRequests.delete(owner);
+    else this.concurrencyRequests.set(owner, runs);
+    this.pump();
+  }
+
   private pump(): void {
-    const limit = this.options.dispatcher?.maxRuns() ?? this.options.maxConcurrent ?? parallelRunsSetting();
+    // Remote workers (Redis) take as many as are sent; here, the setting or a sweep's larger request.
+    const limit = this.options.dispatcher?.maxRuns() ?? Math.max(this.options.maxConcurrent ?? parallelRunsSetting(), ...this.concurrencyRequests.values());
     while (!this.closed && this.active.size < limit && this.queue.length > 0) {
       const runId = this.queue.shift()!;
       try {

@@ -16,7 +16,7 @@ describe('schema migrations', () => {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
       const tables = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'table'`).all() as { name: string; sql: string }[];
-      expect(tables.map((t) => t.name).sort()).toEqual(['artifacts', 'checkpoints', 'datasets', 'metrics', 'projects', 'runs', 'settings']);
+      expect(tables.map((t) => t.name).sort()).toEqual(['artifacts', 'checkpoints', 'datasets', 'metrics', 'projects', 'runs', 'settings', 'sweeps']);
       for (const table of tables) expect(table.sql).toMatch(/STRICT/);
       // STRICT: a string in an INTEGER column is refused instead of silently stored.
       expect(() => db.prepare(`INSERT INTO projects (id, name, created_at) VALUES ('x', 'p', 'now')`).run()).toThrow(/datatype/i);
@@ -49,6 +49,34 @@ describe('schema migrations', () => {
       }
     });
   }
+
+  it('adds sweeps and runs.sweep_id (indexed, NULL for runs made before) keeping every run; deleting a sweep keeps its runs', () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'studio.db');
+    try {
+      const old = openDatabase(file, { targetVersion: 7 });
+      old.exec(`
+        INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now');
+        INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
+          label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+          VALUES (1, 1, 'd', '/x', 8, 8, 1, 1, '[]', '[]', '[]', '{}', 'h', 'now');
+        INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at) VALUES (7, 1, 1, 'r', '{}', 'finished', 'now');
+      `);
+      old.close();
+      const db = openDatabase(file);
+      expect(db.prepare('SELECT id, sweep_id FROM runs').all()).toEqual([{ id: 7, sweep_id: null }]);
+      const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM runs WHERE sweep_id = 3`).all() as { detail: string }[];
+      expect(plan.map((p) => p.detail).join(' ')).toMatch(/runs_by_sweep/);
+      db.exec(`INSERT INTO sweeps (id, project_id, dataset_id, name, status, request_json, base_config_json, plan_json, created_at)
+               VALUES (3, 1, 1, 's', 'running', '{}', '{}', '[]', 'now'); UPDATE runs SET sweep_id = 3;`);
+      expect(() => db.exec(`UPDATE sweeps SET status = 'sleeping'`)).toThrow(/CHECK/);
+      db.exec('DELETE FROM sweeps');
+      expect(db.prepare('SELECT id, sweep_id FROM runs').all()).toEqual([{ id: 7, sweep_id: null }]);
+      db.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
 
   it("adds run status 'paused' without losing runs or the metrics, checkpoints and artifacts that reference them", () => {
     const dir = tempDir();

@@ -178,6 +178,31 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 8,
+    description: 'sweeps: one row per sweep (its request, plan and progress); runs.sweep_id names the sweep a trial run belongs to',
+    sql: `
+      CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running','paused','finished','cancelled','failed')),
+        request_json TEXT NOT NULL,
+        base_config_json TEXT NOT NULL,
+        plan_json TEXT NOT NULL,
+        dispatched INTEGER NOT NULL DEFAULT 0 CHECK (dispatched >= 0),
+        stopped_json TEXT NOT NULL DEFAULT '{}',
+        held_json TEXT NOT NULL DEFAULT '[]',
+        error_json TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      ) STRICT;
+      CREATE INDEX sweeps_by_project ON sweeps (project_id, id);
+      ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps(id) ON DELETE SET NULL;
+      CREATE INDEX runs_by_sweep ON runs (sweep_id);
+    `,
+  },
+  {
     version: 11,
     description: 'workspace settings (key → JSON value): the Redis URL runs are sent to',
     sql: `

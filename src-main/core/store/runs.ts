@@ -26,6 +26,7 @@ interface RunRow {
   notes: string;
   tags_json: string;
   imported_json: string | null;
+  sweep_id: number | null;
 }
 
 const SELECT = `SELECT r.*, d.name AS dataset_name FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
@@ -52,6 +53,7 @@ const toRun = (row: RunRow): Run => ({
   notes: row.notes,
   tags: JSON.parse(row.tags_json) as string[],
   ...(row.imported_json ? { imported: JSON.parse(row.imported_json) as ImportedModel } : {}),
+  ...(row.sweep_id !== null && row.sweep_id !== undefined ? { sweepId: row.sweep_id } : {}),
 });
 
 export function updateRunDetails(db: Db, id: number, changes: { name?: string; notes?: string; tags?: string[] }): void {
@@ -79,20 +81,53 @@ export function runsWithStatus(db: Db, statuses: readonly RunStatus[]): Run[] {
   return (db.prepare(`${SELECT} WHERE r.status IN (${marks}) ORDER BY r.id`).all(...statuses) as RunRow[]).map(toRun);
 }
 
+/** A sweep's trial runs, oldest first. */
+export function runsOfSweep(db: Db, sweepId: number): Run[] {
+  return (db.prepare(`${SELECT} WHERE r.sweep_id = ? ORDER BY r.id`).all(sweepId) as RunRow[]).map(toRun);
+}
+
+/** A sweep trial as the scheduler and the sweep's page read it, without validating its config again (many rows, often). */
+export interface TrialRow {
+  id: number;
+  name: string;
+  status: RunStatus;
+  epochsDone: number;
+  /** The stored config as written (every setting written out by newRunConfig). */
+  config: Record<string, unknown>;
+}
+
+export function trialRowsOfSweep(db: Db, sweepId: number): TrialRow[] {
+  const rows = db.prepare('SELECT id, name, status, epochs_done, config_json FROM runs WHERE sweep_id = ? ORDER BY id').all(sweepId) as {
+    id: number;
+    name: string;
+    status: RunStatus;
+    epochs_done: number;
+    config_json: string;
+  }[];
+  return rows.map((r) => ({ id: r.id, name: r.name, status: r.status, epochsDone: r.epochs_done, config: JSON.parse(r.config_json) as Record<string, unknown> }));
+}
+
+/** How many of a sweep's trials are queued, running or paused (the scheduler's count, on every trial's change). */
+export function activeTrialCount(db: Db, sweepId: number): number {
+  return db.prepare(`SELECT COUNT(*) FROM runs WHERE sweep_id = ? AND status IN ('queued', 'running', 'paused')`).pluck().get(sweepId) as number;
+}
+
 export interface NewRun {
   projectId: number;
   datasetId: number;
   name: string;
   configJson: string;
+  /** The sweep it is a trial of. */
+  sweepId?: number;
 }
 
 export function insertRun(db: Db, run: NewRun, now: string): Run {
   const info = db
     .prepare(
-      `INSERT INTO runs (project_id, dataset_id, name, config_json, status, created_at)
-       VALUES (?, ?, ?, ?, 'queued', ?)`,
+      `INSERT INTO runs (project_id, dataset_id, name, config_json, status, created_at, sweep_id)
+       VALUES (?, ?, ?, ?, 'queued', ?, ?)`,
     )
-    .run(run.projectId, run.datasetId, run.name, run.configJson, now);
+    .run(run.projectId, run.datasetId, run.name, run.configJson, now, run.sweepId ?? null);
   return getRun(db, Number(info.lastInsertRowid))!;
 }
 
