@@ -17,7 +17,7 @@ import { nodeBackendPlatform } from './platform/node-backends';
 import { wasmBinaryDir } from './io/wasm-files';
 import { physicalCores } from './threads/cores';
 import { startReplicaThreads } from './threads/replica-pool';
-import { checkModelFits, splitsSteps, type ParallelOptions } from './train/engine-trainer';
+import { checkModelFits, type ParallelOptions } from './train/engine-trainer';
 import { train, type TrainListener } from './train/loop';
 import { modelSpec } from './train/model-spec';
 import type { ImageSet } from './train/images';
@@ -87,9 +87,8 @@ export const MIN_ROWS_PER_THREAD = 16;
 /**
  * How many threads the steps split across (data-parallel), with the reasons when fewer
  * than asked for: the run's `threads` or the physical cores, lowered — and saying so —
- * for a family whose steps do not split, a backend with kernels of its own, a batch
- * with fewer than MIN_ROWS_PER_THREAD images per thread, or replicas that would not fit
- * in memory.
+ * for a backend with kernels of its own, a batch with fewer than MIN_ROWS_PER_THREAD
+ * images per thread, or replicas that would not fit in memory.
  */
 export function chooseThreads(
   config: RunConfig,
@@ -102,9 +101,6 @@ export function chooseThreads(
   const asked = config.threads ?? cores;
   const source = config.threads === undefined ? `the ${cores} physical cores` : `threads ${config.threads}`;
   if (asked <= 1) return { threads: 1, notes: [threadsNote(1)] };
-  if (!splitsSteps(config)) {
-    return { threads: 1, notes: [threadsNote(1, ` — a ${config.family}'s steps (its codebook update) do not split across threads yet`)] };
-  }
   if (backend !== 'wasm' && backend !== 'cpu') {
     return { threads: 1, notes: [threadsNote(1, ` — threads split wasm training; ${backend} runs its own kernels`)] };
   }

@@ -25,6 +25,13 @@ const FIXTURE = JSON.parse(readFileSync(resolve(import.meta.dirname, '../train/f
   losses: Record<string, [number, number, number][]>;
 };
 
+const VQ_FIXTURE = JSON.parse(readFileSync(resolve(import.meta.dirname, '../train/fixtures/single-thread-vq-losses.json'), 'utf8')) as {
+  cases: Record<string, Partial<RunConfig>>;
+  losses: Record<string, [number, string, number][]>;
+};
+/** What the VQ fixture holds of a run's metrics: the step's terms and codebook figures, and validation. */
+const VQ_METRICS = new Set(['loss', 'recon', 'kl', 'commitment', 'perplexity', 'codes_restarted', 'val_elbo', 'val_perplexity', 'val_codes_used']);
+
 const labelled = () => ({ ...syntheticImages(40, 8, 8), labels: Int32Array.from({ length: 40 }, (_, i) => i % 3), classes: 3 });
 /** Parsed as a stored config is: the fixture's cases were recorded with the names of their time (`model`). */
 const configOf = (extra: Partial<RunConfig>): RunConfig =>
@@ -37,16 +44,25 @@ const threadsOn = (threads: number): ParallelOptions => ({
 
 /** [step, kind, value] of every loss (kind 0) and val_elbo (kind 1), and the run's summary. */
 async function run(extra: Partial<RunConfig>, parallel?: ParallelOptions): Promise<{ losses: [number, number, number][]; summary: Record<string, number> }> {
+  const { points, summary } = await metricsOf(extra, parallel);
+  const losses = points.flatMap(([step, name, value]): [number, number, number][] =>
+    name === 'loss' || name === 'val_elbo' ? [[step, name === 'loss' ? 0 : 1, value]] : [],
+  );
+  return { losses, summary };
+}
+
+/** [step, name, value] of every metric a run reports (bar its clock's), and its summary. */
+async function metricsOf(extra: Partial<RunConfig>, parallel?: ParallelOptions): Promise<{ points: [number, string, number][]; summary: Record<string, number> }> {
   const config = configOf(extra);
   const images = labelled();
-  const losses: [number, number, number][] = [];
+  const points: [number, string, number][] = [];
   const result = await train({
     config,
     images,
     split: splitIndices(images.count, config.validationFraction, config.seed),
     listener: {
-      metrics: (points) => {
-        for (const p of points) if (p.name === 'loss' || p.name === 'val_elbo') losses.push([p.step, p.name === 'loss' ? 0 : 1, p.value]);
+      metrics: (batch) => {
+        for (const p of batch) if (!/seconds|per_sec/.test(p.name)) points.push([p.step, p.name, p.value]);
       },
       progress: () => {},
       epoch: () => {},
@@ -57,7 +73,7 @@ async function run(extra: Partial<RunConfig>, parallel?: ParallelOptions): Promi
     yieldToEventLoop: () => Promise.resolve(),
     ...(parallel ? { parallel } : {}),
   });
-  return { losses, summary: result.summary };
+  return { points, summary: result.summary };
 }
 
 beforeAll(async () => {
@@ -100,12 +116,36 @@ describe('data-parallel training', () => {
     }
   });
 
+  it('VQ-VAE: one thread gives the metrics recorded before its steps split, bit for bit; two threads the same run twice, close to one', async () => {
+    for (const [name, extra] of Object.entries(VQ_FIXTURE.cases)) {
+      const single = await metricsOf(extra, threadsOn(1));
+      expect(single.points.filter(([, metric]) => VQ_METRICS.has(metric)), name).toEqual(VQ_FIXTURE.losses[name]);
+      expect(single.summary['threads']).toBe(1);
+    }
+    const [name, extra] = Object.entries(VQ_FIXTURE.cases)[0]!;
+    const recorded = VQ_FIXTURE.losses[name]!;
+    const first = await metricsOf(extra, threadsOn(2));
+    const second = await metricsOf(extra, threadsOn(2));
+    expect(first.summary['threads']).toBe(2);
+    expect(second.points).toEqual(first.points);
+    const split = first.points.filter(([, metric]) => VQ_METRICS.has(metric));
+    // The same metrics at the same steps: the codebook's figures every step, the prior's epoch (the last) included.
+    expect(split.map(([step, metric]) => [step, metric])).toEqual(recorded.map(([step, metric]) => [step, metric]));
+    split.forEach(([step, metric, value], i) => {
+      const want = recorded[i]![2];
+      expect(Math.abs(value - want), `${metric} at step ${step}`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want)));
+    });
+    // Not the same computation: a test that passed by running one thread would not see this.
+    expect(split).not.toEqual(recorded);
+  });
+
   it('a gradient through a thread and shared memory is the in-process gradient exactly', async () => {
     const config = configOf({ architecture: 'conv', hidden: 16 });
     const images = labelled();
     const spec = modelSpec(config, images);
     // A replica in this thread: what the thread pool must be indistinguishable from.
     const inProcess = (setup: ReplicaSetup): GradientReplicas => {
+      if (setup.engine === 'codes') throw new Error('a Gaussian model was expected');
       const replica = new VaeTrainer(setup.spec, setup.config);
       const sizes = setup.shapes.map((shape) => shape.reduce((a, b) => a * b, 1));
       const total = sizes.reduce((a, b) => a + b, 0);

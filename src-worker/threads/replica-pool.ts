@@ -64,12 +64,10 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
   const threads: Worker[] = [];
   const ready = Array.from({ length: count }, (_, index) => {
     const data: ReplicaThreadData = {
+      ...setup,
       index,
       backend: options.backend,
       ...(options.wasmDir === undefined ? {} : { wasmDir: options.wasmDir }),
-      spec: setup.spec,
-      config: setup.config,
-      shapes: setup.shapes,
       params,
       m,
       v,
@@ -105,6 +103,7 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
           recon: message.recon,
           kl: message.kl,
           grads: message.present.map((present, i) => (present ? new Float32Array(grads, (region + offsets[i]!) * 4, sizes[i]) : null)),
+          ...(message.codes === null ? {} : { codes: message.codes }),
         });
       });
       thread.on('error', (error) => {
@@ -159,7 +158,7 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
       // What a thread compares before a step: bumped after the weights are written.
       Atomics.add(versions, 0, 1);
     },
-    gradients(shards: readonly (StepInputs | null)[]): Promise<(ReplicaGradients | null)[]> {
+    gradients(shards: readonly (StepInputs | null)[], codebook?: Float32Array): Promise<(ReplicaGradients | null)[]> {
       if (broken) return Promise.reject(broken);
       if (shards.length !== count) return Promise.reject(new Error(`${shards.length} shards for ${count} replicas`));
       return Promise.all(
@@ -178,6 +177,8 @@ export async function startReplicaThreads(count: number, setup: ReplicaSetup, op
             n: shard.n,
             labels: shard.labels === undefined ? null : Int32Array.from(shard.labels),
             stepNumber: shard.stepNumber,
+            // Cloned for each thread (small: K·e values).
+            codebook: codebook ?? null,
           };
           return ask(index, request, [batch.buffer, eps.buffer, ...(corrupted === null ? [] : [corrupted.buffer])] as ArrayBuffer[]);
         }),

@@ -2,15 +2,18 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../engine/tf';
+import { takeValues } from '../engine/read';
 import { registerWasmKernels } from '../backends/wasm-kernels/register';
 import { adamRange } from '../train/data-parallel';
-import { VaeTrainer } from '../train/trainer';
+import { VaeTrainer, type StepGradients, type StepInputs } from '../train/trainer';
+import { VqVaeTrainer } from '../train/vq-trainer';
 import { layout, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
 
 /**
  * A training replica: one worker thread with its own tfjs and wasm instance and a copy
  * of the model, computing the gradient of the rows it is sent at the weights in shared
- * memory (see train/data-parallel.ts). Built as its own entry (out/main/train-thread.js).
+ * memory (see train/data-parallel.ts); a code model's replica quantizes with the
+ * codebook sent with the step and sends its rows' z_e and codes back. Built as its own entry (out/main/train-thread.js).
  */
 if (parentPort === null) throw new Error('train-thread runs as a worker thread');
 const port = parentPort;
@@ -24,7 +27,31 @@ async function start(): Promise<void> {
     registerWasmKernels('wasm');
   }
   if (!(await tf.setBackend(data.backend))) throw new Error(`the ${data.backend} backend did not start in a training thread`);
-  const trainer = new VaeTrainer(data.spec, data.config);
+  /** A step's gradient, and a code model's rows (z_e and codes) for the coordinator's codebook update. */
+  let gradients: (inputs: StepInputs, codebook: Float32Array | null) => Promise<StepGradients & { codes: { ze: Float32Array; codes: Int32Array } | null }>;
+  let trainer: VaeTrainer | VqVaeTrainer;
+  if (data.engine === 'codes') {
+    const vq = new VqVaeTrainer(data.spec, data.config);
+    trainer = vq;
+    gradients = async (inputs, codebook) => {
+      if (codebook === null) throw new Error("a code model's step came without its codebook");
+      vq.setCodebook(codebook);
+      const result = await vq.codeGradients(inputs);
+      try {
+        const codes = { ze: await takeValues(result.ze), codes: Int32Array.from(await result.codes.data()) };
+        return { ...result, codes };
+      } catch (error) {
+        tf.dispose(result.grads.filter((g) => g !== undefined));
+        throw error;
+      } finally {
+        tf.dispose([result.ze, result.codes]);
+      }
+    };
+  } else {
+    const vae = new VaeTrainer(data.spec, data.config);
+    trainer = vae;
+    gradients = async (inputs) => ({ ...(await vae.gradients(inputs)), codes: null });
+  }
   const shapes = trainer.parameterShapes();
   if (shapes.map((s) => s.join('x')).join() !== data.shapes.map((s) => s.join('x')).join()) {
     throw new Error('a training thread built a model with other shapes than the coordinator');
@@ -43,14 +70,17 @@ async function start(): Promise<void> {
       trainer.setParameterValues(offsets.map((offset, i) => params.subarray(offset, offset + sizes[i]!)));
       version = current;
     }
-    const result = await trainer.gradients({
-      batch: request.batch,
-      corrupted: request.corrupted ?? request.batch,
-      eps: request.eps,
-      n: request.n,
-      ...(request.labels === null ? {} : { labels: request.labels }),
-      stepNumber: request.stepNumber,
-    });
+    const result = await gradients(
+      {
+        batch: request.batch,
+        corrupted: request.corrupted ?? request.batch,
+        eps: request.eps,
+        n: request.n,
+        ...(request.labels === null ? {} : { labels: request.labels }),
+        stepNumber: request.stepNumber,
+      },
+      request.codebook,
+    );
     try {
       const present: boolean[] = [];
       for (let i = 0; i < result.grads.length; i++) {
@@ -58,7 +88,10 @@ async function start(): Promise<void> {
         present.push(g !== undefined);
         if (g !== undefined) grads.set(await g.data<'float32'>(), offsets[i]);
       }
-      post({ type: 'grads', id: request.id, loss: result.loss, recon: result.recon, kl: result.kl, present });
+      const codes = result.codes;
+      const message: ToPool = { type: 'grads', id: request.id, loss: result.loss, recon: result.recon, kl: result.kl, present, codes };
+      // A code model's rows are moved, not copied.
+      port.postMessage(message, codes === null ? [] : [codes.ze.buffer as ArrayBuffer, codes.codes.buffer as ArrayBuffer]);
     } finally {
       tf.dispose(result.grads.filter((g) => g !== undefined));
     }
