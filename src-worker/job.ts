@@ -14,6 +14,7 @@ import { encodePngBase64 } from './io/png';
 import { checkTrainingMemory, threadsThatFit, WASM_HEAP_BYTES } from './model/memory';
 import { classesOf } from './model/vae';
 import { nodeBackendPlatform } from './platform/node-backends';
+import { lowerTrainingPriority } from './platform/priority';
 import { wasmBinaryDir } from './io/wasm-files';
 import { physicalCores } from './threads/cores';
 import { startReplicaThreads } from './threads/replica-pool';
@@ -141,6 +142,8 @@ export async function runTrainingJob(start: StartTraining, context: JobContext):
     const split = chooseSplit(images.count, images.split, config);
     checkMemoryFor(config, images, backend, split.train.length);
     const chosen = chooseThreads(config, images, backend, split.train.length);
+    // Before any training thread exists: they inherit it, and the UI keeps its cores' attention.
+    lowerTrainingPriority();
     // The run page and `runs` show the backend's notes: the threads line joins them.
     const announce = (threadNotes: string[]): void =>
       send({ type: 'backend', backend, notes: [...notes, ...threadNotes], ...(adapter && { adapter }) });
