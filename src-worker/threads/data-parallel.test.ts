@@ -12,6 +12,7 @@ import { gatherBatch } from '../train/images';
 import { train } from '../train/loop';
 import { modelSpec } from '../train/model-spec';
 import { VaeTrainer, type StepInputs } from '../train/trainer';
+import { VqVaeTrainer } from '../train/vq-trainer';
 import { startReplicaThreads } from './replica-pool';
 
 /**
@@ -137,6 +138,29 @@ describe('data-parallel training', () => {
     });
     // Not the same computation: a test that passed by running one thread would not see this.
     expect(split).not.toEqual(recorded);
+  });
+
+  it("VQ-VAE: a replica's answer without its rows' codes fails the step by name, before the codebook moves", async () => {
+    const config = configOf({ family: 'vqvae', codebookSize: 8, codeDim: 4, codePositions: 4, priorEpochs: 1 });
+    const images = labelled();
+    const local = new VqVaeTrainer({ kind: 'mlp', image: images.shape, hidden: 32, codeDim: 4, positions: 4 }, config);
+    const total = local.parameterShapes().reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+    const before = await local.codebookValues();
+    const replicas: GradientReplicas = {
+      count: 2,
+      parameters: new Float32Array(total),
+      m: new Float32Array(total),
+      v: new Float32Array(total),
+      published: () => {},
+      // Replica 2 answers like a Gaussian model's replica: no codes.
+      gradients: (shards) => Promise.resolve(shards.map((shard, r) => (shard === null ? null : { loss: 1, recon: 1, kl: 0, grads: [], ...(r === 0 ? { codes: { ze: new Float32Array(shard.n * 16), codes: new Int32Array(shard.n * 4) } } : {}) }))),
+      update: () => Promise.resolve(),
+      close: () => {},
+    };
+    const trainer = new DataParallelTrainer(local, replicas);
+    await expect(trainer.step(gatherBatch(images, [0, 1, 2, 3], 0, 4), 4)).rejects.toThrow(/training thread 2 sent no codes for a code model's step/);
+    expect(await local.codebookValues()).toEqual(before);
+    trainer.dispose();
   });
 
   it('a gradient through a thread and shared memory is the in-process gradient exactly', async () => {
