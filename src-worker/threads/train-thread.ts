@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../engine/tf';
 import { takeValues } from '../engine/read';
@@ -62,6 +62,14 @@ async function start(): Promise<void> {
   const everyGrads = Array.from({ length: data.count }, (_, r) => new Float32Array(data.grads, r * total * 4, total));
   const state = { parameters: params, m: new Float32Array(data.m), v: new Float32Array(data.v) };
   const control = new Int32Array(data.control);
+  // A gradient's values on its way to shared memory: on wasm a view of the wasm heap,
+  // copied once by the caller (data() would copy it out of the heap first). The view is
+  // used at once, before any kernel can grow (and so move) the heap.
+  const heap = data.backend === 'wasm' ? (tf.backend() as BackendWasm) : null;
+  const write = async (g: tf.Tensor, offset: number): Promise<void> => {
+    if (heap !== null && g.dtype === 'float32') grads.set(heap.typedArrayFromHeap(g) as Float32Array, offset);
+    else grads.set(await g.data<'float32'>(), offset);
+  };
   let version = -1;
 
   const step = async (request: StepRequest): Promise<void> => {
@@ -86,7 +94,7 @@ async function start(): Promise<void> {
       for (let i = 0; i < result.grads.length; i++) {
         const g = result.grads[i];
         present.push(g !== undefined);
-        if (g !== undefined) grads.set(await g.data<'float32'>(), offsets[i]);
+        if (g !== undefined) await write(g, offsets[i]!);
       }
       const codes = result.codes;
       const message: ToPool = { type: 'grads', id: request.id, loss: result.loss, recon: result.recon, kl: result.kl, present, codes };
