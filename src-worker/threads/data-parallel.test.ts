@@ -9,6 +9,8 @@ import { syntheticImages, useBackend } from '../testing/setup';
 import { adamRange, DataParallelTrainer, shardRanges, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { ParallelOptions } from '../train/engine-trainer';
 import { gatherBatch } from '../train/images';
+import { encodeCheckpoint, decodeCheckpoint } from '../io/checkpoint-file';
+import type { TrainingCheckpoint } from '../train/checkpoint-state';
 import { train } from '../train/loop';
 import { modelSpec } from '../train/model-spec';
 import { VaeTrainer, type StepInputs } from '../train/trainer';
@@ -52,11 +54,16 @@ async function run(extra: Partial<RunConfig>, parallel?: ParallelOptions): Promi
   return { losses, summary };
 }
 
-/** [step, name, value] of every metric a run reports (bar its clock's), and its summary. */
-async function metricsOf(extra: Partial<RunConfig>, parallel?: ParallelOptions): Promise<{ points: [number, string, number][]; summary: Record<string, number> }> {
+/** [step, name, value] of every metric a run reports (bar its clock's), its summary and its checkpoints. */
+async function metricsOf(
+  extra: Partial<RunConfig>,
+  parallel?: ParallelOptions,
+  more: { resume?: TrainingCheckpoint; shouldStop?: () => boolean } = {},
+): Promise<{ points: [number, string, number][]; summary: Record<string, number>; checkpoints: TrainingCheckpoint[] }> {
   const config = configOf(extra);
   const images = labelled();
   const points: [number, string, number][] = [];
+  const checkpoints: TrainingCheckpoint[] = [];
   const result = await train({
     config,
     images,
@@ -68,13 +75,14 @@ async function metricsOf(extra: Partial<RunConfig>, parallel?: ParallelOptions):
       progress: () => {},
       epoch: () => {},
       image: () => {},
-      checkpoint: () => {},
+      checkpoint: (checkpoint) => checkpoints.push(checkpoint),
     },
-    shouldStop: () => false,
+    shouldStop: more.shouldStop ?? (() => false),
     yieldToEventLoop: () => Promise.resolve(),
     ...(parallel ? { parallel } : {}),
+    ...(more.resume ? { resume: more.resume } : {}),
   });
-  return { points, summary: result.summary };
+  return { points, summary: result.summary, checkpoints };
 }
 
 beforeAll(async () => {
@@ -138,6 +146,28 @@ describe('data-parallel training', () => {
     });
     // Not the same computation: a test that passed by running one thread would not see this.
     expect(split).not.toEqual(recorded);
+  });
+
+  it('VQ-VAE on two threads resumes from a checkpoint file exactly, on two threads or on one up to float rounding', async () => {
+    const extra = VQ_FIXTURE.cases['mlp-vq']!;
+    const whole = await metricsOf(extra, threadsOn(2));
+    let polls = 0;
+    // Stopped early in epoch 2: its checkpoint is epoch 1's.
+    const first = await metricsOf(extra, threadsOn(2), { shouldStop: () => ++polls >= 7 });
+    const saved = first.checkpoints.at(-1)!;
+    expect(saved.epoch).toBe(1);
+    const restored = decodeCheckpoint(encodeCheckpoint(saved, configOf(extra))).checkpoint;
+    const after = (points: [number, string, number][]): [number, string, number][] =>
+      points.filter(([step, metric]) => step > saved.step && VQ_METRICS.has(metric));
+    const resumed = await metricsOf(extra, threadsOn(2), { resume: restored });
+    expect(after(resumed.points).length).toBeGreaterThan(10);
+    expect(after(resumed.points)).toEqual(after(whole.points));
+    const onOne = await metricsOf(extra, threadsOn(1), { resume: restored });
+    after(onOne.points).forEach(([step, metric, value], i) => {
+      const want = after(whole.points)[i]!;
+      expect([step, metric]).toEqual([want[0], want[1]]);
+      expect(Math.abs(value - want[2]), `${metric} at step ${step}`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want[2])));
+    });
   });
 
   it("VQ-VAE: a replica's answer without its rows' codes fails the step by name, before the codebook moves", async () => {
