@@ -8,7 +8,7 @@ D-h-h-2d / d-h-h-D), Bernoulli decoder, analytic KL, Adam (PyTorch's defaults, t
 formulation the engine uses). Prints one JSON object.
 
   check       the first Adam steps from identical weights, batches and noise
-  throughput  img/s of training steps at a batch size, for 1 and 2 threads
+  throughput  img/s of training steps at a batch size, for each of --thread-counts (1 and 2)
   decode      single-image decode latency (ms, median)
   quality     from the engine's own initial weights, train on the digits file the
               bench wrote, then the IWAE bound on its test images (same budget, same
@@ -589,6 +589,7 @@ def main():
     p.add_argument('--sections', default='throughput,decode,quality')
     p.add_argument('--scaled', help='the scaled conv VAE with a logistic mixture decoder: its plan, JSON (sections check, throughput, quality)')
     p.add_argument('--threads', type=int, default=1, help='PyTorch threads of the scaled quality run')
+    p.add_argument('--thread-counts', default='1,2', help='PyTorch thread counts the throughput section measures (the scaling curve)')
     a = p.parse_args()
     if a.scaled:
         scaled_main(a)
@@ -598,8 +599,13 @@ def main():
     for kind in ('conv', 'mlp'):
         entry = {}
         if 'throughput' in sections:
-            entry['imgPerSec1Thread'] = throughput(kind, a.side, a.hidden, a.latent, a.batch, a.seconds, 1)
-            entry['imgPerSec2Threads'] = throughput(kind, a.side, a.hidden, a.latent, a.batch, a.seconds, 2)
+            by_threads = {t: throughput(kind, a.side, a.hidden, a.latent, a.batch, a.seconds, t)
+                          for t in map(int, a.thread_counts.split(','))}
+            entry['imgPerSecByThreads'] = {str(t): v for t, v in by_threads.items()}
+            if 1 in by_threads:
+                entry['imgPerSec1Thread'] = by_threads[1]
+            if 2 in by_threads:
+                entry['imgPerSec2Threads'] = by_threads[2]
         if 'decode' in sections:
             entry['decodeMs'] = decode_latency_ms(kind, a.side, a.hidden, a.latent)
         if 'quality' in sections and a.data and kind == 'conv':

@@ -73,9 +73,9 @@ describe('training threads', () => {
     expect(chooseThreads(conv, images, 'wasm', 1000, { cores: 8, memoryBytes: trainingBytes(spec, 128) }).threads).toBe(1);
   });
 
-  it('says why a run trains on fewer threads: a VQ-VAE, a backend with its own kernels, a small batch', () => {
-    const vq = parseRunConfig({ family: 'vqvae', model: 'conv', latent: 16 });
-    expect(chooseThreads(vq, images, 'wasm', 1000, plenty).notes[0]).toMatch(/^training: 1 thread — a vqvae's steps/);
+  it('says why a run trains on fewer threads: a backend with its own kernels, a small batch; a VQ-VAE splits like the rest', () => {
+    const vq = parseRunConfig({ family: 'vqvae', model: 'conv', latent: 16, batchSize: 128 });
+    expect(chooseThreads(vq, images, 'wasm', 1000, plenty)).toEqual({ threads: 8, notes: ['training: 8 threads, data-parallel, one replica each'] });
     expect(chooseThreads(conv, images, 'webgpu', 1000, plenty)).toEqual({ threads: 1, notes: ['training: 1 thread — threads split wasm training; webgpu runs its own kernels'] });
     expect(chooseThreads({ ...conv, batchSize: 40 }, images, 'wasm', 1000, plenty)).toEqual({
       threads: 2,

@@ -14,10 +14,11 @@ import { encodePngBase64 } from './io/png';
 import { checkTrainingMemory, threadsThatFit, WASM_HEAP_BYTES } from './model/memory';
 import { classesOf } from './model/vae';
 import { nodeBackendPlatform } from './platform/node-backends';
+import { lowerTrainingPriority } from './platform/priority';
 import { wasmBinaryDir } from './io/wasm-files';
 import { physicalCores } from './threads/cores';
 import { startReplicaThreads } from './threads/replica-pool';
-import { checkModelFits, splitsSteps, type ParallelOptions } from './train/engine-trainer';
+import { checkModelFits, type ParallelOptions } from './train/engine-trainer';
 import { train, type TrainListener } from './train/loop';
 import { modelSpec } from './train/model-spec';
 import type { ImageSet } from './train/images';
@@ -87,9 +88,8 @@ export const MIN_ROWS_PER_THREAD = 16;
 /**
  * How many threads the steps split across (data-parallel), with the reasons when fewer
  * than asked for: the run's `threads` or the physical cores, lowered — and saying so —
- * for a family whose steps do not split, a backend with kernels of its own, a batch
- * with fewer than MIN_ROWS_PER_THREAD images per thread, or replicas that would not fit
- * in memory.
+ * for a backend with kernels of its own, a batch with fewer than MIN_ROWS_PER_THREAD
+ * images per thread, or replicas that would not fit in memory.
  */
 export function chooseThreads(
   config: RunConfig,
@@ -102,9 +102,6 @@ export function chooseThreads(
   const asked = config.threads ?? cores;
   const source = config.threads === undefined ? `the ${cores} physical cores` : `threads ${config.threads}`;
   if (asked <= 1) return { threads: 1, notes: [threadsNote(1)] };
-  if (!splitsSteps(config)) {
-    return { threads: 1, notes: [threadsNote(1, ` — a ${config.family}'s steps (its codebook update) do not split across threads yet`)] };
-  }
   if (backend !== 'wasm' && backend !== 'cpu') {
     return { threads: 1, notes: [threadsNote(1, ` — threads split wasm training; ${backend} runs its own kernels`)] };
   }
@@ -145,6 +142,8 @@ export async function runTrainingJob(start: StartTraining, context: JobContext):
     const split = chooseSplit(images.count, images.split, config);
     checkMemoryFor(config, images, backend, split.train.length);
     const chosen = chooseThreads(config, images, backend, split.train.length);
+    // Before any training thread exists: they inherit it, and the UI keeps its cores' attention.
+    lowerTrainingPriority();
     // The run page and `runs` show the backend's notes: the threads line joins them.
     const announce = (threadNotes: string[]): void =>
       send({ type: 'backend', backend, notes: [...notes, ...threadNotes], ...(adapter && { adapter }) });

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,7 +161,7 @@ describe(`worker process (${workerJs})`, () => {
     expect((s.messages.at(-1) as Message<'done'>).summary['test_nll']).toBe((firstRun!.messages.at(-1) as Message<'done'>).summary['test_nll']);
   });
 
-  it('splits training across the threads asked for and says so beside the backend; a VQ-VAE says it trains on one', async () => {
+  it('splits training across the threads asked for and says so beside the backend, a VQ-VAE too', async () => {
     const runs: Record<string, Session> = {};
     for (const [name, config] of [
       ['vae', { epochs: 1, hidden: 32, latent: 4, batchSize: 32, seed: 3, threads: 2 }],
@@ -176,8 +176,40 @@ describe(`worker process (${workerJs})`, () => {
     const notes = (s: Session): string[] => all(s, 'backend').at(-1)!.notes;
     expect(notes(runs['vae']!)).toContain('training: 2 threads, data-parallel, one replica each');
     expect((runs['vae']!.messages.at(-1) as Message<'done'>).summary['threads']).toBe(2);
-    expect(notes(runs['vqvae']!).some((n) => n.startsWith("training: 1 thread — a vqvae's steps"))).toBe(true);
-    expect((runs['vqvae']!.messages.at(-1) as Message<'done'>).summary['threads']).toBe(1);
+    expect(notes(runs['vqvae']!)).toContain('training: 2 threads, data-parallel, one replica each');
+    expect((runs['vqvae']!.messages.at(-1) as Message<'done'>).summary['threads']).toBe(2);
+    expect(all(runs['vqvae']!, 'metrics').flatMap((m) => m.points).filter((p) => p.name === 'perplexity').length).toBeGreaterThan(0);
+  });
+
+  it('trains below the app: the worker and the training threads it starts run at nice 10, the app untouched', async () => {
+    /** Nice value of every thread of a process (Linux: /proc/<pid>/task/<tid>/stat, field 19). */
+    const niceOf = (pid: number): Map<number, number> =>
+      new Map(
+        readdirSync(`/proc/${pid}/task`).map((tid) => {
+          const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+          return [Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+        }),
+      );
+    const threadsAt = async (env?: NodeJS.ProcessEnv): Promise<{ main: number; niced: number; all: number }> => {
+      const s = startWorker(env);
+      await s.next('hello');
+      start(s, { epochs: 50, hidden: 32, latent: 4, batchSize: 32, seed: 3, threads: 2 });
+      // The threads line comes once both training threads have started.
+      while (!all(s, 'backend').some((m) => m.notes.includes('training: 2 threads, data-parallel, one replica each'))) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const nice = niceOf(s.child.pid!);
+      s.send({ type: 'stop' });
+      expect(await s.exited).toBe(0);
+      return { main: nice.get(s.child.pid!)!, niced: [...nice.values()].filter((n) => n === 10).length, all: nice.size };
+    };
+    const lowered = await threadsAt();
+    expect(lowered.main).toBe(10);
+    // The main thread and both training threads at least (tfjs and Node start others before the job).
+    expect(lowered.niced).toBeGreaterThanOrEqual(3);
+    const normal = await threadsAt({ VAE_STUDIO_TRAINING_PRIORITY: 'normal' });
+    expect(normal).toMatchObject({ main: 0, niced: 0 });
+    expect(niceOf(process.pid).get(process.pid)).toBe(0);
   });
 
   it('trains on one thread, saying why, when its training threads cannot start', async () => {

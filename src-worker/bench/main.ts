@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { backendNames, MIXTURE_COMPONENTS_DEFAULT, type BackendName } from '@shared/config';
+import { backendNames, MIXTURE_COMPONENTS_DEFAULT, type BackendName, type RunConfig } from '@shared/config';
 import { convArchitectures, DEFAULT_CONV_PRESET, type ConvPreset } from '@shared/conv';
 import { selectBackend, type BackendSelection } from '../backends/select';
 import { tf } from '../engine/tf';
@@ -10,9 +10,9 @@ import { nodeBackendPlatform } from '../platform/node-backends';
 import { digitsFile, loadDigits, loadSampleDigits, type DigitSplit } from './digits';
 import { familiesBench, type FamilyRow } from './families';
 import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThroughput, type QualityResult } from './measure';
-import { printEvaluationScaling, printFamilies, printImputationScaling, type ImputationRow, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
+import { printAllThreads, printEvaluationScaling, printFamilies, printImputationScaling, type ImputationRow, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
 import { physicalCores } from '../threads/cores';
-import { scalingCurve } from './scaling';
+import { familyScalingCurve, scalingCurve } from './scaling';
 import { scaledBench } from './scaled-bench';
 import { evaluationScaling } from './evaluation-scaling';
 import { imputationScaling } from './imputation-scaling';
@@ -71,6 +71,8 @@ const { values: args } = parseArgs({
     'scaled-k': { type: 'string', default: '16' },
     /** Test images of the IWAE evaluation's scaling rows (k: --k). */
     'eval-images': { type: 'string', default: '128' },
+    /** Families whose run path the scaling curve also measures (conv 28×28): vqvae, m2, cvae; '' for none. */
+    'scaling-families': { type: 'string', default: 'vqvae,m2,cvae' },
     /** Only write the digits file the PyTorch script reads (to run it by hand), then exit. */
     'write-digits': { type: 'string' },
   },
@@ -107,7 +109,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${args['write-digits']}`);
     return;
   }
-  console.log(`VAE Studio engine bench — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.versions.node}, tfjs-core ${tf.version_core}`);
+  console.log(`VAE Studio engine bench — ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node ${process.versions.node}, tfjs-core ${tf.version_core}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   if (!args['scaled-only']) console.log(`Model: 28×28×1, latent 16, hidden 256; Bernoulli ELBO; Adam 1e-3; batch ${batch}.\n`);
 
   // The quality run and the same-steps check use the backend a run would get by itself.
@@ -122,9 +124,10 @@ async function main(): Promise<void> {
       console.log(`\nMulti-core scaling: not measured (the automatic backend is ${auto}; threads split wasm training).`);
       return;
     }
-    const maxThreads = args.threads === undefined ? physicalCores() : Number(args.threads);
+    const maxThreads = appThreads;
     const rounds = Number(args['scaling-rounds']);
     const rows: ScalingRow[] = [];
+    const load = loadavg();
     for (const [label, image] of [
       ['conv 28×28×1', { width: 28, height: 28, channels: 1 as const }],
       ['conv 64×64×3', { width: 64, height: 64, channels: 3 as const }],
@@ -132,7 +135,19 @@ async function main(): Promise<void> {
       const spec = { kind: 'conv' as const, image, latent: 16, hidden: 256 };
       rows.push({ label, points: await scalingCurve(spec, batch, maxThreads, seconds, rounds), torch: image.width === 28 ? torch?.conv : undefined });
     }
+    const digits28 = { width: 28, height: 28, channels: 1 as const };
+    const families: Record<string, [string, Partial<RunConfig>]> = {
+      vqvae: ['VQ-VAE conv', { architecture: 'conv', family: 'vqvae', codebookSize: 128, codeDim: 16 }],
+      m2: ['M2 conv', { architecture: 'conv', family: 'm2', classifier: 'conv', labelFraction: 0.1 }],
+      cvae: ['cVAE conv', { architecture: 'conv', family: 'cvae' }],
+    };
+    for (const key of (args['scaling-families'] ?? '').split(',').filter((k) => k !== '')) {
+      const family = families[key];
+      if (family === undefined) throw new Error(`--scaling-families: no family '${key}' (vqvae, m2, cvae)`);
+      rows.push({ label: `${family[0]} 28²`, points: await familyScalingCurve(family[1], digits28, batch, maxThreads, seconds, rounds) });
+    }
     printScaling(rows, batch, physicalCores(), rounds);
+    printAllThreads(rows[0], [...load, ...loadavg()]);
     // The test IWAE bound on the same cores, beside the factor training reached in this run.
     const evalSpec = { kind: 'conv' as const, image: { width: 28, height: 28, channels: 1 as const }, latent: 16, hidden: 256 };
     const evalImages = Number(args['eval-images']);
@@ -146,8 +161,14 @@ async function main(): Promise<void> {
     }
     printImputationScaling(imputation, rows[0]!.points, rounds);
   };
+  const appThreads = args.threads === undefined ? physicalCores() : Number(args.threads);
+  /** PyTorch's curve: 1 … the logical CPUs (its own default thread count), or the app's count if more. */
+  const torchCounts = Array.from({ length: Math.max(cpus().length, appThreads) }, (_, i) => i + 1).join(',');
   if (args['scaling-only']) {
-    await scaling(null);
+    const version = args['no-torch'] ? null : torchAvailable();
+    const common = ['--batch', String(batch), '--seconds', String(seconds), '--thread-counts', torchCounts];
+    if (version !== null) console.log(`PyTorch ${version}: its throughput curve (threads ${torchCounts})…`);
+    await scaling(version === null ? null : runTorchReference(args.script, [...common, '--sections', 'throughput']));
     return;
   }
   const scaled = async (): Promise<void> => {
@@ -197,7 +218,7 @@ async function main(): Promise<void> {
         writeFileSync(path, bytes);
         return path;
       };
-      const common = ['--batch', String(batch), '--seconds', String(seconds), '--epochs', String(epochs), '--k', String(k)];
+      const common = ['--batch', String(batch), '--seconds', String(seconds), '--epochs', String(epochs), '--k', String(k), '--thread-counts', torchCounts];
       const files = [
         '--data', file('digits.bin', digitsFile(digits)),
         '--init', file('init.json', JSON.stringify(initialWeights('conv'))),

@@ -102,9 +102,16 @@ export const TARGET_SCALING_2 = 1.8;
 export interface ScalingRow {
   label: string;
   points: ScalingPoint[];
-  /** PyTorch on the same model (28×28 only), 1 and 2 threads. */
+  /** PyTorch on the same model (28×28 only), by thread count. */
   torch?: TorchModelFigures | undefined;
 }
+
+/** PyTorch's img/s at a thread count, where measured. */
+export const torchAt = (torch: TorchModelFigures | undefined, threads: number): number | undefined =>
+  torch?.imgPerSecByThreads?.[String(threads)] ?? (threads === 1 ? torch?.imgPerSec1Thread : threads === 2 ? torch?.imgPerSec2Threads : undefined);
+
+/** Target of the app with all its threads against PyTorch CPU with all its threads, conv 28×28. */
+export const TARGET_ALL_THREADS = 3.5;
 
 export function printScaling(rows: ScalingRow[], batch: number, cores: number, rounds: number): void {
   console.log(
@@ -113,21 +120,24 @@ export function printScaling(rows: ScalingRow[], batch: number, cores: number, r
       `ceiling ×: that many replicas each computing a whole batch's gradient side by side, nothing exchanged — what this machine's cores give together`,
   );
   console.log(
-    `${pad('model', 15)}${pad('threads', 9)}${pad('img/s', 10)}${pad('× 1 thread', 12)}${pad('steps', 7)}` +
+    `${pad('model', 17)}${pad('threads', 9)}${pad('img/s', 10)}${pad('× 1 thread', 12)}${pad('steps', 7)}` +
       `${pad('ceiling ×', 11)}PyTorch (same threads)`,
   );
   for (const row of rows) {
     const one = row.points.find((p) => p.threads === 1)?.imagesPerSec;
     const oneAlone = row.points.find((p) => p.threads === 1)?.independentImagesPerSec;
     for (const p of row.points) {
-      const ref = p.threads === 1 ? row.torch?.imgPerSec1Thread : p.threads === 2 ? row.torch?.imgPerSec2Threads : undefined;
+      const ref = torchAt(row.torch, p.threads);
       const versus = ref ? `${fmt(ref)} (ours ${(p.imagesPerSec / ref).toFixed(2)}×)` : '—';
       console.log(
-        `${pad(row.label, 15)}${pad(String(p.threads), 9)}${pad(fmt(p.imagesPerSec), 10)}` +
+        `${pad(row.label, 17)}${pad(String(p.threads), 9)}${pad(fmt(p.imagesPerSec), 10)}` +
           `${pad(one ? `${(p.imagesPerSec / one).toFixed(2)}×` : '—', 12)}${pad(String(p.steps), 7)}` +
-          `${pad(oneAlone ? `${(p.independentImagesPerSec / oneAlone).toFixed(2)}×` : '—', 11)}${versus}`,
+          `${pad(oneAlone && Number.isFinite(p.independentImagesPerSec) ? `${(p.independentImagesPerSec / oneAlone).toFixed(2)}×` : '—', 11)}${versus}`,
       );
     }
+    // PyTorch's own curve where it measured more counts than the app's.
+    const counts = Object.keys(row.torch?.imgPerSecByThreads ?? {}).map(Number).filter((t) => !row.points.some((p) => p.threads === t));
+    for (const t of counts) console.log(`${pad(row.label, 17)}${pad(String(t), 9)}${pad('—', 10)}${pad('', 12)}${pad('', 7)}${pad('', 11)}${fmt(torchAt(row.torch, t))}`);
   }
 }
 
@@ -241,4 +251,27 @@ export function printImputationScaling(rows: ImputationRow[], training: ScalingP
       );
     }
   }
+}
+
+/**
+ * The headline: the app with all its threads (the most the curve measured) against
+ * PyTorch with all its threads (the most its curve measured), conv 28×28, and the target.
+ */
+export function printAllThreads(row: ScalingRow | undefined, loadAverage: readonly number[]): void {
+  const ours = row?.points.at(-1);
+  const counts = Object.keys(row?.torch?.imgPerSecByThreads ?? {}).map(Number);
+  const torchThreads = counts.length > 0 ? Math.max(...counts) : undefined;
+  const theirs = torchThreads === undefined ? undefined : torchAt(row?.torch, torchThreads);
+  if (!row || !ours || theirs === undefined || torchThreads === undefined) {
+    console.log(`
+All threads vs PyTorch (target ≥ ${TARGET_ALL_THREADS}×): not measured (no PyTorch figures).`);
+    return;
+  }
+  const ratio = ours.imagesPerSec / theirs;
+  console.log(
+    `
+All threads, ${row.label}: app ${ours.threads} thread${ours.threads === 1 ? '' : 's'} ${fmt(ours.imagesPerSec)} img/s vs PyTorch CPU ` +
+      `${torchThreads} thread${torchThreads === 1 ? '' : 's'} ${fmt(theirs)} img/s = ${ratio.toFixed(2)}× (target ≥ ${TARGET_ALL_THREADS}×: ${ratio >= TARGET_ALL_THREADS ? 'met' : 'MISSED'}); ` +
+      `load average ${loadAverage.map((x) => x.toFixed(2)).join(' ')}`,
+  );
 }

@@ -1,10 +1,13 @@
-import { defaultRunConfig } from '@shared/config';
+import { defaultRunConfig, type RunConfig } from '@shared/config';
+import { familyOf } from '@shared/families';
+
 import { createRng } from '../engine/random';
 import { wasmBinaryDir } from '../io/wasm-files';
-import type { VaeSpec } from '../model/vae';
+import type { ImageShape, VaeSpec } from '../model/vae';
 import { startReplicaThreads } from '../threads/replica-pool';
 import { DataParallelTrainer } from '../train/data-parallel';
-import type { EngineTrainer } from '../train/engine-trainer';
+import { createParallelTrainer, type EngineTrainer, type ParallelOptions } from '../train/engine-trainer';
+import { gatherBatch, type ImageSet } from '../train/images';
 import { VaeTrainer } from '../train/trainer';
 
 /**
@@ -105,6 +108,63 @@ export async function scalingCurve(spec: VaeSpec, batch: number, maxThreads: num
           ...(point.imagesPerSec > previous.imagesPerSec ? point : previous),
           independentImagesPerSec: Math.max(point.independentImagesPerSec, previous.independentImagesPerSec),
         });
+      }
+    }
+  }
+  return [...best.values()].sort((a, b) => a.threads - b.threads);
+}
+
+/** Images of a family's scaling row: random binary pixels, labels 0…9 in turn (M2: every other one hidden). */
+function scalingImages(shape: ImageShape, count: number): ImageSet {
+  const rng = createRng(11);
+  const pixels = Uint8Array.from({ length: count * shape.width * shape.height * shape.channels }, () => (rng.uniform() > 0.5 ? 255 : 0));
+  return { shape, count, pixels, labels: Int32Array.from({ length: count }, (_, i) => i % 10), classes: 10 };
+}
+
+/**
+ * A model family's img/s with 1, 2, … threads, through the run's own path
+ * (createParallelTrainer: cVAE, M2 with its per-class passes, the VQ-VAE's
+ * autoencoder steps with the codebook update on the coordinator). M2's batches are
+ * half labelled. No ceiling column (NaN).
+ */
+export async function familyScalingCurve(
+  overrides: Partial<RunConfig>,
+  shape: ImageShape,
+  batch: number,
+  maxThreads: number,
+  seconds: number,
+  rounds: number,
+  minSteps = 3,
+): Promise<ScalingPoint[]> {
+  const config: RunConfig = { ...defaultRunConfig(), seed: 1, batchSize: batch, ...overrides };
+  const images = scalingImages(shape, batch);
+  const rows = Int32Array.from({ length: batch }, (_, i) => i);
+  const x = gatherBatch(images, rows, 0, batch);
+  const labels = familyOf(config).labels === 'some' ? Int32Array.from(images.labels!, (y, i) => (i % 2 === 0 ? y : -1)) : images.labels!;
+  const wasmDir = wasmBinaryDir();
+  const best = new Map<number, ScalingPoint>();
+  for (let round = 0; round < rounds; round++) {
+    for (let threads = 1; threads <= maxThreads; threads++) {
+      const parallel: ParallelOptions = {
+        threads,
+        start: (count, setup) => startReplicaThreads(count, setup, { backend: 'wasm', ...(wasmDir === undefined ? {} : { wasmDir }) }),
+      };
+      const { trainer } = await createParallelTrainer(config, images, threads > 1 ? parallel : undefined);
+      try {
+        trainer.beginEpoch?.(1);
+        await trainer.step(x, batch, labels);
+        await trainer.step(x, batch, labels);
+        let steps = 0;
+        const t0 = performance.now();
+        while (steps < minSteps || performance.now() - t0 < seconds * 1000) {
+          await trainer.step(x, batch, labels);
+          steps++;
+        }
+        const imagesPerSec = (steps * batch * 1000) / (performance.now() - t0);
+        const previous = best.get(threads);
+        if (previous === undefined || imagesPerSec > previous.imagesPerSec) best.set(threads, { threads, imagesPerSec, steps, independentImagesPerSec: NaN });
+      } finally {
+        trainer.dispose();
       }
     }
   }

@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 export interface TorchModelFigures {
   imgPerSec1Thread?: number;
   imgPerSec2Threads?: number;
+  /** img/s by thread count (`--thread-counts`): PyTorch's scaling curve. */
+  imgPerSecByThreads?: Record<string, number>;
   decodeMs?: number;
   quality?: { nll: number; trainSeconds: number };
   /** The same, replaying the engine's batch order and noise. */

@@ -10,9 +10,12 @@ import { syntheticImages, useBackend } from '../testing/setup';
 import { adamRange, DataParallelTrainer, shardRanges, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { ParallelOptions } from '../train/engine-trainer';
 import { gatherBatch } from '../train/images';
+import { encodeCheckpoint, decodeCheckpoint } from '../io/checkpoint-file';
+import type { TrainingCheckpoint } from '../train/checkpoint-state';
 import { train } from '../train/loop';
 import { modelSpec } from '../train/model-spec';
 import { VaeTrainer, type StepInputs } from '../train/trainer';
+import { VqVaeTrainer } from '../train/vq-trainer';
 import { startReplicaThreads } from './replica-pool';
 
 /**
@@ -26,6 +29,13 @@ const FIXTURE = JSON.parse(readFileSync(resolve(import.meta.dirname, '../train/f
   losses: Record<string, [number, number, number][]>;
 };
 
+const VQ_FIXTURE = JSON.parse(readFileSync(resolve(import.meta.dirname, '../train/fixtures/single-thread-vq-losses.json'), 'utf8')) as {
+  cases: Record<string, Partial<RunConfig>>;
+  losses: Record<string, [number, string, number][]>;
+};
+/** What the VQ fixture holds of a run's metrics: the step's terms and codebook figures, and validation. */
+const VQ_METRICS = new Set(['loss', 'recon', 'kl', 'commitment', 'perplexity', 'codes_restarted', 'val_elbo', 'val_perplexity', 'val_codes_used']);
+
 const labelled = () => ({ ...syntheticImages(40, 8, 8), labels: Int32Array.from({ length: 40 }, (_, i) => i % 3), classes: 3 });
 /** Parsed as a stored config is: the fixture's cases were recorded with the names of their time (`model`). */
 const configOf = (extra: Partial<RunConfig>): RunConfig =>
@@ -38,27 +48,42 @@ const threadsOn = (threads: number): ParallelOptions => ({
 
 /** [step, kind, value] of every loss (kind 0) and val_elbo (kind 1), and the run's summary. */
 async function run(extra: Partial<RunConfig>, parallel?: ParallelOptions): Promise<{ losses: [number, number, number][]; summary: Record<string, number> }> {
+  const { points, summary } = await metricsOf(extra, parallel);
+  const losses = points.flatMap(([step, name, value]): [number, number, number][] =>
+    name === 'loss' || name === 'val_elbo' ? [[step, name === 'loss' ? 0 : 1, value]] : [],
+  );
+  return { losses, summary };
+}
+
+/** [step, name, value] of every metric a run reports (bar its clock's), its summary and its checkpoints. */
+async function metricsOf(
+  extra: Partial<RunConfig>,
+  parallel?: ParallelOptions,
+  more: { resume?: TrainingCheckpoint; shouldStop?: () => boolean } = {},
+): Promise<{ points: [number, string, number][]; summary: Record<string, number>; checkpoints: TrainingCheckpoint[] }> {
   const config = configOf(extra);
   const images = labelled();
-  const losses: [number, number, number][] = [];
+  const points: [number, string, number][] = [];
+  const checkpoints: TrainingCheckpoint[] = [];
   const result = await train({
     config,
     images,
     split: splitIndices(images.count, config.validationFraction, config.seed),
     listener: {
-      metrics: (points) => {
-        for (const p of points) if (p.name === 'loss' || p.name === 'val_elbo') losses.push([p.step, p.name === 'loss' ? 0 : 1, p.value]);
+      metrics: (batch) => {
+        for (const p of batch) if (!/seconds|per_sec/.test(p.name)) points.push([p.step, p.name, p.value]);
       },
       progress: () => {},
       epoch: () => {},
       image: () => {},
-      checkpoint: () => {},
+      checkpoint: (checkpoint) => checkpoints.push(checkpoint),
     },
-    shouldStop: () => false,
+    shouldStop: more.shouldStop ?? (() => false),
     yieldToEventLoop: () => Promise.resolve(),
     ...(parallel ? { parallel } : {}),
+    ...(more.resume ? { resume: more.resume } : {}),
   });
-  return { losses, summary: result.summary };
+  return { points, summary: result.summary, checkpoints };
 }
 
 beforeAll(async () => {
@@ -101,12 +126,82 @@ describe('data-parallel training', () => {
     }
   });
 
+  it('VQ-VAE: one thread gives the metrics recorded before its steps split, bit for bit; two threads the same run twice, close to one', async () => {
+    for (const [name, extra] of Object.entries(VQ_FIXTURE.cases)) {
+      const single = await metricsOf(extra, threadsOn(1));
+      expect(single.points.filter(([, metric]) => VQ_METRICS.has(metric)), name).toEqual(VQ_FIXTURE.losses[name]);
+      expect(single.summary['threads']).toBe(1);
+    }
+    const [name, extra] = Object.entries(VQ_FIXTURE.cases)[0]!;
+    const recorded = VQ_FIXTURE.losses[name]!;
+    const first = await metricsOf(extra, threadsOn(2));
+    const second = await metricsOf(extra, threadsOn(2));
+    expect(first.summary['threads']).toBe(2);
+    expect(second.points).toEqual(first.points);
+    const split = first.points.filter(([, metric]) => VQ_METRICS.has(metric));
+    // The same metrics at the same steps: the codebook's figures every step, the prior's epoch (the last) included.
+    expect(split.map(([step, metric]) => [step, metric])).toEqual(recorded.map(([step, metric]) => [step, metric]));
+    split.forEach(([step, metric, value], i) => {
+      const want = recorded[i]![2];
+      expect(Math.abs(value - want), `${metric} at step ${step}`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want)));
+    });
+    // Not the same computation: a test that passed by running one thread would not see this.
+    expect(split).not.toEqual(recorded);
+  });
+
+  it('VQ-VAE on two threads resumes from a checkpoint file exactly, on two threads or on one up to float rounding', async () => {
+    const extra = VQ_FIXTURE.cases['mlp-vq']!;
+    const whole = await metricsOf(extra, threadsOn(2));
+    let polls = 0;
+    // Stopped early in epoch 2: its checkpoint is epoch 1's.
+    const first = await metricsOf(extra, threadsOn(2), { shouldStop: () => ++polls >= 7 });
+    const saved = first.checkpoints.at(-1)!;
+    expect(saved.epoch).toBe(1);
+    const restored = decodeCheckpoint(encodeCheckpoint(saved, configOf(extra))).checkpoint;
+    const after = (points: [number, string, number][]): [number, string, number][] =>
+      points.filter(([step, metric]) => step > saved.step && VQ_METRICS.has(metric));
+    const resumed = await metricsOf(extra, threadsOn(2), { resume: restored });
+    expect(after(resumed.points).length).toBeGreaterThan(10);
+    expect(after(resumed.points)).toEqual(after(whole.points));
+    const onOne = await metricsOf(extra, threadsOn(1), { resume: restored });
+    after(onOne.points).forEach(([step, metric, value], i) => {
+      const want = after(whole.points)[i]!;
+      expect([step, metric]).toEqual([want[0], want[1]]);
+      expect(Math.abs(value - want[2]), `${metric} at step ${step}`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want[2])));
+    });
+  });
+
+  it("VQ-VAE: a replica's answer without its rows' codes fails the step by name, before the codebook moves", async () => {
+    const config = configOf({ family: 'vqvae', codebookSize: 8, codeDim: 4, codePositions: 4, priorEpochs: 1 });
+    const images = labelled();
+    const local = new VqVaeTrainer({ kind: 'mlp', image: images.shape, hidden: 32, codeDim: 4, positions: 4 }, config);
+    const total = local.parameterShapes().reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+    const before = await local.codebookValues();
+    const replicas: GradientReplicas = {
+      count: 2,
+      parameters: new Float32Array(total),
+      m: new Float32Array(total),
+      v: new Float32Array(total),
+      published: () => {},
+      // Replica 2 answers like a Gaussian model's replica: no codes.
+      gradients: (shards) => Promise.resolve(shards.map((shard, r) => (shard === null ? null : { loss: 1, recon: 1, kl: 0, grads: [], ...(r === 0 ? { codes: { ze: new Float32Array(shard.n * 16), codes: new Int32Array(shard.n * 4) } } : {}) }))),
+      update: () => Promise.resolve(),
+      logLikelihood: () => Promise.reject(new Error('a code model has no IWAE threads')),
+      close: () => {},
+    };
+    const trainer = new DataParallelTrainer(local, replicas);
+    await expect(trainer.step(gatherBatch(images, [0, 1, 2, 3], 0, 4), 4)).rejects.toThrow(/training thread 2 sent no codes for a code model's step/);
+    expect(await local.codebookValues()).toEqual(before);
+    trainer.dispose();
+  });
+
   it('a gradient through a thread and shared memory is the in-process gradient exactly', async () => {
     const config = configOf({ architecture: 'conv', hidden: 16 });
     const images = labelled();
     const spec = modelSpec(config, images);
     // A replica in this thread: what the thread pool must be indistinguishable from.
     const inProcess = (setup: ReplicaSetup): GradientReplicas => {
+      if (setup.engine === 'codes') throw new Error('a Gaussian model was expected');
       const replica = new VaeTrainer(setup.spec, setup.config);
       const sizes = setup.shapes.map((shape) => shape.reduce((a, b) => a * b, 1));
       const total = sizes.reduce((a, b) => a + b, 0);

@@ -102,7 +102,7 @@ describe('the IWAE bound across threads', () => {
     try {
       const rows = Int32Array.from({ length: 40 }, (_, i) => i);
       for (let s = 0; s < 3; s++) await trainer.step(gatherBatch(images, rows, s * 8, s * 8 + 8), 8);
-      const threads = await trainer.iwaeThreads();
+      const threads = await trainer.iwaeThreads!();
       expect(threads.count).toBe(2);
       const spread = await iwaeBound(trainer, images, indicesOf(40), config, 9, control({ threads }));
       // The local trainer, brought up to the shared weights, computes it alone.

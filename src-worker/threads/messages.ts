@@ -1,7 +1,5 @@
 import type { ChainNoise, ChainRows, ChainSetup } from '../impute/chain';
-import type { VaeSpec } from '../model/vae';
-import type { AdamUpdate } from '../train/data-parallel';
-import type { TrainerConfig } from '../train/trainer';
+import type { AdamUpdate, ReplicaSetup } from '../train/data-parallel';
 
 /**
  * What a training replica thread (train-thread.ts) and its pool (replica-pool.ts)
@@ -12,14 +10,11 @@ import type { TrainerConfig } from '../train/trainer';
  * replica, and `control[0]` the weights' version, bumped (atomically) after every
  * write.
  */
-export interface ReplicaThreadData {
+export type ReplicaThreadData = ReplicaSetup & {
   index: number;
   backend: 'wasm' | 'cpu';
   /** tfjs-backend-wasm's .wasm folder, the same local files the worker loads (never the network). */
   wasmDir?: string;
-  spec: VaeSpec;
-  config: TrainerConfig;
-  shapes: number[][];
   params: SharedArrayBuffer;
   m: SharedArrayBuffer;
   v: SharedArrayBuffer;
@@ -28,7 +23,7 @@ export interface ReplicaThreadData {
   /** How many replicas write into `grads`. */
   count: number;
   control: SharedArrayBuffer;
-}
+};
 
 /** One step's rows; `corrupted` null when the encoder sees the clean batch. */
 export interface StepRequest {
@@ -40,6 +35,8 @@ export interface StepRequest {
   n: number;
   labels: Int32Array | null;
   stepNumber: number;
+  /** A code model's codebook [K·e] for this step. */
+  codebook: Float32Array | null;
 }
 
 /** The optimizer step on elements [from, to) of the weights. */
@@ -89,7 +86,7 @@ export type ToPool =
   | { type: 'iwae'; id: number; values: Float64Array }
   | { type: 'chains'; id: number; rows: ChainRows | null }
   | { type: 'encoded'; id: number; values: Float32Array }
-  | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[] }
+  | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null }
   | { type: 'failed'; id: number | null; message: string };
 
 /** Offsets of each variable's values in a flat block, and the block's length. */

@@ -89,12 +89,10 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
   const threads: Worker[] = [];
   const ready = Array.from({ length: count }, (_, index) => {
     const data: ReplicaThreadData = {
+      ...setup,
       index,
       backend: options.backend,
       ...(options.wasmDir === undefined ? {} : { wasmDir: options.wasmDir }),
-      spec: setup.spec,
-      config: setup.config,
-      shapes: setup.shapes,
       params,
       m,
       v,
@@ -173,6 +171,7 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
       recon: message.recon,
       kl: message.kl,
       grads: message.present.map((present, i) => (present ? new Float32Array(grads, (region + offsets[i]!) * 4, sizes[i]) : null)),
+      ...(message.codes === null ? {} : { codes: message.codes }),
     };
   };
 
@@ -185,7 +184,7 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
       // What a thread compares before a step: bumped after the weights are written.
       Atomics.add(versions, 0, 1);
     },
-    gradients(shards: readonly (StepInputs | null)[]): Promise<(ReplicaGradients | null)[]> {
+    gradients(shards: readonly (StepInputs | null)[], codebook?: Float32Array): Promise<(ReplicaGradients | null)[]> {
       if (broken) return Promise.reject(broken);
       if (shards.length !== count) return Promise.reject(new Error(`${shards.length} shards for ${count} replicas`));
       return Promise.all(
@@ -204,6 +203,8 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
             n: shard.n,
             labels: shard.labels === undefined ? null : Int32Array.from(shard.labels),
             stepNumber: shard.stepNumber,
+            // Cloned for each thread (small: K·e values).
+            codebook: codebook ?? null,
           };
           const transfer = [batch.buffer, eps.buffer, ...(corrupted === null ? [] : [corrupted.buffer])] as ArrayBuffer[];
           return ask(index, request, transfer).then((answer) => gradientsOf(index, answer));

@@ -1,11 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../engine/tf';
+import { takeValues } from '../engine/read';
 import { registerWasmKernels } from '../backends/wasm-kernels/register';
 import { replayNormals } from '../engine/random';
 import { adamRange } from '../train/data-parallel';
-import { VaeTrainer } from '../train/trainer';
+import { VaeTrainer, type StepGradients, type StepInputs } from '../train/trainer';
+import { VqVaeTrainer } from '../train/vq-trainer';
 import { ChainImputer } from '../impute/chain';
 import { layout, type ChainsRequest, type EncodeRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
 
@@ -14,7 +16,8 @@ import { layout, type ChainsRequest, type EncodeRequest, type IwaeRequest, type 
  * of the model, computing the gradient of the rows it is sent at the weights in shared
  * memory (see train/data-parallel.ts), or the IWAE estimates of the batches it is sent
  * (train/evaluate.ts: the test bound, the evaluation job). Built as its own entry
- * (out/main/train-thread.js).
+ * A code model's replica quantizes with the codebook sent with the step and sends its
+ * rows' z_e and codes back. Built as its own entry (out/main/train-thread.js).
  */
 if (parentPort === null) throw new Error('train-thread runs as a worker thread');
 const port = parentPort;
@@ -28,7 +31,31 @@ async function start(): Promise<void> {
     registerWasmKernels('wasm');
   }
   if (!(await tf.setBackend(data.backend))) throw new Error(`the ${data.backend} backend did not start in a training thread`);
-  const trainer = new VaeTrainer(data.spec, data.config);
+  /** A step's gradient, and a code model's rows (z_e and codes) for the coordinator's codebook update. */
+  let gradients: (inputs: StepInputs, codebook: Float32Array | null) => Promise<StepGradients & { codes: { ze: Float32Array; codes: Int32Array } | null }>;
+  let trainer: VaeTrainer | VqVaeTrainer;
+  if (data.engine === 'codes') {
+    const vq = new VqVaeTrainer(data.spec, data.config);
+    trainer = vq;
+    gradients = async (inputs, codebook) => {
+      if (codebook === null) throw new Error("a code model's step came without its codebook");
+      vq.setCodebook(codebook);
+      const result = await vq.codeGradients(inputs);
+      try {
+        const codes = { ze: await takeValues(result.ze), codes: Int32Array.from(await result.codes.data()) };
+        return { ...result, codes };
+      } catch (error) {
+        tf.dispose(result.grads.filter((g) => g !== undefined));
+        throw error;
+      } finally {
+        tf.dispose([result.ze, result.codes]);
+      }
+    };
+  } else {
+    const vae = new VaeTrainer(data.spec, data.config);
+    trainer = vae;
+    gradients = async (inputs) => ({ ...(await vae.gradients(inputs)), codes: null });
+  }
   const shapes = trainer.parameterShapes();
   if (shapes.map((s) => s.join('x')).join() !== data.shapes.map((s) => s.join('x')).join()) {
     throw new Error('a training thread built a model with other shapes than the coordinator');
@@ -41,6 +68,14 @@ async function start(): Promise<void> {
   const everyGrads = training ? Array.from({ length: data.count }, (_, r) => new Float32Array(data.grads, r * total * 4, total)) : [];
   const state = { parameters: params, m: new Float32Array(data.m), v: new Float32Array(data.v) };
   const control = new Int32Array(data.control);
+  // A gradient's values on its way to shared memory: on wasm a view of the wasm heap,
+  // copied once by the caller (data() would copy it out of the heap first). The view is
+  // used at once, before any kernel can grow (and so move) the heap.
+  const heap = data.backend === 'wasm' ? (tf.backend() as BackendWasm) : null;
+  const write = async (g: tf.Tensor, offset: number): Promise<void> => {
+    if (heap !== null && g.dtype === 'float32') grads.set(heap.typedArrayFromHeap(g) as Float32Array, offset);
+    else grads.set(await g.data<'float32'>(), offset);
+  };
   let version = -1;
 
   // The shared weights, read again only after the coordinator (or an update) has changed them.
@@ -54,31 +89,43 @@ async function start(): Promise<void> {
 
   const step = async (request: StepRequest): Promise<void> => {
     takeWeights();
-    const result = await trainer.gradients({
-      batch: request.batch,
-      corrupted: request.corrupted ?? request.batch,
-      eps: request.eps,
-      n: request.n,
-      ...(request.labels === null ? {} : { labels: request.labels }),
-      stepNumber: request.stepNumber,
-    });
+    const result = await gradients(
+      {
+        batch: request.batch,
+        corrupted: request.corrupted ?? request.batch,
+        eps: request.eps,
+        n: request.n,
+        ...(request.labels === null ? {} : { labels: request.labels }),
+        stepNumber: request.stepNumber,
+      },
+      request.codebook,
+    );
     try {
       const present: boolean[] = [];
       for (let i = 0; i < result.grads.length; i++) {
         const g = result.grads[i];
         present.push(g !== undefined);
-        if (g !== undefined) grads.set(await g.data<'float32'>(), offsets[i]);
+        if (g !== undefined) await write(g, offsets[i]!);
       }
-      post({ type: 'grads', id: request.id, loss: result.loss, recon: result.recon, kl: result.kl, present });
+      const codes = result.codes;
+      const message: ToPool = { type: 'grads', id: request.id, loss: result.loss, recon: result.recon, kl: result.kl, present, codes };
+      // A code model's rows are moved, not copied.
+      port.postMessage(message, codes === null ? [] : [codes.ze.buffer as ArrayBuffer, codes.codes.buffer as ArrayBuffer]);
     } finally {
       tf.dispose(result.grads.filter((g) => g !== undefined));
     }
   };
 
+  // Inference (IWAE, chains, the latent map) is a Gaussian model's: a code model gets no inference threads.
+  const gaussian = (): VaeTrainer => {
+    if (!(trainer instanceof VaeTrainer)) throw new Error("a code model's thread was asked for inference it does not do");
+    return trainer;
+  };
+
   const iwae = async (request: IwaeRequest): Promise<void> => {
     takeWeights();
     const labels = request.labels ?? undefined;
-    const values = await trainer.iwaeLogLikelihood(request.batch, request.n, request.k, replayNormals(request.noise), labels);
+    const values = await gaussian().iwaeLogLikelihood(request.batch, request.n, request.k, replayNormals(request.noise), labels);
     port.postMessage({ type: 'iwae', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
   };
 
@@ -88,15 +135,16 @@ async function start(): Promise<void> {
     if (request.type === 'chains-open') {
       const { setup } = request;
       takeWeights();
+      const vae = gaussian();
       const problem = {
-        model: trainer.model,
-        decoder: trainer.decoder,
+        model: vae.model,
+        decoder: vae.decoder,
         x: setup.x,
         n: setup.n,
         missing: setup.missing,
         init: setup.init,
         ...(setup.labels === null ? {} : { labels: setup.labels }),
-        classifier: trainer.classifier,
+        classifier: vae.classifier,
       };
       // Never drawn from: every iteration's noise comes with its request.
       const options = { method: setup.metropolis ? ('metropolis' as const) : ('pseudo-gibbs' as const), samples: setup.samples, proposals: 0, iterations: setup.iterations, rng: replayNormals([]) };
@@ -119,7 +167,7 @@ async function start(): Promise<void> {
 
   const encode = async (request: EncodeRequest): Promise<void> => {
     takeWeights();
-    const values = await trainer.encodeMean(request.batch, request.n, request.labels ?? undefined);
+    const values = await gaussian().encodeMean(request.batch, request.n, request.labels ?? undefined);
     port.postMessage({ type: 'encoded', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
   };
 

@@ -1,11 +1,13 @@
 import type { Rng } from '../engine/random';
 import type { VaeSpec } from '../model/vae';
-import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON } from './adam';
+import type { VqSpec } from '../model/vq';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, type AdamMoments } from './adam';
 import type { ArtifactKind } from './epoch-images';
 import type { EngineTrainer, EpochView } from './engine-trainer';
 import type { IwaeThreads } from './evaluate';
 import type { RasterImage } from './grid';
-import type { BatchLabels, EvalSums, StepInputs, StepStats, TrainerConfig, TrainerState, VaeTrainer } from './trainer';
+import type { BatchLabels, EvalSums, StepInputs, StepStats, TrainerConfig, TrainerState } from './trainer';
+import type { VqTrainerConfig } from './vq-trainer';
 
 /**
  * Data-parallel training across threads. tfjs-backend-wasm runs its kernels on one
@@ -29,7 +31,15 @@ import type { BatchLabels, EvalSums, StepInputs, StepStats, TrainerConfig, Train
  * the batch means, so with several threads they are computed per shard (as every
  * data-parallel trainer does); one thread computes them over the whole batch.
  *
+ * The VQ-VAE (its autoencoder epochs) splits the same way: each replica quantizes its
+ * rows with the codebook this thread sends with the step and returns its gradient
+ * (recon + β·commitment, linear in the rows) with its rows' z_e and codes; the
+ * codebook's EMA and dead-code restarts then run here, once, on the whole batch's rows
+ * in order, after the weights' update — as on one thread. Its prior epochs (a small
+ * MADE on the codes) train here on one thread.
+ *
  * The test IWAE bound runs on the replicas too (iwaeThreads, train/evaluate.ts).
+ *
  * Evaluation, images and checkpoints use the local trainer, whose weights and moments
  * are brought up to date from the shared ones first. No Node API here: the threads
  * are behind GradientReplicas (src-worker/threads/replica-pool.ts under Node).
@@ -39,9 +49,12 @@ import type { BatchLabels, EvalSums, StepInputs, StepStats, TrainerConfig, Train
 export interface ReplicaGradients {
   loss: number;
   recon: number;
+  /** The objective's third term: KL, or the VQ-VAE's commitment term. */
   kl: number;
   /** Valid until the next `gradients` call (views of shared memory). */
   grads: (Float32Array | null)[];
+  /** A code model's rows: z_e [rows·L, e] and the codes picked [rows·L]. */
+  codes?: { ze: Float32Array; codes: Int32Array };
 }
 
 /** One optimizer step, as every replica applies it to its slice of the weights. */
@@ -70,8 +83,11 @@ export interface GradientReplicas extends IwaeThreads {
   readonly v: Float32Array;
   /** Call after writing `parameters` here: the replicas take them before their next gradient. */
   published(): void;
-  /** Shard i goes to replica i (null: no rows for it this step); answers in the same order. */
-  gradients(shards: readonly (StepInputs | null)[]): Promise<(ReplicaGradients | null)[]>;
+  /**
+   * Shard i goes to replica i (null: no rows for it this step); answers in the same
+   * order. `codebook`: what a code model's replicas quantize with this step.
+   */
+  gradients(shards: readonly (StepInputs | null)[], codebook?: Float32Array): Promise<(ReplicaGradients | null)[]>;
   /** Σ_r w_r g_r in replica order, then Adam, on the shared weights (the replicas then take them). */
   update(step: AdamUpdate): Promise<void>;
   close(): void;
@@ -140,12 +156,36 @@ function adamSpan(
   }
 }
 
-/** What a replica is built from: the trainer's spec and config (its weights come from `parameters`). */
-export interface ReplicaSetup {
-  spec: VaeSpec;
-  config: TrainerConfig;
-  /** The trainable variables' shapes: a replica that builds others refuses to start. */
-  shapes: number[][];
+/**
+ * What a replica is built from: the trainer's engine, spec and config (its weights come
+ * from `parameters`), and the trainable variables' shapes (a replica that builds others
+ * refuses to start).
+ */
+export type ReplicaSetup =
+  | { engine?: 'gaussian'; spec: VaeSpec; config: TrainerConfig; shapes: number[][] }
+  | { engine: 'codes'; spec: VqSpec; config: VqTrainerConfig; shapes: number[][] };
+
+/**
+ * What the coordinator needs of its local trainer (VaeTrainer, VqVaeTrainer): the
+ * streams' draws for a step, its Adam's moments and learning rate, its weights.
+ */
+export interface SplittableTrainer extends EngineTrainer {
+  readonly noiseRowsPerImage: number;
+  /** M2's classifier (the test accuracy is scored with it). */
+  readonly classifier?: unknown;
+  drawStep(batch: Float32Array, n: number, labels?: BatchLabels): StepInputs;
+  learningRate(stepNumber: number): number;
+  exportMoments(): Promise<AdamMoments>;
+  importMoments(moments: AdamMoments): void;
+  parameterShapes(): number[][];
+  parameterValues(): Promise<Float32Array[]>;
+  setParameterValues(values: readonly Float32Array[]): void;
+  /** Whether this epoch's steps split (the VQ-VAE's prior epochs train on this thread). Absent: always. */
+  splitsStep?(): boolean;
+  /** A code model's codebook, sent with every step. */
+  codebookValues?(): Promise<Float32Array>;
+  /** A code model's step after the weights' update: the codebook's, from the replicas' rows in order. */
+  finishSplitStep?(stats: StepStats, parts: readonly { ze: Float32Array; codes: Int32Array }[], updated: boolean): Promise<StepStats>;
 }
 
 /** Starts `count` replicas (Node: worker threads). */
@@ -181,7 +221,7 @@ export function sliceStep(inputs: StepInputs, from: number, to: number, inputSiz
   };
 }
 
-/** A Gaussian-latent trainer (VAE, cVAE, flows, M2) whose steps run on `replicas.count` threads. */
+/** A trainer (VAE, cVAE, flows, M2, VQ-VAE) whose steps run on `replicas.count` threads. */
 export class DataParallelTrainer implements EngineTrainer {
   /** Where the current weights and moments are: the local trainer's (at the start, after a resume) or the shared arrays. */
   private current: 'local' | 'shared' = 'local';
@@ -190,10 +230,12 @@ export class DataParallelTrainer implements EngineTrainer {
   private step_ = 0;
   private readonly offsets: number[];
   private readonly sizes: number[];
-  readonly classify?: VaeTrainer['classify'];
+  readonly classify?: EngineTrainer['classify'];
+  readonly beginEpoch?: EngineTrainer['beginEpoch'];
+  readonly codeGrid?: EngineTrainer['codeGrid'];
 
   constructor(
-    readonly local: VaeTrainer,
+    readonly local: SplittableTrainer,
     private readonly replicas: GradientReplicas,
   ) {
     this.sizes = local.parameterShapes().map((shape) => shape.reduce((a, b) => a * b, 1));
@@ -204,10 +246,20 @@ export class DataParallelTrainer implements EngineTrainer {
       total += size;
     }
     if (replicas.parameters.length !== total) throw new Error(`the replicas hold ${replicas.parameters.length} weights, the model ${total}`);
-    if (local.classifier) {
+    const classify = local.classify?.bind(local);
+    if (local.classifier && classify) {
       this.classify = async (batch, n) => {
         this.catchUpLocal();
-        return local.classify(batch, n);
+        return classify(batch, n);
+      };
+    }
+    if (local.beginEpoch) this.beginEpoch = local.beginEpoch.bind(local);
+    if (local.codeGrid) this.codeGrid = local.codeGrid.bind(local);
+    if (local.iwaeNoise) {
+      this.iwaeNoise = local.iwaeNoise.bind(local);
+      this.iwaeThreads = async () => {
+        if (this.current === 'local') await this.takeFromLocal();
+        return this.replicas;
       };
     }
   }
@@ -251,14 +303,20 @@ export class DataParallelTrainer implements EngineTrainer {
   }
 
   async step(batch: Float32Array, n: number, labels?: BatchLabels): Promise<StepStats> {
-    if (this.current === 'local') await this.takeFromLocal();
     const local = this.local;
+    if (local.splitsStep?.() === false) {
+      // Trains what the replicas do not hold (the VQ-VAE's prior) at the current weights.
+      this.catchUpLocal();
+      return local.step(batch, n, labels);
+    }
+    if (this.current === 'local') await this.takeFromLocal();
     const stepNumber = this.step_ + 1;
     const inputs = { ...local.drawStep(batch, n, labels), stepNumber };
     const ranges = shardRanges(n, this.replicas.count);
     const noisePerImage = local.noiseRowsPerImage * local.latent;
     const answers = await this.replicas.gradients(
       ranges.map(([from, to]) => (to > from ? sliceStep(inputs, from, to, local.inputSize, noisePerImage) : null)),
+      await local.codebookValues?.(),
     );
     const weights = ranges.map(([from, to]) => (to - from) / n);
     const stats = { loss: 0, recon: 0, kl: 0 };
@@ -268,13 +326,20 @@ export class DataParallelTrainer implements EngineTrainer {
       stats.recon += answer.recon * weights[r]!;
       stats.kl += answer.kl * weights[r]!;
     });
-    if (Number.isFinite(stats.loss)) {
+    const updated = Number.isFinite(stats.loss);
+    if (updated) {
       const present = answers.map((answer) => (answer === null ? [] : answer.grads.map((g) => g !== null)));
       await this.replicas.update({ stepNumber, learningRate: local.learningRate(stepNumber), weights, present });
       this.step_ = stepNumber;
       this.localBehind = true;
     }
-    return stats;
+    if (!local.finishSplitStep) return stats;
+    const parts = answers.flatMap((answer, r) => {
+      if (answer === null) return [];
+      if (answer.codes === undefined) throw new Error(`training thread ${r + 1} sent no codes for a code model's step`);
+      return [answer.codes];
+    });
+    return local.finishSplitStep(stats, parts, updated);
   }
 
   evaluate(batch: Float32Array, n: number, rng: Rng, labels?: BatchLabels): Promise<EvalSums> {
@@ -285,14 +350,10 @@ export class DataParallelTrainer implements EngineTrainer {
     this.catchUpLocal();
     return this.local.iwaeLogLikelihood(batch, n, k, rng, labels);
   }
-  iwaeNoise(n: number, k: number, rng: Rng): Float32Array[] {
-    return this.local.iwaeNoise(n, k, rng);
-  }
+  /** A Gaussian model's IWAE draws (a code model has none, and no IWAE threads). */
+  readonly iwaeNoise?: (n: number, k: number, rng: Rng) => Float32Array[];
   /** The replicas, at the current weights, as the IWAE bound's threads. */
-  async iwaeThreads(): Promise<IwaeThreads> {
-    if (this.current === 'local') await this.takeFromLocal();
-    return this.replicas;
-  }
+  readonly iwaeThreads?: () => Promise<IwaeThreads>;
   reconstruct(batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
     this.catchUpLocal();
     return this.local.reconstruct(batch, n, labels);

@@ -10,7 +10,7 @@ import type { ImageSet } from './images';
 import { modelSpec } from './model-spec';
 import { VaeTrainer, type BatchLabels, type EvalSums, type StepStats, type TrainerState } from './trainer';
 import { VqVaeTrainer } from './vq-trainer';
-import { DataParallelTrainer, type StartReplicas } from './data-parallel';
+import { DataParallelTrainer, type ReplicaSetup, type StartReplicas } from './data-parallel';
 
 /** What a trainer draws after each epoch besides reconstructions. */
 export interface EpochView {
@@ -110,21 +110,23 @@ export interface ParallelOptions {
 }
 
 /**
- * createTrainer across `parallel.threads` threads where the family's engine can split
- * its steps (the Gaussian-latent one: VAE, cVAE, flows, M2); one thread otherwise, and
- * for one thread today's trainer itself. `threads` is what the steps run on.
+ * createTrainer across `parallel.threads` threads (VAE, cVAE, flows, M2, and the
+ * VQ-VAE's autoencoder epochs); for one thread today's trainer itself. `threads` is
+ * what the steps run on.
  */
 export async function createParallelTrainer(
   config: RunConfig,
   images: ImageSet,
   parallel: ParallelOptions | undefined,
 ): Promise<{ trainer: EngineTrainer; threads: number }> {
-  const engine = familyOf(config).engine;
-  if (parallel === undefined || parallel.threads <= 1 || engine !== 'gaussian') return { trainer: createTrainer(config, images), threads: 1 };
-  const spec = modelSpec(config, images);
-  const local = new VaeTrainer(spec, config);
+  if (parallel === undefined || parallel.threads <= 1) return { trainer: createTrainer(config, images), threads: 1 };
+  const opened = openTrainer(config, images);
+  const local = opened.trainer;
   try {
-    const replicas = await parallel.start(parallel.threads, { spec, config, shapes: local.parameterShapes() });
+    const shapes = local.parameterShapes();
+    const setup: ReplicaSetup =
+      opened.kind === 'codes' ? { engine: 'codes', spec: vqSpec(config, images), config, shapes } : { engine: 'gaussian', spec: modelSpec(config, images), config, shapes };
+    const replicas = await parallel.start(parallel.threads, setup);
     if (replicas === null) return { trainer: local, threads: 1 };
     return { trainer: new DataParallelTrainer(local, replicas), threads: replicas.count };
   } catch (error) {
@@ -132,6 +134,3 @@ export async function createParallelTrainer(
     throw error;
   }
 }
-
-/** Whether a family's steps can run data-parallel (the VQ-VAE's codebook update runs on one thread). */
-export const splitsSteps = (config: RunConfig): boolean => familyOf(config).engine === 'gaussian';

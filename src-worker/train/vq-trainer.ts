@@ -13,7 +13,8 @@ import { Adam } from './adam';
 import { codebookChart, SAMPLE_COUNT, type ArtifactKind } from './epoch-images';
 import type { EpochView } from './engine-trainer';
 import { tileImages, type RasterImage } from './grid';
-import type { EvalSums, StepStats, TensorRecord, TrainerConfig, TrainerState } from './trainer';
+import type { AdamMoments } from './adam';
+import type { EvalSums, StepGradients, StepInputs, StepStats, TensorRecord, TrainerConfig, TrainerState } from './trainer';
 
 /**
  * The VQ-VAE's numeric core (van den Oord 2017), trained by the same loop as the VAE:
@@ -28,6 +29,12 @@ export type VqTrainerConfig = TrainerConfig & Pick<RunConfig, 'epochs' | 'priorE
 /** A code is dead when fewer than this many vectors per batch (EMA) pick it. */
 export const DEAD_CODE_THRESHOLD = 1;
 const PRIOR_HIDDEN = 256;
+
+/** codeGradients' answer: a step's gradient (kl: the commitment term), with the rows' z_e [n·L, e] and codes [n·L]. */
+export interface CodeGradients extends StepGradients {
+  ze: tf.Tensor2D;
+  codes: tf.Tensor1D;
+}
 
 export class VqVaeTrainer {
   readonly nets: VqNetworks;
@@ -123,10 +130,32 @@ export class VqVaeTrainer {
     return this.phase === 'prior' ? this.priorStep(batch, n) : this.autoencoderStep(batch, n);
   }
 
-  private async autoencoderStep(batch: Float32Array, n: number): Promise<StepStats> {
-    const D = this.nets.inputSize;
-    const stepNumber = this.adam.step + 1;
+  /**
+   * What autoencoder step `adam.step + 1` draws from the trainer's own streams: the
+   * corrupted copy the encoder sees (no noise: q(k|x) is deterministic). Drawn once for
+   * the whole batch, whichever thread then computes which rows.
+   */
+  drawStep(batch: Float32Array, n: number): StepInputs {
     const corrupted = this.config.denoise === 'none' ? batch : corruptBatch(batch, this.nets.spec.image.channels, this.config, this.corruption);
+    return { batch, corrupted, eps: new Float32Array(0), n, stepNumber: this.adam.step + 1 };
+  }
+
+  /** Noise rows per image of a step: none (see drawStep). */
+  get noiseRowsPerImage(): number {
+    return 0;
+  }
+
+  /**
+   * The autoencoder's step as far as it is a function of its rows at the current
+   * weights and codebook: the gradient of the batch mean of recon + β·commitment by
+   * trainable variable (in their order), the batch means (kl: the commitment term),
+   * and z_e and the codes of every row for the codebook's EMA. Touches no weight, no
+   * codebook and no stream: a replica on another thread runs it on its rows. The
+   * caller disposes grads, ze and codes.
+   */
+  async codeGradients(inputs: StepInputs): Promise<CodeGradients> {
+    const { batch, corrupted, n } = inputs;
+    const D = this.nets.inputSize;
     let stats: tf.Tensor1D | undefined;
     let ze: tf.Tensor2D | undefined;
     const x = tf.tensor2d(batch, [n, D]);
@@ -150,20 +179,121 @@ export class VqVaeTrainer {
     });
     try {
       const [loss = NaN, recon = NaN, commit = NaN] = stats === undefined ? [] : await stats.data();
-      if (!Number.isFinite(loss)) return { loss, recon, kl: NaN };
-      this.adam.apply(grads, learningRateAt(this.config, stepNumber));
-      const counts = await takeValues(emaUpdate(this.ema, ze!, codes, this.config.codebookDecay));
-      const restarted = await this.restartDead(ze!);
-      return {
-        loss,
-        recon,
-        kl: this.nets.positions * Math.log(this.codes),
-        extra: { commitment: commit, perplexity: perplexity(counts), codes_restarted: restarted },
-      };
-    } finally {
-      tf.dispose([x, input, codes, ...(stats ? [stats] : []), ...(ze ? [ze] : [])]);
+      return { loss, recon, kl: commit, grads: this.trainable.map((variable) => grads[variable.name]), ze: ze!, codes };
+    } catch (error) {
+      tf.dispose([codes, ...(ze ? [ze] : [])]);
       tf.dispose(grads);
+      throw error;
+    } finally {
+      tf.dispose([x, input, ...(stats ? [stats] : [])]);
     }
+  }
+
+  /**
+   * The codebook's step after the weights' one: the EMA with every row's z_e and code
+   * (the whole batch, in row order), then dead codes restarted on rows of it.
+   */
+  async updateCodebook(ze: tf.Tensor2D, codes: tf.Tensor1D): Promise<{ perplexity: number; codes_restarted: number }> {
+    const counts = await takeValues(emaUpdate(this.ema, ze, codes, this.config.codebookDecay));
+    const restarted = await this.restartDead(ze);
+    return { perplexity: perplexity(counts), codes_restarted: restarted };
+  }
+
+  private async autoencoderStep(batch: Float32Array, n: number): Promise<StepStats> {
+    const inputs = this.drawStep(batch, n);
+    const { loss, recon, kl: commit, grads, ze, codes } = await this.codeGradients(inputs);
+    try {
+      if (!Number.isFinite(loss)) return { loss, recon, kl: NaN };
+      const named: tf.NamedTensorMap = {};
+      this.trainable.forEach((variable, i) => {
+        const g = grads[i];
+        if (g !== undefined) named[variable.name] = g;
+      });
+      this.adam.apply(named, learningRateAt(this.config, inputs.stepNumber));
+      return { loss, recon, kl: this.codeCost, extra: { commitment: commit, ...(await this.updateCodebook(ze, codes)) } };
+    } finally {
+      tf.dispose([codes, ze]);
+      tf.dispose(grads.filter((g) => g !== undefined));
+    }
+  }
+
+  /**
+   * A step whose rows other threads computed (train/data-parallel.ts): their batch
+   * means weighted by their share in `stats` (kl: the commitment term), the weights
+   * already updated (`updated`; false when the loss was not finite), and each replica's
+   * z_e and codes in replica order — the batch's rows in order — for the codebook's
+   * update, which runs here, once, as on one thread.
+   */
+  async finishSplitStep(stats: StepStats, parts: readonly { ze: Float32Array; codes: Int32Array }[], updated: boolean): Promise<StepStats> {
+    if (!updated) return { loss: stats.loss, recon: stats.recon, kl: NaN };
+    const e = this.config.codeDim;
+    const rows = parts.reduce((sum, part) => sum + part.codes.length, 0);
+    const zeAll = new Float32Array(rows * e);
+    const codesAll = new Int32Array(rows);
+    let at = 0;
+    for (const part of parts) {
+      if (part.ze.length !== part.codes.length * e) throw new Error(`a replica sent ${part.ze.length} code-vector values for ${part.codes.length} codes of ${e}`);
+      zeAll.set(part.ze, at * e);
+      codesAll.set(part.codes, at);
+      at += part.codes.length;
+    }
+    const ze = tf.tensor2d(zeAll, [rows, e]);
+    const codes = tf.tensor1d(codesAll, 'int32');
+    try {
+      return { loss: stats.loss, recon: stats.recon, kl: this.codeCost, extra: { commitment: stats.kl, ...(await this.updateCodebook(ze, codes)) } };
+    } finally {
+      tf.dispose([ze, codes]);
+    }
+  }
+
+  /** KL = −log p(k) under the uniform prior of the autoencoder's epochs: L·log K. */
+  private get codeCost(): number {
+    return this.nets.positions * Math.log(this.codes);
+  }
+
+  /** Whether this epoch's steps split across threads: the autoencoder's do; the prior's train here. */
+  splitsStep(): boolean {
+    return this.phase === 'autoencoder';
+  }
+
+  /** The learning rate of a 1-based autoencoder step. */
+  learningRate(stepNumber: number): number {
+    return learningRateAt(this.config, stepNumber);
+  }
+
+  /** The autoencoder's Adam (step count and moments): a data-parallel coordinator runs its update on them. */
+  exportMoments(): Promise<AdamMoments> {
+    return this.adam.exportMoments();
+  }
+
+  importMoments(moments: AdamMoments): void {
+    this.adam.importMoments(moments);
+  }
+
+  /** The trainable variables' shapes (encoder, decoder; not the codebook nor the prior), in order. */
+  parameterShapes(): number[][] {
+    return this.trainable.map((v) => [...v.shape]);
+  }
+
+  parameterValues(): Promise<Float32Array[]> {
+    return Promise.all(this.trainable.map(copyValues));
+  }
+
+  /** Overwrites the trainable weights (a replica takes its coordinator's); Adam, codebook and streams untouched. */
+  setParameterValues(values: readonly Float32Array[]): void {
+    if (values.length !== this.trainable.length) throw new Error(`${values.length} parameter tensors for ${this.trainable.length} variables`);
+    this.trainable.forEach((variable, i) => tf.tidy(() => variable.assign(tf.tensor(values[i]!, variable.shape))));
+  }
+
+  /** The codebook [K·e] the replicas quantize with this step. */
+  codebookValues(): Promise<Float32Array> {
+    return copyValues(this.ema.codebook);
+  }
+
+  /** A replica takes its coordinator's codebook before computing a step. */
+  setCodebook(values: Float32Array): void {
+    if (values.length !== this.ema.codebook.size) throw new Error(`a codebook of ${values.length} values for ${this.codes}×${this.config.codeDim}`);
+    tf.tidy(() => this.ema.codebook.assign(tf.tensor2d(values, [this.codes, this.config.codeDim])));
   }
 
   /** Restart the codes nobody picks (EMA size < DEAD_CODE_THRESHOLD) on random encoder outputs of this batch. */
