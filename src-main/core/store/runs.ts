@@ -5,7 +5,7 @@ import type { ImportedModel } from '@shared/model-card';
 import type { Run, RunStatus } from '@shared/types';
 import type { Db } from './db';
 
-interface RunRow {
+export interface RunRow {
   id: number;
   project_id: number;
   dataset_id: number;
@@ -28,9 +28,10 @@ interface RunRow {
   imported_json: string | null;
 }
 
-const SELECT = `SELECT r.*, d.name AS dataset_name FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
+export const RUN_SELECT = `SELECT r.*, d.name AS dataset_name FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
+const SELECT = RUN_SELECT;
 
-const toRun = (row: RunRow): Run => ({
+export const runFromRow = (row: RunRow): Run => ({
   id: row.id,
   projectId: row.project_id,
   datasetId: row.dataset_id,
@@ -66,17 +67,17 @@ export function listRuns(db: Db, projectId?: number): Run[] {
       ? db.prepare(`${SELECT} ORDER BY r.id DESC`).all()
       : db.prepare(`${SELECT} WHERE r.project_id = ? ORDER BY r.id DESC`).all(projectId)
   ) as RunRow[];
-  return rows.map(toRun);
+  return rows.map(runFromRow);
 }
 
 export function getRun(db: Db, id: number): Run | undefined {
   const row = db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
-  return row && toRun(row);
+  return row && runFromRow(row);
 }
 
 export function runsWithStatus(db: Db, statuses: readonly RunStatus[]): Run[] {
   const marks = statuses.map(() => '?').join(',');
-  return (db.prepare(`${SELECT} WHERE r.status IN (${marks}) ORDER BY r.id`).all(...statuses) as RunRow[]).map(toRun);
+  return (db.prepare(`${SELECT} WHERE r.status IN (${marks}) ORDER BY r.id`).all(...statuses) as RunRow[]).map(runFromRow);
 }
 
 export interface NewRun {

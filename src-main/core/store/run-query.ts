@@ -1,0 +1,212 @@
+import { filterKey, FILTER_METRICS, type FilterKey, type RunFilter } from '@shared/run-filter';
+import { ApiError } from '@shared/errors';
+import type { Db } from './db';
+import { runFromRow, RUN_SELECT, type RunRow } from './runs';
+import type { Run } from '@shared/types';
+import type { MetricStats, RunGroup, RunPoints } from '@shared/api';
+
+/**
+ * The runs history in SQL: a parsed filter (@shared/run-filter) becomes a WHERE clause over
+ * the run's columns, tags, final metrics and config JSON. Every value a person typed is a
+ * bound parameter; what is written into the SQL text comes from FILTER_KEYS (setting
+ * names checked against IDENT below) and never from the request.
+ */
+
+const IDENT = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+const COLUMNS: Record<string, string> = {
+  id: 'r.id',
+  name: 'r.name',
+  dataset: 'd.name',
+  status: 'r.status',
+  notes: 'r.notes',
+  created: 'r.created_at',
+  epochsDone: 'r.epochs_done',
+  /** After sweeps (migration 8): `sweep: 'r.sweep_id'`. */
+};
+
+interface Sql {
+  text: string;
+  params: unknown[];
+}
+
+/** The SQL expression of a key's value on a run row (NULL where a run has none). */
+export function keyExpression(name: string, spec: FilterKey = requireKey(name, 'sort')): Sql {
+  const source = spec.source;
+  if ('config' in source) {
+    if (!IDENT.test(source.config)) throw new Error(`setting name ${source.config} is not an identifier`);
+    const extract = `json_extract(r.config_json, '$.${source.config}')`;
+    // A stored config may predate a setting: it then has the schema's default.
+    if (source.fallback === null) return { text: extract, params: [] };
+    return { text: `COALESCE(${extract}, ?)`, params: [source.fallback] };
+  }
+  if ('column' in source) {
+    const column = COLUMNS[source.column];
+    if (!column) throw new Error(`no column for key ${name}`);
+    return { text: column, params: [] };
+  }
+  if ('metric' in source) return { text: `json_extract(r.summary_json, ?)`, params: [`$."${source.metric}"`] };
+  throw new ApiError('invalid_input', `"${name}" cannot be sorted or grouped by; pick a setting, a column or a metric.`, { field: 'sort' });
+}
+
+function requireKey(name: string, field: string): FilterKey {
+  const spec = filterKey(name);
+  if (!spec) throw new ApiError('invalid_input', `"${name}" is not a run setting, column or metric; see the filter help for the keys.`, { field });
+  return spec;
+}
+
+const COMPARE: Record<string, string> = { ':': '=', '=': '=', '!=': '!=', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
+
+/** WHERE clause (without the keyword) of a project's runs matching every term of the filter. */
+export function compileFilter(filter: RunFilter, projectId?: number): Sql {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (projectId !== undefined) {
+    clauses.push('r.project_id = ?');
+    params.push(projectId);
+  }
+  for (const term of filter.terms) {
+    if (term.kind === 'text') {
+      clauses.push('(instr(lower(r.name), lower(?)) > 0 OR instr(lower(d.name), lower(?)) > 0)');
+      params.push(term.value, term.value);
+      continue;
+    }
+    const spec = filterKey(term.key)!;
+    if ('tags' in spec.source) {
+      const test = term.op === '~' || term.op === '!~' ? 'instr(lower(t.value), lower(?)) > 0' : 'lower(t.value) = lower(?)';
+      const negate = term.op === '!=' || term.op === '!~';
+      clauses.push(`${negate ? 'NOT ' : ''}EXISTS (SELECT 1 FROM json_each(r.tags_json) t WHERE ${test})`);
+      params.push(term.value);
+      continue;
+    }
+    const expr = keyExpression(term.key, spec);
+    if (term.op === '~' || term.op === '!~') {
+      clauses.push(`${term.op === '!~' ? 'NOT ' : ''}(instr(lower(${expr.text}), lower(?)) > 0)`);
+      params.push(...expr.params, term.value);
+    } else if (term.op === '!=') {
+      // A run without the value (NULL) differs from it.
+      clauses.push(`(${expr.text} IS NULL OR ${expr.text} != ?)`);
+      params.push(...expr.params, ...expr.params, term.value);
+    } else {
+      clauses.push(`${expr.text} ${COMPARE[term.op]} ?`);
+      params.push(...expr.params, term.value);
+    }
+  }
+  return { text: clauses.length > 0 ? clauses.join(' AND ') : '1', params };
+}
+
+export interface RunPageQuery {
+  projectId?: number;
+  filter: RunFilter;
+  sort: string;
+  descending: boolean;
+  offset: number;
+  limit: number;
+}
+
+/** ORDER BY for a key: runs without a value last, ties by id (stable pages). */
+function orderBy(sort: string, descending: boolean): Sql {
+  const expr = keyExpression(sort, requireKey(sort, 'sort'));
+  const direction = descending ? 'DESC' : 'ASC';
+  return { text: `(${expr.text}) IS NULL, ${expr.text} ${direction}, r.id ${direction}`, params: [...expr.params, ...expr.params] };
+}
+
+const FROM = 'FROM runs r JOIN datasets d ON d.id = r.dataset_id';
+
+/** One page of matching runs, sorted, and how many match in all. */
+export function queryRuns(db: Db, query: RunPageQuery): { runs: Run[]; total: number } {
+  const where = compileFilter(query.filter, query.projectId);
+  const order = orderBy(query.sort, query.descending);
+  const total = (db.prepare(`SELECT COUNT(*) AS n ${FROM} WHERE ${where.text}`).get(...where.params) as { n: number }).n;
+  const rows = db
+    .prepare(`${RUN_SELECT} WHERE ${where.text} ORDER BY ${order.text} LIMIT ? OFFSET ?`)
+    .all(...where.params, ...order.params, query.limit, query.offset) as RunRow[];
+  return { runs: rows.map(runFromRow), total };
+}
+
+/**
+ * Matching runs grouped by one or more keys (e.g. every setting but the seed), with per
+ * group the count and mean ± sd of each final metric: seeds of one configuration become
+ * one row.
+ */
+export function groupRuns(
+  db: Db,
+  query: { projectId?: number; filter: RunFilter; by: string[]; metrics?: string[]; limit: number },
+): { groups: RunGroup[]; total: number } {
+  const where = compileFilter(query.filter, query.projectId);
+  const keys = query.by.map((name) => keyExpression(name, requireKey(name, 'by')));
+  const metricNames = query.metrics ?? [...FILTER_METRICS];
+  for (const metric of metricNames) requireKey(filterKey(metric) ? metric : `metric.${metric}`, 'metrics');
+  const select = keys.map((key, i) => `${key.text} AS g${i}`).join(', ');
+  const metricSql = metricNames
+    .map((_, i) => `COUNT(m${i}) AS n${i}, SUM(m${i}) AS s${i}, SUM(m${i} * m${i}) AS q${i}`)
+    .join(', ');
+  const inner = metricNames.map((_, i) => `json_extract(r.summary_json, ?) AS m${i}`).join(', ');
+  const groupCols = keys.map((_, i) => `g${i}`).join(', ');
+  const sql = `
+    SELECT ${groupCols}, COUNT(*) AS count, ${metricSql}, json_group_array(id) AS ids
+    FROM (SELECT r.id AS id, ${select}${inner ? `, ${inner}` : ''} ${FROM} WHERE ${where.text} ORDER BY r.id DESC)
+    GROUP BY ${groupCols} ORDER BY count DESC, ${groupCols} LIMIT ?`;
+  const params = [...keys.flatMap((key) => key.params), ...metricNames.map((metric) => `$."${metric}"`), ...where.params, query.limit];
+  const rows = db.prepare(sql).all(...params) as Record<string, number | string | null>[];
+  const total = (
+    db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM (SELECT ${select} ${FROM} WHERE ${where.text}) GROUP BY ${groupCols})`).get(
+      ...keys.flatMap((key) => key.params),
+      ...where.params,
+    ) as { n: number }
+  ).n;
+  const groups = rows.map((row): RunGroup => {
+    const metrics: Record<string, MetricStats> = {};
+    metricNames.forEach((metric, i) => {
+      const n = Number(row[`n${i}`] ?? 0);
+      if (n === 0) return;
+      const sum = Number(row[`s${i}`]);
+      const squares = Number(row[`q${i}`]);
+      const mean = sum / n;
+      const variance = n > 1 ? Math.max(0, (squares - n * mean * mean) / (n - 1)) : null;
+      metrics[metric] = { n, mean, sd: variance === null ? null : Math.sqrt(variance) };
+    });
+    const ids = JSON.parse(String(row['ids'])) as number[];
+    return { values: keys.map((_, i) => row[`g${i}`] ?? null), count: Number(row['count']), metrics, runIds: ids.slice(0, 50) };
+  });
+  return { groups, total };
+}
+
+/**
+ * Numeric values of `keys` for matching runs (enums as their choice's index), for the
+ * parallel-coordinates plot and the importance panel; at most `limit` runs, spread evenly
+ * over the matching set when there are more.
+ */
+export function runPoints(
+  db: Db,
+  query: { projectId?: number; filter: RunFilter; keys: string[]; limit: number },
+): RunPoints {
+  const where = compileFilter(query.filter, query.projectId);
+  const exprs = query.keys.map((name) => {
+    const spec = requireKey(name, 'keys');
+    const expr = keyExpression(name, spec);
+    if (spec.type === 'enum') {
+      // The choice's index, so an enum setting has an axis too.
+      const cases = spec.choices!.map((_, i) => `WHEN ? THEN ${i}`).join(' ');
+      return { text: `CASE ${expr.text} ${cases} ELSE NULL END`, params: [...expr.params, ...spec.choices!] };
+    }
+    if (spec.type === 'text') throw new ApiError('invalid_input', `"${name}" is text; plot settings and metrics with numbers or choices.`, { field: 'keys' });
+    return expr;
+  });
+  const total = (db.prepare(`SELECT COUNT(*) AS n ${FROM} WHERE ${where.text}`).get(...where.params) as { n: number }).n;
+  const stride = Math.max(1, Math.ceil(total / query.limit));
+  const select = exprs.map((expr, i) => `${expr.text} AS v${i}`).join(', ');
+  const rows = db
+    .prepare(
+      `SELECT id, ${exprs.map((_, i) => `v${i}`).join(', ')} FROM (
+         SELECT r.id AS id, ${select}, ROW_NUMBER() OVER (ORDER BY r.id) AS k ${FROM} WHERE ${where.text}
+       ) WHERE (k - 1) % ? = 0 ORDER BY id LIMIT ?`,
+    )
+    .all(...exprs.flatMap((expr) => expr.params), ...where.params, stride, query.limit) as Record<string, number | null>[];
+  return {
+    keys: query.keys,
+    ids: rows.map((row) => Number(row['id'])),
+    values: rows.map((row) => exprs.map((_, i) => (typeof row[`v${i}`] === 'number' ? (row[`v${i}`] as number) : null))),
+    total,
+  };
+}
