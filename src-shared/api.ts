@@ -127,7 +127,7 @@ export const requestSchemas = {
       limit: z.number().int().min(1).max(MAX_RUNS_PAGE).default(100),
     })
     .strict(),
-  /** Matching runs grouped by settings (e.g. all but the seed): count, and mean ± sd of each final metric per group. */
+  /** Matching runs grouped by settings (e.g. all but the seed): count, and mean ± sd of each final metric (default loss, val_loss, test_nll, test_bpd) per group. */
   'runs.groups': z
     .object({
       projectId: id.optional(),
@@ -369,8 +369,8 @@ export interface RunGroup {
   values: (string | number | null)[];
   count: number;
   metrics: Record<string, MetricStats>;
-  /** Up to 50 of its run ids, newest first. */
-  runIds: number[];
+  /** Its newest run. */
+  newestRunId: number;
 }
 
 export interface RunPoints {

@@ -51,8 +51,8 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json' });
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
 
@@ -140,8 +140,11 @@ export async function startWebServer(core: Core, options: { port?: number; rende
       } catch {
         return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: `The request name in ${url.pathname} is not valid percent-encoding.`, details: { field: '(path)' } } });
       }
+      const started = performance.now();
       const envelope = await core.handle(name, input);
-      return sendJson(res, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope);
+      // The core's own time (validation and handler), apart from HTTP and JSON: bench:history reads it.
+      const timing = { 'server-timing': `core;dur=${(performance.now() - started).toFixed(2)}` };
+      return sendJson(res, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope, timing);
     }
 
     // Web mode's folder browser (Electron has the native dialog): folder names and image

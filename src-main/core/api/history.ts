@@ -20,7 +20,7 @@ export function parseFilterField(text: string): RunFilter {
 }
 
 /** Runs read for importance: enough for a stable forest, few enough to answer in well under a second. */
-const IMPORTANCE_RUNS = 2000;
+const IMPORTANCE_RUNS = 1000;
 const CSV_MAX_ROWS = 100_000;
 
 /** Setting keys with a number or a choice (what a plot axis or a forest can read). */

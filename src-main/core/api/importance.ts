@@ -118,8 +118,9 @@ function growTree(X: readonly number[][], y: readonly number[], rows: number[], 
   };
 }
 
-function predict(node: Node, x: readonly number[]): number {
-  while (!node.leaf) node = x[node.feature]! <= node.threshold ? node.left : node.right;
+/** The tree's prediction for a row, with column `feature` read as `value` instead (−1: as it is). */
+function predict(node: Node, x: readonly number[], feature = -1, value = 0): number {
+  while (!node.leaf) node = (node.feature === feature ? value : x[node.feature]!) <= node.threshold ? node.left : node.right;
   return node.value;
 }
 
@@ -128,7 +129,7 @@ function predict(node: Node, x: readonly number[]): number {
  * that never vary score 0 and have no correlation.
  */
 export function settingImportance(keys: readonly string[], X: readonly number[][], y: readonly number[], options: ImportanceOptions = {}): SettingImportance[] {
-  const opts: Required<ImportanceOptions> = { trees: 30, maxDepth: 6, minLeaf: 3, seed: 1, ...options };
+  const opts: Required<ImportanceOptions> = { trees: 20, maxDepth: 6, minLeaf: 3, seed: 1, ...options };
   const n = y.length;
   const column = (j: number): number[] => X.map((row) => row[j]!);
   const correlations = keys.map((_, j) => {
@@ -171,8 +172,7 @@ export function settingImportance(keys: readonly string[], X: readonly number[][
 function squaredError(tree: Tree, X: readonly number[][], y: readonly number[], rows: readonly number[], feature: number, replacement: readonly number[]): number {
   let error = 0;
   rows.forEach((row, i) => {
-    const x = feature < 0 ? X[row]! : X[row]!.map((v, j) => (j === feature ? replacement[i]! : v));
-    const d = predict(tree.root, x) - y[row]!;
+    const d = predict(tree.root, X[row]!, feature, feature < 0 ? 0 : replacement[i]!) - y[row]!;
     error += d * d;
   });
   return error / rows.length;

@@ -4,6 +4,7 @@ import { parseRunFilter } from '@shared/run-filter';
 import { tempDir } from '../testing';
 import { openDatabase, type Db } from './db';
 import { groupRuns, queryRuns, runPoints } from './run-query';
+import { deleteRunRow, finishRun, insertRun, recordEpoch, updateRunDetails } from './runs';
 
 const dir = tempDir();
 let db: Db;
@@ -137,6 +138,39 @@ describe('runs history queries over a store of many runs', () => {
     for (const row of points.values) {
       expect([0.5, 1, 2, 4]).toContain(row[0]);
       expect([0, 1, 2, 3]).toContain(row[1]);
+    }
+  });
+});
+
+describe('run_facets (migration 9) in step with runs', () => {
+  it('fills from runs stored before it, and follows inserts, updates and deletes', () => {
+    const local = tempDir();
+    try {
+      const file = join(local.path, 'studio.db');
+      const old = openDatabase(file, { targetVersion: 7 });
+      old.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
+      old.prepare(
+        `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
+           label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+         VALUES (1, 1, 'd', '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
+      ).run();
+      old.prepare(`INSERT INTO runs (project_id, dataset_id, name, config_json, status, created_at) VALUES (1, 1, 'before', '{"beta":0.5}', 'finished', 'now')`).run();
+      old.close();
+      const fresh = openDatabase(file);
+      const q = (filter: string) => queryRuns(fresh, { projectId: 1, filter: parseRunFilter(filter), sort: 'id', descending: true, offset: 0, limit: 10 });
+      expect(q('beta<1').runs.map((run) => run.name)).toEqual(['before']);
+      const added = insertRun(fresh, { projectId: 1, datasetId: 1, name: 'after', configJson: '{"beta":2}' }, 'now');
+      expect(q('beta>1 status:queued').runs.map((run) => run.name)).toEqual(['after']);
+      recordEpoch(fresh, added.id, 1, 10, { val_loss: 80 });
+      finishRun(fresh, added.id, 'finished', 'now', null, { test_nll: 79 });
+      updateRunDetails(fresh, added.id, { name: 'renamed', tags: ['keep'] });
+      expect(q('val_loss<81 test_nll<80 status:finished tag:keep name~renamed epochsDone=1').total).toBe(1);
+      deleteRunRow(fresh, added.id);
+      expect(q('').total).toBe(1);
+      expect((fresh.prepare('SELECT COUNT(*) AS n FROM run_facets').get() as { n: number }).n).toBe(1);
+      fresh.close();
+    } finally {
+      local.cleanup();
     }
   });
 });

@@ -1,4 +1,7 @@
-import { filterKey, FILTER_METRICS, type FilterKey, type RunFilter } from '@shared/run-filter';
+import { filterKey, type FilterKey, type RunFilter } from '@shared/run-filter';
+
+/** The final metrics a grouping reports when none are asked for. */
+export const GROUP_METRICS = ['loss', 'val_loss', 'test_nll', 'test_bpd'] as const;
 import { ApiError } from '@shared/errors';
 import type { Db } from './db';
 import { runFromRow, RUN_SELECT, type RunRow } from './runs';
@@ -14,15 +17,19 @@ import type { MetricStats, RunGroup, RunPoints } from '@shared/api';
 
 const IDENT = /^[A-Za-z][A-Za-z0-9_]*$/;
 
+/**
+ * The history reads run_facets (f, migration 9: the filtered columns, config and summary
+ * as JSONB, kept in step with runs by triggers); anything else comes from the run row (r,
+ * joined only when a query names it), e.g. after sweeps: `sweep: 'r.sweep_id'`.
+ */
 const COLUMNS: Record<string, string> = {
-  id: 'r.id',
-  name: 'r.name',
+  id: 'f.run_id',
+  name: 'f.name',
   dataset: 'd.name',
-  status: 'r.status',
+  status: 'f.status',
   notes: 'r.notes',
-  created: 'r.created_at',
-  epochsDone: 'r.epochs_done',
-  /** After sweeps (migration 8): `sweep: 'r.sweep_id'`. */
+  created: 'f.created_at',
+  epochsDone: 'f.epochs_done',
 };
 
 interface Sql {
@@ -35,7 +42,7 @@ export function keyExpression(name: string, spec: FilterKey = requireKey(name, '
   const source = spec.source;
   if ('config' in source) {
     if (!IDENT.test(source.config)) throw new Error(`setting name ${source.config} is not an identifier`);
-    const extract = `json_extract(r.config_json, '$.${source.config}')`;
+    const extract = `json_extract(f.config, '$.${source.config}')`;
     // A stored config may predate a setting: it then has the schema's default.
     if (source.fallback === null) return { text: extract, params: [] };
     return { text: `COALESCE(${extract}, ?)`, params: [source.fallback] };
@@ -45,7 +52,7 @@ export function keyExpression(name: string, spec: FilterKey = requireKey(name, '
     if (!column) throw new Error(`no column for key ${name}`);
     return { text: column, params: [] };
   }
-  if ('metric' in source) return { text: `json_extract(r.summary_json, ?)`, params: [`$."${source.metric}"`] };
+  if ('metric' in source) return { text: `json_extract(f.summary, ?)`, params: [`$."${source.metric}"`] };
   throw new ApiError('invalid_input', `"${name}" cannot be sorted or grouped by; pick a setting, a column or a metric.`, { field: 'sort' });
 }
 
@@ -62,12 +69,12 @@ export function compileFilter(filter: RunFilter, projectId?: number): Sql {
   const clauses: string[] = [];
   const params: unknown[] = [];
   if (projectId !== undefined) {
-    clauses.push('r.project_id = ?');
+    clauses.push('f.project_id = ?');
     params.push(projectId);
   }
   for (const term of filter.terms) {
     if (term.kind === 'text') {
-      clauses.push('(instr(lower(r.name), lower(?)) > 0 OR instr(lower(d.name), lower(?)) > 0)');
+      clauses.push('(instr(lower(f.name), lower(?)) > 0 OR instr(lower(d.name), lower(?)) > 0)');
       params.push(term.value, term.value);
       continue;
     }
@@ -75,7 +82,7 @@ export function compileFilter(filter: RunFilter, projectId?: number): Sql {
     if ('tags' in spec.source) {
       const test = term.op === '~' || term.op === '!~' ? 'instr(lower(t.value), lower(?)) > 0' : 'lower(t.value) = lower(?)';
       const negate = term.op === '!=' || term.op === '!~';
-      clauses.push(`${negate ? 'NOT ' : ''}EXISTS (SELECT 1 FROM json_each(r.tags_json) t WHERE ${test})`);
+      clauses.push(`${negate ? 'NOT ' : ''}EXISTS (SELECT 1 FROM json_each(f.tags) t WHERE ${test})`);
       params.push(term.value);
       continue;
     }
@@ -108,20 +115,27 @@ export interface RunPageQuery {
 function orderBy(sort: string, descending: boolean): Sql {
   const expr = keyExpression(sort, requireKey(sort, 'sort'));
   const direction = descending ? 'DESC' : 'ASC';
-  return { text: `(${expr.text}) IS NULL, ${expr.text} ${direction}, r.id ${direction}`, params: [...expr.params, ...expr.params] };
+  // The id is never missing: its order is the table's own, no sort needed.
+  if (sort === 'id') return { text: `f.run_id ${direction}`, params: [] };
+  return { text: `(${expr.text}) IS NULL, ${expr.text} ${direction}, f.run_id ${direction}`, params: [...expr.params, ...expr.params] };
 }
 
-const FROM = 'FROM runs r JOIN datasets d ON d.id = r.dataset_id';
+const FROM = 'FROM run_facets f JOIN datasets d ON d.id = f.dataset_id LEFT JOIN runs r ON r.id = f.run_id';
 
 /** One page of matching runs, sorted, and how many match in all. */
 export function queryRuns(db: Db, query: RunPageQuery): { runs: Run[]; total: number } {
   const where = compileFilter(query.filter, query.projectId);
   const order = orderBy(query.sort, query.descending);
   const total = (db.prepare(`SELECT COUNT(*) AS n ${FROM} WHERE ${where.text}`).get(...where.params) as { n: number }).n;
-  const rows = db
-    .prepare(`${RUN_SELECT} WHERE ${where.text} ORDER BY ${order.text} LIMIT ? OFFSET ?`)
-    .all(...where.params, ...order.params, query.limit, query.offset) as RunRow[];
-  return { runs: rows.map(runFromRow), total };
+  // Sort the narrow rows, then read the page's full rows by id.
+  const ids = db
+    .prepare(`SELECT f.run_id ${FROM} WHERE ${where.text} ORDER BY ${order.text} LIMIT ? OFFSET ?`)
+    .pluck()
+    .all(...where.params, ...order.params, query.limit, query.offset) as number[];
+  if (ids.length === 0) return { runs: [], total };
+  const rows = db.prepare(`${RUN_SELECT} WHERE r.id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as RunRow[];
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return { runs: ids.flatMap((id) => (byId.has(id) ? [runFromRow(byId.get(id)!)] : [])), total };
 }
 
 /**
@@ -135,17 +149,17 @@ export function groupRuns(
 ): { groups: RunGroup[]; total: number } {
   const where = compileFilter(query.filter, query.projectId);
   const keys = query.by.map((name) => keyExpression(name, requireKey(name, 'by')));
-  const metricNames = query.metrics ?? [...FILTER_METRICS];
+  const metricNames = query.metrics ?? [...GROUP_METRICS];
   for (const metric of metricNames) requireKey(filterKey(metric) ? metric : `metric.${metric}`, 'metrics');
   const select = keys.map((key, i) => `${key.text} AS g${i}`).join(', ');
   const metricSql = metricNames
     .map((_, i) => `COUNT(m${i}) AS n${i}, SUM(m${i}) AS s${i}, SUM(m${i} * m${i}) AS q${i}`)
     .join(', ');
-  const inner = metricNames.map((_, i) => `json_extract(r.summary_json, ?) AS m${i}`).join(', ');
+  const inner = metricNames.map((_, i) => `json_extract(f.summary, ?) AS m${i}`).join(', ');
   const groupCols = keys.map((_, i) => `g${i}`).join(', ');
   const sql = `
-    SELECT ${groupCols}, COUNT(*) AS count, ${metricSql}, json_group_array(id) AS ids
-    FROM (SELECT r.id AS id, ${select}${inner ? `, ${inner}` : ''} ${FROM} WHERE ${where.text} ORDER BY r.id DESC)
+    SELECT ${groupCols}, COUNT(*) AS count, ${metricSql}, MAX(id) AS newest
+    FROM (SELECT f.run_id AS id, ${select}${inner ? `, ${inner}` : ''} ${FROM} WHERE ${where.text})
     GROUP BY ${groupCols} ORDER BY count DESC, ${groupCols} LIMIT ?`;
   const params = [...keys.flatMap((key) => key.params), ...metricNames.map((metric) => `$."${metric}"`), ...where.params, query.limit];
   const rows = db.prepare(sql).all(...params) as Record<string, number | string | null>[];
@@ -166,8 +180,7 @@ export function groupRuns(
       const variance = n > 1 ? Math.max(0, (squares - n * mean * mean) / (n - 1)) : null;
       metrics[metric] = { n, mean, sd: variance === null ? null : Math.sqrt(variance) };
     });
-    const ids = JSON.parse(String(row['ids'])) as number[];
-    return { values: keys.map((_, i) => row[`g${i}`] ?? null), count: Number(row['count']), metrics, runIds: ids.slice(0, 50) };
+    return { values: keys.map((_, i) => row[`g${i}`] ?? null), count: Number(row['count']), metrics, newestRunId: Number(row['newest']) };
   });
   return { groups, total };
 }
@@ -193,16 +206,15 @@ export function runPoints(
     if (spec.type === 'text') throw new ApiError('invalid_input', `"${name}" is text; plot settings and metrics with numbers or choices.`, { field: 'keys' });
     return expr;
   });
-  const total = (db.prepare(`SELECT COUNT(*) AS n ${FROM} WHERE ${where.text}`).get(...where.params) as { n: number }).n;
-  const stride = Math.max(1, Math.ceil(total / query.limit));
+  // The picked ids first (narrow), then the values of only those runs.
+  const all = db.prepare(`SELECT f.run_id ${FROM} WHERE ${where.text} ORDER BY f.run_id`).pluck().all(...where.params) as number[];
+  const total = all.length;
+  const stride = total / query.limit;
+  const picked = total <= query.limit ? all : Array.from({ length: query.limit }, (_, i) => all[Math.floor(i * stride)]!);
   const select = exprs.map((expr, i) => `${expr.text} AS v${i}`).join(', ');
   const rows = db
-    .prepare(
-      `SELECT id, ${exprs.map((_, i) => `v${i}`).join(', ')} FROM (
-         SELECT r.id AS id, ${select}, ROW_NUMBER() OVER (ORDER BY r.id) AS k ${FROM} WHERE ${where.text}
-       ) WHERE (k - 1) % ? = 0 ORDER BY id LIMIT ?`,
-    )
-    .all(...exprs.flatMap((expr) => expr.params), ...where.params, stride, query.limit) as Record<string, number | null>[];
+    .prepare(`SELECT f.run_id AS id, ${select} ${FROM} WHERE f.run_id IN (SELECT value FROM json_each(?)) ORDER BY f.run_id`)
+    .all(...exprs.flatMap((expr) => expr.params), JSON.stringify(picked)) as Record<string, number | null>[];
   return {
     keys: query.keys,
     ids: rows.map((row) => Number(row['id'])),
