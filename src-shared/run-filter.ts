@@ -10,7 +10,7 @@ import { runStatuses } from './types';
  * Terms are separated by spaces and all must hold. A term is `key op value` with op one
  * of `: = != < <= > >= ~ !~` (`:` and `=` both mean equals; `~` contains, case-blind); a
  * value with spaces or operators goes in double quotes (`\"` and `\\` inside). A word
- * without an operator matches a run's name or dataset, as the old search box did.
+ * without an operator matches a run's name, dataset, status or tags, as the old search box did.
  *
  * Keys come from FILTER_KEYS: every run setting of the config schema by its own name,
  * the run's columns (status, name, dataset, tag, id, epochs…) and its final metrics
@@ -71,6 +71,7 @@ export const FILTER_KEYS: Readonly<Record<string, FilterKey>> = {
   id: { type: 'number', label: 'Run id', source: { column: 'id' } },
   name: { type: 'text', label: 'Run name', source: { column: 'name' } },
   dataset: { type: 'text', label: 'Dataset name', source: { column: 'dataset' } },
+  datasetId: { type: 'number', label: 'Dataset id', source: { column: 'datasetId' } },
   status: { type: 'enum', choices: runStatuses, label: 'Status', source: { column: 'status' } },
   tag: { type: 'text', label: 'A tag of the run', source: { tags: true } },
   notes: { type: 'text', label: 'Notes', source: { column: 'notes' } },
@@ -94,7 +95,7 @@ export type FilterOp = (typeof filterOps)[number];
 
 export type FilterTerm =
   | { kind: 'compare'; key: string; op: FilterOp; value: string | number; token: string }
-  /** A bare word: the run's name or dataset contains it. */
+  /** A bare word: the run's name, dataset, status or a tag contains it. */
   | { kind: 'text'; value: string; token: string };
 
 export interface RunFilter {

@@ -26,6 +26,7 @@ const COLUMNS: Record<string, string> = {
   id: 'f.run_id',
   name: 'f.name',
   dataset: 'd.name',
+  datasetId: 'f.dataset_id',
   status: 'f.status',
   notes: 'r.notes',
   created: 'f.created_at',
@@ -74,8 +75,11 @@ export function compileFilter(filter: RunFilter, projectId?: number): Sql {
   }
   for (const term of filter.terms) {
     if (term.kind === 'text') {
-      clauses.push('(instr(lower(f.name), lower(?)) > 0 OR instr(lower(d.name), lower(?)) > 0)');
-      params.push(term.value, term.value);
+      clauses.push(
+        `(instr(lower(f.name), lower(?)) > 0 OR instr(lower(d.name), lower(?)) > 0 OR instr(f.status, lower(?)) > 0
+          OR EXISTS (SELECT 1 FROM json_each(f.tags) t WHERE instr(lower(t.value), lower(?)) > 0))`,
+      );
+      params.push(term.value, term.value, term.value, term.value);
       continue;
     }
     const spec = filterKey(term.key)!;
