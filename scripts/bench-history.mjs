@@ -263,9 +263,9 @@ async function uiBench(url) {
     await page.goto(url);
     await page.getByTestId('app').and(page.locator('[data-phase="ready"]')).waitFor({ timeout: 60_000 });
     await page.goto(`${new URL(url).origin}/#/runs`);
-    const table = page.getByTestId('history-scroll');
+    const table = page.getByTestId('runs-table-scroll');
     await table.waitFor({ timeout: 30_000 });
-    await page.getByTestId('history-row').first().waitFor({ timeout: 30_000 });
+    await page.getByTestId('run-row').first().waitFor({ timeout: 30_000 });
     const heapBefore = await heapMb(page, cdp);
     console.log(`\nChromium 1280×800, Runs view over ${RUNS} runs; targets: frame p95 ≤ ${TARGET_FRAME_P95_MS.toFixed(0)} ms, JS heap < ${TARGET_HEAP_MB} MB`);
     const report = (label, frames, extra = '') => {
@@ -279,11 +279,11 @@ async function uiBench(url) {
       for (let i = 0; i < 150; i++) {
         await table.evaluate((el, step) => (el.scrollTop = (el.scrollHeight * step) / 150), i + 1);
         await page.waitForTimeout(16);
-        if (i % 10 === 0) maxRows = Math.max(maxRows, await page.getByTestId('history-row').count());
+        if (i % 10 === 0) maxRows = Math.max(maxRows, await page.getByTestId('run-row').count());
       }
     });
     report('scrolling to the last of the runs', scroll, `rows in DOM ≤ ${maxRows}  `);
-    const box = page.getByTestId('history-filter');
+    const box = page.getByTestId('runs-search');
     const filters = ['beta<1', 'beta<1 latent>=16', 'beta<1 latent>=16 status:finished', 'family:vae', 'tag:faces name~conv', 'decoder:gaussian val_loss<100', ''];
     const typing = await framesDuring(page, async () => {
       for (const filter of filters) {
@@ -296,7 +296,7 @@ async function uiBench(url) {
     await page.getByTestId('history-group').selectOption('beta');
     await page.getByTestId('history-groups').waitFor({ timeout: 30_000 });
     await page.getByTestId('history-group').selectOption('');
-    await page.getByTestId('history-tab-plot').click();
+    await page.getByTestId('history-tab-plot').check({ force: true });
     await page.getByTestId('parallel-coords').waitFor({ timeout: 30_000 });
     await page.getByTestId('importance-table').waitFor({ timeout: 30_000 });
     const heapAfter = await heapMb(page, cdp);
@@ -307,11 +307,10 @@ async function uiBench(url) {
       mkdirSync(shots, { recursive: true });
       for (const theme of ['light', 'dark']) {
         await page.emulateMedia({ colorScheme: theme });
-        await page.evaluate((t) => document.documentElement.setAttribute('data-theme', t), theme);
         await page.screenshot({ path: join(shots, `history-plot-${theme}.png`) });
-        await page.getByTestId('history-tab-table').click();
+        await page.getByTestId('history-tab-table').check({ force: true });
         await page.screenshot({ path: join(shots, `history-table-${theme}.png`) });
-        await page.getByTestId('history-tab-plot').click();
+        await page.getByTestId('history-tab-plot').check({ force: true });
       }
       console.log(`  screenshots in ${shots}`);
     }

@@ -167,12 +167,16 @@ export function groupRuns(
     GROUP BY ${groupCols} ORDER BY count DESC, ${groupCols} LIMIT ?`;
   const params = [...keys.flatMap((key) => key.params), ...metricNames.map((metric) => `$."${metric}"`), ...where.params, query.limit];
   const rows = db.prepare(sql).all(...params) as Record<string, number | string | null>[];
-  const total = (
-    db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM (SELECT ${select} ${FROM} WHERE ${where.text}) GROUP BY ${groupCols})`).get(
-      ...keys.flatMap((key) => key.params),
-      ...where.params,
-    ) as { n: number }
-  ).n;
+  // Fewer groups than the limit: they are all there, no second pass to count them.
+  const total =
+    rows.length < query.limit
+      ? rows.length
+      : (
+          db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM (SELECT ${select} ${FROM} WHERE ${where.text}) GROUP BY ${groupCols})`).get(
+            ...keys.flatMap((key) => key.params),
+            ...where.params,
+          ) as { n: number }
+        ).n;
   const groups = rows.map((row): RunGroup => {
     const metrics: Record<string, MetricStats> = {};
     metricNames.forEach((metric, i) => {
