@@ -27,6 +27,8 @@ const modelRef = { runId: id, checkpoint: checkpointChoice };
 /** A key of the filter language (a setting, column or metric); the core checks it against FILTER_KEYS. */
 const historyKey = z.string().min(1).max(80);
 const historyFilter = { filter: z.string().max(MAX_FILTER_LENGTH).default('') };
+/** Artifacts per page of runs.artifacts. */
+export const MAX_ARTIFACTS_PAGE = 1000;
 /** Runs per page of runs.query. */
 export const MAX_RUNS_PAGE = 500;
 const explore = <S extends z.ZodRawShape>(schema: z.ZodObject<S>) => z.object({ ...modelRef, ...schema.shape }).strict();
@@ -209,7 +211,9 @@ export const requestSchemas = {
     .strict(),
   /**
    * A run's image grids. `epoch` picks one epoch (the step slider), `latest` only the
-   * newest of each kind; without either, all of them (may be many on a long run).
+   * newest of each kind; without either, all of them, a page at a time (`offset`,
+   * `limit`). `inline: false` leaves the images out: each has a `url` the adapter serves
+   * (web mode: GET /artifacts/<id>), so a long history does not travel as base64.
    */
   'runs.artifacts': z
     .object({
@@ -217,6 +221,9 @@ export const requestSchemas = {
       kind: z.string().min(1).max(64).optional(),
       epoch: z.number().int().min(0).optional(),
       latest: z.boolean().optional(),
+      inline: z.boolean().default(true),
+      offset: z.number().int().min(0).max(10_000_000).default(0),
+      limit: z.number().int().min(1).max(MAX_ARTIFACTS_PAGE).default(MAX_ARTIFACTS_PAGE),
     })
     .strict(),
   /** Which epochs have images, per kind, without the images themselves. */
@@ -443,6 +450,8 @@ export type StudioApi = {
 export interface StudioBridge {
   invoke(name: string, input: unknown): Promise<{ ok: true; value: unknown } | { ok: false; error: ApiErrorShape }>;
   onEvent(listener: (message: AnyEventMessage) => void): () => void;
+  /** Web mode: artifacts are served by URL (`Artifact.url`, GET /artifacts/<id>); elsewhere they come inlined. */
+  artifactUrls?: boolean;
   /** Desktop only: the native folder picker; resolves null when the user cancels. */
   pickFolder?(): Promise<string | null>;
   /** Web mode only: one level of the server's folders with image counts, for the in-page folder browser. */
