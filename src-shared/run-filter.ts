@@ -15,8 +15,9 @@ import { runStatuses } from './types';
  * Keys come from FILTER_KEYS: every run setting of the config schema by its own name,
  * the run's columns (status, name, dataset, tag, id, epochs…) and its final metrics
  * (loss, val_loss… bare, any other as `metric.NAME`). Adding a key is one line there —
- * e.g. `sweep: { type: 'number', column: 'sweep_id', label: 'Sweep id' }` — and the
- * core's SQL compiler, the sort and group-by choices and the help all follow.
+ * e.g. `sweep: { type: 'number', label: 'Sweep id', source: { column: 'sweep_id' } }` — and
+ * the core's SQL compiler (a run row's column of that name), the sort and group-by
+ * choices and the help all follow.
  */
 
 export type FilterValueType = 'number' | 'text' | 'enum';

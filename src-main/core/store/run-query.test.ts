@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunFilter } from '@shared/run-filter';
 import { tempDir } from '../testing';
 import { openDatabase, type Db } from './db';
-import { groupRuns, queryRuns, runPoints } from './run-query';
+import { groupRuns, keyExpression, queryRuns, runPoints } from './run-query';
 import { deleteRunRow, finishRun, insertRun, recordEpoch, updateRunDetails } from './runs';
 
 const dir = tempDir();
@@ -108,6 +108,12 @@ describe('runs history queries over a store of many runs', () => {
     expect(page(`metric.x<1`).total).toBe(0);
     expect(page('').total).toBe(RUNS);
     expect((db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n).toBe(RUNS + 1);
+  });
+
+  it('reads a key of a new run column (as sweep:<id> will be) from the run row, its value bound', () => {
+    const sweep = { type: 'number' as const, label: 'Sweep', source: { column: 'sweep_id' } };
+    expect(keyExpression('sweep', sweep)).toEqual({ text: 'r.sweep_id', params: [] });
+    expect(() => keyExpression('bad', { ...sweep, source: { column: 'x; DROP TABLE runs' } })).toThrow(/no column/);
   });
 
   it('refuses a sort key it does not know, naming it', () => {

@@ -20,7 +20,9 @@ const IDENT = /^[A-Za-z][A-Za-z0-9_]*$/;
 /**
  * The history reads run_facets (f, migration 9: the filtered columns, config and summary
  * as JSONB, kept in step with runs by triggers); anything else comes from the run row (r,
- * joined only when a query names it), e.g. after sweeps: `sweep: 'r.sweep_id'`.
+ * joined only when a query names it): a key whose column is not listed here reads the run
+ * row's column of that name, so after sweeps `sweep: { type: 'number', label: 'Sweep',
+ * source: { column: 'sweep_id' } }` in FILTER_KEYS is the whole change.
  */
 const COLUMNS: Record<string, string> = {
   id: 'f.run_id',
@@ -49,7 +51,8 @@ export function keyExpression(name: string, spec: FilterKey = requireKey(name, '
     return { text: `COALESCE(${extract}, ?)`, params: [source.fallback] };
   }
   if ('column' in source) {
-    const column = COLUMNS[source.column];
+    // A column of its own here, or else the run row's column of that name (sweeps: `sweep_id`).
+    const column = COLUMNS[source.column] ?? (IDENT.test(source.column) ? `r.${source.column}` : undefined);
     if (!column) throw new Error(`no column for key ${name}`);
     return { text: column, params: [] };
   }
