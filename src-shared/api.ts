@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { importSettingsShape, LIMITS, runConfigSchema } from './config';
+import { MAX_FILTER_LENGTH } from './run-filter';
 import type {
   AppInfo,
   Artifact,
@@ -25,6 +26,13 @@ const id = z.number().int().positive();
 const name = z.string().trim().min(1).max(LIMITS.nameLength);
 /** Which trained model answers an Explore or Inpaint request. */
 const modelRef = { runId: id, checkpoint: checkpointChoice };
+/** A key of the filter language (a setting, column or metric); the core checks it against FILTER_KEYS. */
+const historyKey = z.string().min(1).max(80);
+const historyFilter = { filter: z.string().max(MAX_FILTER_LENGTH).default('') };
+/** Artifacts per page of runs.artifacts. */
+export const MAX_ARTIFACTS_PAGE = 1000;
+/** Runs per page of runs.query. */
+export const MAX_RUNS_PAGE = 500;
 const explore = <S extends z.ZodRawShape>(schema: z.ZodObject<S>) => z.object({ ...modelRef, ...schema.shape }).strict();
 
 /**
@@ -116,6 +124,50 @@ export const requestSchemas = {
     .object({ datasetId: id, indices: z.array(z.number().int().min(0)).min(1).max(100_000), name: name.optional() })
     .strict(),
   'runs.list': z.object({ projectId: id.optional() }).strict(),
+  /**
+   * The runs history, one page at a time: runs matching `filter` (the filter language of
+   * @shared/run-filter, e.g. `beta<1 latent>=16 status:finished tag:faces`), sorted by
+   * any setting, column or metric (`sort`), and how many match in all. A filter that does
+   * not parse is refused with `details.token` naming the term at fault.
+   */
+  'runs.query': z
+    .object({
+      projectId: id.optional(),
+      ...historyFilter,
+      sort: historyKey.default('id'),
+      descending: z.boolean().default(true),
+      offset: z.number().int().min(0).max(10_000_000).default(0),
+      limit: z.number().int().min(1).max(MAX_RUNS_PAGE).default(100),
+    })
+    .strict(),
+  /** Matching runs grouped by settings (e.g. all but the seed): count, and mean ± sd of each final metric (default loss, val_loss, test_nll, test_bpd) per group. */
+  'runs.groups': z
+    .object({
+      projectId: id.optional(),
+      ...historyFilter,
+      by: z.array(historyKey).min(1).max(4),
+      metrics: z.array(historyKey).min(1).max(16).optional(),
+      limit: z.number().int().min(1).max(1000).default(200),
+    })
+    .strict(),
+  /** Numbers per matching run for `keys` (enums as choice index), at most `limit` runs spread over the set: parallel coordinates. */
+  'runs.points': z
+    .object({
+      projectId: id.optional(),
+      ...historyFilter,
+      keys: z.array(historyKey).min(1).max(32),
+      limit: z.number().int().min(2).max(5000).default(1000),
+    })
+    .strict(),
+  /**
+   * Which settings mattered for `metric` over the matching runs: per setting that varies,
+   * Pearson and Spearman correlation and a random forest's permutation importance.
+   */
+  'runs.importance': z.object({ projectId: id.optional(), ...historyFilter, metric: historyKey.default('val_loss') }).strict(),
+  /** The matching runs as CSV, sorted as the table: columns, every setting, the final metrics. */
+  'runs.csv': z
+    .object({ projectId: id.optional(), ...historyFilter, sort: historyKey.default('id'), descending: z.boolean().default(true) })
+    .strict(),
   'runs.get': z.object({ runId: id }).strict(),
   'runs.create': z
     .object({
@@ -170,7 +222,9 @@ export const requestSchemas = {
     .strict(),
   /**
    * A run's image grids. `epoch` picks one epoch (the step slider), `latest` only the
-   * newest of each kind; without either, all of them (may be many on a long run).
+   * newest of each kind; without either, all of them, a page at a time (`offset`,
+   * `limit`). `inline: false` leaves the images out: each has a `url` the adapter serves
+   * (web mode: GET /artifacts/<id>), so a long history does not travel as base64.
    */
   'runs.artifacts': z
     .object({
@@ -178,6 +232,9 @@ export const requestSchemas = {
       kind: z.string().min(1).max(64).optional(),
       epoch: z.number().int().min(0).optional(),
       latest: z.boolean().optional(),
+      inline: z.boolean().default(true),
+      offset: z.number().int().min(0).max(10_000_000).default(0),
+      limit: z.number().int().min(1).max(MAX_ARTIFACTS_PAGE).default(MAX_ARTIFACTS_PAGE),
     })
     .strict(),
   /** Which epochs have images, per kind, without the images themselves. */
@@ -306,6 +363,11 @@ export interface RequestOutputs {
   'datasets.exclude': Dataset;
   'datasets.healthCsv': { filename: string; csv: string };
   'runs.list': Run[];
+  'runs.query': { runs: Run[]; total: number; offset: number };
+  'runs.groups': { groups: RunGroup[]; total: number; by: string[] };
+  'runs.points': RunPoints;
+  'runs.importance': { metric: string; runs: number; settings: SettingImportance[] };
+  'runs.csv': { filename: string; csv: string; rows: number };
   'runs.get': Run;
   'runs.create': Run;
   'runs.cancel': Run;
@@ -341,6 +403,40 @@ export interface RequestOutputs {
   'inpaint.cancel': { cancelled: boolean };
   'inpaint.prepareImage': PreparedImage;
   'inpaint.evaluate': InferResults['imputeEvaluate'];
+}
+
+export interface MetricStats {
+  /** Runs in the group with this metric. */
+  n: number;
+  mean: number | null;
+  /** Sample standard deviation (n − 1); null below two runs. */
+  sd: number | null;
+}
+
+export interface RunGroup {
+  /** The group's value per `by` key, in order (null: runs without one). */
+  values: (string | number | null)[];
+  count: number;
+  metrics: Record<string, MetricStats>;
+  /** Its newest run. */
+  newestRunId: number;
+}
+
+export interface RunPoints {
+  keys: string[];
+  ids: number[];
+  /** Per run (as `ids`), per key: the number, an enum's choice index, or null. */
+  values: (number | null)[][];
+  /** Matching runs in all (ids holds at most the request's limit, spread evenly). */
+  total: number;
+}
+
+export interface SettingImportance {
+  key: string;
+  pearson: number | null;
+  spearman: number | null;
+  /** Share (0‥1, summing to 1) of a random forest's permutation importance. */
+  importance: number;
 }
 
 /** An opened image file as the run's model sees it. */
@@ -398,6 +494,8 @@ export type StudioApi = {
 export interface StudioBridge {
   invoke(name: string, input: unknown): Promise<{ ok: true; value: unknown } | { ok: false; error: ApiErrorShape }>;
   onEvent(listener: (message: AnyEventMessage) => void): () => void;
+  /** Web mode: artifacts are served by URL (`Artifact.url`, GET /artifacts/<id>); elsewhere they come inlined. */
+  artifactUrls?: boolean;
   /** Desktop only: the native folder picker; resolves null when the user cancels. */
   pickFolder?(): Promise<string | null>;
   /** Web mode only: one level of the server's folders with image counts, for the in-page folder browser. */
@@ -426,6 +524,11 @@ export const readOnlyRequests: ReadonlySet<RequestName> = new Set<RequestName>([
   'datasets.list',
   'datasets.health',
   'runs.list',
+  'runs.query',
+  'runs.groups',
+  'runs.points',
+  'runs.importance',
+  'runs.csv',
   'runs.get',
   'runs.metrics',
   'runs.artifacts',

@@ -201,8 +201,10 @@ export interface Artifact {
   runId: number;
   kind: string;
   epoch: number;
-  /** PNG as a data URL, ready for an <img>. */
-  dataUrl: string;
+  /** PNG as a data URL, ready for an <img> (left out when asked with `inline: false`). */
+  dataUrl?: string;
+  /** Where an adapter that serves artifacts has it, relative to the app (web mode: `artifacts/<id>`). */
+  url: string;
 }
 
 export interface ImportProgress {

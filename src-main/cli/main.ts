@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { datasetLayouts, LIMITS, type DatasetLayout } from '@shared/config';
 import { describeLayout } from '@shared/dataset-warnings';
@@ -36,7 +37,11 @@ Usage:
                    [--epochs 10] [--batch 64] [--lr 0.001] [--family vae|cvae|m2|vqvae] [--backend B] …
                                     every run setting has a flag: vae-studio train --help lists them all
   vae-studio resume <run>           continue an interrupted, killed or stopped run from its last checkpoint
-  vae-studio runs [--project P]
+  vae-studio runs [--project P] [--filter "beta<1 latent>=16 status:finished tag:faces"] [--sort KEY[:asc]]
+                 [--limit 50] [--offset 0] [--group beta,latent] [--csv FILE]
+                                    the runs history: filtered (keys: every run setting, status, name, dataset,
+                                    tag, id, metrics such as val_loss), sorted, paged; --group gives count and
+                                    mean ± sd of the final metrics per group; --csv writes the matching table
   vae-studio export <run> <path> [--format archive|tfjs|onnx] [--checkpoint best|last] [--overwrite]
                                     the run's model for other tools: one .vaestudio archive (default) or a folder;
                                     an existing file (or previous export folder) is replaced only with --overwrite
@@ -111,6 +116,12 @@ const options = {
   seeds: { type: 'string' },
   'early-stop': { type: 'string' },
   'sweep-seed': { type: 'string' },
+  filter: { type: 'string' },
+  sort: { type: 'string' },
+  limit: { type: 'string' },
+  offset: { type: 'string' },
+  group: { type: 'string' },
+  csv: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -280,11 +291,50 @@ async function cmdRuns(core: Core, values: Values, out: Output): Promise<void> {
   const projects = await core.call('projects.list', {});
   const project = values.project ? projects.find((p) => p.name === values.project) : undefined;
   if (values.project && !project) throw new ApiError('not_found', `No project "${values.project}"`, { field: 'project' });
+  const history = values.filter !== undefined || values.sort !== undefined || values.limit !== undefined || values.offset !== undefined;
+  if (values.group !== undefined || values.csv !== undefined || history) {
+    await cmdRunsHistory(core, values, out, project?.id);
+    return;
+  }
   const runs = await core.call('runs.list', { projectId: project?.id });
   const lines = runs.map(
     (r) => `#${r.id}\t${r.name}\t${r.datasetName}\t${r.config.architecture}/z${latentWidthOf(r.config)}\t${r.status}\tloss ${fmt(r.summary.loss)}\tval ${fmt(r.summary.val_loss)}\t${r.backend ?? '—'}`,
   );
   out.event({ type: 'result', command: 'runs', runs }, runs.length ? lines.join('\n') : 'No runs yet.');
+}
+
+/** `runs` with --filter, --sort, --group or --csv: the history queries (runs.query, runs.groups, runs.csv). */
+async function cmdRunsHistory(core: Core, values: Values, out: Output, projectId: number | undefined): Promise<void> {
+  const filter = typeof values.filter === 'string' ? values.filter : '';
+  const [sortKey, direction] = (typeof values.sort === 'string' ? values.sort : 'id').split(':');
+  if (direction !== undefined && direction !== 'asc' && direction !== 'desc') {
+    throw new ApiError('invalid_input', `--sort takes KEY, KEY:asc or KEY:desc, got "${String(values.sort)}"`, { field: 'sort' });
+  }
+  const sort = { sort: sortKey!, descending: direction !== 'asc' };
+  if (typeof values.csv === 'string') {
+    const { csv, rows } = await core.call('runs.csv', { projectId, filter, ...sort });
+    writeFileSync(values.csv, csv);
+    out.event({ type: 'result', command: 'runs', csv: values.csv, rows }, `Wrote ${rows} run${rows === 1 ? '' : 's'} to ${values.csv}`);
+    return;
+  }
+  if (typeof values.group === 'string') {
+    const by = values.group.split(',').map((key) => key.trim()).filter(Boolean);
+    const answer = await core.call('runs.groups', { projectId, filter, by });
+    const lines = answer.groups.map((group) => {
+      const metrics = Object.entries(group.metrics)
+        .map(([name, m]) => `${name} ${fmt(m.mean ?? undefined)}${m.sd !== null ? ` ± ${fmt(m.sd)}` : ''}`)
+        .join('\t');
+      return `${by.map((key, i) => `${key}=${group.values[i] ?? '—'}`).join(' ')}\t${group.count} run${group.count === 1 ? '' : 's'}\t${metrics}`;
+    });
+    out.event({ type: 'result', command: 'runs', ...answer }, lines.length ? lines.join('\n') : 'No run matches.');
+    return;
+  }
+  const page = await core.call('runs.query', { projectId, filter, ...sort, limit: num(values, 'limit') ?? 50, offset: num(values, 'offset') ?? 0 });
+  const lines = page.runs.map(
+    (r) => `#${r.id}\t${r.name}\t${r.datasetName}\t${r.config.architecture}/z${latentWidthOf(r.config)}\tβ ${r.config.beta}\t${r.status}\tloss ${fmt(r.summary.loss)}\tval ${fmt(r.summary.val_loss)}`,
+  );
+  const shown = page.runs.length ? `${page.offset + 1}–${page.offset + page.runs.length} of ${page.total}` : `none of ${page.total}`;
+  out.event({ type: 'result', command: 'runs', ...page }, [...lines, `(${shown} matching runs)`].join('\n'));
 }
 
 function runIdArg(raw: string | undefined, usage: string): number {

@@ -273,7 +273,14 @@ describe('run details and images', () => {
     const latest = await core.call('runs.artifacts', { runId: run.id, latest: true });
     expect(latest.map((a) => [a.kind, a.epoch]).sort()).toEqual([['reconstructions', 2], ['samples', 2]]);
     const first = await core.call('runs.artifacts', { runId: run.id, epoch: 1, kind: 'samples' });
-    expect(first.map((a) => Buffer.from(a.dataUrl.split(',')[1]!, 'base64').toString())).toEqual(['samples1']);
+    expect(first.map((a) => Buffer.from(a.dataUrl!.split(',')[1]!, 'base64').toString())).toEqual(['samples1']);
+    // Paged, and by URL: no image inlined, each one's address instead.
+    const all = await core.call('runs.artifacts', { runId: run.id });
+    const paged = (await Promise.all([0, 1, 2, 3].map((offset) => core.call('runs.artifacts', { runId: run.id, offset, limit: 1, inline: false })))).flat();
+    expect(paged.map((a) => a.id)).toEqual(all.map((a) => a.id));
+    expect(paged.every((a) => a.dataUrl === undefined && a.url === `artifacts/${a.id}`)).toBe(true);
+    expect(core.artifactFile(all[0]!.id)!.bytes.toString()).toBe(Buffer.from(all[0]!.dataUrl!.split(',')[1]!, 'base64').toString());
+    expect(core.artifactFile(999_999)).toBeNull();
     delete process.env.FAKE_WORKER_MODE;
   });
 });

@@ -6,6 +6,8 @@ import type { AppInfo } from '@shared/types';
 import { assertRequestName, parseRequest } from '@shared/validate';
 import { datasetHandlers } from './api/datasets';
 import { healthHandlers } from './api/health';
+import { historyHandlers } from './api/history';
+import { getArtifact } from './store/artifacts';
 import { explainDamage } from './damage';
 import { exploreHandlers } from './api/explore';
 import { inpaintHandlers } from './api/inpaint';
@@ -60,6 +62,11 @@ export interface Core {
   /** Typed call for in-process adapters (CLI); throws ApiError. */
   call<N extends RequestName>(name: N, input: unknown): Promise<RequestOutput<N>>;
   subscribe(listener: (message: AnyEventMessage) => void): () => void;
+  /**
+   * One stored image (a run's samples or reconstructions) by artifact id, for adapters that
+   * serve artifacts by URL instead of inlining them; null when there is none.
+   */
+  artifactFile(artifactId: number): { mime: string; hash: string; bytes: Buffer } | null;
   close(): Promise<void>;
 }
 
@@ -91,7 +98,7 @@ export function createCore(options: CoreOptions): Core {
     info: { version: options.version, mode: options.mode, home: options.home, sampleDatasetPath: options.sampleDatasetPath },
     now,
   };
-  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...healthHandlers(ctx), ...runHandlers(ctx), ...sweepHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx), ...settingsHandlers(ctx) };
+  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...healthHandlers(ctx), ...runHandlers(ctx), ...historyHandlers(ctx), ...sweepHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx), ...settingsHandlers(ctx) };
 
   const call = async <N extends RequestName>(name: N, input: unknown): Promise<RequestOutput<N>> => {
     const parsed = parseRequest(name, input);
@@ -131,6 +138,11 @@ export function createCore(options: CoreOptions): Core {
       }
     },
     subscribe: (listener) => events.subscribe(listener),
+    artifactFile(artifactId) {
+      const row = getArtifact(workspace.db, artifactId);
+      if (!row || !workspace.blobs.has(row.blob_hash)) return null;
+      return { mime: row.mime, hash: row.blob_hash, bytes: workspace.blobs.read(row.blob_hash) };
+    },
     async close() {
       for (const controller of ctx.imports.values()) controller.abort();
       models.closeAll();

@@ -269,3 +269,34 @@ function raw(options: { path: string; method?: string; headers?: Record<string, 
     req.end(options.method === 'POST' ? '{}' : undefined);
   });
 }
+
+describe('artifacts by URL', () => {
+  it('serves a run image by id to the token holder only, with its hash as ETag, and 404 for none', async () => {
+    const db = core.workspace.db;
+    db.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
+    db.prepare(
+      `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
+         label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+       VALUES (1, 1, 'd', '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
+    ).run();
+    db.prepare(`INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at) VALUES (1, 1, 1, 'r', '{}', 'finished', 'now')`).run();
+    const png = Buffer.from('\x89PNG\r\n\x1a\n not really', 'latin1');
+    const hash = core.workspace.blobs.put(png);
+    db.prepare(`INSERT INTO artifacts (id, run_id, kind, epoch, blob_hash, mime, created_at) VALUES (7, 1, 'samples', 1, ?, 'image/png', 'now')`).run(hash);
+    const listed = await (await api('runs.artifacts', { runId: 1, inline: false })).json();
+    expect(listed.value).toEqual([{ id: 7, runId: 1, kind: 'samples', epoch: 1, url: 'artifacts/7' }]);
+
+    const auth = { authorization: `Bearer ${server.token}` };
+    const ok = await fetch(`${base}/${listed.value[0].url}`, { headers: auth });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('image/png');
+    expect(ok.headers.get('etag')).toBe(`"${hash}"`);
+    expect(Buffer.from(await ok.arrayBuffer())).toEqual(png);
+    expect((await fetch(`${base}/artifacts/7`, { headers: { ...auth, 'if-none-match': `"${hash}"` } })).status).toBe(304);
+    expect((await fetch(`${base}/artifacts/7`)).status).toBe(401);
+    expect((await fetch(`${base}/artifacts/8`, { headers: auth })).status).toBe(404);
+    // Only digits name an artifact: anything else is a static path, and none is there.
+    expect((await fetch(`${base}/artifacts/7%2F..%2F..%2Fsecret.txt`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${base}/artifacts/7`, { method: 'POST', headers: auth })).status).toBe(405);
+  });
+});

@@ -19,6 +19,8 @@ export interface WebServer {
 const MAX_BODY = 1024 * 1024;
 /** The folder browser's route (web mode only; not part of the API map the other adapters share). */
 export const FOLDERS_ROUTE = '/web/folders';
+/** A run's image by artifact id (`/artifacts/<id>`), for the token holder: the Runs views load images by URL, not inlined. */
+export const ARTIFACT_ROUTE = /^\/artifacts\/([1-9]\d{0,15})$/;
 /**
  * The adapter's limits. A request (headers and body, at most 1 MiB) must arrive within
  * `requestTimeoutMs`, its headers within `headersTimeoutMs`: an authenticated client
@@ -51,8 +53,8 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json' });
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
 
@@ -140,8 +142,11 @@ export async function startWebServer(core: Core, options: { port?: number; rende
       } catch {
         return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: `The request name in ${url.pathname} is not valid percent-encoding.`, details: { field: '(path)' } } });
       }
+      const started = performance.now();
       const envelope = await core.handle(name, input);
-      return sendJson(res, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope);
+      // The core's own time (validation and handler), apart from HTTP and JSON: bench:history reads it.
+      const timing = { 'server-timing': `core;dur=${(performance.now() - started).toFixed(2)}` };
+      return sendJson(res, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope, timing);
     }
 
     // Web mode's folder browser (Electron has the native dialog): folder names and image
@@ -165,6 +170,24 @@ export async function startWebServer(core: Core, options: { port?: number; rende
         const shape = toApiError(error).toJSON();
         return sendJson(res, HTTP_STATUS[shape.code], { ok: false, error: shape });
       }
+    }
+
+    const artifact = ARTIFACT_ROUTE.exec(url.pathname);
+    if (artifact) {
+      if (req.method !== 'GET') return refuse(res, 405, 'Use GET for an artifact.');
+      const file = core.artifactFile(Number(artifact[1]));
+      if (!file) return sendJson(res, 404, { ok: false, error: { code: 'not_found', message: `Artifact ${artifact[1]} does not exist.` } });
+      // Content-addressed: the blob's hash is its ETag; a repeat asks and gets 304.
+      const etag = `"${file.hash}"`;
+      const headers = { ...SECURITY_HEADERS, 'cache-control': 'private, no-cache', etag, 'content-type': file.mime === 'image/png' ? 'image/png' : 'application/octet-stream' };
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { ...headers, 'content-length': String(file.bytes.length) });
+      res.end(file.bytes);
+      return;
     }
 
     if (req.method !== 'GET') return refuse(res, 405, 'Method not allowed.');

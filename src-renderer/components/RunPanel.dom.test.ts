@@ -207,7 +207,7 @@ describe('RunPanel and its loss chart, live', () => {
 });
 
 describe('RunPanel image slider, live', () => {
-  const artifact = (epoch: number) => ({ id: epoch, runId: 3, kind: 'reconstructions', epoch, dataUrl: 'data:image/png;base64,' });
+  const artifact = (epoch: number) => ({ id: epoch, runId: 3, kind: 'reconstructions', epoch, dataUrl: 'data:image/png;base64,', url: `artifacts/${epoch}` });
 
   it('offers every epoch with images, also when events for several epochs arrive in one batch, asking only for the new ones', async () => {
     const view = await open(running);

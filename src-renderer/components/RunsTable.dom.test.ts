@@ -1,17 +1,28 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ImportedModel } from '@shared/model-card';
 import RunsTable from './RunsTable.svelte';
+import type { Run } from '@shared/types';
 import { makeRun } from '../test/fixtures';
+import { fakeBridge } from '../test/fake-bridge';
+import { RunHistory } from '../lib/history.svelte';
 import { check, click, render } from '../test/render';
+
+/** A history whose core answers these runs (already loaded, as the Runs view has them). */
+async function historyOf(runs: Run[]): Promise<RunHistory> {
+  fakeBridge.answer('runs.query', { runs, total: runs.length, offset: 0 });
+  const history = new RunHistory(1);
+  await history.reset();
+  return history;
+}
 
 const headers = (view: ReturnType<typeof render>) => view.all('runs-column').map((th) => th.dataset['key']);
 
 describe('Runs table', () => {
   beforeEach(() => localStorage.clear());
 
-  it('fits by default (latent beside the model, backend hidden), and the column choice shows, hides and remembers columns', () => {
+  it('fits by default (latent beside the model, backend hidden), and the column choice shows, hides and remembers columns', async () => {
     const run = makeRun({ id: 1, config: { latent: 12 } });
-    const view = render(RunsTable, { runs: [run], now: Date.now() });
+    const view = render(RunsTable, { history: await historyOf([run]), now: Date.now() });
     expect(headers(view)).toEqual(['name', 'dataset', 'model', 'epochs', 'status', 'loss', 'valLoss', 'testNll', 'duration', 'created']);
     expect(view.get('run-row').textContent).toContain('z12');
 
@@ -26,18 +37,18 @@ describe('Runs table', () => {
 
     // Remembered: the next time the table opens it shows the same columns.
     view.unmount();
-    const again = render(RunsTable, { runs: [run], now: Date.now() });
+    const again = render(RunsTable, { history: await historyOf([run]), now: Date.now() });
     expect(headers(again)).toContain('backend');
     expect(headers(again)).not.toContain('created');
   });
 
-  it('says the figures are nats per image and what each one averages', () => {
-    const view = render(RunsTable, { runs: [makeRun()], now: Date.now() });
+  it('says the figures are nats per image and what each one averages', async () => {
+    const view = render(RunsTable, { history: await historyOf([makeRun()]), now: Date.now() });
     expect(view.get('runs-units').textContent).toMatch(/nats per image: loss averaged over the last epoch's training images/);
     expect(view.all('runs-column').find((th) => th.dataset['key'] === 'loss')!.title).toMatch(/nats per image/);
   });
 
-  it("shows an imported run's duration as the training time its card carries, the same as the original's", () => {
+  it("shows an imported run's duration as the training time its card carries, the same as the original's", async () => {
     const summary = { loss: 100, seconds: 149 };
     const original = makeRun({ id: 1, summary, startedAt: '2025-01-01T10:00:00.000Z', finishedAt: '2025-01-01T10:03:08.000Z' });
     const imported = makeRun({
@@ -48,7 +59,7 @@ describe('Runs table', () => {
       finishedAt: '2025-02-01T10:00:00.000Z',
       imported: { card: { metrics: { final: summary } } } as unknown as ImportedModel,
     });
-    const view = render(RunsTable, { runs: [original, imported], now: Date.now() });
+    const view = render(RunsTable, { history: await historyOf([original, imported]), now: Date.now() });
     expect(view.all('run-duration').map((cell) => cell.textContent)).toEqual(['2m 29s', '2m 29s']);
   });
 });

@@ -68,6 +68,8 @@ export function webBridge(target: Window = window): StudioBridge {
   });
 
   return {
+    // The loopback server serves GET /artifacts/<id> to the page's session.
+    artifactUrls: true,
     async invoke(name, input) {
       const deadline = Date.now() + READ_RETRY_WINDOW_MS;
       for (;;) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { href, landingRoute, parseHash, section, type Route } from './routes';
+import { hashFilter, href, landingRoute, parseHash, section, type Route } from './routes';
 
 describe('routes', () => {
   it('round-trips every route through its hash', () => {
@@ -22,6 +22,13 @@ describe('routes', () => {
       { view: 'sweep', sweepId: 3 },
     ];
     for (const route of routes) expect(parseHash(href(route))).toEqual(route);
+  });
+
+  it("reads the Runs view's filter a sweep's link carries, and none from a plain hash", () => {
+    const link = `${href({ view: 'runs' })}?filter=${encodeURIComponent('sweep:3 status:finished')}`;
+    expect(parseHash(link)).toEqual({ view: 'runs' });
+    expect(hashFilter(link)).toBe('sweep:3 status:finished');
+    expect(hashFilter('#/runs')).toBe('');
   });
 
   it('falls back to the datasets view for unknown or malformed hashes', () => {

@@ -115,3 +115,9 @@ export function landingRoute(hash: string, activeRuns: readonly { id: number; st
   const active = [...activeRuns].filter((r) => order.includes(r.status)).sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status))[0];
   return active ? { view: 'train', runId: active.id } : null;
 }
+
+/** The Runs view's filter a link carries after the path (#/runs?filter=sweep:3, a sweep's "In Runs"); '' when none. */
+export function hashFilter(hash: string): string {
+  const query = hash.split('?')[1];
+  return query === undefined ? '' : (new URLSearchParams(query).get('filter') ?? '');
+}

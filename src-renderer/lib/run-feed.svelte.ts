@@ -1,5 +1,6 @@
 import type { Artifact, MetricPoint, Run, RunProgress } from '@shared/types';
 import { call, on, onConnection } from './api';
+import { bridge } from './bridge';
 import { MetricSeries } from './metric-series';
 import { toUserError } from './errors';
 import { isActive } from './run-status';
@@ -67,7 +68,7 @@ export class RunFeed {
   }
 
   #latestImages(): Promise<Artifact[]> {
-    return this.#images ? call('runs.artifacts', { runId: this.runId, latest: true }) : Promise.resolve([]);
+    return this.#images ? call('runs.artifacts', { runId: this.runId, latest: true, inline: !bridge.artifactUrls }) : Promise.resolve([]);
   }
 
   start(): () => void {

@@ -48,6 +48,26 @@ export interface RunsColumn {
   numeric?: boolean;
 }
 
+/** The key the core sorts a column by (runs.query's `sort`); null: not sortable there. */
+export function serverSortKey(key: SortKey): string | null {
+  const keys: Record<SortKey, string | null> = {
+    name: 'name',
+    dataset: 'dataset',
+    model: 'architecture',
+    latent: 'latent',
+    epochs: 'epochs',
+    status: 'status',
+    loss: 'loss',
+    valLoss: 'val_loss',
+    testNll: 'test_nll',
+    duration: 'seconds',
+    backend: null,
+    // Ids follow creation, and need no sort.
+    created: 'id',
+  };
+  return keys[key];
+}
+
 /** The history table's columns; every one but Name can be hidden (column choice). */
 export const runsColumns: readonly RunsColumn[] = [
   { key: 'name', label: 'Name' },

@@ -23,6 +23,7 @@ function core(runs: Run[], stored: Record<number, MetricPoint[]>): void {
     return run;
   });
   fakeBridge.answer('runs.metrics', ({ runId, names }) => (stored[runId] ?? []).filter((p) => !names || names.includes(p.name)));
+  fakeBridge.answer('runs.query', () => ({ runs: [...studio.runs].reverse(), total: studio.runs.length, offset: 0 }));
 }
 
 const chart = (view: Rendered) => view.get('compare-chart');
@@ -30,9 +31,10 @@ const legendValue = (view: Rendered, runId: number) =>
   view.all('compare-legend-item').find((item) => item.dataset['runId'] === String(runId))!.querySelector('.value')!.textContent;
 
 describe('Compare', () => {
-  it('picks the ticked runs on the Runs page, in the order they were ticked', () => {
+  it('picks the ticked runs on the Runs page, in the order they were ticked', async () => {
     core([fast, wide, makeRun({ id: 3, name: 'third' })], {});
     const view = render(RunsView, {});
+    await waitFor(() => expect(view.all('run-row')).toHaveLength(3));
     const compare = view.get('runs-compare');
     expect(compare.getAttribute('href')).toBeNull();
     const tick = (id: number) => click(view.all('run-row').find((row) => row.dataset['runId'] === String(id))!.querySelector('[data-testid="run-select"]')!);

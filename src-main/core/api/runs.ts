@@ -178,9 +178,9 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       requireRun(ctx, runId);
       return readMetrics(db, runId, names, afterStep);
     },
-    'runs.artifacts': async ({ runId, ...filter }) => {
+    'runs.artifacts': async ({ runId, inline, offset, limit, ...filter }) => {
       requireRun(ctx, runId);
-      return listArtifacts(db, runId, filter).map((row) => toArtifact(row, blobs.read(row.blob_hash)));
+      return listArtifacts(db, runId, filter, { offset, limit }).map((row) => toArtifact(row, inline ? blobs.read(row.blob_hash) : null));
     },
     'runs.artifactEpochs': async ({ runId, afterEpoch }) => {
       requireRun(ctx, runId);

@@ -20,6 +20,10 @@ export function insertArtifact(
   return db.prepare('SELECT * FROM artifacts WHERE id = ?').get(Number(info.lastInsertRowid)) as ArtifactRow;
 }
 
+export function getArtifact(db: Db, id: number): ArtifactRow | undefined {
+  return db.prepare('SELECT * FROM artifacts WHERE id = ?').get(id) as ArtifactRow | undefined;
+}
+
 export interface ArtifactFilter {
   kind?: string;
   epoch?: number;
@@ -27,14 +31,14 @@ export interface ArtifactFilter {
   latest?: boolean;
 }
 
-export function listArtifacts(db: Db, runId: number, filter: ArtifactFilter = {}): ArtifactRow[] {
+export function listArtifacts(db: Db, runId: number, filter: ArtifactFilter = {}, page: { offset: number; limit: number } = { offset: 0, limit: -1 }): ArtifactRow[] {
   const where = ['run_id = @runId'];
   if (filter.kind !== undefined) where.push('kind = @kind');
   if (filter.epoch !== undefined) where.push('epoch = @epoch');
   if (filter.latest) where.push('id IN (SELECT MAX(id) FROM artifacts WHERE run_id = @runId GROUP BY kind)');
   return db
-    .prepare(`SELECT * FROM artifacts WHERE ${where.join(' AND ')} ORDER BY epoch, id`)
-    .all({ runId, kind: filter.kind, epoch: filter.epoch }) as ArtifactRow[];
+    .prepare(`SELECT * FROM artifacts WHERE ${where.join(' AND ')} ORDER BY epoch, id LIMIT @limit OFFSET @offset`)
+    .all({ runId, kind: filter.kind, epoch: filter.epoch, limit: page.limit, offset: page.offset }) as ArtifactRow[];
 }
 
 export function artifactEpochs(db: Db, runId: number, afterEpoch = 0): Record<string, number[]> {

@@ -203,6 +203,39 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 9,
+    description:
+      'runs history: run_facets, a narrow copy of what the history filters, sorts and groups on (config and summary as JSONB), kept by triggers',
+    sql: `
+      CREATE TABLE run_facets (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        project_id INTEGER NOT NULL,
+        dataset_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        epochs_done INTEGER NOT NULL,
+        config BLOB NOT NULL,
+        summary BLOB NOT NULL,
+        tags BLOB NOT NULL
+      ) STRICT;
+      CREATE INDEX run_facets_by_project ON run_facets (project_id, run_id);
+      CREATE INDEX run_facets_by_status ON run_facets (project_id, status);
+      INSERT INTO run_facets
+        SELECT id, project_id, dataset_id, name, status, created_at, epochs_done, jsonb(config_json), jsonb(summary_json), jsonb(tags_json) FROM runs;
+      CREATE TRIGGER run_facets_insert AFTER INSERT ON runs BEGIN
+        INSERT INTO run_facets VALUES (NEW.id, NEW.project_id, NEW.dataset_id, NEW.name, NEW.status, NEW.created_at,
+          NEW.epochs_done, jsonb(NEW.config_json), jsonb(NEW.summary_json), jsonb(NEW.tags_json));
+      END;
+      CREATE TRIGGER run_facets_update AFTER UPDATE OF project_id, dataset_id, name, status, created_at, epochs_done, config_json, summary_json, tags_json ON runs BEGIN
+        UPDATE run_facets SET project_id = NEW.project_id, dataset_id = NEW.dataset_id, name = NEW.name, status = NEW.status,
+          created_at = NEW.created_at, epochs_done = NEW.epochs_done, config = jsonb(NEW.config_json),
+          summary = jsonb(NEW.summary_json), tags = jsonb(NEW.tags_json)
+        WHERE run_id = NEW.id;
+      END;
+    `,
+  },
+  {
     version: 11,
     description: 'workspace settings (key → JSON value): the Redis URL runs are sent to',
     sql: `

@@ -5,7 +5,7 @@ import type { ImportedModel } from '@shared/model-card';
 import type { Run, RunStatus } from '@shared/types';
 import type { Db } from './db';
 
-interface RunRow {
+export interface RunRow {
   id: number;
   project_id: number;
   dataset_id: number;
@@ -29,16 +29,37 @@ interface RunRow {
   sweep_id: number | null;
 }
 
-const SELECT = `SELECT r.*, d.name AS dataset_name FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
+export const RUN_SELECT = `SELECT r.*, d.name AS dataset_name FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
+const SELECT = RUN_SELECT;
 
-const toRun = (row: RunRow): Run => ({
+/**
+ * Parsed configs by their stored text, the least recently used dropped past CONFIG_CACHE:
+ * a config never changes once stored, and parsing one (defaults, refinements) costs about
+ * half a millisecond — most of a history page's time. Each run gets its own copy.
+ */
+const CONFIG_CACHE = 4096;
+const parsedConfigs = new Map<string, Run['config']>();
+
+function parseStoredConfig(text: string): Run['config'] {
+  let config = parsedConfigs.get(text);
+  if (config) {
+    parsedConfigs.delete(text);
+  } else {
+    // Stored configs were validated on the way in; parsing again fills defaults added later.
+    config = runConfigSchema.parse(JSON.parse(text));
+    if (parsedConfigs.size >= CONFIG_CACHE) parsedConfigs.delete(parsedConfigs.keys().next().value!);
+  }
+  parsedConfigs.set(text, config);
+  return { ...config };
+}
+
+export const runFromRow = (row: RunRow): Run => ({
   id: row.id,
   projectId: row.project_id,
   datasetId: row.dataset_id,
   datasetName: row.dataset_name,
   name: row.name,
-  // Stored configs were validated on the way in; parsing again fills defaults added later.
-  config: runConfigSchema.parse(JSON.parse(row.config_json)),
+  config: parseStoredConfig(row.config_json),
   status: row.status,
   backend: row.backend,
   backendNotes: JSON.parse(row.backend_notes_json) as string[],
@@ -68,22 +89,22 @@ export function listRuns(db: Db, projectId?: number): Run[] {
       ? db.prepare(`${SELECT} ORDER BY r.id DESC`).all()
       : db.prepare(`${SELECT} WHERE r.project_id = ? ORDER BY r.id DESC`).all(projectId)
   ) as RunRow[];
-  return rows.map(toRun);
+  return rows.map(runFromRow);
 }
 
 export function getRun(db: Db, id: number): Run | undefined {
   const row = db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
-  return row && toRun(row);
+  return row && runFromRow(row);
 }
 
 export function runsWithStatus(db: Db, statuses: readonly RunStatus[]): Run[] {
   const marks = statuses.map(() => '?').join(',');
-  return (db.prepare(`${SELECT} WHERE r.status IN (${marks}) ORDER BY r.id`).all(...statuses) as RunRow[]).map(toRun);
+  return (db.prepare(`${SELECT} WHERE r.status IN (${marks}) ORDER BY r.id`).all(...statuses) as RunRow[]).map(runFromRow);
 }
 
 /** A sweep's trial runs, oldest first. */
 export function runsOfSweep(db: Db, sweepId: number): Run[] {
-  return (db.prepare(`${SELECT} WHERE r.sweep_id = ? ORDER BY r.id`).all(sweepId) as RunRow[]).map(toRun);
+  return (db.prepare(`${SELECT} WHERE r.sweep_id = ? ORDER BY r.id`).all(sweepId) as RunRow[]).map(runFromRow);
 }
 
 /** A sweep trial as the scheduler and the sweep's page read it, without validating its config again (many rows, often). */

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '@shared/errors';
+import { tempDir, testCore } from '../testing';
+import type { Core } from '../core';
+import { pearson, ranks, settingImportance, spearman } from './importance';
+
+let dir: ReturnType<typeof tempDir>;
+let core: Core;
+
+/**
+ * 600 finished runs: val_loss falls with latent and rises with β² (a U-shape no
+ * correlation sees around β = 1), the learning rate and seed do nothing.
+ */
+beforeAll(() => {
+  dir = tempDir();
+  core = testCore(dir.path);
+  const db = core.workspace.db;
+  db.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
+  db.prepare(
+    `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
+       label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+     VALUES (1, 1, 'digits', '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
+  ).run();
+  const insert = db.prepare(
+    `INSERT INTO runs (project_id, dataset_id, name, config_json, status, created_at, summary_json, tags_json)
+     VALUES (1, 1, ?, ?, 'finished', 'now', ?, '[]')`,
+  );
+  let state = 7;
+  const noise = (): number => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2;
+  db.transaction(() => {
+    for (let i = 0; i < 600; i++) {
+      const beta = [0.25, 0.5, 1, 2, 4][i % 5]!;
+      const latent = [4, 8, 16, 32][Math.floor(i / 5) % 4]!;
+      const learningRate = [1e-4, 3e-4, 1e-3][Math.floor(i / 20) % 3]!;
+      const seed = i % 7;
+      const valLoss = 90 - 4 * Math.log2(latent) + 3 * Math.log2(beta) ** 2 + noise();
+      insert.run(i === 0 ? '=HYPERLINK("http://x")' : `run-${i}`, JSON.stringify({ beta, latent, learningRate, seed }), JSON.stringify({ val_loss: valLoss }));
+    }
+  })();
+});
+afterAll(async () => {
+  await core.close();
+  dir.cleanup();
+});
+
+describe('runs history API', () => {
+  it('refuses a filter that does not parse, naming the term, and writes nothing', async () => {
+    const error = await core.call('runs.query', { projectId: 1, filter: 'beta<1 latnt>=16' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).message).toMatch(/"latnt>=16": unknown key "latnt" — did you mean latent\?/);
+    expect((error as ApiError).details).toMatchObject({ field: 'filter', token: 'latnt>=16', start: 7, end: 16 });
+    await expect(core.call('runs.query', { projectId: 1, sort: 'DROP TABLE runs' })).rejects.toThrow(/"DROP TABLE runs" is not a run setting/);
+    expect((await core.call('runs.query', { projectId: 1, limit: 1 })).total).toBe(600);
+  });
+
+  it('answers a page with the total', async () => {
+    const page = await core.call('runs.query', { projectId: 1, filter: 'beta<=0.5 latent:32', sort: 'val_loss', descending: false, limit: 5 });
+    expect(page.total).toBe(60);
+    expect(page.runs).toHaveLength(5);
+    const losses = page.runs.map((run) => run.summary['val_loss']!);
+    expect(losses).toEqual([...losses].sort((a, b) => a - b));
+  });
+
+  it('ranks the settings that matter for the metric above those that do not', async () => {
+    const answer = await core.call('runs.importance', { projectId: 1, metric: 'val_loss' });
+    expect(answer.runs).toBe(600);
+    const byKey = Object.fromEntries(answer.settings.map((s) => [s.key, s]));
+    expect(Object.keys(byKey).sort()).toEqual(['beta', 'latent', 'learningRate', 'seed']);
+    expect(answer.settings.slice(0, 2).map((s) => s.key).sort()).toEqual(['beta', 'latent']);
+    expect(byKey['beta']!.importance).toBeGreaterThan(0.2);
+    expect(byKey['latent']!.importance).toBeGreaterThan(0.2);
+    expect(byKey['seed']!.importance + byKey['learningRate']!.importance).toBeLessThan(0.05);
+    // Latent's effect is monotone, so its rank correlation is near −1; β's is U-shaped.
+    expect(byKey['latent']!.spearman).toBeLessThan(-0.6);
+    expect(Math.abs(byKey['learningRate']!.pearson ?? 0)).toBeLessThan(0.1);
+    await expect(core.call('runs.importance', { projectId: 1, metric: 'beta' })).rejects.toThrow(/"beta" is not a metric/);
+  });
+
+  it('exports the filtered table as CSV, a formula-looking name kept as text', async () => {
+    const { csv, rows } = await core.call('runs.csv', { projectId: 1, filter: 'beta:0.25 latent:4' });
+    expect(rows).toBe(30);
+    const lines = csv.trimEnd().split('\r\n');
+    expect(lines).toHaveLength(31);
+    const header = lines[0]!.split(',');
+    expect(header.slice(0, 7)).toEqual(['id', 'name', 'dataset', 'status', 'created', 'epochsDone', 'tags']);
+    expect(header).toContain('learningRate');
+    expect(header).toContain('val_loss');
+    expect(lines.at(-1)).toContain(`"'=HYPERLINK(""http://x"")"`);
+    const beta = header.indexOf('beta');
+    expect(lines.slice(1).every((line) => line.split(',')[beta] === '0.25')).toBe(true);
+  });
+
+  it('groups the seeds of a configuration into one row with mean ± sd', async () => {
+    const { groups, total } = await core.call('runs.groups', { projectId: 1, by: ['beta', 'latent'], metrics: ['val_loss'] });
+    expect(total).toBe(20);
+    for (const group of groups) {
+      const [beta, latent] = group.values as [number, number];
+      expect(group.count).toBe(30);
+      expect(group.metrics['val_loss']!.mean).toBeCloseTo(90 - 4 * Math.log2(latent) + 3 * Math.log2(beta) ** 2, 1);
+      expect(group.metrics['val_loss']!.sd).toBeLessThan(0.1);
+    }
+  });
+});
+
+describe('importance maths', () => {
+  it('correlations and ranks as textbooks give them', () => {
+    expect(pearson([1, 2, 3, 4], [2, 4, 6, 8])).toBeCloseTo(1, 12);
+    expect(pearson([1, 2, 3, 4], [8, 6, 4, 2])).toBeCloseTo(-1, 12);
+    expect(pearson([1, 1, 1], [1, 2, 3])).toBeNull();
+    expect(ranks([10, 20, 20, 5])).toEqual([1, 2.5, 2.5, 0]);
+    expect(spearman([1, 2, 3, 4, 5], [1, 4, 9, 16, 25])).toBeCloseTo(1, 12);
+  });
+
+  it('is the same answer for the same runs', () => {
+    const X = Array.from({ length: 80 }, (_, i) => [i % 5, (i * 7) % 3]);
+    const y = X.map(([a]) => a! * a!);
+    expect(settingImportance(['a', 'b'], X, y)).toEqual(settingImportance(['a', 'b'], X, y));
+    expect(settingImportance(['a', 'b'], X, y)[0]!.importance).toBeGreaterThan(0.9);
+  });
+});
