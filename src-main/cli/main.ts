@@ -10,6 +10,7 @@ import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
 import type { Project, Run } from '@shared/types';
 import { cmdHealth } from './health';
+import { cmdRunHealth } from './run-health';
 import { runConfigFromFlags, runFlagOptions, trainUsage } from './run-flags';
 import { createCore, type Core } from '../core/core';
 import { toApiError } from '../core/errors';
@@ -50,6 +51,10 @@ Usage:
   vae-studio health --dataset <id|name> [--top 10] [--kind leakage|pairs|blank] [--project P]
                                     the dataset's health: near-duplicate pairs (leakage: across splits), nearly
                                     blank images, class balance, the originals' sizes; the top N of each finding
+  vae-studio health --dataset <id|name> --run <id> [--top 10] [--score complexity|elbo|iwae|label] [--k 8] [--rescore]
+                                    score every image with the run's model (first time, or --rescore): the top N
+                                    outliers by input complexity and by −ELBO/IWAE (bits/dim), and the images
+                                    whose folder label the label check doubts; Ctrl+C stops the scoring
   vae-studio serve [--port 0]
   vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used
   vae-studio restore-db [--from FILE]
@@ -87,6 +92,8 @@ const options = {
   from: { type: 'string' },
   top: { type: 'string' },
   kind: { type: 'string' },
+  score: { type: 'string' },
+  rescore: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -506,7 +513,9 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'import-model') await cmdImportModel(core, values, rest, out);
     else if (command === 'impute') await cmdImpute(core, values, out);
     else if (command === 'evaluate') await cmdEvaluate(core, values, rest, out);
-    else if (command === 'health') await cmdHealth(core, { dataset: values.dataset, project: values.project, top: num(values, 'top'), kind: values.kind }, (o, h) => out.event(o, h));
+    else if (command === 'health' && values.run !== undefined) {
+      await cmdRunHealth(core, { dataset: values.dataset, project: values.project, run: values.run, top: num(values, 'top'), score: values.score, k: num(values, 'k'), rescore: values.rescore }, (o, h) => out.event(o, h));
+    } else if (command === 'health') await cmdHealth(core, { dataset: values.dataset, project: values.project, top: num(values, 'top'), kind: values.kind }, (o, h) => out.event(o, h));
     else await cmdServe(core, values, out, closeCore);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {

@@ -14,6 +14,7 @@ import { toApiError } from './errors';
 import type { Context } from './api/context';
 import { projectHandlers } from './api/projects';
 import { runHandlers } from './api/runs';
+import { runHealthHandlers } from './api/run-health';
 import { childProcessImporter, inProcessImporter } from './datasets/import-runner';
 import { EventBus } from './events';
 import { CheckpointReplaced, ModelSessions, type StageCheckpoint } from './jobs/model-sessions';
@@ -75,7 +76,7 @@ export function createCore(options: CoreOptions): Core {
     info: { version: options.version, mode: options.mode, home: options.home, sampleDatasetPath: options.sampleDatasetPath },
     now,
   };
-  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...healthHandlers(ctx), ...runHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx) };
+  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...healthHandlers(ctx), ...runHandlers(ctx), ...runHealthHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx) };
 
   const call = async <N extends RequestName>(name: N, input: unknown): Promise<RequestOutput<N>> => {
     const parsed = parseRequest(name, input);

@@ -408,6 +408,24 @@ export class VaeTrainer {
   }
 
   /**
+   * The ELBO of each image in nats (one posterior sample, the KL in closed form where
+   * there is one), as the decoder scores `batch` (the caller dequantizes for continuous
+   * decoders). M2 gives its one-sample bound on log p(x) with y summed out.
+   */
+  async elboPerImage(batch: Float32Array, n: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
+    if (this.classifier) return this.iwaeLogLikelihood(batch, n, 1, rng);
+    const epsValues = rng.normals(n * this.latent);
+    const values = await takeValues(
+      tf.tidy(() => {
+        const x = tf.tensor2d(batch, [n, this.model.inputSize]);
+        const parts = this.elboParts(x, x, tf.tensor2d(epsValues, [n, this.latent]), this.oneHot(labels, n));
+        return tf.sub(parts.logLikelihood, parts.kl);
+      }),
+    );
+    return Float64Array.from(values);
+  }
+
+  /**
    * M2 on held-out images: the bound on log p(x) with y summed out under q(y|x) (−U(x),
    * labels unused), and, for images with a label, whether argmax q(y|x) is right.
    */

@@ -177,6 +177,18 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE datasets ADD COLUMN health_hash TEXT;
     `,
   },
+  {
+    version: 10,
+    description: 'dataset health with a run: the blob of the run\'s scores of every image (one per run, replaced when scored again)',
+    sql: `
+      CREATE TABLE run_health (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        blob_hash TEXT NOT NULL,
+        checkpoint_epoch INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
