@@ -143,7 +143,7 @@ export const requestSchemas = {
   /**
    * Dataset health with a run: score every image of the run's dataset (train, validation
    * and test) with its best (or last) checkpoint — −ELBO, the IWAE bound with
-   * `iwaeSamples` (0: not computed; default 8 for datasets of up to 20 000 images, else
+   * `iwaeSamples` (0: not computed; default 8 for datasets of up to 5 000 images, else
    * 0), the input-complexity score, the latent means and the label check. Answers at
    * once; progress and the end arrive as run.health events; runs.cancelHealth stops it.
    */
