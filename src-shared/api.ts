@@ -156,7 +156,8 @@ export const requestSchemas = {
     .strict(),
   'runs.cancelHealth': z.object({ runId: id }).strict(),
   /**
-   * One page of a run's health ranking: by input complexity (the outlier score), plain
+   * One page of a run's health ranking: by atypicality (the outlier score: model and
+   * compressor bits/dim jointly against the training images'), input complexity, plain
    * −ELBO, the IWAE bound, or the label check (lowest probability of the folder label
    * first); `order` best turns it round. Filters keep one split or one folder label;
    * `thumbnails` adds each image, its stored reconstruction and error map as data URLs.
@@ -164,7 +165,7 @@ export const requestSchemas = {
   'runs.health': z
     .object({
       runId: id,
-      score: z.enum(['complexity', 'elbo', 'iwae', 'label']).default('complexity'),
+      score: z.enum(['atypical', 'complexity', 'elbo', 'iwae', 'label']).default('atypical'),
       order: z.enum(['worst', 'best']).default('worst'),
       split: z.enum(['train', 'validation', 'test']).optional(),
       label: z.string().min(1).max(200).optional(),
@@ -178,7 +179,7 @@ export const requestSchemas = {
     .object({ runId: id, index: z.number().int().min(0).max(100_000_000), k: z.number().int().min(1).max(MAX_NEIGHBOURS).default(8), thumbnails: z.boolean().default(false) })
     .strict(),
   /** A run's health ranking as CSV (path, split, label, score, reason), every image in ranking order. */
-  'runs.healthCsv': z.object({ runId: id, score: z.enum(['complexity', 'elbo', 'iwae', 'label']).default('complexity') }).strict(),
+  'runs.healthCsv': z.object({ runId: id, score: z.enum(['atypical', 'complexity', 'elbo', 'iwae', 'label']).default('atypical') }).strict(),
   'runs.checkpoints': z.object({ runId: id }).strict(),
   'runs.delete': z.object({ runId: id }).strict(),
   'runs.metrics': z
@@ -409,6 +410,8 @@ export interface StudioBridge {
   pickSavePath?(defaultName: string): Promise<string | null>;
   /** Desktop only: an open dialog for a model archive (.vaestudio); null when cancelled. */
   pickModelFile?(): Promise<string | null>;
+  /** Desktop only: show image `index` of a dataset in the system's file manager (its imported file, never a copy). */
+  showImageInFolder?(datasetId: number, index: number): Promise<{ ok: true } | { ok: false; error: ApiErrorShape }>;
   /** Desktop only: the file-system path of a dropped file or folder. */
   pathForFile?(file: File): string;
   /**

@@ -23,10 +23,12 @@ export const LABEL_FOLDS = 5;
 export const MAX_RUN_HEALTH_PAGE = 200;
 export const MAX_NEIGHBOURS = 50;
 
-export type RunHealthScore = 'complexity' | 'elbo' | 'iwae' | 'label';
+export type RunHealthScore = 'atypical' | 'complexity' | 'elbo' | 'iwae' | 'label';
 
 /** What each ranking means, in one sentence each (the UI and the CLI say it). */
 export const SCORE_MEANING: Record<RunHealthScore, string> = {
+  atypical:
+    'Atypicality: how far an image’s pair (model bits/dim, compressor bits/dim) lies from the training images’ pairs, in their own spread; too simple (blank, flat, sparse) and too complex (noise, texture) both score high.',
   complexity:
     'Input complexity: the model’s bits/dim minus what a lossless compressor (deflate on PNG-filtered rows) needs for the same image; high means the model explains the image worse than its simplicity predicts, so blank or flat images are not mistaken for typical ones.',
   elbo: 'Plain −ELBO in bits/dim: how many bits the model needs per pixel value; high is unlike the training data, but simple images (flat, sparse) score low even when they are foreign.',
@@ -81,7 +83,67 @@ export const splitName = (code: number): 'train' | 'validation' | 'test' => SPLI
 
 /** The outlier score of image i: input complexity uses the best likelihood estimate there is. */
 export function complexityScore(report: Pick<RunHealthReport, 'elbo' | 'iwae' | 'compress'>, i: number): number {
-  return (report.iwae?.[i] ?? report.elbo[i]!) - report.compress[i]!;
+  return modelBits(report, i) - report.compress[i]!;
+}
+
+/** The best estimate of −log p(x) there is for image i, in bits/dim. */
+export const modelBits = (report: Pick<RunHealthReport, 'elbo' | 'iwae'>, i: number): number => report.iwae?.[i] ?? report.elbo[i]!;
+
+/** Mean and inverse covariance of the training images' (model bits/dim, compressor bits/dim). */
+export interface TypicalityStats {
+  mean: [number, number];
+  inverse: [number, number, number];
+}
+
+/**
+ * What typical looks like: the training images' pairs (model bits/dim, compressor
+ * bits/dim), their mean and covariance, estimated again without the 5 % farthest (so the
+ * outliers being looked for do not widen it). Serrà's input complexity is one direction
+ * of this plane (model minus compressor); a model weaker than the compressor leaves noise
+ * and blank images on the typical side of that line, but far from the training pairs.
+ */
+export function typicalityStats(report: Pick<RunHealthReport, 'elbo' | 'iwae' | 'compress' | 'split'>): TypicalityStats {
+  let rows: number[] = [];
+  for (let i = 0; i < report.elbo.length; i++) if (report.split[i] === 0 && Number.isFinite(modelBits(report, i))) rows.push(i);
+  if (rows.length < 3) rows = Array.from({ length: report.elbo.length }, (_, i) => i);
+  const fit = (use: number[]): TypicalityStats => {
+    let mx = 0;
+    let my = 0;
+    for (const i of use) {
+      mx += modelBits(report, i);
+      my += report.compress[i]!;
+    }
+    mx /= Math.max(1, use.length);
+    my /= Math.max(1, use.length);
+    let sxx = 0;
+    let syy = 0;
+    let sxy = 0;
+    for (const i of use) {
+      const dx = modelBits(report, i) - mx;
+      const dy = report.compress[i]! - my;
+      sxx += dx * dx;
+      syy += dy * dy;
+      sxy += dx * dy;
+    }
+    const n = Math.max(1, use.length - 1);
+    // A floor on the variances keeps a constant column (every image alike) from dividing by zero.
+    const a = sxx / n + 1e-6;
+    const c = syy / n + 1e-6;
+    const b = sxy / n;
+    const det = a * c - b * b;
+    return { mean: [mx, my], inverse: [c / det, -b / det, a / det] };
+  };
+  const first = fit(rows);
+  const distance = rows.map((i) => ({ i, d: typicalityDistance(first, modelBits(report, i), report.compress[i]!) })).sort((x, y) => x.d - y.d);
+  return fit(distance.slice(0, Math.max(3, Math.ceil(distance.length * 0.95))).map((r) => r.i));
+}
+
+/** Mahalanobis distance of a pair from the typical pairs. */
+export function typicalityDistance(stats: TypicalityStats, model: number, compressed: number): number {
+  const dx = model - stats.mean[0];
+  const dy = compressed - stats.mean[1];
+  const [p, q, r] = stats.inverse;
+  return Math.sqrt(Math.max(0, p * dx * dx + 2 * q * dx * dy + r * dy * dy));
 }
 
 const BYTES: Record<ColumnType, number> = { f32: 4, i32: 4, u8: 1 };
@@ -193,6 +255,8 @@ export interface RunHealthImage {
   elbo: number;
   iwae: number | null;
   complexity: number;
+  /** Distance of (model bits/dim, compressor bits/dim) from the training images' pairs, in their spread. */
+  atypical: number;
   /** Label check: the class the classifier prefers and its probability. */
   predicted?: { label: string; probability: number };
   /** Why it is listed, in words (the CSV's reason). */

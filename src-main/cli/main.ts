@@ -51,9 +51,9 @@ Usage:
   vae-studio health --dataset <id|name> [--top 10] [--kind leakage|pairs|blank] [--project P]
                                     the dataset's health: near-duplicate pairs (leakage: across splits), nearly
                                     blank images, class balance, the originals' sizes; the top N of each finding
-  vae-studio health --dataset <id|name> --run <id> [--top 10] [--score complexity|elbo|iwae|label] [--k 8] [--rescore]
+  vae-studio health --dataset <id|name> --run <id> [--top 10] [--score atypical|complexity|elbo|iwae|label] [--k 8] [--rescore]
                                     score every image with the run's model (first time, or --rescore): the top N
-                                    outliers by input complexity and by −ELBO/IWAE (bits/dim), and the images
+                                    outliers by atypicality, input complexity and −ELBO/IWAE (bits/dim), and the images
                                     whose folder label the label check doubts; Ctrl+C stops the scoring
   vae-studio serve [--port 0]
   vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used

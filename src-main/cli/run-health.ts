@@ -14,7 +14,7 @@ export interface RunHealthFlags {
   rescore?: boolean;
 }
 
-const SCORES: readonly RunHealthScore[] = ['complexity', 'elbo', 'iwae', 'label'];
+const SCORES: readonly RunHealthScore[] = ['atypical', 'complexity', 'elbo', 'iwae', 'label'];
 
 function describe(item: RunHealthImage): string {
   return `  ${item.path ?? `#${item.index}`} (${item.split}${item.label ? `, ${item.label}` : ''}): ${item.reason}`;

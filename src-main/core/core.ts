@@ -15,6 +15,7 @@ import type { Context } from './api/context';
 import { projectHandlers } from './api/projects';
 import { runHandlers } from './api/runs';
 import { runHealthHandlers } from './api/run-health';
+import { importedImagePath } from './datasets/image-file';
 import { childProcessImporter, inProcessImporter } from './datasets/import-runner';
 import { EventBus } from './events';
 import { CheckpointReplaced, ModelSessions, type StageCheckpoint } from './jobs/model-sessions';
@@ -53,6 +54,8 @@ export interface Core {
   /** Typed call for in-process adapters (CLI); throws ApiError. */
   call<N extends RequestName>(name: N, input: unknown): Promise<RequestOutput<N>>;
   subscribe(listener: (message: AnyEventMessage) => void): () => void;
+  /** The imported file behind image `index` of a dataset, for the desktop's "Show in folder"; throws ApiError. */
+  importedImagePath(datasetId: number, index: number): string;
   close(): Promise<void>;
 }
 
@@ -112,6 +115,7 @@ export function createCore(options: CoreOptions): Core {
       }
     },
     subscribe: (listener) => events.subscribe(listener),
+    importedImagePath: (datasetId, index) => importedImagePath(workspace.db, workspace.blobs, datasetId, index),
     async close() {
       for (const controller of ctx.imports.values()) controller.abort();
       models.closeAll();

@@ -4,6 +4,9 @@ import { nllFigures } from '@shared/likelihood';
 import {
   complexityScore,
   encodeRunHealth,
+  modelBits,
+  typicalityDistance,
+  typicalityStats,
   LABEL_FOLDS,
   MAX_RUN_HEALTH_RECONSTRUCTIONS,
   RECONSTRUCTIONS_PER_END,
@@ -205,7 +208,12 @@ async function score(
   }
 
   // Reconstructions of each ranking's extremes (what the Health page shows beside them).
-  const rankings: ((i: number) => number)[] = [(i) => complexityScore({ elbo, iwae, compress }, i), (i) => elbo[i]!];
+  const typical = typicalityStats({ elbo, iwae, compress, split });
+  const rankings: ((i: number) => number)[] = [
+    (i) => typicalityDistance(typical, modelBits({ elbo, iwae }, i), compress[i]!),
+    (i) => complexityScore({ elbo, iwae, compress }, i),
+    (i) => elbo[i]!,
+  ];
   if (iwae) rankings.push((i) => iwae[i]!);
   if (labelProb) rankings.push((i) => (Number.isNaN(labelProb[i]!) ? 2 : -labelProb[i]!));
   const chosen = new Set<number>();

@@ -2,7 +2,19 @@ import sharp from 'sharp';
 import type { ParsedInput } from '@shared/api';
 import { decodePacked, imageBytes, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
-import { complexityScore, decodeRunHealth, splitName, type RunHealthImage, type RunHealthReport, type RunHealthScore, type RunHealthSummary } from '@shared/run-health';
+import {
+  complexityScore,
+  decodeRunHealth,
+  modelBits,
+  splitName,
+  typicalityDistance,
+  typicalityStats,
+  type RunHealthImage,
+  type RunHealthReport,
+  type RunHealthScore,
+  type RunHealthSummary,
+  type TypicalityStats,
+} from '@shared/run-health';
 import type { Dataset, Run } from '@shared/types';
 import { toCsv } from '../datasets/csv';
 import type { IndexEntry } from '../datasets/import-folder';
@@ -41,9 +53,18 @@ function errorMap(original: Uint8Array, reconstruction: Uint8Array, channels: nu
   return out;
 }
 
+interface Loaded {
+  hash: string;
+  report: RunHealthReport;
+  typical: TypicalityStats;
+  orders: Map<RunHealthScore, Int32Array>;
+}
+
 /** Ranking key of image i for a score: larger is worse. NaN: not in this ranking. */
-function keyOf(report: RunHealthReport, score: RunHealthScore, i: number): number {
+function keyOf({ report, typical }: Pick<Loaded, 'report' | 'typical'>, score: RunHealthScore, i: number): number {
   switch (score) {
+    case 'atypical':
+      return typicalityDistance(typical, modelBits(report, i), report.compress[i]!);
     case 'complexity':
       return complexityScore(report, i);
     case 'elbo':
@@ -58,7 +79,7 @@ function keyOf(report: RunHealthReport, score: RunHealthScore, i: number): numbe
 export function runHealthHandlers(ctx: Context): HandlerMap<RunHealthRequests> {
   const { db, blobs } = ctx.workspace;
   // The last report read and its rankings (a page at a time reads the same one again and again).
-  let cached: { hash: string; report: RunHealthReport; orders: Map<RunHealthScore, Int32Array> } | null = null;
+  let cached: Loaded | null = null;
   let packCache: { hash: string; pack: PackedDataset } | null = null;
   let indexCache: { hash: string; index: IndexEntry[] } | null = null;
 
@@ -67,12 +88,13 @@ export function runHealthHandlers(ctx: Context): HandlerMap<RunHealthRequests> {
     if (!dataset) throw new ApiError('not_found', `Dataset ${run.datasetId} of run ${run.id} no longer exists`, { field: 'runId' });
     return dataset;
   };
-  const reportOf = (run: Run): { hash: string; report: RunHealthReport; orders: Map<RunHealthScore, Int32Array> } | null => {
+  const reportOf = (run: Run): Loaded | null => {
     const row = getRunHealth(db, run.id);
     if (!row) return null;
     if (cached?.hash === row.hash) return cached;
     try {
-      cached = { hash: row.hash, report: decodeRunHealth(blobs.read(row.hash)), orders: new Map() };
+      const report = decodeRunHealth(blobs.read(row.hash));
+      cached = { hash: row.hash, report, typical: typicalityStats(report), orders: new Map() };
     } catch (error) {
       throw new ApiError('io_error', `The health scores of run ${run.id} cannot be read (${error instanceof Error ? error.message : String(error)}). Score the dataset again.`, {
         field: 'runId',
@@ -101,24 +123,26 @@ export function runHealthHandlers(ctx: Context): HandlerMap<RunHealthRequests> {
     }
     return found;
   };
-  const orderOf = (found: NonNullable<ReturnType<typeof reportOf>>, score: RunHealthScore): Int32Array => {
+  const orderOf = (found: Loaded, score: RunHealthScore): Int32Array => {
     let order = found.orders.get(score);
     if (!order) {
       const { report } = found;
-      const keys = Float64Array.from({ length: report.header.count }, (_, i) => keyOf(report, score, i));
+      const keys = Float64Array.from({ length: report.header.count }, (_, i) => keyOf(found, score, i));
       order = Int32Array.from(Array.from({ length: report.header.count }, (_, i) => i).filter((i) => !Number.isNaN(keys[i]!)).sort((a, b) => keys[b]! - keys[a]! || a - b));
       found.orders.set(score, order);
     }
     return order;
   };
 
-  const describe = async (run: Run, report: RunHealthReport, score: RunHealthScore, i: number, images: boolean): Promise<RunHealthImage> => {
+  const describe = async (run: Run, found: Loaded, score: RunHealthScore, i: number, images: boolean): Promise<RunHealthImage> => {
+    const { report } = found;
     const dataset = datasetOf(run);
     const pack = packOf(dataset);
     const index = indexOf(dataset);
     const labelName = (c: number | undefined): string | null => (c === undefined || c < 0 ? null : (pack.header.labels[c] ?? null));
     const label = labelName(pack.labels[i]);
     const complexity = complexityScore(report, i);
+    const atypical = keyOf(found, 'atypical', i);
     const iwae = report.iwae ? report.iwae[i]! : null;
     const predicted =
       report.predicted && report.predictedProb ? { label: labelName(report.predicted[i]) ?? String(report.predicted[i]), probability: report.predictedProb[i]! } : undefined;
@@ -126,7 +150,9 @@ export function runHealthHandlers(ctx: Context): HandlerMap<RunHealthRequests> {
     const reason =
       score === 'label'
         ? `folder label "${label ?? ''}" has p ${report.labelProb![i]!.toFixed(3)}; the ${report.header.labelSource === 'latent-classifier' ? 'cross-fitted classifier' : 'model'} says "${predicted?.label ?? '?'}" (p ${predicted?.probability.toFixed(3) ?? '?'})`
-        : score === 'complexity'
+        : score === 'atypical'
+          ? `atypicality ${atypical.toFixed(2)}: the model needs ${bits(modelBits(report, i))} bits/dim and a lossless compressor ${bits(report.compress[i]!)}, where training images need ${bits(found.typical.mean[0])} and ${bits(found.typical.mean[1])}`
+          : score === 'complexity'
           ? `input complexity ${bits(complexity)} bits/dim: the model needs ${bits(iwae ?? report.elbo[i]!)}, a lossless compressor ${bits(report.compress[i]!)}`
           : score === 'iwae'
             ? `IWAE bound ${bits(iwae!)} bits/dim (k = ${report.header.iwaeSamples})`
@@ -136,10 +162,11 @@ export function runHealthHandlers(ctx: Context): HandlerMap<RunHealthRequests> {
       path: index?.[i]?.path ?? null,
       split: splitName(report.split[i]!),
       label,
-      score: score === 'label' ? report.labelProb![i]! : keyOf(report, score, i),
+      score: score === 'label' ? report.labelProb![i]! : keyOf(found, score, i),
       elbo: report.elbo[i]!,
       iwae,
       complexity,
+      atypical,
       ...(predicted ? { predicted } : {}),
       reason,
     };
@@ -213,12 +240,13 @@ export function runHealthHandlers(ctx: Context): HandlerMap<RunHealthRequests> {
       const picked: number[] = [];
       for (let r = input.offset; r < Math.min(total, input.offset + input.limit); r++) picked.push(order[input.order === 'worst' ? r : total - 1 - r]!);
       const items: RunHealthImage[] = [];
-      for (const i of picked) items.push(await describe(run, report, input.score, i, input.thumbnails));
+      for (const i of picked) items.push(await describe(run, found, input.score, i, input.thumbnails));
       return { runId: run.id, computed: true, computing, summary: summaryOf(report), score: input.score, order: input.order, offset: input.offset, total, items };
     },
     'runs.healthNeighbours': async ({ runId, index, k, thumbnails }) => {
       const run = requireRun(ctx, runId);
-      const { report } = requireReport(run);
+      const found = requireReport(run);
+      const { report } = found;
       const { count, latent } = report.header;
       if (index >= count) throw new ApiError('invalid_input', `Image ${index} is not in run ${runId}'s dataset (it has ${count} images, 0 to ${count - 1}).`, { field: 'index' });
       const query = report.means.subarray(index * latent, (index + 1) * latent);
@@ -235,7 +263,7 @@ export function runHealthHandlers(ctx: Context): HandlerMap<RunHealthRequests> {
         }
       }
       const neighbours = [];
-      for (const { i, d } of best) neighbours.push({ ...(await describe(run, report, 'elbo', i, thumbnails)), distance: Math.sqrt(d) });
+      for (const { i, d } of best) neighbours.push({ ...(await describe(run, found, 'elbo', i, thumbnails)), distance: Math.sqrt(d) });
       return { runId, index, neighbours };
     },
     'runs.healthCsv': async ({ runId, score }) => {
@@ -245,7 +273,7 @@ export function runHealthHandlers(ctx: Context): HandlerMap<RunHealthRequests> {
       if (score === 'label' && !found.report.labelProb) throw new ApiError('invalid_input', `Run ${runId}'s dataset has no folder labels to check.`, { field: 'score' });
       const rows: string[][] = [];
       for (const i of orderOf(found, score)) {
-        const item = await describe(run, found.report, score, i, false);
+        const item = await describe(run, found, score, i, false);
         rows.push([item.path ?? `#${i}`, item.split, item.label ?? '', item.score.toFixed(4), item.reason]);
       }
       const dataset = datasetOf(run);
