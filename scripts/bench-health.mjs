@@ -163,7 +163,7 @@ try {
   const top = Math.ceil(dataset.count * 0.05);
   const scored = cli(['health', '--dataset', String(dataset.id), '--run', String(runId), '--top', String(top)], { home });
   const { summary, rankings } = scored.result;
-  console.log(`scored ${summary.count} images in ${summary.seconds} s (IWAE k = ${summary.iwaeSamples}; label check: ${summary.labelSource}, accuracy ${pct(summary.labelAccuracy)})`);
+  console.log(`scored ${summary.count} images in ${summary.seconds} s (${JSON.stringify(summary.timings)}; IWAE k = ${summary.iwaeSamples}; label check: ${summary.labelSource}, accuracy ${pct(summary.labelAccuracy)})`);
   // Paths as the truth names them (the index keeps them relative to the folder).
   const paths = (score) => rankings[score].items.map((item) => item.path);
   const baseline = pixelBaseline(truth, pixelsByPath);
@@ -216,7 +216,7 @@ try {
     const bigRun = cli(['runs'], { home }).result.runs.at(-1).id;
     const timed = cli(['health', '--dataset', String(bigSet.id), '--run', String(bigRun), '--top', '10'], { home });
     console.log(
-      `  scoring ${timed.result.summary.count} 28×28 images: ${timed.result.summary.seconds} s in the worker (IWAE k = ${timed.result.summary.iwaeSamples}, label check included), ${timed.seconds.toFixed(1)} s for the whole command   target < 120 s`,
+      `  scoring ${timed.result.summary.count} 28×28 images: ${timed.result.summary.seconds} s in the worker (IWAE k = ${timed.result.summary.iwaeSamples}, label check included; ${JSON.stringify(timed.result.summary.timings)}), ${timed.seconds.toFixed(1)} s for the whole command   target < 120 s`,
     );
   }
 } finally {

@@ -60,6 +60,8 @@ export interface RunHealthHeader {
   /** Accuracy of p(y|x)'s argmax against the folder labels (cross-fitted for the latent classifier). */
   labelAccuracy: number | null;
   seconds: number;
+  /** Seconds per part of the scoring: the model's bound and means, the IWAE bound, the compressor, the label check, the reconstructions. */
+  timings?: Record<string, number>;
   columns: ColumnInfo[];
 }
 

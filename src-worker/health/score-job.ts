@@ -104,6 +104,7 @@ async function score(
   const rng = createRng(config.seed, STREAM.health);
   const bpd = (logLikelihood: number): number => nllFigures(logLikelihood, D, config.decoder).bitsPerDim;
   const scratch = new Uint8Array(images.shape.height * (images.shape.width * images.shape.channels + 1));
+  const timings = { model: 0, iwae: 0, compress: 0, labels: 0, reconstructions: 0 };
   let lastProgress = 0;
   const progress = (phase: 'scoring' | 'labels' | 'reconstructions', done: number, total: number, force = false): void => {
     const now = performance.now();
@@ -124,9 +125,11 @@ async function score(
     const clean = gatherBatch(images, order, from, to);
     const input = config.decoder === 'gaussian' ? dequantize(clean, rng) : clean;
     const labels = conditional ? gatherLabels(images, order, from, to) : undefined;
-    const values = await trainer.elboPerImage(input, rows, rng, labels);
-    for (let r = 0; r < rows; r++) elbo[from + r] = bpd(values[r]!);
-    means.set(await trainer.encodeMean(clean, rows, labels), from * latent);
+    const t0 = performance.now();
+    const scoredBatch = await trainer.scoreBatch(input, rows, rng, labels, true, clean);
+    for (let r = 0; r < rows; r++) elbo[from + r] = bpd(scoredBatch.elbo[r]!);
+    means.set(scoredBatch.means!, from * latent);
+    timings.model += performance.now() - t0;
     if (bayes) {
       // log p(x|y) by its bound for every class; p(y|x) ∝ p(x|y) with a uniform prior.
       const perClass: Float64Array[] = [];
@@ -139,6 +142,7 @@ async function score(
       }
     }
     if (iwae) {
+      const tIwae = performance.now();
       const per = iwaeImagesPerBatch(D, k);
       for (let at = 0; at < rows; at += per) {
         const m = Math.min(per, rows - at);
@@ -146,15 +150,19 @@ async function score(
         const ll = await trainer.iwaeLogLikelihood(part, m, k, rng, labels?.subarray(at, at + m));
         for (let r = 0; r < m; r++) iwae[from + at + r] = bpd(ll[r]!);
       }
+      timings.iwae += performance.now() - tIwae;
     }
+    const t1 = performance.now();
     for (let r = 0; r < rows; r++) {
       const i = from + r;
       compress[i] = compressedBitsPerDim(images.pixels.subarray(i * D, (i + 1) * D), images.shape.width, images.shape.height, images.shape.channels, scratch);
     }
+    timings.compress += performance.now() - t1;
     progress('scoring', to, n);
     if (await interrupted()) return null;
   }
   progress('scoring', n, n, true);
+  const t2 = performance.now();
 
   // The label check.
   let labelSource: RunHealthHeader['labelSource'] = null;
@@ -207,6 +215,8 @@ async function score(
     }
   }
 
+  timings.labels = performance.now() - t2;
+  const t3 = performance.now();
   // Reconstructions of each ranking's extremes (what the Health page shows beside them).
   const typical = typicalityStats({ elbo, iwae, compress, split });
   const rankings: ((i: number) => number)[] = [
@@ -234,8 +244,10 @@ async function score(
     if (await interrupted()) return null;
   }
 
+  timings.reconstructions = performance.now() - t3;
   return {
     header: {
+      timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v / 100) / 10])),
       version: RUN_HEALTH_VERSION,
       runId: start.runId,
       computedAt: new Date().toISOString(),
