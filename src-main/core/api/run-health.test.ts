@@ -151,6 +151,18 @@ describe('dataset health with a run', () => {
     await expect(core.call('runs.health', { runId, score: 'iwae' })).rejects.toThrow(/no IWAE bound/);
   }, 60_000);
 
+  it('a cancelled scoring stores nothing and keeps the scores the run had', async () => {
+    const before = getRunHealth(core.workspace.db, runId)!.hash;
+    events.length = 0;
+    await core.call('runs.scoreHealth', { runId, iwaeSamples: 50 });
+    expect((await core.call('runs.cancelHealth', { runId })).cancelled).toBe(true);
+    await core.runs.healthSettled(runId);
+    expect(events.at(-1)!.state).toBe('cancelled');
+    expect(getRunHealth(core.workspace.db, runId)!.hash).toBe(before);
+    expect(core.workspace.blobs.has(before)).toBe(true);
+    expect((await core.call('runs.cancelHealth', { runId })).cancelled).toBe(false);
+  }, 60_000);
+
   it('a damaged score blob is refused by name with what to do, not served', async () => {
     const { hash } = getRunHealth(core.workspace.db, runId)!;
     const path = core.workspace.blobs.pathOf(hash);
