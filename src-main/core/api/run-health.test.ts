@@ -138,6 +138,13 @@ describe('dataset health with a run', () => {
     expect(lines[1]).toMatch(/^left\/noise\.png,(train|validation|test),left,/);
   });
 
+  it('refuses at once to score with a VQ-VAE, saying which families can', async () => {
+    const run = await core.call('runs.create', { projectId: 1, datasetId: 1, config: { family: 'vqvae', architecture: 'mlp', epochs: 2, priorEpochs: 1, backend: 'cpu' } });
+    await expect(core.call('runs.scoreHealth', { runId: run.id })).rejects.toThrow(/is a vqvae: scoring a dataset needs a model with a Gaussian latent/);
+    await core.call('runs.cancel', { runId: run.id });
+    await core.runs.settled(run.id);
+  }, 60_000);
+
   it('scoring again replaces the stored scores and removes the old blob; deleting the run removes them', async () => {
     const blobs = (): number => readdirSync(core.workspace.blobs.dir, { recursive: true }).filter((f) => /[0-9a-f]{64}$/.test(String(f))).length;
     const before = getRunHealth(core.workspace.db, runId)!.hash;

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import type { ParsedInput } from '@shared/api';
 import { decodePacked, imageBytes, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
+import { familyOf } from '@shared/families';
 import {
   complexityScore,
   decodeRunHealth,
@@ -202,6 +203,11 @@ export function runHealthHandlers(ctx: Context): HandlerMap<RunHealthRequests> {
     'runs.scoreHealth': async ({ runId, iwaeSamples, checkpoint: kind }) => {
       const run = requireRun(ctx, runId);
       const dataset = datasetOf(run);
+      if (familyOf(run.config).engine !== 'gaussian') {
+        throw new ApiError('invalid_input', `Run ${runId} is a ${run.config.family}: scoring a dataset needs a model with a Gaussian latent (VAE, conditional VAE, M2 or a flow posterior).`, {
+          field: 'runId',
+        });
+      }
       const row = getCheckpoint(db, runId, kind) ?? getCheckpoint(db, runId, 'last');
       if (!row) throw new ApiError('not_found', `Run ${runId} has no saved model yet (checkpoints are written after each epoch)`, { field: 'runId' });
       const k = iwaeSamples ?? (dataset.count <= DEFAULT_IWAE_UP_TO ? DEFAULT_IWAE_SAMPLES : 0);
