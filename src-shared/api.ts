@@ -20,6 +20,7 @@ import type { FolderListing } from './folder-browser';
 import { exportFormats, type ModelExportResult } from './model-card';
 import { sweepRequestShape, type Sweep, type SweepStatus, type SweepTrial } from './sweep';
 import { MAX_HEALTH_PAGE, type DatasetHealthAnswer, type HealthSummary } from './health';
+import { MAX_NEIGHBOURS, MAX_RUN_HEALTH_PAGE, type RunHealthAnswer, type RunHealthEvent, type RunHealthImage } from './run-health';
 import { checkpointChoice, inferRequestSchemas, type ImputeFrame, type InferResults, type ModelSessionInfo } from './inference';
 
 const id = z.number().int().positive();
@@ -202,6 +203,46 @@ export const requestSchemas = {
       checkpoint: z.enum(['best', 'last']).default('best'),
     })
     .strict(),
+  /**
+   * Dataset health with a run: score every image of the run's dataset (train, validation
+   * and test) with its best (or last) checkpoint — −ELBO, the IWAE bound with
+   * `iwaeSamples` (0: not computed; default 8 for datasets of up to 5 000 images, else
+   * 0), the input-complexity score, the latent means and the label check. Answers at
+   * once; progress and the end arrive as run.health events; runs.cancelHealth stops it.
+   */
+  'runs.scoreHealth': z
+    .object({
+      runId: id,
+      iwaeSamples: z.number().int().min(0).max(LIMITS.iwaeSamples.max).optional(),
+      checkpoint: z.enum(['best', 'last']).default('best'),
+    })
+    .strict(),
+  'runs.cancelHealth': z.object({ runId: id }).strict(),
+  /**
+   * One page of a run's health ranking: by atypicality (the outlier score: model and
+   * compressor bits/dim jointly against the training images'), input complexity, plain
+   * −ELBO, the IWAE bound, or the label check (lowest probability of the folder label
+   * first); `order` best turns it round. Filters keep one split or one folder label;
+   * `thumbnails` adds each image, its stored reconstruction and error map as data URLs.
+   */
+  'runs.health': z
+    .object({
+      runId: id,
+      score: z.enum(['atypical', 'complexity', 'elbo', 'iwae', 'label']).default('atypical'),
+      order: z.enum(['worst', 'best']).default('worst'),
+      split: z.enum(['train', 'validation', 'test']).optional(),
+      label: z.string().min(1).max(200).optional(),
+      offset: z.number().int().min(0).max(10_000_000).default(0),
+      limit: z.number().int().min(1).max(MAX_RUN_HEALTH_PAGE).default(50),
+      thumbnails: z.boolean().default(false),
+    })
+    .strict(),
+  /** The `k` images nearest to image `index` by latent mean (Euclidean), from the run's health scores. */
+  'runs.healthNeighbours': z
+    .object({ runId: id, index: z.number().int().min(0).max(100_000_000), k: z.number().int().min(1).max(MAX_NEIGHBOURS).default(8), thumbnails: z.boolean().default(false) })
+    .strict(),
+  /** A run's health ranking as CSV (path, split, label, score, reason), every image in ranking order. */
+  'runs.healthCsv': z.object({ runId: id, score: z.enum(['atypical', 'complexity', 'elbo', 'iwae', 'label']).default('atypical') }).strict(),
   'runs.checkpoints': z.object({ runId: id }).strict(),
   'runs.delete': z.object({ runId: id }).strict(),
   'runs.metrics': z
@@ -375,6 +416,11 @@ export interface RequestOutputs {
   'runs.pause': Run;
   'runs.unpause': Run;
   'runs.evaluate': { runId: number; iwaeSamples: number; images: number | 'all'; checkpoint: CheckpointInfo };
+  'runs.scoreHealth': { runId: number; iwaeSamples: number; checkpoint: CheckpointInfo };
+  'runs.cancelHealth': { cancelled: boolean };
+  'runs.health': RunHealthAnswer;
+  'runs.healthNeighbours': { runId: number; index: number; neighbours: (RunHealthImage & { distance: number })[] };
+  'runs.healthCsv': { filename: string; csv: string };
   'runs.checkpoints': CheckpointInfo[];
   'runs.delete': { deleted: number };
   'runs.metrics': MetricPoint[];
@@ -466,6 +512,8 @@ export interface EventPayloads {
   'run.artifact': { runId: number; artifact: Artifact };
   /** An on-demand evaluation (runs.evaluate) started, finished (summary: test_nll, test_bpd, iwae_k, test_images, …), was cancelled or failed. */
   'run.evaluation': RunEvaluationEvent;
+  /** Dataset health scoring with a run (runs.scoreHealth): started, progress, finished, cancelled or failed. */
+  'run.health': RunHealthEvent;
   'dataset.progress': ImportProgress;
   /** A sweep changed status (its trials' changes arrive as run.status with run.sweepId). */
   'sweep.status': { sweepId: number; status: SweepStatus };
@@ -504,6 +552,8 @@ export interface StudioBridge {
   pickSavePath?(defaultName: string): Promise<string | null>;
   /** Desktop only: an open dialog for a model archive (.vaestudio); null when cancelled. */
   pickModelFile?(): Promise<string | null>;
+  /** Desktop only: show image `index` of a dataset in the system's file manager (its imported file, never a copy). */
+  showImageInFolder?(datasetId: number, index: number): Promise<{ ok: true } | { ok: false; error: ApiErrorShape }>;
   /** Desktop only: the file-system path of a dropped file or folder. */
   pathForFile?(file: File): string;
   /**
@@ -523,6 +573,8 @@ export const readOnlyRequests: ReadonlySet<RequestName> = new Set<RequestName>([
   'projects.list',
   'datasets.list',
   'datasets.health',
+  'runs.health',
+  'runs.healthNeighbours',
   'runs.list',
   'runs.query',
   'runs.groups',

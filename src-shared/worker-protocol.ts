@@ -9,8 +9,9 @@ import type { MetricPoint, RunProgress } from './types';
  * Versioned: a worker answering another version is refused at `hello`.
  * v2: checkpoints, resume, pause, on-demand evaluation.
  * v3: model sessions (`open`, then any number of `infer`, each answered by id).
+ * v4: dataset health scoring (`health`, answered by health-progress… and health-report).
  */
-export const WORKER_PROTOCOL_VERSION = 3;
+export const WORKER_PROTOCOL_VERSION = 4;
 
 /** A checkpoint file the worker should load (it verifies the hash before trusting it). */
 export interface CheckpointRef {
@@ -49,6 +50,25 @@ export interface StartEvaluation {
 }
 
 /**
+ * Score every image of the dataset with a saved model (dataset health, #22): per-image
+ * −ELBO and IWAE bound in bits/dim, a compressor's code length, latent means, p(y|x),
+ * and reconstructions of the extremes. Answered by health-progress… then health-report
+ * and done, or done stopped.
+ */
+export interface StartHealthScoring {
+  type: 'health';
+  runId: number;
+  config: RunConfig;
+  datasetPath: string;
+  datasetSha256: string;
+  checkpoint: CheckpointRef;
+  /** Importance samples of the IWAE column; 0 leaves it out. */
+  iwaeSamples: number;
+  /** Leave the label check out (the reconstructions and scores are still computed). */
+  labelCheck?: boolean;
+}
+
+/**
  * Instead of start: load a checkpoint and answer `infer` requests (Explore, Inpaint)
  * until `stop` or until the supervisor goes away. Answered by `ready` or `error`.
  */
@@ -64,6 +84,7 @@ export interface OpenModel {
 export type ToWorkerMessage =
   | StartTraining
   | StartEvaluation
+  | StartHealthScoring
   | OpenModel
   /** One question to an open model session; `id` is echoed in its answer. */
   | { type: 'infer'; id: number; request: InferRequest }
@@ -135,6 +156,9 @@ export type FromWorkerMessage =
   | { type: 'infer-partial'; id: number; data: unknown }
   | { type: 'infer-result'; id: number; data: unknown }
   | { type: 'infer-error'; id: number; error: ApiErrorShape }
+  | { type: 'health-progress'; phase: 'scoring' | 'labels' | 'reconstructions'; done: number; total: number }
+  /** The scored dataset, encoded as src-shared/run-health.ts stores it, in base64. */
+  | { type: 'health-report'; data: string }
   | { type: 'error'; error: ApiErrorShape };
 
 export interface FromWorker {

@@ -29,7 +29,7 @@ interface ParentPortLike {
   postMessage(message: unknown): void;
 }
 
-const TYPES = new Set(['start', 'evaluate', 'open', 'infer', 'cancel', 'stop', 'ping', 'probe', 'pause', 'resume']);
+const TYPES = new Set(['start', 'evaluate', 'health', 'open', 'infer', 'cancel', 'stop', 'ping', 'probe', 'pause', 'resume']);
 
 /** Check an incoming value is an envelope of our protocol version; say why not. */
 export function unwrap(value: unknown): { ok: true; msg: ToWorkerMessage } | { ok: false; why: string } {

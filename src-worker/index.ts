@@ -3,6 +3,7 @@ import { openChannel } from './channel';
 import { tf } from './engine/tf';
 import { toErrorShape } from './errors';
 import { runEvaluationJob } from './evaluate-job';
+import { runHealthJob } from './health/score-job';
 import { ModelServer } from './inference/serve';
 import { runTrainingJob, type JobContext } from './job';
 import { PauseGate } from './pause';
@@ -16,7 +17,8 @@ import { probeReport } from './probe';
  * immediate heartbeat; `stop` ends after the current step; `pause` holds after the
  * current step (answered by state paused) until `resume` (state running). `evaluate`
  * instead of `start`: backend → progress… → metrics, done (IWAE bound of a
- * checkpoint on the test split). `probe` instead of
+ * checkpoint on the test split). `health` instead of `start`: backend → health-progress… →
+ * health-report, done (every image scored for dataset health). `probe` instead of
  * `start`: probe-report, then exit 0 (`vae-studio doctor`). `open` instead of `start`:
  * backend → ready, then `infer` requests answered by id (infer-partial…, infer-result |
  * infer-error), `cancel` by id, until `stop` (exit 0). The process exits when
@@ -113,7 +115,8 @@ channel.onMessage(
         }, fail);
         return;
       case 'start':
-      case 'evaluate': {
+      case 'evaluate':
+      case 'health': {
         if (running || exiting) {
           console.error(`[worker] ignoring a second ${msg.type} message`);
           return;
@@ -125,7 +128,8 @@ channel.onMessage(
           yieldToEventLoop,
           waitWhilePaused: () => gate.wait(() => stopRequested),
         };
-        void (msg.type === 'start' ? runTrainingJob(msg, context) : runEvaluationJob(msg, context)).then(exit, fail);
+        const job = msg.type === 'start' ? runTrainingJob(msg, context) : msg.type === 'evaluate' ? runEvaluationJob(msg, context) : runHealthJob(msg, context);
+        void job.then(exit, fail);
         return;
       }
     }

@@ -77,4 +77,31 @@ describe('vae-studio health', () => {
     const missing = runCli(home, ['health', '--dataset', 'dogs']);
     expect(missing.lines.at(-1)).toMatchObject({ type: 'error', error: { code: 'not_found', details: { field: 'dataset' } } });
   });
+
+  it('--run scores every image with the run and prints its rankings; refuses a bad --score and a run of another dataset by name', () => {
+    const home = join(dir.path, 'home-run');
+    expect(runCli(home, ['import', join(dir.path, 'set'), '--size', '24', '--name', 'cats']).status).toBe(0);
+    const trained = runCli(home, ['train', '--dataset', 'cats', '--architecture', 'mlp', '--latent', '2', '--hidden', '16', '--epochs', '1', '--batch', '8', '--backend', 'cpu']);
+    expect(trained.status, trained.stderr).toBe(0);
+    type Line = { type: string; summary?: { count: number; iwaeSamples: number }; rankings?: Record<string, { total: number; items: { path: string; split: string; reason: string }[] }> };
+    const scored = runCli<Line>(home, ['health', '--dataset', 'cats', '--run', '1', '--top', '3', '--k', '2']);
+    expect(scored.status, scored.stderr).toBe(0);
+    expect(scored.lines.some((l) => l.type === 'progress')).toBe(true);
+    const result = scored.lines.at(-1)!;
+    expect(result.summary).toMatchObject({ count: 14, iwaeSamples: 2 });
+    expect(Object.keys(result.rankings!)).toEqual(['atypical', 'complexity', 'elbo', 'iwae']);
+    expect(result.rankings!['atypical']!.total).toBe(14);
+    expect(result.rankings!['atypical']!.items).toHaveLength(3);
+    expect(result.rankings!['elbo']!.items[0]!.reason).toMatch(/^−ELBO [\d.]+ bits\/dim$/);
+    // A second call reads the stored scores (no progress: nothing is scored again).
+    const again = runCli<Line>(home, ['health', '--run', '1', '--score', 'elbo', '--top', '1']);
+    expect(again.lines.some((l) => l.type === 'progress')).toBe(false);
+    expect(Object.keys(again.lines.at(-1)!.rankings!)).toEqual(['elbo']);
+
+    const badScore = runCli(home, ['health', '--run', '1', '--score', 'weird']);
+    expect(badScore.lines.at(-1)).toMatchObject({ type: 'error', error: { details: { field: 'score' } } });
+    expect(runCli(home, ['import', join(dir.path, 'set'), '--size', '24', '--name', 'dogs']).status).toBe(0);
+    const other = runCli(home, ['health', '--dataset', 'dogs', '--run', '1']);
+    expect(other.lines.at(-1)).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/Run #1 was trained on dataset #1 \("cats"\), not on "dogs"/) } });
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 import { ApiError } from '@shared/errors';
 import { ASPECT_BINS, MAX_HEALTH_PAGE, SIZE_BINS, type HealthItem, type HealthKind, type HealthSummary } from '@shared/health';
+import type { Dataset } from '@shared/types';
 import type { Core } from '../core/core';
 
 export interface HealthFlags {
@@ -43,17 +44,7 @@ export async function cmdHealth(core: Core, flags: HealthFlags, emit: (object: R
   if (flags.kind !== undefined && !(KINDS as readonly string[]).includes(flags.kind)) {
     throw new ApiError('invalid_input', `--kind must be one of ${KINDS.join(', ')}, got "${flags.kind}"`, { field: 'kind' });
   }
-  const projects = await core.call('projects.list', {});
-  const project = flags.project === undefined ? undefined : projects.find((p) => p.name === flags.project || String(p.id) === flags.project);
-  if (flags.project !== undefined && !project) throw new ApiError('not_found', `No project "${flags.project}".`, { field: 'project' });
-  const datasets = await core.call('datasets.list', project ? { projectId: project.id } : {});
-  const byId = datasets.find((d) => String(d.id) === flags.dataset);
-  const byName = datasets.filter((d) => d.name === flags.dataset);
-  if (!byId && byName.length > 1) {
-    throw new ApiError('invalid_input', `${byName.length} datasets are named "${flags.dataset}" (ids ${byName.map((d) => d.id).join(', ')}): give its id or --project.`, { field: 'dataset' });
-  }
-  const dataset = byId ?? byName[0];
-  if (!dataset) throw new ApiError('not_found', `No dataset "${flags.dataset}"${project ? ` in project "${project.name}"` : ''}. Import one first.`, { field: 'dataset' });
+  const dataset = await findDataset(core, flags.dataset, flags.project);
 
   let first = await core.call('datasets.health', { datasetId: dataset.id, limit: 1 });
   if (!first.computed) {
@@ -86,4 +77,21 @@ export async function cmdHealth(core: Core, flags: HealthFlags, emit: (object: R
     ),
   ].join('\n');
   emit({ type: 'result', command: 'health', datasetId: dataset.id, summary: first.summary, findings }, human);
+}
+
+/** The dataset --dataset names (an id, or a name unique in --project or the workspace). */
+export async function findDataset(core: Core, name: string, projectName: string | undefined): Promise<Dataset> {
+  const flags = { dataset: name, project: projectName };
+  const projects = await core.call('projects.list', {});
+  const project = flags.project === undefined ? undefined : projects.find((p) => p.name === flags.project || String(p.id) === flags.project);
+  if (flags.project !== undefined && !project) throw new ApiError('not_found', `No project "${flags.project}".`, { field: 'project' });
+  const datasets = await core.call('datasets.list', project ? { projectId: project.id } : {});
+  const byId = datasets.find((d) => String(d.id) === flags.dataset);
+  const byName = datasets.filter((d) => d.name === flags.dataset);
+  if (!byId && byName.length > 1) {
+    throw new ApiError('invalid_input', `${byName.length} datasets are named "${flags.dataset}" (ids ${byName.map((d) => d.id).join(', ')}): give its id or --project.`, { field: 'dataset' });
+  }
+  const dataset = byId ?? byName[0];
+  if (!dataset) throw new ApiError('not_found', `No dataset "${flags.dataset}"${project ? ` in project "${project.name}"` : ''}. Import one first.`, { field: 'dataset' });
+  return dataset;
 }

@@ -12,6 +12,7 @@ import type { RunEvaluationEvent } from '@shared/api';
 import type { Dataset, Project, Run } from '@shared/types';
 import { cmdHealth } from './health';
 import { cmdSweep } from './sweep';
+import { cmdRunHealth } from './run-health';
 import { runConfigFromFlags, runFlagOptions, trainUsage } from './run-flags';
 import { createCore, type Core } from '../core/core';
 import { toApiError } from '../core/errors';
@@ -64,6 +65,10 @@ Usage:
                                     latent=int:8..64, architecture=mlp,conv) of any run setting; other flags set what the
                                     trials share. Progress per trial; Ctrl+C pauses the sweep
   vae-studio sweep status [<id>] | pause <id> | resume <id> | cancel <id>
+  vae-studio health --dataset <id|name> --run <id> [--top 10] [--score atypical|complexity|elbo|iwae|label] [--k 8] [--rescore]
+                                    score every image with the run's model (first time, or --rescore): the top N
+                                    outliers by atypicality, input complexity and −ELBO/IWAE (bits/dim), and the images
+                                    whose folder label the label check doubts; Ctrl+C stops the scoring
   vae-studio serve [--port 0]
   vae-studio worker --redis redis://[user:password@]host:6379 [--redis-ca FILE] [--concurrency 1] [--threads N] [--lock-ms 30000]
                                     train runs other machines send through Redis (BullMQ), headless; opens no port.
@@ -122,6 +127,8 @@ const options = {
   offset: { type: 'string' },
   group: { type: 'string' },
   csv: { type: 'string' },
+  score: { type: 'string' },
+  rescore: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -662,6 +669,8 @@ export async function main(argv: string[]): Promise<number> {
         (o, h) => out.event(o, h),
       );
       if (code !== 0) process.exitCode = code;
+    } else if (command === 'health' && values.run !== undefined) {
+      await cmdRunHealth(core, { dataset: values.dataset, project: values.project, run: values.run, top: num(values, 'top'), score: values.score, k: num(values, 'k'), rescore: values.rescore }, (o, h) => out.event(o, h));
     } else if (command === 'health') await cmdHealth(core, { dataset: values.dataset, project: values.project, top: num(values, 'top'), kind: values.kind }, (o, h) => out.event(o, h));
     else await cmdServe(core, values, out, closeCore);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);

@@ -17,6 +17,8 @@ import type { Context } from './api/context';
 import { projectHandlers } from './api/projects';
 import { runHandlers } from './api/runs';
 import { sweepHandlers, trialLauncher } from './api/sweeps';
+import { runHealthHandlers } from './api/run-health';
+import { importedImagePath } from './datasets/image-file';
 import { childProcessImporter, inProcessImporter } from './datasets/import-runner';
 import { EventBus } from './events';
 import { CheckpointReplaced, ModelSessions, type StageCheckpoint } from './jobs/model-sessions';
@@ -67,6 +69,8 @@ export interface Core {
    * serve artifacts by URL instead of inlining them; null when there is none.
    */
   artifactFile(artifactId: number): { mime: string; hash: string; bytes: Buffer } | null;
+  /** The imported file behind image `index` of a dataset, for the desktop's "Show in folder"; throws ApiError. */
+  importedImagePath(datasetId: number, index: number): string;
   close(): Promise<void>;
 }
 
@@ -98,7 +102,7 @@ export function createCore(options: CoreOptions): Core {
     info: { version: options.version, mode: options.mode, home: options.home, sampleDatasetPath: options.sampleDatasetPath },
     now,
   };
-  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...healthHandlers(ctx), ...runHandlers(ctx), ...historyHandlers(ctx), ...sweepHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx), ...settingsHandlers(ctx) };
+  const handlers: Handlers = { ...projectHandlers(ctx), ...datasetHandlers(ctx), ...healthHandlers(ctx), ...runHandlers(ctx), ...runHealthHandlers(ctx), ...historyHandlers(ctx), ...sweepHandlers(ctx), ...exploreHandlers(ctx), ...modelHandlers(ctx), ...inpaintHandlers(ctx), ...settingsHandlers(ctx) };
 
   const call = async <N extends RequestName>(name: N, input: unknown): Promise<RequestOutput<N>> => {
     const parsed = parseRequest(name, input);
@@ -143,6 +147,7 @@ export function createCore(options: CoreOptions): Core {
       if (!row || !workspace.blobs.has(row.blob_hash)) return null;
       return { mime: row.mime, hash: row.blob_hash, bytes: workspace.blobs.read(row.blob_hash) };
     },
+    importedImagePath: (datasetId, index) => importedImagePath(workspace.db, workspace.blobs, datasetId, index),
     async close() {
       for (const controller of ctx.imports.values()) controller.abort();
       models.closeAll();

@@ -1,4 +1,4 @@
-import { app, BrowserWindow, dialog, ipcMain } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, shell } from 'electron';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ARCHIVE_EXTENSION } from '@shared/model-card';
@@ -8,6 +8,7 @@ import { DATABASE_DAMAGED, restoreDatabase } from '../core/store/backup';
 import { acquireWorkspaceLock } from '../core/workspace/lock';
 import { defaultHome } from '../core/workspace/home';
 import { appPaths, appVersion } from '../paths';
+import { revealImage } from './reveal';
 import { spawnUtilityWorker } from './utility-worker';
 import { createMainWindow, hardenSession } from './window';
 
@@ -104,6 +105,7 @@ function startWith(running: Core): void {
     const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
     return result.canceled ? null : (result.filePaths[0] ?? null);
   });
+  ipcMain.handle('vae-studio:show-image', (_event, datasetId: unknown, index: unknown) => revealImage(running, shell, datasetId, index));
   running.subscribe((message) => {
     for (const window of BrowserWindow.getAllWindows()) window.webContents.send('vae-studio:event', message);
   });

@@ -15,6 +15,7 @@ const bridge: StudioBridge = {
   pickFolder: () => ipcRenderer.invoke('vae-studio:pick-folder') as Promise<string | null>,
   pickSavePath: (defaultName) => ipcRenderer.invoke('vae-studio:pick-save-model', String(defaultName)) as Promise<string | null>,
   pickModelFile: () => ipcRenderer.invoke('vae-studio:pick-model-file') as Promise<string | null>,
+  showImageInFolder: (datasetId, index) => ipcRenderer.invoke('vae-studio:show-image', Number(datasetId), Number(index)) as ReturnType<NonNullable<StudioBridge['showImageInFolder']>>,
   pathForFile: (file) => webUtils.getPathForFile(file),
 };
 

@@ -34,6 +34,9 @@ export const STREAM = {
   selfCheck: 0x6c8b,
   /** Denoising corruption of encoder inputs. */
   corrupt: 0x2d4f,
+  /** Dataset health scoring: its ELBO and IWAE samples, and the label check's folds and order. */
+  health: 0x4ea1,
+  labelCheck: 0x4ea2,
   /** Importance samples and dequantization noise of the IWAE evaluation. */
   iwae: 0x4b1d,
   /** The probe that prices a budgeted IWAE bound (its draws never reach the figure). */

@@ -408,6 +408,50 @@ export class VaeTrainer {
   }
 
   /**
+   * The ELBO of each image in nats (one posterior sample, the KL in closed form where
+   * there is one), as the decoder scores `batch` (the caller dequantizes for continuous
+   * decoders), and with `means` the posterior means of `clean` from the same encoder
+   * pass where the two inputs are one (as encodeMean gives them). M2 gives its
+   * one-sample bound on log p(x) with y summed out.
+   */
+  async elboPerImage(batch: Float32Array, n: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
+    return (await this.scoreBatch(batch, n, rng, labels, false)).elbo;
+  }
+
+  async scoreBatch(batch: Float32Array, n: number, rng: Rng, labels: BatchLabels | undefined, withMeans: boolean, clean = batch): Promise<{ elbo: Float64Array; means: Float32Array | null }> {
+    if (this.classifier || this.flow || clean !== batch) {
+      const elbo = this.classifier ? await this.iwaeLogLikelihood(batch, n, 1, rng) : await this.elboOnly(batch, n, rng, labels);
+      return { elbo, means: withMeans ? await this.encodeMean(clean, n, labels) : null };
+    }
+    const epsValues = rng.normals(n * this.latent);
+    const d = this.latent;
+    const values = await takeValues(
+      tf.tidy(() => {
+        const x = tf.tensor2d(batch, [n, this.model.inputSize]);
+        const y = this.oneHot(labels, n);
+        const { mu, logVar } = this.model.encode(x, y);
+        const output = this.model.decode(reparameterize(mu, logVar, tf.tensor2d(epsValues, [n, d])), y);
+        const elbo = tf.sub(this.decoder.logLikelihood(x, output), gaussianKl(mu, logVar));
+        // One read: [ELBO per image …, μ row-major …].
+        return withMeans ? tf.concat([elbo, tf.reshape(mu, [n * d])]) : elbo;
+      }),
+    );
+    return { elbo: Float64Array.from(values.subarray(0, n)), means: withMeans ? Float32Array.from(values.subarray(n, n + n * d)) : null };
+  }
+
+  private async elboOnly(batch: Float32Array, n: number, rng: Rng, labels?: BatchLabels): Promise<Float64Array> {
+    const epsValues = rng.normals(n * this.latent);
+    const values = await takeValues(
+      tf.tidy(() => {
+        const x = tf.tensor2d(batch, [n, this.model.inputSize]);
+        const parts = this.elboParts(x, x, tf.tensor2d(epsValues, [n, this.latent]), this.oneHot(labels, n));
+        return tf.sub(parts.logLikelihood, parts.kl);
+      }),
+    );
+    return Float64Array.from(values);
+  }
+
+  /**
    * M2 on held-out images: the bound on log p(x) with y summed out under q(y|x) (−U(x),
    * labels unused), and, for images with a label, whether argmax q(y|x) is right.
    */

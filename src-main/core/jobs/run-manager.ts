@@ -25,6 +25,7 @@ import { toArtifact } from '../api/artifact-data-url';
 import { explainWorkerDamage } from '../damage';
 import { isDiskFull, toApiError } from '../errors';
 import { startEvaluation, type EvaluationHandle } from './evaluation';
+import { startHealthScoring, type HealthScoringHandle } from './health-scoring';
 import { classifyExit } from './exit-reason';
 import { adoptOrphanCheckpoints } from './orphan-checkpoints';
 import type { SpawnWorker } from './spawn';
@@ -109,6 +110,8 @@ export class RunManager {
   private readonly active = new Map<number, Active>();
   private readonly evaluations = new Map<number, EvaluationHandle>();
   private readonly evaluating = new Map<number, NonNullable<Run['evaluating']>>();
+  /** Dataset health scorings by run (one per run at a time, beside training and evaluation). */
+  private readonly scorings = new Map<number, HealthScoringHandle>();
   private readonly queue: number[] = [];
   /** Endings not yet in the database; shown from here and retried until they are. */
   private readonly unrecorded = new Map<number, Ending>();
@@ -188,6 +191,52 @@ export class RunManager {
       this.evaluations.delete(run.id);
       this.evaluating.delete(run.id);
     });
+  }
+
+  /**
+   * Scores every image of the run's dataset with a checkpoint (dataset health), in its
+   * own worker beside the queue. Refused while the run trains or is scored already.
+   */
+  scoreHealth(run: Run, checkpoint: CheckpointRef, iwaeSamples: number): void {
+    if (this.active.has(run.id) || this.queue.includes(run.id)) {
+      throw new ApiError('conflict', `Run ${run.id} is training; score the dataset with it once it has ended`, { field: 'runId' });
+    }
+    if (this.scorings.has(run.id)) throw new ApiError('conflict', `Run ${run.id} is already scoring its dataset`, { field: 'runId' });
+    const { db, blobs } = this.options.workspace;
+    const dataset = getDataset(db, run.datasetId);
+    if (!dataset) throw new ApiError('not_found', `Dataset ${run.datasetId} of run ${run.id} no longer exists`, { field: 'runId' });
+    const handle = startHealthScoring(
+      {
+        db,
+        blobs,
+        events: this.options.events,
+        spawn: this.options.spawn,
+        workerEntry: this.options.workerEntry,
+        now: this.now,
+        ...(this.options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }),
+        ...(this.options.stopGraceMs === undefined ? {} : { stopGraceMs: this.options.stopGraceMs }),
+      },
+      { run, datasetPath: blobs.pathOf(dataset.contentHash), datasetSha256: dataset.contentHash, checkpoint, iwaeSamples },
+    );
+    this.scorings.set(run.id, handle);
+    void handle.done.then(() => this.scorings.delete(run.id));
+  }
+
+  /** The health scoring of a run in progress, if any, with its last progress. */
+  healthScoring(runId: number): { progress: { phase: string; done: number; total: number } | null } | null {
+    const handle = this.scorings.get(runId);
+    return handle ? { progress: handle.progress() } : null;
+  }
+
+  /** Stops a run's health scoring; false when none runs. */
+  cancelHealth(runId: number): boolean {
+    const handle = this.scorings.get(runId);
+    handle?.stop();
+    return handle !== undefined;
+  }
+
+  async healthSettled(runId: number): Promise<void> {
+    await this.scorings.get(runId)?.done;
   }
 
   async evaluationSettled(runId: number): Promise<void> {
@@ -297,7 +346,7 @@ export class RunManager {
       job.worker.shutdown();
       return job.settled;
     });
-    for (const evaluation of this.evaluations.values()) {
+    for (const evaluation of [...this.evaluations.values(), ...this.scorings.values()]) {
       evaluation.kill();
       pending.push(evaluation.done);
     }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runConfigSchema } from '@shared/config';
 import type { InferRequest } from '@shared/inference';
-import type { FromWorkerMessage, ToWorkerMessage } from '@shared/worker-protocol';
+import { WORKER_PROTOCOL_VERSION, type FromWorkerMessage, type ToWorkerMessage } from '@shared/worker-protocol';
 import { ApiError } from '@shared/errors';
 import { until } from '../testing';
 import { forkWorker, type SpawnOptions, type SpawnWorker } from './spawn';
@@ -73,7 +73,7 @@ describe('a worker connection', () => {
     worker.onMessage((msg) => heard.push(msg.type));
     expect(sent).toEqual([]);
     const end = await worker.ended;
-    expect(sent[0]).toEqual({ v: 3, msg: start });
+    expect(sent[0]).toEqual({ v: WORKER_PROTOCOL_VERSION, msg: start });
     // The hello is the connection's; what follows is the job's.
     expect(heard[0]).not.toBe('hello');
     expect(heard).toContain('backend');
@@ -86,7 +86,7 @@ describe('a worker connection', () => {
     const { worker, heard } = connect('finish');
     const end = await worker.ended;
     expect(end.reason.kind).toBe('reported');
-    expect(end.reason.error?.message).toMatch(/speaks protocol 2, this app 3: they come from different builds\. Rebuild or reinstall VAE Studio/);
+    expect(end.reason.error?.message).toMatch(new RegExp(`speaks protocol 2, this app ${WORKER_PROTOCOL_VERSION}: they come from different builds\\. Rebuild or reinstall VAE Studio`));
     expect(end.exit.signal).toBe('SIGKILL');
     // Refused at its hello: it never started (no backend, no metrics).
     expect(heard).toEqual([]);

@@ -50,13 +50,14 @@ export function artifactEpochs(db: Db, runId: number, afterEpoch = 0): Record<st
   return out;
 }
 
-/** Every blob hash a run owns (artifacts, checkpoints), for cleanup after deletion. */
+/** Every blob hash a run owns (artifacts, checkpoints, its health scores), for cleanup after deletion. */
 export function blobHashesOfRun(db: Db, runId: number): string[] {
   const rows = db
     .prepare(
-      `SELECT blob_hash FROM artifacts WHERE run_id = ? UNION SELECT blob_hash FROM checkpoints WHERE run_id = ?`,
+      `SELECT blob_hash FROM artifacts WHERE run_id = ? UNION SELECT blob_hash FROM checkpoints WHERE run_id = ?
+       UNION SELECT blob_hash FROM run_health WHERE run_id = ?`,
     )
-    .all(runId, runId) as { blob_hash: string }[];
+    .all(runId, runId, runId) as { blob_hash: string }[];
   return rows.map((r) => r.blob_hash);
 }
 
@@ -65,6 +66,7 @@ export function blobStillReferenced(db: Db, hash: string): boolean {
     db
       .prepare(
         `SELECT 1 FROM artifacts WHERE blob_hash = @hash UNION ALL SELECT 1 FROM checkpoints WHERE blob_hash = @hash
+         UNION ALL SELECT 1 FROM run_health WHERE blob_hash = @hash
          UNION ALL SELECT 1 FROM datasets WHERE blob_hash = @hash OR index_hash = @hash OR health_hash = @hash LIMIT 1`,
       )
       .get({ hash }) !== undefined
@@ -87,7 +89,10 @@ export function blobOwners(db: Db, hash: string): BlobOwners {
       .prepare('SELECT run_id AS runId, kind, epoch FROM checkpoints WHERE blob_hash = ? ORDER BY run_id, kind')
       .all(hash) as BlobOwners['checkpoints'],
     artifacts: db
-      .prepare('SELECT run_id AS runId, kind, epoch FROM artifacts WHERE blob_hash = ? ORDER BY run_id, id')
-      .all(hash) as BlobOwners['artifacts'],
+      .prepare(
+        `SELECT run_id AS runId, kind, epoch FROM artifacts WHERE blob_hash = @hash
+         UNION ALL SELECT run_id AS runId, 'health scores' AS kind, checkpoint_epoch AS epoch FROM run_health WHERE blob_hash = @hash`,
+      )
+      .all({ hash }) as BlobOwners['artifacts'],
   };
 }

@@ -16,7 +16,7 @@ describe('schema migrations', () => {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
       const tables = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'table'`).all() as { name: string; sql: string }[];
-      expect(tables.map((t) => t.name).sort()).toEqual(['artifacts', 'checkpoints', 'datasets', 'metrics', 'projects', 'run_facets', 'runs', 'settings', 'sweeps']);
+      expect(tables.map((t) => t.name).sort()).toEqual(['artifacts', 'checkpoints', 'datasets', 'metrics', 'projects', 'run_facets', 'run_health', 'runs', 'settings', 'sweeps']);
       for (const table of tables) expect(table.sql).toMatch(/STRICT/);
       // STRICT: a string in an INTEGER column is refused instead of silently stored.
       expect(() => db.prepare(`INSERT INTO projects (id, name, created_at) VALUES ('x', 'p', 'now')`).run()).toThrow(/datatype/i);

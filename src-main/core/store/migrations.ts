@@ -236,6 +236,18 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 10,
+    description: 'dataset health with a run: the blob of the run\'s scores of every image (one per run, replaced when scored again)',
+    sql: `
+      CREATE TABLE run_health (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        blob_hash TEXT NOT NULL,
+        checkpoint_epoch INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
     version: 11,
     description: 'workspace settings (key → JSON value): the Redis URL runs are sent to',
     sql: `
