@@ -24,6 +24,7 @@ const DESCRIPTIONS: Record<RunSetting, string> = {
   codebookDecay: 'EMA decay γ of the codebook',
   priorEpochs: 'The last N epochs train the autoregressive prior over codes',
   codePositions: 'VQ-VAE with an MLP: code positions per image (conv: a grid that follows the image size)',
+  codeGrid: 'VQ-VAE on a scaled conv: fine quantises at about 8×8 codes (the deepest stage with at least 7 a side), last at the deepest stage (4×4 at 64 px)',
   latent: 'Latent size: dimensions of the Gaussian latent z',
   hidden: 'Hidden units per layer',
   decoder: 'Decoder likelihood p(x|z): bernoulli (binary pixels), gaussian or logistic (8-bit pixels)',
@@ -57,6 +58,7 @@ const DESCRIPTIONS: Record<RunSetting, string> = {
 const RESOLVED_DEFAULTS: Partial<Record<RunSetting, string>> = {
   classifierWeight: '0.1 · unlabelled / labelled images',
   classifier: 'mlp',
+  codeGrid: 'fine for a new run; last for VQ runs stored before it',
   convArch: 'medium for a new conv run; classic for runs stored before presets',
   convWidth: "the preset's (small 8, medium 16, large 32)",
   convResBlocks: "the preset's (small 0, medium 1, large 2)",
