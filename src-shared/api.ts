@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { importSettingsShape, LIMITS, runConfigSchema } from './config';
+import { importSettingsShape, LIMITS, runRequestConfigSchema } from './config';
 import type {
   AppInfo,
   Artifact,
@@ -111,7 +111,7 @@ export const requestSchemas = {
       projectId: id,
       datasetId: id,
       name: name.optional(),
-      config: runConfigSchema.default(runConfigSchema.parse({})),
+      config: runRequestConfigSchema,
     })
     .strict(),
   'runs.cancel': z.object({ runId: id }).strict(),

@@ -324,6 +324,28 @@ export const runConfigSchema = z.preprocess(upgradeStoredConfig, runConfigObject
 export type RunConfig = z.output<typeof runConfigObject>;
 export type RunConfigInput = z.input<typeof runConfigObject>;
 
+/** A new run's config as a request (runs.create) gives it: checked in full, its decoder absent when the request named none. */
+export type RunRequestConfig = Omit<RunConfig, 'decoder'> & { decoder?: DecoderKind };
+
+/**
+ * The config of runs.create: the run config schema, remembering whether the request named
+ * a decoder. One it leaves out is the dataset's (suggestDecoder in ./likelihood, chosen
+ * by the core where the dataset is known), not the schema's Bernoulli, which stays what a
+ * stored config without a decoder means.
+ */
+export const runRequestConfigSchema = z.unknown().default({}).transform((raw, ctx): RunRequestConfig => {
+  const input = raw ?? {};
+  const parsed = runConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return z.NEVER;
+  }
+  const named = typeof input === 'object' && input !== null && (input as Record<string, unknown>)['decoder'] !== undefined;
+  if (named) return parsed.data;
+  const { decoder: _schemaDefault, ...rest } = parsed.data;
+  return rest;
+});
+
 /**
  * Why Explore or Inpaint cannot question a run's model, or null when they can. Inpaint
  * works on a continuous latent (conditional models impute with a label, or M2 infers it);

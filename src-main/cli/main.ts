@@ -182,14 +182,13 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
   }
   // One flag per run setting (run-flags.ts); the core checks the values against the schema.
   const config = runConfigFromFlags(values);
-  // No --decoder: the one the dataset's pixels call for, as the form picks it (src-shared/likelihood.ts).
+  // No --decoder: runs.create gives the run the one the dataset's pixels call for (src-shared/likelihood.ts), as the form does; here, why.
   const suggested = config.decoder === undefined ? suggestDecoder(dataset) : null;
-  if (suggested) config.decoder = suggested.decoder;
 
   const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
   out.event(
     { type: 'started', runId: run.id, decoder: run.config.decoder },
-    `Training run #${run.id} "${run.name}" on "${dataset.name}"…` + (suggested ? `\nDecoder ${suggested.decoder}: ${suggested.reason}` : ''),
+    `Training run #${run.id} "${run.name}" on "${dataset.name}"…` + (suggested ? `\nDecoder ${run.config.decoder}: ${suggested.reason}` : ''),
   );
   await followRun(core, run.id, 'train', out);
 }

@@ -1,4 +1,6 @@
-import { convDesignOf, newRunConfig } from '@shared/config';
+import { convDesignOf, newRunConfig, runConfigSchema, type RunConfig, type RunRequestConfig } from '@shared/config';
+import { suggestDecoder } from '@shared/likelihood';
+import { zodToApiError } from '@shared/validate';
 import { convMisfit } from '@shared/conv';
 import { familyOf, labelsBlocker } from '@shared/families';
 import { ApiError } from '@shared/errors';
@@ -54,6 +56,18 @@ export function deleteRuns(ctx: Context, runIds: readonly number[], field: strin
   for (const hash of new Set(hashes)) if (!blobStillReferenced(db, hash)) blobs.remove(hash);
 }
 
+/**
+ * A requested config with its decoder: the one it names, else the dataset's default
+ * (suggestDecoder: Bernoulli for binary pixels, the discretized logistic for 8-bit
+ * ones), checked again as a whole with it.
+ */
+export function withDatasetDecoder(config: RunRequestConfig, dataset: Parameters<typeof suggestDecoder>[0]): RunConfig {
+  if (config.decoder !== undefined) return { ...config, decoder: config.decoder };
+  const result = runConfigSchema.safeParse({ ...config, decoder: suggestDecoder(dataset).decoder });
+  if (!result.success) throw zodToApiError(result.error, 'runs.create config');
+  return result.data;
+}
+
 export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
   const { db, blobs } = ctx.workspace;
   return {
@@ -72,8 +86,9 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
           { field: 'datasetId' },
         );
       }
-      // As it will be stored: a conv run naming no architecture gets the default preset.
-      const stored = newRunConfig(config);
+      // As it will be stored: a run naming no decoder gets the one the dataset's pixels call for (the form and
+      // the CLI show the same choice, from the same rule), a conv run naming no architecture the default preset.
+      const stored = newRunConfig(withDatasetDecoder(config, dataset));
       const misfit = stored.architecture === 'conv' ? convMisfit(dataset, convDesignOf(stored)) : null;
       if (misfit) {
         throw new ApiError('invalid_input', `"${dataset.name}": ${misfit} Use architecture 'mlp', or re-import it at another size.`, { field: 'config.architecture' });
