@@ -67,6 +67,11 @@ const RESOLVED_DEFAULTS: Partial<Record<RunSetting, string>> = {
   threads: 'the physical cores, fewer when memory is short',
 };
 
+/** What a new run gets when a setting with a schema default (what stored configs without it mean) is left out, where that differs. */
+const NEW_RUN_DEFAULTS: Partial<Record<RunSetting, string>> = {
+  decoder: "the dataset's (bernoulli for binary pixels, logistic for 8-bit ones); bernoulli for runs stored without one",
+};
+
 export interface RunSettingInfo {
   key: RunSetting;
   description: string;
@@ -122,6 +127,7 @@ function describeSetting(key: RunSetting, node: SchemaNode): RunSettingInfo {
     throw new Error(`run setting ${key}: no description for a schema of type ${inner.def.type}`);
   }
   if (info.defaultText === '') throw new Error(`run setting ${key}: optional without a default; say what it resolves to in RESOLVED_DEFAULTS`);
+  info.defaultText = NEW_RUN_DEFAULTS[key] ?? info.defaultText;
   return info;
 }
 
