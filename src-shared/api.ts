@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { importSettingsShape, LIMITS, runConfigSchema } from './config';
+import { importSettingsShape, LIMITS, runConfigSchema, runRequestConfigSchema } from './config';
 import { MAX_FILTER_LENGTH } from './run-filter';
 import type {
   AppInfo,
@@ -175,7 +175,7 @@ export const requestSchemas = {
       projectId: id,
       datasetId: id,
       name: name.optional(),
-      config: runConfigSchema.default(runConfigSchema.parse({})),
+      config: runRequestConfigSchema,
     })
     .strict(),
   'runs.cancel': z.object({ runId: id }).strict(),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifierKindOf, convDesignOf, defaultRunConfig, inferenceBlocker, newRunConfig, runConfigSchema, type RunConfig, type RunConfigInput } from './config';
+import { convPlan, vqCodeStages } from './conv';
 
 describe('run config: model families and flows', () => {
   it('reads a config stored before families existed as the plain VAE it was', () => {
@@ -98,8 +99,45 @@ describe('run config: the conv architecture', () => {
     expect(convDesignOf(parse({ architecture: 'conv', convArch: 'small', convNorm: 'layer' }))).toEqual({ width: 8, resBlocks: 0, norm: 'layer' });
   });
 
+  it("gives a new scaled VQ-VAE its 'fine' code grid (8×8 at 64 px) and reads a stored one without codeGrid at the last stage (4×4), as it was trained", () => {
+    const image = { width: 64, height: 64 };
+    const stored = parse({ family: 'vqvae', architecture: 'conv', convArch: 'medium', convWidth: 16, convResBlocks: 1, convNorm: 'layer' });
+    expect(stored.codeGrid).toBeUndefined();
+    expect(convPlan(convDesignOf(stored), image).grid).toEqual([4, 4]);
+    expect(convPlan(convDesignOf(stored), image).channels).toEqual([16, 32, 64, 128]);
+    const fresh = newRunConfig(parse({ family: 'vqvae', architecture: 'conv' }));
+    expect(fresh).toMatchObject({ convArch: 'medium', codeGrid: 'fine' });
+    expect(convPlan(convDesignOf(fresh), image)).toMatchObject({ grid: [8, 8], channels: [16, 32, 64] });
+    // Written out, it reads back the same; a stored 'last' stays 'last'.
+    expect(convPlan(convDesignOf(parse(JSON.parse(JSON.stringify(fresh)))), image).grid).toEqual([8, 8]);
+    expect(newRunConfig(parse({ family: 'vqvae', architecture: 'conv', convArch: 'small', codeGrid: 'last' })).codeGrid).toBe('last');
+    // Classic and the MLP keep their own grids; other families never stop early.
+    expect(newRunConfig(parse({ family: 'vqvae', architecture: 'conv', convArch: 'classic' })).codeGrid).toBeUndefined();
+    expect(newRunConfig(parse({ family: 'vqvae', architecture: 'mlp' })).codeGrid).toBeUndefined();
+    expect(newRunConfig(parse({ family: 'vae', architecture: 'conv' })).codeGrid).toBeUndefined();
+    expect(convDesignOf({ ...parse({ architecture: 'conv', convArch: 'medium' }), codeGrid: 'fine' })?.codes).toBeUndefined();
+  });
+
+  it("places the 'fine' code grid at the deepest stage with at least 7 codes a side", () => {
+    const grid = (side: number, width = side): [number, number] => convPlan({ width: 8, resBlocks: 0, norm: 'none', codes: 'fine' }, { width, height: side }).grid;
+    expect([28, 32, 64, 128, 256].map((s) => [s, vqCodeStages({ width: s, height: s }), grid(s)[0]])).toEqual([
+      [28, 2, 7],
+      [32, 2, 8],
+      [64, 3, 8],
+      [128, 4, 8],
+      [256, 5, 8],
+    ]);
+    expect(grid(48, 96)).toEqual([12, 24]);
+    // Images too small for 7 codes a side keep one stage (as the last-stage grid would).
+    expect(grid(8)).toEqual([4, 4]);
+    expect(grid(12)).toEqual([6, 6]);
+  });
+
   it('refuses settings that would be ignored, naming the field', () => {
     const path = (input: RunConfigInput): string | undefined => runConfigSchema.safeParse(input).error?.issues[0]?.path.join('.');
+    expect(path({ family: 'vqvae', architecture: 'conv', convArch: 'classic', codeGrid: 'fine' })).toBe('codeGrid');
+    expect(path({ family: 'vqvae', architecture: 'mlp', codeGrid: 'fine' })).toBe('codeGrid');
+    expect(path({ family: 'vae', architecture: 'conv', convArch: 'medium', codeGrid: 'fine' })).toBe('codeGrid');
     expect(path({ architecture: 'mlp', convArch: 'medium' })).toBe('convArch');
     expect(path({ architecture: 'conv', convWidth: 48 })).toBe('convWidth');
     expect(path({ architecture: 'conv', convArch: 'classic', convResBlocks: 1 })).toBe('convResBlocks');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONV_PRESETS, CONV_RES_BLOCKS, CONV_WIDTH, convArchitectures, convNorms, DEFAULT_CONV_PRESET } from './conv';
+import { codeGrids, CONV_PRESETS, CONV_RES_BLOCKS, CONV_WIDTH, convArchitectures, convNorms, DEFAULT_CONV_PRESET } from './conv';
 import { familyOf, modelFamilies, refineForFamily } from './families';
 
 /** Limits shared by every adapter; the UI shows them next to the fields. */
@@ -174,6 +174,13 @@ export const runConfigObject = z
     /** VQ-VAE with an MLP: code positions per image (a conv model's grid follows the image size instead). */
     codePositions: z.number().int().min(LIMITS.latent.min).max(LIMITS.latent.max).default(16),
     /**
+     * VQ-VAE on a scaled conv: where the encoder stops and quantises (@shared/conv codeGrids):
+     * 'fine' (about 8×8 codes) or 'last' (the deepest stage's grid, 4×4 at 64 px). Absent
+     * means 'last', what scaled VQ runs stored before it were trained with; a new run that
+     * names none gets DEFAULT_CODE_GRID written out (newRunConfig).
+     */
+    codeGrid: z.enum(codeGrids).optional(),
+    /**
      * The conv model's design (@shared/conv): 'classic' (two stride-2 stages, 32 and 64
      * channels) or a scaled preset whose stages follow the image size. Absent means
      * classic, what every conv run stored before presets meant; a new conv run that names
@@ -272,6 +279,13 @@ export const runConfigObject = z
     } else if (scaledOnly.length > 0 && (config.convArch ?? 'classic') === 'classic') {
       ctx.addIssue({ code: 'custom', path: [scaledOnly[0]!], message: "width, residual blocks and normalisation apply to a scaled conv (convArch small, medium or large), not to 'classic'" });
     }
+    if (config.codeGrid !== undefined && (config.architecture !== 'conv' || (config.convArch ?? 'classic') === 'classic')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['codeGrid'],
+        message: "codeGrid chooses where a scaled conv (convArch small, medium or large) quantises; classic's grid is always a quarter of the image and an MLP's has codePositions",
+      });
+    }
     // What only some families read, and each family's own constraints (./families).
     refineForFamily(config, (path, message) => ctx.addIssue({ code: 'custom', path: [path], message }));
     if (config.decoderVariance !== 'fixed' && config.decoder !== 'gaussian') {
@@ -310,6 +324,28 @@ export const runConfigSchema = z.preprocess(upgradeStoredConfig, runConfigObject
 export type RunConfig = z.output<typeof runConfigObject>;
 export type RunConfigInput = z.input<typeof runConfigObject>;
 
+/** A new run's config as a request (runs.create) gives it: checked in full, its decoder absent when the request named none. */
+export type RunRequestConfig = Omit<RunConfig, 'decoder'> & { decoder?: DecoderKind };
+
+/**
+ * The config of runs.create: the run config schema, remembering whether the request named
+ * a decoder. One it leaves out is the dataset's (suggestDecoder in ./likelihood, chosen
+ * by the core where the dataset is known), not the schema's Bernoulli, which stays what a
+ * stored config without a decoder means.
+ */
+export const runRequestConfigSchema = z.unknown().default({}).transform((raw, ctx): RunRequestConfig => {
+  const input = raw ?? {};
+  const parsed = runConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return z.NEVER;
+  }
+  const named = typeof input === 'object' && input !== null && (input as Record<string, unknown>)['decoder'] !== undefined;
+  if (named) return parsed.data;
+  const { decoder: _schemaDefault, ...rest } = parsed.data;
+  return rest;
+});
+
 /**
  * Why Explore or Inpaint cannot question a run's model, or null when they can. Inpaint
  * works on a continuous latent (conditional models impute with a label, or M2 infers it);
@@ -327,19 +363,20 @@ export const classifierKindOf = (config: Pick<RunConfig, 'classifier'>): Classif
  * (an M2's classifier), so the run reproduces even if that default changes.
  */
 export function newRunConfig(config: RunConfig): RunConfig {
-  const stored = familyOf(config).stored?.(config) ?? config;
-  if (stored.architecture !== 'conv') return stored;
-  // A conv run without an architecture gets the default preset; a scaled one writes its settings out.
-  const arch = stored.convArch ?? DEFAULT_CONV_PRESET;
-  if (arch === 'classic') return { ...stored, convArch: arch };
+  const family = familyOf(config);
+  if (config.architecture !== 'conv') return family.stored?.(config) ?? config;
+  // A conv run without an architecture gets the default preset; a scaled one writes its settings out (then the family its own).
+  const arch = config.convArch ?? DEFAULT_CONV_PRESET;
+  if (arch === 'classic') return family.stored?.({ ...config, convArch: arch }) ?? { ...config, convArch: arch };
   const preset = CONV_PRESETS[arch];
-  return {
-    ...stored,
+  const conv: RunConfig = {
+    ...config,
     convArch: arch,
-    convWidth: stored.convWidth ?? preset.width,
-    convResBlocks: stored.convResBlocks ?? preset.resBlocks,
-    convNorm: stored.convNorm ?? preset.norm,
+    convWidth: config.convWidth ?? preset.width,
+    convResBlocks: config.convResBlocks ?? preset.resBlocks,
+    convNorm: config.convNorm ?? preset.norm,
   };
+  return family.stored?.(conv) ?? conv;
 }
 
 /** A config's conv design (null: classic), see @shared/conv. */

@@ -36,11 +36,33 @@ export const DEFAULT_CONV_PRESET: ConvPreset = 'medium';
 export const convNorms = ['none', 'layer'] as const;
 export type ConvNorm = (typeof convNorms)[number];
 
-/** A scaled conv network's settings: base width, residual blocks at the deepest stage, normalisation after each stride-2 convolution. */
+/**
+ * Where a VQ-VAE on a scaled conv quantises (codeGrid):
+ *   fine  the deepest stage whose grid keeps at least VQ_MIN_CODE_SIDE codes on its
+ *         shorter side (vqCodeStages: 28 px → 7×7, 32 and 64 px → 8×8, 128 px → 8×8),
+ *         as VQ-VAE papers quantise (32 px → 8×8, 64 px → 8×8 or 16×16), not a 4×4 grid
+ *         that cannot place an object; what every new VQ run gets.
+ *   last  the last stage's grid (64 px: 4×4), what scaled VQ runs stored before codeGrid
+ *         existed were trained with (a stored config without codeGrid means this).
+ */
+export const codeGrids = ['fine', 'last'] as const;
+export type CodeGrid = (typeof codeGrids)[number];
+
+/** What a new scaled-conv VQ-VAE run gets when it names no codeGrid. */
+export const DEFAULT_CODE_GRID: CodeGrid = 'fine';
+
+/** The fewest codes on the shorter side of a 'fine' code grid (unless the image itself is smaller). */
+export const VQ_MIN_CODE_SIDE = 7;
+
+/**
+ * A scaled conv network's settings: base width, residual blocks at the deepest stage, normalisation after each stride-2 convolution,
+ * and for a VQ-VAE whether the stack stops at its code grid (codes 'fine') or runs every stage of the image size ('last' or absent).
+ */
 export interface ScaledConv {
   width: number;
   resBlocks: number;
   norm: ConvNorm;
+  codes?: CodeGrid | undefined;
 }
 
 export const CONV_PRESETS: Record<ConvPreset, ScaledConv> = {
@@ -70,6 +92,17 @@ export function convStages(image: ImageSides): number {
   return Math.min(6, Math.max(1, Math.floor(Math.log2(side / 4))));
 }
 
+/**
+ * Stride-2 stages before a VQ-VAE's 'fine' code grid: the most, up to convStages, that
+ * keep at least VQ_MIN_CODE_SIDE codes on the shorter side; at least one.
+ */
+export function vqCodeStages(image: ImageSides): number {
+  const side = Math.min(image.width, image.height);
+  let stages = 1;
+  while (stages < convStages(image) && shrink(side, stages + 1) >= VQ_MIN_CODE_SIDE) stages++;
+  return stages;
+}
+
 /** A resolved conv stack: channels per stride-2 stage, residual blocks at the deepest, normalisation, and the grid it leaves. */
 export interface ConvPlan {
   channels: number[];
@@ -80,17 +113,18 @@ export interface ConvPlan {
 }
 
 /** The side after `stages` 'same' stride-2 convolutions. */
-const shrink = (side: number, stages: number): number => {
+function shrink(side: number, stages: number): number {
   let n = side;
   for (let i = 0; i < stages; i++) n = Math.ceil(n / CONV_STRIDE);
   return n;
-};
+}
 
 export function convPlan(design: ConvDesign, image: ImageSides): ConvPlan {
   if (design === null) {
     return { channels: [...CLASSIC_CONV_CHANNELS], resBlocks: 0, norm: false, grid: [image.height / CONV_DOWNSAMPLE, image.width / CONV_DOWNSAMPLE] };
   }
-  return convPlanOfChannels(stageChannels(design.width, convStages(image)), design.resBlocks, design.norm === 'layer', image);
+  const stages = design.codes === 'fine' ? vqCodeStages(image) : convStages(image);
+  return convPlanOfChannels(stageChannels(design.width, stages), design.resBlocks, design.norm === 'layer', image);
 }
 
 /** Channels of each scaled stage: width·2^i, at most CONV_MAX_WIDTH_FACTOR·width. */
@@ -125,12 +159,20 @@ export interface ConvFields {
   convWidth?: number | undefined;
   convResBlocks?: number | undefined;
   convNorm?: ConvNorm | undefined;
+  /** A VQ-VAE's code grid ('vqvae' family only); absent: 'last', as stored before it existed. */
+  family?: string | undefined;
+  codeGrid?: CodeGrid | undefined;
 }
 
-/** A config's conv design: absent convArch is classic (every conv run stored before presets); a preset's settings are overridden by the fields given. */
+/**
+ * A config's conv design: absent convArch is classic (every conv run stored before presets); a preset's settings are overridden by the fields given.
+ * A VQ-VAE's design says where its code grid is (codeGrid; absent: the last stage, as every scaled VQ run stored before it).
+ */
 export function convDesignOf(config: ConvFields): ConvDesign {
   const arch = config.convArch ?? 'classic';
   if (arch === 'classic') return null;
   const preset = CONV_PRESETS[arch];
-  return { width: config.convWidth ?? preset.width, resBlocks: config.convResBlocks ?? preset.resBlocks, norm: config.convNorm ?? preset.norm };
+  const design: ScaledConv = { width: config.convWidth ?? preset.width, resBlocks: config.convResBlocks ?? preset.resBlocks, norm: config.convNorm ?? preset.norm };
+  if (config.family === 'vqvae' && config.codeGrid === 'fine') design.codes = 'fine';
+  return design;
 }

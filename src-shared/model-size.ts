@@ -1,12 +1,21 @@
-import type { ArchitectureKind } from './config';
-import { convPlan, type ConvDesign } from './conv';
-import { declaredParameters, gaussianArchitecture } from './model-export/architectures';
+import { classifierKindOf, type ArchitectureKind, type RunConfig } from './config';
+import { convDesignOf, convPlan, type ConvDesign } from './conv';
+import { familyOf } from './families';
+import { decoderHead, type DecoderHead } from './likelihood';
+import {
+  classifierArchitecture,
+  declaredParameters,
+  gaussianArchitecture,
+  iafArchitecture,
+  iafContext,
+  planarFlowParameters,
+} from './model-export/architectures';
 
 /**
  * The size of a Gaussian-latent VAE (vae, cvae, m2) before anything is allocated: its
  * parameters (counted from its declaration) and the floats one training step holds per
- * image. The worker's memory check and the run form both read these, so the number the
- * form shows is the number training is refused by.
+ * image. The worker's memory check and the run form both read these (through
+ * runSizeSpec), so the number the form shows is the number training is refused by.
  */
 export interface ModelSizeSpec {
   kind: ArchitectureKind;
@@ -19,6 +28,10 @@ export interface ModelSizeSpec {
   extraOutputs?: number;
   /** The conv design (architecture 'conv'); null or absent: classic. */
   conv?: ConvDesign | undefined;
+  /** The decoder's last layer (src-shared/likelihood.ts decoderHead); absent: one raw value per image channel. */
+  output?: DecoderHead;
+  /** Trained parameters outside the VAE's networks: a learned decoder variance, IAF steps, M2's classifier. */
+  otherParameters?: number;
 }
 
 export const inputSize = (image: ModelSizeSpec['image']): number => image.width * image.height * image.channels;
@@ -26,25 +39,29 @@ export const inputSize = (image: ModelSizeSpec['image']): number => image.width 
 export function modelParameterCount(spec: ModelSizeSpec): number {
   const { image, latent, hidden } = spec;
   const extra = spec.extraOutputs ?? 0;
-  return declaredParameters(
-    gaussianArchitecture({
-      model: spec.kind,
-      image,
-      latent,
-      hidden,
-      classes: spec.classes ?? 0,
-      extra: extra > 0 ? { size: extra, name: 'extra' } : null,
-      conv: spec.kind === 'conv' ? convPlan(spec.conv ?? null, image) : undefined,
-    }),
+  return (
+    declaredParameters(
+      gaussianArchitecture({
+        model: spec.kind,
+        image,
+        latent,
+        hidden,
+        classes: spec.classes ?? 0,
+        extra: extra > 0 ? { size: extra, name: 'extra' } : null,
+        ...(spec.output && { output: spec.output }),
+        conv: spec.kind === 'conv' ? convPlan(spec.conv ?? null, image) : undefined,
+      }),
+    ) + (spec.otherParameters ?? 0)
   );
 }
 
-/** Floats every layer outputs for one image, input and reconstruction included. */
+/** Floats every layer outputs for one image, input and reconstruction (the decoder head's channels per pixel) included. */
 export function activationsPerImage(spec: ModelSizeSpec): number {
   const pixels = inputSize(spec.image);
+  const outputs = spec.image.width * spec.image.height * (spec.output?.channels ?? spec.image.channels);
   const { latent: d, hidden: h } = spec;
   const middle = h + 2 * d + (spec.extraOutputs ?? 0) + d + (spec.classes ?? 0) + h;
-  if (spec.kind === 'mlp') return pixels + h + middle + h + pixels;
+  if (spec.kind === 'mlp') return pixels + h + middle + h + outputs;
   const plan = convPlan(spec.conv ?? null, spec.image);
   // Each stage's output at its size; a norm adds its output (and the pre-norm one); a
   // residual block (deepest stage) its half-width hidden layer, the 1×1's output and the sum.
@@ -58,7 +75,8 @@ export function activationsPerImage(spec: ModelSizeSpec): number {
   }
   const top = plan.channels.at(-1)!;
   stages += plan.resBlocks * rows * cols * (Math.ceil(top / 2) + 2 * top);
-  return pixels + stages + middle + stages + pixels;
+  // The decoder's last stage outputs the head's channels, not the image's (its mirror of the input).
+  return pixels + stages + middle + stages + outputs;
 }
 
 /**
@@ -69,4 +87,62 @@ export function activationsPerImage(spec: ModelSizeSpec): number {
  */
 export function trainingBytes(spec: ModelSizeSpec, batch: number, passes = 1): number {
   return 4 * (4 * modelParameterCount(spec) + 2 * batch * passes * activationsPerImage(spec));
+}
+
+/** What runSizeSpec reads of a run config. */
+export type SizeConfig = Pick<
+  RunConfig,
+  | 'architecture'
+  | 'family'
+  | 'latent'
+  | 'hidden'
+  | 'flow'
+  | 'flowSteps'
+  | 'decoder'
+  | 'mixtureComponents'
+  | 'decoderVariance'
+  | 'convArch'
+  | 'convWidth'
+  | 'convResBlocks'
+  | 'convNorm'
+  | 'classifier'
+>;
+
+/**
+ * The size of the model a Gaussian-latent run trains on images of this size, the one
+ * rule the worker's memory check and the form's figures share: the decoder's head (a
+ * logistic mixture's 3·K outputs per sub-pixel), a learned decoder variance, a flow's
+ * encoder outputs and IAF steps, a conditional family's label input (`classes`: the
+ * dataset's), M2's classifier, and how often a step runs the model per image (M2: once
+ * per class). A VQ-VAE has none of these; its figures here are those of the Gaussian
+ * model of the same stack.
+ */
+export function runSizeSpec(config: SizeConfig, image: ModelSizeSpec['image'], classes: number): { spec: ModelSizeSpec; passes: number } {
+  const family = familyOf(config);
+  const gaussian = family.engine !== 'codes';
+  const flow = gaussian && config.flowSteps > 0 ? config.flow : 'none';
+  const labels = gaussian && family.labels !== 'none' ? classes : 0;
+  const pixels = inputSize(image);
+  const variance = config.decoder === 'gaussian' ? (config.decoderVariance === 'per-pixel' ? pixels : config.decoderVariance === 'global' ? 1 : 0) : 0;
+  const iaf = flow === 'iaf' ? declaredParameters(iafArchitecture(config.flowSteps, config.latent)) : 0;
+  const semiSupervised = gaussian && family.labels === 'some' && labels >= 2;
+  const conv = config.architecture === 'conv' ? convDesignOf(config) : null;
+  const classifier = semiSupervised
+    ? declaredParameters(
+        classifierArchitecture(classifierKindOf(config), image, config.hidden, labels, config.architecture === 'conv' ? convPlan(conv, image) : undefined),
+      )
+    : 0;
+  const extra = flow === 'iaf' ? iafContext(config.latent) : flow === 'planar' ? planarFlowParameters(config.latent, config.flowSteps) : 0;
+  const spec: ModelSizeSpec = {
+    kind: config.architecture,
+    image,
+    latent: config.latent,
+    hidden: config.hidden,
+    conv,
+    output: decoderHead(config, image.channels),
+    ...(labels > 0 && { classes: labels }),
+    ...(extra > 0 && { extraOutputs: extra }),
+    ...(variance + iaf + classifier > 0 && { otherParameters: variance + iaf + classifier }),
+  };
+  return { spec, passes: semiSupervised ? labels : 1 };
 }

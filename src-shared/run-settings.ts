@@ -24,6 +24,7 @@ const DESCRIPTIONS: Record<RunSetting, string> = {
   codebookDecay: 'EMA decay γ of the codebook',
   priorEpochs: 'The last N epochs train the autoregressive prior over codes',
   codePositions: 'VQ-VAE with an MLP: code positions per image (conv: a grid that follows the image size)',
+  codeGrid: 'VQ-VAE on a scaled conv: fine quantises at about 8×8 codes (the deepest stage with at least 7 a side), last at the deepest stage (4×4 at 64 px)',
   latent: 'Latent size: dimensions of the Gaussian latent z',
   hidden: 'Hidden units per layer',
   decoder: 'Decoder likelihood p(x|z): bernoulli (binary pixels), gaussian or logistic (8-bit pixels)',
@@ -57,12 +58,18 @@ const DESCRIPTIONS: Record<RunSetting, string> = {
 const RESOLVED_DEFAULTS: Partial<Record<RunSetting, string>> = {
   classifierWeight: '0.1 · unlabelled / labelled images',
   classifier: 'mlp',
+  codeGrid: 'fine for a new run; last for VQ runs stored before it',
   convArch: 'medium for a new conv run; classic for runs stored before presets',
   convWidth: "the preset's (small 8, medium 16, large 32)",
   convResBlocks: "the preset's (small 0, medium 1, large 2)",
   convNorm: "the preset's (small none, medium and large layer)",
   backend: 'the fastest that passes its self-check',
   threads: 'the physical cores, fewer when memory is short',
+};
+
+/** What a new run gets when a setting with a schema default (what stored configs without it mean) is left out, where that differs. */
+const NEW_RUN_DEFAULTS: Partial<Record<RunSetting, string>> = {
+  decoder: "the dataset's (bernoulli for binary pixels, logistic for 8-bit ones); bernoulli for runs stored without one",
 };
 
 export interface RunSettingInfo {
@@ -120,6 +127,7 @@ function describeSetting(key: RunSetting, node: SchemaNode): RunSettingInfo {
     throw new Error(`run setting ${key}: no description for a schema of type ${inner.def.type}`);
   }
   if (info.defaultText === '') throw new Error(`run setting ${key}: optional without a default; say what it resolves to in RESOLVED_DEFAULTS`);
+  info.defaultText = NEW_RUN_DEFAULTS[key] ?? info.defaultText;
   return info;
 }
 

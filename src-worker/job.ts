@@ -2,7 +2,6 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
-import { familyOf } from '@shared/families';
 import { threadsNote } from '@shared/training-threads';
 import type { GpuAdapterInfo } from '@shared/backend-report';
 import type { CheckpointRef, FromWorkerMessage, StartTraining } from '@shared/worker-protocol';
@@ -12,7 +11,6 @@ import { encodeCheckpoint, readCheckpointFile, writeFileAtomic, type LoadedCheck
 import { loadPackedDataset, type LoadedDataset } from './io/dataset';
 import { encodePngBase64 } from './io/png';
 import { checkTrainingMemory, threadsThatFit, WASM_HEAP_BYTES } from './model/memory';
-import { classesOf } from './model/vae';
 import { nodeBackendPlatform } from './platform/node-backends';
 import { lowerTrainingPriority } from './platform/priority';
 import { wasmBinaryDir } from './io/wasm-files';
@@ -20,7 +18,7 @@ import { physicalCores } from './threads/cores';
 import { startReplicaThreads } from './threads/replica-pool';
 import { checkModelFits, type ParallelOptions } from './train/engine-trainer';
 import { train, type TrainListener } from './train/loop';
-import { modelSpec } from './train/model-spec';
+import { trainingSizeOf } from './train/model-spec';
 import type { ImageSet } from './train/images';
 import { chooseSplit } from './train/split';
 
@@ -76,9 +74,8 @@ export async function prepareJob(
 function checkMemoryFor(config: RunConfig, images: LoadedDataset, backend: string, trainImages: number): void {
   const batch = Math.max(1, Math.min(config.batchSize, trainImages));
   const wasm = backend === 'wasm';
-  const spec = modelSpec(config, images);
-  // A semi-supervised family (M2) runs the whole model on every image once per class.
-  const passes = familyOf(config).labels === 'some' ? classesOf(spec) : 1;
+  // A semi-supervised family (M2) runs the whole model on every image once per class (passes).
+  const { spec, passes } = trainingSizeOf(config, images);
   checkTrainingMemory(spec, batch, wasm ? Math.min(WASM_HEAP_BYTES, totalmem()) : totalmem(), wasm ? 'the wasm backend' : 'this machine', passes);
 }
 
@@ -106,8 +103,7 @@ export function chooseThreads(
     return { threads: 1, notes: [threadsNote(1, ` — threads split wasm training; ${backend} runs its own kernels`)] };
   }
   const batch = Math.max(1, Math.min(config.batchSize, trainImages));
-  const spec = modelSpec(config, images);
-  const passes = familyOf(config).labels === 'some' ? classesOf(spec) : 1;
+  const { spec, passes } = trainingSizeOf(config, images);
   const heap = backend === 'wasm' ? WASM_HEAP_BYTES : machine.memoryBytes;
   // A shard of a few rows costs a replica about as much as the step's exchange and update saves it.
   const splits = Math.max(1, Math.floor(batch / MIN_ROWS_PER_THREAD));

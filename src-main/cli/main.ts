@@ -241,7 +241,7 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
   const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
   out.event(
     { type: 'started', runId: run.id, decoder: run.config.decoder },
-    `Training run #${run.id} "${run.name}" on "${dataset.name}"…` + (suggested ? `\nDecoder ${suggested.decoder}: ${suggested.reason}` : ''),
+    `Training run #${run.id} "${run.name}" on "${dataset.name}"…` + (suggested ? `\nDecoder ${run.config.decoder}: ${suggested.reason}` : ''),
   );
   await followRun(core, run.id, 'train', out);
 }

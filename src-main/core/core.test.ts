@@ -139,6 +139,35 @@ describe('dataset import', () => {
   });
 });
 
+describe('runs.create without a decoder', () => {
+  it("gives the run the decoder the dataset's pixels call for (8-bit: logistic, binarized: Bernoulli), and keeps one the request names", async () => {
+    process.env.FAKE_WORKER_MODE = 'finish';
+    const folder = join(dir.path, 'images');
+    await writeImageFolder(folder, ['a', 'b'], 3, { size: 8 });
+    const project = await core.call('projects.create', { name: 'p' });
+    const grey = await core.call('datasets.import', { projectId: project.id, folder, size: 8 });
+    const binary = await core.call('datasets.import', { projectId: project.id, folder, size: 8, binarize: true, name: 'binary' });
+    expect(grey.stats?.pixelLevels).toBe('8-bit');
+    const create = async (datasetId: number, config?: object): Promise<string> => {
+      const run = await core.call('runs.create', { projectId: project.id, datasetId, ...(config && { config }) });
+      await core.runs.settled(run.id);
+      // As stored: what the worker trained and what a reload reads.
+      const stored = core.workspace.db.prepare('SELECT config_json FROM runs WHERE id = ?').pluck().get(run.id) as string;
+      expect(JSON.parse(stored).decoder).toBe(run.config.decoder);
+      return run.config.decoder;
+    };
+    expect(await create(grey.id)).toBe('logistic');
+    expect(await create(grey.id, { latent: 4 })).toBe('logistic');
+    expect(await create(binary.id, { latent: 4 })).toBe('bernoulli');
+    expect(await create(grey.id, { decoder: 'bernoulli' })).toBe('bernoulli');
+    expect(await create(binary.id, { decoder: 'gaussian', decoderVariance: 'global' })).toBe('gaussian');
+    // A decoder setting that needs another decoder is still refused, naming it.
+    const refused = await core.handle('runs.create', { projectId: project.id, datasetId: grey.id, config: { decoderVariance: 'global' } });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'config.decoderVariance' } } });
+    delete process.env.FAKE_WORKER_MODE;
+  });
+});
+
 describe('run history', () => {
   it('deletes a finished run with its metrics and artifact blobs', async () => {
     process.env.FAKE_WORKER_MODE = 'finish';

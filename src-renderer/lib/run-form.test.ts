@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS, convDesignOf, defaultRunConfig, importSettingsSchema, newRunConfig, runConfigSchema } from '@shared/config';
 import { CONV_BENCH } from '@shared/conv-bench';
-import { trainingBytes } from '@shared/model-size';
+import { modelParameterCount, trainingBytes } from '@shared/model-size';
 import {
+  convBenchSource,
   convChoiceFigures,
   defaultRunForm,
   explainDecoder,
@@ -11,6 +12,7 @@ import {
   sanitizeRunForm,
   suggestForDataset,
   validateRunForm,
+  type ConvChoiceFigures,
   type FormDataset,
   type RunFormValues,
 } from './run-form';
@@ -142,6 +144,29 @@ describe('conv preset chooser', () => {
       expect(f.speed).toEqual(row ? { imagesPerSec: row.imagesPerSec, side: 64 } : null);
     }
     expect(convChoiceFigures(valid({ architecture: 'conv' }), { width: 30, height: 30, channels: 1 })[0]!.misfit).toMatch(/multiple of 4/);
+  });
+
+  it("follows the chosen decoder and family: a logistic mixture's head and M2's classifier and passes count, and the speed line says the img/s are a plain VAE's", () => {
+    const image = { width: 64, height: 64, channels: 3 } as const;
+    const medium = (patch: Partial<RunFormValues>, labels?: string[]): ConvChoiceFigures =>
+      convChoiceFigures(valid({ architecture: 'conv', convArch: 'medium', ...patch }), { ...image, ...(labels && { labels }) }).find((f) => f.arch === 'medium')!;
+    const plain = medium({ decoder: 'gaussian' });
+    const mixture = medium({ decoder: 'logistic', mixtureComponents: 5 });
+    const spec = { kind: 'conv', image, latent: 16, hidden: 256, conv: { width: 16, resBlocks: 1, norm: 'layer' } } as const;
+    expect(mixture.params).toBe(modelParameterCount({ ...spec, output: { channels: 45, name: 'x_params' } }));
+    expect(mixture.memoryBytes).toBe(trainingBytes({ ...spec, output: { channels: 45, name: 'x_params' } }, 64));
+    expect(mixture.params).toBeGreaterThan(plain.params);
+    expect(mixture.memoryBytes).toBeGreaterThan(plain.memoryBytes);
+    // The measured speed stays the bench's, and the line under the presets says whose it is.
+    expect(mixture.speed).toEqual(plain.speed);
+    expect(convBenchSource(valid({ decoder: 'gaussian' }))).not.toMatch(/plain VAE/);
+    expect(convBenchSource(valid({ decoder: 'logistic' }))).toMatch(/img\/s are a plain VAE's with a Gaussian decoder, not this run's \(the logistic decoder\)/);
+    // M2 on 4 labels: its classifier's weights, and every image through the model once per class.
+    const m2 = medium({ family: 'm2', decoder: 'gaussian' }, ['a', 'b', 'c', 'd']);
+    expect(m2.params).toBeGreaterThan(plain.params);
+    expect(m2.memoryBytes).toBeGreaterThan(3 * plain.memoryBytes);
+    // A VQ-VAE's stack stops at its 8×8 code grid: three stages at 64 px, not four.
+    expect(medium({ family: 'vqvae' }).stages).toBe(3);
   });
 });
 

@@ -25,20 +25,21 @@ import {
 } from '@shared/config';
 import {
   CONV_PRESETS,
+  DEFAULT_CODE_GRID,
   DEFAULT_CONV_PRESET,
   convArchitectures,
   convDesignOf,
   convFits,
   convMisfit,
   convNorms,
-  convStages,
+  convPlan,
   type ConvArchitecture,
   type ConvDesign,
   type ConvNorm,
 } from '@shared/conv';
 import { CONV_BENCH, measuredSpeed } from '@shared/conv-bench';
-import { modelParameterCount, trainingBytes } from '@shared/model-size';
-import { labelsBlocker, settingApplies, type LabelledDataset, type RunSetting } from '@shared/families';
+import { modelParameterCount, runSizeSpec, trainingBytes } from '@shared/model-size';
+import { familyOf, labelsBlocker, settingApplies, type LabelledDataset, type RunSetting } from '@shared/families';
 import type { Dataset, ImportStats } from '@shared/types';
 import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
 
@@ -328,35 +329,64 @@ export interface ConvChoiceFigures {
 
 /**
  * Parameters, training memory and measured speed of every conv architecture for the
- * dataset and the form's latent, hidden and batch size (Gaussian-latent VAE; the
- * numbers the worker's memory check uses). The scaled presets use their own settings,
- * the chosen one the form's width, blocks and norm.
+ * dataset and the form's model: latent, hidden, batch size, and what changes the size
+ * (the decoder's head — a logistic mixture's 3·K outputs per sub-pixel —, a learned
+ * variance, a flow, a conditional family's labels, M2's classifier and its pass per
+ * class), by the rule the worker's memory check uses (@shared/model-size runSizeSpec).
+ * The scaled presets use their own settings, the chosen one the form's width, blocks and
+ * norm. The img/s are measured (a plain VAE's, see convBenchSource).
  */
-export function convChoiceFigures(values: RunFormValues, dataset: Pick<Dataset, 'width' | 'height' | 'channels'>): ConvChoiceFigures[] {
+export function convChoiceFigures(values: RunFormValues, dataset: Pick<Dataset, 'width' | 'height' | 'channels'> & Partial<Pick<Dataset, 'labels'>>): ConvChoiceFigures[] {
   const image = { width: dataset.width, height: dataset.height, channels: dataset.channels === 3 ? (3 as const) : (1 as const) };
-  const latent = values.latent ?? 16;
-  const hidden = values.hidden ?? 256;
-  const batch = values.batchSize ?? 64;
+  const defaults = defaultRunConfig();
+  const batch = values.batchSize ?? defaults.batchSize;
+  const model = {
+    family: values.family,
+    latent: values.latent ?? defaults.latent,
+    hidden: values.hidden ?? defaults.hidden,
+    flow: values.flow,
+    flowSteps: values.flowSteps ?? defaults.flowSteps,
+    decoder: values.decoder,
+    mixtureComponents: values.mixtureComponents ?? defaults.mixtureComponents,
+    decoderVariance: values.decoderVariance,
+    classifier: values.classifier,
+  };
+  const classes = dataset.labels?.length ?? 0;
   return convArchitectures.map((arch) => {
     const design = arch === values.convArch ? formConvDesign(values) : arch === 'classic' ? null : CONV_PRESETS[arch];
     const misfit = convMisfit(image, design);
-    const spec = { kind: 'conv' as const, image, latent, hidden, conv: design };
+    const preset = design === null ? { convArch: 'classic' as const } : { convArch: arch, convWidth: design.width, convResBlocks: design.resBlocks, convNorm: design.norm };
+    const { spec, passes } = runSizeSpec({ architecture: 'conv', ...model, ...preset }, image, classes);
+    // A new VQ-VAE quantises at its 'fine' code grid: fewer stages than the Gaussian model's.
+    const stages = design === null ? 2 : convPlan({ ...design, ...(values.family === 'vqvae' && { codes: DEFAULT_CODE_GRID }) }, image).channels.length;
     return {
       arch,
-      stages: design === null ? 2 : convStages(image),
+      stages,
       params: misfit ? 0 : modelParameterCount(spec),
-      memoryBytes: misfit ? 0 : trainingBytes(spec, batch),
+      memoryBytes: misfit ? 0 : trainingBytes(spec, batch, passes),
       speed: measuredSpeed(arch, Math.min(image.width, image.height)),
       misfit,
     };
   });
 }
 
-/** Where the measured speeds come from, in a line. */
-export const convBenchSource = (): string =>
-  CONV_BENCH.rows.length === 0
-    ? 'No speeds measured yet: run npm run bench:arch.'
-    : `img/s: training, RGB, batch ${CONV_BENCH.batch}, measured by npm run bench:arch on ${CONV_BENCH.machine} (${CONV_BENCH.measured}, load average ${CONV_BENCH.loadAverage}).`;
+/**
+ * Where the measured speeds come from, in a line; with the form's choices, also when they
+ * are not this run's: the bench trains a plain VAE with a Gaussian decoder.
+ */
+export function convBenchSource(values?: Pick<RunFormValues, 'family' | 'decoder' | 'flow'>): string {
+  if (CONV_BENCH.rows.length === 0) return 'No speeds measured yet: run npm run bench:arch.';
+  const line = `img/s: training, RGB, batch ${CONV_BENCH.batch}, measured by npm run bench:arch on ${CONV_BENCH.machine} (${CONV_BENCH.measured}, load average ${CONV_BENCH.loadAverage}).`;
+  if (values === undefined) return line;
+  const differs = [
+    values.family !== 'vae' ? familyOf(values).shortName : null,
+    values.decoder !== 'gaussian' ? `the ${values.decoder} decoder` : null,
+    values.family !== 'vqvae' && values.flow !== 'none' ? `a ${values.flow} flow` : null,
+  ].filter((x): x is string => x !== null);
+  return differs.length === 0
+    ? line
+    : `${line} The img/s are a plain VAE's with a Gaussian decoder, not this run's (${differs.join(', ')}); parameters and memory are this run's.`;
+}
 
 /** Gaussian decoder with fixed σ: the reconstruction term is MSE · 1/(2σ²). */
 export function mseScale(sigma: number | null): number | null {

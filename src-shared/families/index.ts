@@ -76,6 +76,7 @@ export function settingApplies(setting: RunSetting, choices: SettingChoices): bo
     case 'convWidth':
     case 'convResBlocks':
     case 'convNorm':
+    case 'codeGrid':
       return choices.architecture === 'conv' && (choices.convArch ?? 'classic') !== 'classic';
     default:
       return true;

@@ -1,3 +1,4 @@
+import { DEFAULT_CODE_GRID } from '../conv';
 import type { InferOp } from '../inference';
 import type { FamilyDescriptor } from './descriptor';
 
@@ -18,10 +19,11 @@ export const vqvae: FamilyDescriptor = {
   name: 'VQ-VAE (discrete codes)',
   shortName: 'VQ-VAE',
   description:
-    'van den Oord 2017: a grid of codes from an EMA codebook, then an autoregressive prior to sample from. Conv: a (size/4)² grid; MLP: “latent” positions.',
+    'van den Oord 2017: a grid of codes from an EMA codebook, then an autoregressive prior to sample from. Conv: an 8×8 grid at 32–256 px (classic: size/4); MLP: “latent” positions.',
   labels: 'none',
   engine: 'codes',
-  ownSettings: ['codebookSize', 'codeDim', 'commitment', 'codebookDecay', 'priorEpochs', 'codePositions'],
+  ownSettings: ['codebookSize', 'codeDim', 'commitment', 'codebookDecay', 'priorEpochs', 'codePositions', 'codeGrid'],
+  exclusiveSettings: ['codeGrid'],
   // Discrete codes: no Gaussian latent to size, flow, or whose KL to anneal or floor.
   ignoredSettings: ['latent', 'objective', 'beta', 'klWarmupSteps', 'freeBits', 'capacityMax', 'capacitySteps', 'capacityGamma', 'flow', 'flowSteps'],
   answers: ['images', 'samples', 'codes'],
@@ -34,6 +36,9 @@ export const vqvae: FamilyDescriptor = {
   objectiveNote: 'A VQ-VAE has no Gaussian KL: it trains −log p(x|z_q) + β·commitment, and its KL to the prior is −log p(codes).',
   summary: (config) => `VQ-VAE, ${config.codebookSize} codes`,
   runName: (config) => `${config.architecture}-vq${config.codebookSize}`,
+  // A new scaled-conv VQ run names its code grid: one stored without it quantised at the last stage.
+  stored: (config) =>
+    config.architecture === 'conv' && config.convArch !== undefined && config.convArch !== 'classic' ? { ...config, codeGrid: config.codeGrid ?? DEFAULT_CODE_GRID } : config,
   refine(config, refuse) {
     if (config.flow !== 'none') refuse('flow', "family 'vqvae' has discrete codes; a posterior flow applies to Gaussian latents");
     if (config.objective !== 'beta' || config.beta !== 1 || config.klWarmupSteps > 0 || config.freeBits > 0) {

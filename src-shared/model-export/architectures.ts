@@ -42,6 +42,9 @@ export { CONV_DOWNSAMPLE, CONV_STRIDE };
 export const iafContext = (latent: number): number => 2 * latent;
 export const iafHidden = (latent: number): number => Math.min(256, Math.max(16, 4 * latent));
 
+/** A planar flow's amortized parameters per image for `steps` steps on a d-dim latent: u (d), w (d), b (1) each. */
+export const planarFlowParameters = (latent: number, steps: number): number => steps * (2 * latent + 1);
+
 const imageShape = (image: ImageSize): number[] => [image.height, image.width, image.channels];
 
 /**

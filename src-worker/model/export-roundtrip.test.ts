@@ -468,11 +468,20 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
       await verify('scaled-m2', expectation);
     }, 60_000);
 
-    it('VQ-VAE (its code grid is the stack\'s 5×9)', async () => {
+    it('VQ-VAE stored before codeGrid (its code grid is the last stage\'s 5×9)', async () => {
       await useBackend('cpu');
       const expectation = await vqCase(SCALED, 27, ODD_IMAGE, true);
       expect(expectation.networks.codes!.grid).toEqual([5, 9]);
       await verify('scaled-vq', expectation);
+    }, 60_000);
+
+    it("VQ-VAE with the 'fine' code grid: the stack stops after one stage, at 9×17 codes, and the export reads that off the checkpoint", async () => {
+      await useBackend('cpu');
+      const expectation = await vqCase({ ...SCALED, codeGrid: 'fine' }, 29, ODD_IMAGE, true);
+      expect(expectation.networks.codes!.grid).toEqual([9, 17]);
+      const encoder = expectation.networks.networks.find((n) => n.name === 'encoder')!;
+      expect(encoder.nodes.filter((node) => node.op.kind === 'conv' && node.op.stride === 2).length).toBe(1);
+      await verify('scaled-vq-fine', expectation);
     }, 60_000);
   });
 

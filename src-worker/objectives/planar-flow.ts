@@ -1,3 +1,4 @@
+import { planarFlowParameters } from '@shared/model-export/architectures';
 import { tf } from '../engine/tf';
 
 /**
@@ -9,8 +10,8 @@ import { tf } from '../engine/tf';
  * f is invertible (their appendix A). Then log q(z_K|x) = log q0(z_0|x) − Σ_k log|det_k|.
  */
 
-/** Parameters per image for `steps` steps on a d-dim latent: u (d), w (d), b (1) each. */
-export const planarFlowParameters = (latent: number, steps: number): number => steps * (2 * latent + 1);
+/** Parameters per image for `steps` steps on a d-dim latent (the encoder's extra outputs). */
+export { planarFlowParameters };
 
 /** Keeps 1 + ûᵀψ away from 0 in the log (it is ≥ 0 by construction, 0 only at the boundary). */
 const DET_FLOOR = 1e-6;

@@ -1,6 +1,7 @@
 import { convDesignOf, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import { familyOf } from '@shared/families';
+import { runSizeSpec, type ModelSizeSpec } from '@shared/model-size';
 import type { VaeSpec } from '../model/vae';
 import type { ImageSet } from './images';
 
@@ -17,6 +18,15 @@ export function modelSpec(
   // A family that uses labels (cVAE, M2) conditions encoder and decoder on y (M2 hides most in training).
   if (familyOf(config).labels === 'none') return spec;
   return { ...spec, classes: classCount(images) };
+}
+
+/**
+ * The size of what a run trains on a data set (decoder head, flow, labels, classifier) and
+ * how often a step runs the model per image: what the memory check and the thread count
+ * read (@shared/model-size runSizeSpec, the same rule as the run form's figures).
+ */
+export function trainingSizeOf(config: RunConfig, images: ImageSet): { spec: ModelSizeSpec; passes: number } {
+  return runSizeSpec(config, images.shape, modelSpec(config, images).classes ?? 0);
 }
 
 /** Number of classes of a fully labelled image set; refuses unlabelled images. */

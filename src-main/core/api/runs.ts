@@ -1,4 +1,6 @@
-import { convDesignOf, newRunConfig, type RunConfig } from '@shared/config';
+import { convDesignOf, newRunConfig, runConfigSchema, type RunConfig, type RunRequestConfig } from '@shared/config';
+import { suggestDecoder } from '@shared/likelihood';
+import { zodToApiError } from '@shared/validate';
 import { convMisfit } from '@shared/conv';
 import { familyOf, labelsBlocker } from '@shared/families';
 import { ApiError } from '@shared/errors';
@@ -59,7 +61,7 @@ export function deleteRuns(ctx: Context, runIds: readonly number[], field: strin
  * project and have training images, a conv design must fit its size, a family that needs
  * labels needs labelled images. runs.create and every sweep trial go through here.
  */
-export function checkNewRun(ctx: Context, projectId: number, datasetId: number, config: RunConfig, field = 'config'): { dataset: Dataset; stored: RunConfig } {
+export function checkNewRun(ctx: Context, projectId: number, datasetId: number, config: RunRequestConfig, field = 'config'): { dataset: Dataset; stored: RunConfig } {
   requireProject(ctx, projectId);
   const dataset = requireDataset(ctx, datasetId);
   if (dataset.projectId !== projectId) {
@@ -72,8 +74,9 @@ export function checkNewRun(ctx: Context, projectId: number, datasetId: number, 
       { field: 'datasetId' },
     );
   }
-  // As it will be stored: a conv run naming no architecture gets the default preset.
-  const stored = newRunConfig(config);
+  // As it will be stored: a run naming no decoder gets the one the dataset's pixels call for (the form and
+  // the CLI show the same choice, from the same rule), a conv run naming no architecture the default preset.
+  const stored = newRunConfig(withDatasetDecoder(config, dataset));
   const misfit = stored.architecture === 'conv' ? convMisfit(dataset, convDesignOf(stored)) : null;
   if (misfit) {
     throw new ApiError('invalid_input', `"${dataset.name}": ${misfit} Use architecture 'mlp', or re-import it at another size.`, { field: `${field}.architecture` });
@@ -111,6 +114,18 @@ export function resumeRun(ctx: Context, runId: number): void {
   const queued = getRun(db, runId)!;
   ctx.events.emit('run.status', { runId, status: queued.status, run: queued });
   ctx.runs.enqueue(runId);
+}
+
+/**
+ * A requested config with its decoder: the one it names, else the dataset's default
+ * (suggestDecoder: Bernoulli for binary pixels, the discretized logistic for 8-bit
+ * ones), checked again as a whole with it.
+ */
+export function withDatasetDecoder(config: RunRequestConfig, dataset: Parameters<typeof suggestDecoder>[0]): RunConfig {
+  if (config.decoder !== undefined) return { ...config, decoder: config.decoder };
+  const result = runConfigSchema.safeParse({ ...config, decoder: suggestDecoder(dataset).decoder });
+  if (!result.success) throw zodToApiError(result.error, 'runs.create config');
+  return result.data;
 }
 
 export function runHandlers(ctx: Context): HandlerMap<RunRequests> {

@@ -8,6 +8,7 @@ import {
   type FromWorkerMessage,
   type ToWorkerMessage,
 } from '@shared/worker-protocol';
+import { silentTooLong, threadCpu } from './cpu-starvation';
 import { exitReason, type ExitContext, type ExitReason } from './exit-reason';
 import type { SpawnWorker } from './spawn';
 
@@ -22,7 +23,8 @@ import type { SpawnWorker } from './spawn';
  *   version is refused with a clear error and killed at its first message;
  * - a handshake: the child says `hello` when it is ready to listen, and only then gets its
  *   job (`job` of the options);
- * - a watchdog: a child silent for the heartbeat timeout is killed as hung;
+ * - a watchdog: a child silent for the heartbeat timeout is killed as hung; a runnable one
+ *   by the CPU time it used meanwhile (cpu-starvation.ts: a starved child is not hung);
  * - a polite stop (the protocol's stop message), then a kill after the grace period;
  * - its end read once, by `exitReason` (exit-reason.ts), into a typed reason.
  *
@@ -88,6 +90,8 @@ export function openConnection<In, Out extends { type: string }>(spawn: SpawnWor
   let hung = false;
   let shuttingDown = false;
   let lastHeard = Date.now();
+  /** The child's CPU time when it was last heard from (null: not known). */
+  let cpuAtLastHeard: number | null = threadCpu(handle.pid)?.cpuMs ?? null;
   let killTimer: NodeJS.Timeout | null = null;
   const timeout = options.heartbeatTimeoutMs;
   const watchdog =
@@ -95,7 +99,11 @@ export function openConnection<In, Out extends { type: string }>(spawn: SpawnWor
       ? null
       : setInterval(
           () => {
-            if (Date.now() - lastHeard <= timeout) return;
+            const silent = Date.now() - lastHeard;
+            if (silent <= timeout) return;
+            const now = threadCpu(handle.pid);
+            const since = now === null || cpuAtLastHeard === null ? null : { runnable: now.runnable, cpuMs: now.cpuMs - cpuAtLastHeard };
+            if (!silentTooLong(silent, since, timeout)) return;
             hung = true;
             handle.kill();
           },
@@ -122,6 +130,7 @@ export function openConnection<In, Out extends { type: string }>(spawn: SpawnWor
       return;
     }
     lastHeard = Date.now();
+    cpuAtLastHeard = threadCpu(handle.pid)?.cpuMs ?? null;
     const msg = envelope.msg;
     if (msg.type === 'hello') {
       if (!greeted) send(options.job);
