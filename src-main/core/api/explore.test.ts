@@ -37,7 +37,8 @@ beforeAll(async () => {
   await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right', 'middle'], 30, { size: 8 });
   const project = await core.call('projects.create', { name: 'explore' });
   const dataset = await core.call('datasets.import', { projectId: project.id, folder: join(dir.path, 'shapes'), size: 8, testFraction: 0.2 });
-  const config = { architecture: 'mlp', hidden: 32, epochs: 2, batchSize: 16, backend: 'cpu' } as const;
+  // Bernoulli named: runs.create would give these 8-bit images the logistic decoder (their default).
+  const config = { architecture: 'mlp', hidden: 32, epochs: 2, batchSize: 16, backend: 'cpu', decoder: 'bernoulli' } as const;
   const flat = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { ...config, latent: 2 } });
   const wide = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { ...config, latent: 5 } });
   await Promise.all([core.runs.settled(flat.id), core.runs.settled(wide.id)]);

@@ -107,7 +107,8 @@ beforeAll(async () => {
     projectId: project.id,
     datasetId: dataset.id,
     name: 'shapes mlp',
-    config: { architecture: 'mlp', latent: LATENT, hidden: 32, epochs: 2, batchSize: 16, backend: 'cpu', iwaeSamples: 10 },
+    // Bernoulli named (8-bit images default to the logistic decoder): the plain-tfjs fixture reads one output.
+    config: { architecture: 'mlp', latent: LATENT, hidden: 32, epochs: 2, batchSize: 16, backend: 'cpu', iwaeSamples: 10, decoder: 'bernoulli' },
   });
   await core.runs.settled(run.id);
   expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
