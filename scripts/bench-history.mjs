@@ -18,13 +18,14 @@
 //   BENCH_HISTORY_SHOTS  folder for screenshots of the Runs view (light and dark)
 //   BENCH_HISTORY_NO_UI  set to skip the Chromium part
 //   BENCH_HISTORY_KEEP   set to keep the workspace (its path is printed)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { startServer } from './web-server.mjs';
 
 const root = join(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
@@ -145,31 +146,6 @@ async function makeWorkspace() {
   const rows = db.prepare('SELECT (SELECT COUNT(*) FROM runs) AS runs, (SELECT COUNT(*) FROM metrics) AS metrics, (SELECT COUNT(*) FROM artifacts) AS artifacts').get();
   db.close();
   console.log(`workspace: ${rows.runs} runs, ${rows.metrics} metric points, ${rows.artifacts} artifacts, built in ${((performance.now() - started) / 1000).toFixed(1)} s (${home})`);
-}
-
-function startServer() {
-  const child = spawn(process.execPath, [join(root, 'bin', 'vae-studio.mjs'), 'serve', '--home', home, '--port', '0', '--json'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, VAE_STUDIO_HOME: home },
-  });
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      for (const line of buffered.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const message = JSON.parse(line);
-          if (message.type === 'listening') resolve({ child, url: message.url });
-        } catch {
-          // a partial line; the rest comes with the next chunk
-        }
-      }
-      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited (code ${code}) before listening`)));
-  });
 }
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -324,7 +300,7 @@ let failed = false;
 let server;
 try {
   await makeWorkspace();
-  server = await startServer();
+  server = await startServer(home);
   failed = (await coreBench(server.url)) || failed;
   if (!process.env.BENCH_HISTORY_NO_UI) failed = (await uiBench(server.url)) || failed;
 } finally {

@@ -18,11 +18,12 @@
 //   BENCH_UI_WINDOW    seconds per measured window (default 5)
 //   BENCH_UI_THREADS   comma-separated thread counts of the runs (default "1,N", N the physical cores)
 //   BENCH_UI_SHOTS     folder for screenshots of the chart (light and dark) at the end
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
+import { startServer } from './web-server.mjs';
 
 const root = join(import.meta.dirname, '..');
 const seconds = Number(process.env.BENCH_UI_SECONDS ?? 150);
@@ -57,31 +58,6 @@ if (!existsSync(join(root, 'out', 'main', 'cli.js'))) {
 
 const home = mkdtempSync(join(tmpdir(), 'vae-bench-ui-'));
 const cli = (args) => spawnSync(process.execPath, [join(root, 'bin', 'vae-studio.mjs'), ...args, '--home', home, '--json'], { cwd: root, encoding: 'utf8' });
-
-function startServer() {
-  const child = spawn(process.execPath, [join(root, 'bin', 'vae-studio.mjs'), 'serve', '--home', home, '--port', '0', '--json'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, VAE_STUDIO_HOME: home, VAE_STUDIO_PARALLEL_RUNS: '1' },
-  });
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      for (const line of buffered.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const message = JSON.parse(line);
-          if (message.type === 'listening') resolve({ child, url: message.url });
-        } catch {
-          // a partial line; the rest comes with the next chunk
-        }
-      }
-      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited (code ${code}) before listening`)));
-  });
-}
 
 /** rAF intervals over `ms`, in the page: what a person sees as smooth or janky; and the page's long tasks meanwhile. */
 function frameStats(page, ms) {
@@ -215,7 +191,7 @@ async function clickLatency(page, testId) {
 
 const imported = cli(['import', join(root, 'resources', 'sample-digits'), '--size', '28', '--name', 'Sample digits']);
 if (imported.status !== 0) throw new Error(`import failed: ${imported.stderr}`);
-const { child, url } = await startServer();
+const { child, url } = await startServer(home, { VAE_STUDIO_PARALLEL_RUNS: '1' });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],

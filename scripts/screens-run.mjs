@@ -2,10 +2,10 @@
 // dark, from an existing workspace served in web mode: for the README's quality figures.
 // Usage: node scripts/screens-run.mjs <home> <runId> <outDir> [name=run]
 // Needs a build (out/) and Chromium (/usr/bin/chromium, or CHROMIUM_PATH).
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
+import { startServer } from './web-server.mjs';
 
 const [home, runArg, outDir, name = 'run'] = process.argv.slice(2);
 const runId = Number(runArg);
@@ -13,34 +13,8 @@ if (!home || !outDir || !Number.isInteger(runId) || runId < 1) {
   console.error('usage: node scripts/screens-run.mjs <home> <runId> <outDir> [name]');
   process.exit(2);
 }
-const root = join(import.meta.dirname, '..');
 
-function startServer() {
-  const child = spawn(process.execPath, [join(root, 'bin', 'vae-studio.mjs'), 'serve', '--home', home, '--port', '0', '--json'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, VAE_STUDIO_HOME: home },
-  });
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      for (const line of buffered.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const message = JSON.parse(line);
-          if (message.type === 'listening') resolve({ child, url: message.url });
-        } catch {
-          // a partial line; the rest comes with the next chunk
-        }
-      }
-      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited (code ${code}) before listening`)));
-  });
-}
-
-const { child, url } = await startServer();
+const { child, url } = await startServer(home);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
