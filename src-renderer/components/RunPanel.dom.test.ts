@@ -192,6 +192,8 @@ describe('RunPanel and its loss chart, live', () => {
     await click(button(view, 'run-evaluate'));
     expect(fakeBridge.inputs('runs.evaluate')).toEqual([{ runId: 5, images: 'all' }]);
     fakeBridge.emit('run.evaluation', { runId: 5, state: 'started', iwaeSamples: 100, images: 'all' });
+    // Before its process reports (seconds on a busy machine), the page already says what runs.
+    await waitFor(() => expect(view.get('run-phase').textContent?.trim()).toBe('evaluating the test bound…'));
     fakeBridge.emit('run.progress', { runId: 5, phase: 'evaluating', epoch: 1, epochs: 1, step: 4, stepsPerEpoch: 0, imagesPerSec: 3, etaSeconds: 90, evaluated: { done: 95, total: 380, k: 100 } });
     await waitFor(() => expect(view.get('run-phase').textContent).toContain('evaluating the test bound · 25 %'));
     expect(view.get('run-evaluate-cancel').textContent).toContain('Cancel evaluation (25 %)');
