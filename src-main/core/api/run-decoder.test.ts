@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { modelFamilies, runConfigSchema, runRequestConfigSchema, type RunRequestConfig } from '@shared/config';
-import { suggestDecoder } from '@shared/likelihood';
+import { suggestDecoder, type PixelFacts } from '@shared/likelihood';
 import { ApiError } from '@shared/errors';
 import { withDatasetDecoder } from './runs';
 
-const grey = { channels: 1, binarize: false, stats: { pixelLevels: '8-bit' as const } };
-const binary = { channels: 1, binarize: false, stats: { pixelLevels: 'binary' as const } };
+const grey: PixelFacts = { channels: 1, settings: { binarize: false }, stats: { pixelLevels: '8-bit' } };
+const binary: PixelFacts = { channels: 1, settings: { binarize: true }, stats: { pixelLevels: 'binary' } };
 
 describe('withDatasetDecoder', () => {
   it('gives a request the decoder it names or the dataset’s, as parsing it whole with that decoder would', () => {
