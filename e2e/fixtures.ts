@@ -105,10 +105,32 @@ export async function openStudio(page: Page, studio: Studio): Promise<void> {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(screensDir, { recursive: true });
-  // A full-page capture of a scrolled page draws the sticky sidebar where the scroll left it.
+  await captureFullPage(page, join(screensDir, `${name}.png`));
+}
+
+/**
+ * The whole page as a window as tall as the page would show it. Chromium captures a
+ * full page through the window the page has, so what sticks to the window's bottom (the
+ * train form's Start bar) would be drawn where that bottom was, over the fields there, and
+ * the sidebar would stop at the window's height: the window grows to the page's height for
+ * the capture (again if that makes the page taller) and then goes back. From the top: a
+ * scrolled page would draw the sticky sidebar where the scroll left it.
+ */
+export async function captureFullPage(page: Page, path: string, timeout?: number): Promise<void> {
+  const viewport = page.viewportSize();
   await page.evaluate(() => window.scrollTo(0, 0));
-  // Transitions finished: a theme switch just before would otherwise be caught half-way.
-  await page.screenshot({ path: join(screensDir, `${name}.png`), fullPage: true, animations: 'disabled' });
+  try {
+    for (let grown = 0; viewport && grown < 3; grown++) {
+      const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      if (height <= (page.viewportSize()?.height ?? height)) break;
+      await page.setViewportSize({ width: viewport.width, height });
+      await page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
+    }
+    // Transitions finished: a theme switch just before would otherwise be caught half-way.
+    await page.screenshot({ path, fullPage: true, animations: 'disabled', ...(timeout === undefined ? {} : { timeout }) });
+  } finally {
+    if (viewport) await page.setViewportSize(viewport);
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Page, TestInfo } from '@playwright/test';
-import { expect, openStudio, tempFolder, test, writeShapesFolder } from './fixtures';
+import { captureFullPage, expect, openStudio, tempFolder, test, writeShapesFolder } from './fixtures';
 import { createFirstProject, importFolder, trainTinyRun } from './steps';
 
 /**
@@ -83,7 +83,7 @@ async function screenshot(page: Page, file: string, what: string): Promise<void>
         }),
     );
     try {
-      await page.screenshot({ path: file, fullPage: true, animations: 'disabled', timeout: 20_000 });
+      await captureFullPage(page, file, 20_000);
       return;
     } catch (error) {
       if (attempt >= 2) throw new Error(`the screenshot of ${what} stalled twice: ${(error as Error).message}`, { cause: error });

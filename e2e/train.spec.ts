@@ -1,5 +1,5 @@
 import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
-import { chartPoints, createFirstProject } from './steps';
+import { chartPoints, createFirstProject, importFolder } from './steps';
 
 test('new-run form: defaults per dataset, advanced options checked next to their fields; the run shows KL per dim, smoothing and x axes', async ({ page, studio }) => {
   const data = await tempFolder();
@@ -150,6 +150,40 @@ test('new-run form: defaults per dataset, advanced options checked next to their
     await expect(page.getByTestId('run-denoise')).toHaveValue('mask');
     await expect(page.getByTestId('run-lr-decay-rate')).toHaveValue('0.5');
     await expect(page.getByTestId('run-decoder')).toHaveValue('bernoulli');
+  } finally {
+    await data.remove();
+  }
+});
+
+test('new-run form: a field reached with Tab is never left under the sticky Start bar (1280×800, advanced settings open)', async ({ page, studio }) => {
+  const data = await tempFolder();
+  try {
+    const { folder } = await writeShapesFolder(data.path, 8);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await openStudio(page, studio);
+    await createFirstProject(page);
+    await importFolder(page, folder, 'shapes');
+    await page.getByTestId('nav-train').click();
+    await page.getByTestId('run-advanced').locator('summary').click();
+    await page.getByTestId('run-dataset').focus();
+    const reached: string[] = [];
+    const hidden: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      const where = await page.evaluate(() => {
+        const field = document.activeElement as HTMLElement;
+        const form = document.querySelector('[data-testid="run-form"]')!;
+        if (!form.contains(field) || field.closest('footer')) return null;
+        const bar = form.querySelector('footer')!.getBoundingClientRect();
+        return { name: field.getAttribute('name') ?? field.dataset['testid'] ?? field.tagName, bottom: field.getBoundingClientRect().bottom, barTop: bar.top };
+      });
+      if (!where) continue;
+      reached.push(where.name);
+      if (where.bottom > where.barTop + 0.5) hidden.push(`${where.name} ends at ${Math.round(where.bottom)} px, the bar starts at ${Math.round(where.barTop)} px`);
+    }
+    // The rows just above the bar at the top of the page (Epochs, Batch size) and the advanced ones were all reached.
+    expect(reached).toEqual(expect.arrayContaining(['epochs', 'batchSize', 'mixtureComponents', 'seed']));
+    expect(hidden).toEqual([]);
   } finally {
     await data.remove();
   }

@@ -288,14 +288,21 @@ export const runConfigObject = z
     }
     // What only some families read, and each family's own constraints (./families).
     refineForFamily(config, (path, message) => ctx.addIssue({ code: 'custom', path: [path], message }));
-    if (config.decoderVariance !== 'fixed' && config.decoder !== 'gaussian') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['decoderVariance'],
-        message: "a learned variance needs decoder 'gaussian' (a Bernoulli decoder has no variance)",
-      });
-    }
+    const decoder = decoderProblem(config);
+    if (decoder) ctx.addIssue({ code: 'custom', path: [decoder.path], message: decoder.message });
   });
+
+/**
+ * What a config's other settings ask of its decoder, or null when they fit it. The schema
+ * checks it with the rest; a runs.create config that named no decoder (checked under the
+ * schema's default) is checked again here once the dataset's decoder fills it in.
+ */
+export function decoderProblem(config: { decoder: DecoderKind; decoderVariance: DecoderVariance }): { path: 'decoderVariance'; message: string } | null {
+  if (config.decoderVariance !== 'fixed' && config.decoder !== 'gaussian') {
+    return { path: 'decoderVariance', message: "a learned variance needs decoder 'gaussian' (a Bernoulli decoder has no variance)" };
+  }
+  return null;
+}
 
 /**
  * A config as an earlier version stored it (on a run row, in a checkpoint, a model

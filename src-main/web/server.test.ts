@@ -211,6 +211,66 @@ describe('web adapter', () => {
   });
 });
 
+describe('web adapter request bodies', () => {
+  /** Sends a raw POST (head, then body pieces until an answer comes) and resolves with the answer's status line and body. */
+  const post = (path: string, head: string, pieces: Iterable<Buffer>) =>
+    new Promise<{ status: string; body: string; sent: number }>((resolve) => {
+      let received = '';
+      let sent = 0;
+      const socket = connect(server.port, '127.0.0.1', () => {
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/json\r\n${head}\r\n`);
+        const iterator = pieces[Symbol.iterator]();
+        const next = (): void => {
+          if (received) return;
+          const piece = iterator.next();
+          if (piece.done) return;
+          sent += piece.value.length;
+          if (socket.write(piece.value)) setImmediate(next);
+          else socket.once('drain', next);
+        };
+        next();
+      });
+      socket.on('data', (d: Buffer) => (received += d.toString()));
+      socket.on('close', () => {
+        // The answer's JSON, whether sent with a length or in chunks.
+        resolve({ status: received.split('\r\n')[0] ?? '', body: /\{.*\}/s.exec(received)?.[0] ?? '', sent });
+      });
+      socket.on('error', () => {});
+    });
+  function* chunked(total: number, piece = 64 * 1024): Generator<Buffer> {
+    for (let sent = 0; sent < total; sent += piece) {
+      const n = Math.min(piece, total - sent);
+      yield Buffer.from(`${n.toString(16)}\r\n${' '.repeat(n)}\r\n`);
+    }
+    yield Buffer.from('0\r\n\r\n');
+  }
+
+  for (const path of ['/api/projects.create', '/web/folders']) {
+    it(`answers a body declared larger than 1 MiB with 413 before reading it (${path}), and goes on answering`, async () => {
+      const answer = await post(path, `Content-Length: ${1024 * 1024 + 1}\r\n`, []);
+      expect(answer.status).toBe('HTTP/1.1 413 Payload Too Large');
+      expect(JSON.parse(answer.body)).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('larger than 1 MiB') as unknown, details: { field: '(body)' } } });
+      expect((await api('projects.create', { name: 'After' })).status).toBe(200);
+    });
+
+    it(`answers a chunked body that grows past 1 MiB with 413 and stops reading it (${path})`, async () => {
+      const answer = await post(path, 'Transfer-Encoding: chunked\r\n', chunked(64 * 1024 * 1024));
+      expect(answer.status).toBe('HTTP/1.1 413 Payload Too Large');
+      expect(JSON.parse(answer.body)).toMatchObject({ ok: false, error: { details: { field: '(body)' } } });
+      // It answered at the bound, not after the 64 MiB the client had to send.
+      expect(answer.sent).toBeLessThan(16 * 1024 * 1024);
+    });
+  }
+
+  it('reads a body of exactly 1 MiB', async () => {
+    const json = JSON.stringify({ name: 'Edge' });
+    const body = json + ' '.repeat(1024 * 1024 - json.length);
+    const answer = await post('/api/projects.create', `Content-Length: ${body.length}\r\nConnection: close\r\n`, [Buffer.from(body)]);
+    expect(answer.status).toBe('HTTP/1.1 200 OK');
+    expect(await core.call('projects.list', {})).toMatchObject([{ name: 'Edge' }]);
+  });
+});
+
 describe('web adapter limits', () => {
   const slowCore = { handle: async () => (await new Promise((r) => setTimeout(r, 1500)), { ok: true, value: 'slow' }), subscribe: () => () => {} } as unknown as Core;
   let limited: WebServer;

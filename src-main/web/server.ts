@@ -62,15 +62,37 @@ function refuse(res: ServerResponse, status: number, message: string): void {
   sendJson(res, status, { ok: false, error: { code: 'unauthorized', message } });
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * A POST's JSON body (an empty body is `{}`), read into memory up to `MAX_BODY` bytes. A
+ * body declared or found larger gets 413 and a body that is not JSON gets 400, both
+ * answered here (the answer closes the connection rather than read the rest); the caller
+ * then has nothing to do: `undefined` means answered.
+ */
+async function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<{ input: unknown } | undefined> {
+  const tooLarge = (): undefined => {
+    sendJson(
+      res,
+      413,
+      { ok: false, error: { code: 'invalid_input', message: `The request body is larger than ${MAX_BODY / 1024 / 1024} MiB; send a smaller request.`, details: { field: '(body)' } } },
+      { connection: 'close' },
+    );
+    return undefined;
+  };
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new Error('request body larger than 1 MiB');
+    if (size > MAX_BODY) return tooLarge();
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = Buffer.concat(chunks).toString('utf8');
+  try {
+    return { input: body.length ? JSON.parse(body) : {} };
+  } catch (error) {
+    sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: `Request body is not valid JSON: ${String(error)}`, details: { field: '(body)' } } });
+    return undefined;
+  }
 }
 
 /**
@@ -129,13 +151,8 @@ export async function startWebServer(core: Core, options: { port?: number; rende
 
     if (url.pathname.startsWith('/api/')) {
       if (req.method !== 'POST') return refuse(res, 405, 'Use POST for API calls.');
-      let input: unknown;
-      try {
-        const body = await readBody(req);
-        input = body.length ? JSON.parse(body) : {};
-      } catch (error) {
-        return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: `Request body is not valid JSON: ${String(error)}`, details: { field: '(body)' } } });
-      }
+      const body = await readJsonBody(req, res);
+      if (!body) return;
       let name: string;
       try {
         name = decodeURIComponent(url.pathname.slice(5));
@@ -143,7 +160,7 @@ export async function startWebServer(core: Core, options: { port?: number; rende
         return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: `The request name in ${url.pathname} is not valid percent-encoding.`, details: { field: '(path)' } } });
       }
       const started = performance.now();
-      const envelope = await core.handle(name, input);
+      const envelope = await core.handle(name, body.input);
       // The core's own time (validation and handler), apart from HTTP and JSON: bench:history reads it.
       const timing = { 'server-timing': `core;dur=${(performance.now() - started).toFixed(2)}` };
       return sendJson(res, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope, timing);
@@ -153,14 +170,9 @@ export async function startWebServer(core: Core, options: { port?: number; rende
     // counts under a path, never a file's name or contents.
     if (url.pathname === FOLDERS_ROUTE) {
       if (req.method !== 'POST') return refuse(res, 405, 'Use POST for the folder list.');
-      let input: unknown;
-      try {
-        const body = await readBody(req);
-        input = body.length ? JSON.parse(body) : {};
-      } catch (error) {
-        return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: `Request body is not valid JSON: ${String(error)}`, details: { field: '(body)' } } });
-      }
-      const parsed = folderListRequestSchema.safeParse(input);
+      const body = await readJsonBody(req, res);
+      if (!body) return;
+      const parsed = folderListRequestSchema.safeParse(body.input);
       if (!parsed.success) {
         return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: 'The folder list takes { path?: an absolute path }.', details: { field: 'path' } } });
       }

@@ -2,9 +2,11 @@
 // read (src-shared/families): switching family hides what it ignores and brings in its own.
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { importSettingsSchema, modelFamilies, type RunConfig } from '@shared/config';
+import { defaultRunConfig, importSettingsSchema, modelFamilies, type RunConfig } from '@shared/config';
 import { FAMILIES, settingApplies, type RunSetting } from '@shared/families';
+import { settingLabel } from '@shared/setting-labels';
 import type { Dataset } from '@shared/types';
+import { configDiff } from '../lib/config-diff';
 
 const calls: { name: string; input: { config: RunConfig } }[] = [];
 vi.mock('../lib/api', () => ({
@@ -101,6 +103,42 @@ describe('RunForm', () => {
     // A Gaussian latent has a size; a VQ-VAE (MLP here) has code positions instead.
     expect(field('latent') !== null).toBe(FAMILIES[family].engine === 'gaussian');
     expect(field('codePositions') !== null).toBe(family === 'vqvae');
+  });
+
+  it('labels each setting with the words the compare view names it by', () => {
+    const shown = new Map<string, string>();
+    for (const family of modelFamilies) {
+      choose('family', family);
+      for (const combo of [{ objective: 'capacity', decoder: 'gaussian', flow: 'planar', denoise: 'gaussian', lrDecay: 'step' }, { decoder: 'logistic', denoise: 'mask' }]) {
+        for (const [name, value] of Object.entries(combo)) if (field(name)) choose(name, value);
+        for (const box of document.querySelectorAll<HTMLElement>('form [data-field]')) {
+          // A field's own label, or the name a group of choices carries.
+          const own = box.firstElementChild?.tagName === 'LABEL' ? box.firstElementChild.textContent : box.querySelector('[role="radiogroup"]')?.getAttribute('aria-label');
+          shown.set(box.dataset['field']!, own?.trim() ?? '');
+        }
+      }
+    }
+    const runs = [
+      { ...defaultRunConfig(), family: 'vqvae', decoder: 'gaussian' },
+      { ...defaultRunConfig(), family: 'm2', objective: 'capacity', flow: 'planar', denoise: 'gaussian', lrDecay: 'step', decoder: 'logistic' },
+      { ...defaultRunConfig(), denoise: 'mask', decoder: 'gaussian', decoderVariance: 'global' },
+    ] as RunConfig[];
+    const compared = new Map(configDiff(runs.map((config) => ({ config, datasetName: 'digits' }))).map((row) => [row.key, row.label]));
+    let checked = 0;
+    for (const [name, label] of shown) {
+      if (name === 'name' || name === 'datasetId') continue;
+      if (name === 'labelPercent') {
+        expect(label).toBe(`${settingLabel('labelFraction')} (%)`);
+        continue;
+      }
+      expect(label, name).toBe(settingLabel(name));
+      if (compared.has(name)) {
+        expect(compared.get(name), name).toBe(label);
+        checked++;
+      }
+    }
+    expect(shown.size).toBeGreaterThan(30);
+    expect(checked).toBeGreaterThan(30);
   });
 
   it('offers a conv classifier only to M2 with the conv model', () => {

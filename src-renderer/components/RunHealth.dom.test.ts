@@ -3,7 +3,7 @@ import type { RunHealthAnswer } from '@shared/run-health';
 import RunHealth from './RunHealth.svelte';
 import { fakeBridge } from '../test/fake-bridge';
 import { makeRun } from '../test/fixtures';
-import { click, render, waitFor } from '../test/render';
+import { choose, click, render, waitFor } from '../test/render';
 
 const runs = [makeRun({ id: 3, name: 'tiny', datasetId: 4, status: 'finished' })];
 const scored: RunHealthAnswer = {
@@ -65,5 +65,16 @@ describe('RunHealth', () => {
     await waitFor(() => expect(desktop.get('run-health-reveal')).toBeTruthy());
     click(desktop.get('run-health-reveal'));
     await waitFor(() => expect(shown).toEqual([[4, 7]]));
+  });
+
+  it('asks for the next page and for one split, starting again from the first page when the split changes', async () => {
+    fakeBridge.answer('runs.health', (input) => ({ ...scored, offset: input.offset ?? 0, total: 30 }));
+    const view = render(RunHealth, { datasetId: 4, runs, picked: [], onToggle: () => {} });
+    await waitFor(() => expect(view.get('run-health-range').textContent).toBe('1–1 of 30'));
+    click(view.get('run-health-next'));
+    await waitFor(() => expect(fakeBridge.inputs('runs.health').at(-1)).toMatchObject({ runId: 3, offset: 12, limit: 12 }));
+    await waitFor(() => expect(view.get('run-health-range').textContent).toBe('13–13 of 30'));
+    choose(view.get('run-health-split'), 'test');
+    await waitFor(() => expect(fakeBridge.inputs('runs.health').at(-1)).toMatchObject({ offset: 0, split: 'test' }));
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRunConfig } from '@shared/config';
 import { runSettings } from '@shared/run-settings';
-import { configDiff, differingKeys, settingLabel } from './config-diff';
+import { settingLabel } from '@shared/setting-labels';
+import { configDiff, differingKeys } from './config-diff';
 import { FAMILY_NAMES } from './model-family';
 
 const run = (datasetName: string, patch: Record<string, unknown> = {}) => ({

@@ -1,5 +1,6 @@
 import { classifierKindOf, defaultRunConfig, type RunConfig } from '@shared/config';
 import { settingApplies, type RunSetting } from '@shared/families';
+import { settingLabel } from '@shared/setting-labels';
 import type { Run } from '@shared/types';
 import { ARCHITECTURE_NAMES, FAMILY_NAMES } from './model-family';
 
@@ -10,61 +11,6 @@ export interface DiffRow {
   /** One shown value per run, in the runs' order; "—" where that run does not read it. */
   values: string[];
   differs: boolean;
-}
-
-/**
- * Each setting's name on screen (the run page's words). A setting missing here (one a
- * newer version added) is shown with its key split into words rather than not at all.
- */
-const SETTING_LABELS: Partial<Record<RunSetting, string>> = {
-  architecture: 'Architecture',
-  family: 'Family',
-  flow: 'Posterior flow',
-  codePositions: 'Code positions',
-  flowSteps: 'Flow steps',
-  labelFraction: 'Labels kept',
-  classifierWeight: 'Classifier weight α',
-  classifier: 'Classifier',
-  codebookSize: 'Codebook codes',
-  codeDim: 'Code dimensions',
-  commitment: 'Commitment β',
-  codebookDecay: 'Codebook EMA decay',
-  priorEpochs: 'Prior epochs',
-  latent: 'Latent size',
-  hidden: 'Hidden units',
-  decoder: 'Decoder',
-  gaussianSigma: 'Decoder σ',
-  decoderVariance: 'Decoder variance',
-  objective: 'Objective',
-  beta: 'KL weight β',
-  klWarmupSteps: 'KL warm-up steps',
-  freeBits: 'Free bits (nats/dim)',
-  capacityMax: 'Capacity C_max (nats)',
-  capacitySteps: 'Capacity steps',
-  capacityGamma: 'Capacity weight γ',
-  denoise: 'Denoising',
-  denoiseSigma: 'Denoising noise σ',
-  denoiseMaskProb: 'Denoising mask share',
-  epochs: 'Epochs',
-  batchSize: 'Batch size',
-  learningRate: 'Learning rate',
-  lrDecay: 'LR decay',
-  lrDecayRate: 'LR decay factor',
-  lrDecaySteps: 'LR decay steps',
-  iwaeSamples: 'IWAE k',
-  seed: 'Seed',
-  validationFraction: 'Validation share',
-  backend: 'Backend',
-};
-
-/** "klWarmupSteps" → "Kl warmup steps": a readable stand-in for a key without a label. */
-function words(key: string): string {
-  const spaced = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
-  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
-}
-
-export function settingLabel(key: string): string {
-  return SETTING_LABELS[key as RunSetting] ?? words(key);
 }
 
 const NOT_READ = '—';

@@ -129,14 +129,5 @@ export class RunHistory {
   }
 }
 
-/** A CSV text handed to the browser as a download. */
-export function downloadText(filename: string, text: string, type = 'text/csv'): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = filename;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
+/** Kept here for the Runs view's import; lib/download.ts has it. */
+export { downloadText } from './download';

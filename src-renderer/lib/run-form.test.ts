@@ -45,7 +45,7 @@ describe('validateRunForm', () => {
     expect(validateRunForm(valid({ epochs: 2.5 })).errors.epochs).toBe('Epochs must be a whole number.');
     expect(validateRunForm(valid({ batchSize: null })).errors.batchSize).toBe('Batch size is required.');
     expect(validateRunForm(valid({ datasetId: null })).errors.datasetId).toBeDefined();
-    expect(validateRunForm(valid({ iwaeSamples: 0 })).errors.iwaeSamples).toBe('IWAE samples must be between 1 and 5,000.');
+    expect(validateRunForm(valid({ iwaeSamples: 0 })).errors.iwaeSamples).toBe('IWAE k must be between 1 and 5,000.');
   });
 
   it('uses the schema for fields without LIMITS', () => {

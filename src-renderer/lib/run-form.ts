@@ -42,6 +42,7 @@ import { modelParameterCount, runSizeSpec, trainingBytes } from '@shared/model-s
 import { familyOf, labelsBlocker, settingApplies, type LabelledDataset, type RunSetting } from '@shared/families';
 import type { Dataset, ImportStats } from '@shared/types';
 import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
+import { SETTING_LABELS } from '@shared/setting-labels';
 
 /**
  * The new-run form as the inputs hold it: number inputs give `null` when empty, so
@@ -99,6 +100,11 @@ export interface RunFormValues {
 }
 
 export type RunFormField = keyof RunFormValues;
+
+/** A setting field's label, which its error messages also name it by: the setting's own words (src-shared/setting-labels.ts), with the form's unit where the form asks in another. */
+export function formFieldLabel(field: Exclude<RunFormField, 'name' | 'datasetId'>): string {
+  return field === 'labelPercent' ? `${SETTING_LABELS.labelFraction} (%)` : SETTING_LABELS[field];
+}
 
 /** The run settings the form holds under their own names (labelFraction is labelPercent here). */
 const FORM_SETTINGS = [
@@ -271,14 +277,14 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   const misfit = dataset && values.architecture === 'conv' ? convMisfit(dataset, formConvDesign(values)) : null;
   if (misfit) put('architecture', `The convolutional ${misfit.replace(/^architecture 'conv' /, 'model ')} Use the MLP.`);
   if (dataset) put('family', labelsBlocker(values, dataset));
-  if (applies('labelFraction', values)) put('labelPercent', numberIn(values.labelPercent, 'Labels kept', { min: 0.01, max: 100 }));
-  if (applies('flowSteps', values)) put('flowSteps', integerIn(values.flowSteps, 'Flow steps', LIMITS.flowSteps));
-  if (applies('latent', values)) put('latent', integerIn(values.latent, 'Latent size', LIMITS.latent));
-  if (applies('codePositions', values)) put('codePositions', integerIn(values.codePositions, 'Code positions', LIMITS.latent));
-  put('epochs', integerIn(values.epochs, 'Epochs', LIMITS.epochs));
-  put('batchSize', integerIn(values.batchSize, 'Batch size', LIMITS.batchSize));
-  put('learningRate', numberIn(values.learningRate, 'Learning rate', LIMITS.learningRate));
-  put('iwaeSamples', integerIn(values.iwaeSamples, 'IWAE samples', LIMITS.iwaeSamples));
+  if (applies('labelFraction', values)) put('labelPercent', numberIn(values.labelPercent, SETTING_LABELS.labelFraction, { min: 0.01, max: 100 }));
+  if (applies('flowSteps', values)) put('flowSteps', integerIn(values.flowSteps, SETTING_LABELS.flowSteps, LIMITS.flowSteps));
+  if (applies('latent', values)) put('latent', integerIn(values.latent, SETTING_LABELS.latent, LIMITS.latent));
+  if (applies('codePositions', values)) put('codePositions', integerIn(values.codePositions, SETTING_LABELS.codePositions, LIMITS.latent));
+  put('epochs', integerIn(values.epochs, SETTING_LABELS.epochs, LIMITS.epochs));
+  put('batchSize', integerIn(values.batchSize, SETTING_LABELS.batchSize, LIMITS.batchSize));
+  put('learningRate', numberIn(values.learningRate, SETTING_LABELS.learningRate, LIMITS.learningRate));
+  put('iwaeSamples', integerIn(values.iwaeSamples, SETTING_LABELS.iwaeSamples, LIMITS.iwaeSamples));
 
   // Only what the chosen family and options read is sent (see settingApplies).
   const candidate: Record<string, unknown> = {};

@@ -1,6 +1,5 @@
-import { convDesignOf, newRunConfig, runConfigSchema, type RunConfig, type RunRequestConfig } from '@shared/config';
+import { convDesignOf, decoderProblem, newRunConfig, type RunConfig, type RunRequestConfig } from '@shared/config';
 import { suggestDecoder } from '@shared/likelihood';
-import { zodToApiError } from '@shared/validate';
 import { convMisfit } from '@shared/conv';
 import { familyOf, labelsBlocker } from '@shared/families';
 import { ApiError } from '@shared/errors';
@@ -76,7 +75,7 @@ export function checkNewRun(ctx: Context, projectId: number, datasetId: number, 
   }
   // As it will be stored: a run naming no decoder gets the one the dataset's pixels call for (the form and
   // the CLI show the same choice, from the same rule), a conv run naming no architecture the default preset.
-  const stored = newRunConfig(withDatasetDecoder(config, dataset));
+  const stored = newRunConfig(withDatasetDecoder(config, dataset, field));
   const misfit = stored.architecture === 'conv' ? convMisfit(dataset, convDesignOf(stored)) : null;
   if (misfit) {
     throw new ApiError('invalid_input', `"${dataset.name}": ${misfit} Use architecture 'mlp', or re-import it at another size.`, { field: `${field}.architecture` });
@@ -117,15 +116,16 @@ export function resumeRun(ctx: Context, runId: number): void {
 }
 
 /**
- * A requested config with its decoder: the one it names, else the dataset's default
- * (suggestDecoder: Bernoulli for binary pixels, the discretized logistic for 8-bit
- * ones), checked again as a whole with it.
+ * A requested config (already checked in full) with its decoder: the one it names, else
+ * the dataset's default (suggestDecoder: Bernoulli for binary pixels, the discretized
+ * logistic for 8-bit ones), with what the other settings ask of the decoder checked
+ * again against the one filled in (decoderProblem); nothing else depends on it.
  */
-export function withDatasetDecoder(config: RunRequestConfig, dataset: Parameters<typeof suggestDecoder>[0]): RunConfig {
-  if (config.decoder !== undefined) return { ...config, decoder: config.decoder };
-  const result = runConfigSchema.safeParse({ ...config, decoder: suggestDecoder(dataset).decoder });
-  if (!result.success) throw zodToApiError(result.error, 'runs.create config');
-  return result.data;
+export function withDatasetDecoder(config: RunRequestConfig, dataset: Parameters<typeof suggestDecoder>[0], field = 'config'): RunConfig {
+  const withDecoder: RunConfig = { ...config, decoder: config.decoder ?? suggestDecoder(dataset).decoder };
+  const problem = decoderProblem(withDecoder);
+  if (problem) throw new ApiError('invalid_input', `${field}.${problem.path}: ${problem.message}`, { field: `${field}.${problem.path}` });
+  return withDecoder;
 }
 
 export function runHandlers(ctx: Context): HandlerMap<RunRequests> {

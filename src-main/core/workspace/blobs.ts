@@ -105,20 +105,7 @@ export class BlobStore {
     const hash = createHash('sha256');
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
     const digest = hash.digest('hex');
-    const target = this.pathOf(digest);
-    if (this.holdsIntact(digest)) {
-      rmSync(path, { force: true });
-      return digest;
-    }
-    this.shardFolder(digest);
-    const fd = openSync(path, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(path, target);
-    syncFolder(join(this.dir, digest.slice(0, 2)));
+    this.moveIn(path, digest);
     return digest;
   }
 
