@@ -19,6 +19,7 @@ import {
   runsWithStatus,
   setRunBackend,
   setRunPaused,
+  setRunWaiting,
 } from '../store/runs';
 import type { Workspace } from '../workspace/workspace';
 import { toArtifact } from '../api/artifact-data-url';
@@ -437,6 +438,15 @@ export class RunManager {
     this.emitStatus(runId);
 
     worker.onMessage((msg) => this.guard(job, () => this.onWorkerMessage(job, runDir, msg)));
+    // A notice, not a result: one the workspace cannot take is left out rather than failing the run.
+    worker.onWaiting?.((wait) => {
+      try {
+        setRunWaiting(db, runId, wait);
+      } catch (error) {
+        console.error(`run ${runId}: could not note that it waits for a worker:`, error);
+      }
+      this.emitStatus(runId);
+    });
     void worker.ended.then(async (end) => {
       job.dbBatch.flush();
       job.uiBatch.flush();

@@ -31,6 +31,17 @@ export function redactedUrl(url: string): string {
   }
 }
 
+/** Scheme, host and port (and a database other than 0): how runs waiting on this Redis name it, never with a user or password. */
+export function queueAddress(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const db = parsed.pathname.replace(/^\//, '');
+    return `${parsed.protocol}//${parsed.hostname}:${parsed.port || '6379'}${db && db !== '0' ? `/${db}` : ''}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 /**
  * ioredis options for the settings, or a clear error naming what is wrong. `blocking`:
  * for BullMQ workers and blocking reads, which must wait for Redis rather than fail a
