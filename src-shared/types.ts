@@ -255,10 +255,13 @@ export interface RunProgress {
  * `source`: 'flag' when the command line's --redis overrides the saved URL for this session.
  */
 export interface RemoteSettings {
+  /** With its password masked as `***`: sent back unchanged, that keeps the saved password. */
   redisUrl: string | null;
   /** PEM file of the CA for a rediss:// server with a private certificate. */
   redisCaFile: string | null;
   source: 'none' | 'saved' | 'flag';
+  /** settings.setRemote: saved, but the Redis did not answer (runs wait for it). */
+  notice?: string;
 }
 
 export interface AppInfo {

@@ -17,7 +17,7 @@ import { runConfigFromFlags, runFlagOptions, trainUsage } from './run-flags';
 import { createCore, type Core } from '../core/core';
 import { toApiError } from '../core/errors';
 import { forkWorker } from '../core/jobs/spawn';
-import { redisOptions, type RedisSettings } from '../core/jobs/remote/redis-config';
+import { probeRedis, redisOptions, type RedisSettings } from '../core/jobs/remote/redis-config';
 import { startWorkerHost } from '../core/jobs/remote/worker-host';
 import { probeBackendsInWorker } from './doctor';
 import { formatDoctorReport } from './doctor-format';
@@ -553,6 +553,16 @@ function cmdRestoreDb(home: string, values: Values, out: Output): void {
   }
 }
 
+/**
+ * A Redis that can never work (wrong password, an ACL user without the commands needed, a
+ * certificate the CA does not vouch for) is refused before anything starts, naming the URL
+ * without its password; one that does not answer is waited for, saying so.
+ */
+async function checkRedis(settings: RedisSettings, out: Output): Promise<void> {
+  const probe = await probeRedis(settings, 'redis', 'redis-ca');
+  if (!probe.reachable) out.event({ type: 'warning', message: probe.message }, probe.message);
+}
+
 function redisFlags(values: Values): RedisSettings {
   const settings: RedisSettings = { url: values.redis ?? '', ...(values['redis-ca'] !== undefined && { caFile: resolve(values['redis-ca']) }) };
   redisOptions(settings); // a bad URL or CA file is refused here, naming the flag
@@ -572,8 +582,10 @@ async function cmdWorker(home: string, values: Values, out: Output): Promise<num
   const concurrency = positive('concurrency', 1, 64);
   const threads = positive('threads', 1, LIMITS.threads.max);
   const lockMs = positive('lock-ms', 1000, 600_000);
+  const redis = redisFlags(values);
+  await checkRedis(redis, out);
   const host = await startWorkerHost({
-    redis: redisFlags(values),
+    redis,
     // Not the workspace's own folders: a worker may share a machine (and a home) with the app.
     home: join(home, 'remote-worker'),
     spawn: forkWorker,
@@ -635,6 +647,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute', 'evaluate', 'health', 'sweep'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
     }
+    if (redis) await checkRedis(redis, out);
     core = createCore({
       home,
       mode: command === 'serve' ? 'web' : 'cli',

@@ -29,14 +29,24 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
+/** PEM files for a TLS-only server (`--tls-port`; the plain port is off). */
+export interface TestTls {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
 /** Starts redis-server, or fails saying how to install it. */
-export async function startRedis(dir: string, extraArgs: string[] = []): Promise<TestRedis> {
+export async function startRedis(dir: string, extraArgs: string[] = [], tls?: TestTls): Promise<TestRedis> {
   if (!existsSync(REDIS_SERVER)) {
     throw new Error(`${REDIS_SERVER} is missing: these tests start a Redis of their own. Install it with "apt-get install redis-server" (bash .ci/install-system-deps does), or set REDIS_SERVER to its path.`);
   }
   const port = await freePort();
   mkdirSync(dir, { recursive: true });
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const child = spawn(REDIS_SERVER, [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -51,7 +61,7 @@ export async function startRedis(dir: string, extraArgs: string[] = []): Promise
   });
   const cliPath = join(REDIS_SERVER, '..', 'redis-cli');
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
     process: child,
     cli: (...args) => spawnSync(cliPath, ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim(),
