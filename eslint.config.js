@@ -51,7 +51,7 @@ export default tseslint.config(
   },
   {
     files: ['src-main/**'],
-    ignores: ['**/*.test.ts', '**/fixtures/**', 'src-main/cli/testing.ts', 'src-main/electron/utility-worker.ts'],
+    ignores: ['**/*.test.ts', '**/fixtures/**', 'src-main/cli/testing.ts', 'src-main/cli/redis-testing.ts', 'src-main/electron/utility-worker.ts'],
     rules: { 'no-restricted-imports': forbid(ONE_SPAWNER) },
   },
   {

@@ -542,7 +542,7 @@ export type StudioApi = {
 export interface StudioBridge {
   invoke(name: string, input: unknown): Promise<{ ok: true; value: unknown } | { ok: false; error: ApiErrorShape }>;
   onEvent(listener: (message: AnyEventMessage) => void): () => void;
-  /** Web mode: artifacts are served by URL (`Artifact.url`, GET /artifacts/<id>); elsewhere they come inlined. */
+  /** Artifacts are served by URL (`Artifact.url`: web mode's GET /artifacts/<id>, the desktop's vae-studio-artifact://); else they come inlined. */
   artifactUrls?: boolean;
   /** Desktop only: the native folder picker; resolves null when the user cancels. */
   pickFolder?(): Promise<string | null>;

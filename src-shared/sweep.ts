@@ -3,6 +3,7 @@ import { runConfigObject, runConfigSchema, type RunConfig, type RunConfigInput }
 import type { RunSetting } from './families';
 import { mulberry32, permutation } from './random';
 import { runSettings, settingFlag, settingRange, type RunSettingInfo } from './run-settings';
+import type { RunWait } from './types';
 
 /**
  * Sweeps: many runs of one dataset over value lists (grid) and ranges (random search) of
@@ -370,6 +371,8 @@ export interface SweepTrial {
   bestValLoss: number | null;
   /** Why early stopping ended it, or null. */
   stoppedEarly: string | null;
+  /** Sent to a Redis queue no worker is connected to (Run.waiting). */
+  waiting?: RunWait;
 }
 
 /** The Runs view's filter text that lists a sweep's runs (the filter language lives with the runs list). */

@@ -185,6 +185,21 @@ export interface Run {
   evaluating?: { iwaeSamples: number; images: number | 'all' };
   /** The sweep this run is a trial of (sweeps.get). */
   sweepId?: number;
+  /** Sent to a Redis queue that no `vae-studio worker` is connected to (gone once one takes it): see waitingText. */
+  waiting?: RunWait;
+}
+
+/** A remote run nobody can train yet: the queue's Redis (scheme, host and port only) and since when no worker has been connected. */
+export interface RunWait {
+  redis: string;
+  since: string;
+}
+
+/** "waiting for a worker on redis://host:6379 (none connected for 42s)": one wording for the app and the CLI. */
+export function waitingText(wait: RunWait, nowMs: number = Date.now()): string {
+  const seconds = Math.max(0, Math.round((nowMs - Date.parse(wait.since)) / 1000));
+  const span = seconds < 120 ? `${seconds}s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`;
+  return `waiting for a worker on ${wait.redis} (none connected for ${span})`;
 }
 
 export interface MetricPoint {
@@ -240,10 +255,13 @@ export interface RunProgress {
  * `source`: 'flag' when the command line's --redis overrides the saved URL for this session.
  */
 export interface RemoteSettings {
+  /** With its password masked as `***`: sent back unchanged, that keeps the saved password. */
   redisUrl: string | null;
   /** PEM file of the CA for a rediss:// server with a private certificate. */
   redisCaFile: string | null;
   source: 'none' | 'saved' | 'flag';
+  /** settings.setRemote: saved, but the Redis did not answer (runs wait for it). */
+  notice?: string;
 }
 
 export interface AppInfo {

@@ -9,7 +9,7 @@ import { suggestDecoder } from '@shared/likelihood';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
-import type { Dataset, Project, Run } from '@shared/types';
+import { waitingText, type Dataset, type Project, type Run } from '@shared/types';
 import { cmdHealth } from './health';
 import { cmdSweep } from './sweep';
 import { cmdRunHealth } from './run-health';
@@ -17,7 +17,7 @@ import { runConfigFromFlags, runFlagOptions, trainUsage } from './run-flags';
 import { createCore, type Core } from '../core/core';
 import { toApiError } from '../core/errors';
 import { forkWorker } from '../core/jobs/spawn';
-import { redisOptions, type RedisSettings } from '../core/jobs/remote/redis-config';
+import { probeRedis, redisOptions, type RedisSettings } from '../core/jobs/remote/redis-config';
 import { startWorkerHost } from '../core/jobs/remote/worker-host';
 import { probeBackendsInWorker } from './doctor';
 import { formatDoctorReport } from './doctor-format';
@@ -261,11 +261,19 @@ async function cmdResume(core: Core, values: Values, positionals: string[], out:
 /** Prints a run's progress until its worker has gone, then its result; Ctrl+C stops it politely. */
 async function followRun(core: Core, runId: number, command: string, out: Output): Promise<void> {
   let lastStatus = '';
+  let lastWait = '';
   const unsubscribe = core.subscribe((m) => {
     if (m.event === 'run.progress' && m.payload.runId === runId) {
       out.event({ type: 'progress', ...m.payload }, undefined);
+    } else if (m.event === 'run.status' && m.payload.runId === runId && (m.payload.run.waiting?.since ?? '') !== lastWait && m.payload.status === lastStatus) {
+      // Said once when the queue has no worker, and once more when one takes the run.
+      const wait = m.payload.run.waiting;
+      lastWait = wait?.since ?? '';
+      if (wait) out.event({ type: 'status', runId, status: m.payload.status, waiting: wait }, `  ${waitingText(wait)}`);
+      else out.event({ type: 'status', runId, status: m.payload.status, waiting: null }, '  a worker took it');
     } else if (m.event === 'run.status' && m.payload.runId === runId && m.payload.status !== lastStatus) {
       lastStatus = m.payload.status;
+      lastWait = m.payload.run.waiting?.since ?? '';
       out.event({ type: 'status', runId, status: m.payload.status, backend: m.payload.run.backend }, `  status: ${m.payload.status}${m.payload.run.backend ? ` (backend ${m.payload.run.backend})` : ''}`);
     } else if (m.event === 'run.metrics' && m.payload.runId === runId) {
       const epochEnd = m.payload.points.filter((p) => p.name === 'val_loss');
@@ -294,6 +302,9 @@ async function followRun(core: Core, runId: number, command: string, out: Output
   }
 }
 
+/** A run's status, or what it waits for when it is on a queue no worker is connected to. */
+const runState = (run: Pick<Run, 'status' | 'waiting'>): string => (run.waiting ? waitingText(run.waiting) : run.status);
+
 async function cmdRuns(core: Core, values: Values, out: Output): Promise<void> {
   const projects = await core.call('projects.list', {});
   const project = values.project ? projects.find((p) => p.name === values.project) : undefined;
@@ -305,7 +316,7 @@ async function cmdRuns(core: Core, values: Values, out: Output): Promise<void> {
   }
   const runs = await core.call('runs.list', { projectId: project?.id });
   const lines = runs.map(
-    (r) => `#${r.id}\t${r.name}\t${r.datasetName}\t${r.config.architecture}/z${latentWidthOf(r.config)}\t${r.status}\tloss ${fmt(r.summary.loss)}\tval ${fmt(r.summary.val_loss)}\t${r.backend ?? '—'}`,
+    (r) => `#${r.id}\t${r.name}\t${r.datasetName}\t${r.config.architecture}/z${latentWidthOf(r.config)}\t${runState(r)}\tloss ${fmt(r.summary.loss)}\tval ${fmt(r.summary.val_loss)}\t${r.backend ?? '—'}`,
   );
   out.event({ type: 'result', command: 'runs', runs }, runs.length ? lines.join('\n') : 'No runs yet.');
 }
@@ -338,7 +349,7 @@ async function cmdRunsHistory(core: Core, values: Values, out: Output, projectId
   }
   const page = await core.call('runs.query', { projectId, filter, ...sort, limit: num(values, 'limit') ?? 50, offset: num(values, 'offset') ?? 0 });
   const lines = page.runs.map(
-    (r) => `#${r.id}\t${r.name}\t${r.datasetName}\t${r.config.architecture}/z${latentWidthOf(r.config)}\tβ ${r.config.beta}\t${r.status}\tloss ${fmt(r.summary.loss)}\tval ${fmt(r.summary.val_loss)}`,
+    (r) => `#${r.id}\t${r.name}\t${r.datasetName}\t${r.config.architecture}/z${latentWidthOf(r.config)}\tβ ${r.config.beta}\t${runState(r)}\tloss ${fmt(r.summary.loss)}\tval ${fmt(r.summary.val_loss)}`,
   );
   const shown = page.runs.length ? `${page.offset + 1}–${page.offset + page.runs.length} of ${page.total}` : `none of ${page.total}`;
   out.event({ type: 'result', command: 'runs', ...page }, [...lines, `(${shown} matching runs)`].join('\n'));
@@ -542,6 +553,16 @@ function cmdRestoreDb(home: string, values: Values, out: Output): void {
   }
 }
 
+/**
+ * A Redis that can never work (wrong password, an ACL user without the commands needed, a
+ * certificate the CA does not vouch for) is refused before anything starts, naming the URL
+ * without its password; one that does not answer is waited for, saying so.
+ */
+async function checkRedis(settings: RedisSettings, out: Output): Promise<void> {
+  const probe = await probeRedis(settings, 'redis', 'redis-ca');
+  if (!probe.reachable) out.event({ type: 'warning', message: probe.message }, probe.message);
+}
+
 function redisFlags(values: Values): RedisSettings {
   const settings: RedisSettings = { url: values.redis ?? '', ...(values['redis-ca'] !== undefined && { caFile: resolve(values['redis-ca']) }) };
   redisOptions(settings); // a bad URL or CA file is refused here, naming the flag
@@ -561,8 +582,10 @@ async function cmdWorker(home: string, values: Values, out: Output): Promise<num
   const concurrency = positive('concurrency', 1, 64);
   const threads = positive('threads', 1, LIMITS.threads.max);
   const lockMs = positive('lock-ms', 1000, 600_000);
+  const redis = redisFlags(values);
+  await checkRedis(redis, out);
   const host = await startWorkerHost({
-    redis: redisFlags(values),
+    redis,
     // Not the workspace's own folders: a worker may share a machine (and a home) with the app.
     home: join(home, 'remote-worker'),
     spawn: forkWorker,
@@ -624,6 +647,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!['import', 'train', 'resume', 'runs', 'serve', 'export', 'import-model', 'impute', 'evaluate', 'health', 'sweep'].includes(command)) {
       throw new ApiError('invalid_input', `Unknown command "${command}". Run vae-studio --help.`, { field: 'command' });
     }
+    if (redis) await checkRedis(redis, out);
     core = createCore({
       home,
       mode: command === 'serve' ? 'web' : 'cli',

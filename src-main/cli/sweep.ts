@@ -1,3 +1,4 @@
+import { waitingText } from '@shared/types';
 import { ApiError } from '@shared/errors';
 import { describeSettings, type Sweep, type SweepTrial } from '@shared/sweep';
 import type { Core } from '../core/core';
@@ -19,7 +20,7 @@ const ENDED = new Set(['finished', 'cancelled', 'failed']);
 const fmt = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : x.toFixed(2));
 
 function describeTrial(t: SweepTrial): string {
-  return `#${t.runId} ${t.name} (${describeSettings(t.settings)}${t.settings.seed === undefined ? `, seed ${t.seed}` : ''}): ${t.stoppedEarly ? 'stopped early' : t.status}, best validation loss ${fmt(t.bestValLoss)}` + (t.stoppedEarly ? `\n      ${t.stoppedEarly}` : '');
+  return `#${t.runId} ${t.name} (${describeSettings(t.settings)}${t.settings.seed === undefined ? `, seed ${t.seed}` : ''}): ${t.stoppedEarly ? 'stopped early' : t.waiting ? waitingText(t.waiting) : t.status}, best validation loss ${fmt(t.bestValLoss)}` + (t.stoppedEarly ? `\n      ${t.stoppedEarly}` : '');
 }
 
 function progressLine(s: Sweep): string {

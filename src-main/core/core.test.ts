@@ -308,8 +308,8 @@ describe('run details and images', () => {
     const paged = (await Promise.all([0, 1, 2, 3].map((offset) => core.call('runs.artifacts', { runId: run.id, offset, limit: 1, inline: false })))).flat();
     expect(paged.map((a) => a.id)).toEqual(all.map((a) => a.id));
     expect(paged.every((a) => a.dataUrl === undefined && a.url === `artifacts/${a.id}`)).toBe(true);
-    expect(core.artifactFile(all[0]!.id)!.bytes.toString()).toBe(Buffer.from(all[0]!.dataUrl!.split(',')[1]!, 'base64').toString());
-    expect(core.artifactFile(999_999)).toBeNull();
+    expect(core.artifact(String(all[0]!.id))).toMatchObject({ status: 200, bytes: Buffer.from(all[0]!.dataUrl!.split(',')[1]!, 'base64') });
+    expect(core.artifact('999999')).toMatchObject({ status: 404 });
     delete process.env.FAKE_WORKER_MODE;
   });
 });

@@ -7,11 +7,11 @@ import { assertRequestName, parseRequest } from '@shared/validate';
 import { datasetHandlers } from './api/datasets';
 import { healthHandlers } from './api/health';
 import { historyHandlers } from './api/history';
-import { getArtifact } from './store/artifacts';
 import { explainDamage } from './damage';
 import { exploreHandlers } from './api/explore';
 import { inpaintHandlers } from './api/inpaint';
 import { modelHandlers } from './api/models';
+import { readArtifact, type ArtifactAnswer } from './api/artifact-file';
 import { toApiError } from './errors';
 import type { Context } from './api/context';
 import { projectHandlers } from './api/projects';
@@ -68,7 +68,8 @@ export interface Core {
    * One stored image (a run's samples or reconstructions) by artifact id, for adapters that
    * serve artifacts by URL instead of inlining them; null when there is none.
    */
-  artifactFile(artifactId: number): { mime: string; hash: string; bytes: Buffer } | null;
+  /** The image an artifact address names (`ref`: the id text after the adapter's prefix, untrusted): api/artifact-file.ts. */
+  artifact(ref: string): ArtifactAnswer;
   /** The imported file behind image `index` of a dataset, for the desktop's "Show in folder"; throws ApiError. */
   importedImagePath(datasetId: number, index: number): string;
   close(): Promise<void>;
@@ -83,7 +84,7 @@ export function createCore(options: CoreOptions): Core {
   const remote = new RemoteSwitch();
   const saved = workspace.readOnly ? null : getRemoteSetting(workspace.db);
   if (!workspace.readOnly) remote.use(options.redis ?? (saved && { url: saved.redisUrl, ...(saved.redisCaFile !== null && { caFile: saved.redisCaFile }) }));
-  const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns, now, dispatcher: remote });
+  const runs = new RunManager({ workspace, events, spawn, workerEntry: options.workerEntry, maxConcurrent: options.maxConcurrentRuns, now, dispatcher: remote, mode: options.mode });
   const models = new ModelSessions({ spawn, workerEntry: options.workerEntry, stage: stageCheckpoint(workspace) });
   // The scheduler acts through the handlers' context, made just below.
   const sweeps = new SweepScheduler({ db: workspace.db, events, launcher: trialLauncher(() => ctx), now });
@@ -142,11 +143,7 @@ export function createCore(options: CoreOptions): Core {
       }
     },
     subscribe: (listener) => events.subscribe(listener),
-    artifactFile(artifactId) {
-      const row = getArtifact(workspace.db, artifactId);
-      if (!row || !workspace.blobs.has(row.blob_hash)) return null;
-      return { mime: row.mime, hash: row.blob_hash, bytes: workspace.blobs.read(row.blob_hash) };
-    },
+    artifact: (ref) => readArtifact(workspace, ref),
     importedImagePath: (datasetId, index) => importedImagePath(workspace.db, workspace.blobs, datasetId, index),
     async close() {
       for (const controller of ctx.imports.values()) controller.abort();

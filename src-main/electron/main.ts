@@ -1,4 +1,4 @@
-import { app, BrowserWindow, dialog, ipcMain, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, shell } from 'electron';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ARCHIVE_EXTENSION } from '@shared/model-card';
@@ -8,6 +8,7 @@ import { DATABASE_DAMAGED, restoreDatabase } from '../core/store/backup';
 import { acquireWorkspaceLock } from '../core/workspace/lock';
 import { defaultHome } from '../core/workspace/home';
 import { appPaths, appVersion } from '../paths';
+import { handleArtifacts, registerArtifactScheme } from './artifact-protocol';
 import { revealImage } from './reveal';
 import { spawnUtilityWorker } from './utility-worker';
 import { createMainWindow, hardenSession } from './window';
@@ -80,6 +81,7 @@ function coreOptions(): Parameters<typeof createCore>[0] {
 }
 
 function startWith(running: Core): void {
+  handleArtifacts(protocol, running);
   ipcMain.handle('vae-studio:invoke', (_event, name: unknown, input: unknown) =>
     typeof name === 'string'
       ? running.handle(name, input)
@@ -113,6 +115,7 @@ function startWith(running: Core): void {
 }
 
 app.enableSandbox();
+registerArtifactScheme(protocol);
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {

@@ -6,6 +6,8 @@ import type { AnyEventMessage, StudioBridge } from '@shared/api';
  * Request names are checked again in main; this side only moves data.
  */
 const bridge: StudioBridge = {
+  // Run images load from vae-studio-artifact:// URLs the core hands out (electron/artifact-protocol.ts).
+  artifactUrls: true,
   invoke: (name, input) => ipcRenderer.invoke('vae-studio:invoke', name, input),
   onEvent: (listener) => {
     const handler = (_event: IpcRendererEvent, message: AnyEventMessage): void => listener(message);

@@ -1,9 +1,10 @@
 import { BrowserWindow, session, shell } from 'electron';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { ARTIFACT_SCHEME } from '../core/api/artifact-file';
 
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+  `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: ${ARTIFACT_SCHEME}:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
 
 export const WEB_PREFERENCES = {
   contextIsolation: true,

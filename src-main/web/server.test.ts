@@ -355,8 +355,9 @@ describe('artifacts by URL', () => {
     expect((await fetch(`${base}/artifacts/7`, { headers: { ...auth, 'if-none-match': `"${hash}"` } })).status).toBe(304);
     expect((await fetch(`${base}/artifacts/7`)).status).toBe(401);
     expect((await fetch(`${base}/artifacts/8`, { headers: auth })).status).toBe(404);
-    // Only digits name an artifact: anything else is a static path, and none is there.
-    expect((await fetch(`${base}/artifacts/7%2F..%2F..%2Fsecret.txt`, { headers: auth })).status).toBe(404);
+    // Only digits name an artifact (the core's rule, shared with the desktop's artifact scheme): anything else is refused unread.
+    expect((await fetch(`${base}/artifacts/7%2F..%2F..%2Fsecret.txt`, { headers: auth })).status).toBe(400);
+    expect((await fetch(`${base}/artifacts/..%2Fstudio.db`, { headers: auth })).status).toBe(400);
     expect((await fetch(`${base}/artifacts/7`, { method: 'POST', headers: auth })).status).toBe(405);
   });
 });

@@ -19,8 +19,8 @@ export interface WebServer {
 const MAX_BODY = 1024 * 1024;
 /** The folder browser's route (web mode only; not part of the API map the other adapters share). */
 export const FOLDERS_ROUTE = '/web/folders';
-/** A run's image by artifact id (`/artifacts/<id>`), for the token holder: the Runs views load images by URL, not inlined. */
-export const ARTIFACT_ROUTE = /^\/artifacts\/([1-9]\d{0,15})$/;
+/** A run's image by artifact id (`/artifacts/<id>`), for the token holder: the Runs views load images by URL, not inlined. The id is the core's to judge (api/artifact-file.ts). */
+export const ARTIFACT_ROUTE = /^\/artifacts\/([^/]*)$/;
 /**
  * The adapter's limits. A request (headers and body, at most 1 MiB) must arrive within
  * `requestTimeoutMs`, its headers within `headersTimeoutMs`: an authenticated client
@@ -187,11 +187,11 @@ export async function startWebServer(core: Core, options: { port?: number; rende
     const artifact = ARTIFACT_ROUTE.exec(url.pathname);
     if (artifact) {
       if (req.method !== 'GET') return refuse(res, 405, 'Use GET for an artifact.');
-      const file = core.artifactFile(Number(artifact[1]));
-      if (!file) return sendJson(res, 404, { ok: false, error: { code: 'not_found', message: `Artifact ${artifact[1]} does not exist.` } });
+      const file = core.artifact(artifact[1]!);
+      if (file.status !== 200) return sendJson(res, file.status, { ok: false, error: { code: file.status === 404 ? 'not_found' : file.status === 500 ? 'io_error' : 'invalid_input', message: file.message } });
       // Content-addressed: the blob's hash is its ETag; a repeat asks and gets 304.
       const etag = `"${file.hash}"`;
-      const headers = { ...SECURITY_HEADERS, 'cache-control': 'private, no-cache', etag, 'content-type': file.mime === 'image/png' ? 'image/png' : 'application/octet-stream' };
+      const headers = { ...SECURITY_HEADERS, 'cache-control': 'private, no-cache', etag, 'content-type': file.mime };
       if (req.headers['if-none-match'] === etag) {
         res.writeHead(304, headers);
         res.end();

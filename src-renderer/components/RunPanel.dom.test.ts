@@ -94,6 +94,19 @@ describe('RunPanel and its loss chart, live', () => {
     expect(fakeBridge.inputs('runs.cancel')).toEqual([]);
   });
 
+  it('a remote run no worker is connected to says where it waits and for how long; the notice goes when a worker takes it', async () => {
+    const since = new Date(Date.now() - 12_000).toISOString();
+    const waiting = { ...running, epochsDone: 0, lastStep: 0, waiting: { redis: 'redis://queue.example:6379', since } };
+    const view = await open(waiting);
+    await waitFor(() => expect(view.get('run-waiting').textContent).toMatch(/waiting for a worker on redis:\/\/queue\.example:6379 \(none connected for 1[2-4]s\)/));
+    expect(view.get('run-status').dataset['waiting']).toBe('true');
+    expect(view.get('run-status').textContent!.trim()).toBe('waiting for a worker');
+    expect(view.get('run-status').title).toMatch(/^waiting for a worker on redis:\/\/queue\.example:6379/);
+    fakeBridge.emit('run.status', { runId: 3, status: 'running', run: running });
+    await waitFor(() => expect(view.query('run-waiting')).toBeNull());
+    expect(view.get('run-status').textContent!.trim()).toBe('running');
+  });
+
   it('Stop sends runs.cancel; the cancelled status that overtakes the answer is what stays on screen, and Resume is offered', async () => {
     const view = await open(running);
     const cancel = fakeBridge.hold('runs.cancel');

@@ -4,7 +4,7 @@ import { convMisfit } from '@shared/conv';
 import { familyOf, labelsBlocker } from '@shared/families';
 import { ApiError } from '@shared/errors';
 import { resumableStatuses, type Dataset, type Run } from '@shared/types';
-import { toArtifact } from './artifact-data-url';
+import { toArtifact } from './artifact-file';
 import { artifactEpochs, blobHashesOfRun, blobStillReferenced, listArtifacts } from '../store/artifacts';
 import { getCheckpoint, listCheckpoints, toCheckpointInfo } from '../store/checkpoints';
 import { deleteDatasetRow, getDataset, runIdsUsingDataset } from '../store/datasets';
@@ -195,7 +195,7 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
     },
     'runs.artifacts': async ({ runId, inline, offset, limit, ...filter }) => {
       requireRun(ctx, runId);
-      return listArtifacts(db, runId, filter, { offset, limit }).map((row) => toArtifact(row, inline ? blobs.read(row.blob_hash) : null));
+      return listArtifacts(db, runId, filter, { offset, limit }).map((row) => toArtifact(row, inline ? blobs.read(row.blob_hash) : null, ctx.info.mode));
     },
     'runs.artifactEpochs': async ({ runId, afterEpoch }) => {
       requireRun(ctx, runId);

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
 import { UI_EVENT_INTERVAL_MS } from '@shared/api';
 import { ApiError, type ApiErrorShape } from '@shared/errors';
-import type { MetricPoint, Run, RunProgress, RunStatus } from '@shared/types';
+import type { AppInfo, MetricPoint, Run, RunProgress, RunStatus } from '@shared/types';
 import type { CheckpointRef, CheckpointWritten, FromWorkerMessage, StartTraining } from '@shared/worker-protocol';
 import type { EventBus } from '../events';
 import { blobStillReferenced, insertArtifact } from '../store/artifacts';
@@ -19,9 +19,10 @@ import {
   runsWithStatus,
   setRunBackend,
   setRunPaused,
+  setRunWaiting,
 } from '../store/runs';
 import type { Workspace } from '../workspace/workspace';
-import { toArtifact } from '../api/artifact-data-url';
+import { toArtifact } from '../api/artifact-file';
 import { explainWorkerDamage } from '../damage';
 import { isDiskFull, toApiError } from '../errors';
 import { startEvaluation, type EvaluationHandle } from './evaluation';
@@ -60,6 +61,8 @@ export interface RunManagerOptions {
   dbFlushMs?: number;
   /** Where runs train when not in a local child (remote/remote-dispatcher.ts: a queue on Redis). */
   dispatcher?: RunDispatcher;
+  /** The adapter's kind, for the artifact URLs in events (api/artifact-file.ts). */
+  mode?: AppInfo['mode'];
 }
 
 /**
@@ -437,6 +440,15 @@ export class RunManager {
     this.emitStatus(runId);
 
     worker.onMessage((msg) => this.guard(job, () => this.onWorkerMessage(job, runDir, msg)));
+    // A notice, not a result: one the workspace cannot take is left out rather than failing the run.
+    worker.onWaiting?.((wait) => {
+      try {
+        setRunWaiting(db, runId, wait);
+      } catch (error) {
+        console.error(`run ${runId}: could not note that it waits for a worker:`, error);
+      }
+      this.emitStatus(runId);
+    });
     void worker.ended.then(async (end) => {
       job.dbBatch.flush();
       job.uiBatch.flush();
@@ -477,7 +489,7 @@ export class RunManager {
         const bytes = Buffer.from(msg.png, 'base64');
         const hash = blobs.put(bytes);
         const row = insertArtifact(db, { runId, kind: msg.kind, epoch: msg.epoch, blobHash: hash, mime: 'image/png' }, this.now());
-        this.options.events.emit('run.artifact', { runId, artifact: toArtifact(row, bytes) });
+        this.options.events.emit('run.artifact', { runId, artifact: toArtifact(row, bytes, this.options.mode) });
         break;
       }
       case 'checkpoint':

@@ -1,5 +1,6 @@
 import { ApiError, type ApiErrorShape } from '@shared/errors';
 import type { InferRequest } from '@shared/inference';
+import type { RunWait } from '@shared/types';
 import {
   HEARTBEAT_TIMEOUT_MS,
   STOP_GRACE_MS,
@@ -200,6 +201,8 @@ export interface WorkerConnection extends Connection<ToWorkerMessage, FromWorker
   readonly pendingRequests: number;
   /** One question to an open model (`open`); settles with its answer, or rejects when the worker ends first. */
   request(request: InferRequest, options?: RequestOptions): Promise<unknown>;
+  /** A run on a queue (remote-dispatcher.ts): told when it starts and stops waiting for a worker to connect. */
+  onWaiting?(listener: (wait: RunWait | null) => void): void;
 }
 
 export interface WorkerConnectionOptions {

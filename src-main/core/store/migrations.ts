@@ -257,6 +257,11 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 13,
+    description: 'a run sent to a Redis queue that no worker is connected to: which Redis (no password) and since when (cleared once a worker takes it)',
+    sql: `ALTER TABLE runs ADD COLUMN waiting_json TEXT;`,
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

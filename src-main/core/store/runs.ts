@@ -2,7 +2,7 @@ import { runConfigSchema } from '@shared/config';
 import type { GpuAdapterInfo } from '@shared/backend-report';
 import type { ApiErrorShape } from '@shared/errors';
 import type { ImportedModel } from '@shared/model-card';
-import type { Run, RunStatus } from '@shared/types';
+import type { Run, RunStatus, RunWait } from '@shared/types';
 import type { Db } from './db';
 
 export interface RunRow {
@@ -27,6 +27,8 @@ export interface RunRow {
   tags_json: string;
   imported_json: string | null;
   sweep_id: number | null;
+  /** Since migration 13. */
+  waiting_json?: string | null;
 }
 
 export const RUN_SELECT = `SELECT r.*, d.name AS dataset_name FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
@@ -75,7 +77,13 @@ export const runFromRow = (row: RunRow): Run => ({
   tags: JSON.parse(row.tags_json) as string[],
   ...(row.imported_json ? { imported: JSON.parse(row.imported_json) as ImportedModel } : {}),
   ...(row.sweep_id !== null && row.sweep_id !== undefined ? { sweepId: row.sweep_id } : {}),
+  ...(row.waiting_json ? { waiting: JSON.parse(row.waiting_json) as RunWait } : {}),
 });
+
+/** A remote run no worker is connected to (null: a worker took it, or it ended). */
+export function setRunWaiting(db: Db, id: number, wait: RunWait | null): void {
+  db.prepare('UPDATE runs SET waiting_json = ? WHERE id = ?').run(wait === null ? null : JSON.stringify(wait), id);
+}
 
 export function updateRunDetails(db: Db, id: number, changes: { name?: string; notes?: string; tags?: string[] }): void {
   db.prepare(
@@ -128,6 +136,17 @@ export function trialRowsOfSweep(db: Db, sweepId: number): TrialRow[] {
   return rows.map((r) => ({ id: r.id, name: r.name, status: r.status, epochsDone: r.epochs_done, config: JSON.parse(r.config_json) as Record<string, unknown> }));
 }
 
+/** A sweep's trials that wait for a worker to connect (remote runs), by run id; none in a workspace from before migration 13. */
+export function waitingTrialsOfSweep(db: Db, sweepId: number): Map<number, RunWait> {
+  let rows: { id: number; waiting_json: string }[];
+  try {
+    rows = db.prepare('SELECT id, waiting_json FROM runs WHERE sweep_id = ? AND waiting_json IS NOT NULL').all(sweepId) as typeof rows;
+  } catch {
+    return new Map(); // a workspace opened read-only that predates the column
+  }
+  return new Map(rows.map((row) => [row.id, JSON.parse(row.waiting_json) as RunWait]));
+}
+
 /** How many of a sweep's trials are queued, running or paused (the scheduler's count, on every trial's change). */
 export function activeTrialCount(db: Db, sweepId: number): number {
   return db.prepare(`SELECT COUNT(*) FROM runs WHERE sweep_id = ? AND status IN ('queued', 'running', 'paused')`).pluck().get(sweepId) as number;
@@ -157,7 +176,7 @@ export function countRunsInProject(db: Db, projectId: number): number {
 }
 
 export function markRunStarted(db: Db, id: number, pid: number | null, now: string): void {
-  db.prepare(`UPDATE runs SET status = 'running', started_at = ?, worker_pid = ? WHERE id = ?`).run(now, pid, id);
+  db.prepare(`UPDATE runs SET status = 'running', started_at = ?, worker_pid = ?, waiting_json = NULL WHERE id = ?`).run(now, pid, id);
 }
 
 export function setRunBackend(db: Db, id: number, backend: string, notes: string[], adapter?: GpuAdapterInfo): void {
@@ -185,7 +204,7 @@ export function finishRun(
   summary: Record<string, number> = {},
 ): void {
   db.prepare(
-    `UPDATE runs SET status = ?, finished_at = ?, error_json = ?, worker_pid = NULL,
+    `UPDATE runs SET status = ?, finished_at = ?, error_json = ?, worker_pid = NULL, waiting_json = NULL,
        summary_json = json_patch(summary_json, ?) WHERE id = ?`,
   ).run(status, now, error ? JSON.stringify(error) : null, JSON.stringify(summary), id);
 }
@@ -214,7 +233,7 @@ export function requeueRun(db: Db, id: number, resume: { epoch: number; step: nu
     db.prepare('DELETE FROM artifacts WHERE run_id = ? AND epoch > ?').run(id, resume.epoch);
     db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(id, resume.step);
     db.prepare(
-      `UPDATE runs SET status = 'queued', finished_at = NULL, error_json = NULL, worker_pid = NULL,
+      `UPDATE runs SET status = 'queued', finished_at = NULL, error_json = NULL, worker_pid = NULL, waiting_json = NULL,
          epochs_done = ?, last_step = ? WHERE id = ?`,
     ).run(resume.epoch, resume.step, id);
     return dropped;

@@ -3,7 +3,7 @@ import type { ApiErrorShape } from '@shared/errors';
 import { sweepRequestSchema, type StoredPlanEntry, type Sweep, type SweepStatus, type SweepTrial } from '@shared/sweep';
 import { parseSweep } from '@shared/sweep';
 import type { Db } from './db';
-import { trialRowsOfSweep, type TrialRow } from './runs';
+import { trialRowsOfSweep, waitingTrialsOfSweep, type TrialRow } from './runs';
 
 interface SweepRow {
   id: number;
@@ -144,8 +144,10 @@ export function sweepView(db: Db, record: SweepRecord, runs: TrialRow[] = trialR
   const spec = parseSweep(record.request);
   const base = record.baseConfig;
   const curves = sweepValLosses(db, record.id);
+  const waits = waitingTrialsOfSweep(db, record.id);
   const trials: SweepTrial[] = runs.map((run) => {
     const curve = curves.get(run.id);
+    const waiting = waits.get(run.id);
     const settings = Object.fromEntries(spec.dimensions.map((d) => [d.setting, run.config[d.setting] as number | string]));
     return {
       runId: run.id,
@@ -157,6 +159,7 @@ export function sweepView(db: Db, record: SweepRecord, runs: TrialRow[] = trialR
       epochs: Number(run.config['epochs'] ?? base.epochs),
       bestValLoss: curve ? Math.min(...curve.map(([, loss]) => loss)) : null,
       stoppedEarly: record.stopped[String(run.id)] ?? null,
+      ...(waiting && { waiting }),
     };
   });
   const counts = { active: 0, finished: 0, stopped: 0, ended: 0 };

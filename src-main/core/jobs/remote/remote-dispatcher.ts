@@ -10,8 +10,9 @@ import { exitReason, type ExitContext } from '../exit-reason';
 import type { RunDispatcher } from '../run-manager';
 import type { ConnectionEnd, WorkerConnection } from '../worker-connection';
 import { fetchBlob, MAX_CHECKPOINT_BYTES, putBlobFile, removeBlob, type BlobRef } from './blob-transfer';
-import { redactedUrl, redisOptions, RUN_QUEUE, type RedisSettings } from './redis-config';
-import { jobKeys, KEYS_TTL_MS, MAX_EVENT_BYTES, PROTOCOL, type RemoteEvent, type RemoteRunJob } from './wire';
+import type { RunWait } from '@shared/types';
+import { queueAddress, redactedUrl, redisOptions, RUN_QUEUE, type RedisSettings } from './redis-config';
+import { jobKeys, KEYS_TTL_MS, MAX_EVENT_BYTES, PROTOCOL, workerAliveKey, WORKERS_KEY, type RemoteEvent, type RemoteRunJob } from './wire';
 
 /** How often the app reads a remote run's events, and asks BullMQ how its job stands. */
 const READ_EVERY_MS = 100;
@@ -23,6 +24,10 @@ const KEEP_ENDED_S = 3600;
 
 /** Runs the app follows on the queue at once (they wait there for a worker, not here). */
 const MAX_REMOTE_RUNS = 1000;
+/** How long one count of the connected workers serves every run asking. */
+const WORKERS_CACHE_MS = 1000;
+/** Job states in which a run waits for a worker to take it. */
+const UNTAKEN = new Set(['waiting', 'wait', 'prioritized', 'delayed']);
 
 /**
  * The app's side of runs on other machines: each run started while a Redis URL is set
@@ -39,6 +44,9 @@ export class RemoteDispatcher implements RunDispatcher {
   /** Its own connection for events, flags and files (BullMQ's clients adapt some commands' arguments). */
   private readonly redis: Redis;
   private readonly runs = new Set<RemoteRun>();
+  private workersCount: { at: number; count: Promise<number> } | null = null;
+  /** Since when this app has seen no worker connected (null: one is, or not asked yet). */
+  private noWorkersSince: string | null = null;
 
   constructor(
     readonly settings: RedisSettings,
@@ -57,13 +65,38 @@ export class RemoteDispatcher implements RunDispatcher {
   }
 
   open(name: string, job: StartTraining): WorkerConnection {
-    const run = new RemoteRun(this.queue, this.redis, job, name, this.origin, () => this.runs.delete(run));
+    const run = new RemoteRun(this.queue, this.redis, job, name, this.origin, () => this.waitFor(), () => this.runs.delete(run));
     this.runs.add(run);
     return run.connection;
   }
 
   maxRuns(): number {
     return MAX_REMOTE_RUNS;
+  }
+
+  /**
+   * What a run not taken yet waits for: null when a worker is connected (it is busy with
+   * others, then), else this Redis and since when none has been.
+   */
+  async waitFor(): Promise<RunWait | null> {
+    if (!this.workersCount || Date.now() - this.workersCount.at > WORKERS_CACHE_MS) this.workersCount = { at: Date.now(), count: this.countWorkers() };
+    const count = await this.workersCount.count;
+    if (count > 0) {
+      this.noWorkersSince = null;
+      return null;
+    }
+    this.noWorkersSince ??= new Date().toISOString();
+    return { redis: queueAddress(this.settings.url), since: this.noWorkersSince };
+  }
+
+  /** Workers whose heartbeat key lives (wire.ts); names whose key expired are dropped from the set. */
+  private async countWorkers(): Promise<number> {
+    const names = await this.redis.smembers(WORKERS_KEY);
+    if (names.length === 0) return 0;
+    const beats = await this.redis.mget(names.map(workerAliveKey));
+    const gone = names.filter((_, i) => beats[i] === null);
+    if (gone.length > 0) await this.redis.srem(WORKERS_KEY, ...gone);
+    return names.length - gone.length;
   }
 
   /** Queued jobs waiting for a worker, for `doctor`-like reports and tests. */
@@ -98,6 +131,10 @@ class RemoteRun {
   private readonly fetched: BlobRef[] = [];
   /** Images already stored, by kind and epoch: an epoch trained again after a failover sends its images again. */
   private readonly artifacts = new Set<string>();
+  /** Waiting for a worker to connect (null: one took it, or one is connected and busy). */
+  private waiting: RunWait | null = null;
+  private readonly waitListeners: ((wait: RunWait | null) => void)[] = [];
+  private waitCheckFailed = false;
   readonly closed: Promise<void>;
   readonly connection: WorkerConnection;
 
@@ -107,6 +144,7 @@ class RemoteRun {
     private readonly job: StartTraining,
     private readonly name: string,
     origin: string,
+    private readonly waitFor: () => Promise<RunWait | null>,
     onClosed: () => void,
   ) {
     this.connection = this.makeConnection();
@@ -135,6 +173,7 @@ class RemoteRun {
         state = await this.queue.getJobState(this.jobId);
         lastState = Date.now();
       }
+      if (state !== null) await this.checkWaiting(state);
       let more = true;
       while (more && !this.finished) more = await this.readEvents();
       if (this.finished) break;
@@ -153,6 +192,25 @@ class RemoteRun {
     }
     await this.controls;
     await this.cleanUp();
+  }
+
+  /** Not taken yet with no worker connected: say so (a worker busy with other runs is not waited for in this sense). */
+  private async checkWaiting(state: string): Promise<void> {
+    if (!UNTAKEN.has(state)) return this.setWaiting(null);
+    try {
+      this.setWaiting(await this.waitFor());
+      this.waitCheckFailed = false;
+    } catch (error) {
+      // Not knowing costs the notice, not the run.
+      if (!this.waitCheckFailed) console.error(`${this.name}: could not count the workers connected to Redis: ${(error as Error).message}`);
+      this.waitCheckFailed = true;
+    }
+  }
+
+  private setWaiting(wait: RunWait | null): void {
+    if (this.finished || (wait === null && this.waiting === null) || (wait && this.waiting && wait.since === this.waiting.since && wait.redis === this.waiting.redis)) return;
+    this.waiting = wait;
+    for (const listener of this.waitListeners) listener(wait);
   }
 
   /** Reads one batch of events; true when there may be more. */
@@ -185,6 +243,7 @@ class RemoteRun {
   private async onEvent(event: RemoteEvent): Promise<void> {
     switch (event.type) {
       case 'attempt':
+        this.setWaiting(null);
         if (this.attempt > 1) console.error(`${this.name}: continued by worker ${event.worker} from epoch ${event.resumeFromEpoch} (attempt ${this.attempt})`);
         return;
       case 'end': {
@@ -283,6 +342,7 @@ class RemoteRun {
         return self.stopRequested;
       },
       onMessage: (listener) => void this.listeners.push(listener),
+      onWaiting: (listener) => void this.waitListeners.push(listener),
       ended: this.ended,
       send: (msg) => {
         if (msg.type === 'pause') this.control('pause', '1');

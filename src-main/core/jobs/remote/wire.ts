@@ -16,6 +16,11 @@ import { KEY_PREFIX } from './redis-config';
  *   the run end) and the worker polls, so a worker that takes the run over after a
  *   failover also finds it paused or stopped, and none trains an ended run again.
  * - `attempt`: a counter each attempt increments when it begins.
+ *
+ * And per worker: `workers`, a set of the worker names, and `worker:<name>`, a key each
+ * worker sets again every WORKER_BEAT_MS to expire after WORKER_ALIVE_MS, so the app can
+ * tell a queue nobody takes runs from (BullMQ's own getWorkers reads CLIENT LIST, which an
+ * ACL user without @admin may not run and some hosted Redis refuse).
  */
 export const PROTOCOL = 1;
 
@@ -51,3 +56,9 @@ export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 export const STREAM_MAX_ENTRIES = 100_000;
 /** Every key of a job expires this long after it was last written (the app deletes them sooner). */
 export const KEYS_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export const WORKERS_KEY = `${KEY_PREFIX}:workers`;
+export const workerAliveKey = (name: string): string => `${KEY_PREFIX}:worker:${name}`;
+/** A worker not heard of for this long counts as gone (kill -9, a machine that went away). */
+export const WORKER_ALIVE_MS = 10_000;
+export const WORKER_BEAT_MS = 3_000;

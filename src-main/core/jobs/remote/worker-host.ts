@@ -10,7 +10,7 @@ import type { SpawnWorker } from '../spawn';
 import { openWorkerConnection, type WorkerConnection } from '../worker-connection';
 import { fetchBlob, MAX_CHECKPOINT_BYTES, MAX_DATASET_BYTES, putBlobFile } from './blob-transfer';
 import { redactedUrl, redisOptions, RUN_QUEUE, type RedisSettings } from './redis-config';
-import { jobKeys, KEYS_TTL_MS, PROTOCOL, STREAM_MAX_ENTRIES, type RemoteEvent, type RemoteRunJob } from './wire';
+import { jobKeys, KEYS_TTL_MS, PROTOCOL, STREAM_MAX_ENTRIES, WORKER_ALIVE_MS, WORKER_BEAT_MS, workerAliveKey, WORKERS_KEY, type RemoteEvent, type RemoteRunJob } from './wire';
 
 export interface WorkerHostOptions {
   redis: RedisSettings;
@@ -61,6 +61,18 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
   /** Jobs this worker gave up (closing): it writes nothing more for them. */
   const lost = new Set<string>();
   let closingAll = false;
+  /** Datasets being fetched, by hash: runs of one sweep taken at once share one download (and its part file). */
+  const fetching = new Map<string, Promise<void>>();
+  const fetchDataset = (ref: RemoteRunJob['dataset'], path: string, what: string): Promise<void> => {
+    let pending = fetching.get(ref.sha256);
+    if (!pending) {
+      pending = (async () => {
+        if (!existsSync(path) || statSync(path).size !== ref.bytes) await fetchBlob(redis, ref, path, what, MAX_DATASET_BYTES);
+      })().finally(() => fetching.delete(ref.sha256));
+      fetching.set(ref.sha256, pending);
+    }
+    return pending;
+  };
 
   const processor = async (job: Job<RemoteRunJob>): Promise<void> => {
     const data = job.data;
@@ -105,9 +117,7 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     let resumePath: string | undefined;
     try {
       datasetPath = join(datasets, data.dataset.sha256);
-      if (!existsSync(datasetPath) || statSync(datasetPath).size !== data.dataset.bytes) {
-        await fetchBlob(redis, data.dataset, datasetPath, `The dataset of ${name}`, MAX_DATASET_BYTES);
-      }
+      await fetchDataset(data.dataset, datasetPath, `The dataset of ${name}`);
       if (data.resumeFrom) {
         resumePath = join(runDir, 'resume.vaeckpt');
         await fetchBlob(redis, data.resumeFrom, resumePath, `The checkpoint of ${name} (epoch ${data.resumeFrom.epoch})`, MAX_CHECKPOINT_BYTES);
@@ -206,6 +216,11 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     options.log({ type: 'lock-lost', jobs: jobIds }, `could not renew the lock of ${jobIds.join(', ')} (Redis unreachable?); training on`);
   });
   await worker.waitUntilReady();
+  // The app tells "no worker connected" from these keys (wire.ts); a killed worker's lapses by itself.
+  const beat = (): Promise<unknown> =>
+    redis.multi().sadd(WORKERS_KEY, me).set(workerAliveKey(me), String(options.concurrency ?? 1), 'PX', WORKER_ALIVE_MS).exec();
+  await beat();
+  const beating = setInterval(() => void beat().catch(() => undefined), WORKER_BEAT_MS);
   options.log({ type: 'ready', redis: redactedUrl(options.redis.url), concurrency: options.concurrency ?? 1, home: options.home }, `worker ${me} takes runs from ${redactedUrl(options.redis.url)} (${options.concurrency ?? 1} at a time)`);
 
   let resolveClosed!: () => void;
@@ -216,6 +231,10 @@ export async function startWorkerHost(options: WorkerHostOptions): Promise<Worke
     close() {
       closing ??= (async () => {
         closingAll = true;
+        clearInterval(beating);
+        // Gone from the list at once; with Redis unreachable its key lapses by itself instead.
+        const unlisted = redis.multi().srem(WORKERS_KEY, me).del(workerAliveKey(me)).exec().catch(() => undefined);
+        await Promise.race([unlisted, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
         for (const [id, child] of children) {
           lost.add(id);
           child.kill();
