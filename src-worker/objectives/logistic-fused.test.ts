@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../engine/tf';
 import { createRng } from '../engine/random';
 import { useBackend } from '../testing/setup';
-import { discretizedLogisticLogProbs, logisticMixturePixelLogLikelihood, LOG_SCALE_MIN } from './logistic';
+import { discretizedLogisticLogProbs, logisticMixtureDecoder, logisticMixturePixelLogLikelihood, LOG_SCALE_MIN } from './logistic';
 import { fusedLogisticAvailable } from './logistic-fused';
 
 /** The tensor-op form of one component (what GPU backends run): slices of [logit, raw location, log scale]. */
@@ -23,7 +23,8 @@ function maxRelative(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('fused one-component logistic likelihood', () => {
   beforeAll(() => useBackend('cpu'));
 
-  it('gives the tensor ops’ values and gradients on every bin, floored scales, tails and extreme locations', () => {
+  it.each(['cpu', 'wasm'] as const)('gives the tensor ops’ values and gradients on every bin, floored scales, tails and extreme locations (%s)', async (backend) => {
+    await useBackend(backend);
     expect(fusedLogisticAvailable()).toBe(true);
     const rng = createRng(24);
     const n = 6;
@@ -56,7 +57,17 @@ describe('fused one-component logistic likelihood', () => {
       expect(g[i]).toBe(0);
       if (raw[i + 2]! < LOG_SCALE_MIN) expect(g[i + 2]).toBe(0);
     }
-    tf.dispose([x, output, weights, fused.value, reference.value, ...Object.values(fused.grads), ...Object.values(reference.grads)]);
+    // The ELBO's per-image form (its sum over sub-pixels taken in the same pass), with weights per image.
+    const decoder = logisticMixtureDecoder(pixels);
+    const imageWeights = tf.tensor1d(Float32Array.from({ length: n }, (_, i) => i - 2.5));
+    const perImage = tf.variableGrads(() => tf.sum(tf.mul(decoder.logLikelihood(x, output), imageWeights)) as tf.Scalar, [output]);
+    const perImageReference = tf.variableGrads(() => tf.sum(tf.mul(tf.sum(tensorOps(x, output), 1), imageWeights)) as tf.Scalar, [output]);
+    expect(decoder.logLikelihood(x, output).shape).toEqual([n]);
+    expect(maxRelative(decoder.logLikelihood(x, output).dataSync(), tf.sum(tensorOps(x, output), 1).dataSync())).toBeLessThan(1e-5);
+    expect(maxRelative(perImage.grads[output.name]!.dataSync(), perImageReference.grads[output.name]!.dataSync())).toBeLessThan(1e-4);
+    tf.dispose([x, output, weights, imageWeights, fused.value, reference.value, perImage.value, perImageReference.value]);
+    tf.dispose([...Object.values(fused.grads), ...Object.values(reference.grads), ...Object.values(perImage.grads), ...Object.values(perImageReference.grads)]);
+    await useBackend('cpu');
   });
 
   it('leaves mixtures (K > 1) to the tensor ops and frees everything it makes', () => {

@@ -105,6 +105,19 @@ function valuesOf(t: tf.Tensor): Float32Array {
  * backend synchronously: only where fusedLogisticAvailable().
  */
 export function fusedLogisticPixelLogLikelihood(x: tf.Tensor2D, output: tf.Tensor2D, halfBin: number, logScaleMin: number): tf.Tensor2D {
+  return fused(x, output, halfBin, logScaleMin, false) as tf.Tensor2D;
+}
+
+/**
+ * log p(x|z) per image, [N]: the sub-pixels' sum taken in the same pass (in float64),
+ * so training's ELBO neither sums N·D values in a kernel nor spreads its gradient
+ * back over them with a tensor of ones.
+ */
+export function fusedLogisticLogLikelihood(x: tf.Tensor2D, output: tf.Tensor2D, halfBin: number, logScaleMin: number): tf.Tensor1D {
+  return fused(x, output, halfBin, logScaleMin, true) as tf.Tensor1D;
+}
+
+function fused(x: tf.Tensor2D, output: tf.Tensor2D, halfBin: number, logScaleMin: number, perImage: boolean): tf.Tensor {
   const [n, pixels] = x.shape;
   if (output.shape[0] !== n || output.shape[1] !== 3 * pixels) {
     throw new Error(`a one-component logistic output [${output.shape.join(', ')}] does not fit ${n} images of ${pixels} sub-pixels`);
@@ -112,22 +125,36 @@ export function fusedLogisticPixelLogLikelihood(x: tf.Tensor2D, output: tf.Tenso
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xs = args[0] as tf.Tensor2D;
     const out = args[1] as tf.Tensor2D;
-    const fused = logisticPass(valuesOf(xs), valuesOf(out), halfBin, logScaleMin);
+    const pass = logisticPass(valuesOf(xs), valuesOf(out), halfBin, logScaleMin);
+    let value: tf.Tensor;
+    if (perImage) {
+      const sums = new Float32Array(n);
+      for (let r = 0; r < n; r++) {
+        let sum = 0;
+        for (let i = r * pixels; i < (r + 1) * pixels; i++) sum += pass.value[i]!;
+        sums[r] = sum;
+      }
+      value = tf.tensor1d(sums);
+    } else {
+      value = tf.tensor2d(pass.value, [n, pixels]);
+    }
     return {
-      value: tf.tensor2d(fused.value, [n, pixels]),
+      value,
       gradFunc: (dy: tf.Tensor) => {
         const g = valuesOf(dy);
         const gx = new Float32Array(n * pixels);
         const gOut = new Float32Array(n * pixels * 3);
-        for (let i = 0; i < gx.length; i++) {
-          const gi = g[i]!;
-          gx[i] = gi * fused.dx[i]!;
-          gOut[3 * i + 1] = gi * fused.dLocation[i]!;
-          gOut[3 * i + 2] = gi * fused.dLogScale[i]!;
+        for (let r = 0; r < n; r++) {
+          for (let i = r * pixels; i < (r + 1) * pixels; i++) {
+            const gi = perImage ? g[r]! : g[i]!;
+            gx[i] = gi * pass.dx[i]!;
+            gOut[3 * i + 1] = gi * pass.dLocation[i]!;
+            gOut[3 * i + 2] = gi * pass.dLogScale[i]!;
+          }
         }
         return [tf.tensor2d(gx, [n, pixels]), tf.tensor2d(gOut, [n, 3 * pixels])];
       },
     };
-  }) as (x: tf.Tensor2D, output: tf.Tensor2D) => tf.Tensor2D;
+  }) as (x: tf.Tensor2D, output: tf.Tensor2D) => tf.Tensor;
   return run(x, output);
 }

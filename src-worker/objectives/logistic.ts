@@ -1,7 +1,7 @@
 import { LOGISTIC_PARAMS } from '@shared/likelihood';
 import { tf } from '../engine/tf';
 import type { DecoderLikelihood } from './elbo';
-import { fusedLogisticAvailable, fusedLogisticPixelLogLikelihood } from './logistic-fused';
+import { fusedLogisticAvailable, fusedLogisticLogLikelihood, fusedLogisticPixelLogLikelihood } from './logistic-fused';
 
 /**
  * Discretized logistic mixture decoder (Salimans et al. 2017, PixelCNN++), one mixture
@@ -159,7 +159,13 @@ export function logisticMixtureSample(output: tf.Tensor2D, uniform: tf.Tensor2D)
 export function logisticMixtureDecoder(pixels: number): DecoderLikelihood {
   return {
     kind: 'logistic',
-    logLikelihood: (x, output) => tf.tidy(() => tf.sum(logisticMixturePixelLogLikelihood(x, output), 1)),
+    logLikelihood: (x, output) =>
+      tf.tidy(() =>
+        // One component on wasm or cpu: the sum over sub-pixels in the same pass (logistic-fused.ts).
+        output.shape[1] === LOGISTIC_PARAMS * pixels && fusedLogisticAvailable()
+          ? fusedLogisticLogLikelihood(x, output, HALF_BIN, LOG_SCALE_MIN)
+          : tf.sum(logisticMixturePixelLogLikelihood(x, output), 1),
+      ),
     mean: (output) => logisticMixtureMean(output, pixels),
     pixelLogLikelihood: logisticMixturePixelLogLikelihood,
     noise: 'uniform',
