@@ -11,6 +11,8 @@ export interface KernelBackendLike {
   readSync(dataId: object): tf.backend_util.BackendValues;
   /** Stores `values` as new data of this backend (refcount 1) and returns its id. */
   write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): object;
+  /** One more reference to existing data (a kernel output that shares its input's data). */
+  incRef?(dataId: object): void;
 }
 
 /**
