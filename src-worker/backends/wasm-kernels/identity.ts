@@ -22,3 +22,23 @@ export function sharedIdentityConfig(original: tf.KernelConfig): tf.KernelConfig
     },
   };
 }
+
+/**
+ * Cast to the dtype a tensor already has is an Identity too (tfjs' gradients of Relu,
+ * Multiply and RealDiv cast float32 operands to float32: ~35 copies of up to a million
+ * floats per 64×64×3 step on wasm); a real conversion keeps the original kernel.
+ */
+export function sharedCastConfig(original: tf.KernelConfig): tf.KernelConfig {
+  return {
+    kernelName: tf.Cast,
+    backendName: original.backendName,
+    kernelFunc: (args) => {
+      const x = args.inputs['x'];
+      const backend = asBackend(args.backend);
+      const { dtype } = args.attrs as unknown as tf.CastAttrs;
+      if (x === undefined || x.dtype !== dtype || x.dtype === 'string' || backend.incRef === undefined) return original.kernelFunc(args);
+      backend.incRef(x.dataId);
+      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+    },
+  };
+}

@@ -134,7 +134,7 @@ describe('wasm Conv2DBackpropInput (phase-decomposed) matches cpu', () => {
   });
 });
 
-describe('wasm Identity (shares data)', () => {
+describe('wasm Identity and same-dtype Cast (share data)', () => {
   it('a clone shares its source’s data, outlives it, and the tape’s clones leave gradients and memory as on cpu', async () => {
     await useBackend('wasm');
     const before = tf.memory().numTensors;
@@ -151,6 +151,12 @@ describe('wasm Identity (shares data)', () => {
     expect(Array.from(copy.dataSync())).toEqual([1, -2, 3, 4]);
     copy.dispose();
     expect(tf.memory().numTensors).toBe(before);
+    // A cast to the dtype it has shares too; a real conversion still converts.
+    const ints = tf.tensor1d([1.5, -2.5, 3]);
+    const same = tf.cast(ints, 'float32');
+    expect(same.dataId).toBe(ints.dataId);
+    expect(Array.from(tf.cast(ints, 'int32').dataSync())).toEqual([1, -2, 3]);
+    tf.dispose([ints, same]);
     // Strings still copy through the stock kernel.
     const words = tf.tensor(['a', 'b']);
     expect(tf.clone(words).dataSync()).toEqual(['a', 'b']);

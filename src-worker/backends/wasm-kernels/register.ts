@@ -2,15 +2,15 @@ import { tf } from '../../engine/tf';
 import { fastBatchMatMulConfig } from './batch-matmul';
 import { fastConv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
-import { sharedIdentityConfig } from './identity';
+import { sharedCastConfig, sharedIdentityConfig } from './identity';
 
 const ours = new WeakSet<tf.KernelConfig>();
 
 /**
  * Install the project's kernels on the wasm backend: the missing
  * Conv2DBackpropFilter (so conv VAEs can train at all), plus BatchMatMul and
- * Conv2DBackpropInput wrappers that keep the work on XNNPACK, and an Identity that
- * shares data instead of copying it. Idempotent. Must run after
+ * Conv2DBackpropInput wrappers that keep the work on XNNPACK, and an Identity (and a
+ * Cast to the same dtype) that shares data instead of copying it. Idempotent. Must run after
  * '@tensorflow/tfjs-backend-wasm' has registered its own kernels; it may run before
  * or after the backend is initialized (the wrapped kernel reuses the original setup).
  * Returns a short description of what it changed.
@@ -40,6 +40,14 @@ export function registerWasmKernels(backendName = 'wasm'): string[] {
     tf.unregisterKernel(tf.Identity, backendName);
     tf.registerKernel(wrapped);
     changes.push('Identity: shares its input data instead of copying it');
+  }
+  const cast = tf.getKernel(tf.Cast, backendName);
+  if (cast !== undefined && !ours.has(cast)) {
+    const wrapped = sharedCastConfig(cast);
+    ours.add(wrapped);
+    tf.unregisterKernel(tf.Cast, backendName);
+    tf.registerKernel(wrapped);
+    changes.push('Cast to the same dtype: shares its input data');
   }
   if (tf.getKernel(tf.Conv2DBackpropFilter, backendName) === undefined) {
     const config = conv2dBackpropFilterConfig(backendName);
