@@ -1,6 +1,7 @@
 import { LOGISTIC_PARAMS } from '@shared/likelihood';
 import { tf } from '../engine/tf';
 import type { DecoderLikelihood } from './elbo';
+import { fusedLogisticAvailable, fusedLogisticLogLikelihood, fusedLogisticPixelLogLikelihood } from './logistic-fused';
 
 /**
  * Discretized logistic mixture decoder (Salimans et al. 2017, PixelCNN++), one mixture
@@ -100,6 +101,8 @@ export function discretizedLogisticLogProbs(x: tf.Tensor2D, locations: tf.Tensor
 export function logisticMixturePixelLogLikelihood(x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const [n, pixels] = x.shape;
+    // One component on wasm or cpu: the same formula and gradient in one pass (logistic-fused.ts).
+    if (output.shape[1] === LOGISTIC_PARAMS * pixels && fusedLogisticAvailable()) return fusedLogisticPixelLogLikelihood(x, output, HALF_BIN, LOG_SCALE_MIN);
     const { logits, locations, logScales } = parts(output, pixels);
     const logProbs = discretizedLogisticLogProbs(tf.reshape(x, [n * pixels, 1]) as tf.Tensor2D, locations, logScales);
     // One component (the default): its weight is 1 and log Σ over one term is the term, exactly; the softmax and
@@ -156,7 +159,13 @@ export function logisticMixtureSample(output: tf.Tensor2D, uniform: tf.Tensor2D)
 export function logisticMixtureDecoder(pixels: number): DecoderLikelihood {
   return {
     kind: 'logistic',
-    logLikelihood: (x, output) => tf.tidy(() => tf.sum(logisticMixturePixelLogLikelihood(x, output), 1)),
+    logLikelihood: (x, output) =>
+      tf.tidy(() =>
+        // One component on wasm or cpu: the sum over sub-pixels in the same pass (logistic-fused.ts).
+        output.shape[1] === LOGISTIC_PARAMS * pixels && fusedLogisticAvailable()
+          ? fusedLogisticLogLikelihood(x, output, HALF_BIN, LOG_SCALE_MIN)
+          : tf.sum(logisticMixturePixelLogLikelihood(x, output), 1),
+      ),
     mean: (output) => logisticMixtureMean(output, pixels),
     pixelLogLikelihood: logisticMixturePixelLogLikelihood,
     noise: 'uniform',

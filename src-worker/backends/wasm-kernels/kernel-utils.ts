@@ -11,6 +11,24 @@ export interface KernelBackendLike {
   readSync(dataId: object): tf.backend_util.BackendValues;
   /** Stores `values` as new data of this backend (refcount 1) and returns its id. */
   write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): object;
+  /** One more reference to existing data (a kernel output that shares its input's data). */
+  incRef?(dataId: object): void;
+}
+
+/**
+ * A backend whose tensors live in one heap a kernel can read and write in place (wasm):
+ * `makeOutput` allocates a tensor of `shape`, `typedArrayFromHeap` is a view of a
+ * tensor's values (no copy). A view is only valid until the next allocation (the heap
+ * may grow and move), so allocate first, then take views.
+ */
+export interface HeapBackendLike extends KernelBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
+}
+
+export function isHeapBackend(backend: KernelBackendLike): backend is HeapBackendLike {
+  const b = backend as Partial<Record<keyof HeapBackendLike, unknown>>;
+  return typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function';
 }
 
 export type KernelAttrs = tf.NamedAttrMap;

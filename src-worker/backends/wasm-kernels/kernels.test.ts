@@ -133,3 +133,40 @@ describe('wasm Conv2DBackpropInput (phase-decomposed) matches cpu', () => {
     expectClose(await on('wasm', f), await on('cpu', f));
   });
 });
+
+describe('wasm Identity and same-dtype Cast (share data)', () => {
+  it('a clone shares its source’s data, outlives it, and the tape’s clones leave gradients and memory as on cpu', async () => {
+    await useBackend('wasm');
+    const before = tf.memory().numTensors;
+    const source = tf.tensor2d([
+      [1, -2],
+      [3, 4],
+    ]);
+    const buffersBefore = tf.memory().numDataBuffers;
+    const copy = tf.clone(source);
+    // Shared: no new buffer; the clone keeps the values after its source is freed.
+    expect(tf.memory().numDataBuffers).toBe(buffersBefore);
+    expect(copy.dataId).toBe(source.dataId);
+    source.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, -2, 3, 4]);
+    copy.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    // A cast to the dtype it has shares too; a real conversion still converts.
+    const ints = tf.tensor1d([1.5, -2.5, 3]);
+    const same = tf.cast(ints, 'float32');
+    expect(same.dataId).toBe(ints.dataId);
+    expect(Array.from(tf.cast(ints, 'int32').dataSync())).toEqual([1, -2, 3]);
+    tf.dispose([ints, same]);
+    // Strings still copy through the stock kernel.
+    const words = tf.tensor(['a', 'b']);
+    expect(tf.clone(words).dataSync()).toEqual(['a', 'b']);
+    tf.dispose(words);
+    // Products and quotients record clones of their inputs for the gradient: same gradient as cpu.
+    const f = (): tf.Tensor => {
+      const a = randomTensor([3, 4], 1);
+      const b = randomTensor([3, 4], 2);
+      return tf.grad((x: tf.Tensor) => tf.sum(tf.div(tf.mul(tf.mul(x, b), x), tf.add(tf.abs(b), 1))))(a);
+    };
+    expectClose(await on('wasm', f), await on('cpu', f));
+  });
+});
