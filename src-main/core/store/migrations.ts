@@ -102,6 +102,10 @@ function runFacetsV12(): string {
     ) STRICT;
     CREATE INDEX run_facets_by_project ON run_facets (project_id, run_id);
     CREATE INDEX run_facets_by_status ON run_facets (project_id, status);
+    -- A sweep's best trials and early stopping read validation losses only: by value (the
+    -- lowest, one seek) and by epoch (the lowest by a rung), never a whole curve.
+    CREATE INDEX metrics_val_loss_by_value ON metrics (run_id, value) WHERE name = 'val_loss';
+    CREATE INDEX metrics_val_loss_by_epoch ON metrics (run_id, epoch, value) WHERE name = 'val_loss';
     INSERT INTO run_facets (${columns}) SELECT ${values('')} FROM runs;
     CREATE TRIGGER run_facets_insert AFTER INSERT ON runs BEGIN
       INSERT INTO run_facets (${columns}) VALUES (${values('NEW.')});
@@ -326,7 +330,7 @@ export const migrations: readonly Migration[] = [
   {
     version: 12,
     description:
-      'runs history: run_facets gets typed columns for every setting and final metric it groups and sorts on (generated from the JSON as a row is stored), and lists a run whose stored config is not JSON with no config instead of failing',
+      'runs history: run_facets gets typed columns for every setting and final metric it groups and sorts on (generated from the JSON as a row is stored), and lists a run whose stored config is not JSON with no config instead of failing; validation losses indexed for sweeps',
     sql: runFacetsV12(),
   },
 ];

@@ -170,15 +170,23 @@ export interface TrialRow {
   config: Record<string, unknown>;
 }
 
-export function trialRowsOfSweep(db: Db, sweepId: number): TrialRow[] {
-  const rows = db.prepare('SELECT id, name, status, epochs_done, config_json FROM runs WHERE sweep_id = ? ORDER BY id').all(sweepId) as {
+/** A sweep's trials, oldest first (one page of them with `page`); a config that is not JSON reads as empty. */
+export function trialRowsOfSweep(db: Db, sweepId: number, page?: { offset: number; limit: number }): TrialRow[] {
+  const rows = db
+    .prepare(`SELECT id, name, status, epochs_done, config_json FROM runs WHERE sweep_id = ? ORDER BY id LIMIT ? OFFSET ?`)
+    .all(sweepId, page?.limit ?? -1, page?.offset ?? 0) as {
     id: number;
     name: string;
     status: RunStatus;
     epochs_done: number;
     config_json: string;
   }[];
-  return rows.map((r) => ({ id: r.id, name: r.name, status: r.status, epochsDone: r.epochs_done, config: JSON.parse(r.config_json) as Record<string, unknown> }));
+  return rows.map((r) => ({ id: r.id, name: r.name, status: r.status, epochsDone: r.epochs_done, config: storedJson<Record<string, unknown>>(r.config_json, {}) }));
+}
+
+/** The statuses of a sweep's trials, oldest first (what pause, resume and cancel act on), without their configs. */
+export function trialStatusesOfSweep(db: Db, sweepId: number): { id: number; status: RunStatus }[] {
+  return db.prepare('SELECT id, status FROM runs WHERE sweep_id = ? ORDER BY id').all(sweepId) as { id: number; status: RunStatus }[];
 }
 
 /** How many of a sweep's trials are queued, running or paused (the scheduler's count, on every trial's change). */
