@@ -31,6 +31,7 @@ const COLUMNS: Record<string, string> = {
   notes: 'r.notes',
   created: 'f.created_at',
   epochsDone: 'f.epochs_done',
+  importedFrom: "json_extract(r.imported_json, '$.source')",
 };
 
 /** The final metrics a grouping reports when none are asked for. */
