@@ -34,6 +34,8 @@ const historyFilter = { filter: z.string().max(MAX_FILTER_LENGTH).default('') };
 export const MAX_ARTIFACTS_PAGE = 1000;
 /** Runs per page of runs.query. */
 export const MAX_RUNS_PAGE = 500;
+/** Trials per page of sweeps.get. */
+export const MAX_SWEEP_TRIALS_PAGE = 500;
 const explore = <S extends z.ZodRawShape>(schema: z.ZodObject<S>) => z.object({ ...modelRef, ...schema.shape }).strict();
 
 /**
@@ -296,8 +298,17 @@ export const requestSchemas = {
     })
     .strict(),
   'sweeps.list': z.object({ projectId: id.optional() }).strict(),
-  /** A sweep with its trials (status, swept values, best validation loss, why stopped early). */
-  'sweeps.get': z.object({ sweepId: id }).strict(),
+  /**
+   * A sweep with one page of its trials, oldest first (status, swept values, best
+   * validation loss, why stopped early); its counts and best trial cover every trial.
+   */
+  'sweeps.get': z
+    .object({
+      sweepId: id,
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(MAX_SWEEP_TRIALS_PAGE).default(MAX_SWEEP_TRIALS_PAGE),
+    })
+    .strict(),
   /** Hold the whole sweep: running trials pause, queued ones leave the queue, nothing new starts. */
   'sweeps.pause': z.object({ sweepId: id }).strict(),
   /** Continue a paused sweep (or one interrupted by closing the app): its held trials go on from their checkpoints. */
@@ -429,7 +440,8 @@ export interface RequestOutputs {
   'runs.artifactEpochs': Record<string, number[]>;
   'sweeps.create': Sweep;
   'sweeps.list': Sweep[];
-  'sweeps.get': { sweep: Sweep; trials: SweepTrial[] };
+  /** `totalTrials`: how many trial runs the sweep has so far; `trials` starts at `offset`. */
+  'sweeps.get': { sweep: Sweep; trials: SweepTrial[]; offset: number; totalTrials: number };
   'sweeps.pause': Sweep;
   'sweeps.resume': Sweep;
   'sweeps.cancel': Sweep;

@@ -79,6 +79,7 @@ export const FILTER_KEYS: Readonly<Record<string, FilterKey>> = {
   created: { type: 'text', label: 'Created (ISO time, compares as text)', source: { column: 'created' } },
   epochsDone: { type: 'number', label: 'Epochs done', source: { column: 'epochsDone' } },
   sweep: { type: 'number', label: 'Sweep id (its trials)', source: { column: 'sweep_id' } },
+  importedFrom: { type: 'text', label: 'Imported model: the archive or folder it came from (importedFrom>"" lists them all)', source: { column: 'importedFrom' } },
   ...Object.fromEntries(FILTER_METRICS.map((metric) => [metric, { type: 'number', label: `Final ${metric}`, source: { metric } }])),
 };
 

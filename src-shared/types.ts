@@ -162,7 +162,14 @@ export interface Run {
   datasetId: number;
   datasetName: string;
   name: string;
+  /** The run's settings; the schema's defaults where they cannot be read (see configError). */
   config: RunConfig;
+  /**
+   * Set when the stored settings cannot be read (not JSON, or not a valid config): why.
+   * The run is still listed, with its metrics and images, but `config` is only the
+   * defaults then: nothing trains, resumes, evaluates or exports from it.
+   */
+  configError?: string;
   status: RunStatus;
   backend: string | null;
   /** Why faster backends were not used, in the order they were tried. */

@@ -1,5 +1,6 @@
 import { waitingText } from '@shared/types';
 import { ApiError } from '@shared/errors';
+import { MAX_SWEEP_TRIALS_PAGE } from '@shared/api';
 import { describeSettings, type Sweep, type SweepTrial } from '@shared/sweep';
 import type { Core } from '../core/core';
 
@@ -41,12 +42,24 @@ function summary(s: Sweep): string {
  * (the trials training now stop as interrupted; `sweep resume` continues them from their
  * checkpoints and queues the rest). Exit 0 when finished, 130 when paused by Ctrl+C, 1 otherwise.
  */
+/** A sweep and every one of its trials, a page at a time. */
+async function sweepWithTrials(core: Core, sweepId: number): Promise<{ sweep: Sweep; trials: SweepTrial[] }> {
+  const first = await core.call('sweeps.get', { sweepId, offset: 0, limit: MAX_SWEEP_TRIALS_PAGE });
+  const trials = [...first.trials];
+  while (trials.length < first.totalTrials) {
+    const next = await core.call('sweeps.get', { sweepId, offset: trials.length, limit: MAX_SWEEP_TRIALS_PAGE });
+    if (next.trials.length === 0) break;
+    trials.push(...next.trials);
+  }
+  return { sweep: first.sweep, trials };
+}
+
 async function followSweep(core: Core, sweepId: number, emit: Emit): Promise<number> {
   const said = new Map<number, string>();
   let paused = false;
   let wake: () => void = () => {};
   const report = async (): Promise<Sweep> => {
-    const { sweep, trials } = await core.call('sweeps.get', { sweepId });
+    const { sweep, trials } = await sweepWithTrials(core, sweepId);
     for (const trial of trials) {
       const state = trial.stoppedEarly ? 'stopped' : trial.status;
       if (said.get(trial.runId) === state || trial.status === 'queued') continue;
@@ -121,7 +134,7 @@ export async function cmdSweep(
       emit({ type: 'result', command: 'sweep status', sweeps }, sweeps.length ? sweeps.map((s) => `#${s.id}\t${s.name}\t${s.status}\t${progressLine(s)}`).join('\n') : 'No sweeps yet.');
       return 0;
     }
-    const { sweep, trials } = await core.call('sweeps.get', { sweepId: sweepIdArg(raw, 'status') });
+    const { sweep, trials } = await sweepWithTrials(core, sweepIdArg(raw, 'status'));
     emit({ type: 'result', command: 'sweep status', sweep, trials }, [summary(sweep), ...trials.map((t) => `  ${describeTrial(t)}`)].join('\n'));
     return 0;
   }

@@ -62,4 +62,20 @@ describe('Runs table', () => {
     const view = render(RunsTable, { history: await historyOf([original, imported]), now: Date.now() });
     expect(view.all('run-duration').map((cell) => cell.textContent)).toEqual(['2m 29s', '2m 29s']);
   });
+
+  it('shows a run whose stored settings cannot be read, marked with the reason, among the others', async () => {
+    const good = makeRun({ id: 1, name: 'good', config: { latent: 12 } });
+    const bad = makeRun({ id: 2, name: 'cut-short', configError: 'not JSON (Unterminated string in JSON at position 17)', epochsDone: 3, summary: { loss: 88.5 } });
+    const view = render(RunsTable, { history: await historyOf([bad, good]), now: Date.now() });
+    const rows = view.all('run-row');
+    expect(rows).toHaveLength(2);
+    expect(rows[0]!.textContent).toContain('cut-short');
+    expect(view.get('run-config-error').textContent).toBe('settings unreadable: not JSON (Unterminated string in JSON at position 17)');
+    // Its model and latent are not the defaults standing in; its figures are shown.
+    expect(rows[0]!.textContent).not.toContain('z16');
+    expect(rows[0]!.querySelector('[data-testid="run-final-loss"]')!.textContent).toContain('88.5');
+    expect(rows[0]!.querySelectorAll('td')).toHaveLength(rows[1]!.querySelectorAll('td').length);
+    expect(rows[1]!.textContent).toContain('z12');
+    expect(rows[1]!.querySelector('[data-testid="run-config-error"]')).toBeNull();
+  });
 });

@@ -24,6 +24,7 @@ afterEach(() => {
   studio.datasets = [];
   studio.runs = [];
   studio.runsFilter = null;
+  studio.removed = new Set();
   studio.clonedFrom = null;
   location.hash = '';
 });

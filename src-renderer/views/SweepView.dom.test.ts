@@ -33,7 +33,7 @@ const trial = (patch: Partial<SweepTrial>): SweepTrial => ({ runId: 10, name: 't
 
 describe('Sweep page', () => {
   it('lists trials with their values, metric and why one stopped early; pauses the sweep; follows its trials live', async () => {
-    let answer = { sweep: sweep(), trials: [trial({}), trial({ runId: 11, name: 't2', status: 'cancelled', settings: { beta: 1 }, stoppedEarly: 'median rule: best validation loss 150.00 by epoch 1 is worse than …' })] };
+    let answer = { sweep: sweep(), trials: [trial({}), trial({ runId: 11, name: 't2', status: 'cancelled', settings: { beta: 1 }, stoppedEarly: 'median rule: best validation loss 150.00 by epoch 1 is worse than …' })], offset: 0, totalTrials: 2 };
     fakeBridge.answer('sweeps.get', () => answer);
     fakeBridge.answer('sweeps.pause', () => sweep({ status: 'paused' }));
     const view = render(SweepView, { sweepId: 3 });
@@ -51,7 +51,7 @@ describe('Sweep page', () => {
     await waitFor(() => expect(fakeBridge.inputs('sweeps.get').length).toBeGreaterThanOrEqual(2));
 
     // A trial of this sweep changes: the page asks again and shows it; another run's change does not count.
-    answer = { sweep: sweep({ status: 'finished', dispatched: 3, counts: { active: 0, finished: 2, stopped: 1, ended: 0 }, best: { runId: 12, name: 't3', valLoss: 99 } }), trials: [...answer.trials, trial({ runId: 12, name: 't3', status: 'finished', settings: { beta: 2 }, bestValLoss: 99 })] };
+    answer = { sweep: sweep({ status: 'finished', dispatched: 3, counts: { active: 0, finished: 2, stopped: 1, ended: 0 }, best: { runId: 12, name: 't3', valLoss: 99 } }), trials: [...answer.trials, trial({ runId: 12, name: 't3', status: 'finished', settings: { beta: 2 }, bestValLoss: 99 })], offset: 0, totalTrials: 3 };
     const asked = fakeBridge.inputs('sweeps.get').length;
     fakeBridge.emit('run.status', { runId: 99, status: 'finished', run: makeRun({ id: 99 }) });
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -61,5 +61,26 @@ describe('Sweep page', () => {
     expect(view.get('sweep-status').dataset['status']).toBe('finished');
     expect(view.get('sweep-best').textContent).toContain('t3');
     expect(view.query('sweep-pause')).toBeNull();
+  });
+
+  it('opens a sweep of thousands of trials with its first page, counts over all of them, and reads the next page on asking', async () => {
+    const all = Array.from({ length: 450 }, (_, i) => trial({ runId: 100 + i, name: `t${i + 1}`, status: 'finished' }));
+    fakeBridge.answer('sweeps.get', ({ offset = 0, limit = 500 }) => ({
+      sweep: sweep({ plannedRuns: 450, dispatched: 450, counts: { active: 0, finished: 450, stopped: 0, ended: 0 } }),
+      trials: all.slice(offset, offset + limit),
+      offset,
+      totalTrials: all.length,
+    }));
+    const view = render(SweepView, { sweepId: 3 });
+    await waitFor(() => expect(view.all('sweep-trial')).toHaveLength(200));
+    expect(view.get('sweep-finished').textContent).toBe('450');
+    expect(view.get('sweep-more').textContent).toContain('Show 200 more of the 250 trials not shown');
+    click(view.get('sweep-more'));
+    await waitFor(() => expect(view.all('sweep-trial')).toHaveLength(400));
+    click(view.get('sweep-more'));
+    await waitFor(() => expect(view.all('sweep-trial')).toHaveLength(450));
+    expect(view.query('sweep-more')).toBeNull();
+    expect(view.all('sweep-trial').at(-1)!.textContent).toContain('t450');
+    expect(fakeBridge.inputs('sweeps.get').every((input) => (input.limit ?? 0) <= 200)).toBe(true);
   });
 });

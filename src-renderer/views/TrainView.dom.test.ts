@@ -53,4 +53,15 @@ describe('Clone', () => {
     expect(studio.trainDatasetId).toBe(1);
     expect(recallRunForm(1).datasetId).toBe(1);
   });
+
+  it('is not offered for a run whose stored settings cannot be read: the run page says why instead', () => {
+    const bad = makeRun({ id: 4, name: 'cut-short', configError: 'not JSON (Unexpected end of JSON input)' });
+    studio.projectId = 1;
+    studio.runs = [bad];
+    const details = render(RunDetails, { run: bad });
+    expect(details.query('run-clone')).toBeNull();
+    expect(details.query('run-sweep-from')).toBeNull();
+    expect(details.get('run-config-error').textContent).toBe('settings unreadable: not JSON (Unexpected end of JSON input)');
+    expect(details.get('run-delete')).toBeTruthy();
+  });
 });

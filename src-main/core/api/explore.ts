@@ -4,6 +4,7 @@ import type { CheckpointInfo, Dataset, Run } from '@shared/types';
 import { CheckpointReplaced, type CallOptions, type ModelKey } from '../jobs/model-sessions';
 import { getCheckpoint, toCheckpointInfo } from '../store/checkpoints';
 import { requireDataset, requireRun, type Context, type HandlerMap } from './context';
+import { readableConfig } from '../store/runs';
 
 type ExploreRequests =
   | 'explore.info'
@@ -31,6 +32,7 @@ export interface ResolvedModel {
  */
 export function resolveModel(ctx: Context, runId: number, kind: 'best' | 'last'): ResolvedModel {
   const run = requireRun(ctx, runId);
+  readableConfig(run);
   const { db, blobs } = ctx.workspace;
   const row = getCheckpoint(db, runId, kind) ?? getCheckpoint(db, runId, 'last');
   if (!row) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { ApiError } from '@shared/errors';
 import { tempDir, testCore } from '../testing';
 import type { Core } from '../core';
@@ -116,5 +117,73 @@ describe('importance maths', () => {
     const y = X.map(([a]) => a! * a!);
     expect(settingImportance(['a', 'b'], X, y)).toEqual(settingImportance(['a', 'b'], X, y));
     expect(settingImportance(['a', 'b'], X, y)[0]!.importance).toBeGreaterThan(0.9);
+  });
+});
+
+describe('runs history with one stored config that cannot be read', () => {
+  let badDir: ReturnType<typeof tempDir>;
+  let bad: Core;
+  beforeAll(() => {
+    badDir = tempDir();
+    bad = testCore(badDir.path);
+    const db = bad.workspace.db;
+    db.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
+    db.prepare(
+      `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
+         label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+       VALUES (1, 1, 'digits', '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
+    ).run();
+    const insert = db.prepare(
+      `INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at, summary_json, tags_json)
+       VALUES (?, 1, 1, ?, ?, 'finished', 'now', ?, '[]')`,
+    );
+    for (let i = 1; i <= 6; i++) insert.run(i, `run-${i}`, JSON.stringify({ beta: i % 2 ? 1 : 2, latent: 8 }), JSON.stringify({ val_loss: 90 + i }));
+    // Cut short on disk, and a setting out of its range (written by hand): neither is a config.
+    insert.run(7, 'cut-short', '{"beta": 1, "lat', JSON.stringify({ val_loss: 50 }));
+    insert.run(8, 'out-of-range', JSON.stringify({ beta: 1, latent: -3 }), JSON.stringify({ val_loss: 60 }));
+  });
+  afterAll(async () => {
+    await bad.close();
+    badDir.cleanup();
+  });
+
+  it('lists every run, the unreadable ones marked with the reason, on every history call', async () => {
+    const page = await bad.call('runs.query', { projectId: 1, limit: 100 });
+    expect(page.total).toBe(8);
+    expect(page.runs.map((run) => run.name)).toEqual(['out-of-range', 'cut-short', 'run-6', 'run-5', 'run-4', 'run-3', 'run-2', 'run-1']);
+    const byName = Object.fromEntries(page.runs.map((run) => [run.name, run]));
+    expect(byName['cut-short']!.configError).toMatch(/^not JSON/);
+    expect(byName['out-of-range']!.configError).toMatch(/^latent: /);
+    expect(byName['run-1']!.configError).toBeUndefined();
+    expect(byName['cut-short']!.summary).toEqual({ val_loss: 50 });
+    // Sorting and filtering by a setting: the unreadable run has none (sorts last, matches no value).
+    const sorted = await bad.call('runs.query', { projectId: 1, sort: 'beta', limit: 100 });
+    expect(sorted.runs.at(-1)!.name).toBe('cut-short');
+    expect((await bad.call('runs.query', { projectId: 1, filter: 'beta:1' })).total).toBe(4); // 1, 3, 5 and out-of-range
+    expect((await bad.call('runs.list', { projectId: 1 })).length).toBe(8);
+    expect((await bad.call('runs.get', { runId: 7 })).configError).toMatch(/^not JSON/);
+
+    const groups = await bad.call('runs.groups', { projectId: 1, by: ['beta'] });
+    expect(groups.groups.map((g) => [g.values[0], g.count]).sort()).toEqual([[1, 4], [2, 3], [null, 1]].sort());
+    const points = await bad.call('runs.points', { projectId: 1, keys: ['beta', 'val_loss'] });
+    expect(points.total).toBe(8);
+    expect(points.values[points.ids.indexOf(7)]).toEqual([null, 50]);
+
+    const { csv, rows } = await bad.call('runs.csv', { projectId: 1 });
+    expect(rows).toBe(8);
+    const lines = csv.trim().split('\r\n');
+    const header = lines[0]!.split(',');
+    expect(header.at(-1)).toBe('settingsError');
+    const cutShort = lines.find((line) => line.startsWith('7,cut-short,'))!;
+    expect(cutShort).toMatch(/settings unreadable: not JSON/);
+    expect(cutShort.split(',')[header.indexOf('beta')]).toBe('');
+    expect(lines.find((line) => line.startsWith('1,run-1,'))!.split(',')[header.indexOf('beta')]).toBe('1');
+  });
+
+  it('refuses to resume, evaluate or export such a run, naming it and why, and keeps it', async () => {
+    await expect(bad.call('runs.resume', { runId: 7 })).rejects.toThrow(/Run 7 "cut-short": settings unreadable: not JSON/);
+    await expect(bad.call('runs.evaluate', { runId: 8 })).rejects.toThrow(/Run 8 "out-of-range": settings unreadable: latent: /);
+    await expect(bad.call('models.export', { runId: 8, path: join(badDir.path, 'm') })).rejects.toThrow(/settings unreadable/);
+    expect((await bad.call('runs.query', { projectId: 1 })).total).toBe(8);
   });
 });

@@ -78,7 +78,9 @@ export function historyHandlers(ctx: Context): HandlerMap<HistoryRequests> {
 export function runsCsv(runs: readonly Run[]): string {
   const settings = Object.keys(FILTER_KEYS).filter((key) => 'config' in FILTER_KEYS[key]!.source);
   const metrics = [...new Set(runs.flatMap((run) => Object.keys(run.summary)))].sort();
-  const header = ['id', 'name', 'dataset', 'status', 'created', 'epochsDone', 'tags', ...settings, ...metrics];
+  // A run whose settings cannot be read has empty setting cells and says why in a last column.
+  const unreadable = runs.some((run) => run.configError !== undefined);
+  const header = ['id', 'name', 'dataset', 'status', 'created', 'epochsDone', 'tags', ...settings, ...metrics, ...(unreadable ? ['settingsError'] : [])];
   const text = (value: string): string => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
   const cell = (value: unknown): string => {
     if (value === undefined || value === null) return '';
@@ -87,7 +89,7 @@ export function runsCsv(runs: readonly Run[]): string {
   };
   const lines = [header.join(',')];
   for (const run of runs) {
-    const config = run.config as unknown as Record<string, unknown>;
+    const config = (run.configError === undefined ? run.config : {}) as Record<string, unknown>;
     lines.push(
       [
         run.id,
@@ -99,6 +101,7 @@ export function runsCsv(runs: readonly Run[]): string {
         run.tags.join(' '),
         ...settings.map((key) => config[key]),
         ...metrics.map((metric) => run.summary[metric]),
+        ...(unreadable ? [run.configError === undefined ? '' : `settings unreadable: ${run.configError}`] : []),
       ]
         .map(cell)
         .join(','),

@@ -3,6 +3,7 @@ import { ApiError } from '@shared/errors';
 import { buildExport, checkExportTarget, writeExport } from '../models/export-model';
 import { readExport, writeImport } from '../models/import-model';
 import { requireDataset, requireProject, requireRun, type Context, type HandlerMap } from './context';
+import { readableConfig } from '../store/runs';
 
 type ModelRequests = 'models.export' | 'models.import';
 
@@ -20,6 +21,7 @@ export function modelHandlers(ctx: Context): HandlerMap<ModelRequests> {
   return {
     'models.export': async ({ runId, checkpoint, path, format, overwrite }) => {
       const run = requireRun(ctx, runId);
+      readableConfig(run);
       const dataset = requireDataset(ctx, run.datasetId);
       const { db, blobs, home, pending } = ctx.workspace;
       const target = { overwrite, home, pending };

@@ -23,6 +23,7 @@ import { getCheckpoint, toCheckpointInfo } from '../store/checkpoints';
 import { datasetIndexHash, getDataset } from '../store/datasets';
 import { getRunHealth } from '../store/run-health';
 import { requireRun, type Context, type HandlerMap } from './context';
+import { readableConfig } from '../store/runs';
 
 type RunHealthRequests = 'runs.scoreHealth' | 'runs.cancelHealth' | 'runs.health' | 'runs.healthNeighbours' | 'runs.healthCsv';
 
@@ -203,7 +204,7 @@ export function runHealthHandlers(ctx: Context): HandlerMap<RunHealthRequests> {
     'runs.scoreHealth': async ({ runId, iwaeSamples, checkpoint: kind }) => {
       const run = requireRun(ctx, runId);
       const dataset = datasetOf(run);
-      if (familyOf(run.config).engine !== 'gaussian') {
+      if (familyOf(readableConfig(run)).engine !== 'gaussian') {
         throw new ApiError('invalid_input', `Run ${runId} is a ${run.config.family}: scoring a dataset needs a model with a Gaussian latent (VAE, conditional VAE, M2 or a flow posterior).`, {
           field: 'runId',
         });

@@ -9,7 +9,7 @@ import { artifactEpochs, blobHashesOfRun, blobStillReferenced, listArtifacts } f
 import { getCheckpoint, listCheckpoints, toCheckpointInfo } from '../store/checkpoints';
 import { deleteDatasetRow, getDataset, runIdsUsingDataset } from '../store/datasets';
 import { readMetrics } from '../store/metrics';
-import { countRunsInProject, deleteRunRow, getRun, insertRun, listRuns, requeueRun, updateRunDetails } from '../store/runs';
+import { countRunsInProject, deleteRunRow, getRun, insertRun, listRuns, readableConfig, requeueRun, updateRunDetails } from '../store/runs';
 import { requireDataset, requireProject, requireRun, type Context, type HandlerMap } from './context';
 
 type RunRequests =
@@ -98,6 +98,7 @@ export function queueNewRun(ctx: Context, run: Run): void {
 export function resumeRun(ctx: Context, runId: number): void {
   const { db, blobs } = ctx.workspace;
   const run = requireRun(ctx, runId);
+  readableConfig(run);
   if (ctx.runs.isActive(runId)) throw new ApiError('conflict', `Run ${runId} is already ${run.status}`, { field: 'runId' });
   ctx.runs.saveEnding(runId);
   if (!resumableStatuses.includes(run.status)) {
@@ -165,6 +166,7 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
     },
     'runs.evaluate': async ({ runId, iwaeSamples, images, checkpoint: kind }) => {
       const run = requireRun(ctx, runId);
+      readableConfig(run);
       const row = getCheckpoint(db, runId, kind) ?? getCheckpoint(db, runId, 'last');
       if (!row) {
         throw new ApiError('not_found', `Run ${runId} has no saved model yet (checkpoints are written after each epoch)`, {

@@ -3,7 +3,7 @@ import { ApiError } from '@shared/errors';
 import { describeSettings, expandSweep, parseSweep, plannedInput, SweepError, type Sweep, type StoredPlanEntry } from '@shared/sweep';
 import type { TrialLauncher } from '../jobs/sweep-scheduler';
 import { insertRun } from '../store/runs';
-import { countDispatched, countSweepsInProject, getSweepRecord, insertSweep, sweepIds, sweepView, type SweepRecord } from '../store/sweeps';
+import { countDispatched, countSweepsInProject, getSweepRecord, insertSweep, sweepIds, sweepView, type SweepRecord, type TrialPage } from '../store/sweeps';
 import { checkNewRun, queueNewRun, resumeRun } from './runs';
 import type { Context, HandlerMap } from './context';
 
@@ -42,10 +42,10 @@ export function trialLauncher(context: () => Context): TrialLauncher {
 
 export function sweepHandlers(ctx: Context): HandlerMap<SweepRequests> {
   const { db } = ctx.workspace;
-  const view = (sweepId: number): ReturnType<typeof sweepView> => {
+  const view = (sweepId: number, page?: TrialPage): ReturnType<typeof sweepView> => {
     const record = getSweepRecord(db, sweepId);
     if (!record) throw new ApiError('not_found', `Sweep ${sweepId} does not exist`, { field: 'sweepId' });
-    return sweepView(db, record);
+    return sweepView(db, record, page);
   };
   const requireStatus = (sweepId: number, allowed: Sweep['status'][], doing: string): void => {
     const { sweep } = view(sweepId);
@@ -91,7 +91,7 @@ export function sweepHandlers(ctx: Context): HandlerMap<SweepRequests> {
       return view(sweepId).sweep;
     },
     'sweeps.list': async ({ projectId }) => sweepIds(db, projectId === undefined ? {} : { projectId }).map((id) => view(id).sweep),
-    'sweeps.get': async ({ sweepId }) => view(sweepId),
+    'sweeps.get': async ({ sweepId, offset, limit }) => view(sweepId, { offset, limit }),
     'sweeps.pause': async ({ sweepId }) => {
       requireStatus(sweepId, ['running'], 'paused');
       ctx.sweeps.pause(sweepId);

@@ -15,6 +15,7 @@ import {
   finishRun,
   getRun,
   markRunStarted,
+  readableConfig,
   recordEpoch,
   runsWithStatus,
   setRunBackend,
@@ -392,6 +393,7 @@ export class RunManager {
     const { db } = workspace;
     const run = getRun(db, runId);
     if (!run) return;
+    readableConfig(run);
     const dataset = getDataset(db, run.datasetId);
     if (!dataset) throw new ApiError('not_found', `Dataset ${run.datasetId} of run ${runId} no longer exists`);
     const runDir = join(workspace.runsDir, String(runId));

@@ -211,7 +211,7 @@ describe('sweep scheduler', () => {
     createSweep({ grid: ['latent=3,2,4,9,1'], concurrency: 1, earlyStop: 'median' }, { epochs: 3 });
     for (let i = 0; i < 30 && status() === 'running'; i++) advance();
     expect(status()).toBe('finished');
-    const { trials, sweep } = sweepView(db, getSweepRecord(db, 1)!);
+    const { trials, sweep } = sweepView(db, getSweepRecord(db, 1)!, { offset: 0, limit: 100 });
     expect(trials.map((t) => [t.settings.latent, t.status, t.epochsDone])).toEqual([
       [3, 'finished', 3],
       [2, 'finished', 3],
@@ -245,7 +245,7 @@ describe('sweep scheduler', () => {
     loss = (config, epoch) => config.latent * 10 + 10 / epoch;
     createSweep({ grid: ['latent=1,4,2,3'], concurrency: 4, earlyStop: 'halving:eta=2' }, { epochs: 4 });
     for (let i = 0; i < 10 && status() === 'running'; i++) advance();
-    const { trials } = sweepView(db, getSweepRecord(db, 1)!);
+    const { trials } = sweepView(db, getSweepRecord(db, 1)!, { offset: 0, limit: 100 });
     expect(trials.map((t) => [t.settings.latent, t.status, t.epochsDone])).toEqual([
       [1, 'finished', 4],
       [4, 'cancelled', 1],

@@ -2,8 +2,8 @@ import { parseSweep, type StoredPlanEntry } from '@shared/sweep';
 import { toApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { Db } from '../store/db';
-import { activeTrialCount, trialRowsOfSweep } from '../store/runs';
-import { getSweepRecord, recordStoppedEarly, setHeld, setSweepStatus, sweepIds, sweepValLosses, type SweepRecord } from '../store/sweeps';
+import { activeTrialCount, getRun, trialStatusesOfSweep } from '../store/runs';
+import { getSweepRecord, recordStoppedEarly, setHeld, setSweepStatus, sweepBestsAt, sweepIds, trialValLosses, type SweepRecord } from '../store/sweeps';
 import { earlyStopVerdict, type TrialCurve } from './early-stop';
 
 /**
@@ -53,7 +53,7 @@ export class SweepScheduler {
     for (const id of sweepIds(this.options.db, { status: 'running' })) {
       // Trials the app's stop interrupted go on from their checkpoints.
       const record = getSweepRecord(this.options.db, id)!;
-      for (const run of trialRowsOfSweep(this.options.db, id)) {
+      for (const run of trialStatusesOfSweep(this.options.db, id)) {
         if (run.status === 'interrupted' && !(String(run.id) in record.stopped)) this.resumeTrial(id, run.id);
       }
       this.tick(id);
@@ -75,7 +75,7 @@ export class SweepScheduler {
     setSweepStatus(db, sweepId, 'paused', null);
     launcher.requestConcurrency(owner(sweepId), null);
     const held: number[] = [];
-    for (const run of trialRowsOfSweep(db, sweepId)) {
+    for (const run of trialStatusesOfSweep(db, sweepId)) {
       if (run.status === 'queued') {
         held.push(run.id);
         setHeld(db, sweepId, held);
@@ -91,7 +91,7 @@ export class SweepScheduler {
     const { db, launcher } = this.options;
     const record = getSweepRecord(db, sweepId)!;
     setSweepStatus(db, sweepId, 'running', null);
-    for (const run of trialRowsOfSweep(db, sweepId)) {
+    for (const run of trialStatusesOfSweep(db, sweepId)) {
       if (String(run.id) in record.stopped) continue;
       if (run.status === 'paused') launcher.unpause(run.id);
       else if (run.status === 'interrupted' || (record.held.includes(run.id) && !ACTIVE.has(run.status) && run.status !== 'finished')) this.resumeTrial(sweepId, run.id);
@@ -105,7 +105,7 @@ export class SweepScheduler {
     const { db, launcher } = this.options;
     setSweepStatus(db, sweepId, 'cancelled', this.options.now());
     launcher.requestConcurrency(owner(sweepId), null);
-    for (const run of trialRowsOfSweep(db, sweepId)) if (ACTIVE.has(run.status)) this.safely(sweepId, () => launcher.cancel(run.id));
+    for (const run of trialStatusesOfSweep(db, sweepId)) if (ACTIVE.has(run.status)) this.safely(sweepId, () => launcher.cancel(run.id));
     this.emit(sweepId);
   }
 
@@ -165,15 +165,18 @@ export class SweepScheduler {
     if (!record || record.status !== 'running' || String(runId) in record.stopped) return;
     const rule = parseSweep(record.request).earlyStop;
     if (!rule) return;
-    const curves = sweepValLosses(db, sweepId);
-    const trials: TrialCurve[] = trialRowsOfSweep(db, sweepId).map((run) => ({
-      runId: run.id,
-      status: run.status,
-      epochs: Number(run.config['epochs'] ?? record.baseConfig.epochs),
-      curve: curves.get(run.id) ?? [],
-    }));
-    const trial = trials.find((t) => t.runId === runId);
-    if (!trial) return;
+    // Only what the verdict compares: the trial's own curve, and each other trial's
+    // lowest loss by the epoch the trial reached (its best by then stands for its curve).
+    const run = getRun(db, runId);
+    if (!run || run.sweepId !== sweepId) return;
+    const curve = trialValLosses(db, runId);
+    const e = curve.at(-1)?.[0];
+    if (e === undefined) return;
+    const trial: TrialCurve = { runId, status: run.status, epochs: run.config.epochs, curve };
+    const trials: TrialCurve[] = sweepBestsAt(db, sweepId, e, rule.rule === 'median')
+      .filter((peer) => peer.runId !== runId)
+      .map((peer) => ({ runId: peer.runId, status: peer.status, epochs: 0, curve: [[e, peer.best]] }));
+    trials.push(trial);
     const reason = earlyStopVerdict(rule, trial, trials);
     if (reason === null) return;
     // Recorded before the stop, so a trial the app's end interrupts meanwhile is not resumed.

@@ -50,6 +50,51 @@ describe('schema migrations', () => {
     });
   }
 
+  it('gives run_facets typed setting and metric columns at version 12, keeping every v11 run (one with a config that is not JSON), and the triggers keep them right', () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'studio.db');
+    try {
+      const old = openDatabase(file, { targetVersion: 11 });
+      old.exec(`
+        INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now');
+        INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
+          label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+          VALUES (1, 1, 'd', '/x', 8, 8, 1, 1, '[]', '[]', '[]', '{}', 'h', 'now');
+        INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at, summary_json, tags_json)
+          VALUES (1, 1, 1, 'a', '{"beta":0.5,"latent":8,"family":"cvae"}', 'finished', 'now', '{"loss":90.5,"val_loss":91}', '["x"]'),
+                 (2, 1, 1, 'b', '{"latent":32}', 'failed', 'now', '{}', '[]');
+      `);
+      // v11's trigger refuses text that is not JSON; a file edited by hand (or a bad disk) can hold it anyway.
+      old.exec(`DROP TRIGGER run_facets_update;
+        UPDATE runs SET config_json = '{"beta": 2, oops' WHERE id = 2;`);
+      old.close();
+      const db = openDatabase(file);
+      expect(schemaVersion(db)).toBe(12);
+      const facets = () =>
+        db.prepare('SELECT run_id, s_beta, s_latent, s_family, m_loss, m_val_loss, config IS NULL AS unreadable FROM run_facets ORDER BY run_id').all();
+      expect(facets()).toEqual([
+        { run_id: 1, s_beta: 0.5, s_latent: 8, s_family: 'cvae', m_loss: 90.5, m_val_loss: 91, unreadable: 0 },
+        { run_id: 2, s_beta: null, s_latent: null, s_family: null, m_loss: null, m_val_loss: null, unreadable: 1 },
+      ]);
+      // Insert, update of config and summary (as recordEpoch patches it), delete: the columns follow.
+      db.exec(`INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at)
+                 VALUES (3, 1, 1, 'c', '{"beta":4,"latent":16}', 'queued', 'now');
+               UPDATE runs SET summary_json = json_patch(summary_json, '{"loss":70,"val_loss":71.5}') WHERE id = 3;
+               UPDATE runs SET config_json = '{"beta":1,"latent":64,"family":"vae"}' WHERE id = 2;
+               UPDATE runs SET config_json = 'not json' WHERE id = 1;
+               DELETE FROM runs WHERE id = 1;`);
+      expect(facets()).toEqual([
+        { run_id: 2, s_beta: 1, s_latent: 64, s_family: 'vae', m_loss: null, m_val_loss: null, unreadable: 0 },
+        { run_id: 3, s_beta: 4, s_latent: 16, s_family: null, m_loss: 70, m_val_loss: 71.5, unreadable: 0 },
+      ]);
+      expect(db.prepare('SELECT COUNT(*) FROM runs').pluck().get()).toBe(2);
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      db.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('adds sweeps and runs.sweep_id (indexed, NULL for runs made before) keeping every run; deleting a sweep keeps its runs', () => {
     const dir = tempDir();
     const file = join(dir.path, 'studio.db');

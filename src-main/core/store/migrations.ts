@@ -49,6 +49,76 @@ function rebuildRunsWithPausedStatus(db: MigrationDb): void {
   `);
 }
 
+/**
+ * The settings and final metrics migration 12 gives run_facets typed columns for
+ * (`s_<setting>`, `m_<metric>`), written once by SQLite from the JSON as a row is
+ * stored, so the history groups and sorts over plain values instead of parsing each
+ * run's JSON per query. Frozen with migration 12 (a setting added later is read from
+ * the config JSON, as every setting was before; give it a column in a later migration
+ * if it must group fast). Names are identifiers: they are written into the SQL.
+ */
+export const FACET_SETTINGS_V12 = [
+  'architecture', 'family', 'flow', 'flowSteps', 'labelFraction', 'classifierWeight', 'classifier', 'codebookSize',
+  'codeDim', 'commitment', 'codebookDecay', 'priorEpochs', 'codePositions', 'codeGrid', 'convArch', 'convWidth',
+  'convResBlocks', 'convNorm', 'latent', 'hidden', 'decoder', 'gaussianSigma', 'decoderVariance', 'mixtureComponents',
+  'objective', 'beta', 'klWarmupSteps', 'freeBits', 'capacityMax', 'capacitySteps', 'capacityGamma', 'denoise',
+  'denoiseSigma', 'denoiseMaskProb', 'epochs', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayRate', 'lrDecaySteps',
+  'iwaeSamples', 'seed', 'validationFraction', 'backend', 'threads',
+] as const;
+export const FACET_METRICS_V12 = ['loss', 'val_loss', 'val_elbo', 'val_recon', 'val_kl', 'test_nll', 'test_bpd', 'seconds'] as const;
+
+/**
+ * Migration 12's run_facets: v9's columns, `config` NULL where the stored config is not
+ * JSON (the history still lists that run, marked, instead of failing the page or the
+ * migration), and the typed columns above as STORED generated columns.
+ */
+function runFacetsV12(): string {
+  const settings = FACET_SETTINGS_V12.map((name) => `s_${name} ANY AS (json_extract(config, '$.${name}')) STORED`);
+  const metrics = FACET_METRICS_V12.map((name) => `m_${name} ANY AS (json_extract(summary, '$.${name}')) STORED`);
+  // Text that is not JSON becomes NULL (config) or empty (summary, tags): jsonb() would throw.
+  const config = (text: string) => `CASE WHEN json_valid(${text}) THEN jsonb(${text}) END`;
+  const summary = (text: string) => `CASE WHEN json_valid(${text}) THEN jsonb(${text}) ELSE jsonb('{}') END`;
+  const tags = (text: string) => `CASE WHEN json_valid(${text}) THEN jsonb(${text}) ELSE jsonb('[]') END`;
+  const values = (row: string) =>
+    `${row}id, ${row}project_id, ${row}dataset_id, ${row}name, ${row}status, ${row}created_at, ${row}epochs_done, ` +
+    `${config(`${row}config_json`)}, ${summary(`${row}summary_json`)}, ${tags(`${row}tags_json`)}`;
+  const columns = 'run_id, project_id, dataset_id, name, status, created_at, epochs_done, config, summary, tags';
+  return `
+    DROP TRIGGER IF EXISTS run_facets_insert;
+    DROP TRIGGER IF EXISTS run_facets_update;
+    DROP TABLE run_facets;
+    CREATE TABLE run_facets (
+      run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+      project_id INTEGER NOT NULL,
+      dataset_id INTEGER NOT NULL,
+      name TEXT NOT NULL,
+      status TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      epochs_done INTEGER NOT NULL,
+      config BLOB,
+      summary BLOB NOT NULL,
+      tags BLOB NOT NULL,
+      ${[...settings, ...metrics].join(',\n      ')}
+    ) STRICT;
+    CREATE INDEX run_facets_by_project ON run_facets (project_id, run_id);
+    CREATE INDEX run_facets_by_status ON run_facets (project_id, status);
+    -- A sweep's best trials and early stopping read validation losses only: by value (the
+    -- lowest, one seek) and by epoch (the lowest by a rung), never a whole curve.
+    CREATE INDEX metrics_val_loss_by_value ON metrics (run_id, value) WHERE name = 'val_loss';
+    CREATE INDEX metrics_val_loss_by_epoch ON metrics (run_id, epoch, value) WHERE name = 'val_loss';
+    INSERT INTO run_facets (${columns}) SELECT ${values('')} FROM runs;
+    CREATE TRIGGER run_facets_insert AFTER INSERT ON runs BEGIN
+      INSERT INTO run_facets (${columns}) VALUES (${values('NEW.')});
+    END;
+    CREATE TRIGGER run_facets_update AFTER UPDATE OF project_id, dataset_id, name, status, created_at, epochs_done, config_json, summary_json, tags_json ON runs BEGIN
+      UPDATE run_facets SET project_id = NEW.project_id, dataset_id = NEW.dataset_id, name = NEW.name, status = NEW.status,
+        created_at = NEW.created_at, epochs_done = NEW.epochs_done, config = ${config('NEW.config_json')},
+        summary = ${summary('NEW.summary_json')}, tags = ${tags('NEW.tags_json')}
+      WHERE run_id = NEW.id;
+    END;
+  `;
+}
+
 export const migrations: readonly Migration[] = [
   {
     version: 1,
@@ -256,6 +326,12 @@ export const migrations: readonly Migration[] = [
         value_json TEXT NOT NULL
       ) STRICT;
     `,
+  },
+  {
+    version: 12,
+    description:
+      'runs history: run_facets gets typed columns for every setting and final metric it groups and sorts on (generated from the JSON as a row is stored), and lists a run whose stored config is not JSON with no config instead of failing; validation losses indexed for sweeps',
+    sql: runFacetsV12(),
   },
   {
     version: 13,

@@ -65,6 +65,17 @@ describe('runs history queries over a store of many runs', () => {
     }
   });
 
+  it('finds imported runs by importedFrom (what the window holds at start-up beside the newest page)', () => {
+    db.prepare(`UPDATE runs SET imported_json = ? WHERE name = 'run-8'`).run(JSON.stringify({ source: '/models/digits.vaestudio', importedAt: 'now', formatVersion: 1, card: {} }));
+    try {
+      expect(page('importedFrom>""').runs.map((run) => run.name)).toEqual(['run-8']);
+      expect(page('importedFrom~digits.vaestudio').total).toBe(1);
+      expect(page('importedFrom~elsewhere').total).toBe(0);
+    } finally {
+      db.prepare(`UPDATE runs SET imported_json = NULL WHERE name = 'run-8'`).run();
+    }
+  });
+
   it('pages through every run once, newest first by default', () => {
     const seen: number[] = [];
     for (let offset = 0; ; offset += 300) {

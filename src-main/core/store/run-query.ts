@@ -1,9 +1,7 @@
 import { filterKey, type FilterKey, type RunFilter } from '@shared/run-filter';
-
-/** The final metrics a grouping reports when none are asked for. */
-export const GROUP_METRICS = ['loss', 'val_loss', 'test_nll', 'test_bpd'] as const;
 import { ApiError } from '@shared/errors';
 import type { Db } from './db';
+import { FACET_METRICS_V12, FACET_SETTINGS_V12 } from './migrations';
 import { runFromRow, RUN_SELECT, type RunRow } from './runs';
 import type { Run } from '@shared/types';
 import type { MetricStats, RunGroup, RunPoints } from '@shared/api';
@@ -33,7 +31,15 @@ const COLUMNS: Record<string, string> = {
   notes: 'r.notes',
   created: 'f.created_at',
   epochsDone: 'f.epochs_done',
+  importedFrom: "json_extract(r.imported_json, '$.source')",
 };
+
+/** The final metrics a grouping reports when none are asked for. */
+export const GROUP_METRICS = ['loss', 'val_loss', 'test_nll', 'test_bpd'] as const;
+
+/** Settings and metrics with a typed column in run_facets (migration 12); the rest are read from the JSON. */
+const TYPED_SETTINGS: ReadonlySet<string> = new Set(FACET_SETTINGS_V12);
+const TYPED_METRICS: ReadonlySet<string> = new Set(FACET_METRICS_V12);
 
 interface Sql {
   text: string;
@@ -45,10 +51,11 @@ export function keyExpression(name: string, spec: FilterKey = requireKey(name, '
   const source = spec.source;
   if ('config' in source) {
     if (!IDENT.test(source.config)) throw new Error(`setting name ${source.config} is not an identifier`);
-    const extract = `json_extract(f.config, '$.${source.config}')`;
-    // A stored config may predate a setting: it then has the schema's default.
+    const extract = TYPED_SETTINGS.has(source.config) ? `f.s_${source.config}` : `json_extract(f.config, '$.${source.config}')`;
+    // A stored config may predate a setting: it then has the schema's default. One that
+    // cannot be read (config NULL) has no settings at all, not the defaults.
     if (source.fallback === null) return { text: extract, params: [] };
-    return { text: `COALESCE(${extract}, ?)`, params: [source.fallback] };
+    return { text: `IIF(f.config IS NULL, NULL, COALESCE(${extract}, ?))`, params: [source.fallback] };
   }
   if ('column' in source) {
     // A column of its own here, or else the run row's column of that name (sweeps: `sweep_id`).
@@ -56,7 +63,10 @@ export function keyExpression(name: string, spec: FilterKey = requireKey(name, '
     if (!column) throw new Error(`no column for key ${name}`);
     return { text: column, params: [] };
   }
-  if ('metric' in source) return { text: `json_extract(f.summary, ?)`, params: [`$."${source.metric}"`] };
+  if ('metric' in source) {
+    if (TYPED_METRICS.has(source.metric)) return { text: `f.m_${source.metric}`, params: [] };
+    return { text: `json_extract(f.summary, ?)`, params: [`$."${source.metric}"`] };
+  }
   throw new ApiError('invalid_input', `"${name}" cannot be sorted or grouped by; pick a setting, a column or a metric.`, { field: 'sort' });
 }
 
@@ -162,13 +172,14 @@ export function groupRuns(
   const metricSql = metricNames
     .map((_, i) => `COUNT(m${i}) AS n${i}, SUM(m${i}) AS s${i}, SUM(m${i} * m${i}) AS q${i}`)
     .join(', ');
-  const inner = metricNames.map((_, i) => `json_extract(f.summary, ?) AS m${i}`).join(', ');
+  const metricExprs = metricNames.map((metric) => keyExpression(`metric.${metric}`, requireKey(`metric.${metric}`, 'metrics')));
+  const inner = metricExprs.map((expr, i) => `${expr.text} AS m${i}`).join(', ');
   const groupCols = keys.map((_, i) => `g${i}`).join(', ');
   const sql = `
     SELECT ${groupCols}, COUNT(*) AS count, ${metricSql}, MAX(id) AS newest
     FROM (SELECT f.run_id AS id, ${select}${inner ? `, ${inner}` : ''} ${FROM} WHERE ${where.text})
     GROUP BY ${groupCols} ORDER BY count DESC, ${groupCols} LIMIT ?`;
-  const params = [...keys.flatMap((key) => key.params), ...metricNames.map((metric) => `$."${metric}"`), ...where.params, query.limit];
+  const params = [...keys.flatMap((key) => key.params), ...metricExprs.flatMap((expr) => expr.params), ...where.params, query.limit];
   const rows = db.prepare(sql).all(...params) as Record<string, number | string | null>[];
   // Fewer groups than the limit: they are all there, no second pass to count them.
   const total =

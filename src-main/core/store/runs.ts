@@ -1,6 +1,7 @@
+import { ZodError } from 'zod';
 import { runConfigSchema } from '@shared/config';
 import type { GpuAdapterInfo } from '@shared/backend-report';
-import type { ApiErrorShape } from '@shared/errors';
+import { ApiError, type ApiErrorShape } from '@shared/errors';
 import type { ImportedModel } from '@shared/model-card';
 import type { Run, RunStatus, RunWait } from '@shared/types';
 import type { Db } from './db';
@@ -41,44 +42,96 @@ const SELECT = RUN_SELECT;
  */
 const CONFIG_CACHE = 4096;
 const parsedConfigs = new Map<string, Run['config']>();
+let defaultConfig: Run['config'] | undefined;
 
-function parseStoredConfig(text: string): Run['config'] {
+/** Why a stored config cannot be read, in a few words: not JSON, or the setting at fault. */
+function configProblem(error: unknown): string {
+  if (error instanceof SyntaxError) return `not JSON (${error.message})`;
+  if (error instanceof ZodError) {
+    return error.issues
+      .slice(0, 2)
+      .map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`)
+      .join('; ');
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A stored config, parsed; one that cannot be read (a file edited by hand, a bad disk)
+ * gives the defaults and the reason, so a list with it in still loads — the one run is
+ * marked instead of the whole page failing.
+ */
+function parseStoredConfig(text: string): { config: Run['config']; error?: string } {
   let config = parsedConfigs.get(text);
   if (config) {
     parsedConfigs.delete(text);
   } else {
-    // Stored configs were validated on the way in; parsing again fills defaults added later.
-    config = runConfigSchema.parse(JSON.parse(text));
+    try {
+      // Stored configs were validated on the way in; parsing again fills defaults added later.
+      config = runConfigSchema.parse(JSON.parse(text));
+    } catch (error) {
+      defaultConfig ??= runConfigSchema.parse({});
+      return { config: { ...defaultConfig }, error: configProblem(error) };
+    }
     if (parsedConfigs.size >= CONFIG_CACHE) parsedConfigs.delete(parsedConfigs.keys().next().value!);
   }
   parsedConfigs.set(text, config);
-  return { ...config };
+  return { config: { ...config } };
 }
 
-export const runFromRow = (row: RunRow): Run => ({
-  id: row.id,
-  projectId: row.project_id,
-  datasetId: row.dataset_id,
-  datasetName: row.dataset_name,
-  name: row.name,
-  config: parseStoredConfig(row.config_json),
-  status: row.status,
-  backend: row.backend,
-  backendNotes: JSON.parse(row.backend_notes_json) as string[],
-  ...(row.backend_adapter_json ? { backendAdapter: JSON.parse(row.backend_adapter_json) as GpuAdapterInfo } : {}),
-  error: row.error_json ? (JSON.parse(row.error_json) as ApiErrorShape) : null,
-  createdAt: row.created_at,
-  startedAt: row.started_at,
-  finishedAt: row.finished_at,
-  epochsDone: row.epochs_done,
-  lastStep: row.last_step,
-  summary: JSON.parse(row.summary_json) as Record<string, number>,
-  notes: row.notes,
-  tags: JSON.parse(row.tags_json) as string[],
-  ...(row.imported_json ? { imported: JSON.parse(row.imported_json) as ImportedModel } : {}),
-  ...(row.sweep_id !== null && row.sweep_id !== undefined ? { sweepId: row.sweep_id } : {}),
-  ...(row.waiting_json ? { waiting: JSON.parse(row.waiting_json) as RunWait } : {}),
-});
+/** JSON a run row holds besides its config; text that is not JSON reads as `empty`. */
+function storedJson<T>(text: string, empty: T): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return empty;
+  }
+}
+
+export const runFromRow = (row: RunRow): Run => {
+  const { config, error: configError } = parseStoredConfig(row.config_json);
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    datasetId: row.dataset_id,
+    datasetName: row.dataset_name,
+    name: row.name,
+    config,
+    ...(configError !== undefined ? { configError } : {}),
+    status: row.status,
+    backend: row.backend,
+    backendNotes: storedJson<string[]>(row.backend_notes_json, []),
+    ...(row.backend_adapter_json ? { backendAdapter: JSON.parse(row.backend_adapter_json) as GpuAdapterInfo } : {}),
+    error: row.error_json ? storedJson<ApiErrorShape | null>(row.error_json, null) : null,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    epochsDone: row.epochs_done,
+    lastStep: row.last_step,
+    summary: storedJson<Record<string, number>>(row.summary_json, {}),
+    notes: row.notes,
+    tags: storedJson<string[]>(row.tags_json, []),
+    ...(row.imported_json ? { imported: JSON.parse(row.imported_json) as ImportedModel } : {}),
+    ...(row.sweep_id !== null && row.sweep_id !== undefined ? { sweepId: row.sweep_id } : {}),
+    ...(row.waiting_json ? { waiting: JSON.parse(row.waiting_json) as RunWait } : {}),
+  };
+};
+
+/**
+ * The run's settings, for anything that builds its model (train, resume, evaluate,
+ * export, explore, score): refused, naming the run and why, where they cannot be read —
+ * the defaults standing in for them would build a different model.
+ */
+export function readableConfig(run: Run): Run['config'] {
+  if (run.configError !== undefined) {
+    throw new ApiError(
+      'invalid_input',
+      `Run ${run.id} "${run.name}": settings unreadable: ${run.configError}. Its metrics and images are kept; start a new run with the settings you meant, or delete this one.`,
+      { field: 'runId' },
+    );
+  }
+  return run.config;
+}
 
 /** A remote run no worker is connected to (null: a worker took it, or it ended). */
 export function setRunWaiting(db: Db, id: number, wait: RunWait | null): void {
@@ -125,15 +178,23 @@ export interface TrialRow {
   config: Record<string, unknown>;
 }
 
-export function trialRowsOfSweep(db: Db, sweepId: number): TrialRow[] {
-  const rows = db.prepare('SELECT id, name, status, epochs_done, config_json FROM runs WHERE sweep_id = ? ORDER BY id').all(sweepId) as {
+/** A sweep's trials, oldest first (one page of them with `page`); a config that is not JSON reads as empty. */
+export function trialRowsOfSweep(db: Db, sweepId: number, page?: { offset: number; limit: number }): TrialRow[] {
+  const rows = db
+    .prepare(`SELECT id, name, status, epochs_done, config_json FROM runs WHERE sweep_id = ? ORDER BY id LIMIT ? OFFSET ?`)
+    .all(sweepId, page?.limit ?? -1, page?.offset ?? 0) as {
     id: number;
     name: string;
     status: RunStatus;
     epochs_done: number;
     config_json: string;
   }[];
-  return rows.map((r) => ({ id: r.id, name: r.name, status: r.status, epochsDone: r.epochs_done, config: JSON.parse(r.config_json) as Record<string, unknown> }));
+  return rows.map((r) => ({ id: r.id, name: r.name, status: r.status, epochsDone: r.epochs_done, config: storedJson<Record<string, unknown>>(r.config_json, {}) }));
+}
+
+/** The statuses of a sweep's trials, oldest first (what pause, resume and cancel act on), without their configs. */
+export function trialStatusesOfSweep(db: Db, sweepId: number): { id: number; status: RunStatus }[] {
+  return db.prepare('SELECT id, status FROM runs WHERE sweep_id = ? ORDER BY id').all(sweepId) as { id: number; status: RunStatus }[];
 }
 
 /** A sweep's trials that wait for a worker to connect (remote runs), by run id; none in a workspace from before migration 13. */

@@ -3,7 +3,7 @@ import type { ApiErrorShape } from '@shared/errors';
 import { sweepRequestSchema, type StoredPlanEntry, type Sweep, type SweepStatus, type SweepTrial } from '@shared/sweep';
 import { parseSweep } from '@shared/sweep';
 import type { Db } from './db';
-import { trialRowsOfSweep, waitingTrialsOfSweep, type TrialRow } from './runs';
+import { trialRowsOfSweep, waitingTrialsOfSweep } from './runs';
 
 interface SweepRow {
   id: number;
@@ -116,37 +116,73 @@ export function setHeld(db: Db, id: number, runIds: number[]): void {
   db.prepare('UPDATE sweeps SET held_json = ? WHERE id = ?').run(JSON.stringify(runIds), id);
 }
 
+/** `json_each` of a sweep's stopped map gives its keys: the run ids early stopping ended. */
+const STOPPED_IDS = `SELECT CAST(key AS INTEGER) FROM json_each(?)`;
+
 /**
- * Each trial's validation loss per epoch (the lowest point of an epoch), for early
- * stopping and the trials table: run id → [epoch, loss] in epoch order.
+ * Each listed trial's lowest validation loss: one seek per trial in the partial index
+ * metrics_val_loss_by_value (migration 12), not its whole curve.
  */
-export function sweepValLosses(db: Db, id: number): Map<number, [epoch: number, loss: number][]> {
+function bestValLosses(db: Db, runIds: readonly number[]): Map<number, number> {
   const rows = db
     .prepare(
-      `SELECT m.run_id AS runId, m.epoch AS epoch, MIN(m.value) AS loss FROM metrics m
-       WHERE m.run_id IN (SELECT id FROM runs WHERE sweep_id = ?) AND m.name = 'val_loss'
-       GROUP BY m.run_id, m.epoch ORDER BY m.run_id, m.epoch`,
+      `SELECT r.value AS runId, (SELECT MIN(m.value) FROM metrics m WHERE m.run_id = r.value AND m.name = 'val_loss') AS loss
+       FROM json_each(?) r`,
     )
-    .all(id) as { runId: number; epoch: number; loss: number }[];
-  const curves = new Map<number, [number, number][]>();
-  for (const row of rows) {
-    const curve = curves.get(row.runId) ?? [];
-    curve.push([row.epoch, row.loss]);
-    curves.set(row.runId, curve);
-  }
-  return curves;
+    .all(JSON.stringify(runIds)) as { runId: number; loss: number | null }[];
+  return new Map(rows.flatMap((row) => (row.loss === null ? [] : [[row.runId, row.loss] as [number, number]])));
 }
 
-const ACTIVE = new Set(['queued', 'running', 'paused']);
+/**
+ * What early stopping compares at epoch `e`: for each trial that reported a validation
+ * loss at `e` or later (with `finishedOnly`, each finished one), its lowest by `e`. Reads
+ * at most `e` points of a trial (the partial index metrics_val_loss_by_epoch), never
+ * its whole curve, and no configs.
+ */
+export function sweepBestsAt(db: Db, sweepId: number, e: number, finishedOnly: boolean): { runId: number; status: string; best: number }[] {
+  return db
+    .prepare(
+      `SELECT r.id AS runId, r.status AS status,
+         (SELECT MIN(m.value) FROM metrics m WHERE m.run_id = r.id AND m.name = 'val_loss' AND m.epoch <= @e) AS best
+       FROM runs r
+       WHERE r.sweep_id = @sweep AND (@finished = 0 OR r.status = 'finished')
+         AND EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.id AND m.name = 'val_loss' AND m.epoch >= @e)`,
+    )
+    .all({ sweep: sweepId, e, finished: finishedOnly ? 1 : 0 }) as { runId: number; status: string; best: number }[];
+}
 
-/** The sweep as the API answers it, with its trials' counts and best trial. */
-export function sweepView(db: Db, record: SweepRecord, runs: TrialRow[] = trialRowsOfSweep(db, record.id)): { sweep: Sweep; trials: SweepTrial[] } {
+/** A trial's validation loss per epoch (the lowest point of an epoch), [epoch, loss] in epoch order. */
+export function trialValLosses(db: Db, runId: number): [epoch: number, loss: number][] {
+  const rows = db
+    .prepare(`SELECT epoch, MIN(value) AS loss FROM metrics WHERE run_id = ? AND name = 'val_loss' GROUP BY epoch ORDER BY epoch`)
+    .all(runId) as { epoch: number; loss: number }[];
+  return rows.map((row) => [row.epoch, row.loss]);
+}
+
+/** Trials a sweep's page lists at most (sweeps.get pages them). */
+export interface TrialPage {
+  offset: number;
+  limit: number;
+}
+
+
+/**
+ * The sweep as the API answers it: its counts and best trial over every trial (in SQL,
+ * one index seek per finished trial), and one page of its trials (none for a list of
+ * sweeps) — at 10 000 trials the answer stays small and quick.
+ */
+export function sweepView(
+  db: Db,
+  record: SweepRecord,
+  page: TrialPage = { offset: 0, limit: 0 },
+): { sweep: Sweep; trials: SweepTrial[]; offset: number; totalTrials: number } {
   const spec = parseSweep(record.request);
   const base = record.baseConfig;
-  const curves = sweepValLosses(db, record.id);
+  const stoppedIds = JSON.stringify(record.stopped);
+  const runs = page.limit > 0 ? trialRowsOfSweep(db, record.id, page) : [];
+  const bests = bestValLosses(db, runs.map((run) => run.id));
   const waits = waitingTrialsOfSweep(db, record.id);
   const trials: SweepTrial[] = runs.map((run) => {
-    const curve = curves.get(run.id);
     const waiting = waits.get(run.id);
     const settings = Object.fromEntries(spec.dimensions.map((d) => [d.setting, run.config[d.setting] as number | string]));
     return {
@@ -157,22 +193,30 @@ export function sweepView(db: Db, record: SweepRecord, runs: TrialRow[] = trialR
       seed: Number(run.config['seed'] ?? base.seed),
       epochsDone: run.epochsDone,
       epochs: Number(run.config['epochs'] ?? base.epochs),
-      bestValLoss: curve ? Math.min(...curve.map(([, loss]) => loss)) : null,
+      bestValLoss: bests.get(run.id) ?? null,
       stoppedEarly: record.stopped[String(run.id)] ?? null,
       ...(waiting && { waiting }),
     };
   });
-  const counts = { active: 0, finished: 0, stopped: 0, ended: 0 };
-  let best: Sweep['best'] = null;
-  for (const trial of trials) {
-    if (ACTIVE.has(trial.status)) counts.active++;
-    else if (trial.stoppedEarly !== null) counts.stopped++;
-    else if (trial.status === 'finished') counts.finished++;
-    else counts.ended++;
-    if (trial.status === 'finished' && trial.stoppedEarly === null && trial.bestValLoss !== null && (best === null || trial.bestValLoss < best.valLoss)) {
-      best = { runId: trial.runId, name: trial.name, valLoss: trial.bestValLoss };
-    }
-  }
+  const totals = db
+    .prepare(
+      `SELECT COUNT(*) AS total,
+         COALESCE(SUM(status IN ('queued', 'running', 'paused')), 0) AS active,
+         COALESCE(SUM(status NOT IN ('queued', 'running', 'paused') AND stopped), 0) AS stopped,
+         COALESCE(SUM(status = 'finished' AND NOT stopped), 0) AS finished
+       FROM (SELECT status, id IN (${STOPPED_IDS}) AS stopped FROM runs WHERE sweep_id = ?)`,
+    )
+    .get(stoppedIds, record.id) as { total: number; active: number; stopped: number; finished: number };
+  const counts = { active: totals.active, finished: totals.finished, stopped: totals.stopped, ended: totals.total - totals.active - totals.stopped - totals.finished };
+  const bestRow = db
+    .prepare(
+      `SELECT runId, name, loss FROM (
+         SELECT r.id AS runId, r.name AS name, (SELECT MIN(m.value) FROM metrics m WHERE m.run_id = r.id AND m.name = 'val_loss') AS loss
+         FROM runs r WHERE r.sweep_id = ? AND r.status = 'finished' AND r.id NOT IN (${STOPPED_IDS}))
+       WHERE loss IS NOT NULL ORDER BY loss, runId LIMIT 1`,
+    )
+    .get(record.id, stoppedIds) as { runId: number; name: string; loss: number } | undefined;
+  const best: Sweep['best'] = bestRow ? { runId: bestRow.runId, name: bestRow.name, valLoss: bestRow.loss } : null;
   const sweep: Sweep = {
     id: record.id,
     projectId: record.projectId,
@@ -195,5 +239,5 @@ export function sweepView(db: Db, record: SweepRecord, runs: TrialRow[] = trialR
     createdAt: record.createdAt,
     finishedAt: record.finishedAt,
   };
-  return { sweep, trials };
+  return { sweep, trials, offset: page.offset, totalTrials: totals.total };
 }
