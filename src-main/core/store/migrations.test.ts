@@ -68,7 +68,7 @@ describe('schema migrations', () => {
       old.exec(`DROP TRIGGER run_facets_update;
         UPDATE runs SET config_json = '{"beta": 2, oops' WHERE id = 2;`);
       old.close();
-      const db = openDatabase(file);
+      const db = openDatabase(file, { targetVersion: 12 });
       expect(schemaVersion(db)).toBe(12);
       const facets = () =>
         db.prepare('SELECT run_id, s_beta, s_latent, s_family, m_loss, m_val_loss, config IS NULL AS unreadable FROM run_facets ORDER BY run_id').all();
