@@ -129,15 +129,7 @@ export async function latentMap(session: ModelSession, request: InferRequestOf<'
   let manifold: InferResults['latentMap']['manifold'] = null;
   if (d === 2) {
     const steps = request.manifoldSteps;
-    const axis = symmetricSteps(MANIFOLD_EXTENT, steps);
-    const codes = new Float32Array(steps * steps * 2);
-    // Row 0 is the top of the picture: largest y first, as on the scatter plot.
-    for (let row = 0; row < steps; row++) {
-      for (let col = 0; col < steps; col++) {
-        codes[(row * steps + col) * 2] = axis[col]!;
-        codes[(row * steps + col) * 2 + 1] = axis[steps - 1 - row]!;
-      }
-    }
+    const codes = manifoldCodes(steps);
     const decoded = await decodeAll(session, codes, steps * steps, ctx, sameLabel(session, steps * steps, null));
     manifold = { gridDataUrl: dataUrl(tileImages(decoded, steps * steps, session.images.shape, steps)), steps, extent: MANIFOLD_EXTENT };
   }
@@ -155,6 +147,19 @@ export async function latentMap(session: ModelSession, request: InferRequestOf<'
     })),
     manifold,
   };
+}
+
+/** The 2-D manifold's codes, [steps², 2]: a steps × steps grid over ±MANIFOLD_EXTENT, row 0 the top (largest y first, as on the scatter plot). */
+export function manifoldCodes(steps: number): Float32Array {
+  const axis = symmetricSteps(MANIFOLD_EXTENT, steps);
+  const codes = new Float32Array(steps * steps * 2);
+  for (let row = 0; row < steps; row++) {
+    for (let col = 0; col < steps; col++) {
+      codes[(row * steps + col) * 2] = axis[col]!;
+      codes[(row * steps + col) * 2 + 1] = axis[steps - 1 - row]!;
+    }
+  }
+  return codes;
 }
 
 /** argmax q(y|x) of an M2 model for the given images, in order. */
