@@ -4,9 +4,13 @@ import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { createRng } from '../engine/random';
-import { decodeAll, manifoldCodes, samples, SAMPLES_STREAM } from '../inference/explore';
+import { decodeAll, decodeRows, decodeThreadsFor, manifoldCodes, MIN_DECODE_WORK_PER_THREAD, samples, SAMPLES_STREAM } from '../inference/explore';
 import type { InferContext } from '../inference/ops';
-import type { ModelSession } from '../inference/session';
+import type { LatentThreads, ModelSession } from '../inference/session';
+import { wasmBinaryDir } from '../io/wasm-files';
+import { activationsPerImage } from '../model/memory';
+import { modelSpec } from '../train/model-spec';
+import { startInferenceThreads, type InferenceReplicas } from './replica-pool';
 import { syntheticImages, useBackend } from '../testing/setup';
 import { createTrainer } from '../train/engine-trainer';
 import { gatherBatch, gatherLabels, type ImageSet } from '../train/images';
@@ -50,14 +54,31 @@ function imagesOf(c: Case): ImageSet & { labels: Int32Array; classes: number } {
 }
 
 /** The fixture's model: latent 2 (so it has a manifold), five steps from the seed's initial weights. */
+const configOf = (c: Case): RunConfig => runConfigSchema.parse({ hidden: 32, latent: 2, batchSize: 8, seed: 11, ...c.config });
 async function fixtureModel(c: Case, images: ImageSet): Promise<VaeTrainer> {
-  const config = runConfigSchema.parse({ hidden: 32, latent: 2, batchSize: 8, seed: 11, ...c.config });
-  const trainer = createTrainer(config, images) as VaeTrainer;
+  const trainer = createTrainer(configOf(c), images) as VaeTrainer;
   const rows = Int32Array.from({ length: 40 }, (_, i) => i);
   for (let s = 0; s < 5; s++) {
     await trainer.step(gatherBatch(images, rows, s * 8, s * 8 + 8), 8, trainer.classes > 0 ? gatherLabels(images, rows, s * 8, s * 8 + 8) : undefined);
   }
   return trainer;
+}
+
+/** Inference threads holding `trainer`'s weights, written once (as a model session starts them). */
+async function threadsFor(config: RunConfig, images: ImageSet, trainer: VaeTrainer, count: number): Promise<InferenceReplicas> {
+  const wasmDir = wasmBinaryDir();
+  const threads = await startInferenceThreads(count, { spec: modelSpec(config, images), config, shapes: trainer.parameterShapes() }, {
+    backend: 'wasm',
+    ...(wasmDir === undefined ? {} : { wasmDir }),
+    script: SCRIPT,
+  });
+  let offset = 0;
+  for (const values of await trainer.parameterValues()) {
+    threads.parameters.set(values, offset);
+    offset += values.length;
+  }
+  threads.published();
+  return threads;
 }
 
 const ctx: InferContext = { partial: () => {}, shouldStop: () => false, yieldToEventLoop: () => Promise.resolve() };
@@ -95,5 +116,74 @@ describe("Explore's decoding across threads", () => {
       }
     }
     if (RECORD) writeFileSync(FIXTURE_PATH, `${JSON.stringify(recorded, null, 1)}\n`);
+  });
+
+  it('two and three threads decode them bit for bit, every thread taking its share', async () => {
+    for (const [name, c] of Object.entries(CASES)) {
+      const images = imagesOf(c);
+      const config = configOf(c);
+      const trainer = await fixtureModel(c, images);
+      const classes = trainer.classes;
+      const labelsFor = (n: number): Int32Array | undefined => (classes > 0 ? Int32Array.from({ length: n }, (_, i) => i % classes) : undefined);
+      try {
+        for (const count of name === 'cvae-8x8' ? [2, 3] : [2]) {
+          const pool = await threadsFor(config, images, trainer, count);
+          const asked = new Set<number>();
+          const watched: LatentThreads = {
+            count: pool.count,
+            encodeMean: (...a) => pool.encodeMean(...a),
+            decodeMean: (thread, ...a) => {
+              asked.add(thread);
+              return pool.decodeMean(thread, ...a);
+            },
+          };
+          try {
+            const samplesCodes = createRng(7, SAMPLES_STREAM).normals(144 * 2, 0.8);
+            const threaded = {
+              samples: digest(await decodeRows(trainer, samplesCodes, 144, ctx, labelsFor(144), watched, count)),
+              manifold: digest(await decodeRows(trainer, manifoldCodes(30), 900, ctx, labelsFor(900), watched, count)),
+            };
+            expect(threaded, `${name} on ${count} threads`).toEqual({ samples: FIXTURE[name]!.samples, manifold: FIXTURE[name]!.manifold });
+            expect([...asked].sort(), `${name}: the threads that decoded`).toEqual(Array.from({ length: count }, (_, i) => i));
+          } finally {
+            pool.close();
+          }
+        }
+      } finally {
+        trainer.dispose();
+      }
+    }
+  });
+
+  it('a session splits only where each thread gets work enough; the threads answer its sample grid', async () => {
+    const pool = { count: 8 };
+    const spec = (size: number, channels: 1 | 3, kind: 'mlp' | 'conv') => ({ kind, image: { width: size, height: size, channels }, latent: 16, hidden: 256 });
+    expect(decodeThreadsFor(null, spec(64, 3, 'conv'), 144)).toBe(1);
+    expect(decodeThreadsFor(pool, spec(64, 3, 'conv'), 1)).toBe(1);
+    for (const [s, rows] of [
+      [spec(28, 1, 'mlp'), 144],
+      [spec(28, 1, 'conv'), 144],
+      [spec(64, 3, 'conv'), 144],
+      [spec(64, 3, 'conv'), 16],
+    ] as const) {
+      expect(decodeThreadsFor(pool, s, rows)).toBe(Math.max(1, Math.min(8, rows, Math.floor((rows * activationsPerImage(s)) / MIN_DECODE_WORK_PER_THREAD))));
+    }
+    // Through decodeAll: a model whose 144 samples are work enough goes to the session's threads.
+    const c: Case = { config: { architecture: 'conv', hidden: 16 }, size: 16, channels: 1 };
+    const images = imagesOf(c);
+    const trainer = await fixtureModel(c, images);
+    const pool2 = await threadsFor(configOf(c), images, trainer, 2);
+    let decodes = 0;
+    try {
+      const session = { trainer, images, threads: () => ({ ...pool2, count: 2, decodeMean: (...a: Parameters<InferenceReplicas['decodeMean']>) => (decodes++, pool2.decodeMean(...a)) }) } as unknown as ModelSession;
+      // 144 conv 16×16 codes hold work for two threads at the measured threshold.
+      expect(144 * activationsPerImage(trainer.model.spec)).toBeGreaterThanOrEqual(2 * MIN_DECODE_WORK_PER_THREAD);
+      const grid = await samples(session, { op: 'samples', count: 144, temperature: 0.8, seed: 7 }, ctx);
+      expect(digest(grid.gridDataUrl)).toBe(FIXTURE['conv-16x16']!.samplesGrid);
+      expect(decodes).toBe(2);
+    } finally {
+      pool2.close();
+      trainer.dispose();
+    }
   });
 });

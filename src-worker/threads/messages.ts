@@ -78,7 +78,16 @@ export interface EncodeRequest {
   labels: Int32Array | null;
 }
 
-export type ToReplica = StepRequest | UpdateRequest | IwaeRequest | ChainsRequest | EncodeRequest;
+/** Decoder means of latent codes (Explore's sample grids and manifold: inference/explore.ts decodeAll). */
+export interface DecodeRequest {
+  type: 'decode';
+  id: number;
+  codes: Float32Array;
+  n: number;
+  labels: Int32Array | null;
+}
+
+export type ToReplica = StepRequest | UpdateRequest | IwaeRequest | ChainsRequest | EncodeRequest | DecodeRequest;
 
 export type ToPool =
   | { type: 'ready' }
@@ -86,6 +95,7 @@ export type ToPool =
   | { type: 'iwae'; id: number; values: Float64Array }
   | { type: 'chains'; id: number; rows: ChainRows | null }
   | { type: 'encoded'; id: number; values: Float32Array }
+  | { type: 'decoded'; id: number; values: Float32Array }
   | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null }
   | { type: 'failed'; id: number | null; message: string };
 

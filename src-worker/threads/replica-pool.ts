@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { shardRanges, type AdamUpdate, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { ChainNoise, ChainRows, ChainSetup, ChainThreads } from '../impute/chain';
-import type { EncodeThreads } from '../inference/session';
+import type { LatentThreads } from '../inference/session';
 import type { IwaeThreads } from '../train/evaluate';
 import type { BatchLabels, StepInputs } from '../train/trainer';
 import { layout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
@@ -46,7 +46,7 @@ interface Pending {
 }
 
 /** Threads that compute IWAE estimates at the weights written into `parameters` (then `published()`). */
-export interface InferenceReplicas extends IwaeThreads, ChainThreads, EncodeThreads {
+export interface InferenceReplicas extends IwaeThreads, ChainThreads, LatentThreads {
   readonly parameters: Float32Array;
   /** Why the threads can no longer answer (one died, or they were closed), or null. */
   failed(): Error | null;
@@ -243,6 +243,14 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
       const request: ToReplica = { type: 'encode', id: nextId++, batch: rows, n, labels: labels === undefined ? null : Int32Array.from(labels) };
       const answer = await ask(thread % count, request, [rows.buffer as ArrayBuffer]);
       if (answer.type !== 'encoded') throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to an encoding`);
+      return answer.values;
+    },
+    async decodeMean(thread: number, codes: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
+      if (broken) throw broken;
+      const rows = codes.slice();
+      const request: ToReplica = { type: 'decode', id: nextId++, codes: rows, n, labels: labels === undefined ? null : Int32Array.from(labels) };
+      const answer = await ask(thread % count, request, [rows.buffer as ArrayBuffer]);
+      if (answer.type !== 'decoded') throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to a decoding`);
       return answer.values;
     },
     closeChains(thread: number, key: number): void {

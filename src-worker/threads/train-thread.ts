@@ -9,7 +9,7 @@ import { adamRange } from '../train/data-parallel';
 import { VaeTrainer, type StepGradients, type StepInputs } from '../train/trainer';
 import { VqVaeTrainer } from '../train/vq-trainer';
 import { ChainImputer } from '../impute/chain';
-import { layout, type ChainsRequest, type EncodeRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
+import { layout, type ChainsRequest, type DecodeRequest, type EncodeRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
 
 /**
  * A training replica: one worker thread with its own tfjs and wasm instance and a copy
@@ -116,7 +116,7 @@ async function start(): Promise<void> {
     }
   };
 
-  // Inference (IWAE, chains, the latent map) is a Gaussian model's: a code model gets no inference threads.
+  // Inference (IWAE, chains, the latent map, Explore's decoding) is a Gaussian model's: a code model gets no inference threads.
   const gaussian = (): VaeTrainer => {
     if (!(trainer instanceof VaeTrainer)) throw new Error("a code model's thread was asked for inference it does not do");
     return trainer;
@@ -171,6 +171,12 @@ async function start(): Promise<void> {
     port.postMessage({ type: 'encoded', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
   };
 
+  const decode = async (request: DecodeRequest): Promise<void> => {
+    takeWeights();
+    const values = await gaussian().decodeMean(request.codes, request.n, request.labels ?? undefined);
+    port.postMessage({ type: 'decoded', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
+  };
+
   // Every replica's gradient is in: this thread's slice of the optimizer step.
   const update = (request: UpdateRequest): void => {
     adamRange(request.step, request.from, request.to, sizes, everyGrads, state);
@@ -189,7 +195,9 @@ async function start(): Promise<void> {
             ? Promise.resolve(update(request))
             : request.type === 'encode'
               ? encode(request)
-              : chainRequest(request)
+              : request.type === 'decode'
+                ? decode(request)
+                : chainRequest(request)
       ).catch((error: unknown) =>
         post({ type: 'failed', id: request.id, message: why(error) }),
       ),
