@@ -7,10 +7,10 @@ import { createRng } from '../engine/random';
 import { decodeAll, decodeRows, decodeThreadsFor, manifoldCodes, MIN_DECODE_WORK_PER_THREAD, samples, SAMPLES_STREAM } from '../inference/explore';
 import type { InferContext } from '../inference/ops';
 import type { LatentThreads, ModelSession } from '../inference/session';
-import { wasmBinaryDir } from '../io/wasm-files';
 import { activationsPerImage } from '../model/memory';
 import { modelSpec } from '../train/model-spec';
-import { startInferenceThreads, type InferenceReplicas } from './replica-pool';
+import { startThreadsWithWeights } from './inference-threads';
+import type { InferenceReplicas } from './replica-pool';
 import { syntheticImages, useBackend } from '../testing/setup';
 import { createTrainer } from '../train/engine-trainer';
 import { gatherBatch, gatherLabels, type ImageSet } from '../train/images';
@@ -65,21 +65,8 @@ async function fixtureModel(c: Case, images: ImageSet): Promise<VaeTrainer> {
 }
 
 /** Inference threads holding `trainer`'s weights, written once (as a model session starts them). */
-async function threadsFor(config: RunConfig, images: ImageSet, trainer: VaeTrainer, count: number): Promise<InferenceReplicas> {
-  const wasmDir = wasmBinaryDir();
-  const threads = await startInferenceThreads(count, { spec: modelSpec(config, images), config, shapes: trainer.parameterShapes() }, {
-    backend: 'wasm',
-    ...(wasmDir === undefined ? {} : { wasmDir }),
-    script: SCRIPT,
-  });
-  let offset = 0;
-  for (const values of await trainer.parameterValues()) {
-    threads.parameters.set(values, offset);
-    offset += values.length;
-  }
-  threads.published();
-  return threads;
-}
+const threadsFor = (config: RunConfig, images: ImageSet, trainer: VaeTrainer, count: number): Promise<InferenceReplicas> =>
+  startThreadsWithWeights(trainer, count, { spec: modelSpec(config, images), config }, 'wasm', SCRIPT);
 
 const ctx: InferContext = { partial: () => {}, shouldStop: () => false, yieldToEventLoop: () => Promise.resolve() };
 const sessionOf = (trainer: VaeTrainer, images: ImageSet): ModelSession => ({ trainer, images, threads: () => null }) as unknown as ModelSession;
