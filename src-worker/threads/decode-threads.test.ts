@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { createRng } from '../engine/random';
@@ -139,6 +140,30 @@ describe("Explore's decoding across threads", () => {
       } finally {
         trainer.dispose();
       }
+    }
+  });
+
+  it('a thread that dies during a sample grid fails that request with the reason; the session then decodes on its own thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vae-decode-thread-'));
+    const c = CASES['conv-16x16']!;
+    const images = imagesOf(c);
+    const trainer = await fixtureModel(c, images);
+    try {
+      const dies = join(dir, 'dies.mjs');
+      writeFileSync(dies, "import { parentPort } from 'node:worker_threads';\nparentPort.postMessage({ type: 'ready' });\nparentPort.on('message', () => process.exit(9));\n");
+      const pool = await startThreadsWithWeights(trainer, 2, { spec: modelSpec(configOf(c), images), config: configOf(c) }, 'wasm', dies);
+      // As a model session answers: its threads until one has failed, then none.
+      const session = { trainer, images, threads: () => (pool.failed() === null ? pool : null) } as unknown as ModelSession;
+      try {
+        const request = { op: 'samples', count: 144, temperature: 0.8, seed: 7 } as const;
+        await expect(samples(session, request, ctx)).rejects.toThrow(/thread \d exited \(code 9\)/);
+        expect(digest((await samples(session, request, ctx)).gridDataUrl)).toBe(FIXTURE['conv-16x16']!.samplesGrid);
+      } finally {
+        pool.close();
+      }
+    } finally {
+      trainer.dispose();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
