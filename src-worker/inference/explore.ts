@@ -22,7 +22,7 @@ const DECODE_BATCH = 256;
 /**
  * The least work (activations of one image's passes, activationsPerImage × codes) a
  * thread's share of a decoding must hold for splitting to pay (threads/work.ts). Measured
- * on 2 cores at load 23–27 (`npm run bench -- --inference-only`, docs/PERFORMANCE.md):
+ * on 2 cores at load 26.5–27.3 (`npm run bench -- --inference-only`, docs/PERFORMANCE.md):
  * shares of 77 k (MLP 28×28, 64 samples) and 292 k (MLP, 15² manifold) ran 0.71× and
  * 0.97× the one-thread speed, 167 k (conv 28×28, 16 samples) 1.11×; from 670 k (conv
  * 28×28, 64 samples) up 1.3–1.6× (conv 64×64×3, 16 samples: 1.29×; 15² manifold: 1.63×).
