@@ -10,12 +10,11 @@ import { nodeBackendPlatform } from '../platform/node-backends';
 import { digitsFile, loadDigits, loadSampleDigits, type DigitSplit } from './digits';
 import { familiesBench, type FamilyRow } from './families';
 import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThroughput, type QualityResult } from './measure';
-import { printAllThreads, printEvaluationScaling, printFamilies, printImputationScaling, type ImputationRow, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
+import { printAllThreads, printFamilies, printInferenceScaling, type InferenceRow, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
 import { physicalCores } from '../threads/cores';
 import { familyScalingCurve, scalingCurve } from './scaling';
 import { scaledBench } from './scaled-bench';
-import { evaluationScaling } from './evaluation-scaling';
-import { imputationScaling } from './imputation-scaling';
+import { decodingScaling, evaluationScaling, imputationScaling, sessionDecodeThreads } from './inference-scaling';
 import { runTorchReference, torchAvailable, type TorchFigures } from './torch-reference';
 
 /**
@@ -56,6 +55,8 @@ const { values: args } = parseArgs({
     /** Only the multi-core scaling curve (no quality, no reference, no families). */
     'scaling-only': { type: 'boolean', default: false },
     'no-scaling': { type: 'boolean', default: false },
+    /** Only the inference rows of the scaling part (IWAE bound, imputation, Explore's decoding), no training curve. */
+    'inference-only': { type: 'boolean', default: false },
     /** The scaled conv VAE with the logistic mixture decoder at 64×64×3 (and 128×128×3 speed) beside PyTorch (scaled-bench.ts). */
     'no-scaled': { type: 'boolean', default: false },
     /** Only that section. */
@@ -128,10 +129,10 @@ async function main(): Promise<void> {
     const rounds = Number(args['scaling-rounds']);
     const rows: ScalingRow[] = [];
     const load = loadavg();
-    for (const [label, image] of [
+    for (const [label, image] of args['inference-only'] ? [] : ([
       ['conv 28×28×1', { width: 28, height: 28, channels: 1 as const }],
       ['conv 64×64×3', { width: 64, height: 64, channels: 3 as const }],
-    ] as const) {
+    ] as const)) {
       const spec = { kind: 'conv' as const, image, latent: 16, hidden: 256 };
       rows.push({ label, points: await scalingCurve(spec, batch, maxThreads, seconds, rounds), torch: image.width === 28 ? torch?.conv : undefined });
     }
@@ -141,29 +142,60 @@ async function main(): Promise<void> {
       m2: ['M2 conv', { architecture: 'conv', family: 'm2', classifier: 'conv', labelFraction: 0.1 }],
       cvae: ['cVAE conv', { architecture: 'conv', family: 'cvae' }],
     };
-    for (const key of (args['scaling-families'] ?? '').split(',').filter((k) => k !== '')) {
+    for (const key of (args['inference-only'] ? '' : (args['scaling-families'] ?? '')).split(',').filter((k) => k !== '')) {
       const family = families[key];
       if (family === undefined) throw new Error(`--scaling-families: no family '${key}' (vqvae, m2, cvae)`);
       rows.push({ label: `${family[0]} 28²`, points: await familyScalingCurve(family[1], digits28, batch, maxThreads, seconds, rounds) });
     }
-    printScaling(rows, batch, physicalCores(), rounds);
-    printAllThreads(rows[0], [...load, ...loadavg()]);
+    if (rows.length > 0) {
+      printScaling(rows, batch, physicalCores(), rounds);
+      printAllThreads(rows[0], [...load, ...loadavg()]);
+    }
     // The test IWAE bound on the same cores, beside the factor training reached in this run.
     const evalSpec = { kind: 'conv' as const, image: { width: 28, height: 28, channels: 1 as const }, latent: 16, hidden: 256 };
     const evalImages = Number(args['eval-images']);
-    printEvaluationScaling(await evaluationScaling(evalSpec, maxThreads, evalImages, k, seconds, rounds), rows[0]!.points, 'conv 28×28×1', evalImages, k, rounds);
+    const training = rows[0]?.points ?? [];
+    const evaluation = { label: 'conv 28×28×1', points: await evaluationScaling(evalSpec, maxThreads, evalImages, k, seconds, rounds) };
+    printInferenceScaling(`Test IWAE evaluation across threads (wasm, ${evalImages} test images at k = ${k}, batches spread over inference threads)`, 'img/s', [evaluation], training, rounds);
     // Inpaint's chains on the same cores: K 6 (the default) and 16 (the most), MLP and conv.
-    const imputation: ImputationRow[] = [];
+    const imputation: InferenceRow[] = [];
     for (const kind of ['mlp', 'conv'] as const) {
       for (const K of [6, 16]) {
-        imputation.push({ label: `${kind} 28×28×1`, K, points: await imputationScaling({ ...evalSpec, kind }, K, maxThreads, seconds / 2, rounds) });
+        imputation.push({ label: `${kind} 28×28×1, K ${K}`, points: await imputationScaling({ ...evalSpec, kind }, K, maxThreads, seconds / 2, rounds) });
       }
     }
-    printImputationScaling(imputation, rows[0]!.points, rounds);
+    printInferenceScaling('Imputation across threads (wasm, Metropolis-within-Gibbs on one image, top half missing, K chains split over inference threads)', 'it/s', imputation, training, rounds);
+    // Explore's sample grid (64 codes, its default; 144, its most) and 15 × 15 manifold (its default), every count cut
+    // over that many threads; the small cases show where splitting stops paying (decodeThreadsFor's threshold).
+    const decoding: InferenceRow[] = [];
+    type Decoding = { samples: number } | { manifold: number };
+    for (const [kind, size, channels, cases] of [
+      ['mlp', 28, 1, [{ samples: 64 }, { manifold: 15 }]],
+      ['conv', 28, 1, [{ samples: 16 }, { samples: 64 }, { samples: 144 }, { manifold: 15 }]],
+      ['conv', 64, 3, [{ samples: 16 }, { samples: 64 }, { samples: 144 }, { manifold: 15 }]],
+    ] as ['mlp' | 'conv', number, 1 | 3, Decoding[]][]) {
+      const spec = { ...evalSpec, kind, image: { width: size, height: size, channels } };
+      for (const what of cases) {
+        const count = 'samples' in what ? what.samples : what.manifold ** 2;
+        const label = `${kind} ${size}×${size}×${channels}, ${'samples' in what ? `${what.samples} samples` : `${what.manifold}² manifold`}`;
+        const decodeSpec = 'manifold' in what ? { ...spec, latent: 2 } : spec;
+        decoding.push({
+          label,
+          points: await decodingScaling(spec, what, maxThreads, seconds / 2, rounds),
+          note: `(a session of ${maxThreads} threads uses ${sessionDecodeThreads(decodeSpec, count, maxThreads)})`,
+        });
+      }
+    }
+    printInferenceScaling("Explore's decoding across threads (wasm, the codes cut into one batch per thread)", 'grids/s', decoding, training, rounds);
   };
   const appThreads = args.threads === undefined ? physicalCores() : Number(args.threads);
   /** PyTorch's curve: 1 … the logical CPUs (its own default thread count), or the app's count if more. */
   const torchCounts = Array.from({ length: Math.max(cpus().length, appThreads) }, (_, i) => i + 1).join(',');
+  if (args['inference-only']) {
+    await scaling(null);
+    console.log(`\nload average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    return;
+  }
   if (args['scaling-only']) {
     const version = args['no-torch'] ? null : torchAvailable();
     const common = ['--batch', String(batch), '--seconds', String(seconds), '--thread-counts', torchCounts];

@@ -5,8 +5,7 @@ import type { QualityResult, Throughput } from './measure';
 import type { ScalingPoint } from './scaling';
 import type { ScaledQuality } from './scaled-reference';
 import type { ScaledTorchFigures, TorchFigures, TorchModelFigures } from './torch-reference';
-import type { EvaluationPoint } from './evaluation-scaling';
-import type { ImputationPoint } from './imputation-scaling';
+import type { InferencePoint } from './inference-scaling';
 
 /** The bench's printed tables: figures beside their reference and target. */
 export const TARGET_RATIO = 1.5;
@@ -201,53 +200,33 @@ export function printScaled(report: ScaledReport): void {
   for (const line of report.notes) console.log(`  ${line}`);
 }
 
-/**
- * The test IWAE bound by thread count, beside the factor data-parallel training reached
- * with as many threads in the same run (the target: the same factor) and the 1.8× target
- * of training; the bound must be the same figure on every count.
- */
-export function printEvaluationScaling(points: EvaluationPoint[], training: ScalingPoint[], label: string, images: number, k: number, rounds: number): void {
-  console.log(
-    `\nTest IWAE evaluation across threads (wasm, ${images} test images at k = ${k}, batches spread over inference threads), test img/s, best of ${rounds}; ` +
-      `target: the factor training reaches with as many threads (this run's, beside), ≥ ${TARGET_SCALING_2}× on 2 cores`,
-  );
-  console.log(`${pad('model', 15)}${pad('threads', 9)}${pad('img/s', 10)}${pad('× 1 thread', 12)}${pad('training ×', 12)}same bound as 1 thread`);
-  const one = points.find((p) => p.threads === 1);
-  const trainingOne = training.find((p) => p.threads === 1)?.imagesPerSec;
-  for (const p of points) {
-    const trained = training.find((t) => t.threads === p.threads)?.imagesPerSec;
-    console.log(
-      `${pad(label, 15)}${pad(String(p.threads), 9)}${pad(fmt(p.imagesPerSec), 10)}` +
-        `${pad(one ? `${(p.imagesPerSec / one.imagesPerSec).toFixed(2)}×` : '—', 12)}` +
-        `${pad(trained && trainingOne ? `${(trained / trainingOne).toFixed(2)}×` : '—', 12)}` +
-        `${one ? (p.meanLogLikelihood === one.meanLogLikelihood ? `yes (${p.meanLogLikelihood.toFixed(4)} nats)` : `NO: ${p.meanLogLikelihood} vs ${one.meanLogLikelihood}`) : '—'}`,
-    );
-  }
-}
-
-export interface ImputationRow {
+export interface InferenceRow {
   label: string;
-  K: number;
-  points: ImputationPoint[];
+  points: InferencePoint[];
+  /** Said after the row's 1-thread line (e.g. how many threads a model session would use). */
+  note?: string;
 }
 
-/** Imputation's chains by thread count, beside training's factor in the same run; the imputation must be the same on every count. */
-export function printImputationScaling(rows: ImputationRow[], training: ScalingPoint[], rounds: number): void {
-  console.log(
-    `\nImputation across threads (wasm, Metropolis-within-Gibbs on one image, top half missing, K chains split over inference threads), iterations/s, best of ${rounds}; ` +
-      `target: the factor training reaches with as many threads (this run's, beside)`,
-  );
-  console.log(`${pad('model', 15)}${pad('K', 4)}${pad('threads', 9)}${pad('it/s', 9)}${pad('× 1 thread', 12)}${pad('training ×', 12)}same imputation as 1 thread`);
+/**
+ * A saved model's inference work by thread count (bench/inference-scaling.ts: the test
+ * IWAE bound, Inpaint's chains, Explore's decoding), beside the factor data-parallel
+ * training reached with as many threads in the same run; the result must be the same on
+ * every count.
+ */
+export function printInferenceScaling(title: string, unit: string, rows: InferenceRow[], training: ScalingPoint[], rounds: number): void {
+  console.log(`\n${title}, best of ${rounds}; target: the factor training reaches with as many threads (this run's, beside), ≥ ${TARGET_SCALING_2}× on 2 cores`);
+  console.log(`${pad('model', 30)}${pad('threads', 9)}${pad(unit, 11)}${pad('× 1 thread', 12)}${pad('training ×', 12)}same result as 1 thread`);
   const trainingOne = training.find((p) => p.threads === 1)?.imagesPerSec;
   for (const row of rows) {
     const one = row.points.find((p) => p.threads === 1);
     for (const p of row.points) {
       const trained = training.find((t) => t.threads === p.threads)?.imagesPerSec;
       console.log(
-        `${pad(row.label, 15)}${pad(String(row.K), 4)}${pad(String(p.threads), 9)}${pad(fmt(p.iterationsPerSec), 9)}` +
-          `${pad(one ? `${(p.iterationsPerSec / one.iterationsPerSec).toFixed(2)}×` : '—', 12)}` +
+        `${pad(row.label, 30)}${pad(String(p.threads), 9)}${pad(fmt(p.perSec), 11)}` +
+          `${pad(one ? `${(p.perSec / one.perSec).toFixed(2)}×` : '—', 12)}` +
           `${pad(trained && trainingOne ? `${(trained / trainingOne).toFixed(2)}×` : '—', 12)}` +
-          `${one ? (p.checksum === one.checksum ? 'yes' : `NO: Σ ${p.checksum} vs ${one.checksum}`) : '—'}`,
+          `${one ? (p.result === one.result ? `yes (${p.result})` : `NO: ${p.result} vs ${one.result}`) : '—'}` +
+          `${p.threads === 1 && row.note ? `   ${row.note}` : ''}`,
       );
     }
   }

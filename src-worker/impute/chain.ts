@@ -5,6 +5,7 @@ import type { ImputeDiagnostic, ImputeOptions, ImputeProblem } from './problem';
 import { BaseImputer, disposeAll, MeanAccumulator, replace, rowMoments } from './base';
 import { activationsPerImage, type ModelSizeSpec } from '@shared/model-size';
 import { shardRanges } from '../train/data-parallel';
+import { threadsForWork } from '../threads/work';
 
 /**
  * Pseudo-Gibbs (Rezende 2014) and Metropolis-within-Gibbs (Mattei & Frellsen 2018):
@@ -310,7 +311,7 @@ export const MIN_CHAIN_WORK_PER_THREAD = 250_000;
  */
 export function chainThreadsFor(threads: ChainThreads | null, spec: ModelSizeSpec, n: number, K: number): ChainThreads | null {
   if (threads === null) return null;
-  const count = Math.min(threads.count, K, Math.floor((n * K * activationsPerImage(spec)) / MIN_CHAIN_WORK_PER_THREAD));
+  const count = threadsForWork(threads.count, K, n * activationsPerImage(spec), MIN_CHAIN_WORK_PER_THREAD);
   if (count < 2) return null;
   return {
     count,

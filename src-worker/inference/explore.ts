@@ -7,15 +7,42 @@ import type { ImageShape } from '../model/vae';
 import { tileImages, type RasterImage } from '../train/grid';
 import type { InferContext } from './ops';
 import { lerp, pca2, slerp, symmetricSteps } from './latent-math';
-import { encodeMeans, type ModelSession, type SessionBase } from './session';
+import { encodeMeans, spreadBatches, type LatentThreads, type ModelSession, type SessionBase } from './session';
+import type { VaeTrainer } from '../train/trainer';
+import { activationsPerImage, type ModelSizeSpec } from '@shared/model-size';
+import { threadsForWork } from '../threads/work';
 
 /** Explore's questions to a model: each decodes in this process and answers PNG data URLs. */
 
 export const dataUrl = (image: RasterImage): string => `data:image/png;base64,${encodePngBase64(image)}`;
 
+/** The most codes one decoder call takes. */
+const DECODE_BATCH = 256;
+
+/**
+ * The least work (activations of one image's passes, activationsPerImage × codes) a
+ * thread's share of a decoding must hold for splitting to pay (threads/work.ts). Measured
+ * on 2 cores at load 26.5–27.3 (`npm run bench -- --inference-only`, docs/PERFORMANCE.md):
+ * shares of 77 k (MLP 28×28, 64 samples) and 292 k (MLP, 15² manifold) ran 0.71× and
+ * 0.97× the one-thread speed, 167 k (conv 28×28, 16 samples) 1.11×; from 670 k (conv
+ * 28×28, 64 samples) up 1.3–1.6× (conv 64×64×3, 16 samples: 1.29×; 15² manifold: 1.63×).
+ */
+export const MIN_DECODE_WORK_PER_THREAD = 300_000;
+
+/**
+ * How many of the session's threads decoding `count` codes is worth (at most one per
+ * code, each share MIN_DECODE_WORK_PER_THREAD or more): 1 stays on this thread.
+ */
+export function decodeThreadsFor(threads: { readonly count: number } | null, spec: ModelSizeSpec, count: number): number {
+  return threads === null ? 1 : threadsForWork(threads.count, count, activationsPerImage(spec), MIN_DECODE_WORK_PER_THREAD);
+}
+
 /**
  * Decode many codes without one giant batch: results in order, yielding between batches.
- * A conditional model decodes row i with labels[i] (see ModelSessionInfo.family).
+ * A conditional model decodes row i with labels[i] (see ModelSessionInfo.family). Where
+ * the work pays for it (decodeThreadsFor) the codes are cut into one batch per thread and
+ * spread over the session's threads like the latent map's (spreadBatches): each code is
+ * decoded alone in its row, so any cut gives the one-thread numbers bit for bit.
  */
 export async function decodeAll(
   session: ModelSession,
@@ -24,16 +51,40 @@ export async function decodeAll(
   ctx: InferContext,
   labels?: Int32Array,
 ): Promise<Float32Array> {
-  const d = session.trainer.latent;
-  const D = session.trainer.model.inputSize;
+  const threads = session.threads();
+  const parts = decodeThreadsFor(threads, session.trainer.model.spec, count);
+  return decodeRows(session.trainer, codes, count, ctx, labels, parts > 1 ? threads : null, parts);
+}
+
+/** decodeAll's work on `parts` of the given threads (null or 1 part: this thread, batches of DECODE_BATCH). */
+export async function decodeRows(
+  trainer: VaeTrainer,
+  codes: Float32Array,
+  count: number,
+  ctx: Pick<InferContext, 'shouldStop' | 'yieldToEventLoop'>,
+  labels: Int32Array | undefined,
+  threads: LatentThreads | null,
+  parts: number,
+): Promise<Float32Array> {
+  const d = trainer.latent;
+  const D = trainer.model.inputSize;
   const out = new Float32Array(count * D);
-  const batch = 256;
-  for (let from = 0; from < count; from += batch) {
-    if (ctx.shouldStop()) throw new ApiError('cancelled', 'The request was cancelled');
-    const to = Math.min(count, from + batch);
-    out.set(await session.trainer.decodeMean(codes.subarray(from * d, to * d), to - from, labels?.subarray(from, to)), from * D);
-    await ctx.yieldToEventLoop();
-  }
+  // The first `parts` of the threads, batch i on thread i mod parts.
+  const used = Math.min(parts, threads?.count ?? 1);
+  const split = threads && used > 1 ? threads : null;
+  const size = split ? Math.min(DECODE_BATCH, Math.ceil(count / used)) : DECODE_BATCH;
+  await spreadBatches(
+    count,
+    size,
+    split && { count: used },
+    async (from, to, batch) => {
+      if (ctx.shouldStop()) throw new ApiError('cancelled', 'The request was cancelled');
+      const rows = codes.subarray(from * d, to * d);
+      const rowLabels = labels?.subarray(from, to);
+      out.set(await (split ? split.decodeMean(batch % used, rows, to - from, rowLabels) : trainer.decodeMean(rows, to - from, rowLabels)), from * D);
+    },
+    () => ctx.yieldToEventLoop(),
+  );
   return out;
 }
 
@@ -129,15 +180,7 @@ export async function latentMap(session: ModelSession, request: InferRequestOf<'
   let manifold: InferResults['latentMap']['manifold'] = null;
   if (d === 2) {
     const steps = request.manifoldSteps;
-    const axis = symmetricSteps(MANIFOLD_EXTENT, steps);
-    const codes = new Float32Array(steps * steps * 2);
-    // Row 0 is the top of the picture: largest y first, as on the scatter plot.
-    for (let row = 0; row < steps; row++) {
-      for (let col = 0; col < steps; col++) {
-        codes[(row * steps + col) * 2] = axis[col]!;
-        codes[(row * steps + col) * 2 + 1] = axis[steps - 1 - row]!;
-      }
-    }
+    const codes = manifoldCodes(steps);
     const decoded = await decodeAll(session, codes, steps * steps, ctx, sameLabel(session, steps * steps, null));
     manifold = { gridDataUrl: dataUrl(tileImages(decoded, steps * steps, session.images.shape, steps)), steps, extent: MANIFOLD_EXTENT };
   }
@@ -155,6 +198,19 @@ export async function latentMap(session: ModelSession, request: InferRequestOf<'
     })),
     manifold,
   };
+}
+
+/** The 2-D manifold's codes, [steps², 2]: a steps × steps grid over ±MANIFOLD_EXTENT, row 0 the top (largest y first, as on the scatter plot). */
+export function manifoldCodes(steps: number): Float32Array {
+  const axis = symmetricSteps(MANIFOLD_EXTENT, steps);
+  const codes = new Float32Array(steps * steps * 2);
+  for (let row = 0; row < steps; row++) {
+    for (let col = 0; col < steps; col++) {
+      codes[(row * steps + col) * 2] = axis[col]!;
+      codes[(row * steps + col) * 2 + 1] = axis[steps - 1 - row]!;
+    }
+  }
+  return codes;
 }
 
 /** argmax q(y|x) of an M2 model for the given images, in order. */

@@ -37,10 +37,10 @@ export interface ModelSession extends SessionBase {
   readonly trainer: VaeTrainer;
   /**
    * Threads holding the model's weights since the session opened (imputation's chains,
-   * the latent map); null: one thread, or after one of them died (its request failed
-   * with the reason; later ones run on the worker's thread).
+   * the latent map, the sample grids and manifold); null: one thread, or after one of
+   * them died (its request failed with the reason; later ones run on the worker's thread).
    */
-  threads(): (ChainThreads & EncodeThreads) | null;
+  threads(): (ChainThreads & LatentThreads) | null;
 }
 
 /** A VQ-VAE's session: a grid of discrete codes and its autoregressive prior instead of a Gaussian latent. */
@@ -55,33 +55,53 @@ export type AnyModelSession = ModelSession | VqModelSession;
 const KL_IMAGES = 1000;
 export const ENCODE_BATCH = 256;
 
-/** Threads that encode batches at the session's weights (threads/replica-pool.ts under Node). */
-export interface EncodeThreads {
+/** Threads that encode images and decode codes at the session's weights (threads/replica-pool.ts under Node). */
+export interface LatentThreads {
   readonly count: number;
   encodeMean(thread: number, batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array>;
+  decodeMean(thread: number, codes: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array>;
+}
+
+/**
+ * Rows [0, total) in batches of `size` (the last one shorter), each computed and placed by
+ * `compute(from, to, batch)`: with `threads` (more than one), batch i on thread i mod
+ * count, two queued per thread; else one after the other on this thread. The batches
+ * are the same either way and each result lands at its own rows, so a thread count
+ * changes where the numbers are computed, never what they are. `between` runs after
+ * each batch is handed out (Explore yields to the event loop there).
+ */
+export async function spreadBatches(
+  total: number,
+  size: number,
+  threads: { readonly count: number } | null | undefined,
+  compute: (from: number, to: number, batch: number) => Promise<void>,
+  between?: () => Promise<void>,
+): Promise<void> {
+  const depth = threads && threads.count > 1 ? 2 * threads.count : 1;
+  const inFlight: Promise<void>[] = [];
+  for (let from = 0, batch = 0; from < total; from += size, batch++) {
+    const placed = compute(from, Math.min(total, from + size), batch);
+    placed.catch(() => {});
+    inFlight.push(placed);
+    if (inFlight.length >= depth) await inFlight.shift();
+    await between?.();
+  }
+  await Promise.all(inFlight);
 }
 
 /**
  * Posterior means of the given images, [indices.length, latent] row-major, in batches
- * of ENCODE_BATCH; with `threads`, batch i on thread i mod count (two queued per thread),
- * each placed at its own rows: the same batches, so the same numbers on any count.
+ * of ENCODE_BATCH spread over `threads` (spreadBatches): the same numbers on any count.
  */
-export async function encodeMeans(trainer: VaeTrainer, images: LoadedDataset, indices: ArrayLike<number>, threads?: EncodeThreads | null): Promise<Float32Array> {
+export async function encodeMeans(trainer: VaeTrainer, images: LoadedDataset, indices: ArrayLike<number>, threads?: LatentThreads | null): Promise<Float32Array> {
   const d = trainer.latent;
   const out = new Float32Array(indices.length * d);
-  const depth = threads && threads.count > 1 ? 2 * threads.count : 1;
-  const inFlight: Promise<void>[] = [];
-  for (let from = 0, batch = 0; from < indices.length; from += ENCODE_BATCH, batch++) {
-    const to = Math.min(indices.length, from + ENCODE_BATCH);
+  const split = threads && threads.count > 1 ? threads : null;
+  await spreadBatches(indices.length, ENCODE_BATCH, split, async (from, to, batch) => {
     const labels = trainer.classes > 0 ? gatherLabels(images, indices, from, to) : undefined;
     const rows = gatherBatch(images, indices, from, to);
-    const encoded = depth > 1 ? threads!.encodeMean(batch, rows, to - from, labels) : trainer.encodeMean(rows, to - from, labels);
-    const placed = encoded.then((values) => out.set(values, from * d));
-    placed.catch(() => {});
-    inFlight.push(placed);
-    if (inFlight.length >= depth) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
+    out.set(await (split ? split.encodeMean(batch, rows, to - from, labels) : trainer.encodeMean(rows, to - from, labels)), from * d);
+  });
   return out;
 }
 

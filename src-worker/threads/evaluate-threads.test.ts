@@ -11,7 +11,8 @@ import { iwaeBound, type IwaeControl, type IwaeThreads } from '../train/evaluate
 import { gatherBatch, gatherLabels } from '../train/images';
 import { modelSpec } from '../train/model-spec';
 import { VaeTrainer } from '../train/trainer';
-import { startInferenceThreads, startReplicaThreads, type InferenceReplicas } from './replica-pool';
+import { startReplicaThreads, type InferenceReplicas } from './replica-pool';
+import { startThreadsWithWeights } from './inference-threads';
 
 /**
  * The test IWAE bound spread over real worker threads (out/main/train-thread.js: `npm
@@ -38,16 +39,8 @@ async function fixtureModel(extra: Partial<RunConfig>): Promise<{ config: RunCon
 }
 
 /** Inference threads holding `trainer`'s weights, written once. */
-async function threadsFor(config: RunConfig, trainer: VaeTrainer, count: number, script = SCRIPT): Promise<InferenceReplicas> {
-  const threads = await startInferenceThreads(count, { spec: modelSpec(config, images), config, shapes: trainer.parameterShapes() }, { ...wasm(), script });
-  let offset = 0;
-  for (const values of await trainer.parameterValues()) {
-    threads.parameters.set(values, offset);
-    offset += values.length;
-  }
-  threads.published();
-  return threads;
-}
+const threadsFor = (config: RunConfig, trainer: VaeTrainer, count: number, script = SCRIPT): Promise<InferenceReplicas> =>
+  startThreadsWithWeights(trainer, count, { spec: modelSpec(config, images), config }, 'wasm', script);
 
 const control = (extra: Partial<IwaeControl> = {}): IwaeControl => ({ shouldStop: () => false, yieldToEventLoop: () => Promise.resolve(), now: () => performance.now(), ...extra });
 const indicesOf = (count: number): Int32Array => Int32Array.from({ length: count }, (_, i) => (i * 7) % 40);

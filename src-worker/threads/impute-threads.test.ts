@@ -6,13 +6,13 @@ import { runConfigSchema, type RunConfig } from '@shared/config';
 import { createRng } from '../engine/random';
 import { createImputer } from '../impute/imputer';
 import { chainThreadsFor, type ChainThreads } from '../impute/chain';
-import { wasmBinaryDir } from '../io/wasm-files';
 import { syntheticImages, useBackend } from '../testing/setup';
 import { createTrainer } from '../train/engine-trainer';
 import { gatherBatch, gatherLabels } from '../train/images';
 import { modelSpec } from '../train/model-spec';
 import type { VaeTrainer } from '../train/trainer';
-import { startInferenceThreads, type InferenceReplicas } from './replica-pool';
+import type { InferenceReplicas } from './replica-pool';
+import { startThreadsWithWeights } from './inference-threads';
 
 /**
  * Imputation's chains split over real worker threads (out/main/train-thread.js: `npm run
@@ -40,21 +40,8 @@ async function fixtureModel(extra: Partial<RunConfig>): Promise<{ config: RunCon
   return { config, trainer };
 }
 
-async function threadsFor(config: RunConfig, trainer: VaeTrainer, count: number): Promise<InferenceReplicas> {
-  const wasmDir = wasmBinaryDir();
-  const threads = await startInferenceThreads(count, { spec: modelSpec(config, images), config, shapes: trainer.parameterShapes() }, {
-    backend: 'wasm',
-    ...(wasmDir === undefined ? {} : { wasmDir }),
-    script: SCRIPT,
-  });
-  let offset = 0;
-  for (const values of await trainer.parameterValues()) {
-    threads.parameters.set(values, offset);
-    offset += values.length;
-  }
-  threads.published();
-  return threads;
-}
+const threadsFor = (config: RunConfig, trainer: VaeTrainer, count: number): Promise<InferenceReplicas> =>
+  startThreadsWithWeights(trainer, count, { spec: modelSpec(config, images), config }, 'wasm', SCRIPT);
 
 /** Six iterations of the fixture's imputation, each snapshot's digest, and the chains' codes. */
 async function impute(trainer: VaeTrainer, method: 'pseudo-gibbs' | 'metropolis', labels: number[] | null, threads: ChainThreads | null): Promise<{ snapshots: string[]; latents: string }> {

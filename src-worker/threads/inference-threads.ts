@@ -6,6 +6,8 @@ import { inferenceThreadsThatFit, WASM_HEAP_BYTES } from '../model/memory';
 import type { ImageSet } from '../train/images';
 import { modelSpec } from '../train/model-spec';
 import { iwaeRowsPerChunk, type VaeTrainer } from '../train/trainer';
+import type { VaeSpec } from '../model/vae';
+import type { TrainerConfig } from '../train/trainer';
 import { physicalCores } from './cores';
 import { startInferenceThreads, type InferenceReplicas } from './replica-pool';
 
@@ -42,6 +44,32 @@ export function chooseInferenceThreads(
 }
 
 /**
+ * Starts `count` inference threads (the local .wasm files) and writes `trainer`'s weights
+ * into their shared memory, once. `script`: the thread entry, where it is not beside this bundle.
+ */
+export async function startThreadsWithWeights(
+  trainer: VaeTrainer,
+  count: number,
+  setup: { spec: VaeSpec; config: TrainerConfig },
+  backend: 'wasm' | 'cpu',
+  script?: string,
+): Promise<InferenceReplicas> {
+  const wasmDir = wasmBinaryDir();
+  const threads = await startInferenceThreads(count, { ...setup, shapes: trainer.parameterShapes() }, {
+    backend,
+    ...(wasmDir === undefined ? {} : { wasmDir }),
+    ...(script === undefined ? {} : { script }),
+  });
+  let offset = 0;
+  for (const values of await trainer.parameterValues()) {
+    threads.parameters.set(values, offset);
+    offset += values.length;
+  }
+  threads.published();
+  return threads;
+}
+
+/**
  * Starts the chosen threads with `trainer`'s weights written into their shared memory;
  * null for one thread, or when they cannot start (the work then runs on the caller's
  * thread, and the note says why). `announce` gets the note either way.
@@ -59,19 +87,8 @@ export async function startInferenceThreadsFor(
     announce(chosen.note, 1);
     return null;
   }
-  const wasmDir = wasmBinaryDir();
   try {
-    const threads = await startInferenceThreads(
-      chosen.threads,
-      { spec: modelSpec(config, images), config, shapes: trainer.parameterShapes() },
-      { backend: backend as 'wasm' | 'cpu', ...(wasmDir === undefined ? {} : { wasmDir }) },
-    );
-    let offset = 0;
-    for (const values of await trainer.parameterValues()) {
-      threads.parameters.set(values, offset);
-      offset += values.length;
-    }
-    threads.published();
+    const threads = await startThreadsWithWeights(trainer, chosen.threads, { spec: modelSpec(config, images), config }, backend as 'wasm' | 'cpu');
     announce(chosen.note, threads.count);
     return threads;
   } catch (error) {

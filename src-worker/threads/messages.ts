@@ -69,23 +69,27 @@ export type ChainsRequest =
   | { type: 'chains-step'; id: number; key: number; noise: ChainNoise }
   | { type: 'chains-close'; id: number; key: number };
 
-/** Posterior means of a batch (Explore's latent map: inference/session.ts encodeMeans). */
-export interface EncodeRequest {
-  type: 'encode';
+/**
+ * Posterior means of a batch of images ('encode': Explore's latent map, inference/session.ts
+ * encodeMeans) or decoder means of a batch of codes ('decode': its sample grids and manifold,
+ * inference/explore.ts decodeAll).
+ */
+interface LatentRows {
   id: number;
-  batch: Float32Array;
+  rows: Float32Array;
   n: number;
   labels: Int32Array | null;
 }
+export type LatentRequest = (LatentRows & { type: 'encode' }) | (LatentRows & { type: 'decode' });
 
-export type ToReplica = StepRequest | UpdateRequest | IwaeRequest | ChainsRequest | EncodeRequest;
+export type ToReplica = StepRequest | UpdateRequest | IwaeRequest | ChainsRequest | LatentRequest;
 
 export type ToPool =
   | { type: 'ready' }
   | { type: 'updated'; id: number }
   | { type: 'iwae'; id: number; values: Float64Array }
   | { type: 'chains'; id: number; rows: ChainRows | null }
-  | { type: 'encoded'; id: number; values: Float32Array }
+  | { type: 'latent'; id: number; values: Float32Array }
   | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null }
   | { type: 'failed'; id: number | null; message: string };
 

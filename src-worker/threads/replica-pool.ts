@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { shardRanges, type AdamUpdate, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { ChainNoise, ChainRows, ChainSetup, ChainThreads } from '../impute/chain';
-import type { EncodeThreads } from '../inference/session';
+import type { LatentThreads } from '../inference/session';
 import type { IwaeThreads } from '../train/evaluate';
 import type { BatchLabels, StepInputs } from '../train/trainer';
 import { layout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
@@ -46,7 +46,7 @@ interface Pending {
 }
 
 /** Threads that compute IWAE estimates at the weights written into `parameters` (then `published()`). */
-export interface InferenceReplicas extends IwaeThreads, ChainThreads, EncodeThreads {
+export interface InferenceReplicas extends IwaeThreads, ChainThreads, LatentThreads {
   readonly parameters: Float32Array;
   /** Why the threads can no longer answer (one died, or they were closed), or null. */
   failed(): Error | null;
@@ -175,6 +175,16 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
     };
   };
 
+  /** A batch's posterior means ('encode') or decoder means ('decode'), on thread `thread` mod count. */
+  const latentRows = async (type: 'encode' | 'decode', thread: number, values: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> => {
+    if (broken) throw broken;
+    const rows = values.slice();
+    const request: ToReplica = { type, id: nextId++, rows, n, labels: labels === undefined ? null : Int32Array.from(labels) };
+    const answer = await ask(thread % count, request, [rows.buffer as ArrayBuffer]);
+    if (answer.type !== 'latent') throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to ${type === 'encode' ? 'an encoding' : 'a decoding'}`);
+    return answer.values;
+  };
+
   return {
     count,
     parameters: new Float32Array(params),
@@ -237,14 +247,8 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
       if (answer.type !== 'chains' || answer.rows === null) throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to an imputation step`);
       return answer.rows;
     },
-    async encodeMean(thread: number, batch: Float32Array, n: number, labels?: BatchLabels): Promise<Float32Array> {
-      if (broken) throw broken;
-      const rows = batch.slice();
-      const request: ToReplica = { type: 'encode', id: nextId++, batch: rows, n, labels: labels === undefined ? null : Int32Array.from(labels) };
-      const answer = await ask(thread % count, request, [rows.buffer as ArrayBuffer]);
-      if (answer.type !== 'encoded') throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to an encoding`);
-      return answer.values;
-    },
+    encodeMean: (thread: number, batch: Float32Array, n: number, labels?: BatchLabels) => latentRows('encode', thread, batch, n, labels),
+    decodeMean: (thread: number, codes: Float32Array, n: number, labels?: BatchLabels) => latentRows('decode', thread, codes, n, labels),
     closeChains(thread: number, key: number): void {
       // No answer: the thread frees them when it gets there.
       if (!broken) threads[thread % count]!.postMessage({ type: 'chains-close', id: nextId++, key } satisfies ToReplica);

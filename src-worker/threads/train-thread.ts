@@ -9,7 +9,7 @@ import { adamRange } from '../train/data-parallel';
 import { VaeTrainer, type StepGradients, type StepInputs } from '../train/trainer';
 import { VqVaeTrainer } from '../train/vq-trainer';
 import { ChainImputer } from '../impute/chain';
-import { layout, type ChainsRequest, type EncodeRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
+import { layout, type ChainsRequest, type LatentRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
 
 /**
  * A training replica: one worker thread with its own tfjs and wasm instance and a copy
@@ -116,7 +116,7 @@ async function start(): Promise<void> {
     }
   };
 
-  // Inference (IWAE, chains, the latent map) is a Gaussian model's: a code model gets no inference threads.
+  // Inference (IWAE, chains, the latent map, Explore's decoding) is a Gaussian model's: a code model gets no inference threads.
   const gaussian = (): VaeTrainer => {
     if (!(trainer instanceof VaeTrainer)) throw new Error("a code model's thread was asked for inference it does not do");
     return trainer;
@@ -165,10 +165,12 @@ async function start(): Promise<void> {
     port.postMessage({ type: 'chains', id: request.id, rows } satisfies ToPool, buffers);
   };
 
-  const encode = async (request: EncodeRequest): Promise<void> => {
+  const latent = async (request: LatentRequest): Promise<void> => {
     takeWeights();
-    const values = await gaussian().encodeMean(request.batch, request.n, request.labels ?? undefined);
-    port.postMessage({ type: 'encoded', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
+    const vae = gaussian();
+    const labels = request.labels ?? undefined;
+    const values = await (request.type === 'encode' ? vae.encodeMean(request.rows, request.n, labels) : vae.decodeMean(request.rows, request.n, labels));
+    port.postMessage({ type: 'latent', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
   };
 
   // Every replica's gradient is in: this thread's slice of the optimizer step.
@@ -187,8 +189,8 @@ async function start(): Promise<void> {
           ? iwae(request)
           : request.type === 'update'
             ? Promise.resolve(update(request))
-            : request.type === 'encode'
-              ? encode(request)
+            : request.type === 'encode' || request.type === 'decode'
+              ? latent(request)
               : chainRequest(request)
       ).catch((error: unknown) =>
         post({ type: 'failed', id: request.id, message: why(error) }),

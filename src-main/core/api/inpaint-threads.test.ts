@@ -4,7 +4,8 @@
 // differ only in their `threads` setting answer the same seeded imputation with the
 // same pictures, and Explore says how many threads each session holds. A conv model on
 // 48×48 images with 10 chains: enough work per iteration that Inpaint splits the chains
-// (impute/chain.ts chainThreadsFor).
+// (impute/chain.ts chainThreadsFor), and its sample grids and manifold split their codes
+// (inference/explore.ts decodeThreadsFor).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,5 +72,16 @@ describe("Explore's latent map on a session with threads", () => {
     const one = await core.call('explore.latentMap', { runId: runs[1], max: 20, manifoldSteps: 5 });
     const two = await core.call('explore.latentMap', { runId: runs[2], max: 20, manifoldSteps: 5 });
     expect(two).toEqual(one);
+  });
+
+  it('decodes its sample grid and manifold on the threads with the one-thread pictures', async () => {
+    // 144 (and 12 × 12) codes of this 48×48 conv model are work enough to split (inference/explore.ts decodeThreadsFor).
+    const one = await core.call('explore.samples', { runId: runs[1], count: 144, temperature: 0.9, seed: 5 });
+    const two = await core.call('explore.samples', { runId: runs[2], count: 144, temperature: 0.9, seed: 5 });
+    expect(two.gridDataUrl).toBe(one.gridDataUrl);
+    const mapOne = await core.call('explore.latentMap', { runId: runs[1], max: 10, manifoldSteps: 12 });
+    const mapTwo = await core.call('explore.latentMap', { runId: runs[2], max: 10, manifoldSteps: 12 });
+    expect(mapTwo.manifold?.gridDataUrl).toBe(mapOne.manifold?.gridDataUrl);
+    expect(mapOne.manifold?.steps).toBe(12);
   });
 });

@@ -387,3 +387,19 @@ describe('models.import refuses bad input and leaves the workspace untouched', (
     expect(snapshot(fresh)).toBe(before);
   });
 });
+
+describe("the card's held-out figure", () => {
+  it('is the run’s latest evaluation (the evaluation job, on its inference threads), read from the run, never computed again by export', async () => {
+    await core.call('runs.evaluate', { runId, iwaeSamples: 20 });
+    await core.runs.evaluationSettled(runId);
+    const run = await core.call('runs.get', { runId });
+    expect(run.summary.iwae_k).toBe(20);
+    expect(run.summary.iwae_threads).toBeGreaterThanOrEqual(1);
+    const result = await core.call('models.export', { runId, path: join(dir.path, 'after-evaluation'), checkpoint: 'best' });
+    const files = new Map(readZip(readFileSync(result.path)).map((e) => [e.path, e.data]));
+    const card = modelCardSchema.parse(JSON.parse(files.get('model-card.json')!.toString()));
+    expect(card.metrics).toMatchObject({ testNll: run.summary.test_nll, testBpd: run.summary.test_bpd, iwaeK: 20 });
+    expect(card.metrics.final['iwae_threads']).toBe(run.summary.iwae_threads);
+    expect(files.get('README.md')!.toString()).toContain(`IWAE bound, k = 20): `);
+  });
+});

@@ -1,14 +1,10 @@
-import { ApiError, type ApiErrorShape } from '@shared/errors';
-import type { Run } from '@shared/types';
-import type { CheckpointRef } from '@shared/worker-protocol';
+import type { ApiErrorShape } from '@shared/errors';
 import type { EventBus } from '../events';
-import { explainWorkerDamage } from '../damage';
 import { insertMetrics } from '../store/metrics';
 import { getRun, patchRunSummary } from '../store/runs';
 import type { Db } from '../store/db';
 import type { ExitReason } from './exit-reason';
-import type { SpawnWorker } from './spawn';
-import { openWorkerConnection } from './worker-connection';
+import { checkpointJobError, openCheckpointJob, type CheckpointJobDeps, type CheckpointJobRequest } from './checkpoint-job';
 
 /**
  * An on-demand evaluation: one worker process computes the IWAE bound of a saved
@@ -16,23 +12,14 @@ import { openWorkerConnection } from './worker-connection';
  * status alone; its figures land in the run's metrics and summary. Stopped, it stores
  * nothing: the figure the run had stays.
  */
-export interface EvaluationRequest {
-  run: Run;
-  datasetPath: string;
-  datasetSha256: string;
-  checkpoint: CheckpointRef;
-  iwaeSamples: number;
+export interface EvaluationRequest extends CheckpointJobRequest {
   /** The first this many of the test split's evaluation order, or all of it. */
   images: number | 'all';
 }
 
-export interface EvaluationDeps {
+export interface EvaluationDeps extends CheckpointJobDeps {
   db: Db;
   events: EventBus;
-  spawn: SpawnWorker;
-  workerEntry: string;
-  heartbeatTimeoutMs?: number;
-  stopGraceMs?: number;
 }
 
 export interface EvaluationHandle {
@@ -46,21 +33,7 @@ export interface EvaluationHandle {
 export function startEvaluation(deps: EvaluationDeps, request: EvaluationRequest): EvaluationHandle {
   const { db, events } = deps;
   const runId = request.run.id;
-  const worker = openWorkerConnection(deps.spawn, deps.workerEntry, {
-    name: `evaluate run ${runId}`,
-    job: {
-      type: 'evaluate',
-      runId,
-      config: request.run.config,
-      datasetPath: request.datasetPath,
-      datasetSha256: request.datasetSha256,
-      checkpoint: request.checkpoint,
-      iwaeSamples: request.iwaeSamples,
-      ...(request.images === 'all' ? {} : { images: request.images }),
-    },
-    ...(deps.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: deps.heartbeatTimeoutMs }),
-    ...(deps.stopGraceMs !== undefined && { stopGraceMs: deps.stopGraceMs }),
-  });
+  const worker = openCheckpointJob(deps, request, `evaluate run ${runId}`, { type: 'evaluate', ...(request.images === 'all' ? {} : { images: request.images }) });
   let summary: Record<string, number> | null = null;
 
   events.emit('run.evaluation', { runId, state: 'started', iwaeSamples: request.iwaeSamples, images: request.images });
@@ -97,12 +70,5 @@ export function startEvaluation(deps: EvaluationDeps, request: EvaluationRequest
 
 /** Why an evaluation gave no figure, from how its worker ended. */
 function evaluationError(db: Db, runId: number, datasetSha256: string, reason: ExitReason): ApiErrorShape {
-  if (reason.error) return explainWorkerDamage(db, runId, datasetSha256, reason.error);
-  const message =
-    reason.kind === 'hung'
-      ? 'The evaluation process stopped responding and was killed before reporting a result.'
-      : reason.kind === 'oom'
-        ? `The evaluation process ran out of memory (${reason.how}) before reporting a result; try fewer importance samples or images.`
-        : `The evaluation process ended (${reason.how}) before reporting a result.`;
-  return new ApiError('worker_failed', message).toJSON();
+  return checkpointJobError(db, runId, datasetSha256, reason, 'evaluation', (how) => `The evaluation process ran out of memory (${how}) before reporting a result; try fewer importance samples or images.`);
 }

@@ -1,16 +1,12 @@
 import { ApiError, type ApiErrorShape } from '@shared/errors';
 import { decodeRunHealth } from '@shared/run-health';
-import type { Run } from '@shared/types';
-import type { CheckpointRef } from '@shared/worker-protocol';
 import type { EventBus } from '../events';
-import { explainWorkerDamage } from '../damage';
 import { blobStillReferenced } from '../store/artifacts';
 import type { Db } from '../store/db';
 import { setRunHealth } from '../store/run-health';
 import type { BlobStore } from '../workspace/blobs';
 import type { ExitReason } from './exit-reason';
-import type { SpawnWorker } from './spawn';
-import { openWorkerConnection } from './worker-connection';
+import { checkpointJobError, openCheckpointJob, type CheckpointJobDeps, type CheckpointJobRequest } from './checkpoint-job';
 
 /**
  * Dataset health with a run (#22): one worker process scores every image of the run's
@@ -18,23 +14,13 @@ import { openWorkerConnection } from './worker-connection';
  * training queue and leaves the run alone; its report replaces the run's previous one
  * only once it is complete and reads back. Stopped or failed, the previous one stays.
  */
-export interface HealthScoringRequest {
-  run: Run;
-  datasetPath: string;
-  datasetSha256: string;
-  checkpoint: CheckpointRef;
-  iwaeSamples: number;
-}
+export type HealthScoringRequest = CheckpointJobRequest;
 
-export interface HealthScoringDeps {
+export interface HealthScoringDeps extends CheckpointJobDeps {
   db: Db;
   blobs: BlobStore;
   events: EventBus;
-  spawn: SpawnWorker;
-  workerEntry: string;
   now: () => string;
-  heartbeatTimeoutMs?: number;
-  stopGraceMs?: number;
 }
 
 export interface HealthScoringHandle {
@@ -48,20 +34,7 @@ export interface HealthScoringHandle {
 export function startHealthScoring(deps: HealthScoringDeps, request: HealthScoringRequest): HealthScoringHandle {
   const { db, events, blobs } = deps;
   const runId = request.run.id;
-  const worker = openWorkerConnection(deps.spawn, deps.workerEntry, {
-    name: `score dataset health with run ${runId}`,
-    job: {
-      type: 'health',
-      runId,
-      config: request.run.config,
-      datasetPath: request.datasetPath,
-      datasetSha256: request.datasetSha256,
-      checkpoint: request.checkpoint,
-      iwaeSamples: request.iwaeSamples,
-    },
-    ...(deps.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: deps.heartbeatTimeoutMs }),
-    ...(deps.stopGraceMs !== undefined && { stopGraceMs: deps.stopGraceMs }),
-  });
+  const worker = openCheckpointJob(deps, request, `score dataset health with run ${runId}`, { type: 'health' });
   let stored: { seconds: number } | null = null;
   let storeError: ApiErrorShape | null = null;
   let last: { phase: string; done: number; total: number } | null = null;
@@ -97,12 +70,5 @@ export function startHealthScoring(deps: HealthScoringDeps, request: HealthScori
 }
 
 function scoringError(db: Db, runId: number, datasetSha256: string, reason: ExitReason): ApiErrorShape {
-  if (reason.error) return explainWorkerDamage(db, runId, datasetSha256, reason.error);
-  const message =
-    reason.kind === 'hung'
-      ? 'The health scoring process stopped responding and was killed before reporting a result.'
-      : reason.kind === 'oom'
-        ? `The health scoring process ran out of memory (${reason.how}); try fewer importance samples.`
-        : `The health scoring process ended (${reason.how}) before reporting a result.`;
-  return new ApiError('worker_failed', message).toJSON();
+  return checkpointJobError(db, runId, datasetSha256, reason, 'health scoring', (how) => `The health scoring process ran out of memory (${how}); try fewer importance samples.`);
 }
