@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRunConfig, runConfigSchema } from './config';
 import { settingApplies } from './families';
-import { binaryPixels, decoderHead, likelihoodCaveat, nllFigures, pixelLevelsOf, suggestDecoder } from './likelihood';
+import { binaryPixels, decoderHead, likelihoodCaveat, LOGISTIC_INITIAL_LOG_SCALE, nllFigures, pixelLevelsOf, suggestDecoder } from './likelihood';
 import { gaussianArchitecture, vqArchitecture } from './model-export/architectures';
 
 const rgb = { channels: 3, settings: { binarize: false } };
@@ -62,11 +62,37 @@ describe('the decoder network follows the decoder', () => {
 
   it('a logistic mixture makes the last layer 3·K values per sub-pixel, named x_params, in every architecture', () => {
     const head = decoderHead({ decoder: 'logistic', mixtureComponents: 4 }, 3);
-    expect(head).toEqual({ channels: 36, name: 'x_params' });
+    expect(head).toMatchObject({ channels: 36, name: 'x_params' });
     expect(params('conv', head).find((p) => p.name === 'deconv2/f')!.shape).toEqual([4, 4, 36, 32]);
     expect(params('mlp', head).find((p) => p.name === 'out/w')!.shape).toEqual([16, 8 * 4 * 36]);
     const vq = vqArchitecture({ model: 'conv', image, hidden: 16, codeDim: 2, positions: 4, output: head });
     expect(vq.networks[1]!.outputs).toEqual(['x_params']);
+  });
+
+  it('a logistic head starts with log scales that fit pixels on [0, 1], in every architecture; other heads start at zero', () => {
+    const K = 2;
+    const head = decoderHead({ decoder: 'logistic', mixtureComponents: K }, 3);
+    // Per image channel: K logits and K locations at 0 (equal weights, μ = 0.5), K log scales at the start value.
+    const one = [0, 0, 0, 0, LOGISTIC_INITIAL_LOG_SCALE, LOGISTIC_INITIAL_LOG_SCALE];
+    expect(head.initialBias).toEqual([...one, ...one, ...one]);
+    // A logistic's standard deviation is s·π/√3: at the start about a photo's pixel spread (0.1–0.35 on [0, 1]), not
+    // the s = 1 (sd 1.8, wider than the whole range) a zero bias gave, which scores every level worse than uniform.
+    const sd = Math.exp(LOGISTIC_INITIAL_LOG_SCALE) * (Math.PI / Math.sqrt(3));
+    expect(sd).toBeGreaterThan(0.1);
+    expect(sd).toBeLessThan(0.35);
+    const bias = (decl: { params: { name: string; init: string; values?: readonly number[] }[] }, name: string) => decl.params.find((p) => p.name === name)!;
+    // conv: the last transposed convolution's bias, one value per channel of a pixel.
+    expect(bias({ params: params('conv', head) }, 'deconv2/b')).toMatchObject({ init: 'values', values: head.initialBias });
+    // mlp and VQ's mlp: the dense output's bias, the channel pattern repeated over the 8×4 pixels.
+    const tiled = Array.from({ length: 8 * 4 }, () => head.initialBias!).flat();
+    expect(bias({ params: params('mlp', head) }, 'out/b')).toMatchObject({ init: 'values', values: tiled });
+    expect(bias(vqArchitecture({ model: 'mlp', image, hidden: 16, codeDim: 2, positions: 4, output: head }), 'out/b').values).toEqual(tiled);
+    expect(bias(vqArchitecture({ model: 'conv', image, hidden: 16, codeDim: 2, positions: 4, output: head }), 'deconv2/b').values).toEqual(head.initialBias);
+    // Bernoulli and Gaussian heads keep their zero bias, and no other parameter of a logistic model changes its start.
+    expect(bias({ params: params('conv', decoderHead({ decoder: 'bernoulli' }, 3)) }, 'deconv2/b').init).toBe('zeros');
+    const withoutHead = (ps: ReturnType<typeof params>) => ps.filter((p) => p.name !== 'deconv2/b');
+    const plainParams = params('conv', { channels: 18, name: 'x_params' });
+    expect(withoutHead(params('conv', head))).toEqual(withoutHead(plainParams));
   });
 
   it('K is bounded, named when out of range, and read only by the logistic decoder', () => {

@@ -39,14 +39,37 @@ export function decoderOutputName(decoder: DecoderChoice): 'x_mean' | 'x_params'
   return decoder.decoder === 'logistic' ? 'x_params' : 'x_mean';
 }
 
+/**
+ * Where a logistic mixture's log scales start (the bias of their channels in the decoder's
+ * last layer): e^−2 ≈ 0.135, a logistic whose standard deviation (s·π/√3 ≈ 0.25) is about
+ * that of the pixels of photos on [0, 1]. A zero bias, as every other output starts, means
+ * s = 1: wider than the whole pixel range, so every level scores about the same (worse than
+ * 8 bits/dim), the locations get almost no gradient, and Adam needs hundreds of steps to
+ * narrow it (docs/QUALITY.md: grey reconstructions after 12 epochs at 64×64×3).
+ */
+export const LOGISTIC_INITIAL_LOG_SCALE = -2;
+
 /** The last layer of a decoder network: its channels per pixel and its name. */
 export interface DecoderHead {
   channels: number;
   name: 'x_mean' | 'x_params';
+  /**
+   * Initial bias of each of a pixel's channels (length `channels`), repeated over the pixels;
+   * absent: zeros. Only where a start only learns slowly away from zero (a logistic mixture's log scales).
+   */
+  initialBias?: readonly number[];
+}
+
+/** The initial bias of a logistic mixture's channels: per image channel [K logits 0, K locations 0, K log scales]. */
+function logisticInitialBias(components: number, channels: number): number[] {
+  const one = [...new Array<number>(2 * components).fill(0), ...new Array<number>(components).fill(LOGISTIC_INITIAL_LOG_SCALE)];
+  return Array.from({ length: channels }, () => one).flat();
 }
 
 export function decoderHead(decoder: DecoderChoice, channels: number): DecoderHead {
-  return { channels: decoderOutputChannels(decoder, channels), name: decoderOutputName(decoder) };
+  const head: DecoderHead = { channels: decoderOutputChannels(decoder, channels), name: decoderOutputName(decoder) };
+  if (decoder.decoder === 'logistic') head.initialBias = logisticInitialBias(mixtureComponentsOf(decoder), channels);
+  return head;
 }
 
 /** True when every value is 0 or 255: pixels a Bernoulli decoder gives a true probability. */

@@ -71,14 +71,24 @@ class ModelBuilder {
     return this.param(name, [size], 'zeros', size, size);
   }
 
+  /** A decoder head's bias `name` of `size` values: zeros, or its initialBias repeated over the pixels. */
+  headBias(name: string, size: number, head: DecoderHead): string {
+    const pattern = head.initialBias;
+    if (pattern === undefined) return this.bias(name, size);
+    if (pattern.length !== head.channels) throw new Error(`${this.prefix}/${name}: ${pattern.length} initial biases for ${head.channels} channels`);
+    this.params.push({ name, shape: [size], init: 'values', fanIn: size, fanOut: size, values: Array.from({ length: size }, (_, i) => pattern[i % pattern.length]!) });
+    return name;
+  }
+
   constant(name: string, shape: number[], values: Float32Array): string {
     this.constants.push({ name, shape, values });
     return name;
   }
 
-  /** `key/w` [fanIn, fanOut] and `key/b`. */
-  dense(key: string, fanIn: number, fanOut: number, init: Init): { w: string; b: string } {
-    return { w: this.param(`${key}/w`, [fanIn, fanOut], init, fanIn, fanOut), b: this.bias(`${key}/b`, fanOut) };
+  /** `key/w` [fanIn, fanOut] and `key/b` (a decoder head's: its initial bias). */
+  dense(key: string, fanIn: number, fanOut: number, init: Init, head?: DecoderHead): { w: string; b: string } {
+    const w = this.param(`${key}/w`, [fanIn, fanOut], init, fanIn, fanOut);
+    return { w, b: head === undefined ? this.bias(`${key}/b`, fanOut) : this.headBias(`${key}/b`, fanOut, head) };
   }
 
   /** `key/f` [k, k, inC, outC] and `key/b`. */
@@ -90,9 +100,10 @@ class ModelBuilder {
    * `key/f` [k, k, outC, inC] (tfjs' layout for conv2dTranspose) and `key/b`. With stride s
    * each output pixel sees only k²/s² taps per input channel: that is its fan-in.
    */
-  deconv(key: string, k: number, stride: number, inC: number, outC: number, init: Init): { f: string; b: string } {
+  deconv(key: string, k: number, stride: number, inC: number, outC: number, init: Init, head?: DecoderHead): { f: string; b: string } {
     const taps = (k * k) / (stride * stride);
-    return { f: this.param(`${key}/f`, [k, k, outC, inC], init, taps * inC, taps * outC), b: this.bias(`${key}/b`, outC) };
+    const f = this.param(`${key}/f`, [k, k, outC, inC], init, taps * inC, taps * outC);
+    return { f, b: head === undefined ? this.bias(`${key}/b`, outC) : this.headBias(`${key}/b`, outC, head) };
   }
 
   /** `key/g` [c] (ones) and `key/b` [c] (zeros): a layer norm's scale and shift. */
@@ -188,8 +199,8 @@ function encoderStack(m: ModelBuilder, net: NetBuilder, plan: ConvPlan, inC: num
 /**
  * The decoder's stride-2 transposed stages from the grid `u` to the image: per stage j
  * (deepest first), parameters [dres1a, dres1b, … before the first,] deconv<j> [, dnorm<j>]; the last
- * gives the decoder head's channels (headOf), linear, under its name, cropped to the image when the grid
- * was rounded up.
+ * gives the decoder head's channels (headOf), linear, under its name, its bias starting at the head's
+ * initialBias, cropped to the image when the grid was rounded up.
  */
 function decoderStack(m: ModelBuilder, net: NetBuilder, plan: ConvPlan, image: ImageSize, u: string, head: DecoderHead): string {
   const S = plan.channels.length;
@@ -201,7 +212,7 @@ function decoderStack(m: ModelBuilder, net: NetBuilder, plan: ConvPlan, image: I
     const last = j === S;
     const out = last ? head.channels : plan.channels[S - j - 1]!;
     if (j === 1) for (let n = 1; n <= plan.resBlocks; n++) y = residualBlock(m, net, resKey('dres', j, n), '', y, inC);
-    const deconv = m.deconv(`deconv${j}`, CONV_KERNEL, CONV_STRIDE, inC, out, last ? 'glorot' : 'he');
+    const deconv = m.deconv(`deconv${j}`, CONV_KERNEL, CONV_STRIDE, inC, out, last ? 'glorot' : 'he', last ? head : undefined);
     const norm = !last && plan.norm ? m.norm(`dnorm${j}`, out) : null;
     y = net.deconv(last ? (crop ? `${head.name}_full` : head.name) : `deconv${j}`, y, deconv, last || norm ? 'linear' : 'relu');
     if (norm) y = net.norm(`dnorm${j}`, y, norm, 'relu');
@@ -255,7 +266,7 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
     head = m.dense('head', h, 2 * d, 'glorot');
     const dec1 = m.dense('dec1', d + c, h, 'he');
     const dec2 = m.dense('dec2', h, h, 'he');
-    const outP = m.dense('out', h, image.width * image.height * out.channels, 'glorot');
+    const outP = m.dense('out', h, image.width * image.height * out.channels, 'glorot', out);
     const x = enc.withLabel('x_y', enc.add('x_flat', { kind: 'flatten' }, 'x'), conditional);
     hiddenOut = enc.dense('enc2', enc.dense('enc1', x, enc1, 'relu'), enc2, 'relu');
     const a2 = dec.dense('dec2', dec.dense('dec1', dec.withLabel('z_y', 'z', conditional), dec1, 'relu'), dec2, 'relu');
@@ -384,7 +395,7 @@ export function vqArchitecture(a: VqArchitecture): ModelDecl {
     const head = m.dense('head', h, L * e, 'glorot');
     const dec1 = m.dense('dec1', L * e, h, 'he');
     const dec2 = m.dense('dec2', h, h, 'he');
-    const out = m.dense('out', h, image.width * image.height * last.channels, 'glorot');
+    const out = m.dense('out', h, image.width * image.height * last.channels, 'glorot', last);
     const b = enc.dense('enc2', enc.dense('enc1', enc.add('x_flat', { kind: 'flatten' }, 'x'), enc1, 'relu'), enc2, 'relu');
     enc.add('z_e', { kind: 'reshape', shape: [L, e] }, enc.dense('head', b, head, 'linear'));
     const a2 = dec.dense('dec2', dec.dense('dec1', dec.add('z_q_flat', { kind: 'reshape', shape: [L * e] }, 'z_q'), dec1, 'relu'), dec2, 'relu');

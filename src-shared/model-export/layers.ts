@@ -16,8 +16,11 @@ import type { Activation, GraphNode, NetworkBuilder, NetworkInput } from './grap
  * vectors [n], grids [L, e].
  */
 
-/** How a trained parameter starts: He-normal before a ReLU, Glorot for linear outputs, a tenth of Glorot, zeros (biases) or ones (a normalisation's scale). */
-export type Init = 'he' | 'glorot' | 'small' | 'zeros' | 'ones';
+/**
+ * How a trained parameter starts: He-normal before a ReLU, Glorot for linear outputs, a tenth of Glorot, zeros (biases),
+ * ones (a normalisation's scale) or the given values (ParamDecl.values: a decoder head's bias). The last three draw nothing from the seed.
+ */
+export type Init = 'he' | 'glorot' | 'small' | 'zeros' | 'ones' | 'values';
 
 /** A trained parameter, named under its model's prefix ("enc1/w" of model "mlp" is stored as "mlp/enc1/w"). */
 export interface ParamDecl {
@@ -27,6 +30,8 @@ export interface ParamDecl {
   /** The fans the initial scale is computed from. */
   fanIn: number;
   fanOut: number;
+  /** Init 'values': the starting values, as many as the shape holds. */
+  values?: readonly number[];
 }
 
 /** A fixed tensor a layer reads (a MADE mask): never trained, never stored, rebuilt from the sizes. */
