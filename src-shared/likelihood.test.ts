@@ -69,7 +69,7 @@ describe('the decoder network follows the decoder', () => {
     expect(vq.networks[1]!.outputs).toEqual(['x_params']);
   });
 
-  it('a logistic head starts with log scales that fit pixels on [0, 1], in every architecture; other heads start at zero', () => {
+  it('a logistic head starts with log scales that fit pixels on [0, 1] in conv decoders; MLPs and other heads start at zero', () => {
     const K = 2;
     const head = decoderHead({ decoder: 'logistic', mixtureComponents: K }, 3);
     // Per image channel: K logits and K locations at 0 (equal weights, μ = 0.5), K log scales at the start value.
@@ -83,10 +83,9 @@ describe('the decoder network follows the decoder', () => {
     const bias = (decl: { params: { name: string; init: string; values?: readonly number[] }[] }, name: string) => decl.params.find((p) => p.name === name)!;
     // conv: the last transposed convolution's bias, one value per channel of a pixel.
     expect(bias({ params: params('conv', head) }, 'deconv2/b')).toMatchObject({ init: 'values', values: head.initialBias });
-    // mlp and VQ's mlp: the dense output's bias, the channel pattern repeated over the 8×4 pixels.
-    const tiled = Array.from({ length: 8 * 4 }, () => head.initialBias!).flat();
-    expect(bias({ params: params('mlp', head) }, 'out/b')).toMatchObject({ init: 'values', values: tiled });
-    expect(bias(vqArchitecture({ model: 'mlp', image, hidden: 16, codeDim: 2, positions: 4, output: head }), 'out/b').values).toEqual(tiled);
+    // mlp and VQ's mlp keep a zero output bias (on near-binary images the narrow start slowed them: see LOGISTIC_INITIAL_LOG_SCALE).
+    expect(bias({ params: params('mlp', head) }, 'out/b').init).toBe('zeros');
+    expect(bias(vqArchitecture({ model: 'mlp', image, hidden: 16, codeDim: 2, positions: 4, output: head }), 'out/b').init).toBe('zeros');
     expect(bias(vqArchitecture({ model: 'conv', image, hidden: 16, codeDim: 2, positions: 4, output: head }), 'deconv2/b').values).toEqual(head.initialBias);
     // Bernoulli and Gaussian heads keep their zero bias, and no other parameter of a logistic model changes its start.
     expect(bias({ params: params('conv', decoderHead({ decoder: 'bernoulli' }, 3)) }, 'deconv2/b').init).toBe('zeros');

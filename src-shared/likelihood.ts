@@ -46,6 +46,11 @@ export function decoderOutputName(decoder: DecoderChoice): 'x_mean' | 'x_params'
  * s = 1: wider than the whole pixel range, so every level scores about the same (worse than
  * 8 bits/dim), the locations get almost no gradient, and Adam needs hundreds of steps to
  * narrow it (docs/QUALITY.md: grey reconstructions after 12 epochs at 64×64×3).
+ *
+ * Conv decoders only, where that was measured. An MLP's output layer keeps a zero bias: on
+ * near-binary images (the health test's bars, 12×12, 6 epochs) the narrow start left the
+ * MLP at 3.57 bits/dim where the zero start reached 1.32, and planted noise no longer stood
+ * out. A start read from the training set's pixel spread should replace both.
  */
 export const LOGISTIC_INITIAL_LOG_SCALE = -2;
 

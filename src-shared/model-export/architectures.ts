@@ -266,7 +266,8 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
     head = m.dense('head', h, 2 * d, 'glorot');
     const dec1 = m.dense('dec1', d + c, h, 'he');
     const dec2 = m.dense('dec2', h, h, 'he');
-    const outP = m.dense('out', h, image.width * image.height * out.channels, 'glorot', out);
+    // The MLP's output bias starts at zero even for a logistic head: see LOGISTIC_INITIAL_LOG_SCALE.
+    const outP = m.dense('out', h, image.width * image.height * out.channels, 'glorot');
     const x = enc.withLabel('x_y', enc.add('x_flat', { kind: 'flatten' }, 'x'), conditional);
     hiddenOut = enc.dense('enc2', enc.dense('enc1', x, enc1, 'relu'), enc2, 'relu');
     const a2 = dec.dense('dec2', dec.dense('dec1', dec.withLabel('z_y', 'z', conditional), dec1, 'relu'), dec2, 'relu');
@@ -395,7 +396,7 @@ export function vqArchitecture(a: VqArchitecture): ModelDecl {
     const head = m.dense('head', h, L * e, 'glorot');
     const dec1 = m.dense('dec1', L * e, h, 'he');
     const dec2 = m.dense('dec2', h, h, 'he');
-    const out = m.dense('out', h, image.width * image.height * last.channels, 'glorot', last);
+    const out = m.dense('out', h, image.width * image.height * last.channels, 'glorot');
     const b = enc.dense('enc2', enc.dense('enc1', enc.add('x_flat', { kind: 'flatten' }, 'x'), enc1, 'relu'), enc2, 'relu');
     enc.add('z_e', { kind: 'reshape', shape: [L, e] }, enc.dense('head', b, head, 'linear'));
     const a2 = dec.dense('dec2', dec.dense('dec1', dec.add('z_q_flat', { kind: 'reshape', shape: [L * e] }, 'z_q'), dec1, 'relu'), dec2, 'relu');
