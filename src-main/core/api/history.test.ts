@@ -186,4 +186,31 @@ describe('runs history with one stored config that cannot be read', () => {
     await expect(bad.call('models.export', { runId: 8, path: join(badDir.path, 'm') })).rejects.toThrow(/settings unreadable/);
     expect((await bad.call('runs.query', { projectId: 1 })).total).toBe(8);
   });
+
+  it('loads a run whose other stored notes (GPU adapter, imported model, waiting note) are cut short, without them', async () => {
+    const db = bad.workspace.db;
+    db.prepare(
+      `INSERT INTO sweeps (id, project_id, dataset_id, name, status, request_json, base_config_json, plan_json, created_at)
+       VALUES (1, 1, 1, 's', 'running', ?, '{}', '[]', 'now')`,
+    ).run(JSON.stringify({ grid: ['beta=1,2'] }));
+    db.prepare(
+      `INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at, summary_json, tags_json,
+         backend_adapter_json, imported_json, waiting_json, sweep_id)
+       VALUES (9, 1, 1, 'notes-cut', '{}', 'queued', 'now', '{}', '[]', '{"vendor":', '{"format":', '{"since":', 1)`,
+    ).run();
+    try {
+      const run = await bad.call('runs.get', { runId: 9 });
+      expect(run.name).toBe('notes-cut');
+      expect(run.configError).toBeUndefined();
+      expect(run).not.toHaveProperty('backendAdapter');
+      expect(run).not.toHaveProperty('imported');
+      expect(run).not.toHaveProperty('waiting');
+      expect((await bad.call('runs.query', { projectId: 1, limit: 100 })).total).toBe(9);
+      const sweep = await bad.call('sweeps.get', { sweepId: 1 });
+      expect(sweep.trials.map((trial) => [trial.runId, trial.waiting])).toEqual([[9, undefined]]);
+    } finally {
+      db.prepare('DELETE FROM runs WHERE id = 9').run();
+      db.prepare('DELETE FROM sweeps WHERE id = 1').run();
+    }
+  });
 });

@@ -88,6 +88,12 @@ function storedJson<T>(text: string, empty: T): T {
   }
 }
 
+/** An optional JSON column as `{ [key]: value }`, or nothing when it is empty or not JSON (the run still loads). */
+function optionalJson<T, K extends string = string>(key: K, text: string | null | undefined): Partial<Record<K, T>> {
+  const value = text ? storedJson<T | null>(text, null) : null;
+  return value === null ? {} : ({ [key]: value } as Partial<Record<K, T>>);
+}
+
 export const runFromRow = (row: RunRow): Run => {
   const { config, error: configError } = parseStoredConfig(row.config_json);
   return {
@@ -101,7 +107,7 @@ export const runFromRow = (row: RunRow): Run => {
     status: row.status,
     backend: row.backend,
     backendNotes: storedJson<string[]>(row.backend_notes_json, []),
-    ...(row.backend_adapter_json ? { backendAdapter: JSON.parse(row.backend_adapter_json) as GpuAdapterInfo } : {}),
+    ...optionalJson<GpuAdapterInfo>('backendAdapter', row.backend_adapter_json),
     error: row.error_json ? storedJson<ApiErrorShape | null>(row.error_json, null) : null,
     createdAt: row.created_at,
     startedAt: row.started_at,
@@ -111,9 +117,9 @@ export const runFromRow = (row: RunRow): Run => {
     summary: storedJson<Record<string, number>>(row.summary_json, {}),
     notes: row.notes,
     tags: storedJson<string[]>(row.tags_json, []),
-    ...(row.imported_json ? { imported: JSON.parse(row.imported_json) as ImportedModel } : {}),
+    ...optionalJson<ImportedModel>('imported', row.imported_json),
     ...(row.sweep_id !== null && row.sweep_id !== undefined ? { sweepId: row.sweep_id } : {}),
-    ...(row.waiting_json ? { waiting: JSON.parse(row.waiting_json) as RunWait } : {}),
+    ...optionalJson<RunWait>('waiting', row.waiting_json),
   };
 };
 
@@ -205,7 +211,12 @@ export function waitingTrialsOfSweep(db: Db, sweepId: number): Map<number, RunWa
   } catch {
     return new Map(); // a workspace opened read-only that predates the column
   }
-  return new Map(rows.map((row) => [row.id, JSON.parse(row.waiting_json) as RunWait]));
+  const waits = new Map<number, RunWait>();
+  for (const row of rows) {
+    const wait = storedJson<RunWait | null>(row.waiting_json, null);
+    if (wait) waits.set(row.id, wait);
+  }
+  return waits;
 }
 
 /** How many of a sweep's trials are queued, running or paused (the scheduler's count, on every trial's change). */
