@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test as base, expect, type Page } from '@playwright/test';
 import sharp from 'sharp';
@@ -115,8 +115,33 @@ export async function screenshot(page: Page, name: string): Promise<void> {
  * the sidebar would stop at the window's height: the window grows to the page's height for
  * the capture (again if that makes the page taller) and then goes back. From the top: a
  * scrolled page would draw the sticky sidebar where the scroll left it.
+ *
+ * Headless Chromium now and then never delivers the frame a capture waits for (seen once
+ * in CI at load, on a page that had rendered and answered): the page is first asked to
+ * paint two frames, and a capture that stalls is tried once more; a second stall fails
+ * naming `what`, so a page that truly hangs still fails.
  */
-export async function captureFullPage(page: Page, path: string, timeout?: number): Promise<void> {
+export async function captureFullPage(page: Page, path: string, what = basename(path), timeout = 20_000): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    // Two frames, or two seconds where frames do not come (the capture then says more).
+    await page.evaluate(
+      () =>
+        new Promise<void>((done) => {
+          setTimeout(done, 2000);
+          requestAnimationFrame(() => requestAnimationFrame(() => done()));
+        }),
+    );
+    try {
+      await captureOnce(page, path, timeout);
+      return;
+    } catch (error) {
+      if (attempt >= 2) throw new Error(`the screenshot of ${what} stalled twice: ${(error as Error).message}`, { cause: error });
+      console.warn(`the screenshot of ${what} stalled once; trying again`);
+    }
+  }
+}
+
+async function captureOnce(page: Page, path: string, timeout: number): Promise<void> {
   const viewport = page.viewportSize();
   await page.evaluate(() => window.scrollTo(0, 0));
   try {
@@ -127,7 +152,7 @@ export async function captureFullPage(page: Page, path: string, timeout?: number
       await page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
     }
     // Transitions finished: a theme switch just before would otherwise be caught half-way.
-    await page.screenshot({ path, fullPage: true, animations: 'disabled', ...(timeout === undefined ? {} : { timeout }) });
+    await page.screenshot({ path, fullPage: true, animations: 'disabled', timeout });
   } finally {
     if (viewport) await page.setViewportSize(viewport);
   }

@@ -66,32 +66,6 @@ async function settle(page: Page): Promise<void> {
   await page.waitForTimeout(300);
 }
 
-/**
- * A full-page screenshot. Headless Chromium now and then never delivers the frame a
- * capture waits for (seen once in CI at load, on a page that had rendered and answered):
- * the page is first asked to paint a frame, and a capture that stalls is tried once more
- * after another; a second stall fails naming the view, so a page that truly hangs fails.
- */
-async function screenshot(page: Page, file: string, what: string): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    // Two frames, or two seconds where frames do not come (the capture then says more).
-    await page.evaluate(
-      () =>
-        new Promise<void>((done) => {
-          setTimeout(done, 2000);
-          requestAnimationFrame(() => requestAnimationFrame(() => done()));
-        }),
-    );
-    try {
-      await captureFullPage(page, file, 20_000);
-      return;
-    } catch (error) {
-      if (attempt >= 2) throw new Error(`the screenshot of ${what} stalled twice: ${(error as Error).message}`, { cause: error });
-      console.warn(`the screenshot of ${what} stalled once; trying again`);
-    }
-  }
-}
-
 async function shootAll(page: Page, testInfo: TestInfo, view: string, overflow: Record<string, string[]>): Promise<void> {
   for (const size of SIZES) {
     await page.setViewportSize(size);
@@ -100,7 +74,7 @@ async function shootAll(page: Page, testInfo: TestInfo, view: string, overflow: 
       await settle(page);
       await page.evaluate(() => window.scrollTo(0, 0));
       const file = testInfo.outputPath('screens', `${view}-${size.width}x${size.height}-${scheme}.png`);
-      await screenshot(page, file, `${view} at ${size.width}×${size.height}, ${scheme}`);
+      await captureFullPage(page, file, `${view} at ${size.width}×${size.height}, ${scheme}`);
       if (size.width === 1280 && scheme === 'light') {
         const found = await horizontalOverflow(page);
         if (found.length > 0) overflow[view] = found;
