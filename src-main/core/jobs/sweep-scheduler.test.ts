@@ -206,6 +206,27 @@ describe('sweep scheduler', () => {
     expect(runs()).toHaveLength(3);
   });
 
+  it('a running sweep whose stored settings became unreadable does not stop the app starting: it fails saying why, queues and resumes nothing, and keeps its trials', () => {
+    createSweep({ grid: ['latent=2,3,4'], concurrency: 2 }, { epochs: 2 });
+    scheduler.close();
+    for (const run of runs()) finishRun(db, run.id, 'interrupted', 'now', null);
+    // A limit tightened since, or a hand edit: the base config no longer validates.
+    db.prepare('UPDATE sweeps SET base_config_json = ? WHERE id = 1').run(JSON.stringify({ epochs: 2, latent: -3 }));
+    scheduler = newScheduler();
+    const record = getSweepRecord(db, 1)!;
+    expect(record.status).toBe('failed');
+    expect(record.error?.message).toMatch(/^Sweep 1 "s": settings unreadable: latent: .*Its trials are kept/);
+    expect(runs().map((r) => r.status)).toEqual(['interrupted', 'interrupted']);
+    expect(() => scheduler.resume(1)).toThrow(/Sweep 1 "s": settings unreadable/);
+    expect(runs().map((r) => r.status)).toEqual(['interrupted', 'interrupted']);
+    const view = sweepView(db, record, { offset: 0, limit: 10 });
+    expect(view.totalTrials).toBe(2);
+    expect(view.sweep.settings).toEqual([]);
+    expect(view.trials.map((trial) => trial.runId)).toEqual(runs().map((r) => r.id));
+    scheduler.cancel(1);
+    expect(status()).toBe('cancelled');
+  });
+
   it('median rule: stops a trial worse than the median of finished trials at the same epoch, and says why', () => {
     loss = (config, epoch) => config.latent * 10 + 10 / epoch;
     createSweep({ grid: ['latent=3,2,4,9,1'], concurrency: 1, earlyStop: 'median' }, { epochs: 3 });

@@ -1,4 +1,5 @@
 import { parseSweep, type StoredPlanEntry } from '@shared/sweep';
+import { ApiError } from '@shared/errors';
 import { toApiError } from '../errors';
 import type { EventBus } from '../events';
 import type { Db } from '../store/db';
@@ -53,6 +54,11 @@ export class SweepScheduler {
     for (const id of sweepIds(this.options.db, { status: 'running' })) {
       // Trials the app's stop interrupted go on from their checkpoints.
       const record = getSweepRecord(this.options.db, id)!;
+      if (record.unreadable !== undefined) {
+        // It cannot plan or judge: it ends, saying why, and its trials stay as they are.
+        setSweepStatus(this.options.db, id, 'failed', this.options.now(), record.error);
+        continue;
+      }
       for (const run of trialStatusesOfSweep(this.options.db, id)) {
         if (run.status === 'interrupted' && !(String(run.id) in record.stopped)) this.resumeTrial(id, run.id);
       }
@@ -90,6 +96,7 @@ export class SweepScheduler {
   resume(sweepId: number): void {
     const { db, launcher } = this.options;
     const record = getSweepRecord(db, sweepId)!;
+    if (record.unreadable !== undefined) throw new ApiError('invalid_input', record.unreadable, { field: 'sweepId' });
     setSweepStatus(db, sweepId, 'running', null);
     for (const run of trialStatusesOfSweep(db, sweepId)) {
       if (String(run.id) in record.stopped) continue;
@@ -130,7 +137,7 @@ export class SweepScheduler {
   private round(sweepId: number): void {
     const { db, launcher } = this.options;
     const record = getSweepRecord(db, sweepId);
-    if (!record || record.status !== 'running') return;
+    if (!record || record.status !== 'running' || record.unreadable !== undefined) return;
     const concurrency = record.request.concurrency;
     let active = activeTrialCount(db, sweepId);
     let dispatched = record.dispatched;
@@ -162,7 +169,7 @@ export class SweepScheduler {
     this.judged.set(runId, epoch);
     const { db } = this.options;
     const record = getSweepRecord(db, sweepId);
-    if (!record || record.status !== 'running' || String(runId) in record.stopped) return;
+    if (!record || record.status !== 'running' || record.unreadable !== undefined || String(runId) in record.stopped) return;
     const rule = parseSweep(record.request).earlyStop;
     if (!rule) return;
     // Only what the verdict compares: the trial's own curve, and each other trial's

@@ -44,8 +44,8 @@ const CONFIG_CACHE = 4096;
 const parsedConfigs = new Map<string, Run['config']>();
 let defaultConfig: Run['config'] | undefined;
 
-/** Why a stored config cannot be read, in a few words: not JSON, or the setting at fault. */
-function configProblem(error: unknown): string {
+/** Why stored settings cannot be read, in a few words: not JSON, or the setting at fault. */
+export function configProblem(error: unknown): string {
   if (error instanceof SyntaxError) return `not JSON (${error.message})`;
   if (error instanceof ZodError) {
     return error.issues

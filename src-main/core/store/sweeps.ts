@@ -1,9 +1,9 @@
 import { runConfigSchema } from '@shared/config';
 import type { ApiErrorShape } from '@shared/errors';
-import { sweepRequestSchema, type StoredPlanEntry, type Sweep, type SweepStatus, type SweepTrial } from '@shared/sweep';
+import { sweepRequestSchema, type StoredPlanEntry, type Sweep, type SweepSpec, type SweepStatus, type SweepTrial } from '@shared/sweep';
 import { parseSweep } from '@shared/sweep';
 import type { Db } from './db';
-import { trialRowsOfSweep, waitingTrialsOfSweep } from './runs';
+import { configProblem, trialRowsOfSweep, waitingTrialsOfSweep } from './runs';
 
 interface SweepRow {
   id: number;
@@ -44,25 +44,48 @@ export interface SweepRecord {
   error: ApiErrorShape | null;
   createdAt: string;
   finishedAt: string | null;
+  /** Why the stored definition cannot be read (then request, baseConfig and plan are empty stand-ins). */
+  unreadable?: string;
 }
 
-const toRecord = (row: SweepRow): SweepRecord => ({
-  id: row.id,
-  projectId: row.project_id,
-  datasetId: row.dataset_id,
-  datasetName: row.dataset_name,
-  name: row.name,
-  status: row.status,
-  request: sweepRequestSchema.parse(JSON.parse(row.request_json)),
-  baseConfig: runConfigSchema.parse(JSON.parse(row.base_config_json)),
-  plan: JSON.parse(row.plan_json) as StoredPlanEntry[],
-  dispatched: row.dispatched,
-  stopped: JSON.parse(row.stopped_json) as Record<string, string>,
-  held: JSON.parse(row.held_json) as number[],
-  error: row.error_json ? (JSON.parse(row.error_json) as ApiErrorShape) : null,
-  createdAt: row.created_at,
-  finishedAt: row.finished_at,
-});
+const toRecord = (row: SweepRow): SweepRecord => {
+  const known = {
+    id: row.id,
+    projectId: row.project_id,
+    datasetId: row.dataset_id,
+    datasetName: row.dataset_name,
+    name: row.name,
+    status: row.status,
+    dispatched: row.dispatched,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+  };
+  try {
+    return {
+      ...known,
+      request: sweepRequestSchema.parse(JSON.parse(row.request_json)),
+      baseConfig: runConfigSchema.parse(JSON.parse(row.base_config_json)),
+      plan: JSON.parse(row.plan_json) as StoredPlanEntry[],
+      stopped: JSON.parse(row.stopped_json) as Record<string, string>,
+      held: JSON.parse(row.held_json) as number[],
+      error: row.error_json ? (JSON.parse(row.error_json) as ApiErrorShape) : null,
+    };
+  } catch (error) {
+    // Edited by hand, a bad disk, or a limit tightened since: the sweep is listed with its
+    // trials and says why; it plans, queues and resumes nothing (its trials stay as they are).
+    const unreadable = `Sweep ${row.id} "${row.name}": settings unreadable: ${configProblem(error)}. Its trials are kept; cancel it, or start a new sweep with the settings you meant.`;
+    return {
+      ...known,
+      request: sweepRequestSchema.parse({}),
+      baseConfig: runConfigSchema.parse({}),
+      plan: [],
+      stopped: {},
+      held: [],
+      error: { code: 'invalid_input', message: unreadable },
+      unreadable,
+    };
+  }
+};
 
 export interface NewSweep {
   projectId: number;
@@ -176,7 +199,9 @@ export function sweepView(
   record: SweepRecord,
   page: TrialPage = { offset: 0, limit: 0 },
 ): { sweep: Sweep; trials: SweepTrial[]; offset: number; totalTrials: number } {
-  const spec = parseSweep(record.request);
+  const spec: Omit<SweepSpec, 'sweepSeed'> = record.unreadable
+    ? { dimensions: [], trials: 0, seeds: 1, concurrency: 0, earlyStop: null }
+    : parseSweep(record.request);
   const base = record.baseConfig;
   const stoppedIds = JSON.stringify(record.stopped);
   const runs = page.limit > 0 ? trialRowsOfSweep(db, record.id, page) : [];
