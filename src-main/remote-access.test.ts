@@ -1,7 +1,7 @@
 // Runs on other machines, as a person sees them: a queue with no worker says so, and a
 // Redis behind a password, an ACL user and TLS. Each test starts a redis-server of its own.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitingText, type Run } from '@shared/types';
@@ -148,7 +148,9 @@ describe('a Redis behind an ACL user with a password, over TLS only', () => {
 
       // A worker through the same Redis trains a run sent from the app.
       const { projectId, datasetId } = await withDataset(core);
-      worker = startWorker(join(dir.path, 'worker-tls'), ['--redis', good, '--redis-ca', certs.ca, '--lock-ms', '2000']);
+      // Given in the environment, the password is not in the worker's command line, which every user can read.
+      worker = startWorker(join(dir.path, 'worker-tls'), ['--redis-ca', certs.ca, '--lock-ms', '2000'], { ...process.env, VAE_STUDIO_REDIS_URL: good });
+      expect(readFileSync(`/proc/${worker.process.pid}/cmdline`, 'utf8')).not.toContain('s3cret-Pw');
       const run = await core.call('runs.create', { projectId, datasetId, config: TINY });
       await core.runs.settled(run.id);
       const ended = getRun(core.workspace.db, run.id)!;
@@ -169,6 +171,9 @@ describe('a Redis behind an ACL user with a password, over TLS only', () => {
       expect(cliRefusal(['serve', '--redis', good, '--redis-ca', certs.otherCa])).toMatchObject({ status: 1, details: { field: 'redis-ca' }, message: expect.stringMatching(/is not trusted/) });
       expect(cliRefusal(['train', '--dataset', 'x', '--redis', good])).toMatchObject({ status: 1, details: { field: 'redis-ca' } });
       expect(JSON.stringify(workerWrong)).not.toContain('not-it');
+      // A password typed into --redis works, with a warning saying where it is better kept.
+      const typed = runCli<{ type: string; message?: string }>(join(dir.path, 'cli-tls'), ['worker', '--redis', `rediss://trainer:not-it@${address}`, '--redis-ca', certs.ca], 30_000);
+      expect(typed.lines.find((l) => l.type === 'warning')?.message).toMatch(/password in --redis can be read by anyone who lists this machine's processes: set VAE_STUDIO_REDIS_URL/);
 
       // Nowhere in the app's log, the worker's output or the answers does the password appear.
       for (const text of [...logged, workerOutput, JSON.stringify(await core.call('settings.get', {}))]) expect(text).not.toContain('s3cret-Pw');

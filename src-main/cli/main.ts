@@ -72,6 +72,7 @@ Usage:
   vae-studio serve [--port 0]
   vae-studio worker --redis redis://[user:password@]host:6379 [--redis-ca FILE] [--concurrency 1] [--threads N] [--lock-ms 30000]
                                     train runs other machines send through Redis (BullMQ), headless; opens no port.
+                                    A URL with a password is better given as $VAE_STUDIO_REDIS_URL (not in the process list).
                                     Its --home keeps fetched datasets; Ctrl+C leaves its runs to another worker
   vae-studio doctor                 try every compute backend (GPU first) and say why each is or is not used
   vae-studio restore-db [--from FILE]
@@ -81,7 +82,7 @@ Usage:
 Every command takes --home <dir> (default $VAE_STUDIO_HOME or the OS app-data folder)
 and --json (one JSON object per line: progress events, then a final result).
 train, resume and serve take --redis URL [--redis-ca FILE]: runs go to the queue there, for
-\`vae-studio worker\`s to train (rediss:// for TLS; the workspace's saved URL when not given).`;
+\`vae-studio worker\`s to train (rediss:// for TLS; $VAE_STUDIO_REDIS_URL, then the workspace's saved URL, when not given).`;
 
 const options = {
   home: { type: 'string' },
@@ -569,6 +570,34 @@ function redisFlags(values: Values): RedisSettings {
   return settings;
 }
 
+/** The commands that send runs to Redis or take them from it. */
+const REDIS_COMMANDS = ['worker', 'train', 'resume', 'serve', 'sweep'];
+/** Where a Redis URL with a password can be given without showing it to every user who lists processes. */
+export const REDIS_URL_ENV = 'VAE_STUDIO_REDIS_URL';
+
+/**
+ * --redis, or else $VAE_STUDIO_REDIS_URL for the commands that take a Redis. A password in
+ * --redis itself is warned about: a command line is readable by every user of the machine.
+ */
+function redisFromEnvironment(command: string, values: Values, out: Output): void {
+  if (!REDIS_COMMANDS.includes(command)) return;
+  if (values.redis !== undefined) {
+    let password = '';
+    try {
+      password = new URL(values.redis).password;
+    } catch {
+      // not a URL: redisFlags refuses it, naming the flag
+    }
+    if (password) {
+      const message = `The password in --redis can be read by anyone who lists this machine's processes: set ${REDIS_URL_ENV} instead${command === 'worker' ? '' : ' (or save the URL in Settings)'}.`;
+      out.event({ type: 'warning', message }, message);
+    }
+    return;
+  }
+  const fromEnvironment = process.env[REDIS_URL_ENV];
+  if (fromEnvironment) values.redis = fromEnvironment;
+}
+
 /** `vae-studio worker`: trains runs from the queue until Ctrl+C (or SIGTERM). */
 async function cmdWorker(home: string, values: Values, out: Output): Promise<number> {
   if (values.redis === undefined) throw new ApiError('invalid_input', 'worker needs --redis redis://host:6379 (the Redis the app sends runs to)', { field: 'redis' });
@@ -636,6 +665,7 @@ export async function main(argv: string[]): Promise<number> {
       cmdRestoreDb(home, values, out);
       return 0;
     }
+    redisFromEnvironment(command, values, out);
     if (command === 'worker') return await cmdWorker(home, values, out);
     if (values.redis === undefined && values['redis-ca'] !== undefined) {
       throw new ApiError('invalid_input', '--redis-ca needs --redis rediss://host:port', { field: 'redis-ca' });

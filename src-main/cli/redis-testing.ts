@@ -91,8 +91,8 @@ export interface TestWorker {
 }
 
 /** A `vae-studio worker` process (the built CLI) with its own home. */
-export function startWorker(home: string, args: string[]): TestWorker {
-  const child = spawn(process.execPath, [cliBin, 'worker', ...args, '--home', home, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startWorker(home: string, args: string[], env: NodeJS.ProcessEnv = process.env): TestWorker {
+  const child = spawn(process.execPath, [cliBin, 'worker', ...args, '--home', home, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
