@@ -357,6 +357,8 @@ export interface Sweep {
   error: { code: string; message: string } | null;
   createdAt: string;
   finishedAt: string | null;
+  /** Its stored definition cannot be read (error says why): it lists its trials and can be cancelled, nothing more. */
+  unreadable?: true;
 }
 
 export interface SweepTrial {

@@ -63,6 +63,19 @@ describe('Sweep page', () => {
     expect(view.query('sweep-pause')).toBeNull();
   });
 
+  it('a sweep whose settings cannot be read says why, lists its trials, and offers cancel but not resume', async () => {
+    const message = 'Sweep 3 "beta-sweep": settings unreadable: latent: Too small. Its trials are kept; cancel it, or start a new sweep with the settings you meant.';
+    const unreadable = sweep({ status: 'failed', unreadable: true, settings: [], trials: 0, plannedRuns: 2, dispatched: 2, counts: { active: 0, finished: 0, stopped: 0, ended: 2 }, error: { code: 'invalid_input', message } });
+    fakeBridge.answer('sweeps.get', () => ({ sweep: unreadable, trials: [trial({ status: 'interrupted', settings: {} }), trial({ runId: 11, name: 't2', status: 'interrupted', settings: {} })], offset: 0, totalTrials: 2 }));
+    const view = render(SweepView, { sweepId: 3 });
+    await waitFor(() => expect(view.all('sweep-trial')).toHaveLength(2));
+    expect(view.target.textContent).toContain(message);
+    expect(view.target.textContent).toContain('on digits · settings unreadable');
+    expect(view.get('sweep-ended').textContent).toBe('2 / 2');
+    expect(view.query('sweep-resume')).toBeNull();
+    expect(view.query('sweep-cancel')).not.toBeNull();
+  });
+
   it('opens a sweep of thousands of trials with its first page, counts over all of them, and reads the next page on asking', async () => {
     const all = Array.from({ length: 450 }, (_, i) => trial({ runId: 100 + i, name: `t${i + 1}`, status: 'finished' }));
     fakeBridge.answer('sweeps.get', ({ offset = 0, limit = 500 }) => ({

@@ -221,7 +221,7 @@ describe('sweep scheduler', () => {
     expect(runs().map((r) => r.status)).toEqual(['interrupted', 'interrupted']);
     const view = sweepView(db, record, { offset: 0, limit: 10 });
     expect(view.totalTrials).toBe(2);
-    expect(view.sweep.settings).toEqual([]);
+    expect(view.sweep).toMatchObject({ settings: [], plannedRuns: 2, unreadable: true, status: 'failed' });
     expect(view.trials.map((trial) => trial.runId)).toEqual(runs().map((r) => r.id));
     scheduler.cancel(1);
     expect(status()).toBe('cancelled');

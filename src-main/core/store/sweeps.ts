@@ -256,13 +256,14 @@ export function sweepView(
     seeds: spec.seeds,
     concurrency: spec.concurrency,
     earlyStop: spec.earlyStop,
-    plannedRuns: record.plan.length,
+    plannedRuns: record.unreadable ? totals.total : record.plan.length,
     dispatched: record.dispatched,
     counts,
     best,
     error: record.error,
     createdAt: record.createdAt,
     finishedAt: record.finishedAt,
+    ...(record.unreadable !== undefined && { unreadable: true as const }),
   };
   return { sweep, trials, offset: page.offset, totalTrials: totals.total };
 }
