@@ -185,6 +185,26 @@ describe('RunPanel and its loss chart, live', () => {
     exact.unmount();
   });
 
+  it('a run whose settings cannot be read shows its figures but nothing drawn from the defaults standing in, and offers no model', async () => {
+    const summary = { test_nll: 1724, test_bpd: 0.68, test_images: 52, test_images_total: 52, iwae_k: 100, test_nll_partial: 0, test_data_binary: 0 };
+    const run = makeRun({ id: 9, status: 'finished', epochsDone: 1, lastStep: 8, config: { decoder: 'bernoulli', epochs: 10 }, configError: 'not JSON (Unterminated string)', summary });
+    core(run);
+    fakeBridge.answer('runs.checkpoints', [{ epoch: 1, step: 8, kind: 'last' }]);
+    const view = render(RunPanel, { runId: run.id, fullEvaluation: true, showConfig: true });
+    await waitFor(() => expect(view.get('run-panel').dataset['status']).toBe('finished'));
+    await settle();
+    expect(view.get('run-settings-unreadable').title).toBe('not JSON (Unterminated string)');
+    expect(view.get('run-panel').textContent).not.toContain('bernoulli');
+    expect(view.get('run-epoch').textContent).toBe('1'); // not "1/10": the 10 is a default
+    expect(view.query('run-test-bpd')).toBeNull();
+    expect(view.query('run-likelihood-caveat')).toBeNull();
+    expect(view.get('run-test-nll').textContent).toBe('1,724');
+    expect(view.query('run-evaluate')).toBeNull();
+    expect((view.get('run-explore') as HTMLButtonElement).disabled).toBe(true);
+    expect(view.get('run-explore').title).toMatch(/settings cannot be read/);
+    expect((view.get('run-inpaint') as HTMLButtonElement).disabled).toBe(true);
+  });
+
   it('says what its test NLL covers, and follows a full evaluation from its start to its end', async () => {
     const finished = makeRun({
       id: 5,
