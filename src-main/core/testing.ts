@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { createCore, type Core, type CoreOptions } from './core';
+import type { Db } from './store/db';
 
 export function tempDir(prefix = 'vae-studio-test-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -20,6 +21,55 @@ export function testCore(home: string, overrides: Partial<CoreOptions> = {}): Co
     sampleDatasetPath: join(home, 'no-sample'),
     ...overrides,
   });
+}
+
+/**
+ * The rows a runs test stands on, written straight to the database: project 1 ('p') and
+ * its dataset 1 (one 8×8 grey image, named `datasetName`).
+ */
+export function insertProjectAndDataset(db: Db, datasetName = 'd'): void {
+  db.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
+  db.prepare(
+    `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
+       label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+     VALUES (1, 1, ?, '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
+  ).run(datasetName);
+}
+
+/** One stored run for `insertRuns`: a string config or summary is stored as written (cut short, say). */
+export interface StoredRun {
+  id?: number;
+  name: string;
+  config: unknown;
+  status?: string;
+  summary?: unknown;
+  tags?: string[];
+}
+
+/**
+ * Runs of project 1 on dataset 1 (see `insertProjectAndDataset`), written straight to the
+ * database in one transaction, 'finished' unless told. A column left out keeps the
+ * database's default, so this also writes to databases of older versions.
+ */
+export function insertRuns(db: Db, runs: Iterable<StoredRun>): void {
+  const statements = new Map<string, ReturnType<Db['prepare']>>();
+  const json = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+  db.transaction(() => {
+    for (const run of runs) {
+      const row: Record<string, unknown> = { id: run.id, project_id: 1, dataset_id: 1, name: run.name, config_json: json(run.config), status: run.status ?? 'finished', created_at: 'now' };
+      if (run.summary !== undefined) row.summary_json = json(run.summary);
+      if (run.tags !== undefined) row.tags_json = JSON.stringify(run.tags);
+      if (run.id === undefined) delete row.id;
+      const columns = Object.keys(row);
+      const key = columns.join(',');
+      let insert = statements.get(key);
+      if (!insert) {
+        insert = db.prepare(`INSERT INTO runs (${key}) VALUES (${columns.map(() => '?').join(', ')})`);
+        statements.set(key, insert);
+      }
+      insert.run(Object.values(row));
+    }
+  })();
 }
 
 /** Writes `perLabel` small images per label: a bright square whose place depends on the label. */
