@@ -13,7 +13,8 @@ import { manifestSchema, modelCardSchema } from '@shared/model-card';
 import { encodeMask, makeMask } from '@shared/pixel-mask';
 import { appPaths } from '../../paths';
 import { sha256Hex } from '../models/export-model';
-import { crc32, readZip, writeZip, type ZipEntry } from '../models/zip';
+import { readZip, writeZip, type ZipEntry } from '../models/zip';
+import { handZip } from '../models/zip-testing';
 import type { Core } from '../core';
 import { tempDir, testCore, writeImageFolder } from '../testing';
 
@@ -54,41 +55,7 @@ function snapshot(c: Core): string {
 }
 
 /** A zip written without our writer's checks, so hostile entries can be made. */
-function rawZip(entries: { path: string; data: Uint8Array; mode?: number }[]): Uint8Array {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.path);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt32LE(crc32(e.data), 14);
-    local.writeUInt32LE(e.data.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const c = Buffer.alloc(46);
-    c.writeUInt32LE(0x02014b50, 0);
-    c.writeUInt16LE((3 << 8) | 20, 4);
-    c.writeUInt32LE(crc32(e.data), 16);
-    c.writeUInt32LE(e.data.length, 20);
-    c.writeUInt32LE(e.data.length, 24);
-    c.writeUInt16LE(name.length, 28);
-    c.writeUInt32LE(((e.mode ?? 0o100644) << 16) >>> 0, 38);
-    c.writeUInt32LE(offset, 42);
-    parts.push(local, name, Buffer.from(e.data));
-    central.push(c, name);
-    offset += 30 + name.length + e.data.length;
-  }
-  const size = central.reduce((n, b) => n + b.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(size, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, ...central, end]);
-}
+const rawZip = (entries: { path: string; data: Uint8Array; mode?: number }[]): Uint8Array => handZip(entries.map(({ path, data, mode }) => ({ path, body: data, mode })));
 
 /** The exported archive's entries with `change` applied, re-zipped (manifest untouched unless changed). */
 function tampered(change: (entries: ZipEntry[]) => ZipEntry[]): Uint8Array {
