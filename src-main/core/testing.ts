@@ -23,6 +23,25 @@ export function testCore(home: string, overrides: Partial<CoreOptions> = {}): Co
   });
 }
 
+/** A throwaway workspace (its core in `dir`/home) holding one project, 'p'. */
+export interface TestProject {
+  dir: ReturnType<typeof tempDir>;
+  core: Core;
+  projectId: number;
+}
+
+export async function openTestProject(): Promise<TestProject> {
+  const dir = tempDir();
+  const core = testCore(join(dir.path, 'home'));
+  return { dir, core, projectId: (await core.call('projects.create', { name: 'p' })).id };
+}
+
+/** Closes the core of `openTestProject` and removes its folder. */
+export async function closeTestProject({ dir, core }: Omit<TestProject, 'projectId'>): Promise<void> {
+  await core.close();
+  dir.cleanup();
+}
+
 /**
  * The rows a runs test stands on, written straight to the database: project 1 ('p') and
  * its dataset 1 (one 8×8 grey image, named `datasetName`).
