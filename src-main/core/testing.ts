@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import type { RequestOutput } from '@shared/api';
 import { createCore, type Core, type CoreOptions } from './core';
 import type { Db } from './store/db';
 
@@ -21,6 +22,28 @@ export function testCore(home: string, overrides: Partial<CoreOptions> = {}): Co
     sampleDatasetPath: join(home, 'no-sample'),
     ...overrides,
   });
+}
+
+/** Waits for a run to end; throws, with its status and error, unless it finished. */
+export async function settledFinished(core: Core, runId: number): Promise<void> {
+  await core.runs.settled(runId);
+  const run = await core.call('runs.get', { runId });
+  if (run.status !== 'finished') throw new Error(`run ${runId} ended ${run.status}, not finished: ${JSON.stringify(run.error ?? null)}`);
+}
+
+/**
+ * A new project `project` with `folder` imported at `size` (a fifth held out for test),
+ * and one run of `config` trained on it to its end (throws unless it finished).
+ */
+export async function trainedRun(
+  core: Core,
+  options: { project: string; folder: string; size: number; config: object; name?: string },
+): Promise<{ dataset: RequestOutput<'datasets.import'>; runId: number }> {
+  const project = await core.call('projects.create', { name: options.project });
+  const dataset = await core.call('datasets.import', { projectId: project.id, folder: options.folder, size: options.size, testFraction: 0.2 });
+  const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: options.name, config: options.config });
+  await settledFinished(core, run.id);
+  return { dataset, runId: run.id };
 }
 
 /** A throwaway workspace (its core in `dir`/home) holding one project, 'p'. */

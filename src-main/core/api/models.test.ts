@@ -16,7 +16,7 @@ import { sha256Hex } from '../models/export-model';
 import { readZip, writeZip, type ZipEntry } from '../models/zip';
 import { handZip } from '../models/zip-testing';
 import type { Core } from '../core';
-import { tempDir, testCore, writeImageFolder } from '../testing';
+import { settledFinished, tempDir, testCore, trainedRun, writeImageFolder } from '../testing';
 
 let dir: ReturnType<typeof tempDir>;
 let core: Core;
@@ -68,18 +68,14 @@ beforeAll(async () => {
   core = testCore(join(dir.path, 'home'), realWorker);
   fresh = testCore(join(dir.path, 'fresh-home'), realWorker);
   await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right'], 30, { size: SIZE });
-  const project = await core.call('projects.create', { name: 'export' });
-  const dataset = await core.call('datasets.import', { projectId: project.id, folder: join(dir.path, 'shapes'), size: SIZE, testFraction: 0.2 });
-  const run = await core.call('runs.create', {
-    projectId: project.id,
-    datasetId: dataset.id,
+  ({ runId } = await trainedRun(core, {
+    project: 'export',
+    folder: join(dir.path, 'shapes'),
+    size: SIZE,
     name: 'shapes mlp',
     // Bernoulli named (8-bit images default to the logistic decoder): the plain-tfjs fixture reads one output.
     config: { architecture: 'mlp', latent: LATENT, hidden: 32, epochs: 2, batchSize: 16, backend: 'cpu', iwaeSamples: 10, decoder: 'bernoulli' },
-  });
-  await core.runs.settled(run.id);
-  expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
-  runId = run.id;
+  }));
   await fresh.call('projects.create', { name: 'elsewhere' });
 }, 120_000);
 afterAll(async () => {
@@ -152,8 +148,7 @@ describe('models.export', () => {
     }
     for (const [i, family] of families.entries()) {
       const run = runs[i]!;
-      await core.runs.settled(run.id);
-      expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
+      await settledFinished(core, run.id);
       const result = await core.call('models.export', { runId: run.id, path: join(dir.path, `family-${family.config.family}`) });
       const files = new Map(readZip(readFileSync(result.path)).map((e) => [e.path, e.data]));
       for (const name of family.networks) {
