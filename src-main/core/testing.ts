@@ -1,5 +1,5 @@
 // Helpers shared by the core's tests: a throwaway workspace and image folders.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, deflateRawSync, deflateSync } from 'node:zlib';
@@ -149,6 +149,37 @@ export function until(predicate: () => boolean, timeoutMs = 20_000, what = 'cond
     };
     check();
   });
+}
+
+/** Whether a process of this id exists (a zombie still does). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Still running: not gone and not a zombie. An orphan that exited stays a zombie until
+ * PID 1 reaps it, which some container inits do only every second or two.
+ */
+export function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The ids of a process's children (none once it is gone). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** Width and height of a PNG data URL (what Explore and Inpaint answer). */
