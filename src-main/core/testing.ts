@@ -1,4 +1,5 @@
-// Helpers shared by the core's tests: a throwaway workspace and image folders.
+// Helpers shared by the core's tests: a throwaway workspace, a project with a trained run,
+// rows written straight to the database, image folders, hostile PNGs and child processes.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,10 +99,10 @@ export function insertRuns(db: Db, runs: Iterable<StoredRun>): void {
   const json = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
   db.transaction(() => {
     for (const run of runs) {
-      const row: Record<string, unknown> = { id: run.id, project_id: 1, dataset_id: 1, name: run.name, config_json: json(run.config), status: run.status ?? 'finished', created_at: 'now' };
+      const row: Record<string, unknown> = run.id === undefined ? {} : { id: run.id };
+      Object.assign(row, { project_id: 1, dataset_id: 1, name: run.name, config_json: json(run.config), status: run.status ?? 'finished', created_at: 'now' });
       if (run.summary !== undefined) row.summary_json = json(run.summary);
       if (run.tags !== undefined) row.tags_json = JSON.stringify(run.tags);
-      if (run.id === undefined) delete row.id;
       const columns = Object.keys(row);
       const key = columns.join(',');
       let insert = statements.get(key);
