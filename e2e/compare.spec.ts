@@ -1,13 +1,11 @@
-import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
-import { chartPoints, createFirstProject, importFolder, trainTinyRun } from './steps';
+import { expect, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
+import { chartPoints, openWithFolder, trainTinyRun } from './steps';
 
 test('compare two runs: curves overlaid with a legend per run, settings diffed; their dataset goes only with them', async ({ page, studio }) => {
   const data = await tempFolder();
   try {
     const { folder } = await writeShapesFolder(data.path, 8);
-    await openStudio(page, studio);
-    await createFirstProject(page);
-    await importFolder(page, folder, 'shapes');
+    await openWithFolder(page, studio, folder, 'shapes');
     const small = await trainTinyRun(page, { name: 'small-z', latent: 2, epochs: 2 });
     const wide = await trainTinyRun(page, { name: 'wide-z', latent: 6, epochs: 2, beta: 2 });
 

@@ -1,7 +1,7 @@
 import type { Locator } from '@playwright/test';
 import { join } from 'node:path';
-import { expect, openStudio, screenshot, tempFolder, test } from './fixtures';
-import { createFirstProject } from './steps';
+import { expect, screenshot, tempFolder, test } from './fixtures';
+import { openWithSampleDigits } from './steps';
 
 /** The picture a figure shows once no request is in flight. */
 async function settledSrc(figure: Locator): Promise<string> {
@@ -13,10 +13,7 @@ async function settledSrc(figure: Locator): Promise<string> {
 
 test('a conditional VAE from the new-run form: Explore generates a chosen class and swaps the class of an image', async ({ page, studio }) => {
   test.setTimeout(240_000);
-  await openStudio(page, studio);
-  await createFirstProject(page);
-  await page.getByTestId('import-sample').click();
-  await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
+  await openWithSampleDigits(page, studio);
 
   await page.getByTestId('nav-train').click();
   await page.getByTestId('run-name-input').fill('digits-cvae');
@@ -75,10 +72,7 @@ test('a conditional VAE from the new-run form: Explore generates a chosen class 
 
 test('a semi-supervised M2 run with 10 % of the labels: its accuracy on the run page, its predictions on the latent map', async ({ page, studio }) => {
   test.setTimeout(240_000);
-  await openStudio(page, studio);
-  await createFirstProject(page);
-  await page.getByTestId('import-sample').click();
-  await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
+  await openWithSampleDigits(page, studio);
 
   await page.getByTestId('nav-train').click();
   await page.getByTestId('run-name-input').fill('digits-m2');
@@ -133,10 +127,7 @@ test('a semi-supervised M2 run with 10 % of the labels: its accuracy on the run 
 
 test('a VQ-VAE run: codebook settings in the form, then reconstructions, prior samples and codebook usage on the run page, and Explore with its code grids', async ({ page, studio }) => {
   test.setTimeout(240_000);
-  await openStudio(page, studio);
-  await createFirstProject(page);
-  await page.getByTestId('import-sample').click();
-  await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
+  await openWithSampleDigits(page, studio);
 
   await page.getByTestId('nav-train').click();
   await page.getByTestId('run-name-input').fill('digits-vq');

@@ -1,15 +1,13 @@
 import { join } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { expect, openStudio, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
-import { createFirstProject, importFolder, trainTinyRun } from './steps';
+import { expect, screenshot, tempFolder, test, writeShapesFolder } from './fixtures';
+import { openWithFolder, trainTinyRun } from './steps';
 
 test('export a run as a .vaestudio archive from its page, then import it back from Runs with its model card', async ({ page, studio }) => {
   const data = await tempFolder();
   try {
     const { folder } = await writeShapesFolder(data.path, 8);
-    await openStudio(page, studio);
-    await createFirstProject(page);
-    await importFolder(page, folder, 'shapes');
+    await openWithFolder(page, studio, folder, 'shapes');
     await trainTinyRun(page, { name: 'exported mlp', latent: 3, epochs: 2 });
 
     await page.getByTestId('nav-runs').click();

@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { expect } from './fixtures';
+import { expect, openStudio, type Studio } from './fixtures';
 
 /** UI steps several specs share: each one goes through the screens a person would use. */
 
@@ -17,6 +17,21 @@ export async function importFolder(page: Page, folder: string, name: string, siz
   await page.getByTestId('import-size').fill(String(size));
   await page.getByTestId('import-submit').click();
   await expect(page.getByTestId('dataset-name')).toHaveText(name, { timeout: 60_000 });
+}
+
+/** Opens the app on its first project, with the bundled sample digits imported by their one button. */
+export async function openWithSampleDigits(page: Page, studio: Studio): Promise<void> {
+  await openStudio(page, studio);
+  await createFirstProject(page);
+  await page.getByTestId('import-sample').click();
+  await expect(page.getByTestId('dataset-name')).toHaveText('Sample digits', { timeout: 60_000 });
+}
+
+/** Opens the app on its first project, with `folder` imported as `name`. */
+export async function openWithFolder(page: Page, studio: Studio, folder: string, name: string, size = 16): Promise<void> {
+  await openStudio(page, studio);
+  await createFirstProject(page);
+  await importFolder(page, folder, name, size);
 }
 
 export interface TinyRun {

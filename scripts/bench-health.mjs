@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { mulberry32 } from './mulberry32.mjs';
 
 const root = join(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
@@ -27,18 +28,8 @@ const work = mkdtempSync(join(tmpdir(), 'vae-bench-health-'));
 const W = 28;
 const D = W * W;
 
-/** A small seeded generator (mulberry32), so the bench plants the same images every time. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(22);
+/** Seeded, so the bench plants the same images every time. */
+const random = mulberry32(22);
 
 const digitPixels = (digit, i) => Uint8Array.from(mnist[digit].get(i), (v) => Math.round(v * 255));
 

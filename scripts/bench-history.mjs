@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { startServer } from './web-server.mjs';
+import { mulberry32 } from './mulberry32.mjs';
 
 const root = join(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
@@ -51,17 +52,6 @@ if (!existsSync(join(root, 'out', 'main', 'cli.js'))) {
 const home = mkdtempSync(join(tmpdir(), 'vae-bench-history-'));
 const cli = (args) => spawnSync(process.execPath, [join(root, 'bin', 'vae-studio.mjs'), ...args, '--home', home, '--json'], { cwd: root, encoding: 'utf8' });
 
-/** Small deterministic generator, so every bench builds the same workspace. */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const pick = (random, list) => list[Math.floor(random() * list.length)];
 
 async function makeWorkspace() {
@@ -98,7 +88,7 @@ async function makeWorkspace() {
     );
     const metric = db.prepare('INSERT INTO metrics (run_id, name, step, epoch, value, t_ms) VALUES (?, ?, ?, ?, ?, ?)');
     const artifact = db.prepare('INSERT INTO artifacts (run_id, kind, epoch, blob_hash, mime, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-    const random = rng(23);
+    const random = mulberry32(23);
     for (let id = 1; id <= RUNS; id++) {
       const family = pick(random, ['vae', 'vae', 'vae', 'cvae', 'm2', 'vqvae']);
       const architecture = pick(random, ['mlp', 'mlp', 'conv']);

@@ -7,6 +7,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { mulberry32 } from './mulberry32.mjs';
 
 const count = Number(process.argv[2] ?? 3000);
 const outDir = process.argv[3] ?? '/tmp/vae-scenes';
@@ -15,18 +16,6 @@ const side = Number(process.argv[5] ?? 64);
 if (!Number.isInteger(count) || count < 1 || !Number.isInteger(side) || side < 8) {
   console.error('usage: node scripts/make-scenes.mjs [count>=1] [outDir] [seed] [side>=8]');
   process.exit(2);
-}
-
-/** mulberry32: a small seeded generator, so every run writes the same images. */
-function rng32(s) {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const CLASSES = ['ball', 'box', 'pyramid', 'ring', 'star'];
@@ -168,7 +157,7 @@ rmSync(outDir, { recursive: true, force: true });
 for (const c of CLASSES) mkdirSync(join(outDir, c), { recursive: true });
 for (let i = 0; i < count; i++) {
   const kind = CLASSES[i % CLASSES.length];
-  const rnd = rng32(seed * 1_000_003 + i);
+  const rnd = mulberry32(seed * 1_000_003 + i);
   const pixels = scene(rnd, kind);
   await sharp(Buffer.from(pixels), { raw: { width: side, height: side, channels: 3 } })
     .png({ compressionLevel: 6 })

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { SkippedFile } from '@shared/types';
 import { importSettingsSchema } from '@shared/config';
-import { pngBomb, tempDir, until, writeImageFolder } from './core/testing';
+import { childrenOf, pngBomb, running, tempDir, until, writeImageFolder } from './core/testing';
 import { IMPORT_PROTOCOL_VERSION, type ImportAck, type ImportReply, type ImportRequest } from './core/datasets/import-protocol';
 import { forkWorker } from './core/jobs/spawn';
 import { openConnection } from './core/jobs/worker-connection';
@@ -31,25 +31,7 @@ beforeAll(() => {
 });
 afterAll(() => dir.cleanup());
 
-/**
- * Still running: not gone and not a zombie. An orphan that exited stays a zombie until
- * PID 1 reaps it, which some container inits do only every second or two.
- */
-const running = (pid: number): boolean => {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
-const childrenOf = (pid: number): number[] => {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-};
 
 /** Peak resident memory of a live process (VmHWM), or null once it is gone. */
 const peakRss = (pid: number): number | null => {

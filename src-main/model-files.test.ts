@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliBin, requireBuiltApp, runCli, type CliResult } from './cli/testing';
 import { tempDir, writeImageFolder } from './core/testing';
 import { readZip } from './core/models/zip';
+import { handZip, sharedBytesZip, type HandEntry } from './core/models/zip-testing';
 
 interface Line {
   type: string;
@@ -186,83 +187,26 @@ function zeroStream(mib: number, withHash = false): { body: Buffer; size: number
   return { body, size: mib * MiB, crc, sha256: hash.digest('hex') };
 }
 
-interface RawEntry {
-  path: string;
-  body: Uint8Array;
-  deflated: boolean;
-  size: number;
-  crc: number;
-}
-
-const stored = (path: string, data: Uint8Array): RawEntry => ({ path, body: data, deflated: false, size: data.length, crc: crc32(data) });
-
-/** A zip of entries exactly as given (sizes and CRCs too): what an attacker can write. */
-function zipOf(entries: RawEntry[]): Buffer {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.path);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(e.deflated ? 8 : 0, 8);
-    local.writeUInt32LE(e.crc, 14);
-    local.writeUInt32LE(e.body.length, 18);
-    local.writeUInt32LE(e.size, 22);
-    local.writeUInt16LE(name.length, 26);
-    const c = Buffer.alloc(46);
-    c.writeUInt32LE(0x02014b50, 0);
-    c.writeUInt16LE(e.deflated ? 8 : 0, 10);
-    c.writeUInt32LE(e.crc, 16);
-    c.writeUInt32LE(e.body.length, 20);
-    c.writeUInt32LE(e.size, 24);
-    c.writeUInt16LE(name.length, 28);
-    c.writeUInt32LE(offset, 42);
-    parts.push(local, name, Buffer.from(e.body));
-    central.push(c, name);
-    offset += 30 + name.length + e.body.length;
-  }
-  const size = central.reduce((n, b) => n + b.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(size, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, ...central, end]);
-}
+const stored = (path: string, data: Uint8Array): HandEntry => ({ path, body: data });
 
 /** The issue's first archive: 200 directory entries, all pointing at one 10 MiB zero stream (2 000 MiB claimed). */
 function overlapBomb(): Buffer {
   const { body, size, crc } = zeroStream(10);
-  const one = zipOf([{ path: 'e0', body, deflated: true, size, crc }]);
-  const centralAt = one.readUInt32LE(one.length - 6);
-  const record = one.subarray(centralAt, one.length - 22);
-  const centrals = Array.from({ length: 200 }, (_, i) => {
-    const c = Buffer.from(record.subarray(0, 46));
-    const name = Buffer.from(`e${i}`.padEnd(4, '_'));
-    c.writeUInt16LE(name.length, 28);
-    return Buffer.concat([c, name]);
-  });
-  const central = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(200, 8);
-  end.writeUInt16LE(200, 10);
-  end.writeUInt32LE(central.length, 12);
-  end.writeUInt32LE(centralAt, 16);
-  return Buffer.concat([one.subarray(0, centralAt), central, end]);
+  return sharedBytesZip(
+    Array.from({ length: 200 }, (_, i) => `e${i}`.padEnd(4, '_')),
+    { body, method: 8, size, crc },
+  );
 }
 
 /** The real export with `change` applied to its files and to its manifest's list. */
-function tamperedExport(change: (entries: RawEntry[], manifest: { files: { path: string; bytes: number; sha256: string }[] }) => RawEntry[]): Buffer {
+function tamperedExport(change: (entries: HandEntry[], manifest: { files: { path: string; bytes: number; sha256: string }[] }) => HandEntry[]): Buffer {
   const entries = readZip(readFileSync(archive));
   const manifest = JSON.parse(Buffer.from(entries.find((e) => e.path === 'manifest.json')!.data).toString()) as { files: { path: string; bytes: number; sha256: string }[] };
   const files = change(
     entries.filter((e) => e.path !== 'manifest.json').map((e) => stored(e.path, e.data)),
     manifest,
   );
-  return zipOf([stored('manifest.json', Buffer.from(JSON.stringify(manifest))), ...files]);
+  return handZip([stored('manifest.json', Buffer.from(JSON.stringify(manifest))), ...files]);
 }
 
 describe('hostile archives are refused within bounded memory', () => {
@@ -283,9 +227,9 @@ describe('hostile archives are refused within bounded memory', () => {
       'two 1 GiB zero entries and no manifest',
       () => {
         const gib = zeroStream(1024);
-        return zipOf([
-          { path: 'a.bin', body: gib.body, deflated: true, size: gib.size, crc: gib.crc },
-          { path: 'b.bin', body: gib.body, deflated: true, size: gib.size, crc: gib.crc },
+        return handZip([
+          { path: 'a.bin', body: gib.body, method: 8, size: gib.size, crc: gib.crc },
+          { path: 'b.bin', body: gib.body, method: 8, size: gib.size, crc: gib.crc },
         ]);
       },
       /it has no manifest\.json/,
@@ -296,7 +240,7 @@ describe('hostile archives are refused within bounded memory', () => {
         tamperedExport((entries, manifest) => {
           const gib = zeroStream(1024);
           manifest.files.find((f) => f.path === 'model-card.json')!.bytes = 1000;
-          return entries.map((e) => (e.path === 'model-card.json' ? { path: e.path, body: gib.body, deflated: true, size: 1000, crc: gib.crc } : e));
+          return entries.map((e) => (e.path === 'model-card.json' ? { path: e.path, body: gib.body, method: 8 as const, size: 1000, crc: gib.crc } : e));
         }),
       /entry "model-card\.json" unpacks to more than the 1000 bytes its header says/,
     ],
@@ -306,7 +250,7 @@ describe('hostile archives are refused within bounded memory', () => {
         tamperedExport((entries, manifest) => {
           const gib = zeroStream(1000, true);
           manifest.files.push({ path: 'tfjs/extra/weights.bin', bytes: gib.size, sha256: gib.sha256 }, { path: 'onnx/extra.onnx', bytes: gib.size, sha256: '0'.repeat(64) });
-          const bomb = { body: gib.body, deflated: true, size: gib.size, crc: gib.crc };
+          const bomb = { body: gib.body, method: 8 as const, size: gib.size, crc: gib.crc };
           return [...entries, { path: 'tfjs/extra/weights.bin', ...bomb }, { path: 'onnx/extra.onnx', ...bomb }];
         }),
       /"onnx\/extra\.onnx" is damaged \(its SHA-256 does not match the manifest\)/,
@@ -340,7 +284,7 @@ describe('hostile archives are refused within bounded memory', () => {
       tamperedExport((entries, manifest) => {
         const gib = zeroStream(512);
         manifest.files.push({ path: 'tfjs/extra/weights.bin', bytes: gib.size, sha256: '0'.repeat(64) });
-        return [...entries, { path: 'tfjs/extra/weights.bin', body: gib.body, deflated: true, size: gib.size, crc: gib.crc }];
+        return [...entries, { path: 'tfjs/extra/weights.bin', body: gib.body, method: 8, size: gib.size, crc: gib.crc }];
       }),
     );
     const serve = spawn(process.execPath, ['-r', maxrss, cliBin, 'serve', '--home', join(dir.path, 'serve-home'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { tempDir, until, writeImageFolder } from './core/testing';
+import { alive, childrenOf, tempDir, until, writeImageFolder } from './core/testing';
 import { verifiedCheckpointHeader } from './core/jobs/orphan-checkpoints';
 import { appPaths } from './paths';
 import { runCli, type CliResult } from './cli/testing';
@@ -35,22 +35,7 @@ function cliAsync(home: string, args: string[]): { child: ChildProcess; out: () 
   return { child, out: () => out, exited };
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
-const childrenOf = (pid: number): number[] => {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-};
 
 interface CheckpointRow {
   kind: string;

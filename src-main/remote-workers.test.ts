@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis, startWorker, type TestRedis, type TestWorker } from './cli/redis-testing';
 import type { Core } from './core/core';
-import { tempDir, testCore, until, writeImageFolder } from './core/testing';
+import { alive, childrenOf, tempDir, testCore, until, writeImageFolder } from './core/testing';
 import { requireBuiltApp, runCli } from './cli/testing';
 import { getCheckpoint } from './core/store/checkpoints';
 import { listArtifacts } from './core/store/artifacts';
@@ -61,21 +61,6 @@ function listeningSockets(pid: number): string[] {
   return listening;
 }
 
-const childrenOf = (pid: number): number[] => {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-};
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Each epoch once: one validation point per epoch 1..epochs, and train steps 1..last without a gap or a repeat. */
 function expectEachEpochOnce(core: Core, runId: number, epochs = EPOCHS): void {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, testCore } from '../core/testing';
+import { insertProjectAndDataset, insertRuns, tempDir, testCore } from '../core/testing';
 import { requireBuiltApp, runCli } from './testing';
 
 let dir: ReturnType<typeof tempDir>;
@@ -11,21 +11,14 @@ beforeAll(async () => {
   requireBuiltApp();
   dir = tempDir();
   const core = testCore(dir.path);
-  const db = core.workspace.db;
-  db.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
-  db.prepare(
-    `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
-       label_counts_json, skipped_json, settings_json, blob_hash, created_at)
-     VALUES (1, 1, 'digits', '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
-  ).run();
-  const insert = db.prepare(
-    `INSERT INTO runs (project_id, dataset_id, name, config_json, status, created_at, summary_json, tags_json)
-     VALUES (1, 1, ?, ?, 'finished', 'now', ?, ?)`,
+  insertProjectAndDataset(core.workspace.db, 'digits');
+  insertRuns(
+    core.workspace.db,
+    Array.from({ length: 24 }, (_, i) => {
+      const beta = [0.5, 1, 2][i % 3]!;
+      return { name: `run-${i}`, config: { beta, latent: i < 12 ? 8 : 16, seed: i }, summary: { val_loss: 100 + beta * 10 + (i % 2) }, tags: i % 4 === 0 ? ['faces'] : [] };
+    }),
   );
-  for (let i = 0; i < 24; i++) {
-    const beta = [0.5, 1, 2][i % 3]!;
-    insert.run(`run-${i}`, JSON.stringify({ beta, latent: i < 12 ? 8 : 16, seed: i }), JSON.stringify({ val_loss: 100 + beta * 10 + (i % 2) }), i % 4 === 0 ? '["faces"]' : '[]');
-  }
   await core.close();
 });
 afterAll(() => dir.cleanup());

@@ -21,9 +21,28 @@ beforeEach(() => {
   core = testCore(join(dir.path, 'home'));
 });
 afterEach(async () => {
+  delete process.env.FAKE_WORKER_MODE;
   await core.close();
   dir.cleanup();
 });
+
+/**
+ * Project 'p' beside the folder `images` of `perLabel` 8×8 images per label, the fake
+ * worker finishing every run at once (afterEach puts it back).
+ */
+async function finishingProject(labels = ['a'], perLabel = 2): Promise<{ projectId: number; folder: string }> {
+  process.env.FAKE_WORKER_MODE = 'finish';
+  const folder = join(dir.path, 'images');
+  await writeImageFolder(folder, labels, perLabel, { size: 8 });
+  return { projectId: (await core.call('projects.create', { name: 'p' })).id, folder };
+}
+
+/** An image artifact of a run, stored as a blob of `bytes`; answers the blob's hash. */
+function storeArtifact(runId: number, kind: string, epoch: number, bytes: string): string {
+  const hash = core.workspace.blobs.put(Buffer.from(bytes));
+  core.workspace.db.prepare(`INSERT INTO artifacts (run_id, kind, epoch, blob_hash, mime, created_at) VALUES (?, ?, ?, ?, 'image/png', 'now')`).run(runId, kind, epoch, hash);
+  return hash;
+}
 
 describe('api validation', () => {
   const bad: [RequestName, unknown, string][] = [
@@ -87,12 +106,12 @@ describe('dataset import', () => {
     mkdirSync(join(folder, 'loop'));
     symlinkSync(folder, join(folder, 'loop', 'again'));
 
-    const project = await core.call('projects.create', { name: 'p' });
+    const projectId = (await core.call('projects.create', { name: 'p' })).id;
     const progress: string[] = [];
     core.subscribe((m) => {
       if (m.event === 'dataset.progress') progress.push(m.payload.phase);
     });
-    const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 12, jobId: 'job-1' });
+    const dataset = await core.call('datasets.import', { projectId: projectId, folder, size: 12, jobId: 'job-1' });
     expect(dataset).toMatchObject({ count: 8, width: 12, height: 12, channels: 1, labels: ['cat', 'dog'], labelCounts: [3, 5] });
     const reasons = Object.fromEntries(dataset.skipped.map((s) => [s.path, s.reason]));
     expect(reasons['cat/notes.txt']).toMatch(/not an image file type/);
@@ -112,8 +131,8 @@ describe('dataset import', () => {
   });
 
   it('names the folder when it does not exist and saves nothing', async () => {
-    const project = await core.call('projects.create', { name: 'p' });
-    const result = await core.handle('datasets.import', { projectId: project.id, folder: join(dir.path, 'missing') });
+    const projectId = (await core.call('projects.create', { name: 'p' })).id;
+    const result = await core.handle('datasets.import', { projectId: projectId, folder: join(dir.path, 'missing') });
     expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'folder' } } });
     expect(rowCounts().datasets).toBe(0);
   });
@@ -122,8 +141,8 @@ describe('dataset import', () => {
     const folder = join(dir.path, 'junk');
     mkdirSync(folder);
     writeFileSync(join(folder, 'a.png'), 'nope');
-    const project = await core.call('projects.create', { name: 'p' });
-    const result = await core.handle('datasets.import', { projectId: project.id, folder });
+    const projectId = (await core.call('projects.create', { name: 'p' })).id;
+    const result = await core.handle('datasets.import', { projectId: projectId, folder });
     expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'folder' } } });
     expect(result.ok ? '' : result.error.message).toMatch(/No readable images/);
   });
@@ -131,9 +150,9 @@ describe('dataset import', () => {
   it('refuses the classic conv model on images its two stages cannot halve twice, naming the field', async () => {
     const folder = join(dir.path, 'images');
     await writeImageFolder(folder, ['a'], 2, { size: 10 });
-    const project = await core.call('projects.create', { name: 'p' });
-    const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 10 });
-    const result = await core.handle('runs.create', { projectId: project.id, datasetId: dataset.id, config: { architecture: 'conv', convArch: 'classic' } });
+    const projectId = (await core.call('projects.create', { name: 'p' })).id;
+    const dataset = await core.call('datasets.import', { projectId: projectId, folder, size: 10 });
+    const result = await core.handle('runs.create', { projectId: projectId, datasetId: dataset.id, config: { architecture: 'conv', convArch: 'classic' } });
     expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'config.architecture' } } });
     expect(rowCounts().runs).toBe(0);
   });
@@ -141,15 +160,12 @@ describe('dataset import', () => {
 
 describe('runs.create without a decoder', () => {
   it("gives the run the decoder the dataset's pixels call for (8-bit: logistic, binarized: Bernoulli), and keeps one the request names", async () => {
-    process.env.FAKE_WORKER_MODE = 'finish';
-    const folder = join(dir.path, 'images');
-    await writeImageFolder(folder, ['a', 'b'], 3, { size: 8 });
-    const project = await core.call('projects.create', { name: 'p' });
-    const grey = await core.call('datasets.import', { projectId: project.id, folder, size: 8 });
-    const binary = await core.call('datasets.import', { projectId: project.id, folder, size: 8, binarize: true, name: 'binary' });
+    const { projectId, folder } = await finishingProject(['a', 'b'], 3);
+    const grey = await core.call('datasets.import', { projectId: projectId, folder, size: 8 });
+    const binary = await core.call('datasets.import', { projectId: projectId, folder, size: 8, binarize: true, name: 'binary' });
     expect(grey.stats?.pixelLevels).toBe('8-bit');
     const create = async (datasetId: number, config?: object): Promise<string> => {
-      const run = await core.call('runs.create', { projectId: project.id, datasetId, ...(config && { config }) });
+      const run = await core.call('runs.create', { projectId: projectId, datasetId, ...(config && { config }) });
       await core.runs.settled(run.id);
       // As stored: what the worker trained and what a reload reads.
       const stored = core.workspace.db.prepare('SELECT config_json FROM runs WHERE id = ?').pluck().get(run.id) as string;
@@ -162,24 +178,17 @@ describe('runs.create without a decoder', () => {
     expect(await create(grey.id, { decoder: 'bernoulli' })).toBe('bernoulli');
     expect(await create(binary.id, { decoder: 'gaussian', decoderVariance: 'global' })).toBe('gaussian');
     // A decoder setting that needs another decoder is still refused, naming it.
-    const refused = await core.handle('runs.create', { projectId: project.id, datasetId: grey.id, config: { decoderVariance: 'global' } });
+    const refused = await core.handle('runs.create', { projectId: projectId, datasetId: grey.id, config: { decoderVariance: 'global' } });
     expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_input', details: { field: 'config.decoderVariance' } } });
-    delete process.env.FAKE_WORKER_MODE;
   });
 });
 
 describe('run history', () => {
   it('deletes a finished run with its metrics and artifact blobs', async () => {
-    process.env.FAKE_WORKER_MODE = 'finish';
-    const folder = join(dir.path, 'images');
-    await writeImageFolder(folder, ['a'], 2, { size: 8 });
-    const project = await core.call('projects.create', { name: 'p' });
-    const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 8 });
-    const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: {} });
-    const hash = core.workspace.blobs.put(Buffer.from('artifact bytes'));
-    core.workspace.db
-      .prepare(`INSERT INTO artifacts (run_id, kind, epoch, blob_hash, mime, created_at) VALUES (?, 'samples', 1, ?, 'image/png', 'now')`)
-      .run(run.id, hash);
+    const { projectId, folder } = await finishingProject();
+    const dataset = await core.call('datasets.import', { projectId: projectId, folder, size: 8 });
+    const run = await core.call('runs.create', { projectId: projectId, datasetId: dataset.id, config: {} });
+    const hash = storeArtifact(run.id, 'samples', 1, 'artifact bytes');
     const busy = await core.handle('runs.delete', { runId: run.id });
     expect(busy).toMatchObject({ ok: false, error: { code: 'conflict' } });
     await core.runs.settled(run.id);
@@ -188,25 +197,18 @@ describe('run history', () => {
     expect(rowCounts()).toMatchObject({ runs: 0, metrics: 0, artifacts: 0, datasets: 1 });
     expect(core.workspace.blobs.has(hash)).toBe(false);
     expect(core.workspace.blobs.has(dataset.contentHash)).toBe(true);
-    delete process.env.FAKE_WORKER_MODE;
   });
 });
 
 describe('deleting a dataset that runs were trained on', () => {
   it('refuses without withRuns (saying how many), refuses while one trains, then deletes the runs with it', async () => {
-    process.env.FAKE_WORKER_MODE = 'finish';
-    const folder = join(dir.path, 'images');
-    await writeImageFolder(folder, ['a'], 2, { size: 8 });
-    const project = await core.call('projects.create', { name: 'p' });
-    const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 8 });
-    const other = await core.call('datasets.import', { projectId: project.id, folder, size: 8, name: 'kept' });
-    const first = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: {} });
-    const second = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: {} });
-    const keptRun = await core.call('runs.create', { projectId: project.id, datasetId: other.id, config: {} });
-    const hash = core.workspace.blobs.put(Buffer.from('first run image'));
-    core.workspace.db
-      .prepare(`INSERT INTO artifacts (run_id, kind, epoch, blob_hash, mime, created_at) VALUES (?, 'samples', 1, ?, 'image/png', 'now')`)
-      .run(first.id, hash);
+    const { projectId, folder } = await finishingProject();
+    const dataset = await core.call('datasets.import', { projectId: projectId, folder, size: 8 });
+    const other = await core.call('datasets.import', { projectId: projectId, folder, size: 8, name: 'kept' });
+    const first = await core.call('runs.create', { projectId: projectId, datasetId: dataset.id, config: {} });
+    const second = await core.call('runs.create', { projectId: projectId, datasetId: dataset.id, config: {} });
+    const keptRun = await core.call('runs.create', { projectId: projectId, datasetId: other.id, config: {} });
+    const hash = storeArtifact(first.id, 'samples', 1, 'first run image');
 
     const plain = await core.handle('datasets.delete', { datasetId: dataset.id });
     expect(plain).toMatchObject({ ok: false, error: { code: 'conflict', details: { field: 'datasetId', runs: 2 } } });
@@ -217,36 +219,31 @@ describe('deleting a dataset that runs were trained on', () => {
 
     for (const run of [first, second, keptRun]) await core.runs.settled(run.id);
     expect(await core.call('datasets.delete', { datasetId: dataset.id, withRuns: true })).toEqual({ deleted: dataset.id, runsDeleted: 2 });
-    expect((await core.call('runs.list', { projectId: project.id })).map((run) => run.id)).toEqual([keptRun.id]);
-    expect((await core.call('datasets.list', { projectId: project.id })).map((d) => d.id)).toEqual([other.id]);
+    expect((await core.call('runs.list', { projectId: projectId })).map((run) => run.id)).toEqual([keptRun.id]);
+    expect((await core.call('datasets.list', { projectId: projectId })).map((d) => d.id)).toEqual([other.id]);
     expect(core.workspace.blobs.has(hash)).toBe(false);
     // Same folder, same packed bytes: the blob the kept dataset shares stays.
     expect(core.workspace.blobs.has(other.contentHash)).toBe(true);
-    delete process.env.FAKE_WORKER_MODE;
   });
 });
 
 describe('deleting an imported run', () => {
   it('deletes the held-out images it came with, unless another run was trained on them', async () => {
-    process.env.FAKE_WORKER_MODE = 'finish';
-    const folder = join(dir.path, 'images');
-    await writeImageFolder(folder, ['a'], 2, { size: 8 });
-    const project = await core.call('projects.create', { name: 'p' });
-    const heldout = await core.call('datasets.import', { projectId: project.id, folder, size: 8, name: 'held-out of a model' });
-    const shared = await core.call('datasets.import', { projectId: project.id, folder, size: 8, name: 'shared held-out' });
+    const { projectId, folder } = await finishingProject();
+    const heldout = await core.call('datasets.import', { projectId: projectId, folder, size: 8, name: 'held-out of a model' });
+    const shared = await core.call('datasets.import', { projectId: projectId, folder, size: 8, name: 'shared held-out' });
     const markImported = (runId: number) =>
       core.workspace.db.prepare('UPDATE runs SET imported_json = ? WHERE id = ?').run(JSON.stringify({ card: {}, source: '/m.vaestudio', importedAt: 'now', formatVersion: 1 }), runId);
-    const imported = await core.call('runs.create', { projectId: project.id, datasetId: heldout.id, config: {} });
-    const importedShared = await core.call('runs.create', { projectId: project.id, datasetId: shared.id, config: {} });
-    const trainedOnIt = await core.call('runs.create', { projectId: project.id, datasetId: shared.id, config: {} });
+    const imported = await core.call('runs.create', { projectId: projectId, datasetId: heldout.id, config: {} });
+    const importedShared = await core.call('runs.create', { projectId: projectId, datasetId: shared.id, config: {} });
+    const trainedOnIt = await core.call('runs.create', { projectId: projectId, datasetId: shared.id, config: {} });
     for (const run of [imported, importedShared, trainedOnIt]) await core.runs.settled(run.id);
     markImported(imported.id);
     markImported(importedShared.id);
 
     await core.call('runs.delete', { runId: imported.id });
     await core.call('runs.delete', { runId: importedShared.id });
-    expect((await core.call('datasets.list', { projectId: project.id })).map((d) => d.name)).toEqual(['shared held-out']);
-    delete process.env.FAKE_WORKER_MODE;
+    expect((await core.call('datasets.list', { projectId: projectId })).map((d) => d.name)).toEqual(['shared held-out']);
   });
 });
 
@@ -281,12 +278,9 @@ describe('one writer per workspace', () => {
 
 describe('run details and images', () => {
   it('renames a run and keeps its notes and tags, and picks images by epoch or newest', async () => {
-    process.env.FAKE_WORKER_MODE = 'finish';
-    const folder = join(dir.path, 'images');
-    await writeImageFolder(folder, ['a'], 2, { size: 8 });
-    const project = await core.call('projects.create', { name: 'p' });
-    const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: 8 });
-    const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: {} });
+    const { projectId, folder } = await finishingProject();
+    const dataset = await core.call('datasets.import', { projectId: projectId, folder, size: 8 });
+    const run = await core.call('runs.create', { projectId: projectId, datasetId: dataset.id, config: {} });
     await core.runs.settled(run.id);
     const updated = await core.call('runs.update', { runId: run.id, name: 'baseline', notes: 'β = 1, first try', tags: ['mnist', 'mnist', 'mlp'] });
     expect(updated).toMatchObject({ name: 'baseline', notes: 'β = 1, first try', tags: ['mnist', 'mlp'] });
@@ -294,10 +288,7 @@ describe('run details and images', () => {
     const bad = await core.handle('runs.update', { runId: run.id, name: '' });
     expect(bad).toMatchObject({ ok: false, error: { details: { field: 'name' } } });
 
-    const insert = core.workspace.db.prepare(`INSERT INTO artifacts (run_id, kind, epoch, blob_hash, mime, created_at) VALUES (?, ?, ?, ?, 'image/png', 'now')`);
-    for (const [kind, epoch] of [['samples', 1], ['samples', 2], ['reconstructions', 1], ['reconstructions', 2]] as const) {
-      insert.run(run.id, kind, epoch, core.workspace.blobs.put(Buffer.from(`${kind}${epoch}`)));
-    }
+    for (const [kind, epoch] of [['samples', 1], ['samples', 2], ['reconstructions', 1], ['reconstructions', 2]] as const) storeArtifact(run.id, kind, epoch, `${kind}${epoch}`);
     expect(await core.call('runs.artifactEpochs', { runId: run.id })).toEqual({ reconstructions: [1, 2], samples: [1, 2] });
     const latest = await core.call('runs.artifacts', { runId: run.id, latest: true });
     expect(latest.map((a) => [a.kind, a.epoch]).sort()).toEqual([['reconstructions', 2], ['samples', 2]]);
@@ -310,6 +301,5 @@ describe('run details and images', () => {
     expect(paged.every((a) => a.dataUrl === undefined && a.url === `artifacts/${a.id}`)).toBe(true);
     expect(core.artifact(String(all[0]!.id))).toMatchObject({ status: 200, bytes: Buffer.from(all[0]!.dataUrl!.split(',')[1]!, 'base64') });
     expect(core.artifact('999999')).toMatchObject({ status: 404 });
-    delete process.env.FAKE_WORKER_MODE;
   });
 });

@@ -1,10 +1,13 @@
-// Helpers shared by the core's tests: a throwaway workspace and image folders.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Helpers shared by the core's tests: a throwaway workspace, a project with a trained run,
+// rows written straight to the database, image folders, hostile PNGs and child processes.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import type { RequestOutput } from '@shared/api';
 import { createCore, type Core, type CoreOptions } from './core';
+import type { Db } from './store/db';
 
 export function tempDir(prefix = 'vae-studio-test-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -20,6 +23,96 @@ export function testCore(home: string, overrides: Partial<CoreOptions> = {}): Co
     sampleDatasetPath: join(home, 'no-sample'),
     ...overrides,
   });
+}
+
+/** Waits for a run to end; throws, with its status and error, unless it finished. */
+export async function settledFinished(core: Core, runId: number): Promise<void> {
+  await core.runs.settled(runId);
+  const run = await core.call('runs.get', { runId });
+  if (run.status !== 'finished') throw new Error(`run ${runId} ended ${run.status}, not finished: ${JSON.stringify(run.error ?? null)}`);
+}
+
+/**
+ * A new project `project` with `folder` imported at `size` (a fifth held out for test),
+ * and one run of `config` trained on it to its end (throws unless it finished).
+ */
+export async function trainedRun(
+  core: Core,
+  options: { project: string; folder: string; size: number; config: object; name?: string },
+): Promise<{ dataset: RequestOutput<'datasets.import'>; runId: number }> {
+  const project = await core.call('projects.create', { name: options.project });
+  const dataset = await core.call('datasets.import', { projectId: project.id, folder: options.folder, size: options.size, testFraction: 0.2 });
+  const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: options.name, config: options.config });
+  await settledFinished(core, run.id);
+  return { dataset, runId: run.id };
+}
+
+/** A throwaway workspace (its core in `dir`/home) holding one project, 'p'. */
+export interface TestProject {
+  dir: ReturnType<typeof tempDir>;
+  core: Core;
+  projectId: number;
+}
+
+export async function openTestProject(): Promise<TestProject> {
+  const dir = tempDir();
+  const core = testCore(join(dir.path, 'home'));
+  return { dir, core, projectId: (await core.call('projects.create', { name: 'p' })).id };
+}
+
+/** Closes the core of `openTestProject` and removes its folder. */
+export async function closeTestProject({ dir, core }: Omit<TestProject, 'projectId'>): Promise<void> {
+  await core.close();
+  dir.cleanup();
+}
+
+/**
+ * The rows a runs test stands on, written straight to the database: project 1 ('p') and
+ * its dataset 1 (one 8×8 grey image, named `datasetName`).
+ */
+export function insertProjectAndDataset(db: Db, datasetName = 'd'): void {
+  db.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
+  db.prepare(
+    `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
+       label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+     VALUES (1, 1, ?, '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
+  ).run(datasetName);
+}
+
+/** One stored run for `insertRuns`: a string config or summary is stored as written (cut short, say). */
+export interface StoredRun {
+  id?: number;
+  name: string;
+  config: unknown;
+  status?: string;
+  summary?: unknown;
+  tags?: string[];
+}
+
+/**
+ * Runs of project 1 on dataset 1 (see `insertProjectAndDataset`), written straight to the
+ * database in one transaction, 'finished' unless told. A column left out keeps the
+ * database's default, so this also writes to databases of older versions.
+ */
+export function insertRuns(db: Db, runs: Iterable<StoredRun>): void {
+  const statements = new Map<string, ReturnType<Db['prepare']>>();
+  const json = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+  db.transaction(() => {
+    for (const run of runs) {
+      const row: Record<string, unknown> = run.id === undefined ? {} : { id: run.id };
+      Object.assign(row, { project_id: 1, dataset_id: 1, name: run.name, config_json: json(run.config), status: run.status ?? 'finished', created_at: 'now' });
+      if (run.summary !== undefined) row.summary_json = json(run.summary);
+      if (run.tags !== undefined) row.tags_json = JSON.stringify(run.tags);
+      const columns = Object.keys(row);
+      const key = columns.join(',');
+      let insert = statements.get(key);
+      if (!insert) {
+        insert = db.prepare(`INSERT INTO runs (${key}) VALUES (${columns.map(() => '?').join(', ')})`);
+        statements.set(key, insert);
+      }
+      insert.run(Object.values(row));
+    }
+  })();
 }
 
 /** Writes `perLabel` small images per label: a bright square whose place depends on the label. */
@@ -57,6 +150,37 @@ export function until(predicate: () => boolean, timeoutMs = 20_000, what = 'cond
     };
     check();
   });
+}
+
+/** Whether a process of this id exists (a zombie still does). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Still running: not gone and not a zombie. An orphan that exited stays a zombie until
+ * PID 1 reaps it, which some container inits do only every second or two.
+ */
+export function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The ids of a process's children (none once it is gone). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** Width and height of a PNG data URL (what Explore and Inpaint answer). */

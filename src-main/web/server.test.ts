@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { tempDir, testCore } from '../core/testing';
+import { insertProjectAndDataset, insertRuns, tempDir, testCore } from '../core/testing';
 import type { Core } from '../core/core';
 import { startWebServer, type WebServer } from './server';
 
@@ -333,13 +333,8 @@ function raw(options: { path: string; method?: string; headers?: Record<string, 
 describe('artifacts by URL', () => {
   it('serves a run image by id to the token holder only, with its hash as ETag, and 404 for none', async () => {
     const db = core.workspace.db;
-    db.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
-    db.prepare(
-      `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
-         label_counts_json, skipped_json, settings_json, blob_hash, created_at)
-       VALUES (1, 1, 'd', '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
-    ).run();
-    db.prepare(`INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at) VALUES (1, 1, 1, 'r', '{}', 'finished', 'now')`).run();
+    insertProjectAndDataset(db);
+    insertRuns(db, [{ id: 1, name: 'r', config: {} }]);
     const png = Buffer.from('\x89PNG\r\n\x1a\n not really', 'latin1');
     const hash = core.workspace.blobs.put(png);
     db.prepare(`INSERT INTO artifacts (id, run_id, kind, epoch, blob_hash, mime, created_at) VALUES (7, 1, 'samples', 1, ?, 'image/png', 'now')`).run(hash);

@@ -1,35 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { importSettingsSchema } from '@shared/config';
 import type { Dataset } from '@shared/types';
 import DatasetDetail from './DatasetDetail.svelte';
 import DatasetList from './DatasetList.svelte';
 import ImportForm from './ImportForm.svelte';
 import { studio } from '../lib/studio.svelte';
 import { fakeBridge } from '../test/fake-bridge';
+import { makeDataset } from '../test/fixtures';
 import { render, waitFor } from '../test/render';
 
+/** 3 000 28×28 images of one label, two files skipped. */
 function dataset(patch: Partial<Dataset> = {}): Dataset {
-  return {
+  return makeDataset({
     id: 4,
-    projectId: 1,
     name: 'clothes',
     sourcePath: '/data/clothes',
     width: 28,
     height: 28,
-    channels: 1,
     count: 3000,
     labels: ['shirt'],
     labelCounts: [3000],
-    skipped: [],
-    settings: importSettingsSchema.parse({}),
     splitCounts: { train: 2426, validation: 297, test: 277 },
     stats: { scanned: 3002, decoded: 3000, reused: 0, duplicates: 0, skipped: 2, seconds: 3 },
-    warnings: [],
-    previousId: null,
     contentHash: 'ab'.repeat(32),
     createdAt: '2025-01-01T10:00:00.000Z',
     ...patch,
-  };
+  });
 }
 
 describe('dataset wording and numbers', () => {

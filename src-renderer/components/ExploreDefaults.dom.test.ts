@@ -1,29 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ExploreInfo } from '@shared/api';
 import ExploreSamples from './ExploreSamples.svelte';
 import ExploreTraverse from './ExploreTraverse.svelte';
 import { ExploreModel } from '../lib/explore.svelte';
 import { fakeBridge } from '../test/fake-bridge';
+import { makeExploreInfo } from '../test/fixtures';
 import { click, render, settle, waitFor } from '../test/render';
 
-const info: ExploreInfo = {
-  runId: 5,
-  checkpoint: { runId: 5, kind: 'best', epoch: 3, step: 30, bytes: 1000, createdAt: '2025-01-01T10:05:00.000Z' },
-  labels: ['zero', 'one'],
-  latent: 4,
-  width: 8,
-  height: 8,
-  channels: 1,
-  decoder: 'bernoulli',
-  family: 'vae',
-  classes: 0,
-  flow: 'none',
-  klPerDim: [1, 0.5, 0.2, 0],
-  dimsByKl: [0, 1, 2, 3],
-  splitCounts: { train: 100, validation: 10, test: 20 },
-  backend: 'cpu',
-  vq: null,
-};
+const info = makeExploreInfo();
 
 const image = (index: number) => ({ index, label: index % 2, dataUrl: `data:image/png;base64,${index}` });
 

@@ -26,6 +26,17 @@ const tree: Record<string, FolderListing> = {
   '/home/me/data/clothes': { path: '/home/me/data/clothes', parent: '/home/me/data', images: 3000, truncated: false, folders: [] },
 };
 
+/** Lists the folders of `tree` (home when asked for none) as web mode does; answers the paths asked for, in order. */
+function serveTree(): (string | null)[] {
+  const asked: (string | null)[] = [];
+  web.listFolders = (path) => {
+    asked.push(path);
+    const listing = tree[path ?? '/home/me'];
+    return Promise.resolve(listing ? { ok: true as const, value: listing } : { ok: false as const, error: { code: 'not_found' as const, message: `Folder not found: ${path}` } });
+  };
+  return asked;
+}
+
 afterEach(() => {
   delete web.listFolders;
 });
@@ -34,12 +45,7 @@ describe('web-mode folder browser', () => {
   it('walks the server’s folders with their image counts and puts the chosen one in the folder field', async () => {
     studio.projectId = 1;
     fakeBridge.answer('datasets.inspect', () => new Promise(() => {}));
-    const asked: (string | null)[] = [];
-    web.listFolders = (path) => {
-      asked.push(path);
-      const listing = tree[path ?? '/home/me'];
-      return Promise.resolve(listing ? { ok: true as const, value: listing } : { ok: false as const, error: { code: 'not_found' as const, message: `Folder not found: ${path}` } });
-    };
+    const asked = serveTree();
     const form = render(ImportForm, { onimported: () => {} });
     click(form.get('import-browse'));
     const dialog = await waitFor(() => document.querySelector<HTMLElement>('[data-testid="folder-browser"]')!);
@@ -62,12 +68,7 @@ describe('web-mode folder browser', () => {
     expect(none.query('import-browse')).toBeNull();
     none.unmount();
 
-    const asked: (string | null)[] = [];
-    web.listFolders = (path) => {
-      asked.push(path);
-      const listing = tree[path ?? '/home/me'];
-      return Promise.resolve(listing ? { ok: true as const, value: listing } : { ok: false as const, error: { code: 'not_found' as const, message: `Folder not found: ${path}` } });
-    };
+    const asked = serveTree();
     const form = render(ImportForm, { onimported: () => {} });
     const field = form.get('import-folder') as HTMLInputElement;
     field.value = '/home/me/dat';

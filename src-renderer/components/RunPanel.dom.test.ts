@@ -189,7 +189,7 @@ describe('RunPanel and its loss chart, live', () => {
     const summary = { test_nll: 1724, test_bpd: 0.68, test_images: 52, test_images_total: 52, iwae_k: 100, test_nll_partial: 0, test_data_binary: 0 };
     const run = makeRun({ id: 9, status: 'finished', epochsDone: 1, lastStep: 8, config: { decoder: 'bernoulli', epochs: 10 }, configError: 'not JSON (Unterminated string)', summary });
     core(run);
-    fakeBridge.answer('runs.checkpoints', [{ epoch: 1, step: 8, kind: 'last' }]);
+    fakeBridge.answer('runs.checkpoints', [{ runId: 9, epoch: 1, step: 8, kind: 'last', bytes: 1024, createdAt: 'now' }]);
     const view = render(RunPanel, { runId: run.id, fullEvaluation: true, showConfig: true });
     await waitFor(() => expect(view.get('run-panel').dataset['status']).toBe('finished'));
     await settle();

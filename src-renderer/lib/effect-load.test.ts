@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadWhileCurrent } from './effect-load';
-
-/** A load the test answers by hand. */
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from '../test/deferred';
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 

@@ -1,6 +1,6 @@
-import type { Chart, ChartType } from 'chart.js';
+import type { Chart, ChartOptions, ChartType, TooltipItem } from 'chart.js';
 import { readChartColors, type ChartColors, type XAxis } from './chart-series';
-import { formatDuration } from './format';
+import { formatDuration, formatMetric } from './format';
 
 /**
  * The chart.js lifecycle every chart here shares: build once on its canvas with colours
@@ -93,6 +93,65 @@ export function formatXValue(value: number, axis: XAxis): string {
 
 /** Tooltip look shared by the line charts (colours come from applyChartTheme). */
 export const lineTooltip = { borderWidth: 1, padding: 8, boxPadding: 4, usePointStyle: true } as const;
+
+/**
+ * The look of the line charts over steps, epochs or time (LossChart, CompareChart): no
+ * animation, x from the first point to the last with round ticks, at most 6 y ticks, an
+ * x-nearest tooltip naming the series. `axis` is read when drawn, so the chart follows a
+ * change of axis without being built again; `yTitle` '' shows none. `grid` colours the
+ * grid and axis lines from the start (applyChartTheme does it otherwise).
+ */
+export function lineChartOptions(spec: {
+  axis: () => XAxis;
+  yType: 'linear' | 'logarithmic';
+  yTitle: string;
+  grid?: string;
+  onResize: () => void;
+  tooltipFilter?: (item: TooltipItem<'line'>) => boolean;
+}): ChartOptions<'line'> {
+  const formatX = (value: number): string => formatXValue(value, spec.axis());
+  const lines = spec.grid === undefined ? {} : { grid: { color: spec.grid }, border: { color: spec.grid } };
+  return {
+    animation: false,
+    parsing: false,
+    normalized: true,
+    responsive: true,
+    maintainAspectRatio: false,
+    // A new width means new pixel columns to decimate to.
+    onResize: spec.onResize,
+    interaction: { mode: 'nearest', axis: 'x', intersect: false },
+    scales: {
+      x: {
+        type: 'linear',
+        // From the first point to the last: no empty step 0 before a curve that starts at 1.
+        bounds: 'data',
+        title: { display: true, text: spec.axis(), font: { size: 11 } },
+        ticks: { font: { size: 11 }, maxTicksLimit: 8, callback: (value) => formatX(Number(value)) },
+        // Round values (0, 2 000, 4 000…; 1m, 2m…), not the first point plus multiples.
+        afterBuildTicks: (scale) => {
+          scale.ticks = roundTicks(scale.min, scale.max, 8, spec.axis()).map((value) => ({ value }));
+        },
+        ...lines,
+      },
+      y: {
+        type: spec.yType,
+        ticks: { font: { size: 11 }, maxTicksLimit: 6 },
+        ...lines,
+        title: { display: spec.yTitle !== '', text: spec.yTitle, font: { size: 11 } },
+      },
+    },
+    plugins: {
+      tooltip: {
+        ...lineTooltip,
+        ...(spec.tooltipFilter && { filter: spec.tooltipFilter }),
+        callbacks: {
+          title: (items) => `${spec.axis()} ${formatX(items[0]?.parsed.x ?? 0)}`,
+          label: (item) => ` ${item.dataset.label ?? ''}: ${formatMetric(item.parsed.y)}`,
+        },
+      },
+    },
+  };
+}
 
 /** Tick spacings a person reads at a glance: 1, 2, 5 × 10^k; on a time axis, clock steps (s). */
 const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];

@@ -1,4 +1,5 @@
 import { defaultRunConfig, importSettingsSchema, type RunConfig } from '@shared/config';
+import type { ExploreInfo } from '@shared/api';
 import type { Dataset, MetricPoint, Run } from '@shared/types';
 
 /** A run record as the core answers it, with the schema's default config plus `config`. */
@@ -56,6 +57,29 @@ export function makeDataset(patch: Partial<Dataset> = {}): Dataset {
     previousId: null,
     contentHash: 'a'.repeat(64),
     createdAt: '2025-01-01T09:00:00.000Z',
+    ...patch,
+  };
+}
+
+/** What Explore and Inpaint load for run 5's best checkpoint: an 8×8 grey VAE of latent 4, two labels. */
+export function makeExploreInfo(patch: Partial<ExploreInfo> = {}): ExploreInfo {
+  return {
+    runId: 5,
+    checkpoint: { runId: 5, kind: 'best', epoch: 3, step: 30, bytes: 1000, createdAt: '2025-01-01T10:05:00.000Z' },
+    labels: ['zero', 'one'],
+    latent: 4,
+    width: 8,
+    height: 8,
+    channels: 1,
+    decoder: 'bernoulli',
+    family: 'vae',
+    classes: 0,
+    flow: 'none',
+    klPerDim: [1, 0.5, 0.2, 0],
+    dimsByKl: [0, 1, 2, 3],
+    splitCounts: { train: 100, validation: 10, test: 20 },
+    backend: 'cpu',
+    vq: null,
     ...patch,
   };
 }

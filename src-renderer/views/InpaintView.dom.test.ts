@@ -8,7 +8,7 @@ import InpaintView from './InpaintView.svelte';
 import { presetMask } from '../lib/inpaint-mask';
 import { studio } from '../lib/studio.svelte';
 import { fakeBridge } from '../test/fake-bridge';
-import { makeRun } from '../test/fixtures';
+import { makeExploreInfo, makeRun } from '../test/fixtures';
 import { flushSync } from 'svelte';
 import { check, choose, click, render, settle, waitFor, type Rendered } from '../test/render';
 
@@ -18,25 +18,7 @@ const run = makeRun({ id: 5, name: 'digits-vae' });
 const saved = (kind: 'best' | 'last'): CheckpointInfo => ({ runId: 5, kind, epoch: 3, step: 30, bytes: 1000, createdAt: '2025-01-01T10:05:00.000Z' });
 
 function modelInfo(patch: Partial<ExploreInfo> = {}): ExploreInfo {
-  return {
-    runId: 5,
-    checkpoint: saved('best'),
-    labels: ['zero', 'one', 'two'],
-    latent: 4,
-    width: W,
-    height: H,
-    channels: 1,
-    decoder: 'bernoulli',
-    family: 'vae',
-    classes: 0,
-    flow: 'none',
-    klPerDim: [1, 0.5, 0.2, 0],
-    dimsByKl: [0, 1, 2, 3],
-    splitCounts: { train: 100, validation: 10, test: 20 },
-    backend: 'cpu',
-    vq: null,
-    ...patch,
-  };
+  return makeExploreInfo({ checkpoint: saved('best'), labels: ['zero', 'one', 'two'], width: W, height: H, ...patch });
 }
 
 function frame(iteration: number, patch: Partial<ImputeFrame> = {}): ImputeFrame {

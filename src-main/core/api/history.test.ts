@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ApiError } from '@shared/errors';
-import { tempDir, testCore } from '../testing';
+import { insertProjectAndDataset, insertRuns, tempDir, testCore } from '../testing';
 import type { Core } from '../core';
 import { pearson, ranks, settingImportance, spearman } from './importance';
 
@@ -16,28 +16,20 @@ beforeAll(() => {
   dir = tempDir();
   core = testCore(dir.path);
   const db = core.workspace.db;
-  db.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
-  db.prepare(
-    `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
-       label_counts_json, skipped_json, settings_json, blob_hash, created_at)
-     VALUES (1, 1, 'digits', '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
-  ).run();
-  const insert = db.prepare(
-    `INSERT INTO runs (project_id, dataset_id, name, config_json, status, created_at, summary_json, tags_json)
-     VALUES (1, 1, ?, ?, 'finished', 'now', ?, '[]')`,
-  );
+  insertProjectAndDataset(db, 'digits');
   let state = 7;
   const noise = (): number => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2;
-  db.transaction(() => {
-    for (let i = 0; i < 600; i++) {
+  insertRuns(
+    db,
+    Array.from({ length: 600 }, (_, i) => {
       const beta = [0.25, 0.5, 1, 2, 4][i % 5]!;
       const latent = [4, 8, 16, 32][Math.floor(i / 5) % 4]!;
       const learningRate = [1e-4, 3e-4, 1e-3][Math.floor(i / 20) % 3]!;
       const seed = i % 7;
       const valLoss = 90 - 4 * Math.log2(latent) + 3 * Math.log2(beta) ** 2 + noise();
-      insert.run(i === 0 ? '=HYPERLINK("http://x")' : `run-${i}`, JSON.stringify({ beta, latent, learningRate, seed }), JSON.stringify({ val_loss: valLoss }));
-    }
-  })();
+      return { name: i === 0 ? '=HYPERLINK("http://x")' : `run-${i}`, config: { beta, latent, learningRate, seed }, summary: { val_loss: valLoss }, tags: [] };
+    }),
+  );
 });
 afterAll(async () => {
   await core.close();
@@ -127,20 +119,13 @@ describe('runs history with one stored config that cannot be read', () => {
     badDir = tempDir();
     bad = testCore(badDir.path);
     const db = bad.workspace.db;
-    db.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
-    db.prepare(
-      `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
-         label_counts_json, skipped_json, settings_json, blob_hash, created_at)
-       VALUES (1, 1, 'digits', '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
-    ).run();
-    const insert = db.prepare(
-      `INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at, summary_json, tags_json)
-       VALUES (?, 1, 1, ?, ?, 'finished', 'now', ?, '[]')`,
-    );
-    for (let i = 1; i <= 6; i++) insert.run(i, `run-${i}`, JSON.stringify({ beta: i % 2 ? 1 : 2, latent: 8 }), JSON.stringify({ val_loss: 90 + i }));
-    // Cut short on disk, and a setting out of its range (written by hand): neither is a config.
-    insert.run(7, 'cut-short', '{"beta": 1, "lat', JSON.stringify({ val_loss: 50 }));
-    insert.run(8, 'out-of-range', JSON.stringify({ beta: 1, latent: -3 }), JSON.stringify({ val_loss: 60 }));
+    insertProjectAndDataset(db, 'digits');
+    insertRuns(db, [
+      ...[1, 2, 3, 4, 5, 6].map((i) => ({ id: i, name: `run-${i}`, config: { beta: i % 2 ? 1 : 2, latent: 8 }, summary: { val_loss: 90 + i }, tags: [] })),
+      // Cut short on disk, and a setting out of its range (written by hand): neither is a config.
+      { id: 7, name: 'cut-short', config: '{"beta": 1, "lat', summary: { val_loss: 50 }, tags: [] },
+      { id: 8, name: 'out-of-range', config: { beta: 1, latent: -3 }, summary: { val_loss: 60 }, tags: [] },
+    ]);
   });
   afterAll(async () => {
     await bad.close();

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMask, makeMask } from '@shared/pixel-mask';
 import { appPaths } from '../../paths';
 import type { Core } from '../core';
-import { tempDir, testCore, writeImageFolder } from '../testing';
+import { settledFinished, tempDir, testCore, writeImageFolder } from '../testing';
 
 let dir: ReturnType<typeof tempDir>;
 let core: Core;
@@ -28,8 +28,7 @@ beforeAll(async () => {
   const config = { architecture: 'conv', hidden: 16, latent: 2, epochs: 1, batchSize: 16, iwaeSamples: 2, seed: 3 } as const;
   for (const threads of [1, 2] as const) {
     const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, config: { ...config, threads } });
-    await core.runs.settled(run.id);
-    expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
+    await settledFinished(core, run.id);
     runs[threads] = run.id;
   }
 }, 180_000);

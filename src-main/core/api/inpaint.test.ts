@@ -8,7 +8,7 @@ import type { ImputeFrame } from '@shared/inference';
 import { encodeMask, makeMask } from '@shared/pixel-mask';
 import { appPaths } from '../../paths';
 import type { Core } from '../core';
-import { tempDir, testCore, writeImageFolder } from '../testing';
+import { tempDir, testCore, trainedRun, writeImageFolder } from '../testing';
 
 let dir: ReturnType<typeof tempDir>;
 let core: Core;
@@ -25,16 +25,12 @@ beforeAll(async () => {
   dir = tempDir();
   core = testCore(join(dir.path, 'home'), { workerEntry: appPaths.workerEntry });
   await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right', 'middle'], 30, { size: 8 });
-  const project = await core.call('projects.create', { name: 'inpaint' });
-  const dataset = await core.call('datasets.import', { projectId: project.id, folder: join(dir.path, 'shapes'), size: 8, testFraction: 0.2 });
-  const run = await core.call('runs.create', {
-    projectId: project.id,
-    datasetId: dataset.id,
+  ({ runId } = await trainedRun(core, {
+    project: 'inpaint',
+    folder: join(dir.path, 'shapes'),
+    size: 8,
     config: { architecture: 'mlp', hidden: 32, latent: 3, epochs: 3, batchSize: 16, backend: 'cpu' },
-  });
-  await core.runs.settled(run.id);
-  expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
-  runId = run.id;
+  }));
 }, 120_000);
 afterAll(async () => {
   await core?.close();

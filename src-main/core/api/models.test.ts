@@ -13,9 +13,10 @@ import { manifestSchema, modelCardSchema } from '@shared/model-card';
 import { encodeMask, makeMask } from '@shared/pixel-mask';
 import { appPaths } from '../../paths';
 import { sha256Hex } from '../models/export-model';
-import { crc32, readZip, writeZip, type ZipEntry } from '../models/zip';
+import { readZip, writeZip, type ZipEntry } from '../models/zip';
+import { handZip } from '../models/zip-testing';
 import type { Core } from '../core';
-import { tempDir, testCore, writeImageFolder } from '../testing';
+import { settledFinished, tempDir, testCore, trainedRun, writeImageFolder } from '../testing';
 
 let dir: ReturnType<typeof tempDir>;
 let core: Core;
@@ -54,41 +55,7 @@ function snapshot(c: Core): string {
 }
 
 /** A zip written without our writer's checks, so hostile entries can be made. */
-function rawZip(entries: { path: string; data: Uint8Array; mode?: number }[]): Uint8Array {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.path);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt32LE(crc32(e.data), 14);
-    local.writeUInt32LE(e.data.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const c = Buffer.alloc(46);
-    c.writeUInt32LE(0x02014b50, 0);
-    c.writeUInt16LE((3 << 8) | 20, 4);
-    c.writeUInt32LE(crc32(e.data), 16);
-    c.writeUInt32LE(e.data.length, 20);
-    c.writeUInt32LE(e.data.length, 24);
-    c.writeUInt16LE(name.length, 28);
-    c.writeUInt32LE(((e.mode ?? 0o100644) << 16) >>> 0, 38);
-    c.writeUInt32LE(offset, 42);
-    parts.push(local, name, Buffer.from(e.data));
-    central.push(c, name);
-    offset += 30 + name.length + e.data.length;
-  }
-  const size = central.reduce((n, b) => n + b.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(size, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, ...central, end]);
-}
+const rawZip = (entries: { path: string; data: Uint8Array; mode?: number }[]): Uint8Array => handZip(entries.map(({ path, data, mode }) => ({ path, body: data, mode })));
 
 /** The exported archive's entries with `change` applied, re-zipped (manifest untouched unless changed). */
 function tampered(change: (entries: ZipEntry[]) => ZipEntry[]): Uint8Array {
@@ -101,18 +68,14 @@ beforeAll(async () => {
   core = testCore(join(dir.path, 'home'), realWorker);
   fresh = testCore(join(dir.path, 'fresh-home'), realWorker);
   await writeImageFolder(join(dir.path, 'shapes'), ['left', 'right'], 30, { size: SIZE });
-  const project = await core.call('projects.create', { name: 'export' });
-  const dataset = await core.call('datasets.import', { projectId: project.id, folder: join(dir.path, 'shapes'), size: SIZE, testFraction: 0.2 });
-  const run = await core.call('runs.create', {
-    projectId: project.id,
-    datasetId: dataset.id,
+  ({ runId } = await trainedRun(core, {
+    project: 'export',
+    folder: join(dir.path, 'shapes'),
+    size: SIZE,
     name: 'shapes mlp',
     // Bernoulli named (8-bit images default to the logistic decoder): the plain-tfjs fixture reads one output.
     config: { architecture: 'mlp', latent: LATENT, hidden: 32, epochs: 2, batchSize: 16, backend: 'cpu', iwaeSamples: 10, decoder: 'bernoulli' },
-  });
-  await core.runs.settled(run.id);
-  expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
-  runId = run.id;
+  }));
   await fresh.call('projects.create', { name: 'elsewhere' });
 }, 120_000);
 afterAll(async () => {
@@ -185,8 +148,7 @@ describe('models.export', () => {
     }
     for (const [i, family] of families.entries()) {
       const run = runs[i]!;
-      await core.runs.settled(run.id);
-      expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
+      await settledFinished(core, run.id);
       const result = await core.call('models.export', { runId: run.id, path: join(dir.path, `family-${family.config.family}`) });
       const files = new Map(readZip(readFileSync(result.path)).map((e) => [e.path, e.data]));
       for (const name of family.networks) {

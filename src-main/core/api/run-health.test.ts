@@ -10,7 +10,7 @@ import type { RunHealthEvent } from '@shared/run-health';
 import { appPaths } from '../../paths';
 import type { Core } from '../core';
 import { getRunHealth } from '../store/run-health';
-import { tempDir, testCore } from '../testing';
+import { tempDir, testCore, trainedRun } from '../testing';
 
 const SIZE = 12;
 let dir: ReturnType<typeof tempDir>;
@@ -49,17 +49,14 @@ beforeAll(async () => {
   core.subscribe((m: AnyEventMessage) => {
     if (m.event === 'run.health') events.push(m.payload);
   });
-  const project = await core.call('projects.create', { name: 'health' });
-  const dataset = await core.call('datasets.import', { projectId: project.id, folder, size: SIZE, testFraction: 0.2 });
-  datasetCount = dataset.count;
-  const run = await core.call('runs.create', {
-    projectId: project.id,
-    datasetId: dataset.id,
+  const trained = await trainedRun(core, {
+    project: 'health',
+    folder,
+    size: SIZE,
     config: { architecture: 'mlp', latent: 4, hidden: 32, epochs: 6, batchSize: 16, backend: 'cpu', decoder: 'logistic', iwaeSamples: 2 },
   });
-  await core.runs.settled(run.id);
-  expect((await core.call('runs.get', { runId: run.id })).status).toBe('finished');
-  runId = run.id;
+  datasetCount = trained.dataset.count;
+  runId = trained.runId;
 }, 120_000);
 afterAll(async () => {
   await core?.close();

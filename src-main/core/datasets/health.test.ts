@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodePacked, SPLIT_TEST, SPLIT_TRAIN, type PackedDataset } from '@shared/dataset-format';
 import { MAX_HEALTH_PAIRS, SIZE_BINS, type HealthImage } from '@shared/health';
-import { tempDir, testCore } from '../testing';
+import { closeTestProject, openTestProject, tempDir } from '../testing';
 import type { Core } from '../core';
 import { computeHealth } from './health';
 
@@ -131,15 +131,8 @@ describe('health through the API', () => {
   let dir: ReturnType<typeof tempDir>;
   let core: Core;
   let projectId: number;
-  beforeEach(async () => {
-    dir = tempDir();
-    core = testCore(join(dir.path, 'home'));
-    projectId = (await core.call('projects.create', { name: 'p' })).id;
-  });
-  afterEach(async () => {
-    await core.close();
-    dir.cleanup();
-  });
+  beforeEach(async () => ({ dir, core, projectId } = await openTestProject()));
+  afterEach(() => closeTestProject({ dir, core }));
 
   async function writeSplitFolder(): Promise<string> {
     const folder = join(dir.path, 'digits');

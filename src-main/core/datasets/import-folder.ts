@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { ImportSettings } from '@shared/config';
 import { encodePacked, imageBytes, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
@@ -10,7 +9,7 @@ import type { HealthReport } from '@shared/health';
 import { decodeImage, describeDecodeError } from './decode-image';
 import { computeHealth } from './health';
 import { readSidecar, resolveLayout, type Placement } from './layout';
-import { describeFsError, fileKind, relativeTo, scanFolder } from './scan-folder';
+import { describeFsError, fileKind, relativeTo, requireFolder, scanFolder } from './scan-folder';
 
 /** One kept image of a dataset: how to recognise its file again on the next import. */
 export interface IndexEntry {
@@ -133,13 +132,7 @@ export async function importFolder(
   checkpoint?: Checkpoint,
 ): Promise<ImportResult> {
   const started = Date.now();
-  let info;
-  try {
-    info = await stat(folder);
-  } catch {
-    throw new ApiError('invalid_input', `Folder not found: ${folder}`, { field: 'folder' });
-  }
-  if (!info.isDirectory()) throw new ApiError('invalid_input', `Not a folder: ${folder}`, { field: 'folder' });
+  await requireFolder(folder, 'folder');
 
   onProgress({ phase: 'scanning', done: 0, total: 0, ratePerSec: 0, etaSeconds: null });
   const scanned = await scanFolder(folder, signal);

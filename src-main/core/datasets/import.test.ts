@@ -6,7 +6,7 @@ import sharp, { type Sharp } from 'sharp';
 import { importSettingsSchema } from '@shared/config';
 import { decodePacked, SPLIT_TEST } from '@shared/dataset-format';
 import { suggestDecoder } from '@shared/likelihood';
-import { pngBomb, tempDir, testCore } from '../testing';
+import { closeTestProject, openTestProject, pngBomb, tempDir } from '../testing';
 import type { Core } from '../core';
 import { decodeImage } from './decode-image';
 import { decodePlainPng, inflatePngData, pngDataBytes, readPngLayout } from './png-fast';
@@ -45,15 +45,8 @@ function bmp24(width: number, height: number, rgb: [number, number, number]): Bu
   return out;
 }
 
-beforeEach(async () => {
-  dir = tempDir();
-  core = testCore(join(dir.path, 'home'));
-  projectId = (await core.call('projects.create', { name: 'p' })).id;
-});
-afterEach(async () => {
-  await core.close();
-  dir.cleanup();
-});
+beforeEach(async () => ({ dir, core, projectId } = await openTestProject()));
+afterEach(() => closeTestProject({ dir, core }));
 
 describe('hostile and broken files', () => {
   it('reports each bad file with its reason and imports the rest', async () => {

@@ -1,9 +1,7 @@
-import { stat } from 'node:fs/promises';
 import type { DatasetLayout } from '@shared/config';
-import { ApiError } from '@shared/errors';
 import { INSPECT_SKIPPED_LISTED, type FolderInspection } from '@shared/types';
 import { readSidecar, resolveLayout } from './layout';
-import { relativeTo, scanFolder } from './scan-folder';
+import { relativeTo, requireFolder, scanFolder } from './scan-folder';
 
 /**
  * What importing a folder would read, without decoding anything: its layout (detected
@@ -15,13 +13,7 @@ export async function inspectFolder(
   settings: { layout: DatasetLayout; labels: boolean; validationFraction: number; testFraction: number },
   signal?: AbortSignal,
 ): Promise<FolderInspection> {
-  let info;
-  try {
-    info = await stat(folder);
-  } catch {
-    throw new ApiError('invalid_input', `Folder not found: ${folder}`, { field: 'folder' });
-  }
-  if (!info.isDirectory()) throw new ApiError('invalid_input', `Not a folder: ${folder}`, { field: 'folder' });
+  await requireFolder(folder, 'folder');
   const scan = await scanFolder(folder, signal);
   const sidecar = settings.labels ? await readSidecar(folder) : null;
   const relPaths = scan.files.map((f) => relativeTo(folder, f.path));

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { decodePacked, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
 import { INSPECT_SKIPPED_LISTED } from '@shared/types';
-import { tempDir, testCore } from '../testing';
+import { closeTestProject, openTestProject, tempDir, testCore } from '../testing';
 import type { Core } from '../core';
 import { splitOf } from './import-folder';
 import { MAX_SIDECAR_BYTES, parseCsv } from './layout';
@@ -41,15 +41,8 @@ async function writeSplitFolder(root: string): Promise<void> {
 
 const blobPath = (home: string, hash: string): string => join(home, 'blobs', hash.slice(0, 2), hash);
 
-beforeEach(async () => {
-  dir = tempDir();
-  core = testCore(join(dir.path, 'home'));
-  projectId = (await core.call('projects.create', { name: 'p' })).id;
-});
-afterEach(async () => {
-  await core.close();
-  dir.cleanup();
-});
+beforeEach(async () => ({ dir, core, projectId } = await openTestProject()));
+afterEach(() => closeTestProject({ dir, core }));
 
 describe('split folders', () => {
   it('reads train/ and test/ as the split, with the classes from the level below', async () => {

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { ApiError } from '@shared/errors';
 import { FOLDER_LIST_ENTRY_BUDGET, FOLDER_LIST_MAX, type FolderEntry, type FolderListing } from '@shared/folder-browser';
-import { IMAGE_EXTENSIONS } from './scan-folder';
+import { IMAGE_EXTENSIONS, requireFolder } from './scan-folder';
 
 /**
  * One level of the web folder browser: the subfolders of `path` and, for each, how many
@@ -15,13 +15,7 @@ export async function listFolders(path: string | undefined, budget = FOLDER_LIST
   const asked = path ?? homedir();
   if (!isAbsolute(asked)) throw new ApiError('invalid_input', `Give an absolute path, not "${asked}".`, { field: 'path' });
   const folder = resolve(asked);
-  let info;
-  try {
-    info = await stat(folder);
-  } catch {
-    throw new ApiError('not_found', `Folder not found: ${folder}`, { field: 'path' });
-  }
-  if (!info.isDirectory()) throw new ApiError('invalid_input', `Not a folder: ${folder}`, { field: 'path' });
+  await requireFolder(folder, 'path', 'not_found');
 
   let left = budget;
   const here = await readLevel(folder, () => left-- > 0);

@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { ApiError } from '@shared/errors';
+import { ApiError, type ErrorCode } from '@shared/errors';
 import { extname, join, relative, sep } from 'node:path';
 import type { SkippedFile } from '@shared/types';
 
@@ -111,6 +111,20 @@ export async function scanFolder(root: string, signal?: AbortSignal, maxEntries 
 
   await walk(root, null, null);
   return { files, skipped };
+}
+
+/**
+ * Refuses a path that does not exist (`missing`, invalid_input unless told) or is not a
+ * folder (invalid_input), naming the path and the request's `field`.
+ */
+export async function requireFolder(folder: string, field: string, missing: ErrorCode = 'invalid_input'): Promise<void> {
+  let info;
+  try {
+    info = await stat(folder);
+  } catch {
+    throw new ApiError(missing, `Folder not found: ${folder}`, { field });
+  }
+  if (!info.isDirectory()) throw new ApiError('invalid_input', `Not a folder: ${folder}`, { field });
 }
 
 export function relativeTo(root: string, path: string): string {

@@ -2,14 +2,14 @@
 // stand-in worker (fixtures/fake-worker.mjs) for handshake, watchdog, exit reasons and
 // request ids, and the built worker and import child for the death of their parent.
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runConfigSchema } from '@shared/config';
 import type { InferRequest } from '@shared/inference';
 import { WORKER_PROTOCOL_VERSION, type FromWorkerMessage, type ToWorkerMessage } from '@shared/worker-protocol';
 import { ApiError } from '@shared/errors';
-import { until } from '../testing';
+import { running, until } from '../testing';
 import { forkWorker, type SpawnOptions, type SpawnWorker } from './spawn';
 import { openWorkerConnection, type WorkerConnection, type WorkerConnectionOptions } from './worker-connection';
 
@@ -169,15 +169,6 @@ describe('a worker connection', () => {
     await expect(worker.request(samples)).rejects.toThrow(/before answering/);
   });
 });
-
-/** Running: not gone and not a zombie (an orphan's exit waits for PID 1 to reap it). */
-const running = (pid: number): boolean => {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 describe('every child notices the death of its parent', () => {
   it.each([

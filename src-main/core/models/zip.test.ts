@@ -4,6 +4,7 @@ import { deflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../testing';
 import { readExport } from './import-model';
+import { handZip, sharedBytesZip } from './zip-testing';
 import { crc32, readZip, unsafePathReason, writeZip, writeZipAsync, ZipError, ZipReader, type ZipEntry, type ZipLimits } from './zip';
 
 const dir = tempDir();
@@ -12,32 +13,7 @@ afterAll(() => dir.cleanup());
 /** One-entry zip with a hand-set header: name, method, declared size, mode. */
 function oneEntry(path: string, data: Uint8Array, options: { method?: 0 | 8; declaredSize?: number; mode?: number } = {}): Buffer {
   const method = options.method ?? 0;
-  const body = method === 8 ? deflateRawSync(data) : Buffer.from(data);
-  const name = Buffer.from(path);
-  const size = options.declaredSize ?? data.length;
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(method, 8);
-  local.writeUInt32LE(crc32(data), 14);
-  local.writeUInt32LE(body.length, 18);
-  local.writeUInt32LE(size, 22);
-  local.writeUInt16LE(name.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE((3 << 8) | 20, 4);
-  central.writeUInt16LE(method, 10);
-  central.writeUInt32LE(crc32(data), 16);
-  central.writeUInt32LE(body.length, 20);
-  central.writeUInt32LE(size, 24);
-  central.writeUInt16LE(name.length, 28);
-  central.writeUInt32LE(((options.mode ?? 0o100644) << 16) >>> 0, 38);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 8);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(46 + name.length, 12);
-  end.writeUInt32LE(30 + name.length + body.length, 16);
-  return Buffer.concat([local, name, body, central, name, end]);
+  return handZip([{ path, body: method === 8 ? deflateRawSync(data) : data, method, size: options.declaredSize ?? data.length, crc: crc32(data), mode: options.mode }]);
 }
 
 let files = 0;
@@ -118,32 +94,10 @@ describe('zip', () => {
     const zeros = new Uint8Array(size);
     const body = deflateRawSync(zeros);
     const crc = crc32(zeros);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(2, 26);
-    const centrals = Array.from({ length: 200 }, (_, i) => {
-      const name = Buffer.from(`e${i}`);
-      const c = Buffer.alloc(46);
-      c.writeUInt32LE(0x02014b50, 0);
-      c.writeUInt16LE(8, 10);
-      c.writeUInt32LE(crc, 16);
-      c.writeUInt32LE(body.length, 20);
-      c.writeUInt32LE(size, 24);
-      c.writeUInt16LE(name.length, 28);
-      return Buffer.concat([c, name]);
-    });
-    const central = Buffer.concat(centrals);
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(200, 8);
-    end.writeUInt16LE(200, 10);
-    end.writeUInt32LE(central.length, 12);
-    end.writeUInt32LE(30 + 2 + body.length, 16);
-    const bomb = Buffer.concat([local, Buffer.from('e0'), body, central, end]);
+    const bomb = sharedBytesZip(
+      Array.from({ length: 200 }, (_, i) => `e${i}`),
+      { body, method: 8, size, crc },
+    );
     expect(bomb.length).toBeLessThan(25_000);
     for (const [name, read] of readers) {
       await expect(read(bomb), name).rejects.toThrow(/"e0" and entry "e1" overlap/);

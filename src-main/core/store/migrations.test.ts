@@ -7,11 +7,27 @@ import { migrations, LATEST_VERSION } from './migrations';
 import { migrate, openDatabase, schemaVersion } from './db';
 import { tempDir } from '../testing';
 
+/** Runs `test` with the path of a database file in a fresh folder (`folder`), removed after. */
+async function withStudioDb(test: (file: string, folder: string) => void | Promise<void>): Promise<void> {
+  const dir = tempDir();
+  try {
+    await test(join(dir.path, 'studio.db'), dir.path);
+  } finally {
+    dir.cleanup();
+  }
+}
+
+/** Project 1 and its dataset 1, as every schema version since 1 stores them. */
+const PROJECT_AND_DATASET = `
+  INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now');
+  INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
+    label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+    VALUES (1, 1, 'd', '/x', 8, 8, 1, 1, '[]', '[]', '[]', '{}', 'h', 'now');`;
+
 describe('schema migrations', () => {
   it('brings an empty database to the latest version with WAL, foreign keys and STRICT tables', () => {
-    const dir = tempDir();
-    try {
-      const db = openDatabase(join(dir.path, 'studio.db'));
+    return withStudioDb((file) => {
+      const db = openDatabase(file);
       expect(schemaVersion(db)).toBe(LATEST_VERSION);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -21,18 +37,14 @@ describe('schema migrations', () => {
       // STRICT: a string in an INTEGER column is refused instead of silently stored.
       expect(() => db.prepare(`INSERT INTO projects (id, name, created_at) VALUES ('x', 'p', 'now')`).run()).toThrow(/datatype/i);
       db.close();
-    } finally {
-      dir.cleanup();
-    }
+    });
   });
 
   // Every version a database can be at (numbers may skip: each branch of #23 took its own).
   const versions = [0, ...migrations.map((m) => m.version)];
   for (const from of versions.filter((v) => v < LATEST_VERSION)) {
     it(`upgrades a database at version ${from} and keeps its rows`, () => {
-      const dir = tempDir();
-      const file = join(dir.path, 'studio.db');
-      try {
+      return withStudioDb((file) => {
         const old = openDatabase(file, { targetVersion: from });
         expect(schemaVersion(old)).toBe(from);
         if (from >= 1) {
@@ -44,22 +56,14 @@ describe('schema migrations', () => {
         if (from >= 1) expect(db.prepare('SELECT name FROM projects').pluck().all()).toEqual(['kept']);
         expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
         db.close();
-      } finally {
-        dir.cleanup();
-      }
+      });
     });
   }
 
   it('gives run_facets typed setting and metric columns at version 12, keeping every v11 run (one with a config that is not JSON), and the triggers keep them right', () => {
-    const dir = tempDir();
-    const file = join(dir.path, 'studio.db');
-    try {
+    return withStudioDb((file) => {
       const old = openDatabase(file, { targetVersion: 11 });
-      old.exec(`
-        INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now');
-        INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
-          label_counts_json, skipped_json, settings_json, blob_hash, created_at)
-          VALUES (1, 1, 'd', '/x', 8, 8, 1, 1, '[]', '[]', '[]', '{}', 'h', 'now');
+      old.exec(`${PROJECT_AND_DATASET}
         INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at, summary_json, tags_json)
           VALUES (1, 1, 1, 'a', '{"beta":0.5,"latent":8,"family":"cvae"}', 'finished', 'now', '{"loss":90.5,"val_loss":91}', '["x"]'),
                  (2, 1, 1, 'b', '{"latent":32}', 'failed', 'now', '{}', '[]');
@@ -90,21 +94,13 @@ describe('schema migrations', () => {
       expect(db.prepare('SELECT COUNT(*) FROM runs').pluck().get()).toBe(2);
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
       db.close();
-    } finally {
-      dir.cleanup();
-    }
+    });
   });
 
   it('adds sweeps and runs.sweep_id (indexed, NULL for runs made before) keeping every run; deleting a sweep keeps its runs', () => {
-    const dir = tempDir();
-    const file = join(dir.path, 'studio.db');
-    try {
+    return withStudioDb((file) => {
       const old = openDatabase(file, { targetVersion: 7 });
-      old.exec(`
-        INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now');
-        INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
-          label_counts_json, skipped_json, settings_json, blob_hash, created_at)
-          VALUES (1, 1, 'd', '/x', 8, 8, 1, 1, '[]', '[]', '[]', '{}', 'h', 'now');
+      old.exec(`${PROJECT_AND_DATASET}
         INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at) VALUES (7, 1, 1, 'r', '{}', 'finished', 'now');
       `);
       old.close();
@@ -118,21 +114,13 @@ describe('schema migrations', () => {
       db.exec('DELETE FROM sweeps');
       expect(db.prepare('SELECT id, sweep_id FROM runs').all()).toEqual([{ id: 7, sweep_id: null }]);
       db.close();
-    } finally {
-      dir.cleanup();
-    }
+    });
   });
 
   it("adds run status 'paused' without losing runs or the metrics, checkpoints and artifacts that reference them", () => {
-    const dir = tempDir();
-    const file = join(dir.path, 'studio.db');
-    try {
+    return withStudioDb((file) => {
       const old = openDatabase(file, { targetVersion: 4 });
-      old.exec(`
-        INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now');
-        INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
-          label_counts_json, skipped_json, settings_json, blob_hash, created_at)
-          VALUES (1, 1, 'd', '/x', 8, 8, 1, 1, '[]', '[]', '[]', '{}', 'h', 'now');
+      old.exec(`${PROJECT_AND_DATASET}
         INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at, notes, summary_json)
           VALUES (7, 1, 1, 'r', '{}', 'interrupted', 'now', 'kept note', '{"loss":1.5}');
         INSERT INTO metrics (run_id, name, step, epoch, value, t_ms) VALUES (7, 'loss', 1, 1, 2.5, 10);
@@ -158,15 +146,11 @@ describe('schema migrations', () => {
       expect(db.prepare('SELECT COUNT(*) FROM metrics').pluck().get()).toBe(0);
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
       db.close();
-    } finally {
-      dir.cleanup();
-    }
+    });
   });
 
   it('rolls a failing migration back whole and leaves the version where it was', () => {
-    const dir = tempDir();
-    try {
-      const file = join(dir.path, 'studio.db');
+    return withStudioDb((file) => {
       openDatabase(file).close();
       const broken = [...migrations, { version: LATEST_VERSION + 1, description: 'broken', sql: 'CREATE TABLE half (x INTEGER) STRICT; SELECT no_such_function();' }];
       const db = openDatabase(file, { targetVersion: LATEST_VERSION });
@@ -174,30 +158,22 @@ describe('schema migrations', () => {
       expect(schemaVersion(db)).toBe(LATEST_VERSION);
       expect(db.prepare(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'half'`).pluck().get()).toBe(0);
       db.close();
-    } finally {
-      dir.cleanup();
-    }
+    });
   });
 
   it('refuses a database written by a newer app without changing it', () => {
-    const dir = tempDir();
-    try {
-      const file = join(dir.path, 'studio.db');
+    return withStudioDb((file) => {
       const db = openDatabase(file);
       db.pragma(`user_version = ${LATEST_VERSION + 5}`);
       db.close();
       expect(() => openDatabase(file)).toThrow(/newer VAE Studio/);
-    } finally {
-      dir.cleanup();
-    }
+    });
   });
 });
 
 describe('backups around migrations', () => {
-  it('copies the database, checked, before a migration changes it; the copy opens at the old version with its rows', async () => {
-    const dir = tempDir();
-    const file = join(dir.path, 'studio.db');
-    try {
+  it('copies the database, checked, before a migration changes it; the copy opens at the old version with its rows', () => {
+    return withStudioDb(async (file, folder) => {
       const previous = migrations[migrations.length - 2]!.version;
       const old = openDatabase(file, { targetVersion: previous });
       old.prepare(`INSERT INTO projects (name, created_at) VALUES ('kept', '2026-01-01')`).run();
@@ -216,9 +192,7 @@ describe('backups around migrations', () => {
       expect(await backupIfDue(db, file, new Date(Date.now() + BACKUP_INTERVAL_MS + 1000))).toMatch(/-daily\.db$/);
       expect(await backupIfDue(db, file)).toBeNull();
       db.close();
-      expect(readdirSync(join(dir.path, 'backups')).sort()).toEqual(listBackups(file).map((b) => b.path.split('/').at(-1)).sort());
-    } finally {
-      dir.cleanup();
-    }
+      expect(readdirSync(join(folder, 'backups')).sort()).toEqual(listBackups(file).map((b) => b.path.split('/').at(-1)).sort());
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunFilter } from '@shared/run-filter';
-import { tempDir } from '../testing';
+import { insertProjectAndDataset, insertRuns, tempDir } from '../testing';
 import { openDatabase, type Db } from './db';
 import { groupRuns, keyExpression, queryRuns, runPoints } from './run-query';
 import { deleteRunRow, finishRun, insertRun, recordEpoch, updateRunDetails } from './runs';
@@ -182,13 +182,8 @@ describe('run_facets (migration 9) in step with runs', () => {
     try {
       const file = join(local.path, 'studio.db');
       const old = openDatabase(file, { targetVersion: 7 });
-      old.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
-      old.prepare(
-        `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
-           label_counts_json, skipped_json, settings_json, blob_hash, created_at)
-         VALUES (1, 1, 'd', '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
-      ).run();
-      old.prepare(`INSERT INTO runs (project_id, dataset_id, name, config_json, status, created_at) VALUES (1, 1, 'before', '{"beta":0.5}', 'finished', 'now')`).run();
+      insertProjectAndDataset(old);
+      insertRuns(old, [{ name: 'before', config: { beta: 0.5 } }]);
       old.close();
       const fresh = openDatabase(file);
       const q = (filter: string) => queryRuns(fresh, { projectId: 1, filter: parseRunFilter(filter), sort: 'id', descending: true, offset: 0, limit: 10 });

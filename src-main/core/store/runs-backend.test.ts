@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { GpuAdapterInfo } from '@shared/backend-report';
-import { tempDir } from '../testing';
+import { insertProjectAndDataset, tempDir } from '../testing';
 import { openDatabase } from './db';
 import { getRun, insertRun, setRunBackend } from './runs';
 
@@ -10,12 +10,7 @@ describe('run backend record', () => {
     const dir = tempDir();
     try {
       const db = openDatabase(join(dir.path, 'studio.db'));
-      db.prepare(`INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 'now')`).run();
-      db.prepare(
-        `INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json,
-           label_counts_json, skipped_json, settings_json, blob_hash, created_at)
-         VALUES (1, 1, 'd', '/d', 8, 8, 1, 1, '[]', '{}', '[]', '{}', 'h', 'now')`,
-      ).run();
+      insertProjectAndDataset(db);
       const onGpu = insertRun(db, { projectId: 1, datasetId: 1, name: 'gpu', configJson: '{}' }, 'now');
       const onCpu = insertRun(db, { projectId: 1, datasetId: 1, name: 'cpu', configJson: '{}' }, 'now');
       const adapter: GpuAdapterInfo = { vendor: 'nvidia', architecture: 'hopper', device: 'H100', description: 'NVIDIA H100', isFallbackAdapter: false };
