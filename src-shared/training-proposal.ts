@@ -11,9 +11,8 @@ import { convArchitectures, convDesignOf, DEFAULT_CONV_PRESET, type ConvArchitec
  * Scaled conv (small, medium, large) at 64 px and more, every family but VQ-VAE: batch 16.
  * Measured on 3 000 generated 64×64 RGB scenes, medium preset, logistic decoder, latent 16,
  * Adam 1e-3 (docs/QUALITY.md): at batch 16 the validation −ELBO after 7 epochs (7.04
- * bits/dim) was what batch 64 reached after 13, and after 10 epochs 6.91 against 7.05;
- * a step of 16 costs about 1.4× the CPU per image of a step of 64, so it stays ahead at
- * the same wall clock. At 64 px an epoch of a few thousand images is only a few dozen
+ * bits/dim) was what batch 64 reached after 13; a step of 16 costs about 1.3–1.5× the CPU
+ * per image of a step of 64, so it stays ahead at the same training time. At 64 px an epoch of a few thousand images is only a few dozen
  * steps of 64, and these networks learn in steps. Measured, not proposed: Adam 3e-3
  * (with or without 300 steps of KL warm-up) collapsed the posterior within two epochs
  * at batch 16, and latent 64 collapsed in the first epoch.
