@@ -6,7 +6,6 @@ import { describeLayout } from '@shared/dataset-warnings';
 import { ApiError } from '@shared/errors';
 import { latentWidthOf } from '@shared/families';
 import { suggestDecoder } from '@shared/likelihood';
-import { proposeForNewRun } from '@shared/training-proposal';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
@@ -239,17 +238,11 @@ function configFor(values: Values, dataset: Dataset): { config: ReturnType<typeo
 async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> {
   const { project, dataset } = await datasetFor(core, values, 'train');
   const { config, suggested } = configFor(values, dataset);
-  // No --batch: the batch proposed for this model and image size, as the form fills it in (src-shared/training-proposal.ts).
-  // Only here, not for sweeps: a sweep's grid may change the model the proposal was made for.
-  const proposal = config.batchSize === undefined ? proposeForNewRun(dataset, config) : null;
-  if (proposal) config.batchSize = proposal.batchSize;
 
   const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
   out.event(
-    { type: 'started', runId: run.id, decoder: run.config.decoder, batchSize: run.config.batchSize },
-    `Training run #${run.id} "${run.name}" on "${dataset.name}"…` +
-      (suggested ? `\nDecoder ${run.config.decoder}: ${suggested.reason}` : '') +
-      (proposal ? `\n${proposal.reason}` : ''),
+    { type: 'started', runId: run.id, decoder: run.config.decoder },
+    `Training run #${run.id} "${run.name}" on "${dataset.name}"…` + (suggested ? `\nDecoder ${run.config.decoder}: ${suggested.reason}` : ''),
   );
   await followRun(core, run.id, 'train', out);
 }

@@ -119,29 +119,6 @@ describe('vae-studio train', () => {
     expect(result.run.summary['test_data_binary']).toBeUndefined();
   });
 
-  it('without --batch, a scaled conv at 64 px trains at the proposed batch 16 and says why; --batch still decides, and a stored run keeps its batch', () => {
-    const imported = cli(['import', join(dir.path, 'shapes'), '--size', '64', '--name', 'shapes64']);
-    expect(imported.status).toBe(0);
-    const train = (imported.lines.at(-1) as { dataset: { splitCounts: { train: number } } }).dataset.splitCounts.train;
-    const base = ['train', '--dataset', 'shapes64', '--architecture', 'conv', '--epochs', '1', '--latent', '2', '--hidden', '16', '--backend', 'wasm', '--threads', '1', '--iwae-samples', '2'];
-    // Without --json, the reason is printed under the decoder's.
-    const human = spawnSync(process.execPath, [cliBin, ...base, '--home', join(dir.path, 'home')], { encoding: 'utf8' });
-    expect(human.status, human.stderr).toBe(0);
-    expect(human.stdout).toMatch(/Decoder logistic: .*\nBatch 16 for a scaled conv at 64 px and more: four times the optimizer steps/);
-    const runId = Number(/Training run #(\d+)/.exec(human.stdout)?.[1]);
-    const runs = (): { id: number; config: Record<string, unknown>; summary: Record<string, number> }[] => (cli(['runs']).lines.at(-1) as { runs: never[] }).runs;
-    const proposed = runs().find((r) => r.id === runId);
-    expect(proposed?.config).toMatchObject({ architecture: 'conv', convArch: 'medium', batchSize: 16 });
-    // One optimizer step per 16 training images (a step of 64 would take them all at once).
-    expect(train).toBeGreaterThan(16);
-    expect(proposed?.summary['steps'] ?? proposed?.summary['step']).toBe(Math.ceil(train / 16));
-    // An explicit --batch is what trains (the started event says so); the run stored before still reads back with its own batch.
-    const named = cli([...base, '--batch', '32']);
-    expect(named.lines.find((line) => (line as { type?: string }).type === 'started')).toMatchObject({ batchSize: 32 });
-    expect((named.lines.at(-1) as { run: { config: Record<string, unknown> } }).run.config).toMatchObject({ convArch: 'medium', batchSize: 32 });
-    expect(runs().find((r) => r.id === runId)?.config['batchSize']).toBe(16);
-  });
-
   it('refuses, before any worker starts, a labelled family on an unlabelled dataset and the classic conv model on sides that are not multiples of 4', () => {
     const folder = join(dir.path, 'shapes');
     expect(cli(['import', folder, '--size', '8', '--labels', 'none', '--name', 'plain']).status).toBe(0);

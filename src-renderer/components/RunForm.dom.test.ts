@@ -170,38 +170,4 @@ describe('RunForm', () => {
     // The codebook typed for the VQ-VAE stays out of the VAE's config.
     expect(calls[1]!.input.config).toMatchObject({ family: 'vae', beta: 2, codebookSize: 128 });
   });
-  it('proposes batch 16 for a scaled conv at 64 px, says why, and keeps a batch the user typed', async () => {
-    if (component) void unmount(component);
-    document.body.innerHTML = '';
-    studio.datasets = [{ ...dataset, id: 8, name: 'scenes', width: 64, height: 64, channels: 3 }];
-    component = mount(RunForm, { target: document.body, props: { onstarted: () => {} } });
-    flushSync();
-    const batch = (): string => (field('batchSize') as HTMLInputElement).value;
-    const note = (): string | null => document.querySelector('[data-testid="run-batch-proposal"]')?.textContent ?? null;
-    const pick = (testid: string): void => {
-      (document.querySelector(`[data-testid="${testid}"]`) as HTMLInputElement).click();
-      flushSync();
-    };
-    // The MLP: the schema's default, no proposal.
-    expect(batch()).toBe('64');
-    expect(note()).toBeNull();
-    // The conv model starts at the medium preset: batch 16, and why.
-    pick('run-model-conv');
-    expect(batch()).toBe('16');
-    expect(note()).toMatch(/^Batch 16 for a scaled conv at 64 px and more: four times the optimizer steps/);
-    // Classic is left as it was: 64 again, no note.
-    pick('run-conv-arch-classic');
-    expect(batch()).toBe('64');
-    expect(note()).toBeNull();
-    pick('run-conv-arch-small');
-    expect(batch()).toBe('16');
-    // A batch typed in stays when the model changes; the note names the proposal beside it.
-    type('batchSize', '32');
-    pick('run-conv-arch-large');
-    expect(batch()).toBe('32');
-    expect(note()).toMatch(/^Proposed: batch 16\. Batch 16 for a scaled conv/);
-    (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
-    await vi.waitFor(() => expect(calls).toHaveLength(1));
-    expect(calls[0]!.input.config).toMatchObject({ architecture: 'conv', convArch: 'large', batchSize: 32 });
-  });
 });

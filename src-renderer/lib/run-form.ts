@@ -42,7 +42,6 @@ import { modelParameterCount, runSizeSpec, trainingBytes } from '@shared/model-s
 import { familyOf, labelsBlocker, settingApplies, type LabelledDataset, type RunSetting } from '@shared/families';
 import type { Dataset, ImportStats } from '@shared/types';
 import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
-import { proposeForNewRun, type TrainingProposal } from '@shared/training-proposal';
 import { SETTING_LABELS } from '@shared/setting-labels';
 
 /**
@@ -416,31 +415,6 @@ export interface DatasetSuggestion {
 export function suggestForDataset(dataset: FormDataset, architecture: ArchitectureKind, design: ConvDesign = null): DatasetSuggestion {
   const fallback = architecture === 'conv' && !convFits(dataset, design) ? { architecture: 'mlp' as const } : {};
   return { ...suggestDecoder(dataset), ...fallback };
-}
-
-/**
- * The batch size proposed for these settings on this dataset (src-shared/training-proposal.ts:
- * 16 for a scaled conv at 64 px and more), with why; null where the schema's default is
- * the proposal (or no dataset is chosen).
- */
-export function proposedTraining(
-  dataset: Pick<FormDataset, 'width' | 'height'> | null,
-  values: Pick<RunFormValues, 'architecture' | 'convArch' | 'convWidth' | 'convResBlocks' | 'convNorm' | 'family'>,
-): TrainingProposal | null {
-  if (!dataset) return null;
-  return proposeForNewRun(dataset, { ...values, convWidth: values.convWidth ?? undefined, convResBlocks: values.convResBlocks ?? undefined });
-}
-
-/** The batch the proposal asks for, the schema's default where it asks for none. */
-export const proposedBatch = (proposal: TrainingProposal | null): number => proposal?.batchSize ?? defaultRunConfig().batchSize;
-
-/**
- * The batch the form shows once the proposed batch moves from `before` to `after` (another
- * dataset, model or preset): the new proposal while the field still shows the old one, else
- * what the user typed, which is theirs to keep.
- */
-export function followProposedBatch(current: number | null, before: number, after: number): number | null {
-  return current === before ? after : current;
 }
 
 /** The decoders as the form names them. */
