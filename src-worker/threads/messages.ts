@@ -86,11 +86,11 @@ export type ToReplica = StepRequest | UpdateRequest | IwaeRequest | ChainsReques
 
 export type ToPool =
   | { type: 'ready' }
-  | { type: 'updated'; id: number }
+  | { type: 'updated'; id: number; marks?: Record<string, number> }
   | { type: 'iwae'; id: number; values: Float64Array }
   | { type: 'chains'; id: number; rows: ChainRows | null }
   | { type: 'latent'; id: number; values: Float32Array }
-  | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null }
+  | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null; marks?: Record<string, number> }
   | { type: 'failed'; id: number | null; message: string };
 
 /** Offsets of each variable's values in a flat block, and the block's length. */

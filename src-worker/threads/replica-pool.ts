@@ -6,6 +6,7 @@ import type { ChainNoise, ChainRows, ChainSetup, ChainThreads } from '../impute/
 import type { LatentThreads } from '../inference/session';
 import type { IwaeThreads } from '../train/evaluate';
 import type { BatchLabels, StepInputs } from '../train/trainer';
+import { stepTraceOn, stepTraces, traceNow, type StepTrace } from './step-trace';
 import { layout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
 
 /**
@@ -78,6 +79,8 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
   const slices = shardRanges(total, count);
   const pending = new Map<number, Pending>();
   let nextId = 0;
+  /** The step being traced (VAE_STEP_TRACE=1). */
+  let tracing: StepTrace | null = null;
   let broken: Error | null = null;
 
   const fail = (error: Error): void => {
@@ -197,7 +200,11 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
     gradients(shards: readonly (StepInputs | null)[], codebook?: Float32Array): Promise<(ReplicaGradients | null)[]> {
       if (broken) return Promise.reject(broken);
       if (shards.length !== count) return Promise.reject(new Error(`${shards.length} shards for ${count} replicas`));
-      return Promise.all(
+      if (stepTraceOn) {
+        tracing = { coordinator: { send: traceNow() }, replicas: shards.map(() => ({})) };
+        stepTraces.push(tracing);
+      }
+      const answers = Promise.all(
         shards.map((shard, index) => {
           if (shard === null) return Promise.resolve(null);
           // Compact copies (a view would clone its whole buffer), then moved to the thread.
@@ -217,14 +224,33 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
             codebook: codebook ?? null,
           };
           const transfer = [batch.buffer, eps.buffer, ...(corrupted === null ? [] : [corrupted.buffer])] as ArrayBuffer[];
-          return ask(index, request, transfer).then((answer) => gradientsOf(index, answer));
+          return ask(index, request, transfer).then((answer) => {
+            if (tracing !== null && answer.type === 'grads' && answer.marks !== undefined) Object.assign(tracing.replicas[index]!, answer.marks);
+            return gradientsOf(index, answer);
+          });
         }),
       );
+      if (tracing === null) return answers;
+      const trace = tracing;
+      return answers.then((values) => {
+        trace.coordinator['grads-in'] = traceNow();
+        return values;
+      });
     },
     async update(step: AdamUpdate): Promise<void> {
       if (broken) throw broken;
-      await Promise.all(slices.map(([from, to], index) => ask(index, { type: 'update', id: nextId++, step, from, to })));
+      const trace = tracing;
+      if (trace !== null) trace.coordinator['update-send'] = traceNow();
+      const answers = await Promise.all(slices.map(([from, to], index) => ask(index, { type: 'update', id: nextId++, step, from, to })));
       Atomics.add(versions, 0, 1);
+      if (trace !== null) {
+        trace.coordinator['updated-in'] = traceNow();
+        answers.forEach((answer, index) => {
+          if (answer.type === 'updated' && answer.marks !== undefined) {
+            for (const [phase, at] of Object.entries(answer.marks)) trace.replicas[index]![phase === 'arrived' ? 'update-arrived' : phase] = at;
+          }
+        });
+      }
     },
     failed: () => broken,
     async logLikelihood(thread: number, batch: Float32Array, n: number, k: number, noise: Float32Array[], labels?: BatchLabels): Promise<Float64Array> {

@@ -9,6 +9,7 @@ import { adamRange } from '../train/data-parallel';
 import { VaeTrainer, type StepGradients, type StepInputs } from '../train/trainer';
 import { VqVaeTrainer } from '../train/vq-trainer';
 import { ChainImputer } from '../impute/chain';
+import { stepTraceOn, traceNow } from './step-trace';
 import { layout, type ChainsRequest, type LatentRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
 
 /**
@@ -87,8 +88,15 @@ async function start(): Promise<void> {
     }
   };
 
+  // VAE_STEP_TRACE=1: each step's phase times go back with its answer (threads/step-trace.ts).
+  let marks: Record<string, number> | undefined;
+  const mark = (phase: string): void => {
+    if (marks !== undefined) marks[phase] = traceNow();
+  };
   const step = async (request: StepRequest): Promise<void> => {
+    mark('start');
     takeWeights();
+    mark('weights');
     const result = await gradients(
       {
         batch: request.batch,
@@ -100,6 +108,7 @@ async function start(): Promise<void> {
       },
       request.codebook,
     );
+    mark('forward+backward');
     try {
       const present: boolean[] = [];
       for (let i = 0; i < result.grads.length; i++) {
@@ -108,7 +117,8 @@ async function start(): Promise<void> {
         if (g !== undefined) await write(g, offsets[i]!);
       }
       const codes = result.codes;
-      const message: ToPool = { type: 'grads', id: request.id, loss: result.loss, recon: result.recon, kl: result.kl, present, codes };
+      mark('write-out');
+      const message: ToPool = { type: 'grads', id: request.id, loss: result.loss, recon: result.recon, kl: result.kl, present, codes, ...(marks === undefined ? {} : { marks }) };
       // A code model's rows are moved, not copied.
       port.postMessage(message, codes === null ? [] : [codes.ze.buffer as ArrayBuffer, codes.codes.buffer as ArrayBuffer]);
     } finally {
@@ -175,13 +185,19 @@ async function start(): Promise<void> {
 
   // Every replica's gradient is in: this thread's slice of the optimizer step.
   const update = (request: UpdateRequest): void => {
+    mark('adam-start');
     adamRange(request.step, request.from, request.to, sizes, everyGrads, state);
-    post({ type: 'updated', id: request.id });
+    mark('adam');
+    post({ type: 'updated', id: request.id, ...(marks === undefined ? {} : { marks }) });
   };
 
   // One request at a time, in the order they come.
   let queue = Promise.resolve();
   port.on('message', (request: ToReplica) => {
+    if (stepTraceOn && (request.type === 'step' || request.type === 'update')) {
+      marks = {};
+      mark('arrived');
+    }
     queue = queue.then(() =>
       (request.type === 'step'
         ? step(request)
