@@ -58,11 +58,15 @@ function phases(trace: StepTrace, previous: StepTrace | undefined): { coordinato
   }
   const replicas = trace.replicas.map((r) => {
     const out: Record<string, number> = {};
-    const order = Object.entries(r).sort((a, b) => a[1] - b[1]);
+    const order = Object.entries(r).filter(([phase]) => !phase.startsWith('cpu:')).sort((a, b) => a[1] - b[1]);
     let from = c['send']!;
+    let cpuFrom = NaN;
     for (const [phase, at] of order) {
       out[phase] = at - from;
+      const cpu = r[`cpu:${phase}`]!;
+      if (!Number.isNaN(cpuFrom)) out[`cpu:${phase}`] = cpu - cpuFrom;
       from = at;
+      cpuFrom = cpu;
     }
     out['→ its reply read'] = (c['updated-in'] ?? c['grads-in']!) - from;
     return out;
@@ -77,6 +81,20 @@ async function trace(label: string, spec: VaeSpec, batch: number, threads: numbe
   const config = { ...defaultRunConfig(), seed: 1 };
   const one = new VaeTrainer(spec, config);
   const single = await timeSteps(one, x, batch, Math.max(3, Math.round(steps / 3)));
+  // What a shard's gradient costs against the whole batch's, on this thread alone (CPU ms: the least inflated by load).
+  const gradientCpu = async (n: number): Promise<number> => {
+    const inputs = one.drawStep(x.subarray(0, n * D), n);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const c0 = cpuNow();
+      const g = await one.gradients(inputs);
+      times.push(cpuNow() - c0);
+      g.grads.forEach((t) => t?.dispose());
+    }
+    return Math.min(...times);
+  };
+  const whole = await gradientCpu(batch);
+  const shard = await gradientCpu(Math.ceil(batch / threads));
   one.dispose();
   const local = new VaeTrainer(spec, config);
   const wasmDir = wasmBinaryDir();
@@ -88,6 +106,9 @@ async function trace(label: string, spec: VaeSpec, batch: number, threads: numbe
   console.log(`\n${label}, batch ${batch} (load ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
   console.log(`  1 thread: ${single.ms.toFixed(1)} ms/step (${single.cpuMs.toFixed(1)} CPU ms), ${((batch * 1000) / single.ms).toFixed(1)} img/s`);
   console.log(
+    `  gradient alone, fastest of 5: ${batch} rows ${whole.toFixed(1)} CPU ms, ${Math.ceil(batch / threads)} rows ${shard.toFixed(1)} CPU ms (${((100 * shard) / whole).toFixed(0)} % of the batch's; 1/${threads} is ${(100 / threads).toFixed(0)} %)`,
+  );
+  console.log(
     `  ${threads} threads: ${split.ms.toFixed(1)} ms/step (${split.cpuMs.toFixed(1)} CPU ms), ${((batch * 1000) / split.ms).toFixed(1)} img/s = ${(single.ms / split.ms).toFixed(2)}×; ideal ${(single.ms / threads).toFixed(1)} ms/step`,
   );
   if (traces.length === 0) return;
@@ -97,9 +118,13 @@ async function trace(label: string, spec: VaeSpec, batch: number, threads: numbe
     console.log(`    ${name.padEnd(36)} ${mean(all.map((p) => p.coordinator[name]).filter((v): v is number => v !== undefined)).toFixed(2).padStart(8)}`);
   }
   for (let r = 0; r < threads; r++) {
-    console.log(`  replica ${r + 1}, mean ms (each phase from the previous mark):`);
-    for (const name of Object.keys(all[all.length - 1]!.replicas[r]!)) {
-      console.log(`    ${name.padEnd(36)} ${mean(all.map((p) => p.replicas[r]![name]).filter((v): v is number => v !== undefined)).toFixed(2).padStart(8)}`);
+    console.log(`  replica ${r + 1}, mean ms (each phase from the previous mark): wall, and this thread's CPU`);
+    const of = (name: string): string => {
+      const values = all.map((p) => p.replicas[r]![name]).filter((v): v is number => v !== undefined);
+      return values.length === 0 ? '' : mean(values).toFixed(2);
+    };
+    for (const name of Object.keys(all[all.length - 1]!.replicas[r]!).filter((n) => !n.startsWith('cpu:'))) {
+      console.log(`    ${name.padEnd(36)} ${of(name).padStart(8)} ${of(`cpu:${name}`).padStart(8)}`);
     }
   }
 }

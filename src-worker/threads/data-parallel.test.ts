@@ -7,7 +7,7 @@ import { splitIndices } from '@shared/random';
 import { replayNormals } from '../engine/random';
 import { wasmBinaryDir } from '../io/wasm-files';
 import { syntheticImages, useBackend } from '../testing/setup';
-import { adamRange, DataParallelTrainer, shardRanges, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
+import { adamRange, DataParallelTrainer, shardRanges, type AdamStep, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { ParallelOptions } from '../train/engine-trainer';
 import { gatherBatch } from '../train/images';
 import { encodeCheckpoint, decodeCheckpoint } from '../io/checkpoint-file';
@@ -185,7 +185,6 @@ describe('data-parallel training', () => {
       published: () => {},
       // Replica 2 answers like a Gaussian model's replica: no codes.
       gradients: (shards) => Promise.resolve(shards.map((shard, r) => (shard === null ? null : { loss: 1, recon: 1, kl: 0, grads: [], ...(r === 0 ? { codes: { ze: new Float32Array(shard.n * 16), codes: new Int32Array(shard.n * 4) } } : {}) }))),
-      update: () => Promise.resolve(),
       logLikelihood: () => Promise.reject(new Error('a code model has no IWAE threads')),
       close: () => {},
     };
@@ -217,7 +216,7 @@ describe('data-parallel training', () => {
         m: new Float32Array(total),
         v: new Float32Array(total),
         published: load,
-        gradients: async (shards: readonly (StepInputs | null)[]): Promise<(ReplicaGradients | null)[]> => {
+        async gradients(shards: readonly (StepInputs | null)[], _codebook?: Float32Array, update?: AdamStep): Promise<(ReplicaGradients | null)[]> {
           const shard = shards[0];
           if (!shard) return [null];
           const g = await replica.gradients(shard);
@@ -229,12 +228,11 @@ describe('data-parallel training', () => {
             offset += sizes[i]!;
           }
           g.grads.forEach((t) => t?.dispose());
+          if (update !== undefined && Number.isFinite(g.loss * update.weights[0]!)) {
+            adamRange({ ...update, present: [grads.map((values) => values !== null)] }, 0, total, sizes, [block], this);
+            load();
+          }
           return [{ loss: g.loss, recon: g.recon, kl: g.kl, grads }];
-        },
-        update(step) {
-          adamRange(step, 0, total, sizes, [block], this);
-          load();
-          return Promise.resolve();
         },
         logLikelihood: (_thread, batch, n, k, noise, labels) => replica.iwaeLogLikelihood(batch, n, k, replayNormals(noise), labels),
         close: () => replica.dispose(),
@@ -281,6 +279,56 @@ describe('data-parallel training', () => {
       await expect(startReplicaThreads(1, setup, { backend: 'wasm', script: broken })).rejects.toThrow(/training thread 1 failed: no wasm here/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the replicas take the optimizer step among themselves: a step whose loss is not finite leaves the weights as they were, and a replica that fails at the barrier fails the step with its reason instead of leaving the others waiting', async () => {
+    const config = configOf({ architecture: 'conv', hidden: 16 });
+    const images = labelled();
+    const spec = modelSpec(config, images);
+    const local = new VaeTrainer(spec, config);
+    const wasmDir = wasmBinaryDir();
+    const replicas = await startReplicaThreads(2, { spec, config, shapes: local.parameterShapes() }, { backend: 'wasm', ...(wasmDir ? { wasmDir } : {}), script: SCRIPT });
+    try {
+      let offset = 0;
+      for (const values of await local.parameterValues()) {
+        replicas.parameters.set(values, offset);
+        offset += values.length;
+      }
+      replicas.published();
+      const x = gatherBatch(images, [0, 1, 2, 3, 4, 5], 0, 6);
+      const inputs = { ...local.drawStep(x, 6), stepNumber: 1 };
+      const D = local.inputSize;
+      const shard = (from: number, to: number, batch = inputs.batch): StepInputs => ({
+        batch: batch.subarray(from * D, to * D),
+        corrupted: batch.subarray(from * D, to * D),
+        eps: inputs.eps.subarray(from * local.latent, to * local.latent),
+        n: to - from,
+        stepNumber: 1,
+      });
+      const update = { stepNumber: 1, learningRate: 1e-3, weights: [0.5, 0.5] };
+      const before = replicas.parameters.slice();
+      // A NaN pixel in replica 2's rows: the step's loss is NaN, so neither replica touches its slice.
+      const poisoned = inputs.batch.slice();
+      poisoned[4 * D] = NaN;
+      const answers = await replicas.gradients([shard(0, 3), shard(3, 6, poisoned)], undefined, update);
+      expect(Number.isFinite(answers[0]!.loss)).toBe(true);
+      expect(Number.isNaN(answers[1]!.loss)).toBe(true);
+      expect(replicas.parameters).toEqual(before);
+      // The barrier is ready for the next step: a finite one moves both replicas' slices.
+      await replicas.gradients([shard(0, 3), shard(3, 6)], undefined, update);
+      const moved = replicas.parameters.map((value, i) => (value === before[i] ? 0 : 1));
+      expect(moved.subarray(0, moved.length / 2).some((m) => m === 1)).toBe(true);
+      expect(moved.subarray(moved.length / 2).some((m) => m === 1)).toBe(true);
+      // Replica 2's rows cannot make a tensor (noise for 2 rows, 3 declared): replica 1, already at the barrier, is released.
+      const broken = { ...shard(3, 6), eps: inputs.eps.subarray(3 * local.latent, 5 * local.latent) };
+      const started = performance.now();
+      await expect(replicas.gradients([shard(0, 3), broken], undefined, update)).rejects.toThrow(/training thread 2: .*shape/);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      await expect(replicas.gradients([shard(0, 3), shard(3, 6)], undefined, update)).rejects.toThrow(/training thread 2/);
+    } finally {
+      replicas.close();
+      local.dispose();
     }
   });
 
