@@ -4,10 +4,11 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { splitIndices } from '@shared/random';
-import { replayNormals } from '../engine/random';
+import { createRng, replayNormals } from '../engine/random';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON } from '../train/adam';
 import { wasmBinaryDir } from '../io/wasm-files';
 import { syntheticImages, useBackend } from '../testing/setup';
-import { adamRange, DataParallelTrainer, shardRanges, type AdamStep, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
+import { adamRange, DataParallelTrainer, shardRanges, weightedLoss, type AdamStep, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { ParallelOptions } from '../train/engine-trainer';
 import { gatherBatch } from '../train/images';
 import { encodeCheckpoint, decodeCheckpoint } from '../io/checkpoint-file';
@@ -330,6 +331,62 @@ describe('data-parallel training', () => {
       replicas.close();
       local.dispose();
     }
+  });
+
+  it("the optimizer step's loops for one, two and more replicas give the general formula's numbers bit for bit, a variable without a gradient untouched", () => {
+    const sizes = [5, 3, 1000];
+    const total = 1008;
+    const rng = createRng(3);
+    const block = (): Float32Array => Float32Array.from(rng.normals(total));
+    const grads = [block(), block(), block()];
+    const start = { parameters: block(), m: block().map(Math.abs), v: block().map(Math.abs) };
+    // The formula written out once, element by element (PyTorch's Adam on the weighted sum in replica order).
+    const reference = (weights: number[], present: boolean[][], stepNumber: number, lr: number): Float32Array[] => {
+      const p = start.parameters.slice();
+      const m = start.m.slice();
+      const v = start.v.slice();
+      let offset = 0;
+      sizes.forEach((size, i) => {
+        const from = weights.map((w, r) => (w > 0 && present[r]![i] ? r : -1)).filter((r) => r >= 0);
+        for (let k = offset; k < offset + size && from.length > 0; k++) {
+          let g = weights[from[0]!]! * grads[from[0]!]![k]!;
+          for (const r of from.slice(1)) g += weights[r]! * grads[r]![k]!;
+          m[k] = ADAM_BETA1 * m[k]! + (1 - ADAM_BETA1) * g;
+          v[k] = ADAM_BETA2 * v[k]! + (1 - ADAM_BETA2) * g * g;
+          p[k] = p[k]! - (m[k]! / (Math.sqrt(v[k]! * (1 / (1 - ADAM_BETA2 ** stepNumber))) + ADAM_EPSILON)) * (lr / (1 - ADAM_BETA1 ** stepNumber));
+        }
+        offset += size;
+      });
+      return [p, m, v];
+    };
+    const cases: { weights: number[]; present: boolean[][] }[] = [
+      { weights: [1], present: [[true, true, true]] },
+      { weights: [0.5, 0.5], present: [[true, false, true], [true, false, true]] },
+      { weights: [0.75, 0.25], present: [[true, true, true], [false, true, true]] },
+      { weights: [0.4, 0.4, 0.2], present: [[true, true, true], [true, true, true], [true, false, true]] },
+      { weights: [1, 0], present: [[true, true, true], []] },
+    ];
+    for (const { weights, present } of cases) {
+      const state = { parameters: start.parameters.slice(), m: start.m.slice(), v: start.v.slice() };
+      const step = { stepNumber: 7, learningRate: 1e-3, weights, present };
+      // In two slices that cut a variable, as two replicas would.
+      adamRange(step, 0, 400, sizes, grads.slice(0, weights.length), state);
+      adamRange(step, 400, total, sizes, grads.slice(0, weights.length), state);
+      const [p, m, v] = reference(weights, present, 7, 1e-3);
+      expect([state.parameters, state.m, state.v], JSON.stringify(weights)).toEqual([p, m, v]);
+    }
+    // Not vacuous: the weights moved, and the variable no replica had a gradient of did not.
+    const state = { parameters: start.parameters.slice(), m: start.m.slice(), v: start.v.slice() };
+    adamRange({ stepNumber: 1, learningRate: 1e-3, ...cases[1]! }, 0, total, sizes, grads.slice(0, 2), state);
+    expect(state.parameters.subarray(0, 5)).not.toEqual(start.parameters.subarray(0, 5));
+    expect(state.parameters.subarray(5, 8)).toEqual(start.parameters.subarray(5, 8));
+  });
+
+  it('the step loss the replicas and the coordinator decide by: shares of replicas with rows, summed in replica order', () => {
+    expect(weightedLoss([2, 4], [0.5, 0.5])).toBe(3);
+    expect(weightedLoss([2, NaN], [1, 0])).toBe(2);
+    expect(weightedLoss([2, NaN], [0.5, 0.5])).toBeNaN();
+    expect(weightedLoss([0.1, 0.2, 0.3], [0.25, 0.5, 0.25])).toBe(0 + 0.1 * 0.25 + 0.2 * 0.5 + 0.3 * 0.25);
   });
 
   it('splits a batch into contiguous shards, the larger first, never leaving this thread empty', () => {
