@@ -38,7 +38,7 @@ export interface ScalingPoint {
  * measurement of a few steps right after the start timed the threads' warm-up, not
  * training. Every count gets the same warm-up.
  */
-async function warmUp(step: () => Promise<unknown>, seconds: number): Promise<void> {
+export async function warmUp(step: () => Promise<unknown>, seconds: number): Promise<void> {
   const t0 = performance.now();
   for (let steps = 0; steps < 2 || performance.now() - t0 < seconds * 1000; steps++) await step();
 }
