@@ -7,6 +7,7 @@ import type { VaeSpec } from '../model/vae';
 import { startThreadsWithWeights } from '../threads/inference-threads';
 import type { InferenceReplicas } from '../threads/replica-pool';
 import { iwaeBound } from '../train/evaluate';
+import { warmUp } from './scaling';
 import { VaeTrainer } from '../train/trainer';
 
 /**
@@ -76,8 +77,8 @@ export function evaluationScaling(spec: VaeSpec, maxThreads: number, count: numb
   const config = { ...defaultRunConfig(), seed: 1 };
   return curve(spec, maxThreads, rounds, async (trainer, pool, threads) => {
     const control = { shouldStop: () => false, yieldToEventLoop: () => Promise.resolve(), now: () => performance.now(), threads: pool };
-    // Warm-up: kernel setup, the threads' first weights.
-    await iwaeBound(trainer, images, indices.subarray(0, Math.min(count, 16 * threads)), config, k, control);
+    // Warm-up: kernel setup, the threads' first weights, their code's tier-up (scaling.ts warmUp).
+    await warmUp(() => iwaeBound(trainer, images, indices.subarray(0, Math.min(count, 16 * threads)), config, k, control), seconds / 2);
     let mean = NaN;
     const perSec = await rate(seconds, 1, async () => {
       mean = (await iwaeBound(trainer, images, indices, config, k, control))!.meanLogLikelihood;
@@ -101,7 +102,8 @@ export function imputationScaling(spec: VaeSpec, K: number, maxThreads: number, 
     const timed = imputer(1_000_000);
     let perSec: number;
     try {
-      await timed.step(); // warm-up: the threads open their chains
+      // Warm-up: the threads open their chains, their code tiers up (scaling.ts warmUp).
+      await warmUp(() => timed.step(), seconds / 2);
       perSec = await rate(seconds, 4, () => timed.step());
     } finally {
       timed.dispose();

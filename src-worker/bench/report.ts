@@ -114,7 +114,7 @@ export const TARGET_ALL_THREADS = 3.5;
 
 export function printScaling(rows: ScalingRow[], batch: number, cores: number, rounds: number): void {
   console.log(
-    `\nMulti-core scaling: data-parallel training (wasm, batch ${batch} split across threads), img/s, best of ${rounds}; ` +
+    `\nMulti-core scaling: data-parallel training (wasm, batch ${batch} split across threads), img/s, best of ${rounds}, each after the same warm-up (half the measuring time: fresh threads' code tiers up first); ` +
       `${cores} physical cores (target on 2 cores: ≥ ${TARGET_SCALING_2}× the 1-thread figure). ` +
       `ceiling ×: that many replicas each computing a whole batch's gradient side by side, nothing exchanged — what this machine's cores give together`,
   );

@@ -4,10 +4,11 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { splitIndices } from '@shared/random';
-import { replayNormals } from '../engine/random';
+import { createRng, replayNormals } from '../engine/random';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON } from '../train/adam';
 import { wasmBinaryDir } from '../io/wasm-files';
 import { syntheticImages, useBackend } from '../testing/setup';
-import { adamRange, DataParallelTrainer, shardRanges, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
+import { adamRange, DataParallelTrainer, shardRanges, weightedLoss, type AdamStep, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { ParallelOptions } from '../train/engine-trainer';
 import { gatherBatch } from '../train/images';
 import { encodeCheckpoint, decodeCheckpoint } from '../io/checkpoint-file';
@@ -185,7 +186,6 @@ describe('data-parallel training', () => {
       published: () => {},
       // Replica 2 answers like a Gaussian model's replica: no codes.
       gradients: (shards) => Promise.resolve(shards.map((shard, r) => (shard === null ? null : { loss: 1, recon: 1, kl: 0, grads: [], ...(r === 0 ? { codes: { ze: new Float32Array(shard.n * 16), codes: new Int32Array(shard.n * 4) } } : {}) }))),
-      update: () => Promise.resolve(),
       logLikelihood: () => Promise.reject(new Error('a code model has no IWAE threads')),
       close: () => {},
     };
@@ -217,7 +217,7 @@ describe('data-parallel training', () => {
         m: new Float32Array(total),
         v: new Float32Array(total),
         published: load,
-        gradients: async (shards: readonly (StepInputs | null)[]): Promise<(ReplicaGradients | null)[]> => {
+        async gradients(shards: readonly (StepInputs | null)[], _codebook?: Float32Array, update?: AdamStep): Promise<(ReplicaGradients | null)[]> {
           const shard = shards[0];
           if (!shard) return [null];
           const g = await replica.gradients(shard);
@@ -229,12 +229,11 @@ describe('data-parallel training', () => {
             offset += sizes[i]!;
           }
           g.grads.forEach((t) => t?.dispose());
+          if (update !== undefined && Number.isFinite(g.loss * update.weights[0]!)) {
+            adamRange({ ...update, present: [grads.map((values) => values !== null)] }, 0, total, sizes, [block], this);
+            load();
+          }
           return [{ loss: g.loss, recon: g.recon, kl: g.kl, grads }];
-        },
-        update(step) {
-          adamRange(step, 0, total, sizes, [block], this);
-          load();
-          return Promise.resolve();
         },
         logLikelihood: (_thread, batch, n, k, noise, labels) => replica.iwaeLogLikelihood(batch, n, k, replayNormals(noise), labels),
         close: () => replica.dispose(),
@@ -282,6 +281,112 @@ describe('data-parallel training', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the replicas take the optimizer step among themselves: a step whose loss is not finite leaves the weights as they were, and a replica that fails at the barrier fails the step with its reason instead of leaving the others waiting', async () => {
+    const config = configOf({ architecture: 'conv', hidden: 16 });
+    const images = labelled();
+    const spec = modelSpec(config, images);
+    const local = new VaeTrainer(spec, config);
+    const wasmDir = wasmBinaryDir();
+    const replicas = await startReplicaThreads(2, { spec, config, shapes: local.parameterShapes() }, { backend: 'wasm', ...(wasmDir ? { wasmDir } : {}), script: SCRIPT });
+    try {
+      let offset = 0;
+      for (const values of await local.parameterValues()) {
+        replicas.parameters.set(values, offset);
+        offset += values.length;
+      }
+      replicas.published();
+      const x = gatherBatch(images, [0, 1, 2, 3, 4, 5], 0, 6);
+      const inputs = { ...local.drawStep(x, 6), stepNumber: 1 };
+      const D = local.inputSize;
+      const shard = (from: number, to: number, batch = inputs.batch): StepInputs => ({
+        batch: batch.subarray(from * D, to * D),
+        corrupted: batch.subarray(from * D, to * D),
+        eps: inputs.eps.subarray(from * local.latent, to * local.latent),
+        n: to - from,
+        stepNumber: 1,
+      });
+      const update = { stepNumber: 1, learningRate: 1e-3, weights: [0.5, 0.5] };
+      const before = replicas.parameters.slice();
+      // A NaN pixel in replica 2's rows: the step's loss is NaN, so neither replica touches its slice.
+      const poisoned = inputs.batch.slice();
+      poisoned[4 * D] = NaN;
+      const answers = await replicas.gradients([shard(0, 3), shard(3, 6, poisoned)], undefined, update);
+      expect(Number.isFinite(answers[0]!.loss)).toBe(true);
+      expect(Number.isNaN(answers[1]!.loss)).toBe(true);
+      expect(replicas.parameters).toEqual(before);
+      // The barrier is ready for the next step: a finite one moves both replicas' slices.
+      await replicas.gradients([shard(0, 3), shard(3, 6)], undefined, update);
+      const moved = replicas.parameters.map((value, i) => (value === before[i] ? 0 : 1));
+      expect(moved.subarray(0, moved.length / 2).some((m) => m === 1)).toBe(true);
+      expect(moved.subarray(moved.length / 2).some((m) => m === 1)).toBe(true);
+      // Replica 2's rows cannot make a tensor (noise for 2 rows, 3 declared): replica 1, already at the barrier, is released.
+      const broken = { ...shard(3, 6), eps: inputs.eps.subarray(3 * local.latent, 5 * local.latent) };
+      const started = performance.now();
+      await expect(replicas.gradients([shard(0, 3), broken], undefined, update)).rejects.toThrow(/training thread 2: .*shape/);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      await expect(replicas.gradients([shard(0, 3), shard(3, 6)], undefined, update)).rejects.toThrow(/training thread 2/);
+    } finally {
+      replicas.close();
+      local.dispose();
+    }
+  });
+
+  it("the optimizer step's loops for one, two and more replicas give the general formula's numbers bit for bit, a variable without a gradient untouched", () => {
+    const sizes = [5, 3, 1000];
+    const total = 1008;
+    const rng = createRng(3);
+    const block = (): Float32Array => Float32Array.from(rng.normals(total));
+    const grads = [block(), block(), block()];
+    const start = { parameters: block(), m: block().map(Math.abs), v: block().map(Math.abs) };
+    // The formula written out once, element by element (PyTorch's Adam on the weighted sum in replica order).
+    const reference = (weights: number[], present: boolean[][], stepNumber: number, lr: number): Float32Array[] => {
+      const p = start.parameters.slice();
+      const m = start.m.slice();
+      const v = start.v.slice();
+      let offset = 0;
+      sizes.forEach((size, i) => {
+        const from = weights.map((w, r) => (w > 0 && present[r]![i] ? r : -1)).filter((r) => r >= 0);
+        for (let k = offset; k < offset + size && from.length > 0; k++) {
+          let g = weights[from[0]!]! * grads[from[0]!]![k]!;
+          for (const r of from.slice(1)) g += weights[r]! * grads[r]![k]!;
+          m[k] = ADAM_BETA1 * m[k]! + (1 - ADAM_BETA1) * g;
+          v[k] = ADAM_BETA2 * v[k]! + (1 - ADAM_BETA2) * g * g;
+          p[k] = p[k]! - (m[k]! / (Math.sqrt(v[k]! * (1 / (1 - ADAM_BETA2 ** stepNumber))) + ADAM_EPSILON)) * (lr / (1 - ADAM_BETA1 ** stepNumber));
+        }
+        offset += size;
+      });
+      return [p, m, v];
+    };
+    const cases: { weights: number[]; present: boolean[][] }[] = [
+      { weights: [1], present: [[true, true, true]] },
+      { weights: [0.5, 0.5], present: [[true, false, true], [true, false, true]] },
+      { weights: [0.75, 0.25], present: [[true, true, true], [false, true, true]] },
+      { weights: [0.4, 0.4, 0.2], present: [[true, true, true], [true, true, true], [true, false, true]] },
+      { weights: [1, 0], present: [[true, true, true], []] },
+    ];
+    for (const { weights, present } of cases) {
+      const state = { parameters: start.parameters.slice(), m: start.m.slice(), v: start.v.slice() };
+      const step = { stepNumber: 7, learningRate: 1e-3, weights, present };
+      // In two slices that cut a variable, as two replicas would.
+      adamRange(step, 0, 400, sizes, grads.slice(0, weights.length), state);
+      adamRange(step, 400, total, sizes, grads.slice(0, weights.length), state);
+      const [p, m, v] = reference(weights, present, 7, 1e-3);
+      expect([state.parameters, state.m, state.v], JSON.stringify(weights)).toEqual([p, m, v]);
+    }
+    // Not vacuous: the weights moved, and the variable no replica had a gradient of did not.
+    const state = { parameters: start.parameters.slice(), m: start.m.slice(), v: start.v.slice() };
+    adamRange({ stepNumber: 1, learningRate: 1e-3, ...cases[1]! }, 0, total, sizes, grads.slice(0, 2), state);
+    expect(state.parameters.subarray(0, 5)).not.toEqual(start.parameters.subarray(0, 5));
+    expect(state.parameters.subarray(5, 8)).toEqual(start.parameters.subarray(5, 8));
+  });
+
+  it('the step loss the replicas and the coordinator decide by: shares of replicas with rows, summed in replica order', () => {
+    expect(weightedLoss([2, 4], [0.5, 0.5])).toBe(3);
+    expect(weightedLoss([2, NaN], [1, 0])).toBe(2);
+    expect(weightedLoss([2, NaN], [0.5, 0.5])).toBeNaN();
+    expect(weightedLoss([0.1, 0.2, 0.3], [0.25, 0.5, 0.25])).toBe(0 + 0.1 * 0.25 + 0.2 * 0.5 + 0.3 * 0.25);
   });
 
   it('splits a batch into contiguous shards, the larger first, never leaving this thread empty', () => {

@@ -1,5 +1,5 @@
 import type { ChainNoise, ChainRows, ChainSetup } from '../impute/chain';
-import type { AdamUpdate, ReplicaSetup } from '../train/data-parallel';
+import type { AdamStep, ReplicaSetup } from '../train/data-parallel';
 
 /**
  * What a training replica thread (train-thread.ts) and its pool (replica-pool.ts)
@@ -7,8 +7,11 @@ import type { AdamUpdate, ReplicaSetup } from '../train/data-parallel';
  * same shared weights without gradients). Weights and gradients travel through shared memory, never through
  * messages: `params` holds the weights (every variable's values, one after the other,
  * in the trainable order), `m` and `v` Adam's moments, `grads` one such block per
- * replica, and `control[0]` the weights' version, bumped (atomically) after every
- * write.
+ * replica, and `control` the weights' version, bumped (atomically) after every
+ * write, and the step's barrier (CONTROL). `exchange` holds what every replica of a
+ * step needs of the others before the optimizer step: their losses (float64, one per
+ * replica), then which variables each has a gradient of (one byte per replica and
+ * variable).
  */
 export type ReplicaThreadData = ReplicaSetup & {
   index: number;
@@ -22,8 +25,29 @@ export type ReplicaThreadData = ReplicaSetup & {
   grads: SharedArrayBuffer;
   /** How many replicas write into `grads`. */
   count: number;
+  /** Int32 × CONTROL.length. */
   control: SharedArrayBuffer;
+  /** Empty for threads that only infer. */
+  exchange: SharedArrayBuffer;
 };
+
+/** Slots of `control`. */
+export const CONTROL = {
+  /** The weights' version. */
+  version: 0,
+  /** Replicas at the step's barrier so far. */
+  arrived: 1,
+  /** Bumped by the last replica to arrive, which releases the others. */
+  generation: 2,
+  /** 1 once the pool has failed or closed: a replica waiting at the barrier gives up. */
+  aborted: 3,
+  length: 4,
+} as const;
+
+/** Bytes of `exchange` for `count` replicas of a model with `variables` trainable variables. */
+export function exchangeBytes(count: number, variables: number): number {
+  return count * 8 + count * variables;
+}
 
 /** One step's rows; `corrupted` null when the encoder sees the clean batch. */
 export interface StepRequest {
@@ -37,15 +61,11 @@ export interface StepRequest {
   stepNumber: number;
   /** A code model's codebook [K·e] for this step. */
   codebook: Float32Array | null;
-}
-
-/** The optimizer step on elements [from, to) of the weights. */
-export interface UpdateRequest {
-  type: 'update';
-  id: number;
-  step: AdamUpdate;
-  from: number;
-  to: number;
+  /**
+   * Then the optimizer step on elements [from, to) of the weights, once every replica's
+   * gradient is in (all `count` replicas get the step, n = 0 for one without rows).
+   */
+  update: { step: AdamStep; from: number; to: number } | null;
 }
 
 /**
@@ -82,15 +102,14 @@ interface LatentRows {
 }
 export type LatentRequest = (LatentRows & { type: 'encode' }) | (LatentRows & { type: 'decode' });
 
-export type ToReplica = StepRequest | UpdateRequest | IwaeRequest | ChainsRequest | LatentRequest;
+export type ToReplica = StepRequest | IwaeRequest | ChainsRequest | LatentRequest;
 
 export type ToPool =
   | { type: 'ready' }
-  | { type: 'updated'; id: number }
   | { type: 'iwae'; id: number; values: Float64Array }
   | { type: 'chains'; id: number; rows: ChainRows | null }
   | { type: 'latent'; id: number; values: Float32Array }
-  | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null }
+  | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null; marks?: Record<string, number> }
   | { type: 'failed'; id: number | null; message: string };
 
 /** Offsets of each variable's values in a flat block, and the block's length. */

@@ -1,19 +1,22 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { shardRanges, type AdamUpdate, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
+import { shardRanges, weightedLoss, type AdamStep, type GradientReplicas, type ReplicaGradients, type ReplicaSetup } from '../train/data-parallel';
 import type { ChainNoise, ChainRows, ChainSetup, ChainThreads } from '../impute/chain';
 import type { LatentThreads } from '../inference/session';
 import type { IwaeThreads } from '../train/evaluate';
 import type { BatchLabels, StepInputs } from '../train/trainer';
-import { layout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
+import { stepTraceOn, stepTraces, traceNow, type StepTrace } from './step-trace';
+import { CONTROL, exchangeBytes, layout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
 
 /**
  * Training replicas on worker threads (Node's side of train/data-parallel.ts). Each
  * thread loads its own tfjs and wasm instance from the same local .wasm files as the
  * worker; weights, moments and gradients stay in SharedArrayBuffers (no message
  * carries a tensor), a step's rows go out in one message (moved, not copied), and each
- * thread applies the optimizer step to its slice of the weights.
+ * thread applies the optimizer step to its slice of the weights as soon as every
+ * replica's gradient is in: the replicas meet at a barrier in shared memory
+ * (Atomics.wait/notify), so a step is one message to each thread and one answer back.
  *
  * The same threads compute IWAE estimates (the test bound at the end of training, on
  * the training replicas' weights); startInferenceThreads starts ones that only do that
@@ -73,15 +76,24 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
   const m = shared(training ? total : 0);
   const v = shared(training ? total : 0);
   const grads = shared(training ? count * total : 0);
-  const control = new SharedArrayBuffer(4);
+  const control = new SharedArrayBuffer(CONTROL.length * 4);
   const versions = new Int32Array(control);
+  const exchange = new SharedArrayBuffer(training ? exchangeBytes(count, setup.shapes.length) : 0);
+  /** Wakes replicas waiting at a step's barrier for good (a thread failed, or the pool closed). */
+  const abort = (): void => {
+    Atomics.store(versions, CONTROL.aborted, 1);
+    Atomics.notify(versions, CONTROL.generation);
+  };
   const slices = shardRanges(total, count);
   const pending = new Map<number, Pending>();
   let nextId = 0;
+  /** The step being traced (VAE_STEP_TRACE=1). */
+  let tracing: StepTrace | null = null;
   let broken: Error | null = null;
 
   const fail = (error: Error): void => {
     broken ??= error;
+    abort();
     for (const waiting of pending.values()) waiting.reject(error);
     pending.clear();
   };
@@ -99,6 +111,7 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
       grads,
       count,
       control,
+      exchange,
     };
     const thread = new Worker(script, { workerData: data });
     thread.unref();
@@ -135,6 +148,7 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
 
   const close = (): void => {
     broken ??= new Error('the training threads were closed');
+    abort();
     for (const thread of threads) {
       thread.removeAllListeners('exit');
       void thread.terminate();
@@ -192,39 +206,53 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
     v: new Float32Array(v),
     published(): void {
       // What a thread compares before a step: bumped after the weights are written.
-      Atomics.add(versions, 0, 1);
+      Atomics.add(versions, CONTROL.version, 1);
     },
-    gradients(shards: readonly (StepInputs | null)[], codebook?: Float32Array): Promise<(ReplicaGradients | null)[]> {
+    gradients(shards: readonly (StepInputs | null)[], codebook?: Float32Array, update?: AdamStep): Promise<(ReplicaGradients | null)[]> {
       if (broken) return Promise.reject(broken);
       if (shards.length !== count) return Promise.reject(new Error(`${shards.length} shards for ${count} replicas`));
-      return Promise.all(
+      if (stepTraceOn) {
+        tracing = { coordinator: { send: traceNow() }, replicas: shards.map(() => ({})) };
+        stepTraces.push(tracing);
+      }
+      const answers = Promise.all(
         shards.map((shard, index) => {
-          if (shard === null) return Promise.resolve(null);
+          // With an update every replica meets at the barrier, one without rows too.
+          if (shard === null && update === undefined) return Promise.resolve(null);
           // Compact copies (a view would clone its whole buffer), then moved to the thread.
-          const batch = shard.batch.slice();
-          const corrupted = shard.corrupted === shard.batch ? null : shard.corrupted.slice();
-          const eps = shard.eps.slice();
+          const batch = shard === null ? new Float32Array(0) : shard.batch.slice();
+          const corrupted = shard === null || shard.corrupted === shard.batch ? null : shard.corrupted.slice();
+          const eps = shard === null ? new Float32Array(0) : shard.eps.slice();
+          const [from, to] = slices[index]!;
           const request: ToReplica = {
             type: 'step',
             id: nextId++,
             batch,
             corrupted,
             eps,
-            n: shard.n,
-            labels: shard.labels === undefined ? null : Int32Array.from(shard.labels),
-            stepNumber: shard.stepNumber,
+            n: shard?.n ?? 0,
+            labels: shard?.labels === undefined ? null : Int32Array.from(shard.labels),
+            stepNumber: shard?.stepNumber ?? update?.stepNumber ?? 0,
             // Cloned for each thread (small: K·e values).
             codebook: codebook ?? null,
+            update: update === undefined ? null : { step: update, from, to },
           };
           const transfer = [batch.buffer, eps.buffer, ...(corrupted === null ? [] : [corrupted.buffer])] as ArrayBuffer[];
-          return ask(index, request, transfer).then((answer) => gradientsOf(index, answer));
+          return ask(index, request, transfer).then((answer) => {
+            if (tracing !== null && answer.type === 'grads' && answer.marks !== undefined) Object.assign(tracing.replicas[index]!, answer.marks);
+            return shard === null ? null : gradientsOf(index, answer);
+          });
         }),
       );
-    },
-    async update(step: AdamUpdate): Promise<void> {
-      if (broken) throw broken;
-      await Promise.all(slices.map(([from, to], index) => ask(index, { type: 'update', id: nextId++, step, from, to })));
-      Atomics.add(versions, 0, 1);
+      const trace = tracing;
+      return answers.then((values) => {
+        // The replicas wrote new weights when the step's loss was finite (they decide as the coordinator does).
+        if (update !== undefined && Number.isFinite(weightedLoss(values.map((answer) => answer?.loss ?? 0), update.weights))) {
+          Atomics.add(versions, CONTROL.version, 1);
+        }
+        if (trace !== null) trace.coordinator['grads-in'] = traceNow();
+        return values;
+      });
     },
     failed: () => broken,
     async logLikelihood(thread: number, batch: Float32Array, n: number, k: number, noise: Float32Array[], labels?: BatchLabels): Promise<Float64Array> {

@@ -5,11 +5,12 @@ import { tf } from '../engine/tf';
 import { takeValues } from '../engine/read';
 import { registerWasmKernels } from '../backends/wasm-kernels/register';
 import { replayNormals } from '../engine/random';
-import { adamRange } from '../train/data-parallel';
+import { adamRange, weightedLoss } from '../train/data-parallel';
 import { VaeTrainer, type StepGradients, type StepInputs } from '../train/trainer';
 import { VqVaeTrainer } from '../train/vq-trainer';
 import { ChainImputer } from '../impute/chain';
-import { layout, type ChainsRequest, type LatentRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica, type UpdateRequest } from './messages';
+import { stepTraceOn, threadCpuMs, traceNow } from './step-trace';
+import { CONTROL, layout, type ChainsRequest, type LatentRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica } from './messages';
 
 /**
  * A training replica: one worker thread with its own tfjs and wasm instance and a copy
@@ -68,6 +69,9 @@ async function start(): Promise<void> {
   const everyGrads = training ? Array.from({ length: data.count }, (_, r) => new Float32Array(data.grads, r * total * 4, total)) : [];
   const state = { parameters: params, m: new Float32Array(data.m), v: new Float32Array(data.v) };
   const control = new Int32Array(data.control);
+  // What the replicas of a step tell each other at its barrier: losses, then which variables have a gradient.
+  const losses = training ? new Float64Array(data.exchange, 0, data.count) : new Float64Array(0);
+  const presence = training ? new Uint8Array(data.exchange, data.count * 8, data.count * shapes.length) : new Uint8Array(0);
   // A gradient's values on its way to shared memory: on wasm a view of the wasm heap,
   // copied once by the caller (data() would copy it out of the heap first). The view is
   // used at once, before any kernel can grow (and so move) the heap.
@@ -80,15 +84,42 @@ async function start(): Promise<void> {
 
   // The shared weights, read again only after the coordinator (or an update) has changed them.
   const takeWeights = (): void => {
-    const current = Atomics.load(control, 0);
+    const current = Atomics.load(control, CONTROL.version);
     if (current !== version) {
       trainer.setParameterValues(offsets.map((offset, i) => params.subarray(offset, offset + sizes[i]!)));
       version = current;
     }
   };
 
-  const step = async (request: StepRequest): Promise<void> => {
-    takeWeights();
+  // VAE_STEP_TRACE=1: each step's phase times go back with its answer (threads/step-trace.ts).
+  let marks: Record<string, number> | undefined;
+  const mark = (phase: string): void => {
+    if (marks === undefined) return;
+    marks[phase] = traceNow();
+    marks[`cpu:${phase}`] = threadCpuMs();
+  };
+  /**
+   * Waits until every replica of the step has arrived (the last to arrive releases the
+   * others). False when the pool failed or closed meanwhile: the step is abandoned.
+   */
+  const barrier = (): boolean => {
+    const generation = Atomics.load(control, CONTROL.generation);
+    if (Atomics.add(control, CONTROL.arrived, 1) === data.count - 1) {
+      Atomics.store(control, CONTROL.arrived, 0);
+      Atomics.add(control, CONTROL.generation, 1);
+      Atomics.notify(control, CONTROL.generation);
+      return true;
+    }
+    while (Atomics.load(control, CONTROL.generation) === generation) {
+      if (Atomics.load(control, CONTROL.aborted) !== 0) return false;
+      Atomics.wait(control, CONTROL.generation, generation, 1000);
+    }
+    return true;
+  };
+
+  /** Rows to gradient, into this replica's block of shared memory (no rows: no gradient). */
+  const gradientOf = async (request: StepRequest): Promise<{ loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null }> => {
+    if (request.n === 0) return { loss: 0, recon: 0, kl: 0, present: shapes.map(() => false), codes: null };
     const result = await gradients(
       {
         batch: request.batch,
@@ -100,6 +131,7 @@ async function start(): Promise<void> {
       },
       request.codebook,
     );
+    mark('forward+backward');
     try {
       const present: boolean[] = [];
       for (let i = 0; i < result.grads.length; i++) {
@@ -107,13 +139,45 @@ async function start(): Promise<void> {
         present.push(g !== undefined);
         if (g !== undefined) await write(g, offsets[i]!);
       }
-      const codes = result.codes;
-      const message: ToPool = { type: 'grads', id: request.id, loss: result.loss, recon: result.recon, kl: result.kl, present, codes };
-      // A code model's rows are moved, not copied.
-      port.postMessage(message, codes === null ? [] : [codes.ze.buffer as ArrayBuffer, codes.codes.buffer as ArrayBuffer]);
+      return { loss: result.loss, recon: result.recon, kl: result.kl, present, codes: result.codes };
     } finally {
       tf.dispose(result.grads.filter((g) => g !== undefined));
     }
+  };
+
+  const step = async (request: StepRequest): Promise<void> => {
+    mark('start');
+    takeWeights();
+    mark('weights');
+    let answer: Awaited<ReturnType<typeof gradientOf>>;
+    try {
+      answer = await gradientOf(request);
+    } catch (error) {
+      // The others would wait for this gradient at the barrier: release them (the pool is failed anyway).
+      if (request.update !== null) {
+        Atomics.store(control, CONTROL.aborted, 1);
+        Atomics.notify(control, CONTROL.generation);
+      }
+      throw error;
+    }
+    mark('write-out');
+    const { update } = request;
+    if (update !== null) {
+      losses[data.index] = answer.loss;
+      answer.present.forEach((present, i) => (presence[data.index * shapes.length + i] = present ? 1 : 0));
+      // Abandoned (the pool failed or closed): no answer, the pool has already given its reason.
+      if (!barrier()) return;
+      mark('barrier');
+      if (Number.isFinite(weightedLoss(losses, update.step.weights))) {
+        const present = Array.from({ length: data.count }, (_, r) => shapes.map((_, i) => presence[r * shapes.length + i] === 1));
+        adamRange({ ...update.step, present }, update.from, update.to, sizes, everyGrads, state);
+      }
+      mark('adam');
+    }
+    const { codes } = answer;
+    const message: ToPool = { type: 'grads', id: request.id, loss: answer.loss, recon: answer.recon, kl: answer.kl, present: answer.present, codes, ...(marks === undefined ? {} : { marks }) };
+    // A code model's rows are moved, not copied.
+    port.postMessage(message, codes === null ? [] : [codes.ze.buffer as ArrayBuffer, codes.codes.buffer as ArrayBuffer]);
   };
 
   // Inference (IWAE, chains, the latent map, Explore's decoding) is a Gaussian model's: a code model gets no inference threads.
@@ -173,25 +237,21 @@ async function start(): Promise<void> {
     port.postMessage({ type: 'latent', id: request.id, values } satisfies ToPool, [values.buffer as ArrayBuffer]);
   };
 
-  // Every replica's gradient is in: this thread's slice of the optimizer step.
-  const update = (request: UpdateRequest): void => {
-    adamRange(request.step, request.from, request.to, sizes, everyGrads, state);
-    post({ type: 'updated', id: request.id });
-  };
-
   // One request at a time, in the order they come.
   let queue = Promise.resolve();
   port.on('message', (request: ToReplica) => {
+    if (stepTraceOn && request.type === 'step') {
+      marks = {};
+      mark('arrived');
+    }
     queue = queue.then(() =>
       (request.type === 'step'
         ? step(request)
         : request.type === 'iwae'
           ? iwae(request)
-          : request.type === 'update'
-            ? Promise.resolve(update(request))
-            : request.type === 'encode' || request.type === 'decode'
-              ? latent(request)
-              : chainRequest(request)
+          : request.type === 'encode' || request.type === 'decode'
+            ? latent(request)
+            : chainRequest(request)
       ).catch((error: unknown) =>
         post({ type: 'failed', id: request.id, message: why(error) }),
       ),

@@ -58,14 +58,29 @@ export interface ReplicaGradients {
 }
 
 /** One optimizer step, as every replica applies it to its slice of the weights. */
-export interface AdamUpdate {
+export interface AdamStep {
   /** The 1-based optimizer step (Adam's bias corrections). */
   stepNumber: number;
   learningRate: number;
   /** Each replica's share of the batch (0: it had no rows). */
   weights: number[];
-  /** [replica][variable]: whether that replica's gradient of that variable counts. */
+}
+
+/** An AdamStep with, [replica][variable], whether that replica's gradient of that variable counts. */
+export interface AdamUpdate extends AdamStep {
   present: boolean[][];
+}
+
+/**
+ * The step's loss: each replica's shard mean weighted by its share, summed in replica
+ * order over the replicas that had rows. The coordinator reports it, and every replica
+ * computes it the same way to tell whether the optimizer step is taken (it is when
+ * finite), so both agree bit for bit.
+ */
+export function weightedLoss(losses: ArrayLike<number>, weights: readonly number[]): number {
+  let loss = 0;
+  for (let r = 0; r < weights.length; r++) if (weights[r]! > 0) loss += losses[r]! * weights[r]!;
+  return loss;
 }
 
 /**
@@ -85,11 +100,13 @@ export interface GradientReplicas extends IwaeThreads {
   published(): void;
   /**
    * Shard i goes to replica i (null: no rows for it this step); answers in the same
-   * order. `codebook`: what a code model's replicas quantize with this step.
+   * order. `codebook`: what a code model's replicas quantize with this step. With
+   * `update`, once every gradient is in, the replicas also apply the optimizer step —
+   * Σ_r w_r g_r in replica order, then Adam, each on its slice of the shared weights —
+   * when the step's weightedLoss is finite, before answering (no second round trip);
+   * the weights are then what the next call computes at.
    */
-  gradients(shards: readonly (StepInputs | null)[], codebook?: Float32Array): Promise<(ReplicaGradients | null)[]>;
-  /** Σ_r w_r g_r in replica order, then Adam, on the shared weights (the replicas then take them). */
-  update(step: AdamUpdate): Promise<void>;
+  gradients(shards: readonly (StepInputs | null)[], codebook?: Float32Array, update?: AdamStep): Promise<(ReplicaGradients | null)[]>;
   close(): void;
 }
 
@@ -130,8 +147,64 @@ export function adamRange(
   }
 }
 
-/** adamRange's inner loop over one variable's elements [start, end): monomorphic, no closure. */
+/**
+ * adamRange's inner loop over one variable's elements [start, end): monomorphic, no
+ * closure, with one and two replicas' gradients read directly (the common cases: no
+ * array of sources in the loop). Every form computes the same numbers: the weighted sum
+ * in replica order, then Adam with the moments rounded to float32 as they are stored
+ * (like tfjs's Adam).
+ */
 function adamSpan(
+  start: number,
+  end: number,
+  sources: Float32Array[],
+  weights: number[],
+  params: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  stepSize: number,
+  secondCorrection: number,
+): void {
+  if (sources.length === 1) adamSpan1(start, end, sources[0]!, weights[0]!, params, m, v, stepSize, secondCorrection);
+  else if (sources.length === 2) adamSpan2(start, end, sources[0]!, weights[0]!, sources[1]!, weights[1]!, params, m, v, stepSize, secondCorrection);
+  else adamSpanN(start, end, sources, weights, params, m, v, stepSize, secondCorrection);
+}
+
+function adamSpan1(start: number, end: number, a: Float32Array, wa: number, params: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, secondCorrection: number): void {
+  const b1 = ADAM_BETA1;
+  const b2 = ADAM_BETA2;
+  for (let k = start; k < end; k++) {
+    const g = wa * a[k]!;
+    const mk = (m[k] = b1 * m[k]! + (1 - b1) * g);
+    const vk = (v[k] = b2 * v[k]! + (1 - b2) * g * g);
+    params[k] = params[k]! - (Math.fround(mk) / (Math.sqrt(Math.fround(vk) * secondCorrection) + ADAM_EPSILON)) * stepSize;
+  }
+}
+
+function adamSpan2(
+  start: number,
+  end: number,
+  a: Float32Array,
+  wa: number,
+  b: Float32Array,
+  wb: number,
+  params: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  stepSize: number,
+  secondCorrection: number,
+): void {
+  const b1 = ADAM_BETA1;
+  const b2 = ADAM_BETA2;
+  for (let k = start; k < end; k++) {
+    const g = wa * a[k]! + wb * b[k]!;
+    const mk = (m[k] = b1 * m[k]! + (1 - b1) * g);
+    const vk = (v[k] = b2 * v[k]! + (1 - b2) * g * g);
+    params[k] = params[k]! - (Math.fround(mk) / (Math.sqrt(Math.fround(vk) * secondCorrection) + ADAM_EPSILON)) * stepSize;
+  }
+}
+
+function adamSpanN(
   start: number,
   end: number,
   sources: Float32Array[],
@@ -146,8 +219,6 @@ function adamSpan(
   const b2 = ADAM_BETA2;
   const count = sources.length;
   for (let k = start; k < end; k++) {
-    // The weighted sum in replica order, then Adam with the moments rounded to float32
-    // as they are stored (like tfjs's Adam).
     let g = weights[0]! * sources[0]![k]!;
     for (let r = 1; r < count; r++) g += weights[r]! * sources[r]![k]!;
     const mk = (m[k] = b1 * m[k]! + (1 - b1) * g);
@@ -314,22 +385,21 @@ export class DataParallelTrainer implements EngineTrainer {
     const inputs = { ...local.drawStep(batch, n, labels), stepNumber };
     const ranges = shardRanges(n, this.replicas.count);
     const noisePerImage = local.noiseRowsPerImage * local.latent;
+    const weights = ranges.map(([from, to]) => (to - from) / n);
+    // The replicas take the optimizer step themselves once every gradient is in (when the loss is finite).
     const answers = await this.replicas.gradients(
       ranges.map(([from, to]) => (to > from ? sliceStep(inputs, from, to, local.inputSize, noisePerImage) : null)),
       await local.codebookValues?.(),
+      { stepNumber, learningRate: local.learningRate(stepNumber), weights },
     );
-    const weights = ranges.map(([from, to]) => (to - from) / n);
-    const stats = { loss: 0, recon: 0, kl: 0 };
+    const stats = { loss: weightedLoss(answers.map((answer) => answer?.loss ?? 0), weights), recon: 0, kl: 0 };
     answers.forEach((answer, r) => {
       if (answer === null) return;
-      stats.loss += answer.loss * weights[r]!;
       stats.recon += answer.recon * weights[r]!;
       stats.kl += answer.kl * weights[r]!;
     });
     const updated = Number.isFinite(stats.loss);
     if (updated) {
-      const present = answers.map((answer) => (answer === null ? [] : answer.grads.map((g) => g !== null)));
-      await this.replicas.update({ stepNumber, learningRate: local.learningRate(stepNumber), weights, present });
       this.step_ = stepNumber;
       this.localBehind = true;
     }

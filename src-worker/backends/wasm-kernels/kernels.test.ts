@@ -42,6 +42,31 @@ describe('wasm BatchMatMul with transposes (routed to XNNPACK)', () => {
   }
 });
 
+describe('wasm a·bᵀ with b the larger operand, computed as (b·aᵀ)ᵀ', () => {
+  // The backward pass of a dense layer: dY [rows, out] · Wᵀ (W [in, out], new every step).
+  // Bit for bit what transposing b first gives (each output the same sum in the same
+  // order), so a run's numbers do not change; the shapes of the conv VAEs' wide layers too.
+  const cases: [number[], number[]][] = [
+    [[64, 3136], [256, 3136]],
+    [[64, 256], [3136, 256]],
+    [[7, 33], [40, 33]],
+    [[1, 5], [9, 5]],
+    [[64, 12288], [256, 12288]],
+  ];
+  for (const [aShape, bShape] of cases) {
+    it(`a${JSON.stringify(aShape)} · b${JSON.stringify(bShape)}ᵀ`, async () => {
+      const swapped = await on('wasm', () => tf.matMul(randomTensor(aShape, 5) as tf.Tensor2D, randomTensor(bShape, 6) as tf.Tensor2D, false, true));
+      const direct = await on('wasm', () => tf.matMul(randomTensor(aShape, 5) as tf.Tensor2D, tf.transpose(randomTensor(bShape, 6)) as tf.Tensor2D));
+      expect(swapped.length).toBe(aShape[0]! * bShape[0]!);
+      expect(Buffer.from(swapped.buffer).equals(Buffer.from(direct.buffer))).toBe(true);
+      expectClose(swapped, await on('cpu', () => tf.matMul(randomTensor(aShape, 5) as tf.Tensor2D, randomTensor(bShape, 6) as tf.Tensor2D, false, true)));
+      const before = tf.memory().numTensors;
+      await on('wasm', () => tf.matMul(randomTensor(aShape, 5) as tf.Tensor2D, randomTensor(bShape, 6) as tf.Tensor2D, false, true));
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});
+
 describe('wasm Conv2DBackpropFilter (dilated-conv kernel) matches cpu', () => {
   type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
   const cases: { x: [number, number, number, number]; k: [number, number]; outC: number; stride: [number, number]; pad: Pad }[] = [
