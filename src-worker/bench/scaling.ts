@@ -4,7 +4,7 @@ import { familyOf } from '@shared/families';
 import { createRng } from '../engine/random';
 import { wasmBinaryDir } from '../io/wasm-files';
 import type { ImageShape, VaeSpec } from '../model/vae';
-import { startReplicaThreads } from '../threads/replica-pool';
+import { publishWeightsOf, startReplicaThreads } from '../threads/replica-pool';
 import { DataParallelTrainer } from '../train/data-parallel';
 import { createParallelTrainer, type EngineTrainer, type ParallelOptions } from '../train/engine-trainer';
 import { gatherBatch, type ImageSet } from '../train/images';
@@ -65,12 +65,7 @@ async function independent(spec: VaeSpec, threads: number, x: Float32Array, batc
     ...(wasmDir === undefined ? {} : { wasmDir }),
   });
   try {
-    let offset = 0;
-    for (const values of await local.parameterValues()) {
-      replicas.parameters.set(values, offset);
-      offset += values.length;
-    }
-    replicas.published();
+    await publishWeightsOf(replicas, local);
     const inputs = local.drawStep(x, batch);
     const all = Array.from({ length: threads }, () => inputs);
     await warmUp(() => replicas.gradients(all), seconds);

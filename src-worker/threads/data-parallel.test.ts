@@ -17,7 +17,7 @@ import { train } from '../train/loop';
 import { modelSpec } from '../train/model-spec';
 import { VaeTrainer, type StepInputs } from '../train/trainer';
 import { VqVaeTrainer } from '../train/vq-trainer';
-import { startReplicaThreads } from './replica-pool';
+import { publishWeightsOf, startReplicaThreads } from './replica-pool';
 
 /**
  * Data-parallel training on real worker threads (out/main/train-thread.js: `npm run
@@ -291,12 +291,7 @@ describe('data-parallel training', () => {
     const wasmDir = wasmBinaryDir();
     const replicas = await startReplicaThreads(2, { spec, config, shapes: local.parameterShapes() }, { backend: 'wasm', ...(wasmDir ? { wasmDir } : {}), script: SCRIPT });
     try {
-      let offset = 0;
-      for (const values of await local.parameterValues()) {
-        replicas.parameters.set(values, offset);
-        offset += values.length;
-      }
-      replicas.published();
+      await publishWeightsOf(replicas, local);
       const x = gatherBatch(images, [0, 1, 2, 3, 4, 5], 0, 6);
       const inputs = { ...local.drawStep(x, 6), stepNumber: 1 };
       const D = local.inputSize;

@@ -9,7 +9,7 @@ import { iwaeRowsPerChunk, type VaeTrainer } from '../train/trainer';
 import type { VaeSpec } from '../model/vae';
 import type { TrainerConfig } from '../train/trainer';
 import { physicalCores } from './cores';
-import { startInferenceThreads, type InferenceReplicas } from './replica-pool';
+import { publishWeightsOf, startInferenceThreads, type InferenceReplicas } from './replica-pool';
 
 /**
  * Threads for a saved model's heavy inference work: the evaluation job's IWAE bound and a
@@ -60,12 +60,7 @@ export async function startThreadsWithWeights(
     ...(wasmDir === undefined ? {} : { wasmDir }),
     ...(script === undefined ? {} : { script }),
   });
-  let offset = 0;
-  for (const values of await trainer.parameterValues()) {
-    threads.parameters.set(values, offset);
-    offset += values.length;
-  }
-  threads.published();
+  await publishWeightsOf(threads, trainer);
   return threads;
 }
 

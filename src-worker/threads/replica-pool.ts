@@ -57,6 +57,19 @@ export interface InferenceReplicas extends IwaeThreads, ChainThreads, LatentThre
   close(): void;
 }
 
+/** Writes a trainer's weights, variable after variable, into threads' shared parameters and publishes them. */
+export async function publishWeightsOf(
+  threads: { readonly parameters: Float32Array; published(): void },
+  trainer: { parameterValues(): Promise<Float32Array[]> },
+): Promise<void> {
+  let offset = 0;
+  for (const values of await trainer.parameterValues()) {
+    threads.parameters.set(values, offset);
+    offset += values.length;
+  }
+  threads.published();
+}
+
 /** Starts `count` replica threads; rejects (and stops them all) when one cannot start. */
 export function startReplicaThreads(count: number, setup: ReplicaSetup, options: ReplicaThreadOptions): Promise<GradientReplicas> {
   return startThreads(count, setup, options, true);
