@@ -9,7 +9,7 @@ import {
   type FromWorkerMessage,
   type ToWorkerMessage,
 } from '@shared/worker-protocol';
-import { silentTooLong, threadCpu } from './cpu-starvation';
+import { busiestSince, processThreads, silentTooLong, type ProcessThreads } from './cpu-starvation';
 import { exitReason, type ExitContext, type ExitReason } from './exit-reason';
 import type { SpawnWorker } from './spawn';
 
@@ -91,8 +91,9 @@ export function openConnection<In, Out extends { type: string }>(spawn: SpawnWor
   let hung = false;
   let shuttingDown = false;
   let lastHeard = Date.now();
-  /** The child's CPU time when it was last heard from (null: not known). */
-  let cpuAtLastHeard: number | null = threadCpu(handle.pid)?.cpuMs ?? null;
+  /** The child's threads' CPU times at the watchdog's first look after it was last heard from (null: not known). */
+  let cpuAtLastHeard: ProcessThreads | null = null;
+  let heardSinceLook = true;
   let killTimer: NodeJS.Timeout | null = null;
   const timeout = options.heartbeatTimeoutMs;
   const watchdog =
@@ -100,11 +101,15 @@ export function openConnection<In, Out extends { type: string }>(spawn: SpawnWor
       ? null
       : setInterval(
           () => {
+            // The baseline is read here, at most one interval after the child spoke, not on
+            // every message: a busy run sends many, and each read lists its threads.
+            if (heardSinceLook) {
+              heardSinceLook = false;
+              cpuAtLastHeard = processThreads(handle.pid);
+            }
             const silent = Date.now() - lastHeard;
             if (silent <= timeout) return;
-            const now = threadCpu(handle.pid);
-            const since = now === null || cpuAtLastHeard === null ? null : { runnable: now.runnable, cpuMs: now.cpuMs - cpuAtLastHeard };
-            if (!silentTooLong(silent, since, timeout)) return;
+            if (!silentTooLong(silent, busiestSince(cpuAtLastHeard, processThreads(handle.pid)), timeout)) return;
             hung = true;
             handle.kill();
           },
@@ -131,7 +136,7 @@ export function openConnection<In, Out extends { type: string }>(spawn: SpawnWor
       return;
     }
     lastHeard = Date.now();
-    cpuAtLastHeard = threadCpu(handle.pid)?.cpuMs ?? null;
+    heardSinceLook = true;
     const msg = envelope.msg;
     if (msg.type === 'hello') {
       if (!greeted) send(options.job);
