@@ -7,7 +7,7 @@ import type { AdamStep, ReplicaSetup } from '../train/data-parallel';
  * same shared weights without gradients). Weights and gradients travel through shared memory, never through
  * messages: `params` holds the weights (every variable's values, one after the other,
  * in the trainable order), `m` and `v` Adam's moments, `grads` one such block per
- * replica, and `control` the weights' version, bumped (atomically) after every
+ * replica (each its own buffer), and `control` the weights' version, bumped (atomically) after every
  * write, and the step's barrier (CONTROL). `exchange` holds what every replica of a
  * step needs of the others before the optimizer step: their losses (float64, one per
  * replica), then which variables each has a gradient of (one byte per replica and
@@ -21,8 +21,8 @@ export type ReplicaThreadData = ReplicaSetup & {
   params: SharedArrayBuffer;
   m: SharedArrayBuffer;
   v: SharedArrayBuffer;
-  /** Empty for threads that only infer (no gradient, no optimizer step). */
-  grads: SharedArrayBuffer;
+  /** Each replica's gradient, one buffer per replica; none for threads that only infer (no gradient, no optimizer step). */
+  grads: SharedArrayBuffer[];
   /** How many replicas write into `grads`. */
   count: number;
   /** Int32 × CONTROL.length. */
