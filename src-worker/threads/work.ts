@@ -17,7 +17,7 @@ export function threadsForWork(available: number, items: number, workPerItem: nu
  * must carry enough per-image work. Estimated on 2 cores from per-thread CPU times
  * (`node scripts/bench-shard.mjs`, docs/PERFORMANCE.md; the wall clock of a machine shared
  * with other work says little): conv medium 64×64×3 (182 832 activations an image) at 4
- * images a thread ≈ 0.98× one thread, at 8 ≈ 1.14–1.36× (median 1.18×), so 8 images of it
+ * images a thread ≈ 0.98× one thread, at 8 0.94–1.36× (median 1.16×, ten runs), so 8 images of it
  * (1.46 M activations) are the least shard; smaller models' least is capped below.
  */
 export const MIN_STEP_WORK_PER_THREAD = 1_400_000;
