@@ -83,10 +83,10 @@ export interface IwaeRequest {
   labels: Int32Array | null;
 }
 
-/** Imputation chains a thread holds (impute/chain.ts): open some, move them one iteration, close them. */
+/** Imputation chains a thread holds (impute/chain.ts): open some, move them an iteration per noise, close them. */
 export type ChainsRequest =
   | { type: 'chains-open'; id: number; key: number; setup: ChainSetup }
-  | { type: 'chains-step'; id: number; key: number; noise: ChainNoise }
+  | { type: 'chains-step'; id: number; key: number; noises: ChainNoise[] }
   | { type: 'chains-close'; id: number; key: number };
 
 /**
@@ -107,7 +107,7 @@ export type ToReplica = StepRequest | IwaeRequest | ChainsRequest | LatentReques
 export type ToPool =
   | { type: 'ready' }
   | { type: 'iwae'; id: number; values: Float64Array }
-  | { type: 'chains'; id: number; rows: ChainRows | null }
+  | { type: 'chains'; id: number; rows: ChainRows[] | null }
   | { type: 'latent'; id: number; values: Float32Array }
   | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null; marks?: Record<string, number> }
   | { type: 'failed'; id: number | null; message: string };

@@ -286,10 +286,10 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
       if (broken) throw broken;
       await ask(thread % count, { type: 'chains-open', id: nextId++, key, setup: chains });
     },
-    async stepChains(thread: number, key: number, noise: ChainNoise): Promise<ChainRows> {
+    async stepChains(thread: number, key: number, noises: ChainNoise[]): Promise<ChainRows[]> {
       if (broken) throw broken;
-      const buffers = [noise.uniforms, noise.eps, noise.pixels, ...(noise.labelUniforms === null ? [] : [noise.labelUniforms])].map((v) => v.buffer as ArrayBuffer);
-      const answer = await ask(thread % count, { type: 'chains-step', id: nextId++, key, noise }, buffers);
+      const buffers = noises.flatMap((noise) => [noise.uniforms, noise.eps, noise.pixels, ...(noise.labelUniforms === null ? [] : [noise.labelUniforms])].map((v) => v.buffer as ArrayBuffer));
+      const answer = await ask(thread % count, { type: 'chains-step', id: nextId++, key, noises }, buffers);
       if (answer.type !== 'chains' || answer.rows === null) throw new Error(`thread ${(thread % count) + 1} answered ${answer.type} to an imputation step`);
       return answer.rows;
     },

@@ -8,7 +8,7 @@ import { replayNormals } from '../engine/random';
 import { adamRange, weightedLoss } from '../train/data-parallel';
 import { VaeTrainer, type StepGradients, type StepInputs } from '../train/trainer';
 import { VqVaeTrainer } from '../train/vq-trainer';
-import { ChainImputer } from '../impute/chain';
+import { ChainImputer, type ChainRows } from '../impute/chain';
 import { stepTraceOn, threadCpuMs, traceNow } from './step-trace';
 import { CONTROL, layout, type ChainsRequest, type LatentRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica } from './messages';
 
@@ -224,8 +224,9 @@ async function start(): Promise<void> {
     }
     if (held === undefined) throw new Error(`no chains ${request.key} on this thread`);
     takeWeights();
-    const rows = await held.moveRows(request.noise);
-    const buffers = Object.values(rows).filter((v): v is Float32Array => v !== null).map((v) => v.buffer as ArrayBuffer);
+    const rows: ChainRows[] = [];
+    for (const noise of request.noises) rows.push(await held.moveRows(noise));
+    const buffers = rows.flatMap((r) => Object.values(r).filter((v): v is Float32Array => v !== null).map((v) => v.buffer as ArrayBuffer));
     port.postMessage({ type: 'chains', id: request.id, rows } satisfies ToPool, buffers);
   };
 
