@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '@shared/errors';
+import { activationsPerImage } from '@shared/model-size';
 import { chooseThreads, parseRunConfig } from './job';
 import { trainingBytes } from './model/memory';
 import { syntheticImages } from './testing/setup';
+import { minRowsPerThread } from './threads/work';
+import { trainingSizeOf } from './train/model-spec';
 
 describe('run config at the worker edge', () => {
   it('fills defaults', () => {
@@ -79,8 +82,24 @@ describe('training threads', () => {
     expect(chooseThreads(conv, images, 'webgpu', 1000, plenty)).toEqual({ threads: 1, notes: ['training: 1 thread — threads split wasm training; webgpu runs its own kernels'] });
     expect(chooseThreads({ ...conv, batchSize: 40 }, images, 'wasm', 1000, plenty)).toEqual({
       threads: 2,
-      notes: ['training: 2 threads, data-parallel, one replica each (the 8 physical cores asked for 8; a batch of 40 images splits at most 2 ways, 16 images per thread at least)'],
+      notes: ['training: 2 threads, data-parallel, one replica each (the 8 physical cores asked for 8; a batch of 40 images splits at most 2 ways, 16 images per thread at least for this model)'],
     });
     expect(chooseThreads({ ...conv, batchSize: 8 }, images, 'wasm', 1000, plenty).threads).toBe(1);
+  });
+
+  it('gives a large image\'s model smaller shards: its per-image work, not a fixed count of images, sets the least shard', () => {
+    // Measured (docs/PERFORMANCE.md): conv medium 64×64×3 gains on 2 threads from 8 images a thread, loses at 4.
+    const rgb = syntheticImages(4, 64, 64, 3);
+    const medium = parseRunConfig({ model: 'conv', convArch: 'medium', decoder: 'logistic', latent: 16, hidden: 256, batchSize: 16 });
+    expect(minRowsPerThread(activationsPerImage(trainingSizeOf(medium, rgb).spec))).toBe(8);
+    expect(chooseThreads(medium, rgb, 'wasm', 1000, plenty)).toEqual({
+      threads: 2,
+      notes: ['training: 2 threads, data-parallel, one replica each (the 8 physical cores asked for 8; a batch of 16 images splits at most 2 ways, 8 images per thread at least for this model)'],
+    });
+    expect(chooseThreads({ ...medium, batchSize: 32 }, rgb, 'wasm', 1000, plenty).threads).toBe(4);
+    expect(chooseThreads({ ...medium, batchSize: 8 }, rgb, 'wasm', 1000, plenty).threads).toBe(1);
+    // The same batch of 16 stays on one thread for the small 28×28 conv model (16 images a thread).
+    expect(chooseThreads({ ...conv, batchSize: 16 }, images, 'wasm', 1000, plenty).threads).toBe(1);
+    expect(chooseThreads({ ...conv, batchSize: 32 }, images, 'wasm', 1000, plenty).threads).toBe(2);
   });
 });

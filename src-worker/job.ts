@@ -2,6 +2,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
+import { activationsPerImage } from '@shared/model-size';
 import { threadsNote } from '@shared/training-threads';
 import type { GpuAdapterInfo } from '@shared/backend-report';
 import type { CheckpointRef, FromWorkerMessage, StartTraining } from '@shared/worker-protocol';
@@ -16,6 +17,7 @@ import { lowerTrainingPriority } from './platform/priority';
 import { wasmBinaryDir } from './io/wasm-files';
 import { physicalCores } from './threads/cores';
 import { startReplicaThreads } from './threads/replica-pool';
+import { minRowsPerThread } from './threads/work';
 import { checkModelFits, type ParallelOptions } from './train/engine-trainer';
 import { train, type TrainListener } from './train/loop';
 import { trainingSizeOf } from './train/model-spec';
@@ -79,14 +81,12 @@ function checkMemoryFor(config: RunConfig, images: LoadedDataset, backend: strin
   checkTrainingMemory(spec, batch, wasm ? Math.min(WASM_HEAP_BYTES, totalmem()) : totalmem(), wasm ? 'the wasm backend' : 'this machine', passes);
 }
 
-/** The fewest images of a batch a training thread gets: smaller shards lose more to the exchange than they gain. */
-export const MIN_ROWS_PER_THREAD = 16;
-
 /**
  * How many threads the steps split across (data-parallel), with the reasons when fewer
  * than asked for: the run's `threads` or the physical cores, lowered — and saying so —
- * for a backend with kernels of its own, a batch with fewer than MIN_ROWS_PER_THREAD
- * images per thread, or replicas that would not fit in memory.
+ * for a backend with kernels of its own, a batch with fewer images per thread than the
+ * model's per-image work asks (threads/work.ts minRowsPerThread: 16 for small models,
+ * fewer for large images), or replicas that would not fit in memory.
  */
 export function chooseThreads(
   config: RunConfig,
@@ -106,14 +106,15 @@ export function chooseThreads(
   const { spec, passes } = trainingSizeOf(config, images);
   const heap = backend === 'wasm' ? WASM_HEAP_BYTES : machine.memoryBytes;
   // A shard of a few rows costs a replica about as much as the step's exchange and update saves it.
-  const splits = Math.max(1, Math.floor(batch / MIN_ROWS_PER_THREAD));
+  const least = minRowsPerThread(activationsPerImage(spec) * passes);
+  const splits = Math.max(1, Math.floor(batch / least));
   const fits = threadsThatFit(spec, batch, Math.min(asked, splits), heap, machine.memoryBytes, passes);
   const why =
     fits === asked
       ? ''
       : fits < Math.min(asked, splits)
         ? ` (${source} asked for ${asked}; lowered: ${Math.min(asked, splits)} replicas of this model would not fit in memory)`
-        : ` (${source} asked for ${asked}; a batch of ${batch} images splits at most ${splits} way${splits === 1 ? '' : 's'}, ${MIN_ROWS_PER_THREAD} images per thread at least)`;
+        : ` (${source} asked for ${asked}; a batch of ${batch} images splits at most ${splits} way${splits === 1 ? '' : 's'}, ${least} image${least === 1 ? '' : 's'} per thread at least for this model)`;
   return { threads: fits, notes: [threadsNote(fits, why)] };
 }
 

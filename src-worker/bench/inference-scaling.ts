@@ -135,7 +135,10 @@ export function decodingScaling(spec: VaeSpec, what: { samples: number } | { man
     const once = async (): Promise<void> => {
       decoded = await decodeRows(trainer, codes, count, ctx, undefined, pool, threads);
     };
-    await once(); // warm-up: kernel setup, the threads' first weights
+    // Warm-up as the training rows': kernel setup, the threads' first weights, and their
+    // code's tier-up over the first seconds (scaling.ts warmUp) — one call timed the
+    // tier-up of a fresh thread against a warm one-thread instance.
+    await warmUp(once, seconds / 2);
     const perSec = await rate(seconds, 3, once);
     return { perSec, result: createHash('sha256').update(new Uint8Array(decoded.buffer)).digest('hex').slice(0, 12) };
   });

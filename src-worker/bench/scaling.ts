@@ -143,27 +143,16 @@ export async function familyScalingCurve(
   rounds: number,
   minSteps = 3,
 ): Promise<ScalingPoint[]> {
-  const config: RunConfig = { ...defaultRunConfig(), seed: 1, batchSize: batch, ...overrides };
-  const images = scalingImages(shape, batch);
-  const rows = Int32Array.from({ length: batch }, (_, i) => i);
-  const x = gatherBatch(images, rows, 0, batch);
-  const labels = familyOf(config).labels === 'some' ? Int32Array.from(images.labels!, (y, i) => (i % 2 === 0 ? y : -1)) : images.labels!;
-  const wasmDir = wasmBinaryDir();
   const best = new Map<number, ScalingPoint>();
   for (let round = 0; round < rounds; round++) {
     for (let threads = 1; threads <= maxThreads; threads++) {
-      const parallel: ParallelOptions = {
-        threads,
-        start: (count, setup) => startReplicaThreads(count, setup, { backend: 'wasm', ...(wasmDir === undefined ? {} : { wasmDir }) }),
-      };
-      const { trainer } = await createParallelTrainer(config, images, threads > 1 ? parallel : undefined);
+      const { trainer, step } = await familyTrainer(overrides, shape, batch, threads);
       try {
-        trainer.beginEpoch?.(1);
-        await warmUp(() => trainer.step(x, batch, labels), seconds / 2);
+        await warmUp(step, seconds / 2);
         let steps = 0;
         const t0 = performance.now();
         while (steps < minSteps || performance.now() - t0 < seconds * 1000) {
-          await trainer.step(x, batch, labels);
+          await step();
           steps++;
         }
         const imagesPerSec = (steps * batch * 1000) / (performance.now() - t0);
@@ -175,4 +164,29 @@ export async function familyScalingCurve(
     }
   }
   return [...best.values()].sort((a, b) => a.threads - b.threads);
+}
+
+/**
+ * A family's trainer on `threads` threads through the run's own path
+ * (createParallelTrainer), and one step of it on a fixed batch of `batch` scaling images.
+ */
+export async function familyTrainer(
+  overrides: Partial<RunConfig>,
+  shape: ImageShape,
+  batch: number,
+  threads: number,
+): Promise<{ trainer: EngineTrainer; step: () => Promise<unknown> }> {
+  const config: RunConfig = { ...defaultRunConfig(), seed: 1, batchSize: batch, ...overrides };
+  const images = scalingImages(shape, batch);
+  const rows = Int32Array.from({ length: batch }, (_, i) => i);
+  const x = gatherBatch(images, rows, 0, batch);
+  const labels = familyOf(config).labels === 'some' ? Int32Array.from(images.labels!, (y, i) => (i % 2 === 0 ? y : -1)) : images.labels!;
+  const wasmDir = wasmBinaryDir();
+  const parallel: ParallelOptions = {
+    threads,
+    start: (count, setup) => startReplicaThreads(count, setup, { backend: 'wasm', ...(wasmDir === undefined ? {} : { wasmDir }) }),
+  };
+  const { trainer } = await createParallelTrainer(config, images, threads > 1 ? parallel : undefined);
+  trainer.beginEpoch?.(1);
+  return { trainer, step: () => trainer.step(x, batch, labels) };
 }

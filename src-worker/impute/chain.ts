@@ -77,10 +77,51 @@ export class ChainImputer extends BaseImputer {
   }
 
   protected async advance(): Promise<void> {
-    const noise = this.drawNoise();
     const first = this.z === null;
-    const rows = this.remote ? await this.remote.step(noise, this.n) : this.propose(noise);
+    const rows = this.remote ? await this.remoteRows(this.remote) : this.propose(this.drawNoise());
     this.accumulate(rows, this.metropolis && !first);
+  }
+
+  /** Iterations whose noise has been drawn (threaded: some may still be on their way back). */
+  private drawn = 0;
+  /** Iterations the threads have answered that this thread has not taken in yet, in order. */
+  private queued: ChainRows[] = [];
+  /** The threads' next iterations, asked for while this thread takes the last ones in. */
+  private ahead: Promise<ChainRows[]> | null = null;
+  /** How many iterations one request carries (grows towards REMOTE_REQUEST_MS of work). */
+  private perRequest = 1;
+
+  /**
+   * The next iteration's rows from the threads. Several iterations travel in one request
+   * and the next request leaves before this thread takes the last one in, so the threads
+   * do not wait for a round trip per iteration. Their noise is drawn here in iteration
+   * order, as one thread draws it, and never past the planned iterations (a caller that
+   * shares the stream, like imputation's evaluation, draws on from the same place).
+   */
+  private async remoteRows(remote: RemoteChains): Promise<ChainRowTensors> {
+    if (this.queued.length === 0) {
+      const next = this.ahead ?? this.request(remote);
+      this.ahead = null;
+      this.queued = await next;
+    }
+    const rows = this.queued.shift()!;
+    if (this.queued.length === 0 && this.drawn < this.options.iterations) this.ahead = this.request(remote);
+    return remote.tensors(rows, this.n);
+  }
+
+  private request(remote: RemoteChains): Promise<ChainRows[]> {
+    const count = Math.max(1, Math.min(this.perRequest, this.options.iterations - this.drawn));
+    const noises = Array.from({ length: count }, () => this.drawNoise());
+    this.drawn += count;
+    const started = performance.now();
+    const answer = remote.step(noises, this.n).then((rows) => {
+      const perIteration = (performance.now() - started) / count;
+      this.perRequest = Math.max(1, Math.min(MAX_REMOTE_ITERATIONS, Math.floor(REMOTE_REQUEST_MS / Math.max(perIteration, 0.01))));
+      return rows;
+    });
+    // Answered after a dispose: nothing waits for it.
+    answer.catch(() => {});
+    return answer;
   }
 
   /**
@@ -291,7 +332,8 @@ export interface ChainSetup {
 export interface ChainThreads {
   readonly count: number;
   openChains(thread: number, key: number, setup: ChainSetup): Promise<void>;
-  stepChains(thread: number, key: number, noise: ChainNoise): Promise<ChainRows>;
+  /** Moves the chains one iteration per noise, in order, and answers each iteration's rows. */
+  stepChains(thread: number, key: number, noises: ChainNoise[]): Promise<ChainRows[]>;
   closeChains(thread: number, key: number): void;
 }
 
@@ -305,6 +347,10 @@ export interface ChainThreads {
  */
 export const MIN_CHAIN_WORK_PER_THREAD = 250_000;
 
+/** A request to the chains' threads carries iterations for about this long (ms), at most MAX_REMOTE_ITERATIONS. */
+const REMOTE_REQUEST_MS = 25;
+const MAX_REMOTE_ITERATIONS = 16;
+
 /**
  * The threads worth splitting `n` images' K chains over: as many as keep each share at
  * MIN_CHAIN_WORK_PER_THREAD or more (at most one per chain), or null when fewer than two.
@@ -316,7 +362,7 @@ export function chainThreadsFor(threads: ChainThreads | null, spec: ModelSizeSpe
   return {
     count,
     openChains: (thread, key, setup) => threads.openChains(thread, key, setup),
-    stepChains: (thread, key, noise) => threads.stepChains(thread, key, noise),
+    stepChains: (thread, key, noises) => threads.stepChains(thread, key, noises),
     closeChains: (thread, key) => threads.closeChains(thread, key),
   };
 }
@@ -369,39 +415,62 @@ class RemoteChains {
     return out;
   }
 
-  async step(noise: ChainNoise, n: number): Promise<ChainRowTensors> {
+  /** Each noise's iteration on every part, the rows back in chain order (values: tensors() makes them tensors). */
+  async step(noises: ChainNoise[], n: number): Promise<ChainRows[]> {
     await this.opened;
     const { labels: C, d, D } = this.widths;
     const answers = await Promise.all(
       this.parts.map((part) =>
-        this.threads.stepChains(part.thread, part.key, {
-          uniforms: this.rowsOf(noise.uniforms, 1, n, part.from, part.to),
-          labelUniforms: noise.labelUniforms === null ? null : this.rowsOf(noise.labelUniforms, C, n, part.from, part.to),
-          eps: this.rowsOf(noise.eps, d, n, part.from, part.to),
-          pixels: this.rowsOf(noise.pixels, D, n, part.from, part.to),
-        }),
+        this.threads.stepChains(
+          part.thread,
+          part.key,
+          noises.map((noise) => ({
+            uniforms: this.rowsOf(noise.uniforms, 1, n, part.from, part.to),
+            labelUniforms: noise.labelUniforms === null ? null : this.rowsOf(noise.labelUniforms, C, n, part.from, part.to),
+            eps: this.rowsOf(noise.eps, d, n, part.from, part.to),
+            pixels: this.rowsOf(noise.pixels, D, n, part.from, part.to),
+          })),
+        ),
       ),
     );
     const rows = n * this.K;
-    // Each part's rows back in their places, image by image.
-    const join = (pick: (rows: ChainRows) => Float32Array | null, width: number): tf.Tensor2D | null => {
-      if (answers.some((a) => pick(a) === null)) return null;
-      const out = new Float32Array(rows * width);
-      this.parts.forEach((part, p) => {
-        const values = pick(answers[p]!)!;
-        const span = (part.to - part.from) * width;
-        for (let i = 0; i < n; i++) out.set(values.subarray(i * span, (i + 1) * span), (i * this.K + part.from) * width);
-      });
-      return tf.tensor2d(out, [rows, width]);
-    };
+    return noises.map((_, it) => {
+      // Each part's rows back in their places, image by image.
+      const join = (pick: (rows: ChainRows) => Float32Array | null, width: number): Float32Array | null => {
+        if (answers.some((a) => pick(a[it]!) === null)) return null;
+        const out = new Float32Array(rows * width);
+        this.parts.forEach((part, p) => {
+          const values = pick(answers[p]![it]!)!;
+          const span = (part.to - part.from) * width;
+          for (let i = 0; i < n; i++) out.set(values.subarray(i * span, (i + 1) * span), (i * this.K + part.from) * width);
+        });
+        return out;
+      };
+      return {
+        z: join((a) => a.z, d)!,
+        y: join((a) => a.y, C),
+        means: join((a) => a.means, D)!,
+        averaged: join((a) => a.averaged, D)!,
+        averagedSquares: join((a) => a.averagedSquares, D)!,
+        classShare: join((a) => a.classShare, C),
+        accepted: join((a) => a.accepted, 1),
+      };
+    });
+  }
+
+  /** One iteration's rows (all n·K, in chain order) as the tensors accumulate() takes. */
+  tensors(rows: ChainRows, n: number): ChainRowTensors {
+    const { labels: C, d, D } = this.widths;
+    const all = n * this.K;
+    const of = (values: Float32Array | null, width: number): tf.Tensor2D | null => (values === null ? null : tf.tensor2d(values, [all, width]));
     return {
-      z: join((a) => a.z, d)!,
-      y: join((a) => a.y, C),
-      means: join((a) => a.means, D)!,
-      averaged: join((a) => a.averaged, D)!,
-      averagedSquares: join((a) => a.averagedSquares, D)!,
-      classShare: join((a) => a.classShare, C),
-      accepted: join((a) => a.accepted, 1),
+      z: of(rows.z, d)!,
+      y: of(rows.y, C),
+      means: of(rows.means, D)!,
+      averaged: of(rows.averaged, D)!,
+      averagedSquares: of(rows.averagedSquares, D)!,
+      classShare: of(rows.classShare, C),
+      accepted: of(rows.accepted, 1),
     };
   }
 

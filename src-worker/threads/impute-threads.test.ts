@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { runConfigSchema, type RunConfig } from '@shared/config';
 import { createRng } from '../engine/random';
 import { createImputer } from '../impute/imputer';
@@ -18,7 +18,8 @@ import { startThreadsWithWeights } from './inference-threads';
  * Imputation's chains split over real worker threads (out/main/train-thread.js: `npm run
  * build` first). One thread must give the snapshots recorded before threads existed
  * (impute/fixtures/single-thread-chains.json), and two or three threads the same ones bit
- * for bit: every chain's noise is drawn by the coordinator, and the rows come back in order.
+ * for bit: every chain's noise is drawn by the coordinator, and the rows come back in order,
+ * whether a request carries one iteration or several.
  */
 const SCRIPT = process.env['VAE_TRAIN_THREAD_JS'] ?? resolve(import.meta.dirname, '../../out/main/train-thread.js');
 const FIXTURE = JSON.parse(readFileSync(resolve(import.meta.dirname, '../impute/fixtures/single-thread-chains.json'), 'utf8')) as Record<
@@ -87,20 +88,27 @@ describe('imputation chains across threads', () => {
         for (const count of name === 'm2-metropolis-inferred' ? [2, 3] : [2]) {
           const threads = await threadsFor(config, trainer, count);
           let steps = 0;
+          let requests = 0;
           const watched: ChainThreads = {
             count: threads.count,
             openChains: (...a) => threads.openChains(...a),
             stepChains: (...a) => {
-              steps++;
+              steps += a[2].length;
+              requests++;
               return threads.stepChains(...a);
             },
             closeChains: (...a) => threads.closeChains(...a),
           };
+          // A clock that stands still: every iteration looks instant, so after the first
+          // request the rest of the six go in one (as fast iterations do), deterministically.
+          const clock = vi.spyOn(performance, 'now').mockReturnValue(0);
           try {
             expect(await impute(trainer, method, labels, watched), `${name} on ${count} threads`).toEqual({ snapshots, latents });
-            // Every iteration went to every thread: the threads did the work.
+            // Every iteration went to every thread: the threads did the work, five of the six in one request each.
             expect(steps).toBe(6 * count);
+            expect(requests).toBe(2 * count);
           } finally {
+            clock.mockRestore();
             threads.close();
           }
         }

@@ -7,7 +7,7 @@ import type { AdamStep, ReplicaSetup } from '../train/data-parallel';
  * same shared weights without gradients). Weights and gradients travel through shared memory, never through
  * messages: `params` holds the weights (every variable's values, one after the other,
  * in the trainable order), `m` and `v` Adam's moments, `grads` one such block per
- * replica, and `control` the weights' version, bumped (atomically) after every
+ * replica (each its own buffer), and `control` the weights' version, bumped (atomically) after every
  * write, and the step's barrier (CONTROL). `exchange` holds what every replica of a
  * step needs of the others before the optimizer step: their losses (float64, one per
  * replica), then which variables each has a gradient of (one byte per replica and
@@ -21,8 +21,8 @@ export type ReplicaThreadData = ReplicaSetup & {
   params: SharedArrayBuffer;
   m: SharedArrayBuffer;
   v: SharedArrayBuffer;
-  /** Empty for threads that only infer (no gradient, no optimizer step). */
-  grads: SharedArrayBuffer;
+  /** Each replica's gradient, one buffer per replica; none for threads that only infer (no gradient, no optimizer step). */
+  grads: SharedArrayBuffer[];
   /** How many replicas write into `grads`. */
   count: number;
   /** Int32 × CONTROL.length. */
@@ -83,10 +83,10 @@ export interface IwaeRequest {
   labels: Int32Array | null;
 }
 
-/** Imputation chains a thread holds (impute/chain.ts): open some, move them one iteration, close them. */
+/** Imputation chains a thread holds (impute/chain.ts): open some, move them an iteration per noise, close them. */
 export type ChainsRequest =
   | { type: 'chains-open'; id: number; key: number; setup: ChainSetup }
-  | { type: 'chains-step'; id: number; key: number; noise: ChainNoise }
+  | { type: 'chains-step'; id: number; key: number; noises: ChainNoise[] }
   | { type: 'chains-close'; id: number; key: number };
 
 /**
@@ -107,7 +107,7 @@ export type ToReplica = StepRequest | IwaeRequest | ChainsRequest | LatentReques
 export type ToPool =
   | { type: 'ready' }
   | { type: 'iwae'; id: number; values: Float64Array }
-  | { type: 'chains'; id: number; rows: ChainRows | null }
+  | { type: 'chains'; id: number; rows: ChainRows[] | null }
   | { type: 'latent'; id: number; values: Float32Array }
   | { type: 'grads'; id: number; loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null; marks?: Record<string, number> }
   | { type: 'failed'; id: number | null; message: string };

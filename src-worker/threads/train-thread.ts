@@ -8,7 +8,7 @@ import { replayNormals } from '../engine/random';
 import { adamRange, weightedLoss } from '../train/data-parallel';
 import { VaeTrainer, type StepGradients, type StepInputs } from '../train/trainer';
 import { VqVaeTrainer } from '../train/vq-trainer';
-import { ChainImputer } from '../impute/chain';
+import { ChainImputer, type ChainRows } from '../impute/chain';
 import { stepTraceOn, threadCpuMs, traceNow } from './step-trace';
 import { CONTROL, layout, type ChainsRequest, type LatentRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica } from './messages';
 
@@ -61,12 +61,12 @@ async function start(): Promise<void> {
   if (shapes.map((s) => s.join('x')).join() !== data.shapes.map((s) => s.join('x')).join()) {
     throw new Error('a training thread built a model with other shapes than the coordinator');
   }
-  const { offsets, sizes, total } = layout(shapes);
+  const { offsets, sizes } = layout(shapes);
   const params = new Float32Array(data.params);
   // An inference thread's pool shares no gradient block.
-  const training = data.grads.byteLength > 0;
-  const grads = training ? new Float32Array(data.grads, data.index * total * 4, total) : new Float32Array(0);
-  const everyGrads = training ? Array.from({ length: data.count }, (_, r) => new Float32Array(data.grads, r * total * 4, total)) : [];
+  const training = data.grads.length > 0;
+  const grads = training ? new Float32Array(data.grads[data.index]!) : new Float32Array(0);
+  const everyGrads = data.grads.map((block) => new Float32Array(block));
   const state = { parameters: params, m: new Float32Array(data.m), v: new Float32Array(data.v) };
   const control = new Int32Array(data.control);
   // What the replicas of a step tell each other at its barrier: losses, then which variables have a gradient.
@@ -224,8 +224,9 @@ async function start(): Promise<void> {
     }
     if (held === undefined) throw new Error(`no chains ${request.key} on this thread`);
     takeWeights();
-    const rows = await held.moveRows(request.noise);
-    const buffers = Object.values(rows).filter((v): v is Float32Array => v !== null).map((v) => v.buffer as ArrayBuffer);
+    const rows: ChainRows[] = [];
+    for (const noise of request.noises) rows.push(await held.moveRows(noise));
+    const buffers = rows.flatMap((r) => Object.values(r).filter((v): v is Float32Array => v !== null).map((v) => v.buffer as ArrayBuffer));
     port.postMessage({ type: 'chains', id: request.id, rows } satisfies ToPool, buffers);
   };
 
