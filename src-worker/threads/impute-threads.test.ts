@@ -119,6 +119,22 @@ describe('imputation chains across threads', () => {
   });
 });
 
+describe('closing the threads', () => {
+  it('fails a request still out instead of leaving it waiting for ever', async () => {
+    const { config, trainer } = await fixtureModel({});
+    const threads = await threadsFor(config, trainer, 2);
+    try {
+      const batch = gatherBatch(images, Int32Array.from({ length: 8 }, (_, i) => i), 0, 8);
+      const out = threads.logLikelihood(0, batch, 8, 4, trainer.iwaeNoise(8, 4, createRng(3)));
+      threads.close();
+      await expect(out).rejects.toThrow(/closed/);
+    } finally {
+      threads.close();
+      trainer.dispose();
+    }
+  }, 15_000);
+});
+
 describe('when Inpaint splits the chains', () => {
   const pool = { count: 8, openChains: () => Promise.resolve(), stepChains: () => Promise.reject(new Error('unused')), closeChains: () => {} } as ChainThreads;
   const spec = (size: number, channels: 1 | 3, kind: 'mlp' | 'conv') => ({ kind, image: { width: size, height: size, channels }, latent: 16, hidden: 256 });

@@ -167,6 +167,10 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
   const close = (): void => {
     broken ??= new Error('the training threads were closed');
     abort();
+    // A request still out (an Inpaint cancelled mid-iteration) would wait for ever: its
+    // thread's exit no longer reaches fail() once the listeners are gone.
+    for (const waiting of pending.values()) waiting.reject(broken);
+    pending.clear();
     for (const thread of threads) {
       thread.removeAllListeners('exit');
       void thread.terminate();
