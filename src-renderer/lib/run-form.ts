@@ -43,6 +43,7 @@ import { familyOf, labelsBlocker, settingApplies, type LabelledDataset, type Run
 import type { Dataset, ImportStats } from '@shared/types';
 import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
 import { SETTING_LABELS } from '@shared/setting-labels';
+import { proposeForNewRun } from '@shared/training-proposal';
 
 /**
  * The new-run form as the inputs hold it: number inputs give `null` when empty, so
@@ -415,6 +416,44 @@ export interface DatasetSuggestion {
 export function suggestForDataset(dataset: FormDataset, architecture: ArchitectureKind, design: ConvDesign = null): DatasetSuggestion {
   const fallback = architecture === 'conv' && !convFits(dataset, design) ? { architecture: 'mlp' as const } : {};
   return { ...suggestDecoder(dataset), ...fallback };
+}
+
+/** What the form proposes for the norm and step size of a new run (src-shared/training-proposal.ts), and why. */
+export interface FormTrainingProposal {
+  /** The conv stages' norm: the proposal's, else the chosen preset's (null for classic). */
+  convNorm: ConvNorm | null;
+  /** Adam's step size for the norm the form shows: the proposal's, else the schema's default. */
+  learningRate: number;
+  /** Why, under the training settings; null where the defaults are the proposal. */
+  reason: string | null;
+}
+
+/**
+ * The norm and learning rate proposed for these settings on this dataset: without a layer
+ * norm and at Adam 2e-3 for a scaled conv at 64 px and more, else the preset's norm and the
+ * schema's step size. The norm is proposed from the model and images alone; the step size
+ * from the norm the form shows, so a layer norm chosen by hand keeps 1e-3.
+ */
+export function proposedTraining(
+  dataset: Pick<FormDataset, 'width' | 'height'> | null,
+  values: Pick<RunFormValues, 'architecture' | 'convArch' | 'convNorm' | 'family'>,
+): FormTrainingProposal {
+  const presetNorm = values.convArch === 'classic' ? null : CONV_PRESETS[values.convArch].norm;
+  const fallback = { convNorm: presetNorm, learningRate: defaultRunConfig().learningRate, reason: null };
+  if (!dataset) return fallback;
+  const model = { architecture: values.architecture, convArch: values.convArch, family: values.family };
+  const norm = proposeForNewRun(dataset, model);
+  const shown = proposeForNewRun(dataset, { ...model, convNorm: values.convNorm });
+  return { convNorm: norm?.convNorm ?? presetNorm, learningRate: shown?.learningRate ?? fallback.learningRate, reason: shown?.reason ?? null };
+}
+
+/**
+ * The value a field shows once what is proposed for it moves from `before` to `after`
+ * (another dataset, model or preset): the new proposal while the field still shows the old
+ * one, else what the user chose, which is theirs to keep.
+ */
+export function followProposal<T>(current: T, before: T, after: T): T {
+  return current === before ? after : current;
 }
 
 /** The decoders as the form names them. */
