@@ -191,6 +191,10 @@ describe('RunForm', () => {
     // The conv model starts at the medium preset: no layer norm, 2e-3, and why.
     pick('run-model-conv');
     expect(norm()).toBe('none');
+    // The preset chooser's hints say the norm choosing each one sets here, not the preset's own.
+    const hints = [...document.querySelectorAll('.conv-hint')].map((h) => h.textContent);
+    expect(hints.filter((h) => /layer norm/.test(h ?? ''))).toEqual([]);
+    expect(hints.filter((h) => /no norm at this size/.test(h ?? ''))).toHaveLength(2);
     expect(lr()).toBe(0.002);
     expect(note()).toMatch(/^No layer norm, Adam 2e-3: a scaled conv at 64 px/);
     // Classic is left as it was: 1e-3, no note.
@@ -221,6 +225,7 @@ describe('RunForm', () => {
     (document.querySelector('[data-testid="run-model-conv"]') as HTMLInputElement).click();
     flushSync();
     expect((field('convNorm') as HTMLSelectElement).value).toBe('layer');
+    expect([...document.querySelectorAll('.conv-hint')].filter((h) => /, layer norm$/.test(h.textContent ?? ''))).toHaveLength(2);
     expect(Number((field('learningRate') as HTMLInputElement).value)).toBe(0.001);
     expect(document.querySelector('[data-testid="run-training-proposal"]')).toBeNull();
   });
