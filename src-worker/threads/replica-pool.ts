@@ -165,12 +165,9 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
   });
 
   const close = (): void => {
-    broken ??= new Error('the training threads were closed');
-    abort();
-    // A request still out (an Inpaint cancelled mid-iteration) would wait for ever: its
-    // thread's exit no longer reaches fail() once the listeners are gone.
-    for (const waiting of pending.values()) waiting.reject(broken);
-    pending.clear();
+    // Through fail(), as a thread's exit would: a request still out (an Inpaint cancelled
+    // mid-iteration) would otherwise wait for ever, since the exit listeners go next.
+    fail(new Error('the training threads were closed'));
     for (const thread of threads) {
       thread.removeAllListeners('exit');
       void thread.terminate();
