@@ -6,15 +6,15 @@ import { THREAD_JS_HEAP_BYTES } from '../model/memory';
  * (THREAD_JS_HEAP_BYTES, which the memory check counts for every thread).
  *
  * A thread's live JavaScript heap is small (≈ 15 MB: tfjs and the model's objects), and
- * V8 sizes a small heap's allocation limit from it (≈ 23–38 MB), so the objects a step
- * promotes (tensors and the gradient tape, alive for the whole step) reached the limit's
- * trigger about every step: each replica ran a full mark-compact ≈ 0.75 times a step
- * that freed ≈ 1 MB, marking on V8's background threads (which share the cores with the
- * replicas) as well as its own — conv medium 64×64×3 batch 16 on 2 threads: 86.7 CPU ms
- * a step on other threads, 15–16 collections a replica in 20 steps
- * (`node scripts/bench-gc.mjs`, docs/PERFORMANCE.md "gc27"). Starting the old
- * generation at 64 MiB lets a replica run ≈ 13 steps between them. What it costs: up to
- * this much more memory a thread before a collection.
+ * V8 sizes a small heap's old-generation limit from it (≈ 23–38 MB), leaving less room
+ * than one young generation holds, so the objects a step promotes (tensors and the
+ * gradient tape, alive for the whole step) brought marking back right after each full
+ * mark-compact, which freed ≈ 1 MB: conv medium 64×64×3 on 2 threads ran 0.65 of them a
+ * replica a step at batch 16 and 2.7 at batch 128, marking on V8's background threads
+ * (which share the cores with the replicas) as well as its own — 82 and 179 CPU ms a step
+ * on other threads (`node scripts/bench-gc.mjs`, docs/PERFORMANCE.md "gc27"). Starting
+ * the old generation at 64 MiB lets a replica run 10–20 steps between them at batch 16.
+ * What it costs: up to this much more memory a thread before a collection.
  */
 export const THREAD_OLD_SPACE_MIB = THREAD_JS_HEAP_BYTES / 1024 ** 2;
 
