@@ -8,8 +8,12 @@ import { builtinModules } from 'node:module';
 import { resolve } from 'node:path';
 import { build } from 'vite';
 
-/** `entry`: path under the repository root; `name`: folder under out/ for the build. */
-export async function runBench(entry, name) {
+/**
+ * `entry`: path under the repository root; `name`: folder under out/ for the build;
+ * `nodeArgs`: flags for node (e.g. V8's --trace-gc); `summarise`: given the run's whole
+ * stdout, returns what to print instead of it.
+ */
+export async function runBench(entry, name, { nodeArgs = [], summarise } = {}) {
   const root = resolve(import.meta.dirname, '..');
   const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
   const deps = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), 'mnist'];
@@ -36,6 +40,12 @@ export async function runBench(entry, name) {
     ssr: { noExternal: true },
   });
 
-  const run = spawnSync(process.execPath, [resolve(root, 'out', name, 'bench.mjs'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+  const argv = [...nodeArgs, resolve(root, 'out', name, 'bench.mjs'), ...process.argv.slice(2)];
+  if (summarise === undefined) {
+    const run = spawnSync(process.execPath, argv, { cwd: root, stdio: 'inherit' });
+    process.exit(run.status ?? 1);
+  }
+  const run = spawnSync(process.execPath, argv, { cwd: root, stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 30 });
+  process.stdout.write(summarise(run.stdout ?? ''));
   process.exit(run.status ?? 1);
 }

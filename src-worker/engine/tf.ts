@@ -12,4 +12,44 @@
 import '../../node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 
+/**
+ * dy spread back over the axes a Sum or Mean reduced, as tfjs's own gradients do: dy
+ * reshaped with those axes kept as 1, times ones of x's shape. tfjs makes the ones with
+ * `tf.ones`, which fills a new JavaScript buffer of x's size every call before the
+ * backend copies it in: 14 of them, 3.6 MB, in each replica's step of the medium
+ * 64×64×3 model at 8 images, buffers outside V8's heap that made it collect "for
+ * external memory pressure" (docs/PERFORMANCE.md, gc27). `tf.fill` makes them with the
+ * backend's Fill kernel instead (on wasm, in its heap); the same Mul then gives the same
+ * gradient bit for bit. (A Tile of dy gives the same values too, but wasm's Tile is a
+ * slow generic loop.)
+ */
+function spreadOver(dy: tf.Tensor, x: tf.Tensor, axis: number | number[]): tf.Tensor {
+  const axes = tf.util.parseAxisParam(axis, x.shape);
+  const kept = x.shape.slice();
+  for (const a of axes) kept[a] = 1;
+  return tf.mul(tf.reshape(dy, kept), tf.fill(x.shape, 1, 'float32'));
+}
+
+tf.registerGradient({
+  kernelName: tf.Sum,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved as [tf.Tensor];
+    const { axis } = attrs as unknown as tf.SumAttrs;
+    return { x: () => spreadOver(dy as tf.Tensor, x, axis) };
+  },
+});
+
+tf.registerGradient({
+  kernelName: tf.Mean,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved as [tf.Tensor];
+    const { axis } = attrs as unknown as tf.MeanAttrs;
+    const axes = tf.util.parseAxisParam(axis, x.shape);
+    const reduceSize = axes.reduce((size, a) => size * x.shape[a]!, 1);
+    return { x: () => tf.div(spreadOver(dy as tf.Tensor, x, axis), reduceSize) };
+  },
+});
+
 export { tf };

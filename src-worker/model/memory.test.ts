@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '@shared/errors';
-import { activationsPerImage, checkTrainingMemory, OUT_OF_MEMORY, trainingBytes, WASM_HEAP_BYTES } from './memory';
+import { activationsPerImage, checkTrainingMemory, inferenceThreadsThatFit, OUT_OF_MEMORY, THREAD_JS_HEAP_BYTES, threadsThatFit, trainingBytes, WASM_HEAP_BYTES } from './memory';
 import { parameterCount, type VaeSpec } from './vae';
 
 const conv = (side: number, channels: 1 | 3 = 1): VaeSpec => ({ kind: 'conv', image: { width: side, height: side, channels }, latent: 16, hidden: 64 });
@@ -64,5 +64,19 @@ describe('scaled conv size (the numbers the run form shows)', () => {
     expect(parameterCount(classic)).toBeGreaterThan(parameterCount(small));
     expect(() => checkTrainingMemory(large, 64, WASM_HEAP_BYTES, 'the wasm backend')).not.toThrow();
     expect(() => checkTrainingMemory(large, 4096, WASM_HEAP_BYTES, 'the wasm backend')).toThrow(ApiError);
+  });
+
+  it("counts each thread's JavaScript heap: a machine that holds two replicas' wasm heaps but not their JavaScript heaps trains on one thread", () => {
+    const spec: VaeSpec = { kind: 'conv', image: { width: 28, height: 28, channels: 1 }, latent: 16, hidden: 256 };
+    const params = parameterCount(spec);
+    const batch = 128;
+    const replica = 4 * (2 * params + 2 * (batch / 2) * activationsPerImage(spec));
+    const coordinator = 4 * (4 + 2) * params;
+    const wasmOnly = 2 * replica + coordinator;
+    expect(threadsThatFit(spec, batch, 2, WASM_HEAP_BYTES, wasmOnly + 2 * THREAD_JS_HEAP_BYTES)).toBe(2);
+    expect(threadsThatFit(spec, batch, 2, WASM_HEAP_BYTES, wasmOnly + THREAD_JS_HEAP_BYTES)).toBe(1);
+    const thread = 4 * (params + 64 * activationsPerImage(spec));
+    expect(inferenceThreadsThatFit(spec, 64, 2, WASM_HEAP_BYTES, 2 * (thread + THREAD_JS_HEAP_BYTES) + 8 * params)).toBe(2);
+    expect(inferenceThreadsThatFit(spec, 64, 2, WASM_HEAP_BYTES, 2 * thread + THREAD_JS_HEAP_BYTES + 8 * params)).toBe(1);
   });
 });

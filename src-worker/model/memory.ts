@@ -11,6 +11,13 @@ export const OUT_OF_MEMORY = 'out_of_memory';
 /** wasm32's address space: tfjs-backend-wasm cannot hold more, whatever the machine has. */
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
 
+/**
+ * The JavaScript heap a training or inference thread may fill before V8 collects it:
+ * its isolate's old generation starts this large (threads/isolate-heap.ts, where why),
+ * so each thread counts it on top of its wasm heap.
+ */
+export const THREAD_JS_HEAP_BYTES = 64 * 1024 ** 2;
+
 const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 
 /**
@@ -37,8 +44,9 @@ export function checkTrainingMemory(spec: VaeSpec, batch: number, limitBytes: nu
 /**
  * The most training threads, at most `requested`, whose replicas fit (train/data-parallel.ts):
  * each replica holds the weights, their gradient and its shard's activations in its own
- * wasm heap (`heapBytes` each); all of them, plus the coordinating model, the shared
- * weights, Adam's moments and one gradient block per replica, in `machineBytes`.
+ * wasm heap (`heapBytes` each) and up to THREAD_JS_HEAP_BYTES of JavaScript heap; all of
+ * them, plus the coordinating model, the shared weights, Adam's moments and one gradient
+ * block per replica, in `machineBytes`.
  * 1 when no split fits (the single-thread check then decides).
  */
 export function threadsThatFit(spec: VaeSpec, batch: number, requested: number, heapBytes: number, machineBytes: number, passes = 1): number {
@@ -47,7 +55,7 @@ export function threadsThatFit(spec: VaeSpec, batch: number, requested: number, 
     const shard = Math.ceil(batch / threads);
     const replica = 4 * (2 * params + 2 * shard * passes * activationsPerImage(spec));
     const coordinator = 4 * (4 + threads) * params;
-    if (replica <= heapBytes && threads * replica + coordinator <= machineBytes) return threads;
+    if (replica <= heapBytes && threads * (replica + THREAD_JS_HEAP_BYTES) + coordinator <= machineBytes) return threads;
   }
   return 1;
 }
@@ -55,14 +63,15 @@ export function threadsThatFit(spec: VaeSpec, batch: number, requested: number, 
 /**
  * The most inference threads, at most `requested`, that fit (train/evaluate.ts): each
  * holds the weights and the activations of one decoder call of `rows` rows in its own
- * wasm heap (`heapBytes` each); all of them, plus the coordinating model and the shared
- * weights, in `machineBytes`. 1 when two do not fit.
+ * wasm heap (`heapBytes` each) and its JavaScript heap (THREAD_JS_HEAP_BYTES); all of
+ * them, plus the coordinating model and the shared weights, in `machineBytes`. 1 when two
+ * do not fit.
  */
 export function inferenceThreadsThatFit(spec: VaeSpec, rows: number, requested: number, heapBytes: number, machineBytes: number): number {
   const params = parameterCount(spec);
   const thread = 4 * (params + rows * activationsPerImage(spec));
   for (let threads = requested; threads > 1; threads--) {
-    if (thread <= heapBytes && threads * thread + 4 * 2 * params <= machineBytes) return threads;
+    if (thread <= heapBytes && threads * (thread + THREAD_JS_HEAP_BYTES) + 4 * 2 * params <= machineBytes) return threads;
   }
   return 1;
 }

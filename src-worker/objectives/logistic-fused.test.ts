@@ -70,6 +70,30 @@ describe('fused one-component logistic likelihood', () => {
     await useBackend('cpu');
   });
 
+  it('on wasm reads the heap only before it allocates: a heap that grows (and moves) between the pass and its gradient changes no number', async () => {
+    await useBackend('wasm');
+    const heapBytes = (): number => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength;
+    const rng = createRng(27);
+    const n = 4;
+    const pixels = 1024;
+    const x = tf.tensor2d(Float32Array.from({ length: n * pixels }, () => Math.floor(rng.uniform() * 256) / 255), [n, pixels]);
+    const output = tf.variable(tf.tensor2d(Float32Array.from({ length: n * pixels * 3 }, () => rng.uniform() * 4 - 2), [n, pixels * 3]));
+    const weights = tf.tensor2d(Float32Array.from({ length: n * pixels }, () => rng.uniform()), [n, pixels]);
+    const plain = tf.variableGrads(() => tf.sum(tf.mul(logisticMixturePixelLogLikelihood(x, output), weights)) as tf.Scalar, [output]);
+    const before = heapBytes();
+    const grown = tf.variableGrads(() => {
+      const ll = logisticMixturePixelLogLikelihood(x, output);
+      // More than the heap has room for: it grows, and every view taken before is detached.
+      tf.dispose(tf.fill([before / 4 + 1024], 1, 'float32'));
+      return tf.sum(tf.mul(ll, weights)) as tf.Scalar;
+    }, [output]);
+    expect(heapBytes()).toBeGreaterThan(before);
+    expect(grown.value.dataSync()[0]).toBe(plain.value.dataSync()[0]);
+    expect(Array.from(grown.grads[output.name]!.dataSync())).toEqual(Array.from(plain.grads[output.name]!.dataSync()));
+    tf.dispose([x, output, weights, plain.value, grown.value, ...Object.values(plain.grads), ...Object.values(grown.grads)]);
+    await useBackend('cpu');
+  });
+
   it('leaves mixtures (K > 1) to the tensor ops and frees everything it makes', () => {
     const before = tf.memory().numTensors;
     tf.tidy(() => {

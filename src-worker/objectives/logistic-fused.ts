@@ -1,3 +1,4 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../engine/tf';
 
 /**
@@ -92,9 +93,17 @@ function logisticPass(x: Float32Array, raw: Float32Array, halfBin: number, logSc
   return { value, dx, dLocation, dLogScale };
 }
 
-/** A tensor's values from a backend that keeps them in this process (wasm, cpu): a copy, as kernels read them. */
+/**
+ * A tensor's values from a backend that keeps them in this process: on wasm a view of
+ * its heap (no copy: at 64 images of 64×64×3 the inputs and dy were 12 MB of new buffers
+ * a step outside V8's heap, which make it collect "for external memory pressure" —
+ * docs/PERFORMANCE.md, gc27), on cpu its own array. A view is valid until the backend's
+ * next allocation (the heap may grow and move): each is read before any tensor is made.
+ */
 function valuesOf(t: tf.Tensor): Float32Array {
-  const values = tf.backend().readSync(t.dataId);
+  if (t.dtype !== 'float32') throw new Error(`the fused logistic likelihood reads float32 tensors, got ${t.dtype}`);
+  const backend = tf.backend() as Partial<BackendWasm>;
+  const values = typeof backend.typedArrayFromHeap === 'function' ? backend.typedArrayFromHeap(t) : tf.backend().readSync(t.dataId);
   if (!(values instanceof Float32Array)) throw new Error(`the fused logistic likelihood reads float32 tensors, got ${t.dtype}`);
   return values;
 }

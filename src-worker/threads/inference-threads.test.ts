@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runConfigSchema } from '@shared/config';
-import { activationsPerImage } from '../model/memory';
+import { activationsPerImage, THREAD_JS_HEAP_BYTES } from '../model/memory';
 import { parameterCount } from '../model/vae';
 import { syntheticImages } from '../testing/setup';
 import { modelSpec } from '../train/model-spec';
@@ -20,7 +20,7 @@ describe('how many inference threads (evaluation, imputation)', () => {
 
   it('lowers the count, saying so, when the copies would not fit in memory; one thread when two do not', () => {
     const spec = modelSpec(conv, images);
-    const perThread = 4 * (parameterCount(spec) + iwaeRowsPerChunk(784) * activationsPerImage(spec));
+    const perThread = 4 * (parameterCount(spec) + iwaeRowsPerChunk(784) * activationsPerImage(spec)) + THREAD_JS_HEAP_BYTES;
     const memoryBytes = 3.5 * perThread;
     const chosen = chooseInferenceThreads(conv, images, 'wasm', 'evaluation', { cores: 8, memoryBytes });
     expect(chosen.threads).toBe(3);

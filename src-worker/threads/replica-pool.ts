@@ -7,6 +7,7 @@ import type { LatentThreads } from '../inference/session';
 import type { IwaeThreads } from '../train/evaluate';
 import type { BatchLabels, StepInputs } from '../train/trainer';
 import { stepTraceOn, stepTraces, traceNow, type StepTrace } from './step-trace';
+import { configureThreadHeaps } from './isolate-heap';
 import { CONTROL, exchangeBytes, layout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
 
 /**
@@ -116,6 +117,8 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
     pending.clear();
   };
 
+  // Each thread's isolate starts with a larger old generation: fewer full collections a step (isolate-heap.ts).
+  configureThreadHeaps();
   const threads: Worker[] = [];
   const ready = Array.from({ length: count }, (_, index) => {
     const data: ReplicaThreadData = {

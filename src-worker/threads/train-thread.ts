@@ -10,6 +10,7 @@ import { VaeTrainer, type StepGradients, type StepInputs } from '../train/traine
 import { VqVaeTrainer } from '../train/vq-trainer';
 import { ChainImputer, type ChainRows } from '../impute/chain';
 import { stepTraceOn, threadCpuMs, traceNow } from './step-trace';
+import { allocTraceOn, reportAllocs, startAllocTrace } from './alloc-trace';
 import { CONTROL, layout, type ChainsRequest, type LatentRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica } from './messages';
 
 /**
@@ -27,6 +28,9 @@ const post = (message: ToPool): void => port.postMessage(message);
 const why = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 async function start(): Promise<void> {
+  // VAE_ALLOC_TRACE=1: the buffers this thread's steps allocate, by call site, every 8 steps (threads/alloc-trace.ts).
+  if (allocTraceOn) startAllocTrace();
+  let stepsTraced = 0;
   if (data.backend === 'wasm') {
     if (data.wasmDir !== undefined) setWasmPaths(data.wasmDir);
     registerWasmKernels('wasm');
@@ -174,6 +178,7 @@ async function start(): Promise<void> {
       }
       mark('adam');
     }
+    if (allocTraceOn && ++stepsTraced % 8 === 0) reportAllocs(`replica ${data.index + 1}, steps ${stepsTraced - 7}–${stepsTraced}`, 8);
     const { codes } = answer;
     const message: ToPool = { type: 'grads', id: request.id, loss: answer.loss, recon: answer.recon, kl: answer.kl, present: answer.present, codes, ...(marks === undefined ? {} : { marks }) };
     // A code model's rows are moved, not copied.

@@ -1,5 +1,5 @@
 import type { tf } from '../../engine/tf';
-import type { KernelBackendLike } from './kernel-utils';
+import { isHeapBackend, type KernelBackendLike } from './kernel-utils';
 
 /**
  * The per-phase filters of the sub-pixel Conv2DBackpropInput (see
@@ -55,35 +55,55 @@ export function phaseFilters(backend: KernelBackendLike, filter: tf.TensorInfo, 
   return filters;
 }
 
+/**
+ * On wasm the phases are written straight into heap memory allocated for them, read from
+ * a view of the filter's (no copy out of the heap, no buffer per phase: training builds
+ * them at every weight update, 16 a step for the medium 64×64×3 model, 3.4 MB of buffers
+ * outside V8's heap that made it collect "for external memory pressure" — docs/PERFORMANCE.md,
+ * gc27); elsewhere through a copy and a buffer per phase. The same values either way.
+ */
 function buildPhaseFilters(backend: KernelBackendLike, filter: tf.TensorInfo, g: PhaseGeometry): tf.TensorInfo[] {
-  const { kh, kw, inC, outC, stride: s, top, left } = g;
-  const w = backend.readSync(filter.dataId) as Float32Array;
+  const { kh, kw, inC, outC, stride: s } = g;
   const th = Math.ceil(kh / s);
   const tw = Math.ceil(kw / s);
-  const out: tf.TensorInfo[] = [];
-  for (let ry = 0; ry < s; ry++) {
-    for (let rx = 0; rx < s; rx++) {
-      const rhoY = (ry + top) % s;
-      const rhoX = (rx + left) % s;
-      const sub = new Float32Array(th * tw * outC * inC);
-      for (let a = 0; a < th; a++) {
-        const i = rhoY + s * (th - 1 - a);
-        if (i >= kh) continue;
-        for (let b = 0; b < tw; b++) {
-          const j = rhoX + s * (tw - 1 - b);
-          if (j >= kw) continue;
-          const src = (i * kw + j) * inC * outC;
-          const dst = (a * tw + b) * outC * inC;
-          for (let c = 0; c < inC; c++) {
-            for (let o = 0; o < outC; o++) sub[dst + o * inC + c] = w[src + c * outC + o]!;
-          }
-        }
+  const shape = [th, tw, outC, inC];
+  const phases = s * s;
+  if (isHeapBackend(backend)) {
+    const out = Array.from({ length: phases }, () => backend.makeOutput(shape, 'float32'));
+    // Views after every allocation: an allocation may grow (and so move) the heap.
+    const w = backend.typedArrayFromHeap(filter) as Float32Array;
+    out.forEach((info, p) => fillPhase(w, backend.typedArrayFromHeap(info) as Float32Array, p, g));
+    return out;
+  }
+  const w = backend.readSync(filter.dataId) as Float32Array;
+  return Array.from({ length: phases }, (_, p) => {
+    const sub = new Float32Array(th * tw * outC * inC);
+    fillPhase(w, sub, p, g);
+    return { dataId: backend.write(sub, shape, 'float32'), shape, dtype: 'float32' as const };
+  });
+}
+
+/** Phase p = ry·s + rx of filter values `w` into `sub` (every element written: 0 past the filter). */
+function fillPhase(w: Float32Array, sub: Float32Array, p: number, g: PhaseGeometry): void {
+  const { kh, kw, inC, outC, stride: s, top, left } = g;
+  const th = Math.ceil(kh / s);
+  const tw = Math.ceil(kw / s);
+  const rhoY = (Math.floor(p / s) + top) % s;
+  const rhoX = ((p % s) + left) % s;
+  sub.fill(0);
+  for (let a = 0; a < th; a++) {
+    const i = rhoY + s * (th - 1 - a);
+    if (i >= kh) continue;
+    for (let b = 0; b < tw; b++) {
+      const j = rhoX + s * (tw - 1 - b);
+      if (j >= kw) continue;
+      const src = (i * kw + j) * inC * outC;
+      const dst = (a * tw + b) * outC * inC;
+      for (let c = 0; c < inC; c++) {
+        for (let o = 0; o < outC; o++) sub[dst + o * inC + c] = w[src + c * outC + o]!;
       }
-      const shape = [th, tw, outC, inC];
-      out.push({ dataId: backend.write(sub, shape, 'float32'), shape, dtype: 'float32' });
     }
   }
-  return out;
 }
 
 /** Frees every cached filter (tests, backend switches). */
