@@ -25,6 +25,7 @@ export const SETTING_LABELS: Record<RunSetting, string> = {
   priorEpochs: 'Prior epochs',
   codePositions: 'Code positions',
   codeGrid: 'Code grid',
+  encoderInput: 'Encoder input',
   latent: 'Latent size',
   hidden: 'Hidden units',
   decoder: 'Decoder',
