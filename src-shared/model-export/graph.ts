@@ -233,7 +233,7 @@ function describeOp(op: Op): string {
     case 'crop':
       return `Crop to ${op.height}×${op.width}`;
     case 'rescale':
-      return `Rescale x·${op.scale} + ${op.offset}`;
+      return `Rescale x·${op.scale} ${op.offset < 0 ? '−' : '+'} ${Math.abs(op.offset)}`;
   }
 }
 
