@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRunConfig, newRunConfig, runConfigSchema } from './config';
 import { CONV_PRESETS, convDesignOf } from './conv';
-import { proposeForNewRun, SCALED_CONV_PROPOSED_LEARNING_RATE } from './training-proposal';
+import { ENCODER_INPUT_REASON, NEW_RUN_ENCODER_INPUT, proposeForNewRun, SCALED_CONV_PROPOSED_LEARNING_RATE } from './training-proposal';
 
 const at = (side: number, height = side) => ({ width: side, height });
 
@@ -55,5 +55,15 @@ describe('the norm and step size proposed for a new run', () => {
     // Storing a new run writes the norm and step size it was given, proposed or not.
     expect(newRunConfig({ ...stored, convNorm: 'none', learningRate: 2e-3 })).toMatchObject({ convNorm: 'none', learningRate: 2e-3 });
     expect(newRunConfig(stored)).toMatchObject({ convNorm: 'layer', learningRate: 1e-3 });
+  });
+});
+
+describe('the encoder input proposed for a new run', () => {
+  it('is centred, for every model and image size, with its reason; a stored config without it stays not centred', () => {
+    expect(NEW_RUN_ENCODER_INPUT).toBe('centred');
+    expect(ENCODER_INPUT_REASON).toMatch(/2x − 1/);
+    expect(ENCODER_INPUT_REASON).toMatch(/Runs stored before it read \[0, 1\]/);
+    expect(defaultRunConfig().encoderInput).toBeUndefined();
+    expect(newRunConfig(runConfigSchema.parse({ architecture: 'conv' })).encoderInput).toBeUndefined();
   });
 });

@@ -230,3 +230,39 @@ describe('RunForm', () => {
     expect(document.querySelector('[data-testid="run-training-proposal"]')).toBeNull();
   });
 });
+
+describe('RunForm encoder input', () => {
+  const note = (): string => document.querySelector('[data-testid="run-encoder-input-note"]')?.textContent ?? '';
+
+  it('proposes the centred input for a new run with its reason, and sends what is chosen', async () => {
+    expect((field('encoderInput') as HTMLSelectElement).value).toBe('centred');
+    expect(document.querySelector('[data-field="encoderInput"] label')?.textContent?.trim()).toBe('Encoder input');
+    expect(note()).toMatch(/^Centred: the encoder reads 2x − 1.*Proposed for every new run/);
+    (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0]!.input.config.encoderInput).toBe('centred');
+  });
+
+  it('sends not centred as a config without the field: what every stored run without it means', async () => {
+    choose('encoderInput', 'unit');
+    expect(note()).toMatch(/^Not centred: the encoder reads pixels in \[0, 1\]/);
+    (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0]!.input.config).not.toHaveProperty('encoderInput');
+  });
+
+  it('a clone of a run stored without the setting shows it not centred; a centred run clones centred', async () => {
+    const { rememberRunForm, runFormFrom } = await import('../lib/run-form');
+    for (const [stored, shown] of [
+      [defaultRunConfig(), 'unit'],
+      [{ ...defaultRunConfig(), encoderInput: 'centred' as const }, 'centred'],
+    ] as const) {
+      if (component) void unmount(component);
+      document.body.innerHTML = '';
+      rememberRunForm(1, runFormFrom(stored, 7));
+      component = mount(RunForm, { target: document.body, props: { onstarted: () => {} } });
+      flushSync();
+      expect((field('encoderInput') as HTMLSelectElement).value, shown).toBe(shown);
+    }
+  });
+});

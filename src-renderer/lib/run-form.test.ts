@@ -3,9 +3,11 @@ import { LIMITS, convDesignOf, defaultRunConfig, importSettingsSchema, newRunCon
 import { CONV_BENCH } from '@shared/conv-bench';
 import { modelParameterCount, trainingBytes } from '@shared/model-size';
 import {
+  ENCODER_INPUT_OPTIONS,
   convBenchSource,
   convChoiceFigures,
   defaultRunForm,
+  encoderInputNote,
   explainDecoder,
   mseScale,
   runFormFrom,
@@ -27,10 +29,10 @@ const dataset = (patch: Partial<FormDataset> & { binarize?: boolean } = {}): For
 });
 
 describe('validateRunForm', () => {
-  it('accepts the defaults and yields the default config', () => {
+  it('accepts the defaults and yields the default config, with the centred encoder input proposed for a new run', () => {
     const { errors, config } = validateRunForm(valid());
     expect(errors).toEqual({});
-    expect(config).toEqual(defaultRunConfig());
+    expect(config).toEqual({ ...defaultRunConfig(), encoderInput: 'centred' });
   });
 
   it('explains out-of-range latent sizes with the shared limits', () => {
@@ -86,6 +88,32 @@ describe('validateRunForm', () => {
     expect(validateRunForm(valid({ architecture: 'conv', convArch: 'classic' }), dataset()).errors).toEqual({});
     // A scaled preset takes any size: its stages follow the image and the decoder crops back.
     expect(validateRunForm(valid({ architecture: 'conv' }), dataset({ width: 10, height: 10 })).errors).toEqual({});
+  });
+});
+
+describe('encoder input', () => {
+  it('a new form proposes centred, and says why; not centred is sent as a stored config without the field', () => {
+    expect(defaultRunForm(1).encoderInput).toBe('centred');
+    expect(encoderInputNote('centred')).toMatch(/^Centred: the encoder reads 2x − 1.*Proposed for every new run/);
+    expect(encoderInputNote('unit')).toMatch(/^Not centred: the encoder reads pixels in \[0, 1\]/);
+    expect(ENCODER_INPUT_OPTIONS).toEqual([
+      ['unit', 'Pixels in [0, 1] (not centred)'],
+      ['centred', 'Centred, 2x − 1'],
+    ]);
+    expect(validateRunForm(valid({ encoderInput: 'unit' })).config).not.toHaveProperty('encoderInput');
+    for (const family of ['vae', 'cvae', 'm2', 'vqvae'] as const) expect(validateRunForm(valid({ family, encoderInput: 'centred' })).config?.encoderInput).toBe('centred');
+  });
+
+  it('a clone keeps its run\'s: a centred run stays centred, a run stored without the field shows and stays not centred', () => {
+    // As runs are stored: the preset's settings written out.
+    const old = newRunConfig(runConfigSchema.parse({ architecture: 'conv', convArch: 'medium', decoder: 'logistic' }));
+    expect(runFormFrom(old, 3).encoderInput).toBe('unit');
+    expect(validateRunForm(runFormFrom(old, 3)).config).toEqual(old);
+    const centred = { ...old, encoderInput: 'centred' as const };
+    expect(validateRunForm(runFormFrom(centred, 3)).config).toEqual(centred);
+    // Recalled settings are checked like any stored value.
+    expect(sanitizeRunForm({ encoderInput: 'minus-one' }).encoderInput).toBe('centred');
+    expect(sanitizeRunForm({ encoderInput: 'unit' }).encoderInput).toBe('unit');
   });
 });
 

@@ -6,6 +6,8 @@ import {
   decoderVariances,
   defaultRunConfig,
   denoiseKinds,
+  encoderInputOf,
+  encoderInputs,
   flowKinds,
   lrDecayKinds,
   modelFamilies,
@@ -16,6 +18,7 @@ import {
   type DecoderKind,
   type DecoderVariance,
   type DenoiseKind,
+  type EncoderInput,
   type FlowKind,
   type LrDecayKind,
   type ModelFamily,
@@ -42,8 +45,8 @@ import { modelParameterCount, runSizeSpec, trainingBytes } from '@shared/model-s
 import { familyOf, labelsBlocker, settingApplies, type LabelledDataset, type RunSetting } from '@shared/families';
 import type { Dataset, ImportStats } from '@shared/types';
 import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
-import { SETTING_LABELS } from '@shared/setting-labels';
-import { proposeForNewRun } from '@shared/training-proposal';
+import { ENCODER_INPUT_NAMES, SETTING_LABELS } from '@shared/setting-labels';
+import { ENCODER_INPUT_REASON, NEW_RUN_ENCODER_INPUT, proposeForNewRun } from '@shared/training-proposal';
 
 /**
  * The new-run form as the inputs hold it: number inputs give `null` when empty, so
@@ -75,6 +78,8 @@ export interface RunFormValues {
   codePositions: number | null;
   latent: number | null;
   hidden: number | null;
+  /** What the encoder reads: a clone keeps its run's (a run stored without it: 'unit'), a new form has the proposal's. */
+  encoderInput: EncoderInput;
   decoder: DecoderKind;
   gaussianSigma: number | null;
   decoderVariance: DecoderVariance;
@@ -110,7 +115,7 @@ export function formFieldLabel(field: Exclude<RunFormField, 'name' | 'datasetId'
 /** The run settings the form holds under their own names (labelFraction is labelPercent here). */
 const FORM_SETTINGS = [
   'architecture', 'convArch', 'convWidth', 'convResBlocks', 'convNorm', 'family', 'flow', 'flowSteps', 'classifierWeight', 'classifier', 'codebookSize', 'codeDim', 'commitment',
-  'codebookDecay', 'priorEpochs', 'codePositions', 'latent', 'hidden', 'decoder', 'gaussianSigma', 'decoderVariance', 'mixtureComponents', 'objective', 'beta',
+  'codebookDecay', 'priorEpochs', 'codePositions', 'latent', 'hidden', 'encoderInput', 'decoder', 'gaussianSigma', 'decoderVariance', 'mixtureComponents', 'objective', 'beta',
   'klWarmupSteps', 'freeBits', 'capacityMax', 'capacitySteps', 'capacityGamma', 'denoise', 'denoiseSigma', 'denoiseMaskProb',
   'epochs', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayRate', 'lrDecaySteps', 'iwaeSamples', 'seed',
 ] as const satisfies readonly (RunSetting & RunFormField)[];
@@ -127,6 +132,7 @@ const choices = {
   family: modelFamilies,
   flow: flowKinds,
   classifier: classifierKinds,
+  encoderInput: encoderInputs,
   decoder: decoderKinds,
   decoderVariance: decoderVariances,
   objective: objectiveKinds,
@@ -161,6 +167,7 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
     codePositions: config.codePositions,
     latent: config.latent,
     hidden: config.hidden,
+    encoderInput: encoderInputOf(config),
     decoder: config.decoder,
     gaussianSigma: config.gaussianSigma,
     decoderVariance: config.decoderVariance,
@@ -186,8 +193,17 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
   };
 }
 
+/** A new run's form: the schema's defaults, and what a new run is proposed (src-shared/training-proposal.ts) where it differs from them. */
 export function defaultRunForm(datasetId: number | null): RunFormValues {
-  return runFormFrom(defaultRunConfig(), datasetId);
+  return { ...runFormFrom(defaultRunConfig(), datasetId), encoderInput: NEW_RUN_ENCODER_INPUT };
+}
+
+/** The encoder input's choices as the form names them. */
+export const ENCODER_INPUT_OPTIONS = encoderInputs.map((input) => [input, ENCODER_INPUT_NAMES[input]] as const);
+
+/** The line under the encoder input: why centred is proposed, and what the other choice means. */
+export function encoderInputNote(input: EncoderInput): string {
+  return input === NEW_RUN_ENCODER_INPUT ? ENCODER_INPUT_REASON : `Not centred: the encoder reads pixels in [0, 1], as runs stored before the setting did. ${ENCODER_INPUT_REASON}`;
 }
 
 const range = (r: { min: number; max: number }): string => `${r.min}–${r.max.toLocaleString('en-US')}`;
@@ -294,6 +310,8 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   // Empty means the default α, which depends on the split; an empty conv figure, the preset's.
   if (values.classifierWeight === null) delete candidate['classifierWeight'];
   for (const field of ['convWidth', 'convResBlocks'] as const) if (values[field] === null) delete candidate[field];
+  // Not centred is what a config without the field means: a clone of a run stored before it is sent as it was stored.
+  if (values.encoderInput === 'unit') delete candidate['encoderInput'];
   // Only a conv model offers a conv classifier.
   if (applies('classifier', values) && values.architecture !== 'conv') candidate['classifier'] = 'mlp';
 
