@@ -112,7 +112,8 @@ describe('vae-studio train', () => {
     const started = trained.lines.find((line) => (line as { type?: string }).type === 'started') as { decoder: string };
     expect(started.decoder).toBe('logistic');
     const result = trained.lines.at(-1) as { run: { config: Record<string, unknown>; summary: Record<string, number> } };
-    expect(result.run.config).toMatchObject({ decoder: 'logistic', mixtureComponents: 1 });
+    // And the centred encoder input proposed for every new run (src-shared/training-proposal.ts).
+    expect(result.run.config).toMatchObject({ decoder: 'logistic', mixtureComponents: 1, encoderInput: 'centred' });
     // A discrete likelihood of the 8-bit pixels: bits/dim on the 0–255 scale, finite and positive.
     expect(result.run.summary['test_bpd']).toBeGreaterThan(0);
     expect(Number.isFinite(result.run.summary['test_bpd'])).toBe(true);
@@ -125,15 +126,15 @@ describe('vae-studio train', () => {
     // Without --json, the reason is printed under the decoder's.
     const human = spawnSync(process.execPath, [cliBin, ...base, '--home', join(dir.path, 'home')], { encoding: 'utf8' });
     expect(human.status, human.stderr).toBe(0);
-    expect(human.stdout).toMatch(/Decoder logistic: .*\nNo layer norm, Adam 2e-3: a scaled conv at 64 px and more/);
+    expect(human.stdout).toMatch(/Decoder logistic: .*\nNo layer norm, Adam 2e-3: a scaled conv at 64 px and more.*\nCentred: the encoder reads 2x − 1/);
     const runId = Number(/Training run #(\d+)/.exec(human.stdout)?.[1]);
     const runs = (): { id: number; config: Record<string, unknown> }[] => (cli(['runs']).lines.at(-1) as { runs: never[] }).runs;
     expect(runs().find((r) => r.id === runId)?.config).toMatchObject({ architecture: 'conv', convArch: 'small', convNorm: 'none', learningRate: 0.002 });
     // A layer norm named on the command line trains with it, at the schema's 1e-3; the run stored before keeps its settings.
-    const named = cli([...base, '--conv-norm', 'layer']);
+    const named = cli([...base, '--conv-norm', 'layer', '--encoder-input', 'unit']);
     expect(named.status, named.stderr).toBe(0);
-    expect(named.lines.find((line) => (line as { type?: string }).type === 'started')).toMatchObject({ convNorm: 'layer', learningRate: 0.001 });
-    expect(runs().find((r) => r.id === runId)?.config).toMatchObject({ convNorm: 'none', learningRate: 0.002 });
+    expect(named.lines.find((line) => (line as { type?: string }).type === 'started')).toMatchObject({ convNorm: 'layer', learningRate: 0.001, encoderInput: 'unit' });
+    expect(runs().find((r) => r.id === runId)?.config).toMatchObject({ convNorm: 'none', learningRate: 0.002, encoderInput: 'centred' });
   });
 
   it('refuses, before any worker starts, a labelled family on an unlabelled dataset and the classic conv model on sides that are not multiples of 4', () => {
