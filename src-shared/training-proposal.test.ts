@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRunConfig, newRunConfig, runConfigSchema } from './config';
 import { CONV_PRESETS, convDesignOf } from './conv';
-import { ENCODER_INPUT_REASON, NEW_RUN_ENCODER_INPUT, proposeForNewRun, SCALED_CONV_PROPOSED_LEARNING_RATE } from './training-proposal';
+import { proposeEncoderInput, proposeForNewRun, SCALED_CONV_PROPOSED_LEARNING_RATE } from './training-proposal';
 
 const at = (side: number, height = side) => ({ width: side, height });
 
@@ -59,10 +59,24 @@ describe('the norm and step size proposed for a new run', () => {
 });
 
 describe('the encoder input proposed for a new run', () => {
-  it('is centred, for every model and image size, with its reason; a stored config without it stays not centred', () => {
-    expect(NEW_RUN_ENCODER_INPUT).toBe('centred');
-    expect(ENCODER_INPUT_REASON).toMatch(/2x − 1/);
-    expect(ENCODER_INPUT_REASON).toMatch(/Runs stored before it read \[0, 1\]/);
+  it('is centred for a scaled conv of a Gaussian-latent family at 64 px and more, with its reason', () => {
+    for (const convArch of ['small', 'medium', 'large', undefined] as const) {
+      for (const family of ['vae', 'cvae', 'm2'] as const) {
+        expect(proposeEncoderInput(at(64), { architecture: 'conv', convArch, family })).toEqual({ encoderInput: 'centred', reason: expect.stringMatching(/^Centred: the encoder reads 2x − 1/) });
+      }
+    }
+    expect(proposeEncoderInput(at(128, 64), { architecture: 'conv' }).encoderInput).toBe('centred');
+  });
+
+  it('is not centred where it was not measured better: the MLP, classic, VQ-VAE, under 64 px, no dataset yet; and the reason says so', () => {
+    for (const settings of [{}, { architecture: 'mlp' }, { architecture: 'conv', convArch: 'classic' }, { architecture: 'conv', family: 'vqvae' }, { architecture: 'conv', convArch: 'huge' }]) {
+      expect(proposeEncoderInput(at(64), settings)).toEqual({ encoderInput: 'unit', reason: expect.stringMatching(/^Not centred: .*28 px digits the classic conv did worse/) });
+    }
+    for (const side of [28, 32, 63]) expect(proposeEncoderInput(at(side), { architecture: 'conv', convArch: 'medium' }).encoderInput).toBe('unit');
+    expect(proposeEncoderInput(null, { architecture: 'conv' }).encoderInput).toBe('unit');
+  });
+
+  it('does not change what a stored config means: without the field it is not centred, and storing a new run adds nothing', () => {
     expect(defaultRunConfig().encoderInput).toBeUndefined();
     expect(newRunConfig(runConfigSchema.parse({ architecture: 'conv' })).encoderInput).toBeUndefined();
   });

@@ -51,12 +51,7 @@ export type ProposalSettings = Readonly<Partial<Record<'architecture' | 'convArc
  * proposed only for a run without a layer norm: the norm named, or the one proposed.
  */
 export function proposeForNewRun(image: ImageSides, settings: ProposalSettings): TrainingProposal | null {
-  const family = settings.family ?? 'vae';
-  const arch = settings.convArch ?? DEFAULT_CONV_PRESET;
-  if (settings.architecture !== 'conv') return null;
-  if (typeof family !== 'string' || !(modelFamilies as readonly string[]).includes(family) || (family as ModelFamily) === 'vqvae') return null;
-  if (typeof arch !== 'string' || !(convArchitectures as readonly string[]).includes(arch) || (arch as ConvArchitecture) === 'classic') return null;
-  if (Math.min(image.width, image.height) < SCALED_CONV_PROPOSAL_MIN_SIDE) return null;
+  if (!scaledConvAtSize(image, settings)) return null;
   const named = settings.convNorm;
   if (named !== undefined && (typeof named !== 'string' || !(convNorms as readonly string[]).includes(named))) return null;
   const norm = (named as ConvNorm | undefined) ?? SCALED_CONV_PROPOSED_NORM;
@@ -68,16 +63,47 @@ export function proposeForNewRun(image: ImageSides, settings: ProposalSettings):
 }
 
 /**
- * What a new run's encoder reads (config encoderInput), with the reason the form shows
- * under the choice and `vae-studio train` prints. Every new run, whatever its model and
- * images: centring is what the networks of the literature do (2x − 1), it costs one
- * element-wise layer, and it was measured better or no worse where it was measured
- * (docs/QUALITY.md, centre27): on 64×64 RGB scenes, medium preset with its layer norm at
- * Adam 1e-3, two seeds, it reached in 20 epochs what the uncentred run did not, and at
- * 28×28 (digits, Bernoulli, MLP and classic conv, two seeds) the bound was the same or better.
- * A config stored without the field reads pixels in [0, 1], as it was trained.
+ * Whether a new run with these settings on these images is one the measured proposals are
+ * for: a scaled conv (small, medium, large, or the default preset a conv run naming none
+ * gets) of a Gaussian-latent family at 64 px and more. Values that are not a setting's get
+ * none (the core refuses them, naming the field).
  */
-export const NEW_RUN_ENCODER_INPUT: EncoderInput = 'centred';
+function scaledConvAtSize(image: ImageSides, settings: ProposalSettings): boolean {
+  const family = settings.family ?? 'vae';
+  const arch = settings.convArch ?? DEFAULT_CONV_PRESET;
+  if (settings.architecture !== 'conv') return false;
+  if (typeof family !== 'string' || !(modelFamilies as readonly string[]).includes(family) || (family as ModelFamily) === 'vqvae') return false;
+  if (typeof arch !== 'string' || !(convArchitectures as readonly string[]).includes(arch) || (arch as ConvArchitecture) === 'classic') return false;
+  return Math.min(image.width, image.height) >= SCALED_CONV_PROPOSAL_MIN_SIDE;
+}
 
-export const ENCODER_INPUT_REASON =
-  'Centred: the encoder reads 2x − 1 (pixels in [−1, 1]); decoder and bound are unchanged. Proposed for every new run: on 64 px RGB scenes it trained faster and ended ahead, on 28 px digits it was as good. Runs stored before it read [0, 1].';
+export interface EncoderInputProposal {
+  /** What the encoder is proposed to read. */
+  encoderInput: EncoderInput;
+  /** Why, in a sentence for the form and the CLI. */
+  reason: string;
+}
+
+/**
+ * What a new run's encoder is proposed to read (config encoderInput): centred (2x − 1) for
+ * the runs the 64 px measurements were made on — a scaled conv of a Gaussian-latent family
+ * at 64 px and more — and pixels in [0, 1], what the schema's absence means, for the rest.
+ * Measured (docs/QUALITY.md, qual26 and centre27): on 3 000 generated 64×64 RGB scenes, the
+ * medium preset with its layer norm at Adam 1e-3, batch 16, two seeds, centring put the
+ * bound about five epochs ahead and ended 0.33 bits/dim better after 20 epochs (seed 1);
+ * at 28×28 (1 000 binarized digits, Bernoulli, 10 epochs, two seeds) the classic conv ended
+ * worse with it and the MLP slightly better, so it is not proposed where it was not measured
+ * better. A config stored without the field reads [0, 1], as it was trained.
+ */
+export function proposeEncoderInput(image: ImageSides | null, settings: ProposalSettings): EncoderInputProposal {
+  if (image !== null && scaledConvAtSize(image, settings)) {
+    return {
+      encoderInput: 'centred',
+      reason: `Centred: the encoder reads 2x − 1 (pixels in [−1, 1]); decoder and bound are unchanged. A scaled conv at ${SCALED_CONV_PROPOSAL_MIN_SIDE} px and more trained faster with it on 64×64 RGB images and ended ahead.`,
+    };
+  }
+  return {
+    encoderInput: 'unit',
+    reason: `Not centred: the encoder reads pixels in [0, 1], as runs stored before the setting did. Centring is proposed for a scaled conv at ${SCALED_CONV_PROPOSAL_MIN_SIDE} px and more, where it was measured better; on 28 px digits the classic conv did worse with it.`,
+  };
+}

@@ -6,7 +6,7 @@ import { describeLayout } from '@shared/dataset-warnings';
 import { ApiError } from '@shared/errors';
 import { latentWidthOf } from '@shared/families';
 import { suggestDecoder } from '@shared/likelihood';
-import { ENCODER_INPUT_REASON, NEW_RUN_ENCODER_INPUT, proposeForNewRun } from '@shared/training-proposal';
+import { proposeEncoderInput, proposeForNewRun } from '@shared/training-proposal';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
@@ -247,9 +247,10 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
     config.convNorm ??= proposal.convNorm;
     if (proposal.learningRate !== undefined) config.learningRate ??= proposal.learningRate;
   }
-  // The encoder input proposed for every new run, as the form fills it in (--encoder-input unit keeps pixels in [0, 1]).
-  const centred = config.encoderInput === undefined;
-  config.encoderInput ??= NEW_RUN_ENCODER_INPUT;
+  // The encoder input proposed for this model and image size, as the form fills it in; not centred is the absent field's meaning.
+  const input = proposeEncoderInput(dataset, config);
+  const centred = config.encoderInput === undefined && input.encoderInput === 'centred';
+  if (centred) config.encoderInput = input.encoderInput;
 
   const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
   out.event(
@@ -257,7 +258,7 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
     `Training run #${run.id} "${run.name}" on "${dataset.name}"…` +
       (suggested ? `\nDecoder ${run.config.decoder}: ${suggested.reason}` : '') +
       (proposed ? `\n${proposal.reason}` : '') +
-      (centred ? `\n${ENCODER_INPUT_REASON}` : ''),
+      (centred ? `\n${input.reason}` : ''),
   );
   await followRun(core, run.id, 'train', out);
 }

@@ -112,8 +112,9 @@ describe('vae-studio train', () => {
     const started = trained.lines.find((line) => (line as { type?: string }).type === 'started') as { decoder: string };
     expect(started.decoder).toBe('logistic');
     const result = trained.lines.at(-1) as { run: { config: Record<string, unknown>; summary: Record<string, number> } };
-    // And the centred encoder input proposed for every new run (src-shared/training-proposal.ts).
-    expect(result.run.config).toMatchObject({ decoder: 'logistic', mixtureComponents: 1, encoderInput: 'centred' });
+    expect(result.run.config).toMatchObject({ decoder: 'logistic', mixtureComponents: 1 });
+    // The MLP is not proposed the centred encoder input (src-shared/training-proposal.ts): its config leaves it out, as stored runs do.
+    expect(result.run.config).not.toHaveProperty('encoderInput');
     // A discrete likelihood of the 8-bit pixels: bits/dim on the 0–255 scale, finite and positive.
     expect(result.run.summary['test_bpd']).toBeGreaterThan(0);
     expect(Number.isFinite(result.run.summary['test_bpd'])).toBe(true);

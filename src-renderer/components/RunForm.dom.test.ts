@@ -233,19 +233,44 @@ describe('RunForm', () => {
 
 describe('RunForm encoder input', () => {
   const note = (): string => document.querySelector('[data-testid="run-encoder-input-note"]')?.textContent ?? '';
+  const input = (): string => (field('encoderInput') as HTMLSelectElement).value;
+  const pick = (testid: string): void => {
+    (document.querySelector(`[data-testid="${testid}"]`) as HTMLInputElement).click();
+    flushSync();
+  };
+  function onScenes(): void {
+    if (component) void unmount(component);
+    document.body.innerHTML = '';
+    studio.datasets = [{ ...dataset, id: 8, name: 'scenes', width: 64, height: 64, channels: 3 }];
+    component = mount(RunForm, { target: document.body, props: { onstarted: () => {} } });
+    flushSync();
+  }
 
-  it('proposes the centred input for a new run with its reason, and sends what is chosen', async () => {
-    expect((field('encoderInput') as HTMLSelectElement).value).toBe('centred');
+  it('proposes the centred input for a scaled conv at 64 px with its reason, follows the model, and sends it', async () => {
+    onScenes();
     expect(document.querySelector('[data-field="encoderInput"] label')?.textContent?.trim()).toBe('Encoder input');
-    expect(note()).toMatch(/^Centred: the encoder reads 2x − 1.*Proposed for every new run/);
+    // The MLP: not centred, and the note says where centring is proposed.
+    expect(input()).toBe('unit');
+    expect(note()).toMatch(/^Not centred: .*proposed for a scaled conv at 64 px/);
+    pick('run-model-conv');
+    expect(input()).toBe('centred');
+    expect(note()).toMatch(/^Centred: the encoder reads 2x − 1/);
+    pick('run-conv-arch-classic');
+    expect(input()).toBe('unit');
+    pick('run-conv-arch-medium');
+    expect(input()).toBe('centred');
     (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
     await vi.waitFor(() => expect(calls).toHaveLength(1));
-    expect(calls[0]!.input.config.encoderInput).toBe('centred');
+    expect(calls[0]!.input.config).toMatchObject({ architecture: 'conv', convArch: 'medium', encoderInput: 'centred' });
   });
 
-  it('sends not centred as a config without the field: what every stored run without it means', async () => {
+  it('keeps a choice made by hand when the model changes, names the proposal beside it, and sends not centred as a config without the field', async () => {
+    onScenes();
+    pick('run-model-conv');
     choose('encoderInput', 'unit');
-    expect(note()).toMatch(/^Not centred: the encoder reads pixels in \[0, 1\]/);
+    expect(note()).toMatch(/^Not centred \(chosen\).*Proposed here: centred/);
+    pick('run-conv-arch-large');
+    expect(input()).toBe('unit');
     (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
     await vi.waitFor(() => expect(calls).toHaveLength(1));
     expect(calls[0]!.input.config).not.toHaveProperty('encoderInput');
@@ -262,7 +287,7 @@ describe('RunForm encoder input', () => {
       rememberRunForm(1, runFormFrom(stored, 7));
       component = mount(RunForm, { target: document.body, props: { onstarted: () => {} } });
       flushSync();
-      expect((field('encoderInput') as HTMLSelectElement).value, shown).toBe(shown);
+      expect(input(), shown).toBe(shown);
     }
   });
 });

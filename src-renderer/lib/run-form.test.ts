@@ -8,6 +8,7 @@ import {
   convChoiceFigures,
   defaultRunForm,
   encoderInputNote,
+  proposedTraining,
   explainDecoder,
   mseScale,
   runFormFrom,
@@ -29,10 +30,10 @@ const dataset = (patch: Partial<FormDataset> & { binarize?: boolean } = {}): For
 });
 
 describe('validateRunForm', () => {
-  it('accepts the defaults and yields the default config, with the centred encoder input proposed for a new run', () => {
+  it('accepts the defaults and yields the default config', () => {
     const { errors, config } = validateRunForm(valid());
     expect(errors).toEqual({});
-    expect(config).toEqual({ ...defaultRunConfig(), encoderInput: 'centred' });
+    expect(config).toEqual(defaultRunConfig());
   });
 
   it('explains out-of-range latent sizes with the shared limits', () => {
@@ -92,10 +93,19 @@ describe('validateRunForm', () => {
 });
 
 describe('encoder input', () => {
-  it('a new form proposes centred, and says why; not centred is sent as a stored config without the field', () => {
-    expect(defaultRunForm(1).encoderInput).toBe('centred');
-    expect(encoderInputNote('centred')).toMatch(/^Centred: the encoder reads 2x − 1.*Proposed for every new run/);
-    expect(encoderInputNote('unit')).toMatch(/^Not centred: the encoder reads pixels in \[0, 1\]/);
+  it('is proposed centred for a scaled conv at 64 px, says why, names the proposal beside another choice, and sends not centred as a config without the field', () => {
+    const scenes = dataset({ width: 64, height: 64, channels: 3 });
+    const conv = proposedTraining(scenes, valid({ architecture: 'conv', convArch: 'medium' }));
+    expect(conv).toMatchObject({ encoderInput: 'centred', encoderInputReason: expect.stringMatching(/^Centred: the encoder reads 2x − 1/) });
+    const mlp = proposedTraining(scenes, valid());
+    expect(mlp.encoderInput).toBe('unit');
+    expect(proposedTraining(dataset(), valid({ architecture: 'conv', convArch: 'medium' })).encoderInput).toBe('unit');
+    expect(encoderInputNote('centred', conv)).toBe(conv.encoderInputReason);
+    expect(encoderInputNote('unit', conv)).toMatch(/^Not centred \(chosen\): the encoder reads pixels in \[0, 1\]\. Proposed here: centred, 2x − 1 — Centred: /);
+    expect(encoderInputNote('unit', mlp)).toMatch(/^Not centred: the encoder reads pixels in \[0, 1\]/);
+    expect(encoderInputNote('centred', mlp)).toMatch(/^Centred \(chosen\).*Proposed here: pixels in \[0, 1\] \(not centred\)/);
+    // A new form holds what the schema's absence means until a dataset and model propose otherwise.
+    expect(defaultRunForm(1).encoderInput).toBe('unit');
     expect(ENCODER_INPUT_OPTIONS).toEqual([
       ['unit', 'Pixels in [0, 1] (not centred)'],
       ['centred', 'Centred, 2x − 1'],
@@ -112,7 +122,8 @@ describe('encoder input', () => {
     const centred = { ...old, encoderInput: 'centred' as const };
     expect(validateRunForm(runFormFrom(centred, 3)).config).toEqual(centred);
     // Recalled settings are checked like any stored value.
-    expect(sanitizeRunForm({ encoderInput: 'minus-one' }).encoderInput).toBe('centred');
+    expect(sanitizeRunForm({ encoderInput: 'minus-one' }).encoderInput).toBe('unit');
+    expect(sanitizeRunForm({ encoderInput: 'centred' }).encoderInput).toBe('centred');
     expect(sanitizeRunForm({ encoderInput: 'unit' }).encoderInput).toBe('unit');
   });
 });

@@ -46,7 +46,7 @@ import { familyOf, labelsBlocker, settingApplies, type LabelledDataset, type Run
 import type { Dataset, ImportStats } from '@shared/types';
 import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
 import { ENCODER_INPUT_NAMES, SETTING_LABELS } from '@shared/setting-labels';
-import { ENCODER_INPUT_REASON, NEW_RUN_ENCODER_INPUT, proposeForNewRun } from '@shared/training-proposal';
+import { proposeEncoderInput, proposeForNewRun } from '@shared/training-proposal';
 
 /**
  * The new-run form as the inputs hold it: number inputs give `null` when empty, so
@@ -78,7 +78,7 @@ export interface RunFormValues {
   codePositions: number | null;
   latent: number | null;
   hidden: number | null;
-  /** What the encoder reads: a clone keeps its run's (a run stored without it: 'unit'), a new form has the proposal's. */
+  /** What the encoder reads: a clone keeps its run's (a run stored without it: 'unit'); a new run follows the proposal (proposedTraining). */
   encoderInput: EncoderInput;
   decoder: DecoderKind;
   gaussianSigma: number | null;
@@ -193,17 +193,21 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
   };
 }
 
-/** A new run's form: the schema's defaults, and what a new run is proposed (src-shared/training-proposal.ts) where it differs from them. */
 export function defaultRunForm(datasetId: number | null): RunFormValues {
-  return { ...runFormFrom(defaultRunConfig(), datasetId), encoderInput: NEW_RUN_ENCODER_INPUT };
+  return runFormFrom(defaultRunConfig(), datasetId);
 }
 
 /** The encoder input's choices as the form names them. */
 export const ENCODER_INPUT_OPTIONS = encoderInputs.map((input) => [input, ENCODER_INPUT_NAMES[input]] as const);
 
-/** The line under the encoder input: why centred is proposed, and what the other choice means. */
-export function encoderInputNote(input: EncoderInput): string {
-  return input === NEW_RUN_ENCODER_INPUT ? ENCODER_INPUT_REASON : `Not centred: the encoder reads pixels in [0, 1], as runs stored before the setting did. ${ENCODER_INPUT_REASON}`;
+/**
+ * The line under the encoder input: what the proposal is for this dataset and model and
+ * why, or, for the other choice, what it means with the proposal named beside it.
+ */
+export function encoderInputNote(input: EncoderInput, proposal: Pick<FormTrainingProposal, 'encoderInput' | 'encoderInputReason'>): string {
+  if (input === proposal.encoderInput) return proposal.encoderInputReason;
+  const chosen = input === 'centred' ? 'Centred (chosen): the encoder reads 2x − 1; decoder and bound are unchanged.' : 'Not centred (chosen): the encoder reads pixels in [0, 1].';
+  return `${chosen} Proposed here: ${ENCODER_INPUT_NAMES[proposal.encoderInput].toLowerCase()} — ${proposal.encoderInputReason}`;
 }
 
 const range = (r: { min: number; max: number }): string => `${r.min}–${r.max.toLocaleString('en-US')}`;
@@ -444,6 +448,9 @@ export interface FormTrainingProposal {
   learningRate: number;
   /** Why, under the training settings; null where the defaults are the proposal. */
   reason: string | null;
+  /** What the encoder is proposed to read for this dataset and model, and why (shown under the choice). */
+  encoderInput: EncoderInput;
+  encoderInputReason: string;
 }
 
 /**
@@ -457,12 +464,13 @@ export function proposedTraining(
   values: Pick<RunFormValues, 'architecture' | 'convArch' | 'convNorm' | 'family'>,
 ): FormTrainingProposal {
   const presetNorm = values.convArch === 'classic' ? null : CONV_PRESETS[values.convArch].norm;
-  const fallback = { convNorm: presetNorm, learningRate: defaultRunConfig().learningRate, reason: null };
-  if (!dataset) return fallback;
   const model = { architecture: values.architecture, convArch: values.convArch, family: values.family };
+  const input = proposeEncoderInput(dataset, model);
+  const fallback = { convNorm: presetNorm, learningRate: defaultRunConfig().learningRate, reason: null, encoderInput: input.encoderInput, encoderInputReason: input.reason };
+  if (!dataset) return fallback;
   const norm = proposeForNewRun(dataset, model);
   const shown = proposeForNewRun(dataset, { ...model, convNorm: values.convNorm });
-  return { convNorm: norm?.convNorm ?? presetNorm, learningRate: shown?.learningRate ?? fallback.learningRate, reason: shown?.reason ?? null };
+  return { ...fallback, convNorm: norm?.convNorm ?? presetNorm, learningRate: shown?.learningRate ?? fallback.learningRate, reason: shown?.reason ?? null };
 }
 
 /**
