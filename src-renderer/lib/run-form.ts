@@ -46,7 +46,7 @@ import { familyOf, labelsBlocker, settingApplies, type LabelledDataset, type Run
 import type { Dataset, ImportStats } from '@shared/types';
 import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
 import { ENCODER_INPUT_NAMES, SETTING_LABELS } from '@shared/setting-labels';
-import { proposeEncoderInput, proposeForNewRun } from '@shared/training-proposal';
+import { proposeEncoderInput } from '@shared/training-proposal';
 
 /**
  * The new-run form as the inputs hold it: number inputs give `null` when empty, so
@@ -440,37 +440,21 @@ export function suggestForDataset(dataset: FormDataset, architecture: Architectu
   return { ...suggestDecoder(dataset), ...fallback };
 }
 
-/** What the form proposes for the norm and step size of a new run (src-shared/training-proposal.ts), and why. */
+/** What the form proposes for a new run (src-shared/training-proposal.ts), and why. */
 export interface FormTrainingProposal {
-  /** The conv stages' norm: the proposal's, else the chosen preset's (null for classic). */
-  convNorm: ConvNorm | null;
-  /** Adam's step size for the norm the form shows: the proposal's, else the schema's default. */
-  learningRate: number;
-  /** Why, under the training settings; null where the defaults are the proposal. */
-  reason: string | null;
   /** What the encoder is proposed to read for this dataset and model, and why (shown under the choice). */
   encoderInput: EncoderInput;
   encoderInputReason: string;
 }
 
 /**
- * The norm and learning rate proposed for these settings on this dataset: without a layer
- * norm and at Adam 2e-3 for a scaled conv at 64 px and more, else the preset's norm and the
- * schema's step size. The norm is proposed from the model and images alone; the step size
- * from the norm the form shows, so a layer norm chosen by hand keeps 1e-3.
+ * The proposal for these settings on this dataset (none known yet: the schema's meaning).
+ * The conv stages' norm and Adam's step size are the preset's and the schema's: nothing
+ * else is proposed (training-proposal.ts says why).
  */
-export function proposedTraining(
-  dataset: Pick<FormDataset, 'width' | 'height'> | null,
-  values: Pick<RunFormValues, 'architecture' | 'convArch' | 'convNorm' | 'family'>,
-): FormTrainingProposal {
-  const presetNorm = values.convArch === 'classic' ? null : CONV_PRESETS[values.convArch].norm;
-  const model = { architecture: values.architecture, convArch: values.convArch, family: values.family };
-  const input = proposeEncoderInput(dataset, model);
-  const fallback = { convNorm: presetNorm, learningRate: defaultRunConfig().learningRate, reason: null, encoderInput: input.encoderInput, encoderInputReason: input.reason };
-  if (!dataset) return fallback;
-  const norm = proposeForNewRun(dataset, model);
-  const shown = proposeForNewRun(dataset, { ...model, convNorm: values.convNorm });
-  return { ...fallback, convNorm: norm?.convNorm ?? presetNorm, learningRate: shown?.learningRate ?? fallback.learningRate, reason: shown?.reason ?? null };
+export function proposedTraining(dataset: Pick<FormDataset, 'width' | 'height'> | null, values: Pick<RunFormValues, 'architecture' | 'convArch' | 'family'>): FormTrainingProposal {
+  const input = proposeEncoderInput(dataset, { architecture: values.architecture, convArch: values.convArch, family: values.family });
+  return { encoderInput: input.encoderInput, encoderInputReason: input.reason };
 }
 
 /**
