@@ -53,11 +53,12 @@ export interface EncoderInputProposal {
  * the runs the 64 px measurements were made on — a scaled conv of a Gaussian-latent family
  * at 64 px and more — and pixels in [0, 1], what the schema's absence means, for the rest.
  * Measured (docs/QUALITY.md, qual26 and centre27): on 3 000 generated 64×64 RGB scenes, the
- * medium preset with its layer norm at Adam 1e-3, batch 16, two seeds, centring put the
- * bound about five epochs ahead and ended 0.33 bits/dim better after 20 epochs (seed 1);
- * at 28×28 (1 000 binarized digits, Bernoulli, 10 epochs, two seeds) the classic conv ended
- * worse with it and the MLP slightly better, so it is not proposed where it was not measured
- * better. A config stored without the field reads [0, 1], as it was trained.
+ * medium preset with its layer norm at Adam 1e-3, batch 16, 20 epochs, centring put the
+ * bound about five epochs ahead and ended at 6.01 and 6.06 test bits/dim (seeds 1 and 2)
+ * where the uncentred run had 6.35; at 28×28 (1 000 binarized digits, Bernoulli, 10
+ * epochs, two seeds) the classic conv ended 12–17 nats worse with it and the MLP 1.5–3.3
+ * better, so it is not proposed where it was not measured better. A config stored without
+ * the field reads [0, 1], as it was trained.
  */
 export function proposeEncoderInput(image: ImageSides | null, settings: ProposalSettings): EncoderInputProposal {
   if (image !== null && scaledConvAtSize(image, settings)) {
