@@ -39,13 +39,13 @@ test('the conv architecture chooser shows each preset with its stages, parameter
     await page.getByText('Large', { exact: true }).click();
     await expect(page.getByTestId('run-conv-width')).toHaveValue('32');
     await expect(page.getByTestId('run-conv-res-blocks')).toHaveValue('2');
-    // At 64 px and more the form proposes the presets without their layer norm, at Adam 2e-3, and says why (src-shared/training-proposal.ts).
-    await expect(page.getByTestId('run-conv-norm')).toHaveValue('none');
-    await expect(page.getByTestId('run-learning-rate')).toHaveValue('0.002');
-    await expect(page.getByTestId('run-training-proposal')).toContainText('No layer norm, Adam 2e-3: a scaled conv at 64 px and more');
-    await page.getByTestId('run-conv-norm').selectOption('layer');
+    // At 64 px and more the form proposes the centred encoder input and says why; the preset keeps its layer norm at Adam 1e-3 (src-shared/training-proposal.ts).
+    await expect(page.getByTestId('run-conv-norm')).toHaveValue('layer');
     await expect(page.getByTestId('run-learning-rate')).toHaveValue('0.001');
+    await expect(page.getByTestId('run-encoder-input')).toHaveValue('centred');
+    await expect(page.getByTestId('run-encoder-input-note')).toContainText('Centred: the encoder reads 2x − 1');
     await page.getByText('Classic', { exact: true }).click();
+    await expect(page.getByTestId('run-encoder-input')).toHaveValue('unit');
     await expect(page.getByTestId('run-conv-width')).toHaveCount(0);
   } finally {
     await data.remove();

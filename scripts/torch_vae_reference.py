@@ -311,6 +311,10 @@ class ScaledConvVae(nn.Module):
         self.height, self.width, self.channels = image['height'], image['width'], image['channels']
         self.latent, self.hidden = spec['latent'], spec['hidden']
         self.K = spec['mixtureComponents']
+        # What the encoder reads (the app's encoderInput): 'centred' is 2x − 1, as the app's first layer (x_centred) computes it.
+        self.input = spec.get('encoderInput', 'unit')
+        if self.input not in ('unit', 'centred'):
+            raise SystemExit(f"encoderInput '{self.input}' is neither 'unit' nor 'centred'")
         chans, S = plan['channels'], len(plan['channels'])
         self.grid = plan['grid']
         if self.grid[0] * 2 ** S != self.height or self.grid[1] * 2 ** S != self.width:
@@ -343,6 +347,8 @@ class ScaledConvVae(nn.Module):
         n = x.shape[0]
         # Flat rows are HWC (as the app packs images); convolutions take NCHW.
         y = x.view(n, self.height, self.width, self.channels).permute(0, 3, 1, 2)
+        if self.input == 'centred':
+            y = y * 2 - 1
         for conv, norm in zip(self.convs, self.norms):
             y = F.relu(norm(conv(y)))
         for block in self.res:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifierKindOf, convDesignOf, defaultRunConfig, inferenceBlocker, newRunConfig, runConfigSchema, type RunConfig, type RunConfigInput } from './config';
+import { classifierKindOf, convDesignOf, encoderInputOf, defaultRunConfig, inferenceBlocker, newRunConfig, runConfigSchema, type RunConfig, type RunConfigInput } from './config';
 import { convPlan, vqCodeStages } from './conv';
 
 describe('run config: model families and flows', () => {
@@ -97,6 +97,20 @@ describe('run config: the conv architecture', () => {
     expect(newRunConfig(parse({ architecture: 'mlp' })).convArch).toBeUndefined();
     // A preset's settings can be overridden one by one.
     expect(convDesignOf(parse({ architecture: 'conv', convArch: 'small', convNorm: 'layer' }))).toEqual({ width: 8, resBlocks: 0, norm: 'layer' });
+  });
+
+  it("reads a stored config without encoderInput as not centred, keeps a named one, and refuses another value by name", () => {
+    const stored = parse({ architecture: 'conv', convArch: 'medium', decoder: 'logistic' });
+    expect(stored.encoderInput).toBeUndefined();
+    expect(encoderInputOf(stored)).toBe('unit');
+    // The schema adds nothing: the stored config, a new run's stored form and a re-read all leave it out.
+    expect(newRunConfig(stored).encoderInput).toBeUndefined();
+    expect(parse(JSON.parse(JSON.stringify(newRunConfig(stored))))).toEqual(newRunConfig(stored));
+    expect(encoderInputOf(parse({ encoderInput: 'centred' }))).toBe('centred');
+    expect(encoderInputOf(parse({ encoderInput: 'unit' }))).toBe('unit');
+    const refused = runConfigSchema.safeParse({ encoderInput: 'minus-one' });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]?.path).toEqual(['encoderInput']);
   });
 
   it("gives a new scaled VQ-VAE its 'fine' code grid (8×8 at 64 px) and reads a stored one without codeGrid at the last stage (4×4), as it was trained", () => {

@@ -120,6 +120,17 @@ export const decoderVariances = ['fixed', 'global', 'per-pixel'] as const;
 export type DecoderVariance = (typeof decoderVariances)[number];
 
 /**
+ * What every network that reads the image (the encoder, M2's classifier, the VQ encoder,
+ * so also a flow's context and a conditional VAE's encoder) is given: `unit` the pixels
+ * as they are, in [0, 1]; `centred` 2x − 1, in [−1, 1]. The decoder, the likelihood, the
+ * dequantisation and the reported bound are the same for both. The rescaling is a layer
+ * of the declared networks (ENCODER_INPUT_RESCALE, src-shared/model-export/architectures.ts),
+ * so the trainer and the exports apply the same one.
+ */
+export const encoderInputs = ['unit', 'centred'] as const;
+export type EncoderInput = (typeof encoderInputs)[number];
+
+/**
  * Training objective (VAE-MATH.md). `beta`: −E[log p(x|z)] + β(t)·KL, where β(t) ramps
  * 0 → beta over klWarmupSteps and KL may be floored per dim by freeBits; beta 1 with no
  * warm-up and no free bits is the plain ELBO. `capacity` (Burgess 2018):
@@ -193,6 +204,12 @@ export const runConfigObject = z
     convResBlocks: z.number().int().min(CONV_RES_BLOCKS.min).max(CONV_RES_BLOCKS.max).optional(),
     /** Scaled conv: normalisation after each stride-2 convolution (a layer norm over each pixel's channels); absent: the preset's. */
     convNorm: z.enum(convNorms).optional(),
+    /**
+     * The encoder's input (see encoderInputs). Absent means 'unit', what every run stored
+     * before it was trained with (its weights read pixels in [0, 1]); a new run gets the
+     * proposal's value written out (src-shared/training-proposal.ts).
+     */
+    encoderInput: z.enum(encoderInputs).optional(),
     latent: z.number().int().min(LIMITS.latent.min).max(LIMITS.latent.max).default(16),
     hidden: z.number().int().min(8).max(4096).default(256),
     decoder: z.enum(decoderKinds).default('bernoulli'),
@@ -361,6 +378,9 @@ export const runRequestConfigSchema = z.unknown().default({}).transform((raw, ct
 export function inferenceBlocker(config: Pick<RunConfig, 'family'>, view: 'explore' | 'inpaint'): string | null {
   return view === 'inpaint' ? familyOf(config).inpaintBlocker : null;
 }
+
+/** The encoder's input of a config; one stored without the field reads pixels in [0, 1]. */
+export const encoderInputOf = (config: Pick<RunConfig, 'encoderInput'>): EncoderInput => config.encoderInput ?? 'unit';
 
 /** M2's classifier architecture; a config stored without one predates conv classifiers. */
 export const classifierKindOf = (config: Pick<RunConfig, 'classifier'>): ClassifierKind => config.classifier ?? 'mlp';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decoderKinds, flowKinds, importSettingsSchema, modelFamilies, runConfigSchema } from './config';
+import { decoderKinds, encoderInputs, flowKinds, importSettingsSchema, modelFamilies, runConfigSchema } from './config';
 
 /**
  * An exported model (models.export) as a folder or a single `.vaestudio` archive (zip):
@@ -102,6 +102,8 @@ export const modelCardSchema = z.object({
     background: z.string(),
     binarize: z.boolean(),
     normalization: z.string(),
+    /** What the encoder reads after its first layer (config encoderInputs): absent in cards before it, which were all 'unit'. */
+    encoderInput: z.enum(encoderInputs).default('unit'),
     layout: z.string(),
   }),
   dataset: z.object({

@@ -29,6 +29,8 @@ describe('run filter language', () => {
     expect(FILTER_KEYS['learningRate']).toMatchObject({ type: 'number', source: { config: 'learningRate', fallback: 1e-3 } });
     expect(FILTER_KEYS['decoder']).toMatchObject({ type: 'enum', choices: ['bernoulli', 'gaussian', 'logistic'] });
     expect(FILTER_KEYS['threads']).toMatchObject({ type: 'number', source: { config: 'threads', fallback: null } });
+    // A run stored without the encoder input read pixels in [0, 1]: `encoderInput:unit` finds it.
+    expect(FILTER_KEYS['encoderInput']).toMatchObject({ type: 'enum', choices: ['unit', 'centred'], source: { config: 'encoderInput', fallback: 'unit' } });
   });
 
   it('reads quotes, escapes, exponents, metrics and bare words', () => {

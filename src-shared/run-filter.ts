@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { runConfigObject } from './config';
+import { encoderInputOf, runConfigObject } from './config';
 import { runStatuses } from './types';
 
 /**
@@ -55,6 +55,8 @@ function settingKey(name: string, schema: AnySchema): FilterKey {
     }
     inner = inner.def.innerType!;
   }
+  // An optional setting whose absence has a meaning of its own: a run stored without the encoder input read [0, 1].
+  if (name === 'encoderInput') fallback = encoderInputOf({});
   const source = { config: name, fallback };
   if (inner.def.type === 'enum' && inner.options) {
     return { type: 'enum', choices: inner.options.map(String), label: name, source };

@@ -25,6 +25,7 @@ const DESCRIPTIONS: Record<RunSetting, string> = {
   priorEpochs: 'The last N epochs train the autoregressive prior over codes',
   codePositions: 'VQ-VAE with an MLP: code positions per image (conv: a grid that follows the image size)',
   codeGrid: 'VQ-VAE on a scaled conv: fine quantises at about 8×8 codes (the deepest stage with at least 7 a side), last at the deepest stage (4×4 at 64 px)',
+  encoderInput: "What the encoder (and M2's classifier) reads: unit, the pixels in [0, 1], or centred, 2x − 1 in [−1, 1]; the decoder and the bound are the same",
   latent: 'Latent size: dimensions of the Gaussian latent z',
   hidden: 'Hidden units per layer',
   decoder: 'Decoder likelihood p(x|z): bernoulli (binary pixels), gaussian or logistic (8-bit pixels)',
@@ -63,6 +64,7 @@ const RESOLVED_DEFAULTS: Partial<Record<RunSetting, string>> = {
   convWidth: "the preset's (small 8, medium 16, large 32)",
   convResBlocks: "the preset's (small 0, medium 1, large 2)",
   convNorm: "the preset's (small none, medium and large layer)",
+  encoderInput: 'centred for a new run; unit for runs stored before it',
   backend: 'the fastest that passes its self-check',
   threads: 'the physical cores, fewer when memory is short',
 };

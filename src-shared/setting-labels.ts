@@ -1,3 +1,4 @@
+import type { EncoderInput } from './config';
 import type { RunSetting } from './families';
 
 /**
@@ -25,6 +26,7 @@ export const SETTING_LABELS: Record<RunSetting, string> = {
   priorEpochs: 'Prior epochs',
   codePositions: 'Code positions',
   codeGrid: 'Code grid',
+  encoderInput: 'Encoder input',
   latent: 'Latent size',
   hidden: 'Hidden units',
   decoder: 'Decoder',
@@ -52,6 +54,12 @@ export const SETTING_LABELS: Record<RunSetting, string> = {
   validationFraction: 'Validation share',
   backend: 'Backend',
   threads: 'Threads',
+};
+
+/** The encoder input's values in words (the form's choice, the run page, the compare view); a run stored without the setting reads 'unit'. */
+export const ENCODER_INPUT_NAMES: Record<EncoderInput, string> = {
+  unit: 'Pixels in [0, 1] (not centred)',
+  centred: 'Centred, 2x − 1',
 };
 
 /** "klWarmupSteps" → "Kl warmup steps": a readable stand-in for a key without a label (one a newer version stored). */

@@ -6,7 +6,7 @@ import { describeLayout } from '@shared/dataset-warnings';
 import { ApiError } from '@shared/errors';
 import { latentWidthOf } from '@shared/families';
 import { suggestDecoder } from '@shared/likelihood';
-import { proposeForNewRun } from '@shared/training-proposal';
+import { proposeEncoderInput } from '@shared/training-proposal';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
@@ -239,21 +239,19 @@ function configFor(values: Values, dataset: Dataset): { config: ReturnType<typeo
 async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> {
   const { project, dataset } = await datasetFor(core, values, 'train');
   const { config, suggested } = configFor(values, dataset);
-  // The norm and step size proposed for this model and image size, as the form fills them in (src-shared/training-proposal.ts),
-  // for the flags not given. Only here, not for sweeps: a sweep's grid may change the model the proposal was made for.
-  const proposal = proposeForNewRun(dataset, config);
-  const proposed = proposal !== null && (config.convNorm === undefined || (proposal.learningRate !== undefined && config.learningRate === undefined));
-  if (proposal) {
-    config.convNorm ??= proposal.convNorm;
-    if (proposal.learningRate !== undefined) config.learningRate ??= proposal.learningRate;
-  }
+  // The encoder input proposed for this model and image size (src-shared/training-proposal.ts), as the form fills it in, when
+  // the flag is not given; not centred is the absent field's meaning. Only here, not for sweeps: a sweep's grid may change
+  // the model the proposal was made for.
+  const input = proposeEncoderInput(dataset, config);
+  const centred = config.encoderInput === undefined && input.encoderInput === 'centred';
+  if (centred) config.encoderInput = input.encoderInput;
 
   const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
   out.event(
-    { type: 'started', runId: run.id, decoder: run.config.decoder, convNorm: run.config.convNorm, learningRate: run.config.learningRate },
+    { type: 'started', runId: run.id, decoder: run.config.decoder, convNorm: run.config.convNorm, learningRate: run.config.learningRate, encoderInput: run.config.encoderInput },
     `Training run #${run.id} "${run.name}" on "${dataset.name}"…` +
       (suggested ? `\nDecoder ${run.config.decoder}: ${suggested.reason}` : '') +
-      (proposed ? `\n${proposal.reason}` : ''),
+      (centred ? `\n${input.reason}` : ''),
   );
   await followRun(core, run.id, 'train', out);
 }

@@ -113,27 +113,29 @@ describe('vae-studio train', () => {
     expect(started.decoder).toBe('logistic');
     const result = trained.lines.at(-1) as { run: { config: Record<string, unknown>; summary: Record<string, number> } };
     expect(result.run.config).toMatchObject({ decoder: 'logistic', mixtureComponents: 1 });
+    // The MLP is not proposed the centred encoder input (src-shared/training-proposal.ts): its config leaves it out, as stored runs do.
+    expect(result.run.config).not.toHaveProperty('encoderInput');
     // A discrete likelihood of the 8-bit pixels: bits/dim on the 0–255 scale, finite and positive.
     expect(result.run.summary['test_bpd']).toBeGreaterThan(0);
     expect(Number.isFinite(result.run.summary['test_bpd'])).toBe(true);
     expect(result.run.summary['test_data_binary']).toBeUndefined();
   });
 
-  it('without --conv-norm and --lr, a scaled conv at 64 px trains without the layer norm at Adam 2e-3 and says why; a named norm keeps Adam at 1e-3', () => {
+  it("without --encoder-input, a scaled conv at 64 px trains centred and says why, with its preset's norm at Adam 1e-3; --encoder-input unit keeps pixels in [0, 1]", () => {
     expect(cli(['import', join(dir.path, 'shapes'), '--size', '64', '--name', 'shapes64']).status).toBe(0);
     const base = ['train', '--dataset', 'shapes64', '--architecture', 'conv', '--conv-arch', 'small', '--epochs', '1', '--latent', '2', '--hidden', '16', '--backend', 'wasm', '--threads', '1', '--iwae-samples', '2'];
     // Without --json, the reason is printed under the decoder's.
     const human = spawnSync(process.execPath, [cliBin, ...base, '--home', join(dir.path, 'home')], { encoding: 'utf8' });
     expect(human.status, human.stderr).toBe(0);
-    expect(human.stdout).toMatch(/Decoder logistic: .*\nNo layer norm, Adam 2e-3: a scaled conv at 64 px and more/);
+    expect(human.stdout).toMatch(/Decoder logistic: .*\nCentred: the encoder reads 2x − 1/);
     const runId = Number(/Training run #(\d+)/.exec(human.stdout)?.[1]);
     const runs = (): { id: number; config: Record<string, unknown> }[] => (cli(['runs']).lines.at(-1) as { runs: never[] }).runs;
-    expect(runs().find((r) => r.id === runId)?.config).toMatchObject({ architecture: 'conv', convArch: 'small', convNorm: 'none', learningRate: 0.002 });
-    // A layer norm named on the command line trains with it, at the schema's 1e-3; the run stored before keeps its settings.
-    const named = cli([...base, '--conv-norm', 'layer']);
+    expect(runs().find((r) => r.id === runId)?.config).toMatchObject({ architecture: 'conv', convArch: 'small', convNorm: 'none', learningRate: 0.001, encoderInput: 'centred' });
+    // Named on the command line, unit and a layer norm train as named; the run stored before keeps its settings.
+    const named = cli([...base, '--conv-norm', 'layer', '--encoder-input', 'unit']);
     expect(named.status, named.stderr).toBe(0);
-    expect(named.lines.find((line) => (line as { type?: string }).type === 'started')).toMatchObject({ convNorm: 'layer', learningRate: 0.001 });
-    expect(runs().find((r) => r.id === runId)?.config).toMatchObject({ convNorm: 'none', learningRate: 0.002 });
+    expect(named.lines.find((line) => (line as { type?: string }).type === 'started')).toMatchObject({ convNorm: 'layer', learningRate: 0.001, encoderInput: 'unit' });
+    expect(runs().find((r) => r.id === runId)?.config).toMatchObject({ convNorm: 'none', encoderInput: 'centred' });
   });
 
   it('refuses, before any worker starts, a labelled family on an unlabelled dataset and the classic conv model on sides that are not multiples of 4', () => {

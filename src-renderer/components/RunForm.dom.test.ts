@@ -171,7 +171,7 @@ describe('RunForm', () => {
     expect(calls[1]!.input.config).toMatchObject({ family: 'vae', beta: 2, codebookSize: 128 });
   });
 
-  it('proposes no layer norm and Adam 2e-3 for a scaled conv at 64 px, says why, and keeps a norm or step size chosen by hand', async () => {
+  it("keeps each preset's own norm and Adam 1e-3 for a scaled conv at 64 px (the centred input is proposed instead), and a norm or step size chosen by hand", async () => {
     if (component) void unmount(component);
     document.body.innerHTML = '';
     studio.datasets = [{ ...dataset, id: 8, name: 'scenes', width: 64, height: 64, channels: 3 }];
@@ -179,46 +179,29 @@ describe('RunForm', () => {
     flushSync();
     const lr = (): number => Number((field('learningRate') as HTMLInputElement).value);
     const norm = (): string => (field('convNorm') as HTMLSelectElement | null)?.value ?? '';
-    const note = (): string | null => document.querySelector('[data-testid="run-training-proposal"]')?.textContent ?? null;
     const pick = (testid: string): void => {
       (document.querySelector(`[data-testid="${testid}"]`) as HTMLInputElement).click();
       flushSync();
     };
-    // The MLP: the schema's default, no proposal.
-    pick('run-model-mlp');
-    expect(lr()).toBe(0.001);
-    expect(note()).toBeNull();
-    // The conv model starts at the medium preset: no layer norm, 2e-3, and why.
     pick('run-model-conv');
-    expect(norm()).toBe('none');
-    // The preset chooser's hints say the norm choosing each one sets here, not the preset's own.
+    // Medium: its layer norm, the schema's 1e-3, no note on the step size; the preset chooser's hints name each preset's own norm.
+    expect(norm()).toBe('layer');
+    expect(lr()).toBe(0.001);
+    expect(document.querySelector('[data-testid="run-training-proposal"]')).toBeNull();
     const hints = [...document.querySelectorAll('.conv-hint')].map((h) => h.textContent);
-    expect(hints.filter((h) => /layer norm/.test(h ?? ''))).toEqual([]);
-    expect(hints.filter((h) => /no norm at this size/.test(h ?? ''))).toHaveLength(2);
-    expect(lr()).toBe(0.002);
-    expect(note()).toMatch(/^No layer norm, Adam 2e-3: a scaled conv at 64 px/);
-    // Classic is left as it was: 1e-3, no note.
-    pick('run-conv-arch-classic');
+    expect(hints.filter((h) => /, layer norm$/.test(h ?? ''))).toHaveLength(2);
+    expect(hints.filter((h) => /, no norm$/.test(h ?? ''))).toHaveLength(1);
+    pick('run-conv-arch-small');
+    expect(norm()).toBe('none');
     expect(lr()).toBe(0.001);
-    expect(note()).toBeNull();
-    // Large, whose preset has a layer norm, is proposed without it too.
+    // A norm and step size chosen by hand are sent as chosen.
     pick('run-conv-arch-large');
-    expect(norm()).toBe('none');
-    expect(lr()).toBe(0.002);
-    // A layer norm chosen by hand stays, and the step size goes back to 1e-3, with the proposal named beside it.
-    choose('convNorm', 'layer');
-    expect(lr()).toBe(0.001);
-    expect(note()).toMatch(/^Proposed: no layer norm and Adam 2e-3 .*keep Adam at 1e-3/);
-    // A step size typed in stays when the model changes.
+    expect(norm()).toBe('layer');
     choose('convNorm', 'none');
-    expect(lr()).toBe(0.002);
-    type('learningRate', '0.0005');
-    pick('run-conv-arch-medium');
-    expect(norm()).toBe('none');
-    expect(lr()).toBe(0.0005);
+    type('learningRate', '0.002');
     (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
     await vi.waitFor(() => expect(calls).toHaveLength(1));
-    expect(calls[0]!.input.config).toMatchObject({ architecture: 'conv', convArch: 'medium', convNorm: 'none', learningRate: 0.0005 });
+    expect(calls[0]!.input.config).toMatchObject({ architecture: 'conv', convArch: 'large', convNorm: 'none', learningRate: 0.002, encoderInput: 'centred' });
   });
 
   it('leaves a 28 px dataset at the preset layer norm and Adam 1e-3', () => {
@@ -228,5 +211,66 @@ describe('RunForm', () => {
     expect([...document.querySelectorAll('.conv-hint')].filter((h) => /, layer norm$/.test(h.textContent ?? ''))).toHaveLength(2);
     expect(Number((field('learningRate') as HTMLInputElement).value)).toBe(0.001);
     expect(document.querySelector('[data-testid="run-training-proposal"]')).toBeNull();
+  });
+});
+
+describe('RunForm encoder input', () => {
+  const note = (): string => document.querySelector('[data-testid="run-encoder-input-note"]')?.textContent ?? '';
+  const input = (): string => (field('encoderInput') as HTMLSelectElement).value;
+  const pick = (testid: string): void => {
+    (document.querySelector(`[data-testid="${testid}"]`) as HTMLInputElement).click();
+    flushSync();
+  };
+  function onScenes(): void {
+    if (component) void unmount(component);
+    document.body.innerHTML = '';
+    studio.datasets = [{ ...dataset, id: 8, name: 'scenes', width: 64, height: 64, channels: 3 }];
+    component = mount(RunForm, { target: document.body, props: { onstarted: () => {} } });
+    flushSync();
+  }
+
+  it('proposes the centred input for a scaled conv at 64 px with its reason, follows the model, and sends it', async () => {
+    onScenes();
+    expect(document.querySelector('[data-field="encoderInput"] label')?.textContent?.trim()).toBe('Encoder input');
+    // The MLP: not centred, and the note says where centring is proposed.
+    expect(input()).toBe('unit');
+    expect(note()).toMatch(/^Not centred: .*proposed for a scaled conv at 64 px/);
+    pick('run-model-conv');
+    expect(input()).toBe('centred');
+    expect(note()).toMatch(/^Centred: the encoder reads 2x − 1/);
+    pick('run-conv-arch-classic');
+    expect(input()).toBe('unit');
+    pick('run-conv-arch-medium');
+    expect(input()).toBe('centred');
+    (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0]!.input.config).toMatchObject({ architecture: 'conv', convArch: 'medium', encoderInput: 'centred' });
+  });
+
+  it('keeps a choice made by hand when the model changes, names the proposal beside it, and sends not centred as a config without the field', async () => {
+    onScenes();
+    pick('run-model-conv');
+    choose('encoderInput', 'unit');
+    expect(note()).toMatch(/^Not centred \(chosen\).*Proposed here: centred/);
+    pick('run-conv-arch-large');
+    expect(input()).toBe('unit');
+    (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0]!.input.config).not.toHaveProperty('encoderInput');
+  });
+
+  it('a clone of a run stored without the setting shows it not centred; a centred run clones centred', async () => {
+    const { rememberRunForm, runFormFrom } = await import('../lib/run-form');
+    for (const [stored, shown] of [
+      [defaultRunConfig(), 'unit'],
+      [{ ...defaultRunConfig(), encoderInput: 'centred' as const }, 'centred'],
+    ] as const) {
+      if (component) void unmount(component);
+      document.body.innerHTML = '';
+      rememberRunForm(1, runFormFrom(stored, 7));
+      component = mount(RunForm, { target: document.body, props: { onstarted: () => {} } });
+      flushSync();
+      expect(input(), shown).toBe(shown);
+    }
   });
 });

@@ -42,6 +42,16 @@ describe('config diff', () => {
     expect(rows.at(-1)).toEqual({ key: 'futureKnob', label: 'Future knob', values: ['1', '—'], differs: true });
   });
 
+  it('shows the encoder input of a run stored without it as not centred, beside a centred one', () => {
+    const rows = configDiff([run('a'), run('a', { encoderInput: 'centred' }), run('a', { encoderInput: 'unit' })]);
+    expect(rows.find((r) => r.key === 'encoderInput')).toEqual({
+      key: 'encoderInput',
+      label: 'Encoder input',
+      values: ['Pixels in [0, 1] (not centred)', 'Centred, 2x − 1', 'Pixels in [0, 1] (not centred)'],
+      differs: true,
+    });
+  });
+
   it('finds no difference between identical configs', () => {
     expect(differingKeys([run('a'), run('a')])).toEqual([]);
   });

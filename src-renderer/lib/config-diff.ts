@@ -1,6 +1,6 @@
-import { classifierKindOf, defaultRunConfig, type RunConfig } from '@shared/config';
+import { classifierKindOf, defaultRunConfig, encoderInputOf, type RunConfig } from '@shared/config';
 import { settingApplies, type RunSetting } from '@shared/families';
-import { settingLabel } from '@shared/setting-labels';
+import { ENCODER_INPUT_NAMES, settingLabel } from '@shared/setting-labels';
 import type { Run } from '@shared/types';
 import { ARCHITECTURE_NAMES, FAMILY_NAMES } from './model-family';
 
@@ -19,6 +19,8 @@ function show(key: string, config: RunConfig): string {
   const value = (config as Record<string, unknown>)[key];
   if (key === 'architecture') return ARCHITECTURE_NAMES[value as RunConfig['architecture']] ?? String(value);
   if (key === 'classifier') return ARCHITECTURE_NAMES[classifierKindOf(config)];
+  // A run stored without it read pixels in [0, 1].
+  if (key === 'encoderInput') return ENCODER_INPUT_NAMES[encoderInputOf(config)];
   if (key === 'family') return FAMILY_NAMES[value as RunConfig['family']] ?? String(value);
   if (key === 'backend' && value === undefined) return 'automatic';
   if (key === 'classifierWeight' && value === undefined) return '0.1 × unlabelled / labelled';

@@ -3,9 +3,12 @@ import { LIMITS, convDesignOf, defaultRunConfig, importSettingsSchema, newRunCon
 import { CONV_BENCH } from '@shared/conv-bench';
 import { modelParameterCount, trainingBytes } from '@shared/model-size';
 import {
+  ENCODER_INPUT_OPTIONS,
   convBenchSource,
   convChoiceFigures,
   defaultRunForm,
+  encoderInputNote,
+  proposedTraining,
   explainDecoder,
   mseScale,
   runFormFrom,
@@ -86,6 +89,42 @@ describe('validateRunForm', () => {
     expect(validateRunForm(valid({ architecture: 'conv', convArch: 'classic' }), dataset()).errors).toEqual({});
     // A scaled preset takes any size: its stages follow the image and the decoder crops back.
     expect(validateRunForm(valid({ architecture: 'conv' }), dataset({ width: 10, height: 10 })).errors).toEqual({});
+  });
+});
+
+describe('encoder input', () => {
+  it('is proposed centred for a scaled conv at 64 px, says why, names the proposal beside another choice, and sends not centred as a config without the field', () => {
+    const scenes = dataset({ width: 64, height: 64, channels: 3 });
+    const conv = proposedTraining(scenes, valid({ architecture: 'conv', convArch: 'medium' }));
+    expect(conv).toMatchObject({ encoderInput: 'centred', encoderInputReason: expect.stringMatching(/^Centred: the encoder reads 2x − 1/) });
+    const mlp = proposedTraining(scenes, valid());
+    expect(mlp.encoderInput).toBe('unit');
+    expect(proposedTraining(dataset(), valid({ architecture: 'conv', convArch: 'medium' })).encoderInput).toBe('unit');
+    expect(encoderInputNote('centred', conv)).toBe(conv.encoderInputReason);
+    expect(encoderInputNote('unit', conv)).toMatch(/^Not centred \(chosen\): the encoder reads pixels in \[0, 1\]\. Proposed here: centred, 2x − 1 — Centred: /);
+    expect(encoderInputNote('unit', mlp)).toMatch(/^Not centred: the encoder reads pixels in \[0, 1\]/);
+    expect(encoderInputNote('centred', mlp)).toMatch(/^Centred \(chosen\).*Proposed here: pixels in \[0, 1\] \(not centred\)/);
+    // A new form holds what the schema's absence means until a dataset and model propose otherwise.
+    expect(defaultRunForm(1).encoderInput).toBe('unit');
+    expect(ENCODER_INPUT_OPTIONS).toEqual([
+      ['unit', 'Pixels in [0, 1] (not centred)'],
+      ['centred', 'Centred, 2x − 1'],
+    ]);
+    expect(validateRunForm(valid({ encoderInput: 'unit' })).config).not.toHaveProperty('encoderInput');
+    for (const family of ['vae', 'cvae', 'm2', 'vqvae'] as const) expect(validateRunForm(valid({ family, encoderInput: 'centred' })).config?.encoderInput).toBe('centred');
+  });
+
+  it('a clone keeps its run\'s: a centred run stays centred, a run stored without the field shows and stays not centred', () => {
+    // As runs are stored: the preset's settings written out.
+    const old = newRunConfig(runConfigSchema.parse({ architecture: 'conv', convArch: 'medium', decoder: 'logistic' }));
+    expect(runFormFrom(old, 3).encoderInput).toBe('unit');
+    expect(validateRunForm(runFormFrom(old, 3)).config).toEqual(old);
+    const centred = { ...old, encoderInput: 'centred' as const };
+    expect(validateRunForm(runFormFrom(centred, 3)).config).toEqual(centred);
+    // Recalled settings are checked like any stored value.
+    expect(sanitizeRunForm({ encoderInput: 'minus-one' }).encoderInput).toBe('unit');
+    expect(sanitizeRunForm({ encoderInput: 'centred' }).encoderInput).toBe('centred');
+    expect(sanitizeRunForm({ encoderInput: 'unit' }).encoderInput).toBe('unit');
   });
 });
 

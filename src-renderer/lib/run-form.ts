@@ -6,6 +6,8 @@ import {
   decoderVariances,
   defaultRunConfig,
   denoiseKinds,
+  encoderInputOf,
+  encoderInputs,
   flowKinds,
   lrDecayKinds,
   modelFamilies,
@@ -16,6 +18,7 @@ import {
   type DecoderKind,
   type DecoderVariance,
   type DenoiseKind,
+  type EncoderInput,
   type FlowKind,
   type LrDecayKind,
   type ModelFamily,
@@ -42,8 +45,8 @@ import { modelParameterCount, runSizeSpec, trainingBytes } from '@shared/model-s
 import { familyOf, labelsBlocker, settingApplies, type LabelledDataset, type RunSetting } from '@shared/families';
 import type { Dataset, ImportStats } from '@shared/types';
 import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
-import { SETTING_LABELS } from '@shared/setting-labels';
-import { proposeForNewRun } from '@shared/training-proposal';
+import { ENCODER_INPUT_NAMES, SETTING_LABELS } from '@shared/setting-labels';
+import { proposeEncoderInput } from '@shared/training-proposal';
 
 /**
  * The new-run form as the inputs hold it: number inputs give `null` when empty, so
@@ -75,6 +78,8 @@ export interface RunFormValues {
   codePositions: number | null;
   latent: number | null;
   hidden: number | null;
+  /** What the encoder reads: a clone keeps its run's (a run stored without it: 'unit'); a new run follows the proposal (proposedTraining). */
+  encoderInput: EncoderInput;
   decoder: DecoderKind;
   gaussianSigma: number | null;
   decoderVariance: DecoderVariance;
@@ -110,7 +115,7 @@ export function formFieldLabel(field: Exclude<RunFormField, 'name' | 'datasetId'
 /** The run settings the form holds under their own names (labelFraction is labelPercent here). */
 const FORM_SETTINGS = [
   'architecture', 'convArch', 'convWidth', 'convResBlocks', 'convNorm', 'family', 'flow', 'flowSteps', 'classifierWeight', 'classifier', 'codebookSize', 'codeDim', 'commitment',
-  'codebookDecay', 'priorEpochs', 'codePositions', 'latent', 'hidden', 'decoder', 'gaussianSigma', 'decoderVariance', 'mixtureComponents', 'objective', 'beta',
+  'codebookDecay', 'priorEpochs', 'codePositions', 'latent', 'hidden', 'encoderInput', 'decoder', 'gaussianSigma', 'decoderVariance', 'mixtureComponents', 'objective', 'beta',
   'klWarmupSteps', 'freeBits', 'capacityMax', 'capacitySteps', 'capacityGamma', 'denoise', 'denoiseSigma', 'denoiseMaskProb',
   'epochs', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayRate', 'lrDecaySteps', 'iwaeSamples', 'seed',
 ] as const satisfies readonly (RunSetting & RunFormField)[];
@@ -127,6 +132,7 @@ const choices = {
   family: modelFamilies,
   flow: flowKinds,
   classifier: classifierKinds,
+  encoderInput: encoderInputs,
   decoder: decoderKinds,
   decoderVariance: decoderVariances,
   objective: objectiveKinds,
@@ -161,6 +167,7 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
     codePositions: config.codePositions,
     latent: config.latent,
     hidden: config.hidden,
+    encoderInput: encoderInputOf(config),
     decoder: config.decoder,
     gaussianSigma: config.gaussianSigma,
     decoderVariance: config.decoderVariance,
@@ -188,6 +195,19 @@ export function runFormFrom(config: RunConfig, datasetId: number | null, name = 
 
 export function defaultRunForm(datasetId: number | null): RunFormValues {
   return runFormFrom(defaultRunConfig(), datasetId);
+}
+
+/** The encoder input's choices as the form names them. */
+export const ENCODER_INPUT_OPTIONS = encoderInputs.map((input) => [input, ENCODER_INPUT_NAMES[input]] as const);
+
+/**
+ * The line under the encoder input: what the proposal is for this dataset and model and
+ * why, or, for the other choice, what it means with the proposal named beside it.
+ */
+export function encoderInputNote(input: EncoderInput, proposal: Pick<FormTrainingProposal, 'encoderInput' | 'encoderInputReason'>): string {
+  if (input === proposal.encoderInput) return proposal.encoderInputReason;
+  const chosen = input === 'centred' ? 'Centred (chosen): the encoder reads 2x − 1; decoder and bound are unchanged.' : 'Not centred (chosen): the encoder reads pixels in [0, 1].';
+  return `${chosen} Proposed here: ${ENCODER_INPUT_NAMES[proposal.encoderInput].toLowerCase()} — ${proposal.encoderInputReason}`;
 }
 
 const range = (r: { min: number; max: number }): string => `${r.min}–${r.max.toLocaleString('en-US')}`;
@@ -294,6 +314,8 @@ export function validateRunForm(values: RunFormValues, dataset: FormDataset | nu
   // Empty means the default α, which depends on the split; an empty conv figure, the preset's.
   if (values.classifierWeight === null) delete candidate['classifierWeight'];
   for (const field of ['convWidth', 'convResBlocks'] as const) if (values[field] === null) delete candidate[field];
+  // Not centred is what a config without the field means: a clone of a run stored before it is sent as it was stored.
+  if (values.encoderInput === 'unit') delete candidate['encoderInput'];
   // Only a conv model offers a conv classifier.
   if (applies('classifier', values) && values.architecture !== 'conv') candidate['classifier'] = 'mlp';
 
@@ -418,33 +440,21 @@ export function suggestForDataset(dataset: FormDataset, architecture: Architectu
   return { ...suggestDecoder(dataset), ...fallback };
 }
 
-/** What the form proposes for the norm and step size of a new run (src-shared/training-proposal.ts), and why. */
+/** What the form proposes for a new run (src-shared/training-proposal.ts), and why. */
 export interface FormTrainingProposal {
-  /** The conv stages' norm: the proposal's, else the chosen preset's (null for classic). */
-  convNorm: ConvNorm | null;
-  /** Adam's step size for the norm the form shows: the proposal's, else the schema's default. */
-  learningRate: number;
-  /** Why, under the training settings; null where the defaults are the proposal. */
-  reason: string | null;
+  /** What the encoder is proposed to read for this dataset and model, and why (shown under the choice). */
+  encoderInput: EncoderInput;
+  encoderInputReason: string;
 }
 
 /**
- * The norm and learning rate proposed for these settings on this dataset: without a layer
- * norm and at Adam 2e-3 for a scaled conv at 64 px and more, else the preset's norm and the
- * schema's step size. The norm is proposed from the model and images alone; the step size
- * from the norm the form shows, so a layer norm chosen by hand keeps 1e-3.
+ * The proposal for these settings on this dataset (none known yet: the schema's meaning).
+ * The conv stages' norm and Adam's step size are the preset's and the schema's: nothing
+ * else is proposed (training-proposal.ts says why).
  */
-export function proposedTraining(
-  dataset: Pick<FormDataset, 'width' | 'height'> | null,
-  values: Pick<RunFormValues, 'architecture' | 'convArch' | 'convNorm' | 'family'>,
-): FormTrainingProposal {
-  const presetNorm = values.convArch === 'classic' ? null : CONV_PRESETS[values.convArch].norm;
-  const fallback = { convNorm: presetNorm, learningRate: defaultRunConfig().learningRate, reason: null };
-  if (!dataset) return fallback;
-  const model = { architecture: values.architecture, convArch: values.convArch, family: values.family };
-  const norm = proposeForNewRun(dataset, model);
-  const shown = proposeForNewRun(dataset, { ...model, convNorm: values.convNorm });
-  return { convNorm: norm?.convNorm ?? presetNorm, learningRate: shown?.learningRate ?? fallback.learningRate, reason: shown?.reason ?? null };
+export function proposedTraining(dataset: Pick<FormDataset, 'width' | 'height'> | null, values: Pick<RunFormValues, 'architecture' | 'convArch' | 'family'>): FormTrainingProposal {
+  const input = proposeEncoderInput(dataset, { architecture: values.architecture, convArch: values.convArch, family: values.family });
+  return { encoderInput: input.encoderInput, encoderInputReason: input.reason };
 }
 
 /**

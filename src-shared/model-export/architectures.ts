@@ -1,4 +1,4 @@
-import type { ClassifierKind, ArchitectureKind } from '../config';
+import type { ClassifierKind, ArchitectureKind, EncoderInput } from '../config';
 import type { DecoderHead } from '../likelihood';
 import { CLASSIC_CONV_CHANNELS, CONV_DOWNSAMPLE, CONV_STRIDE, convPlan, type ConvPlan } from '../conv';
 import { madeDegreeMasks, madeMasks, IAF_GATE_BIAS } from '../made-masks';
@@ -163,6 +163,19 @@ class NetBuilder {
 
 const float = (name: string, shape: number[]): NetworkInput => ({ name, shape, dtype: 'float32' });
 
+/**
+ * What a centred encoder input does to the pixels (config.ts encoderInputs): x·2 − 1, [0, 1]
+ * to [−1, 1]. The one place the rule is written: every network that reads the image takes
+ * its input through imageInput, so the trainer, the exports (tfjs Rescaling, ONNX Mul and
+ * Add) and the parameter counts follow it.
+ */
+export const ENCODER_INPUT_RESCALE = { scale: 2, offset: -1 } as const;
+
+/** The image value `x` (or its flattened `value`) as the network's first layer reads it: as it is, or centred. */
+function imageInput(net: NetBuilder, input: EncoderInput | undefined, value = 'x'): string {
+  return (input ?? 'unit') === 'centred' ? net.add(`${value}_centred`, { kind: 'rescale', ...ENCODER_INPUT_RESCALE }, value) : value;
+}
+
 /** The parameter key of residual block n of stage k: res<k>, res<k>_2, … (dres in the decoder). */
 export const resKey = (kind: 'res' | 'dres', k: number, n: number): string => (n === 1 ? `${kind}${k}` : `${kind}${k}_${n}`);
 
@@ -233,6 +246,8 @@ export interface GaussianArchitecture {
   output?: DecoderHead;
   /** The conv stack (architecture 'conv'); absent: classic. */
   conv?: ConvPlan | undefined;
+  /** What the encoder reads (config.ts encoderInputs); absent: 'unit', the pixels as they are. */
+  input?: EncoderInput | undefined;
 }
 
 /** The conv plan an architecture uses: the one given, else classic's for the image. */
@@ -268,7 +283,7 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
     const dec2 = m.dense('dec2', h, h, 'he');
     // The MLP's output bias starts at zero even for a logistic head: see LOGISTIC_INITIAL_LOG_SCALE.
     const outP = m.dense('out', h, image.width * image.height * out.channels, 'glorot');
-    const x = enc.withLabel('x_y', enc.add('x_flat', { kind: 'flatten' }, 'x'), conditional);
+    const x = enc.withLabel('x_y', imageInput(enc, a.input, enc.add('x_flat', { kind: 'flatten' }, 'x')), conditional);
     hiddenOut = enc.dense('enc2', enc.dense('enc1', x, enc1, 'relu'), enc2, 'relu');
     const a2 = dec.dense('dec2', dec.dense('dec1', dec.withLabel('z_y', 'z', conditional), dec1, 'relu'), dec2, 'relu');
     dec.add(out.name, { kind: 'reshape', shape: headShape(image, out) }, dec.dense('out', a2, outP, 'linear'));
@@ -277,7 +292,7 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
     const top = plan.channels.at(-1)!;
     const grid = [plan.grid[0], plan.grid[1], top];
     const flat = plan.grid[0] * plan.grid[1] * top;
-    const b = encoderStack(m, enc, plan, image.channels, 'x');
+    const b = encoderStack(m, enc, plan, image.channels, imageInput(enc, a.input));
     const encP = m.dense('enc', flat + c, h, 'he');
     head = m.dense('head', h, 2 * d, 'glorot');
     const decP = m.dense('dec', d + c, h, 'he');
@@ -301,17 +316,17 @@ export function gaussianArchitecture(a: GaussianArchitecture): ModelDecl {
  * under "cls/". mlp: D → h → h → C. conv: the conv encoder's stack (the plan's stride-2
  * stages; classic: two, 32 and 64 channels), flatten → h → C.
  */
-export function classifierArchitecture(kind: ClassifierKind, image: ImageSize, hidden: number, classes: number, conv?: ConvPlan): ModelDecl {
+export function classifierArchitecture(kind: ClassifierKind, image: ImageSize, hidden: number, classes: number, conv?: ConvPlan, input?: EncoderInput): ModelDecl {
   const m = new ModelBuilder('cls');
   const net = new NetBuilder('classifier', [float('x', imageShape(image))]);
   let features: string;
   if (kind === 'mlp') {
     const cls1 = m.dense('cls1', image.width * image.height * image.channels, hidden, 'he');
     const cls2 = m.dense('cls2', hidden, hidden, 'he');
-    features = net.dense('cls2', net.dense('cls1', net.add('x_flat', { kind: 'flatten' }, 'x'), cls1, 'relu'), cls2, 'relu');
+    features = net.dense('cls2', net.dense('cls1', imageInput(net, input, net.add('x_flat', { kind: 'flatten' }, 'x')), cls1, 'relu'), cls2, 'relu');
   } else {
     const plan = planOf(conv, image);
-    const b = encoderStack(m, net, plan, image.channels, 'x', 'cls_');
+    const b = encoderStack(m, net, plan, image.channels, imageInput(net, input), 'cls_');
     const dense = m.dense('dense', plan.grid[0] * plan.grid[1] * plan.channels.at(-1)!, hidden, 'he');
     features = net.dense('cls_dense', net.add('cls_features', { kind: 'flatten' }, b), dense, 'relu');
   }
@@ -365,6 +380,8 @@ export interface VqArchitecture {
   output?: DecoderHead;
   /** The conv stack (architecture 'conv'); absent: classic. */
   conv?: ConvPlan | undefined;
+  /** What the encoder reads (config.ts encoderInputs); absent: 'unit'. */
+  input?: EncoderInput | undefined;
 }
 
 /** Code positions L per image and the grid [rows, cols] they are drawn as. */
@@ -397,14 +414,14 @@ export function vqArchitecture(a: VqArchitecture): ModelDecl {
     const dec1 = m.dense('dec1', L * e, h, 'he');
     const dec2 = m.dense('dec2', h, h, 'he');
     const out = m.dense('out', h, image.width * image.height * last.channels, 'glorot');
-    const b = enc.dense('enc2', enc.dense('enc1', enc.add('x_flat', { kind: 'flatten' }, 'x'), enc1, 'relu'), enc2, 'relu');
+    const b = enc.dense('enc2', enc.dense('enc1', imageInput(enc, a.input, enc.add('x_flat', { kind: 'flatten' }, 'x')), enc1, 'relu'), enc2, 'relu');
     enc.add('z_e', { kind: 'reshape', shape: [L, e] }, enc.dense('head', b, head, 'linear'));
     const a2 = dec.dense('dec2', dec.dense('dec1', dec.add('z_q_flat', { kind: 'reshape', shape: [L * e] }, 'z_q'), dec1, 'relu'), dec2, 'relu');
     dec.add(last.name, { kind: 'reshape', shape: headShape(image, last) }, dec.dense('out', a2, out, 'linear'));
   } else {
     const plan = planOf(a.conv, image);
     const top = plan.channels.at(-1)!;
-    const b = encoderStack(m, enc, plan, image.channels, 'x');
+    const b = encoderStack(m, enc, plan, image.channels, imageInput(enc, a.input));
     const toCode = m.conv('tocode', 1, top, e, 'glorot');
     const fromCode = m.conv('fromcode', 1, e, top, 'he');
     enc.conv('z_e', b, toCode, 1, 'linear');

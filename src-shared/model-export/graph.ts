@@ -37,7 +37,9 @@ export type Op =
   /** The sum of two values of one shape. */
   | { kind: 'add' }
   /** An image's first `height` rows and `width` columns. */
-  | { kind: 'crop'; height: number; width: number };
+  | { kind: 'crop'; height: number; width: number }
+  /** x·scale + offset, element-wise (the encoder's centred input, 2x − 1). */
+  | { kind: 'rescale'; scale: number; offset: number };
 
 export interface GraphNode {
   /** Also the name of its output value. */
@@ -167,6 +169,7 @@ export function networkShapes(network: Network): Map<string, number[]> {
         out = first;
         break;
       case 'activation':
+      case 'rescale':
         out = first;
         break;
       case 'add':
@@ -229,6 +232,8 @@ function describeOp(op: Op): string {
       return 'Add';
     case 'crop':
       return `Crop to ${op.height}×${op.width}`;
+    case 'rescale':
+      return `Rescale x·${op.scale} ${op.offset < 0 ? '−' : '+'} ${Math.abs(op.offset)}`;
   }
 }
 

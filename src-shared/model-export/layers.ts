@@ -72,7 +72,9 @@ export type Layer =
    * encoder head); the export folds it into the dense layer it reads: one dense layer
    * per part, with those columns of its kernel and bias.
    */
-  | { kind: 'split'; sizes: number[] };
+  | { kind: 'split'; sizes: number[] }
+  /** x·scale + offset, element-wise, no parameters (the encoder's centred input, 2x − 1). */
+  | { kind: 'rescale'; scale: number; offset: number };
 
 export type LayerKind = Layer['kind'];
 
@@ -126,6 +128,8 @@ export interface TensorOps<T> {
   normalize(x: T, epsilon: number): T;
   /** [batch, H, W, C] → [batch, height, width, C], the top-left part. */
   crop(x: T, height: number, width: number): T;
+  /** x·scale + offset, element-wise. */
+  rescale(x: T, scale: number, offset: number): T;
 }
 
 /** What a layer sees when it computes: its inputs, its parameters and constants by name, its output shapes. */
@@ -312,6 +316,12 @@ export const LAYERS: LayerSpecs = {
     },
     forward: (layer, c) => [c.ops.crop(c.inputs[0]!, layer.height, layer.width)],
     lower: (layer, c) => void c.b.add(c.outputs[0]!, { kind: 'crop', height: layer.height, width: layer.width }, c.inputs[0]!),
+  },
+  rescale: {
+    tensors: () => [],
+    shape: (_, [x]) => [x!],
+    forward: (layer, c) => [c.ops.rescale(c.inputs[0]!, layer.scale, layer.offset)],
+    lower: (layer, c) => void c.b.add(c.outputs[0]!, { kind: 'rescale', scale: layer.scale, offset: layer.offset }, c.inputs[0]!),
   },
   split: {
     tensors: () => [],

@@ -1,5 +1,5 @@
 import type { CheckpointTensor } from '../checkpoint-format';
-import type { FlowKind, ModelFamily, ArchitectureKind } from '../config';
+import type { FlowKind, ModelFamily, ArchitectureKind, EncoderInput } from '../config';
 import { classifierArchitecture, gaussianArchitecture, resKey, iafArchitecture, iafContext, madePriorArchitecture, vqArchitecture, vqGrid } from './architectures';
 import { convPlanOfChannels, type ConvPlan } from '../conv';
 import { NetworkBuilder, requireParam, type Network, type NetworkInput } from './graph';
@@ -39,6 +39,12 @@ export interface ExportSpec {
   flowSteps: number;
   /** The decoder likelihood; absent (older callers): a sigmoid image head, as Bernoulli and Gaussian have. */
   decoder?: DecoderChoice;
+  /**
+   * What the networks that read the image were trained on (config encoderInputs); absent:
+   * 'unit'. A centred model's exported encoder (and classifier) still take pixels in
+   * [0, 1] and centre them in their first layer, as the trainer does.
+   */
+  encoderInput?: EncoderInput;
 }
 
 export interface ExportNetworks {
@@ -202,7 +208,7 @@ function gaussianNetworks(spec: ExportSpec, params: ReadonlyMap<string, Checkpoi
         : null;
   const output = spec.decoder ? decoderHead(spec.decoder, channels) : undefined;
   const conv = model === 'conv' ? convPlanOf(params, model, image) : undefined;
-  const vae = gaussianArchitecture({ model, image, latent: d, hidden, classes: conditional ? classes : 0, extra, output, conv });
+  const vae = gaussianArchitecture({ model, image, latent: d, hidden, classes: conditional ? classes : 0, extra, output, conv, input: spec.encoderInput });
   const tensor = bind(vae, params);
   const [encoder, decoder] = vae.networks as [NetworkDecl, NetworkDecl];
   const imageHead = spec.decoder ? { decoder: spec.decoder, ...image } : undefined;
@@ -217,7 +223,14 @@ function gaussianNetworks(spec: ExportSpec, params: ReadonlyMap<string, Checkpoi
     const out = requireParam(params, 'cls/clsout/w');
     if (out.shape[1] !== classes) throw new Error(`the classifier has ${out.shape[1]} classes, the decoder ${classes}`);
     const convClassifier = params.has('cls/conv1/f');
-    const cls = classifierArchitecture(convClassifier ? 'conv' : 'mlp', image, out.shape[0]!, classes, convClassifier ? convPlanOf(params, 'cls', image) : undefined);
+    const cls = classifierArchitecture(
+      convClassifier ? 'conv' : 'mlp',
+      image,
+      out.shape[0]!,
+      classes,
+      convClassifier ? convPlanOf(params, 'cls', image) : undefined,
+      spec.encoderInput,
+    );
     networks.push(exportNetwork(cls.networks[0]!, bind(cls, params)));
   }
   return { networks, classes: conditional ? classes : 0, flowContext: extra?.name === 'flow_context' ? extra.size : 0, codes: null, priorTrained: false };
@@ -240,7 +253,7 @@ function vqNetworks(spec: ExportSpec, params: ReadonlyMap<string, CheckpointTens
   const conv = model === 'conv' ? convPlanOf(params, 'vq', image) : undefined;
   const { positions: L, grid } = vqGrid({ model, image, positions, conv });
   const output = spec.decoder ? decoderHead(spec.decoder, channels) : undefined;
-  const vq = vqArchitecture({ model, image, hidden, codeDim: e, positions, output, conv });
+  const vq = vqArchitecture({ model, image, hidden, codeDim: e, positions, output, conv, input: spec.encoderInput });
   const tensor = bind(vq, params);
   const [encoderDecl, decoderDecl] = vq.networks as [NetworkDecl, NetworkDecl];
 

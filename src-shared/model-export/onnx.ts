@@ -275,6 +275,15 @@ export function toOnnx(network: Network, producerVersion: string): Uint8Array {
         values.set(name, { name: out, layout: image ? 'nchw' : 'plain' });
         break;
       }
+      case 'rescale': {
+        // Element-wise, in whatever layout the value has: Mul then Add, as Rescaling computes it.
+        const input = values.get(inputs[0]!)!;
+        const out = `${name}__${input.layout}`;
+        initializers.push(floatTensor(`${name}__scale`, [], Float32Array.of(op.scale)), floatTensor(`${name}__offset`, [], Float32Array.of(op.offset)));
+        nodes.push(node('Mul', [input.name, `${name}__scale`], [`${name}__scaled`], `${name}/scale`), node('Add', [`${name}__scaled`, `${name}__offset`], [out], `${name}/offset`));
+        values.set(name, { name: out, layout: input.layout });
+        break;
+      }
       case 'crop': {
         const t = (suffix: string, v: number[]): string => {
           initializers.push(int64Tensor(`${name}/${suffix}`, v));

@@ -7,7 +7,7 @@ import { networkShapes, networkWeights, type Network, type Op } from './graph';
  * Layer types map one to one: Dense, Conv2D and Conv2DTranspose ('same' padding, the
  * kernel layouts of tfjs), Flatten and Reshape (row-major, channels-last, as the app),
  * Concatenate (last axis), Embedding (a codebook lookup), Activation 'softmax' (last
- * axis), Multiply, LayerNormalization (last axis), Activation, Add and Cropping2D. Several inputs or outputs
+ * axis), Multiply, LayerNormalization (last axis), Activation, Add, Cropping2D and Rescaling (x·scale + offset). Several inputs or outputs
  * are a list in `predict`, in the order of the network's inputs and outputs.
  */
 export const TFJS_WEIGHTS_FILE = 'weights.bin';
@@ -48,6 +48,8 @@ function layerConfig(name: string, op: Op): { class_name: string; config: Record
       return { class_name: 'Activation', config: { ...common, activation: op.activation } };
     case 'add':
       return { class_name: 'Add', config: common };
+    case 'rescale':
+      return { class_name: 'Rescaling', config: { ...common, scale: op.scale, offset: op.offset } };
     case 'crop':
       // Inputs are known per network, so the rows and columns to cut are written when lowering (see toTfjsLayers).
       return { class_name: 'Cropping2D', config: { ...common, data_format: 'channels_last' } };

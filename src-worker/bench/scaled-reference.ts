@@ -1,4 +1,4 @@
-import { convDesignOf, defaultRunConfig, type RunConfig } from '@shared/config';
+import { convDesignOf, defaultRunConfig, encoderInputOf, type EncoderInput, type RunConfig } from '@shared/config';
 import { convPlan, type ConvPlan, type ConvPreset } from '@shared/conv';
 import { decoderHead, nllFigures, type DecoderHead } from '@shared/likelihood';
 import { permutation } from '@shared/random';
@@ -27,6 +27,8 @@ export interface ScaledSetup {
   /** Mixture components K per sub-pixel. */
   mixture: number;
   batch: number;
+  /** What the encoder reads; absent: 'unit', as the bench's figures were measured. */
+  encoderInput?: EncoderInput;
 }
 
 /** The initialization seed of every scaled measurement; the reference starts from the same weights. */
@@ -43,11 +45,13 @@ export function scaledConfig(setup: ScaledSetup, seed = SCALED_SEED): RunConfig 
     decoder: 'logistic',
     mixtureComponents: setup.mixture,
     batchSize: setup.batch,
+    ...(setup.encoderInput && { encoderInput: setup.encoderInput }),
   };
 }
 
 export function scaledSpec(setup: ScaledSetup): VaeSpec {
-  return { kind: 'conv', image: setup.image, latent: setup.latent, hidden: setup.hidden, conv: convDesignOf(scaledConfig(setup)) };
+  const config = scaledConfig(setup);
+  return { kind: 'conv', image: setup.image, latent: setup.latent, hidden: setup.hidden, conv: convDesignOf(config), ...(encoderInputOf(config) === 'centred' && { input: 'centred' as const }) };
 }
 
 /** What the reference builds its network from: the app's conv plan and decoder head, never re-derived. */
@@ -58,6 +62,8 @@ export interface ReferencePlan {
   plan: ConvPlan;
   head: DecoderHead;
   mixtureComponents: number;
+  /** What the encoder reads: 'centred' feeds it 2x − 1, as the app's first layer does. */
+  encoderInput: EncoderInput;
 }
 
 export function referencePlan(setup: ScaledSetup): ReferencePlan {
@@ -69,6 +75,7 @@ export function referencePlan(setup: ScaledSetup): ReferencePlan {
     plan: convPlan(convDesignOf(config), setup.image),
     head: decoderHead(config, setup.image.channels),
     mixtureComponents: setup.mixture,
+    encoderInput: encoderInputOf(config),
   };
 }
 

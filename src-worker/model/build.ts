@@ -45,6 +45,7 @@ const TENSOR_OPS: TensorOps<tf.Tensor> = {
     return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
   },
   crop: (x, height, width) => tf.slice(x, [0, 0, 0, 0], [-1, height, width, -1]),
+  rescale: (x, scale, offset) => tf.add(tf.mul(x, scale), offset),
 };
 
 interface Compiled {

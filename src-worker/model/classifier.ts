@@ -25,7 +25,7 @@ export interface Classifier {
 }
 
 export function createClassifier(spec: VaeSpec, classes: number, rng: Rng, kind: ClassifierKind): Classifier {
-  const model = buildModel(classifierArchitecture(kind, spec.image, spec.hidden, classes, convPlan(spec.conv ?? null, spec.image)), rng);
+  const model = buildModel(classifierArchitecture(kind, spec.image, spec.hidden, classes, convPlan(spec.conv ?? null, spec.image), spec.input), rng);
   return {
     kind,
     variables: model.variables,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
-import { convDesignOf, runConfigSchema, type RunConfigInput } from '@shared/config';
+import { convDesignOf, encoderInputOf, runConfigSchema, type RunConfigInput } from '@shared/config';
 import { parseCheckpoint } from '@shared/checkpoint-format';
 import { networkShapes, type Network } from '@shared/model-export/graph';
 import { buildExportNetworks, exportParams, type ExportNetworks } from '@shared/model-export/networks';
@@ -159,14 +159,14 @@ async function gaussianCase(config: RunConfigInput, seed: number, image = IMAGE)
   const conditional = full.family === 'cvae' || full.family === 'm2';
   const [HWC, D] = [hwc(image), pixels(image)];
   const trainer = new VaeTrainer(
-    { kind: full.architecture, image, latent: full.latent, hidden: full.hidden, classes: conditional ? CLASSES : 0, conv: convDesignOf(full) },
+    { kind: full.architecture, image, latent: full.latent, hidden: full.hidden, classes: conditional ? CLASSES : 0, conv: convDesignOf(full), input: encoderInputOf(full) },
     full,
   );
   try {
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
     const networks = buildExportNetworks(
-      { family: full.family, model: full.architecture, ...image, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps, decoder: full },
+      { family: full.family, model: full.architecture, ...image, latent: full.latent, flow: full.flow, flowSteps: full.flowSteps, decoder: full, encoderInput: encoderInputOf(full) },
       exportParams(checkpoint.tensors),
     );
     const random = mulberry32(seed + 2);
@@ -217,7 +217,10 @@ async function vqCase(config: RunConfigInput & { architecture: 'mlp' | 'conv' },
   const full = runConfigSchema.parse({ family: 'vqvae', codePositions: 6, hidden: 24, codebookSize: 10, codeDim: 3, seed, ...config });
   const model = full.architecture;
   const [HWC, D] = [hwc(image), pixels(image)];
-  const trainer = new VqVaeTrainer({ kind: model, image, hidden: full.hidden, codeDim: full.codeDim, positions: full.codePositions, conv: convDesignOf(full) }, full);
+  const trainer = new VqVaeTrainer(
+    { kind: model, image, hidden: full.hidden, codeDim: full.codeDim, positions: full.codePositions, conv: convDesignOf(full), input: encoderInputOf(full) },
+    full,
+  );
   try {
     trainer.importState(randomized(await trainer.exportState(), seed + 1));
     if (codebookFromData) {
@@ -234,7 +237,10 @@ async function vqCase(config: RunConfigInput & { architecture: 'mlp' | 'conv' },
       trainer.importState(state);
     }
     const checkpoint = parseCheckpoint(checkpointOf(await trainer.exportState(), full));
-    const networks = buildExportNetworks({ family: 'vqvae', model, ...image, latent: full.codePositions, flow: 'none', flowSteps: 0, decoder: full }, exportParams(checkpoint.tensors));
+    const networks = buildExportNetworks(
+      { family: 'vqvae', model, ...image, latent: full.codePositions, flow: 'none', flowSteps: 0, decoder: full, encoderInput: encoderInputOf(full) },
+      exportParams(checkpoint.tensors),
+    );
     const { positions: L } = trainer.nets;
     const K = trainer.codes;
     const random = mulberry32(seed + 2);
@@ -482,6 +488,46 @@ describe('model export: plain tfjs (loadLayersModel in another process) and onnx
       const encoder = expectation.networks.networks.find((n) => n.name === 'encoder')!;
       expect(encoder.nodes.filter((node) => node.op.kind === 'conv' && node.op.stride === 2).length).toBe(1);
       await verify('scaled-vq-fine', expectation);
+    }, 60_000);
+  });
+
+  describe("centred encoder input (encoderInput 'centred'): the exports take pixels in [0, 1] and centre them in their first layer, as the engine does", () => {
+    /** The networks that read the image begin with the rescale, tfjs' Rescaling; the others do not have one. */
+    const expectCentred = (expectation: Expectation, readers: string[]): void => {
+      for (const net of expectation.networks.networks) {
+        const rescales = net.nodes.filter((node) => node.op.kind === 'rescale');
+        expect(rescales.length, net.name).toBe(readers.includes(net.name) ? 1 : 0);
+        if (rescales.length > 0) {
+          expect(rescales[0]!.op).toEqual({ kind: 'rescale', scale: 2, offset: -1 });
+          expect(JSON.parse(toTfjsLayers(net, 'test').modelJson).modelTopology.config.layers.map((l: { class_name: string }) => l.class_name)).toContain('Rescaling');
+        }
+      }
+    };
+
+    it('scaled conv M2 with its conv classifier (encoder and classifier centred)', async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase({ ...SCALED, family: 'm2', classifier: 'conv', decoder: 'logistic', encoderInput: 'centred' }, 31, ODD_IMAGE);
+      expectCentred(expectation, ['encoder', 'classifier']);
+      await verify('centred-scaled-m2', expectation);
+    }, 60_000);
+
+    it('MLP conditional VAE with an inverse autoregressive flow (its context from the centred encoder)', async () => {
+      await useBackend('cpu');
+      const expectation = await gaussianCase({ family: 'cvae', flow: 'iaf', flowSteps: 2, encoderInput: 'centred' }, 33);
+      expectCentred(expectation, ['encoder']);
+      await verify('centred-mlp-cvae-iaf', expectation);
+    }, 60_000);
+
+    it('conv VQ-VAE (the codes of the centred encoder)', async () => {
+      await useBackend('cpu');
+      const expectation = await vqCase({ ...SCALED, codeGrid: 'fine', encoderInput: 'centred' }, 35, ODD_IMAGE, true);
+      expectCentred(expectation, ['encoder']);
+      await verify('centred-scaled-vq', expectation);
+    }, 60_000);
+
+    it('a config without the field exports no rescale: stored models export as they did', async () => {
+      await useBackend('cpu');
+      expectCentred(await gaussianCase({ ...SCALED, family: 'm2', classifier: 'conv' }, 31, ODD_IMAGE), []);
     }, 60_000);
   });
 

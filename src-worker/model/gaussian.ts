@@ -27,6 +27,7 @@ export function createGaussianVae(spec: VaeSpec, rng: Rng): Vae {
       extra: extra > 0 ? { size: extra, name: 'extra' } : null,
       output: head,
       conv: spec.kind === 'conv' ? convPlan(spec.conv ?? null, spec.image) : undefined,
+      input: spec.input,
     }),
     rng,
   );

@@ -1,3 +1,4 @@
+import type { EncoderInput } from '@shared/config';
 import type { DecoderHead } from '@shared/likelihood';
 import { ApiError } from '@shared/errors';
 import { convMisfit } from '@shared/conv';
@@ -18,6 +19,8 @@ export type ImageShape = ModelSizeSpec['image'];
 export type VaeSpec = ModelSizeSpec & {
   /** The decoder's last layer (src-shared/likelihood.ts decoderHead); absent: one raw value per image channel. */
   output?: DecoderHead;
+  /** What the encoder (and M2's classifier) reads (@shared/config encoderInputs); absent: 'unit'. */
+  input?: EncoderInput;
 };
 
 /** The one-hot width a spec's encoder and decoder expect (0 when unconditional). */

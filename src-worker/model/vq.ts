@@ -1,7 +1,7 @@
 import { ApiError } from '@shared/errors';
 import type { DecoderHead } from '@shared/likelihood';
 import { convMisfit, convPlan, type ConvDesign } from '@shared/conv';
-import type { ArchitectureKind } from '@shared/config';
+import type { ArchitectureKind, EncoderInput } from '@shared/config';
 import { vqArchitecture, vqGrid } from '@shared/model-export/architectures';
 import { tf } from '../engine/tf';
 import type { Rng } from '../engine/random';
@@ -28,13 +28,16 @@ export interface VqSpec {
   output?: DecoderHead;
   /** The conv design; null or absent: classic. */
   conv?: ConvDesign | undefined;
+  /** What the encoder reads (@shared/config encoderInputs); absent: 'unit'. */
+  input?: EncoderInput;
 }
 
-const archOf = (spec: Pick<VqSpec, 'kind' | 'image' | 'positions' | 'conv'>) => ({
+const archOf = (spec: Pick<VqSpec, 'kind' | 'image' | 'positions' | 'conv' | 'input'>) => ({
   model: spec.kind,
   image: spec.image,
   positions: spec.positions,
   conv: spec.kind === 'conv' ? convPlan(spec.conv ?? null, spec.image) : undefined,
+  input: spec.input,
 });
 
 export interface VqNetworks {

@@ -1,4 +1,4 @@
-import { convDesignOf, type RunConfig } from '@shared/config';
+import { convDesignOf, encoderInputOf, type RunConfig } from '@shared/config';
 import { familyOf, type FamilyDescriptor } from '@shared/families';
 import type { Rng } from '../engine/random';
 import { checkVaeSpec } from '../model/vae';
@@ -68,6 +68,7 @@ const vqSpec = (config: RunConfig, images: ImageSet): VqSpec => ({
   codeDim: config.codeDim,
   positions: config.codePositions,
   conv: convDesignOf(config),
+  ...(encoderInputOf(config) === 'centred' && { input: 'centred' as const }),
 });
 
 /** The trainer of each engine a family names (FamilyDescriptor.engine), and its check against the data. */

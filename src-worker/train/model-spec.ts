@@ -1,4 +1,4 @@
-import { convDesignOf, type RunConfig } from '@shared/config';
+import { convDesignOf, encoderInputOf, type RunConfig } from '@shared/config';
 import { ApiError } from '@shared/errors';
 import { familyOf } from '@shared/families';
 import { runSizeSpec, type ModelSizeSpec } from '@shared/model-size';
@@ -11,10 +11,18 @@ import type { ImageSet } from './images';
  * image must carry one, or the model would have nothing to condition on.
  */
 export function modelSpec(
-  config: Pick<RunConfig, 'architecture' | 'latent' | 'hidden' | 'family' | 'convArch' | 'convWidth' | 'convResBlocks' | 'convNorm'>,
+  config: Pick<RunConfig, 'architecture' | 'latent' | 'hidden' | 'family' | 'convArch' | 'convWidth' | 'convResBlocks' | 'convNorm' | 'encoderInput'>,
   images: ImageSet,
 ): VaeSpec {
-  const spec: VaeSpec = { kind: config.architecture, image: images.shape, latent: config.latent, hidden: config.hidden, conv: convDesignOf(config) };
+  const spec: VaeSpec = {
+    kind: config.architecture,
+    image: images.shape,
+    latent: config.latent,
+    hidden: config.hidden,
+    conv: convDesignOf(config),
+    // Only a centred run names it: an old run's spec stays what it was.
+    ...(encoderInputOf(config) === 'centred' && { input: 'centred' as const }),
+  };
   // A family that uses labels (cVAE, M2) conditions encoder and decoder on y (M2 hides most in training).
   if (familyOf(config).labels === 'none') return spec;
   return { ...spec, classes: classCount(images) };

@@ -137,8 +137,12 @@ describe('models.export', () => {
     const base = await core.call('runs.get', { runId });
     const families = [
       { config: { family: 'cvae', flow: 'planar', flowSteps: 2 }, networks: ['encoder', 'decoder'], readme: /one-hot class.*0 = left, 1 = right[\s\S]*Planar flow/ },
-      // A conv M2 (its classifier is conv too); the MLP one's networks are checked in export-roundtrip.test.ts.
-      { config: { family: 'm2', architecture: 'conv', classifier: 'conv', backend: 'wasm', labelFraction: 0.5 }, networks: ['encoder', 'decoder', 'classifier'], readme: /Classifier/ },
+      // A conv M2 (its classifier is conv too), centred: its card and README say so, and its import keeps it. The MLP one's networks are checked in export-roundtrip.test.ts.
+      {
+        config: { family: 'm2', architecture: 'conv', classifier: 'conv', backend: 'wasm', labelFraction: 0.5, encoderInput: 'centred' },
+        networks: ['encoder', 'decoder', 'classifier'],
+        readme: /Classifier[\s\S]*encoder and classifier centre it to 2x − 1/,
+      },
       { config: { family: 'vae', flow: 'iaf', flowSteps: 2 }, networks: ['encoder', 'decoder', 'iaf_step0', 'iaf_step1'], readme: /Inverse autoregressive flow.*`flow_context` h \[N, 6\]/ },
       { config: { family: 'vqvae', codebookSize: 8, codeDim: 2, codePositions: 4, epochs: 3, priorEpochs: 1 }, networks: ['encoder', 'decoder', 'prior'], readme: /argmax of `code_scores`[\s\S]*autoregressive/ },
     ] as const;
@@ -157,7 +161,11 @@ describe('models.export', () => {
       }
       const card = modelCardSchema.parse(JSON.parse(files.get('model-card.json')!.toString()));
       expect(card.architecture.family).toBe(family.config.family);
+      // Only the M2 run is centred; the others' cards say the encoder reads [0, 1] as before.
+      expect(card.preprocessing.encoderInput).toBe(family.config.family === 'm2' ? 'centred' : 'unit');
       if (family.config.family === 'm2') {
+        expect(run.config.encoderInput).toBe('centred');
+        expect(card.architecture.networks?.find((n) => n.name === 'classifier')?.layers[1]).toMatch(/x_centred ← x: Rescale x·2 − 1/);
         expect(run.config.classifier).toBe('conv');
         expect(card.architecture.networks?.find((n) => n.name === 'classifier')?.layers.some((layer) => layer.includes('Conv'))).toBe(true);
       }

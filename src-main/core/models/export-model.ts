@@ -4,6 +4,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 
 import { CHECKPOINT_HASH_BYTES, parseCheckpoint, zeroCheckpointTensors, type ParsedCheckpoint } from '@shared/checkpoint-format';
 import { decodePacked, encodePacked, imageBytes, SPLIT_TEST, SPLIT_VALIDATION, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
+import { encoderInputOf } from '@shared/config';
 import { latentWidthOf } from '@shared/families';
 import {
   ARCHIVE_EXTENSION,
@@ -172,7 +173,11 @@ function modelCard(run: Run, dataset: Dataset, row: CheckpointRow, exported: Exp
       fit: dataset.settings.fit,
       background: dataset.settings.background,
       binarize: dataset.settings.binarize,
-      normalization: 'pixel / 255, float32 in [0, 1]' + (dataset.settings.binarize ? ' (thresholded at 50 % to 0 or 1 first)' : ''),
+      normalization:
+        'pixel / 255, float32 in [0, 1]' +
+        (dataset.settings.binarize ? ' (thresholded at 50 % to 0 or 1 first)' : '') +
+        (encoderInputOf(c) === 'centred' ? `; the ${c.family === 'm2' ? 'encoder and classifier centre' : 'encoder centres'} it to 2x − 1 in ${c.family === 'm2' ? 'their' : 'its'} first layer (x_centred), so feed [0, 1]` : ''),
+      encoderInput: encoderInputOf(c),
       layout: `channels-last [N, ${dataset.height}, ${dataset.width}, ${dataset.channels}] (height, width, channel)`,
     },
     dataset: { name: dataset.name, contentHash: dataset.contentHash, labels: dataset.labels, count: dataset.count, splitCounts: dataset.splitCounts },
@@ -214,6 +219,7 @@ export async function buildExport(
     flow: c.flow,
     flowSteps: c.flowSteps,
     decoder: { decoder: c.decoder, mixtureComponents: c.mixtureComponents },
+    encoderInput: encoderInputOf(c),
   };
   let exported: ExportNetworks;
   try {

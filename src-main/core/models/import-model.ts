@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseCheckpoint } from '@shared/checkpoint-format';
-import { LIMITS, runConfigSchema, importSettingsSchema, type RunConfig } from '@shared/config';
+import { encoderInputOf, LIMITS, runConfigSchema, importSettingsSchema, type RunConfig } from '@shared/config';
 import { latentWidthOf } from '@shared/families';
 import { decodePacked, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
@@ -270,6 +270,9 @@ async function readBundle(files: ExportSource, source: string): Promise<Imported
     config = runConfigSchema.parse(parsed.config);
     if (config.architecture !== card.architecture.kind || latentWidthOf(config) !== card.architecture.latent) throw new Error('it does not match the model card');
     if (config.family !== card.architecture.family) throw new Error(`it holds a '${config.family}' model, the model card says '${card.architecture.family}'`);
+    if (encoderInputOf(config) !== card.preprocessing.encoderInput) {
+      throw new Error(`its encoder reads '${encoderInputOf(config)}' pixels, the model card says '${card.preprocessing.encoderInput}'`);
+    }
     const { width, height, channels } = card.preprocessing;
     buildExportNetworks(
       {
@@ -282,6 +285,7 @@ async function readBundle(files: ExportSource, source: string): Promise<Imported
         flow: config.flow,
         flowSteps: config.flowSteps,
         decoder: { decoder: config.decoder, mixtureComponents: config.mixtureComponents },
+        encoderInput: encoderInputOf(config),
       },
       exportParams(parsed.tensors),
     );
