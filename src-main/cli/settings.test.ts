@@ -136,7 +136,8 @@ describe('vae-studio train', () => {
     expect(named.status, named.stderr).toBe(0);
     expect(named.lines.find((line) => (line as { type?: string }).type === 'started')).toMatchObject({ convNorm: 'layer', learningRate: 0.001, encoderInput: 'unit' });
     expect(runs().find((r) => r.id === runId)?.config).toMatchObject({ convNorm: 'none', encoderInput: 'centred' });
-  });
+    // An import and two 64 px trainings through real workers: seen taking 65 s beside other tests under load.
+  }, 180_000);
 
   it('refuses, before any worker starts, a labelled family on an unlabelled dataset and the classic conv model on sides that are not multiples of 4', () => {
     const folder = join(dir.path, 'shapes');
