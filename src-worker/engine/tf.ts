@@ -13,7 +13,7 @@ import '../../node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js'
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * dy spread back over the axes a Sum or Mean reduced, as tfjs's own gradients do: dy
+ * Sum's and Mean's gradients: dy spread back over the axes they reduced, as tfjs's own do: dy
  * reshaped with those axes kept as 1, times ones of x's shape. tfjs makes the ones with
  * `tf.ones`, which fills a new JavaScript buffer of x's size every call before the
  * backend copies it in: 14 of them, 3.6 MB, in each replica's step of the medium
@@ -23,33 +23,25 @@ import * as tf from '@tensorflow/tfjs-core';
  * gradient bit for bit. (A Tile of dy gives the same values too, but wasm's Tile is a
  * slow generic loop.)
  */
-function spreadOver(dy: tf.Tensor, x: tf.Tensor, axis: number | number[]): tf.Tensor {
-  const axes = tf.util.parseAxisParam(axis, x.shape);
-  const kept = x.shape.slice();
-  for (const a of axes) kept[a] = 1;
-  return tf.mul(tf.reshape(dy, kept), tf.fill(x.shape, 1, 'float32'));
+function registerSpreadGradient(kernelName: typeof tf.Sum | typeof tf.Mean): void {
+  tf.registerGradient({
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      const axes = tf.util.parseAxisParam((attrs as unknown as tf.SumAttrs | tf.MeanAttrs).axis, x.shape);
+      const kept = x.shape.slice();
+      for (const a of axes) kept[a] = 1;
+      const spread = (): tf.Tensor => tf.mul(tf.reshape(dy as tf.Tensor, kept), tf.fill(x.shape, 1, 'float32'));
+      if (kernelName === tf.Sum) return { x: spread };
+      // A mean's gradient is the sum's divided by the count of values each mean reduced.
+      const reduceSize = axes.reduce((size, a) => size * x.shape[a]!, 1);
+      return { x: () => tf.div(spread(), reduceSize) };
+    },
+  });
 }
 
-tf.registerGradient({
-  kernelName: tf.Sum,
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x] = saved as [tf.Tensor];
-    const { axis } = attrs as unknown as tf.SumAttrs;
-    return { x: () => spreadOver(dy as tf.Tensor, x, axis) };
-  },
-});
-
-tf.registerGradient({
-  kernelName: tf.Mean,
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x] = saved as [tf.Tensor];
-    const { axis } = attrs as unknown as tf.MeanAttrs;
-    const axes = tf.util.parseAxisParam(axis, x.shape);
-    const reduceSize = axes.reduce((size, a) => size * x.shape[a]!, 1);
-    return { x: () => tf.div(spreadOver(dy as tf.Tensor, x, axis), reduceSize) };
-  },
-});
+registerSpreadGradient(tf.Sum);
+registerSpreadGradient(tf.Mean);
 
 export { tf };

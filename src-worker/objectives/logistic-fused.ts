@@ -1,5 +1,5 @@
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../engine/tf';
+import { isHeapBackend } from '../backends/wasm-kernels/kernel-utils';
 
 /**
  * The one-component discretized logistic log-likelihood (logistic.ts, K = 1, the
@@ -102,8 +102,8 @@ function logisticPass(x: Float32Array, raw: Float32Array, halfBin: number, logSc
  */
 function valuesOf(t: tf.Tensor): Float32Array {
   if (t.dtype !== 'float32') throw new Error(`the fused logistic likelihood reads float32 tensors, got ${t.dtype}`);
-  const backend = tf.backend() as Partial<BackendWasm>;
-  const values = typeof backend.typedArrayFromHeap === 'function' ? backend.typedArrayFromHeap(t) : tf.backend().readSync(t.dataId);
+  const backend = tf.backend();
+  const values = isHeapBackend(backend) ? backend.typedArrayFromHeap(t) : backend.readSync(t.dataId);
   if (!(values instanceof Float32Array)) throw new Error(`the fused logistic likelihood reads float32 tensors, got ${t.dtype}`);
   return values;
 }
