@@ -64,7 +64,7 @@ const RESOLVED_DEFAULTS: Partial<Record<RunSetting, string>> = {
   convWidth: "the preset's (small 8, medium 16, large 32)",
   convResBlocks: "the preset's (small 0, medium 1, large 2)",
   convNorm: "the preset's (small none, medium and large layer)",
-  encoderInput: 'centred for a new run; unit for runs stored before it',
+  encoderInput: 'centred for a new scaled-conv run at 64 px and more (src-shared/training-proposal.ts), else unit; unit for runs stored before it',
   backend: 'the fastest that passes its self-check',
   threads: 'the physical cores, fewer when memory is short',
 };
