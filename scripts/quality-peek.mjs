@@ -2,7 +2,7 @@
 // sample grids as PNGs (2× nearest-neighbour, to look at), read from a workspace while the
 // run trains or after: the probe loop of docs/QUALITY.md. Opens the database read-only.
 // Usage: node scripts/quality-peek.mjs <home> <runId> [epoch (default: the last)] [outDir (default: .)]
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
@@ -31,6 +31,7 @@ for (const [epoch, e] of epochs) {
 }
 const artifacts = db.prepare("SELECT kind, epoch, blob_hash FROM artifacts WHERE run_id = ? AND kind IN ('reconstructions', 'samples')").all(runId);
 const epoch = epochArg ? Number(epochArg) : Math.max(0, ...artifacts.map((a) => a.epoch));
+mkdirSync(outDir, { recursive: true });
 for (const a of artifacts.filter((x) => x.epoch === epoch)) {
   const png = readFileSync(join(home, 'blobs', a.blob_hash.slice(0, 2), a.blob_hash));
   const { width, height } = await sharp(png).metadata();
