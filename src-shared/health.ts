@@ -5,7 +5,12 @@
  * per dataset version (src-main/core/datasets/health.ts), stored as a blob, served in pages.
  */
 
-export const HEALTH_VERSION = 1;
+/**
+ * The check's version, stored in each report. 2: RGB pairs are confirmed on colour
+ * thumbnails; a report of an earlier version reads as not computed, so the next look
+ * computes it again instead of showing pairs the check no longer makes.
+ */
+export const HEALTH_VERSION = 2;
 
 /** Pairs kept in the stored report (leaking pairs first, then the closest); the total is counted beyond. */
 export const MAX_HEALTH_PAIRS = 20_000;
@@ -16,7 +21,7 @@ export const MAX_HEALTH_PAGE = 200;
 
 /** Two images are near-duplicates when their 64-bit difference hashes differ in at most this many bits … */
 export const NEAR_HASH_BITS = 3;
-/** … and their 9×8 grey thumbnails differ by at most this much on average (0–255). */
+/** … and their 9×8 thumbnails differ by at most this much on average (0–255): grey, or each channel of an RGB one. */
 export const NEAR_MEAN_DIFF = 6;
 /** An image whose grey values' standard deviation is below this (0–255) is nearly blank. */
 export const BLANK_STD = 3;

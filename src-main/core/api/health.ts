@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import type { ParsedInput } from '@shared/api';
 import { decodePacked, imageBytes, type PackedDataset } from '@shared/dataset-format';
 import { ApiError } from '@shared/errors';
-import type { HealthImage, HealthItem, HealthReport, HealthSummary } from '@shared/health';
+import { HEALTH_VERSION, type HealthImage, type HealthItem, type HealthReport, type HealthSummary } from '@shared/health';
 import type { Dataset } from '@shared/types';
 import { toCsv } from '../datasets/csv';
 import { withoutImages } from '../datasets/exclude';
@@ -57,10 +57,15 @@ export function healthHandlers(ctx: Context): HandlerMap<HealthRequests> {
   const indexes = new SmallCache<IndexEntry[]>(2);
   const computing = new Map<number, Promise<HealthReport>>();
 
+  /** The dataset's stored report; null when there is none, or only one of an earlier check (HEALTH_VERSION). */
   const readReport = (dataset: Dataset): HealthReport | null => {
     const hash = datasetHealthHash(db, dataset.id);
     if (hash === null) return null;
-    return reports.get(hash, () => {
+    const report = storedReport(dataset, hash);
+    return report.version === HEALTH_VERSION ? report : null;
+  };
+  const storedReport = (dataset: Dataset, hash: string): HealthReport =>
+    reports.get(hash, () => {
       try {
         return JSON.parse(blobs.read(hash).toString('utf8')) as HealthReport;
       } catch (error) {
@@ -69,7 +74,6 @@ export function healthHandlers(ctx: Context): HandlerMap<HealthRequests> {
         });
       }
     });
-  };
   const packOf = (dataset: Dataset): PackedDataset => packs.get(dataset.contentHash, () => decodePacked(blobs.read(dataset.contentHash)));
   const indexOf = (dataset: Dataset): IndexEntry[] | null => {
     const hash = datasetIndexHash(db, dataset.id);

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodePacked, SPLIT_TEST, SPLIT_TRAIN, type PackedDataset } from '@shared/dataset-format';
-import { MAX_HEALTH_PAIRS, SIZE_BINS, type HealthImage } from '@shared/health';
+import { HEALTH_VERSION, MAX_HEALTH_PAIRS, SIZE_BINS, type HealthImage } from '@shared/health';
 import { closeTestProject, openTestProject, tempDir } from '../testing';
 import type { Core } from '../core';
 import { computeHealth } from './health';
@@ -84,6 +84,38 @@ describe('computeHealth', () => {
     expect(report.sizes.unknown).toBe(1);
     expect(report.sizes.bins[SIZE_BINS.indexOf('128–255')]).toBe(images.length - 1 - 27);
     expect(report.aspects.bins.reduce((a, b) => a + b, 0)).toBe(images.length - 1);
+  });
+
+  it('in RGB, one shape in two colours of the same brightness is not a pair; a faint copy in the same colour is', async () => {
+    // Twemoji's purple and orange hearts are one drawing in colours whose grey values
+    // agree to a level (0.299 R + 0.587 G + 0.114 B ≈ 158.7): their grey thumbnails match.
+    const size = 32;
+    const purple = [170, 142, 214];
+    const orange = [244, 144, 12];
+    const paint = (mask: Uint8Array, rgb: number[], noise = 0): Uint8Array =>
+      Uint8Array.from({ length: mask.length * 3 }, (_, k) => {
+        const on = mask[Math.floor(k / 3)]! > 128;
+        return on ? Math.max(0, Math.min(255, rgb[k % 3]! + (noise ? ((k * 7) % 5) - 2 : 0))) : 0;
+      });
+    const shape = texture(size, 5);
+    const others = Array.from({ length: 12 }, (_, i) => paint(texture(size, 100 + i), [200, 60 + 10 * i, 90]));
+    const images = [paint(shape, purple), paint(shape, orange), paint(shape, purple, 1), ...others];
+    const pixels = new Uint8Array(images.length * size * size * 3);
+    images.forEach((img, i) => pixels.set(img, i * size * size * 3));
+    const report = await computeHealth({
+      dataset: {
+        header: { version: 2, count: images.length, width: size, height: size, channels: 3, labels: ['a'] },
+        pixels,
+        labels: new Int32Array(images.length),
+        split: Uint8Array.from(images, (_, i) => (i === 1 ? SPLIT_TEST : SPLIT_TRAIN)),
+      },
+      originals: null,
+      exactDuplicates: 0,
+    });
+    // Only the faint copy pairs with the purple original; the orange one (in test) would
+    // otherwise be reported as leakage of both.
+    expect(report.nearDuplicates.pairs.map((p) => [p.a, p.b, p.leak])).toEqual([[0, 2, false]]);
+    expect(report.nearDuplicates).toMatchObject({ total: 1, leaking: 0 });
   });
 
   it('at MNIST scale (60 000 images of 28×28, one cluster of 5 000 near-identical ones) finishes in seconds and keeps a bounded report', async () => {
@@ -200,6 +232,19 @@ describe('health through the API', () => {
     expect(core.workspace.blobs.has(hash)).toBe(true);
     await core.call('datasets.delete', { datasetId: dataset.id });
     expect(core.workspace.blobs.has(hash)).toBe(false);
+  });
+
+  it('a report of an earlier check reads as not computed, and computing it again gives the current one', async () => {
+    const dataset = await core.call('datasets.import', { projectId, folder: await writeSplitFolder(), size: 28, channels: 1, validationFraction: 0 });
+    const stored = core.workspace.db.prepare('SELECT health_hash FROM datasets WHERE id = ?').pluck().get(dataset.id) as string;
+    const report = JSON.parse(core.workspace.blobs.read(stored).toString('utf8')) as { version: number };
+    expect(report.version).toBe(HEALTH_VERSION);
+    const older = core.workspace.blobs.put(Buffer.from(JSON.stringify({ ...report, version: HEALTH_VERSION - 1 })));
+    core.workspace.db.prepare('UPDATE datasets SET health_hash = ? WHERE id = ?').run(older, dataset.id);
+    expect(await core.call('datasets.health', { datasetId: dataset.id })).toEqual({ datasetId: dataset.id, computed: false });
+    await core.call('datasets.computeHealth', { datasetId: dataset.id });
+    const after = await core.call('datasets.health', { datasetId: dataset.id, kind: 'leakage' });
+    expect(after.computed && after.total).toBe(1);
   });
 
   it('excluding the leaking copy and the blank image makes a new version; the old one keeps every image', async () => {

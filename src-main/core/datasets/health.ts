@@ -51,13 +51,25 @@ function rankPairs(pairs: HealthPair[]): HealthPair[] {
 
 /**
  * Grey 9×8 thumbnail (area means), a 64-bit difference hash of it (two 32-bit halves),
- * and the mean and spread of the whole image's grey values, for every image. Memory:
- * 72 + 16 bytes per image beside the packed pixels.
+ * and the mean and spread of the whole image's grey values, for every image; for RGB
+ * also the thumbnail's three channels (`colour`, cell-major), which confirm a pair: two
+ * images of one shape in colours of equal brightness (a purple and an orange heart) have
+ * the same grey thumbnail and are not copies. Memory: 72 (RGB: 288) + 16 bytes per image
+ * beside the packed pixels.
  */
-function measure(dataset: PackedDataset): { thumbs: Uint8Array; hashHi: Uint32Array; hashLo: Uint32Array; mean: Float32Array; std: Float32Array } {
+function measure(dataset: PackedDataset): {
+  thumbs: Uint8Array;
+  colour: Uint8Array | null;
+  hashHi: Uint32Array;
+  hashLo: Uint32Array;
+  mean: Float32Array;
+  std: Float32Array;
+} {
   const { width: w, height: h, channels: c, count } = dataset.header;
   const per = imageBytes(dataset.header);
   const thumbs = new Uint8Array(count * THUMB);
+  const colour = c === 3 ? new Uint8Array(count * THUMB * 3) : null;
+  const cellRgb = new Float64Array(THUMB * 3);
   const hashHi = new Uint32Array(count);
   const hashLo = new Uint32Array(count);
   const mean = new Float32Array(count);
@@ -73,6 +85,7 @@ function measure(dataset: PackedDataset): { thumbs: Uint8Array; hashHi: Uint32Ar
     let sumSq = 0;
     cell.fill(0);
     cellN.fill(0);
+    cellRgb.fill(0);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const p = base + (y * w + x) * c;
@@ -83,6 +96,7 @@ function measure(dataset: PackedDataset): { thumbs: Uint8Array; hashHi: Uint32Ar
         const k = rowOf[y]! * THUMB_W + colOf[x]!;
         cell[k]! += g;
         cellN[k]! += 1;
+        if (colour) for (let ch = 0; ch < 3; ch++) cellRgb[k * 3 + ch]! += dataset.pixels[p + ch]!;
       }
     }
     const n = w * h;
@@ -92,6 +106,12 @@ function measure(dataset: PackedDataset): { thumbs: Uint8Array; hashHi: Uint32Ar
     for (let k = 0; k < THUMB; k++) {
       const v = cellN[k]! > 0 ? cell[k]! / cellN[k]! : k % THUMB_W > 0 ? thumbs[i * THUMB + k - 1]! : 0;
       thumbs[i * THUMB + k] = Math.round(v);
+      if (colour) {
+        for (let ch = 0; ch < 3; ch++) {
+          const at = (i * THUMB + k) * 3 + ch;
+          colour[at] = cellN[k]! > 0 ? Math.round(cellRgb[k * 3 + ch]! / cellN[k]!) : k % THUMB_W > 0 ? colour[at - 3]! : 0;
+        }
+      }
     }
     let hi = 0;
     let lo = 0;
@@ -106,7 +126,7 @@ function measure(dataset: PackedDataset): { thumbs: Uint8Array; hashHi: Uint32Ar
     hashHi[i] = hi;
     hashLo[i] = lo;
   }
-  return { thumbs, hashHi, hashLo, mean, std };
+  return { thumbs, colour, hashHi, hashLo, mean, std };
 }
 
 /**
@@ -130,7 +150,7 @@ export async function computeHealth(input: HealthInput): Promise<HealthReport> {
     input.checkpoint?.();
   };
   const split = dataset.split ?? new Uint8Array(count).fill(SPLIT_TRAIN);
-  const { thumbs, hashHi, hashLo, mean, std } = measure(dataset);
+  const { thumbs, colour, hashHi, hashLo, mean, std } = measure(dataset);
   await pause();
 
   const blanks: HealthBlank[] = [];
@@ -156,9 +176,12 @@ export async function computeHealth(input: HealthInput): Promise<HealthReport> {
     for (let earlier = 0; earlier < q; earlier++) if (quarter(a, earlier) === quarter(b, earlier)) return;
     const bits = popcount(hashHi[a]! ^ hashHi[b]!) + popcount(hashLo[a]! ^ hashLo[b]!);
     if (bits > NEAR_HASH_BITS) return;
+    // Confirmed on the thumbnail's values: each channel's for RGB, else the grey ones.
+    const values = colour ?? thumbs;
+    const n = colour ? THUMB * 3 : THUMB;
     let diff = 0;
-    for (let k = 0; k < THUMB; k++) diff += Math.abs(thumbs[a * THUMB + k]! - thumbs[b * THUMB + k]!);
-    const meanDiff = diff / THUMB;
+    for (let k = 0; k < n; k++) diff += Math.abs(values[a * n + k]! - values[b * n + k]!);
+    const meanDiff = diff / n;
     if (meanDiff > NEAR_MEAN_DIFF) return;
     const leak = split[a] !== split[b];
     total++;
