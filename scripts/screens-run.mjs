@@ -1,4 +1,4 @@
-// Screenshots of one run's page (curves, reconstructions, samples) at 1280×800, light and
+// Screenshots of one run's whole page (curves, reconstructions, samples), 1280 wide, light and
 // dark, from an existing workspace served in web mode: for the README's quality figures.
 // Usage: node scripts/screens-run.mjs <home> <runId> <outDir> [name=run]
 // Needs a build (out/) and Chromium (/usr/bin/chromium, or CHROMIUM_PATH).
@@ -30,8 +30,14 @@ try {
     // Every image grid decoded and drawn before the shot.
     await page.waitForFunction(() => [...document.images].every((img) => img.complete && img.naturalWidth > 0), null, { timeout: 60_000 });
     await page.waitForTimeout(1500);
+    // The whole page at 1280 wide: the viewport made as tall as the page, so the form's sticky
+    // Start bar sits where it ends instead of over the fields (a full-page shot keeps sticky
+    // elements where an 800-high viewport put them).
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: 1280, height: Math.max(800, height) });
+    await page.waitForTimeout(500);
     const file = join(outDir, `${name}-${scheme}.png`);
-    await page.screenshot({ path: file, fullPage: true });
+    await page.screenshot({ path: file });
     console.log(`wrote ${file}`);
     await page.close();
   }
