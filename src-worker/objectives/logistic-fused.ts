@@ -37,9 +37,9 @@ interface PassOut {
   dLogScale: Float32Array;
 }
 
-function logisticPass(x: Float32Array, raw: Float32Array, pixels: number, halfBin: number, logScaleMin: number, out: PassOut): void {
+/** n images of `pixels` sub-pixels: every element of `out` is written (wasm heap memory comes uninitialised). */
+function logisticPass(x: Float32Array, raw: Float32Array, n: number, pixels: number, halfBin: number, logScaleMin: number, out: PassOut): void {
   const { value, sums, dx, dLocation, dLogScale } = out;
-  const n = x.length / pixels;
   for (let r = 0; r < n; r++) {
     // The image's sum in float64 of the float32 values, in sub-pixel order.
     let sum = 0;
@@ -168,7 +168,7 @@ function fused(x: tf.Tensor2D, output: tf.Tensor2D, halfBin: number, logScaleMin
     // The value, then ∂/∂x, ∂/∂r_μ, ∂/∂r_s per sub-pixel: tensors the tape keeps for the
     // backward pass (`save`, only while it records; without it the forward's tidy frees them).
     const [value, dx, dLocation, dLogScale] = filledTensors([valueShape, [n, pixels], [n, pixels], [n, pixels]], ([v, gx, gLocation, gLogScale]) => {
-      logisticPass(valuesOf(xs), valuesOf(out), pixels, halfBin, logScaleMin, {
+      logisticPass(valuesOf(xs), valuesOf(out), n, pixels, halfBin, logScaleMin, {
         value: perImage ? null : v!,
         sums: perImage ? v! : null,
         dx: gx!,
