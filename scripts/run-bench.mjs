@@ -1,11 +1,13 @@
 // Builds a benchmark entry of src-worker/bench the way the worker is built —
 // '@tensorflow/*' and other dependencies external, the gradient registrations inlined —
-// then runs it with this process's extra arguments. Used by `npm run bench` and
-// `npm run bench:impute`.
+// then runs it with this process's extra arguments, in a process started with the V8 heap
+// the app's worker process gets (src-shared/model-size.ts ISOLATE_OLD_SPACE_FLAG). Used by
+// `npm run bench`, `npm run bench:impute` and the scripts/bench-*.mjs.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'vite';
 
 /**
@@ -32,7 +34,8 @@ export async function runBench(entry, name, { nodeArgs = [], summarise } = {}) {
       target: 'node20',
       rolldownOptions: {
         // The training thread (data-parallel replicas) is its own entry, loaded from beside bench.mjs.
-        input: { bench: resolve(root, entry), 'train-thread': resolve(root, 'src-worker/threads/train-thread.ts') },
+        // model-size: the flag the app's worker process starts with, read below.
+        input: { bench: resolve(root, entry), 'train-thread': resolve(root, 'src-worker/threads/train-thread.ts'), 'model-size': resolve(root, 'src-shared/model-size.ts') },
         external,
         output: { entryFileNames: '[name].mjs', chunkFileNames: '[name]-[hash].mjs', format: 'es' },
       },
@@ -40,7 +43,10 @@ export async function runBench(entry, name, { nodeArgs = [], summarise } = {}) {
     ssr: { noExternal: true },
   });
 
-  const argv = [...nodeArgs, resolve(root, 'out', name, 'bench.mjs'), ...process.argv.slice(2)];
+  // A bench trains and infers in its own process, where the app does in its worker process: it starts with
+  // the same V8 heap (src-main/core/jobs/spawn.ts), so that its one-thread figures are the app's.
+  const { ISOLATE_OLD_SPACE_FLAG } = await import(pathToFileURL(resolve(root, 'out', name, 'model-size.mjs')).href);
+  const argv = [ISOLATE_OLD_SPACE_FLAG, ...nodeArgs, resolve(root, 'out', name, 'bench.mjs'), ...process.argv.slice(2)];
   if (summarise === undefined) {
     const run = spawnSync(process.execPath, argv, { cwd: root, stdio: 'inherit' });
     process.exit(run.status ?? 1);

@@ -34,6 +34,24 @@ export interface ModelSizeSpec {
   otherParameters?: number;
 }
 
+/**
+ * The old generation, MiB, that every V8 isolate that trains or infers starts with: the
+ * worker process's own (its command line, src-main/core/jobs/spawn.ts) and each training
+ * or inference thread's (src-worker/threads/isolate-heap.ts, where why). V8 otherwise
+ * sizes a small heap's limit from what is live (≈ 15 MB), and a training step's
+ * promoted objects then bring back a full collection every step or more.
+ */
+export const ISOLATE_OLD_SPACE_MIB = 64;
+
+/** The V8 flag that gives an isolate ISOLATE_OLD_SPACE_MIB of old generation from its start. */
+export const ISOLATE_OLD_SPACE_FLAG = `--initial-old-space-size=${ISOLATE_OLD_SPACE_MIB}`;
+
+/**
+ * The JavaScript heap an isolate that trains or infers may fill before V8 collects it,
+ * bytes: the memory check counts it for the worker process and for each of its threads.
+ */
+export const THREAD_JS_HEAP_BYTES = ISOLATE_OLD_SPACE_MIB * 1024 ** 2;
+
 export const inputSize = (image: ModelSizeSpec['image']): number => image.width * image.height * image.channels;
 
 export function modelParameterCount(spec: ModelSizeSpec): number {

@@ -11,7 +11,7 @@ import { toErrorShape } from './errors';
 import { encodeCheckpoint, readCheckpointFile, writeFileAtomic, type LoadedCheckpoint } from './io/checkpoint-file';
 import { loadPackedDataset, type LoadedDataset } from './io/dataset';
 import { encodePngBase64 } from './io/png';
-import { checkTrainingMemory, threadsThatFit, WASM_HEAP_BYTES } from './model/memory';
+import { besideWorkerHeap, checkTrainingMemory, threadsThatFit, WASM_HEAP_BYTES } from './model/memory';
 import { nodeBackendPlatform } from './platform/node-backends';
 import { lowerTrainingPriority } from './platform/priority';
 import { wasmBinaryDir } from './io/wasm-files';
@@ -78,7 +78,8 @@ function checkMemoryFor(config: RunConfig, images: LoadedDataset, backend: strin
   const wasm = backend === 'wasm';
   // A semi-supervised family (M2) runs the whole model on every image once per class (passes).
   const { spec, passes } = trainingSizeOf(config, images);
-  checkTrainingMemory(spec, batch, wasm ? Math.min(WASM_HEAP_BYTES, totalmem()) : totalmem(), wasm ? 'the wasm backend' : 'this machine', passes);
+  const machine = besideWorkerHeap(totalmem());
+  checkTrainingMemory(spec, batch, wasm ? Math.min(WASM_HEAP_BYTES, machine) : machine, wasm ? 'the wasm backend' : 'this machine', passes);
 }
 
 /**

@@ -1,12 +1,12 @@
 import { utilityProcess } from 'electron';
-import { appendTail, workerStderrEcho, type SpawnOptions, type SpawnWorker, type WorkerExit, type WorkerHandle } from '../core/jobs/spawn';
+import { appendTail, workerExecArgv, workerStderrEcho, type SpawnOptions, type SpawnWorker, type WorkerExit, type WorkerHandle } from '../core/jobs/spawn';
 
 /** Electron's way to run the trainer: a utilityProcess (Chromium's service process model). */
 export const spawnUtilityWorker: SpawnWorker = <In, Out>(entry: string, options: SpawnOptions) => {
   const child = utilityProcess.fork(entry, [], {
     serviceName: `VAE Studio ${options.name}`,
     stdio: ['ignore', options.quiet ? 'pipe' : 'inherit', 'pipe'],
-    execArgv: options.maxMemoryMb ? [`--max-old-space-size=${options.maxMemoryMb}`] : [],
+    execArgv: workerExecArgv(options),
   });
   let stderrTail = '';
   let fatal: string | null = null;

@@ -66,17 +66,18 @@ describe('scaled conv size (the numbers the run form shows)', () => {
     expect(() => checkTrainingMemory(large, 4096, WASM_HEAP_BYTES, 'the wasm backend')).toThrow(ApiError);
   });
 
-  it("counts each thread's JavaScript heap: a machine that holds two replicas' wasm heaps but not their JavaScript heaps trains on one thread", () => {
+  it("counts each thread's JavaScript heap and the worker process's own once: a machine that holds two replicas' wasm heaps but not the three JavaScript heaps trains on one thread", () => {
     const spec: VaeSpec = { kind: 'conv', image: { width: 28, height: 28, channels: 1 }, latent: 16, hidden: 256 };
     const params = parameterCount(spec);
     const batch = 128;
     const replica = 4 * (2 * params + 2 * (batch / 2) * activationsPerImage(spec));
     const coordinator = 4 * (4 + 2) * params;
     const wasmOnly = 2 * replica + coordinator;
-    expect(threadsThatFit(spec, batch, 2, WASM_HEAP_BYTES, wasmOnly + 2 * THREAD_JS_HEAP_BYTES)).toBe(2);
-    expect(threadsThatFit(spec, batch, 2, WASM_HEAP_BYTES, wasmOnly + THREAD_JS_HEAP_BYTES)).toBe(1);
+    expect(threadsThatFit(spec, batch, 2, WASM_HEAP_BYTES, wasmOnly + 3 * THREAD_JS_HEAP_BYTES)).toBe(2);
+    expect(threadsThatFit(spec, batch, 2, WASM_HEAP_BYTES, wasmOnly + 3 * THREAD_JS_HEAP_BYTES - 1)).toBe(1);
+    expect(threadsThatFit(spec, batch, 2, WASM_HEAP_BYTES, wasmOnly + 2 * THREAD_JS_HEAP_BYTES)).toBe(1);
     const thread = 4 * (params + 64 * activationsPerImage(spec));
-    expect(inferenceThreadsThatFit(spec, 64, 2, WASM_HEAP_BYTES, 2 * (thread + THREAD_JS_HEAP_BYTES) + 8 * params)).toBe(2);
-    expect(inferenceThreadsThatFit(spec, 64, 2, WASM_HEAP_BYTES, 2 * thread + THREAD_JS_HEAP_BYTES + 8 * params)).toBe(1);
+    expect(inferenceThreadsThatFit(spec, 64, 2, WASM_HEAP_BYTES, 2 * (thread + THREAD_JS_HEAP_BYTES) + THREAD_JS_HEAP_BYTES + 8 * params)).toBe(2);
+    expect(inferenceThreadsThatFit(spec, 64, 2, WASM_HEAP_BYTES, 2 * (thread + THREAD_JS_HEAP_BYTES) + 8 * params)).toBe(1);
   });
 });

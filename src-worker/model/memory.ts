@@ -1,9 +1,9 @@
 import { ApiError } from '@shared/errors';
-import { activationsPerImage, trainingBytes } from '@shared/model-size';
+import { activationsPerImage, THREAD_JS_HEAP_BYTES, trainingBytes } from '@shared/model-size';
 import { parameterCount, type VaeSpec } from './vae';
 
 /** The estimate is shared with the run form (@shared/model-size). */
-export { activationsPerImage, trainingBytes };
+export { activationsPerImage, THREAD_JS_HEAP_BYTES, trainingBytes };
 
 /** `details.reason` of an error that means out of memory (the run's status becomes 'oom'). */
 export const OUT_OF_MEMORY = 'out_of_memory';
@@ -12,11 +12,21 @@ export const OUT_OF_MEMORY = 'out_of_memory';
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
 
 /**
- * The JavaScript heap a training or inference thread may fill before V8 collects it:
- * its isolate's old generation starts this large (threads/isolate-heap.ts, where why),
- * so each thread counts it on top of its wasm heap.
+ * THREAD_JS_HEAP_BYTES (@shared/model-size): the JavaScript heap an isolate that trains or
+ * infers may fill before V8 collects it — its old generation starts this large
+ * (threads/isolate-heap.ts, where why). Each thread counts it on top of its wasm heap, and
+ * the worker process's own isolate (started with the same flag, src-main/core/jobs/spawn.ts)
+ * once.
  */
-export const THREAD_JS_HEAP_BYTES = 64 * 1024 ** 2;
+
+/**
+ * What a machine of `machineBytes` leaves training or inference beside the worker
+ * process's own JavaScript heap (THREAD_JS_HEAP_BYTES, counted once): the limit every
+ * memory check below is given.
+ */
+export function besideWorkerHeap(machineBytes: number): number {
+  return Math.max(0, machineBytes - THREAD_JS_HEAP_BYTES);
+}
 
 const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 
@@ -46,7 +56,7 @@ export function checkTrainingMemory(spec: VaeSpec, batch: number, limitBytes: nu
  * each replica holds the weights, their gradient and its shard's activations in its own
  * wasm heap (`heapBytes` each) and up to THREAD_JS_HEAP_BYTES of JavaScript heap; all of
  * them, plus the coordinating model, the shared weights, Adam's moments and one gradient
- * block per replica, in `machineBytes`.
+ * block per replica, in `machineBytes` beside the worker's own JavaScript heap.
  * 1 when no split fits (the single-thread check then decides).
  */
 export function threadsThatFit(spec: VaeSpec, batch: number, requested: number, heapBytes: number, machineBytes: number, passes = 1): number {
@@ -55,7 +65,7 @@ export function threadsThatFit(spec: VaeSpec, batch: number, requested: number, 
     const shard = Math.ceil(batch / threads);
     const replica = 4 * (2 * params + 2 * shard * passes * activationsPerImage(spec));
     const coordinator = 4 * (4 + threads) * params;
-    if (replica <= heapBytes && threads * (replica + THREAD_JS_HEAP_BYTES) + coordinator <= machineBytes) return threads;
+    if (replica <= heapBytes && threads * (replica + THREAD_JS_HEAP_BYTES) + coordinator <= besideWorkerHeap(machineBytes)) return threads;
   }
   return 1;
 }
@@ -64,14 +74,14 @@ export function threadsThatFit(spec: VaeSpec, batch: number, requested: number, 
  * The most inference threads, at most `requested`, that fit (train/evaluate.ts): each
  * holds the weights and the activations of one decoder call of `rows` rows in its own
  * wasm heap (`heapBytes` each) and its JavaScript heap (THREAD_JS_HEAP_BYTES); all of
- * them, plus the coordinating model and the shared weights, in `machineBytes`. 1 when two
- * do not fit.
+ * them, plus the coordinating model and the shared weights, in `machineBytes` beside the
+ * worker's own JavaScript heap. 1 when two do not fit.
  */
 export function inferenceThreadsThatFit(spec: VaeSpec, rows: number, requested: number, heapBytes: number, machineBytes: number): number {
   const params = parameterCount(spec);
   const thread = 4 * (params + rows * activationsPerImage(spec));
   for (let threads = requested; threads > 1; threads--) {
-    if (thread <= heapBytes && threads * (thread + THREAD_JS_HEAP_BYTES) + 4 * 2 * params <= machineBytes) return threads;
+    if (thread <= heapBytes && threads * (thread + THREAD_JS_HEAP_BYTES) + 4 * 2 * params <= besideWorkerHeap(machineBytes)) return threads;
   }
   return 1;
 }

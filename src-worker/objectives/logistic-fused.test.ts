@@ -94,6 +94,62 @@ describe('fused one-component logistic likelihood', () => {
     await useBackend('cpu');
   });
 
+  it('on wasm keeps its arrays in the heap: no JavaScript buffer of N·D values a step, each step its own memory, nothing left behind', async () => {
+    await useBackend('wasm');
+    const backend = tf.backend();
+    const rng = createRng(28);
+    const n = 4;
+    const pixels = 12 * 1024; // 48 K values a tensor, 192 KiB: well above the 64 KiB counted below
+    const x = tf.tensor2d(Float32Array.from({ length: n * pixels }, () => Math.floor(rng.uniform() * 256) / 255), [n, pixels]);
+    const output = tf.variable(tf.tensor2d(Float32Array.from({ length: n * pixels * 3 }, () => rng.uniform() * 4 - 2), [n, pixels * 3]));
+    const imageWeights = tf.tensor1d([1, -2, 0.5, 3]);
+    const decoder = logisticMixtureDecoder(pixels);
+    const step = () => tf.variableGrads(() => tf.sum(tf.mul(decoder.logLikelihood(x, output), imageWeights)) as tf.Scalar, [output]);
+    // Every typed array or ArrayBuffer of at least 64 KiB that JavaScript makes while a step runs.
+    const large: number[] = [];
+    const g = globalThis as unknown as Record<string, unknown>;
+    const names = ['Float32Array', 'Float64Array', 'Uint8Array', 'Int32Array', 'ArrayBuffer'];
+    const originals = names.map((name) => g[name] as new (...a: unknown[]) => object);
+    const counted = (values: unknown): number => (typeof values === 'number' ? values : values instanceof ArrayBuffer ? 0 : ((values as { length?: number } | null)?.length ?? 0));
+    names.forEach((name, k) => {
+      const original = originals[k]!;
+      const per = name === 'ArrayBuffer' ? 1 : (original as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      g[name] = new Proxy(original, {
+        construct(target, args, newTarget) {
+          if (counted(args[0]) * per >= 64 * 1024) large.push(counted(args[0]) * per);
+          return Reflect.construct(target, args, newTarget === g[name] ? target : newTarget) as object;
+        },
+      });
+    });
+    let first: ReturnType<typeof step>;
+    try {
+      first = step();
+    } finally {
+      names.forEach((name, k) => (g[name] = originals[k]));
+    }
+    expect(large).toEqual([]);
+    const firstGrad = Array.from(first.grads[output.name]!.dataSync());
+    const firstValue = first.value.dataSync()[0];
+    const tensorsAfterOne = tf.memory().numTensors;
+    const dataAfterOne = backend.numDataIds();
+    // The next step (the same weights: the same numbers) writes new memory: the first step's results stay as they were.
+    const second = step();
+    expect(second.grads[output.name]!.dataId).not.toBe(first.grads[output.name]!.dataId);
+    expect(Array.from(second.grads[output.name]!.dataSync())).toEqual(firstGrad);
+    expect(Array.from(first.grads[output.name]!.dataSync())).toEqual(firstGrad);
+    expect(first.value.dataSync()[0]).toBe(firstValue);
+    // The arrays the backward pass needed are freed with the tape; a pass without a tape keeps none.
+    tf.dispose([second.value, ...Object.values(second.grads)]);
+    expect(tf.memory().numTensors).toBe(tensorsAfterOne);
+    expect(backend.numDataIds()).toBe(dataAfterOne);
+    tf.tidy(() => decoder.logLikelihood(x, output).dataSync());
+    tf.tidy(() => logisticMixturePixelLogLikelihood(x, output).dataSync());
+    expect(tf.memory().numTensors).toBe(tensorsAfterOne);
+    expect(backend.numDataIds()).toBe(dataAfterOne);
+    tf.dispose([x, output, imageWeights, first.value, ...Object.values(first.grads)]);
+    await useBackend('cpu');
+  });
+
   it('leaves mixtures (K > 1) to the tensor ops and frees everything it makes', () => {
     const before = tf.memory().numTensors;
     tf.tidy(() => {

@@ -195,8 +195,8 @@ describe('data-parallel training', () => {
     trainer.dispose();
   });
 
-  it('a gradient through a thread and shared memory is the in-process gradient exactly', async () => {
-    const config = configOf({ architecture: 'conv', hidden: 16 });
+  it.each([['clean', 'none'], ['denoising', 'gaussian']] as const)('a gradient through a thread and shared memory is the in-process gradient exactly (%s input), with shards that shrink and grow between steps', async (_name, denoise) => {
+    const config = configOf({ architecture: 'conv', hidden: 16, denoise });
     const images = labelled();
     const spec = modelSpec(config, images);
     // A replica in this thread: what the thread pool must be indistinguishable from.
@@ -246,8 +246,9 @@ describe('data-parallel training', () => {
       const trainer = new DataParallelTrainer(local, replicas!);
       const out: number[] = [];
       try {
-        for (let s = 0; s < 4; s++) {
-          const rows = Array.from({ length: 7 }, (_, i) => (s * 7 + i) % images.count);
+        // The rows travel in a block of shared memory per replica: reused by a smaller step, replaced by a larger one.
+        for (const [s, size] of [7, 3, 9, 5].entries()) {
+          const rows = Array.from({ length: size }, (_, i) => (s * 7 + i) % images.count);
           out.push((await trainer.step(gatherBatch(images, rows, 0, rows.length), rows.length)).loss);
         }
         const state = await trainer.exportState();

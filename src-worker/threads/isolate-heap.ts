@@ -1,9 +1,11 @@
 import { setFlagsFromString } from 'node:v8';
-import { THREAD_JS_HEAP_BYTES } from '../model/memory';
+import { ISOLATE_OLD_SPACE_FLAG, ISOLATE_OLD_SPACE_MIB } from '@shared/model-size';
 
 /**
  * The old generation a replica's (or inference thread's) V8 isolate starts with, MiB
- * (THREAD_JS_HEAP_BYTES, which the memory check counts for every thread).
+ * (@shared/model-size ISOLATE_OLD_SPACE_MIB; the memory check counts THREAD_JS_HEAP_BYTES,
+ * the same size, for every thread). The worker process's own isolate gets it from its
+ * command line (src-main/core/jobs/spawn.ts).
  *
  * A thread's live JavaScript heap is small (≈ 15 MB: tfjs and the model's objects), and
  * V8 sizes a small heap's old-generation limit from it (≈ 23–38 MB), leaving less room
@@ -16,7 +18,7 @@ import { THREAD_JS_HEAP_BYTES } from '../model/memory';
  * the old generation at 64 MiB lets a replica run 10–20 steps between them at batch 16.
  * What it costs: up to this much more memory a thread before a collection.
  */
-export const THREAD_OLD_SPACE_MIB = THREAD_JS_HEAP_BYTES / 1024 ** 2;
+export const THREAD_OLD_SPACE_MIB = ISOLATE_OLD_SPACE_MIB;
 
 let configured = false;
 
@@ -29,5 +31,5 @@ let configured = false;
 export function configureThreadHeaps(): void {
   if (configured) return;
   configured = true;
-  setFlagsFromString(`--initial-old-space-size=${THREAD_OLD_SPACE_MIB}`);
+  setFlagsFromString(ISOLATE_OLD_SPACE_FLAG);
 }

@@ -49,13 +49,34 @@ export function exchangeBytes(count: number, variables: number): number {
   return count * 8 + count * variables;
 }
 
-/** One step's rows; `corrupted` null when the encoder sees the clean batch. */
+/**
+ * Where a step's rows lie in a replica's rows block (floats from its start): the images,
+ * their corrupted copy (none when the encoder sees the images) and the noise, each from a
+ * 16-byte boundary (V8 copies between shared and other memory a word at a time only where
+ * both are equally aligned: replica-pool.ts, the gradient blocks), and the floats in all.
+ */
+export function rowsLayout(batch: number, corrupted: number, eps: number): { corrupted: number; eps: number; total: number } {
+  const up = (floats: number): number => Math.ceil(floats / 4) * 4;
+  return { corrupted: up(batch), eps: up(batch) + up(corrupted), total: up(batch) + up(corrupted) + up(eps) };
+}
+
+/**
+ * One step. Its rows are in the replica's rows block, shared memory the coordinator
+ * writes before it sends the step (rowsLayout): no buffer of rows is made or moved a step
+ * (at batch 128 of 64×64×3 they were 3 MB a step in each replica's message, memory outside
+ * V8's heap that counts towards a full collection). The replica reads them into its
+ * tensors before it answers, and the coordinator writes the next step's only after
+ * every answer, so one block serves every step.
+ */
 export interface StepRequest {
   type: 'step';
   id: number;
-  batch: Float32Array;
-  corrupted: Float32Array | null;
-  eps: Float32Array;
+  /** The replica's rows block when it is new (its first step, or a larger shard's); null: the one it has. */
+  rowsBlock: SharedArrayBuffer | null;
+  /** Floats of the images, of their corrupted copy (null: the encoder sees the images) and of the noise. */
+  batchLength: number;
+  corruptedLength: number | null;
+  epsLength: number;
   n: number;
   labels: Int32Array | null;
   stepNumber: number;

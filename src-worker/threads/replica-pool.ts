@@ -8,13 +8,13 @@ import type { IwaeThreads } from '../train/evaluate';
 import type { BatchLabels, StepInputs } from '../train/trainer';
 import { stepTraceOn, stepTraces, traceNow, type StepTrace } from './step-trace';
 import { configureThreadHeaps } from './isolate-heap';
-import { CONTROL, exchangeBytes, layout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
+import { CONTROL, exchangeBytes, layout, rowsLayout, type ReplicaThreadData, type ToPool, type ToReplica } from './messages';
 
 /**
  * Training replicas on worker threads (Node's side of train/data-parallel.ts). Each
  * thread loads its own tfjs and wasm instance from the same local .wasm files as the
  * worker; weights, moments and gradients stay in SharedArrayBuffers (no message
- * carries a tensor), a step's rows go out in one message (moved, not copied), and each
+ * carries a tensor), a step's rows are written into each thread's rows block, and each
  * thread applies the optimizer step to its slice of the weights as soon as every
  * replica's gradient is in: the replicas meet at a barrier in shared memory
  * (Atomics.wait/notify), so a step is one message to each thread and one answer back.
@@ -104,6 +104,8 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
     Atomics.notify(versions, CONTROL.generation);
   };
   const slices = shardRanges(total, count);
+  /** Each replica's rows block (messages.ts StepRequest), made at its first step and replaced by a larger one when a shard outgrows it. */
+  const rowBlocks: (Float32Array | null)[] = Array.from({ length: count }, () => null);
   const pending = new Map<number, Pending>();
   let nextId = 0;
   /** The step being traced (VAE_STEP_TRACE=1). */
@@ -241,17 +243,31 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
         shards.map((shard, index) => {
           // With an update every replica meets at the barrier, one without rows too.
           if (shard === null && update === undefined) return Promise.resolve(null);
-          // Compact copies (a view would clone its whole buffer), then moved to the thread.
-          const batch = shard === null ? new Float32Array(0) : shard.batch.slice();
-          const corrupted = shard === null || shard.corrupted === shard.batch ? null : shard.corrupted.slice();
-          const eps = shard === null ? new Float32Array(0) : shard.eps.slice();
+          // The rows into the replica's block (it has read the last step's: every answer is in).
+          const batchLength = shard?.batch.length ?? 0;
+          const corruptedLength = shard === null || shard.corrupted === shard.batch ? null : shard.corrupted.length;
+          const epsLength = shard?.eps.length ?? 0;
+          const at = rowsLayout(batchLength, corruptedLength ?? 0, epsLength);
+          let block = rowBlocks[index]!;
+          let rowsBlock: SharedArrayBuffer | null = null;
+          if (block === null || block.length < at.total) {
+            rowsBlock = new SharedArrayBuffer(at.total * 4);
+            block = new Float32Array(rowsBlock);
+            rowBlocks[index] = block;
+          }
+          if (shard !== null) {
+            block.set(shard.batch, 0);
+            if (corruptedLength !== null) block.set(shard.corrupted, at.corrupted);
+            block.set(shard.eps, at.eps);
+          }
           const [from, to] = slices[index]!;
           const request: ToReplica = {
             type: 'step',
             id: nextId++,
-            batch,
-            corrupted,
-            eps,
+            rowsBlock,
+            batchLength,
+            corruptedLength,
+            epsLength,
             n: shard?.n ?? 0,
             labels: shard?.labels === undefined ? null : Int32Array.from(shard.labels),
             stepNumber: shard?.stepNumber ?? update?.stepNumber ?? 0,
@@ -259,8 +275,7 @@ async function startThreads(count: number, setup: ReplicaSetup, options: Replica
             codebook: codebook ?? null,
             update: update === undefined ? null : { step: update, from, to },
           };
-          const transfer = [batch.buffer, eps.buffer, ...(corrupted === null ? [] : [corrupted.buffer])] as ArrayBuffer[];
-          return ask(index, request, transfer).then((answer) => {
+          return ask(index, request).then((answer) => {
             if (tracing !== null && answer.type === 'grads' && answer.marks !== undefined) Object.assign(tracing.replicas[index]!, answer.marks);
             return shard === null ? null : gradientsOf(index, answer);
           });

@@ -11,7 +11,7 @@ import { VqVaeTrainer } from '../train/vq-trainer';
 import { ChainImputer, type ChainRows } from '../impute/chain';
 import { stepTraceOn, threadCpuMs, traceNow } from './step-trace';
 import { allocTraceOn, reportAllocs, startAllocTrace } from './alloc-trace';
-import { CONTROL, layout, type ChainsRequest, type LatentRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica } from './messages';
+import { CONTROL, layout, rowsLayout, type ChainsRequest, type LatentRequest, type IwaeRequest, type ReplicaThreadData, type StepRequest, type ToPool, type ToReplica } from './messages';
 
 /**
  * A training replica: one worker thread with its own tfjs and wasm instance and a copy
@@ -121,14 +121,21 @@ async function start(): Promise<void> {
     return true;
   };
 
+  /** The rows block the coordinator writes each step's rows into (messages.ts StepRequest): kept from the step that brought it. */
+  let rowsBlock: SharedArrayBuffer | null = null;
   /** Rows to gradient, into this replica's block of shared memory (no rows: no gradient). */
   const gradientOf = async (request: StepRequest): Promise<{ loss: number; recon: number; kl: number; present: boolean[]; codes: { ze: Float32Array; codes: Int32Array } | null }> => {
+    if (request.rowsBlock !== null) rowsBlock = request.rowsBlock;
     if (request.n === 0) return { loss: 0, recon: 0, kl: 0, present: shapes.map(() => false), codes: null };
+    if (rowsBlock === null) throw new Error('a step came before its rows block');
+    // Views of the block (no copy): the step's tensors copy them in (wasm) or hold them until the step ends (cpu).
+    const at = rowsLayout(request.batchLength, request.corruptedLength ?? 0, request.epsLength);
+    const batch = new Float32Array(rowsBlock, 0, request.batchLength);
     const result = await gradients(
       {
-        batch: request.batch,
-        corrupted: request.corrupted ?? request.batch,
-        eps: request.eps,
+        batch,
+        corrupted: request.corruptedLength === null ? batch : new Float32Array(rowsBlock, at.corrupted * 4, request.corruptedLength),
+        eps: new Float32Array(rowsBlock, at.eps * 4, request.epsLength),
         n: request.n,
         ...(request.labels === null ? {} : { labels: request.labels }),
         stepNumber: request.stepNumber,

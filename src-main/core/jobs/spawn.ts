@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { ISOLATE_OLD_SPACE_FLAG } from '@shared/model-size';
 import type { FromWorker, ToWorker } from '@shared/worker-protocol';
 
 export interface WorkerExit {
@@ -22,6 +23,13 @@ export interface SpawnOptions {
   name: string;
   maxMemoryMb?: number;
   /**
+   * A process that trains or infers (the worker): its V8 isolate starts with the old
+   * generation every training and inference isolate gets (ISOLATE_OLD_SPACE_FLAG;
+   * src-worker/threads/isolate-heap.ts says why), which the memory check counts once for it.
+   * A flag on the command line, as V8 cannot resize a running isolate's heap.
+   */
+  trainingHeap?: boolean;
+  /**
    * Keep the child's stdout and stderr to itself (only in `stderrTail`, nothing echoed):
    * for `vae-studio doctor --json`, whose stdout must hold only its JSON.
    */
@@ -35,6 +43,11 @@ export interface SpawnOptions {
 export type SpawnWorker = <In = ToWorker, Out = FromWorker>(entry: string, options: SpawnOptions) => WorkerHandle<In, Out>;
 
 const TAIL_BYTES = 4096;
+
+/** The V8 flags a child starts with (both spawners: child_process.fork and Electron's utilityProcess). */
+export function workerExecArgv(options: SpawnOptions): string[] {
+  return [...(options.maxMemoryMb ? [`--max-old-space-size=${options.maxMemoryMb}`] : []), ...(options.trainingHeap ? [ISOLATE_OLD_SPACE_FLAG] : [])];
+}
 
 /**
  * Lines workers print that tell a user nothing: Dawn lowers two WebGPU limits it reports
@@ -73,7 +86,7 @@ export function appendTail(tail: string, chunk: string): string {
 
 /** Web and CLI mode: a plain Node child process with an IPC channel. */
 export const forkWorker: SpawnWorker = <In, Out>(entry: string, options: SpawnOptions) => {
-  const execArgv = options.maxMemoryMb ? [`--max-old-space-size=${options.maxMemoryMb}`] : [];
+  const execArgv = workerExecArgv(options);
   // Quiet: stdout too, as native libraries and tfjs print banners there.
   const child = fork(entry, [], { stdio: ['ignore', options.quiet ? 'pipe' : 'inherit', 'pipe', 'ipc'], execArgv, serialization: 'json' });
   let stderrTail = '';

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runConfigSchema } from '@shared/config';
 import type { InferRequest } from '@shared/inference';
+import { ISOLATE_OLD_SPACE_FLAG, ISOLATE_OLD_SPACE_MIB } from '@shared/model-size';
 import { WORKER_PROTOCOL_VERSION, type FromWorkerMessage, type ToWorkerMessage } from '@shared/worker-protocol';
 import { ApiError } from '@shared/errors';
 import { running, until } from '../testing';
@@ -146,6 +147,13 @@ describe('a worker connection', () => {
     stubborn.stop();
     const killed = await stubborn.ended;
     expect([killed.reason.kind, killed.exit.signal]).toEqual(['stopped', 'SIGKILL']);
+  });
+
+  it("starts the worker process with the training isolates' old generation on its command line, as its threads get it", async () => {
+    const { worker } = connect('finish', { job: open });
+    const { execArgv } = (await worker.request({ op: 'exec-argv' } as unknown as InferRequest)) as { execArgv: string[] };
+    expect(ISOLATE_OLD_SPACE_FLAG).toBe(`--initial-old-space-size=${ISOLATE_OLD_SPACE_MIB}`);
+    expect(execArgv).toContain(ISOLATE_OLD_SPACE_FLAG);
   });
 
   it('cancels one request by its id while the others are answered, and fails the unanswered ones when the worker dies', async () => {

@@ -73,6 +73,8 @@ export interface ConnectionOptions<In> {
   stopGraceMs?: number;
   /** Keep the child's output out of the app's terminal (see SpawnOptions). */
   quiet?: boolean;
+  /** A child that trains or infers: its isolate starts with the training heap (see SpawnOptions). */
+  trainingHeap?: boolean;
 }
 
 interface HelloMessage {
@@ -81,7 +83,7 @@ interface HelloMessage {
 
 /** Opens a connection to a child process started by `spawn` (the local-child implementation). */
 export function openConnection<In, Out extends { type: string }>(spawn: SpawnWorker, entry: string, options: ConnectionOptions<In>): Connection<In, Out> {
-  const handle = spawn<Envelope<In>, Envelope<Out | HelloMessage>>(entry, { name: options.name, ...(options.quiet && { quiet: true }) });
+  const handle = spawn<Envelope<In>, Envelope<Out | HelloMessage>>(entry, { name: options.name, ...(options.quiet && { quiet: true }), ...(options.trainingHeap && { trainingHeap: true }) });
   const listeners: ((msg: Out) => void)[] = [];
   let greeted = false;
   let refused = false;
@@ -237,6 +239,8 @@ export function openWorkerConnection(spawn: SpawnWorker, entry: string, options:
     heartbeatTimeoutMs: options.heartbeatTimeoutMs === undefined ? HEARTBEAT_TIMEOUT_MS : options.heartbeatTimeoutMs,
     ...(options.stopGraceMs !== undefined && { stopGraceMs: options.stopGraceMs }),
     ...(options.quiet && { quiet: true }),
+    // Every worker process trains or infers (or probes the backends for both).
+    trainingHeap: true,
   });
   const pending = new Map<number, Pending>();
   let nextId = 1;
