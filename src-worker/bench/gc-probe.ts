@@ -1,12 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { RunConfig } from '@shared/config';
 import { selectBackend } from '../backends/select';
-import type { ImageShape } from '../model/vae';
 import { nodeBackendPlatform } from '../platform/node-backends';
-import { stepTraceOn, stepTraces, threadCpuMs } from '../threads/step-trace';
-import { familyTrainer, warmUp } from './scaling';
+import { replicaCpuPerStep, stepTraceOn, stepTraces, threadCpuMs } from '../threads/step-trace';
+import { familyTrainer, PROBE_MODELS, warmUp } from './scaling';
 
 /**
  * `node scripts/bench-gc.mjs`: what a data-parallel step costs beside the replicas'
@@ -31,12 +29,6 @@ const { values: args } = parseArgs({
   },
 });
 
-const models: Record<string, [string, Partial<RunConfig>, ImageShape]> = {
-  '28': ['conv classic 28×28×1, Bernoulli', { architecture: 'conv', convArch: 'classic' }, { width: 28, height: 28, channels: 1 }],
-  '64c': ['conv classic 64×64×3, Bernoulli', { architecture: 'conv', convArch: 'classic' }, { width: 64, height: 64, channels: 3 }],
-  '64': ['conv medium 64×64×3, logistic', { architecture: 'conv', convArch: 'medium', decoder: 'logistic' }, { width: 64, height: 64, channels: 3 }],
-};
-
 /** CPU ms so far of every thread of this process, by thread id. */
 function threadTimes(): Map<string, number> {
   const out = new Map<string, number>();
@@ -57,7 +49,7 @@ function minorFaults(): number {
 }
 
 async function measure(key: string, batch: number, threads: number, steps: number, warmup: number): Promise<void> {
-  const [label, overrides, shape] = models[key]!;
+  const { label, overrides, shape } = PROBE_MODELS.find((m) => m.key === key)!;
   const { trainer, step } = await familyTrainer(overrides, shape, batch, threads);
   try {
     await warmUp(step, warmup);
@@ -76,11 +68,8 @@ async function measure(key: string, batch: number, threads: number, steps: numbe
     let total = 0;
     for (const [tid, cpu] of after) total += cpu - (before.get(tid) ?? 0);
     total /= steps;
-    // Each replica's CPU from one step's arrival to the next's (the first `steps - 1` intervals).
-    const replicas = threads === 1 ? [] : Array.from({ length: threads }, (_, r) => {
-      const at = stepTraces.map((t) => t.replicas[r]!['cpu:arrived']!);
-      return (at[at.length - 1]! - at[0]!) / Math.max(1, at.length - 1);
-    });
+    // The first `steps - 1` intervals.
+    const replicas = replicaCpuPerStep(threads);
     const replicaSum = replicas.reduce((a, b) => a + b, 0);
     console.log(
       `${label}, batch ${batch}, ${threads} thread${threads === 1 ? '' : 's'}: ${ms.toFixed(1)} ms a step, CPU ms a step: all threads ${total.toFixed(1)}, ` +
@@ -96,7 +85,7 @@ async function main(): Promise<void> {
   if (!stepTraceOn) throw new Error('run with VAE_STEP_TRACE=1 (node scripts/bench-gc.mjs sets it)');
   await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false });
   const key = args.only ?? '64';
-  if (models[key] === undefined) throw new Error(`--only: one of ${Object.keys(models).join(', ')}`);
+  if (!PROBE_MODELS.some((m) => m.key === key)) throw new Error(`--only: one of ${PROBE_MODELS.map((m) => m.key).join(', ')}`);
   const counts = (args.counts === '' ? `1,${args.threads}` : args.counts!).split(',').map(Number);
   for (const threads of counts) await measure(key, Number(args.batch), threads, Number(args.steps), Number(args.warmup));
 }

@@ -166,6 +166,26 @@ export async function familyScalingCurve(
   return [...best.values()].sort((a, b) => a.threads - b.threads);
 }
 
+/** A model the per-step probes (bench-shard, bench-gc) train, picked by its key with --only. */
+export interface ProbeModel {
+  key: string;
+  label: string;
+  overrides: Partial<RunConfig>;
+  shape: ImageShape;
+}
+
+/** The probes' models: the scaling curve's two classic convs, and the medium preset at 64×64×3 as a run trains it. */
+export const PROBE_MODELS: readonly ProbeModel[] = [
+  { key: '28', label: 'conv classic 28×28×1, Bernoulli', overrides: { architecture: 'conv', convArch: 'classic' }, shape: { width: 28, height: 28, channels: 1 } },
+  { key: '64c', label: "conv classic 64×64×3, Bernoulli (the scaling curve's)", overrides: { architecture: 'conv', convArch: 'classic' }, shape: { width: 64, height: 64, channels: 3 } },
+  {
+    key: '64',
+    label: 'conv medium 64×64×3, logistic',
+    overrides: { architecture: 'conv', convArch: 'medium', decoder: 'logistic' },
+    shape: { width: 64, height: 64, channels: 3 },
+  },
+];
+
 /**
  * A family's trainer on `threads` threads through the run's own path
  * (createParallelTrainer), and one step of it on a fixed batch of `batch` scaling images.

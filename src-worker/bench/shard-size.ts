@@ -5,9 +5,9 @@ import { activationsPerImage } from '@shared/model-size';
 import { selectBackend } from '../backends/select';
 import type { ImageShape } from '../model/vae';
 import { nodeBackendPlatform } from '../platform/node-backends';
-import { stepTraceOn, stepTraces, threadCpuMs } from '../threads/step-trace';
+import { replicaCpuPerStep, stepTraceOn, stepTraces, threadCpuMs } from '../threads/step-trace';
 import { trainingSizeOf } from '../train/model-spec';
-import { familyTrainer, warmUp } from './scaling';
+import { familyTrainer, PROBE_MODELS, warmUp } from './scaling';
 
 /**
  * `node scripts/bench-shard.mjs`: the smallest shard worth a training thread. For small
@@ -33,12 +33,6 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: '' },
   },
 });
-
-const models: [string, string, Partial<RunConfig>, ImageShape][] = [
-  ['28', 'conv classic 28×28×1, Bernoulli', { architecture: 'conv', convArch: 'classic' }, { width: 28, height: 28, channels: 1 }],
-  ['64c', 'conv classic 64×64×3, Bernoulli (the scaling curve\'s)', { architecture: 'conv', convArch: 'classic' }, { width: 64, height: 64, channels: 3 }],
-  ['64', 'conv medium 64×64×3, logistic', { architecture: 'conv', convArch: 'medium', decoder: 'logistic' }, { width: 64, height: 64, channels: 3 }],
-];
 
 const cpuNow = (): number => {
   const u = process.cpuUsage();
@@ -71,11 +65,7 @@ async function round(overrides: Partial<RunConfig>, shape: ImageShape, batch: nu
     const ms = performance.now() - t0;
     const cpuPerStep = (cpuNow() - c0) / steps;
     const mainPerStep = (threadCpuMs() - main0) / steps;
-    // Each replica's thread CPU from one step's arrival to the next's: everything it did for a step, traced phase or not.
-    const replicas = threads === 1 ? [] : Array.from({ length: threads }, (_, r) => {
-      const at = stepTraces.map((t) => t.replicas[r]!['cpu:arrived']!);
-      return (at[at.length - 1]! - at[0]!) / Math.max(1, at.length - 1);
-    });
+    const replicas = replicaCpuPerStep(threads);
     return { imagesPerSec: (steps * batch * 1000) / ms, cpuPerStep, mainPerStep, replicas };
   } finally {
     trainer.dispose();
@@ -87,7 +77,7 @@ async function main(): Promise<void> {
   await selectBackend({ platform: nodeBackendPlatform(), selfCheck: false });
   const threads = Number(args.threads);
   const seconds = Number(args.seconds);
-  for (const [key, label, overrides, shape] of models) {
+  for (const { key, label, overrides, shape } of PROBE_MODELS) {
     if (args.only !== '' && args.only !== key) continue;
     const { spec } = trainingSizeOf({ ...defaultRunConfig(), ...overrides }, { shape, count: 1, pixels: new Uint8Array(0), classes: 0 });
     console.log(`\n${label}: ${activationsPerImage(spec).toLocaleString('en')} activations per image`);

@@ -36,3 +36,15 @@ export interface StepTrace {
 
 /** Steps recorded so far (the bench empties it between measurements). */
 export const stepTraces: StepTrace[] = [];
+
+/**
+ * Each replica's thread CPU ms a step over the recorded steps, from one step's arrival to
+ * the next's: everything it did for a step, traced phase or not (none on one thread).
+ */
+export function replicaCpuPerStep(threads: number): number[] {
+  if (threads === 1) return [];
+  return Array.from({ length: threads }, (_, r) => {
+    const at = stepTraces.map((t) => t.replicas[r]!['cpu:arrived']!);
+    return (at[at.length - 1]! - at[0]!) / Math.max(1, at.length - 1);
+  });
+}
