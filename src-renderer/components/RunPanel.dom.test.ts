@@ -314,3 +314,41 @@ describe('an imported run', () => {
     expect(view.target.textContent).not.toContain('no validation images');
   });
 });
+
+describe('RunPanel: the loss chart and one diverging step', () => {
+  /** A loss falling from 80 000 to 30 000 nats over 300 steps, with one step at 530 000. */
+  const spiky = (): MetricPoint[] =>
+    Array.from({ length: 300 }, (_, i) => ({ step: i + 1, epoch: 1, name: 'loss', value: i === 1 ? 530_000 : 30_000 + 50_000 * Math.exp(-i / 30), t: (i + 1) * 100 }));
+  const canvas = (view: Rendered): HTMLElement => view.get('loss-chart');
+
+  it('scales the y axis to the curve, says what it left above, and shows it on request', async () => {
+    const view = await open(makeRun({ id: 3, status: 'finished' }), spiky());
+    await waitFor(() => expect(canvas(view).dataset['points']).toBe('300'));
+    await waitFor(() => expect(canvas(view).dataset['yTop']).not.toBe('auto'));
+    // Just above the curve's own top (80 000 at step 1), far below the spike.
+    expect(Number(canvas(view).dataset['yTop'])).toBeGreaterThan(80_000);
+    expect(Number(canvas(view).dataset['yTop'])).toBeLessThanOrEqual(90_000);
+    expect(view.get('chart-outliers').textContent).toMatch(/1 point above, up to 530[\s,.\u202f\u00a0]?000 · Show/);
+
+    await click(view.get('chart-outliers'));
+    await waitFor(() => expect(canvas(view).dataset['yTop']).toBe('auto'));
+    expect(view.get('chart-outliers').textContent).toContain('Scale to the curve');
+    await click(view.get('chart-outliers'));
+    await waitFor(() => expect(canvas(view).dataset['yTop']).not.toBe('auto'));
+  });
+
+  it('on a log axis, and for a curve with no far-out point, the axis takes every point and no note is shown', async () => {
+    const view = await open(makeRun({ id: 3, status: 'finished' }), spiky());
+    await waitFor(() => expect(canvas(view).dataset['yTop']).not.toBe('auto'));
+    await click(view.get('chart-log'));
+    await waitFor(() => expect(canvas(view).dataset['yTop']).toBe('auto'));
+    expect(view.query('chart-outliers')).toBeNull();
+    view.unmount();
+
+    const plain = await open(makeRun({ id: 3, status: 'finished' }), points('loss', 300));
+    await waitFor(() => expect(plain.get('loss-chart').dataset['points']).toBe('300'));
+    await settle();
+    expect(plain.get('loss-chart').dataset['yTop']).toBe('auto');
+    expect(plain.query('chart-outliers')).toBeNull();
+  });
+});
