@@ -10,9 +10,10 @@ import { nodeBackendPlatform } from '../platform/node-backends';
 import { digitsFile, loadDigits, loadSampleDigits, type DigitSplit } from './digits';
 import { familiesBench, type FamilyRow } from './families';
 import { decodeLatencyMs, digitsQuality, initialWeights, sameSteps, trainingThroughput, type QualityResult } from './measure';
-import { printAllThreads, printFamilies, printInferenceScaling, type InferenceRow, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
+import { printAllThreads, printPaired, type PairedRow, printFamilies, printInferenceScaling, type InferenceRow, printQuality, printSameSteps, printScaling, printSpeed, type ScalingRow, type SpeedRow } from './report';
 import { physicalCores } from '../threads/cores';
-import { familyScalingCurve, scalingCurve } from './scaling';
+import { familyScalingCurve, pairedScaling, scalingCurve } from './scaling';
+import { scaledConfig, scaledSpec, type ScaledSetup } from './scaled-reference';
 import { scaledBench } from './scaled-bench';
 import { decodingScaling, evaluationScaling, imputationScaling, sessionDecodeThreads } from './inference-scaling';
 import { runTorchReference, torchAvailable, type TorchFigures } from './torch-reference';
@@ -52,6 +53,8 @@ const { values: args } = parseArgs({
     threads: { type: 'string' },
     /** Measurements per thread count of the scaling curve (the best is kept). */
     'scaling-rounds': { type: 'string', default: '2' },
+    /** Pairs of the paired factor (a 1-thread step, an all-threads step, the ceiling's round, in turn); 0 for none. */
+    pairs: { type: 'string', default: '24' },
     /** Only the multi-core scaling curve (no quality, no reference, no families). */
     'scaling-only': { type: 'boolean', default: false },
     'no-scaling': { type: 'boolean', default: false },
@@ -150,6 +153,21 @@ async function main(): Promise<void> {
     if (rows.length > 0) {
       printScaling(rows, batch, physicalCores(), rounds);
       printAllThreads(rows[0], [...load, ...loadavg()]);
+    }
+    // The same factor measured in pairs, and the medium preset with the logistic decoder as a new 64 px run trains it.
+    const pairs = Number(args.pairs);
+    if (!args['inference-only'] && maxThreads > 1 && pairs > 0) {
+      const pairedLoad = loadavg();
+      const medium: ScaledSetup = { image: { width: 64, height: 64, channels: 3 }, preset: 'medium', latent: 16, hidden: 256, mixture: 1, batch };
+      const paired: PairedRow[] = [];
+      for (const [label, image] of [
+        ['conv 28×28×1', { width: 28, height: 28, channels: 1 as const }],
+        ['conv 64×64×3', { width: 64, height: 64, channels: 3 as const }],
+      ] as const) {
+        paired.push({ label, paired: await pairedScaling({ kind: 'conv', image, latent: 16, hidden: 256 }, batch, maxThreads, seconds, pairs) });
+      }
+      paired.push({ label: 'conv medium 64×64×3, logistic', paired: await pairedScaling(scaledSpec(medium), batch, maxThreads, seconds, pairs, scaledConfig(medium)) });
+      printPaired(paired, seconds, [...pairedLoad, ...loadavg()]);
     }
     // The test IWAE bound on the same cores, beside the factor training reached in this run.
     const evalSpec = { kind: 'conv' as const, image: { width: 28, height: 28, channels: 1 as const }, latent: 16, hidden: 256 };

@@ -2,7 +2,7 @@ import type { BackendName, ArchitectureKind } from '@shared/config';
 import type { DigitSplit } from './digits';
 import type { FamilyRecipe, FamilyRow } from './families';
 import type { QualityResult, Throughput } from './measure';
-import type { ScalingPoint } from './scaling';
+import type { PairedScaling, ScalingPoint } from './scaling';
 import type { ScaledQuality } from './scaled-reference';
 import type { ScaledTorchFigures, TorchFigures, TorchModelFigures } from './torch-reference';
 import type { InferencePoint } from './inference-scaling';
@@ -137,6 +137,32 @@ export function printScaling(rows: ScalingRow[], batch: number, cores: number, r
     // PyTorch's own curve where it measured more counts than the app's.
     const counts = Object.keys(row.torch?.imgPerSecByThreads ?? {}).map(Number).filter((t) => !row.points.some((p) => p.threads === t));
     for (const t of counts) console.log(`${pad(row.label, 17)}${pad(String(t), 9)}${pad('—', 10)}${pad('', 12)}${pad('', 7)}${pad('', 11)}${fmt(torchAt(row.torch, t))}`);
+  }
+}
+
+export interface PairedRow {
+  label: string;
+  paired: PairedScaling;
+}
+
+/** The paired factors (scaling.ts pairedScaling) beside the target and the ceiling measured in the same pairs. */
+export function printPaired(rows: readonly PairedRow[], warmUpSeconds: number, loadAverage: readonly number[]): void {
+  if (rows.length === 0) return;
+  const { threads, pairs } = rows[0]!.paired;
+  console.log(
+    `\nPaired, step by step: ${pairs} pairs after ${warmUpSeconds} s of warm-up, each a 1-thread step, a ${threads}-thread step and the ceiling's round ` +
+      `(${threads} replicas' whole gradients) one after the other; the median of the pairs' ratios (a slower or faster minute of the machine moves both sides of a pair alike). ` +
+      `Target on 2 cores: ≥ ${TARGET_SCALING_2}×; load average ${loadAverage.map((x) => x.toFixed(2)).join(' ')}`,
+  );
+  console.log(`${pad('model', 30)}${pad(`× 1 thread`, 16)}${pad('ceiling ×', 11)}${pad('ms a step: 1 → ' + String(threads), 22)}pairs' factors: lowest, quartiles, highest`);
+  for (const { label, paired } of rows) {
+    const f = paired.factors;
+    const at = (q: number): string => f[Math.min(f.length - 1, Math.round(q * (f.length - 1)))]!.toFixed(2);
+    const verdict = threads === 2 ? (paired.factor >= TARGET_SCALING_2 ? ' met' : ' not met') : '';
+    console.log(
+      `${pad(label, 30)}${pad(`${paired.factor.toFixed(2)}×${verdict}`, 16)}${pad(`${paired.ceiling.toFixed(2)}×`, 11)}` +
+        `${pad(`${paired.oneMs.toFixed(1)} → ${paired.manyMs.toFixed(1)}`, 22)}${at(0)} ${at(0.25)} ${at(0.5)} ${at(0.75)} ${at(1)}`,
+    );
   }
 }
 

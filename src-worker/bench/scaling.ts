@@ -43,8 +43,7 @@ export async function warmUp(step: () => Promise<unknown>, seconds: number): Pro
   for (let steps = 0; steps < 2 || performance.now() - t0 < seconds * 1000; steps++) await step();
 }
 
-async function trainerOn(spec: VaeSpec, threads: number): Promise<EngineTrainer> {
-  const config = { ...defaultRunConfig(), seed: 1 };
+async function trainerOn(spec: VaeSpec, threads: number, config: RunConfig = { ...defaultRunConfig(), seed: 1 }): Promise<EngineTrainer> {
   const local = new VaeTrainer(spec, config);
   if (threads === 1) return local;
   const wasmDir = wasmBinaryDir();
@@ -100,6 +99,92 @@ async function measure(spec: VaeSpec, threads: number, batch: number, seconds: n
     return { threads, imagesPerSec, steps, independentImagesPerSec: await independent(spec, threads, x, batch, seconds / 2, minSteps) };
   } finally {
     trainer.dispose();
+  }
+}
+
+/**
+ * What a paired measurement gives: each pair is one 1-thread step, one `threads`-thread
+ * step and one round of `threads` replicas' whole gradients (the ceiling), timed one
+ * after the other; the factor is the median of the pairs' ratios. A slower or faster
+ * minute of a shared machine (this VM's steps drift by a third within minutes, and one
+ * vCPU at times runs a fifth slower than the other) moves both sides of a pair alike,
+ * where separate measurements seconds apart can land in different minutes.
+ */
+export interface PairedScaling {
+  threads: number;
+  pairs: number;
+  /** Median of (1-thread step ms ÷ `threads`-thread step ms) over the pairs. */
+  factor: number;
+  /** Median of (`threads` × 1-thread step ms ÷ the ceiling round's ms). */
+  ceiling: number;
+  /** Medians of the step times, ms. */
+  oneMs: number;
+  manyMs: number;
+  /** The pairs' factors, ascending (their spread says how steady the machine was). */
+  factors: number[];
+}
+
+const medianOf = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** The paired figures from each pair's times (ms): a 1-thread step, a `threads`-thread step, the ceiling's round. */
+export function pairedFigures(threads: number, oneMs: readonly number[], manyMs: readonly number[], ceilingMs: readonly number[]): PairedScaling {
+  if (oneMs.length === 0 || oneMs.length !== manyMs.length || oneMs.length !== ceilingMs.length) throw new Error('pairedFigures: one time of each kind per pair');
+  const factors = oneMs.map((one, i) => one / manyMs[i]!);
+  return {
+    threads,
+    pairs: oneMs.length,
+    factor: medianOf(factors),
+    ceiling: medianOf(oneMs.map((one, i) => (threads * one) / ceilingMs[i]!)),
+    oneMs: medianOf(oneMs),
+    manyMs: medianOf(manyMs),
+    factors: factors.sort((a, b) => a - b),
+  };
+}
+
+/**
+ * The data-parallel factor of `threads` threads measured in pairs (PairedScaling): the
+ * 1-thread trainer, the `threads`-thread one and the ceiling's replicas all alive at once,
+ * warmed up together for `seconds`, then `pairs` pairs.
+ */
+export async function pairedScaling(spec: VaeSpec, batch: number, threads: number, seconds: number, pairs: number, config?: RunConfig): Promise<PairedScaling> {
+  const setup = config ?? { ...defaultRunConfig(), seed: 1 };
+  const D = spec.image.width * spec.image.height * spec.image.channels;
+  const rng = createRng(7);
+  const x = Float32Array.from({ length: batch * D }, () => (rng.uniform() > 0.5 ? 1 : 0));
+  const one = await trainerOn(spec, 1, setup);
+  const many = await trainerOn(spec, threads, setup);
+  const local = new VaeTrainer(spec, setup);
+  const wasmDir = wasmBinaryDir();
+  const ceiling = await startReplicaThreads(threads, { spec, config: setup, shapes: local.parameterShapes() }, {
+    backend: 'wasm',
+    ...(wasmDir === undefined ? {} : { wasmDir }),
+  });
+  try {
+    await publishWeightsOf(ceiling, local);
+    const all = Array.from({ length: threads }, () => local.drawStep(x, batch));
+    const timed = async (f: () => Promise<unknown>): Promise<number> => {
+      const t0 = performance.now();
+      await f();
+      return performance.now() - t0;
+    };
+    const pair = async (): Promise<[number, number, number]> => [
+      await timed(() => one.step(x, batch)),
+      await timed(() => many.step(x, batch)),
+      await timed(() => ceiling.gradients(all)),
+    ];
+    await warmUp(pair, seconds);
+    const times: [number, number, number][] = [];
+    for (let i = 0; i < pairs; i++) times.push(await pair());
+    return pairedFigures(threads, times.map((t) => t[0]), times.map((t) => t[1]), times.map((t) => t[2]));
+  } finally {
+    ceiling.close();
+    local.dispose();
+    many.dispose();
+    one.dispose();
   }
 }
 
