@@ -55,6 +55,10 @@ const { values: args } = parseArgs({
     'scaling-rounds': { type: 'string', default: '2' },
     /** Pairs of the paired factor (a 1-thread step, an all-threads step, the ceiling's round, in turn); 0 for none. */
     pairs: { type: 'string', default: '24' },
+    /** Only the paired factors (no curve, no families, no inference rows, no reference). */
+    'paired-only': { type: 'boolean', default: false },
+    /** Which paired rows: 28 (conv 28×28×1), 64 (conv 64×64×3), medium (the medium preset, logistic). */
+    'paired-rows': { type: 'string', default: '28,64,medium' },
     /** Only the multi-core scaling curve (no quality, no reference, no families). */
     'scaling-only': { type: 'boolean', default: false },
     'no-scaling': { type: 'boolean', default: false },
@@ -122,6 +126,27 @@ async function main(): Promise<void> {
   const only = args.families?.split(',').map((key) => key.trim());
   const familyData = args['no-families'] ? digits : await familyDigits(digits);
   const families = async (): Promise<FamilyRow[] | null> => (args['no-families'] ? null : familiesBench(familyData, familyRecipe, only));
+  // The 2-thread factor measured in pairs (scaling.ts pairedScaling), and the medium preset with the logistic
+  // decoder as a new 64 px run trains it.
+  const pairedRows = async (): Promise<void> => {
+    const maxThreads = appThreads;
+    const pairs = Number(args.pairs);
+    if (maxThreads < 2 || pairs <= 0) return;
+    const pairedLoad = loadavg();
+    const medium: ScaledSetup = { image: { width: 64, height: 64, channels: 3 }, preset: 'medium', latent: 16, hidden: 256, mixture: 1, batch };
+    const wanted = new Set((args['paired-rows'] ?? '').split(',').map((key) => key.trim()));
+    const paired: PairedRow[] = [];
+    for (const [key, label, image] of [
+      ['28', 'conv 28×28×1', { width: 28, height: 28, channels: 1 as const }],
+      ['64', 'conv 64×64×3', { width: 64, height: 64, channels: 3 as const }],
+    ] as const) {
+      if (wanted.has(key)) paired.push({ label, paired: await pairedScaling({ kind: 'conv', image, latent: 16, hidden: 256 }, batch, maxThreads, seconds, pairs) });
+    }
+    if (wanted.has('medium')) {
+      paired.push({ label: 'conv medium 64×64×3, logistic', paired: await pairedScaling(scaledSpec(medium), batch, maxThreads, seconds, pairs, scaledConfig(medium)) });
+    }
+    printPaired(paired, seconds, [...pairedLoad, ...loadavg()]);
+  };
   const scaling = async (torch: TorchFigures | null): Promise<void> => {
     if (args['no-scaling']) return;
     if (auto !== 'wasm') {
@@ -154,21 +179,7 @@ async function main(): Promise<void> {
       printScaling(rows, batch, physicalCores(), rounds);
       printAllThreads(rows[0], [...load, ...loadavg()]);
     }
-    // The same factor measured in pairs, and the medium preset with the logistic decoder as a new 64 px run trains it.
-    const pairs = Number(args.pairs);
-    if (!args['inference-only'] && maxThreads > 1 && pairs > 0) {
-      const pairedLoad = loadavg();
-      const medium: ScaledSetup = { image: { width: 64, height: 64, channels: 3 }, preset: 'medium', latent: 16, hidden: 256, mixture: 1, batch };
-      const paired: PairedRow[] = [];
-      for (const [label, image] of [
-        ['conv 28×28×1', { width: 28, height: 28, channels: 1 as const }],
-        ['conv 64×64×3', { width: 64, height: 64, channels: 3 as const }],
-      ] as const) {
-        paired.push({ label, paired: await pairedScaling({ kind: 'conv', image, latent: 16, hidden: 256 }, batch, maxThreads, seconds, pairs) });
-      }
-      paired.push({ label: 'conv medium 64×64×3, logistic', paired: await pairedScaling(scaledSpec(medium), batch, maxThreads, seconds, pairs, scaledConfig(medium)) });
-      printPaired(paired, seconds, [...pairedLoad, ...loadavg()]);
-    }
+    if (!args['inference-only']) await pairedRows();
     // The test IWAE bound on the same cores, beside the factor training reached in this run.
     const evalSpec = { kind: 'conv' as const, image: { width: 28, height: 28, channels: 1 as const }, latent: 16, hidden: 256 };
     const evalImages = Number(args['eval-images']);
@@ -209,6 +220,11 @@ async function main(): Promise<void> {
   const appThreads = args.threads === undefined ? physicalCores() : Number(args.threads);
   /** PyTorch's curve: 1 … the logical CPUs (its own default thread count), or the app's count if more. */
   const torchCounts = Array.from({ length: Math.max(cpus().length, appThreads) }, (_, i) => i + 1).join(',');
+  if (args['paired-only']) {
+    if (auto !== 'wasm') console.log(`\nPaired factors: not measured (the automatic backend is ${auto}; threads split wasm training).`);
+    else await pairedRows();
+    return;
+  }
   if (args['inference-only']) {
     await scaling(null);
     console.log(`\nload average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
