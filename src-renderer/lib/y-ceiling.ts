@@ -60,8 +60,19 @@ export function outlierCeiling(values: Iterable<number>): YCeiling | null {
   return { max: max > kept ? max : max + step, above, highest };
 }
 
+/**
+ * After a redraw's data is in: the far-out points of what the chart draws (null on a log
+ * axis, which shows a spike beside the curve already), and the y axis's top set to leave
+ * them out unless `fitAll`. The caller updates the chart.
+ */
+export function fitYAxis(chart: Chart<'line', { y: number }[]>, logScale: boolean, fitAll: boolean): YCeiling | null {
+  const outliers = logScale ? null : outlierCeiling(drawnYValues(chart));
+  applyYCeiling(chart, fitAll ? null : outliers);
+  return outliers;
+}
+
 /** The y values a line chart draws now: its visible datasets' points. */
-export function drawnYValues(chart: Chart<'line', { y: number }[]>): number[] {
+function drawnYValues(chart: Chart<'line', { y: number }[]>): number[] {
   const out: number[] = [];
   chart.data.datasets.forEach((dataset, index) => {
     if (!chart.isDatasetVisible(index)) return;
