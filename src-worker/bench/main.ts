@@ -110,6 +110,12 @@ async function familyDigits(mnist: DigitSplit): Promise<DigitSplit> {
 
 const bytesOf = (a: Int32Array | Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
+/** The conv VAE rows of the scaling curve and of the paired factors (latent 16, hidden 256); `key` picks a paired row. */
+const CONV_ROWS = [
+  { key: '28', label: 'conv 28×28×1', image: { width: 28, height: 28, channels: 1 as const } },
+  { key: '64', label: 'conv 64×64×3', image: { width: 64, height: 64, channels: 3 as const } },
+] as const;
+
 async function main(): Promise<void> {
   const digits = loadDigits(Number(args['train-digits']), Number(args['test-digits']));
   if (args['write-digits'] !== undefined) {
@@ -136,10 +142,7 @@ async function main(): Promise<void> {
     const medium: ScaledSetup = { image: { width: 64, height: 64, channels: 3 }, preset: 'medium', latent: 16, hidden: 256, mixture: 1, batch };
     const wanted = new Set((args['paired-rows'] ?? '').split(',').map((key) => key.trim()));
     const paired: PairedRow[] = [];
-    for (const [key, label, image] of [
-      ['28', 'conv 28×28×1', { width: 28, height: 28, channels: 1 as const }],
-      ['64', 'conv 64×64×3', { width: 64, height: 64, channels: 3 as const }],
-    ] as const) {
+    for (const { key, label, image } of CONV_ROWS) {
       if (wanted.has(key)) paired.push({ label, paired: await pairedScaling({ kind: 'conv', image, latent: 16, hidden: 256 }, batch, maxThreads, seconds, pairs) });
     }
     if (wanted.has('medium')) {
@@ -157,10 +160,7 @@ async function main(): Promise<void> {
     const rounds = Number(args['scaling-rounds']);
     const rows: ScalingRow[] = [];
     const load = loadavg();
-    for (const [label, image] of args['inference-only'] ? [] : ([
-      ['conv 28×28×1', { width: 28, height: 28, channels: 1 as const }],
-      ['conv 64×64×3', { width: 64, height: 64, channels: 3 as const }],
-    ] as const)) {
+    for (const { label, image } of args['inference-only'] ? [] : CONV_ROWS) {
       const spec = { kind: 'conv' as const, image, latent: 16, hidden: 256 };
       rows.push({ label, points: await scalingCurve(spec, batch, maxThreads, seconds, rounds), torch: image.width === 28 ? torch?.conv : undefined });
     }

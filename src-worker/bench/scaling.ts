@@ -5,7 +5,7 @@ import { createRng } from '../engine/random';
 import { wasmBinaryDir } from '../io/wasm-files';
 import type { ImageShape, VaeSpec } from '../model/vae';
 import { publishWeightsOf, startReplicaThreads } from '../threads/replica-pool';
-import { DataParallelTrainer } from '../train/data-parallel';
+import { DataParallelTrainer, type GradientReplicas } from '../train/data-parallel';
 import { createParallelTrainer, type EngineTrainer, type ParallelOptions } from '../train/engine-trainer';
 import { gatherBatch, type ImageSet } from '../train/images';
 import { VaeTrainer } from '../train/trainer';
@@ -43,48 +43,74 @@ export async function warmUp(step: () => Promise<unknown>, seconds: number): Pro
   for (let steps = 0; steps < 2 || performance.now() - t0 < seconds * 1000; steps++) await step();
 }
 
-async function trainerOn(spec: VaeSpec, threads: number, config: RunConfig = { ...defaultRunConfig(), seed: 1 }): Promise<EngineTrainer> {
-  const local = new VaeTrainer(spec, config);
-  if (threads === 1) return local;
+const benchConfig = (): RunConfig => ({ ...defaultRunConfig(), seed: 1 });
+
+/** `threads` wasm replica threads of a model whose trainer on this thread is `local`. */
+function wasmReplicas(threads: number, spec: VaeSpec, config: RunConfig, local: VaeTrainer): Promise<GradientReplicas> {
   const wasmDir = wasmBinaryDir();
-  const replicas = await startReplicaThreads(threads, { spec, config, shapes: local.parameterShapes() }, {
+  return startReplicaThreads(threads, { spec, config, shapes: local.parameterShapes() }, {
     backend: 'wasm',
     ...(wasmDir === undefined ? {} : { wasmDir }),
   });
-  return new DataParallelTrainer(local, replicas);
+}
+
+/** The curves' batch: random binary pixels, the same for every count and measurement. */
+function benchBatch(spec: VaeSpec, batch: number): Float32Array {
+  const D = spec.image.width * spec.image.height * spec.image.channels;
+  const rng = createRng(7);
+  return Float32Array.from({ length: batch * D }, () => (rng.uniform() > 0.5 ? 1 : 0));
+}
+
+async function trainerOn(spec: VaeSpec, threads: number, config: RunConfig = benchConfig()): Promise<EngineTrainer> {
+  const local = new VaeTrainer(spec, config);
+  if (threads === 1) return local;
+  return new DataParallelTrainer(local, await wasmReplicas(threads, spec, config, local));
+}
+
+/**
+ * The ceiling's replicas (ScalingPoint.independentImagesPerSec): `round()` has each of
+ * `threads` replicas compute the whole batch's gradient at once, nothing exchanged.
+ */
+async function ceilingReplicas(spec: VaeSpec, threads: number, x: Float32Array, batch: number, config: RunConfig): Promise<{ round(): Promise<unknown>; close(): void }> {
+  const local = new VaeTrainer(spec, config);
+  let replicas: GradientReplicas;
+  try {
+    replicas = await wasmReplicas(threads, spec, config, local);
+    await publishWeightsOf(replicas, local);
+  } catch (error) {
+    local.dispose();
+    throw error;
+  }
+  const inputs = local.drawStep(x, batch);
+  const all = Array.from({ length: threads }, () => inputs);
+  return {
+    round: () => replicas.gradients(all),
+    close(): void {
+      replicas.close();
+      local.dispose();
+    },
+  };
 }
 
 /** Replicas computing whole-batch gradients side by side, no exchange (ScalingPoint.independentImagesPerSec). */
 async function independent(spec: VaeSpec, threads: number, x: Float32Array, batch: number, seconds: number, minSteps: number): Promise<number> {
-  const config = { ...defaultRunConfig(), seed: 1 };
-  const local = new VaeTrainer(spec, config);
-  const wasmDir = wasmBinaryDir();
-  const replicas = await startReplicaThreads(threads, { spec, config, shapes: local.parameterShapes() }, {
-    backend: 'wasm',
-    ...(wasmDir === undefined ? {} : { wasmDir }),
-  });
+  const ceiling = await ceilingReplicas(spec, threads, x, batch, benchConfig());
   try {
-    await publishWeightsOf(replicas, local);
-    const inputs = local.drawStep(x, batch);
-    const all = Array.from({ length: threads }, () => inputs);
-    await warmUp(() => replicas.gradients(all), seconds);
+    await warmUp(() => ceiling.round(), seconds);
     let rounds = 0;
     const t0 = performance.now();
     while (rounds < minSteps || performance.now() - t0 < seconds * 1000) {
-      await replicas.gradients(all);
+      await ceiling.round();
       rounds++;
     }
     return (rounds * threads * batch * 1000) / (performance.now() - t0);
   } finally {
-    replicas.close();
-    local.dispose();
+    ceiling.close();
   }
 }
 
 async function measure(spec: VaeSpec, threads: number, batch: number, seconds: number, minSteps: number): Promise<ScalingPoint> {
-  const D = spec.image.width * spec.image.height * spec.image.channels;
-  const rng = createRng(7);
-  const x = Float32Array.from({ length: batch * D }, () => (rng.uniform() > 0.5 ? 1 : 0));
+  const x = benchBatch(spec, batch);
   const trainer = await trainerOn(spec, threads);
   try {
     // Warm-up: kernel setup, Adam's first allocation, the replicas' first weights, their code's tier-up.
@@ -151,21 +177,12 @@ export function pairedFigures(threads: number, oneMs: readonly number[], manyMs:
  * warmed up together for `seconds`, then `pairs` pairs.
  */
 export async function pairedScaling(spec: VaeSpec, batch: number, threads: number, seconds: number, pairs: number, config?: RunConfig): Promise<PairedScaling> {
-  const setup = config ?? { ...defaultRunConfig(), seed: 1 };
-  const D = spec.image.width * spec.image.height * spec.image.channels;
-  const rng = createRng(7);
-  const x = Float32Array.from({ length: batch * D }, () => (rng.uniform() > 0.5 ? 1 : 0));
+  const setup = config ?? benchConfig();
+  const x = benchBatch(spec, batch);
   const one = await trainerOn(spec, 1, setup);
   const many = await trainerOn(spec, threads, setup);
-  const local = new VaeTrainer(spec, setup);
-  const wasmDir = wasmBinaryDir();
-  const ceiling = await startReplicaThreads(threads, { spec, config: setup, shapes: local.parameterShapes() }, {
-    backend: 'wasm',
-    ...(wasmDir === undefined ? {} : { wasmDir }),
-  });
+  const ceiling = await ceilingReplicas(spec, threads, x, batch, setup);
   try {
-    await publishWeightsOf(ceiling, local);
-    const all = Array.from({ length: threads }, () => local.drawStep(x, batch));
     const timed = async (f: () => Promise<unknown>): Promise<number> => {
       const t0 = performance.now();
       await f();
@@ -174,7 +191,7 @@ export async function pairedScaling(spec: VaeSpec, batch: number, threads: numbe
     const pair = async (): Promise<[number, number, number]> => [
       await timed(() => one.step(x, batch)),
       await timed(() => many.step(x, batch)),
-      await timed(() => ceiling.gradients(all)),
+      await timed(() => ceiling.round()),
     ];
     await warmUp(pair, seconds);
     const times: [number, number, number][] = [];
@@ -182,7 +199,6 @@ export async function pairedScaling(spec: VaeSpec, batch: number, threads: numbe
     return pairedFigures(threads, times.map((t) => t[0]), times.map((t) => t[1]), times.map((t) => t[2]));
   } finally {
     ceiling.close();
-    local.dispose();
     many.dispose();
     one.dispose();
   }
