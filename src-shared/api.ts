@@ -8,6 +8,7 @@ import type {
   Dataset,
   FolderInspection,
   ImportProgress,
+  MetricPage,
   MetricPoint,
   Project,
   RemoteSettings,
@@ -36,6 +37,13 @@ export const MAX_ARTIFACTS_PAGE = 1000;
 export const MAX_RUNS_PAGE = 500;
 /** Trials per page of sweeps.get. */
 export const MAX_SWEEP_TRIALS_PAGE = 500;
+/**
+ * Metric points in a page of runs.metrics when the request names no limit: a few
+ * milliseconds of the core's time each (docs/PERFORMANCE.md, "Reloading a long run"),
+ * so a 150 000-point history never holds up other requests or a frame for long.
+ */
+export const METRIC_PAGE_POINTS = 10_000;
+export const METRIC_PAGE_MAX = 100_000;
 const explore = <S extends z.ZodRawShape>(schema: z.ZodObject<S>) => z.object({ ...modelRef, ...schema.shape }).strict();
 
 /**
@@ -247,11 +255,18 @@ export const requestSchemas = {
   'runs.healthCsv': z.object({ runId: id, score: z.enum(['atypical', 'complexity', 'elbo', 'iwae', 'label']).default('atypical') }).strict(),
   'runs.checkpoints': z.object({ runId: id }).strict(),
   'runs.delete': z.object({ runId: id }).strict(),
+  /**
+   * A run's stored metric points after `afterStep` (all: -1), a page of at most `limit`
+   * at a time, column by column; ask again with `after` = the answer's `next` until it is
+   * null (MetricPage).
+   */
   'runs.metrics': z
     .object({
       runId: id,
       names: z.array(z.string().min(1).max(64)).max(64).optional(),
       afterStep: z.number().int().min(-1).optional(),
+      after: z.object({ name: z.string().min(1).max(64), step: z.number().int().min(-1) }).strict().optional(),
+      limit: z.number().int().min(1).max(METRIC_PAGE_MAX).default(METRIC_PAGE_POINTS),
     })
     .strict(),
   /** Rename a run, or change its notes and tags. */
@@ -434,7 +449,7 @@ export interface RequestOutputs {
   'runs.healthCsv': { filename: string; csv: string };
   'runs.checkpoints': CheckpointInfo[];
   'runs.delete': { deleted: number };
-  'runs.metrics': MetricPoint[];
+  'runs.metrics': MetricPage;
   'runs.update': Run;
   'runs.artifacts': Artifact[];
   'runs.artifactEpochs': Record<string, number[]>;

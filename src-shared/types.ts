@@ -218,6 +218,26 @@ export interface MetricPoint {
   t: number;
 }
 
+/** One metric's stored points, column by column, in step order (a page of runs.metrics). */
+export interface MetricColumns {
+  name: string;
+  step: number[];
+  epoch: number[];
+  value: number[];
+  /** Milliseconds since the run started. */
+  t: number[];
+}
+
+/**
+ * A page of a run's stored metric points (runs.metrics): whole metrics and a part of
+ * one, in name order. `next`: where the following page starts (send it as `after`);
+ * null when this page holds the last point.
+ */
+export interface MetricPage {
+  series: MetricColumns[];
+  next: { name: string; step: number } | null;
+}
+
 export interface Artifact {
   id: number;
   runId: number;

@@ -3,7 +3,7 @@ import type { Dataset, MetricPoint, Run } from '@shared/types';
 import RunPanel from './RunPanel.svelte';
 import { studio } from '../lib/studio.svelte';
 import { fakeBridge } from '../test/fake-bridge';
-import { makeRun, points } from '../test/fixtures';
+import { makeRun, points, storedMetrics } from '../test/fixtures';
 import { click, render, settle, waitFor, type Rendered } from '../test/render';
 
 const running = makeRun({ id: 3, name: 'live', status: 'running', finishedAt: null, epochsDone: 1, lastStep: 10, config: { epochs: 4 } });
@@ -13,7 +13,7 @@ function core(run: Run, stored: MetricPoint[] = []): void {
   studio.projectId = 1;
   studio.runs = [run];
   fakeBridge.answer('runs.get', run);
-  fakeBridge.answer('runs.metrics', ({ afterStep = -1 }) => stored.filter((p) => p.step > afterStep));
+  fakeBridge.answer('runs.metrics', storedMetrics(stored, 7));
   fakeBridge.answer('runs.artifacts', []);
   fakeBridge.answer('runs.artifactEpochs', {});
   fakeBridge.answer('runs.checkpoints', []);

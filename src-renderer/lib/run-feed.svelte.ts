@@ -1,4 +1,4 @@
-import type { Artifact, MetricPoint, Run, RunProgress } from '@shared/types';
+import type { Artifact, MetricColumns, MetricPage, MetricPoint, Run, RunProgress } from '@shared/types';
 import { call, on, onConnection } from './api';
 import { bridge } from './bridge';
 import { MetricSeries } from './metric-series';
@@ -59,12 +59,25 @@ export class RunFeed {
     this.#metrics = options.metrics ?? null;
   }
 
-  #metricsSince(afterStep?: number): Promise<MetricPoint[]> {
-    return call('runs.metrics', {
-      runId: this.runId,
-      ...(this.#metrics && { names: [...this.#metrics] }),
-      ...(afterStep !== undefined && { afterStep }),
-    });
+  /**
+   * Appends every stored point after `afterStep` (all: -1), a page at a time as each
+   * comes (runs.metrics pages a long history so neither the core nor this window is held
+   * up by one large answer). Stops when the series are thrown away meanwhile (a resume).
+   */
+  async #loadMetrics(afterStep = -1): Promise<void> {
+    const generation = this.generation;
+    let after: MetricPage['next'] = null;
+    do {
+      const page: MetricPage = await call('runs.metrics', {
+        runId: this.runId,
+        ...(this.#metrics && { names: [...this.#metrics] }),
+        ...(afterStep >= 0 && { afterStep }),
+        ...(after && { after }),
+      });
+      if (this.generation !== generation) return;
+      this.#appendColumns(page.series);
+      after = page.next;
+    } while (after !== null);
   }
 
   #latestImages(): Promise<Artifact[]> {
@@ -146,16 +159,13 @@ export class RunFeed {
   }
 
   async #load(): Promise<void> {
+    const generation = this.generation;
     try {
-      const [run, points, artifacts] = await Promise.all([
-        call('runs.get', { runId: this.runId }),
-        this.#metricsSince(),
-        this.#latestImages(),
-      ]);
+      const [run, artifacts] = await Promise.all([call('runs.get', { runId: this.runId }), this.#latestImages(), this.#loadMetrics()]);
+      if (this.generation !== generation) return;
       // A status event that arrived while loading is at least as new as this answer.
       if (this.#statusEvents === 0 || !isActive(run)) this.run = run;
       if (run.evaluating) this.evaluation = run.evaluating;
-      this.#append(points);
       for (const batch of this.#pending ?? []) this.#append(batch);
       this.#pending = null;
       for (const artifact of artifacts) this.#keepArtifact(artifact);
@@ -189,7 +199,7 @@ export class RunFeed {
           this.#noteEpoch(previous, run);
         }
       }
-      this.#append(await this.#metricsSince(afterStep));
+      await this.#loadMetrics(afterStep);
       for (const artifact of await this.#latestImages()) this.#keepArtifact(artifact);
     } catch {
       // The live points are already on screen; a failed catch-up only loses the tail.
@@ -214,6 +224,29 @@ export class RunFeed {
       if (point.t > this.#lastT) this.#lastT = point.t;
       (this.series[point.name] ??= new MetricSeries()).push({ step: point.step, epoch: point.epoch, t: point.t, y: point.value });
       added++;
+    }
+    if (added > 0) this.revision++;
+  }
+
+  /** A page of stored points: each metric's columns, in step order, past what is already here. */
+  #appendColumns(series: readonly MetricColumns[]): void {
+    let added = 0;
+    for (const columns of series) {
+      if (this.#metrics && !this.#metrics.includes(columns.name)) continue;
+      let last = this.#lastStep[columns.name] ?? -Infinity;
+      let target = this.series[columns.name];
+      for (let i = 0; i < columns.step.length; i++) {
+        const step = columns.step[i]!;
+        const value = columns.value[i]!;
+        if (step <= last || !Number.isFinite(value)) continue;
+        const t = columns.t[i]!;
+        last = step;
+        if (t > this.#lastT) this.#lastT = t;
+        target ??= this.series[columns.name] = new MetricSeries();
+        target.push({ step, epoch: columns.epoch[i]!, t, y: value });
+        added++;
+      }
+      if (Number.isFinite(last)) this.#lastStep[columns.name] = last;
     }
     if (added > 0) this.revision++;
   }

@@ -1,6 +1,6 @@
 import { defaultRunConfig, importSettingsSchema, type RunConfig } from '@shared/config';
-import type { ExploreInfo } from '@shared/api';
-import type { Dataset, MetricPoint, Run } from '@shared/types';
+import { METRIC_PAGE_POINTS, type ExploreInfo } from '@shared/api';
+import type { Dataset, MetricColumns, MetricPage, MetricPoint, Run } from '@shared/types';
 
 /** A run record as the core answers it, with the schema's default config plus `config`. */
 export function makeRun(patch: Partial<Omit<Run, 'config'>> & { config?: Partial<RunConfig> } = {}): Run {
@@ -34,6 +34,38 @@ export function points(name: string, count: number, from = 0): MetricPoint[] {
     const step = from + i + 1;
     return { step, epoch: 1, name, value: 10 / step, t: step * 100 };
   });
+}
+
+/** These points as one page of runs.metrics, the last (column by column, in name and step order). */
+export function metricPage(stored: readonly MetricPoint[]): MetricPage {
+  return storedMetrics(stored, Infinity)({});
+}
+
+/**
+ * runs.metrics as the core answers it for these stored points: after `afterStep`, of
+ * `names`, from the `after` cursor, at most `limit` (else `pageSize`) points a page in
+ * name and step order, with the next page's cursor.
+ */
+export function storedMetrics(stored: readonly MetricPoint[], pageSize = METRIC_PAGE_POINTS) {
+  return ({ names, afterStep = -1, after, limit }: { names?: string[]; afterStep?: number; after?: { name: string; step: number }; limit?: number }): MetricPage => {
+    const order = (a: { name: string; step: number }, b: { name: string; step: number }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.step - b.step);
+    const size = limit ?? pageSize;
+    const chosen = stored
+      .filter((p) => p.step > afterStep && (!names || names.includes(p.name)) && (!after || order(p, after) > 0))
+      .sort(order);
+    const page = chosen.slice(0, size);
+    const series: MetricColumns[] = [];
+    for (const p of page) {
+      let columns = series.at(-1);
+      if (columns?.name !== p.name) series.push((columns = { name: p.name, step: [], epoch: [], value: [], t: [] }));
+      columns.step.push(p.step);
+      columns.epoch.push(p.epoch);
+      columns.value.push(p.value);
+      columns.t.push(p.t);
+    }
+    const last = page.at(-1);
+    return { series, next: page.length === size && last ? { name: last.name, step: last.step } : null };
+  };
 }
 
 /** A dataset record as the core answers it: 100 16×16 grey images, two labels. */

@@ -7,7 +7,7 @@ import RunsView from './RunsView.svelte';
 import { compareMetrics } from '../lib/chart-series';
 import { studio } from '../lib/studio.svelte';
 import { fakeBridge } from '../test/fake-bridge';
-import { makeRun, points } from '../test/fixtures';
+import { makeRun, metricPage, points, storedMetrics } from '../test/fixtures';
 import { check, choose, click, render, waitFor, type Rendered } from '../test/render';
 
 const fast = makeRun({ id: 1, name: 'fast', config: { latent: 8, beta: 1 }, summary: { loss: 2.5, val_loss: 3.25 } });
@@ -22,7 +22,7 @@ function core(runs: Run[], stored: Record<number, MetricPoint[]>): void {
     if (!run) throw new ApiError('not_found', `Run ${runId} does not exist`);
     return run;
   });
-  fakeBridge.answer('runs.metrics', ({ runId, names }) => (stored[runId] ?? []).filter((p) => !names || names.includes(p.name)));
+  fakeBridge.answer('runs.metrics', (input) => storedMetrics(stored[input.runId] ?? [], 3)(input));
   fakeBridge.answer('runs.query', () => ({ runs: [...studio.runs].reverse(), total: studio.runs.length, offset: 0 }));
 }
 
@@ -58,7 +58,10 @@ describe('Compare', () => {
     await waitFor(() => expect(chart(view).dataset['points']).toBe('8'));
     expect(view.all('compare-legend-item').map((item) => item.querySelector('.name')!.textContent)).toEqual(['fast', 'wide']);
     // Only the comparable metrics are loaded, not every per-dimension KL series.
-    expect(fakeBridge.inputs('runs.metrics').map((i) => i.names)).toEqual([compareMetrics.map((m) => m.name), compareMetrics.map((m) => m.name)]);
+    // (A page holds 3 points here: run 1's 7 comparable points come in 3 pages, run 2's 6 in 3, the last empty.)
+    const asked = fakeBridge.inputs('runs.metrics');
+    expect(asked.map((i) => i.runId).sort()).toEqual([1, 1, 1, 2, 2, 2]);
+    for (const input of asked) expect(input.names).toEqual(compareMetrics.map((m) => m.name));
     expect(legendValue(view, 1)).toBe('2.00'); // 10 / step 5
     expect(legendValue(view, 2)).toBe('3.33');
 
@@ -108,8 +111,8 @@ describe('Compare', () => {
     fakeBridge.emit('run.metrics', { runId: 2, points: points('loss', 4, 2) });
     await waitFor(() => expect(history.pending).toHaveLength(2));
     const [first, second] = [history.next(), history.next()];
-    first.resolve(points('loss', 5));
-    second.resolve(points('loss', 4));
+    first.resolve(metricPage(points('loss', 5)));
+    second.resolve(metricPage(points('loss', 4)));
     await waitFor(() => expect(chart(view).dataset['points']).toBe('11')); // 5 + steps 1–6 once each
     expect(legendValue(view, 2)).toBe('1.67'); // 10 / step 6
 
@@ -119,7 +122,7 @@ describe('Compare', () => {
     expect(legendValue(view, 2)).toBe('1.25');
 
     // The run ends: its pill says so without a reload.
-    fakeBridge.answer('runs.metrics', []);
+    fakeBridge.answer('runs.metrics', metricPage([]));
     fakeBridge.emit('run.status', { runId: 2, status: 'finished', run: { ...training, status: 'finished' } });
     await waitFor(() => expect(view.all('compare-legend-item')[1]!.textContent).toContain('finished'));
   });

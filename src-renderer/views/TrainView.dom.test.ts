@@ -5,7 +5,7 @@ import { recallRunForm } from '../lib/run-form';
 import { router } from '../lib/router.svelte';
 import { studio } from '../lib/studio.svelte';
 import { fakeBridge } from '../test/fake-bridge';
-import { makeDataset, makeRun } from '../test/fixtures';
+import { makeDataset, makeRun, metricPage } from '../test/fixtures';
 import { click, render, waitFor } from '../test/render';
 
 describe('Clone', () => {
@@ -17,7 +17,7 @@ describe('Clone', () => {
     studio.runs = [b, a];
     fakeBridge
       .answer('runs.get', ({ runId }) => (runId === 1 ? a : b))
-      .answer('runs.metrics', [])
+      .answer('runs.metrics', metricPage([]))
       .answer('runs.artifacts', [])
       .answer('runs.artifactEpochs', {})
       .answer('runs.checkpoints', []);

@@ -8,7 +8,7 @@ import { toArtifact } from './artifact-file';
 import { artifactEpochs, blobHashesOfRun, blobStillReferenced, listArtifacts } from '../store/artifacts';
 import { getCheckpoint, listCheckpoints, toCheckpointInfo } from '../store/checkpoints';
 import { deleteDatasetRow, getDataset, runIdsUsingDataset } from '../store/datasets';
-import { readMetrics } from '../store/metrics';
+import { readMetricPage } from '../store/metrics';
 import { countRunsInProject, deleteRunRow, getRun, insertRun, listRuns, readableConfig, requeueRun, updateRunDetails } from '../store/runs';
 import { requireDataset, requireProject, requireRun, type Context, type HandlerMap } from './context';
 
@@ -191,9 +191,9 @@ export function runHandlers(ctx: Context): HandlerMap<RunRequests> {
       deleteRuns(ctx, [runId], 'runId', () => (withImages ? deleteDatasetRow(db, withImages) : []));
       return { deleted: runId };
     },
-    'runs.metrics': async ({ runId, names, afterStep }) => {
+    'runs.metrics': async ({ runId, names, afterStep, after, limit }) => {
       requireRun(ctx, runId);
-      return readMetrics(db, runId, names, afterStep);
+      return readMetricPage(db, runId, { names, afterStep, after, limit });
     },
     'runs.artifacts': async ({ runId, inline, offset, limit, ...filter }) => {
       requireRun(ctx, runId);

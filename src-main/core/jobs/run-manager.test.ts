@@ -151,8 +151,9 @@ describe('worker supervision', () => {
       const listed = await core.call('runs.list', { projectId: first.projectId });
       expect(listed.map((r) => r.id)).toEqual(expect.arrayContaining([first.id, second.id, third.id]));
       for (const run of [first, second]) {
-        const points = (await core.call('runs.metrics', { runId: run.id, names: ['loss'] })).filter((p) => p.name === 'loss');
-        const steps = points.map((p) => p.step);
+        const page = await core.call('runs.metrics', { runId: run.id, names: ['loss'] });
+        expect(page.series.map((s) => s.name).filter((n) => n !== 'loss')).toEqual([]);
+        const steps = page.series[0]?.step ?? [];
         expect(steps).toEqual([...steps].sort((a, b) => a - b));
         expect(steps.length).toBeGreaterThanOrEqual(seen.get(run.id) ?? 0);
         seen.set(run.id, steps.length);
