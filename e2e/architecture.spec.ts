@@ -21,6 +21,11 @@ test('the conv architecture chooser shows each preset with its stages, parameter
     await expect(page.getByTestId('dataset-name')).toHaveText('shapes 64 rgb', { timeout: 60_000 });
 
     await page.getByTestId('nav-train').click();
+    // At 64 px the form proposes the conv model for the first run, and says why.
+    await expect(page.getByTestId('run-model-conv')).toBeChecked();
+    await expect(page.getByTestId('run-model-note')).toContainText('The convolutional model is proposed for these images');
+    await page.getByTestId('run-model-mlp').check();
+    await expect(page.getByTestId('run-model-note')).toContainText('MLP (chosen). Proposed here: the convolutional model.');
     await page.getByTestId('run-model-conv').check();
     const chooser = page.getByTestId('run-conv-arch');
     await expect(chooser).toBeVisible();

@@ -72,6 +72,7 @@ const RESOLVED_DEFAULTS: Partial<Record<RunSetting, string>> = {
 /** What a new run gets when a setting with a schema default (what stored configs without it mean) is left out, where that differs. */
 const NEW_RUN_DEFAULTS: Partial<Record<RunSetting, string>> = {
   decoder: "the dataset's (bernoulli for binary pixels, logistic for 8-bit ones); bernoulli for runs stored without one",
+  architecture: 'conv for a new run on images of 64 px and more (src-shared/training-proposal.ts), else mlp; mlp for runs stored without one',
 };
 
 export interface RunSettingInfo {

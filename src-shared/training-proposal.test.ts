@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRunConfig, newRunConfig, runConfigSchema } from './config';
 import { CONV_PRESETS, convDesignOf } from './conv';
-import { proposeEncoderInput } from './training-proposal';
+import { proposeArchitecture, proposeEncoderInput } from './training-proposal';
 
 const at = (side: number, height = side) => ({ width: side, height });
 
@@ -39,5 +39,18 @@ describe('the encoder input proposed for a new run', () => {
   it('does not change what a stored config means: without the field it is not centred, and storing a new run adds nothing', () => {
     expect(defaultRunConfig().encoderInput).toBeUndefined();
     expect(newRunConfig(runConfigSchema.parse({ architecture: 'conv' })).encoderInput).toBeUndefined();
+  });
+});
+
+describe('the model proposed for a new run', () => {
+  it('is the conv model from 64 px on either side, nothing below or without a dataset', () => {
+    for (const image of [at(64), at(256), at(64, 200)]) expect(proposeArchitecture(image)).toEqual({ architecture: 'conv', reason: expect.stringMatching(/^At 64 px and more/) });
+    for (const image of [at(28), at(63), at(63, 256)]) expect(proposeArchitecture(image)).toBeNull();
+    expect(proposeArchitecture(null)).toBeNull();
+  });
+
+  it('leads to the centred input: the conv run it proposes is one the encoder-input proposal is for', () => {
+    const model = proposeArchitecture(at(64))!;
+    expect(proposeEncoderInput(at(64), { architecture: model.architecture }).encoderInput).toBe('centred');
   });
 });

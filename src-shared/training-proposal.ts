@@ -1,4 +1,4 @@
-import type { EncoderInput } from './config';
+import type { ArchitectureKind, EncoderInput } from './config';
 import { modelFamilies, type ModelFamily } from './families';
 import { convArchitectures, DEFAULT_CONV_PRESET, type ConvArchitecture, type ImageSides } from './conv';
 
@@ -9,7 +9,8 @@ import { convArchitectures, DEFAULT_CONV_PRESET, type ConvArchitecture, type Ima
  * presets (conv.ts) stay what a stored config means, so runs stored before a proposal
  * load, resume and retrain with the settings they were trained with.
  *
- * Today that is the encoder input alone (proposeEncoderInput). qual26 also proposed a
+ * Today that is the model at 64 px and more (proposeArchitecture) and the encoder input
+ * (proposeEncoderInput). qual26 also proposed a
  * scaled conv at 64 px and more without the layer norm at Adam 2e-3 (with the norm, Adam
  * above 1e-3 lost the posterior on uncentred input); with the centred input the preset's
  * layer norm at Adam 1e-3 was ahead of that in both seeds measured (docs/QUALITY.md,
@@ -70,5 +71,30 @@ export function proposeEncoderInput(image: ImageSides | null, settings: Proposal
   return {
     encoderInput: 'unit',
     reason: `Not centred: the encoder reads pixels in [0, 1], as runs stored before the setting did. Centring is proposed for a scaled conv at ${SCALED_CONV_PROPOSAL_MIN_SIDE} px and more, where it was measured better; on 28 px digits the classic conv did worse with it.`,
+  };
+}
+
+export interface ArchitectureProposal {
+  architecture: ArchitectureKind;
+  /** Why, in a sentence for the form and the CLI (the model named before it). */
+  reason: string;
+}
+
+/**
+ * The model a new run on images of this size is proposed to train, when it is not the
+ * schema's MLP: the convolutional model (the default scaled preset, then the centred
+ * input above) at 64 px and more (SCALED_CONV_PROPOSAL_MIN_SIDE). Measured (docs/QUALITY.md,
+ * "emoji28"): on 3 752 Twemoji at 64×64 RGB, 20 epochs, the medium preset's
+ * reconstructions kept each drawing's figure, pose and colours and its samples had
+ * shape, where the MLP's samples were translucent overlays of several training images
+ * and its reconstructions smears wherever a drawing had no near-copy in training. Below
+ * 64 px nothing is proposed: the MLP stays the schema's default (on 28 px digits the
+ * classic conv measured better too, but that is the user's choice to make there).
+ */
+export function proposeArchitecture(image: ImageSides | null): ArchitectureProposal | null {
+  if (image === null || Math.min(image.width, image.height) < SCALED_CONV_PROPOSAL_MIN_SIDE) return null;
+  return {
+    architecture: 'conv',
+    reason: `At ${SCALED_CONV_PROPOSAL_MIN_SIDE} px and more its reconstructions keep shapes and colours, where an MLP's samples blur into overlays of training images.`,
   };
 }

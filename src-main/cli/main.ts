@@ -6,7 +6,7 @@ import { describeLayout } from '@shared/dataset-warnings';
 import { ApiError } from '@shared/errors';
 import { latentWidthOf } from '@shared/families';
 import { suggestDecoder } from '@shared/likelihood';
-import { proposeEncoderInput } from '@shared/training-proposal';
+import { proposeArchitecture, proposeEncoderInput } from '@shared/training-proposal';
 import type { ImputeMethod } from '@shared/inference';
 import type { MaskKind } from '@shared/pixel-mask';
 import type { RunEvaluationEvent } from '@shared/api';
@@ -239,6 +239,9 @@ function configFor(values: Values, dataset: Dataset): { config: ReturnType<typeo
 async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> {
   const { project, dataset } = await datasetFor(core, values, 'train');
   const { config, suggested } = configFor(values, dataset);
+  // The model proposed for this image size, as the form fills it in, when no --architecture is given.
+  const model = config.architecture === undefined ? proposeArchitecture(dataset) : null;
+  if (model) config.architecture = model.architecture;
   // The encoder input proposed for this model and image size (src-shared/training-proposal.ts), as the form fills it in, when
   // the flag is not given; not centred is the absent field's meaning. Only here, not for sweeps: a sweep's grid may change
   // the model the proposal was made for.
@@ -248,8 +251,9 @@ async function cmdTrain(core: Core, values: Values, out: Output): Promise<void> 
 
   const run = await core.call('runs.create', { projectId: project.id, datasetId: dataset.id, name: values.name, config });
   out.event(
-    { type: 'started', runId: run.id, decoder: run.config.decoder, convNorm: run.config.convNorm, learningRate: run.config.learningRate, encoderInput: run.config.encoderInput },
+    { type: 'started', runId: run.id, architecture: run.config.architecture, convArch: run.config.convArch, decoder: run.config.decoder, convNorm: run.config.convNorm, learningRate: run.config.learningRate, encoderInput: run.config.encoderInput },
     `Training run #${run.id} "${run.name}" on "${dataset.name}"…` +
+      (model ? `\nModel ${run.config.architecture} (${run.config.convArch ?? 'classic'} preset): ${model.reason}` : '') +
       (suggested ? `\nDecoder ${run.config.decoder}: ${suggested.reason}` : '') +
       (centred ? `\n${input.reason}` : ''),
   );

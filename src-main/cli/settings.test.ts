@@ -121,22 +121,26 @@ describe('vae-studio train', () => {
     expect(result.run.summary['test_data_binary']).toBeUndefined();
   });
 
-  it("without --encoder-input, a scaled conv at 64 px trains centred and says why, with its preset's norm at Adam 1e-3; --encoder-input unit keeps pixels in [0, 1]", () => {
+  it("without --architecture, a 64 px dataset trains the conv model, and without --encoder-input centred, each saying why, with the preset's norm at Adam 1e-3; named flags are kept", () => {
     expect(cli(['import', join(dir.path, 'shapes'), '--size', '64', '--name', 'shapes64']).status).toBe(0);
-    const base = ['train', '--dataset', 'shapes64', '--architecture', 'conv', '--conv-arch', 'small', '--epochs', '1', '--latent', '2', '--hidden', '16', '--backend', 'wasm', '--threads', '1', '--iwae-samples', '2'];
-    // Without --json, the reason is printed under the decoder's.
+    const base = ['train', '--dataset', 'shapes64', '--conv-arch', 'small', '--epochs', '1', '--latent', '2', '--hidden', '16', '--backend', 'wasm', '--threads', '1', '--iwae-samples', '2'];
+    // Without --json, the reasons are printed: no --architecture, so the conv model proposed at 64 px, then the decoder, then the input.
     const human = spawnSync(process.execPath, [cliBin, ...base, '--home', join(dir.path, 'home')], { encoding: 'utf8' });
     expect(human.status, human.stderr).toBe(0);
-    expect(human.stdout).toMatch(/Decoder logistic: .*\nCentred: the encoder reads 2x − 1/);
+    expect(human.stdout).toMatch(/\nModel conv \(small preset\): At 64 px and more .*\nDecoder logistic: .*\nCentred: the encoder reads 2x − 1/);
     const runId = Number(/Training run #(\d+)/.exec(human.stdout)?.[1]);
     const runs = (): { id: number; config: Record<string, unknown> }[] => (cli(['runs']).lines.at(-1) as { runs: never[] }).runs;
     expect(runs().find((r) => r.id === runId)?.config).toMatchObject({ architecture: 'conv', convArch: 'small', convNorm: 'none', learningRate: 0.001, encoderInput: 'centred' });
     // Named on the command line, unit and a layer norm train as named; the run stored before keeps its settings.
-    const named = cli([...base, '--conv-norm', 'layer', '--encoder-input', 'unit']);
+    const named = cli([...base, '--architecture', 'conv', '--conv-norm', 'layer', '--encoder-input', 'unit']);
     expect(named.status, named.stderr).toBe(0);
-    expect(named.lines.find((line) => (line as { type?: string }).type === 'started')).toMatchObject({ convNorm: 'layer', learningRate: 0.001, encoderInput: 'unit' });
+    expect(named.lines.find((line) => (line as { type?: string }).type === 'started')).toMatchObject({ architecture: 'conv', convArch: 'small', convNorm: 'layer', learningRate: 0.001, encoderInput: 'unit' });
+    // --architecture mlp is kept at 64 px, nothing proposed in its place.
+    const mlp = cli(['train', '--dataset', 'shapes64', '--architecture', 'mlp', '--epochs', '1', '--latent', '2', '--hidden', '16', '--backend', 'wasm', '--threads', '1', '--iwae-samples', '2']);
+    expect(mlp.status, mlp.stderr).toBe(0);
+    expect(mlp.lines.find((line) => (line as { type?: string }).type === 'started')).toMatchObject({ architecture: 'mlp' });
     expect(runs().find((r) => r.id === runId)?.config).toMatchObject({ convNorm: 'none', encoderInput: 'centred' });
-    // An import and two 64 px trainings through real workers: seen taking 65 s beside other tests under load.
+    // An import and three 64 px trainings through real workers (two before the MLP's: seen taking 65 s beside other tests under load).
   }, 180_000);
 
   it('refuses, before any worker starts, a labelled family on an unlabelled dataset and the classic conv model on sides that are not multiples of 4', () => {

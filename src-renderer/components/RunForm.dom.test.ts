@@ -232,7 +232,11 @@ describe('RunForm encoder input', () => {
   it('proposes the centred input for a scaled conv at 64 px with its reason, follows the model, and sends it', async () => {
     onScenes();
     expect(document.querySelector('[data-field="encoderInput"] label')?.textContent?.trim()).toBe('Encoder input');
+    // At 64 px a new run starts on the conv model's default preset, centred.
+    expect((document.querySelector('[data-testid="run-conv-arch-medium"]') as HTMLInputElement).checked).toBe(true);
+    expect(input()).toBe('centred');
     // The MLP: not centred, and the note says where centring is proposed.
+    pick('run-model-mlp');
     expect(input()).toBe('unit');
     expect(note()).toMatch(/^Not centred: .*proposed for a scaled conv at 64 px/);
     pick('run-model-conv');
@@ -245,6 +249,35 @@ describe('RunForm encoder input', () => {
     (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
     await vi.waitFor(() => expect(calls).toHaveLength(1));
     expect(calls[0]!.input.config).toMatchObject({ architecture: 'conv', convArch: 'medium', encoderInput: 'centred' });
+  });
+
+  it('proposes the conv model for a first run at 64 px and says why; the last run\'s MLP, recalled, and a 28 px dataset keep theirs', async () => {
+    const modelNote = (): string => document.querySelector('[data-testid="run-model-note"]')?.textContent ?? '';
+    const model = (): string => (document.querySelector('[data-testid="run-model-conv"]') as HTMLInputElement).checked ? 'conv' : 'mlp';
+    onScenes();
+    expect(model()).toBe('conv');
+    expect(modelNote()).toMatch(/^The convolutional model is proposed for these images\. At 64 px and more/);
+    pick('run-model-mlp');
+    expect(modelNote()).toMatch(/^MLP \(chosen\)\. Proposed here: the convolutional model\./);
+    (document.querySelector('[data-testid="run-start"]') as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0]!.input.config).toMatchObject({ architecture: 'mlp' });
+    await vi.waitFor(() => expect(localStorage.length).toBe(1));
+    // The next form in this project starts from that run's settings: the MLP stays.
+    if (component) void unmount(component);
+    document.body.innerHTML = '';
+    component = mount(RunForm, { target: document.body, props: { onstarted: () => {} } });
+    flushSync();
+    expect(model()).toBe('mlp');
+    // Another dataset of 28 px: nothing proposed, nothing said.
+    localStorage.clear();
+    if (component) void unmount(component);
+    document.body.innerHTML = '';
+    studio.datasets = [dataset];
+    component = mount(RunForm, { target: document.body, props: { onstarted: () => {} } });
+    flushSync();
+    expect(model()).toBe('mlp');
+    expect(document.querySelector('[data-testid="run-model-note"]')).toBeNull();
   });
 
   it('keeps a choice made by hand when the model changes, names the proposal beside it, and sends not centred as a config without the field', async () => {

@@ -15,6 +15,8 @@ import {
   sanitizeRunForm,
   suggestForDataset,
   validateRunForm,
+  architectureNote,
+  formConvDesign,
   type ConvChoiceFigures,
   type FormDataset,
   type RunFormValues,
@@ -245,6 +247,22 @@ describe('dataset suggestions', () => {
   it('falls back to the MLP only when the conv model cannot take the size', () => {
     expect(suggestForDataset(dataset({ width: 10, height: 10 }), 'conv').architecture).toBe('mlp');
     expect(suggestForDataset(dataset(), 'conv').architecture).toBeUndefined();
+  });
+
+  it('proposes the conv model for images of 64 px and more, and says so under the choice', () => {
+    const photos = dataset({ width: 96, height: 64, channels: 3, stats: { pixelLevels: '8-bit' } });
+    expect(suggestForDataset(photos, 'mlp')).toMatchObject({ architecture: 'conv', decoder: 'logistic' });
+    expect(suggestForDataset(photos, 'conv').architecture).toBeUndefined();
+    // Below 64 px the MLP stays, and nothing is said.
+    expect(suggestForDataset(dataset({ width: 63, height: 128 }), 'mlp').architecture).toBeUndefined();
+    expect(architectureNote(dataset(), 'mlp')).toBeNull();
+    expect(architectureNote(null, 'mlp')).toBeNull();
+    expect(architectureNote(photos, 'conv')).toMatch(/^The convolutional model is proposed for these images\. At 64 px and more/);
+    expect(architectureNote(photos, 'mlp')).toMatch(/^MLP \(chosen\)\. Proposed here: the convolutional model\./);
+    // The proposed model on these images is the default preset, which the encoder input proposal then centres.
+    const form = { ...defaultRunForm(1), architecture: 'conv' as const };
+    expect(formConvDesign(form)).not.toBeNull();
+    expect(proposedTraining(photos, form).encoderInput).toBe('centred');
   });
 });
 

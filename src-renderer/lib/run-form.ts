@@ -46,7 +46,8 @@ import { familyOf, labelsBlocker, settingApplies, type LabelledDataset, type Run
 import type { Dataset, ImportStats } from '@shared/types';
 import { likelihoodCaveat, pixelLevelsOf, suggestDecoder } from '@shared/likelihood';
 import { ENCODER_INPUT_NAMES, SETTING_LABELS } from '@shared/setting-labels';
-import { proposeEncoderInput } from '@shared/training-proposal';
+import { ARCHITECTURE_NAMES } from './model-family';
+import { proposeArchitecture, proposeEncoderInput } from '@shared/training-proposal';
 
 /**
  * The new-run form as the inputs hold it: number inputs give `null` when empty, so
@@ -436,8 +437,23 @@ export interface DatasetSuggestion {
  * and the MLP when the size does not suit the conv stack.
  */
 export function suggestForDataset(dataset: FormDataset, architecture: ArchitectureKind, design: ConvDesign = null): DatasetSuggestion {
-  const fallback = architecture === 'conv' && !convFits(dataset, design) ? { architecture: 'mlp' as const } : {};
-  return { ...suggestDecoder(dataset), ...fallback };
+  const proposed = proposeArchitecture(dataset)?.architecture;
+  const model = proposed && proposed !== architecture ? proposed : architecture;
+  const fallback = model === 'conv' && !convFits(dataset, model === architecture ? design : null) ? 'mlp' : model;
+  return { ...suggestDecoder(dataset), ...(fallback !== architecture && { architecture: fallback }) };
+}
+
+/**
+ * The line under the model choice where a model is proposed for these images
+ * (src-shared/training-proposal.ts): why, or, with the other chosen, what is proposed.
+ * Null: nothing is proposed (below 64 px, or no dataset yet).
+ */
+export function architectureNote(dataset: Pick<FormDataset, 'width' | 'height'> | null, architecture: ArchitectureKind): string | null {
+  const proposal = proposeArchitecture(dataset);
+  if (!proposal) return null;
+  const name = ARCHITECTURE_NAMES[proposal.architecture].toLowerCase();
+  if (proposal.architecture === architecture) return `The ${name} model is proposed for these images. ${proposal.reason}`;
+  return `${ARCHITECTURE_NAMES[architecture]} (chosen). Proposed here: the ${name} model. ${proposal.reason}`;
 }
 
 /** What the form proposes for a new run (src-shared/training-proposal.ts), and why. */
