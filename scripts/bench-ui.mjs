@@ -7,7 +7,8 @@
 // the page's long tasks (over 50 ms: count and total), and the core's API latency (a
 // `projects.list` every 100 ms from this process, beside the page; first with no run at
 // all, the machine's own baseline) — while the curve and
-// the epoch images grow, right after a reload mid-run, and again later. Each window is
+// the epoch images grow, right after a reload mid-run, and again later; then on the
+// comparison of the live run with the one before and on the runs list. Each window is
 // printed beside the run's step count and the points the loss chart holds and draws,
 // against the target: frame p95 ≤ 33 ms, i.e. 30 fps or better — at 60 Hz a frame gap
 // is a whole number of 16.7 ms refreshes, so a p95 of two refreshes (33.3 ms) meets it
@@ -136,8 +137,11 @@ async function measureWindow(page, label, threads) {
 }
 
 async function chartState(page) {
-  const canvas = page.getByTestId('loss-chart');
-  const [points, drawn] = await Promise.all([canvas.getAttribute('data-points'), canvas.getAttribute('data-drawn')]);
+  // The run page's loss chart, or the comparison's chart; none on the runs list.
+  const [points, drawn] = await page.evaluate(() => {
+    const canvas = document.querySelector('[data-testid="loss-chart"], [data-testid="compare-chart"]');
+    return [canvas?.getAttribute('data-points') ?? null, canvas?.getAttribute('data-drawn') ?? null];
+  });
   const run = await page.evaluate(async (runId) => {
     const response = await fetch('/api/runs.get', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runId }) });
     return (await response.json()).value;
@@ -197,6 +201,8 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
 });
 let runId = 0;
+/** The run of the thread count before, compared with the live one. */
+let previousRunId = null;
 const rows = [];
 const summaries = [];
 let failed = false;
@@ -267,6 +273,20 @@ try {
       }
       await measure(reloaded ? 'training (reloaded)' : 'training');
     }
+    // The other pages that follow a live run, while this long run trains: the comparison of
+    // it with the run before (its whole stored curve beside the live one) and the runs list.
+    if (previousRunId !== null) {
+      await page.goto(`${new URL(url).origin}/#/compare/${previousRunId},${runId}`);
+      await page.getByTestId('compare-chart').waitFor({ timeout: 30_000 });
+      for (let i = 0; i < 2; i++) await measure('compare (live)');
+    }
+    await page.goto(`${new URL(url).origin}/#/runs`);
+    await page.getByTestId('runs-search').waitFor({ timeout: 30_000 });
+    for (let i = 0; i < 2; i++) await measure('runs list (live)');
+    await page.goto(`${new URL(url).origin}/#/train/${runId}`);
+    await page.getByTestId('run-panel').waitFor({ timeout: 30_000 });
+    previousRunId = runId;
+
     const trainedOn = windows.at(-1)?.threads;
     if (trainedOn !== threads) console.log(`note: the run reports ${trainedOn ?? 'no'} training thread count, ${threads} was asked for`);
 
