@@ -154,6 +154,62 @@ describe('RunPanel and its loss chart, live', () => {
     expect(fakeBridge.listenerCount).toBe(before);
   });
 
+  it('loads a long history a page at a time, drawing each as it comes; live points join once it is all in', async () => {
+    const stored = [...points('loss', 12), ...points('recon', 12)];
+    core(running, stored);
+    const serve = storedMetrics(stored, 10);
+    const pages = fakeBridge.hold('runs.metrics');
+    const view = render(RunPanel, { runId: 3 });
+    const answer = async (after: { name: string; step: number } | null): Promise<void> => {
+      await waitFor(() => expect(pages.pending).toHaveLength(1));
+      const request = pages.next();
+      expect(request.input.after ?? null).toEqual(after);
+      request.resolve(serve(request.input));
+    };
+    await answer(null); // loss 1–10
+    await waitFor(() => expect(chartPoints(view)).toBe('10'));
+    // Steps 13–14 stream in meanwhile: they wait for the rest of the history.
+    fakeBridge.emit('run.metrics', { runId: 3, points: points('loss', 2, 12) });
+    await answer({ name: 'loss', step: 10 }); // loss 11–12, recon 1–8
+    await waitFor(() => expect(chartPoints(view)).toBe('20'));
+    await answer({ name: 'recon', step: 8 }); // recon 9–12, the last page
+    await waitFor(() => expect(chartPoints(view)).toBe('26'));
+    expect(view.get('run-loss').textContent).toBe('0.714'); // 10 / step 14
+    await settle();
+    expect(pages.pending).toHaveLength(0);
+  });
+
+  it('a resume while the history loads starts over from the store, the old pages dropped', async () => {
+    const stopped = { ...running, status: 'cancelled' as const };
+    const stored = [...points('loss', 12), ...points('recon', 12)];
+    core(stopped, stored);
+    const serve = storedMetrics(stored, 10);
+    const pages = fakeBridge.hold('runs.metrics');
+    const view = render(RunPanel, { runId: 3 });
+    await waitFor(() => expect(pages.pending).toHaveLength(1));
+    let request = pages.next();
+    request.resolve(serve(request.input)); // loss 1–10
+    await waitFor(() => expect(pages.pending).toHaveLength(1));
+    const stale = pages.next(); // the old load's second page, not answered yet
+    fakeBridge.emit('run.status', { runId: 3, status: 'running', run: running });
+    await settle();
+    // One new load: the panel does not start listening a second time.
+    await waitFor(() => expect(pages.pending).toHaveLength(1));
+    stale.resolve(serve(stale.input));
+    request = pages.next();
+    expect(request.input).not.toHaveProperty('after');
+    request.resolve(serve(request.input));
+    await waitFor(() => expect(pages.pending).toHaveLength(1));
+    request = pages.next();
+    request.resolve(serve(request.input));
+    await waitFor(() => expect(pages.pending).toHaveLength(1));
+    request = pages.next();
+    request.resolve(serve(request.input));
+    // Every stored point once, in order: the stale page added nothing.
+    await waitFor(() => expect(chartPoints(view)).toBe('24'));
+    expect(view.get('run-loss').textContent).toBe('0.833'); // 10 / step 12
+  });
+
   it('a failed history load says so and keeps the live points', async () => {
     core(running);
     fakeBridge.fail('runs.metrics', 'io_error', 'The store could not be read');

@@ -43,6 +43,12 @@ export class RunFeed {
   #artifactQueue: Artifact[] = [];
   #artifactTimer: ReturnType<typeof setTimeout> | null = null;
   #pending: MetricPoint[][] | null = [];
+  /**
+   * Which stored history is loading: bumped with `generation` when the series are thrown
+   * away, so pages of the history before are dropped. Not reactive: start() reads it
+   * inside its caller's effect, which must not re-run when it changes.
+   */
+  #history = 0;
   #unsubscribe: (() => void)[] = [];
 
   readonly #images: boolean;
@@ -65,7 +71,7 @@ export class RunFeed {
    * up by one large answer). Stops when the series are thrown away meanwhile (a resume).
    */
   async #loadMetrics(afterStep = -1): Promise<void> {
-    const generation = this.generation;
+    const generation = this.#history;
     let after: MetricPage['next'] = null;
     do {
       const page: MetricPage = await call('runs.metrics', {
@@ -74,7 +80,7 @@ export class RunFeed {
         ...(afterStep >= 0 && { afterStep }),
         ...(after && { after }),
       });
-      if (this.generation !== generation) return;
+      if (this.#history !== generation) return;
       this.#appendColumns(page.series);
       after = page.next;
     } while (after !== null);
@@ -159,10 +165,10 @@ export class RunFeed {
   }
 
   async #load(): Promise<void> {
-    const generation = this.generation;
+    const generation = this.#history;
     try {
       const [run, artifacts] = await Promise.all([call('runs.get', { runId: this.runId }), this.#latestImages(), this.#loadMetrics()]);
-      if (this.generation !== generation) return;
+      if (this.#history !== generation) return;
       // A status event that arrived while loading is at least as new as this answer.
       if (this.#statusEvents === 0 || !isActive(run)) this.run = run;
       if (run.evaluating) this.evaluation = run.evaluating;
@@ -182,6 +188,7 @@ export class RunFeed {
     this.#lastStep = {};
     this.#pending = [];
     this.generation++;
+    this.#history++;
     this.revision++;
     void this.#load();
   }
