@@ -16,6 +16,7 @@ import { learningRateAt, objectiveAt, type ScheduleConfig } from '../objectives/
 import { trainingObjective } from '../objectives/training-loss';
 import { familyOf } from '@shared/families';
 import { decoderHead } from '@shared/likelihood';
+import { assignWeights, weightShapes, weightValues } from './trainable-weights';
 import { Adam, type AdamMoments } from './adam';
 import { SAMPLE_COUNT, samplesGrid, traversalGrid, type ArtifactKind } from './epoch-images';
 import type { EpochView } from './engine-trainer';
@@ -377,18 +378,17 @@ export class VaeTrainer {
 
   /** The trainable variables' shapes, in order (what a replica's weights are laid out as). */
   parameterShapes(): number[][] {
-    return this.trainable.map((v) => [...v.shape]);
+    return weightShapes(this.trainable);
   }
 
   /** The trainable variables' current values, in order. */
   parameterValues(): Promise<Float32Array[]> {
-    return Promise.all(this.trainable.map(copyValues));
+    return weightValues(this.trainable);
   }
 
   /** Overwrites the weights (a replica takes its coordinator's after every step); Adam and streams untouched. */
   setParameterValues(values: readonly Float32Array[]): void {
-    if (values.length !== this.trainable.length) throw new Error(`${values.length} parameter tensors for ${this.trainable.length} variables`);
-    this.trainable.forEach((variable, i) => tf.tidy(() => variable.assign(tf.tensor(values[i]!, variable.shape))));
+    assignWeights(this.trainable, values);
   }
 
   /** ELBO sums over a batch with one z sample per image drawn from `rng` (clean inputs). */

@@ -9,6 +9,7 @@ import { corruptBatch } from '../objectives/corrupt';
 import { createDecoder, type TrainableDecoder } from '../objectives/decoders';
 import { commitment, emaUpdate, nearestCodes, perplexity, restartCodes, straightThrough, type EmaState } from '../objectives/vq';
 import { learningRateAt } from '../objectives/schedule';
+import { assignWeights, weightShapes, weightValues } from './trainable-weights';
 import { Adam } from './adam';
 import { codebookChart, SAMPLE_COUNT, type ArtifactKind } from './epoch-images';
 import type { EpochView } from './engine-trainer';
@@ -272,17 +273,16 @@ export class VqVaeTrainer {
 
   /** The trainable variables' shapes (encoder, decoder; not the codebook nor the prior), in order. */
   parameterShapes(): number[][] {
-    return this.trainable.map((v) => [...v.shape]);
+    return weightShapes(this.trainable);
   }
 
   parameterValues(): Promise<Float32Array[]> {
-    return Promise.all(this.trainable.map(copyValues));
+    return weightValues(this.trainable);
   }
 
   /** Overwrites the trainable weights (a replica takes its coordinator's); Adam, codebook and streams untouched. */
   setParameterValues(values: readonly Float32Array[]): void {
-    if (values.length !== this.trainable.length) throw new Error(`${values.length} parameter tensors for ${this.trainable.length} variables`);
-    this.trainable.forEach((variable, i) => tf.tidy(() => variable.assign(tf.tensor(values[i]!, variable.shape))));
+    assignWeights(this.trainable, values);
   }
 
   /** The codebook [K·e] the replicas quantize with this step. */
