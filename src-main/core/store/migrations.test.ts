@@ -55,6 +55,14 @@ describe('schema migrations', () => {
         expect(schemaVersion(db)).toBe(LATEST_VERSION);
         if (from >= 1) expect(db.prepare('SELECT name FROM projects').pluck().all()).toEqual(['kept']);
         expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+        // Whatever path it took, the runs history's copy is kept by its triggers: a migration that
+        // rebuilds \`runs\` drops them with it and must make them again.
+        db.exec(`INSERT INTO projects (id, name, created_at) VALUES (9, 'p9', 'now');
+          INSERT INTO datasets (id, project_id, name, source_path, width, height, channels, count, labels_json, label_counts_json, skipped_json, settings_json, blob_hash, created_at)
+            VALUES (9, 9, 'd', '/x', 8, 8, 1, 1, '[]', '[]', '[]', '{}', 'h', 'now');
+          INSERT INTO runs (id, project_id, dataset_id, name, config_json, status, created_at) VALUES (9, 9, 9, 'before', '{"latent": 4}', 'queued', 'now');
+          UPDATE runs SET name = 'after', status = 'finished' WHERE id = 9;`);
+        expect(db.prepare('SELECT name, status FROM run_facets WHERE run_id = 9').get()).toEqual({ name: 'after', status: 'finished' });
         db.close();
       });
     });
