@@ -253,6 +253,10 @@ describe('dataset suggestions', () => {
     const photos = dataset({ width: 96, height: 64, channels: 3, stats: { pixelLevels: '8-bit' } });
     expect(suggestForDataset(photos, 'mlp')).toMatchObject({ architecture: 'conv', decoder: 'logistic' });
     expect(suggestForDataset(photos, 'conv').architecture).toBeUndefined();
+    // Sides that are not multiples of 4: the form's preset takes them (classic would not), so it is still proposed.
+    const odd = dataset({ width: 66, height: 66, channels: 3 });
+    expect(suggestForDataset(odd, 'mlp', formConvDesign(defaultRunForm(1))).architecture).toBe('conv');
+    expect(suggestForDataset(odd, 'mlp', null).architecture).toBeUndefined();
     // Below 64 px the MLP stays, and nothing is said.
     expect(suggestForDataset(dataset({ width: 63, height: 128 }), 'mlp').architecture).toBeUndefined();
     expect(architectureNote(dataset(), 'mlp')).toBeNull();

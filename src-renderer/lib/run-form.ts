@@ -437,10 +437,10 @@ export interface DatasetSuggestion {
  * and the MLP when the size does not suit the conv stack.
  */
 export function suggestForDataset(dataset: FormDataset, architecture: ArchitectureKind, design: ConvDesign = null): DatasetSuggestion {
-  const proposed = proposeArchitecture(dataset)?.architecture;
-  const model = proposed && proposed !== architecture ? proposed : architecture;
-  const fallback = model === 'conv' && !convFits(dataset, model === architecture ? design : null) ? 'mlp' : model;
-  return { ...suggestDecoder(dataset), ...(fallback !== architecture && { architecture: fallback }) };
+  // The form's conv design is what a conv model would train with, whichever model is chosen now.
+  const model = proposeArchitecture(dataset)?.architecture ?? architecture;
+  const next = model === 'conv' && !convFits(dataset, design) ? 'mlp' : model;
+  return { ...suggestDecoder(dataset), ...(next !== architecture && { architecture: next }) };
 }
 
 /**
