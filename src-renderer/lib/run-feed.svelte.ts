@@ -223,39 +223,28 @@ export class RunFeed {
     if (points.length === 0) return;
     let added = 0;
     const ordered = [...points].sort((a, b) => a.step - b.step);
-    for (const point of ordered) {
-      if (this.#metrics && !this.#metrics.includes(point.name)) continue;
-      const last = this.#lastStep[point.name] ?? -Infinity;
-      if (point.step <= last || !Number.isFinite(point.value)) continue;
-      this.#lastStep[point.name] = point.step;
-      if (point.t > this.#lastT) this.#lastT = point.t;
-      (this.series[point.name] ??= new MetricSeries()).push({ step: point.step, epoch: point.epoch, t: point.t, y: point.value });
-      added++;
+    for (const point of ordered) if (this.#keep(point.name, point.step, point.epoch, point.t, point.value)) added++;
+    if (added > 0) this.revision++;
+  }
+
+  /** A page of stored points: each metric's columns, in step order. */
+  #appendColumns(series: readonly MetricColumns[]): void {
+    let added = 0;
+    for (const { name, step, epoch, t, value } of series) {
+      for (let i = 0; i < step.length; i++) if (this.#keep(name, step[i]!, epoch[i]!, t[i]!, value[i]!)) added++;
     }
     if (added > 0) this.revision++;
   }
 
-  /** A page of stored points: each metric's columns, in step order, past what is already here. */
-  #appendColumns(series: readonly MetricColumns[]): void {
-    let added = 0;
-    for (const columns of series) {
-      if (this.#metrics && !this.#metrics.includes(columns.name)) continue;
-      let last = this.#lastStep[columns.name] ?? -Infinity;
-      let target = this.series[columns.name];
-      for (let i = 0; i < columns.step.length; i++) {
-        const step = columns.step[i]!;
-        const value = columns.value[i]!;
-        if (step <= last || !Number.isFinite(value)) continue;
-        const t = columns.t[i]!;
-        last = step;
-        if (t > this.#lastT) this.#lastT = t;
-        target ??= this.series[columns.name] = new MetricSeries();
-        target.push({ step, epoch: columns.epoch[i]!, t, y: value });
-        added++;
-      }
-      if (Number.isFinite(last)) this.#lastStep[columns.name] = last;
-    }
-    if (added > 0) this.revision++;
+  /** Adds a point to its series when this feed follows the metric and it is finite and past the series' last step. */
+  #keep(name: string, step: number, epoch: number, t: number, y: number): boolean {
+    if (this.#metrics && !this.#metrics.includes(name)) return false;
+    const last = this.#lastStep[name] ?? -Infinity;
+    if (step <= last || !Number.isFinite(y)) return false;
+    this.#lastStep[name] = step;
+    if (t > this.#lastT) this.#lastT = t;
+    (this.series[name] ??= new MetricSeries()).push({ step, epoch, t, y });
+    return true;
   }
 
   /**
