@@ -228,6 +228,12 @@ export interface MetricColumns {
   t: number[];
 }
 
+/** Where a page of runs.metrics starts: after this metric's point at this step (names in code-point order). */
+export interface MetricCursor {
+  name: string;
+  step: number;
+}
+
 /**
  * A page of a run's stored metric points (runs.metrics): whole metrics and a part of
  * one, in name order. `next`: where the following page starts (send it as `after`);
@@ -235,7 +241,7 @@ export interface MetricColumns {
  */
 export interface MetricPage {
   series: MetricColumns[];
-  next: { name: string; step: number } | null;
+  next: MetricCursor | null;
 }
 
 export interface Artifact {

@@ -1,4 +1,4 @@
-import type { Artifact, MetricColumns, MetricPage, MetricPoint, Run, RunProgress } from '@shared/types';
+import type { Artifact, MetricColumns, MetricCursor, MetricPage, MetricPoint, Run, RunProgress } from '@shared/types';
 import { call, on, onConnection } from './api';
 import { bridge } from './bridge';
 import { MetricSeries } from './metric-series';
@@ -72,7 +72,7 @@ export class RunFeed {
    */
   async #loadMetrics(afterStep = -1): Promise<void> {
     const generation = this.#history;
-    let after: MetricPage['next'] = null;
+    let after: MetricCursor | null = null;
     do {
       const page: MetricPage = await call('runs.metrics', {
         runId: this.runId,

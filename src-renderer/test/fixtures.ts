@@ -1,6 +1,6 @@
 import { defaultRunConfig, importSettingsSchema, type RunConfig } from '@shared/config';
 import { METRIC_PAGE_POINTS, type ExploreInfo } from '@shared/api';
-import type { Dataset, MetricColumns, MetricPage, MetricPoint, Run } from '@shared/types';
+import type { Dataset, MetricColumns, MetricCursor, MetricPage, MetricPoint, Run } from '@shared/types';
 
 /** A run record as the core answers it, with the schema's default config plus `config`. */
 export function makeRun(patch: Partial<Omit<Run, 'config'>> & { config?: Partial<RunConfig> } = {}): Run {
@@ -47,8 +47,8 @@ export function metricPage(stored: readonly MetricPoint[]): MetricPage {
  * name and step order, with the next page's cursor.
  */
 export function storedMetrics(stored: readonly MetricPoint[], pageSize = METRIC_PAGE_POINTS) {
-  return ({ names, afterStep = -1, after, limit }: { names?: string[]; afterStep?: number; after?: { name: string; step: number }; limit?: number }): MetricPage => {
-    const order = (a: { name: string; step: number }, b: { name: string; step: number }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.step - b.step);
+  return ({ names, afterStep = -1, after, limit }: { names?: string[]; afterStep?: number; after?: MetricCursor; limit?: number }): MetricPage => {
+    const order = (a: MetricCursor, b: MetricCursor): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.step - b.step);
     const size = limit ?? pageSize;
     const chosen = stored
       .filter((p) => p.step > afterStep && (!names || names.includes(p.name)) && (!after || order(p, after) > 0))

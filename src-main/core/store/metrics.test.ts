@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { MetricPage, MetricPoint } from '@shared/types';
+import type { MetricCursor, MetricPage, MetricPoint } from '@shared/types';
 import { tempDir } from '../testing';
 import { openDatabase, type Db } from './db';
-import { insertMetrics, readMetricPage, readMetrics, type MetricCursor } from './metrics';
+import { insertMetrics, readMetricPage, readMetrics } from './metrics';
 
 /**
  * runs.metrics reads a long history page by page: every stored point exactly once, each

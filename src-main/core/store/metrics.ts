@@ -1,4 +1,4 @@
-import type { MetricColumns, MetricPage, MetricPoint } from '@shared/types';
+import type { MetricColumns, MetricCursor, MetricPage, MetricPoint } from '@shared/types';
 import type { Db } from './db';
 
 /** Appends points in one transaction; a re-sent step overwrites (resume never duplicates). */
@@ -31,12 +31,6 @@ export function readMetrics(db: Db, runId: number, names?: readonly string[], af
     ${byName ? `AND name IN (${names.map(() => '?').join(',')})` : ''} ORDER BY step, name`;
   const rows = db.prepare(sql).all(runId, afterStep, ...(byName ? names : [])) as MetricRow[];
   return rows.map((r) => ({ name: r.name, step: r.step, epoch: r.epoch, value: r.value, t: r.t_ms }));
-}
-
-/** Where a page of metric points starts: after this name's point at this step (names in code-point order). */
-export interface MetricCursor {
-  name: string;
-  step: number;
 }
 
 /**
