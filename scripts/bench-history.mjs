@@ -180,14 +180,21 @@ async function makeWorkspace() {
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
+/** One request: its answer, the core's own time (from Server-Timing) and the answer's size in characters. */
+async function post(url, token, name, input) {
+  const response = await fetch(new URL(`/api/${name}`, url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(input) });
+  const text = await response.text();
+  const body = JSON.parse(text);
+  if (!body.ok) throw new Error(`${name}: ${body.error.message}`);
+  return { ms: Number(/core;dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '')?.[1]), value: body.value, bytes: text.length };
+}
+
+/** Points in a page of runs.metrics. */
+const pagePoints = (page) => page.series.reduce((n, s) => n + s.step.length, 0);
+
 /** Times one request REPS times (after one warm-up): the core's own time, from Server-Timing. */
 async function timeCore(url, token, name, input) {
-  const call = async () => {
-    const response = await fetch(new URL(`/api/${name}`, url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(input) });
-    const body = await response.json();
-    if (!body.ok) throw new Error(`${name}: ${body.error.message}`);
-    return { ms: Number(/core;dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '')?.[1]), value: body.value };
-  };
+  const call = () => post(url, token, name, input);
   const first = await call();
   const times = [];
   for (let i = 0; i < REPS; i++) times.push((await call()).ms);
@@ -205,15 +212,12 @@ async function longCurve(url, token, runId) {
     let bytes = 0;
     let coreMs = 0;
     do {
-      const response = await fetch(new URL('/api/runs.metrics', url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ runId, ...(after && { after }) }) });
-      const text = await response.text();
-      const body = JSON.parse(text);
-      if (!body.ok) throw new Error(`runs.metrics: ${body.error.message}`);
-      bytes += text.length;
-      coreMs += Number(/core;dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '')?.[1]);
-      points += body.value.series.reduce((n, s) => n + s.step.length, 0);
+      const page = await post(url, token, 'runs.metrics', { runId, ...(after && { after }) });
+      bytes += page.bytes;
+      coreMs += page.ms;
+      points += pagePoints(page.value);
       pages++;
-      after = body.value.next;
+      after = page.value.next;
     } while (after);
     return { points, pages, bytes, coreMs, wallMs: performance.now() - started };
   };
@@ -251,8 +255,7 @@ async function coreBench(url) {
     const page = await timeCore(url, token, 'runs.metrics', { runId: RUNS + 1 });
     const ok = page.p95 < TARGET_CORE_P95_MS;
     failed ||= !ok;
-    const points = page.value.series.reduce((n, s) => n + s.step.length, 0);
-    console.log(`  ${`a long run's curve: one page (${points} points)`.padEnd(46)} p50 ${page.p50.toFixed(1).padStart(6)} ms  p95 ${page.p95.toFixed(1).padStart(6)} ms  ${''.padEnd(12)} ${ok ? 'ok' : 'OVER target'}`);
+    console.log(`  ${`a long run's curve: one page (${pagePoints(page.value)} points)`.padEnd(46)} p50 ${page.p50.toFixed(1).padStart(6)} ms  p95 ${page.p95.toFixed(1).padStart(6)} ms  ${''.padEnd(12)} ${ok ? 'ok' : 'OVER target'}`);
     const whole = await longCurve(url, token, RUNS + 1);
     const wholeOk = whole.wallMs < TARGET_LONG_CURVE_MS;
     failed ||= !wholeOk;
